@@ -1,0 +1,1 @@
+"""The Scrapy project: the catalog of tracked documents, the policy spider, its pipeline, extraction."""

@@ -1,0 +1,1 @@
+"""HTML to normalized Markdown (placeholder: implementation in progress)."""

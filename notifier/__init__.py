@@ -1,0 +1,1 @@
+"""Alerts through Apprise: subscriptions, message rendering, delivery through a durable outbox."""

@@ -1,0 +1,74 @@
+"""Where policywatch finds its database, its extra catalog files and its crawl settings.
+
+Precedence, highest first: command-line flags, environment variables (`POLICYWATCH_*`), the
+config file (`config.toml` in the user config directory, or `POLICYWATCH_CONFIG`), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "policywatch"
+
+
+def config_file() -> Path:
+    """The config file: `POLICYWATCH_CONFIG`, else `config.toml` in the user config directory."""
+    explicit = os.environ.get("POLICYWATCH_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_db_url() -> str:
+    """SQLite in the user data directory: embedded, zero set-up."""
+    data_dir = Path(platformdirs.user_data_dir(APP_NAME))
+    return f"sqlite:///{data_dir / 'policywatch.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    """Everything a user may set once instead of on every command."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYWATCH_", extra="ignore")
+
+    db: str = Field(default_factory=default_db_url)
+    catalog: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    contact_url: str = "https://github.com/policywatch/policywatch"
+    max_bytes: int = 5 * 1024 * 1024
+    timeout: float = 30.0
+
+    @field_validator("catalog", mode="before")
+    @classmethod
+    def _path_list(cls, value: Any) -> Any:
+        """`POLICYWATCH_CATALOG` lists paths like `PATH` does: separated by `os.pathsep`."""
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+
+def load_settings() -> Settings:
+    """The settings in force, from the environment and the config file."""
+    return Settings()
