@@ -1,0 +1,128 @@
+"""The engine, and migrations that are safe when several processes open a new store at once.
+
+`open_store(url)` is the one way in: it makes the engine (SQLite tuned for several processes:
+WAL, a 30 s busy timeout) and brings the schema to the latest migration. Two crawls started at
+once on a fresh database must not both create tables, so upgrades run under a lock: a file lock
+beside a SQLite file, an advisory lock on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from filelock import FileLock
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_MIGRATION_LOCK = 0x706F6C6963  # an arbitrary constant naming policywatch's advisory lock
+WRITER_OPTION = "policywatch_writer"
+
+
+class StoreError(Exception):
+    """The database cannot be opened or migrated; the message says which and why."""
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _head() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event, not the driver, open transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A writer that reads before it writes must hold the write lock from the start: otherwise two
+    # processes read the same latest version, and the second one's write fails instead of waiting.
+    immediate = connection.get_execution_options().get(WRITER_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for read-then-write transactions: on SQLite they take the write lock at BEGIN."""
+    return engine.execution_options(**{WRITER_OPTION: True})
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; a SQLite file's folder is created if needed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    backend = engine.url.get_backend_name()
+    database = engine.url.database
+    if backend == "sqlite" and database and database != ":memory:":
+        with FileLock(f"{database}.migrate.lock", timeout=120):
+            yield
+    elif backend == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK}
+                )
+                connection.commit()
+    else:
+        yield
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest migration; a no-op (one query) when it is already there."""
+    head = _head()
+    with engine.connect() as connection:
+        if _current(connection) == head:
+            return
+    with _migration_lock(engine), engine.begin() as connection:
+        if _current(connection) == head:  # another process migrated while we waited
+            return
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_store(url: str) -> Engine:
+    """The engine for `url` with its schema up to date, or a StoreError saying what is wrong."""
+    safe = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except Exception as error:
+        raise StoreError(f"cannot open the store {safe}: {error}") from error
+    return engine

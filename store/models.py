@@ -1,0 +1,143 @@
+"""The tables of DESIGN.md.
+
+Documents hold their current fetch state (validators, open issue and its streak) so a crawl can
+read everything it needs about a document in one row. Texts and raw bodies are stored compressed;
+raw bodies once per distinct content (content-addressed by sha256).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now: the store keeps every timestamp in UTC."""
+    return datetime.now(UTC)
+
+
+class CompressedText(TypeDecorator[str]):
+    """Text stored zlib-compressed: policy versions are long and mostly alike."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else zlib.compress(value.encode("utf-8"), 6)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
+        return None if value is None else zlib.decompress(value).decode("utf-8")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that comes back timezone-aware UTC on every backend, SQLite included."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the store keeps timezone-aware UTC timestamps")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
+
+
+class Document(SQLModel, table=True):
+    """A tracked page: its identity, its declaration, and its current fetch state."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    service: str = Field(index=True)
+    document_type: str
+    url: str
+    declaration: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    first_seen: datetime = _when(nullable=False)
+    last_seen: datetime = _when(nullable=False)
+    last_checked: datetime | None = _when(nullable=True)
+    last_changed: datetime | None = _when(nullable=True)
+    etag: str | None = None
+    last_modified: str | None = None
+    body_sha256: str | None = None
+    issue: str | None = None
+    issue_detail: str | None = None
+    issue_streak: int = 0
+    issue_since: datetime | None = _when(nullable=True)
+
+
+class Fetch(SQLModel, table=True):
+    """One attempt to fetch a document, whatever came of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    at: datetime = _when(nullable=False)
+    url: str
+    status: int | None = None
+    outcome: str  # unchanged | not-modified | changed | first | issue:<kind>
+    detail: str | None = None
+    elapsed_ms: int | None = None
+    bytes: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class Snapshot(SQLModel, table=True):
+    """A raw body as fetched, stored once per distinct content."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+    content_type: str | None = None
+    created_at: datetime = _when(nullable=False)
+
+
+class Version(SQLModel, table=True):
+    """One distinct extracted text of a document, numbered in the order it was first seen."""
+
+    __table_args__ = (UniqueConstraint("document_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    seq: int
+    seen_at: datetime = _when(nullable=False)
+    fingerprint: str = Field(max_length=64)
+    snapshot_sha256: str | None = Field(default=None, foreign_key="snapshot.sha256")
+    text: str = Field(sa_column=Column(CompressedText, nullable=False))
+
+
+class Change(SQLModel, table=True):
+    """The step from one version to the next, with the diff engine's verdict on it."""
+
+    __table_args__ = (Index("ix_change_detected_at", "detected_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    from_version_id: int = Field(foreign_key="version.id")
+    to_version_id: int = Field(foreign_key="version.id", unique=True)
+    detected_at: datetime = _when(nullable=False)
+    meaningful: bool = True
+    reason: str | None = None
+    severity: str | None = None
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    summary: str = ""
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    matches: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    effective_date: date | None = None

@@ -1,0 +1,276 @@
+"""Writing what a crawl or an import learns: documents, fetch attempts, versions, changes.
+
+Every outcome of one fetch is written in one transaction that first locks the document, so two
+crawls running at once never record the same version twice, and a crash leaves nothing half-done.
+The store never judges a change itself: the caller passes the diff engine's `assess`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import zlib
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from diffengine import Assessment, text_fingerprint
+from store.db import writer
+from store.models import Change, Document, Fetch, Snapshot, Version, utcnow
+
+Judge = Callable[[str, str, Collection[str]], Assessment]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the store needs to know of a catalog entry."""
+
+    key: str
+    service: str
+    document_type: str
+    url: str
+    declaration: dict[str, Any] = field(default_factory=dict)
+    tags: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class FetchState:
+    """What a crawl needs before fetching: the validators and body hash of the last fetch."""
+
+    etag: str | None
+    last_modified: str | None
+    body_sha256: str | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One fetch attempt as the crawler saw it."""
+
+    url: str
+    at: datetime = field(default_factory=utcnow)
+    status: int | None = None
+    elapsed_ms: int | None = None
+    bytes: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of recording a text: `first`, `changed` or `unchanged`, and the change's id."""
+
+    outcome: str
+    change_id: int | None = None
+    assessment: Assessment | None = None
+
+
+def body_sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+class Repository:
+    """The write side of the store, shared by the crawl pipeline and `import-history`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = writer(engine)
+
+    def sync_documents(self, documents: Sequence[DocumentInfo], at: datetime | None = None) -> None:
+        """Insert the documents not yet known and refresh the declarations of the others."""
+        now = at or utcnow()
+        with Session(self._writer) as session, session.begin():
+            for info in documents:
+                _insert_ignoring_duplicates(
+                    session,
+                    Document.__table__,
+                    {
+                        "key": info.key,
+                        "service": info.service,
+                        "document_type": info.document_type,
+                        "url": info.url,
+                        "declaration": info.declaration,
+                        "tags": list(info.tags),
+                        "first_seen": now,
+                        "last_seen": now,
+                        "issue_streak": 0,
+                    },
+                )
+                session.execute(
+                    update(Document)
+                    .where(col(Document.key) == info.key)
+                    .values(
+                        service=info.service,
+                        document_type=info.document_type,
+                        url=info.url,
+                        declaration=info.declaration,
+                        tags=list(info.tags),
+                        last_seen=now,
+                    )
+                )
+
+    def fetch_state(self, key: str) -> FetchState:
+        """The validators to send with the next request of `key` (all None when never fetched)."""
+        with Session(self.engine) as session:
+            document = session.exec(select(Document).where(Document.key == key)).first()
+            if document is None:
+                return FetchState(None, None, None)
+            return FetchState(document.etag, document.last_modified, document.body_sha256)
+
+    def record_unchanged(self, key: str, attempt: Attempt, *, not_modified: bool) -> None:
+        """A 304, or a body identical to the last one: the check is recorded, nothing else."""
+        with Session(self._writer) as session, session.begin():
+            document = self._lock(session, key)
+            outcome = "not-modified" if not_modified else "unchanged"
+            self._log(session, document, attempt, outcome)
+            self._healthy(document, attempt)
+
+    def record_issue(self, key: str, attempt: Attempt, kind: str, detail: str) -> int:
+        """A failed fetch: logged, and the document's issue streak grows. Returns the streak."""
+        with Session(self._writer) as session, session.begin():
+            document = self._lock(session, key)
+            self._log(session, document, attempt, f"issue:{kind}", detail)
+            document.last_checked = attempt.at
+            if document.issue != kind:
+                document.issue, document.issue_since, document.issue_streak = kind, attempt.at, 0
+            document.issue_detail = detail
+            document.issue_streak += 1
+            session.add(document)
+            return document.issue_streak
+
+    def record_text(
+        self,
+        key: str,
+        attempt: Attempt,
+        text: str,
+        judge: Judge,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Recorded:
+        """A fetched or imported text: a new version (and change) unless it equals the latest."""
+        fingerprint = text_fingerprint(text)
+        with Session(self._writer) as session, session.begin():
+            document = self._lock(session, key)
+            latest = session.exec(
+                select(Version)
+                .where(Version.document_id == document.id)
+                .order_by(col(Version.seq).desc())
+                .limit(1)
+            ).first()
+            self._healthy(document, attempt)
+            if body is not None:
+                document.body_sha256 = body_sha256(body)
+            if latest is not None and latest.fingerprint == fingerprint:
+                self._log(session, document, attempt, "unchanged")
+                return Recorded("unchanged")
+            version = Version(
+                document_id=document.id,  # type: ignore[arg-type]
+                seq=latest.seq + 1 if latest else 1,
+                seen_at=attempt.at,
+                fingerprint=fingerprint,
+                snapshot_sha256=self._snapshot(session, body, content_type, attempt.at),
+                text=text,
+            )
+            session.add(version)
+            session.flush()
+            document.last_changed = attempt.at
+            if latest is None:
+                self._log(session, document, attempt, "first")
+                return Recorded("first")
+            seen = session.exec(
+                select(Version.fingerprint).where(Version.document_id == document.id)
+            ).all()
+            assessment = judge(latest.text, text, set(seen))
+            change = _change_row(document, latest, version, attempt.at, assessment)
+            session.add(change)
+            self._log(session, document, attempt, "changed")
+            session.flush()
+            return Recorded("changed", change.id, assessment)
+
+    @staticmethod
+    def _lock(session: Session, key: str) -> Document:
+        document = session.exec(
+            select(Document).where(Document.key == key).with_for_update()
+        ).first()
+        if document is None:
+            raise KeyError(f"unknown document {key}: sync_documents first")
+        return document
+
+    @staticmethod
+    def _healthy(document: Document, attempt: Attempt) -> None:
+        document.last_checked = attempt.at
+        document.etag, document.last_modified = attempt.etag, attempt.last_modified
+        document.issue = document.issue_detail = document.issue_since = None
+        document.issue_streak = 0
+
+    @staticmethod
+    def _log(
+        session: Session, document: Document, attempt: Attempt, outcome: str, detail: str | None = None
+    ) -> None:
+        session.add(document)
+        session.add(
+            Fetch(
+                document_id=document.id,  # type: ignore[arg-type]
+                at=attempt.at,
+                url=attempt.url,
+                status=attempt.status,
+                outcome=outcome,
+                detail=detail,
+                elapsed_ms=attempt.elapsed_ms,
+                bytes=attempt.bytes,
+                etag=attempt.etag,
+                last_modified=attempt.last_modified,
+            )
+        )
+
+    @staticmethod
+    def _snapshot(
+        session: Session, body: bytes | None, content_type: str | None, at: datetime
+    ) -> str | None:
+        if body is None:
+            return None
+        digest = body_sha256(body)
+        _insert_ignoring_duplicates(
+            session,
+            Snapshot.__table__,
+            {
+                "sha256": digest,
+                "content": zlib.compress(body, 6),
+                "size": len(body),
+                "content_type": content_type,
+                "created_at": at,
+            },
+        )
+        return digest
+
+
+def _change_row(
+    document: Document, before: Version, after: Version, at: datetime, assessment: Assessment
+) -> Change:
+    return Change(
+        document_id=document.id,  # type: ignore[arg-type]
+        from_version_id=before.id,  # type: ignore[arg-type]
+        to_version_id=after.id,  # type: ignore[arg-type]
+        detected_at=at,
+        meaningful=assessment.meaningful,
+        reason=assessment.reason,
+        severity=assessment.severity,
+        categories=list(assessment.categories),
+        summary=assessment.summary,
+        added=assessment.added,
+        removed=assessment.removed,
+        changed=assessment.changed,
+        matches=[dataclasses.asdict(match) for match in assessment.matches],
+        effective_date=assessment.effective_date,
+    )
