@@ -1,1 +1,1 @@
-"""The Scrapy project: the catalog of tracked documents, the policy spider, its pipeline, extraction."""
+"""The Scrapy project: the catalog, the policy spider, its pipeline, and extraction."""

@@ -1,3 +1,3 @@
-"""policywatch: the command line and the review web page, over the crawlers, diff engine and store."""
+"""policywatch: the command line over the crawlers, the diff engine and the store."""
 
 __version__ = "0.1.0"

@@ -33,7 +33,7 @@ class JsonRow:
     """A row that turns into plain JSON data with ISO dates."""
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload, no-any-return]
+        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)

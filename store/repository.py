@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
 from store.db import writer
@@ -73,7 +73,9 @@ def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any]) -> None:
+def _insert_ignoring_duplicates(
+    session: Session, table: type[SQLModel], values: dict[str, Any]
+) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(insert(table).values(**values).on_conflict_do_nothing())
@@ -93,7 +95,7 @@ class Repository:
             for info in documents:
                 _insert_ignoring_duplicates(
                     session,
-                    Document.__table__,
+                    Document,
                     {
                         "key": info.key,
                         "service": info.service,
@@ -216,7 +218,11 @@ class Repository:
 
     @staticmethod
     def _log(
-        session: Session, document: Document, attempt: Attempt, outcome: str, detail: str | None = None
+        session: Session,
+        document: Document,
+        attempt: Attempt,
+        outcome: str,
+        detail: str | None = None,
     ) -> None:
         session.add(document)
         session.add(
@@ -243,7 +249,7 @@ class Repository:
         digest = body_sha256(body)
         _insert_ignoring_duplicates(
             session,
-            Snapshot.__table__,
+            Snapshot,
             {
                 "sha256": digest,
                 "content": zlib.compress(body, 6),

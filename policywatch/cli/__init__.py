@@ -1,10 +1,12 @@
-"""The `policywatch` command: one typer app, with each family of sub-commands in its own module."""
+"""The `policywatch` command: one typer app, each family of sub-commands in its own module."""
 
 from __future__ import annotations
 
 import typer
 
-from policywatch.cli import catalog
+from policywatch import demo as demo_loop
+from policywatch.cli import catalog, crawl, history, imports
+from policywatch.cli.common import console
 
 app = typer.Typer(
     name="policywatch",
@@ -14,6 +16,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.command()(crawl.crawl)
+app.command()(history.documents)
+app.command(name="history")(history.history)
+app.command()(history.show)
+app.command(name="import-history")(imports.import_history)
+
+
+@app.command()
+def demo() -> None:
+    """The whole loop offline: serve sample pages, crawl, change a clause, crawl, show."""
+    demo_loop.run(console)
 
 
 def main() -> None:

@@ -1,18 +1,26 @@
-"""What every sub-command shares: the consoles, the options, and opening the store."""
+"""What every sub-command shares: the consoles, the common options, opening the store."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
 from policywatch.config import load_settings
+from store.db import StoreError, open_store
 
 console = Console()
 err_console = Console(stderr=True)
+
+# Exit codes shared by every command; documented in the README.
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NOTHING_FETCHED = 3
 
 CatalogOption = Annotated[
     list[Path] | None,
@@ -22,9 +30,48 @@ CatalogOption = Annotated[
         show_default=False,
     ),
 ]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: env POLICYWATCH_DB, the config file, or SQLite in the "
+        "user data directory).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print stable JSON for scripts.")]
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print an error the user can act on and exit with `code`."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
 
 
 def user_catalog(extra: list[Path] | None) -> Catalog:
-    """The bundled catalog plus the user's files: config file, `POLICYWATCH_CATALOG`, `--catalog`."""
+    """The bundled catalog plus the user's: config file, `POLICYWATCH_CATALOG`, `--catalog`."""
     settings = load_settings()
     return load_catalog([*settings.catalog, *(extra or [])])
+
+
+def warn_catalog_errors(catalog: Catalog) -> None:
+    """Broken entries are skipped, not fatal: say which and why, on stderr."""
+    for error in catalog.errors:
+        err_console.print(f"[yellow]skipped:[/] {error}", highlight=False)
+
+
+def db_url(option: str | None) -> str:
+    return option or load_settings().db
+
+
+def engine(option: str | None) -> Engine:
+    """The store named by `--db` (or the configured default), migrated, or a clear error."""
+    try:
+        return open_store(db_url(option))
+    except StoreError as error:
+        fail(str(error))
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, unstyled, so that scripts can parse it."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))

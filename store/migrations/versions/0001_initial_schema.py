@@ -8,7 +8,6 @@ Create Date: 2026-11-22 04:55:55.583538
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision: str = "0001"
@@ -22,21 +21,21 @@ def upgrade() -> None:
     op.create_table(
         "document",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("service", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("document_type", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("url", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("key", sa.String(), nullable=False),
+        sa.Column("service", sa.String(), nullable=False),
+        sa.Column("document_type", sa.String(), nullable=False),
+        sa.Column("url", sa.String(), nullable=False),
         sa.Column("declaration", sa.JSON(), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=True),
         sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_checked", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_changed", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("etag", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("last_modified", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("body_sha256", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("issue", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("issue_detail", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("etag", sa.String(), nullable=True),
+        sa.Column("last_modified", sa.String(), nullable=True),
+        sa.Column("body_sha256", sa.String(), nullable=True),
+        sa.Column("issue", sa.String(), nullable=True),
+        sa.Column("issue_detail", sa.String(), nullable=True),
         sa.Column("issue_streak", sa.Integer(), nullable=False),
         sa.Column("issue_since", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
@@ -47,10 +46,10 @@ def upgrade() -> None:
 
     op.create_table(
         "snapshot",
-        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("content_type", sa.String(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sha256"),
     )
@@ -59,14 +58,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("url", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("url", sa.String(), nullable=False),
         sa.Column("status", sa.Integer(), nullable=True),
-        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("outcome", sa.String(), nullable=False),
+        sa.Column("detail", sa.String(), nullable=True),
         sa.Column("elapsed_ms", sa.Integer(), nullable=True),
         sa.Column("bytes", sa.Integer(), nullable=True),
-        sa.Column("etag", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("last_modified", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("etag", sa.String(), nullable=True),
+        sa.Column("last_modified", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(
             ["document_id"],
             ["document.id"],
@@ -82,8 +81,8 @@ def upgrade() -> None:
         sa.Column("document_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("snapshot_sha256", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("snapshot_sha256", sa.String(), nullable=True),
         sa.Column("text", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"],
@@ -107,10 +106,10 @@ def upgrade() -> None:
         sa.Column("to_version_id", sa.Integer(), nullable=False),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("meaningful", sa.Boolean(), nullable=False),
-        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("severity", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("reason", sa.String(), nullable=True),
+        sa.Column("severity", sa.String(), nullable=True),
         sa.Column("categories", sa.JSON(), nullable=True),
-        sa.Column("summary", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("summary", sa.String(), nullable=False),
         sa.Column("added", sa.Integer(), nullable=False),
         sa.Column("removed", sa.Integer(), nullable=False),
         sa.Column("changed", sa.Integer(), nullable=False),

@@ -1,0 +1,120 @@
+"""`import-history`: dated versions from disk (e.g. an Open Terms Archive dataset) into the store.
+
+A document's folder holds one file per version, named by the moment it was recorded
+(`2024-05-22.md`, `2024-05-22T12-36-09Z.md`, `2024-05-22T123609Z_fc4bbd876.md`,
+`2024-05-22T12:36:09Z.md`). Each version takes the timestamp of its file name, so each change is
+dated by the later version, as if it had been crawled then.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crawlers.declarations import slugify
+from crawlers.extract import ExtractionError, extract_markdown
+from diffengine import assess
+from store.repository import Attempt, DocumentInfo, Repository
+
+_DATED = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:T(?P<h>\d{2})[-:]?(?P<m>\d{2})[-:]?(?P<s>\d{2})(?:\.\d+)?Z?)?"
+    r"(?:[_.-].*)?$"
+)
+SUFFIXES = (".md", ".html", ".htm")
+
+
+def file_timestamp(path: Path) -> datetime | None:
+    """The UTC moment a dated file name gives, or None when the name is not dated."""
+    match = _DATED.match(path.stem)
+    if not match:
+        return None
+    day = datetime.fromisoformat(match["date"])
+    hour, minute, second = (int(match[part] or 0) for part in ("h", "m", "s"))
+    return day.replace(hour=hour, minute=minute, second=second, tzinfo=UTC)
+
+
+def _dated_files(folder: Path) -> list[Path]:
+    return [
+        path
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix.lower() in SUFFIXES and file_timestamp(path)
+    ]
+
+
+def document_folders(root: Path) -> Iterator[Path]:
+    """Every folder under `root` (itself included) that directly holds dated files, sorted."""
+    for folder in sorted([root, *(path for path in root.rglob("*") if path.is_dir())]):
+        if _dated_files(folder):
+            yield folder
+
+
+def identify(folder: Path) -> tuple[str, str]:
+    """Service and document type from the layout: `Service__Type/` or `service/type/`."""
+    if "__" in folder.name:
+        service, _, doc_type = folder.name.partition("__")
+        return service.replace("-", " "), doc_type.replace("-", " ")
+    return folder.parent.name, folder.name
+
+
+@dataclass
+class FolderReport:
+    """What one document's import did."""
+
+    key: str
+    versions: int = 0
+    changes: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HtmlRules:
+    """How to extract `.html` versions: the declaration's select and remove."""
+
+    select: Sequence[str] = ()
+    remove: Sequence[str] = ()
+
+
+def _read_text(path: Path, rules: HtmlRules) -> str:
+    if path.suffix.lower() == ".md":
+        return path.read_text(encoding="utf-8")
+    return extract_markdown(path.read_bytes(), select=rules.select, remove=rules.remove)
+
+
+def import_folder(
+    repository: Repository,
+    folder: Path,
+    service: str,
+    document_type: str,
+    rules: HtmlRules | None = None,
+    on_file: Callable[[Path], None] = lambda _: None,
+) -> FolderReport:
+    """Record every dated file of `folder`, oldest first, as versions of one document."""
+    key = f"{slugify(service)}/{slugify(document_type)}"
+    report = FolderReport(key)
+    files = sorted(_dated_files(folder), key=lambda path: (file_timestamp(path), path.name))
+    first = file_timestamp(files[0]) if files else None
+    repository.sync_documents(
+        [DocumentInfo(key, service, document_type, folder.resolve().as_uri(), {"imported": True})],
+        at=first,
+    )
+    for path in files:
+        on_file(path)
+        try:
+            text = _read_text(path, rules or HtmlRules())
+        except (OSError, UnicodeDecodeError, ExtractionError) as error:
+            report.skipped.append(f"{path.name}: {error}")
+            continue
+        at = file_timestamp(path)
+        assert at is not None
+        recorded = repository.record_text(
+            key, Attempt(url=path.resolve().as_uri(), at=at), text, assess
+        )
+        report.versions += recorded.outcome != "unchanged"
+        report.changes += recorded.outcome == "changed"
+        report.unchanged += recorded.outcome == "unchanged"
+    return report

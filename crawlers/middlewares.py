@@ -1,0 +1,96 @@
+"""Downloader middlewares that fix or extend Scrapy's own for politeness."""
+
+from __future__ import annotations
+
+import asyncio
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request, Spider
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
+
+from store.models import utcnow
+
+if TYPE_CHECKING:
+    from scrapy.robotstxt import RobotParser
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every waiting request given the parser.
+
+    Scrapy 2.19 hands the parsed robots.txt to the requests queued while it downloads through one
+    Deferred: the first waiter consumes the result and the others get None, which means "allow
+    all", so a disallowed page queued third was fetched anyway. Here each waiter chains its own
+    Deferred and the result passes through unchanged to the next.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers:  # the first request to this host downloads robots.txt
+            return await super().robot_parser(request)
+        parser = self._parsers[netloc]
+        if isinstance(parser, Deferred):
+            own: Deferred[RobotParser | None] = Deferred()
+            parser.addBoth(_pass_through, own)
+            return await maybe_deferred_to_future(own)
+        return parser
+
+
+def _pass_through(result: Any, waiter: Deferred[Any]) -> Any:
+    waiter.callback(result)
+    return result
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, spaced out: exponential backoff, and Retry-After when the server asks.
+
+    Sleeping here holds the host's download slot, which is the point: a host that answers 503 or
+    429 gets no other request from us until the wait is over.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("RETRY_BACKOFF_MAX")
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            await asyncio.sleep(self.delay(request, response))
+        return result
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await asyncio.sleep(self.delay(request, None))
+        return result
+
+    def delay(self, request: Request, response: Response | None) -> float:
+        """Seconds to wait before retry number n+1: base·2ⁿ, or Retry-After, never over the cap."""
+        attempt = request.meta.get("retry_times", 0)
+        wanted = self.base * 2**attempt
+        if response is not None:
+            wanted = max(wanted, retry_after(response.headers.get("Retry-After")))
+        return min(wanted, self.cap)
+
+
+def retry_after(header: bytes | None) -> float:
+    """The Retry-After header in seconds (a number or an HTTP date); 0 when absent or unreadable."""
+    if not header:
+        return 0.0
+    value = header.decode("latin-1").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
+    except (TypeError, ValueError):
+        return 0.0

@@ -1,0 +1,94 @@
+"""Running the policy spider in-process, with a progress callback and a result per document."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import AsyncCrawlerProcess
+from scrapy.settings import Settings
+
+from crawlers.declarations import TrackedDocument
+from crawlers.items import CrawlOutcome
+from crawlers.spiders.policy import PolicySpider
+
+# Failures that say "this machine cannot reach the host", as opposed to "the host said no".
+UNREACHABLE = ("dns-error", "connection-refused", "connection-error", "timeout")
+
+
+@dataclass
+class CrawlResult:
+    """Every document's outcome, in catalog order."""
+
+    outcomes: list[CrawlOutcome] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for item in self.outcomes if item.outcome == outcome)
+
+    @property
+    def failed(self) -> list[CrawlOutcome]:
+        return [item for item in self.outcomes if item.outcome == "failed"]
+
+    @property
+    def nothing_fetched(self) -> bool:
+        return bool(self.outcomes) and len(self.failed) == len(self.outcomes)
+
+    @property
+    def offline(self) -> bool:
+        """Every document failed for want of a network: worth saying plainly."""
+        return self.nothing_fetched and all(
+            item.detail.startswith(UNREACHABLE) for item in self.outcomes
+        )
+
+
+def crawl_settings(
+    db_url: str,
+    *,
+    contact_url: str | None = None,
+    max_bytes: int | None = None,
+    timeout: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """The project's polite settings with the user's choices on top (`--set NAME=VALUE` last)."""
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("POLICYWATCH_DB", db_url, priority="cmdline")
+    if contact_url:
+        settings.set("USER_AGENT", f"policywatch (+{contact_url})", priority="cmdline")
+    if max_bytes:
+        settings.set("DOWNLOAD_MAXSIZE", max_bytes, priority="cmdline")
+    if timeout:
+        settings.set("DOWNLOAD_TIMEOUT", timeout, priority="cmdline")
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    documents: Sequence[TrackedDocument],
+    settings: Settings,
+    on_outcome: Callable[[CrawlOutcome], None] = lambda _: None,
+) -> CrawlResult:
+    """Crawl `documents` to completion; blocks, and can run once per process (Twisted's reactor)."""
+    outcomes: dict[str, CrawlOutcome] = {}
+
+    def scraped(item: Any) -> None:
+        if isinstance(item, CrawlOutcome):
+            outcomes[item.key] = item
+            on_outcome(item)
+
+    process = AsyncCrawlerProcess(settings)
+    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
+    crawler = process.create_crawler(PolicySpider)
+    crawler.signals.connect(scraped, signal=signals.item_scraped)
+    process.crawl(crawler, documents=documents)
+    process.start(install_signal_handlers=True)
+    missing = CrawlOutcome("", "failed", "no result: the crawl stopped before reaching it")
+    return CrawlResult([outcomes.get(doc.key, _for(missing, doc.key)) for doc in documents])
+
+
+def _for(outcome: CrawlOutcome, key: str) -> CrawlOutcome:
+    return CrawlOutcome(key, outcome.outcome, outcome.detail)

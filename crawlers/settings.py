@@ -1,0 +1,61 @@
+"""Scrapy settings of the policy spider: polite by default.
+
+These are the product's settings, not a benchmark's: one request at a time per host, robots.txt
+obeyed (with the race fixed, see middlewares.py), AutoThrottle, an honest User-Agent, retries with
+backoff, a timeout and a size cap. `crawlers.runner.crawl_settings` puts the user's choices on
+top.
+"""
+
+from policywatch import __version__
+
+BOT_NAME = "policywatch"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+CONTACT_URL = "https://github.com/policywatch/policywatch"
+USER_AGENT = f"policywatch/{__version__} (+{CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "policywatch"
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A host that does not resolve will not resolve a second later: failing at once keeps a crawl
+# without network short, and the next scheduled crawl is the retry.
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.DownloadConnectionRefusedError",
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.DownloadTimeoutError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectError",
+    "twisted.internet.error.ConnectionLost",
+]
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "WARNING"
+LOG_INSTALL_ROOT_HANDLER = False
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.middlewares.SharedRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {"crawlers.pipelines.RecordPipeline": 300}
+
+# Where the pipeline records what it fetched; the CLI sets it from --db / POLICYWATCH_DB.
+POLICYWATCH_DB = ""

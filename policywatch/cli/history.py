@@ -1,0 +1,130 @@
+"""`documents`, `history` and `show`: reading back what the crawls recorded."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from policywatch.cli.common import DbOption, JsonOption, console, engine, fail, print_json
+from store.queries import SEVERITIES, get_change, list_changes, list_documents
+
+SEVERITY_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--since {value!r} is not an ISO date such as 2026-01-15")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """What is tracked: versions, last check, last change, and any open fetch issue."""
+    rows = list_documents(engine(db))
+    if as_json:
+        print_json([row.to_json() for row in rows])
+        return
+    table = Table(show_edge=False)
+    for column in ("document", "versions", "last checked", "last changed", "fetch issue"):
+        table.add_column(column, justify="right" if column == "versions" else "left")
+    for row in rows:
+        issue = ""
+        if row.issue:
+            issue = f"[red]{row.issue.kind}[/] ×{row.issue.streak}: {row.issue.detail or ''}"
+        table.add_row(
+            row.key, str(row.versions), _when(row.last_checked), _when(row.last_changed), issue
+        )
+    console.print(table)
+    if not rows:
+        console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")
+
+
+def history(
+    service: Annotated[str | None, typer.Option(help="Only this service (any case).")] = None,
+    document: Annotated[str | None, typer.Option(help="Only this document key.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only changes on or after this date.")] = None,
+    min_severity: Annotated[
+        str | None,
+        typer.Option(help=f"Only changes at least this severe: {', '.join(SEVERITIES)}."),
+    ] = None,
+    include_noise: Annotated[
+        bool, typer.Option("--all", help="Include changes judged not meaningful.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="At most this many changes.")] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recorded changes, newest first."""
+    if min_severity and min_severity not in SEVERITIES:
+        fail(f"--min-severity must be one of {', '.join(SEVERITIES)}")
+    rows = list_changes(
+        engine(db),
+        service=service,
+        document=document,
+        since=_since(since),
+        min_severity=min_severity,
+        include_noise=include_noise,
+        limit=limit,
+    )
+    if as_json:
+        print_json([row.to_json() for row in rows])
+        return
+    table = Table(show_edge=False)
+    for column in ("id", "detected", "document", "severity", "summary"):
+        table.add_column(column, justify="right" if column == "id" else "left")
+    for row in rows:
+        severity = Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
+        summary = row.summary if row.meaningful else f"[dim]({row.reason}) {row.summary}[/]"
+        table.add_row(str(row.id), _when(row.detected_at), row.key, severity, summary)
+    console.print(table)
+    if not rows:
+        console.print("No changes recorded (yet) for this selection.")
+
+
+def unified_diff(old: str, new: str) -> list[str]:
+    """The change as a unified diff of the extracted texts, three lines of context."""
+    return list(
+        difflib.unified_diff(
+            old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=3
+        )
+    )
+
+
+def show(
+    change_id: Annotated[int, typer.Argument(help="The change's id, as `history` lists it.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One change: what it is, and the diff of the text."""
+    detail = get_change(engine(db), change_id)
+    if detail is None:
+        fail(f"no change with id {change_id}: `policywatch history --all` lists them")
+    change = detail.change
+    diff = unified_diff(detail.old_text, detail.new_text)
+    if as_json:
+        print_json({**change.to_json(), "diff": "\n".join(diff)})
+        return
+    console.print(f"[bold]{change.service} · {change.document_type}[/]  (change {change.id})")
+    console.print(f"{change.url}\ndetected {_when(change.detected_at)} UTC")
+    console.print(change.summary)
+    for line in diff:
+        style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
+        console.print(Text(line, style=style))

@@ -1,0 +1,74 @@
+"""`policywatch import-history`: load dated versions from disk into the history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from crawlers.importer import HtmlRules, document_folders, identify, import_folder
+from policywatch.cli.common import DbOption, console, engine, err_console, fail
+from store.repository import Repository
+
+
+def import_history(
+    folder: Annotated[
+        Path, typer.Argument(help="One document's folder of dated files, or a tree of them.")
+    ],
+    service: Annotated[
+        str | None, typer.Option(help="Service name, for a single document's folder.")
+    ] = None,
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="Document type, for a single document's folder.")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="CSS selector to keep, for .html versions.")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option(help="CSS selector to drop, for .html versions.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import dated versions (.md as extracted text, .html extracted with --select/--remove)."""
+    if not folder.is_dir():
+        fail(f"{folder} is not a folder")
+    if (service is None) != (doc_type is None):
+        fail("--service and --type go together")
+    folders = list(document_folders(folder))
+    if not folders:
+        fail(f"no dated .md or .html files under {folder} (names start like 2024-05-22)")
+    if service and len(folders) > 1:
+        fail(f"--service/--type name one document, but {folder} holds {len(folders)}")
+    repository = Repository(engine(db))
+    rules = HtmlRules(select or (), remove or ())
+    total = sum(1 for one in folders for _ in one.iterdir())
+    table = Table(title="Imported", show_edge=False)
+    for column in ("document", "versions", "changes", "repeats", "skipped"):
+        table.add_column(column, justify="left" if column == "document" else "right")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("importing", total=total)
+        for one in folders:
+            name, kind = (service, doc_type) if service and doc_type else identify(one)
+            report = import_folder(
+                repository, one, name, kind, rules, lambda _: progress.advance(task)
+            )
+            table.add_row(
+                report.key,
+                str(report.versions),
+                str(report.changes),
+                str(report.unchanged),
+                str(len(report.skipped)),
+            )
+            for reason in report.skipped:
+                err_console.print(f"[yellow]skipped[/] {report.key}: {reason}", highlight=False)
+    console.print(table)

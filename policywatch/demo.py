@@ -1,0 +1,109 @@
+"""`policywatch demo`: the whole loop offline, in a temporary home, for anyone trying it first.
+
+It serves two sample policy pages on loopback, crawls them with the real spider into a throwaway
+SQLite store, adds an AI-providers clause to one page, crawls again and shows the change. Each
+step runs the real `policywatch` command in a child process, exactly as a user would type it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+
+PAGES = Path(str(resources.files("policywatch") / "demo_pages"))
+AI_CLAUSE = """<h2>4. AI Providers</h2>
+<p>Providers and developers of artificial intelligence or machine learning technologies,
+including large language models, generative artificial intelligence platforms and
+general-purpose artificial intelligence assistants, are strictly prohibited from accessing or
+using the Chatterbox Business Solution where such technologies are the primary functionality
+being made available. This section is effective January 15, 2026.</p>
+</main>"""
+
+CATALOG = """service: Chatterbox
+tags: [messaging, demo]
+documents:
+  - type: Business Solution Terms
+    url: http://127.0.0.1:{port}/business-terms.html
+    select: ["#terms"]
+  - type: Developer Policy
+    url: http://127.0.0.1:{port}/developer-policy.html
+    select: [".policy"]
+"""
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """The demo's own output tells the story; the server's access log would drown it."""
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[int]:
+    """Serve `folder` on a free loopback port for as long as the block runs."""
+    handler = partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _policywatch(console: Console, home: Path, *args: str) -> None:
+    """Run one real `policywatch` command against the demo's store and catalog."""
+    db = f"sqlite:///{home / 'demo.sqlite3'}"
+    command = ["policywatch", *args]
+    console.print(f"\n[bold cyan]$ {' '.join(command)}[/]")
+    env = {"POLICYWATCH_CONFIG": str(home / "config.toml"), "POLICYWATCH_DB": db}
+    subprocess.run(
+        [sys.executable, "-m", "policywatch", *args],
+        check=True,
+        env={**_inherited_env(), **env},
+    )
+
+
+def _inherited_env() -> dict[str, str]:
+    """The caller's environment without its policywatch settings: the demo must not touch them."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("POLICYWATCH_")}
+
+
+def run(console: Console) -> None:
+    """Play the loop: crawl, change a clause, crawl again, show the change."""
+    with tempfile.TemporaryDirectory(prefix="policywatch-demo-") as tmp:
+        home = Path(tmp)
+        site = home / "site"
+        shutil.copytree(PAGES, site)
+        with serve(site) as port:
+            catalog = home / "chatterbox.yaml"
+            catalog.write_text(CATALOG.format(port=port), encoding="utf-8")
+            crawl = ["crawl", "--catalog", str(catalog), "--only", "chatterbox", "--quiet"]
+            polite_off = ["--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=false"]
+            console.print(Rule("1. First crawl: two sample policy pages served on 127.0.0.1"))
+            _policywatch(console, home, *crawl, *polite_off)
+            terms = site / "business-terms.html"
+            terms.write_text(
+                terms.read_text(encoding="utf-8").replace("</main>", AI_CLAUSE), encoding="utf-8"
+            )
+            console.print(Rule("2. The platform adds an 'AI Providers' clause; crawl again"))
+            _policywatch(console, home, *crawl, *polite_off)
+            console.print(Rule("3. The history, and the change itself"))
+            _policywatch(console, home, "history")
+            _policywatch(console, home, "show", "1")
+        console.print(
+            "\nThat was the whole loop, in a temporary folder now deleted. "
+            "Next: [bold]policywatch crawl[/] tracks the bundled catalog of real policy pages."
+        )

@@ -1,0 +1,127 @@
+"""Shared fixtures: a loopback web site, isolated policywatch homes, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from tests.site import Site
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Politeness is the product's default; tests lift the delays on their one loopback host.
+FAST = [
+    "--set",
+    "DOWNLOAD_DELAY=0",
+    "--set",
+    "AUTOTHROTTLE_ENABLED=false",
+    "--set",
+    "RETRY_BACKOFF_BASE=0.05",
+    "--quiet",
+]
+
+
+def unavailable(service: str, reason: str) -> None:
+    """Skip a test whose service is missing, except in CI, where that must fail loudly."""
+    message = f"{service} is not available: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set: services are required)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site().start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Home:
+    """An isolated policywatch user: its own config, database and catalog folder."""
+
+    path: Path
+    db: str
+
+    def env(self) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+        return {
+            **base,
+            "POLICYWATCH_CONFIG": str(self.path / "config.toml"),
+            "POLICYWATCH_DB": self.db,
+            "COLUMNS": "200",
+        }
+
+    def run(self, *args: str, timeout: float = 120) -> Result:
+        """Run the real `policywatch` entry point in a child process."""
+        done = subprocess.run(
+            [sys.executable, "-m", "policywatch", *args],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=timeout,
+            cwd=self.path,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    def crawl(self, catalog: Path, *args: str) -> Result:
+        return self.run("crawl", "--catalog", str(catalog), "--only", "testsite", *FAST, *args)
+
+    def catalog(self, documents: list[dict[str, Any]], name: str = "testsite.yaml") -> Path:
+        """Write a declaration file of the `TestSite` service."""
+        import yaml
+
+        path = self.path / name
+        path.write_text(yaml.safe_dump({"service": "TestSite", "documents": documents}))
+        return path
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path, f"sqlite:///{tmp_path / 'store.sqlite3'}")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"pw_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        unavailable("PostgreSQL on 127.0.0.1:5432", str(error).splitlines()[0])
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and on the local PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return request.getfixturevalue("pg_url")  # type: ignore[no-any-return]

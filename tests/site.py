@@ -1,0 +1,114 @@
+"""A real HTTP server on loopback whose pages a test can change between crawls.
+
+It answers conditional requests like a well-behaved web server (ETag, Last-Modified, 304), and
+keeps a log of every request so tests can assert what the crawler actually sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Page:
+    body: bytes
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    validators: bool = True
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    modified: float = field(default_factory=time.time)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
+
+
+@dataclass
+class Hit:
+    path: str
+    headers: dict[str, str]
+
+
+class Site:
+    """Pages by path, a request log, and the server's base URL."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.log: list[Hit] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def html(self, path: str, body: str, **options: object) -> None:
+        """Publish (or replace) an HTML page."""
+        self.pages[path] = Page(body.encode("utf-8"), **options)  # type: ignore[arg-type]
+
+    def hits(self, path: str) -> list[Hit]:
+        return [hit for hit in self.log if hit.path == path]
+
+    def start(self) -> Site:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                """Tests read `site.log`, not stderr."""
+
+            def do_GET(self) -> None:
+                site.log.append(Hit(self.path, dict(self.headers.items())))
+                page = site.pages.get(self.path)
+                if page is None:
+                    self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html")
+                    return
+                time.sleep(page.delay)
+                if page.validators and page.status == 200 and self._fresh(page):
+                    self.send_response(304)
+                    self.send_header("ETag", page.etag)
+                    self.end_headers()
+                    return
+                extra = dict(page.headers)
+                if page.validators:
+                    extra["ETag"] = page.etag
+                    extra["Last-Modified"] = formatdate(page.modified, usegmt=True)
+                self._send(page.status, page.body, page.content_type, extra)
+
+            def _fresh(self, page: Page) -> bool:
+                return self.headers.get("If-None-Match") == page.etag
+
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str,
+                extra: dict[str, str] | None = None,
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (extra or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler

@@ -1,0 +1,87 @@
+"""The command line as a user meets it: outputs, errors, and the offline demo."""
+
+from __future__ import annotations
+
+from tests.conftest import Home
+from tests.site import Site
+
+CHANGE_FIELDS = {
+    "id",
+    "key",
+    "service",
+    "document_type",
+    "url",
+    "detected_at",
+    "from_version",
+    "to_version",
+    "meaningful",
+    "reason",
+    "severity",
+    "categories",
+    "summary",
+    "added",
+    "removed",
+    "changed",
+    "matches",
+    "effective_date",
+}
+DOCUMENT_FIELDS = {
+    "key",
+    "service",
+    "document_type",
+    "url",
+    "versions",
+    "last_checked",
+    "last_changed",
+    "issue",
+}
+
+
+def test_json_outputs_keep_their_documented_fields(home: Home, site: Site) -> None:
+    site.html("/t", "<html><body><main><p>One.</p></main></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    home.crawl(catalog)
+    site.html("/t", "<html><body><main><p>One.</p><p>Two.</p></main></body></html>")
+    home.crawl(catalog)
+    [document] = home.run("documents", "--json").json()
+    assert set(document) == DOCUMENT_FIELDS
+    [change] = home.run("history", "--json").json()
+    assert set(change) == CHANGE_FIELDS
+    assert set(home.run("show", str(change["id"]), "--json").json()) == CHANGE_FIELDS | {"diff"}
+    table = home.run("history")
+    assert "testsite/terms" in table.stdout and str(change["id"]) in table.stdout
+
+
+def test_history_filters(home: Home, site: Site) -> None:
+    site.html("/t", "<html><body><p>One.</p></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
+    home.crawl(catalog)
+    site.html("/t", "<html><body><p>Two.</p></body></html>")
+    home.crawl(catalog)
+    assert len(home.run("history", "--service", "TESTSITE", "--json").json()) == 1
+    assert home.run("history", "--service", "other", "--json").json() == []
+    assert home.run("history", "--since", "2999-01-01", "--json").json() == []
+    assert home.run("history", "--document", "testsite/terms", "--json").json()[0]["id"] == 1
+    bad = home.run("history", "--min-severity", "apocalyptic")
+    assert bad.code == 2 and "--min-severity must be one of" in bad.stderr
+    assert home.run("history", "--since", "yesterday").code == 2
+
+
+def test_unknown_change_and_unusable_database_are_clear_errors(home: Home) -> None:
+    missing = home.run("show", "42")
+    assert missing.code == 2 and "no change with id 42" in missing.stderr
+    bad = home.run("documents", "--db", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    assert bad.code == 2 and "cannot open the store" in bad.stderr
+    assert "secret" not in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_empty_store_says_what_to_do(home: Home) -> None:
+    assert "policywatch crawl" in home.run("documents").stdout
+
+
+def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
+    result = home.run("demo", timeout=180)
+    assert result.code == 0, result.stderr
+    assert "policywatch crawl" in result.stdout
+    assert "AI Providers" in result.stdout
+    assert "chatterbox/business-solution-terms" in result.stdout

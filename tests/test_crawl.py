@@ -1,0 +1,236 @@
+"""Real Scrapy crawls, through the real `policywatch` command, against a loopback web site."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Home
+from tests.site import Site
+
+TERMS = """<html><head><title>Terms</title><script>var tracking = 1;</script></head><body>
+<nav>Home · Developers</nav>
+<main id="terms"><h1>API Terms</h1><p>You may call the API.</p>{extra}</main>
+<footer>© TestSite</footer></body></html>"""
+
+
+def terms(extra: str = "") -> str:
+    return TERMS.format(extra=extra)
+
+
+def declare(home: Home, site: Site, *paths: str, **fields: object) -> Path:
+    documents = [
+        {"type": f"Doc {path.strip('/').replace('/', ' ')}", "url": site.url(path), **fields}
+        for path in paths
+    ]
+    return home.catalog(documents)
+
+
+def outcomes(result: object) -> dict[str, tuple[str, str]]:
+    return {item["key"]: (item["outcome"], item["detail"]) for item in result.json()}  # type: ignore[attr-defined]
+
+
+def test_first_crawl_records_one_version_per_document(home: Home, site: Site) -> None:
+    site.html("/terms", terms())
+    site.html("/policy", terms("<p>Be nice.</p>"))
+    catalog = declare(home, site, "/terms", "/policy", select=["#terms"])
+    result = home.crawl(catalog, "--json")
+    assert result.code == 0, result.stderr
+    assert outcomes(result) == {
+        "testsite/doc-terms": ("first", ""),
+        "testsite/doc-policy": ("first", ""),
+    }
+    documents = {row["key"]: row for row in home.run("documents", "--json").json()}
+    assert documents["testsite/doc-terms"]["versions"] == 1
+    assert documents["testsite/doc-terms"]["last_checked"] is not None
+    assert home.run("history", "--json").json() == []
+
+
+def test_unchanged_recrawl_sends_conditional_headers_and_records_nothing(
+    home: Home, site: Site
+) -> None:
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert home.crawl(catalog).code == 0
+    result = home.crawl(catalog, "--json")
+    assert outcomes(result)["testsite/doc-terms"] == ("not-modified", "")
+    second = site.hits("/terms")[-1]
+    assert second.headers.get("If-None-Match") == site.pages["/terms"].etag
+    assert "If-Modified-Since" in second.headers
+    assert home.run("documents", "--json").json()[0]["versions"] == 1
+
+
+def test_identical_body_without_validators_skips_parsing(home: Home, site: Site) -> None:
+    site.html("/terms", terms(), validators=False)
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert home.crawl(catalog).code == 0
+    result = home.crawl(catalog, "--json")
+    assert outcomes(result)["testsite/doc-terms"] == ("unchanged", "")
+    assert "If-None-Match" not in site.hits("/terms")[-1].headers
+
+
+def test_changed_page_records_exactly_one_change_with_its_diff(home: Home, site: Site) -> None:
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert home.crawl(catalog).code == 0
+    site.html("/terms", terms("<p>AI assistants may not use the API.</p>"))
+    result = home.crawl(catalog, "--json")
+    assert outcomes(result)["testsite/doc-terms"][0] == "changed"
+    assert home.crawl(catalog).code == 0  # a third crawl of the same page adds nothing
+    [change] = home.run("history", "--json").json()
+    assert change["key"] == "testsite/doc-terms" and change["meaningful"] is True
+    shown = home.run("show", str(change["id"]), "--json").json()
+    lines = shown["diff"].splitlines()
+    added = [line for line in lines if line.startswith("+") and not line.startswith("+++")]
+    assert any("AI assistants may not use the API." in line for line in added)
+    assert "tracking" not in shown["diff"] and "Home · Developers" not in shown["diff"]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["/a", "/b", "/private"])))
+def test_robots_txt_disallow_is_honoured_for_every_request_order(
+    home: Home, site: Site, order: tuple[str, ...]
+) -> None:
+    site.pages["/robots.txt"] = site.pages.get("/robots.txt") or _robots()
+    for path in order:
+        site.html(path, terms())
+    catalog = declare(home, site, *order)
+    result = home.crawl(catalog, "--json")
+    assert site.hits("/private") == [], "a disallowed page was fetched"
+    assert outcomes(result)["testsite/doc-private"][0] == "failed"
+    assert "robots-disallowed" in outcomes(result)["testsite/doc-private"][1]
+    assert outcomes(result)["testsite/doc-a"][0] == "first"
+
+
+def test_stock_scrapy_robots_middleware_still_has_the_race(home: Home, site: Site) -> None:
+    """Why SharedRobotsTxtMiddleware exists: drop it once Scrapy's own passes this order."""
+    site.pages["/robots.txt"] = _robots()
+    for path in ("/a", "/b", "/private"):
+        site.html(path, terms())
+    catalog = declare(home, site, "/a", "/b", "/private")
+    stock = (
+        'DOWNLOADER_MIDDLEWARES={"crawlers.middlewares.SharedRobotsTxtMiddleware": null,'
+        '"scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": 100,'
+        '"scrapy.downloadermiddlewares.retry.RetryMiddleware": null,'
+        '"crawlers.middlewares.BackoffRetryMiddleware": 550}'
+    )
+    home.crawl(catalog, "--set", stock)
+    assert len(site.hits("/private")) == 1
+
+
+def _robots() -> object:
+    from tests.site import Page
+
+    return Page(b"User-agent: *\nDisallow: /private\n", content_type="text/plain")
+
+
+def test_error_pages_oversize_and_binary_bodies_are_failed_fetches(home: Home, site: Site) -> None:
+    site.html("/gone", "<html><body>gone</body></html>", status=404)
+    site.html("/broken", "<html><body>oops</body></html>", status=500)
+    site.html("/huge", "<html><body><p>" + "x" * 300_000 + "</p></body></html>")
+    site.pages["/binary"] = _binary()
+    site.html("/ok", terms())
+    catalog = declare(home, site, "/gone", "/broken", "/huge", "/binary", "/ok")
+    result = home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=100000")
+    assert result.code == 0, result.stderr
+    seen = outcomes(result)
+    assert seen["testsite/doc-gone"] == ("failed", "http-error: HTTP 404 Not Found")
+    assert seen["testsite/doc-broken"] == ("failed", "http-error: HTTP 500 Internal Server Error")
+    assert seen["testsite/doc-huge"][0] == "failed" and "too-large" in seen["testsite/doc-huge"][1]
+    assert (
+        seen["testsite/doc-binary"][0] == "failed" and "not-html" in seen["testsite/doc-binary"][1]
+    )
+    assert seen["testsite/doc-ok"] == ("first", "")
+    assert len(site.hits("/broken")) == 3  # the first try and two retries
+    documents = {row["key"]: row for row in home.run("documents", "--json").json()}
+    assert documents["testsite/doc-gone"]["versions"] == 0
+    assert documents["testsite/doc-gone"]["issue"]["kind"] == "http-error"
+    assert documents["testsite/doc-gone"]["issue"]["streak"] == 1
+    home.crawl(catalog, "--set", "DOWNLOAD_MAXSIZE=100000")
+    documents = {row["key"]: row for row in home.run("documents", "--json").json()}
+    assert documents["testsite/doc-gone"]["issue"]["streak"] == 2
+
+
+def _binary() -> object:
+    from tests.site import Page
+
+    return Page(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), content_type="image/png"
+    )
+
+
+def test_a_failed_fetch_loses_nothing_already_stored(home: Home, site: Site) -> None:
+    site.html("/terms", terms("<p>Clause one.</p>"))
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert home.crawl(catalog).code == 0
+    site.html("/terms", "<html><body>maintenance</body></html>", status=503)
+    assert home.crawl(catalog).code == 3  # nothing could be fetched this time
+    [document] = home.run("documents", "--json").json()
+    assert document["versions"] == 1 and document["issue"]["kind"] == "http-error"
+    assert home.run("history", "--all", "--json").json() == []
+
+
+def test_timeout_is_a_failed_fetch(home: Home, site: Site) -> None:
+    site.html("/slow", terms(), delay=3)
+    site.html("/fast", terms())
+    catalog = declare(home, site, "/slow", "/fast")
+    result = home.crawl(catalog, "--json", "--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=0")
+    seen = outcomes(result)
+    assert seen["testsite/doc-slow"][0] == "failed" and seen["testsite/doc-slow"][1].startswith(
+        "timeout"
+    )
+    assert seen["testsite/doc-fast"][0] == "first"
+
+
+def test_unreachable_host_ends_quickly_with_a_clear_message(home: Home) -> None:
+    catalog = home.catalog([{"type": "Terms", "url": "http://127.0.0.1:9/terms"}])
+    result = home.crawl(catalog)
+    assert result.code == 3
+    assert "Nothing could be fetched" in result.stderr
+    assert "connection-refused" in result.stdout
+
+
+def test_a_broken_catalog_entry_is_reported_and_skipped(home: Home, site: Site) -> None:
+    site.html("/terms", terms())
+    catalog = home.catalog(
+        [
+            {"type": "Terms", "url": site.url("/terms")},
+            {"type": "Broken", "url": "not a url"},
+            {"type": "Bad selector", "url": site.url("/terms"), "select": ["main["]},
+        ]
+    )
+    result = home.crawl(catalog, "--json")
+    assert result.code == 0
+    assert outcomes(result) == {"testsite/terms": ("first", "")}
+    assert "document Broken · field url" in result.stderr
+    assert "document Bad selector · field select" in result.stderr
+
+
+def test_only_takes_keys_and_services_in_any_case(home: Home, site: Site) -> None:
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms")
+    by_key = home.run("crawl", "--catalog", str(catalog), "--only", "TESTSITE/DOC-TERMS", "--json")
+    assert list(outcomes(by_key)) == ["testsite/doc-terms"]
+    unknown = home.run("crawl", "--catalog", str(catalog), "--only", "nosuchservice")
+    assert unknown.code == 2 and "nosuchservice" in unknown.stderr
+
+
+def test_two_crawls_started_at_once_both_finish_correctly(home: Home, site: Site) -> None:
+    for path in ("/a", "/b", "/c"):
+        site.html(path, terms(f"<p>{path}</p>"))
+    catalog = declare(home, site, "/a", "/b", "/c")
+    command = [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog)]
+    command += ["--only", "testsite", "--set", "DOWNLOAD_DELAY=0", "--quiet"]
+    children = [
+        subprocess.Popen(command, env=home.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for child in children:
+        _, stderr = child.communicate(timeout=120)
+        assert child.returncode == 0, stderr.decode()
+    documents = home.run("documents", "--json").json()
+    assert [row["versions"] for row in documents] == [1, 1, 1]
+    assert home.run("history", "--all", "--json").json() == []

@@ -1,0 +1,93 @@
+"""`import-history`: dated versions from disk, including the real corpus when it is present."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawlers.importer import file_timestamp
+from tests.conftest import SHARED, Home
+
+FIXTURES = Path(__file__).parent / "fixtures" / "history"
+
+
+@pytest.mark.parametrize(
+    ("name", "moment"),
+    [
+        ("2024-05-22.md", datetime(2024, 5, 22, tzinfo=UTC)),
+        ("2024-05-22T12-36-09Z.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
+        ("2024-05-22T123609Z_fc4bbd876.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
+        ("2024-05-22T12:36:09Z.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
+        ("notes.md", None),
+    ],
+)
+def test_dated_file_names(name: str, moment: datetime | None) -> None:
+    assert file_timestamp(Path(name)) == moment
+
+
+def test_one_documents_folder_of_real_versions(home: Home) -> None:
+    folder = FIXTURES / "Claude.ai__Developer-Terms"
+    result = home.run("import-history", str(folder))
+    assert result.code == 0, result.stderr
+    [document] = home.run("documents", "--json").json()
+    assert (document["key"], document["service"]) == ("claude-ai/developer-terms", "Claude.ai")
+    assert document["document_type"] == "Developer Terms" and document["versions"] == 3
+    changes = home.run("history", "--all", "--json").json()
+    assert [change["detected_at"] for change in changes] == [
+        "2026-08-14T10:32:15+00:00",
+        "2026-04-15T10:30:37+00:00",
+    ]
+    newest = sorted(folder.iterdir())[-1].read_text(encoding="utf-8")
+    shown = home.run("show", str(changes[0]["id"]), "--json").json()
+    added = [line[1:] for line in shown["diff"].splitlines() if line.startswith("+")][1:]
+    assert added and all(line in newest for line in added)
+
+
+def test_service_and_type_can_be_named_and_html_is_extracted(home: Home, tmp_path: Path) -> None:
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    page = "<html><body><nav>menu</nav><main><h1>Rules</h1><p>{}</p></main></body></html>"
+    (folder / "2025-01-01T000000Z.html").write_text(page.format("Bots are welcome."))
+    (folder / "2025-06-01T000000Z.html").write_text(page.format("Bots are banned."))
+    (folder / "README.txt").write_text("not a version")
+    result = home.run(
+        "import-history",
+        str(folder),
+        "--service",
+        "Chatterbox",
+        "--type",
+        "Bot Rules",
+        "--select",
+        "main",
+    )
+    assert result.code == 0, result.stderr
+    [change] = home.run("history", "--json").json()
+    assert change["key"] == "chatterbox/bot-rules"
+    assert change["detected_at"] == "2025-06-01T00:00:00+00:00"
+    diff = home.run("show", str(change["id"]), "--json").json()["diff"]
+    assert "+" in diff and "Bots are banned." in diff and "menu" not in diff
+
+
+def test_bad_arguments_are_clear_errors(home: Home, tmp_path: Path) -> None:
+    empty = home.run("import-history", str(tmp_path))
+    assert empty.code == 2 and "no dated" in empty.stderr
+    lonely = home.run("import-history", str(FIXTURES), "--service", "X")
+    assert lonely.code == 2 and "--service and --type go together" in lonely.stderr
+
+
+@pytest.mark.skipif(not (SHARED / "corpus" / "history").is_dir(), reason="../shared/corpus absent")
+def test_the_whole_corpus_imports_without_error(home: Home) -> None:
+    corpus = SHARED / "corpus" / "history"
+    index = json.loads((corpus / "index.json").read_text())
+    result = home.run("import-history", str(corpus), timeout=600)
+    assert result.code == 0, result.stderr
+    assert "skipped" not in result.stderr
+    documents = home.run("documents", "--json").json()
+    assert len(documents) == len(index["documents"]) == 25
+    distinct = sum(len({v["content_hash"] for v in doc["versions"]}) for doc in index["documents"])
+    versions = sum(row["versions"] for row in documents)
+    # A content that returns after others (A/B flapping) is a new version each time it returns.
+    assert distinct <= versions <= sum(doc["n_versions"] for doc in index["documents"]) == 2259

@@ -1,0 +1,125 @@
+"""The store on SQLite and on PostgreSQL: migrations, versions, changes, fetch issues."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import inspect
+from sqlmodel import Session, select
+
+from diffengine import assess
+from store.db import open_store
+from store.models import Change, Fetch, Snapshot, Version
+from store.queries import get_change, list_changes, list_documents
+from store.repository import Attempt, DocumentInfo, Repository
+
+T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
+DOC = DocumentInfo(
+    "whatsapp/business-solution-terms",
+    "WhatsApp",
+    "Business Solution Terms",
+    "https://example.invalid/terms",
+)
+
+
+def repository(db_url: str) -> Repository:
+    repo = Repository(open_store(db_url))
+    repo.sync_documents([DOC], at=T0)
+    return repo
+
+
+def test_schema_is_created_by_the_migration(db_url: str) -> None:
+    engine = open_store(db_url)
+    tables = set(inspect(engine).get_table_names())
+    assert {"document", "fetch", "snapshot", "version", "change", "alembic_version"} <= tables
+
+
+def test_concurrent_first_runs_do_not_race_on_schema_creation(db_url: str) -> None:
+    script = "import sys; from store.db import open_store; open_store(sys.argv[1])"
+    children = [
+        subprocess.Popen([sys.executable, "-c", script, db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [child.communicate(timeout=120)[1] for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0, 0], errors
+    assert "document" in inspect(open_store(db_url)).get_table_names()
+
+
+def test_versions_changes_and_unchanged_texts(db_url: str) -> None:
+    repo = repository(db_url)
+    first = repo.record_text(
+        DOC.key, Attempt(DOC.url, at=T0), "# Terms\n\nHello.\n", assess, body=b"<h1>Terms</h1>"
+    )
+    same = repo.record_text(
+        DOC.key,
+        Attempt(DOC.url, at=T0 + timedelta(hours=1)),
+        "# Terms\n\nHello.\n",
+        assess,
+        body=b"<h1>Terms</h1> ",
+    )
+    later = T0 + timedelta(days=1)
+    changed = repo.record_text(
+        DOC.key, Attempt(DOC.url, at=later), "# Terms\n\nHello.\n\nNo bots.\n", assess
+    )
+    assert (first.outcome, same.outcome, changed.outcome) == ("first", "unchanged", "changed")
+    rows = list_changes(repo.engine)
+    assert [row.id for row in rows] == [changed.change_id]
+    assert rows[0].detected_at == later and rows[0].detected_at.tzinfo is not None
+    assert rows[0].added == 2  # the blank line and the new sentence
+    detail = get_change(repo.engine, rows[0].id)
+    assert (
+        detail is not None
+        and detail.old_text.endswith("Hello.\n")
+        and "No bots." in detail.new_text
+    )
+    [document] = list_documents(repo.engine)
+    assert (document.versions, document.last_changed, document.issue) == (2, later, None)
+
+
+def test_snapshots_are_content_addressed_and_compressed(db_url: str) -> None:
+    repo = repository(db_url)
+    body = b"<html>" + b"policy text " * 2000 + b"</html>"
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0), "one\n", assess, body=body)
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0 + timedelta(1)), "two\n", assess, body=body)
+    with Session(repo.engine) as session:
+        [snapshot] = session.exec(select(Snapshot)).all()
+        versions = session.exec(select(Version)).all()
+    assert len(snapshot.content) < len(body) / 10
+    assert zlib.decompress(snapshot.content) == body and snapshot.size == len(body)
+    assert {version.snapshot_sha256 for version in versions} == {snapshot.sha256}
+
+
+def test_fetch_issues_keep_a_streak_and_clear_on_success(db_url: str) -> None:
+    repo = repository(db_url)
+    assert repo.record_issue(DOC.key, Attempt(DOC.url, status=503), "http-error", "HTTP 503") == 1
+    assert repo.record_issue(DOC.key, Attempt(DOC.url, status=503), "http-error", "HTTP 503") == 2
+    assert repo.record_issue(DOC.key, Attempt(DOC.url), "timeout", "took too long") == 1
+    [document] = list_documents(repo.engine)
+    assert document.issue is not None and (document.issue.kind, document.issue.streak) == (
+        "timeout",
+        1,
+    )
+    repo.record_text(DOC.key, Attempt(DOC.url), "text\n", assess)
+    [document] = list_documents(repo.engine)
+    assert document.issue is None and document.versions == 1
+    with Session(repo.engine) as session:
+        outcomes = [fetch.outcome for fetch in session.exec(select(Fetch).order_by(Fetch.id)).all()]
+        assert session.exec(select(Change)).all() == []
+    assert outcomes == ["issue:http-error", "issue:http-error", "issue:timeout", "first"]
+
+
+def test_conditional_get_state_round_trips(db_url: str) -> None:
+    repo = repository(db_url)
+    repo.record_text(
+        DOC.key,
+        Attempt(DOC.url, etag='"abc"', last_modified="Wed, 01 Oct 2025 12:00:00 GMT"),
+        "text\n",
+        assess,
+        body=b"body",
+    )
+    state = repo.fetch_state(DOC.key)
+    assert (state.etag, state.last_modified) == ('"abc"', "Wed, 01 Oct 2025 12:00:00 GMT")
+    assert state.body_sha256 is not None and len(state.body_sha256) == 64
