@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -190,7 +191,8 @@ def test_unreachable_host_ends_quickly_with_a_clear_message(home: Home) -> None:
     result = home.crawl(catalog)
     assert result.code == 3
     assert "Nothing could be fetched" in result.stderr
-    assert "connection-refused" in result.stdout
+    detail = outcomes(home.crawl(catalog, "--json"))["testsite/terms"][1]
+    assert detail.startswith("connection-refused")
 
 
 def test_a_broken_catalog_entry_is_reported_and_skipped(home: Home, site: Site) -> None:
@@ -218,7 +220,10 @@ def test_only_takes_keys_and_services_in_any_case(home: Home, site: Site) -> Non
     assert unknown.code == 2 and "nosuchservice" in unknown.stderr
 
 
-def test_two_crawls_started_at_once_both_finish_correctly(home: Home, site: Site) -> None:
+def test_two_crawls_started_at_once_both_finish_correctly(
+    home: Home, site: Site, db_url: str
+) -> None:
+    home.db = db_url  # a fresh database: the two crawls also race to create the schema
     for path in ("/a", "/b", "/c"):
         site.html(path, terms(f"<p>{path}</p>"))
     catalog = declare(home, site, "/a", "/b", "/c")
@@ -234,3 +239,22 @@ def test_two_crawls_started_at_once_both_finish_correctly(home: Home, site: Site
     documents = home.run("documents", "--json").json()
     assert [row["versions"] for row in documents] == [1, 1, 1]
     assert home.run("history", "--all", "--json").json() == []
+
+
+def test_the_config_file_names_the_catalog_and_the_database(home: Home, site: Site) -> None:
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms")
+    (home.path / "config.toml").write_text(
+        f'catalog = ["{catalog}"]\ndb = "sqlite:///{home.path / "configured.sqlite3"}"\n'
+    )
+    del_db = {k: v for k, v in home.env().items() if k != "POLICYWATCH_DB"}
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", "crawl", "--only", "testsite", "--json", "-q"],
+        env=del_db,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (home.path / "configured.sqlite3").exists()
+    assert [item["key"] for item in json.loads(done.stdout)] == ["testsite/doc-terms"]

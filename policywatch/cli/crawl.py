@@ -131,7 +131,7 @@ def _summary(result: CrawlResult) -> None:
         for item in changed:
             table.add_row(str(item.change_id), item.key, item.detail)
         console.print(table)
-    if result.failed:
+    if result.failed and not result.offline:  # offline, one sentence says it better than N rows
         table = Table(title="Failed fetches", show_edge=False)
         table.add_column("document")
         table.add_column("reason", overflow="fold")
