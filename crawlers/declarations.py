@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import soupsieve
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 BUNDLED_CATALOG = Path(str(resources.files("crawlers") / "catalog"))
 _INTERVAL = re.compile(r"^(\d+)([mhd])$")
@@ -29,20 +30,28 @@ def slugify(text: str) -> str:
 
 
 def interval_seconds(text: str) -> int:
-    """`30m`, `6h`, `1d` in seconds."""
+    """`30m`, `6h`, `1d` in seconds.
+
+    Zero is refused: it would re-check the page on every run, which no site's terms deserve.
+    """
     match = _INTERVAL.match(text)
     if not match:
         raise ValueError(f"interval {text!r} is not a number followed by m, h or d (e.g. 6h)")
     number, unit = int(match[1]), match[2]
+    if number == 0:
+        raise ValueError(f"interval {text!r} must be longer than zero")
     return number * {"m": 60, "h": 3600, "d": 86400}[unit]
 
 
 def _check_selectors(selectors: list[str]) -> list[str]:
+    """Compile each selector now, so a typo is reported at load time rather than at crawl time."""
     for selector in selectors:
         try:
             soupsieve.compile(selector)
         except Exception as error:  # soupsieve raises SelectorSyntaxError and others
-            raise ValueError(f"invalid CSS selector {selector!r}: {error}") from None
+            # soupsieve appends a drawing of the selector with a caret: keep the one-line reason.
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ValueError(f"invalid CSS selector {selector!r}: {reason}") from None
     return selectors
 
 
@@ -172,6 +181,14 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
 
+def _problem_message(problem: ErrorDetails) -> str:
+    """Pydantic's message, without the "Value error, " it puts before our validators' own text."""
+    error = problem.get("ctx", {}).get("error")
+    if problem["type"] == "value_error" and error is not None:
+        return str(error)
+    return problem["msg"]
+
+
 def _load_document(
     raw: Any, service: ServiceDeclaration, index: int, source: str, catalog: Catalog
 ) -> None:
@@ -184,8 +201,13 @@ def _load_document(
     except ValidationError as error:
         for problem in error.errors():
             catalog.errors.append(
-                CatalogError(source, label, _field_path(problem["loc"]), problem["msg"])
+                CatalogError(source, label, _field_path(problem["loc"]), _problem_message(problem))
             )
+        return
+    if not slugify(service.service) or not slugify(entry.type):
+        where = "type" if slugify(service.service) else "service"
+        message = "needs at least one letter or digit to make a key"
+        catalog.errors.append(CatalogError(source, label, where, message))
         return
     key = f"{slugify(service.service)}/{slugify(entry.type)}"
     existing = catalog.get(key)
@@ -209,6 +231,15 @@ def _load_document(
     )
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """One line saying what is wrong and where: PyYAML's own message spans several lines."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if mark is None:
+        return f"invalid YAML: {problem}"
+    return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
 def _load_file(path: Path, catalog: Catalog) -> None:
     source = str(path)
     try:
@@ -217,14 +248,14 @@ def _load_file(path: Path, catalog: Catalog) -> None:
         catalog.errors.append(CatalogError(source, None, None, f"cannot read: {error}"))
         return
     except yaml.YAMLError as error:
-        catalog.errors.append(CatalogError(source, None, None, f"invalid YAML: {error}"))
+        catalog.errors.append(CatalogError(source, None, None, _yaml_problem(error)))
         return
     try:
         service = ServiceDeclaration.model_validate(data)
     except ValidationError as error:
         for problem in error.errors():
             catalog.errors.append(
-                CatalogError(source, None, _field_path(problem["loc"]), problem["msg"])
+                CatalogError(source, None, _field_path(problem["loc"]), _problem_message(problem))
             )
         return
     for index, raw in enumerate(service.documents):
@@ -232,13 +263,21 @@ def _load_file(path: Path, catalog: Catalog) -> None:
 
 
 def declaration_files(paths: Iterable[Path]) -> list[Path]:
-    """The YAML files named, or found (sorted) in the folders named."""
+    """The YAML files named, or found (sorted) in the folders named, each once.
+
+    A file reached twice (named in the config file and again with `--catalog`, or inside a folder
+    also named) is read once: otherwise every one of its documents would clash with itself as a
+    duplicate key.
+    """
     files: list[Path] = []
+    seen: set[Path] = set()
     for path in paths:
-        if path.is_dir():
-            files.extend(sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]))
-        else:
-            files.append(path)
+        found = sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]) if path.is_dir() else [path]
+        for file in found:
+            identity = file.resolve()
+            if identity not in seen:
+                seen.add(identity)
+                files.append(file)
     return files
 
 

@@ -1,7 +1,164 @@
-"""`policywatch catalog`: list, validate and show the tracked documents' declarations."""
+"""`policywatch catalog`: list, validate and show the tracked documents' declarations.
+
+The catalog is the one thing users edit by hand, so these commands exist to answer three questions
+quickly: what is tracked (`list`), is my YAML right (`validate`), and what exactly will be fetched
+and kept for one document (`show`). `--json` output is stable: scripts and tests read it.
+"""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from crawlers.declarations import (
+    BUNDLED_CATALOG,
+    Catalog,
+    TrackedDocument,
+    declaration_files,
+    load_catalog,
+)
+from policywatch.cli.common import (
+    EXIT_USAGE,
+    CatalogOption,
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    settings,
+    user_catalog,
+    warn_catalog_errors,
+)
 
 app = typer.Typer(help="The catalog of tracked documents.", no_args_is_help=True)
+
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Declaration files or folders to check on their own; default: the bundled catalog "
+        "plus your configured files.",
+        show_default=False,
+    ),
+]
+KeyArgument = Annotated[
+    str, typer.Argument(help="Document key, e.g. whatsapp/business-solution-terms.")
+]
+
+def document_data(document: TrackedDocument) -> dict[str, Any]:
+    """One document as the plain, stable mapping `--json` prints."""
+    return {
+        "key": document.key,
+        "service": document.service,
+        "document_type": document.document_type,
+        "url": document.url,
+        "tags": list(document.tags),
+        "select": list(document.select),
+        "remove": list(document.remove),
+        "interval": document.interval,
+        "language": document.language,
+        "source": document.source,
+    }
+
+
+def _plural(count: int, noun: str) -> str:
+    """`1 file`, `2 files`: counts read as sentences."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _documents_table(documents: Sequence[TrackedDocument]) -> Table:
+    # Long keys and URLs fold rather than truncate: a listing is read to copy keys and URLs from.
+    table = Table(
+        title=f"{_plural(len(documents), 'document')} tracked", box=box.SIMPLE_HEAD, expand=True
+    )
+    table.add_column("key", style="bold", overflow="fold", ratio=4)
+    table.add_column("service", overflow="fold", ratio=2)
+    table.add_column("type", overflow="fold", ratio=3)
+    table.add_column("url", overflow="fold", ratio=6)
+    table.add_column("tags", overflow="fold", ratio=2)
+    for document in documents:
+        table.add_row(
+            escape(document.key),
+            escape(document.service),
+            escape(document.document_type),
+            escape(document.url),
+            escape(", ".join(document.tags)),
+        )
+    return table
+
+
+@app.command("list")
+def list_documents(catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
+    """List every tracked document, sorted by key."""
+    loaded = user_catalog(catalog)
+    warn_catalog_errors(loaded)
+    documents = sorted(loaded.documents, key=lambda document: document.key)
+    if as_json:
+        print_json([document_data(document) for document in documents])
+    else:
+        console.print(_documents_table(documents))
+
+
+def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path]]:
+    """What `validate` checks: the named paths alone, or everything the crawler would load."""
+    if paths:
+        return load_catalog(paths, bundled=False), declaration_files(paths)
+    configured = settings().catalog
+    return load_catalog(configured), declaration_files([BUNDLED_CATALOG, *configured])
+
+
+@app.command()
+def validate(paths: PathsArgument = None) -> None:
+    """Check declaration files; exit code 2 when any entry is invalid."""
+    catalog, files = _validation_target(paths)
+    for problem in catalog.errors:
+        console.print(f"[red]✗[/] {escape(str(problem))}", highlight=False)
+    readable = [file for file in files if file.is_file()]
+    valid = _plural(len(catalog.documents), "document")
+    verb = "is" if len(catalog.documents) == 1 else "are"
+    console.print(f"{valid} in {_plural(len(readable), 'file')} {verb} valid")
+    if catalog.errors:
+        console.print(f"[red]{_plural(len(catalog.errors), 'error')}[/]")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _suggestions(key: str, catalog: Catalog) -> list[str]:
+    """Keys the user probably meant: close spellings, or every document of a service named."""
+    keys = sorted(document.key for document in catalog.documents)
+    wanted = key.lower()
+    of_service = [doc.key for doc in catalog.select([wanted.rstrip("/")])]
+    return sorted(of_service) or difflib.get_close_matches(wanted, keys, n=5, cutoff=0.5)
+
+
+def _declaration_table(document: TrackedDocument) -> Table:
+    table = Table(show_header=False, box=None, title=escape(document.key))
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for field, value in document_data(document).items():
+        shown = "\n".join(value) if isinstance(value, list) else str(value)
+        table.add_row(field, escape(shown) if shown else "[dim](none)[/]")
+    return table
+
+
+@app.command()
+def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
+    """Show the full declaration of one document."""
+    loaded = user_catalog(catalog)
+    document = loaded.get(key)
+    if document is None:
+        warn_catalog_errors(loaded)
+        message = f"[red]error:[/] no document with key {escape(repr(key))}"
+        close = _suggestions(key, loaded)
+        if close:
+            message += "; did you mean: " + ", ".join(escape(match) for match in close)
+        err_console.print(message, highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    if as_json:
+        print_json(document_data(document))
+    else:
+        console.print(_declaration_table(document))

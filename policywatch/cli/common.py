@@ -8,14 +8,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
-from policywatch.config import load_settings
+from policywatch.config import Settings, load_settings
 from store.db import StoreError, open_store
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep
 
 # Exit codes shared by every command; documented in the README.
 EXIT_OK = 0
@@ -48,20 +49,27 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def settings() -> Settings:
+    """The settings in force; a broken config file is one clear line, not a traceback."""
+    try:
+        return load_settings()
+    except (ValueError, OSError) as error:  # pydantic and TOML errors are ValueErrors
+        fail(f"cannot read the settings: {escape(str(error))}")
+
+
 def user_catalog(extra: list[Path] | None) -> Catalog:
     """The bundled catalog plus the user's: config file, `POLICYWATCH_CATALOG`, `--catalog`."""
-    settings = load_settings()
-    return load_catalog([*settings.catalog, *(extra or [])])
+    return load_catalog([*settings().catalog, *(extra or [])])
 
 
 def warn_catalog_errors(catalog: Catalog) -> None:
     """Broken entries are skipped, not fatal: say which and why, on stderr."""
     for error in catalog.errors:
-        err_console.print(f"[yellow]skipped:[/] {error}", highlight=False)
+        err_console.print(f"[yellow]skipped:[/] {escape(str(error))}", highlight=False)
 
 
 def db_url(option: str | None) -> str:
-    return option or load_settings().db
+    return option or settings().db
 
 
 def engine(option: str | None) -> Engine:

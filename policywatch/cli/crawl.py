@@ -22,10 +22,10 @@ from policywatch.cli.common import (
     err_console,
     fail,
     print_json,
+    settings,
     user_catalog,
     warn_catalog_errors,
 )
-from policywatch.config import load_settings
 
 OnlyOption = Annotated[
     list[str] | None,
@@ -73,12 +73,12 @@ def crawl(
     if not documents:
         fail("no document to crawl: the catalog is empty or every entry is broken")
     engine(db)  # open and migrate before crawling, so a bad --db fails at once
-    settings = load_settings()
+    config = settings()
     scrapy_settings = crawl_settings(
         db_url(db),
-        contact_url=settings.contact_url,
-        max_bytes=settings.max_bytes,
-        timeout=settings.timeout,
+        contact_url=config.contact_url,
+        max_bytes=config.max_bytes,
+        timeout=config.timeout,
         overrides=parse_overrides(set_ or []),
     )
     with Progress(

@@ -1,0 +1,419 @@
+"""The catalog: the bundled declarations, the loader's error reports, and `policywatch catalog`.
+
+The bundled catalog is product data: a broken or duplicated entry there silently stops tracking a
+document, so it is checked as strictly as code. The loader must name file, document and field for
+every problem while still loading the good entries of the same file. The commands are exercised
+through the real typer app (and once through the installed entry point).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+import policywatch.cli.catalog as catalog_cli
+from crawlers.declarations import (
+    BUNDLED_CATALOG,
+    CatalogError,
+    interval_seconds,
+    load_catalog,
+    slugify,
+)
+from policywatch.cli import app
+from tests.conftest import Home
+
+FIXTURES = Path(__file__).parent / "fixtures" / "catalog"
+GOOD = FIXTURES / "good"
+MIXED = FIXTURES / "broken" / "mixed.yaml"
+JSON_FIELDS = {
+    "key",
+    "service",
+    "document_type",
+    "url",
+    "tags",
+    "select",
+    "remove",
+    "interval",
+    "language",
+    "source",
+}
+# Documents the product is about: losing any of them from the catalog is a regression.
+ESSENTIAL_KEYS = {
+    "whatsapp/business-solution-terms",
+    "whatsapp/business-messaging-policy",
+    "whatsapp/terms-of-service",
+    "meta/platform-terms",
+    "meta/developer-policies",
+    "meta/messenger-platform-policy",
+    "instagram/terms-of-use",
+    "threads/terms-of-use",
+    "telegram/api-terms-of-service",
+    "telegram/bot-platform-developer-terms",
+    "discord/developer-terms-of-service",
+    "discord/developer-policy",
+    "slack/api-terms-of-service",
+    "slack/app-developer-policy",
+    "x/developer-agreement",
+    "x/developer-policy",
+    "reddit/data-api-terms",
+    "reddit/developer-terms",
+    "linkedin/api-terms-of-use",
+    "youtube/api-services-terms-of-service",
+    "youtube/api-services-developer-policies",
+    "apple/app-review-guidelines",
+    "apple/developer-program-license-agreement",
+    "google-play/developer-program-policy",
+    "google-play/developer-distribution-agreement",
+    "openai/usage-policies",
+    "openai/terms-of-use",
+    "openai/services-agreement",
+    "anthropic/usage-policy",
+    "anthropic/commercial-terms-of-service",
+    "google/generative-ai-prohibited-use-policy",
+    "google/apis-terms-of-service",
+    "gemini-api/additional-terms-of-service",
+    "mistral-ai/usage-policy",
+    "llama/acceptable-use-policy",
+    "xai/acceptable-use-policy",
+}
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user config or catalog leaks in, and output is wide enough not to fold keys."""
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("POLICYWATCH_CATALOG", raising=False)
+    monkeypatch.setattr(catalog_cli, "console", Console(width=240))
+    monkeypatch.setattr(catalog_cli, "err_console", Console(stderr=True, width=240))
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, ["catalog", *args])
+
+
+def json_of(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def located(errors: list[CatalogError]) -> set[tuple[str | None, str | None]]:
+    return {(error.document, error.field) for error in errors}
+
+
+# The bundled catalog
+
+
+def test_bundled_catalog_loads_without_errors() -> None:
+    catalog = load_catalog()
+    assert catalog.errors == []
+    assert len(catalog.documents) >= 60
+    keys = [document.key for document in catalog.documents]
+    assert len(keys) == len(set(keys))
+
+
+def test_bundled_documents_are_well_formed() -> None:
+    for document in load_catalog().documents:
+        assert document.url.startswith("https://"), document.key
+        assert document.key == f"{slugify(document.service)}/{slugify(document.document_type)}"
+        assert document.tags, f"{document.key} has no tags"
+        assert document.select, f"{document.key} keeps the whole page: name the policy element"
+        assert Path(document.source).parent == BUNDLED_CATALOG
+
+
+def test_bundled_catalog_covers_what_bot_developers_need() -> None:
+    keys = {document.key for document in load_catalog().documents}
+    assert ESSENTIAL_KEYS - keys == set()
+    tags = {tag for document in load_catalog().documents for tag in document.tags}
+    assert {"messaging", "social", "app-store", "ai-provider", "meta", "google"} <= tags
+
+
+def test_each_bundled_file_is_one_service_named_after_it() -> None:
+    files = sorted(BUNDLED_CATALOG.glob("*.yaml"))
+    assert len(files) >= 30
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert path.stem == slugify(data["service"]), path.name
+
+
+def test_bundled_urls_are_not_tracked_twice() -> None:
+    urls = [document.url for document in load_catalog().documents]
+    assert len(urls) == len(set(urls))
+
+
+# The loader
+
+
+def test_good_folder_loads_recursively_with_defaults_and_overrides() -> None:
+    catalog = load_catalog([GOOD], bundled=False)
+    assert catalog.errors == []
+    by_key = {document.key: document for document in catalog.documents}
+    assert set(by_key) == {
+        "acme-chat/bot-developer-terms",
+        "acme-chat/usage-policy",
+        "beta-ai/api-terms",
+    }
+    bot = by_key["acme-chat/bot-developer-terms"]
+    assert bot.tags == ("messaging", "developer")
+    assert bot.remove == ("nav", ".cookie-banner")
+    assert bot.interval == "6h"
+    usage = by_key["acme-chat/usage-policy"]
+    assert usage.select == ("main",)  # one selector may be written as a plain string
+    assert usage.language == "fr"
+    beta = by_key["beta-ai/api-terms"]
+    assert (beta.select, beta.interval, beta.language) == ((), "24h", "en")
+
+
+def test_broken_entries_are_located_and_good_ones_still_load() -> None:
+    catalog = load_catalog([MIXED], bundled=False)
+    assert [document.key for document in catalog.documents] == ["mixed-bag/good-terms"]
+    assert located(catalog.errors) == {
+        ("Missing URL", "url"),
+        ("Bad Selector", "select"),
+        ("Unknown Field", "colour"),
+        ("FTP Link", "url"),
+        ("Good Terms", "type"),
+    }
+    assert {error.file for error in catalog.errors} == {str(MIXED)}
+    messages = {error.document: error.message for error in catalog.errors}
+    assert "invalid CSS selector 'div['" in messages["Bad Selector"]
+    assert "not an http(s) URL" in messages["FTP Link"]
+    assert "duplicate key mixed-bag/good-terms" in messages["Good Terms"]
+
+
+def test_error_text_names_file_document_and_field() -> None:
+    errors = load_catalog([MIXED], bundled=False).errors
+    text = next(str(error) for error in errors if error.document == "Bad Selector")
+    assert text.startswith(f"{MIXED} · document Bad Selector · field select: ")
+    assert "\n" not in text
+
+
+def test_invalid_yaml_is_one_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("service: Broken\ndocuments:\n  - type: [unclosed\n", encoding="utf-8")
+    catalog = load_catalog([path], bundled=False)
+    assert catalog.documents == []
+    [error] = catalog.errors
+    assert (error.file, error.document, error.field) == (str(path), None, None)
+    assert error.message.startswith("invalid YAML at line ")
+    assert "\n" not in error.message
+
+
+def test_top_level_problems_name_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "nameless.yaml"
+    path.write_text("documents:\n  - type: Terms\n    url: https://x.example/\nowner: me\n")
+    errors = load_catalog([path], bundled=False).errors
+    assert located(errors) == {(None, "service"), (None, "owner")}
+
+
+def test_missing_path_is_reported(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    [error] = load_catalog([missing], bundled=False).errors
+    assert (error.file, error.message) == (str(missing), "no such file or folder")
+
+
+def test_a_file_named_twice_is_read_once() -> None:
+    """The config file and `--catalog` may name the same file: that is not a duplicate key."""
+    catalog = load_catalog([GOOD, GOOD / "acme-chat.yaml"], bundled=False)
+    assert catalog.errors == []
+    assert len(catalog.documents) == 3
+
+
+def test_user_documents_cannot_shadow_bundled_keys(tmp_path: Path) -> None:
+    path = tmp_path / "whatsapp.yaml"
+    path.write_text(
+        "service: WhatsApp\ndocuments:\n"
+        "  - type: Business Solution Terms\n    url: https://mirror.example/bst\n"
+    )
+    catalog = load_catalog([path])
+    kept = catalog.get("whatsapp/business-solution-terms")
+    assert kept is not None
+    assert kept.url.startswith("https://www.whatsapp.com/")
+    assert located(catalog.errors) == {("Business Solution Terms", "type")}
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("6h", 21600), ("1d", 86400), ("12h", 43200)]
+)
+def test_interval_seconds(text: str, seconds: int) -> None:
+    assert interval_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0h", "6", "h", "1w", "1.5h", "-1d"])
+def test_bad_intervals_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        interval_seconds(text)
+
+
+# policywatch catalog validate
+
+
+def test_validate_a_good_folder() -> None:
+    result = invoke("validate", str(GOOD))
+    assert result.exit_code == 0, result.output
+    assert "3 documents in 2 files are valid" in result.stdout
+
+
+def test_validate_reports_every_error_and_exits_2() -> None:
+    result = invoke("validate", str(MIXED), str(GOOD))
+    assert result.exit_code == 2
+    assert f"{MIXED} · document Bad Selector · field select: invalid CSS selector" in (
+        result.stdout
+    )
+    assert f"{MIXED} · document FTP Link · field url:" in result.stdout
+    assert f"{MIXED} · document Unknown Field · field colour:" in result.stdout
+    assert "4 documents in 3 files are valid" in result.stdout
+    assert "5 errors" in result.stdout
+
+
+def test_validate_does_not_mix_in_the_bundled_catalog() -> None:
+    result = invoke("validate", str(GOOD / "more"))
+    assert result.exit_code == 0, result.output
+    assert "1 document in 1 file is valid" in result.stdout
+
+
+def test_validate_without_paths_checks_bundled_and_configured_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundled = len(load_catalog().documents)
+    result = invoke("validate")
+    assert result.exit_code == 0, result.output
+    assert f"{bundled} documents in" in result.stdout
+
+    config = tmp_path / "config.toml"
+    config.write_text(f"catalog = [{json.dumps(str(MIXED))}]\n", encoding="utf-8")
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    result = invoke("validate")
+    assert result.exit_code == 2
+    assert "document Bad Selector" in result.stdout
+    assert f"{bundled + 1} documents in" in result.stdout
+
+
+def test_validate_a_missing_path() -> None:
+    result = invoke("validate", "does-not-exist.yaml")
+    assert result.exit_code == 2
+    assert "does-not-exist.yaml: no such file or folder" in result.stdout
+
+
+def test_unreadable_settings_are_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("catalog = [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    for command in (["validate"], ["list"], ["show", "openai/usage-policies"]):
+        result = invoke(*command)
+        assert result.exit_code == 2, command
+        assert "error: cannot read the settings" in result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# policywatch catalog list
+
+
+def test_list_json_is_the_sorted_bundled_catalog() -> None:
+    rows = json_of(invoke("list", "--json"))
+    keys = [row["key"] for row in rows]
+    assert keys == sorted(keys)
+    assert len(rows) == len(load_catalog().documents)
+    assert all(set(row) == JSON_FIELDS for row in rows)
+    bst = next(row for row in rows if row["key"] == "whatsapp/business-solution-terms")
+    assert bst["service"] == "WhatsApp"
+    assert bst["document_type"] == "Business Solution Terms"
+    assert bst["select"] == ["#content-wrapper"]
+    assert "messaging" in bst["tags"]
+
+
+def test_list_table_shows_keys_and_urls() -> None:
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    assert "whatsapp/business-solution-terms" in result.stdout
+    assert "https://www.whatsapp.com/legal/business-solution-terms" in result.stdout
+    assert f"{len(load_catalog().documents)} documents tracked" in result.stdout
+
+
+def test_catalog_option_adds_documents() -> None:
+    rows = json_of(invoke("list", "--json", "--catalog", str(GOOD)))
+    acme = next(row for row in rows if row["key"] == "acme-chat/bot-developer-terms")
+    assert acme["interval"] == "6h"
+    assert acme["source"] == str(GOOD / "acme-chat.yaml")
+    assert len(rows) == len(load_catalog().documents) + 3
+
+
+def test_env_catalog_adds_documents_from_each_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = os.pathsep.join([str(GOOD / "acme-chat.yaml"), str(GOOD / "more")])
+    monkeypatch.setenv("POLICYWATCH_CATALOG", paths)
+    keys = {row["key"] for row in json_of(invoke("list", "--json"))}
+    assert {"acme-chat/usage-policy", "beta-ai/api-terms", "openai/usage-policies"} <= keys
+
+
+def test_list_warns_about_broken_entries_and_lists_the_rest() -> None:
+    result = invoke("list", "--json", "--catalog", str(MIXED))
+    keys = {row["key"] for row in json_of(result)}
+    assert "mixed-bag/good-terms" in keys
+    assert "whatsapp/business-solution-terms" in keys
+    assert "skipped:" in result.stderr
+    assert f"{MIXED} · document FTP Link · field url:" in result.stderr
+    assert result.stderr.count("skipped:") == 5
+
+
+# policywatch catalog show
+
+
+def test_show_json_is_the_full_declaration() -> None:
+    data = json_of(invoke("show", "openai/usage-policies", "--json"))
+    assert set(data) == JSON_FIELDS
+    assert data["url"] == "https://openai.com/policies/usage-policies/"
+    assert data["select"] == ["main"]
+    assert "select[name='Locale Select']" in data["remove"]
+    assert data["source"] == str(BUNDLED_CATALOG / "openai.yaml")
+
+
+def test_show_is_case_insensitive_and_renders_markup_literally() -> None:
+    result = invoke("show", "WhatsApp/Business-Solution-Terms")
+    assert result.exit_code == 0, result.output
+    # "[href='#top-of-page']" would vanish if it were read as rich markup.
+    assert "[href='#top-of-page']" in result.stdout
+    assert "https://www.whatsapp.com/legal/business-solution-terms" in result.stdout
+
+
+def test_show_a_user_document() -> None:
+    data = json_of(invoke("show", "beta-ai/api-terms", "--json", "--catalog", str(GOOD)))
+    assert data["url"] == "https://beta.example/api-terms"
+
+
+def test_show_unknown_key_suggests_close_matches() -> None:
+    result = invoke("show", "whatsap/business-solution-term")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "no document with key 'whatsap/business-solution-term'" in result.stderr
+    assert "whatsapp/business-solution-terms" in result.stderr
+
+
+def test_show_a_service_name_lists_its_documents() -> None:
+    result = invoke("show", "telegram")
+    assert result.exit_code == 2
+    assert "telegram/api-terms-of-service" in result.stderr
+    assert "telegram/bot-platform-developer-terms" in result.stderr
+
+
+# The installed entry point
+
+
+def test_entry_point_validates_and_lists(home: Home) -> None:
+    broken = home.catalog([{"type": "Terms", "url": "mailto:legal@example.com"}])
+    result = home.run("catalog", "validate", str(broken))
+    assert result.code == 2
+    assert f"{broken} · document Terms · field url:" in result.stdout
+
+    result = home.run("catalog", "list", "--json", "--catalog", str(GOOD))
+    assert result.code == 0, result.stderr
+    assert "beta-ai/api-terms" in {row["key"] for row in result.json()}
