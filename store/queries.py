@@ -7,11 +7,12 @@ field names are documented in the README and must not change lightly.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, String, cast, func
 from sqlmodel import Session, col, select
 
 from store.models import Change, Document, Version
@@ -130,8 +131,14 @@ def list_changes(
     min_severity: str | None = None,
     include_noise: bool = False,
     limit: int | None = None,
+    category: str | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
 ) -> list[ChangeRow]:
-    """Changes newest first; noise (not meaningful) only when asked for."""
+    """Changes newest first; noise (not meaningful) only when asked for.
+
+    `category`, `until` (exclusive) and `offset` serve the web timeline's filters and pages.
+    """
     query = select(Change, Document).join(Document, col(Change.document_id) == Document.id)
     if service:
         query = query.where(func.lower(Document.service) == service.lower())
@@ -139,12 +146,20 @@ def list_changes(
         query = query.where(Document.key == document.lower())
     if since:
         query = query.where(Change.detected_at >= since)
+    if until:
+        query = query.where(Change.detected_at < until)
     if min_severity:
         allowed = SEVERITIES[SEVERITIES.index(min_severity) :]
         query = query.where(col(Change.severity).in_(allowed))
+    if category:
+        # Categories are a JSON list of slugs: match the quoted slug in its text, on any backend.
+        quoted = json.dumps(category).replace("\\", "\\\\").replace("%", "\\%")
+        quoted = quoted.replace("_", "\\_")
+        query = query.where(cast(col(Change.categories), String).like(f"%{quoted}%", escape="\\"))
     if not include_noise:
         query = query.where(col(Change.meaningful).is_(True))
-    query = query.order_by(col(Change.detected_at).desc(), col(Change.id).desc()).limit(limit)
+    query = query.order_by(col(Change.detected_at).desc(), col(Change.id).desc())
+    query = query.offset(offset).limit(limit)
     with Session(engine) as session:
         return [_change_row(change, doc) for change, doc in session.exec(query).all()]
 
@@ -182,3 +197,58 @@ def _change_row(change: Change, document: Document) -> ChangeRow:
         matches=list(change.matches or []),
         effective_date=change.effective_date,
     )
+
+
+@dataclass(frozen=True)
+class VersionRow(JsonRow):
+    seq: int
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class DocumentDetail:
+    """A document with its versions (oldest first) and its latest text, for the web page."""
+
+    document: DocumentRow
+    versions: list[VersionRow]
+    latest_text: str | None
+
+
+def get_document(engine: Engine, key: str) -> DocumentDetail | None:
+    """One document by key with its versions and latest text; None when it is not tracked."""
+    with Session(engine) as session:
+        document = session.exec(select(Document).where(Document.key == key.lower())).first()
+        if document is None:
+            return None
+        versions = session.exec(
+            select(Version.seq, Version.seen_at)
+            .where(Version.document_id == document.id)
+            .order_by(col(Version.seq))
+        ).all()
+        latest = session.exec(
+            select(Version)
+            .where(Version.document_id == document.id)
+            .order_by(col(Version.seq).desc())
+            .limit(1)
+        ).first()
+        return DocumentDetail(
+            _document_row(document, len(versions)),
+            [VersionRow(seq, seen_at) for seq, seen_at in versions],
+            latest.text if latest else None,
+        )
+
+
+def neighbour_changes(engine: Engine, change_id: int) -> tuple[int | None, int | None]:
+    """The ids of the previous and next change of the same document, noise included."""
+    with Session(engine) as session:
+        change = session.get(Change, change_id)
+        if change is None:
+            return None, None
+        same = select(Change.id).where(Change.document_id == change.document_id)
+        before = session.exec(
+            same.where(col(Change.id) < change_id).order_by(col(Change.id).desc()).limit(1)
+        ).first()
+        after = session.exec(
+            same.where(col(Change.id) > change_id).order_by(col(Change.id)).limit(1)
+        ).first()
+        return before, after

@@ -6,6 +6,7 @@ import typer
 
 from policywatch import demo as demo_loop
 from policywatch.cli import catalog, crawl, history, imports
+from policywatch.cli import web as web_cli
 from policywatch.cli.common import console
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command()(history.documents)
 app.command(name="history")(history.history)
 app.command()(history.show)
 app.command(name="import-history")(imports.import_history)
+app.command()(web_cli.serve)
 
 
 @app.command()

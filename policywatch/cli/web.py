@@ -1,0 +1,59 @@
+"""`serve`: the review web app on uvicorn; off loopback only with a token."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Annotated
+
+import typer
+
+from policywatch.cli.common import DbOption, console, engine, fail
+
+TOKEN_ENV = "POLICYWATCH_TOKEN"
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but loopback needs a token.")
+    ] = ("127.0.0.1"),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Token required for everything but the feeds (default: env {TOKEN_ENV}).",
+            show_default=False,
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The public URL of the site, for links in feeds (default: as requested)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The review web page, Atom feeds and JSON API over the store."""
+    import uvicorn
+
+    from policywatch.web import create_app
+
+    secret = token or os.environ.get(TOKEN_ENV) or None
+    if not is_loopback(host) and not secret:
+        fail(
+            f"--host {host} is reachable from other machines: set --token or {TOKEN_ENV} "
+            "(the feeds stay public, everything else requires the token)"
+        )
+    app = create_app(engine(db), token=secret, base_url=base_url)
+    console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

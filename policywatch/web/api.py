@@ -1,0 +1,81 @@
+"""The JSON API under `/api/`: the objects of `--json` on the command line, byte for byte.
+
+Rows are serialised by their own `to_json()` (as the CLI does) rather than re-encoded by
+FastAPI, so a script can switch between `policywatch history --json` and `/api/changes` without
+noticing; the dataclasses still describe the responses in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from policywatch.cli.history import unified_diff
+from policywatch.web.selection import Filters, changes, parse_filters, store
+from store.queries import (
+    ChangeRow,
+    DocumentRow,
+    VersionRow,
+    get_change,
+    get_document,
+    list_documents,
+)
+
+router = APIRouter(prefix="/api", tags=["api"])
+Store = Annotated[Engine, Depends(store)]
+
+
+@dataclass(frozen=True)
+class ChangeWithDiff(ChangeRow):
+    """`show --json`: a change plus the unified diff of its two texts."""
+
+    diff: str
+
+
+@dataclass(frozen=True)
+class DocumentWithVersions(DocumentRow):
+    """A document of `documents --json` plus its versions, oldest first."""
+
+    version_list: list[VersionRow]
+
+
+@router.get("/changes", response_model=list[ChangeRow])
+def api_changes(
+    engine: Store,
+    filters: Annotated[Filters, Depends(parse_filters)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """Changes newest first, filtered as on the timeline (the fields of `history --json`)."""
+    rows = changes(engine, filters, limit=limit, offset=offset)
+    return JSONResponse([row.to_json() for row in rows])
+
+
+@router.get("/changes/{change_id}", response_model=ChangeWithDiff)
+def api_change(engine: Store, change_id: int) -> JSONResponse:
+    """One change with its unified diff (the object of `show --json`)."""
+    detail = get_change(engine, change_id)
+    if detail is None:
+        raise HTTPException(404, f"no change with id {change_id}")
+    diff = "\n".join(unified_diff(detail.old_text, detail.new_text))
+    return JSONResponse({**detail.change.to_json(), "diff": diff})
+
+
+@router.get("/documents", response_model=list[DocumentRow])
+def api_documents(engine: Store) -> JSONResponse:
+    """Every tracked document and its fetch health (the fields of `documents --json`)."""
+    return JSONResponse([row.to_json() for row in list_documents(engine)])
+
+
+@router.get("/documents/{key:path}", response_model=DocumentWithVersions)
+def api_document(engine: Store, key: str) -> JSONResponse:
+    """One document with the dates of its versions."""
+    detail = get_document(engine, key)
+    if detail is None:
+        raise HTTPException(404, f"no document {key}")
+    versions = [version.to_json() for version in detail.versions]
+    return JSONResponse({**detail.document.to_json(), "version_list": versions})

@@ -1,0 +1,87 @@
+"""The review web app: `create_app(engine)` wires pages, feeds and the JSON API over one store.
+
+Safety lives here, in one place: a token guards everything but the feeds and the stylesheet when
+one is configured (the `serve` command insists on it off loopback), and every response carries a
+Content-Security-Policy that forbids scripts, so even a templating mistake could not run a
+policy page's `<script>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from policywatch.web import api, feeds, pages
+
+TOKEN_COOKIE = "policywatch_token"
+OPEN_PREFIXES = ("/feeds/", "/static/")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+Next = Callable[[Request], Awaitable[Response]]
+
+
+def _presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+
+
+def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
+    """Middleware: a request without the token gets a 401, except for the feeds and the CSS.
+
+    A browser can open `/?token=…` once: the token is then kept in an HttpOnly cookie.
+    """
+
+    async def check(request: Request, call_next: Next) -> Response:
+        if request.url.path.startswith(OPEN_PREFIXES):
+            return await call_next(request)
+        presented = _presented_token(request) or ""
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            return PlainTextResponse(
+                "401: a token is required (Authorization: Bearer, or ?token=)", status_code=401
+            )
+        response = await call_next(request)
+        if request.query_params.get("token"):
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    return check
+
+
+async def _headers(request: Request, call_next: Next) -> Response:
+    response = await call_next(request)
+    if not request.url.path.startswith("/api/docs"):
+        response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def create_app(engine: Engine, *, token: str | None = None, base_url: str | None = None) -> FastAPI:
+    """The app over `engine`; `token` guards all but the feeds; `base_url` makes feed links."""
+    app = FastAPI(
+        title="policywatch",
+        summary="Changes of platform policy pages: timeline, diffs, feeds, JSON API.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.base_url = base_url
+    if token:
+        app.middleware("http")(_guard(token))
+    app.middleware("http")(_headers)  # added last, so it runs first: refusals get headers too
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,145 @@
+"""The HTML pages: timeline, change, documents, document.
+
+Each page reads through the same functions as the JSON API (`selection.changes`, the `store.queries`
+getters) and hands plain rows to Jinja2, whose autoescaping is on for every template: fetched text
+is data and is never marked safe.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import Engine
+
+from policywatch.web import diffview
+from policywatch.web.selection import (
+    CATEGORIES,
+    PAGE_SIZE,
+    Filters,
+    changes,
+    parse_filters,
+    store,
+)
+from store.queries import SEVERITIES, get_change, get_document, list_documents, neighbour_changes
+
+router = APIRouter(include_in_schema=False)
+Store = Annotated[Engine, Depends(store)]
+
+
+def days_left(effective: date | None, today: date | None = None) -> str:
+    """How far the effective date is, in words a reviewer scans: '12 days left', 'in effect'."""
+    if effective is None:
+        return ""
+    days = (effective - (today or datetime.now(UTC).date())).days
+    if days > 1:
+        return f"{days} days left"
+    if days == 1:
+        return "1 day left"
+    if days == 0:
+        return "takes effect today"
+    return f"in effect for {-days} days"
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def web_href(url: str) -> str:
+    """A fetched URL as a link target only when it is http(s): never `javascript:` or `data:`."""
+    return url if urlsplit(url).scheme in {"http", "https"} else "#"
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(days_left=days_left, when=when, severities=SEVERITIES)
+    environment.filters["web_href"] = web_href
+    return environment
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+def timeline(
+    request: Request,
+    engine: Store,
+    filters: Annotated[Filters, Depends(parse_filters)],
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    """The changes, newest first, one page at a time, with the filter form."""
+    rows = changes(engine, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    params = filters.params()
+    documents = list_documents(engine)
+
+    def page_url(number: int) -> str:
+        return "?" + urlencode({**params, "page": str(number)})
+
+    return _page(
+        request,
+        "timeline.html",
+        rows=rows[:PAGE_SIZE],
+        filters=filters,
+        page=page,
+        previous_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if len(rows) > PAGE_SIZE else None,
+        feed_query=urlencode(params),
+        services=sorted({row.service for row in documents}, key=str.lower),
+        documents=documents,
+        categories=CATEGORIES,
+    )
+
+
+@router.get("/changes/{change_id}", response_class=HTMLResponse)
+def change(
+    request: Request,
+    engine: Store,
+    change_id: int,
+    view: Literal["side", "inline"] = "side",
+) -> HTMLResponse:
+    """One change: the verdict, the matched sentences, and the diff by section."""
+    detail = get_change(engine, change_id)
+    if detail is None:
+        raise HTTPException(404, f"no change with id {change_id}")
+    sentences = [str(match.get("sentence", "")) for match in detail.change.matches]
+    previous_id, next_id = neighbour_changes(engine, change_id)
+    return _page(
+        request,
+        "change.html",
+        row=detail.change,
+        sections=diffview.sections(detail.old_text, detail.new_text, sentences),
+        view=view,
+        previous_id=previous_id,
+        next_id=next_id,
+    )
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def documents(request: Request, engine: Store) -> HTMLResponse:
+    """What is tracked and how its fetching goes."""
+    return _page(request, "documents.html", documents=list_documents(engine))
+
+
+@router.get("/documents/{key:path}", response_class=HTMLResponse)
+def document(request: Request, engine: Store, key: str) -> HTMLResponse:
+    """One document: fetch health, its changes and versions over time, its latest text."""
+    detail = get_document(engine, key)
+    if detail is None:
+        raise HTTPException(404, f"no document {key}")
+    history = changes(engine, Filters(document=key, include_noise=True), limit=500)
+    return _page(request, "document.html", detail=detail, changes=history)

@@ -1,0 +1,116 @@
+"""Which changes a request asks for: one parser shared by the pages, the feeds and the JSON API.
+
+The timeline form submits empty fields for unset filters, so every parameter arrives as text and
+an empty value means "any"; a malformed one is a 422 naming the parameter, as FastAPI does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import HTTPException, Query, Request
+from sqlalchemy import Engine
+
+from store.queries import SEVERITIES, ChangeRow, list_changes
+
+CATEGORIES = (
+    "ai-restriction",
+    "ai-training",
+    "scraping-automation",
+    "api-access",
+    "rate-limits",
+    "pricing",
+    "data-sharing",
+    "termination",
+    "effective-date",
+)
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The timeline's filters, as typed values."""
+
+    service: str | None = None
+    document: str | None = None
+    category: str | None = None
+    min_severity: str | None = None
+    since: date | None = None
+    until: date | None = None
+    include_noise: bool = False
+
+    def params(self) -> dict[str, str]:
+        """The filters as query parameters, for links that keep them (pages, feeds)."""
+        params = {
+            name: value.isoformat() if isinstance(value, date) else str(value)
+            for name, value in asdict(self).items()
+            if value and name != "include_noise"
+        }
+        if self.include_noise:
+            params["all"] = "1"
+        return params
+
+
+def _date(name: str, value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{name} must be an ISO date such as 2026-01-15") from None
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
+
+
+def parse_filters(
+    service: Annotated[str | None, Query(description="Service name, any case.")] = None,
+    document: Annotated[str | None, Query(description="Document key, e.g. whatsapp/terms.")] = None,
+    category: Annotated[str | None, Query(description="A rule category.")] = None,
+    min_severity: Annotated[
+        str | None, Query(description=f"At least this severe: {', '.join(SEVERITIES)}.")
+    ] = None,
+    since: Annotated[str | None, Query(description="Detected on or after (ISO date).")] = None,
+    until: Annotated[str | None, Query(description="Detected on or before (ISO date).")] = None,
+    include_noise: Annotated[
+        bool, Query(alias="all", description="Include changes judged not meaningful.")
+    ] = False,
+) -> Filters:
+    """FastAPI dependency: the filters of a request, validated."""
+    if min_severity and min_severity not in SEVERITIES:
+        raise HTTPException(422, f"min_severity must be one of {', '.join(SEVERITIES)}")
+    return Filters(
+        service=service or None,
+        document=document or None,
+        category=category or None,
+        min_severity=min_severity or None,
+        since=_date("since", since),
+        until=_date("until", until),
+        include_noise=include_noise,
+    )
+
+
+def store(request: Request) -> Engine:
+    """FastAPI dependency: the store the app was created with."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def changes(engine: Engine, filters: Filters, *, limit: int, offset: int = 0) -> list[ChangeRow]:
+    """The changes a selection names, newest first: the one query behind pages, feeds and API."""
+    until = _midnight(filters.until + timedelta(days=1)) if filters.until else None
+    return list_changes(
+        engine,
+        service=filters.service,
+        document=filters.document,
+        category=filters.category,
+        min_severity=filters.min_severity,
+        since=_midnight(filters.since),
+        until=until,
+        include_noise=filters.include_noise,
+        limit=limit,
+        offset=offset,
+    )

@@ -1,0 +1,254 @@
+"""The review web app through HTTP: pages, filters, feeds, JSON API, token, escaping."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+import typer
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from policywatch.cli.web import is_loopback, serve
+from policywatch.web import create_app
+from policywatch.web.diffview import sections
+from policywatch.web.pages import days_left
+from store.queries import list_changes
+from tests.test_web_data import HOSTILE, RESTRICTION, web_store
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what it still runs on
+    from fastapi.testclient import TestClient
+
+__all__ = ["web_store"]  # the fixture, imported for pytest to find
+
+
+@pytest.fixture
+def client(web_store: Engine) -> TestClient:
+    return TestClient(create_app(web_store))
+
+
+def summaries(html: str) -> list[str]:
+    return re.findall(r'<p class="summary"><a href="/changes/\d+">([^<]*)</a>', html)
+
+
+def test_timeline_newest_first_hides_noise(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert summaries(page.text) == [
+        "Summary &lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;"
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "Scraping clause added",
+        "AI providers barred from the WhatsApp Business Solution",
+    ]
+    assert "Wording of fees" in client.get("/?all=1").text
+    assert "2026-01-15" in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("min_severity=critical", ["AI providers barred from the WhatsApp Business Solution"]),
+        ("service=openai", ["Scraping clause added"]),
+        ("document=whatsapp/business-solution-terms&all=1", ["Wording of fees", "AI providers"]),
+        ("category=ai-restriction&service=WhatsApp", ["AI providers"]),
+        ("since=2025-10-05&until=2025-10-05&service=openai", ["Scraping clause added"]),
+        ("since=2025-10-06&service=openai", []),
+        ("service=&document=&category=&min_severity=&since=&until=", None),
+    ],
+)
+def test_timeline_filters(client: TestClient, query: str, expected: list[str] | None) -> None:
+    found = summaries(client.get(f"/?{query}").text)
+    if expected is None:
+        assert len(found) == 3
+    else:
+        assert [s[: len(e)] for s, e in zip(found, expected, strict=True)] == expected
+
+
+def test_bad_filter_is_an_error_not_a_crash(client: TestClient) -> None:
+    assert client.get("/?min_severity=huge").status_code == 422
+    assert client.get("/api/changes?since=yesterday").status_code == 422
+
+
+def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
+    client = TestClient(create_app(web_store))
+    first = client.get("/?all=1")
+    assert len(summaries(first.text)) == 2
+    assert 'rel="next" href="?all=1&amp;page=2"' in first.text
+    second = client.get("/?all=1&page=2")
+    assert len(summaries(second.text)) == 2 and 'rel="prev"' in second.text
+    assert 'rel="next"' not in client.get("/?all=1&page=2&service=whatsapp").text
+
+
+def test_change_page(client: TestClient, web_store: Engine) -> None:
+    ban = list_changes(web_store, min_severity="critical")[0]
+    page = client.get(f"/changes/{ban.id}").text
+    assert f'<mark class="match">{RESTRICTION}</mark>' in page
+    assert "ai-providers-prohibited" in page
+    assert f"<ins>{RESTRICTION}</ins>" in page or "<ins>" in page
+    assert 'class="insert flagged"' in page  # the restriction's line is flagged in the diff
+    # Changed sections open, unchanged ones folded; headings are the landmarks.
+    assert re.search(r"<details open>\s*<summary><h3[^>]*>Acceptable use</h3>", page)
+    assert re.search(r"<details>\s*<summary><h3[^>]*>Fees</h3>", page)
+    assert 'href="https://www.whatsapp.com/legal/business-solution-terms"' in page
+    assert 'rel="next"' in page and 'rel="prev"' not in page.split("<article")[0]
+    inline = client.get(f"/changes/{ban.id}?view=inline").text
+    assert '<p class="insert flagged">' in inline
+    assert client.get("/changes/9999").status_code == 404
+
+
+def test_word_level_diff(client: TestClient, web_store: Engine) -> None:
+    fees = list_changes(web_store, include_noise=True, service="whatsapp")[0]
+    page = client.get(f"/changes/{fees.id}").text
+    assert "per <del>conversation</del>" in page and "per <ins>message</ins>" in page
+
+
+def test_document_page(client: TestClient) -> None:
+    page = client.get("/documents/openai/usage-policies").text
+    assert "timeout" in page and "1 failed fetch in a row" in page
+    assert "Scraping clause added" in page
+    assert "Do not scrape our services." in page  # the latest text
+    assert "version 2" in page
+    assert "timeout ×1" in client.get("/documents").text
+    assert client.get("/documents/nope/nothing").status_code == 404
+
+
+def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
+    rows = client.get("/api/changes?all=1").json()
+    assert rows == [row.to_json() for row in list_changes(web_store, include_noise=True)]
+    one = client.get(f"/api/changes/{rows[0]['id']}").json()
+    assert set(one) == {*rows[0], "diff"} and one["diff"].startswith("--- before")
+    assert client.get("/api/changes?all=1&limit=1&offset=1").json()[0]["id"] == rows[1]["id"]
+    documents = client.get("/api/documents").json()
+    assert {d["key"] for d in documents} >= {"openai/usage-policies"}
+    assert documents[1]["issue"]["kind"] == "timeout"
+    detail = client.get("/api/documents/openai/usage-policies").json()
+    assert [v["seq"] for v in detail["version_list"]] == [1, 2]
+    schema = client.get("/api/openapi.json").json()
+    assert {"/api/changes", "/api/changes/{change_id}", "/api/documents"} <= set(schema["paths"])
+    assert "ChangeRow" in str(schema["components"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/all.atom",
+        "/feeds/service/WhatsApp.atom",
+        "/feeds/document/whatsapp/business-solution-terms.atom",
+        "/feeds/severity/high.atom",
+        "/feeds/all.atom?category=ai-restriction&all=1",
+    ],
+)
+def test_feeds_are_valid_atom(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(response.content)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert feed.entries
+    for entry in feed.entries:
+        assert entry.link.startswith("http://testserver/changes/")
+
+
+def test_feed_selections(client: TestClient) -> None:
+    titles = [
+        e.title for e in feedparser.parse(client.get("/feeds/severity/high.atom").content).entries
+    ]
+    assert len(titles) == 2 and titles[1].startswith("[critical] WhatsApp")
+    whatsapp = feedparser.parse(client.get("/feeds/service/whatsapp.atom").content)
+    assert [e.title[:10] for e in whatsapp.entries] == ["[critical]"]
+    assert client.get("/feeds/severity/huge.atom").status_code == 404
+    assert client.head("/feeds/all.atom").status_code == 200  # feed readers probe with HEAD
+    empty = feedparser.parse(client.get("/feeds/service/nobody.atom").content)
+    assert empty.bozo == 0 and empty.entries == []
+
+
+def test_feed_base_url(web_store: Engine) -> None:
+    client = TestClient(create_app(web_store, base_url="https://watch.example.org/pw"))
+    feed = feedparser.parse(client.get("/feeds/all.atom").content)
+    assert feed.entries[0].link.startswith("https://watch.example.org/pw/changes/")
+
+
+def test_hostile_content_is_shown_as_text(client: TestClient, web_store: Engine) -> None:
+    evil = list_changes(web_store, service=f"Evil{HOSTILE}")[0]
+    pages = [
+        client.get("/").text,
+        client.get(f"/changes/{evil.id}").text,
+        client.get(f"/changes/{evil.id}?view=inline").text,
+        client.get("/documents").text,
+        client.get("/documents/evil/terms").text,
+    ]
+    for page in pages:
+        assert "<script>" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;" in page
+        assert 'href="javascript:' not in page  # the hostile source URL is not a link
+    feed = client.get("/feeds/all.atom").text
+    assert "<script>" not in feed and "&lt;script&gt;" in feed
+    assert feedparser.parse(feed.encode()).bozo == 0
+    headers = client.get("/").headers
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'none' rules
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_token_guards_all_but_feeds(web_store: Engine) -> None:
+    client = TestClient(create_app(web_store, token="s3cret"))
+    for path in ("/", "/api/changes", "/changes/1", "/api/openapi.json", "/documents"):
+        assert client.get(path).status_code == 401, path
+    assert client.get("/feeds/all.atom").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/api/changes", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/changes", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    first = client.get("/?token=s3cret")
+    assert first.status_code == 200 and "s3cret" not in first.text
+    assert client.get("/documents").status_code == 200  # the cookie now carries it
+
+
+def test_serve_binds_public_address_only_with_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: started.append(options))
+    monkeypatch.delenv("POLICYWATCH_TOKEN", raising=False)
+    app = typer.Typer()
+    app.command()(serve)
+    db = ["--db", f"sqlite:///{tmp_path / 'serve.sqlite3'}"]
+    refused = CliRunner().invoke(app, ["--host", "0.0.0.0", *db])
+    assert refused.exit_code == 2 and "token" in refused.output and not started
+    assert CliRunner().invoke(app, db).exit_code == 0
+    monkeypatch.setenv("POLICYWATCH_TOKEN", "t0ken")
+    assert CliRunner().invoke(app, ["--host", "0.0.0.0", "--port", "9", *db]).exit_code == 0
+    assert started == [
+        {"host": "127.0.0.1", "port": 8000, "log_level": "warning"},
+        {"host": "0.0.0.0", "port": 9, "log_level": "warning"},
+    ]
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_days_left() -> None:
+    from datetime import date
+
+    today = date(2026, 1, 1)
+    assert days_left(date(2026, 1, 15), today) == "14 days left"
+    assert days_left(date(2026, 1, 2), today) == "1 day left"
+    assert days_left(today, today) == "takes effect today"
+    assert days_left(date(2025, 12, 30), today) == "in effect for 2 days"
+    assert days_left(None, today) == ""
+
+
+def test_diff_sections_fold_unchanged_runs() -> None:
+    old = "# A\n\n" + "\n".join(f"line {n}" for n in range(10)) + "\n# B\n\nsame\n"
+    new = old.replace("line 5", "line five").replace("# B", "# B\n\nNew   CLAUSE here.")
+    a, b = sections(old, new, ["new clause here."])
+    assert (a.title, a.changed, b.title, b.changed) == ("A", True, "B", True)
+    shown = a.visible_rows()
+    assert shown[0] is None and shown[-1] is None  # unchanged runs folded to a gap
+    [edited] = [row for row in shown if row and row.kind != "equal"]
+    assert [span.text for span in edited.inline if span.kind != "same"] == ["5", "five"]
+    assert [row.new_no for row in b.rows if row.flagged] == [15]  # whitespace, case folded
+    assert sections("same\n", "same\n")[0].changed is False

@@ -1,0 +1,113 @@
+"""The review web app in a real browser: Debian's headless Chromium, driven by Playwright.
+
+The app runs on uvicorn on a free loopback port in a thread, as `policywatch serve` runs it. With
+`POLICYWATCH_SCREENSHOT=1` the test also refreshes the README's screenshot, `docs/change-page.png`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from policywatch.web import create_app
+from tests.conftest import ROOT, unavailable
+from tests.test_web_data import RESTRICTION, web_store
+
+__all__ = ["web_store"]  # the fixture, imported for pytest to find
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT = ROOT / "docs" / "change-page.png"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(web_store: Engine) -> Iterator[str]:
+    """The app on uvicorn on 127.0.0.1, in a thread; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(web_store), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        unavailable("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.browser
+def test_review_a_change_in_the_browser(served: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    alerts: list[str] = []
+
+    def record(dialog: Any) -> None:  # a script that ran would open an alert
+        alerts.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+
+    page.goto(served + "/")
+    assert page.locator("ol.timeline > li").count() == 3
+    page.select_option("select[name=min_severity]", "critical")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**min_severity=critical**")
+    entries = page.locator("ol.timeline > li")
+    assert entries.count() == 1
+    assert "WhatsApp" in entries.first.inner_text()
+    assert "days" in entries.first.inner_text() or "in effect" in entries.first.inner_text()
+
+    entries.first.locator("p.summary a").click()
+    page.wait_for_url("**/changes/*")
+    mark = page.locator("mark.match")
+    assert mark.first.inner_text() == RESTRICTION
+    assert mark.first.is_visible()
+    background = mark.first.evaluate("node => getComputedStyle(node).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert page.locator("tr.flagged ins").first.is_visible()
+    expanded = page.locator("details[open] h3").all_inner_texts()
+    assert expanded == ["WhatsApp Business Solution Terms", "Acceptable use"]  # not Fees
+    if os.environ.get("POLICYWATCH_SCREENSHOT"):
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # Chromium hands Atom to a feed reader (a download), so follow the link as a reader would.
+    href = page.get_by_role("link", name="feed", exact=True).get_attribute("href")
+    assert href == "/feeds/document/whatsapp/business-solution-terms.atom"
+    feed = feedparser.parse(page.request.get(served + href).body())
+    assert feed.bozo == 0 and feed.entries[0].title.startswith("[critical] WhatsApp")
+
+    page.goto(served + "/?all=1")  # the hostile entry: its <script> never runs
+    assert "<script>" in page.locator("ol.timeline").inner_text()
+    page.goto(served + "/documents/evil/terms")
+    assert not alerts
