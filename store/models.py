@@ -108,7 +108,11 @@ class Snapshot(SQLModel, table=True):
 
 
 class Version(SQLModel, table=True):
-    """One distinct extracted text of a document, numbered in the order it was first seen."""
+    """One distinct extracted text of a document, numbered in the order it was first seen.
+
+    `text_sha256` says whether two texts are the same version; `fingerprint` is the diff
+    engine's hash of the text's normal form, by which it recognises contents seen before.
+    """
 
     __table_args__ = (UniqueConstraint("document_id", "seq"),)
 
@@ -116,6 +120,7 @@ class Version(SQLModel, table=True):
     document_id: int = Field(foreign_key="document.id", index=True)
     seq: int
     seen_at: datetime = _when(nullable=False)
+    text_sha256: str = Field(max_length=64)
     fingerprint: str = Field(max_length=64)
     snapshot_sha256: str | None = Field(default=None, foreign_key="snapshot.sha256")
     text: str = Field(sa_column=Column(CompressedText, nullable=False))

@@ -161,7 +161,7 @@ class Repository:
         content_type: str | None = None,
     ) -> Recorded:
         """A fetched or imported text: a new version (and change) unless it equals the latest."""
-        fingerprint = text_fingerprint(text)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         with Session(self._writer) as session, session.begin():
             document = self._lock(session, key)
             latest = session.exec(
@@ -173,14 +173,20 @@ class Repository:
             self._healthy(document, attempt)
             if body is not None:
                 document.body_sha256 = body_sha256(body)
-            if latest is not None and latest.fingerprint == fingerprint:
+            if latest is not None and latest.text_sha256 == digest:
                 self._log(session, document, attempt, "unchanged")
                 return Recorded("unchanged")
+            seen = set(
+                session.exec(
+                    select(Version.fingerprint).where(Version.document_id == document.id)
+                ).all()
+            )
             version = Version(
                 document_id=document.id,  # type: ignore[arg-type]
                 seq=latest.seq + 1 if latest else 1,
                 seen_at=attempt.at,
-                fingerprint=fingerprint,
+                text_sha256=digest,
+                fingerprint=text_fingerprint(text),
                 snapshot_sha256=self._snapshot(session, body, content_type, attempt.at),
                 text=text,
             )
@@ -190,10 +196,7 @@ class Repository:
             if latest is None:
                 self._log(session, document, attempt, "first")
                 return Recorded("first")
-            seen = session.exec(
-                select(Version.fingerprint).where(Version.document_id == document.id)
-            ).all()
-            assessment = judge(latest.text, text, set(seen))
+            assessment = judge(latest.text, text, seen)
             change = _change_row(document, latest, version, attempt.at, assessment)
             session.add(change)
             self._log(session, document, attempt, "changed")

@@ -68,7 +68,7 @@ def test_versions_changes_and_unchanged_texts(db_url: str) -> None:
     rows = list_changes(repo.engine)
     assert [row.id for row in rows] == [changed.change_id]
     assert rows[0].detected_at == later and rows[0].detected_at.tzinfo is not None
-    assert rows[0].added == 2  # the blank line and the new sentence
+    assert rows[0].added == 1  # one sentence added
     detail = get_change(repo.engine, rows[0].id)
     assert (
         detail is not None
