@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     contact_url: str = "https://github.com/policywatch/policywatch"
     max_bytes: int = 5 * 1024 * 1024
     timeout: float = 30.0
+    base_url: str | None = None
 
     @field_validator("catalog", mode="before")
     @classmethod

@@ -146,3 +146,52 @@ class Change(SQLModel, table=True):
     changed: int = 0
     matches: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     effective_date: date | None = None
+
+
+class Subscription(SQLModel, table=True):
+    """Who wants which changes, and where: one Apprise URL (a secret) and its filters.
+
+    Empty filter lists match everything. `url` holds tokens and passwords: never show it as is.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    url: str
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    documents: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    min_severity: str = "medium"
+    digest: str | None = None  # None: one message per change; "daily" or "weekly"
+    created_at: datetime = _when(nullable=False)
+    active: bool = True
+
+
+class Delivery(SQLModel, table=True):
+    """One message owed to one subscription: a change, or a fetch problem and its resolution.
+
+    `topic` names what is owed (`change:<id>`, `fetch-issue:<document>:<since>`,
+    `fetch-resumed:<document>:<since>`); it is unique per subscription, so nothing is owed twice.
+    Status: `pending` -> `sending` (claimed, committed before the send) -> `sent`, or back to
+    `pending` with a later `next_attempt_at`, or `failed` once the attempts are used up.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("change_id", "subscription_id"),
+        UniqueConstraint("subscription_id", "topic"),
+        Index("ix_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    topic: str
+    change_id: int | None = Field(default=None, foreign_key="change.id")
+    document_id: int = Field(foreign_key="document.id")
+    event: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _when(nullable=False)
+    next_attempt_at: datetime = _when(nullable=False)
+    claimed_at: datetime | None = _when(nullable=True)
+    sent_at: datetime | None = _when(nullable=True)

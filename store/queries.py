@@ -161,7 +161,7 @@ def list_changes(
     query = query.order_by(col(Change.detected_at).desc(), col(Change.id).desc())
     query = query.offset(offset).limit(limit)
     with Session(engine) as session:
-        return [_change_row(change, doc) for change, doc in session.exec(query).all()]
+        return [change_row(change, doc) for change, doc in session.exec(query).all()]
 
 
 def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
@@ -173,10 +173,10 @@ def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
         document = session.get_one(Document, change.document_id)
         before = session.get_one(Version, change.from_version_id)
         after = session.get_one(Version, change.to_version_id)
-        return ChangeDetail(_change_row(change, document), before.text, after.text)
+        return ChangeDetail(change_row(change, document), before.text, after.text)
 
 
-def _change_row(change: Change, document: Document) -> ChangeRow:
+def change_row(change: Change, document: Document) -> ChangeRow:
     return ChangeRow(
         id=change.id,  # type: ignore[arg-type]
         key=document.key,

@@ -34,6 +34,7 @@ DOCUMENT_FIELDS = {
     "last_checked",
     "last_changed",
     "issue",
+    "failed_deliveries",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from policywatch import demo as demo_loop
-from policywatch.cli import catalog, crawl, history, imports
+from policywatch.cli import alerts, catalog, crawl, history, imports
 from policywatch.cli import web as web_cli
 from policywatch.cli.common import console
 
@@ -23,6 +23,9 @@ app.command(name="history")(history.history)
 app.command()(history.show)
 app.command(name="import-history")(imports.import_history)
 app.command()(web_cli.serve)
+app.command()(alerts.subscribe)
+app.add_typer(alerts.subscriptions_app, name="subscriptions")
+app.command()(alerts.notify)
 
 
 @app.command()

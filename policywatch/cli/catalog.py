@@ -50,6 +50,7 @@ KeyArgument = Annotated[
     str, typer.Argument(help="Document key, e.g. whatsapp/business-solution-terms.")
 ]
 
+
 def document_data(document: TrackedDocument) -> dict[str, Any]:
     """One document as the plain, stable mapping `--json` prints."""
     return {

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from crawlers.items import CrawlOutcome
 from crawlers.runner import CrawlResult, crawl_settings, run_crawl
+from notifier import deliver_owed
 from policywatch.cli.common import (
     EXIT_NOTHING_FETCHED,
     CatalogOption,
@@ -62,6 +64,9 @@ def crawl(
     set_: SetOption = None,
     as_json: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_notify: Annotated[
+        bool, typer.Option("--no-notify", help="Record only; leave alerts for `notify`.")
+    ] = False,
 ) -> None:
     """Fetch the tracked documents, record new versions, and summarise what happened."""
     loaded = user_catalog(catalog)
@@ -72,7 +77,7 @@ def crawl(
     documents = loaded.select(only or [])
     if not documents:
         fail("no document to crawl: the catalog is empty or every entry is broken")
-    engine(db)  # open and migrate before crawling, so a bad --db fails at once
+    store = engine(db)  # open and migrate before crawling, so a bad --db fails at once
     config = settings()
     scrapy_settings = crawl_settings(
         db_url(db),
@@ -100,6 +105,8 @@ def crawl(
         print_json([vars(outcome) for outcome in result.outcomes])
     else:
         _summary(result)
+    if not no_notify:
+        _notify(store, config.base_url)
     if result.nothing_fetched:
         if result.offline:
             err_console.print(
@@ -107,6 +114,19 @@ def crawl(
                 "Is this machine offline? Stored history is untouched."
             )
         raise typer.Exit(EXIT_NOTHING_FETCHED)
+
+
+def _notify(store: Engine, base_url: str | None) -> None:
+    """Deliver what this crawl made owed, and retry earlier alerts; on stderr, as stdout is data."""
+    report = deliver_owed(store, base_url=base_url)
+    if report.messages or report.retrying or report.failed:
+        err_console.print(
+            f"alerts: {report.messages} messages sent, {report.retrying} to retry, "
+            f"{report.failed} failed for good",
+            highlight=False,
+        )
+    for error in report.errors:
+        err_console.print(f"[yellow]alert not delivered:[/] {error}", highlight=False)
 
 
 def _summary(result: CrawlResult) -> None:

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from policywatch.cli.common import DbOption, JsonOption, console, engine, fail, print_json
+from store.outbox import failed_by_document
 from store.queries import SEVERITIES, get_change, list_changes, list_documents
 
 SEVERITY_STYLE = {
@@ -38,20 +40,33 @@ def _since(value: str | None) -> datetime | None:
 
 def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
     """What is tracked: versions, last check, last change, and any open fetch issue."""
-    rows = list_documents(engine(db))
+    store = engine(db)
+    rows = list_documents(store)
+    failed = failed_by_document(store)
     if as_json:
-        print_json([row.to_json() for row in rows])
+        print_json([{**row.to_json(), "failed_deliveries": failed.get(row.key, 0)} for row in rows])
         return
     table = Table(show_edge=False)
     for column in ("document", "versions", "last checked", "last changed", "fetch issue"):
         table.add_column(column, justify="right" if column == "versions" else "left")
+    if failed:
+        table.add_column("alerts failed", justify="right", style="red")
     for row in rows:
         issue = ""
         if row.issue:
-            issue = f"[red]{row.issue.kind}[/] ×{row.issue.streak}: {row.issue.detail or ''}"
-        table.add_row(
-            row.key, str(row.versions), _when(row.last_checked), _when(row.last_changed), issue
-        )
+            issue = (
+                f"[red]{row.issue.kind}[/] ×{row.issue.streak}: {escape(row.issue.detail or '')}"
+            )
+        cells = [
+            row.key,
+            str(row.versions),
+            _when(row.last_checked),
+            _when(row.last_changed),
+            issue,
+        ]
+        if failed:
+            cells.append(str(failed.get(row.key, "")))
+        table.add_row(*cells)
     console.print(table)
     if not rows:
         console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")

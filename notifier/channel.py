@@ -1,0 +1,112 @@
+"""One Apprise URL: validated, masked, sized, and sent to, with its own result.
+
+A subscription's URL carries tokens and passwords. Everything that leaves this module for a
+screen, a log or the store goes through `masked` or `scrub`: Apprise's own privacy rendering of
+the URL, and the same applied to error text, which may quote the URL's parts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import apprise
+
+MIN_SECRET = 3  # shorter URL parts are not scrubbed from error text: they would mangle words
+_DELIMITERS = re.compile(r"[/:@?&=#,;+\s]+")
+# Query parameters Apprise shows in privacy mode that may still hold secrets: HTTP headers
+# (`+Name=value`) and anything named like a credential.
+_SECRET_PARAMETER = re.compile(r"^\+|token|key|secret|pass|auth|sig", re.IGNORECASE)
+
+
+class ChannelError(ValueError):
+    """Apprise does not recognise the URL; the message never contains the URL's secrets."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Apprise's verdict on one send: ok, or the (scrubbed) reason it failed."""
+
+    ok: bool
+    error: str | None = None
+
+
+def _words(url: str) -> set[str]:
+    return {word for word in _DELIMITERS.split(unquote(url)) if word}
+
+
+def _mask_parameters(url: str) -> str:
+    parts = urlsplit(url)
+    query = [
+        (name, "****" if _SECRET_PARAMETER.search(name) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+def redact_unparsed(url: str) -> str:
+    """How to name a URL Apprise could not read: its scheme only."""
+    scheme, found, _ = url.partition("://")
+    return f"{scheme}://…" if found and scheme.isalnum() else "(not a URL)"
+
+
+class Channel:
+    """An Apprise URL ready to send; `ChannelError` when Apprise does not recognise it."""
+
+    def __init__(self, url: str) -> None:
+        self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
+        if not self._apprise.add(url):
+            raise ChannelError(f"Apprise does not recognise the URL {redact_unparsed(url)}")
+        self._plugins = list(self._apprise)
+        self.masked = " ".join(
+            _mask_parameters(plugin.url(privacy=True)) for plugin in self._plugins
+        )
+        visible = _words(self.masked)
+        self._secrets = sorted(
+            (word for word in _words(url) if len(word) >= MIN_SECRET and word not in visible),
+            key=len,
+            reverse=True,
+        )
+
+    @property
+    def format(self) -> str:
+        """The body format the service prefers: `html`, `markdown` or `text`."""
+        plugin = self._plugins[0]
+        return str(plugin.resolve_format().value)
+
+    @property
+    def body_maxlen(self) -> int:
+        return min(int(plugin.body_maxlen) for plugin in self._plugins)
+
+    @property
+    def title_maxlen(self) -> int:
+        """0 when the service has no title (Apprise then puts the title into the body)."""
+        return min(int(plugin.title_maxlen) for plugin in self._plugins)
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret part of the URL replaced by ****."""
+        for secret in self._secrets:
+            text = text.replace(secret, "****")
+        return text
+
+    def send(self, title: str, body: str, notify_type: str) -> Outcome:
+        """Send one message; failed unless every service behind the URL accepted it."""
+        try:
+            result = self._apprise.notify(
+                body=body, title=title, notify_type=notify_type, body_format=self.format
+            )
+        except Exception as error:  # a plugin's bug must fail this send, not the whole run
+            return Outcome(False, self.scrub(f"{type(error).__name__}: {error}"))
+        with result:
+            if result and result.success_count == len(self._plugins):
+                return Outcome(True)
+            reasons = [
+                entry.message
+                for service in result
+                if not service
+                for entry in service.logs()
+                if entry.level in ("WARNING", "ERROR", "CRITICAL")
+            ]
+            reason = reasons[-1] if reasons else f"Apprise reported {result.status.name}"
+            return Outcome(False, self.scrub(reason))

@@ -1,0 +1,157 @@
+"""Deliver what is owed: queue it, claim it, send it through Apprise, record the outcome.
+
+Guarantee: every owed (subscription, change) pair is sent until it succeeds, and at most once
+under normal operation. A delivery is claimed (`sending`, committed) before its send and marked
+`sent` right after, so a run that crashes or is killed does not resend what it already sent. A
+crash exactly between the send and that commit leaves the row `sending`; it is retried once its
+lease (`LEASE`) has expired, so in that one case the message may arrive twice. Failures are
+retried with exponential backoff and marked `failed` after `max_attempts`, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from notifier.channel import Channel, ChannelError, Outcome
+from notifier.messages import change_message, digest_message, fetch_event_message
+from notifier.render import Message, clip, fit
+from store.models import utcnow
+from store.outbox import (
+    Owed,
+    SubscriptionRow,
+    claim,
+    due,
+    mark_failed,
+    mark_sent,
+    period_start,
+    queue_owed,
+)
+
+MAX_ATTEMPTS = 10
+ISSUE_STREAK = 3
+LEASE = timedelta(minutes=30)
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 min, 2, 4, … after each failed attempt, at most 6 hours."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did: messages sent, deliveries sent, retrying, given up, and why."""
+
+    messages: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def send(channel: Channel, message: Message) -> Outcome:
+    """`message` rendered for the channel's format and length limits, then sent."""
+    body_room = channel.body_maxlen
+    title = message.title
+    if channel.title_maxlen:
+        title = clip(title, channel.title_maxlen)
+    else:  # no title field: Apprise puts the title into the body
+        body_room -= len(title) + 2
+    return channel.send(title, fit(message, channel.format, body_room), message.notify_type)
+
+
+def _group_key(owed: Owed) -> Hashable:
+    """Digest changes of one period travel together; everything else alone."""
+    sub = owed.subscription
+    if sub.digest and owed.change:
+        return (sub.id, period_start(owed.change.detected_at, sub.digest))
+    return owed.delivery_id
+
+
+def _compose(items: list[Owed], base_url: str | None, today: datetime) -> Message:
+    first = items[0]
+    sub = first.subscription
+    if first.change is None:
+        return fetch_event_message(first.kind, first.event)
+    if sub.digest:
+        return digest_message(
+            [item.change for item in items if item.change],
+            digest=sub.digest,
+            start=period_start(first.change.detected_at, sub.digest),
+            base_url=base_url,
+            today=today.date(),
+        )
+    return change_message(first.change, base_url=base_url, today=today.date())
+
+
+def deliver_owed(
+    engine: Engine,
+    *,
+    base_url: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+    retry_now: bool = False,
+    issue_streak: int = ISSUE_STREAK,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Queue what is owed and send what is due; `retry_now` skips backoff and revives failures.
+
+    `now` fixes the clock (for tests): deliveries due later than `now` wait.
+    """
+    clock: Callable[[], datetime] = (lambda: now) if now else utcnow
+    queue_owed(engine, clock(), issue_streak=issue_streak)
+    groups: dict[Hashable, list[Owed]] = {}
+    for owed in due(engine, clock(), lease=LEASE, retry_now=retry_now):
+        groups.setdefault(_group_key(owed), []).append(owed)
+    report = DeliveryReport()
+    channels: dict[int, Channel | ChannelError] = {}
+    for group in groups.values():
+        sub = group[0].subscription
+        ids = [owed.delivery_id for owed in group]
+        # Claimed at the time of sending, so the lease runs from the send, however long the run.
+        claimed = set(claim(engine, ids, clock(), lease=LEASE, retry_now=retry_now))
+        items = [owed for owed in group if owed.delivery_id in claimed]
+        if not items:
+            continue  # another run took them
+        if sub.id not in channels:
+            channels[sub.id] = _channel(sub)
+        channel = channels[sub.id]
+        outcome = (
+            Outcome(False, str(channel))
+            if isinstance(channel, ChannelError)
+            else send(channel, _compose(items, base_url, clock()))
+        )
+        _record(engine, report, sub, sorted(claimed), outcome, clock(), max_attempts)
+    return report
+
+
+def _channel(sub: SubscriptionRow) -> Channel | ChannelError:
+    try:
+        return Channel(sub.url)
+    except ChannelError as error:
+        return error
+
+
+def _record(
+    engine: Engine,
+    report: DeliveryReport,
+    sub: SubscriptionRow,
+    ids: list[int],
+    outcome: Outcome,
+    done: datetime,
+    max_attempts: int,
+) -> None:
+    if outcome.ok:
+        mark_sent(engine, ids, done)
+        report.messages += 1
+        report.delivered += len(ids)
+        return
+    error = outcome.error or "unknown error"
+    given_up = mark_failed(engine, ids, done, error, max_attempts=max_attempts, backoff=backoff)
+    report.failed += given_up
+    report.retrying += len(ids) - given_up
+    report.errors.append(f"{sub.name}: {error}")

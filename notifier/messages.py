@@ -1,0 +1,115 @@
+"""What each alert says: one change, a digest of changes, or a fetch problem and its end.
+
+The title carries what a reader must see first (severity, document, headline, effective date);
+the body gives the evidence (matched sentences, counts) and the way back (source page, and the
+change on the review page when a base URL is configured).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from notifier.render import Line, Message
+from store.outbox import FETCH_ISSUE, severity_rank
+from store.queries import ChangeRow
+
+NOTIFY_TYPES = {"critical": "failure", "high": "warning"}  # the rest: "info"
+
+
+def _severity(change: ChangeRow) -> str:
+    """The change's severity; none yet (diff engine pending) reads as info."""
+    return change.severity or "info"
+
+
+def _effective(when: date | None, today: date) -> str:
+    if when is None:
+        return ""
+    days = (when - today).days
+    relative = "today" if days == 0 else f"in {days} days" if days > 0 else f"{-days} days ago"
+    return f" (effective {when.isoformat()}, {relative})"
+
+
+def _review_url(change: ChangeRow, base_url: str | None) -> str | None:
+    """The change on the review page (`policywatch serve`), when its base URL is known."""
+    return f"{base_url.rstrip('/')}/changes/{change.id}" if base_url else None
+
+
+def headline(change: ChangeRow, today: date) -> str:
+    """`[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred (effective …)`."""
+    summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
+    return (
+        f"[{_severity(change).upper()}] {change.service} · {change.document_type} — {summary}"
+        f"{_effective(change.effective_date, today)}"
+    )
+
+
+def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> Message:
+    """One change: its summary, the sentences the rules matched, counts and links."""
+    matches = tuple(
+        Line(
+            f"{match['sentence']} ({match['category']}, {match['severity']})",
+            "added" if match.get("side") == "added" else "removed",
+        )
+        for match in sorted(change.matches, key=lambda m: -severity_rank(m.get("severity")))
+    )
+    counts = f"{change.added} added · {change.removed} removed · {change.changed} changed"
+    review = _review_url(change, base_url)
+    return Message(
+        title=headline(change, today),
+        head=tuple(Line(line) for line in change.summary.strip().splitlines()),
+        items=matches,
+        foot=(
+            Line(counts),
+            Line("Source", "link", change.url),
+            *([Line("Review this change", "link", review)] if review else []),
+        ),
+        notify_type=NOTIFY_TYPES.get(_severity(change), "info"),
+    )
+
+
+def digest_message(
+    changes: Sequence[ChangeRow],
+    *,
+    digest: str,
+    start: datetime,
+    base_url: str | None,
+    today: date,
+) -> Message:
+    """One message for a period: its changes, most severe first, each linked."""
+    ordered = sorted(changes, key=lambda c: (-severity_rank(c.severity), c.detected_at, c.id))
+    worst = _severity(ordered[0])
+    items = tuple(
+        Line(headline(change, today), "link", _review_url(change, base_url) or change.url)
+        for change in ordered
+    )
+    noun = "change" if len(ordered) == 1 else "changes"
+    return Message(
+        title=f"[{worst.upper()}] policywatch {digest} digest, {start.date().isoformat()}: "
+        f"{len(ordered)} {noun}",
+        head=(Line(f"{len(ordered)} {noun} since {start.date().isoformat()}, most severe first."),),
+        items=items,
+        notify_type=NOTIFY_TYPES.get(worst, "info"),
+    )
+
+
+def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
+    """A document that kept failing to fetch, or that is tracked again after failing."""
+    document = f"{event['service']} · {event['document_type']}"
+    if kind == FETCH_ISSUE:
+        return Message(
+            title=f"[FETCH ISSUE] {document} — {event['streak']} failed fetches ({event['issue']})",
+            head=(
+                Line(f"Failing since {event['since']}: {event.get('detail') or event['issue']}."),
+                Line("Changes to this page go unnoticed until it can be fetched again."),
+            ),
+            foot=(Line("Source", "link", event["url"]),),
+            notify_type="warning",
+        )
+    return Message(
+        title=f"[RESUMED] {document} — tracked again",
+        head=(Line(f"Fetched successfully again after failing since {event['since']}."),),
+        foot=(Line("Source", "link", event["url"]),),
+        notify_type="success",
+    )

@@ -1,0 +1,234 @@
+"""`subscribe`, `subscriptions list|remove|test` and `notify`: alerts through Apprise.
+
+Subscription URLs hold tokens and passwords: this module only ever prints them masked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from notifier import deliver_owed
+from notifier.channel import Channel, ChannelError
+from notifier.delivery import ISSUE_STREAK, MAX_ATTEMPTS, send
+from notifier.subscriptions import mask, subscribe_config, trial_message
+from notifier.subscriptions import subscribe as store_subscription
+from policywatch.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    engine,
+    err_console,
+    fail,
+    print_json,
+    settings,
+)
+from store.outbox import (
+    DIGESTS,
+    FETCH_ISSUE,
+    DuplicateName,
+    NewSubscription,
+    SubscriptionRow,
+    get_subscription,
+    list_subscriptions,
+    remove_subscription,
+)
+from store.queries import SEVERITIES
+
+subscriptions_app = typer.Typer(
+    help="The subscriptions: list them (URLs masked), remove one, send a test message.",
+    no_args_is_help=True,
+)
+
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="Where `policywatch serve` is reachable: messages link to {base}/changes/{id} "
+        "(default: env POLICYWATCH_BASE_URL or base_url in the config file).",
+        show_default=False,
+    ),
+]
+Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]
+
+
+def subscribe(
+    url: Annotated[
+        str | None, typer.Argument(help="An Apprise URL: mailto://, slack://, json://, …")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="An Apprise YAML config: one subscription per URL, with its tags."),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Default: the URL's scheme.")] = None,
+    service: Repeated = None,
+    document: Repeated = None,
+    tag: Repeated = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help=f"A change category, or `{FETCH_ISSUE}` for fetch problems."),
+    ] = None,
+    min_severity: Annotated[str, typer.Option(help=f"One of {', '.join(SEVERITIES)}.")] = "medium",
+    digest: Annotated[
+        str | None, typer.Option(help="One message per period: daily or weekly.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Subscribe an Apprise URL (or config) to the changes that match the filters."""
+    if (url is None) == (config is None):
+        fail("give either an Apprise URL or --config FILE")
+    if min_severity not in SEVERITIES:
+        fail(f"--min-severity must be one of {', '.join(SEVERITIES)}")
+    if digest is not None and digest not in DIGESTS:
+        fail(f"--digest must be one of {', '.join(DIGESTS)}")
+    request = NewSubscription(
+        name=name or (config.stem if config else ""),
+        url=url or "",
+        services=service or [],
+        documents=document or [],
+        tags=tag or [],
+        categories=category or [],
+        min_severity=min_severity,
+        digest=digest,
+    )
+    store = engine(db)
+    try:
+        if config is None:
+            done = [store_subscription(store, request)]
+        else:
+            done = subscribe_config(store, _read(config), request)
+    except (ChannelError, DuplicateName) as error:
+        fail(str(error))
+    for subscribed in done:
+        console.print(
+            f"Subscribed [bold]{subscribed.name}[/]: {subscribed.masked}", highlight=False
+        )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+
+
+def _filters(row: SubscriptionRow) -> str:
+    parts = [
+        f"{label} {', '.join(values)}"
+        for label, values in (
+            ("services", row.services),
+            ("documents", row.documents),
+            ("tags", row.tags),
+            ("categories", row.categories),
+        )
+        if values
+    ]
+    return "; ".join(parts) or "everything"
+
+
+@subscriptions_app.command(name="list")
+def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Every subscription with its masked URL, filters and deliveries (failed ones in red)."""
+    rows = list_subscriptions(engine(db))
+    if as_json:
+        print_json([row.to_json() | {"url": mask(row)} for row in rows])
+        return
+    table = Table(show_edge=False)
+    for column in ("name", "url", "filters", "min severity", "digest", "sent", "pending", "failed"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        failed = f"[bold red]{row.failed}[/]" if row.failed else "0"
+        table.add_row(
+            row.name,
+            mask(row),
+            _filters(row),
+            row.min_severity,
+            row.digest or "—",
+            str(row.sent),
+            str(row.pending),
+            failed,
+        )
+    console.print(table, highlight=False)
+    for row in rows:
+        if row.last_error:
+            console.print(f"[red]{row.name}[/]: last error: {row.last_error}", highlight=False)
+    if not rows:
+        console.print("No subscriptions: add one with [bold]policywatch subscribe URL[/].")
+
+
+@subscriptions_app.command()
+def remove(
+    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    db: DbOption = None,
+) -> None:
+    """Remove a subscription and what it is still owed."""
+    if not remove_subscription(engine(db), name):
+        fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
+    console.print(f"Removed {name}.", highlight=False)
+
+
+@subscriptions_app.command()
+def test(
+    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    db: DbOption = None,
+) -> None:
+    """Send a test message now; exit 1 when the channel refuses it."""
+    row = get_subscription(engine(db), name)
+    if row is None:
+        fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
+    try:
+        channel = Channel(row.url)
+    except ChannelError as error:
+        fail(str(error))
+    outcome = send(channel, trial_message(name))
+    if not outcome.ok:
+        fail(f"{name} ({channel.masked}): {outcome.error}", code=1)
+    console.print(f"Sent a test message to {name} ({channel.masked}).", highlight=False)
+
+
+def notify(
+    base_url: BaseUrlOption = None,
+    max_attempts: Annotated[
+        int,
+        typer.Option(
+            envvar="POLICYWATCH_MAX_ATTEMPTS", help="Attempts before a delivery is marked failed."
+        ),
+    ] = MAX_ATTEMPTS,
+    issue_streak: Annotated[
+        int, typer.Option(help="Failed fetches in a row that make a fetch-issue alert.")
+    ] = ISSUE_STREAK,
+    retry_now: Annotated[
+        bool, typer.Option(help="Ignore the backoff and retry failed deliveries too.")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deliver what the subscriptions are owed; failures stay queued for the next run."""
+    report = deliver_owed(
+        engine(db),
+        base_url=base_url or settings().base_url,
+        max_attempts=max_attempts,
+        retry_now=retry_now,
+        issue_streak=issue_streak,
+    )
+    if as_json:
+        print_json(
+            {
+                "messages": report.messages,
+                "delivered": report.delivered,
+                "retrying": report.retrying,
+                "failed": report.failed,
+                "errors": report.errors,
+            }
+        )
+        return
+    console.print(
+        f"{report.messages} messages sent ({report.delivered} deliveries); "
+        f"{report.retrying} to retry, {report.failed} failed for good.",
+        highlight=False,
+    )
+    for error in report.errors:
+        err_console.print(f"[yellow]not delivered:[/] {error}", highlight=False)

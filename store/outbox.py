@@ -1,0 +1,416 @@
+"""The outbox: subscriptions, what each is owed, and the life of every delivery.
+
+Deliveries are rows, written before anything is sent, so nothing owed is lost when a channel is
+down or the process dies: `queue_owed` records what is owed, `claim` marks rows `sending` in a
+committed transaction of its own just before the send, and `mark_sent` / `mark_failed` record the
+outcome right after. A row left `sending` by a crash is claimable again only after a lease, so
+a pair is sent at most once under normal operation. The store knows nothing of Apprise: the
+notifier hands it outcomes as plain strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from store.db import writer
+from store.models import Change, Delivery, Document, Subscription
+from store.queries import SEVERITIES, ChangeRow, JsonRow, change_row
+
+FETCH_ISSUE = "fetch-issue"
+FETCH_RESUMED = "fetch-resumed"
+DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+class DuplicateName(ValueError):
+    """A subscription of that name exists already."""
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """What `subscribe` asks for; empty filter lists match everything."""
+
+    name: str
+    url: str
+    services: Sequence[str] = ()
+    documents: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    min_severity: str = "medium"
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionRow(JsonRow):
+    """A subscription with the state of its deliveries. `url` is the secret: mask it to show it."""
+
+    name: str
+    url: str
+    services: list[str]
+    documents: list[str]
+    tags: list[str]
+    categories: list[str]
+    min_severity: str
+    digest: str | None
+    created_at: datetime
+    active: bool
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    last_error: str | None = None
+    id: int = field(default=0, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the URL, which only the notifier can mask."""
+        data = super().to_json()
+        del data["url"]
+        return data
+
+
+@dataclass(frozen=True)
+class Owed:
+    """One claimable delivery: a change, or a fetch event (`event` holds its details)."""
+
+    delivery_id: int
+    subscription: SubscriptionRow
+    topic: str
+    change: ChangeRow | None
+    event: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.topic.split(":", 1)[0]
+
+
+def severity_rank(severity: str | None) -> int:
+    """Position in SEVERITIES; no severity yet (diff engine pending) counts as `info`."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
+
+
+def period_start(moment: datetime, digest: str) -> datetime:
+    """The start of the UTC day, or of the ISO week (Monday), that `moment` falls in."""
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday()) if digest == "weekly" else day
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(Delivery).values(rows).on_conflict_do_nothing())
+
+
+# Subscriptions
+
+
+def add_subscription(engine: Engine, new: NewSubscription, now: datetime) -> None:
+    """Store a subscription; DuplicateName when the name is taken."""
+    row = Subscription(
+        name=new.name,
+        url=new.url,
+        services=list(new.services),
+        documents=[key.lower() for key in new.documents],
+        tags=list(new.tags),
+        categories=list(new.categories),
+        min_severity=new.min_severity,
+        digest=new.digest,
+        created_at=now,
+    )
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(row)
+    except IntegrityError as error:
+        raise DuplicateName(f"a subscription named {new.name!r} exists already") from error
+
+
+def list_subscriptions(engine: Engine) -> list[SubscriptionRow]:
+    """Every subscription by name, with its counts of pending, sent and failed deliveries."""
+    counts = select(Delivery.subscription_id, Delivery.status, func.count()).group_by(
+        col(Delivery.subscription_id), col(Delivery.status)
+    )
+    errors = select(Delivery.subscription_id, Delivery.last_error).where(
+        col(Delivery.status).in_([PENDING, FAILED]), col(Delivery.last_error).is_not(None)
+    )
+    with Session(engine) as session:
+        tally: dict[tuple[int | None, str], int] = {
+            (sid, status): n for sid, status, n in session.exec(counts).all()
+        }
+        last_error = dict(session.exec(errors.order_by(col(Delivery.claimed_at))).all())
+        subscriptions = session.exec(select(Subscription).order_by(Subscription.name)).all()
+        return [
+            _subscription_row(
+                sub,
+                pending=tally.get((sub.id, PENDING), 0) + tally.get((sub.id, SENDING), 0),
+                sent=tally.get((sub.id, SENT), 0),
+                failed=tally.get((sub.id, FAILED), 0),
+                last_error=last_error.get(sub.id or 0),
+            )
+            for sub in subscriptions
+        ]
+
+
+def failed_by_document(engine: Engine) -> dict[str, int]:
+    """Deliveries given up, counted by document key: for `documents` to show beside each one."""
+    query = (
+        select(Document.key, func.count())
+        .join(Delivery, col(Delivery.document_id) == Document.id)
+        .where(col(Delivery.status) == FAILED)
+        .group_by(col(Document.key))
+    )
+    with Session(engine) as session:
+        return dict(session.exec(query).all())
+
+
+def get_subscription(engine: Engine, name: str) -> SubscriptionRow | None:
+    return next((row for row in list_subscriptions(engine) if row.name == name), None)
+
+
+def remove_subscription(engine: Engine, name: str) -> bool:
+    """Delete a subscription and its deliveries; False when there is no such subscription."""
+    with Session(writer(engine)) as session, session.begin():
+        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
+        if sub is None:
+            return False
+        session.execute(delete(Delivery).where(col(Delivery.subscription_id) == sub.id))
+        session.delete(sub)
+        return True
+
+
+def _subscription_row(sub: Subscription, **state: Any) -> SubscriptionRow:
+    return SubscriptionRow(
+        id=sub.id,  # type: ignore[arg-type]
+        name=sub.name,
+        url=sub.url,
+        services=list(sub.services or []),
+        documents=list(sub.documents or []),
+        tags=list(sub.tags or []),
+        categories=list(sub.categories or []),
+        min_severity=sub.min_severity,
+        digest=sub.digest,
+        created_at=sub.created_at,
+        active=sub.active,
+        **state,
+    )
+
+
+# What is owed
+
+
+def wants_document(sub: Subscription, document: Document) -> bool:
+    """The service, document and tag filters (empty: everything)."""
+    services = {service.lower() for service in sub.services or []}
+    if services and document.service.lower() not in services:
+        return False
+    if sub.documents and document.key not in sub.documents:
+        return False
+    return not sub.tags or bool(set(sub.tags) & set(document.tags or []))
+
+
+def wants_change(sub: Subscription, change: Change, document: Document) -> bool:
+    """A meaningful change at least as severe as asked, in an asked-for category if any."""
+    categories = set(sub.categories or []) - {FETCH_ISSUE}
+    if sub.categories and not categories & set(change.categories or []):
+        return False
+    if severity_rank(change.severity) < severity_rank(sub.min_severity):
+        return False
+    return change.meaningful and wants_document(sub, document)
+
+
+def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
+    """Record a pending delivery for everything owed and not yet recorded.
+
+    A change is owed to each active, matching subscription created before it was detected. A
+    fetch problem (`issue_streak` failures in a row) is owed once to subscriptions asking for
+    `fetch-issue`, and its end once more. Concurrent runs insert the same rows: duplicates are
+    ignored by the unique (subscription, topic) constraint.
+    """
+    with Session(writer(engine)) as session, session.begin():
+        subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all()
+        for sub in subscriptions:
+            _insert_ignoring_duplicates(session, _owed_changes(session, sub, now))
+            if FETCH_ISSUE in (sub.categories or []):
+                _insert_ignoring_duplicates(
+                    session, _owed_fetch_events(session, sub, now, issue_streak)
+                )
+
+
+def _row(
+    sub: Subscription, document: Document, topic: str, now: datetime, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "subscription_id": sub.id,
+        "document_id": document.id,
+        "topic": topic,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "event": {},
+        "change_id": None,
+        **extra,
+    }
+
+
+def _owed_changes(session: Session, sub: Subscription, now: datetime) -> list[dict[str, Any]]:
+    recorded = exists().where(
+        col(Delivery.change_id) == Change.id, col(Delivery.subscription_id) == sub.id
+    )
+    candidates = session.exec(
+        select(Change, Document)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(col(Change.detected_at) > sub.created_at, col(Change.meaningful), ~recorded)
+    ).all()
+    rows = []
+    for change, document in candidates:
+        if not wants_change(sub, change, document):
+            continue
+        due = now
+        if sub.digest:  # a digest goes out once its period is over
+            due = period_start(change.detected_at, sub.digest) + DIGESTS[sub.digest]
+        topic = f"change:{change.id}"
+        rows.append(_row(sub, document, topic, now, change_id=change.id, next_attempt_at=due))
+    return rows
+
+
+def _owed_fetch_events(
+    session: Session, sub: Subscription, now: datetime, issue_streak: int
+) -> list[dict[str, Any]]:
+    topics = set(
+        session.exec(
+            select(Delivery.topic).where(
+                col(Delivery.subscription_id) == sub.id, col(Delivery.change_id).is_(None)
+            )
+        ).all()
+    )
+    rows = []
+    for document in session.exec(select(Document)).all():
+        if not wants_document(sub, document):
+            continue
+        # An episode is named by when it began; it is open until its resumption is owed.
+        prefix = f":{document.id}:"
+        open_since = [
+            topic.removeprefix(FETCH_ISSUE + prefix)
+            for topic in topics
+            if topic.startswith(FETCH_ISSUE + prefix)
+            and FETCH_RESUMED + prefix + topic.removeprefix(FETCH_ISSUE + prefix) not in topics
+        ]
+        event: dict[str, Any] = {
+            "key": document.key,
+            "service": document.service,
+            "document_type": document.document_type,
+            "url": document.url,
+        }
+        if document.issue and document.issue_streak >= issue_streak and not open_since:
+            since = (document.issue_since or now).isoformat()
+            event |= {
+                "issue": document.issue,
+                "detail": document.issue_detail,
+                "streak": document.issue_streak,
+                "since": since,
+            }
+            rows.append(_row(sub, document, FETCH_ISSUE + prefix + since, now, event=event))
+        elif document.issue is None:
+            for since in open_since:
+                resumed = event | {"since": since}
+                rows.append(_row(sub, document, FETCH_RESUMED + prefix + since, now, event=resumed))
+    return rows
+
+
+# Claiming and recording
+
+
+def _claimable(now: datetime, lease: timedelta, retry_now: bool) -> ColumnElement[bool]:
+    """Pending and due, or abandoned mid-send past the lease; `retry_now` also takes deliveries
+    waiting out a backoff and failed ones (never a digest whose period is still open)."""
+    due_now = col(Delivery.next_attempt_at) <= now
+    if retry_now:
+        due_now = or_(due_now, col(Delivery.attempts) > 0)
+    waiting = and_(col(Delivery.status) == PENDING, due_now)
+    abandoned = and_(col(Delivery.status) == SENDING, col(Delivery.claimed_at) < now - lease)
+    statuses = [waiting, abandoned]
+    if retry_now:
+        statuses.append(col(Delivery.status) == FAILED)
+    return or_(*statuses)
+
+
+def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = False) -> list[Owed]:
+    """The deliveries that may be attempted now, of active subscriptions, oldest first."""
+    query = (
+        select(Delivery, Subscription, Change, Document)
+        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+        .join(Document, col(Delivery.document_id) == Document.id)
+        .outerjoin(Change, col(Delivery.change_id) == Change.id)
+        .where(_claimable(now, lease, retry_now), col(Subscription.active))
+        .order_by(col(Delivery.id))
+    )
+    with Session(engine) as session:
+        return [
+            Owed(
+                delivery_id=delivery.id,  # type: ignore[arg-type]
+                subscription=_subscription_row(sub),
+                topic=delivery.topic,
+                change=change_row(change, document) if change else None,
+                event=dict(delivery.event or {}),
+            )
+            for delivery, sub, change, document in session.exec(query).all()
+        ]
+
+
+def claim(
+    engine: Engine, ids: Sequence[int], now: datetime, *, lease: timedelta, retry_now: bool = False
+) -> list[int]:
+    """Mark the still-claimable rows among `ids` `sending`, committed; returns those claimed.
+
+    Each row is claimed by a conditional update, so of two concurrent runs only one wins it.
+    """
+    claimed = []
+    with Session(writer(engine)) as session, session.begin():
+        for delivery_id in ids:
+            result = session.execute(
+                update(Delivery)
+                .where(col(Delivery.id) == delivery_id, _claimable(now, lease, retry_now))
+                .values(status=SENDING, claimed_at=now, attempts=col(Delivery.attempts) + 1)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claimed.append(delivery_id)
+    return claimed
+
+
+def mark_sent(engine: Engine, ids: Sequence[int], now: datetime) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(Delivery)
+            .where(col(Delivery.id).in_(ids))
+            .values(status=SENT, sent_at=now, last_error=None)
+        )
+
+
+def mark_failed(
+    engine: Engine,
+    ids: Sequence[int],
+    now: datetime,
+    error: str,
+    *,
+    max_attempts: int,
+    backoff: Callable[[int], timedelta],
+) -> int:
+    """A failed send: retried after `backoff(attempts)`, or `failed` once `max_attempts` are
+    used up. Returns how many were given up."""
+    given_up = 0
+    with Session(writer(engine)) as session, session.begin():
+        for delivery in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all():
+            delivery.status = FAILED if delivery.attempts >= max_attempts else PENDING
+            delivery.last_error = error
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            given_up += delivery.status == FAILED
+            session.add(delivery)
+    return given_up

@@ -1,0 +1,80 @@
+"""Building a store with documents and judged changes for the notifier tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
+
+from sqlalchemy import Engine
+
+from diffengine import Assessment, RuleMatch
+from store.db import open_store
+from store.repository import Attempt, DocumentInfo, Repository
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+WHATSAPP = DocumentInfo(
+    "whatsapp/business-solution-terms",
+    "WhatsApp",
+    "Business Solution Terms",
+    "https://www.whatsapp.com/legal/business-solution-terms",
+    tags=["messaging", "meta"],
+)
+OPENAI = DocumentInfo(
+    "openai/usage-policies", "OpenAI", "Usage Policies", "https://openai.com/policies", tags=["ai"]
+)
+
+
+class History:
+    """A store whose documents change on demand, each change judged as the test says."""
+
+    def __init__(self, db_url: str, documents: Sequence[DocumentInfo] = (WHATSAPP, OPENAI)) -> None:
+        self.engine: Engine = open_store(db_url)
+        self.repo = Repository(self.engine)
+        self.repo.sync_documents(documents, at=T0 - timedelta(days=30))
+        self._texts = count()
+        for document in documents:
+            self._record(document, T0 - timedelta(days=30), None)
+
+    def _record(self, document: DocumentInfo, at: datetime, judge: Assessment | None) -> int | None:
+        text = f"Version {next(self._texts)} of {document.key}."
+        verdict = judge or Assessment(True, None, None, (), "first", 0, 0, 0)
+        recorded = self.repo.record_text(
+            document.key, Attempt(document.url, at=at), text, lambda *_: verdict
+        )
+        return recorded.change_id
+
+    def change(
+        self,
+        document: DocumentInfo = WHATSAPP,
+        *,
+        severity: str | None = "critical",
+        categories: Sequence[str] = ("ai-restriction",),
+        summary: str = "AI providers barred",
+        sentences: Sequence[str] = ("General-purpose AI providers may not use the API.",),
+        at: datetime | None = None,
+        effective: date | None = None,
+        meaningful: bool = True,
+    ) -> int:
+        """Record a change of `document` judged as given; returns its id."""
+        matches = tuple(
+            RuleMatch(
+                "ai-providers", categories[0] if categories else "", severity or "", s, "added"
+            )
+            for s in sentences
+        )
+        verdict = Assessment(
+            meaningful,
+            None if meaningful else "cosmetic",
+            severity,
+            tuple(categories),
+            summary,
+            len(sentences),
+            0,
+            0,
+            matches,
+            effective,
+        )
+        change_id = self._record(document, at or datetime.now(UTC), verdict)
+        assert change_id is not None
+        return change_id

@@ -1,0 +1,95 @@
+"""Real endpoints on loopback for alert deliveries: a webhook receiver and an SMTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+def free_port() -> int:
+    """A port nothing listens on (yet): a receiver that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Webhook:
+    """An HTTP server taking JSON POSTs; `status` is what it answers (500: a broken endpoint)."""
+
+    port: int = field(default_factory=free_port)
+    status: int = 200
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    def url(self, path: str = "/hook") -> str:
+        return f"json://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> Webhook:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                if receiver.status < 300:
+                    receiver.posts.append(payload)
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+class Mailbox:
+    """An aiosmtpd server on loopback keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self._inbox = _Inbox()
+        self.port = free_port()
+        self._controller = Controller(self._inbox, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[Message]:
+        return self._inbox.messages
+
+    def url(self) -> str:
+        return (
+            f"mailto://127.0.0.1:{self.port}?mode=insecure"
+            "&from=a@example.invalid&to=b@example.invalid"
+        )
+
+    def start(self) -> Mailbox:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()

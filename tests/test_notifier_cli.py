@@ -1,0 +1,106 @@
+"""`subscribe`, `subscriptions` and `notify` as a user runs them: errors, masking, deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from notifier.channel import Channel
+from tests.alerting import OPENAI, History
+from tests.conftest import Home, Result
+from tests.receivers import Webhook
+
+PASSWORD = "s3cretpass"
+TOKEN = "tok123secret"
+
+
+def alerts(home: Home, *args: str) -> Result:
+    """The alert commands through the real `policywatch` entry point, in a child process."""
+    return home.run(*args)
+
+
+def secret_url(hook: Webhook) -> str:
+    return f"json://user:{PASSWORD}@127.0.0.1:{hook.port}/hook?+X-Token={TOKEN}"
+
+
+def assert_masked(*results: Result) -> None:
+    for result in results:
+        output = result.stdout + result.stderr
+        assert PASSWORD not in output and TOKEN not in output, output
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    receiver = Webhook().start()
+    yield receiver
+    receiver.stop()
+
+
+def test_unknown_or_malformed_urls_are_refused_without_echoing_secrets(home: Home) -> None:
+    for url in (f"nosuchservice://user:{PASSWORD}@host/x", f"{PASSWORD}", "mailto://"):
+        refused = alerts(home, "subscribe", url)
+        assert refused.code == 2 and "Apprise does not recognise the URL" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert_masked(refused)
+    assert "No subscriptions" in alerts(home, "subscriptions", "list").stdout
+
+
+def test_bad_options_are_usage_errors(home: Home, hook: Webhook) -> None:
+    assert alerts(home, "subscribe", hook.url(), "--min-severity", "dire").code == 2
+    assert alerts(home, "subscribe", hook.url(), "--digest", "hourly").code == 2
+    assert alerts(home, "subscribe").code == 2
+    assert alerts(home, "subscribe", hook.url(), "--name", "a").code == 0
+    taken = alerts(home, "subscribe", hook.url(), "--name", "a")
+    assert taken.code == 2 and "exists already" in taken.stderr
+    assert alerts(home, "subscriptions", "remove", "nobody").code == 2
+
+
+def test_secrets_are_masked_in_every_output(home: Home, hook: Webhook) -> None:
+    history = History(home.db)
+    added = alerts(home, "subscribe", secret_url(hook), "--name", "hooky", "--service", "openai")
+    assert added.code == 0 and "hooky" in added.stdout and "user:****@" in added.stdout
+    listed = alerts(home, "subscriptions", "list")
+    as_json = alerts(home, "subscriptions", "list", "--json")
+    assert "hooky" in listed.stdout and as_json.json()[0]["url"].startswith("json://user:****@")
+    tested = alerts(home, "subscriptions", "test", "hooky")
+    assert tested.code == 0 and hook.posts[0]["title"] == "policywatch: test of subscription hooky"
+
+    history.change(OPENAI, severity="high", summary="Scraping banned")
+    hook.stop()
+    down = alerts(home, "notify")
+    failing_test = alerts(home, "subscriptions", "test", "hooky")
+    assert failing_test.code == 1 and "hooky" in failing_test.stderr
+    after_failure = alerts(home, "subscriptions", "list")
+    assert "last error" in after_failure.stdout
+    assert_masked(added, listed, as_json, tested, down, failing_test, after_failure)
+
+    hook.start()
+    delivered = alerts(home, "notify", "--retry-now", "--json")
+    assert delivered.json()["delivered"] == 1 and hook.posts[-1]["title"].startswith("[HIGH]")
+    assert alerts(home, "notify", "--retry-now", "--json").json()["delivered"] == 0
+    assert_masked(delivered)
+    assert alerts(home, "subscriptions", "remove", "hooky").code == 0
+    assert alerts(home, "subscriptions", "list", "--json").json() == []
+
+
+def test_an_apprise_config_subscribes_each_url_with_its_tags(home: Home, hook: Webhook) -> None:
+    history = History(home.db)
+    config = home.path / "alerts.yaml"
+    config.write_text(f"urls:\n  - {hook.url('/ai')}:\n      tag: ai\n  - {hook.url('/all')}\n")
+    added = alerts(home, "subscribe", "--config", str(config), "--min-severity", "low")
+    assert added.code == 0, added.stderr
+    rows = {row["name"]: row for row in alerts(home, "subscriptions", "list", "--json").json()}
+    assert rows["alerts-1"]["tags"] == ["ai"] and rows["alerts-2"]["tags"] == []
+    history.change(summary="whatsapp only", severity="low")
+    assert alerts(home, "notify", "--json").json()["delivered"] == 1
+    assert [post["title"].split(" — ")[1] for post in hook.posts] == ["whatsapp only"]
+
+
+def test_chat_services_get_markdown_and_their_tokens_stay_hidden() -> None:
+    token = "TIiajkdnlazkcOXrIdevi7FQ"
+    slack = Channel(f"slack://T1JJ3T3L2/A1BRTD4JD/{token}")
+    assert slack.format == "markdown" and token not in slack.masked
+    assert slack.scrub(f"POST https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/{token}") == (
+        "POST https://hooks.slack.com/services/****/****/****"
+    )

@@ -1,0 +1,226 @@
+"""Delivery through the outbox, to real receivers on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from notifier import deliver_owed
+from notifier.subscriptions import subscribe
+from store.models import Delivery, Document
+from store.outbox import NewSubscription, failed_by_document, list_subscriptions
+from tests.alerting import OPENAI, WHATSAPP, History
+from tests.receivers import Mailbox, Webhook
+
+
+@pytest.fixture
+def history(db_url: str) -> History:
+    return History(db_url)
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    receiver = Webhook().start()
+    yield receiver
+    receiver.stop()
+
+
+def add(history: History, url: str, name: str = "", **filters: object) -> None:
+    subscribe(history.engine, NewSubscription(name=name, url=url, **filters))  # type: ignore[arg-type]
+
+
+def statuses(history: History) -> list[str]:
+    with Session(history.engine) as session:
+        return list(session.exec(select(Delivery.status).order_by(col(Delivery.id))).all())
+
+
+def test_each_owed_change_is_posted_exactly_once(history: History, hook: Webhook) -> None:
+    history.change()  # before the subscription: not owed
+    add(history, hook.url())
+    first = history.change(summary="AI providers barred")
+    second = history.change(OPENAI, severity="high", summary="Scraping banned")
+    report = deliver_owed(history.engine, base_url="https://review.example/")
+    assert (report.messages, report.delivered, report.errors) == (2, 2, [])
+    assert [post["title"].split(" — ")[1] for post in hook.posts] == [
+        "AI providers barred",
+        "Scraping banned",
+    ]
+    assert f"https://review.example/changes/{first}" in hook.posts[0]["message"]
+    assert f"https://review.example/changes/{second}" in hook.posts[1]["message"]
+    assert deliver_owed(history.engine).messages == 0
+    assert len(hook.posts) == 2
+
+
+def test_nothing_is_lost_while_the_receiver_is_down(history: History) -> None:
+    hook = Webhook()  # not started: its port is closed
+    add(history, hook.url())
+    history.change()
+    history.change(OPENAI)
+    refused = deliver_owed(history.engine)
+    assert (refused.delivered, refused.retrying) == (0, 2) and refused.errors
+    assert statuses(history) == ["pending", "pending"]
+
+    hook.status = 500
+    hook.start()
+    try:
+        broken = deliver_owed(history.engine, retry_now=True)
+        assert (broken.delivered, broken.retrying) == (0, 2) and hook.posts == []
+        [row] = list_subscriptions(history.engine)
+        assert row.pending == 2 and row.last_error
+
+        hook.status = 200
+        back = deliver_owed(history.engine, retry_now=True)
+        assert back.delivered == 2 and len(hook.posts) == 2
+        assert deliver_owed(history.engine, retry_now=True).messages == 0
+        assert len(hook.posts) == 2 and statuses(history) == ["sent", "sent"]
+    finally:
+        hook.stop()
+
+
+def test_concurrent_runs_send_each_change_once(history: History, hook: Webhook) -> None:
+    add(history, hook.url())
+    for n in range(6):
+        history.change(summary=f"change {n}")
+    with ThreadPoolExecutor(3) as pool:
+        reports = list(pool.map(lambda _: deliver_owed(history.engine), range(3)))
+    assert sum(report.delivered for report in reports) == 6
+    assert (
+        sorted(post["title"] for post in hook.posts)
+        == sorted({post["title"] for post in hook.posts})
+        and len(hook.posts) == 6
+    )
+
+
+def test_a_message_too_long_for_the_service_is_cut_cleanly(history: History, hook: Webhook) -> None:
+    add(history, hook.url())
+    history.change(sentences=[f"Clause {n} restricts automated access." for n in range(3000)])
+    assert deliver_owed(history.engine).delivered == 1
+    [post] = hook.posts
+    assert len(post["message"]) <= 32768 and "Clause 0 restricts" in post["message"]
+    assert re.search(r"… \d+ more\n", post["message"])
+    assert post["message"].endswith("Source: " + WHATSAPP.url)
+
+
+def test_failures_back_off_then_give_up_visibly(history: History) -> None:
+    add(history, Webhook().url())
+    history.change()
+    deliver_owed(history.engine)
+    assert deliver_owed(history.engine).retrying == 0  # still within its backoff
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert deliver_owed(history.engine, now=later, max_attempts=2).failed == 1
+    [row] = list_subscriptions(history.engine)
+    assert (row.failed, row.pending, row.sent) == (1, 0, 0)
+    assert failed_by_document(history.engine) == {WHATSAPP.key: 1}
+    assert deliver_owed(history.engine, now=later + timedelta(days=1)).retrying == 0
+
+
+def test_a_claimed_delivery_is_not_resent_until_its_lease_expires(
+    history: History, hook: Webhook
+) -> None:
+    add(history, hook.url())
+    history.change()
+    deliver_owed(history.engine)
+    # As if a run crashed after sending, before recording: the row stays `sending`.
+    with Session(history.engine) as session, session.begin():
+        session.execute(update(Delivery).values(status="sending", claimed_at=datetime.now(UTC)))
+    assert deliver_owed(history.engine).messages == 0
+    assert deliver_owed(history.engine, now=datetime.now(UTC) + timedelta(hours=1)).messages == 1
+    assert len(hook.posts) == 2 and statuses(history) == ["sent"]
+
+
+def test_filters_and_minimum_severity(history: History, hook: Webhook) -> None:
+    add(history, hook.url("/whatsapp"), "whatsapp", services=["whatsapp"])
+    add(history, hook.url("/ai"), "ai", tags=["ai"])
+    add(history, hook.url("/doc"), "doc", documents=["OpenAI/Usage-Policies"])
+    add(history, hook.url("/pricing"), "pricing", categories=["pricing"])
+    add(history, hook.url("/low"), "low", min_severity="low")
+    history.change(WHATSAPP, severity="high", summary="whatsapp high")
+    history.change(OPENAI, severity="low", categories=["pricing"], summary="openai low pricing")
+    history.change(OPENAI, severity="medium", summary="openai medium")
+    history.change(WHATSAPP, severity=None, summary="whatsapp unrated")  # counts as info
+    history.change(WHATSAPP, severity="critical", summary="noise", meaningful=False)
+    deliver_owed(history.engine)
+    received = {
+        name: sorted(post["title"].split(" — ")[1] for post in hook.posts if name in post["title"])
+        for name in ("whatsapp high", "openai low pricing", "openai medium", "unrated", "noise")
+    }
+    assert received == {
+        "whatsapp high": ["whatsapp high", "whatsapp high"],  # whatsapp, low
+        "openai low pricing": ["openai low pricing"],  # low only: pricing wants medium
+        "openai medium": ["openai medium"] * 3,  # ai, doc, low
+        "unrated": [],
+        "noise": [],
+    }
+
+
+def test_a_digest_lists_a_periods_changes_most_severe_first(
+    history: History, hook: Webhook
+) -> None:
+    add(history, hook.url(), digest="daily")
+    day = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0)
+    history.change(severity="medium", summary="medium one", at=day)
+    history.change(OPENAI, severity="critical", summary="critical one", at=day + timedelta(hours=2))
+    history.change(severity="high", summary="next day", at=day + timedelta(days=1))
+    early = day + timedelta(hours=12)
+    assert deliver_owed(history.engine, now=early, retry_now=True).messages == 0
+    report = deliver_owed(history.engine, now=day + timedelta(days=1, hours=12))
+    assert (report.messages, report.delivered) == (1, 2)
+    [post] = hook.posts
+    assert post["title"].startswith("[CRITICAL] policywatch daily digest")
+    lines = post["message"]
+    assert lines.index("critical one") < lines.index("medium one") and "next day" not in lines
+    assert deliver_owed(history.engine, now=day + timedelta(days=2, hours=1)).delivered == 1
+
+
+def test_fetch_problems_alert_once_and_once_more_when_resolved(
+    history: History, hook: Webhook
+) -> None:
+    add(history, hook.url(), categories=["fetch-issue"])
+    with Session(history.engine) as session, session.begin():
+        session.execute(
+            update(Document)
+            .where(col(Document.key) == WHATSAPP.key)
+            .values(
+                issue="timeout",
+                issue_detail="no answer in 30 s",
+                issue_streak=3,
+                issue_since=datetime.now(UTC),
+            )
+        )
+    history.change(OPENAI)  # a change, not a fetch issue: not for this subscription
+    deliver_owed(history.engine)
+    deliver_owed(history.engine)
+    [alert] = hook.posts
+    assert alert["title"].startswith("[FETCH ISSUE] WhatsApp · Business Solution Terms")
+    assert "no answer in 30 s" in alert["message"]
+    history.change(severity="low")  # a good fetch clears the issue
+    deliver_owed(history.engine)
+    deliver_owed(history.engine)
+    assert [post["title"].split(" ")[0] for post in hook.posts] == ["[FETCH", "[RESUMED]"]
+
+
+def test_email_arrives_with_subject_and_html_body(history: History) -> None:
+    mailbox = Mailbox().start()
+    try:
+        add(history, mailbox.url(), "mail")
+        history.change(summary="AI providers barred", sentences=["AI providers & bots: barred."])
+        assert deliver_owed(history.engine, base_url="https://review.example").delivered == 1
+    finally:
+        mailbox.stop()
+    [mail] = mailbox.messages
+    parsed = message_from_bytes(mail.as_bytes(), policy=policy.default)
+    assert (
+        parsed["Subject"]
+        .strip()
+        .startswith("[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred")
+    )
+    html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<ins>AI providers &amp; bots: barred." in html
+    assert 'href="https://review.example/changes/' in html

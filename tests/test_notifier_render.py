@@ -1,0 +1,128 @@
+"""Messages: titles, the three body formats, and clean cuts at a service's length limit."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from notifier.channel import Channel
+from notifier.messages import change_message, headline
+from notifier.render import Line, Message, clip, fit, render
+from store.queries import ChangeRow
+
+
+def change_row(**overrides: object) -> ChangeRow:
+    values: dict[str, object] = {
+        "id": 7,
+        "key": "whatsapp/business-solution-terms",
+        "service": "WhatsApp",
+        "document_type": "Business Solution Terms",
+        "url": "https://www.whatsapp.com/legal/business-solution-terms",
+        "detected_at": datetime(2025, 10, 20, tzinfo=UTC),
+        "from_version": 1,
+        "to_version": 2,
+        "meaningful": True,
+        "reason": None,
+        "severity": "critical",
+        "categories": ["ai-restriction"],
+        "summary": "AI providers barred",
+        "added": 3,
+        "removed": 1,
+        "changed": 2,
+        "matches": [
+            {
+                "rule_id": "ai-providers",
+                "category": "ai-restriction",
+                "severity": "critical",
+                "sentence": "AI Providers are prohibited from using the Business Solution.",
+                "side": "added",
+            }
+        ],
+        "effective_date": date(2026, 1, 15),
+    }
+    return ChangeRow(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def test_title_names_severity_document_headline_and_effective_date() -> None:
+    assert headline(change_row(), date(2025, 11, 22)) == (
+        "[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred "
+        "(effective 2026-01-15, in 54 days)"
+    )
+    unrated = change_row(severity=None, effective_date=None, summary="")
+    assert headline(unrated, date(2025, 11, 22)) == (
+        "[INFO] WhatsApp · Business Solution Terms — changed"
+    )
+
+
+def test_body_formats_mark_added_text_and_link_the_change() -> None:
+    message = change_message(change_row(), base_url="https://pw.example/", today=date(2025, 11, 22))
+    lines = [*message.head, *message.items, *message.foot]
+    text = render(lines, "text")
+    assert "+ AI Providers are prohibited" in text
+    assert "3 added · 1 removed · 2 changed" in text
+    assert "Review this change: https://pw.example/changes/7" in text
+    assert "+ **AI Providers are prohibited" in render(lines, "markdown")
+    html = render(lines, "html")
+    assert "<ins>AI Providers are prohibited" in html
+    assert '<a href="https://www.whatsapp.com/legal/business-solution-terms">' in html
+
+
+def test_markup_in_policy_text_is_escaped() -> None:
+    line = [Line("<script>alert(1)</script> *bold* [x](y)")]
+    assert "<script>" not in render(line, "html")
+    assert render(line, "markdown") == r"\<script\>alert(1)\</script\> \*bold\* \[x\](y)"
+
+
+def test_clip_cuts_at_a_word_boundary() -> None:
+    assert clip("AI providers are barred from the API", 20) == "AI providers are…"
+    assert clip("short", 20) == "short"
+
+
+@pytest.mark.parametrize("body_format", ["text", "markdown", "html"])
+def test_long_bodies_drop_whole_items_and_say_how_many(body_format: str) -> None:
+    items = tuple(Line(f"Sentence number {n} of the new terms.", "added") for n in range(40))
+    message = Message(
+        "t", head=(Line("Summary."),), items=items, foot=(Line("Source", "link", "https://x/"),)
+    )
+    body = fit(message, body_format, 600)
+    assert len(body) <= 600
+    kept = sum(f"Sentence number {n} of" in body for n in range(40))
+    assert 0 < kept < 40 and f"… {40 - kept} more" in body
+    assert "https://x/" in body  # the footer always survives
+    assert fit(message, body_format, 100_000).count("Sentence number") == 40
+
+
+def test_a_single_overlong_paragraph_is_clipped_not_split_mid_word() -> None:
+    words = " ".join(f"word{n}" for n in range(500))
+    body = fit(Message("t", head=(Line(words),)), "text", 200)
+    assert len(body) <= 200 and body.endswith("…")
+    assert body[:-1].split(" ")[-1] in words.split(" ")
+
+
+def test_service_limits_come_from_the_apprise_plugin() -> None:
+    email = Channel(
+        "mailto://127.0.0.1:1?mode=insecure&from=a@example.invalid&to=b@example.invalid"
+    )
+    assert email.format == "html" and email.body_maxlen > 1000
+    assert Channel("json://127.0.0.1:1/hook").format == "text"
+
+
+@given(
+    items=st.lists(st.text(min_size=1, max_size=80), max_size=30),
+    head=st.lists(st.text(max_size=200), max_size=3),
+    maxlen=st.integers(min_value=0, max_value=1500),
+    body_format=st.sampled_from(["text", "markdown", "html"]),
+)
+def test_fit_never_exceeds_the_limit(
+    items: list[str], head: list[str], maxlen: int, body_format: str
+) -> None:
+    message = Message(
+        "t",
+        head=tuple(Line(text) for text in head),
+        items=tuple(Line(text, "added") for text in items),
+        foot=(Line("Source", "link", "https://example.com/terms"),),
+    )
+    assert len(fit(message, body_format, maxlen)) <= maxlen
