@@ -225,12 +225,7 @@ def get_document(engine: Engine, key: str) -> DocumentDetail | None:
             .where(Version.document_id == document.id)
             .order_by(col(Version.seq))
         ).all()
-        latest = session.exec(
-            select(Version)
-            .where(Version.document_id == document.id)
-            .order_by(col(Version.seq).desc())
-            .limit(1)
-        ).first()
+        latest = latest_version(session, document.id)  # type: ignore[arg-type]
         return DocumentDetail(
             _document_row(document, len(versions)),
             [VersionRow(seq, seen_at) for seq, seen_at in versions],
@@ -252,3 +247,13 @@ def neighbour_changes(engine: Engine, change_id: int) -> tuple[int | None, int |
             same.where(col(Change.id) > change_id).order_by(col(Change.id)).limit(1)
         ).first()
         return before, after
+
+
+def latest_version(session: Session, document_id: int) -> Version | None:
+    """The newest version of a document, or None before its first."""
+    return session.exec(
+        select(Version)
+        .where(Version.document_id == document_id)
+        .order_by(col(Version.seq).desc())
+        .limit(1)
+    ).first()

@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel, col, select
 from diffengine import Assessment, text_fingerprint
 from store.db import writer
 from store.models import Change, Document, Fetch, Snapshot, Version, utcnow
+from store.queries import latest_version
 
 Judge = Callable[[str, str, Collection[str]], Assessment]
 
@@ -164,12 +165,7 @@ class Repository:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         with Session(self._writer) as session, session.begin():
             document = self._lock(session, key)
-            latest = session.exec(
-                select(Version)
-                .where(Version.document_id == document.id)
-                .order_by(col(Version.seq).desc())
-                .limit(1)
-            ).first()
+            latest = latest_version(session, document.id)  # type: ignore[arg-type]
             self._healthy(document, attempt)
             if body is not None:
                 document.body_sha256 = body_sha256(body)

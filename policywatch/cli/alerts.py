@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from notifier import deliver_owed
+from notifier import DeliveryReport, deliver_owed
 from notifier.channel import Channel, ChannelError
 from notifier.delivery import ISSUE_STREAK, MAX_ATTEMPTS, send
 from notifier.subscriptions import mask, subscribe_config, trial_message
@@ -225,8 +226,13 @@ def notify(
             }
         )
         return
-    console.print(
-        f"{report.messages} messages sent ({report.delivered} deliveries); "
+    print_delivery(report, console)
+
+
+def print_delivery(report: DeliveryReport, out: Console) -> None:
+    """What a delivery run did, and each error (masked) on stderr."""
+    out.print(
+        f"alerts: {report.messages} messages sent ({report.delivered} deliveries); "
         f"{report.retrying} to retry, {report.failed} failed for good.",
         highlight=False,
     )

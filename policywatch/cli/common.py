@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
@@ -83,3 +84,16 @@ def engine(option: str | None) -> Engine:
 def print_json(data: Any) -> None:
     """JSON on stdout, unstyled, so that scripts can parse it."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def progress_bar(*, disable: bool = False) -> Progress:
+    """The progress bar of long commands: on stderr, gone when done, so stdout stays data."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=disable,
+        transient=True,
+    )

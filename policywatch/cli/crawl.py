@@ -6,13 +6,13 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
 from crawlers.items import CrawlOutcome
 from crawlers.runner import CrawlResult, crawl_settings, run_crawl
 from notifier import deliver_owed
+from policywatch.cli.alerts import print_delivery
 from policywatch.cli.common import (
     EXIT_NOTHING_FETCHED,
     CatalogOption,
@@ -24,6 +24,7 @@ from policywatch.cli.common import (
     err_console,
     fail,
     print_json,
+    progress_bar,
     settings,
     user_catalog,
     warn_catalog_errors,
@@ -86,15 +87,7 @@ def crawl(
         timeout=config.timeout,
         overrides=parse_overrides(set_ or []),
     )
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet or as_json,
-        transient=True,
-    ) as progress:
+    with progress_bar(disable=quiet or as_json) as progress:
         task = progress.add_task("crawling", total=len(documents))
 
         def advance(outcome: CrawlOutcome) -> None:
@@ -120,13 +113,7 @@ def _notify(store: Engine, base_url: str | None) -> None:
     """Deliver what this crawl made owed, and retry earlier alerts; on stderr, as stdout is data."""
     report = deliver_owed(store, base_url=base_url)
     if report.messages or report.retrying or report.failed:
-        err_console.print(
-            f"alerts: {report.messages} messages sent, {report.retrying} to retry, "
-            f"{report.failed} failed for good",
-            highlight=False,
-        )
-    for error in report.errors:
-        err_console.print(f"[yellow]alert not delivered:[/] {error}", highlight=False)
+        print_delivery(report, err_console)
 
 
 def _summary(result: CrawlResult) -> None:

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crawlers.importer import HtmlRules, document_folders, identify, import_folder
-from policywatch.cli.common import DbOption, console, engine, err_console, fail
+from policywatch.cli.common import DbOption, console, engine, err_console, fail, progress_bar
 from store.repository import Repository
 
 
@@ -48,14 +47,7 @@ def import_history(
     table = Table(title="Imported", show_edge=False)
     for column in ("document", "versions", "changes", "repeats", "skipped"):
         table.add_column(column, justify="left" if column == "document" else "right")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("importing", total=total)
         for one in folders:
             name, kind = (service, doc_type) if service and doc_type else identify(one)
