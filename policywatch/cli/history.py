@@ -103,8 +103,11 @@ def history(
         print_json([row.to_json() for row in rows])
         return
     table = Table(show_edge=False)
-    for column in ("id", "detected", "document", "severity", "summary"):
-        table.add_column(column, justify="right" if column == "id" else "left")
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("detected", no_wrap=True)
+    table.add_column("document", overflow="fold", min_width=20)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("summary", ratio=1, min_width=30)
     for row in rows:
         severity = Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
         summary = row.summary if row.meaningful else f"[dim]({row.reason}) {row.summary}[/]"
