@@ -1,23 +1,34 @@
-"""The verdict on one new version of a document, as the store records it."""
+"""The verdict on one new version of a document, as the store records it.
+
+`assess` runs the cheap tests first and stops at the first that explains the change:
+
+1. cosmetic: the texts normalize equal (whitespace, typography, links, dates, letter case);
+2. anomaly: the capture went wrong rather than the policy changed: the text collapsed to a
+   fraction, the page switched language, the last version was itself a broken capture (there
+   is nothing sound to compare with), or only page chrome changed;
+3. flapping: the new text normalizes equal to a version seen before (A/B-tested widgets,
+   pages alternating between two renderings), and is not a broken capture seen before; or,
+   given earlier texts, every sentence it brings was in one of them (Instagram's terms flip
+   between regional variants in every combination);
+4. otherwise the change is meaningful: compared, classified, summarised.
+"""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 
+from diffengine.classify import classify
+from diffengine.compare import ChangeReport, compare
+from diffengine.language import detect_language
+from diffengine.noise import collapse_ratio, looks_broken
+from diffengine.normalize import comparable, comparable_text, normalize
+from diffengine.rules import Rule, RuleMatch
 
-@dataclass(frozen=True)
-class RuleMatch:
-    """One rule that fired on one sentence of the change."""
-
-    rule_id: str
-    category: str
-    severity: str
-    sentence: str
-    side: str  # "added" or "removed"
+__all__ = ["Assessment", "RuleMatch", "assess", "text_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -29,46 +40,144 @@ class Assessment:
     severity: str | None
     categories: tuple[str, ...]
     summary: str
-    added: int
-    removed: int
-    changed: int
+    added: int  # sentences added (page chrome left out)
+    removed: int  # sentences removed
+    changed: int  # sentences reworded
     matches: tuple[RuleMatch, ...] = field(default_factory=tuple)
     effective_date: date | None = None
+    days_left: int | None = None  # until the effective date, counted from `today`
 
 
+@lru_cache(maxsize=16)
+def _normalized(text: str) -> str:
+    """Normalization memo: a crawl fingerprints a text and then assesses it, twice each."""
+    return normalize(text)
+
+
+@lru_cache(maxsize=16)
 def text_fingerprint(text: str) -> str:
-    """A stable hash of a text, used to recognise contents already seen."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """A hash of a text's normal form (letter case folded): equal for cosmetic variants."""
+    return hashlib.sha256(_normalized(text).casefold().encode("utf-8")).hexdigest()
 
 
-def _line_counts(old: str, new: str) -> tuple[int, int, int]:
-    added = removed = changed = 0
-    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "insert":
-            added += j2 - j1
-        elif tag == "delete":
-            removed += i2 - i1
-        elif tag == "replace":
-            changed += max(i2 - i1, j2 - j1)
-    return added, removed, changed
+def _unmeaningful(reason: str, summary: str, report: ChangeReport | None = None) -> Assessment:
+    counts = (
+        (report.count("added"), report.count("removed"), report.count("changed"))
+        if report
+        else (0, 0, 0)
+    )
+    return Assessment(False, reason, None, (), summary, *counts)
 
 
-def assess(old: str, new: str, seen: Collection[str] = ()) -> Assessment:
+def assess(
+    old: str,
+    new: str,
+    seen: Collection[str] = (),
+    *,
+    baseline: str | None = None,
+    history: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+    today: date | None = None,
+    language: str | None = None,
+) -> Assessment:
     """Judge the change from `old` to `new`; `seen` holds fingerprints of earlier versions.
 
-    Until the classifying engine lands, every change of the extracted text counts as meaningful
-    and is summarised by its line counts.
+    `baseline`: the text of the last version whose change was not an anomaly (or the first
+    version), when it is not `old`: after a broken capture, the next version is compared with
+    the last sound one instead (a baseline that itself looks broken is ignored). `history`:
+    texts of earlier versions (the last thirty distinct ones are plenty): a change that only
+    brings back sentences they hold is a page flapping between variants. `rules`:
+    the rules to apply (default: the shipped ones; see `load_rules`). `today`: the date the
+    change is dated, for days left before its effective date (default: today). `language`:
+    the language the page is declared in (ISO 639-1), when known.
     """
-    added, removed, changed = _line_counts(old, new)
-    summary = f"{added} lines added, {removed} removed, {changed} changed"
+    if old == new:
+        return _unmeaningful("cosmetic", "No change in the text")
+    fingerprint = text_fingerprint(new)
+    if fingerprint == text_fingerprint(old):
+        return _unmeaningful("cosmetic", "Cosmetic change: layout, typography, links or dates")
+    sound = baseline is not None and not looks_broken(_normalized(baseline))
+    reference = baseline if baseline is not None and sound else old
+    anomaly = _anomaly(_normalized(reference), _normalized(new), language)
+    if anomaly:
+        return _unmeaningful("anomaly", f"Capture anomaly: {anomaly}")
+    if fingerprint in seen:
+        return _unmeaningful("flapping", "Back to a version seen before: the page flaps")
+    report = compare(reference, new)
+    if history:
+        earlier = [_searchable(text) for text in history]
+        report = _mark_known(report, earlier)
+        if _variant_of(report, earlier):
+            return _unmeaningful("flapping", "Flapping between page variants seen before", report)
+    if not report.substantive:
+        if report.sentences:
+            return _unmeaningful("anomaly", "Capture anomaly: only page chrome changed", report)
+        return _unmeaningful(
+            "cosmetic", "Cosmetic change: layout, typography, links or dates", report
+        )
+    verdict = classify(report, rules, today=today)
     return Assessment(
         meaningful=True,
         reason=None,
-        severity=None,
-        categories=(),
-        summary=summary,
-        added=added,
-        removed=removed,
-        changed=changed,
+        severity=verdict.severity,
+        categories=verdict.categories,
+        summary=verdict.summary,
+        added=report.count("added"),
+        removed=report.count("removed"),
+        changed=report.count("changed"),
+        matches=verdict.matches,
+        effective_date=verdict.effective_date,
+        days_left=verdict.days_left,
     )
+
+
+def _anomaly(reference: str, new: str, language: str | None) -> str | None:
+    """Why the new capture (or the reference it would be compared with) is not sound, if so.
+
+    Small pages are exempt from the size tests: a stub cannot collapse, and a stub followed by
+    a stub is compared as usual.
+    """
+    new_language = detect_language(new)
+    expected = language or detect_language(reference)
+    if expected and new_language and new_language != expected:
+        return f"the page switched language from {expected} to {new_language}"
+    reference_broken, new_broken = looks_broken(reference), looks_broken(new)
+    ratio = None if reference_broken else collapse_ratio(reference, new)
+    if ratio is not None:
+        return f"the text collapsed to {ratio:.0%} of its previous length (a broken capture?)"
+    if reference_broken and not new_broken:
+        return "restored after a broken capture; no sound version to compare with"
+    return None
+
+
+@lru_cache(maxsize=32)
+def _searchable(text: str) -> str:
+    """A whole earlier version in the form sentences are compared in, padded with spaces so a
+    sentence is searched for as whole words (`f" {key} " in text`)."""
+    return f" {comparable_text(_normalized(text))} "
+
+
+def _mark_known(report: ChangeReport, earlier: list[str]) -> ChangeReport:
+    """The report with the sentences whose new wording an earlier version held marked known."""
+    sentences = tuple(
+        replace(sentence, known=True)
+        if sentence.new and any(f" {comparable(sentence.new)} " in text for text in earlier)
+        else sentence
+        for sentence in report.sentences
+    )
+    return replace(report, sentences=sentences)
+
+
+def _variant_of(report: ChangeReport, earlier: list[str]) -> bool:
+    """Whether the change only brings back what earlier versions said.
+
+    Every sentence it adds (or rewords into) is known; a change that only removes is a variant
+    when some earlier version lacked all it removes.
+    """
+    substantive = report.substantive
+    if not substantive:
+        return False
+    if any(sentence.new for sentence in substantive):
+        return all(sentence.known for sentence in substantive if sentence.new)
+    dropped = [f" {comparable(sentence.old)} " for sentence in substantive]
+    return any(all(sentence not in text for sentence in dropped) for text in earlier)

@@ -1,0 +1,127 @@
+"""Classification: which rules a change fires, how severe it is, and when it takes effect.
+
+Rules read only what changed, sentence by sentence, page chrome left out:
+
+- an added sentence fires the rules it matches, at their severity (side `added`);
+- a removed sentence fires them one step lower (side `removed`): a restriction lifted matters
+  less than one imposed, unless the rule watches removals only (an opt-out taken away);
+- a reworded sentence fires a rule when it was edited where the rule reads (see `matching`):
+  as `changed` when the old wording matched too, as `added` or `removed` when only one side
+  did. A long sentence edited elsewhere (a product renamed at its end) does not fire again;
+- a sentence an earlier version already said (`known`: a page flapping between variants)
+  fires nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from diffengine.compare import ChangeReport, SentenceChange
+from diffengine.dates import days_left, effective_date
+from diffengine.matching import Unit, find, touched
+from diffengine.normalize import comparable
+from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
+from diffengine.sentences import clauses
+from diffengine.summary import summarize
+
+MAX_MATCHES = 50  # per change: a rewritten policy fires hundreds; the most severe are kept
+_UNMATCHED: Severity = "low"  # a real text change that no rule recognises
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The verdict of the rules on a change report."""
+
+    severity: str | None
+    categories: tuple[str, ...]
+    matches: tuple[RuleMatch, ...]
+    summary: str
+    effective_date: date | None = None
+    days_left: int | None = None
+
+
+def classify(
+    report: ChangeReport, rules: Sequence[Rule] | None = None, *, today: date | None = None
+) -> Classification:
+    """Match `rules` (default: the shipped ones) on the substantive sentences of `report`.
+
+    `today` dates the change, for the days left before its effective date (default: today).
+    """
+    rules = default_rules() if rules is None else rules
+    today = today or date.today()
+    substantive = report.substantive
+    novel = [sentence for sentence in substantive if not sentence.known]
+    matches = sorted(
+        _dedupe(match for sentence in novel for match in _fire(rules, sentence)),
+        key=lambda match: -severity_rank(match.severity),
+    )[:MAX_MATCHES]
+    changed_text = [sentence.new for sentence in substantive if sentence.new]
+    effective = effective_date(changed_text, report.header, today)
+    remaining = days_left(effective, today) if effective else None
+    severity = matches[0].severity if matches else _UNMATCHED if substantive else None
+    categories = tuple(dict.fromkeys(match.category for match in matches))
+    return Classification(
+        severity=severity,
+        categories=categories,
+        matches=tuple(matches),
+        summary=summarize(matches, report, effective, remaining),
+        effective_date=effective,
+        days_left=remaining,
+    )
+
+
+def _units(sentence: str, intro: str) -> tuple[Unit, ...]:
+    return tuple(Unit(clause.text, clause.lead, intro) for clause in clauses(sentence))
+
+
+def _key(unit: Unit) -> tuple[str, str]:
+    return comparable(unit.lead), comparable(unit.text)
+
+
+def _reads(rule: Rule, units: Iterable[Unit]) -> bool:
+    return any(find(rule, unit) is not None for unit in units)
+
+
+def _fires(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `rule` reads `unit` where it differs from its counterparts (all of it if new)."""
+    reach = find(rule, unit)
+    return reach is not None and (not counterparts or touched(reach, unit, counterparts))
+
+
+def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch]:
+    """The rule matches of one changed sentence, with the side each fired on."""
+    old_units = _units(sentence.old, sentence.old_intro) if sentence.old else ()
+    new_units = _units(sentence.new, sentence.new_intro) if sentence.new else ()
+    old_keys = {_key(unit) for unit in old_units}
+    new_keys = {_key(unit) for unit in new_units}
+    fresh = [unit for unit in new_units if _key(unit) not in old_keys]
+    gone = [unit for unit in old_units if _key(unit) not in new_keys]
+    section = " › ".join(sentence.section)
+    for rule in rules:
+        if rule.side != "removed" and any(_fires(rule, unit, old_units) for unit in fresh):
+            side = "changed" if _reads(rule, old_units) else "added"
+            yield _match(rule, side, rule.severity, sentence.new, section)
+        elif (
+            rule.side != "added"
+            and any(_fires(rule, unit, new_units) for unit in gone)
+            and not _reads(rule, new_units)
+        ):
+            severity = rule.severity if rule.side == "removed" else lower(rule.severity)
+            yield _match(rule, "removed", severity, sentence.old, section)
+
+
+def _match(rule: Rule, side: str, severity: Severity, sentence: str, section: str) -> RuleMatch:
+    title = rule.removed_title if side == "removed" else rule.title
+    return RuleMatch(rule.id, rule.category, severity, sentence, side, title, section)
+
+
+def _dedupe(matches: Iterable[RuleMatch]) -> Iterator[RuleMatch]:
+    """One match per rule and sentence: a page that repeats a clause repeats no alert."""
+    seen: set[tuple[str, str]] = set()
+    for match in matches:
+        key = (match.rule_id, comparable(match.sentence))
+        if key not in seen:
+            seen.add(key)
+            yield match

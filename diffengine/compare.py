@@ -1,0 +1,532 @@
+"""The structured diff of two versions of a policy.
+
+Three levels, each answering its own question:
+
+- sections (heading path -> its blocks), compared with deepdiff: which sections were added,
+  removed or changed;
+- blocks (paragraphs, list items, headings, table rows), aligned with difflib: what was added,
+  removed, changed or moved, with word-level spans for display;
+- sentences, aligned with difflib inside each changed region: what the rules read. A sentence
+  that left one place and arrived in another is a move, and a paragraph merged with the next or
+  rewrapped is not a change at all: only sentences that really differ come out.
+
+Blocks that are byte-identical in both versions are never normalized: on a long policy with a
+handful of edits nearly all the work is skipped (see `bench/diff_speed.py`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from deepdiff import DeepDiff
+
+from diffengine.blocks import parse_blocks
+from diffengine.chrome import chrome_zones, is_chrome
+from diffengine.normalize import comparable, item_text
+from diffengine.sentences import split_sentences
+
+Path = tuple[str, ...]
+ParagraphKind = Literal["added", "removed", "changed", "moved"]
+SentenceKind = Literal["added", "removed", "changed"]
+
+_SIMILAR = 0.5  # two paragraphs or sentences at least this alike are one, edited
+_MAX_PAIRING = 2_500  # candidate pairs examined per region; a full rewrite is not paired
+_HEADER_BLOCKS = 8  # the top of a page, where effective and "last updated" dates sit
+_INTRO_LOOKBACK = 200  # blocks walked back to find the sentence that introduces a list
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")  # what paragraphs and sentences are paired by
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of words of a changed paragraph: kept, inserted or deleted."""
+
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphChange:
+    """A block that was added, removed, changed or moved; texts normalized, markers left out."""
+
+    kind: ParagraphKind
+    section: Path
+    old: str = ""
+    new: str = ""
+    level: int = 0  # heading level; 0 for paragraphs, list items and table rows
+    chrome: bool = False
+    spans: tuple[Span, ...] = ()
+    from_section: Path = ()  # where a moved block was
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceChange:
+    """A sentence added, removed or changed, with the text that introduces its list, if any."""
+
+    kind: SentenceKind
+    section: Path
+    old: str = ""
+    new: str = ""
+    old_intro: str = ""
+    new_intro: str = ""
+    chrome: bool = False
+    known: bool = False  # the new wording is in an earlier version: the page flaps (`assess`)
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    """Neighbouring block changes with a little unchanged context around them."""
+
+    section: Path
+    before: tuple[str, ...]
+    changes: tuple[ParagraphChange, ...]
+    after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """Everything that differs between two versions, at section, block and sentence level."""
+
+    sections_added: tuple[Path, ...] = ()
+    sections_removed: tuple[Path, ...] = ()
+    sections_changed: tuple[Path, ...] = ()
+    paragraphs: tuple[ParagraphChange, ...] = ()
+    sentences: tuple[SentenceChange, ...] = ()
+    hunks: tuple[Hunk, ...] = ()
+    header: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def identical(self) -> bool:
+        """No block differs, once normalized."""
+        return not self.paragraphs
+
+    @property
+    def substantive(self) -> tuple[SentenceChange, ...]:
+        """The sentence changes of policy text, page chrome left out."""
+        return tuple(sentence for sentence in self.sentences if not sentence.chrome)
+
+    def count(self, kind: SentenceKind) -> int:
+        """How many substantive sentences were added, removed or changed."""
+        return sum(1 for sentence in self.substantive if sentence.kind == kind)
+
+    @property
+    def moved(self) -> int:
+        """How many blocks moved unchanged to another place."""
+        return sum(1 for paragraph in self.paragraphs if paragraph.kind == "moved")
+
+
+class _Version:
+    """One parsed version: blocks, lazily normalized texts, alignment keys, heading paths."""
+
+    def __init__(self, text: str) -> None:
+        self.blocks = parse_blocks(text)
+        self._texts: dict[int, str] = {}
+        self._keys: dict[int, str] = {}
+        self._headings = self._heading_stacks()
+        self._paths: dict[tuple[int, ...], Path] = {}
+        self._section_keys: dict[tuple[int, ...], tuple[str, ...]] = {}
+        self._zones: list[bool] | None = None
+
+    def text(self, index: int) -> str:
+        """The normalized text of block `index`, computed on first use."""
+        if index not in self._texts:
+            self._texts[index] = item_text(self.blocks[index])
+        return self._texts[index]
+
+    def keys(self, shared: set[str]) -> list[tuple[int, str]]:
+        """(index, key) of every non-empty block: byte-shared blocks are keyed by their raw
+        text (never normalized), the others by their comparable normal form."""
+        for index, block in enumerate(self.blocks):
+            if block.raw in shared:
+                self._keys[index] = "\0" + block.raw
+            elif text := self.text(index):
+                self._keys[index] = comparable(text)
+        return list(self._keys.items())
+
+    def _heading_stacks(self) -> list[tuple[int, ...]]:
+        """For each block, the indexes of the headings it sits under, outermost first."""
+        stacks: list[tuple[int, ...]] = []
+        stack: list[int] = []
+        current: tuple[int, ...] = ()
+        for index, block in enumerate(self.blocks):
+            if block.kind == "heading":
+                while stack and self.blocks[stack[-1]].level >= block.level:
+                    stack.pop()
+                stack.append(index)
+                current = tuple(stack)
+            stacks.append(current)
+        return stacks
+
+    def path(self, index: int) -> Path:
+        """Where block `index` sits: its heading path (a heading's own: its parents')."""
+        stack = self._headings[index]
+        return self._titles(stack[:-1] if self.blocks[index].kind == "heading" else stack)
+
+    def section_path(self, index: int) -> Path:
+        """The heading path of the section block `index` belongs to (a heading's: its own)."""
+        return self._titles(self._headings[index])
+
+    def _titles(self, stack: tuple[int, ...]) -> Path:
+        if stack not in self._paths:
+            self._paths[stack] = tuple(self.text(heading) for heading in stack)
+        return self._paths[stack]
+
+    def section_key(self, index: int) -> tuple[str, ...]:
+        """The heading path of block `index` by alignment keys: no normalization needed."""
+        stack = self._headings[index]
+        if stack not in self._section_keys:
+            self._section_keys[stack] = tuple(self._keys.get(heading, "") for heading in stack)
+        return self._section_keys[stack]
+
+    def chrome(self, index: int) -> bool:
+        """Whether block `index` is page chrome: a menu, a link list, a widget."""
+        if self._zones is None:
+            self._zones = chrome_zones(self.blocks)
+        return self._zones[index] or is_chrome(self.blocks[index], self.text(index))
+
+    def intro(self, index: int) -> str:
+        """The sentences ending in ':' that introduce list item `index` ("You will not: …")."""
+        block = self.blocks[index]
+        if block.kind != "item":
+            return ""
+        parts: list[str] = []
+        depth = block.depth
+        for back in range(index - 1, max(-1, index - _INTRO_LOOKBACK), -1):
+            previous = self.blocks[back]
+            if previous.kind != "item":
+                if self.text(back).endswith(":"):
+                    parts.append(self.text(back))
+                break
+            if previous.depth < depth and self.text(back).endswith(":"):
+                parts.append(self.text(back))
+                depth = previous.depth
+        return " ".join(reversed(parts))
+
+
+def compare(old: str, new: str, *, context: int = 1) -> ChangeReport:
+    """The structured diff from `old` to `new` (Markdown); `context` blocks around each hunk."""
+    if old == new:
+        return ChangeReport()
+    before, after = _Version(old), _Version(new)
+    shared = {block.raw for block in before.blocks} & {block.raw for block in after.blocks}
+    old_keys, new_keys = before.keys(shared), after.keys(shared)
+    opcodes = _opcodes([key for _, key in old_keys], [key for _, key in new_keys])
+    regions = [
+        ([index for index, _ in old_keys[i1:i2]], [index for index, _ in new_keys[j1:j2]])
+        for i1, i2, j1, j2 in opcodes
+    ]
+    moves = _moves(before, after, regions)
+    changes: list[list[ParagraphChange]] = []
+    sentences: list[SentenceChange] = []
+    for olds, news in regions:
+        kept_old = [index for index in olds if index not in moves.values()]
+        kept_new = [index for index in news if index not in moves]
+        changes.append(list(_paragraph_changes(before, after, kept_old, kept_new, moves, news)))
+        sentences += _sentence_changes(before, after, kept_old, kept_new)
+    paragraphs = [change for region in changes for change in region]
+    sections = _sections(before, after, old_keys, new_keys, paragraphs)
+    return ChangeReport(
+        *sections,
+        paragraphs=tuple(paragraphs),
+        sentences=tuple(_without_moves(sentences)),
+        hunks=tuple(_hunks(after, new_keys, opcodes, changes, context)),
+        header=tuple(after.text(index) for index in range(min(_HEADER_BLOCKS, len(after.blocks)))),
+    )
+
+
+def _opcodes(old: list[str], new: list[str]) -> list[tuple[int, int, int, int]]:
+    """The non-equal regions (i1, i2, j1, j2) of the alignment of two key lists."""
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    middle_old, middle_new = old[prefix : len(old) - suffix], new[prefix : len(new) - suffix]
+    matcher = difflib.SequenceMatcher(None, middle_old, middle_new, autojunk=False)
+    return [
+        (i1 + prefix, i2 + prefix, j1 + prefix, j2 + prefix)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
+def _moves(
+    before: _Version, after: _Version, regions: list[tuple[list[int], list[int]]]
+) -> dict[int, int]:
+    """Blocks that left one place and arrived unchanged in another: new index -> old index."""
+    departed: dict[str, list[int]] = defaultdict(list)
+    for olds, _ in regions:
+        for index in olds:
+            if text := before.text(index):
+                departed[comparable(text)].append(index)
+    moves: dict[int, int] = {}
+    for olds, news in regions:
+        for index in news:
+            candidates = departed.get(comparable(after.text(index)), [])
+            elsewhere = [old for old in candidates if old not in olds]
+            if elsewhere:
+                moves[index] = elsewhere[0]
+                candidates.remove(elsewhere[0])
+    return moves
+
+
+def _paragraph_changes(
+    before: _Version,
+    after: _Version,
+    olds: list[int],
+    news: list[int],
+    moves: dict[int, int],
+    arrivals: list[int],
+) -> Iterator[ParagraphChange]:
+    """The block changes of one region, in reading order; moved blocks where they arrived."""
+    one_for_one = len(olds) == len(news) == 1  # a block replaced by one block: it changed
+    pairs = (
+        [(olds[0], news[0])]
+        if one_for_one
+        else _pair(olds, news, lambda i: before.text(i), lambda j: after.text(j))
+    )
+    for index in arrivals:
+        if index in moves:
+            yield ParagraphChange(
+                "moved",
+                after.path(index),
+                before.text(moves[index]),
+                after.text(index),
+                after.blocks[index].level,
+                after.chrome(index),
+                from_section=before.path(moves[index]),
+            )
+    for old, new in pairs:
+        if old is not None and new is not None:
+            old_text, new_text = before.text(old), after.text(new)
+            yield ParagraphChange(
+                "changed",
+                after.path(new),
+                old_text,
+                new_text,
+                after.blocks[new].level,
+                before.chrome(old) and after.chrome(new),
+                word_spans(old_text, new_text),
+            )
+        elif new is not None:
+            yield ParagraphChange(
+                "added",
+                after.path(new),
+                new=after.text(new),
+                level=after.blocks[new].level,
+                chrome=after.chrome(new),
+            )
+        elif old is not None:
+            yield ParagraphChange(
+                "removed",
+                before.path(old),
+                old=before.text(old),
+                level=before.blocks[old].level,
+                chrome=before.chrome(old),
+            )
+
+
+def _pair(
+    olds: Sequence[T], news: Sequence[T], old_text: Callable[[T], str], new_text: Callable[[T], str]
+) -> list[tuple[T | None, T | None]]:
+    """Pair each old item with the new item it became (or None), keeping reading order.
+
+    Like difflib's ndiff: the most alike pair (by words) splits the region, and either side is
+    paired the same way; items alike by less than `_SIMILAR` stay unpaired (a removal and an
+    addition).
+    """
+    if not olds or not news or len(olds) * len(news) > _MAX_PAIRING:
+        return [(old, None) for old in olds] + [(None, new) for new in news]
+    best, best_ratio = (0, 0), _SIMILAR
+    old_words = [_TOKEN.findall(comparable(old_text(old))) for old in olds]
+    matcher: difflib.SequenceMatcher[str] = difflib.SequenceMatcher(autojunk=False)
+    for j, new in enumerate(news):
+        matcher.set_seq2(_TOKEN.findall(comparable(new_text(new))))
+        for i, words in enumerate(old_words):
+            matcher.set_seq1(words)
+            if (
+                matcher.real_quick_ratio() > best_ratio
+                and matcher.quick_ratio() > best_ratio
+                and (ratio := matcher.ratio()) > best_ratio
+            ):
+                best, best_ratio = (i, j), ratio
+    if best_ratio == _SIMILAR:
+        return [(old, None) for old in olds] + [(None, new) for new in news]
+    i, j = best
+    return [
+        *_pair(olds[:i], news[:j], old_text, new_text),
+        (olds[i], news[j]),
+        *_pair(olds[i + 1 :], news[j + 1 :], old_text, new_text),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    text: str
+    block: int
+
+
+def _sentences(version: _Version, indexes: Iterable[int]) -> list[_Sentence]:
+    """The sentences of some blocks; a "sentence" with no word (a stray ".") is none."""
+    return [
+        _Sentence(sentence, index)
+        for index in indexes
+        for sentence in split_sentences(version.text(index))
+        if comparable(sentence)
+    ]
+
+
+def _sentence_changes(
+    before: _Version, after: _Version, olds: list[int], news: list[int]
+) -> Iterator[SentenceChange]:
+    """The sentences of a region that really differ: merges, splits and rewraps drop out."""
+    old_sentences, new_sentences = _sentences(before, olds), _sentences(after, news)
+    matcher = difflib.SequenceMatcher(
+        None,
+        [comparable(sentence.text) for sentence in old_sentences],
+        [comparable(sentence.text) for sentence in new_sentences],
+        autojunk=False,
+    )
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        pairs = (
+            [(old_sentences[i1], new_sentences[j1])]  # one sentence became one: it changed
+            if i2 - i1 == j2 - j1 == 1
+            else _pair(
+                old_sentences[i1:i2], new_sentences[j1:j2], lambda s: s.text, lambda s: s.text
+            )
+        )
+        for old, new in pairs:
+            yield SentenceChange(
+                "changed" if old and new else "added" if new else "removed",
+                after.path(new.block) if new else before.path(old.block) if old else (),
+                old.text if old else "",
+                new.text if new else "",
+                before.intro(old.block) if old else "",
+                after.intro(new.block) if new else "",
+                (not old or before.chrome(old.block)) and (not new or after.chrome(new.block)),
+            )
+
+
+def _without_moves(sentences: list[SentenceChange]) -> Iterator[SentenceChange]:
+    """Drop sentences removed in one place and added, unchanged, in another."""
+    removed: dict[str, int] = defaultdict(int)
+    added: dict[str, int] = defaultdict(int)
+    for sentence in sentences:
+        if sentence.kind == "removed":
+            removed[comparable(sentence.old)] += 1
+        elif sentence.kind == "added":
+            added[comparable(sentence.new)] += 1
+    for sentence in sentences:
+        key = comparable(sentence.old if sentence.kind == "removed" else sentence.new)
+        other = added if sentence.kind == "removed" else removed
+        if sentence.kind != "changed" and other[key] > 0:
+            other[key] -= 1
+            continue
+        yield sentence
+
+
+def _sections(
+    before: _Version,
+    after: _Version,
+    old_keys: list[tuple[int, str]],
+    new_keys: list[tuple[int, str]],
+    paragraphs: list[ParagraphChange],
+) -> tuple[tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]:
+    """Sections added, removed and changed, by heading path (deepdiff on the section maps).
+
+    Sections alike in both versions are dropped first, so deepdiff only sees the few that
+    differ; a section counts as changed when one of its blocks really changed.
+    """
+    old_map, new_map = _section_map(before, old_keys), _section_map(after, new_keys)
+    differing = [
+        key for key in old_map.keys() | new_map.keys() if old_map.get(key) != new_map.get(key)
+    ]
+    labels = {repr(key): key for key in differing}  # deepdiff reports keys; () is a path too
+    diff = DeepDiff(
+        {label: hash(old_map[key]) for label, key in labels.items() if key in old_map},
+        {label: hash(new_map[key]) for label, key in labels.items() if key in new_map},
+        view="tree",
+        threshold_to_diff_deeper=0,  # always key by key, even when no key is common
+    )
+
+    def paths(report: str) -> tuple[Path, ...]:
+        found = []
+        for item in diff.get(report, ()):
+            key = labels[item.path(output_format="list")[0]]
+            version, section = (after, new_map[key]) if key in new_map else (before, old_map[key])
+            found.append(version.section_path(section[1]))
+        return tuple(sorted(found))
+
+    touched = {paragraph.section for paragraph in paragraphs}
+    changed = tuple(path for path in paths("values_changed") if path in touched)
+    return paths("dictionary_item_added"), paths("dictionary_item_removed"), changed
+
+
+def _section_map(
+    version: _Version, keys: list[tuple[int, str]]
+) -> dict[tuple[str, ...], tuple[tuple[str, ...], int]]:
+    """Each section (by heading keys) -> (the keys of its blocks, the index of its first)."""
+    blocks: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    first: dict[tuple[str, ...], int] = {}
+    for index, key in keys:
+        section = version.section_key(index)
+        blocks[section].append(key)
+        first.setdefault(section, index)
+    return {section: (tuple(content), first[section]) for section, content in blocks.items()}
+
+
+def _hunks(
+    after: _Version,
+    new_keys: list[tuple[int, str]],
+    opcodes: list[tuple[int, int, int, int]],
+    changes: list[list[ParagraphChange]],
+    context: int,
+) -> Iterator[Hunk]:
+    """Group the changed regions that lie within 2 x `context` blocks of each other."""
+    groups: list[list[int]] = []
+    for region, (_, _, j1, _) in enumerate(opcodes):
+        if not changes[region]:
+            continue
+        if groups and j1 - opcodes[groups[-1][-1]][3] <= 2 * context:
+            groups[-1].append(region)
+        else:
+            groups.append([region])
+    for group in groups:
+        first, last = opcodes[group[0]][2], opcodes[group[-1]][3]
+        group_changes = tuple(change for region in group for change in changes[region])
+        yield Hunk(
+            group_changes[0].section,
+            tuple(after.text(index) for index, _ in new_keys[max(0, first - context) : first]),
+            group_changes,
+            tuple(after.text(index) for index, _ in new_keys[last : last + context]),
+        )
+
+
+def word_spans(old: str, new: str) -> tuple[Span, ...]:
+    """Word-level differences between two paragraphs, as kept, deleted and inserted runs."""
+    old_words, new_words = old.split(), new.split()
+    matcher = difflib.SequenceMatcher(
+        None,
+        [comparable(word) for word in old_words],
+        [comparable(word) for word in new_words],
+        autojunk=False,
+    )
+    spans: list[Span] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            spans.append(Span("equal", " ".join(new_words[j1:j2])))
+            continue
+        if i2 > i1:
+            spans.append(Span("delete", " ".join(old_words[i1:i2])))
+        if j2 > j1:
+            spans.append(Span("insert", " ".join(new_words[j1:j2])))
+    return tuple(spans)

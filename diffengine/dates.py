@@ -1,0 +1,126 @@
+"""Dates in policy text: one spelling for every date, effective dates, days left.
+
+Pages write the same date several ways ("September 15, 2025" one day, "15 September 2025" the
+next: Claude.ai's Usage Policy flips between the two), so `normalize` rewrites every full English
+date as ISO 8601. Everything downstream (rules, effective dates) then only has to read ISO dates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+
+_MONTHS = {
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+}
+_MONTH_ABBREVIATIONS = {name[:3]: number for name, number in _MONTHS.items()} | {"sept": 9}
+_MONTH_NUMBERS = _MONTHS | _MONTH_ABBREVIATIONS
+
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+# "January 15, 2026", "Jan. 15th 2026", "15 January 2026", "15th of January, 2026": each ends
+# with its year, so they are searched for just before the years of a text (a fast scan).
+_ENGLISH_DATES = (
+    re.compile(rf"\b{_MONTH}\s*{_DAY},?\s+{_YEAR}$", re.IGNORECASE),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}$", re.IGNORECASE),
+)
+_YEARS = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # "2025Previous Version": a link glued on
+_LONGEST_DAY_AND_MONTH = 24
+
+# An effective date of a change: "effective 2026-01-15", "will take effect on 2026-01-15",
+# "from 2026-01-15", "as of 2026-01-15", "Effective date: 2026-01-15" (dates already in ISO form).
+_EFFECTIVE = re.compile(
+    r"\b(?:effective(?:\s+date)?|in\s+effect|(?:takes?|taking)\s+effect"
+    r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going)\s+into\s+(?:effect|force)"
+    r"|(?:starting|beginning)(?:\s+on|\s+from)?|as\s+(?:of|from)|from|applies|apply|will\s+apply)"
+    r"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
+    re.IGNORECASE,
+)
+# "Last updated: 2026-01-04", "Updated 2026-01-04", "Last modified on 2026-01-04".
+_LAST_UPDATED = re.compile(
+    r"\b(?:last\s+)?(?:updated|modified|revised|changed)\b[\s:,]*(?:on\s+)?"
+    r"((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
+    re.IGNORECASE,
+)
+
+
+def _iso(year: str, month: str, day: str) -> str | None:
+    try:
+        return date(int(year), _MONTH_NUMBERS[month.lower()], int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def canonical_dates(text: str) -> str:
+    """Rewrite every full English date of `text` as an ISO date; leave impossible dates alone."""
+    pieces = []
+    done = 0
+    for year in _YEARS.finditer(text):
+        window = max(done, year.start() - _LONGEST_DAY_AND_MONTH)
+        for pattern in _ENGLISH_DATES:
+            found = pattern.search(text, window, year.end())
+            if found and (iso := _iso(found["year"], found["month"], found["day"])):
+                pieces += [text[done : found.start()], iso]
+                done = found.end()
+                break
+    return "".join([*pieces, text[done:]]) if pieces else text
+
+
+def _dates(pattern: re.Pattern[str], texts: Iterable[str]) -> list[date]:
+    found = []
+    for text in texts:
+        for match in pattern.finditer(text):
+            try:
+                found.append(date.fromisoformat(match.group(1)))
+            except ValueError:
+                continue
+    return found
+
+
+def effective_dates(texts: Iterable[str]) -> list[date]:
+    """Dates that `texts` (normalized) give as the date something takes effect, in text order."""
+    return _dates(_EFFECTIVE, texts)
+
+
+def last_updated_dates(texts: Iterable[str]) -> list[date]:
+    """Dates that `texts` (normalized) give as the date the page was last updated."""
+    return _dates(_LAST_UPDATED, texts)
+
+
+def effective_date(changed: Iterable[str], header: Iterable[str], today: date) -> date | None:
+    """The date a change takes effect, from the changed sentences and the page header.
+
+    In order of trust: an effective date stated in the changed text ("effective 2026-01-15");
+    an effective date in the page header that is still to come (the header of an announced
+    update); a "last updated" date that changed with the text (a page with no effective date
+    takes effect when updated). A header date that did not change with the text is not the date
+    of this change, so an unchanged "Last updated" or a past header "Effective" date is ignored.
+    """
+    changed = list(changed)
+    stated = effective_dates(changed)
+    if stated:
+        return stated[0]
+    upcoming = [when for when in effective_dates(header) if when >= today]
+    if upcoming:
+        return upcoming[0]
+    updated = last_updated_dates(changed)
+    return updated[0] if updated else None
+
+
+def days_left(when: date, today: date) -> int | None:
+    """Days from `today` until `when`; None once `when` has passed (0 on the day itself)."""
+    remaining = (when - today).days
+    return remaining if remaining >= 0 else None

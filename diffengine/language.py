@@ -1,0 +1,182 @@
+"""Which language a page is in: a page switching language is a capture problem, not a change.
+
+Real captures switch: Facebook's and Instagram's terms came back in French for a while, and
+YouTube's in Thai, when the fetcher was served another locale. Counting the commonest function
+words of a few Latin-script languages tells a policy page's language; text in another script is
+named by its script (Thai, Cyrillic, …), which is all a language switch needs. Either costs a
+fraction of a millisecond.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+
+_STOPWORDS = {
+    "en": [
+        "the",
+        "and",
+        "of",
+        "to",
+        "you",
+        "your",
+        "for",
+        "that",
+        "with",
+        "are",
+        "this",
+        "not",
+        "or",
+        "any",
+        "our",
+        "will",
+        "by",
+    ],
+    "fr": [
+        "le",
+        "la",
+        "les",
+        "des",
+        "et",
+        "vous",
+        "votre",
+        "vos",
+        "pour",
+        "que",
+        "une",
+        "avec",
+        "sont",
+        "pas",
+        "nous",
+        "dans",
+        "du",
+    ],
+    "de": [
+        "der",
+        "die",
+        "das",
+        "und",
+        "sie",
+        "ihre",
+        "nicht",
+        "mit",
+        "für",
+        "von",
+        "den",
+        "zu",
+        "ist",
+        "wir",
+        "oder",
+        "auf",
+    ],
+    "es": [
+        "el",
+        "los",
+        "las",
+        "del",
+        "que",
+        "y",
+        "para",
+        "con",
+        "por",
+        "una",
+        "sus",
+        "usted",
+        "su",
+        "nuestros",
+        "como",
+    ],
+    "it": [
+        "il",
+        "di",
+        "che",
+        "per",
+        "non",
+        "della",
+        "le",
+        "gli",
+        "una",
+        "sono",
+        "con",
+        "alla",
+        "dei",
+        "suoi",
+        "tuoi",
+    ],
+    "pt": [
+        "os",
+        "das",
+        "dos",
+        "que",
+        "para",
+        "com",
+        "uma",
+        "por",
+        "não",
+        "seu",
+        "sua",
+        "você",
+        "nossos",
+        "ao",
+    ],
+    "nl": [
+        "de",
+        "het",
+        "een",
+        "van",
+        "en",
+        "je",
+        "uw",
+        "niet",
+        "voor",
+        "met",
+        "zijn",
+        "dat",
+        "wij",
+        "op",
+        "te",
+    ],
+}
+_LANGUAGE_OF_WORD: dict[str, list[str]] = {}
+for _language, _words in _STOPWORDS.items():
+    for _word in _words:
+        _LANGUAGE_OF_WORD.setdefault(_word, []).append(_language)
+
+_WORD = re.compile(r"[^\W\d_]+")
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
+_SCRIPT_CODES = {"THAI": "th", "HANGUL": "ko", "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh"}
+_SCRIPT_CODES |= {"ARABIC": "ar", "HEBREW": "he", "DEVANAGARI": "hi", "GREEK": "el"}
+_WINDOWS = 4  # samples spread over the page: its top is often navigation
+_WINDOW = 3_000  # characters each: plenty to tell a language, cheap on a 300 KB page
+_MIN_HITS = 20
+_MARGIN = 1.5
+
+
+@lru_cache(maxsize=64)
+def detect_language(text: str) -> str | None:
+    """The ISO 639-1 code of the language of `text`, or None when too short or too mixed."""
+    step = max(_WINDOW, len(text) // _WINDOWS)
+    sample = " ".join(text[start : start + _WINDOW] for start in range(0, len(text), step))
+    non_latin = _NON_LATIN_LETTER.findall(sample)
+    if len(non_latin) > len(sample) // 4:
+        return _script(non_latin)
+    votes: Counter[str] = Counter()
+    found = Counter(word for word in _WORD.findall(sample.casefold()) if word in _LANGUAGE_OF_WORD)
+    for word, count in found.items():
+        for language in _LANGUAGE_OF_WORD[word]:
+            votes[language] += count
+    ranked = votes.most_common(2)
+    if not ranked or ranked[0][1] < _MIN_HITS:
+        return None
+    if len(ranked) > 1 and ranked[0][1] < _MARGIN * ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def _script(letters: list[str]) -> str:
+    """The language code (or lower-case script name) of the commonest script among `letters`."""
+    scripts = Counter(unicodedata.name(letter, "UNKNOWN").split(" ")[0] for letter in letters[:500])
+    script = scripts.most_common(1)[0][0]
+    return _SCRIPT_CODES.get(script, script.lower())

@@ -1,0 +1,176 @@
+"""How a rule reads a unit of text, and whether an edit touched what it read.
+
+A unit is a sentence, or one enumerated clause of it, with its context: the sentence's lead
+("You agree that you will not … : (iv) use any robot, spider …") and the text introducing the
+list the sentence is an item of ("You agree you will not use … Services to:"). They are read as
+one virtual sentence, introduction first, so distances are natural.
+
+- The rule's first group, its subject, must be in the unit itself (lead or clause): a list
+  introduction says how ("you will not"), never what.
+- Other groups may come from the introduction (unless the rule says `context: false`); those
+  found in the unit must lie within `within` words of each other.
+- The reach is where the rule reads: from its first to its last term; to the end of the clause
+  when the terms start in the lead (an enumerated clause is in the scope of its statement); the
+  whole clause when the introduction supplied a group.
+
+An edit fires a rule again only within its reach: a long sentence retouched elsewhere (a product
+renamed at its end) keeps its verdict, and a sentence turned into a list item under "You will
+not:" is not a new restriction.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import NamedTuple
+
+from diffengine.normalize import comparable
+from diffengine.rules import Rule
+
+_WORD = re.compile(r"\w+(?:'\w+)*")
+_SIMILAR = 0.5  # a unit at least this alike (by words) to another is that one, edited
+_MARGIN = 2  # words: an edit this close to what a rule read touches it
+
+
+class Reach(NamedTuple):
+    """Word positions, in a unit's virtual sentence, from where a rule reads to where it stops."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A clause (or a whole sentence) with the lead of its sentence and its list introduction."""
+
+    text: str
+    lead: str = ""
+    intro: str = ""
+
+    @cached_property
+    def full(self) -> str:
+        """The virtual sentence: introduction, lead, clause."""
+        return " ".join(part for part in (self.intro, self.lead, self.text) if part)
+
+    @cached_property
+    def starts(self) -> tuple[int, ...]:
+        """Offset of each word of `full`."""
+        return tuple(word.start() for word in _WORD.finditer(self.full))
+
+    @cached_property
+    def own_start(self) -> int:
+        """Index of the first word of the unit itself (its lead, else its clause)."""
+        return len(_WORD.findall(self.intro))
+
+    @cached_property
+    def text_start(self) -> int:
+        """Index of the first word of the clause."""
+        return self.own_start + len(_WORD.findall(self.lead))
+
+    def positions(self, pattern: re.Pattern[str]) -> list[int]:
+        """Word indexes where `pattern` matches in the virtual sentence."""
+        return [
+            max(0, bisect.bisect_right(self.starts, found.start()) - 1)
+            for found in pattern.finditer(self.full)
+        ]
+
+
+def find(rule: Rule, unit: Unit) -> Reach | None:
+    """Where `rule` reads its subject in `unit`, or None if it does not."""
+    if rule.none is not None and rule.none.search(unit.full, len(unit.intro)):
+        return None
+    pinned: list[list[int]] = []
+    from_intro = False
+    for number, group in enumerate(rule.groups):
+        found = unit.positions(group)
+        own = [position for position in found if position >= unit.own_start]
+        if own:
+            pinned.append(own)
+        elif number and found and rule.context:
+            from_intro = True
+        else:
+            return None
+    start, end = _window(pinned)
+    if end - start > rule.within:
+        return None
+    last = len(unit.starts) - 1
+    if from_intro:
+        return Reach(min(start, unit.text_start), last)
+    if unit.lead and start < unit.text_start:
+        return Reach(start, last)
+    return Reach(start, end)
+
+
+def _window(positions: list[list[int]]) -> Reach:
+    """The narrowest run of words holding one position from every list."""
+    if len(positions) == 1:
+        return Reach(min(positions[0]), max(positions[0]))
+    events = sorted(
+        (position, group) for group, found in enumerate(positions) for position in found
+    )
+    counts = [0] * len(positions)
+    covered, left = 0, 0
+    best = Reach(events[0][0], events[-1][0])
+    for position, group in events:
+        counts[group] += 1
+        covered += counts[group] == 1
+        while covered == len(positions):
+            if position - events[left][0] < best.end - best.start:
+                best = Reach(events[left][0], position)
+            counts[events[left][1]] -= 1
+            covered -= counts[events[left][1]] == 0
+            left += 1
+    return best
+
+
+def touched(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` differs from the most alike of `counterparts` within `reach`.
+
+    Words inserted or replaced count within `_MARGIN` words of the reach ("not" put before
+    "use any robot"); words deleted count only from inside it, so a sentence that became a list
+    item, its "You will not" moved into the list's introduction, is not touched. With no
+    counterpart alike enough, the whole unit is new, and so touched.
+    """
+    edits = _edits(unit.full, tuple(other.full for other in counterparts))
+    if edits is None:
+        return True
+    changed, deleted = edits
+    return any(reach.start - _MARGIN <= word <= reach.end + _MARGIN for word in changed) or any(
+        reach.start < point <= reach.end for point in deleted
+    )
+
+
+@lru_cache(maxsize=512)
+def _edits(text: str, others: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """Where `text` differs from the most alike of `others`: the positions of its words
+    inserted or replaced, and the positions before which words were deleted; None when none is
+    alike. Punctuation, letter case and spelling do not count."""
+    words = _words(text)
+    matcher: difflib.SequenceMatcher[str] = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(words)
+    best: list[str] | None = None
+    best_ratio = _SIMILAR
+    for other in others:
+        other_words = _words(other)
+        matcher.set_seq1(other_words)
+        if matcher.quick_ratio() > best_ratio and (ratio := matcher.ratio()) > best_ratio:
+            best, best_ratio = other_words, ratio
+    if best is None:
+        return None
+    matcher.set_seq1(best)
+    changed: list[int] = []
+    deleted: list[int] = []
+    for tag, _, _, j1, j2 in matcher.get_opcodes():
+        if tag == "delete":
+            deleted.append(j1)
+        elif tag != "equal":
+            changed += range(j1, j2)
+    return tuple(changed), tuple(deleted)
+
+
+def _words(text: str) -> list[str]:
+    """The words of `text`, one per word position of `Unit.starts`, each in comparable form."""
+    return [comparable(word) for word in _WORD.findall(text)]

@@ -1,0 +1,210 @@
+"""Rules as data: what kind of policy change a sentence is, read from YAML files.
+
+The shipped rules live in `diffengine/rules/*.yaml`; users add their own files (`--rules PATH`),
+which may also replace a shipped rule (same id) or switch it off (`enabled: false`). The format
+is documented in `diffengine/rules/README.md`.
+
+How a rule reads a sentence is `diffengine.matching`; how changes fire rules, `classify`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+Side = Literal["added", "removed", "both"]
+SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+
+_TERM_REFERENCE = "@"
+_REGEX_PREFIX = "re:"
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used; the message names the file and the rule."""
+
+
+def severity_rank(severity: str | None) -> int:
+    """Order of severities, `info` lowest; unknown or None ranks below everything."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
+
+
+def lower(severity: Severity) -> Severity:
+    """One step less severe (a restriction removed weighs less than one added)."""
+    return SEVERITIES[max(0, SEVERITIES.index(severity) - 1)]
+
+
+class _RuleSpec(BaseModel):
+    """One rule as written in YAML."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    removed_title: str | None = None
+    category: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    severity: Severity
+    side: Side = "both"
+    all: list[str | list[str]] = []
+    any: list[str] = []
+    none: list[str] = []
+    within: int = Field(default=30, ge=1)
+    context: bool = True
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _has_patterns(self) -> _RuleSpec:
+        if not self.all and not self.any:
+            raise ValueError("a rule needs `all` or `any` terms")
+        return self
+
+
+class _RuleFile(BaseModel):
+    """A YAML file of rules, with named term lists (`@name`) its rules may share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    terms: dict[str, list[str]] = {}
+    rules: list[_RuleSpec] = []
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """One rule that fired on one sentence of the change."""
+
+    rule_id: str
+    category: str
+    severity: str
+    sentence: str
+    side: str  # "added", "removed" or "changed" (the clause the rule reads was reworded)
+    title: str = ""
+    section: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled rule: each group is one alternation of terms, the first its subject; `none`
+    vetoes; `context` lets a list introduction supply groups other than the subject."""
+
+    id: str
+    title: str
+    removed_title: str
+    category: str
+    severity: Severity
+    side: Side
+    groups: tuple[re.Pattern[str], ...]
+    none: re.Pattern[str] | None
+    within: int
+    context: bool
+
+
+def _term_pattern(term: str) -> str:
+    """A plain term as a regex: words separated by spaces or hyphens, `*` ending a word stem."""
+    words = []
+    for word in term.split():
+        wildcard = word.endswith("*")
+        words.append(re.escape(word.rstrip("*")) + (r"\w*" if wildcard else ""))
+    return r"[\s-]+".join(words)
+
+
+def _expand(entries: Iterable[str], terms: dict[str, list[str]]) -> list[str]:
+    expanded = []
+    for entry in entries:
+        if entry.startswith(_TERM_REFERENCE):
+            name = entry[len(_TERM_REFERENCE) :]
+            if name not in terms:
+                raise ValueError(f"unknown term list {entry!r}")
+            expanded += terms[name]
+        else:
+            expanded.append(entry)
+    return expanded
+
+
+def _group(entries: Iterable[str], terms: dict[str, list[str]]) -> re.Pattern[str]:
+    """One alternation of terms: plain terms whole-word (one boundary test for all), `re:` raw."""
+    expanded = _expand(entries, terms)
+    plain = [_term_pattern(term) for term in expanded if not term.startswith(_REGEX_PREFIX)]
+    raw = [term[len(_REGEX_PREFIX) :] for term in expanded if term.startswith(_REGEX_PREFIX)]
+    alternatives = ([rf"(?<!\w)(?:{'|'.join(plain)})(?!\w)"] if plain else []) + raw
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _compile(spec: _RuleSpec, terms: dict[str, list[str]]) -> Rule:
+    groups = [_group([entry] if isinstance(entry, str) else entry, terms) for entry in spec.all]
+    if spec.any:
+        groups.append(_group(spec.any, terms))
+    return Rule(
+        id=spec.id,
+        title=spec.title,
+        removed_title=spec.removed_title or f"{spec.title} (removed)",
+        category=spec.category,
+        severity=spec.severity,
+        side=spec.side,
+        groups=tuple(groups),
+        none=_group(spec.none, terms) if spec.none else None,
+        within=spec.within,
+        context=spec.context,
+    )
+
+
+def _parse(source: str, text: str) -> _RuleFile:
+    try:
+        return _RuleFile.model_validate(yaml.safe_load(text) or {})
+    except (yaml.YAMLError, ValidationError) as error:
+        raise RuleError(f"{source}: {error}") from error
+
+
+def _sources(extra_paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """(name, text) of the shipped rule files, then of the user's, in loading order."""
+    shipped = resources.files("diffengine") / "rules"
+    sources = [
+        (f"diffengine/rules/{item.name}", item.read_text(encoding="utf-8"))
+        for item in sorted(shipped.iterdir(), key=lambda item: item.name)
+        if item.name.endswith(".yaml")
+    ]
+    for extra in map(Path, extra_paths):
+        files = sorted([*extra.glob("*.yaml"), *extra.glob("*.yml")]) if extra.is_dir() else [extra]
+        for file in files:
+            try:
+                sources.append((str(file), file.read_text(encoding="utf-8")))
+            except OSError as error:
+                raise RuleError(f"{file}: {error}") from error
+    return sources
+
+
+def load_rules(extra_paths: Iterable[str | Path] = ()) -> tuple[Rule, ...]:
+    """The shipped rules plus those in `extra_paths` (YAML files or folders of them).
+
+    Term lists (`terms:`) of every file are shared, so `@restriction` defined once serves all.
+    A rule whose id is already loaded replaces it; `enabled: false` drops it. Raises RuleError,
+    naming the file and the rule, for a file that does not validate.
+    """
+    files = [(source, _parse(source, text)) for source, text in _sources(extra_paths)]
+    terms: dict[str, list[str]] = {}
+    for _, parsed in files:
+        terms |= parsed.terms
+    rules: dict[str, Rule] = {}
+    for source, parsed in files:
+        for spec in parsed.rules:
+            rules.pop(spec.id, None)
+            if not spec.enabled:
+                continue
+            try:
+                rules[spec.id] = _compile(spec, terms)
+            except (ValueError, re.error) as error:
+                raise RuleError(f"{source}: rule {spec.id!r}: {error}") from error
+    return tuple(rules.values())
+
+
+@cache
+def default_rules() -> tuple[Rule, ...]:
+    """The shipped rules, loaded once."""
+    return load_rules()

@@ -1,0 +1,100 @@
+"""Sentences and enumerated clauses: the units that are diffed and that rules read.
+
+Policy sentences are long and often enumerate: "You agree that you will not … do any of the
+following: (i) exploit …; (ii) introduce any viruses …; (iv) use any robot, spider, crawlers,
+scraper …". The prohibition and the thing prohibited can be eighty words apart, so a rule reads
+each enumerated clause together with the sentence's lead ("You agree that you will not …").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_END = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "inc",
+        "ltd",
+        "llc",
+        "co",
+        "corp",
+        "no",
+        "nos",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "vs",
+        "sec",
+        "art",
+        "para",
+        "approx",
+        "cf",
+        "u.s",
+        "u.k",
+        "e.u",
+        "fig",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
+)
+_LAST_WORD = re.compile(r"(\S+)\.$")
+_BARE_ENUMERATOR = re.compile(r"\(?(?:\d{1,3}[a-z]?|[a-z]|[ivxlc]{1,6})[.)]")
+_TRAILING_JOINER = re.compile(r"[\s;,]*(?:\b(?:and|or)\b)?[\s;,]*$")
+_ENUMERATOR = re.compile(r"(?:(?<=^)|(?<=[\s:;,]))\((?:[ivx]{1,5}|[a-z]|\d{1,2})\)\s")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of one normalized block, in order; abbreviations do not end a sentence."""
+    sentences: list[str] = []
+    start = 0
+    for end in _END.finditer(text):
+        piece = text[start : end.end()].rstrip()
+        word = _LAST_WORD.search(piece)
+        if word and (word.group(1).lower() in _ABBREVIATIONS or len(word.group(1)) == 1):
+            continue
+        if _BARE_ENUMERATOR.fullmatch(piece.strip()):  # "ii." numbering what follows
+            continue
+        sentences.append(piece)
+        start = end.end()
+    rest = text[start:].strip()
+    if rest:
+        sentences.append(rest)
+    return sentences
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One enumerated clause of a sentence with the sentence's lead, or a whole sentence."""
+
+    lead: str
+    text: str
+
+
+def clauses(sentence: str) -> list[Clause]:
+    """The enumerated clauses of `sentence` ("… : (i) …; (ii) …"), or the sentence itself."""
+    markers = list(_ENUMERATOR.finditer(sentence))
+    if len(markers) < 2:
+        return [Clause("", sentence)]
+    lead = sentence[: markers[0].start()].strip()
+    bounds = [marker.end() for marker in markers]
+    ends = [marker.start() for marker in markers[1:]] + [len(sentence)]
+    return [
+        Clause(lead, _TRAILING_JOINER.sub("", sentence[start:end]).strip())
+        for start, end in zip(bounds, ends, strict=True)
+    ]

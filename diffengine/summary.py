@@ -1,0 +1,84 @@
+"""The one line a developer reads first: what changed, and by when it applies.
+
+"AI providers barred from the WhatsApp Business Solution; effective 2026-01-15 (82 days left)"
+when rules fired; otherwise where the text changed and how much.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from diffengine.compare import ChangeReport, SentenceKind
+from diffengine.rules import RuleMatch
+
+MAX_TITLES = 3
+DATES = "effective-date"
+MAX_SECTIONS = 2
+_FALLBACK_TARGET = "the platform"
+SENTENCE_KINDS: tuple[SentenceKind, ...] = ("added", "removed", "changed")
+# "prohibited from accessing or using the WhatsApp Business Solution" -> that product name.
+_TARGET = re.compile(
+    r"\b(?:from|on|via|through|with|to)\s+(?:accessing or using\s+|accessing\s+|using\s+|"
+    r"access to\s+|use of\s+)?the\s+((?:[A-Z][\w'&-]*\s?){1,5})"
+)
+
+
+def target(sentence: str) -> str:
+    """The platform or product a restriction applies to, as the sentence names it."""
+    found = _TARGET.search(sentence)
+    return f"the {found.group(1).strip()}" if found else _FALLBACK_TARGET
+
+
+def title(match: RuleMatch) -> str:
+    """The match's title, its `{target}` filled from its sentence."""
+    text = (
+        match.title.replace("{target}", target(match.sentence))
+        if "{target}" in match.title
+        else match.title
+    )
+    return text[:1].upper() + text[1:]
+
+
+def summarize(
+    matches: Sequence[RuleMatch],
+    report: ChangeReport,
+    effective: date | None,
+    remaining: int | None,
+) -> str:
+    """One line: the most severe finding of each category (or where the text changed), then
+    the effective date and the days left before it."""
+    strongest: dict[str, RuleMatch] = {}  # per category; matches come most severe first
+    for match in matches:
+        strongest.setdefault(match.category, match)
+    if effective and len(strongest) > 1:
+        strongest.pop(DATES, None)  # the date at the end says it better
+    if strongest:
+        line = "; ".join(list(dict.fromkeys(map(title, strongest.values())))[:MAX_TITLES])
+    else:
+        line = describe(report)
+    if effective:
+        line += f"; effective {effective.isoformat()}"
+        if remaining is not None:
+            line += " (today)" if remaining == 0 else f" ({remaining} days left)"
+    return line
+
+
+def describe(report: ChangeReport) -> str:
+    """Where and how much the text changed, for a change no rule recognised."""
+    substantive = report.substantive
+    if not substantive:
+        return "Only page chrome changed" if report.sentences else "No change in the text"
+    counts = [(kind, report.count(kind)) for kind in SENTENCE_KINDS if report.count(kind)]
+    (kind, count), rest = counts[0], counts[1:]
+    line = ", ".join(
+        [f"{count} sentence{'' if count == 1 else 's'} {kind}"] + [f"{n} {k}" for k, n in rest]
+    )
+    sections = list(
+        dict.fromkeys(sentence.section[-1] for sentence in substantive if sentence.section)
+    )
+    where = ", ".join(f"“{name}”" for name in sections[:MAX_SECTIONS])
+    if len(sections) > MAX_SECTIONS:
+        where += f" and {len(sections) - MAX_SECTIONS} more"
+    return f"{line} in {where}" if where else line

@@ -1,0 +1,114 @@
+"""The structured diff of a change, drawn for the terminal (`policywatch show`).
+
+Only what changed is drawn, with a little unchanged context around it; the heading path of each
+hunk stands above it as a landmark; a reworded paragraph shows its deleted and inserted words in
+place, long unchanged runs of words elided. Page chrome (menus, link lists) is drawn dim, and a
+paragraph holding a sentence a rule matched is flagged in the margin. On a terminal without
+colour, deleted and inserted words are marked `[-like this-]` and `{+like this+}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from diffengine import ChangeReport, ParagraphChange, Span, compare
+
+_CONTEXT_CHARS = 160  # an unchanged paragraph shown for context is cut to this
+_KEPT_WORDS = 8  # words kept on each side of an edit inside a long unchanged run
+_MARKS = {"added": "+", "removed": "-", "changed": "~", "moved": "↷"}
+_STYLES = {"added": "green", "removed": "red", "changed": "bold", "moved": "yellow"}
+_FLAG = "⚑"
+
+
+class ChangeView:
+    """A change report as terminal lines; colour or plain markers, as the console allows."""
+
+    def __init__(self, report: ChangeReport, flagged: Collection[str] = ()) -> None:
+        self.report = report
+        self.flagged = flagged
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        plain = console.no_color or console.color_system is None
+        if self.report.identical:
+            yield Text("No change in the text once normalized.", style="dim")
+            return
+        yield from self._lines(plain)
+
+    def _lines(self, plain: bool) -> Iterator[Text]:
+        landmark: tuple[str, ...] | None = None
+        for number, hunk in enumerate(self.report.hunks):
+            if hunk.section != landmark:
+                title = " › ".join(hunk.section) or "(top of the page)"
+                yield Text(title, style="bold cyan")
+                landmark = hunk.section
+            elif number:
+                yield Text("  ⋮", style="dim")
+            yield from map(_context, hunk.before)
+            for change in hunk.changes:
+                yield self._change(change, plain)
+            yield from map(_context, hunk.after)
+
+    def _change(self, change: ParagraphChange, plain: bool) -> Text:
+        text = change.new or change.old
+        flag = any(sentence and sentence in text for sentence in self.flagged)
+        line = Text(_FLAG if flag else " ", style="bold magenta")
+        line.append(_MARKS[change.kind] + " ", style=_STYLES[change.kind])
+        if change.level:
+            line.append("#" * change.level + " ", style="bold")
+        if change.kind == "changed":
+            line.append_text(_spans(change.spans, plain))
+        else:
+            line.append(text, style=_STYLES[change.kind])
+        if change.kind == "moved":
+            origin = " › ".join(change.from_section) or "the top"
+            line.append(f"  (moved from {origin})", style="dim")
+        if change.chrome:
+            line.stylize("dim")
+            line.append("  (page chrome)", style="dim italic")
+        return line
+
+
+def render_change(
+    old: str, new: str, *, context: int = 1, flagged: Collection[str] = ()
+) -> ChangeView:
+    """The diff from `old` to `new`, ready for `console.print`.
+
+    `context`: unchanged blocks shown around each hunk. `flagged`: sentences to flag in the
+    margin (those the rules matched, from the change's matches).
+    """
+    return ChangeView(compare(old, new, context=context), flagged)
+
+
+def _context(text: str) -> Text:
+    clipped = text if len(text) <= _CONTEXT_CHARS else text[: _CONTEXT_CHARS - 1] + "…"
+    return Text("  " + clipped, style="dim")
+
+
+def _spans(spans: tuple[Span, ...], plain: bool) -> Text:
+    """Deleted words struck in red, inserted words in green, long unchanged runs elided."""
+    text = Text()
+    for index, span in enumerate(spans):
+        if span.op == "delete":
+            text.append(f"[-{span.text}-]" if plain else span.text, style="red strike")
+        elif span.op == "insert":
+            text.append(f"{{+{span.text}+}}" if plain else span.text, style="bold green")
+        else:
+            text.append(_elide(span.text, first=index == 0, last=index == len(spans) - 1))
+        text.append(" ")
+    text.rstrip()
+    return text
+
+
+def _elide(run: str, *, first: bool, last: bool) -> str:
+    """An unchanged run of words with its middle elided; at either end, only its edited side."""
+    words = run.split()
+    keep_head = 0 if first else _KEPT_WORDS
+    keep_tail = 0 if last else _KEPT_WORDS
+    if len(words) <= keep_head + keep_tail + 2:
+        return run
+    head = " ".join(words[:keep_head])
+    tail = " ".join(words[len(words) - keep_tail :])
+    return " ".join(part for part in (head, "…", tail) if part)

@@ -1,0 +1,119 @@
+"""The structured diff: sections by heading path, blocks, moves, sentences, word spans."""
+
+from __future__ import annotations
+
+from diffengine import compare
+from diffengine.compare import Span, word_spans
+
+OLD = """# Terms
+
+Welcome to the Service.
+
+## 1. Data
+
+We collect your data. We keep it for 30 days.
+
+We share it with partners.
+
+## 2. Fees
+
+You pay a fee per message.
+
+## 3. Ending
+
+Either party may end these Terms.
+"""
+
+
+def test_identical_texts_give_an_empty_report() -> None:
+    report = compare(OLD, str(OLD))
+    assert report.identical and not report.sentences and not report.hunks
+
+
+def test_sections_added_removed_and_changed_by_heading_path() -> None:
+    new = (
+        OLD.replace("## 2. Fees\n\nYou pay a fee per message.\n\n", "").replace(
+            "We keep it for 30 days.", "We keep it for 90 days."
+        )
+        + "\n## 4. AI\n\nAI providers may not use the API.\n"
+    )
+    report = compare(OLD, new)
+    assert report.sections_added == (("Terms", "4. AI"),)
+    assert report.sections_removed == (("Terms", "2. Fees"),)
+    assert report.sections_changed == (("Terms", "1. Data"),)
+
+
+def test_a_reworded_sentence_is_changed_with_word_spans() -> None:
+    report = compare(OLD, OLD.replace("for 30 days", "for 90 days"))
+    (paragraph,) = report.paragraphs
+    assert paragraph.kind == "changed"
+    assert paragraph.section == ("Terms", "1. Data")
+    assert Span("delete", "30") in paragraph.spans and Span("insert", "90") in paragraph.spans
+    (sentence,) = report.sentences
+    assert (sentence.kind, sentence.old, sentence.new) == (
+        "changed",
+        "We keep it for 30 days.",
+        "We keep it for 90 days.",
+    )
+    assert (report.count("added"), report.count("removed"), report.count("changed")) == (0, 0, 1)
+
+
+def test_a_moved_paragraph_is_a_move_not_a_removal_and_an_addition() -> None:
+    moved = "We share it with partners.\n\n"
+    new = OLD.replace(moved, "").replace("## 3. Ending\n\n", "## 3. Ending\n\n" + moved)
+    report = compare(OLD, new)
+    (paragraph,) = report.paragraphs
+    assert paragraph.kind == "moved"
+    assert paragraph.from_section == ("Terms", "1. Data")
+    assert paragraph.section == ("Terms", "3. Ending")
+    assert not report.sentences and report.moved == 1
+
+
+def test_a_sentence_moved_to_another_paragraph_is_no_sentence_change() -> None:
+    new = OLD.replace("We keep it for 30 days.", "").replace(
+        "We share it with partners.", "We share it with partners. We keep it for 30 days."
+    )
+    assert not compare(OLD, new).sentences
+
+
+def test_merged_or_rewrapped_paragraphs_change_no_sentence() -> None:
+    new = OLD.replace(
+        "We collect your data. We keep it for 30 days.\n\nWe share",
+        "We collect\nyour data. We keep it for 30 days. We share",
+    )
+    report = compare(OLD, new)
+    assert report.paragraphs and not report.sentences
+
+
+def test_hunks_carry_context_and_their_section() -> None:
+    report = compare(OLD, OLD.replace("a fee per message", "two fees per message"), context=1)
+    (hunk,) = report.hunks
+    assert hunk.section == ("Terms", "2. Fees")
+    assert hunk.before == ("2. Fees",)
+    assert hunk.after == ("3. Ending",)
+
+
+def test_a_heading_change_is_placed_in_its_parent_section() -> None:
+    report = compare(OLD, OLD.replace("## 3. Ending", "## 3. Termination"))
+    (paragraph,) = report.paragraphs
+    assert (paragraph.kind, paragraph.level, paragraph.section) == ("changed", 2, ("Terms",))
+
+
+def test_list_items_carry_the_text_that_introduces_them() -> None:
+    old = "You agree you will not:\n\n*   spam people\n"
+    new = old + "*   scrape the Service\n"
+    (sentence,) = compare(old, new).sentences
+    assert (sentence.kind, sentence.new, sentence.new_intro) == (
+        "added",
+        "scrape the Service",
+        "You agree you will not:",
+    )
+
+
+def test_word_spans_mark_deleted_and_inserted_runs() -> None:
+    assert word_spans("subscribed to Le Chat Pro", "subscribed to Vibe Pro") == (
+        Span("equal", "subscribed to"),
+        Span("delete", "Le Chat"),
+        Span("insert", "Vibe"),
+        Span("equal", "Pro"),
+    )

@@ -1,0 +1,50 @@
+"""The known restrictions of the real corpus are found, at high or critical.
+
+Replays the documents concerned from `../shared/corpus/history` as `bench/detection.py` does;
+skips when the corpus is absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _detection() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("detection", ROOT / "bench" / "detection.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+DETECTION = _detection()
+INDEX = DETECTION.HISTORY / "index.json"
+pytestmark = pytest.mark.skipif(not INDEX.is_file(), reason="the shared corpus is absent")
+
+KNOWN = [
+    ("Threads__Terms-of-Service", "2024-08-30", "scraping-automation"),
+    ("Llama-API__Acceptable-Use-Policy", "2026-07-08", "scraping-automation"),
+    ("Le-Chat__Terms-of-Service", "2026-05-28", "ai-training"),
+    ("Facebook__Developer-Terms", "2025-02-03", "api-access"),
+]
+
+
+@pytest.mark.parametrize(("document", "day", "category"), KNOWN, ids=[k[0] for k in KNOWN])
+def test_known_restrictions_alert_high(document: str, day: str, category: str) -> None:
+    documents = {doc["id"]: doc for doc in json.loads(INDEX.read_text())["documents"]}
+    _, alerts = DETECTION.replay(documents[document])
+    found = [
+        verdict
+        for when, verdict in alerts
+        if when.startswith(day) and verdict.severity in ("high", "critical")
+    ]
+    assert found, f"no high alert for {document} on {day}"
+    assert any(category in verdict.categories for verdict in found)

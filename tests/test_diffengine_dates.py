@@ -1,0 +1,57 @@
+"""Effective dates in their common English forms, as ISO dates, and the days left."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from diffengine import classify, compare, days_left
+from diffengine.dates import canonical_dates, effective_date
+
+TODAY = date(2025, 10, 15)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "These changes are effective January 15, 2026.",
+        "The new terms apply from 15 January 2026.",
+        "As of 2026-01-15, AI Providers may not use the API.",
+        "Effective date: Jan. 15th, 2026",
+        "This section will take effect on 15th of January, 2026.",
+        "Effective:January 15, 2026",
+    ],
+)
+def test_effective_dates_in_common_english_forms(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2026, 1, 15)
+
+
+def test_last_updated_counts_only_when_it_changed_with_the_text() -> None:
+    assert effective_date(["Last updated: 2025-10-01"], [], TODAY) == date(2025, 10, 1)
+    assert effective_date([], ["Last updated: 2025-10-01"], TODAY) is None
+
+
+def test_a_stated_effective_date_wins_over_last_updated() -> None:
+    changed = ["Last updated: 2025-10-15", "These terms take effect on 2026-01-15."]
+    assert effective_date(changed, [], TODAY) == date(2026, 1, 15)
+
+
+def test_a_header_effective_date_counts_while_it_is_to_come() -> None:
+    header = ["OpenAI Services Agreement", "Effective: 2026-01-01"]
+    assert effective_date([], header, TODAY) == date(2026, 1, 1)
+    assert effective_date([], header, date(2026, 2, 1)) is None
+
+
+def test_days_left() -> None:
+    assert days_left(date(2026, 1, 15), TODAY) == 92
+    assert days_left(TODAY, TODAY) == 0
+    assert days_left(date(2025, 1, 1), TODAY) is None
+
+
+def test_a_change_carries_its_effective_date_and_days_left() -> None:
+    old = "# Terms\n\nYou may use the API.\n"
+    new = old + "\nThese terms will be updated effective December 20, 2025.\n"
+    verdict = classify(compare(old, new), today=TODAY)
+    assert (verdict.effective_date, verdict.days_left) == (date(2025, 12, 20), 66)
+    assert verdict.summary.endswith("effective 2025-12-20 (66 days left)")

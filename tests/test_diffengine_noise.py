@@ -1,0 +1,93 @@
+"""What must not alert, each as seen in real histories, judged by `assess`."""
+
+from __future__ import annotations
+
+from diffengine import assess, text_fingerprint
+from tests.test_diffengine_fixtures import fixture
+
+POLICY = fixture("whatsapp_tos.md")
+
+
+def test_identical_texts_are_no_change() -> None:
+    verdict = assess(POLICY, str(POLICY))
+    assert (verdict.meaningful, verdict.reason, verdict.severity) == (False, "cosmetic", None)
+
+
+def test_flapping_back_to_a_version_seen_before() -> None:
+    variant = POLICY.replace("WhatsApp", "WhatsApp Messenger", 1)
+    seen = [text_fingerprint(POLICY), text_fingerprint(variant)]
+    verdict = assess(variant, POLICY, seen)
+    assert (verdict.meaningful, verdict.reason) == (False, "flapping")
+
+
+def test_flapping_between_variants_whose_sentences_were_all_seen() -> None:
+    # Instagram's terms mix regional variants: this combination is new, its sentences are not.
+    age, older = "You must be 13 years old.", "You must be 13 years old or the minimum legal age."
+    a, b = (
+        f"Intro.\n\n{age}\n\nWe may remove content.",
+        f"Intro.\n\n{older}\n\nWe may remove content.",
+    )
+    c, d = a.replace("Intro.", "Intro changed."), b.replace("Intro.", "Intro changed.")
+    history = [c, b, a]
+    verdict = assess(c, d, [text_fingerprint(t) for t in history], history=history)
+    assert (verdict.meaningful, verdict.reason) == (False, "flapping")
+    fresh = d.replace("minimum legal age", "age of digital consent")
+    assert assess(c, fresh, [text_fingerprint(t) for t in history], history=history).meaningful
+
+
+def test_a_broken_capture_collapsing_to_a_fraction_is_an_anomaly() -> None:
+    # WhatsApp's terms, 2020-10-23: the page collapsed to a list of seven links.
+    verdict = assess(POLICY, fixture("whatsapp_tos_collapsed.md"))
+    assert (verdict.meaningful, verdict.reason) == (False, "anomaly")
+    assert "collapsed to" in verdict.summary
+
+
+def test_the_version_after_a_broken_capture_is_judged_against_the_last_sound_one() -> None:
+    broken = fixture("whatsapp_tos_collapsed.md")
+    restored = POLICY.replace("WhatsApp receives information", "WhatsApp may receive information")
+    assert assess(broken, restored).reason == "anomaly"  # nothing sound to compare with
+    verdict = assess(broken, restored, baseline=POLICY)
+    assert verdict.meaningful and verdict.changed == 1
+
+
+def test_a_page_switching_language_is_an_anomaly() -> None:
+    verdict = assess(fixture("facebook_tos_en.md"), fixture("facebook_tos_fr.md"))
+    assert (verdict.meaningful, verdict.reason) == (False, "anomaly")
+    assert "from en to fr" in verdict.summary
+
+
+def test_a_page_in_another_language_than_declared_is_an_anomaly() -> None:
+    french = fixture("facebook_tos_fr.md")
+    edited = french.replace("Bienvenue sur Facebook", "Bienvenue sur Meta")
+    assert assess(french, edited).meaningful
+    assert assess(french, edited, language="en").reason == "anomaly"
+
+
+def test_page_chrome_injected_into_the_selected_region_is_an_anomaly() -> None:
+    # Claude.ai's Usage Policy, 2026-08-14: help-centre breadcrumbs caught by the selector.
+    before, after = fixture("claude_aup_chrome_before.md"), fixture("claude_aup_chrome_after.md")
+    verdict = assess(before, after)
+    assert (verdict.meaningful, verdict.reason) == (False, "anomaly")
+    assert "chrome" in verdict.summary
+
+
+def test_a_help_centre_feedback_widget_is_chrome() -> None:
+    widget = (
+        "Was this helpful?\n\nHow could it be better?\n\nBear in mind that this form is for "
+        "feedback only and you won't receive a reply.\n\nThe solution doesn't work\n"
+    )
+    assert assess(POLICY, POLICY + "\n\n" + widget).reason == "anomaly"
+
+
+def test_a_bare_mention_of_ai_in_page_chrome_is_not_a_restriction() -> None:
+    menu = "*   [Meta AI](https://www.meta.ai/?ref=nav)\n*   [AI Studio](https://aistudio.instagram.com/)\n"
+    verdict = assess(POLICY, POLICY + "\n\n" + menu)
+    assert not verdict.meaningful and not verdict.matches
+
+
+def test_a_real_change_is_meaningful_with_counts_and_a_summary() -> None:
+    new = POLICY + "\n\nYou must not use automated means to scrape our Services.\n"
+    verdict = assess(POLICY, new)
+    assert verdict.meaningful and verdict.reason is None
+    assert (verdict.added, verdict.removed, verdict.changed) == (1, 0, 0)
+    assert verdict.severity == "high" and "scraping-automation" in verdict.categories

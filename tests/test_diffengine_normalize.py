@@ -1,0 +1,99 @@
+"""Normalization: each kind of cosmetic noise seen in real histories normalizes away."""
+
+from __future__ import annotations
+
+import pytest
+
+from diffengine import assess, normalize, text_fingerprint
+from diffengine.normalize import RELATIVE_DATE, comparable
+from tests.test_diffengine_fixtures import fixture
+
+
+def test_whitespace_and_line_wrapping_are_cosmetic() -> None:
+    assert normalize("We may  update\nthese   Terms.\n\n\n\nRead them.") == normalize(
+        "We may update these Terms.\n\nRead them.   "
+    )
+
+
+@pytest.mark.parametrize(
+    ("styled", "plain"),
+    [
+        ("the “Terms” apply", 'the "Terms" apply'),
+        ("Meta’s products", "Meta's products"),
+        ("Cloud API and On‑Premises API — both", "Cloud API and On-Premises API - both"),
+        ("15\u00a0September\u00a02025", "15 September 2025"),
+        ("zero\u200bwidth", "zerowidth"),
+        (
+            "**Welcome to Mistral AI!** We _provide_ technology",
+            "Welcome to Mistral AI! We provide technology",
+        ),
+        ("Section 1\\.2 \\(a\\) applies", "Section 1.2 (a) applies"),
+    ],
+)
+def test_typography_and_markup_are_cosmetic(styled: str, plain: str) -> None:
+    assert normalize(styled) == normalize(plain)
+
+
+def test_link_targets_and_tracking_tokens_are_cosmetic() -> None:
+    before, after = fixture("facebook_tos_links_before.md"), fixture("facebook_tos_links_after.md")
+    assert before != after
+    assert normalize(before) == normalize(after)
+    assert "l.facebook.com" not in normalize(after)
+    verdict = assess(before, after, [text_fingerprint(before)])
+    assert (verdict.meaningful, verdict.reason) == (False, "cosmetic")
+
+
+def test_bare_urls_lose_their_query_strings() -> None:
+    assert normalize("see https://example.com/terms?utm_source=mail&fbclid=X1 now") == (
+        "see https://example.com/terms now"
+    )
+
+
+def test_relative_dates_are_masked() -> None:
+    # Anthropic's help centre, as captured: "Updated over a month ago" then "over 4 months ago".
+    before = "Anthropic Software Directory Terms\n\nUpdated over a month ago"
+    after = "Anthropic Software Directory Terms\n\nUpdated over 4 months ago"
+    assert normalize(before) == normalize(after)
+    assert RELATIVE_DATE in normalize(after)
+
+
+def test_one_date_written_two_ways_is_cosmetic() -> None:
+    us, uk = fixture("claude_aup_date_us.md"), fixture("claude_aup_date_uk.md")
+    assert "September 15, 2025" in us and "15 September 2025" in uk
+    assert normalize(us) == normalize(uk)
+    assert "Effective 2025-09-15" in normalize(uk)
+    assert assess(us, uk).reason == "cosmetic"
+
+
+def test_impossible_dates_are_left_alone() -> None:
+    assert normalize("February 30, 2024") == "February 30, 2024"
+
+
+def test_normal_form_is_markdown_with_one_kind_of_each_block() -> None:
+    text = (
+        "Title\n=====\n\n*   first item\n    continued\n1.  second\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |"
+    )
+    assert (
+        normalize(text) == "# Title\n\n- first item continued\n\n- second\n\n| a | b |\n\n| 1 | 2 |"
+    )
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("The Developer Programme Policy", "The Developer Program Policy"),
+        ("a personalised experience", "a personalized experience"),
+        ("information from LinkedIns websites", "information from LinkedIn's websites"),
+        ("build communities, and grow", "build communities and grow"),
+        ('h. "IT Systems" means', 'i. "IT Systems" means'),
+        ("These terms shall", "These Terms shall"),
+    ],
+)
+def test_comparisons_ignore_case_spelling_punctuation_and_numbering(one: str, other: str) -> None:
+    assert comparable(one) == comparable(other)
+
+
+def test_fingerprint_is_that_of_the_normal_form() -> None:
+    assert text_fingerprint("Hello “world”") == text_fingerprint('hello  "World"')
+    assert text_fingerprint("Hello world") != text_fingerprint("Hello there")

@@ -1,0 +1,82 @@
+"""Properties over arbitrary text: compare never crashes, identical inputs give no change,
+normalization is idempotent."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diffengine import assess, classify, compare, normalize
+
+# Arbitrary Unicode, plus text built from the pieces of Markdown policies are made of.
+MARKDOWN_PIECES = st.sampled_from(
+    [
+        "# ",
+        "## ",
+        "\n",
+        "\n\n",
+        "=====",
+        "---",
+        "* ",
+        "- ",
+        "1. ",
+        "| a | b |",
+        "|---|",
+        "[link](https://x.test/?ref=1)",
+        "![img](i.png)",
+        "**",
+        "_",
+        "\\",
+        "> ",
+        "“",
+        "’",
+        "—",
+        "\u00a0",
+        "\u200b",
+        "January 15, 2026",
+        "15 January 2026",
+        "6 days ago",
+        "(a) ",
+        "(iv) ",
+        "You may not",
+        " scrape",
+        " AI providers",
+        " the API",
+        ".",
+        ":",
+        " ",
+        "Terms",
+        "é",
+    ]
+)
+MARKDOWNISH = st.lists(MARKDOWN_PIECES, max_size=40).map("".join)
+TEXT = st.one_of(st.text(max_size=300), MARKDOWNISH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT, TEXT)
+def test_compare_and_classify_never_crash(old: str, new: str) -> None:
+    report = compare(old, new)
+    classify(report)
+    assess(old, new)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_identical_inputs_give_no_change(text: str) -> None:
+    report = compare(text, "".join(list(text)))
+    assert report.identical and not report.sentences
+    assert not assess(text, "".join(list(text))).meaningful
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_normalizing_is_cosmetic_to_the_engine(text: str) -> None:
+    assert not compare(text, normalize(text)).substantive

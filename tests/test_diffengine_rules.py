@@ -1,0 +1,148 @@
+"""Rules as data: each shipped rule fires on a real sentence; loading, overriding, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from diffengine import RuleError, classify, compare, load_rules
+from diffengine.rules import SEVERITIES
+from tests.test_diffengine_fixtures import FIXTURES, fixture
+
+CASES: dict[str, list[dict[str, Any]]] = yaml.safe_load(fixture("rule_cases.yaml"))
+RULES = {rule.id: rule for rule in load_rules()}
+
+
+def test_every_shipped_rule_has_a_case() -> None:
+    assert {case["rule"] for case in CASES["fires"]} == set(RULES)
+
+
+@pytest.mark.parametrize("case", CASES["fires"], ids=lambda case: case["rule"])
+def test_rule_fires_on_its_real_sentence(case: dict[str, Any]) -> None:
+    verdict = classify(compare(case.get("before", ""), case.get("after", "")))
+    fired = {match.rule_id: match for match in verdict.matches}
+    assert case["rule"] in fired, f"{case['rule']} did not fire on: {case['source']}"
+    match = fired[case["rule"]]
+    assert match.side == case["side"]
+    assert match.category == RULES[case["rule"]].category
+
+
+@pytest.mark.parametrize("case", CASES["quiet"], ids=lambda case: case["source"])
+def test_rules_stay_quiet(case: dict[str, Any]) -> None:
+    verdict = classify(compare("", case["after"]))
+    fired = {match.rule_id for match in verdict.matches}
+    assert not fired & set(case.get("not", RULES)), case["source"]
+
+
+def test_a_restriction_added_is_more_severe_than_one_removed() -> None:
+    clause = "\n\nYou may not use any robot, spider or scraper to access the Service.\n"
+    base = "# Terms\n\nWelcome."
+    added = classify(compare(base, base + clause))
+    removed = classify(compare(base + clause, base))
+    assert SEVERITIES.index(added.severity) > SEVERITIES.index(removed.severity)
+    assert removed.matches[0].side == "removed"
+    assert removed.summary.startswith("Restriction on scraping and crawling lifted")
+
+
+def test_an_edit_far_from_what_a_rule_reads_does_not_fire_it_again() -> None:
+    sentence = (
+        "You may not use any robot, spider or scraper to access the Service, and you agree to "
+        "comply with all applicable laws, regulations and the policies of {} at all times."
+    )
+    report = compare(sentence.format("Acme"), sentence.format("Acme Corporation"))
+    assert report.substantive and not classify(report).matches
+    reworded = compare(
+        sentence.format("Acme"), sentence.format("Acme").replace("spider", "crawler")
+    )
+    assert [match.side for match in classify(reworded).matches] == ["changed"]
+
+
+def test_an_enumerated_clause_is_read_with_the_lead_of_its_sentence() -> None:
+    # Threads Terms of Use, 2024-08-30: the prohibition is eighty words before "scraper".
+    before, after = fixture("threads_tos_before.md"), fixture("threads_tos_after.md")
+    matches = classify(compare(before, after)).matches
+    assert any(match.rule_id == "scraping-barred" and match.side == "added" for match in matches)
+
+
+def test_user_rules_add_replace_and_disable(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        yaml.safe_dump(
+            {
+                "rules": [
+                    {
+                        "id": "bot-message-caps",
+                        "title": "Caps on messages sent by bots",
+                        "category": "rate-limits",
+                        "severity": "high",
+                        "all": [["bot", "bots"], ["cap", "caps", "per day"]],
+                        "within": 20,
+                    },
+                    {
+                        "id": "robots-txt",
+                        "title": "x",
+                        "category": "c",
+                        "severity": "info",
+                        "any": ["robots.txt"],
+                        "enabled": False,
+                    },
+                    {
+                        "id": "rate-limits",
+                        "title": "Quotas",
+                        "category": "rate-limits",
+                        "severity": "low",
+                        "any": ["quota*"],
+                    },
+                ]
+            }
+        )
+    )
+    rules = {rule.id: rule for rule in load_rules([tmp_path])}
+    assert "bot-message-caps" in rules and "robots-txt" not in rules
+    assert rules["rate-limits"].severity == "low"
+    verdict = classify(
+        compare("", "Bots may send at most 1,000 messages per day."), list(rules.values())
+    )
+    assert verdict.matches[0].rule_id == "bot-message-caps"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("rules: [{id: x, title: t, category: c, severity: severe, any: [a]}]", "severity"),
+        ("rules: [{id: x, title: t, category: c, severity: low}]", "needs `all` or `any`"),
+        (
+            "rules: [{id: x, title: t, category: c, severity: low, any: ['@nope']}]",
+            "unknown term list",
+        ),
+        ("rules: [{id: x, title: t, category: c, severity: low, any: ['re:(']}]", "rule 'x'"),
+        ("rules: [{id: x, title: t, category: c, severity: low, any: [a], colour: red}]", "colour"),
+        ("rules: [", "bad.yaml"),
+    ],
+)
+def test_a_broken_rule_file_names_the_file_and_the_problem(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    with pytest.raises(RuleError, match=r"bad\.yaml") as error:
+        load_rules([bad])
+    assert message in str(error.value)
+
+
+def test_the_shipped_rules_cover_the_categories() -> None:
+    assert {rule.category for rule in RULES.values()} == {
+        "ai-restriction",
+        "ai-training",
+        "scraping-automation",
+        "api-access",
+        "rate-limits",
+        "pricing",
+        "data-sharing",
+        "termination",
+        "effective-date",
+    }
+    assert (FIXTURES.parents[2] / "diffengine" / "rules" / "README.md").is_file()
