@@ -17,7 +17,7 @@ from pathlib import Path
 from crawlers.declarations import slugify
 from crawlers.extract import ExtractionError, extract_markdown
 from diffengine import assess
-from store.repository import Attempt, DocumentInfo, Repository
+from store.repository import Attempt, DocumentInfo, Judge, Repository
 
 _DATED = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
@@ -92,6 +92,7 @@ def import_folder(
     document_type: str,
     rules: HtmlRules | None = None,
     on_file: Callable[[Path], None] = lambda _: None,
+    judge: Judge = assess,
 ) -> FolderReport:
     """Record every dated file of `folder`, oldest first, as versions of one document."""
     key = f"{slugify(service)}/{slugify(document_type)}"
@@ -112,7 +113,7 @@ def import_folder(
         at = file_timestamp(path)
         assert at is not None
         recorded = repository.record_text(
-            key, Attempt(url=path.resolve().as_uri(), at=at), text, assess
+            key, Attempt(url=path.resolve().as_uri(), at=at), text, judge
         )
         report.versions += recorded.outcome != "unchanged"
         report.changes += recorded.outcome == "changed"

@@ -8,12 +8,13 @@ transaction. Whatever goes wrong with one document becomes its failed outcome; t
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 from crawlers.extract import ExtractionError, extract_markdown
 from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed
 from crawlers.spiders.policy import PolicySpider
-from diffengine import assess
+from diffengine import assess, load_rules
 from store.repository import Attempt, Repository, body_sha256
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ class RecordPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        rules = load_rules(crawler.settings.getlist("POLICYWATCH_RULES"))
+        self.judge = partial(assess, rules=rules)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
@@ -93,7 +96,7 @@ class RecordPipeline:
             self.repository.record_issue(page.key, attempt, error.kind, str(error))
             return CrawlOutcome(page.key, "failed", f"{error.kind}: {error}")
         recorded = self.repository.record_text(
-            page.key, attempt, text, assess, body=page.body, content_type=page.content_type
+            page.key, attempt, text, self.judge, body=page.body, content_type=page.content_type
         )
         summary = recorded.assessment.summary if recorded.assessment else ""
         return CrawlOutcome(page.key, recorded.outcome, summary, recorded.change_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scrapy import signals
@@ -50,12 +51,14 @@ def crawl_settings(
     contact_url: str | None = None,
     max_bytes: int | None = None,
     timeout: float | None = None,
+    rules: Sequence[Path] = (),
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """The project's polite settings with the user's choices on top (`--set NAME=VALUE` last)."""
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
     settings.set("POLICYWATCH_DB", db_url, priority="cmdline")
+    settings.set("POLICYWATCH_RULES", [str(path) for path in rules], priority="cmdline")
     if contact_url:
         settings.set("USER_AGENT", f"policywatch (+{contact_url})", priority="cmdline")
     if max_bytes:

@@ -59,3 +59,5 @@ ITEM_PIPELINES = {"crawlers.pipelines.RecordPipeline": 300}
 
 # Where the pipeline records what it fetched; the CLI sets it from --db / POLICYWATCH_DB.
 POLICYWATCH_DB = ""
+# The user's extra rule files or folders (`--rules`), on top of diffengine's shipped rules.
+POLICYWATCH_RULES: list[str] = []

@@ -258,3 +258,25 @@ def test_the_config_file_names_the_catalog_and_the_database(home: Home, site: Si
     assert done.returncode == 0, done.stderr
     assert (home.path / "configured.sqlite3").exists()
     assert [item["key"] for item in json.loads(done.stdout)] == ["testsite/doc-terms"]
+
+
+def test_user_rules_classify_changes_and_a_broken_rule_file_stops_early(
+    home: Home, site: Site
+) -> None:
+    rules = home.path / "rules.yaml"
+    rules.write_text(
+        "rules:\n  - id: carrier-pigeons\n    title: Carrier pigeons restricted\n"
+        "    category: api-access\n    severity: high\n    side: added\n"
+        "    any: [carrier pigeon*]\n"
+    )
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert home.crawl(catalog, "--rules", str(rules)).code == 0
+    site.html("/terms", terms("<p>Carrier pigeons may not deliver API requests.</p>"))
+    assert home.crawl(catalog, "--rules", str(rules)).code == 0
+    [change] = home.run("history", "--json").json()
+    assert change["severity"] == "high"
+    assert [match["rule_id"] for match in change["matches"]] == ["carrier-pigeons"]
+    rules.write_text("rules:\n  - id: broken\n")
+    broken = home.crawl(catalog, "--rules", str(rules))
+    assert broken.code == 2 and "broken" in broken.stderr and not site.hits("/robots.txt")[2:]

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
+from diffengine import RuleError, load_rules
 from policywatch.config import Settings, load_settings
 from store.db import StoreError, open_store
 
@@ -38,6 +39,14 @@ DbOption = Annotated[
         "--db",
         help="Database URL (default: env POLICYWATCH_DB, the config file, or SQLite in the "
         "user data directory).",
+        show_default=False,
+    ),
+]
+RulesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--rules",
+        help="Extra rule file or folder (repeatable), on top of the shipped rules.",
         show_default=False,
     ),
 ]
@@ -97,3 +106,12 @@ def progress_bar(*, disable: bool = False) -> Progress:
         disable=disable,
         transient=True,
     )
+
+
+def checked_rules(paths: list[Path] | None) -> list[Path]:
+    """The user's rule files, validated now so that a typo fails before any fetch."""
+    try:
+        load_rules(paths or [])
+    except (RuleError, OSError) as error:
+        fail(escape(str(error)))
+    return paths or []

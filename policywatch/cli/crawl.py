@@ -18,6 +18,8 @@ from policywatch.cli.common import (
     CatalogOption,
     DbOption,
     JsonOption,
+    RulesOption,
+    checked_rules,
     console,
     db_url,
     engine,
@@ -62,6 +64,7 @@ def crawl(
     catalog: CatalogOption = None,
     only: OnlyOption = None,
     db: DbOption = None,
+    rules: RulesOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -85,6 +88,7 @@ def crawl(
         contact_url=config.contact_url,
         max_bytes=config.max_bytes,
         timeout=config.timeout,
+        rules=checked_rules(rules),
         overrides=parse_overrides(set_ or []),
     )
     with progress_bar(disable=quiet or as_json) as progress:

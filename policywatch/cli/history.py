@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from policywatch.cli.common import DbOption, JsonOption, console, engine, fail, print_json
+from policywatch.cli.diffview import render_change
 from store.outbox import failed_by_document
 from store.queries import SEVERITIES, get_change, list_changes, list_documents
 
@@ -140,9 +141,13 @@ def show(
     if as_json:
         print_json({**change.to_json(), "diff": "\n".join(diff)})
         return
-    console.print(f"[bold]{change.service} · {change.document_type}[/]  (change {change.id})")
-    console.print(f"{change.url}\ndetected {_when(change.detected_at)} UTC")
-    console.print(change.summary)
-    for line in diff:
-        style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
-        console.print(Text(line, style=style))
+    title = f"{change.service} · {change.document_type}"
+    console.print(Text(title, style="bold"), f" (change {change.id})")
+    console.print(Text(f"{change.url}\ndetected {_when(change.detected_at)} UTC"))
+    severity = Text(change.severity or "unrated", SEVERITY_STYLE.get(change.severity or "", ""))
+    verdict = "" if change.meaningful else f" (not meaningful: {change.reason})"
+    console.print(severity, Text(f" {change.summary}{verdict}"))
+    for match in change.matches:
+        console.print(Text(f"  [{match['rule_id']}] {match['sentence']}", style="yellow"))
+    flagged = [match["sentence"] for match in change.matches]
+    console.print(render_change(detail.old_text, detail.new_text, flagged=flagged))

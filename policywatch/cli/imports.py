@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,17 @@ import typer
 from rich.table import Table
 
 from crawlers.importer import HtmlRules, document_folders, identify, import_folder
-from policywatch.cli.common import DbOption, console, engine, err_console, fail, progress_bar
+from diffengine import assess, load_rules
+from policywatch.cli.common import (
+    DbOption,
+    RulesOption,
+    checked_rules,
+    console,
+    engine,
+    err_console,
+    fail,
+    progress_bar,
+)
 from store.repository import Repository
 
 
@@ -29,6 +40,7 @@ def import_history(
     remove: Annotated[
         list[str] | None, typer.Option(help="CSS selector to drop, for .html versions.")
     ] = None,
+    rules: RulesOption = None,
     db: DbOption = None,
 ) -> None:
     """Import dated versions (.md as extracted text, .html extracted with --select/--remove)."""
@@ -41,8 +53,9 @@ def import_history(
         fail(f"no dated .md or .html files under {folder} (names start like 2024-05-22)")
     if service and len(folders) > 1:
         fail(f"--service/--type name one document, but {folder} holds {len(folders)}")
+    judge = partial(assess, rules=load_rules(checked_rules(rules)))
     repository = Repository(engine(db))
-    rules = HtmlRules(select or (), remove or ())
+    html = HtmlRules(select or (), remove or ())
     total = sum(1 for one in folders for _ in one.iterdir())
     table = Table(title="Imported", show_edge=False)
     for column in ("document", "versions", "changes", "repeats", "skipped"):
@@ -52,7 +65,7 @@ def import_history(
         for one in folders:
             name, kind = (service, doc_type) if service and doc_type else identify(one)
             report = import_folder(
-                repository, one, name, kind, rules, lambda _: progress.advance(task)
+                repository, one, name, kind, html, lambda _: progress.advance(task), judge
             )
             table.add_row(
                 report.key,
