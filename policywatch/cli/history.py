@@ -147,7 +147,10 @@ def show(
     severity = Text(change.severity or "unrated", SEVERITY_STYLE.get(change.severity or "", ""))
     verdict = "" if change.meaningful else f" (not meaningful: {change.reason})"
     console.print(severity, Text(f" {change.summary}{verdict}"))
+    rules_by_sentence: dict[str, list[str]] = {}
     for match in change.matches:
-        console.print(Text(f"  [{match['rule_id']}] {match['sentence']}", style="yellow"))
-    flagged = [match["sentence"] for match in change.matches]
+        rules_by_sentence.setdefault(match["sentence"], []).append(match["rule_id"])
+    for sentence, rule_ids in rules_by_sentence.items():
+        console.print(Text(f"  [{', '.join(rule_ids)}] {sentence}", style="yellow"))
+    flagged = list(rules_by_sentence)
     console.print(render_change(detail.old_text, detail.new_text, flagged=flagged))
