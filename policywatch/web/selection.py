@@ -13,19 +13,11 @@ from typing import Annotated
 from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
+from diffengine import load_rules
 from store.queries import SEVERITIES, ChangeRow, list_changes
 
-CATEGORIES = (
-    "ai-restriction",
-    "ai-training",
-    "scraping-automation",
-    "api-access",
-    "rate-limits",
-    "pricing",
-    "data-sharing",
-    "termination",
-    "effective-date",
-)
+# The categories the shipped rules assign, in the rules' order: the timeline's filter choices.
+CATEGORIES = tuple(dict.fromkeys(rule.category for rule in load_rules()))
 PAGE_SIZE = 50
 
 
