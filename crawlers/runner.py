@@ -89,9 +89,8 @@ def run_crawl(
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, documents=documents)
     process.start(install_signal_handlers=True)
-    missing = CrawlOutcome("", "failed", "no result: the crawl stopped before reaching it")
-    return CrawlResult([outcomes.get(doc.key, _for(missing, doc.key)) for doc in documents])
+    return CrawlResult([outcomes.get(doc.key) or _never_reached(doc.key) for doc in documents])
 
 
-def _for(outcome: CrawlOutcome, key: str) -> CrawlOutcome:
-    return CrawlOutcome(key, outcome.outcome, outcome.detail)
+def _never_reached(key: str) -> CrawlOutcome:
+    return CrawlOutcome(key, "failed", "no result: the crawl stopped before reaching it")

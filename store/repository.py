@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from diffengine import Assessment, text_fingerprint
 from store.db import writer
@@ -77,9 +77,14 @@ def body_sha256(body: bytes) -> str:
 def _insert_ignoring_duplicates(
     session: Session, table: type[SQLModel], values: dict[str, Any]
 ) -> None:
+    session.execute(_insert(session, table, values).on_conflict_do_nothing())
+
+
+def _insert(session: Session, table: type[SQLModel], values: dict[str, Any]) -> Any:
+    """An INSERT of the session's dialect, which knows ON CONFLICT (SQLite and PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return insert(table).values(**values)
 
 
 class Repository:
@@ -94,33 +99,19 @@ class Repository:
         now = at or utcnow()
         with Session(self._writer) as session, session.begin():
             for info in documents:
-                _insert_ignoring_duplicates(
-                    session,
-                    Document,
-                    {
-                        "key": info.key,
-                        "service": info.service,
-                        "document_type": info.document_type,
-                        "url": info.url,
-                        "declaration": info.declaration,
-                        "tags": list(info.tags),
-                        "first_seen": now,
-                        "last_seen": now,
-                        "issue_streak": 0,
-                    },
+                declared = {
+                    "service": info.service,
+                    "document_type": info.document_type,
+                    "url": info.url,
+                    "declaration": info.declaration,
+                    "tags": list(info.tags),
+                    "last_seen": now,
+                }
+                new = {"key": info.key, "first_seen": now, "issue_streak": 0, **declared}
+                upsert = _insert(session, Document, new).on_conflict_do_update(
+                    index_elements=["key"], set_=declared
                 )
-                session.execute(
-                    update(Document)
-                    .where(col(Document.key) == info.key)
-                    .values(
-                        service=info.service,
-                        document_type=info.document_type,
-                        url=info.url,
-                        declaration=info.declaration,
-                        tags=list(info.tags),
-                        last_seen=now,
-                    )
-                )
+                session.execute(upsert)
 
     def fetch_state(self, key: str) -> FetchState:
         """The validators to send with the next request of `key` (all None when never fetched)."""

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from diffengine import assess
 from store.db import open_store
-from store.models import Change, Fetch, Snapshot, Version
+from store.models import Change, Document, Fetch, Snapshot, Version
 from store.queries import get_change, list_changes, list_documents
 from store.repository import Attempt, DocumentInfo, Repository
 
@@ -123,3 +123,17 @@ def test_conditional_get_state_round_trips(db_url: str) -> None:
     state = repo.fetch_state(DOC.key)
     assert (state.etag, state.last_modified) == ('"abc"', "Wed, 01 Oct 2025 12:00:00 GMT")
     assert state.body_sha256 is not None and len(state.body_sha256) == 64
+
+
+def test_syncing_a_document_again_refreshes_its_declaration_and_keeps_its_history(
+    db_url: str,
+) -> None:
+    repo = repository(db_url)
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0), "text\n", assess)
+    moved = DocumentInfo(DOC.key, "WhatsApp", DOC.document_type, "https://example.invalid/new")
+    repo.sync_documents([moved], at=T0 + timedelta(days=3))
+    with Session(repo.engine) as session:
+        [document] = session.exec(select(Document)).all()
+    assert document.url == "https://example.invalid/new"
+    assert (document.first_seen, document.last_seen) == (T0, T0 + timedelta(days=3))
+    assert list_documents(repo.engine)[0].versions == 1

@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 
 from policywatch.web import diffview
 from policywatch.web.selection import (
-    CATEGORIES,
     PAGE_SIZE,
     Filters,
+    categories,
     changes,
     parse_filters,
     store,
@@ -101,7 +101,7 @@ def timeline(
         feed_query=urlencode(params),
         services=sorted({row.service for row in documents}, key=str.lower),
         documents=documents,
-        categories=CATEGORIES,
+        categories=categories(),
     )
 
 

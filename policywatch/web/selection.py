@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Annotated
 
 from fastapi import HTTPException, Query, Request
@@ -16,8 +17,16 @@ from sqlalchemy import Engine
 from diffengine import load_rules
 from store.queries import SEVERITIES, ChangeRow, list_changes
 
-# The categories the shipped rules assign, in the rules' order: the timeline's filter choices.
-CATEGORIES = tuple(dict.fromkeys(rule.category for rule in load_rules()))
+
+@cache
+def categories() -> tuple[str, ...]:
+    """The categories the shipped rules assign, in their order: the timeline's filter choices.
+
+    Read on first use, not at import: every `policywatch` command imports the web app.
+    """
+    return tuple(dict.fromkeys(rule.category for rule in load_rules()))
+
+
 PAGE_SIZE = 50
 
 
