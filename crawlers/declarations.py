@@ -12,12 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import soupsieve
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 BUNDLED_CATALOG = Path(str(resources.files("crawlers") / "catalog"))
@@ -56,38 +63,113 @@ def _check_selectors(selectors: list[str]) -> list[str]:
 
 
 Selectors = Annotated[list[str], Field(default_factory=list)]
+Render = Literal["http", "browser"]
+Format = Literal["html", "pdf"]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to fetch and what to extract from it."""
+
+    url: str
+    select: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+class PartDeclaration(BaseModel):
+    """One page of a combined document: its own `select`/`remove` replace the document's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    select: list[str] | None = None
+    remove: list[str] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("select", "remove", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return _one_or_many(value)
+
+    @field_validator("select", "remove")
+    @classmethod
+    def _valid_css(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _check_selectors(value)
 
 
 class DocumentDeclaration(BaseModel):
-    """One tracked page, as written in YAML."""
+    """One tracked document, as written in YAML."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str = Field(min_length=1)
-    url: str
+    url: str | None = None
     select: Selectors
     remove: Selectors
+    combine: list[PartDeclaration] = Field(default_factory=list)
+    render: Render = "http"
+    format: Format | None = None
     tags: list[str] = Field(default_factory=list)
     interval: str = "24h"
     language: str | None = "en"
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
+    def _valid_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
 
     @field_validator("select", "remove", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    def _listed(cls, value: Any) -> Any:
+        return _one_or_many(value)
 
     @field_validator("select", "remove")
     @classmethod
     def _valid_css(cls, value: list[str]) -> list[str]:
         return _check_selectors(value)
+
+    @field_validator("combine", mode="before")
+    @classmethod
+    def _parts(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [{"url": part} if isinstance(part, str) else part for part in value]
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> DocumentDeclaration:
+        if self.url is None and not self.combine:
+            raise ValueError("needs a `url`, or the pages to `combine`")
+        if self.url is not None and self.combine:
+            raise ValueError("give either a `url` or the pages to `combine`, not both")
+        return self
+
+    def pages(self) -> tuple[Page, ...]:
+        """The pages to fetch, in order, each with the selectors that apply to it."""
+        if self.url is not None:
+            return (Page(self.url, tuple(self.select), tuple(self.remove)),)
+        return tuple(
+            Page(
+                part.url,
+                tuple(self.select if part.select is None else part.select),
+                tuple(self.remove if part.remove is None else part.remove),
+            )
+            for part in self.combine
+        )
 
     @field_validator("interval")
     @classmethod
@@ -108,29 +190,54 @@ class ServiceDeclaration(BaseModel):
 
 @dataclass(frozen=True)
 class TrackedDocument:
-    """A validated catalog entry, flattened with its service: what the spider and store use."""
+    """A validated catalog entry, flattened with its service: what the spider and store use.
+
+    `pages` holds one page, or several when the declaration combines them: the document's text
+    is their texts joined in order. `url` is the first page's, the one shown to people.
+    """
 
     key: str
     service: str
     document_type: str
-    url: str
-    select: tuple[str, ...]
-    remove: tuple[str, ...]
+    pages: tuple[Page, ...]
     tags: tuple[str, ...]
     interval: str
     language: str | None
     source: str
+    render: Render = "http"
+    format: Format | None = None
+
+    @property
+    def url(self) -> str:
+        return self.pages[0].url
+
+    @property
+    def select(self) -> tuple[str, ...]:
+        return self.pages[0].select
+
+    @property
+    def remove(self) -> tuple[str, ...]:
+        return self.pages[0].remove
+
+    @property
+    def combined(self) -> bool:
+        return len(self.pages) > 1
 
     def declaration(self) -> dict[str, Any]:
         """The entry as plain data, kept with each document in the store."""
-        return {
-            "url": self.url,
-            "select": list(self.select),
-            "remove": list(self.remove),
-            "interval": self.interval,
-            "language": self.language,
-            "source": self.source,
-        }
+        entry: dict[str, Any] = {"url": self.url, "select": list(self.select)}
+        entry["remove"] = list(self.remove)
+        if self.combined:
+            entry["combine"] = [
+                {"url": page.url, "select": list(page.select), "remove": list(page.remove)}
+                for page in self.pages
+            ]
+        if self.render != "http":
+            entry["render"] = self.render
+        if self.format is not None:
+            entry["format"] = self.format
+        entry.update(interval=self.interval, language=self.language, source=self.source)
+        return entry
 
 
 @dataclass(frozen=True)
@@ -200,9 +307,9 @@ def _load_document(
         entry = DocumentDeclaration.model_validate(raw)
     except ValidationError as error:
         for problem in error.errors():
-            catalog.errors.append(
-                CatalogError(source, label, _field_path(problem["loc"]), _problem_message(problem))
-            )
+            # The only whole-entry check is about where to fetch from: name the `url` field.
+            where = _field_path(problem["loc"]) if problem["loc"] else "url"
+            catalog.errors.append(CatalogError(source, label, where, _problem_message(problem)))
         return
     if not slugify(service.service) or not slugify(entry.type):
         where = "type" if slugify(service.service) else "service"
@@ -220,13 +327,13 @@ def _load_document(
             key=key,
             service=service.service,
             document_type=entry.type,
-            url=entry.url,
-            select=tuple(entry.select),
-            remove=tuple(entry.remove),
+            pages=entry.pages(),
             tags=tuple(dict.fromkeys([*service.tags, *entry.tags])),
             interval=entry.interval,
             language=entry.language,
             source=source,
+            render=entry.render,
+            format=entry.format,
         )
     )
 
