@@ -2,22 +2,62 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+
+@dataclass(frozen=True)
+class PageBody:
+    """One fetched page of a document."""
+
+    url: str
+    body: bytes
+    content_type: str | None
+    encoding: str | None
 
 
 @dataclass
 class FetchedPage:
-    """A response worth looking at: a 200 with a body, or a 304 Not Modified."""
+    """A response worth looking at: a document's pages (one, or several it combines), or a 304."""
 
     key: str
     url: str
     status: int
-    body: bytes
-    content_type: str | None
-    encoding: str | None
-    etag: str | None
-    last_modified: str | None
-    elapsed_ms: int | None
+    parts: list[PageBody] = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+    elapsed_ms: int | None = None
+
+    @property
+    def body(self) -> bytes:
+        """The snapshot to keep: the page's body, or a multipart of a combined document's."""
+        if len(self.parts) == 1:
+            return self.parts[0].body
+        return combined_body(self.parts)
+
+    @property
+    def content_type(self) -> str | None:
+        if len(self.parts) == 1:
+            return self.parts[0].content_type
+        return "multipart/mixed"
+
+
+def combined_body(parts: list[PageBody]) -> bytes:
+    """The pages as one MIME multipart (each with its URL and type), identical for identical
+    pages, so an unchanged combined document is recognised by its hash like any other."""
+    message = EmailMessage()
+    message.set_type("multipart/mixed")
+    message.set_boundary(hashlib.sha256(b"".join(part.body for part in parts)).hexdigest())
+    for part in parts:
+        maintype, _, subtype = (part.content_type or "application/octet-stream").partition("/")
+        attachment = EmailMessage()
+        attachment.set_content(
+            part.body, maintype=maintype, subtype=subtype.split(";")[0] or "octet-stream"
+        )
+        attachment["Content-Location"] = part.url
+        message.attach(attachment)
+    return message.as_bytes()
 
 
 @dataclass

@@ -50,7 +50,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retries, spaced out: exponential backoff, and Retry-After when the server asks.
 
     Sleeping here holds the host's download slot, which is the point: a host that answers 503 or
-    429 gets no other request from us until the wait is over.
+    429 gets no other request from us until the wait is over. A host that asks for a longer wait
+    than `RETRY_BACKOFF_MAX` is not retried in this crawl at all: its answer is recorded as a fetch
+    issue and the next scheduled crawl tries again.
     """
 
     def __init__(self, settings: Any) -> None:
@@ -61,6 +63,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
+        if retry_after(response.headers.get("Retry-After")) > self.cap:
+            return response
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await asyncio.sleep(self.delay(request, response))

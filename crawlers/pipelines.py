@@ -1,8 +1,10 @@
 """The item pipeline: from a fetched page to a recorded version, or a recorded fetch issue.
 
 Cheapest checks first: a 304 or a body identical to the last one is recorded as a check and
-never parsed. Otherwise the page is extracted, judged by the diff engine and written in one
-transaction. Whatever goes wrong with one document becomes its failed outcome; the crawl goes on.
+never parsed. Otherwise each page is extracted (HTML, or PDF when declared or served as one),
+the text is vetted (a page in another language, or collapsed to a fraction of the last version,
+is a broken capture), judged by the diff engine and written in one transaction. Whatever goes
+wrong with one document becomes its failed outcome; the crawl goes on.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
+from crawlers.declarations import Page, TrackedDocument
 from crawlers.extract import ExtractionError, extract_markdown
-from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed
+from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
+from crawlers.pdf import pdf_markdown
 from crawlers.spiders.policy import PolicySpider
-from diffengine import assess, load_rules
+from diffengine import assess, capture_problem, load_rules
 from store.repository import Attempt, Repository, body_sha256
 
 if TYPE_CHECKING:
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+PDF_TYPE = "application/pdf"
 
 
 class RecordPipeline:
@@ -81,22 +86,46 @@ class RecordPipeline:
 
     def _extracted(self, page: FetchedPage, attempt: Attempt) -> CrawlOutcome:
         document = self.spider.documents[page.key]
-        media_type = (page.content_type or "").split(";")[0].strip().lower()
         try:
-            if media_type and media_type not in HTML_TYPES:
-                raise ExtractionError("not-html", f"the server sent {media_type}, not HTML")
-            text = extract_markdown(
-                page.body,
-                select=document.select,
-                remove=document.remove,
-                url=page.url,
-                encoding=page.encoding,
-            )
+            texts = [
+                page_text(part, declared, document)
+                for part, declared in zip(page.parts, document.pages, strict=True)
+            ]
         except ExtractionError as error:
             self.repository.record_issue(page.key, attempt, error.kind, str(error))
             return CrawlOutcome(page.key, "failed", f"{error.kind}: {error}")
         recorded = self.repository.record_text(
-            page.key, attempt, text, self.judge, body=page.body, content_type=page.content_type
+            page.key,
+            attempt,
+            "\n".join(texts),
+            partial(self.judge, language=document.language),
+            vet=partial(vet_capture, language=document.language),
+            body=page.body,
+            content_type=page.content_type,
         )
+        if recorded.outcome == "failed":
+            return CrawlOutcome(page.key, "failed", recorded.detail)
         summary = recorded.assessment.summary if recorded.assessment else ""
         return CrawlOutcome(page.key, recorded.outcome, summary, recorded.change_id)
+
+
+def page_text(part: PageBody, declared: Page, document: TrackedDocument) -> str:
+    """The Markdown of one fetched page: from its PDF, or from its HTML with its selectors."""
+    media_type = (part.content_type or "").split(";")[0].strip().lower()
+    if document.format == "pdf" or media_type == PDF_TYPE or part.body.startswith(b"%PDF-"):
+        return pdf_markdown(part.body)
+    if media_type and media_type not in HTML_TYPES:
+        raise ExtractionError("not-html", f"the server sent {media_type}, not HTML")
+    return extract_markdown(
+        part.body,
+        select=declared.select,
+        remove=declared.remove,
+        url=part.url,
+        encoding=part.encoding,
+    )
+
+
+def vet_capture(previous: str | None, text: str, language: str | None) -> tuple[str, str] | None:
+    """The diff engine's verdict on whether this capture is sound, as the store's `Vet` wants it."""
+    problem = capture_problem(previous, text, language)
+    return (problem.kind, problem.message) if problem else None

@@ -12,6 +12,7 @@ from scrapy import signals
 from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import Settings
 
+from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
 from crawlers.items import CrawlOutcome
 from crawlers.spiders.policy import PolicySpider
@@ -77,6 +78,8 @@ def run_crawl(
 ) -> CrawlResult:
     """Crawl `documents` to completion; blocks, and can run once per process (Twisted's reactor)."""
     outcomes: dict[str, CrawlOutcome] = {}
+    needs_browser = any(document.render == "browser" for document in documents)
+    browser_missing = enable_browser(settings) if needs_browser else None
 
     def scraped(item: Any) -> None:
         if isinstance(item, CrawlOutcome):
@@ -87,7 +90,7 @@ def run_crawl(
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
     crawler = process.create_crawler(PolicySpider)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
-    process.crawl(crawler, documents=documents)
+    process.crawl(crawler, documents=documents, browser_missing=browser_missing)
     process.start(install_signal_handlers=True)
     return CrawlResult([outcomes.get(doc.key) or _never_reached(doc.key) for doc in documents])
 

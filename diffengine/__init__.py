@@ -8,7 +8,13 @@ document: it says whether the change matters, how much, and why. Its parts are p
 files. Nothing here imports the other rooms of policywatch.
 """
 
-from diffengine.assessment import Assessment, assess, text_fingerprint
+from diffengine.assessment import (
+    Assessment,
+    CaptureProblem,
+    assess,
+    capture_problem,
+    text_fingerprint,
+)
 from diffengine.classify import Classification, classify
 from diffengine.compare import ChangeReport, Hunk, ParagraphChange, SentenceChange, Span, compare
 from diffengine.dates import days_left
@@ -17,6 +23,7 @@ from diffengine.rules import Rule, RuleError, RuleMatch, load_rules
 
 __all__ = [
     "Assessment",
+    "CaptureProblem",
     "ChangeReport",
     "Classification",
     "Hunk",
@@ -27,6 +34,7 @@ __all__ = [
     "SentenceChange",
     "Span",
     "assess",
+    "capture_problem",
     "classify",
     "compare",
     "days_left",

@@ -98,7 +98,7 @@ def assess(
         return _unmeaningful("cosmetic", "Cosmetic change: layout, typography, links or dates")
     sound = baseline is not None and not looks_broken(_normalized(baseline))
     reference = baseline if baseline is not None and sound else old
-    anomaly = _anomaly(_normalized(reference), _normalized(new), language)
+    anomaly = _anomaly(reference, new, language)
     if anomaly:
         return _unmeaningful("anomaly", f"Capture anomaly: {anomaly}")
     if fingerprint in seen:
@@ -131,21 +131,48 @@ def assess(
     )
 
 
+@dataclass(frozen=True)
+class CaptureProblem:
+    """A capture gone wrong in the fetcher's hands: `kind` for machines, `message` for people."""
+
+    kind: str  # "wrong-language" or "text-collapsed"
+    message: str
+
+
+def capture_problem(previous: str | None, new: str, language: str | None) -> CaptureProblem | None:
+    """Why `new` is a broken capture rather than a new version, compared with `previous`.
+
+    The crawl asks before recording anything: a page served in another language than declared
+    (or than the last version, when none is declared), or collapsed to a fraction of the last
+    sound version, is a fetch issue; recording it would raise a false alarm now and another when
+    the page comes back.
+    """
+    new_text = _normalized(new)
+    reference = None if previous is None else _normalized(previous)
+    new_language = detect_language(new_text)
+    expected = language or (detect_language(reference) if reference else None)
+    if expected and new_language and new_language != expected:
+        message = f"the page switched language from {expected} to {new_language}"
+        return CaptureProblem("wrong-language", message)
+    if reference is None or looks_broken(reference):
+        return None
+    ratio = collapse_ratio(reference, new_text)
+    if ratio is not None:
+        message = f"the text collapsed to {ratio:.0%} of the last version's length"
+        return CaptureProblem("text-collapsed", message)
+    return None
+
+
 def _anomaly(reference: str, new: str, language: str | None) -> str | None:
     """Why the new capture (or the reference it would be compared with) is not sound, if so.
 
     Small pages are exempt from the size tests: a stub cannot collapse, and a stub followed by
     a stub is compared as usual.
     """
-    new_language = detect_language(new)
-    expected = language or detect_language(reference)
-    if expected and new_language and new_language != expected:
-        return f"the page switched language from {expected} to {new_language}"
-    reference_broken, new_broken = looks_broken(reference), looks_broken(new)
-    ratio = None if reference_broken else collapse_ratio(reference, new)
-    if ratio is not None:
-        return f"the text collapsed to {ratio:.0%} of its previous length (a broken capture?)"
-    if reference_broken and not new_broken:
+    problem = capture_problem(reference, new, language)
+    if problem:
+        return problem.message
+    if looks_broken(_normalized(reference)) and not looks_broken(_normalized(new)):
         return "restored after a broken capture; no sound version to compare with"
     return None
 

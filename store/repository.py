@@ -25,6 +25,9 @@ from store.models import Change, Document, Fetch, Snapshot, Version, utcnow
 from store.queries import latest_version
 
 Judge = Callable[[str, str, Collection[str]], Assessment]
+# Given the latest version's text (None for a first capture) and the new text: the kind and
+# description of what makes the capture unsound, or None to record it.
+Vet = Callable[[str | None, str], tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,13 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Recorded:
-    """The outcome of recording a text: `first`, `changed` or `unchanged`, and the change's id."""
+    """The outcome of recording a text: `first`, `changed`, `unchanged` or `failed` (refused by
+    the vetting: `detail` says why), and the change's id."""
 
     outcome: str
     change_id: int | None = None
     assessment: Assessment | None = None
+    detail: str = ""
 
 
 def body_sha256(body: bytes) -> str:
@@ -133,14 +138,7 @@ class Repository:
         """A failed fetch: logged, and the document's issue streak grows. Returns the streak."""
         with Session(self._writer) as session, session.begin():
             document = self._lock(session, key)
-            self._log(session, document, attempt, f"issue:{kind}", detail)
-            document.last_checked = attempt.at
-            if document.issue != kind:
-                document.issue, document.issue_since, document.issue_streak = kind, attempt.at, 0
-            document.issue_detail = detail
-            document.issue_streak += 1
-            session.add(document)
-            return document.issue_streak
+            return self._issue(session, document, attempt, kind, detail)
 
     def record_text(
         self,
@@ -149,14 +147,26 @@ class Repository:
         text: str,
         judge: Judge,
         *,
+        vet: Vet | None = None,
         body: bytes | None = None,
         content_type: str | None = None,
     ) -> Recorded:
-        """A fetched or imported text: a new version (and change) unless it equals the latest."""
+        """A fetched or imported text: a new version (and change) unless it equals the latest.
+
+        `vet` sees the text before anything is written, under the document's lock: a capture it
+        refuses becomes a fetch issue and never a version (the body is not remembered either, so
+        the same body is vetted again next time and the issue's streak grows).
+        """
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         with Session(self._writer) as session, session.begin():
             document = self._lock(session, key)
             latest = latest_version(session, document.id)  # type: ignore[arg-type]
+            if latest is None or latest.text_sha256 != digest:
+                problem = vet(latest.text if latest else None, text) if vet else None
+                if problem:
+                    kind, detail = problem
+                    self._issue(session, document, attempt, kind, detail)
+                    return Recorded("failed", detail=f"{kind}: {detail}")
             self._healthy(document, attempt)
             if body is not None:
                 document.body_sha256 = body_sha256(body)
@@ -198,6 +208,18 @@ class Repository:
         if document is None:
             raise KeyError(f"unknown document {key}: sync_documents first")
         return document
+
+    def _issue(
+        self, session: Session, document: Document, attempt: Attempt, kind: str, detail: str
+    ) -> int:
+        self._log(session, document, attempt, f"issue:{kind}", detail)
+        document.last_checked = attempt.at
+        if document.issue != kind:
+            document.issue, document.issue_since, document.issue_streak = kind, attempt.at, 0
+        document.issue_detail = detail
+        document.issue_streak += 1
+        session.add(document)
+        return document.issue_streak
 
     @staticmethod
     def _healthy(document: Document, attempt: Attempt) -> None:

@@ -138,8 +138,9 @@ def test_error_pages_oversize_and_binary_bodies_are_failed_fetches(home: Home, s
     result = home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=100000")
     assert result.code == 0, result.stderr
     seen = outcomes(result)
-    assert seen["testsite/doc-gone"] == ("failed", "http-error: HTTP 404 Not Found")
-    assert seen["testsite/doc-broken"] == ("failed", "http-error: HTTP 500 Internal Server Error")
+    assert seen["testsite/doc-gone"][0] == "failed"
+    assert seen["testsite/doc-gone"][1].startswith("not-found: HTTP 404")
+    assert seen["testsite/doc-broken"] == ("failed", "server-error: HTTP 500 server error")
     assert seen["testsite/doc-huge"][0] == "failed" and "too-large" in seen["testsite/doc-huge"][1]
     assert (
         seen["testsite/doc-binary"][0] == "failed" and "not-html" in seen["testsite/doc-binary"][1]
@@ -148,7 +149,7 @@ def test_error_pages_oversize_and_binary_bodies_are_failed_fetches(home: Home, s
     assert len(site.hits("/broken")) == 3  # the first try and two retries
     documents = {row["key"]: row for row in home.run("documents", "--json").json()}
     assert documents["testsite/doc-gone"]["versions"] == 0
-    assert documents["testsite/doc-gone"]["issue"]["kind"] == "http-error"
+    assert documents["testsite/doc-gone"]["issue"]["kind"] == "not-found"
     assert documents["testsite/doc-gone"]["issue"]["streak"] == 1
     home.crawl(catalog, "--set", "DOWNLOAD_MAXSIZE=100000")
     documents = {row["key"]: row for row in home.run("documents", "--json").json()}
@@ -170,7 +171,7 @@ def test_a_failed_fetch_loses_nothing_already_stored(home: Home, site: Site) -> 
     site.html("/terms", "<html><body>maintenance</body></html>", status=503)
     assert home.crawl(catalog).code == 3  # nothing could be fetched this time
     [document] = home.run("documents", "--json").json()
-    assert document["versions"] == 1 and document["issue"]["kind"] == "http-error"
+    assert document["versions"] == 1 and document["issue"]["kind"] == "server-error"
     assert home.run("history", "--all", "--json").json() == []
 
 

@@ -1,7 +1,9 @@
 """The policy spider: one conditional GET per tracked document, every outcome handed on.
 
 It never drops a document silently: a response becomes a `FetchedPage`, anything else (DNS,
-refused connection, timeout, HTTP error, size cap, robots.txt) a `FetchFailed` with its reason.
+refused connection, timeout, HTTP error, size cap, robots.txt, a bot wall, a redirect to a login
+or home page) a `FetchFailed` with its reason. A document that combines several pages fetches
+them one after the other and is handed on whole, or fails at the first page that fails.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.response import response_status_message
 from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
 
+from crawlers.browser import render_meta
 from crawlers.declarations import TrackedDocument
-from crawlers.items import FetchedPage, FetchFailed
+from crawlers.items import FetchedPage, FetchFailed, PageBody
+from crawlers.middlewares import retry_after
+from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
 from store.db import open_store
 from store.repository import DocumentInfo, FetchState, Repository
 
@@ -81,59 +85,124 @@ class PolicySpider(scrapy.Spider):
 
     name = "policy"
 
-    def __init__(self, documents: Iterable[TrackedDocument] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        documents: Iterable[TrackedDocument] = (),
+        browser_missing: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.documents = {document.key: document for document in documents}
+        self.browser_missing = browser_missing
         self.repository: Repository | None = None
         self.states: dict[str, FetchState] = {}
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
+    async def start(self) -> AsyncIterator[scrapy.Request | FetchFailed]:
         self.repository = Repository(open_store(self.settings["POLICYWATCH_DB"]))
         self.repository.sync_documents([document_info(doc) for doc in self.documents.values()])
         for key, document in self.documents.items():
             self.states[key] = self.repository.fetch_state(key)
-            yield scrapy.Request(
-                document.url,
-                callback=self.parse,
-                errback=self.failed,
-                headers=conditional_headers(self.states[key]),
-                dont_filter=True,
-                meta={
-                    "key": key,
-                    "handle_httpstatus_list": HANDLED_STATUSES,
-                    "sent": time.monotonic(),
-                },
-            )
+            if document.render == "browser" and self.browser_missing:
+                yield FetchFailed(key, document.url, "browser-unavailable", self.browser_missing)
+                continue
+            yield self._request(document, [], time.monotonic())
 
-    def parse(self, response: Response) -> Iterable[FetchedPage | FetchFailed]:
+    def _request(
+        self, document: TrackedDocument, fetched: list[PageBody], sent: float
+    ) -> scrapy.Request:
+        """The request for the next page of `document` after the `fetched` ones.
+
+        Only a single-page document is fetched conditionally: the store keeps one set of
+        validators per document, and a combined one is compared by the hash of all its pages.
+        """
+        page = document.pages[len(fetched)]
+        meta: dict[str, Any] = {
+            "key": document.key,
+            "fetched": fetched,
+            "handle_httpstatus_list": HANDLED_STATUSES,
+            "sent": sent,
+        }
+        if document.render == "browser":
+            meta.update(render_meta(page, self.settings.getfloat("DOWNLOAD_TIMEOUT") * 1000))
+        headers = {} if document.combined else conditional_headers(self.states[document.key])
+        return scrapy.Request(
+            page.url,
+            callback=self.parse,
+            errback=self.failed,
+            headers=headers,
+            dont_filter=True,
+            meta=meta,
+        )
+
+    def parse(self, response: Response) -> Iterable[FetchedPage | FetchFailed | scrapy.Request]:
         key = response.meta["key"]
-        elapsed = _elapsed_ms(response.meta)
-        if response.status >= 400:
-            detail = f"HTTP {response_status_message(response.status)}"
-            yield FetchFailed(key, response.url, "http-error", detail, response.status, elapsed)
+        document = self.documents[key]
+        fetched: list[PageBody] = response.meta["fetched"]
+        problem = self._screen(response, document.pages[len(fetched)].url)
+        if problem:
+            detail = _which_page(document, len(fetched)) + problem.detail
+            yield FetchFailed(
+                key, response.url, problem.kind, detail, response.status, _elapsed_ms(response.meta)
+            )
             return
-        state = self.states[key]
-        not_modified = response.status == 304
+        if response.status == 304:
+            yield self._not_modified(response)
+            return
+        content_type = _header(response, "Content-Type")
+        encoding = getattr(response, "encoding", None)
+        fetched = [*fetched, PageBody(response.url, response.body, content_type, encoding)]
+        if len(fetched) < len(document.pages):
+            yield self._request(document, fetched, response.meta["sent"])
+            return
         yield FetchedPage(
             key=key,
-            url=response.url,
+            url=fetched[0].url,
             status=response.status,
-            body=response.body,
-            content_type=_header(response, "Content-Type"),
-            encoding=getattr(response, "encoding", None),
-            etag=_header(response, "ETag") or (state.etag if not_modified else None),
-            last_modified=_header(response, "Last-Modified")
-            or (state.last_modified if not_modified else None),
-            elapsed_ms=elapsed,
+            parts=fetched,
+            etag=None if document.combined else _header(response, "ETag"),
+            last_modified=None if document.combined else _header(response, "Last-Modified"),
+            elapsed_ms=_elapsed_ms(response.meta),
+        )
+
+    def _screen(self, response: Response, requested: str) -> Verdict | None:
+        """Why this response is not the page asked for, if it is not: see `crawlers.screening`."""
+        headers = {
+            name.decode("latin-1").lower(): values[-1].decode("latin-1")
+            for name, values in response.headers.items()
+            if values
+        }
+        vendor = bot_wall(headers, response.body)
+        if vendor:
+            return Verdict("bot-wall", f"HTTP {response.status}: a bot wall or captcha ({vendor})")
+        if response.status >= 400:
+            return status_verdict(response.status, retry_after(response.headers.get("Retry-After")))
+        return redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
+
+    def _not_modified(self, response: Response) -> FetchedPage:
+        state = self.states[response.meta["key"]]
+        return FetchedPage(
+            key=response.meta["key"],
+            url=response.url,
+            status=304,
+            etag=_header(response, "ETag") or state.etag,
+            last_modified=_header(response, "Last-Modified") or state.last_modified,
+            elapsed_ms=_elapsed_ms(response.meta),
         )
 
     def failed(self, failure: Failure) -> Iterable[FetchFailed]:
         request = failure.request  # type: ignore[attr-defined]
+        key = request.meta["key"]
+        page = _which_page(self.documents[key], len(request.meta.get("fetched", ())))
+        detail = page + (str(failure.value) or repr(failure.value))
         kind = failure_kind(failure)
-        detail = str(failure.value) or repr(failure.value)
-        yield FetchFailed(
-            request.meta["key"], request.url, kind, detail, None, _elapsed_ms(request.meta)
-        )
+        yield FetchFailed(key, request.url, kind, detail, None, _elapsed_ms(request.meta))
+
+
+def _which_page(document: TrackedDocument, index: int) -> str:
+    """For a combined document, which of its pages failed; nothing for a single page."""
+    if not document.combined:
+        return ""
+    return f"page {index + 1} of {len(document.pages)} ({document.pages[index].url}): "
 
 
 def _elapsed_ms(meta: dict[str, Any]) -> int | None:

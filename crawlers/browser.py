@@ -1,0 +1,114 @@
+"""Rendering script-built pages in headless Chromium, through scrapy-playwright.
+
+Some policy pages (OpenAI's, Meta's) are empty shells until their scripts run. A declaration
+with `render: browser` is fetched by Chromium instead of Scrapy's HTTP client; every other
+request, robots.txt included, still goes through Scrapy as usual.
+
+The browser is the system's Chromium (Debian's `chromium` package), found on the PATH or named
+by the `POLICYWATCH_BROWSER` setting or environment variable: Playwright's own browser download
+is never used. The Python side is the optional extra `policywatch[browser]`. When either is
+missing, only the documents that need a browser fail, with a fetch issue saying what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING, Any
+
+from scrapy.settings import Settings
+
+from crawlers.declarations import Page
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page as BrowserPage
+    from playwright.async_api import Request as BrowserRequest
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
+HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+# Flags for a quiet headless run as root in a container, with no calls home.
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# What a policy's text never needs: skipping them makes a render several times faster.
+SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+
+
+def find_browser(settings: Settings) -> str | None:
+    """The Chromium to drive: the configured path, else the first one on the PATH."""
+    configured = settings.get("POLICYWATCH_BROWSER") or os.environ.get("POLICYWATCH_BROWSER")
+    if configured:
+        return shutil.which(configured) or (configured if os.access(configured, os.X_OK) else None)
+    return next((path for name in CANDIDATES if (path := shutil.which(name))), None)
+
+
+def browser_unavailable(settings: Settings) -> str | None:
+    """Why pages cannot be rendered on this machine, or None when they can."""
+    try:
+        import scrapy_playwright  # noqa: F401
+    except ImportError:
+        return "rendering needs the browser extra: pip install 'policywatch[browser]'"
+    if find_browser(settings) is None:
+        return (
+            "no Chromium found: install Debian's chromium package (apt-get install chromium) "
+            "or set POLICYWATCH_BROWSER to its path"
+        )
+    return None
+
+
+def enable_browser(settings: Settings) -> str | None:
+    """Route `playwright` requests to Chromium; returns why it cannot, if it cannot."""
+    reason = browser_unavailable(settings)
+    if reason:
+        return reason
+    timeout_ms = settings.getfloat("DOWNLOAD_TIMEOUT") * 1000
+    settings.set("DOWNLOAD_HANDLERS", {"http": HANDLER, "https": HANDLER}, priority="cmdline")
+    settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="cmdline")
+    settings.set(
+        "PLAYWRIGHT_LAUNCH_OPTIONS",
+        {"executable_path": find_browser(settings), "headless": True, "args": LAUNCH_ARGS},
+        priority="cmdline",
+    )
+    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="cmdline")
+    settings.set("PLAYWRIGHT_MAX_CONTEXTS", 1, priority="cmdline")
+    settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 2, priority="cmdline")
+    settings.set("PLAYWRIGHT_ABORT_REQUEST", skip_resource, priority="cmdline")
+    return None
+
+
+def skip_resource(request: BrowserRequest) -> bool:
+    return request.resource_type in SKIPPED_RESOURCES
+
+
+def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
+    """Request meta that renders `page` in Chromium and waits for what its selectors pick."""
+    from scrapy_playwright.page import PageMethod
+
+    css = [selector for selector in page.select if isinstance(selector, str)]
+    return {
+        "playwright": True,
+        "playwright_page_methods": [PageMethod(wait_for_content, css, timeout_ms)],
+    }
+
+
+async def wait_for_content(page: BrowserPage, selectors: list[str], timeout_ms: float) -> None:
+    """Wait until the policy's element is in the page, or the timeout.
+
+    A timeout is not an error here: the page as rendered so far goes to extraction, which says
+    plainly that the selector matched nothing. Without selectors, wait for the network to settle.
+    """
+    from playwright.async_api import TimeoutError as BrowserTimeout
+
+    try:
+        if selectors:
+            await page.wait_for_selector(", ".join(selectors), state="attached", timeout=timeout_ms)
+        else:
+            await page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    except BrowserTimeout:
+        return

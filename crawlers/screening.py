@@ -1,0 +1,105 @@
+"""Responses that are not the policy page: bot walls, refusals, and redirects away from it.
+
+A tracker that records a captcha page as "the terms were deleted" is worse than none. Each
+response is screened before extraction; what fails screening becomes a fetch issue with a kind
+(`bot-wall`, `forbidden`, `rate-limited`, `not-found`, `server-error`, `http-error`,
+`login-redirect`, `home-redirect`) and never a version.
+
+Bot walls are told by the markers their vendors put in every challenge page (script paths,
+element ids, headers), not by words a policy could contain: Google's privacy policy talks about
+reCAPTCHA, and must not be mistaken for a captcha. Generic phrases ("verify you are human")
+count only on pages too short to be a policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+# (vendor, a marker of its challenge pages in the lower-cased body)
+_WALL_MARKERS: list[tuple[str, re.Pattern[str]]] = [
+    ("Cloudflare", re.compile(r"/cdn-cgi/challenge-platform/|cf-chl-|cf_chl_|id=\"cf-wrapper\"")),
+    ("Cloudflare", re.compile(r"<title>(just a moment\.\.\.|attention required! \| cloudflare)")),
+    ("Imperva", re.compile(r"_incapsula_resource|incapsula incident id")),
+    ("Akamai", re.compile(r"errors\.edgesuite\.net|/_sec/cp_challenge/")),
+    ("DataDome", re.compile(r"captcha-delivery\.com")),
+    ("PerimeterX", re.compile(r"px-captcha|captcha\.px-cdn\.net")),
+    ("AWS WAF", re.compile(r"token\.awswaf\.com|aws-waf-token")),
+    ("Sucuri", re.compile(r"sucuri website firewall")),
+]
+_CAPTCHA = re.compile(
+    r"class=\"[^\"]*\b(g-recaptcha|h-captcha|cf-turnstile|frc-captcha)\b|hcaptcha\.com/1/api\.js"
+    r"|recaptcha/api\.js|challenges\.cloudflare\.com/turnstile"
+    r"|verify (that )?you are (a )?human|are you a robot|unusual traffic from your"
+    r"|enable javascript and cookies to continue|checking your browser before accessing"
+    r"|press (&amp;|&) hold|access to this page has been denied"
+)
+_MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.DOTALL)
+# A challenge page says a sentence or two; the shortest policy says far more. Vendors also put
+# their scripts into the pages they let through, so a marker counts only on a page this short.
+_WALL_WORDS = 150
+_SCANNED = 200_000  # bytes of the body looked at: markers sit in a challenge page's first screen
+_LOGIN_PATH = re.compile(r"(^|/)(log-?in|sign-?in|signin|auth|sso|accounts?|session|oauth)(/|$|\?)")
+_LOGIN_HOST = re.compile(r"^(login|signin|auth|accounts|sso|id)\.")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a response is not the page: a short kind for machines, a sentence for people."""
+
+    kind: str
+    detail: str
+
+
+def bot_wall(headers: Mapping[str, str], body: bytes) -> str | None:
+    """The vendor of the bot wall or captcha this response is, if it is one."""
+    if "challenge" in headers.get("cf-mitigated", ""):
+        return "Cloudflare"
+    page = body[:_SCANNED].decode("utf-8", "replace").lower()
+    if len(_MARKUP.sub(" ", page).split()) >= _WALL_WORDS:
+        return None
+    vendor = next((vendor for vendor, marker in _WALL_MARKERS if marker.search(page)), None)
+    return vendor or ("a captcha" if _CAPTCHA.search(page) else None)
+
+
+def status_verdict(status: int, retry_after: float = 0) -> Verdict:
+    """The issue an HTTP error status is, with the server's Retry-After (seconds) when given."""
+    if status == 429:
+        detail = _with_retry_after("HTTP 429 Too Many Requests", retry_after)
+        return Verdict("rate-limited", detail)
+    if status == 403:
+        return Verdict("forbidden", "HTTP 403 Forbidden: the site refuses this crawler")
+    if status in (404, 410):
+        return Verdict("not-found", f"HTTP {status}: the page is gone; has it moved?")
+    if status >= 500:
+        detail = _with_retry_after(f"HTTP {status} server error", retry_after)
+        return Verdict("server-error", detail)
+    return Verdict("http-error", f"HTTP {status} {_phrase(status)}".strip())
+
+
+def redirect_verdict(requested: str, final: str, chain: Sequence[str] = ()) -> Verdict | None:
+    """A redirect that lands on a login page, or on the site's home page, is not the policy."""
+    if final == requested:
+        return None
+    target = urlsplit(final)
+    path = target.path.lower()
+    if _LOGIN_HOST.match(target.hostname or "") or _LOGIN_PATH.search(path):
+        return Verdict("login-redirect", f"redirected to a login page: {final}")
+    if path in ("", "/") and urlsplit(requested).path not in ("", "/"):
+        hops = len(chain) or 1
+        return Verdict("home-redirect", f"redirected to the home page {final} ({hops} hop(s))")
+    return None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _with_retry_after(detail: str, retry_after: float) -> str:
+    return f"{detail}; the server asks to wait {retry_after:.0f} s" if retry_after else detail

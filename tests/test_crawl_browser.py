@@ -1,0 +1,70 @@
+"""`render: browser`: script-built pages crawled through scrapy-playwright and Debian's Chromium."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import Home, unavailable
+from tests.site import Site
+from tests.test_crawl import outcomes
+
+# The policy is written by a script, a moment after load, as single-page apps do.
+SHELL = """<html><head><title>Terms</title></head><body><div id="app">Loading…</div>
+<script>
+setTimeout(function () {
+  var main = document.createElement("main");
+  main.id = "terms";
+  main.innerHTML = "<h1>Usage Policy</h1><p>%s</p>";
+  document.getElementById("app").replaceWith(main);
+}, 300);
+</script></body></html>"""
+CLAUSE = "You may not use the API to build a general-purpose AI assistant."
+
+
+@pytest.fixture
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        unavailable("chromium", "install Debian's chromium package")
+    return str(path)
+
+
+def test_a_script_built_page_is_rendered_before_extraction(
+    home: Home, site: Site, chromium: str
+) -> None:
+    site.html("/usage", SHELL % CLAUSE)
+    site.html("/usage-plain", SHELL % CLAUSE)
+    catalog = home.catalog(
+        [
+            {"type": "Usage", "url": site.url("/usage"), "select": "#terms", "render": "browser"},
+            {"type": "Usage plain", "url": site.url("/usage-plain"), "select": "#terms"},
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}"))
+    assert seen["testsite/usage"] == ("first", "")
+    assert seen["testsite/usage-plain"][1].startswith("selector-matched-nothing")
+    site.html("/usage", SHELL % (CLAUSE + " Bots are banned from the platform."))
+    seen = outcomes(home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}"))
+    assert seen["testsite/usage"][0] == "changed"
+    [change] = home.run("history", "--all", "--json").json()
+    assert "Bots are banned" in home.run("show", str(change["id"])).stdout
+    assert "Loading" not in home.run("show", str(change["id"])).stdout
+
+
+def test_without_a_browser_only_the_pages_that_need_one_fail(home: Home, site: Site) -> None:
+    site.html("/usage", SHELL % CLAUSE)
+    site.html("/static", "<html><body><main id='terms'><p>Plain terms.</p></main></body></html>")
+    catalog = home.catalog(
+        [
+            {"type": "Usage", "url": site.url("/usage"), "select": "#terms", "render": "browser"},
+            {"type": "Static", "url": site.url("/static"), "select": "#terms"},
+        ]
+    )
+    result = home.crawl(catalog, "--json", "--set", "POLICYWATCH_BROWSER=/nonexistent/chromium")
+    seen = outcomes(result)
+    assert seen["testsite/static"] == ("first", "")
+    assert seen["testsite/usage"][0] == "failed"
+    assert seen["testsite/usage"][1].startswith("browser-unavailable: no Chromium found")
+    assert site.hits("/usage") == []

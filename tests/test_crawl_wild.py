@@ -1,0 +1,249 @@
+"""Crawling in the wild: bot walls, refusals, redirects away, broken captures, PDFs, combined pages.
+
+Each case is served for real by the loopback site and crawled by the real command; the
+assertion that matters in each is that nothing but a sound capture becomes a version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Home
+from tests.pdfs import image_only_pdf, text_pdf
+from tests.site import Page, Site
+from tests.test_crawl import declare, outcomes, terms
+
+CLAUSES = "".join(
+    f"<p>Clause {n}: the developer agrees to use the interface only as documented and to "
+    f"respect the limits published for each endpoint of the platform.</p>"
+    for n in range(1, 9)
+)
+CLOUDFLARE = """<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>
+<div id="cf-wrapper"><h1>Checking your browser before accessing the site.</h1></div>
+<script src="/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1"></script></body></html>"""
+IMPERVA = """<html><head><META NAME="robots" CONTENT="noindex,nofollow">
+<script src="/_Incapsula_Resource?SWJIYLWA=5074a744e2e3d891814e9a2dace20bd4"></script></head>
+<body>Request unsuccessful. Incapsula incident ID: 1234-5678</body></html>"""
+CAPTCHA = """<html><head><title>Verification</title>
+<script src="https://www.google.com/recaptcha/api.js"></script></head><body>
+<form><p>Please verify you are a human.</p><div class="g-recaptcha" data-sitekey="x"></div>
+</form></body></html>"""
+PRIVACY_ABOUT_RECAPTCHA = terms(
+    CLAUSES + "<p>We use reCAPTCHA to verify you are human; see the g-recaptcha notice.</p>"
+)
+FRENCH = terms(
+    "".join(
+        f"<p>Article {n} : le développeur accepte les conditions de la plateforme et les "
+        f"limites publiées pour chaque service, que nous pouvons modifier à tout moment.</p>"
+        for n in range(1, 9)
+    )
+)
+
+
+def issues(home: Home) -> dict[str, Any]:
+    return {row["key"]: row["issue"] for row in home.run("documents", "--json").json()}
+
+
+def versions(home: Home) -> dict[str, int]:
+    return {row["key"]: row["versions"] for row in home.run("documents", "--json").json()}
+
+
+def test_bot_walls_and_captchas_are_fetch_issues_never_versions(home: Home, site: Site) -> None:
+    site.html("/cloudflare", CLOUDFLARE, status=403, headers={"cf-mitigated": "challenge"})
+    site.html("/imperva", IMPERVA)  # served with 200, as Imperva does
+    site.html("/captcha", CAPTCHA)
+    site.html("/privacy", PRIVACY_ABOUT_RECAPTCHA)
+    catalog = declare(home, site, "/cloudflare", "/imperva", "/captcha", "/privacy")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen["testsite/doc-cloudflare"][1].startswith("bot-wall: HTTP 403")
+    assert "Cloudflare" in seen["testsite/doc-cloudflare"][1]
+    assert "Imperva" in seen["testsite/doc-imperva"][1]
+    assert seen["testsite/doc-captcha"][1].startswith("bot-wall: HTTP 200")
+    assert seen["testsite/doc-privacy"] == ("first", "")  # a policy that talks about captchas
+    home.crawl(catalog)
+    streaks = {
+        key: issue and (issue["kind"], issue["streak"]) for key, issue in issues(home).items()
+    }
+    assert streaks == {
+        "testsite/doc-cloudflare": ("bot-wall", 2),
+        "testsite/doc-imperva": ("bot-wall", 2),
+        "testsite/doc-captcha": ("bot-wall", 2),
+        "testsite/doc-privacy": None,
+    }
+    assert versions(home)["testsite/doc-imperva"] == 0
+
+
+def test_a_wall_after_a_sound_version_is_not_a_change(home: Home, site: Site) -> None:
+    site.html("/terms", terms(CLAUSES))
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert home.crawl(catalog).code == 0
+    site.html("/terms", CAPTCHA)
+    assert home.crawl(catalog).code == 3  # the only document could not be fetched
+    site.html("/terms", terms(CLAUSES))
+    assert home.crawl(catalog).code == 0
+    assert home.run("history", "--all", "--json").json() == []
+    assert versions(home) == {"testsite/doc-terms": 1}
+    assert issues(home) == {"testsite/doc-terms": None}
+
+
+def test_refusals_are_classified_and_a_long_retry_after_is_not_retried_now(
+    home: Home, site: Site
+) -> None:
+    site.html("/limited", "<html><body>slow down</body></html>", status=429)
+    site.pages["/limited"].headers["Retry-After"] = "3600"
+    site.html("/busy", "<html><body>busy</body></html>", status=503)
+    site.pages["/busy"].headers["Retry-After"] = "0"
+    site.html("/forbidden", "<html><body>no</body></html>", status=403)
+    catalog = declare(home, site, "/limited", "/busy", "/forbidden")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen["testsite/doc-limited"] == (
+        "failed",
+        "rate-limited: HTTP 429 Too Many Requests; the server asks to wait 3600 s",
+    )
+    assert len(site.hits("/limited")) == 1  # asked for an hour: not hammered within the crawl
+    assert len(site.hits("/busy")) == 3  # a short wait: retried twice
+    assert seen["testsite/doc-busy"][1].startswith("server-error: HTTP 503")
+    assert seen["testsite/doc-forbidden"][1].startswith("forbidden: HTTP 403")
+
+
+def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Site) -> None:
+    site.html("/", terms("<p>Welcome to our home page and our products.</p>"))
+    site.html("/accounts/login", terms("<form><p>Sign in to continue.</p></form>"))
+    site.html("/old-terms", "", status=301, headers={"Location": site.url("/")})
+    site.html("/members-terms", "", status=302, headers={"Location": site.url("/accounts/login")})
+    site.html("/moved", "", status=301, headers={"Location": site.url("/new-terms")})
+    site.html("/new-terms", terms(CLAUSES))
+    catalog = declare(home, site, "/old-terms", "/members-terms", "/moved")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen["testsite/doc-old-terms"][1].startswith("home-redirect: redirected to the home")
+    assert seen["testsite/doc-members-terms"][1].startswith("login-redirect:")
+    assert seen["testsite/doc-moved"] == ("first", "")  # a page that moved is still the page
+
+
+def test_a_collapsed_or_foreign_capture_is_an_issue_and_the_sound_one_comes_back_quietly(
+    home: Home, site: Site
+) -> None:
+    site.html("/terms", terms(CLAUSES))
+    site.html("/conditions", terms(CLAUSES))
+    catalog = declare(home, site, "/terms", "/conditions", select=["#terms"])
+    assert home.crawl(catalog).code == 0
+    site.html("/terms", terms("<p>Clause 1: the developer agrees to use the interface.</p>"))
+    site.html("/conditions", FRENCH)
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen["testsite/doc-terms"][1].startswith("text-collapsed: the text collapsed to")
+    assert seen["testsite/doc-conditions"] == (
+        "failed",
+        "wrong-language: the page switched language from en to fr",
+    )
+    home.crawl(catalog)  # the same broken captures again: the streak grows
+    assert {key: issue["streak"] for key, issue in issues(home).items()} == {
+        "testsite/doc-terms": 2,
+        "testsite/doc-conditions": 2,
+    }
+    site.html("/terms", terms(CLAUSES))
+    site.html("/conditions", terms(CLAUSES))
+    back = outcomes(home.crawl(catalog, "--json"))
+    assert {outcome for outcome, _ in back.values()} == {"not-modified"}  # as first fetched
+    assert versions(home) == {"testsite/doc-terms": 1, "testsite/doc-conditions": 1}
+    assert home.run("history", "--all", "--json").json() == []
+
+
+def test_a_first_capture_in_another_language_than_declared_is_refused(
+    home: Home, site: Site
+) -> None:
+    site.html("/conditions", FRENCH)
+    site.html("/conditions-fr", FRENCH)
+    catalog = home.catalog(
+        [
+            {"type": "Conditions", "url": site.url("/conditions"), "select": "#terms"},
+            {"type": "Conditions FR", "url": site.url("/conditions-fr"), "language": "fr"},
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen["testsite/conditions"][1].startswith("wrong-language:")
+    assert seen["testsite/conditions-fr"] == ("first", "")
+
+
+def test_a_pdf_document_is_extracted_and_its_change_judged(home: Home, site: Site) -> None:
+    clauses = [f"{n}. Clause {n}" for n in range(1, 4)]
+    body = [
+        f"The developer shall comply with section {n} of this agreement when distributing "
+        "applications through the store, including its review guidelines."
+        for n in range(1, 4)
+    ]
+    site.pages["/agreement.pdf"] = Page(text_pdf([*clauses, *body]), content_type="application/pdf")
+    catalog = declare(home, site, "/agreement.pdf")
+    assert outcomes(home.crawl(catalog, "--json")) == {"testsite/doc-agreement-pdf": ("first", "")}
+    ban = (
+        "4. You may not use the program to offer a general-purpose AI assistant or chatbot "
+        "to users of the platform."
+    )
+    site.pages["/agreement.pdf"] = Page(
+        text_pdf([*clauses, *body, ban]), content_type="application/pdf"
+    )
+    [(outcome, _)] = outcomes(home.crawl(catalog, "--json")).values()
+    assert outcome == "changed"
+    [change] = home.run("history", "--json").json()
+    assert change["severity"] in ("critical", "high")
+    assert "general-purpose AI assistant" in home.run("show", str(change["id"])).stdout
+
+
+def test_an_image_only_or_protected_pdf_is_a_fetch_issue(home: Home, site: Site) -> None:
+    site.pages["/scan.pdf"] = Page(image_only_pdf(), content_type="application/pdf")
+    site.pages["/locked"] = Page(
+        text_pdf(["Terms of the locked agreement. " * 20], password="secret"),
+        content_type="application/octet-stream",
+    )
+    catalog = home.catalog(
+        [
+            {"type": "Scan", "url": site.url("/scan.pdf")},
+            {"type": "Locked", "url": site.url("/locked"), "format": "pdf"},
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen["testsite/scan"][1].startswith("pdf-no-text:")
+    assert seen["testsite/locked"][1].startswith("pdf-protected:")
+    assert versions(home) == {"testsite/scan": 0, "testsite/locked": 0}
+
+
+def test_a_combined_document_is_its_pages_in_order(home: Home, site: Site) -> None:
+    site.html("/eu-terms", terms("<p>The European terms apply to users in the EU.</p>"))
+    site.html(
+        "/service-terms", "<html><body><article>Service terms: be kind.</article></body></html>"
+    )
+    catalog = home.catalog(
+        [
+            {
+                "type": "Terms",
+                "select": "#terms",
+                "combine": [
+                    site.url("/eu-terms"),
+                    {"url": site.url("/service-terms"), "select": "article"},
+                ],
+            }
+        ]
+    )
+    assert outcomes(home.crawl(catalog, "--json")) == {"testsite/terms": ("first", "")}
+    site.html(
+        "/service-terms",
+        "<html><body><article>Service terms: be very kind.</article></body></html>",
+    )
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/terms"][0] == "changed"
+    [change] = home.run("history", "--all", "--json").json()
+    diff = home.run("show", str(change["id"])).stdout
+    assert "very" in diff and "Navigation" not in diff
+    site.html("/service-terms", "", status=404)
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen["testsite/terms"][1].startswith("not-found: page 2 of 2")
+    assert versions(home) == {"testsite/terms": 2}
+
+
+def test_identical_combined_pages_are_recognised_as_unchanged(home: Home, site: Site) -> None:
+    site.html("/a", terms("<p>Part A of the terms.</p>"))
+    site.html("/b", terms("<p>Part B of the terms.</p>"))
+    catalog = home.catalog(
+        [{"type": "Terms", "select": "#terms", "combine": [site.url("/a"), site.url("/b")]}]
+    )
+    home.crawl(catalog)
+    assert outcomes(home.crawl(catalog, "--json")) == {"testsite/terms": ("unchanged", "")}
+    assert "If-None-Match" not in site.hits("/a")[-1].headers

@@ -1,0 +1,75 @@
+"""Telling a challenge page or a redirect away from the policy itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawlers.screening import bot_wall, redirect_verdict, status_verdict
+
+POLICY = "<main>" + "<p>We collect data to run the service and keep it safe.</p>" * 40 + "</main>"
+
+
+@pytest.mark.parametrize(
+    ("body", "vendor"),
+    [
+        (
+            b'<script src="/cdn-cgi/challenge-platform/h/b/orchestrate/jsch/v1"></script>',
+            "Cloudflare",
+        ),
+        (b"<title>Attention Required! | Cloudflare</title>", "Cloudflare"),
+        (b'<iframe src="/_Incapsula_Resource?CWUDNSAI=9"></iframe>', "Imperva"),
+        (b"Reference #18.2f; https://errors.edgesuite.net/18.2f", "Akamai"),
+        (b'<script src="https://geo.captcha-delivery.com/captcha/"></script>', "DataDome"),
+        (b'<div id="px-captcha"></div><p>Press &amp; Hold to confirm</p>', "PerimeterX"),
+        (b'<script src="https://abc.token.awswaf.com/challenge.js"></script>', "AWS WAF"),
+        (b'<div class="h-captcha" data-sitekey="k"></div>', "a captcha"),
+        (
+            b"<p>Our systems have detected unusual traffic from your computer network.</p>",
+            "a captcha",
+        ),
+    ],
+)
+def test_challenge_pages_are_recognised_by_their_vendor(body: bytes, vendor: str) -> None:
+    assert bot_wall({}, b"<html><body>" + body + b"</body></html>") == vendor
+
+
+def test_cloudflare_says_so_in_a_header() -> None:
+    assert bot_wall({"cf-mitigated": "challenge"}, POLICY.encode()) == "Cloudflare"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js"></script>',
+        '<script src="https://www.google.com/recaptcha/api.js"></script>',
+        "<p>We use reCAPTCHA to verify you are human and DataDome to stop bots.</p>",
+    ],
+    ids=["cloudflare-script-on-a-real-page", "recaptcha-on-a-real-page", "policy-about-captchas"],
+)
+def test_a_real_policy_with_vendor_scripts_or_captcha_words_is_not_a_wall(extra: str) -> None:
+    assert bot_wall({}, (POLICY + extra).encode()) is None
+
+
+def test_error_statuses_become_issue_kinds_with_the_wait_asked() -> None:
+    assert status_verdict(429, 120).kind == "rate-limited"
+    assert "wait 120 s" in status_verdict(429, 120).detail
+    assert status_verdict(403).kind == "forbidden"
+    assert status_verdict(410).kind == "not-found"
+    assert status_verdict(502).kind == "server-error"
+    assert status_verdict(418).detail == "HTTP 418 I'm a Teapot"
+
+
+@pytest.mark.parametrize(
+    ("final", "kind"),
+    [
+        ("https://example.com/", "home-redirect"),
+        ("https://example.com/login?next=/legal/terms", "login-redirect"),
+        ("https://accounts.example.com/ServiceLogin", "login-redirect"),
+        ("https://example.com/auth/sign-in", "login-redirect"),
+        ("https://example.com/legal/terms-of-service", None),
+        ("https://example.com/legal/terms", None),
+    ],
+)
+def test_redirects_away_from_the_policy(final: str, kind: str | None) -> None:
+    verdict = redirect_verdict("https://example.com/legal/terms", final)
+    assert (verdict.kind if verdict else None) == kind
