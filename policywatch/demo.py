@@ -90,7 +90,7 @@ def run(console: Console) -> None:
         with serve(site) as port:
             catalog = home / "chatterbox.yaml"
             catalog.write_text(CATALOG.format(port=port), encoding="utf-8")
-            crawl = ["crawl", "--catalog", str(catalog), "--only", "chatterbox", "--quiet"]
+            crawl = ["crawl", "--catalog", str(catalog), "--only", "chatterbox", "--all", "-q"]
             polite_off = ["--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=false"]
             console.print(Rule("1. First crawl: two sample policy pages served on 127.0.0.1"))
             _policywatch(console, home, *crawl, *polite_off)

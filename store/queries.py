@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -80,6 +81,14 @@ class ChangeRow(JsonRow):
 
 
 @dataclass(frozen=True)
+class LastCheck:
+    """A document's last fetch attempt (None: never) and the declaration it was made with."""
+
+    at: datetime | None
+    declaration: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ChangeDetail:
     """A change with the two texts it lies between, for display."""
 
@@ -102,6 +111,18 @@ def list_documents(engine: Engine) -> list[DocumentRow]:
     )
     with Session(engine) as session:
         return [_document_row(document, n) for document, n in session.exec(query).all()]
+
+
+def last_checks(engine: Engine, keys: Collection[str]) -> dict[str, LastCheck]:
+    """The last attempt of each of `keys` that the store knows, for deciding what is due."""
+    query = select(Document.key, Document.last_checked, Document.declaration).where(
+        col(Document.key).in_(list(keys))
+    )
+    with Session(engine) as session:
+        return {
+            key: LastCheck(at, dict(declaration or {}))
+            for key, at, declaration in session.exec(query).all()
+        }
 
 
 def _document_row(document: Document, versions: int) -> DocumentRow:

@@ -87,7 +87,10 @@ class Home:
         return Result(done.returncode, done.stdout, done.stderr)
 
     def crawl(self, catalog: Path, *args: str) -> Result:
-        return self.run("crawl", "--catalog", str(catalog), "--only", "testsite", *FAST, *args)
+        """Crawl the `TestSite` documents now, due or not (`--all`)."""
+        return self.run(
+            "crawl", "--catalog", str(catalog), "--only", "testsite", "--all", *FAST, *args
+        )
 
     def catalog(self, documents: list[dict[str, Any]], name: str = "testsite.yaml") -> Path:
         """Write a declaration file of the `TestSite` service."""

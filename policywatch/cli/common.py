@@ -23,7 +23,8 @@ err_console = Console(stderr=True, soft_wrap=True)  # error lines stay whole, fo
 # Exit codes shared by every command; documented in the README.
 EXIT_OK = 0
 EXIT_USAGE = 2
-EXIT_NOTHING_FETCHED = 3
+EXIT_NOTHING_FETCHED = 3  # fetches were attempted and none succeeded (offline?)
+EXIT_LOCKED = 4  # `run`: another run holds the store's lock
 
 CatalogOption = Annotated[
     list[Path] | None,
@@ -67,9 +68,14 @@ def settings() -> Settings:
         fail(f"cannot read the settings: {escape(str(error))}")
 
 
+def catalog_paths(extra: list[Path] | None) -> list[Path]:
+    """The user's declaration paths: config file, `POLICYWATCH_CATALOG`, then `--catalog`."""
+    return [*settings().catalog, *(extra or [])]
+
+
 def user_catalog(extra: list[Path] | None) -> Catalog:
-    """The bundled catalog plus the user's: config file, `POLICYWATCH_CATALOG`, `--catalog`."""
-    return load_catalog([*settings().catalog, *(extra or [])])
+    """The bundled catalog plus the user's."""
+    return load_catalog(catalog_paths(extra))
 
 
 def warn_catalog_errors(catalog: Catalog) -> None:

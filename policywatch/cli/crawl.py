@@ -1,4 +1,4 @@
-"""`policywatch crawl`: fetch the catalog's documents and record what changed."""
+"""`policywatch crawl`: fetch the catalog's documents that are due and record what changed."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from scrapy.settings import Settings
 from sqlalchemy import Engine
 
+from crawlers.declarations import TrackedDocument
 from crawlers.items import CrawlOutcome
 from crawlers.runner import CrawlResult, crawl_settings, run_crawl
+from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
 from policywatch.cli.alerts import print_delivery
 from policywatch.cli.common import (
@@ -19,6 +22,7 @@ from policywatch.cli.common import (
     DbOption,
     JsonOption,
     RulesOption,
+    catalog_paths,
     checked_rules,
     console,
     db_url,
@@ -31,10 +35,16 @@ from policywatch.cli.common import (
     user_catalog,
     warn_catalog_errors,
 )
+from store.models import utcnow
+from store.queries import last_checks
 
 OnlyOption = Annotated[
     list[str] | None,
-    typer.Option("--only", help="A document key or a service name (repeatable, any case)."),
+    typer.Option(
+        "--only",
+        help="A document key (fetched now, due or not) or a service name (its due documents); "
+        "repeatable, any case.",
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -63,6 +73,14 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def crawl(
     catalog: CatalogOption = None,
     only: OnlyOption = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Fetch every selected document now, even those checked less than their "
+            "interval (default 24h) ago.",
+        ),
+    ] = False,
     db: DbOption = None,
     rules: RulesOption = None,
     set_: SetOption = None,
@@ -72,7 +90,15 @@ def crawl(
         bool, typer.Option("--no-notify", help="Record only; leave alerts for `notify`.")
     ] = False,
 ) -> None:
-    """Fetch the tracked documents, record new versions, and summarise what happened."""
+    """Fetch the documents that are due, record new versions, summarise, deliver alerts.
+    \f
+    Due (crawlers/schedule.py): never checked, declaration changed, or last attempt `interval`
+    ago. A key named with --only is a request to fetch that document now; a service named
+    with --only narrows the selection and keeps the schedule, so cron lines may use it.
+    """
+    missing = [str(path) for path in catalog_paths(catalog) if not path.exists()]
+    if missing:
+        fail(f"catalog {', '.join(missing)}: no such file or folder")
     loaded = user_catalog(catalog)
     warn_catalog_errors(loaded)
     unknown = loaded.unknown(only or [])
@@ -91,17 +117,18 @@ def crawl(
         rules=checked_rules(rules),
         overrides=parse_overrides(set_ or []),
     )
-    with progress_bar(disable=quiet or as_json) as progress:
-        task = progress.add_task("crawling", total=len(documents))
-
-        def advance(outcome: CrawlOutcome) -> None:
-            progress.update(task, advance=1, description=f"crawling {outcome.key}")
-
-        result = run_crawl(documents, scrapy_settings, advance)
+    named = {document.key for name in only or [] if (document := loaded.get(name))}
+    schedule = plan(
+        documents,
+        last_checks(store, [document.key for document in documents]),
+        utcnow(),
+        forced={document.key for document in documents} if all_ else named,
+    )
+    result = _fetch(schedule.due, scrapy_settings, quiet=quiet or as_json)
     if as_json:
-        print_json([vars(outcome) for outcome in result.outcomes])
+        print_json(_json(documents, result, schedule))
     else:
-        _summary(result)
+        _summary(result, schedule)
     if not no_notify:
         _notify(store, config.base_url)
     if result.nothing_fetched:
@@ -113,6 +140,42 @@ def crawl(
         raise typer.Exit(EXIT_NOTHING_FETCHED)
 
 
+def _fetch(
+    documents: list[TrackedDocument], scrapy_settings: Settings, *, quiet: bool
+) -> CrawlResult:
+    """Crawl `documents` behind a progress bar; nothing due starts no crawler at all."""
+    if not documents:
+        return CrawlResult()
+    with progress_bar(disable=quiet) as progress:
+        task = progress.add_task("crawling", total=len(documents))
+
+        def advance(outcome: CrawlOutcome) -> None:
+            progress.update(task, advance=1, description=f"crawling {outcome.key}")
+
+        return run_crawl(documents, scrapy_settings, advance)
+
+
+def _json(
+    documents: list[TrackedDocument], result: CrawlResult, schedule: Schedule
+) -> list[dict[str, Any]]:
+    """One object per selected document, in catalog order; `not-due` ones say when they are."""
+    rows = {outcome.key: vars(outcome) for outcome in result.outcomes}
+    for item in schedule.waiting:
+        waiting = CrawlOutcome(item.document.key, NOT_DUE, item.due.isoformat(timespec="seconds"))
+        rows[item.document.key] = vars(waiting)
+    return [rows[document.key] for document in documents]
+
+
+def _waiting(schedule: Schedule) -> str:
+    """How many documents wait and when the first falls due, e.g. for a cron user's log."""
+    count = len(schedule.waiting)
+    one = count == 1
+    nouns = "document was checked within its" if one else "documents were checked within their"
+    when = schedule.next_due
+    next_one = f"; the next is due {when:%Y-%m-%d %H:%M} UTC" if when else ""
+    return f"{count} {nouns} interval{next_one} (--all fetches {'it' if one else 'them'} now)"
+
+
 def _notify(store: Engine, base_url: str | None) -> None:
     """Deliver what this crawl made owed, and retry earlier alerts; on stderr, as stdout is data."""
     report = deliver_owed(store, base_url=base_url)
@@ -120,9 +183,12 @@ def _notify(store: Engine, base_url: str | None) -> None:
         print_delivery(report, err_console)
 
 
-def _summary(result: CrawlResult) -> None:
+def _summary(result: CrawlResult, schedule: Schedule) -> None:
+    if not result.outcomes:
+        console.print(f"Nothing is due: {_waiting(schedule)}.", highlight=False)
+        return
     counts = Table(title="Crawl summary", show_edge=False)
-    for column in ("checked", "unchanged", "changed", "new", "failed"):
+    for column in ("checked", "unchanged", "changed", "new", "failed", "not due"):
         counts.add_column(column, justify="right")
     unchanged = result.count("unchanged") + result.count("not-modified")
     counts.add_row(
@@ -131,8 +197,11 @@ def _summary(result: CrawlResult) -> None:
         str(result.count("changed")),
         str(result.count("first")),
         str(len(result.failed)),
+        str(len(schedule.waiting)),
     )
     console.print(counts)
+    if schedule.waiting:
+        console.print(f"Not due: {_waiting(schedule)}.", highlight=False)
     changed = [item for item in result.outcomes if item.outcome == "changed"]
     if changed:
         table = Table(title="Changes", show_edge=False)

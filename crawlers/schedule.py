@@ -1,0 +1,94 @@
+"""Which documents are due for a fetch: each document's `interval` against its last attempt.
+
+Pure functions: the caller reads the last checks from the store and passes the time, so the rules
+are testable without a clock or a database.
+
+A document is due when it was never checked, when its declaration changed since its last check
+(a fixed URL or selector is worth trying at once), or when its last *attempt*, failed or not, is
+at least `interval` ago, less a small tolerance. The tolerance keeps a daily cron at 06:00 from
+skipping a 24h document checked at 06:00:03 the day before: 5% of the interval, at most 10 min.
+A document with an open fetch issue keeps to its interval too: a site that walls us is not
+hammered. A last check in the future (the clock was set back) holds nothing back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from crawlers.declarations import TrackedDocument, interval_seconds
+from store.queries import LastCheck
+
+NOT_DUE = "not-due"  # the crawl outcome of a document skipped by its schedule
+TOLERANCE_SHARE = 0.05
+MAX_TOLERANCE = timedelta(minutes=10)
+# Declaration fields whose change does not call for a fetch: where it is written, and how often.
+_SCHEDULING_ONLY = ("source", "interval")
+
+
+def tolerance(interval: timedelta) -> timedelta:
+    """How early a document counts as due: 5% of its interval, at most 10 minutes."""
+    return min(interval * TOLERANCE_SHARE, MAX_TOLERANCE)
+
+
+def next_due(interval: str, last_attempt: datetime) -> datetime:
+    """When a document last attempted at `last_attempt` falls due again."""
+    period = timedelta(seconds=interval_seconds(interval))
+    return last_attempt + period - tolerance(period)
+
+
+def _fetch_relevant(declaration: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in declaration.items() if name not in _SCHEDULING_ONLY}
+
+
+def due_at(document: TrackedDocument, last: LastCheck | None, now: datetime) -> datetime | None:
+    """When `document` is next due, or None when it is due now."""
+    if last is None or last.at is None or last.at > now:
+        return None
+    if _fetch_relevant(last.declaration) != _fetch_relevant(document.declaration()):
+        return None
+    when = next_due(document.interval, last.at)
+    return None if when <= now else when
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A document not due yet, and when it will be."""
+
+    document: TrackedDocument
+    due: datetime
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The documents to fetch now, in catalog order, and those that wait."""
+
+    due: list[TrackedDocument] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The earliest time a waiting document falls due; None when none waits."""
+        return min((item.due for item in self.waiting), default=None)
+
+
+def plan(
+    documents: Sequence[TrackedDocument],
+    last_checks: Mapping[str, LastCheck],
+    now: datetime,
+    *,
+    forced: Collection[str] = (),
+) -> Schedule:
+    """Split `documents` into those due at `now` and those that wait; keys in `forced` are due."""
+    schedule = Schedule()
+    for document in documents:
+        when = (
+            None if document.key in forced else due_at(document, last_checks.get(document.key), now)
+        )
+        if when is None:
+            schedule.due.append(document)
+        else:
+            schedule.waiting.append(Waiting(document, when))
+    return schedule

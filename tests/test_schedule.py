@@ -1,0 +1,287 @@
+"""Per-document intervals (crawlers/schedule.py) and `policywatch run` under its lock.
+
+The CLI tests go through the real command against a loopback site; they age a document by
+moving its stored last attempt back in time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from crawlers.declarations import Page, TrackedDocument
+from crawlers.schedule import NOT_DUE, due_at, plan, tolerance
+from store.db import open_store
+from store.models import Document
+from store.queries import LastCheck
+from tests.conftest import FAST, Home, Result
+from tests.site import Site
+
+TERMS = "<html><body><main><h1>Terms</h1><p>You may call the API{}.</p></main></body></html>"
+NOW = datetime(2026, 11, 12, 6, 0, tzinfo=UTC)
+EXIT_NOTHING_FETCHED, EXIT_LOCKED = 3, 4
+
+
+# The pure due function
+
+
+def tracked(interval: str = "24h", url: str = "https://example.com/terms") -> TrackedDocument:
+    return TrackedDocument(
+        key="acme/terms",
+        service="Acme",
+        document_type="Terms",
+        pages=(Page(url),),
+        tags=(),
+        interval=interval,
+        language="en",
+        source="/catalog/acme.yaml",
+    )
+
+
+def checked(document: TrackedDocument, at: datetime | None) -> LastCheck:
+    return LastCheck(at, document.declaration())
+
+
+def test_tolerance_is_five_percent_of_the_interval_at_most_ten_minutes() -> None:
+    assert tolerance(timedelta(minutes=1)) == timedelta(seconds=3)
+    assert tolerance(timedelta(minutes=30)) == timedelta(seconds=90)
+    assert tolerance(timedelta(hours=6)) == timedelta(minutes=10)
+    assert tolerance(timedelta(days=1)) == timedelta(minutes=10)
+
+
+def test_a_daily_cron_does_not_skip_a_document_checked_seconds_after_it_yesterday() -> None:
+    document = tracked("24h")
+    yesterday = NOW - timedelta(days=1) + timedelta(seconds=3)
+    assert due_at(document, checked(document, yesterday), NOW) is None
+
+
+def test_due_once_the_interval_less_its_tolerance_has_passed() -> None:
+    document = tracked("6h")
+    last = NOW - timedelta(hours=5, minutes=49)
+    assert due_at(document, checked(document, last), NOW) == last + timedelta(hours=5, minutes=50)
+    assert due_at(document, checked(document, last - timedelta(minutes=1)), NOW) is None
+
+
+def test_never_checked_or_checked_in_the_future_is_due() -> None:
+    document = tracked()
+    assert due_at(document, None, NOW) is None
+    assert due_at(document, checked(document, None), NOW) is None
+    assert due_at(document, checked(document, NOW + timedelta(days=30)), NOW) is None
+
+
+def test_a_changed_declaration_is_due_but_a_new_interval_or_file_is_not() -> None:
+    before = tracked("24h")
+    an_hour_ago = NOW - timedelta(hours=1)
+    moved = tracked("24h", url="https://example.com/legal/terms")
+    assert due_at(moved, checked(before, an_hour_ago), NOW) is None
+    stored = LastCheck(an_hour_ago, before.declaration() | {"source": "/elsewhere.yaml"})
+    assert due_at(tracked("12h"), stored, NOW) == an_hour_ago + timedelta(hours=12, minutes=-10)
+
+
+def test_plan_keeps_catalog_order_forces_named_keys_and_gives_the_next_due() -> None:
+    daily, hourly = tracked("24h"), tracked("1h")
+    hourly = dataclasses.replace(hourly, key="acme/hourly")
+    fresh = NOW - timedelta(minutes=5)
+    checks = {daily.key: checked(daily, fresh), hourly.key: checked(hourly, fresh)}
+    waiting = plan([daily, hourly], checks, NOW)
+    assert waiting.due == [] and [item.document for item in waiting.waiting] == [daily, hourly]
+    assert waiting.next_due == fresh + timedelta(minutes=57)
+    forced = plan([daily, hourly], checks, NOW, forced={daily.key})
+    assert forced.due == [daily] and forced.next_due == fresh + timedelta(minutes=57)
+
+
+# crawl, through the real command
+
+
+def declare(home: Home, site: Site, **intervals: str) -> Path:
+    """One document per path, `/name` with the interval given."""
+    for name in intervals:
+        site.html(f"/{name}", TERMS.format(""))
+    return home.catalog(
+        [
+            {"type": name, "url": site.url(f"/{name}"), "interval": interval}
+            for name, interval in intervals.items()
+        ]
+    )
+
+
+def crawl(home: Home, catalog: Path, *args: str, command: str = "crawl") -> Result:
+    """`crawl` (or `run`) of the TestSite service, keeping to the schedule."""
+    return home.run(command, "--catalog", str(catalog), "--only", "testsite", *FAST, *args)
+
+
+def outcomes(result: Result) -> dict[str, tuple[str, str]]:
+    assert result.code == 0, result.stderr
+    return {item["key"]: (item["outcome"], item["detail"]) for item in result.json()}
+
+
+def age(home: Home, key: str, by: timedelta) -> None:
+    """Move a document's last attempt back by `by`, as if that much time had passed."""
+    with Session(open_store(home.db)) as session:
+        document = session.exec(select(Document).where(Document.key == key)).one()
+        assert document.last_checked is not None
+        document.last_checked -= by
+        session.add(document)
+        session.commit()
+
+
+def test_only_due_documents_are_fetched(home: Home, site: Site) -> None:
+    catalog = declare(home, site, minute="1m", hour="1h")
+    first = outcomes(crawl(home, catalog, "--json"))
+    assert {outcome for outcome, _ in first.values()} == {"first"}
+
+    again = crawl(home, catalog)
+    assert again.code == 0, again.stderr
+    assert "Nothing is due: 2 documents were checked within their interval" in again.stdout
+    assert len(site.hits("/minute")) == len(site.hits("/hour")) == 1
+
+    age(home, "testsite/minute", timedelta(minutes=1))
+    seen = outcomes(crawl(home, catalog, "--json"))
+    assert seen["testsite/minute"] == ("not-modified", "")
+    outcome, due = seen["testsite/hour"]
+    assert outcome == NOT_DUE
+    assert timedelta(minutes=55) < datetime.fromisoformat(due) - datetime.now(UTC)
+    assert datetime.fromisoformat(due) - datetime.now(UTC) <= timedelta(minutes=57)
+    assert len(site.hits("/minute")) == 2 and len(site.hits("/hour")) == 1
+
+    summary = crawl(home, catalog, "--all")
+    assert "not due" in summary.stdout and len(site.hits("/hour")) == 2
+
+
+def test_all_and_a_named_key_override_the_schedule_a_service_does_not(
+    home: Home, site: Site
+) -> None:
+    catalog = declare(home, site, a="1d", b="1d")
+    assert crawl(home, catalog).code == 0
+    by_service = home.run("crawl", "--catalog", str(catalog), "--only", "TestSite", "--json", *FAST)
+    assert {outcome for outcome, _ in outcomes(by_service).values()} == {NOT_DUE}
+    by_key = home.run("crawl", "--catalog", str(catalog), "--only", "testsite/a", "--json", *FAST)
+    assert outcomes(by_key) == {"testsite/a": ("not-modified", "")}
+    everything = outcomes(crawl(home, catalog, "--all", "--json"))
+    assert {outcome for outcome, _ in everything.values()} == {"not-modified"}
+    assert len(site.hits("/a")) == 3 and len(site.hits("/b")) == 2
+
+
+def test_a_changed_declaration_is_fetched_at_once(home: Home, site: Site) -> None:
+    catalog = declare(home, site, terms="1d")
+    assert crawl(home, catalog).code == 0
+    site.html("/legal", TERMS.format(" and its data"))
+    home.catalog([{"type": "terms", "url": site.url("/legal"), "interval": "1d"}])
+    assert outcomes(crawl(home, catalog, "--json"))["testsite/terms"][0] == "changed"
+
+
+def test_a_failing_site_is_not_hammered_and_nothing_due_is_success(home: Home, site: Site) -> None:
+    catalog = declare(home, site, walled="1h")
+    site.html("/walled", "<html><body>Access denied</body></html>", status=403)
+    assert crawl(home, catalog).code == EXIT_NOTHING_FETCHED
+    hits = len(site.hits("/walled"))
+    assert outcomes(crawl(home, catalog, "--json"))["testsite/walled"][0] == NOT_DUE
+    assert len(site.hits("/walled")) == hits
+    age(home, "testsite/walled", timedelta(hours=1))
+    assert crawl(home, catalog).code == EXIT_NOTHING_FETCHED  # due again, and still walled
+
+
+# run: exit codes and the lock
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_run_exit_codes(home: Home, site: Site) -> None:
+    catalog = declare(home, site, terms="1d")
+    assert outcomes(crawl(home, catalog, "--json", command="run")) == {
+        "testsite/terms": ("first", "")
+    }
+    assert crawl(home, catalog, command="run").code == 0  # nothing due
+    missing = home.run("run", "--catalog", str(home.path / "nope.yaml"), *FAST)
+    assert missing.code == 2 and "nope.yaml: no such file or folder" in missing.stderr
+    unknown = home.run("run", "--catalog", str(catalog), "--only", "nosuch", *FAST)
+    assert unknown.code == 2 and "nosuch" in unknown.stderr
+    bad_set = crawl(home, catalog, "--set", "DOWNLOAD_DELAY", command="run")
+    assert bad_set.code == 2 and "--set takes NAME=VALUE" in bad_set.stderr
+    home.catalog(
+        [{"type": "down", "url": f"http://127.0.0.1:{closed_port()}/terms", "interval": "1d"}],
+        name="down.yaml",
+    )
+    down = home.run("run", "--catalog", str(home.path / "down.yaml"), "--only", "testsite", *FAST)
+    assert down.code == EXIT_NOTHING_FETCHED and "Nothing could be fetched" in down.stderr
+
+
+def start_run(home: Home, catalog: Path) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "policywatch", "run", "--catalog", str(catalog)]
+    command += ["--only", "testsite", *FAST]
+    return subprocess.Popen(
+        command,
+        env=home.env(),
+        cwd=home.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_hit(site: Site, path: str, child: subprocess.Popen[str]) -> None:
+    """Until `child` is fetching `path`: from then on it holds the run lock."""
+    deadline = time.monotonic() + 60
+    while not site.hits(path):
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "the run never fetched the slow page"
+        time.sleep(0.05)
+
+
+def overlapping_runs_skip(home: Home, site: Site) -> None:
+    catalog = declare(home, site, slow="1d")
+    site.html("/slow", TERMS.format(""), delay=3)
+    first = start_run(home, catalog)
+    wait_for_hit(site, "/slow", first)
+    second = crawl(home, catalog, "--all", command="run")
+    assert second.code == EXIT_LOCKED
+    assert f"another policywatch run is in progress (pid {first.pid} since " in second.stderr
+    assert "; skipping" in second.stderr
+    _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    assert len(site.hits("/slow")) == 1
+    site.pages["/slow"].delay = 0
+    assert crawl(home, catalog, "--all", command="run").code == 0  # the lock is free again
+
+
+def test_overlapping_runs_the_second_skips_with_its_own_code(home: Home, site: Site) -> None:
+    overlapping_runs_skip(home, site)
+    assert (home.path / "store.sqlite3.run.lock").exists()
+    assert not (home.path / "store.sqlite3.run.lock.holder").exists()
+
+
+@pytest.mark.postgres
+def test_overlapping_runs_on_postgresql_lock_in_the_state_directory(
+    home: Home, site: Site, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    home.db = pg_url
+    overlapping_runs_skip(home, site)
+    [lock] = (state / "policywatch").glob("run-*.lock")
+    assert len(lock.stem) == len("run-") + 16
+
+
+def test_a_run_killed_mid_crawl_does_not_block_the_next(home: Home, site: Site) -> None:
+    catalog = declare(home, site, slow="1d")
+    site.html("/slow", TERMS.format(""), delay=20)
+    killed = start_run(home, catalog)
+    wait_for_hit(site, "/slow", killed)
+    killed.kill()  # SIGKILL: no cleanup, the holder note stays behind
+    killed.communicate(timeout=30)
+    assert (home.path / "store.sqlite3.run.lock.holder").exists()
+    site.pages["/slow"].delay = 0
+    after = crawl(home, catalog, "--json", command="run")
+    assert outcomes(after) == {"testsite/slow": ("first", "")}
