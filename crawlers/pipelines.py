@@ -37,6 +37,7 @@ class RecordPipeline:
         self.crawler = crawler
         rules = load_rules(crawler.settings.getlist("POLICYWATCH_RULES"))
         self.judge = partial(assess, rules=rules)
+        self.accepted = set(crawler.settings.getlist("POLICYWATCH_ACCEPT_CAPTURE"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
@@ -99,7 +100,9 @@ class RecordPipeline:
             attempt,
             "\n".join(texts),
             partial(self.judge, language=document.language),
-            vet=partial(vet_capture, language=document.language),
+            vet=None
+            if page.key in self.accepted
+            else partial(vet_capture, language=document.language),
             body=page.body,
             content_type=page.content_type,
         )

@@ -61,3 +61,5 @@ ITEM_PIPELINES = {"crawlers.pipelines.RecordPipeline": 300}
 POLICYWATCH_DB = ""
 # The user's extra rule files or folders (`--rules`), on top of diffengine's shipped rules.
 POLICYWATCH_RULES: list[str] = []
+# Documents whose text is recorded even if it looks like a broken capture (`--accept-capture`).
+POLICYWATCH_ACCEPT_CAPTURE: list[str] = []

@@ -247,3 +247,29 @@ def test_identical_combined_pages_are_recognised_as_unchanged(home: Home, site: 
     home.crawl(catalog)
     assert outcomes(home.crawl(catalog, "--json")) == {"testsite/terms": ("unchanged", "")}
     assert "If-None-Match" not in site.hits("/a")[-1].headers
+
+
+def test_a_page_that_really_shrank_is_recorded_once_accepted(home: Home, site: Site) -> None:
+    site.html("/terms", terms(CLAUSES))
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    home.crawl(catalog)
+    short = terms("<p>Clause 1: the developer agrees to use the interface as documented.</p>")
+    site.html("/terms", short)
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"][0] == "failed"
+    refused = home.crawl(catalog, "--accept-capture")
+    assert refused.code == 2 and "--only" in refused.stderr  # home.crawl names the service
+    accepted = home.run(
+        "crawl",
+        "--catalog",
+        str(catalog),
+        "--only",
+        "testsite/doc-terms",
+        "--accept-capture",
+        "--json",
+        "--set",
+        "DOWNLOAD_DELAY=0",
+        "-q",
+    )
+    assert outcomes(accepted) == {"testsite/doc-terms": ("changed", accepted.json()[0]["detail"])}
+    assert versions(home) == {"testsite/doc-terms": 2}
+    assert issues(home) == {"testsite/doc-terms": None}

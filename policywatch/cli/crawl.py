@@ -89,6 +89,15 @@ def crawl(
     no_notify: Annotated[
         bool, typer.Option("--no-notify", help="Record only; leave alerts for `notify`.")
     ] = False,
+    accept_capture: Annotated[
+        bool,
+        typer.Option(
+            "--accept-capture",
+            help="Record the text of the documents named by key with --only even if it looks "
+            "like a broken capture "
+            "(collapsed, or in another language): for a page that really did shrink.",
+        ),
+    ] = False,
 ) -> None:
     """Fetch the documents that are due, record new versions, summarise, deliver alerts.
     \f
@@ -107,6 +116,9 @@ def crawl(
     documents = loaded.select(only or [])
     if not documents:
         fail("no document to crawl: the catalog is empty or every entry is broken")
+    named = {document.key for name in only or [] if (document := loaded.get(name))}
+    if accept_capture and not named:
+        fail("--accept-capture applies to documents named by key: add --only SERVICE/TYPE")
     store = engine(db)  # open and migrate before crawling, so a bad --db fails at once
     config = settings()
     scrapy_settings = crawl_settings(
@@ -117,7 +129,8 @@ def crawl(
         rules=checked_rules(rules),
         overrides=parse_overrides(set_ or []),
     )
-    named = {document.key for name in only or [] if (document := loaded.get(name))}
+    if accept_capture:
+        scrapy_settings.set("POLICYWATCH_ACCEPT_CAPTURE", sorted(named), priority="cmdline")
     schedule = plan(
         documents,
         last_checks(store, [document.key for document in documents]),
