@@ -20,7 +20,9 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -50,19 +52,97 @@ def interval_seconds(text: str) -> int:
     return number * {"m": 60, "h": 3600, "d": 86400}[unit]
 
 
-def _check_selectors(selectors: list[str]) -> list[str]:
-    """Compile each selector now, so a typo is reported at load time rather than at crawl time."""
+def _check_css(selector: str) -> str:
+    """Compile the selector now, so a typo is reported at load time rather than at crawl time."""
+    try:
+        soupsieve.compile(selector)
+    except Exception as error:  # soupsieve raises SelectorSyntaxError and others
+        # soupsieve appends a drawing of the selector with a caret: keep the one-line reason.
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"invalid CSS selector {selector!r}: {reason}") from None
+    return selector
+
+
+class RangeSelector(BaseModel):
+    """The content between two elements, as Open Terms Archive's range selectors.
+
+    Some policies have no element of their own: they are a stretch of a longer page, from one
+    heading to the next. `start_before` keeps the first match of its selector, `start_after`
+    starts right after it; `end_before` stops right before the end element, `end_after` keeps it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start_before: str | None = None
+    start_after: str | None = None
+    end_before: str | None = None
+    end_after: str | None = None
+
+    @field_validator("start_before", "start_after", "end_before", "end_after")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        return None if value is None else _check_css(value)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RangeSelector:
+        if (self.start_before is None) == (self.start_after is None):
+            raise ValueError("a range needs exactly one of `start_before` and `start_after`")
+        if (self.end_before is None) == (self.end_after is None):
+            raise ValueError("a range needs exactly one of `end_before` and `end_after`")
+        return self
+
+    @property
+    def start(self) -> str:
+        return self.start_before or self.start_after or ""
+
+    @property
+    def end(self) -> str:
+        return self.end_before or self.end_after or ""
+
+    def data(self) -> dict[str, str]:
+        """The range as written in YAML: only its two bounds."""
+        return self.model_dump(exclude_none=True)
+
+    def __str__(self) -> str:
+        bounds = ", ".join(f"{name}: {css}" for name, css in self.data().items())
+        return f"{{{bounds}}}"
+
+
+Selector = str | RangeSelector
+
+
+def _selector_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "css"
+    return "range" if isinstance(value, dict | RangeSelector) else None
+
+
+# One entry of `select`/`remove`. The discriminator picks the model from the value's shape, so an
+# error names the one field at fault rather than listing how each alternative failed.
+SelectorEntry = Annotated[
+    Annotated[str, Tag("css")] | Annotated[RangeSelector, Tag("range")],
+    Discriminator(
+        _selector_kind,
+        custom_error_type="selector",
+        custom_error_message="expected a CSS selector or a range (start_… and end_… selectors)",
+    ),
+]
+
+
+def _check_selectors(selectors: list[Selector]) -> list[Selector]:
+    """The CSS entries, checked as a list so that an error names the field, as it always has."""
     for selector in selectors:
-        try:
-            soupsieve.compile(selector)
-        except Exception as error:  # soupsieve raises SelectorSyntaxError and others
-            # soupsieve appends a drawing of the selector with a caret: keep the one-line reason.
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ValueError(f"invalid CSS selector {selector!r}: {reason}") from None
+        if isinstance(selector, str):
+            _check_css(selector)
     return selectors
 
 
-Selectors = Annotated[list[str], Field(default_factory=list)]
+def selector_data(selector: Selector) -> str | dict[str, str]:
+    """A selector as plain data (JSON, YAML): the CSS text, or the range's bounds."""
+    return selector if isinstance(selector, str) else selector.data()
+
+
+Selectors = Annotated[list[SelectorEntry], Field(default_factory=list)]
 Render = Literal["http", "browser"]
 Format = Literal["html", "pdf"]
 
@@ -75,7 +155,7 @@ def _http_url(value: str) -> str:
 
 
 def _one_or_many(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
+    return [value] if isinstance(value, str | dict) else value
 
 
 @dataclass(frozen=True)
@@ -83,8 +163,15 @@ class Page:
     """One page to fetch and what to extract from it."""
 
     url: str
-    select: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
+    select: tuple[Selector, ...] = ()
+    remove: tuple[Selector, ...] = ()
+
+    def selectors(self) -> dict[str, list[str | dict[str, str]]]:
+        """`select` and `remove` as plain data, as stored with the document."""
+        return {
+            "select": [selector_data(selector) for selector in self.select],
+            "remove": [selector_data(selector) for selector in self.remove],
+        }
 
 
 class PartDeclaration(BaseModel):
@@ -93,8 +180,8 @@ class PartDeclaration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str
-    select: list[str] | None = None
-    remove: list[str] | None = None
+    select: list[SelectorEntry] | None = None
+    remove: list[SelectorEntry] | None = None
 
     @field_validator("url")
     @classmethod
@@ -108,7 +195,7 @@ class PartDeclaration(BaseModel):
 
     @field_validator("select", "remove")
     @classmethod
-    def _valid_css(cls, value: list[str] | None) -> list[str] | None:
+    def _valid_css(cls, value: list[Selector] | None) -> list[Selector] | None:
         return None if value is None else _check_selectors(value)
 
 
@@ -140,7 +227,7 @@ class DocumentDeclaration(BaseModel):
 
     @field_validator("select", "remove")
     @classmethod
-    def _valid_css(cls, value: list[str]) -> list[str]:
+    def _valid_css(cls, value: list[Selector]) -> list[Selector]:
         return _check_selectors(value)
 
     @field_validator("combine", mode="before")
@@ -212,11 +299,11 @@ class TrackedDocument:
         return self.pages[0].url
 
     @property
-    def select(self) -> tuple[str, ...]:
+    def select(self) -> tuple[Selector, ...]:
         return self.pages[0].select
 
     @property
-    def remove(self) -> tuple[str, ...]:
+    def remove(self) -> tuple[Selector, ...]:
         return self.pages[0].remove
 
     @property
@@ -225,13 +312,9 @@ class TrackedDocument:
 
     def declaration(self) -> dict[str, Any]:
         """The entry as plain data, kept with each document in the store."""
-        entry: dict[str, Any] = {"url": self.url, "select": list(self.select)}
-        entry["remove"] = list(self.remove)
+        entry: dict[str, Any] = {"url": self.url, **self.pages[0].selectors()}
         if self.combined:
-            entry["combine"] = [
-                {"url": page.url, "select": list(page.select), "remove": list(page.remove)}
-                for page in self.pages
-            ]
+            entry["combine"] = [{"url": page.url, **page.selectors()} for page in self.pages]
         if self.render != "http":
             entry["render"] = self.render
         if self.format is not None:

@@ -8,10 +8,14 @@ as found; judging it is the diff engine's job.
 
 Selection follows Open Terms Archive declarations: `remove` selectors are matched against the whole
 page first, then the `select` selectors pick what remains, so a declaration written for Open Terms
-Archive works here unchanged (except range selectors and JavaScript filters, which are not
-supported). One deliberate difference: the selected parts come in document order and each only
-once, where OTA goes selector by selector and repeats an element nested in another match; repeated
-text would be noise in every diff.
+Archive works here unchanged (except JavaScript filters, which are not supported). Range selectors
+keep or drop the content between two elements, as a DOM Range does: the first match of each bound
+(for `select`, the first one not removed), in document order, the bound elements themselves kept
+or not as `*_before`/`*_after` say. One deliberate difference: the selected parts come in
+document order and each only once, where OTA goes selector by selector and repeats an element
+nested in another match; repeated text would be noise in every diff. Likewise a range whose bound
+is missing selects or removes nothing, as a CSS selector that matches nothing does, where OTA
+fails the whole page.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from bs4 import (
     XMLParsedAsHTMLWarning,
 )
 from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+
+from crawlers.declarations import RangeSelector, Selector
 
 __all__ = ["ExtractionError", "extract_markdown"]
 
@@ -108,24 +114,35 @@ class ExtractionError(Exception):
 def extract_markdown(
     body: bytes | str,
     *,
-    select: Sequence[str] = (),
-    remove: Sequence[str] = (),
+    select: Sequence[Selector] = (),
+    remove: Sequence[Selector] = (),
     url: str | None = None,
     encoding: str | None = None,
 ) -> str:
     """The policy text of an HTML page, as normalized Markdown ending with one newline.
 
-    `select`/`remove` are CSS selectors as in an Open Terms Archive declaration; `url` resolves
-    relative links; `encoding` is the HTTP charset when the server sent one. Raises
+    `select`/`remove` are CSS or range selectors as in an Open Terms Archive declaration; `url`
+    resolves relative links; `encoding` is the HTTP charset when the server sent one. Raises
     `ExtractionError` when the page holds no policy text, so that the caller records a fetch issue
     instead of a version. A syntactically invalid selector is a catalog bug and raises soupsieve's
     `SelectorSyntaxError` (the catalog validates selectors when it loads).
     """
     soup = _parse(_decode(body, encoding))
-    removed = frozenset(id(tag) for tag in _matches(soup, remove))
-    renderer = _Renderer(_base_url(soup, url), removed)
-    roots = _roots(soup, select, renderer)
-    markdown = _tidy("\n\n".join(block.text for root in roots for block in renderer.blocks(root)))
+    css_select, ranges_select = _split(select)
+    css_remove, ranges_remove = _split(remove)
+    removed = {id(tag) for tag in _matches(soup, css_remove)}
+    order = _Order(soup) if ranges_select or ranges_remove else None
+    if order is not None:
+        removed.update(order.contained_in(ranges_remove))
+    renderer = _Renderer(_base_url(soup, url), frozenset(removed))
+    if order is not None and ranges_select:
+        parts = _range_parts(soup, css_select, ranges_select, renderer, order)
+    else:
+        parts = [(root, renderer) for root in _roots(soup, css_select, renderer)]
+    if not parts:
+        names = [repr(css) for css in css_select] + [str(bounds) for bounds in ranges_select]
+        raise ExtractionError("selector-matched-nothing", f"no element matches {', '.join(names)}")
+    markdown = _tidy("\n\n".join(block.text for root, by in parts for block in by.blocks(root)))
     if not _LETTER_OR_DIGIT.search(markdown):
         raise ExtractionError("empty-text", "the page has no text once markup is removed")
     return markdown
@@ -193,15 +210,20 @@ def _parse(text: str) -> BeautifulSoup:
             raise ExtractionError("not-html", f"the parser rejected the body: {error}") from None
 
 
-def _matches(soup: BeautifulSoup, selectors: Sequence[str]) -> list[Tag]:
-    """Elements matching any selector, in document order, each once (a selector list does both).
+def _split(selectors: Sequence[Selector]) -> tuple[list[str], list[RangeSelector]]:
+    """CSS selectors and range selectors apart. A lone string is one selector, as in OTA
+    declarations, not a sequence of one-letter ones."""
+    if isinstance(selectors, str):
+        return [selectors], []
+    css = [selector for selector in selectors if isinstance(selector, str)]
+    return css, [selector for selector in selectors if isinstance(selector, RangeSelector)]
 
-    A lone string is one selector, as in OTA declarations, not a sequence of one-letter ones.
-    """
+
+def _matches(soup: BeautifulSoup, selectors: Sequence[str]) -> list[Tag]:
+    """Elements matching any selector, in document order, each once (a selector list does both)."""
     if not selectors:
         return []
-    joined = selectors if isinstance(selectors, str) else ", ".join(selectors)
-    return list(soupsieve.select(joined, soup))
+    return list(soupsieve.select(", ".join(selectors), soup))
 
 
 def _roots(soup: BeautifulSoup, select: Sequence[str], renderer: _Renderer) -> list[Tag]:
@@ -214,10 +236,141 @@ def _roots(soup: BeautifulSoup, select: Sequence[str], renderer: _Renderer) -> l
         if renderer.visible_in_context(tag, kept):
             roots.append(tag)
             kept.add(id(tag))
-    if not roots:
-        names = ", ".join(repr(selector) for selector in select)
-        raise ExtractionError("selector-matched-nothing", f"no element matches {names}")
     return roots
+
+
+def _range_parts(
+    soup: BeautifulSoup,
+    css: Sequence[str],
+    ranges: Sequence[RangeSelector],
+    renderer: _Renderer,
+    order: _Order,
+) -> list[tuple[PageElement, _Renderer]]:
+    """The parts to convert when `select` has ranges: each stretch of the page selected, once.
+
+    Every CSS match and every range is a span of document positions; overlapping spans merge, so
+    text selected twice comes once, in page order. A span that cuts through an element keeps
+    that element (its heading level, its list) but renders only the children inside the span.
+    """
+    spans = [order.span(tag) for tag in _roots(soup, css, renderer)] if css else []
+    for bounds in ranges:
+        if span := order.range_span(bounds, renderer.kept):
+            spans.append(span)
+    parts: list[tuple[PageElement, _Renderer]] = []
+    for span in _merged(spans):
+        roots, outside = order.between(span)
+        clipped = renderer.without(outside)
+        parts.extend((root, clipped) for root in roots if clipped.visible_in_context(root, set()))
+    return parts
+
+
+@dataclass(frozen=True, order=True)
+class _Span:
+    """Document positions from `start` to `end` (excluded)."""
+
+    start: int
+    end: int
+
+
+def _merged(spans: Iterable[_Span]) -> list[_Span]:
+    merged: list[_Span] = []
+    for span in sorted(spans):
+        if merged and span.start < merged[-1].end:
+            merged[-1] = _Span(merged[-1].start, max(merged[-1].end, span.end))
+        else:
+            merged.append(span)
+    return merged
+
+
+class _Order:
+    """Every node's position in document order: what range selectors need to know what lies
+    between two elements. Built only for declarations that use ranges."""
+
+    def __init__(self, soup: BeautifulSoup) -> None:
+        self._soup = soup
+        self._nodes = list(soup.descendants)
+        self._position = {id(node): index for index, node in enumerate(self._nodes)}
+
+    def span(self, node: PageElement) -> _Span:
+        """The positions of `node` and its descendants."""
+        last = node
+        while isinstance(last, Tag) and last.contents:
+            last = last.contents[-1]
+        return _Span(self._position[id(node)], self._position[id(last)] + 1)
+
+    def range_span(self, bounds: RangeSelector, usable: Callable[[Tag], bool]) -> _Span | None:
+        """The positions a range covers, from the first usable match of each bound; None when a
+        bound matches nothing or the end comes before the start."""
+        start = self._first(bounds.start, usable)
+        end = self._first(bounds.end, usable)
+        if start is None or end is None:
+            return None
+        start_span, end_span = self.span(start), self.span(end)
+        first = start_span.start if bounds.start_before is not None else start_span.end
+        stop = end_span.start if bounds.end_before is not None else end_span.end
+        return _Span(first, stop) if first < stop else None
+
+    def _first(self, css: str, usable: Callable[[Tag], bool]) -> Tag | None:
+        return next((tag for tag in soupsieve.iselect(css, self._soup) if usable(tag)), None)
+
+    def contained_in(self, ranges: Iterable[RangeSelector]) -> set[int]:
+        """The nodes wholly inside the ranges (bounds looked up in the whole page, as OTA does
+        before removing anything): removing them is removing the ranges."""
+        inside: set[int] = set()
+        for bounds in ranges:
+            span = self.range_span(bounds, lambda _: True)
+            if span is None:
+                continue
+            index = span.start
+            while index < span.end:
+                node_span = self.span(self._nodes[index])
+                if node_span.end <= span.end:
+                    inside.add(id(self._nodes[index]))
+                    index = node_span.end
+                else:  # an element the range ends inside: look at its children
+                    index += 1
+        return inside
+
+    def between(self, span: _Span) -> tuple[list[PageElement], set[int]]:
+        """What to render for a span: the children of the nodes' common ancestor that overlap
+        it, and the nodes to leave out of those that the span cuts through."""
+        first, last = self._nodes[span.start], self._nodes[span.end - 1]
+        ancestor = _common_ancestor(first, last)
+        cut = [
+            node
+            for edge in (first, last)
+            for node in (edge, *_ancestors_below(edge, ancestor))
+            if isinstance(node, Tag) and not self._within(node, span)
+        ]
+        outside = {
+            id(child) for node in cut for child in node.contents if not self._overlaps(child, span)
+        }
+        return [child for child in ancestor.contents if self._overlaps(child, span)], outside
+
+    def _within(self, node: PageElement, span: _Span) -> bool:
+        own = self.span(node)
+        return span.start <= own.start and own.end <= span.end
+
+    def _overlaps(self, node: PageElement, span: _Span) -> bool:
+        own = self.span(node)
+        return own.start < span.end and span.start < own.end
+
+
+def _ancestors_below(node: PageElement, ancestor: Tag) -> list[Tag]:
+    """The ancestors of `node` strictly below `ancestor`."""
+    found: list[Tag] = []
+    for parent in node.parents:
+        if parent is ancestor:
+            break
+        found.append(parent)
+    return found
+
+
+def _common_ancestor(first: PageElement, last: PageElement) -> Tag:
+    """The deepest element holding both nodes, neither of them itself: the container whose
+    children a span's rendering starts from (as a DOM Range's common ancestor container)."""
+    holders = {id(parent) for parent in first.parents}
+    return next(parent for parent in last.parents if id(parent) in holders)
 
 
 def _base_url(soup: BeautifulSoup, url: str | None) -> str | None:
@@ -314,7 +467,7 @@ class _Renderer:
             "a": self._link,
         }
 
-    def blocks(self, root: Tag) -> list[_Block]:
+    def blocks(self, root: PageElement) -> list[_Block]:
         return _paragraphs(self._node(root, _PLAIN, 0))
 
     def skipped(self, tag: Tag) -> bool:
@@ -330,15 +483,30 @@ class _Renderer:
         aria_hidden = tag.attrs.get("aria-hidden")
         return isinstance(aria_hidden, str) and aria_hidden.strip().lower() == "true"
 
-    def visible_in_context(self, tag: Tag, kept: set[int]) -> bool:
+    def visible_in_context(self, node: PageElement, kept: set[int]) -> bool:
         """Neither dropped itself or through an ancestor, nor inside an already selected part."""
-        if self.skipped(tag):
+        if isinstance(node, Tag) and self.skipped(node):
             return False
-        return not any(id(parent) in kept or self.skipped(parent) for parent in tag.parents)
+        return not any(id(parent) in kept or self.skipped(parent) for parent in node.parents)
+
+    def kept(self, tag: Tag) -> bool:
+        """Not removed by the declaration, itself or through an ancestor: still on the page as
+        OTA sees it once `remove` has run (hidden parts are still there)."""
+        return id(tag) not in self._removed and not any(
+            id(parent) in self._removed for parent in tag.parents
+        )
+
+    def without(self, nodes: set[int]) -> _Renderer:
+        """A renderer that also leaves out `nodes`: how a range clips the elements it cuts."""
+        return _Renderer(self._base_url, self._removed | nodes) if nodes else self
+
+    def _text(self, node: NavigableString) -> bool:
+        """Page text: neither a comment or the like, nor text that a range selector removed."""
+        return not isinstance(node, PreformattedString) and id(node) not in self._removed
 
     def _node(self, node: PageElement, style: _Style, depth: int) -> Sequence[_Piece]:
         if isinstance(node, NavigableString):
-            return [] if isinstance(node, PreformattedString) else [_HTML_SPACE.sub(" ", node)]
+            return [_HTML_SPACE.sub(" ", node)] if self._text(node) else []
         if not isinstance(node, Tag) or self.skipped(node):
             return []
         handler = self._handlers.get(node.name, self._children)
@@ -364,7 +532,7 @@ class _Renderer:
                     parts.append("\n")
                 elif not self.skipped(node):
                     stack.extend(reversed(node.contents))
-            elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+            elif isinstance(node, NavigableString) and self._text(node):
                 parts.append(node)
         return "".join(parts)
 

@@ -1,13 +1,17 @@
-"""`policywatch catalog`: list, validate and show the tracked documents' declarations.
+"""`policywatch catalog`: list, validate, show and import the tracked documents' declarations.
 
 The catalog is the one thing users edit by hand, so these commands exist to answer three questions
 quickly: what is tracked (`list`), is my YAML right (`validate`), and what exactly will be fetched
-and kept for one document (`show`). `--json` output is stable: scripts and tests read it.
+and kept for one document (`show`). `import-ota` starts a catalog from Open Terms Archive's
+declarations instead of from scratch. `--json` output is stable: scripts and tests read it.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,12 +28,14 @@ from crawlers.declarations import (
     declaration_files,
     load_catalog,
 )
+from crawlers.ota import Conversion, Omission, OtaError, convert
 from policywatch.cli.common import (
     EXIT_USAGE,
     CatalogOption,
     JsonOption,
     console,
     err_console,
+    fail,
     print_json,
     settings,
     user_catalog,
@@ -59,8 +65,7 @@ def document_data(document: TrackedDocument) -> dict[str, Any]:
         "document_type": document.document_type,
         "url": document.url,
         "tags": list(document.tags),
-        "select": list(document.select),
-        "remove": list(document.remove),
+        **document.pages[0].selectors(),  # range selectors as their bounds
         "interval": document.interval,
         "language": document.language,
         "source": document.source,
@@ -136,12 +141,17 @@ def _suggestions(key: str, catalog: Catalog) -> list[str]:
     return sorted(of_service) or difflib.get_close_matches(wanted, keys, n=5, cutoff=0.5)
 
 
+def _shown(item: Any) -> str:
+    """A list item of the declaration: text as is, a range selector as its JSON."""
+    return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+
+
 def _declaration_table(document: TrackedDocument) -> Table:
     table = Table(show_header=False, box=None, title=escape(document.key))
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for field, value in document_data(document).items():
-        shown = "\n".join(value) if isinstance(value, list) else str(value)
+        shown = "\n".join(map(_shown, value)) if isinstance(value, list) else str(value)
         table.add_row(field, escape(shown) if shown else "[dim](none)[/]")
     return table
 
@@ -163,3 +173,118 @@ def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = 
         print_json(document_data(document))
     else:
         console.print(_declaration_table(document))
+
+
+OtaFilesArgument = Annotated[
+    list[Path],
+    typer.Argument(help="Open Terms Archive declaration files (Service.json).", show_default=False),
+]
+OutputOption = Annotated[
+    Path,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Folder to write one catalog file per service into (created if missing).",
+        show_default=False,
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite existing catalog files.")]
+
+
+def _ota_problem(path: Path, message: str) -> None:
+    err_console.print(f"[red]✗[/] {escape(str(path))}: {escape(message)}", highlight=False)
+
+
+def _read_ota(path: Path) -> Conversion | None:
+    """The conversion of one file, or None after saying why there is none."""
+    if path.name.endswith(".history.json"):
+        _ota_problem(path, "a history file (past declarations of a service), not a declaration")
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        _ota_problem(path, f"cannot read: {error}")
+        return None
+    except json.JSONDecodeError as error:
+        _ota_problem(
+            path, f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        )
+        return None
+    try:
+        return convert(data, source=path.name)
+    except OtaError as error:
+        _ota_problem(path, f"not converted: {error}")
+        return None
+
+
+def _write_whole(target: Path, text: str) -> None:
+    """Write through a temporary file renamed into place: a failure leaves no half-written file."""
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        temporary.replace(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@app.command("import-ota")
+def import_ota(files: OtaFilesArgument, output: OutputOption, force: ForceOption = False) -> None:
+    """Convert Open Terms Archive declarations into catalog files, one per service.
+
+    What has no catalog equivalent (JavaScript filters) is reported; exit code 2 only when no
+    file could be converted.
+    """
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"cannot use {escape(str(output))} as the output folder: {escape(str(error))}")
+    written: dict[str, Path] = {}
+    documents = 0
+    omissions: list[Omission] = []
+    for path in files:
+        conversion = _read_ota(path)
+        if conversion is None:
+            continue
+        target = output / conversion.file_name
+        if conversion.file_name in written:
+            _ota_problem(path, f"{target} was already written from {written[conversion.file_name]}")
+            continue
+        if target.exists() and not force:
+            _ota_problem(path, f"{target} exists; use --force to overwrite it")
+            continue
+        try:
+            _write_whole(target, conversion.yaml_text)
+        except OSError as error:
+            _ota_problem(path, f"cannot write {target}: {error}")
+            continue
+        written[conversion.file_name] = path
+        documents += conversion.documents
+        omissions.extend(conversion.omissions)
+        console.print(
+            f"wrote {escape(str(target))}: {escape(conversion.service)}, "
+            f"{_plural(conversion.documents, 'document')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    _import_summary(len(written), documents, omissions, len(files) - len(written), output)
+    if not written:
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _import_summary(
+    services: int, documents: int, omissions: list[Omission], failed: int, output: Path
+) -> None:
+    if omissions:
+        console.print("[yellow]Not carried over:[/]")
+        for omission in omissions:
+            console.print(f"  {escape(str(omission))}", highlight=False, soft_wrap=True)
+    summary = (
+        f"{_plural(services, 'service')} ({_plural(documents, 'document')}) converted into "
+        f"{escape(str(output))}; {_plural(len(omissions), 'thing')} not carried over"
+    )
+    if failed:
+        summary += f"; [red]{_plural(failed, 'file')} not converted[/]"
+    console.print(summary, highlight=False, soft_wrap=True)
