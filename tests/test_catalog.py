@@ -41,6 +41,9 @@ JSON_FIELDS = {
     "tags",
     "select",
     "remove",
+    "combine",
+    "render",
+    "format",
     "interval",
     "language",
     "source",
@@ -377,6 +380,14 @@ def test_show_json_is_the_full_declaration() -> None:
     assert data["select"] == ["main"]
     assert "select[name='Locale Select']" in data["remove"]
     assert data["source"] == str(BUNDLED_CATALOG / "openai.yaml")
+    assert (data["render"], data["format"], data["combine"]) == ("browser", None, [])
+
+
+def test_show_json_lists_the_pages_a_document_combines() -> None:
+    data = json_of(invoke("show", "anthropic/usage-policy", "--json"))
+    assert [part["url"] for part in data["combine"]][0] == data["url"]
+    assert len(data["combine"]) == 3
+    assert data["combine"][1]["select"] != data["select"]  # a part's own selectors
 
 
 def test_show_is_case_insensitive_and_renders_markup_literally() -> None:

@@ -58,14 +58,20 @@ KeyArgument = Annotated[
 
 
 def document_data(document: TrackedDocument) -> dict[str, Any]:
-    """One document as the plain, stable mapping `--json` prints."""
+    """One document as the plain, stable mapping `--json` prints: every field, always present
+    (`combine` lists a combined document's pages, empty otherwise)."""
+    declared = document.declaration()
     return {
         "key": document.key,
         "service": document.service,
         "document_type": document.document_type,
         "url": document.url,
         "tags": list(document.tags),
-        **document.pages[0].selectors(),  # range selectors as their bounds
+        "select": declared["select"],
+        "remove": declared["remove"],
+        "combine": declared.get("combine", []),
+        "render": document.render,
+        "format": document.format,
         "interval": document.interval,
         "language": document.language,
         "source": document.source,
