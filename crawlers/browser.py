@@ -90,7 +90,8 @@ def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
     """Request meta that renders `page` in Chromium and waits for what its selectors pick."""
     from scrapy_playwright.page import PageMethod
 
-    css = [selector for selector in page.select if isinstance(selector, str)]
+    # A range's content begins at its start element: wait for that.
+    css = [selector if isinstance(selector, str) else selector.start for selector in page.select]
     return {
         "playwright": True,
         "playwright_page_methods": [PageMethod(wait_for_content, css, timeout_ms)],
