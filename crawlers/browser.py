@@ -36,6 +36,17 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Chromium's network errors, as the spider's failure kinds (net::ERR_… in Playwright's message).
+_NETWORK_ERRORS = [
+    ("ERR_NAME_NOT_RESOLVED", "dns-error"),
+    ("ERR_NAME_RESOLUTION_FAILED", "dns-error"),
+    ("ERR_CONNECTION_REFUSED", "connection-refused"),
+    ("ERR_TIMED_OUT", "timeout"),
+    ("ERR_CONNECTION_TIMED_OUT", "timeout"),
+    ("ERR_CONNECTION_", "connection-error"),
+    ("ERR_ADDRESS_UNREACHABLE", "connection-error"),
+    ("ERR_INTERNET_DISCONNECTED", "connection-error"),
+]
 # What a policy's text never needs: skipping them makes a render several times faster.
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 
@@ -113,3 +124,23 @@ async def wait_for_content(page: BrowserPage, selectors: list[str], timeout_ms: 
             await page.wait_for_load_state("networkidle", timeout=timeout_ms)
     except BrowserTimeout:
         return
+
+
+def browser_failure(error: BaseException | None) -> tuple[str, str] | None:
+    """The failure kind and a one-line reason for an error Chromium raised, or None if not one.
+
+    Playwright's messages carry a multi-line call log; the first line says it all, and the
+    `net::ERR_…` code tells an unreachable host from a refusing one, as for plain HTTP fetches.
+    """
+    try:
+        from playwright.async_api import Error as BrowserError
+        from playwright.async_api import TimeoutError as BrowserTimeout
+    except ImportError:
+        return None
+    if not isinstance(error, BrowserError):
+        return None
+    reason = (error.message or str(error)).strip().splitlines()[0]
+    if isinstance(error, BrowserTimeout):
+        return "timeout", reason
+    kind = next((kind for code, kind in _NETWORK_ERRORS if code in reason), "browser-error")
+    return kind, reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 
 import pytest
 
@@ -68,3 +69,16 @@ def test_without_a_browser_only_the_pages_that_need_one_fail(home: Home, site: S
     assert seen["testsite/usage"][0] == "failed"
     assert seen["testsite/usage"][1].startswith("browser-unavailable: no Chromium found")
     assert site.hits("/usage") == []
+
+
+def test_an_unreachable_rendered_page_fails_like_any_other(home: Home, chromium: str) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/terms"
+    catalog = home.catalog([{"type": "Terms", "url": closed, "render": "browser"}])
+    result = home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    assert result.code == 3
+    [(outcome, detail)] = outcomes(result).values()
+    assert outcome == "failed"
+    assert detail.startswith("connection-refused: ") and "\n" not in detail
+    assert "Is this machine offline?" in result.stderr

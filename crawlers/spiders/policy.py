@@ -25,7 +25,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
 
-from crawlers.browser import render_meta
+from crawlers.browser import browser_failure, render_meta
 from crawlers.declarations import TrackedDocument
 from crawlers.items import FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import retry_after
@@ -193,9 +193,11 @@ class PolicySpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         key = request.meta["key"]
         page = _which_page(self.documents[key], len(request.meta.get("fetched", ())))
-        detail = page + (str(failure.value) or repr(failure.value))
-        kind = failure_kind(failure)
-        yield FetchFailed(key, request.url, kind, detail, None, _elapsed_ms(request.meta))
+        kind, reason = browser_failure(failure.value) or (
+            failure_kind(failure),
+            str(failure.value) or repr(failure.value),
+        )
+        yield FetchFailed(key, request.url, kind, page + reason, None, _elapsed_ms(request.meta))
 
 
 def _which_page(document: TrackedDocument, index: int) -> str:
