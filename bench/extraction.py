@@ -13,7 +13,7 @@ emphasis, no backslash escapes, images dropped), so similarity compares what a r
     digits, case kept, link targets included) of the two texts;
     recall = share of OTA's words found in the matching blocks; precision = share of ours.
 
-Parts using what we do not support (range selectors, JavaScript filters) are reported and left
+Parts using what we do not support (JavaScript filters) are reported and left
 out, as are parts whose selector no longer matches; such versions are marked incomplete (only
 their precision says anything) and kept out of the means. Where a declaration selects elements
 nested in one another (`select: div`), OTA repeats the inner text and we do not: the version is
@@ -39,7 +39,9 @@ from typing import Any
 import soupsieve
 from bs4 import BeautifulSoup
 
+from crawlers.declarations import RangeSelector, Selector
 from crawlers.extract import ExtractionError, extract_markdown
+from crawlers.ota import ota_selector
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 RUNS = 5
@@ -52,8 +54,8 @@ class Part:
 
     path: Path
     url: str
-    select: list[str]
-    remove: list[str]
+    select: list[Selector]
+    remove: list[Selector]
     unsupported: list[str]
     order: int
 
@@ -123,8 +125,8 @@ def part_for(snapshot: dict[str, Any]) -> Part:
     source = combine[fetches.index(url)] if url in fetches else {}
     merged = {**terms, **source}
     unsupported: list[str] = []
-    select = css_selectors(merged.get("select", []), unsupported)
-    remove = css_selectors(merged.get("remove", []), unsupported)
+    select = css_selectors(merged.get("select", []))
+    remove = css_selectors(merged.get("remove", []))
     if merged.get("filter"):
         unsupported.append(f"JavaScript filters {merged['filter']}")
     return Part(
@@ -137,13 +139,13 @@ def part_for(snapshot: dict[str, Any]) -> Part:
     )
 
 
-def css_selectors(value: Any, unsupported: list[str]) -> list[str]:
-    """Plain CSS selectors; OTA range selectors (objects) are noted as unsupported."""
+def css_selectors(value: Any) -> list[Selector]:
+    """OTA's selectors as ours: CSS as is, range selectors converted as `import-ota` does."""
     selectors = [value] if isinstance(value, (str, dict)) else list(value)
-    for selector in selectors:
-        if isinstance(selector, dict):
-            unsupported.append(f"range selector {json.dumps(selector)}")
-    return [selector for selector in selectors if isinstance(selector, str)]
+    return [
+        selector if isinstance(selector, str) else RangeSelector(**ota_selector(selector))
+        for selector in selectors
+    ]
 
 
 def measure(version: Version, timings: dict[str, list[Timing]], dump: Path | None) -> Result:
@@ -200,11 +202,12 @@ def time_extraction(body: bytes, part: Part) -> Timing:
     return Timing(len(body), min(durations), statistics.median(durations))
 
 
-def nested_matches(body: bytes, select: list[str]) -> int:
+def nested_matches(body: bytes, select: list[Selector]) -> int:
     """Matches inside other matches: where OTA's output and ours legitimately part ways."""
-    if not select:
+    css = [selector for selector in select if isinstance(selector, str)]
+    if not css:
         return 0
-    matches = soupsieve.select(", ".join(select), BeautifulSoup(body, "lxml"))
+    matches = soupsieve.select(", ".join(css), BeautifulSoup(body, "lxml"))
     ids = {id(tag) for tag in matches}
     return sum(any(id(parent) in ids for parent in tag.parents) for tag in matches)
 

@@ -157,7 +157,7 @@ def _page(declaration: dict[str, Any], url_key: str | None) -> dict[str, Any]:
         page[url_key] = declaration["fetch"]
     for field in ("select", "remove"):
         if field in declaration:
-            page[field] = _Flow(_selector(item) for item in _listed(declaration[field]))
+            page[field] = _Flow(ota_selector(item) for item in _listed(declaration[field]))
     return page
 
 
@@ -169,7 +169,7 @@ def _part(part: Any) -> Any:
     return entry["url"] if set(entry) == {"url"} else entry
 
 
-def _selector(selector: Any) -> Any:
+def ota_selector(selector: Any) -> Any:
     """A CSS selector as is; a range selector with our key names (unknown keys kept, so that
     validation names them)."""
     if not isinstance(selector, dict):
