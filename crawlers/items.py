@@ -31,9 +31,10 @@ class FetchedPage:
 
     @property
     def body(self) -> bytes:
-        """The snapshot to keep: the page's body, or a multipart of a combined document's."""
-        if len(self.parts) == 1:
-            return self.parts[0].body
+        """The snapshot to keep: the page's body, or a multipart of a combined document's (none
+        for a 304)."""
+        if len(self.parts) <= 1:
+            return self.parts[0].body if self.parts else b""
         return combined_body(self.parts)
 
     @property

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
 from store.db import writer
@@ -82,14 +82,58 @@ def body_sha256(body: bytes) -> str:
 def _insert_ignoring_duplicates(
     session: Session, table: type[SQLModel], values: dict[str, Any]
 ) -> None:
-    session.execute(_insert(session, table, values).on_conflict_do_nothing())
+    session.execute(_insert(session, table).values(**values).on_conflict_do_nothing())
 
 
-def _insert(session: Session, table: type[SQLModel], values: dict[str, Any]) -> Any:
+def _insert(session: Session, table: type[SQLModel]) -> Any:
     """An INSERT of the session's dialect, which knows ON CONFLICT (SQLite and PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).values(**values)
+    return insert(table)
+
+
+def _healthy_values(attempt: Attempt) -> dict[str, Any]:
+    """A document's fetch state after a sound fetch: its validators, and no open issue."""
+    return {
+        "last_checked": attempt.at,
+        "etag": attempt.etag,
+        "last_modified": attempt.last_modified,
+        "issue": None,
+        "issue_detail": None,
+        "issue_since": None,
+        "issue_streak": 0,
+    }
+
+
+# The statements of the per-page paths, built once (SQLAlchemy then skips rebuilding and
+# re-hashing them for every page): the document is named by a bound parameter, and the UPDATE's
+# SET clause is made of the parameters' other keys.
+_FETCH_STATE = select(Document.etag, Document.last_modified, Document.body_sha256).where(
+    col(Document.key) == bindparam("document_key")
+)
+_MARK_HEALTHY = (
+    update(Document)
+    .where(col(Document.key) == bindparam("document_key"))
+    .returning(col(Document.id))
+)
+
+
+def _fetch_values(
+    document_id: int, attempt: Attempt, outcome: str, detail: str | None = None
+) -> dict[str, Any]:
+    """The `fetch` row that logs `attempt`."""
+    return {
+        "document_id": document_id,
+        "at": attempt.at,
+        "url": attempt.url,
+        "status": attempt.status,
+        "outcome": outcome,
+        "detail": detail,
+        "elapsed_ms": attempt.elapsed_ms,
+        "bytes": attempt.bytes,
+        "etag": attempt.etag,
+        "last_modified": attempt.last_modified,
+    }
 
 
 class Repository:
@@ -100,39 +144,57 @@ class Repository:
         self._writer = writer(engine)
 
     def sync_documents(self, documents: Sequence[DocumentInfo], at: datetime | None = None) -> None:
-        """Insert the documents not yet known and refresh the declarations of the others."""
+        """Insert the documents not yet known and refresh the declarations of the others.
+
+        One statement for all of them (an executemany), as a crawl syncs its whole selection; a
+        key given twice counts once, the last one (PostgreSQL refuses one upsert touching a row
+        twice).
+        """
+        if not documents:
+            return
         now = at or utcnow()
+        latest = {info.key: info for info in documents}
+        rows = [
+            {
+                "key": info.key,
+                "service": info.service,
+                "document_type": info.document_type,
+                "url": info.url,
+                "declaration": info.declaration,
+                "tags": list(info.tags),
+                "first_seen": now,
+                "last_seen": now,
+                "issue_streak": 0,
+            }
+            for info in latest.values()
+        ]
+        declared = ("service", "document_type", "url", "declaration", "tags", "last_seen")
         with Session(self._writer) as session, session.begin():
-            for info in documents:
-                declared = {
-                    "service": info.service,
-                    "document_type": info.document_type,
-                    "url": info.url,
-                    "declaration": info.declaration,
-                    "tags": list(info.tags),
-                    "last_seen": now,
-                }
-                new = {"key": info.key, "first_seen": now, "issue_streak": 0, **declared}
-                upsert = _insert(session, Document, new).on_conflict_do_update(
-                    index_elements=["key"], set_=declared
-                )
-                session.execute(upsert)
+            insert = _insert(session, Document)
+            upsert = insert.on_conflict_do_update(
+                index_elements=["key"], set_={name: insert.excluded[name] for name in declared}
+            )
+            session.execute(upsert, rows)
 
     def fetch_state(self, key: str) -> FetchState:
         """The validators to send with the next request of `key` (all None when never fetched)."""
-        with Session(self.engine) as session:
-            document = session.exec(select(Document).where(Document.key == key)).first()
-            if document is None:
-                return FetchState(None, None, None)
-            return FetchState(document.etag, document.last_modified, document.body_sha256)
+        with self.engine.connect() as connection:
+            row = connection.execute(_FETCH_STATE, {"document_key": key}).first()
+        return FetchState(*row) if row else FetchState(None, None, None)
 
     def record_unchanged(self, key: str, attempt: Attempt, *, not_modified: bool) -> None:
-        """A 304, or a body identical to the last one: the check is recorded, nothing else."""
-        with Session(self._writer) as session, session.begin():
-            document = self._lock(session, key)
-            outcome = "not-modified" if not_modified else "unchanged"
-            self._log(session, document, attempt, outcome)
-            self._healthy(document, attempt)
+        """A 304, or a body identical to the last one: the check is recorded, nothing else.
+
+        The commonest write of a crawl, so it is two statements and no ORM objects; the UPDATE
+        locks the document's row as `_lock` does.
+        """
+        outcome = "not-modified" if not_modified else "unchanged"
+        with self._writer.begin() as connection:
+            healthy = {"document_key": key, **_healthy_values(attempt)}
+            document_id = connection.execute(_MARK_HEALTHY, healthy).scalar()
+            if document_id is None:
+                raise KeyError(f"unknown document {key}: sync_documents first")
+            connection.execute(insert(Fetch), _fetch_values(document_id, attempt, outcome))
 
     def record_issue(self, key: str, attempt: Attempt, kind: str, detail: str) -> int:
         """A failed fetch: logged, and the document's issue streak grows. Returns the streak."""
@@ -223,10 +285,8 @@ class Repository:
 
     @staticmethod
     def _healthy(document: Document, attempt: Attempt) -> None:
-        document.last_checked = attempt.at
-        document.etag, document.last_modified = attempt.etag, attempt.last_modified
-        document.issue = document.issue_detail = document.issue_since = None
-        document.issue_streak = 0
+        for name, value in _healthy_values(attempt).items():
+            setattr(document, name, value)
 
     @staticmethod
     def _log(
@@ -237,20 +297,7 @@ class Repository:
         detail: str | None = None,
     ) -> None:
         session.add(document)
-        session.add(
-            Fetch(
-                document_id=document.id,  # type: ignore[arg-type]
-                at=attempt.at,
-                url=attempt.url,
-                status=attempt.status,
-                outcome=outcome,
-                detail=detail,
-                elapsed_ms=attempt.elapsed_ms,
-                bytes=attempt.bytes,
-                etag=attempt.etag,
-                last_modified=attempt.last_modified,
-            )
-        )
+        session.add(Fetch(**_fetch_values(document.id, attempt, outcome, detail)))  # type: ignore[arg-type]
 
     @staticmethod
     def _snapshot(

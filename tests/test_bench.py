@@ -1,0 +1,39 @@
+"""The crawl benchmark still runs end to end, so that it cannot rot between the times it is used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "crawl.py"
+
+
+def test_crawl_benchmark_measures_every_scenario(tmp_path: Path) -> None:
+    figures_file = tmp_path / "figures.json"
+    command = [sys.executable, str(BENCH), "--sizes", "20", "--rounds", "1", "--no-urlwatch"]
+    command += ["--server", "python", "--json", str(figures_file)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "warning" not in run.stdout, run.stdout  # every run did what its scenario says
+
+    report = json.loads(figures_file.read_text())
+    assert report["server"] == "python"
+    assert report["server_ceiling_pages_per_s"] > 0
+    figures = {(f["tool"], f["scenario"]): f for f in report["figures"]}
+    expected = {
+        ("policywatch", "first"): {"first": 20, "http-200": 20},
+        ("policywatch", "unchanged"): {"not-modified": 20, "http-304": 20},
+        ("policywatch", "changed"): {"changed": 2, "not-modified": 18, "http-200": 2},
+        ("policywatch", "unchanged-no-cond"): {"unchanged": 20, "http-200": 20},
+        ("floor", "get"): {"200": 20},
+        ("floor", "conditional"): {"304": 20},
+    }
+    assert set(figures) == set(expected)
+    for key, outcomes in expected.items():
+        figure = figures[key]
+        assert figure["outcomes"].items() >= outcomes.items(), (key, figure["outcomes"])
+        assert figure["wall"] > 0 and figure["cpu"] > 0 and figure["rss_mb"] > 0, figure
+        assert figure["pages_per_s"] == 20 / figure["wall"]
+    assert figures[("policywatch", "first")]["store_mb"] > 0
