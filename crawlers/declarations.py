@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 import soupsieve
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -144,11 +146,6 @@ def selector_data(selector: Selector) -> str | dict[str, str]:
     return selector if isinstance(selector, str) else selector.data()
 
 
-Selectors = Annotated[list[SelectorEntry], Field(default_factory=list)]
-Render = Literal["http", "browser"]
-Format = Literal["html", "pdf"]
-
-
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -158,6 +155,15 @@ def _http_url(value: str) -> str:
 
 def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str | dict) else value
+
+
+# `select`/`remove`: one entry or a list of them, CSS checked at load time.
+SelectorList = Annotated[
+    list[SelectorEntry], BeforeValidator(_one_or_many), AfterValidator(_check_selectors)
+]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Render = Literal["http", "browser"]
+Format = Literal["html", "pdf"]
 
 
 @dataclass(frozen=True)
@@ -181,24 +187,9 @@ class PartDeclaration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str
-    select: list[SelectorEntry] | None = None
-    remove: list[SelectorEntry] | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _valid_url(cls, value: str) -> str:
-        return _http_url(value)
-
-    @field_validator("select", "remove", mode="before")
-    @classmethod
-    def _listed(cls, value: Any) -> Any:
-        return _one_or_many(value)
-
-    @field_validator("select", "remove")
-    @classmethod
-    def _valid_css(cls, value: list[Selector] | None) -> list[Selector] | None:
-        return None if value is None else _check_selectors(value)
+    url: HttpUrl
+    select: SelectorList | None = None
+    remove: SelectorList | None = None
 
 
 class DocumentDeclaration(BaseModel):
@@ -207,30 +198,15 @@ class DocumentDeclaration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str = Field(min_length=1)
-    url: str | None = None
-    select: Selectors
-    remove: Selectors
+    url: HttpUrl | None = None
+    select: SelectorList = Field(default_factory=list)
+    remove: SelectorList = Field(default_factory=list)
     combine: list[PartDeclaration] = Field(default_factory=list)
     render: Render = "http"
     format: Format | None = None
     tags: list[str] = Field(default_factory=list)
     interval: str = "24h"
     language: str | None = "en"
-
-    @field_validator("url")
-    @classmethod
-    def _valid_url(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value)
-
-    @field_validator("select", "remove", mode="before")
-    @classmethod
-    def _listed(cls, value: Any) -> Any:
-        return _one_or_many(value)
-
-    @field_validator("select", "remove")
-    @classmethod
-    def _valid_css(cls, value: list[Selector]) -> list[Selector]:
-        return _check_selectors(value)
 
     @field_validator("combine", mode="before")
     @classmethod
