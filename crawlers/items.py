@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,18 @@ class FetchedPage:
     last_modified: str | None = None
     elapsed_ms: int | None = None
 
-    @property
+    @cached_property
     def body(self) -> bytes:
         """The snapshot to keep: the page's body, or a multipart of a combined document's (none
-        for a 304)."""
+        for a 304). Built once: the pipeline sizes it, hashes it and stores it."""
         if len(self.parts) <= 1:
             return self.parts[0].body if self.parts else b""
         return combined_body(self.parts)
 
     @property
     def content_type(self) -> str | None:
-        if len(self.parts) == 1:
-            return self.parts[0].content_type
+        if len(self.parts) <= 1:
+            return self.parts[0].content_type if self.parts else None
         return "multipart/mixed"
 
 

@@ -59,10 +59,12 @@ def bot_wall(headers: Mapping[str, str], body: bytes) -> str | None:
     if "challenge" in headers.get("cf-mitigated", ""):
         return "Cloudflare"
     page = body[:_SCANNED].decode("utf-8", "replace").lower()
-    if len(_MARKUP.sub(" ", page).split()) >= _WALL_WORDS:
-        return None
     vendor = next((vendor for vendor, marker in _WALL_MARKERS if marker.search(page)), None)
-    return vendor or ("a captcha" if _CAPTCHA.search(page) else None)
+    suspect = vendor or ("a captcha" if _CAPTCHA.search(page) else None)
+    # Counting words strips the markup of the whole page: done only when a marker was found.
+    if suspect and len(_MARKUP.sub(" ", page).split()) < _WALL_WORDS:
+        return suspect
+    return None
 
 
 def status_verdict(status: int, retry_after: float = 0) -> Verdict:
