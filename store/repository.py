@@ -223,16 +223,16 @@ class Repository:
         with Session(self._writer) as session, session.begin():
             document = self._lock(session, key)
             latest = latest_version(session, document.id)  # type: ignore[arg-type]
-            if latest is None or latest.text_sha256 != digest:
-                problem = vet(latest.text if latest else None, text) if vet else None
-                if problem:
-                    kind, detail = problem
-                    self._issue(session, document, attempt, kind, detail)
-                    return Recorded("failed", detail=f"{kind}: {detail}")
+            unchanged = latest is not None and latest.text_sha256 == digest
+            problem = vet(latest.text if latest else None, text) if vet and not unchanged else None
+            if problem:
+                kind, detail = problem
+                self._issue(session, document, attempt, kind, detail)
+                return Recorded("failed", detail=f"{kind}: {detail}")
             self._healthy(document, attempt)
             if body is not None:
                 document.body_sha256 = body_sha256(body)
-            if latest is not None and latest.text_sha256 == digest:
+            if unchanged:
                 self._log(session, document, attempt, "unchanged")
                 return Recorded("unchanged")
             seen = set(
