@@ -59,31 +59,24 @@ def find_browser(settings: Settings) -> str | None:
     return next((path for name in CANDIDATES if (path := shutil.which(name))), None)
 
 
-def browser_unavailable(settings: Settings) -> str | None:
-    """Why pages cannot be rendered on this machine, or None when they can."""
+def enable_browser(settings: Settings) -> str | None:
+    """Route `playwright` requests to Chromium; returns why it cannot, if it cannot."""
     try:
         import scrapy_playwright  # noqa: F401
     except ImportError:
         return "rendering needs the browser extra: pip install 'policywatch[browser]'"
-    if find_browser(settings) is None:
+    executable = find_browser(settings)
+    if executable is None:
         return (
             "no Chromium found: install Debian's chromium package (apt-get install chromium) "
             "or set POLICYWATCH_BROWSER to its path"
         )
-    return None
-
-
-def enable_browser(settings: Settings) -> str | None:
-    """Route `playwright` requests to Chromium; returns why it cannot, if it cannot."""
-    reason = browser_unavailable(settings)
-    if reason:
-        return reason
     timeout_ms = settings.getfloat("DOWNLOAD_TIMEOUT") * 1000
     settings.set("DOWNLOAD_HANDLERS", {"http": HANDLER, "https": HANDLER}, priority="cmdline")
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="cmdline")
     settings.set(
         "PLAYWRIGHT_LAUNCH_OPTIONS",
-        {"executable_path": find_browser(settings), "headless": True, "args": LAUNCH_ARGS},
+        {"executable_path": executable, "headless": True, "args": LAUNCH_ARGS},
         priority="cmdline",
     )
     settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="cmdline")
