@@ -22,6 +22,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# zlib's fastest level: a third of the time of its default for a fifth more bytes (measured on
+# the crawl benchmark's pages). A crawl compresses every new page twice (text and raw body).
+COMPRESSION_LEVEL = 1
+
+
 class CompressedText(TypeDecorator[str]):
     """Text stored zlib-compressed: policy versions are long and mostly alike."""
 
@@ -29,7 +34,7 @@ class CompressedText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        return None if value is None else zlib.compress(value.encode("utf-8"), 6)
+        return None if value is None else zlib.compress(value.encode("utf-8"), COMPRESSION_LEVEL)
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
         return None if value is None else zlib.decompress(value).decode("utf-8")

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
 from store.db import writer
-from store.models import Change, Document, Fetch, Snapshot, Version, utcnow
+from store.models import COMPRESSION_LEVEL, Change, Document, Fetch, Snapshot, Version, utcnow
 from store.queries import latest_version
 
 Judge = Callable[[str, str, Collection[str]], Assessment]
@@ -108,9 +108,10 @@ def _healthy_values(attempt: Attempt) -> dict[str, Any]:
 # The statements of the per-page paths, built once (SQLAlchemy then skips rebuilding and
 # re-hashing them for every page): the document is named by a bound parameter, and the UPDATE's
 # SET clause is made of the parameters' other keys.
-_FETCH_STATE = select(Document.etag, Document.last_modified, Document.body_sha256).where(
-    col(Document.key) == bindparam("document_key")
-)
+_BATCH = 500  # keys per IN list, well below SQLite's oldest limit on parameters (999)
+_FETCH_STATES = select(
+    Document.key, Document.etag, Document.last_modified, Document.body_sha256
+).where(col(Document.key).in_(bindparam("keys", expanding=True)))
 _MARK_HEALTHY = (
     update(Document)
     .where(col(Document.key) == bindparam("document_key"))
@@ -176,11 +177,16 @@ class Repository:
             )
             session.execute(upsert, rows)
 
-    def fetch_state(self, key: str) -> FetchState:
-        """The validators to send with the next request of `key` (all None when never fetched)."""
+    def fetch_states(self, keys: Sequence[str]) -> dict[str, FetchState]:
+        """The validators to send with the next request of each key (all None when never
+        fetched): one query per 500 documents rather than one per document."""
+        states = dict.fromkeys(keys, FetchState(None, None, None))
         with self.engine.connect() as connection:
-            row = connection.execute(_FETCH_STATE, {"document_key": key}).first()
-        return FetchState(*row) if row else FetchState(None, None, None)
+            for start in range(0, len(keys), _BATCH):
+                batch = list(keys[start : start + _BATCH])
+                for key, *state in connection.execute(_FETCH_STATES, {"keys": batch}):
+                    states[key] = FetchState(*state)
+        return states
 
     def record_unchanged(self, key: str, attempt: Attempt, *, not_modified: bool) -> None:
         """A 304, or a body identical to the last one: the check is recorded, nothing else.
@@ -311,7 +317,7 @@ class Repository:
             Snapshot,
             {
                 "sha256": digest,
-                "content": zlib.compress(body, 6),
+                "content": zlib.compress(body, COMPRESSION_LEVEL),
                 "size": len(body),
                 "content_type": content_type,
                 "created_at": at,

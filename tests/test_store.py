@@ -14,7 +14,7 @@ from diffengine import assess
 from store.db import open_store
 from store.models import Change, Document, Fetch, Snapshot, Version
 from store.queries import get_change, list_changes, list_documents
-from store.repository import Attempt, DocumentInfo, Repository
+from store.repository import Attempt, DocumentInfo, FetchState, Repository
 
 T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
 DOC = DocumentInfo(
@@ -120,9 +120,25 @@ def test_conditional_get_state_round_trips(db_url: str) -> None:
         assess,
         body=b"body",
     )
-    state = repo.fetch_state(DOC.key)
+    states = repo.fetch_states([DOC.key, "never-synced"])
+    state = states[DOC.key]
+    assert states["never-synced"] == FetchState(None, None, None)
     assert (state.etag, state.last_modified) == ('"abc"', "Wed, 01 Oct 2025 12:00:00 GMT")
     assert state.body_sha256 is not None and len(state.body_sha256) == 64
+
+
+def test_fetch_states_of_a_large_crawl_come_in_batches(db_url: str) -> None:
+    repo = repository(db_url)
+    many = [
+        DocumentInfo(f"bulk/{n:04d}", "Bulk", f"Page {n}", f"https://e.invalid/{n}")
+        for n in range(1200)
+    ]
+    repo.sync_documents(many, at=T0)
+    last = many[-1].key
+    repo.record_unchanged(last, Attempt(many[-1].url, etag='"v9"', at=T0), not_modified=False)
+    states = repo.fetch_states([info.key for info in many])
+    assert len(states) == 1200
+    assert states[last].etag == '"v9"' and states[many[0].key].etag is None
 
 
 def test_syncing_a_document_again_refreshes_its_declaration_and_keeps_its_history(

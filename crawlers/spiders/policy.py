@@ -100,8 +100,8 @@ class PolicySpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request | FetchFailed]:
         self.repository = Repository(open_store(self.settings["POLICYWATCH_DB"]))
         self.repository.sync_documents([document_info(doc) for doc in self.documents.values()])
+        self.states = self.repository.fetch_states(list(self.documents))
         for key, document in self.documents.items():
-            self.states[key] = self.repository.fetch_state(key)
             if document.render == "browser" and self.browser_missing:
                 yield FetchFailed(key, document.url, "browser-unavailable", self.browser_missing)
                 continue
