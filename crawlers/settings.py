@@ -44,16 +44,38 @@ RETRY_EXCEPTIONS = [
 RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 60.0
 
-COOKIES_ENABLED = False
+# Each response yields one item, and the pipeline is synchronous: Scrapy's default (100) starts
+# 100 worker tasks per response to process that one item, ~200 event-loop callbacks per page.
+CONCURRENT_ITEMS = 1
 # Scrapy checks every callback for a generator that returns a value, by reading its source with
 # `ast`; its cache is keyed by the bound method, new for each request, so it parsed the spider's
 # source once per page (~6% of a crawl's CPU). The spider's callbacks are ours and tested.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 TELNETCONSOLE_ENABLED = False
+# Components policywatch has no use for, left out rather than loaded and switched off: Scrapy
+# imports a component before asking it whether it is enabled, and each enabled one runs for
+# every request. Cookies (a policy page is public; the browser keeps its own; the middleware
+# loads tldextract and requests), HTTP authentication (public pages again), remote control
+# (loads aiohttp), feed exports and job state (results go to the store), periodic log lines,
+# and the link-following spider middlewares (the spider follows no links).
+EXTENSIONS = {
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+    "scrapy.extensions.logstats.LogStats": None,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+}
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
