@@ -1,4 +1,4 @@
-"""How policywatch's crawl scales, against urlwatch on the same pages and a bare client's floor.
+"""How policywatch's crawl scales, against urlwatch on the same pages and two floors.
 
     python bench/crawl.py                       # N = 200, 1,000, 5,000; 3 rounds; nginx
     python bench/crawl.py --quick               # N = 200 and 1,000 only
@@ -19,7 +19,10 @@ Politeness: policywatch's per-host limits are product settings (one request per 
 AutoThrottle, a 1 s delay). All pages share one loopback host, so the benchmark lifts them with
 `--set`: CONCURRENT_REQUESTS and CONCURRENT_REQUESTS_PER_DOMAIN = --concurrency (10, urlwatch's
 fixed thread count), DOWNLOAD_DELAY = 0, AUTOTHROTTLE_ENABLED = false. robots.txt stays obeyed
-(one request). urlwatch has no such limits to lift; the floor uses the same concurrency.
+(one request). urlwatch has no such limits to lift; the floors use the same concurrency.
+
+The floors fetch the same pages and do nothing else: `floor` is a bare aiohttp client (what no
+crawler can beat), `scrapy` a bare Scrapy spider (what no Scrapy-based crawler can beat).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from rich.table import Table
 
 SCENARIOS = ("first", "unchanged", "changed", "unchanged-no-cond")
 CHANGED_SHARE = 0.10
+FLOOR_SCENARIOS = ("get", "conditional")
+FLOORS = {"floor": "floor.py", "scrapy": "scrapy_floor.py"}  # a bare client; bare Scrapy
 FLOOR_OF = {"unchanged": "conditional"}  # the floor to compare with; `get` otherwise
 console = Console()
 
@@ -96,7 +101,7 @@ def tool_rounds(tool: Tool, server: Server, size: int, tag: str) -> dict[str, Me
 def floor_rounds(floor: Floor, server: Server, size: int) -> dict[str, Measure]:
     urls = [f"{server.base}/policies/p{n:05d}.html" for n in range(size)]
     floor.reset(urls)
-    return {scenario: floor.run(scenario) for scenario in ("get", "conditional")}
+    return {scenario: floor.run(scenario) for scenario in FLOOR_SCENARIOS}
 
 
 def median_figure(size: int, tool: str, scenario: str, runs: list[Measure]) -> Figure:
@@ -119,7 +124,7 @@ def median_figure(size: int, tool: str, scenario: str, runs: list[Measure]) -> F
 
 
 def bench_size(
-    size: int, rounds: int, server: Server, tools: list[Tool], floor: Floor
+    size: int, rounds: int, server: Server, tools: list[Tool], floors: list[Floor]
 ) -> list[Figure]:
     runs: dict[tuple[str, str], list[Measure]] = {}
     for number in range(rounds):
@@ -129,8 +134,9 @@ def bench_size(
             for scenario, measure in tool_rounds(tool, server, size, tag).items():
                 runs.setdefault((tool.name, scenario), []).append(measure)
             console.log(f"N={size} round {number + 1}/{rounds}: {tool.name} done")
-        for scenario, measure in floor_rounds(floor, server, size).items():
-            runs.setdefault((floor.name, scenario), []).append(measure)
+        for floor in floors:
+            for scenario, measure in floor_rounds(floor, server, size).items():
+                runs.setdefault((floor.name, scenario), []).append(measure)
     return [median_figure(size, tool, scenario, ms) for (tool, scenario), ms in runs.items()]
 
 
@@ -164,15 +170,17 @@ def table(figures: list[Figure], size: int) -> Table:
     out = Table(title=f"N = {size:,} pages (medians)", show_edge=False)
     for column in ("scenario", "tool", "wall s", "CPU s", "RSS MB", "pages/s", "store MB"):
         out.add_column(column, justify="left" if column in ("scenario", "tool") else "right")
-    out.add_column("÷ urlwatch", justify="right")
-    out.add_column("÷ floor", justify="right")
+    for peer in ("urlwatch", *FLOORS):
+        out.add_column(f"÷ {peer}", justify="right")
     rows = [(s, t) for s in SCENARIOS for t in ("policywatch", "urlwatch")]
-    for scenario, tool in [*rows, ("get", "floor"), ("conditional", "floor")]:
+    rows += [(s, t) for t in FLOORS for s in FLOOR_SCENARIOS]
+    for scenario, tool in rows:
         figure = found.get((tool, scenario))
         if figure is None:
             continue
-        peer = found.get(("urlwatch", scenario)) if tool == "policywatch" else None
-        floor = found.get(("floor", FLOOR_OF.get(scenario, "get"))) if tool != "floor" else None
+        ratios = [found.get(("urlwatch", scenario)) if tool == "policywatch" else None]
+        floor_scenario = FLOOR_OF.get(scenario, "get")
+        ratios += [found.get((f, floor_scenario)) if tool not in FLOORS else None for f in FLOORS]
         out.add_row(
             scenario,
             tool,
@@ -180,9 +188,8 @@ def table(figures: list[Figure], size: int) -> Table:
             f"{figure.cpu:.2f}",
             f"{figure.rss_mb:.0f}",
             f"{figure.pages_per_s:,.0f}",
-            f"{figure.store_mb:.1f}" if tool != "floor" else "",
-            f"{figure.wall / peer.wall:.2f}" if peer else "",
-            f"{figure.wall / floor.wall:.2f}" if floor else "",
+            f"{figure.store_mb:.1f}" if tool not in FLOORS else "",
+            *(f"{figure.wall / peer.wall:.2f}" if peer else "" for peer in ratios),
         )
     return out
 
@@ -245,12 +252,12 @@ def main() -> None:
 def run(
     args: argparse.Namespace, sizes: list[int], workdir: Path, server: Server, source: str
 ) -> dict[str, Any]:
-    floor = Floor(workdir, args.concurrency)
+    floors = [Floor(workdir, args.concurrency, name, script) for name, script in FLOORS.items()]
     tools: list[Tool] = [Policywatch(workdir, args.concurrency, args.profile)]
     urlwatch = None if args.no_urlwatch else Urlwatch(workdir, args.urlwatch_venv)
     if urlwatch:
         tools.append(urlwatch)
-    top = floor.ceiling([f"{server.base}/policies/p{n:05d}.html" for n in range(max(sizes))])
+    top = floors[0].ceiling([f"{server.base}/policies/p{n:05d}.html" for n in range(max(sizes))])
     console.print(machine(), highlight=False)
     console.print(
         f"Pages: {source} text; server: {server.name} on {server.base}; ceiling "
@@ -258,7 +265,7 @@ def run(
         f"concurrency {args.concurrency}; {urlwatch.version if urlwatch else 'no urlwatch'}",
         highlight=False,
     )
-    figures = [f for size in sizes for f in bench_size(size, args.rounds, server, tools, floor)]
+    figures = [f for size in sizes for f in bench_size(size, args.rounds, server, tools, floors)]
     for size in sizes:
         console.print(table(figures, size))
     for warning in filter(None, map(check, figures)):

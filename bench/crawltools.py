@@ -1,9 +1,10 @@
 """The contestants of bench/crawl.py, each run as a user would run it, in a child process.
 
 policywatch runs its real CLI on a generated catalog; urlwatch runs in its own virtualenv with an
-equivalent job list (the same CSS selection and exclusion, then HTML to Markdown); the floor is
-bench/floor.py. Each run is measured from outside: wall time, CPU time (user + system) and peak
-RSS of the child, from `os.wait4`, and the size of what it stores.
+equivalent job list (the same CSS selection and exclusion, then HTML to Markdown); the floors
+are bench/floor.py (a bare client) and bench/scrapy_floor.py (a bare Scrapy spider). Each run is
+measured from outside: wall time, CPU time (user + system) and peak RSS of the child, from
+`os.wait4`, and the size of what it stores.
 """
 
 from __future__ import annotations
@@ -192,12 +193,15 @@ class Urlwatch:
 
 
 class Floor:
-    """bench/floor.py: plain GETs, then the same with the validators it received (304s)."""
+    """A floor script (bench/floor.py, the bare client, or bench/scrapy_floor.py, bare Scrapy):
+    plain GETs, then the same with the validators it received (304s)."""
 
-    name = "floor"
-
-    def __init__(self, workdir: Path, concurrency: int) -> None:
-        self.workdir = workdir / "floor"
+    def __init__(
+        self, workdir: Path, concurrency: int, name: str = "floor", script: str = "floor.py"
+    ) -> None:
+        self.name = name
+        self.script = BENCH / script
+        self.workdir = workdir / name
         self.workdir.mkdir(exist_ok=True)
         self.urls = self.workdir / "urls.txt"
         self.validators = self.workdir / "validators.json"
@@ -230,7 +234,7 @@ class Floor:
         """`get`: every page in full; `conditional`: with the validators of the last `get`."""
         if scenario == "get":
             self.validators.unlink(missing_ok=True)
-        command = [sys.executable, str(BENCH / "floor.py"), str(self.urls)]
+        command = [sys.executable, str(self.script), str(self.urls)]
         command += ["--concurrency", str(self.concurrency), "--validators", str(self.validators)]
         measure, stdout = measured(command, self.env, self.workdir / f"{scenario}.log")
         measure.outcomes = Counter({str(k): v for k, v in json.loads(stdout)["statuses"].items()})

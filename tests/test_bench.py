@@ -29,6 +29,8 @@ def test_crawl_benchmark_measures_every_scenario(tmp_path: Path) -> None:
         ("policywatch", "unchanged-no-cond"): {"unchanged": 20, "http-200": 20},
         ("floor", "get"): {"200": 20},
         ("floor", "conditional"): {"304": 20},
+        ("scrapy", "get"): {"200": 20},
+        ("scrapy", "conditional"): {"304": 20},
     }
     assert set(figures) == set(expected)
     for key, outcomes in expected.items():
