@@ -241,11 +241,7 @@ class Repository:
             if unchanged:
                 self._log(session, document, attempt, "unchanged")
                 return Recorded("unchanged")
-            seen = set(
-                session.exec(
-                    select(Version.fingerprint).where(Version.document_id == document.id)
-                ).all()
-            )
+            seen = self._fingerprints(session, document.id) if latest else set()  # type: ignore[arg-type]
             version = Version(
                 document_id=document.id,  # type: ignore[arg-type]
                 seq=latest.seq + 1 if latest else 1,
@@ -267,6 +263,12 @@ class Repository:
             self._log(session, document, attempt, "changed")
             session.flush()
             return Recorded("changed", change.id, assessment)
+
+    @staticmethod
+    def _fingerprints(session: Session, document_id: int) -> set[str]:
+        """Those of the document's versions: the judge tells a page flapping back by them."""
+        query = select(Version.fingerprint).where(Version.document_id == document_id)
+        return set(session.exec(query).all())
 
     @staticmethod
     def _lock(session: Session, key: str) -> Document:
