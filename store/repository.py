@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
 from store.db import writer
 from store.models import COMPRESSION_LEVEL, Change, Document, Fetch, Snapshot, Version, utcnow
-from store.queries import latest_version
 
 Judge = Callable[[str, str, Collection[str]], Assessment]
 # Given the latest version's text (None for a first capture) and the new text: the kind and
@@ -79,16 +78,9 @@ def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _insert_ignoring_duplicates(
-    session: Session, table: type[SQLModel], values: dict[str, Any]
-) -> None:
-    session.execute(_insert(session, table).values(**values).on_conflict_do_nothing())
-
-
-def _insert(session: Session, table: type[SQLModel]) -> Any:
-    """An INSERT of the session's dialect, which knows ON CONFLICT (SQLite and PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _insert(connection: Connection, table: type[SQLModel]) -> Any:
+    """An INSERT of the connection's dialect, which knows ON CONFLICT (SQLite and PostgreSQL)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     return insert(table)
 
 
@@ -117,6 +109,20 @@ _MARK_HEALTHY = (
     .where(col(Document.key) == bindparam("document_key"))
     .returning(col(Document.id))
 )
+# record_text's: a new version is the second commonest write, and ORM objects (loading the
+# document, flushing the unit of work) cost it more than its statements do.
+_LOCK = (
+    select(col(Document.id)).where(col(Document.key) == bindparam("document_key")).with_for_update()
+)
+_LATEST = (
+    select(Version.id, Version.seq, Version.text_sha256, Version.text)
+    .where(col(Version.document_id) == bindparam("document_id"))
+    .order_by(col(Version.seq).desc())
+    .limit(1)
+)
+_UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("document_id"))
+_INSERT_VERSION = insert(Version).returning(col(Version.id))
+_INSERT_CHANGE = insert(Change).returning(col(Change.id))
 
 
 def _fetch_values(
@@ -171,7 +177,7 @@ class Repository:
         ]
         declared = ("service", "document_type", "url", "declaration", "tags", "last_seen")
         with Session(self._writer) as session, session.begin():
-            insert = _insert(session, Document)
+            insert = _insert(session.connection(), Document)
             upsert = insert.on_conflict_do_update(
                 index_elements=["key"], set_={name: insert.excluded[name] for name in declared}
             )
@@ -227,42 +233,46 @@ class Repository:
         """
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         with Session(self._writer) as session, session.begin():
-            document = self._lock(session, key)
-            latest = latest_version(session, document.id)  # type: ignore[arg-type]
+            connection = session.connection()  # statements, not ORM objects: see _LOCK
+            document_id = connection.execute(_LOCK, {"document_key": key}).scalar()
+            if document_id is None:
+                raise KeyError(f"unknown document {key}: sync_documents first")
+            latest = connection.execute(_LATEST, {"document_id": document_id}).first()
             unchanged = latest is not None and latest.text_sha256 == digest
             problem = vet(latest.text if latest else None, text) if vet and not unchanged else None
             if problem:
                 kind, detail = problem
+                document = session.get_one(Document, document_id)
                 self._issue(session, document, attempt, kind, detail)
                 return Recorded("failed", detail=f"{kind}: {detail}")
-            self._healthy(document, attempt)
+            state = _healthy_values(attempt)
             if body is not None:
-                document.body_sha256 = body_sha256(body)
+                state["body_sha256"] = body_sha256(body)
             if unchanged:
-                self._log(session, document, attempt, "unchanged")
+                _update_and_log(connection, document_id, state, attempt, "unchanged")
                 return Recorded("unchanged")
-            seen = self._fingerprints(session, document.id) if latest else set()  # type: ignore[arg-type]
-            version = Version(
-                document_id=document.id,  # type: ignore[arg-type]
-                seq=latest.seq + 1 if latest else 1,
-                seen_at=attempt.at,
-                text_sha256=digest,
-                fingerprint=text_fingerprint(text),
-                snapshot_sha256=self._snapshot(session, body, content_type, attempt.at),
-                text=text,
+            seen = self._fingerprints(session, document_id) if latest else set()
+            snapshot = self._snapshot(connection, body, content_type, attempt.at)
+            version = {
+                "document_id": document_id,
+                "seq": latest.seq + 1 if latest else 1,
+                "seen_at": attempt.at,
+                "text_sha256": digest,
+                "fingerprint": text_fingerprint(text),
+                "snapshot_sha256": snapshot,
+                "text": text,
+            }
+            version_id = connection.execute(_INSERT_VERSION, version).scalar_one()
+            state["last_changed"] = attempt.at
+            _update_and_log(
+                connection, document_id, state, attempt, "changed" if latest else "first"
             )
-            session.add(version)
-            session.flush()
-            document.last_changed = attempt.at
             if latest is None:
-                self._log(session, document, attempt, "first")
                 return Recorded("first")
             assessment = judge(latest.text, text, seen)
-            change = _change_row(document, latest, version, attempt.at, assessment)
-            session.add(change)
-            self._log(session, document, attempt, "changed")
-            session.flush()
-            return Recorded("changed", change.id, assessment)
+            change = _change_values(document_id, latest.id, version_id, attempt.at, assessment)
+            change_id = connection.execute(_INSERT_CHANGE, change).scalar_one()
+            return Recorded("changed", change_id, assessment)
 
     @staticmethod
     def _fingerprints(session: Session, document_id: int) -> set[str]:
@@ -292,11 +302,6 @@ class Repository:
         return document.issue_streak
 
     @staticmethod
-    def _healthy(document: Document, attempt: Attempt) -> None:
-        for name, value in _healthy_values(attempt).items():
-            setattr(document, name, value)
-
-    @staticmethod
     def _log(
         session: Session,
         document: Document,
@@ -309,41 +314,48 @@ class Repository:
 
     @staticmethod
     def _snapshot(
-        session: Session, body: bytes | None, content_type: str | None, at: datetime
+        connection: Connection, body: bytes | None, content_type: str | None, at: datetime
     ) -> str | None:
+        """The raw body, stored once per distinct content; its address (sha256) or None."""
         if body is None:
             return None
         digest = body_sha256(body)
-        _insert_ignoring_duplicates(
-            session,
-            Snapshot,
-            {
-                "sha256": digest,
-                "content": zlib.compress(body, COMPRESSION_LEVEL),
-                "size": len(body),
-                "content_type": content_type,
-                "created_at": at,
-            },
-        )
+        row = {
+            "sha256": digest,
+            "content": zlib.compress(body, COMPRESSION_LEVEL),
+            "size": len(body),
+            "content_type": content_type,
+            "created_at": at,
+        }
+        connection.execute(_insert(connection, Snapshot).values(**row).on_conflict_do_nothing())
         return digest
 
 
-def _change_row(
-    document: Document, before: Version, after: Version, at: datetime, assessment: Assessment
-) -> Change:
-    return Change(
-        document_id=document.id,  # type: ignore[arg-type]
-        from_version_id=before.id,  # type: ignore[arg-type]
-        to_version_id=after.id,  # type: ignore[arg-type]
-        detected_at=at,
-        meaningful=assessment.meaningful,
-        reason=assessment.reason,
-        severity=assessment.severity,
-        categories=list(assessment.categories),
-        summary=assessment.summary,
-        added=assessment.added,
-        removed=assessment.removed,
-        changed=assessment.changed,
-        matches=[dataclasses.asdict(match) for match in assessment.matches],
-        effective_date=assessment.effective_date,
-    )
+def _change_values(
+    document_id: int, before: int, after: int | None, at: datetime, assessment: Assessment
+) -> dict[str, Any]:
+    """The `change` row from version `before` to version `after` (ids)."""
+    return {
+        "document_id": document_id,
+        "from_version_id": before,
+        "to_version_id": after,
+        "detected_at": at,
+        "meaningful": assessment.meaningful,
+        "reason": assessment.reason,
+        "severity": assessment.severity,
+        "categories": list(assessment.categories),
+        "summary": assessment.summary,
+        "added": assessment.added,
+        "removed": assessment.removed,
+        "changed": assessment.changed,
+        "matches": [dataclasses.asdict(match) for match in assessment.matches],
+        "effective_date": assessment.effective_date,
+    }
+
+
+def _update_and_log(
+    connection: Connection, document_id: int, state: dict[str, Any], attempt: Attempt, outcome: str
+) -> None:
+    """The document's new fetch state, and the `fetch` row that logs the attempt."""
+    connection.execute(_UPDATE_DOCUMENT, {"document_id": document_id, **state})
+    connection.execute(insert(Fetch), _fetch_values(document_id, attempt, outcome))
