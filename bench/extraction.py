@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import soupsieve
-from bs4 import BeautifulSoup
+from lxml import etree
+from lxml.cssselect import CSSSelector
 
 from crawlers.declarations import RangeSelector, Selector
 from crawlers.extract import ExtractionError, extract_markdown
@@ -205,11 +205,15 @@ def time_extraction(body: bytes, part: Part) -> Timing:
 def nested_matches(body: bytes, select: list[Selector]) -> int:
     """Matches inside other matches: where OTA's output and ours legitimately part ways."""
     css = [selector for selector in select if isinstance(selector, str)]
-    if not css:
+    root = etree.fromstring(body, etree.HTMLParser(huge_tree=True)) if css else None
+    if root is None:
         return 0
-    matches = soupsieve.select(", ".join(css), BeautifulSoup(body, "lxml"))
-    ids = {id(tag) for tag in matches}
-    return sum(any(id(parent) in ids for parent in tag.parents) for tag in matches)
+    selector = CSSSelector(", ".join(css), translator="html")
+    # Every top-level element: libxml2 starts another `html` for content after `</html>`.
+    tops = [*root.itersiblings(preceding=True), root, *root.itersiblings()]
+    matches = [tag for top in tops if isinstance(top.tag, str) for tag in selector(top)]
+    selected = set(matches)
+    return sum(any(parent in selected for parent in tag.iterancestors()) for tag in matches)
 
 
 def without_repeats(markdown: str) -> str:

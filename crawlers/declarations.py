@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import soupsieve
 import yaml
+from lxml.cssselect import CSSSelector
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -57,11 +57,12 @@ def interval_seconds(text: str) -> int:
 
 
 def _check_css(selector: str) -> str:
-    """Compile the selector now, so a typo is reported at load time rather than at crawl time."""
+    """Compile the selector now as the extractor will (lxml.cssselect's HTML translator, then
+    XPath), so that a typo, or a selector cssselect cannot translate (`p::before`), is reported
+    at load time rather than at crawl time."""
     try:
-        soupsieve.compile(selector)
-    except Exception as error:  # soupsieve raises SelectorSyntaxError and others
-        # soupsieve appends a drawing of the selector with a caret: keep the one-line reason.
+        CSSSelector(selector, translator="html")
+    except Exception as error:  # cssselect's SelectorSyntaxError and ExpressionError, and others
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"invalid CSS selector {selector!r}: {reason}") from None
     return selector

@@ -16,25 +16,24 @@ document order and each only once, where OTA goes selector by selector and repea
 nested in another match; repeated text would be noise in every diff. Likewise a range whose bound
 is missing selects or removes nothing, as a CSS selector that matches nothing does, where OTA
 fails the whole page.
+
+Pages are parsed by libxml2's HTML parser through lxml, and CSS selectors run as the XPath that
+lxml.cssselect translates them to; a selector it cannot translate (a pseudo-element, say) is
+refused when the catalog loads.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import NamedTuple, TypeGuard, cast
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
-import soupsieve
-from bs4 import (
-    BeautifulSoup,
-    MarkupResemblesLocatorWarning,
-    ParserRejectedMarkup,
-    XMLParsedAsHTMLWarning,
-)
-from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+from lxml import etree
+from lxml.cssselect import LxmlHTMLTranslator
 
 from crawlers.declarations import RangeSelector, Selector
 
@@ -86,7 +85,8 @@ _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]
 _CHARSET_PRESCAN = 4096
 # Control characters, lone surrogates and non-characters: never text, and some break the parser.
 _JUNK = re.compile("[\x01-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+_HTML_SPACE_CHARS = " \t\n\r\f"
+_HTML_SPACE = re.compile(f"[{_HTML_SPACE_CHARS}]+")
 _SPACES = re.compile(" {2,}")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _HEADING_LOOKALIKE = re.compile(r"^(#{1,6})(?=\s|$)", re.MULTILINE)
@@ -124,22 +124,25 @@ def extract_markdown(
     `select`/`remove` are CSS or range selectors as in an Open Terms Archive declaration; `url`
     resolves relative links; `encoding` is the HTTP charset when the server sent one. Raises
     `ExtractionError` when the page holds no policy text, so that the caller records a fetch issue
-    instead of a version. A syntactically invalid selector is a catalog bug and raises soupsieve's
-    `SelectorSyntaxError` (the catalog validates selectors when it loads).
+    instead of a version. A selector that is invalid, or that cssselect cannot translate to XPath,
+    is a catalog bug and raises cssselect's `SelectorError` (the catalog validates selectors when
+    it loads).
     """
-    soup = _parse(_decode(body, encoding))
+    document = _parse(_decode(body, encoding))
     css_select, ranges_select = _split(select)
     css_remove, ranges_remove = _split(remove)
-    removed = {id(tag) for tag in _matches(soup, css_remove)}
-    order = _Order(soup) if ranges_select or ranges_remove else None
-    if order is not None:
-        removed.update(order.contained_in(ranges_remove))
-    renderer = _Renderer(_base_url(soup, url), frozenset(removed))
-    if order is not None and ranges_select:
-        parts = _range_parts(soup, css_select, ranges_select, renderer, order)
-    else:
-        parts = [(root, renderer) for root in _roots(soup, css_select, renderer)]
-    if not parts:
+    parts: list[_Part] = []
+    if document is not None:  # None: a blank page, or only comments; nothing to select or render
+        removed: set[_Node] = set(document.select(css_remove))
+        order = _Order(document) if ranges_select or ranges_remove else None
+        if order is not None:
+            removed.update(order.contained_in(ranges_remove))
+        renderer = _Renderer(_base_url(document, url), frozenset(removed))
+        if order is not None and ranges_select:
+            parts = _range_parts(document, css_select, ranges_select, renderer, order)
+        else:
+            parts = [(root, renderer) for root in _roots(document, css_select, renderer)]
+    if not parts and (css_select or ranges_select):
         names = [repr(css) for css in css_select] + [str(bounds) for bounds in ranges_select]
         raise ExtractionError("selector-matched-nothing", f"no element matches {', '.join(names)}")
     markdown = _tidy("\n\n".join(block.text for root, by in parts for block in by.blocks(root)))
@@ -195,19 +198,100 @@ def _meta_codec_for(label: str) -> str:
     return _codec_for(label)
 
 
-def _parse(text: str) -> BeautifulSoup:
-    """Parse with lxml, quietly: policy pages legitimately trip bs4's guessing heuristics.
+def _parse(text: str) -> _Document | None:
+    """The page parsed by libxml2's HTML parser; None when it has no element at all (blank, or
+    only comments and a doctype).
 
-    Class attributes stay plain strings (soupsieve splits them itself), which spares bs4 work on
-    every tag of big pages.
+    The text goes in as UTF-8 bytes with the encoding stated: lxml refuses a `str` that carries
+    an XML encoding declaration, and neither that declaration nor a meta charset may overrule
+    the decoding `_decode` chose. A parser per call, so that its error log is this page's (see
+    `_too_deep`); making one costs microseconds.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        try:
-            return BeautifulSoup(text, "lxml", multi_valued_attributes=None)
-        except ParserRejectedMarkup as error:
-            raise ExtractionError("not-html", f"the parser rejected the body: {error}") from None
+    data = text.encode("utf-8")
+    # `huge_tree`: libxml2's limits on text and depth guard against XML entity bombs; an HTML
+    # page has no entities to expand, and its text must not be cut off.
+    parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
+    try:
+        root = etree.fromstring(data, parser)
+        if _too_deep(parser):
+            # libxml2 stops building its tree 2,048 levels down, dropping the rest of the page;
+            # lxml's own tree builder, fed the same parser's events, has no such limit.
+            builder = _TreesBuilder()
+            etree.fromstring(data, etree.HTMLParser(encoding="utf-8", target=builder))
+            return _Document(builder.trees, builder.trees) if builder.trees else None
+    except etree.XMLSyntaxError as error:  # recovering, lxml returns None for an empty page
+        if not text.strip():  # (as this lxml does) or raises (as some versions may)
+            return None
+        raise ExtractionError("not-html", f"the parser rejected the body: {error}") from None
+    if root is None:
+        return None
+    before = list(root.itersiblings(preceding=True))[::-1]
+    return _Document([*before, root, *root.itersiblings()], [root])
+
+
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    """Whether the parser stopped at one of its limits, which with `huge_tree` only the depth
+    limit can be on a page. That error is the last: the parser stops right there."""
+    error = parser.error_log.last_error
+    return error is not None and error.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT
+
+
+class _TreesBuilder:
+    """A parser target building a tree per top-level element with lxml's `TreeBuilder`, which by
+    itself returns only the last one. Between them there is only whitespace, and comments."""
+
+    def __init__(self) -> None:
+        # Given an HTML parser, the builder takes the names libxml2's HTML parser takes (`@click`).
+        self._builder = etree.TreeBuilder(parser=etree.HTMLParser())
+        self._depth = 0
+        self.trees: list[etree._Element] = []
+
+    def start(self, tag: str | bytes, attrib: dict[str | bytes, str | bytes]) -> None:
+        self._depth += 1
+        self._builder.start(tag, attrib)
+
+    def end(self, tag: str | bytes) -> None:
+        self._builder.end(tag)
+        self._depth -= 1
+        if not self._depth:  # `close` returns the top-level element just ended, and builds on
+            self.trees.append(self._builder.close())
+
+    def data(self, data: str | bytes) -> None:
+        if self._depth:
+            self._builder.data(data)
+
+    def comment(self, text: str | bytes) -> None:
+        if self._depth:
+            self._builder.comment(text)
+
+    def pi(self, target: str | bytes, data: str | bytes | None = None) -> None:
+        if self._depth:
+            self._builder.pi(target, data)
+
+    def close(self) -> None:
+        return None
+
+
+class _Document:
+    """The parsed page: its top-level nodes, in order. Usually one `html` element (with perhaps
+    comments around it), but libxml2 starts another one for content after `</html>`, which real
+    pages have: selectors, ranges and rendering must see them all."""
+
+    def __init__(self, nodes: list[etree._Element], trees: list[etree._Element]) -> None:
+        self.nodes = nodes
+        self._trees = trees  # a node of each lxml document the nodes are in (one, but see _parse)
+
+    def select(self, selectors: Sequence[str]) -> list[etree._Element]:
+        """Elements matching any selector, in document order, each once (a selector list does
+        both: it becomes an XPath union)."""
+        if not selectors:
+            return []
+        xpath = _css(", ".join(selectors))
+        return [tag for tree in self._trees for tag in cast(list[etree._Element], xpath(tree))]
+
+    def first(self, name: str) -> etree._Element | None:
+        """The first element named `name`, in document order."""
+        return next((tag for node in self.nodes if _is_tag(node) for tag in node.iter(name)), None)
 
 
 def _split(selectors: Sequence[Selector]) -> tuple[list[str], list[RangeSelector]]:
@@ -219,44 +303,59 @@ def _split(selectors: Sequence[Selector]) -> tuple[list[str], list[RangeSelector
     return css, [selector for selector in selectors if isinstance(selector, RangeSelector)]
 
 
-def _matches(soup: BeautifulSoup, selectors: Sequence[str]) -> list[Tag]:
-    """Elements matching any selector, in document order, each once (a selector list does both)."""
-    if not selectors:
-        return []
-    return list(soupsieve.select(", ".join(selectors), soup))
+_TRANSLATOR = LxmlHTMLTranslator()
 
 
-def _roots(soup: BeautifulSoup, select: Sequence[str], renderer: _Renderer) -> list[Tag]:
+@lru_cache(maxsize=512)
+def _css(selector: str) -> etree.XPath:
+    """The selector compiled once (a catalog uses the same few on every page) by the translator
+    of `lxml.cssselect.CSSSelector(selector, translator="html")`, so element and attribute names
+    match whatever their case; but to an absolute path, so that it searches the whole document,
+    every top-level element included, not only the tree below the element it is given."""
+    return etree.XPath(_TRANSLATOR.css_to_xpath(selector, prefix="/descendant-or-self::"))
+
+
+def _roots(
+    document: _Document, select: Sequence[str], renderer: _Renderer
+) -> list[_Node | _Document]:
     """The parts to convert: the outermost visible matches of `select`, or the whole body."""
     if not select:
-        return [soup.body or soup]
-    roots: list[Tag] = []
-    kept: set[int] = set()
-    for tag in _matches(soup, select):
+        body = document.first("body")
+        return [document if body is None else body]
+    return [*_outermost(document, select, renderer)]
+
+
+def _outermost(
+    document: _Document, select: Sequence[str], renderer: _Renderer
+) -> list[etree._Element]:
+    """The visible matches of `select` that are not inside another one, in document order."""
+    roots: list[etree._Element] = []
+    kept: set[etree._Element] = set()
+    for tag in document.select(select):
         if renderer.visible_in_context(tag, kept):
             roots.append(tag)
-            kept.add(id(tag))
+            kept.add(tag)
     return roots
 
 
 def _range_parts(
-    soup: BeautifulSoup,
+    document: _Document,
     css: Sequence[str],
     ranges: Sequence[RangeSelector],
     renderer: _Renderer,
     order: _Order,
-) -> list[tuple[PageElement, _Renderer]]:
+) -> list[_Part]:
     """The parts to convert when `select` has ranges: each stretch of the page selected, once.
 
     Every CSS match and every range is a span of document positions; overlapping spans merge, so
     text selected twice comes once, in page order. A span that cuts through an element keeps
     that element (its heading level, its list) but renders only the children inside the span.
     """
-    spans = [order.span(tag) for tag in _roots(soup, css, renderer)] if css else []
+    spans = [order.span(tag) for tag in _outermost(document, css, renderer)]
     for bounds in ranges:
         if span := order.range_span(bounds, renderer.kept):
             spans.append(span)
-    parts: list[tuple[PageElement, _Renderer]] = []
+    parts: list[_Part] = []
     for span in _merged(spans):
         roots, outside = order.between(span)
         clipped = renderer.without(outside)
@@ -282,23 +381,98 @@ def _merged(spans: Iterable[_Span]) -> list[_Span]:
     return merged
 
 
+# --- The tree as nodes ------------------------------------------------------------------------
+#
+# lxml has no text nodes: an element's text up to its first child is its `.text`, and the text
+# after it (up to its next sibling) is its `.tail`, which belongs to the parent's flow. Comments,
+# processing instructions and entities are elements of a kind (their `.tag` is a factory function,
+# not a name): their own text is not page text, their tail is. Ranges, clipping and lists need
+# text as nodes of its own, in document order: `_Text` names one such run by where lxml keeps it.
+
+
+class _Text(NamedTuple):
+    """A run of page text: `owner.tail` if `tail`, else `owner.text`. Equal for the same run, so
+    it can stand in sets and dicts (the tuple holds the element, which keeps lxml's proxy for it
+    alive, and so its identity)."""
+
+    owner: etree._Element
+    tail: bool
+
+    @property
+    def value(self) -> str:
+        return (self.owner.tail if self.tail else self.owner.text) or ""
+
+
+# An element (or a comment, processing instruction or entity), or a run of text.
+_Node = etree._Element | _Text
+# What to render (a node, or a page without body whole), and the renderer that knows what to leave
+# out of it.
+_Part = tuple[_Node | _Document, "_Renderer"]
+
+
+def _is_tag(node: _Node) -> TypeGuard[etree._Element]:
+    """An element proper: neither text nor a comment, processing instruction or entity."""
+    return not isinstance(node, _Text) and isinstance(node.tag, str)
+
+
+def _contents(node: _Node) -> list[_Node]:
+    """What an element holds, in document order: its text, then each child and the child's tail.
+    Text, comments and the like hold nothing."""
+    if not _is_tag(node):
+        return []
+    nodes: list[_Node] = [_Text(node, False)] if node.text else []
+    for child in node:
+        nodes.append(child)
+        if child.tail:
+            nodes.append(_Text(child, True))
+    return nodes
+
+
+def _last_content(node: _Node) -> _Node | None:
+    """The last of `_contents(node)`, without listing them all."""
+    if not _is_tag(node):
+        return None
+    if len(node):
+        child = node[-1]
+        return _Text(child, True) if child.tail else child
+    return _Text(node, False) if node.text else None
+
+
+def _parents(node: _Node) -> Iterator[etree._Element]:
+    """The elements holding `node`, innermost first: a text's first is the element whose text or
+    whose parent's flow (for a tail) it is part of."""
+    if isinstance(node, _Text):
+        if not node.tail:
+            yield node.owner
+        yield from node.owner.iterancestors()
+    else:
+        yield from node.iterancestors()
+
+
 class _Order:
     """Every node's position in document order: what range selectors need to know what lies
     between two elements. Built only for declarations that use ranges."""
 
-    def __init__(self, soup: BeautifulSoup) -> None:
-        self._soup = soup
-        self._nodes = list(soup.descendants)
-        self._position = {id(node): index for index, node in enumerate(self._nodes)}
+    def __init__(self, document: _Document) -> None:
+        self._document = document
+        self._nodes: list[_Node] = []
+        stack: list[_Node] = list(reversed(document.nodes))
+        while stack:  # iterative, for pages of any depth
+            node = stack.pop()
+            self._nodes.append(node)
+            stack.extend(reversed(_contents(node)))
+        self._position = {node: index for index, node in enumerate(self._nodes)}
 
-    def span(self, node: PageElement) -> _Span:
+    def span(self, node: _Node) -> _Span:
         """The positions of `node` and its descendants."""
         last = node
-        while isinstance(last, Tag) and last.contents:
-            last = last.contents[-1]
-        return _Span(self._position[id(node)], self._position[id(last)] + 1)
+        while (content := _last_content(last)) is not None:
+            last = content
+        return _Span(self._position[node], self._position[last] + 1)
 
-    def range_span(self, bounds: RangeSelector, usable: Callable[[Tag], bool]) -> _Span | None:
+    def range_span(
+        self, bounds: RangeSelector, usable: Callable[[etree._Element], bool]
+    ) -> _Span | None:
         """The positions a range covers, from the first usable match of each bound; None when a
         bound matches nothing or the end comes before the start."""
         start = self._first(bounds.start, usable)
@@ -310,13 +484,13 @@ class _Order:
         stop = end_span.start if bounds.end_before is not None else end_span.end
         return _Span(first, stop) if first < stop else None
 
-    def _first(self, css: str, usable: Callable[[Tag], bool]) -> Tag | None:
-        return next((tag for tag in soupsieve.iselect(css, self._soup) if usable(tag)), None)
+    def _first(self, css: str, usable: Callable[[etree._Element], bool]) -> etree._Element | None:
+        return next((tag for tag in self._document.select([css]) if usable(tag)), None)
 
-    def contained_in(self, ranges: Iterable[RangeSelector]) -> set[int]:
+    def contained_in(self, ranges: Iterable[RangeSelector]) -> set[_Node]:
         """The nodes wholly inside the ranges (bounds looked up in the whole page, as OTA does
         before removing anything): removing them is removing the ranges."""
-        inside: set[int] = set()
+        inside: set[_Node] = set()
         for bounds in ranges:
             span = self.range_span(bounds, lambda _: True)
             if span is None:
@@ -325,13 +499,13 @@ class _Order:
             while index < span.end:
                 node_span = self.span(self._nodes[index])
                 if node_span.end <= span.end:
-                    inside.add(id(self._nodes[index]))
+                    inside.add(self._nodes[index])
                     index = node_span.end
                 else:  # an element the range ends inside: look at its children
                     index += 1
         return inside
 
-    def between(self, span: _Span) -> tuple[list[PageElement], set[int]]:
+    def between(self, span: _Span) -> tuple[list[_Node], set[_Node]]:
         """What to render for a span: the children of the nodes' common ancestor that overlap
         it, and the nodes to leave out of those that the span cuts through."""
         first, last = self._nodes[span.start], self._nodes[span.end - 1]
@@ -340,43 +514,46 @@ class _Order:
             node
             for edge in (first, last)
             for node in (edge, *_ancestors_below(edge, ancestor))
-            if isinstance(node, Tag) and not self._within(node, span)
+            if _is_tag(node) and not self._within(node, span)
         ]
         outside = {
-            id(child) for node in cut for child in node.contents if not self._overlaps(child, span)
+            child for node in cut for child in _contents(node) if not self._overlaps(child, span)
         }
-        return [child for child in ancestor.contents if self._overlaps(child, span)], outside
+        children = self._document.nodes if ancestor is None else _contents(ancestor)
+        return [child for child in children if self._overlaps(child, span)], outside
 
-    def _within(self, node: PageElement, span: _Span) -> bool:
+    def _within(self, node: _Node, span: _Span) -> bool:
         own = self.span(node)
         return span.start <= own.start and own.end <= span.end
 
-    def _overlaps(self, node: PageElement, span: _Span) -> bool:
+    def _overlaps(self, node: _Node, span: _Span) -> bool:
         own = self.span(node)
         return own.start < span.end and span.start < own.end
 
 
-def _ancestors_below(node: PageElement, ancestor: Tag) -> list[Tag]:
-    """The ancestors of `node` strictly below `ancestor`."""
-    found: list[Tag] = []
-    for parent in node.parents:
+def _ancestors_below(node: _Node, ancestor: etree._Element | None) -> list[etree._Element]:
+    """The ancestors of `node` strictly below `ancestor` (all of them below the document)."""
+    found: list[etree._Element] = []
+    for parent in _parents(node):
         if parent is ancestor:
             break
         found.append(parent)
     return found
 
 
-def _common_ancestor(first: PageElement, last: PageElement) -> Tag:
+def _common_ancestor(first: _Node, last: _Node) -> etree._Element | None:
     """The deepest element holding both nodes, neither of them itself: the container whose
-    children a span's rendering starts from (as a DOM Range's common ancestor container)."""
-    holders = {id(parent) for parent in first.parents}
-    return next(parent for parent in last.parents if id(parent) in holders)
+    children a span's rendering starts from (as a DOM Range's common ancestor container). None
+    when only the document holds both (one of them is a top-level element, or they are in two)."""
+    holders = set(_parents(first))
+    return next((parent for parent in _parents(last) if parent in holders), None)
 
 
-def _base_url(soup: BeautifulSoup, url: str | None) -> str | None:
+def _base_url(document: _Document, url: str | None) -> str | None:
     """The URL relative links resolve against: the page's `<base href>` if any, as browsers do."""
-    base = soup.head.find("base", href=True) if soup.head else None
-    href = base.get("href") if isinstance(base, Tag) else None
+    head = document.first("head")
+    bases = head.iterdescendants("base") if head is not None else iter(())
+    href = next((base.get("href") for base in bases if base.get("href") is not None), None)
     if not isinstance(href, str) or not href.strip():
         return url
     try:
@@ -430,6 +607,7 @@ class _Block:
 
 # Inline Markdown (joined into paragraphs later) or a finished block.
 _Piece = str | _Block
+_END = _Block("")  # closes the last run of inline pieces
 
 
 @dataclass(frozen=True)
@@ -442,15 +620,25 @@ class _Style:
 
 
 _PLAIN = _Style()
-_Handler = Callable[[Tag, _Style, int], Sequence[_Piece]]
+
+
+@lru_cache(maxsize=64)
+def _restyled(style: _Style, **changes: bool) -> _Style:
+    """`dataclasses.replace`, remembered: there are eight styles, and many emphasized words."""
+    return replace(style, **changes)
+
+
+_Handler = Callable[[etree._Element, _Style, int], Sequence[_Piece]]
 
 
 class _Renderer:
     """Walks the tree once, turning each element into Markdown pieces."""
 
-    def __init__(self, base_url: str | None, removed: frozenset[int]) -> None:
+    def __init__(self, base_url: str | None, removed: frozenset[_Node]) -> None:
         self._base_url = base_url
         self._removed = removed
+        # Text is removed only by ranges: most pages need not look each run up.
+        self._removes_text = any(isinstance(node, _Text) for node in removed)
         self._handlers: dict[str, _Handler] = {
             **dict.fromkeys(_BLOCKS, self._container),
             **dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), self._heading),
@@ -467,116 +655,135 @@ class _Renderer:
             "a": self._link,
         }
 
-    def blocks(self, root: PageElement) -> list[_Block]:
+    def blocks(self, root: _Node | _Document) -> list[_Block]:
         return _paragraphs(self._node(root, _PLAIN, 0))
 
-    def skipped(self, tag: Tag) -> bool:
+    def skipped(self, tag: etree._Element) -> bool:
         """Dropped by nature (scripts, hidden parts, widgets) or by the declaration's `remove`.
 
         A button is a widget, unless it opens a section (`aria-expanded`, the accordion pattern):
         then its label is that section's title, and policies put their headings there.
         """
-        if tag.name in _DROPPED or id(tag) in self._removed or "hidden" in tag.attrs:
+        name = tag.tag
+        if name in _DROPPED or tag in self._removed or tag.get("hidden") is not None:
             return True
-        if tag.name == "button" and "aria-expanded" not in tag.attrs:
+        if name == "button" and tag.get("aria-expanded") is None:
             return True
-        aria_hidden = tag.attrs.get("aria-hidden")
-        return isinstance(aria_hidden, str) and aria_hidden.strip().lower() == "true"
+        aria_hidden = tag.get("aria-hidden")
+        return aria_hidden is not None and aria_hidden.strip().lower() == "true"
 
-    def visible_in_context(self, node: PageElement, kept: set[int]) -> bool:
+    def visible_in_context(self, node: _Node, kept: set[etree._Element]) -> bool:
         """Neither dropped itself or through an ancestor, nor inside an already selected part."""
-        if isinstance(node, Tag) and self.skipped(node):
+        if _is_tag(node) and self.skipped(node):
             return False
-        return not any(id(parent) in kept or self.skipped(parent) for parent in node.parents)
+        return not any(parent in kept or self.skipped(parent) for parent in _parents(node))
 
-    def kept(self, tag: Tag) -> bool:
+    def kept(self, tag: etree._Element) -> bool:
         """Not removed by the declaration, itself or through an ancestor: still on the page as
         OTA sees it once `remove` has run (hidden parts are still there)."""
-        return id(tag) not in self._removed and not any(
-            id(parent) in self._removed for parent in tag.parents
+        return tag not in self._removed and not any(
+            parent in self._removed for parent in tag.iterancestors()
         )
 
-    def without(self, nodes: set[int]) -> _Renderer:
+    def without(self, nodes: set[_Node]) -> _Renderer:
         """A renderer that also leaves out `nodes`: how a range clips the elements it cuts."""
         return _Renderer(self._base_url, self._removed | nodes) if nodes else self
 
-    def _text(self, node: NavigableString) -> bool:
-        """Page text: neither a comment or the like, nor text that a range selector removed."""
-        return not isinstance(node, PreformattedString) and id(node) not in self._removed
+    def _kept_text(self, owner: etree._Element, tail: bool) -> bool:
+        """Not text that a range selector removed."""
+        return not self._removes_text or _Text(owner, tail) not in self._removed
 
-    def _node(self, node: PageElement, style: _Style, depth: int) -> Sequence[_Piece]:
-        if isinstance(node, NavigableString):
-            return [_HTML_SPACE.sub(" ", node)] if self._text(node) else []
-        if not isinstance(node, Tag) or self.skipped(node):
+    def _text(self, owner: etree._Element, tail: bool) -> str | None:
+        """The run of page text at `owner.tail` (or `.text`), whitespace collapsed; None when
+        there is none or a range selector removed it."""
+        text = owner.tail if tail else owner.text
+        return _collapsed(text) if text and self._kept_text(owner, tail) else None
+
+    def _node(self, node: _Node | _Document, style: _Style, depth: int) -> Sequence[_Piece]:
+        if isinstance(node, _Text):
+            text = self._text(node.owner, node.tail)
+            return [text] if text is not None else []
+        if isinstance(node, _Document):  # a page without a body, whole
+            return [piece for top in node.nodes for piece in self._node(top, style, depth + 1)]
+        return self._element(node, style, depth)
+
+    def _element(self, node: etree._Element, style: _Style, depth: int) -> Sequence[_Piece]:
+        if not isinstance(node.tag, str) or self.skipped(node):  # comments and the like: no text
             return []
-        handler = self._handlers.get(node.name, self._children)
+        handler = self._handlers.get(node.tag, self._children)
         return handler(node, style, depth)
 
-    def _children(self, tag: Tag, style: _Style, depth: int) -> list[_Piece]:
+    def _children(self, tag: etree._Element, style: _Style, depth: int) -> list[_Piece]:
         """Inline elements are transparent: their children flow into the surrounding text."""
         if depth > _MAX_DEPTH:
             return [_HTML_SPACE.sub(" ", self._raw_text(tag))]
+        # `_contents` and `_text` inlined: this loop sees every element and every text of the page.
         pieces: list[_Piece] = []
-        for child in tag.children:
-            pieces.extend(self._node(child, style, depth + 1))
+        if (text := tag.text) and self._kept_text(tag, False):
+            pieces.append(_collapsed(text))
+        for child in tag:
+            pieces.extend(self._element(child, style, depth + 1))
+            if (tail := child.tail) and self._kept_text(child, True):
+                pieces.append(_collapsed(tail))
         return pieces
 
-    def _raw_text(self, tag: Tag) -> str:
+    def _raw_text(self, tag: etree._Element) -> str:
         """The text under `tag` as written, line breaks included; iterative, for any depth."""
         parts: list[str] = []
-        stack: list[PageElement] = list(reversed(tag.contents))
+        stack: list[_Node] = list(reversed(_contents(tag)))
         while stack:
             node = stack.pop()
-            if isinstance(node, Tag):
-                if node.name == "br":
+            if isinstance(node, _Text):
+                if self._kept_text(node.owner, node.tail):
+                    parts.append(node.value)
+            elif _is_tag(node):
+                if node.tag == "br":
                     parts.append("\n")
                 elif not self.skipped(node):
-                    stack.extend(reversed(node.contents))
-            elif isinstance(node, NavigableString) and self._text(node):
-                parts.append(node)
+                    stack.extend(reversed(_contents(node)))
         return "".join(parts)
 
-    def _container(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _container(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         return _paragraphs(self._children(tag, style, depth))
 
-    def _heading(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _heading(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         """Rendered as if already emphasized: emphasis inside a heading is decoration."""
-        text = _one_line(self._children(tag, replace(style, bold=True, italic=True), depth))
-        return [_Block(f"{'#' * int(tag.name[1])} {text}")] if text else []
+        text = _one_line(self._children(tag, _restyled(style, bold=True, italic=True), depth))
+        return [_Block(f"{'#' * int(tag.tag[1])} {text}")] if text else []
 
-    def _list(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _list(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         entries = self._list_entries(tag, style, depth)
-        start = _start_number(tag) if tag.name == "ol" else None
+        start = _start_number(tag) if tag.tag == "ol" else None
         items = [
             _list_item("- " if start is None else f"{start + index}. ", blocks)
             for index, blocks in enumerate(entries)
         ]
         return [_Block("\n".join(items), is_list=True)] if items else []
 
-    def _list_entries(self, tag: Tag, style: _Style, depth: int) -> list[list[_Block]]:
+    def _list_entries(self, tag: etree._Element, style: _Style, depth: int) -> list[list[_Block]]:
         """The blocks of each item. Sloppy markup is common: a list nested directly in a list
         belongs to the previous item, and wrappers between a list and its items are looked through.
         """
         entries: list[list[_Block]] = []
-        for child in tag.children:
-            if isinstance(child, Tag) and self.skipped(child):
+        for child in _contents(tag):
+            if _is_tag(child) and self.skipped(child):
                 continue
-            if isinstance(child, Tag) and child.name in _LISTS and entries:
+            if _is_tag(child) and child.tag in _LISTS and entries:
                 entries[-1].extend(self._list(child, style, depth + 1))
-            elif isinstance(child, Tag) and child.name != "li" and child.find("li") is not None:
+            elif _is_tag(child) and child.tag != "li" and _has_item(child):
                 entries.extend(self._list_entries(child, style, depth + 1))
-            elif isinstance(child, Tag) and child.name == "li":
+            elif _is_tag(child) and child.tag == "li":
                 entries.append(self._container(child, style, depth + 1))
             elif blocks := _paragraphs(self._node(child, style, depth + 1)):
                 entries.append(blocks)
         return [blocks for blocks in entries if blocks]
 
-    def _stray_item(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _stray_item(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         """An item outside any list (or selected on its own) still reads as a bullet."""
         blocks = self._container(tag, style, depth)
         return [_Block(_list_item("- ", blocks), is_list=True)] if blocks else []
 
-    def _table(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _table(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         rows = [self._cells(row) for row in self._rows(tag)]
         cells = [cell for row in rows for cell in row]
         if len(cells) == 1:  # a layout table: its one cell is just a container
@@ -584,68 +791,68 @@ class _Renderer:
         texts = [
             [text for cell in row for text in self._cell_texts(cell, style, depth)] for row in rows
         ]
-        caption = tag.find("caption", recursive=False)
-        title = self._container(caption, style, depth) if isinstance(caption, Tag) else []
+        caption = tag.find("caption")  # a child, not a nested table's
+        title = self._container(caption, style, depth) if caption is not None else []
         return title + _pipe_table(texts)
 
-    def _cell_texts(self, cell: Tag, style: _Style, depth: int) -> list[str]:
+    def _cell_texts(self, cell: etree._Element, style: _Style, depth: int) -> list[str]:
         """A cell's text, then an empty cell per extra column it spans, so that columns line up."""
         text = _one_line(self._children(cell, style, depth + 1)).replace("|", "\\|")
         return [text] + [""] * (_colspan(cell) - 1)
 
-    def _rows(self, table: Tag) -> list[Tag]:
+    def _rows(self, table: etree._Element) -> list[etree._Element]:
         """The table's own rows, not those of tables nested in its cells; header rows first and
         footer rows last, where browsers draw them whatever their place in the source."""
-        groups: dict[str, list[Tag]] = {"thead": [], "tbody": [], "tfoot": []}
-        for child in table.children:
-            if not isinstance(child, Tag) or self.skipped(child):
+        groups: dict[str, list[etree._Element]] = {"thead": [], "tbody": [], "tfoot": []}
+        for child in table:
+            if not _is_tag(child) or self.skipped(child):
                 continue
-            if child.name == "tr":
+            if child.tag == "tr":
                 groups["tbody"].append(child)
-            elif child.name in groups:
-                groups[child.name].extend(self._rows(child))
+            elif child.tag in groups:
+                groups[child.tag].extend(self._rows(child))
         return groups["thead"] + groups["tbody"] + groups["tfoot"]
 
-    def _cells(self, row: Tag) -> list[Tag]:
+    def _cells(self, row: etree._Element) -> list[etree._Element]:
         return [
             cell
-            for cell in row.children
-            if isinstance(cell, Tag) and cell.name in {"td", "th"} and not self.skipped(cell)
+            for cell in row
+            if _is_tag(cell) and cell.tag in {"td", "th"} and not self.skipped(cell)
         ]
 
-    def _pre(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _pre(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         code = self._raw_text(tag).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
         if not code.strip():
             return []
         fence = "`" * max(3, _longest_backtick_run(code) + 1)
         return [_Block(f"{fence}\n{code}\n{fence}")]
 
-    def _quote(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _quote(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         text = _join_blocks(self._container(tag, style, depth))
         lines = (f"> {line}" if line else ">" for line in text.split("\n"))
         return [_Block("\n".join(lines))] if text else []
 
-    def _rule(self, tag: Tag, style: _Style, depth: int) -> list[_Block]:
+    def _rule(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         return [_Block("---")]
 
-    def _line_break(self, tag: Tag, style: _Style, depth: int) -> list[str]:
+    def _line_break(self, tag: etree._Element, style: _Style, depth: int) -> list[str]:
         return ["\n"]
 
-    def _bold(self, tag: Tag, style: _Style, depth: int) -> Sequence[_Piece]:
-        pieces = self._children(tag, replace(style, bold=True), depth)
+    def _bold(self, tag: etree._Element, style: _Style, depth: int) -> Sequence[_Piece]:
+        pieces = self._children(tag, _restyled(style, bold=True), depth)
         return _wrapped(pieces, "**") if not style.bold else pieces
 
-    def _italic(self, tag: Tag, style: _Style, depth: int) -> Sequence[_Piece]:
-        pieces = self._children(tag, replace(style, italic=True), depth)
+    def _italic(self, tag: etree._Element, style: _Style, depth: int) -> Sequence[_Piece]:
+        pieces = self._children(tag, _restyled(style, italic=True), depth)
         return _wrapped(pieces, "*") if not style.italic else pieces
 
-    def _code(self, tag: Tag, style: _Style, depth: int) -> list[str]:
+    def _code(self, tag: etree._Element, style: _Style, depth: int) -> list[str]:
         lead, code, trail = _edges(_HTML_SPACE.sub(" ", self._raw_text(tag)))
         return [f"{lead}{_code_span(code)}{trail}" if code else lead]
 
-    def _link(self, tag: Tag, style: _Style, depth: int) -> Sequence[_Piece]:
+    def _link(self, tag: etree._Element, style: _Style, depth: int) -> Sequence[_Piece]:
         """`[text](url)`; a link without text vanishes, one without a usable target is its text."""
-        pieces = self._children(tag, replace(style, link=True), depth)
+        pieces = self._children(tag, _restyled(style, link=True), depth)
         text = _inline_text(pieces)
         href = tag.get("href")
         target = _clean_url(href, self._base_url) if isinstance(href, str) else None
@@ -655,18 +862,33 @@ class _Renderer:
         return [f"{lead}[{label}]({target}){trail}" if label else lead]
 
 
+def _has_item(tag: etree._Element) -> bool:
+    """Whether a list item lies anywhere below `tag`."""
+    return next(tag.iterdescendants("li"), None) is not None
+
+
 # --- Assembling Markdown ----------------------------------------------------------------------
+
+
+def _collapsed(text: str) -> str:
+    """Each run of HTML whitespace as one space (`_HTML_SPACE`). This sees every run of text on
+    the page, and most need no regex: the whitespace between tags, and text already collapsed."""
+    if not text.strip(_HTML_SPACE_CHARS):
+        return " "
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\f" in text:
+        return _HTML_SPACE.sub(" ", text)
+    return text
 
 
 def _paragraphs(pieces: Iterable[_Piece]) -> list[_Block]:
     """Blocks, with each run of inline pieces turned into one paragraph."""
     blocks: list[_Block] = []
     run: list[str] = []
-    for piece in [*pieces, _Block("")]:
+    for piece in [*pieces, _END]:
         if isinstance(piece, str):
             run.append(piece)
             continue
-        if paragraph := _paragraph("".join(run)):
+        if run and (paragraph := _paragraph("".join(run))):
             blocks.append(_Block(paragraph))
         run = []
         if piece.text:
@@ -677,8 +899,12 @@ def _paragraphs(pieces: Iterable[_Piece]) -> list[_Block]:
 def _paragraph(text: str) -> str:
     """Inline Markdown with spaces collapsed and lines trimmed. A line that would read as a
     heading is escaped, because the diff engine splits sections on headings."""
-    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
-    return _HEADING_LOOKALIKE.sub(r"\\\1", "\n".join(lines).strip("\n"))
+    if not text.strip():  # the runs between blocks, mostly: spared the regexes
+        return ""
+    if "  " in text:
+        text = _SPACES.sub(" ", text)
+    paragraph = "\n".join(line.strip() for line in text.split("\n")).strip("\n")
+    return _HEADING_LOOKALIKE.sub(r"\\\1", paragraph) if "#" in paragraph else paragraph
 
 
 def _one_line(pieces: Iterable[_Piece]) -> str:
@@ -728,13 +954,13 @@ def _list_item(marker: str, blocks: Sequence[_Block]) -> str:
     return "\n".join([marker + first, *(_INDENT + line if line else "" for line in rest)])
 
 
-def _start_number(tag: Tag) -> int:
+def _start_number(tag: etree._Element) -> int:
     start = tag.get("start")
     match = _START.fullmatch(start) if isinstance(start, str) else None
     return int(match[1]) if match else 1
 
 
-def _colspan(cell: Tag) -> int:
+def _colspan(cell: etree._Element) -> int:
     span = cell.get("colspan")
     match = _START.fullmatch(span) if isinstance(span, str) else None
     return min(int(match[1]), 1000) if match else 1

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
+from lxml.cssselect import SelectorError
 
-from crawlers.extract import ExtractionError, extract_markdown
+from crawlers.declarations import RangeSelector
+from crawlers.extract import ExtractionError, _Document, _Renderer, extract_markdown
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 PAGE = "https://example.com/legal/terms"
@@ -364,6 +367,80 @@ def test_bytes_and_text_give_the_same_result() -> None:
 def test_pathologically_deep_pages_keep_their_text() -> None:
     html = "<div>" * 5000 + "deep text" + "</div>" * 5000 + "<p>after</p>"
     assert md(html) == "deep text\n\nafter\n"
+
+
+# --- lxml's tree: text in tails, comments and the like as nodes -------------------------------
+
+
+def test_text_after_a_comment_is_kept() -> None:
+    """In lxml a comment is a node and the text after it is its tail: page text, in every
+    context that walks children (inline flow, lists, pre and code, cells, ranges)."""
+    assert md("<p>Before<!-- note -->after</p><!-- c --><p>Next</p>") == "Beforeafter\n\nNext\n"
+    assert md("<ul><li>one</li><!-- c -->loose<li>two</li></ul>") == "- one\n- loose\n- two\n"
+    assert md("<pre>a<!-- c -->\n  b</pre><p>Call <code>x<!--c-->y</code>.</p>") == (
+        "```\na\n  b\n```\n\nCall `xy`.\n"
+    )
+    assert md("<table><tr><td>a<!--c-->b</td><td>c</td></tr></table>") == (
+        "| ab | c |\n| --- | --- |\n"
+    )
+    html = "<h2 id=a>A</h2><!-- c -->tail text<h2 id=b>B</h2>"
+    assert md(html, select=[RangeSelector(start_after="#a", end_before="#b")]) == "tail text\n"
+    html = "<h2 id=a>A</h2><p>x<!-- c -->tail text</p><h2 id=b>B</h2>"
+    assert md(html, remove=[RangeSelector(start_after="#a", end_before="#b")]) == "## A\n\n## B\n"
+
+
+def test_an_xml_declaration_or_meta_charset_does_not_redecode_the_text() -> None:
+    """lxml refuses a `str` with an XML encoding declaration; and once decoded, the text is not
+    decoded again by what the page declares."""
+    html = '<?xml version="1.0" encoding="iso-8859-1"?><p>Café “quoted”</p>'
+    assert md(html) == "Café “quoted”\n"
+    assert md(html.encode()) == "Café “quoted”\n"
+    assert md('<meta charset="iso-8859-1"><p>Café</p>') == "Café\n"
+
+
+def test_processing_instructions_are_not_text_but_their_tail_is() -> None:
+    html = "<p>a<?php echo 'x'; ?>b</p><?xml-stylesheet href='s.css'?><p>c</p>"
+    assert md(html) == "ab\n\nc\n"
+
+
+def test_entities_are_text() -> None:
+    html = "<p>AT&amp;T &copy; 2024&nbsp;&#8220;x&#x201D; &bogus; &amp &lt;tag&gt;</p>"
+    assert md(html) == "AT&T © 2024\u00a0“x” &bogus; & <tag>\n"
+
+
+def test_processing_instruction_and_entity_nodes_render_only_their_tail() -> None:
+    """Nodes the HTML parser of this libxml2 does not make (it turns processing instructions
+    into comments and resolves entities), but whose `.text` is markup (`&nbsp;` for an entity):
+    built by hand, to hold the renderer to lxml's node model whatever the parser."""
+    root = etree.fromstring("<html><body><p>a</p></body></html>", etree.HTMLParser())
+    paragraph = root.find("body/p")
+    assert paragraph is not None
+    for node, tail in ((etree.PI("php", "echo 1;"), "b"), (etree.Entity("nbsp"), "c")):
+        node.tail = tail
+        paragraph.append(node)
+    document = _Document([root], [root])
+    assert [block.text for block in _Renderer(None, frozenset()).blocks(document)] == ["abc"]
+
+
+def test_content_after_the_closing_html_tag_can_be_selected() -> None:
+    """libxml2 puts what follows `</html>` in a second `html` element, beside the first."""
+    html = "<main><p>Terms</p></main></html><div id=late><p>Late</p></div>"
+    assert md(html, select=["main", "#late"]) == "Terms\n\nLate\n"
+    assert md(html) == "Terms\n"  # without a selection, the (first) body
+
+
+def test_pathologically_deep_pages_keep_odd_attributes_and_later_elements() -> None:
+    """Past libxml2's depth limit the tree is built from the parser's events: attribute names
+    only HTML allows, and the elements after `</html>`, are kept as above the limit."""
+    deep = "<div>" * 3000 + "deep" + "</div>" * 3000
+    html = f"<p @click='x' :class='y'>odd</p>{deep}</html><p>after</p>"
+    assert md(html) == "odd\n\ndeep\n"
+    assert md(html, select=["p"]) == "odd\n\nafter\n"
+
+
+def test_a_selector_cssselect_cannot_translate_raises_its_error() -> None:
+    with pytest.raises(SelectorError):
+        md("<p>Terms</p>", select=["p::before"])
 
 
 # --- Real page excerpts (from ../shared/corpus, Open Terms Archive, CC-BY) ----------------------
