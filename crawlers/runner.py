@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ def run_crawl(
     crawler = process.create_crawler(PolicySpider)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, documents=documents, browser_missing=browser_missing)
+    # What exists by now (modules, the catalog, ORM mappings) lives until the process ends:
+    # frozen, the collector's full passes stop walking it (a tenth of a 304 recrawl's time).
+    gc.freeze()
     process.start(install_signal_handlers=True)
     return CrawlResult([outcomes.get(doc.key) or _never_reached(doc.key) for doc in documents])
 

@@ -6,7 +6,14 @@ backoff, a timeout and a size cap. `crawlers.runner.crawl_settings` puts the use
 top.
 """
 
+from scrapy.settings import default_settings
+
 from policywatch import __version__
+
+
+def _without(components: dict[str, int], unused: set[str]) -> dict[str, int]:
+    return {name: order for name, order in components.items() if name not in unused}
+
 
 BOT_NAME = "policywatch"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -52,30 +59,31 @@ CONCURRENT_ITEMS = 1
 # source once per page (~6% of a crawl's CPU). The spider's callbacks are ours and tested.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 TELNETCONSOLE_ENABLED = False
-# Components policywatch has no use for, left out rather than loaded and switched off: Scrapy
-# imports a component before asking it whether it is enabled, and each enabled one runs for
-# every request. Cookies (a policy page is public; the browser keeps its own; the middleware
+# Components policywatch has no use for are taken out of Scrapy's base lists, so that they are
+# neither imported nor run for every request (disabling one with `None` still imports it, to
+# resolve the name). Cookies (policy pages are public; the browser keeps its own; the middleware
 # loads tldextract and requests), HTTP authentication (public pages again), remote control
 # (loads aiohttp), feed exports and job state (results go to the store), periodic log lines,
 # and the link-following spider middlewares (the spider follows no links).
-EXTENSIONS = {
-    "scrapy.extensions.remote_control.RemoteControl": None,
-    "scrapy.extensions.feedexport.FeedExporter": None,
-    "scrapy.extensions.spiderstate.SpiderState": None,
-    "scrapy.extensions.memdebug.MemoryDebugger": None,
-    "scrapy.extensions.logstats.LogStats": None,
+_unused = {
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.feedexport.FeedExporter",
+    "scrapy.extensions.spiderstate.SpiderState",
+    "scrapy.extensions.memdebug.MemoryDebugger",
+    "scrapy.extensions.logstats.LogStats",
+    "scrapy.spidermiddlewares.referer.RefererMiddleware",
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware",
+    "scrapy.spidermiddlewares.depth.DepthMiddleware",
 }
-SPIDER_MIDDLEWARES = {
-    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
-    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
-    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
-}
+EXTENSIONS_BASE = _without(default_settings.EXTENSIONS_BASE, _unused)
+DOWNLOADER_MIDDLEWARES_BASE = _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _unused)
+SPIDER_MIDDLEWARES_BASE = _without(default_settings.SPIDER_MIDDLEWARES_BASE, _unused)
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False
 
 DOWNLOADER_MIDDLEWARES = {
-    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
-    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
