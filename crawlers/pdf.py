@@ -16,9 +16,6 @@ import logging
 import re
 from collections import Counter
 
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError
-
 from crawlers.extract import ExtractionError
 
 _PAGE_NUMBER = re.compile(r"^(page\s+)?\d+(\s*(/|of)\s*\d+)?$", re.IGNORECASE)
@@ -44,6 +41,11 @@ def pdf_markdown(body: bytes) -> str:
 
 
 def _page_lines(body: bytes) -> list[list[str]]:
+    # Imported on first use: pypdf takes a tenth of a second to import, on every crawl, and
+    # most catalogs hold no PDF.
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
     # pypdf logs every malformed object it recovers from: noise for a crawl summary.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
