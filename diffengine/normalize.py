@@ -124,7 +124,8 @@ def _inline_once(text: str) -> str:
     # Each step is guarded by a cheap test: most blocks need few of them, and this runs per block.
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = _TYPOGRAPHIC.sub(_typography, text)
+    if _TYPOGRAPHIC.search(text):  # a search without a match costs half a sub without one
+        text = _TYPOGRAPHIC.sub(_typography, text)
     if "[" in text or "]" in text:
         text = _IMAGE.sub("", text.replace(")[", ") ["))
         text = _LINK.sub(_link_text, text)
@@ -146,7 +147,7 @@ def _inline_once(text: str) -> str:
     if "(" in text or "[" in text:
         text = _SPACE_AFTER.sub(r"\1", text)
         text = _EMPTY_BRACKETS.sub("", text).strip()
-    return _SPACE_BEFORE.sub(r"\1", text)
+    return _SPACE_BEFORE.sub(r"\1", text) if _SPACE_BEFORE.search(text) else text
 
 
 def item_text(block: Block) -> str:
