@@ -46,7 +46,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from crawlers.declarations import Catalog, Page, Selector, TrackedDocument, load_catalog
-from crawlers.extract import ExtractionError, extract_markdown
+from crawlers.extraction import ExtractionError, extract_markdown
 from diffengine import normalize
 from diffengine.normalize import comparable_text
 

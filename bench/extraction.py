@@ -40,7 +40,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from crawlers.declarations import RangeSelector, Selector
-from crawlers.extract import ExtractionError, extract_markdown
+from crawlers.extraction import ExtractionError, extract_markdown
 from crawlers.ota import ota_selector
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

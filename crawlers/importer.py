@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawlers.declarations import slugify
-from crawlers.extract import ExtractionError, extract_markdown
+from crawlers.extraction import ExtractionError, extract_markdown
 from diffengine import assess
 from store.repository import Attempt, DocumentInfo, Judge, Repository
 

@@ -14,9 +14,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from crawlers.declarations import Page, TrackedDocument
-from crawlers.extract import ExtractionError, extract_markdown
+from crawlers.extraction import ExtractionError, extract_markdown, pdf_markdown
 from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
-from crawlers.pdf import pdf_markdown
 from crawlers.spiders.policy import PolicySpider
 from diffengine import assess, capture_problem, load_rules
 from store.repository import Attempt, Repository, body_sha256

@@ -1,4 +1,4 @@
-"""extract_markdown: HTML to deterministic, normalized Markdown (crawlers/extract.py)."""
+"""extract_markdown: HTML to deterministic, normalized Markdown (crawlers/extraction)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from lxml import etree
 from lxml.cssselect import SelectorError
 
 from crawlers.declarations import RangeSelector
-from crawlers.extract import ExtractionError, _Document, _Renderer, extract_markdown
+from crawlers.extraction import ExtractionError, extract_markdown
+from crawlers.extraction.markdown import Renderer as _Renderer
+from crawlers.extraction.tree import Document as _Document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 PAGE = "https://example.com/legal/terms"

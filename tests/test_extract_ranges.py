@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from crawlers.declarations import RangeSelector
-from crawlers.extract import ExtractionError, extract_markdown
+from crawlers.extraction import ExtractionError, extract_markdown
 from tests.conftest import SHARED, Home
 from tests.site import Site
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.extract import ExtractionError
-from crawlers.pdf import pdf_markdown
+from crawlers.extraction import ExtractionError, pdf_markdown
 from tests.pdfs import HEADER, image_only_pdf, text_pdf
 
 CLAUSE = (

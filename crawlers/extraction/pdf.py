@@ -16,7 +16,7 @@ import logging
 import re
 from collections import Counter
 
-from crawlers.extract import ExtractionError
+from crawlers.extraction.errors import ExtractionError
 
 _PAGE_NUMBER = re.compile(r"^(page\s+)?\d+(\s*(/|of)\s*\d+)?$", re.IGNORECASE)
 _HEADING = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|article\s+\d+|section\s+\d+)\s+\S", re.IGNORECASE)

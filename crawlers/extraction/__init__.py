@@ -1,0 +1,19 @@
+"""HTML and PDF to normalized Markdown: the text policywatch stores, compares and classifies.
+
+Every later stage (hashing, diffing, classifying, alerting) trusts that the same page gives the same
+bytes, and that a difference in the Markdown is a difference on the page. So the conversion is
+deterministic and normalizes only what the page author cannot mean: markup, collapsible whitespace,
+tracking parameters, Unicode composition. Typography (quotes, dashes, non-breaking spaces) is left
+as found; judging it is the diff engine's job.
+
+An HTML page goes through `decoding` (bytes to text), `tree` (the parsed document), `selection`
+(what the declaration keeps) and `markdown` (rendering, with `links` cleaning link targets), in
+turn by `html.extract_markdown`; `pdf.pdf_markdown` reads a PDF. Both raise `ExtractionError`
+for a page without policy text.
+"""
+
+from crawlers.extraction.errors import ExtractionError
+from crawlers.extraction.html import extract_markdown
+from crawlers.extraction.pdf import pdf_markdown
+
+__all__ = ["ExtractionError", "extract_markdown", "pdf_markdown"]
