@@ -3,29 +3,25 @@
     python bench/floor.py URLS.txt [--concurrency 10] [--validators FILE]
 
 No crawler can fetch the same pages faster than this: aiohttp, keep-alive connections, at most
-`--concurrency` requests in flight, each body read whole and thrown away. With `--validators`,
-requests carry the ETag / Last-Modified the file holds from a previous run (conditional GET),
-and the file is rewritten with what this run received. Prints `{"statuses": …, "bytes": …,
-"seconds": …}` (seconds spent fetching, start-up excluded).
+`--concurrency` requests in flight, each body read whole and thrown away. The command line and
+output are floorcli.py's.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import time
 from collections import Counter
-from pathlib import Path
 
 import aiohttp
+import floorcli
+from floorcli import Validators, conditional_headers
 
 
 async def fetch_all(
-    urls: list[str], concurrency: int, validators: dict[str, dict[str, str]]
-) -> tuple[Counter[int], int, dict[str, dict[str, str]]]:
+    urls: list[str], concurrency: int, validators: Validators
+) -> tuple[Counter[int], int, Validators]:
     statuses: Counter[int] = Counter()
-    received: dict[str, dict[str, str]] = {}
+    received: Validators = {}
     size = 0
     queue = iter(urls)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -34,12 +30,7 @@ async def fetch_all(
         async def worker() -> None:
             nonlocal size
             for url in queue:
-                saved = validators.get(url, {})
-                sent = {
-                    "If-None-Match": saved.get("etag"),
-                    "If-Modified-Since": saved.get("modified"),
-                }
-                headers = {name: value for name, value in sent.items() if value}
+                headers = conditional_headers(validators.get(url, {}))
                 async with session.get(url, headers=headers) as r:
                     size += len(await r.read())
                     statuses[r.status] += 1
@@ -51,20 +42,7 @@ async def fetch_all(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("urls", type=Path)
-    parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--validators", type=Path)
-    args = parser.parse_args()
-    urls = args.urls.read_text().split()
-    saved = args.validators
-    validators = json.loads(saved.read_text()) if saved and saved.exists() else {}
-    start = time.perf_counter()
-    statuses, size, received = asyncio.run(fetch_all(urls, args.concurrency, validators))
-    seconds = time.perf_counter() - start
-    if saved:
-        saved.write_text(json.dumps(received))
-    print(json.dumps({"statuses": statuses, "bytes": size, "seconds": seconds}))
+    floorcli.run(__doc__.splitlines()[0], lambda *args: asyncio.run(fetch_all(*args)))
 
 
 if __name__ == "__main__":

@@ -2,25 +2,23 @@
 
     python bench/scrapy_floor.py URLS.txt [--concurrency 10] [--validators FILE]
 
-The same command line and output as floor.py. policywatch is a Scrapy project, so no policywatch
-crawl can cost less than Scrapy itself: start-up (imports, the reactor, the engine and its
-middlewares) and its work per request. This spider requests every URL (with the saved ETag /
-Last-Modified when `--validators` is given), counts statuses and bytes, keeps the validators it
-receives, and does nothing else: no extraction, no store, no robots.txt. Scrapy runs with its
-defaults, but for the per-host limits the benchmark lifts for policywatch too.
+The same command line and output as floor.py (floorcli.py). policywatch is a Scrapy project, so
+no policywatch crawl can cost less than Scrapy itself: start-up (imports, the reactor, the
+engine and its middlewares) and its work per request. This spider requests every URL (with the
+saved ETag / Last-Modified when `--validators` is given), counts statuses and bytes, keeps the
+validators it receives, and does nothing else: no extraction, no store, no robots.txt. Scrapy
+runs with its defaults, but for the per-host limits the benchmark lifts for policywatch too.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
+import floorcli
 import scrapy
+from floorcli import Validators, conditional_headers
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 
@@ -28,19 +26,17 @@ from scrapy.http import Response
 class BareSpider(scrapy.Spider):
     name = "bare"
 
-    def __init__(self, urls: list[str], validators: dict[str, dict[str, str]], **kwargs: Any):
+    def __init__(self, urls: list[str], validators: Validators, **kwargs: Any):
         super().__init__(**kwargs)
         self.urls = urls
         self.validators = validators
         self.statuses: Counter[int] = Counter()
         self.size = 0
-        self.received: dict[str, dict[str, str]] = {}
+        self.received: Validators = {}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.urls:
-            saved = self.validators.get(url, {})
-            sent = {"If-None-Match": saved.get("etag"), "If-Modified-Since": saved.get("modified")}
-            headers = {name: value for name, value in sent.items() if value}
+            headers = conditional_headers(self.validators.get(url, {}))
             meta = {"handle_httpstatus_list": [304]}
             yield scrapy.Request(url, headers=headers, meta=meta, dont_filter=True)
 
@@ -54,32 +50,26 @@ class BareSpider(scrapy.Spider):
         }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("urls", type=Path)
-    parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--validators", type=Path)
-    args = parser.parse_args()
-    urls = args.urls.read_text().split()
-    saved = args.validators
-    validators = json.loads(saved.read_text()) if saved and saved.exists() else {}
+def fetch_all(
+    urls: list[str], concurrency: int, validators: Validators
+) -> tuple[Counter[int], int, Validators]:
     settings = {
-        "CONCURRENT_REQUESTS": args.concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
         "DOWNLOAD_DELAY": 0,
         "LOG_LEVEL": "WARNING",
     }
-    start = time.perf_counter()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler, urls=urls, validators=validators)
     process.start()
-    seconds = time.perf_counter() - start
     spider = crawler.spider
     assert isinstance(spider, BareSpider)
-    if saved:
-        saved.write_text(json.dumps(spider.received))
-    print(json.dumps({"statuses": spider.statuses, "bytes": spider.size, "seconds": seconds}))
+    return spider.statuses, spider.size, spider.received
+
+
+def main() -> None:
+    floorcli.run(__doc__.splitlines()[0], fetch_all)
 
 
 if __name__ == "__main__":
