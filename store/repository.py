@@ -252,14 +252,15 @@ class Repository:
                 _update_and_log(connection, document_id, state, attempt, "unchanged")
                 return Recorded("unchanged")
             seen = self._fingerprints(session, document_id) if latest else set()
-            snapshot = self._snapshot(connection, body, content_type, attempt.at)
+            if body is not None:
+                self._snapshot(connection, body, state["body_sha256"], content_type, attempt.at)
             version = {
                 "document_id": document_id,
                 "seq": latest.seq + 1 if latest else 1,
                 "seen_at": attempt.at,
                 "text_sha256": digest,
                 "fingerprint": text_fingerprint(text),
-                "snapshot_sha256": snapshot,
+                "snapshot_sha256": state.get("body_sha256"),
                 "text": text,
             }
             version_id = connection.execute(_INSERT_VERSION, version).scalar_one()
@@ -314,12 +315,9 @@ class Repository:
 
     @staticmethod
     def _snapshot(
-        connection: Connection, body: bytes | None, content_type: str | None, at: datetime
-    ) -> str | None:
-        """The raw body, stored once per distinct content; its address (sha256) or None."""
-        if body is None:
-            return None
-        digest = body_sha256(body)
+        connection: Connection, body: bytes, digest: str, content_type: str | None, at: datetime
+    ) -> None:
+        """The raw body, stored once per distinct content, at its address `digest` (sha256)."""
         row = {
             "sha256": digest,
             "content": zlib.compress(body, COMPRESSION_LEVEL),
@@ -328,7 +326,6 @@ class Repository:
             "created_at": at,
         }
         connection.execute(_insert(connection, Snapshot).values(**row).on_conflict_do_nothing())
-        return digest
 
 
 def _change_values(
