@@ -58,6 +58,7 @@ def fetch_all(
         "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
         "DOWNLOAD_DELAY": 0,
         "LOG_LEVEL": "WARNING",
+        "CONCURRENT_ITEMS": 1,
     }
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BareSpider)
