@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from lxml.cssselect import CSSSelector
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails
+
+from crawlers.css import css_xpath
 
 # libyaml's safe loader when PyYAML was built with it: five times faster on a large catalog.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -57,11 +58,11 @@ def interval_seconds(text: str) -> int:
 
 
 def _check_css(selector: str) -> str:
-    """Compile the selector now as the extractor will (lxml.cssselect's HTML translator, then
-    XPath), so that a typo, or a selector cssselect cannot translate (`p::before`), is reported
-    at load time rather than at crawl time."""
+    """Compile the selector now, with the extractor's own compiler (and into its cache), so that
+    a typo, or a selector cssselect cannot translate (`p::before`), is reported at load time
+    rather than at crawl time."""
     try:
-        CSSSelector(selector, translator="html")
+        css_xpath(selector)
     except Exception as error:  # cssselect's SelectorSyntaxError and ExpressionError, and others
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"invalid CSS selector {selector!r}: {reason}") from None
@@ -326,9 +327,15 @@ class Catalog:
 
     documents: list[TrackedDocument] = field(default_factory=list)
     errors: list[CatalogError] = field(default_factory=list)
+    # Keys are looked up for every document loaded (duplicates): a scan made loading quadratic.
+    _by_key: dict[str, TrackedDocument] = field(default_factory=dict, init=False, repr=False)
+
+    def add(self, document: TrackedDocument) -> None:
+        self.documents.append(document)
+        self._by_key[document.key] = document
 
     def get(self, key: str) -> TrackedDocument | None:
-        return next((doc for doc in self.documents if doc.key == key.lower()), None)
+        return self._by_key.get(key.lower())
 
     def select(self, only: Sequence[str]) -> list[TrackedDocument]:
         """The documents named by key or by service name, case-insensitive; all when none named."""
@@ -384,7 +391,7 @@ def _load_document(
         message = f"duplicate key {key} (first declared in {existing.source})"
         catalog.errors.append(CatalogError(source, label, "type", message))
         return
-    catalog.documents.append(
+    catalog.add(
         TrackedDocument(
             key=key,
             service=service.service,

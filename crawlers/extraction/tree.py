@@ -8,12 +8,11 @@ refused when the catalog loads.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from typing import NamedTuple, TypeGuard, cast
 
 from lxml import etree
-from lxml.cssselect import LxmlHTMLTranslator
 
+from crawlers.css import css_xpath
 from crawlers.extraction.errors import ExtractionError
 
 
@@ -105,24 +104,12 @@ class Document:
         both: it becomes an XPath union)."""
         if not selectors:
             return []
-        xpath = _css(", ".join(selectors))
+        xpath = css_xpath(", ".join(selectors))
         return [tag for tree in self._trees for tag in cast(list[etree._Element], xpath(tree))]
 
     def first(self, name: str) -> etree._Element | None:
         """The first element named `name`, in document order."""
         return next((tag for node in self.nodes if is_tag(node) for tag in node.iter(name)), None)
-
-
-_TRANSLATOR = LxmlHTMLTranslator()
-
-
-@lru_cache(maxsize=512)
-def _css(selector: str) -> etree.XPath:
-    """The selector compiled once (a catalog uses the same few on every page) by the translator
-    of `lxml.cssselect.CSSSelector(selector, translator="html")`, so element and attribute names
-    match whatever their case; but to an absolute path, so that it searches the whole document,
-    every top-level element included, not only the tree below the element it is given."""
-    return etree.XPath(_TRANSLATOR.css_to_xpath(selector, prefix="/descendant-or-self::"))
 
 
 # --- The tree as nodes ------------------------------------------------------------------------
