@@ -325,13 +325,16 @@ class CatalogError:
 class Catalog:
     """The documents that loaded, and the errors of those that did not."""
 
-    documents: list[TrackedDocument] = field(default_factory=list)
     errors: list[CatalogError] = field(default_factory=list)
-    # Keys are looked up for every document loaded (duplicates): a scan made loading quadratic.
-    _by_key: dict[str, TrackedDocument] = field(default_factory=dict, init=False, repr=False)
+    # By key: loading looks up every new key (duplicates), and a list scan made it quadratic.
+    _by_key: dict[str, TrackedDocument] = field(default_factory=dict, repr=False)
+
+    @property
+    def documents(self) -> list[TrackedDocument]:
+        """In the order they were declared."""
+        return list(self._by_key.values())
 
     def add(self, document: TrackedDocument) -> None:
-        self.documents.append(document)
         self._by_key[document.key] = document
 
     def get(self, key: str) -> TrackedDocument | None:
