@@ -327,7 +327,7 @@ class Catalog:
 
     errors: list[CatalogError] = field(default_factory=list)
     # By key: loading looks up every new key (duplicates), and a list scan made it quadratic.
-    _by_key: dict[str, TrackedDocument] = field(default_factory=dict, repr=False)
+    _by_key: dict[str, TrackedDocument] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def documents(self) -> list[TrackedDocument]:
