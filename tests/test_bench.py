@@ -39,3 +39,12 @@ def test_crawl_benchmark_measures_every_scenario(tmp_path: Path) -> None:
         assert figure["wall"] > 0 and figure["cpu"] > 0 and figure["rss_mb"] > 0, figure
         assert figure["pages_per_s"] == 20 / figure["wall"]
     assert figures[("policywatch", "first")]["store_mb"] > 0
+
+
+def test_catalog_load_benchmark_runs(tmp_path: Path) -> None:
+    script = BENCH.with_name("catalog_load.py")
+    command = [sys.executable, str(script), "--sizes", "60,120", "--runs", "1"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("│")]
+    assert [row.split("│")[1].strip() for row in rows] == ["60", "120"], run.stdout
