@@ -82,3 +82,32 @@ class CrawlOutcome:
     outcome: str
     detail: str = ""
     change_id: int | None = None
+
+
+# Failures that say "this machine cannot reach the host", as opposed to "the host said no".
+UNREACHABLE = ("dns-error", "connection-refused", "connection-error", "timeout")
+
+
+@dataclass
+class CrawlResult:
+    """Every document's outcome, in catalog order."""
+
+    outcomes: list[CrawlOutcome] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for item in self.outcomes if item.outcome == outcome)
+
+    @property
+    def failed(self) -> list[CrawlOutcome]:
+        return [item for item in self.outcomes if item.outcome == "failed"]
+
+    @property
+    def nothing_fetched(self) -> bool:
+        return bool(self.outcomes) and len(self.failed) == len(self.outcomes)
+
+    @property
+    def offline(self) -> bool:
+        """Every document failed for want of a network: worth saying plainly."""
+        return self.nothing_fetched and all(
+            item.detail.startswith(UNREACHABLE) for item in self.outcomes
+        )

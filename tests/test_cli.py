@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from tests.conftest import Home
 from tests.site import Site
 
@@ -86,3 +90,13 @@ def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
     assert "policywatch crawl" in result.stdout
     assert "AI Providers" in result.stdout
     assert "chatterbox/business-solution-terms" in result.stdout
+
+
+def test_commands_that_do_not_crawl_start_without_scrapy_or_the_diff_engine() -> None:
+    """`policywatch --help`, `history` or `documents` must not pay for Scrapy and Twisted, the
+    diff engine or the demo (about half a second of start-up): they load with the commands that
+    use them."""
+    heavy = ["scrapy", "twisted", "diffengine", "deepdiff", "crawlers.runner", "policywatch.demo"]
+    probe = "import json, sys, policywatch.cli; print(json.dumps(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert [module for module in heavy if module in json.loads(run.stdout)] == []

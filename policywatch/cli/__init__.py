@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from policywatch import demo as demo_loop
 from policywatch.cli import alerts, catalog, crawl, history, imports, run
 from policywatch.cli import web as web_cli
 from policywatch.cli.common import console
@@ -32,6 +31,8 @@ app.command()(alerts.notify)
 @app.command()
 def demo() -> None:
     """The whole loop offline: serve sample pages, crawl, change a clause, crawl, show."""
+    from policywatch import demo as demo_loop
+
     demo_loop.run(console)
 
 

@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
-from diffengine import RuleError, load_rules
 from policywatch.config import Settings, load_settings
 from store.db import StoreError, open_store
 
@@ -116,6 +115,8 @@ def progress_bar(*, disable: bool = False) -> Progress:
 
 def checked_rules(paths: list[Path] | None) -> list[Path]:
     """The user's rule files, validated now so that a typo fails before any fetch."""
+    from diffengine import RuleError, load_rules  # the diff engine: only commands that judge
+
     try:
         load_rules(paths or [])
     except (RuleError, OSError) as error:

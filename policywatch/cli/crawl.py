@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from scrapy.settings import Settings
-from sqlalchemy import Engine
 
-from crawlers.declarations import TrackedDocument
-from crawlers.items import CrawlOutcome
-from crawlers.runner import CrawlResult, crawl_settings, run_crawl
+from crawlers.items import CrawlOutcome, CrawlResult
 from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
 from policywatch.cli.alerts import print_delivery
@@ -37,6 +33,12 @@ from policywatch.cli.common import (
 )
 from store.models import utcnow
 from store.queries import last_checks
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
+    from sqlalchemy import Engine
+
+    from crawlers.declarations import TrackedDocument
 
 OnlyOption = Annotated[
     list[str] | None,
@@ -105,6 +107,8 @@ def crawl(
     ago. A key named with --only is a request to fetch that document now; a service named
     with --only narrows the selection and keeps the schedule, so cron lines may use it.
     """
+    from crawlers.runner import crawl_settings  # Scrapy: only the commands that crawl load it
+
     missing = [str(path) for path in catalog_paths(catalog) if not path.exists()]
     if missing:
         fail(f"catalog {', '.join(missing)}: no such file or folder")
@@ -157,6 +161,8 @@ def _fetch(
     documents: list[TrackedDocument], scrapy_settings: Settings, *, quiet: bool
 ) -> CrawlResult:
     """Crawl `documents` behind a progress bar; nothing due starts no crawler at all."""
+    from crawlers.runner import run_crawl
+
     if not documents:
         return CrawlResult()
     with progress_bar(disable=quiet) as progress:

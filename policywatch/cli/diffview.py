@@ -10,11 +10,13 @@ colour, deleted and inserted words are marked `[-like this-]` and `{+like this+}
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from diffengine import ChangeReport, ParagraphChange, Span, compare
+if TYPE_CHECKING:
+    from diffengine import ChangeReport, ParagraphChange, Span
 
 _CONTEXT_CHARS = 160  # an unchanged paragraph shown for context is cut to this
 _KEPT_WORDS = 8  # words kept on each side of an edit inside a long unchanged run
@@ -79,6 +81,8 @@ def render_change(
     `context`: unchanged blocks shown around each hunk. `flagged`: sentences to flag in the
     margin (those the rules matched, from the change's matches).
     """
+    from diffengine import compare  # the diff engine: only `show` loads it
+
     return ChangeView(compare(old, new, context=context), flagged)
 
 

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crawlers.importer import HtmlRules, document_folders, identify, import_folder
-from diffengine import assess, load_rules
 from policywatch.cli.common import (
     DbOption,
     RulesOption,
@@ -21,7 +19,6 @@ from policywatch.cli.common import (
     fail,
     progress_bar,
 )
-from store.repository import Repository
 
 
 def import_history(
@@ -44,6 +41,11 @@ def import_history(
     db: DbOption = None,
 ) -> None:
     """Import dated versions (.md as extracted text, .html extracted with --select/--remove)."""
+    # Extraction, the diff engine and the writer: loaded by the command that needs them.
+    from crawlers.importer import HtmlRules, document_folders, identify, import_folder
+    from diffengine import assess, load_rules
+    from store.repository import Repository
+
     if not folder.is_dir():
         fail(f"{folder} is not a folder")
     if (service is None) != (doc_type is None):
