@@ -1,4 +1,5 @@
-"""What the spider hands the pipeline, and what the pipeline reports back to the runner."""
+"""What the spider hands the pipeline, what the pipeline reports back to the runner, and what the
+runner reports to the command line."""
 
 from __future__ import annotations
 
