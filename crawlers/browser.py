@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from typing import TYPE_CHECKING, Any
 
 from scrapy.settings import Settings
@@ -124,16 +125,14 @@ def browser_failure(error: BaseException | None) -> tuple[str, str] | None:
 
     Playwright's messages carry a multi-line call log; the first line says it all, and the
     `net::ERR_…` code tells an unreachable host from a refusing one, as for plain HTTP fetches.
+    Playwright is not imported to find out: if no page was rendered, it is not loaded, and the
+    error cannot be its own (importing it at the first failed fetch of a crawl cost 75 ms).
     """
-    try:
-        from playwright.async_api import Error as BrowserError
-        from playwright.async_api import TimeoutError as BrowserTimeout
-    except ImportError:
-        return None
-    if not isinstance(error, BrowserError):
+    playwright = sys.modules.get("playwright.async_api")
+    if playwright is None or not isinstance(error, playwright.Error):
         return None
     reason = (error.message or str(error)).strip().splitlines()[0]
-    if isinstance(error, BrowserTimeout):
+    if isinstance(error, playwright.TimeoutError):
         return "timeout", reason
     kind = next((kind for code, kind in _NETWORK_ERRORS if code in reason), "browser-error")
     return kind, reason
