@@ -343,11 +343,11 @@ class Catalog:
     def select(self, only: Sequence[str]) -> list[TrackedDocument]:
         """The documents named by key or by service name, case-insensitive; all when none named."""
         if not only:
-            return list(self.documents)
+            return self.documents
         wanted = {name.lower() for name in only}
         return [
             doc
-            for doc in self.documents
+            for doc in self._by_key.values()
             if doc.key in wanted or doc.service.lower() in wanted or slugify(doc.service) in wanted
         ]
 
