@@ -41,7 +41,7 @@ def test_crawl_benchmark_measures_every_scenario(tmp_path: Path) -> None:
     assert figures[("policywatch", "first")]["store_mb"] > 0
 
 
-def test_catalog_load_benchmark_runs(tmp_path: Path) -> None:
+def test_catalog_load_benchmark_runs() -> None:
     script = BENCH.with_name("catalog_load.py")
     command = [sys.executable, str(script), "--sizes", "60,120", "--runs", "1"]
     run = subprocess.run(command, capture_output=True, text=True, timeout=120)
