@@ -28,6 +28,8 @@ def test_whitespace_and_line_wrapping_are_cosmetic() -> None:
             "Welcome to Mistral AI! We provide technology",
         ),
         ("Section 1\\.2 \\(a\\) applies", "Section 1.2 (a) applies"),
+        ("the `Terms` apply", "the 'Terms' apply"),
+        ("see ( Section 2 ) and [ ] the rest", "see (Section 2) and the rest"),
     ],
 )
 def test_typography_and_markup_are_cosmetic(styled: str, plain: str) -> None:
