@@ -51,6 +51,8 @@ def clean_url(href: str, base: str | None) -> str | None:
 
 def _without_tracking(url: str) -> str:
     """Drop tracking parameters without re-encoding the others, so their bytes stay as published."""
+    if "?" not in url:  # most links: no query to split the URL for
+        return url
     parts = urlsplit(url)
     params = parts.query.split("&")
     kept = [param for param in params if not _is_tracking(param)]
