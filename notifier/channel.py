@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-import apprise
-
 MIN_SECRET = 3  # shorter URL parts are not scrubbed from error text: they would mangle words
 _DELIMITERS = re.compile(r"[/:@?&=#,;+\s]+")
 # Query parameters Apprise shows in privacy mode that may still hold secrets: HTTP headers
@@ -55,6 +53,8 @@ class Channel:
     """An Apprise URL ready to send; `ChannelError` when Apprise does not recognise it."""
 
     def __init__(self, url: str) -> None:
+        import apprise  # 55 ms of start-up, paid only by the commands that send or check a URL
+
         self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
         if not self._apprise.add(url):
             raise ChannelError(f"Apprise does not recognise the URL {redact_unparsed(url)}")

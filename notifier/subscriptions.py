@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import apprise
 from sqlalchemy import Engine
 
 from notifier.channel import Channel, ChannelError
@@ -29,6 +28,8 @@ class Subscribed:
 
 def _config_entries(text: str) -> list[tuple[str, list[str]]]:
     """The (url, tags) pairs of an Apprise YAML config; ChannelError when there are none."""
+    import apprise  # loaded on use: see Channel
+
     config = apprise.AppriseConfig(asset=apprise.AppriseAsset(storage_mode="memory"))
     entries = (
         [(service.url(), sorted(str(tag) for tag in service.tags)) for service in config.services()]

@@ -94,9 +94,17 @@ def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
 
 def test_commands_that_do_not_crawl_start_without_scrapy_or_the_diff_engine() -> None:
     """`policywatch --help`, `history` or `documents` must not pay for Scrapy and Twisted, the
-    diff engine or the demo (about half a second of start-up): they load with the commands that
-    use them."""
-    heavy = ["scrapy", "twisted", "diffengine", "deepdiff", "crawlers.runner", "policywatch.demo"]
+    diff engine, Apprise or the demo (about half a second of start-up): they load with the
+    commands that use them."""
+    heavy = [
+        "scrapy",
+        "twisted",
+        "diffengine",
+        "deepdiff",
+        "apprise",
+        "crawlers.runner",
+        "policywatch.demo",
+    ]
     probe = "import json, sys, policywatch.cli; print(json.dumps(sorted(sys.modules)))"
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert [module for module in heavy if module in json.loads(run.stdout)] == []
