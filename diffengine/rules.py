@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -187,7 +187,15 @@ def load_rules(extra_paths: Iterable[str | Path] = ()) -> tuple[Rule, ...]:
     A rule whose id is already loaded replaces it; `enabled: false` drops it. Raises RuleError,
     naming the file and the rule, for a file that does not validate.
     """
-    files = [(source, _parse(source, text)) for source, text in _sources(extra_paths)]
+    return _loaded(tuple(_sources(extra_paths)))
+
+
+@lru_cache(maxsize=8)
+def _loaded(sources: tuple[tuple[str, str], ...]) -> tuple[Rule, ...]:
+    """The rules of these (name, text) files. Remembered by the files' text: a crawl loads the
+    rules to check them before fetching, and its pipeline loads them again from the settings
+    (as scrapy-redis workers do), which would parse and compile every file twice."""
+    files = [(source, _parse(source, text)) for source, text in sources]
     terms: dict[str, list[str]] = {}
     for _, parsed in files:
         terms |= parsed.terms

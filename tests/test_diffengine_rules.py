@@ -109,6 +109,18 @@ def test_user_rules_add_replace_and_disable(tmp_path: Path) -> None:
     assert verdict.matches[0].rule_id == "bot-message-caps"
 
 
+def test_rules_are_loaded_once_per_text_and_again_when_a_file_changes(tmp_path: Path) -> None:
+    """A crawl loads the rules twice (checked, then in the pipeline): the second load is the
+    first's result; an edited file is read anew, never served stale."""
+    mine = tmp_path / "mine.yaml"
+    spec = {"id": "quotas", "title": "Quotas", "category": "rate-limits", "severity": "low"}
+    mine.write_text(yaml.safe_dump({"rules": [{**spec, "any": ["quota*"]}]}))
+    first = load_rules([mine])
+    assert load_rules([mine]) is first
+    mine.write_text(yaml.safe_dump({"rules": [{**spec, "severity": "high", "any": ["quota*"]}]}))
+    assert {rule.id: rule for rule in load_rules([mine])}["quotas"].severity == "high"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
