@@ -145,6 +145,7 @@ for _language, _words in _STOPWORDS.items():
         _LANGUAGE_OF_WORD.setdefault(_word, []).append(_language)
 
 _WORD = re.compile(r"[^\W\d_]+")
+_ASCII_WORD = re.compile(r"[a-z]+")  # _WORD on lower-case ASCII
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
 _SCRIPT_CODES = {"THAI": "th", "HANGUL": "ko", "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh"}
 _SCRIPT_CODES |= {"ARABIC": "ar", "HEBREW": "he", "DEVANAGARI": "hi", "GREEK": "el"}
@@ -159,14 +160,17 @@ def detect_language(text: str) -> str | None:
     """The ISO 639-1 code of the language of `text`, or None when too short or too mixed."""
     step = max(_WINDOW, len(text) // _WINDOWS)
     sample = " ".join(text[start : start + _WINDOW] for start in range(0, len(text), step))
-    non_latin = _NON_LATIN_LETTER.findall(sample)
+    # Most samples are ASCII (a flag on the string, no scan): no other script to look for, and
+    # their words are found twice as fast by a plain range.
+    is_ascii = sample.isascii()
+    non_latin = [] if is_ascii else _NON_LATIN_LETTER.findall(sample)
     if len(non_latin) > len(sample) // 4:
         return _script(non_latin)
     votes: Counter[str] = Counter()
-    found = Counter(word for word in _WORD.findall(sample.casefold()) if word in _LANGUAGE_OF_WORD)
-    for word, count in found.items():
+    words = Counter((_ASCII_WORD if is_ascii else _WORD).findall(sample.casefold()))
+    for word in words.keys() & _LANGUAGE_OF_WORD.keys():
         for language in _LANGUAGE_OF_WORD[word]:
-            votes[language] += count
+            votes[language] += words[word]
     ranked = votes.most_common(2)
     if not ranked or ranked[0][1] < _MIN_HITS:
         return None
