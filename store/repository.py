@@ -122,6 +122,10 @@ _LATEST = (
 )
 _UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("document_id"))
 _INSERT_VERSION = insert(Version).returning(col(Version.id))
+_INSERT_SNAPSHOT = {  # a body already stored (same sha256) is stored once
+    "sqlite": sqlite.insert(Snapshot).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(Snapshot).on_conflict_do_nothing(),
+}
 _INSERT_CHANGE = insert(Change).returning(col(Change.id))
 
 
@@ -325,7 +329,7 @@ class Repository:
             "content_type": content_type,
             "created_at": at,
         }
-        connection.execute(_insert(connection, Snapshot).values(**row).on_conflict_do_nothing())
+        connection.execute(_INSERT_SNAPSHOT[connection.dialect.name], row)
 
 
 def _change_values(
