@@ -47,6 +47,8 @@ def test_paragraphs_are_separated_by_one_blank_line() -> None:
     assert md("<p>First</p>\n\n  <p>Second</p><div><div>Third</div></div>") == (
         "First\n\nSecond\n\nThird\n"
     )
+    # Line breaks in a row, a spacing of real pages, leave one blank line.
+    assert md("<p>First<br><br><br><br>Second</p>") == "First\n\nSecond\n"
 
 
 def test_inline_elements_do_not_glue_or_split_words() -> None:
