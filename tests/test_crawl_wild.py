@@ -86,6 +86,22 @@ def test_a_wall_after_a_sound_version_is_not_a_change(home: Home, site: Site) ->
     assert issues(home) == {"testsite/doc-terms": None}
 
 
+def test_the_body_last_recorded_is_still_screened_by_its_status_and_headers(
+    home: Home, site: Site
+) -> None:
+    """Served again without a 304, the body last recorded skips the bot-wall scan (it passed
+    screening when it was recorded), never the checks of the response around it."""
+    site.html("/terms", terms(CLAUSES), validators=False)
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"][0] == "first"
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"][0] == "unchanged"
+    site.html("/terms", terms(CLAUSES), validators=False, headers={"cf-mitigated": "challenge"})
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"][1].startswith(
+        "bot-wall: HTTP 200"
+    )
+    assert versions(home) == {"testsite/doc-terms": 1}
+
+
 def test_refusals_are_classified_and_a_long_retry_after_is_not_retried_now(
     home: Home, site: Site
 ) -> None:
