@@ -30,6 +30,7 @@ class FetchedPage:
     etag: str | None = None
     last_modified: str | None = None
     elapsed_ms: int | None = None
+    recorded: bool = False  # the spider found it the very body last recorded: no need to hash it
 
     @cached_property
     def body(self) -> bytes:

@@ -79,7 +79,7 @@ class RecordPipeline:
         if page.status == 304:
             self.repository.record_unchanged(page.key, attempt, not_modified=True)
             return CrawlOutcome(page.key, "not-modified")
-        if body_sha256(page.body) == self.spider.states[page.key].body_sha256:
+        if page.recorded or body_sha256(page.body) == self.spider.states[page.key].body_sha256:
             self.repository.record_unchanged(page.key, attempt, not_modified=False)
             return CrawlOutcome(page.key, "unchanged")
         return self._extracted(page, attempt)

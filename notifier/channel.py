@@ -53,7 +53,7 @@ class Channel:
     """An Apprise URL ready to send; `ChannelError` when Apprise does not recognise it."""
 
     def __init__(self, url: str) -> None:
-        import apprise  # 55 ms of start-up, paid only by the commands that send or check a URL
+        import apprise  # ~40 ms of start-up, paid only by the commands that send or check a URL
 
         self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
         if not self._apprise.add(url):

@@ -138,8 +138,8 @@ class PolicySpider(scrapy.Spider):
         key = response.meta["key"]
         document = self.documents[key]
         fetched: list[PageBody] = response.meta["fetched"]
-        scan = not self._last_recorded(response, document)
-        problem = self._screen(response, document.pages[len(fetched)].url, scan_body=scan)
+        recorded = self._last_recorded(response, document)
+        problem = self._screen(response, document.pages[len(fetched)].url, scan_body=not recorded)
         if problem:
             detail = _which_page(document, len(fetched)) + problem.detail
             yield FetchFailed(
@@ -163,6 +163,7 @@ class PolicySpider(scrapy.Spider):
             etag=None if document.combined else _header(response, "ETag"),
             last_modified=None if document.combined else _header(response, "Last-Modified"),
             elapsed_ms=_elapsed_ms(response.meta),
+            recorded=recorded,
         )
 
     def _last_recorded(self, response: Response, document: TrackedDocument) -> bool:
