@@ -78,10 +78,16 @@ def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+# The INSERT of each supported dialect: both know ON CONFLICT.
+_DIALECT_INSERT: dict[str, Callable[..., Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
 def _insert(connection: Connection, table: type[SQLModel]) -> Any:
-    """An INSERT of the connection's dialect, which knows ON CONFLICT (SQLite and PostgreSQL)."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    return insert(table)
+    """An INSERT of the connection's dialect."""
+    return _DIALECT_INSERT[connection.dialect.name](table)
 
 
 def _healthy_values(attempt: Attempt) -> dict[str, Any]:
@@ -122,9 +128,8 @@ _LATEST = (
 )
 _UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("document_id"))
 _INSERT_VERSION = insert(Version).returning(col(Version.id))
-_INSERT_SNAPSHOT = {  # a body already stored (same sha256) is stored once
-    "sqlite": sqlite.insert(Snapshot).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(Snapshot).on_conflict_do_nothing(),
+_INSERT_SNAPSHOT = {  # per dialect; a body already stored (same sha256) is stored once
+    name: insert(Snapshot).on_conflict_do_nothing() for name, insert in _DIALECT_INSERT.items()
 }
 _INSERT_CHANGE = insert(Change).returning(col(Change.id))
 
