@@ -94,14 +94,15 @@ def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
 
 def test_commands_that_do_not_crawl_start_without_scrapy_or_the_diff_engine() -> None:
     """`policywatch --help`, `history` or `documents` must not pay for Scrapy and Twisted, the
-    diff engine, Apprise or the demo (about half a second of start-up): they load with the
-    commands that use them."""
+    diff engine, Apprise, Alembic or the demo (about half a second of start-up): they load with
+    the commands that use them."""
     heavy = [
         "scrapy",
         "twisted",
         "diffengine",
         "deepdiff",
         "apprise",
+        "alembic",
         "crawlers.runner",
         "policywatch.demo",
     ]
