@@ -49,15 +49,9 @@ class Assessment:
 
 
 @lru_cache(maxsize=16)
-def _normalized(text: str) -> str:
-    """Normalization memo: a crawl fingerprints a text and then assesses it, twice each."""
-    return normalize(text)
-
-
-@lru_cache(maxsize=16)
 def text_fingerprint(text: str) -> str:
     """A hash of a text's normal form (letter case folded): equal for cosmetic variants."""
-    return hashlib.sha256(_normalized(text).casefold().encode("utf-8")).hexdigest()
+    return hashlib.sha256(normalize(text).casefold().encode("utf-8")).hexdigest()
 
 
 def _unmeaningful(reason: str, summary: str, report: ChangeReport | None = None) -> Assessment:
@@ -96,7 +90,7 @@ def assess(
     fingerprint = text_fingerprint(new)
     if fingerprint == text_fingerprint(old):
         return _unmeaningful("cosmetic", "Cosmetic change: layout, typography, links or dates")
-    sound = baseline is not None and not looks_broken(_normalized(baseline))
+    sound = baseline is not None and not looks_broken(normalize(baseline))
     reference = baseline if baseline is not None and sound else old
     anomaly = _anomaly(reference, new, language)
     if anomaly:
@@ -147,16 +141,17 @@ def capture_problem(previous: str | None, new: str, language: str | None) -> Cap
     sound version, is a fetch issue; recording it would raise a false alarm now and another when
     the page comes back.
     """
-    new_text = _normalized(new)
-    reference = None if previous is None else _normalized(previous)
-    new_language = detect_language(new_text)
-    expected = language or (detect_language(reference) if reference else None)
+    new_language = detect_language(new)
+    expected = language or (detect_language(previous) if previous is not None else None)
     if expected and new_language and new_language != expected:
         message = f"the page switched language from {expected} to {new_language}"
         return CaptureProblem("wrong-language", message)
-    if reference is None or looks_broken(reference):
+    if previous is None:  # nothing to collapse from, and no need of the whole normal form
         return None
-    ratio = collapse_ratio(reference, new_text)
+    reference = normalize(previous)
+    if looks_broken(reference):
+        return None
+    ratio = collapse_ratio(reference, normalize(new))
     if ratio is not None:
         message = f"the text collapsed to {ratio:.0%} of the last version's length"
         return CaptureProblem("text-collapsed", message)
@@ -172,7 +167,7 @@ def _anomaly(reference: str, new: str, language: str | None) -> str | None:
     problem = capture_problem(reference, new, language)
     if problem:
         return problem.message
-    if looks_broken(_normalized(reference)) and not looks_broken(_normalized(new)):
+    if looks_broken(normalize(reference)) and not looks_broken(normalize(new)):
         return "restored after a broken capture; no sound version to compare with"
     return None
 
@@ -181,7 +176,7 @@ def _anomaly(reference: str, new: str, language: str | None) -> str | None:
 def _searchable(text: str) -> str:
     """A whole earlier version in the form sentences are compared in, padded with spaces so a
     sentence is searched for as whole words (`f" {key} " in text`)."""
-    return f" {comparable_text(_normalized(text))} "
+    return f" {comparable_text(normalize(text))} "
 
 
 def _mark_known(report: ChangeReport, earlier: list[str]) -> ChangeReport:

@@ -14,6 +14,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from diffengine.normalize import normal_form
+
 _STOPWORDS = {
     "en": [
         "the",
@@ -157,9 +159,13 @@ _MARGIN = 1.5
 
 @lru_cache(maxsize=64)
 def detect_language(text: str) -> str | None:
-    """The ISO 639-1 code of the language of `text`, or None when too short or too mixed."""
-    step = max(_WINDOW, len(text) // _WINDOWS)
-    sample = " ".join(text[start : start + _WINDOW] for start in range(0, len(text), step))
+    """The ISO 639-1 code of the language of Markdown `text`, or None when too short or too mixed.
+
+    Judged on stretches of its normal form spread over the page (its top is often navigation):
+    link targets, markup and typography say nothing of a language, and only the stretches read
+    are normalized.
+    """
+    sample = " ".join(normal_form(text).sample(_WINDOWS, _WINDOW))
     # Most samples are ASCII (a flag on the string, no scan): no other script to look for, and
     # their words are found twice as fast by a plain range.
     is_ascii = sample.isascii()

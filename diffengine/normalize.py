@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from diffengine.blocks import Block, is_table_separator, parse_blocks
 from diffengine.dates import canonical_dates
@@ -193,12 +193,72 @@ def _escape_marker(paragraph: str) -> str:
 
 def normalize(text: str) -> str:
     """The normal form of a whole Markdown text: cosmetic differences gone, structure kept."""
-    out = []
-    for block in parse_blocks(text):
-        content = item_text(block)
-        if content:
-            out.append(render(block, content))
-    return "\n\n".join(out)
+    return normal_form(text).text
+
+
+@lru_cache(maxsize=16)
+def normal_form(text: str) -> NormalForm:
+    """Memoized: a crawl checks a text's language, fingerprints it and judges it, apart."""
+    return NormalForm(text)
+
+
+class NormalForm:
+    """The normal form of a Markdown text, block by block, computed only as far as it is read.
+
+    A page's first version is only checked for its language, which reads a sample of its
+    normal form; the whole is needed once a change is judged. A first crawl of a catalog so
+    normalizes about a third of each page.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._blocks = parse_blocks(text)
+        self._forms: list[str | None] = [None] * len(self._blocks)
+
+    def block(self, index: int) -> str:
+        """The normal form of one block: "" when nothing is left of it."""
+        form = self._forms[index]
+        if form is None:
+            block = self._blocks[index]
+            content = item_text(block)
+            form = self._forms[index] = render(block, content) if content else ""
+        return form
+
+    @cached_property
+    def text(self) -> str:
+        """The whole normal form: one block per line, a blank line between blocks."""
+        return "\n\n".join(filter(None, map(self.block, range(len(self._blocks)))))
+
+    def sample(self, count: int, size: int) -> list[str]:
+        """At most `count` stretches of the normal form, of at most `size` characters each,
+        starting evenly spread over the source and never overlapping: a short text is read
+        whole, in stretches of `size`."""
+        lengths = [len(block.raw) for block in self._blocks]
+        step = max(size, -(-sum(lengths) // count))
+        starts: list[int] = []
+        target = end = 0
+        for index, length in enumerate(lengths):
+            end += length
+            if end > target:  # this block holds the next start, or several when it is long
+                starts.append(index)
+                while target < end:
+                    target += step
+        if not starts:
+            return []
+        stops = [*starts[1:], len(lengths)]
+        return [self._stretch(start, stop, size) for start, stop in zip(starts, stops, strict=True)]
+
+    def _stretch(self, start: int, stop: int, size: int) -> str:
+        """The normal form of blocks `start` to `stop` (excluded), cut at `size` characters."""
+        forms: list[str] = []
+        read = 0
+        for index in range(start, stop):
+            if read >= size:
+                break
+            form = self.block(index)
+            if form:
+                forms.append(form)
+                read += len(form) + 2
+        return "\n\n".join(forms)[:size]
 
 
 @lru_cache(maxsize=16384)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, update
+from sqlalchemy import Connection, Engine, Row, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -128,6 +128,7 @@ _LATEST = (
 )
 _UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("document_id"))
 _INSERT_VERSION = insert(Version).returning(col(Version.id))
+_SET_FINGERPRINT = update(Version).where(col(Version.id) == bindparam("version_id"))
 _INSERT_SNAPSHOT = {  # per dialect; a body already stored (same sha256) is stored once
     name: insert(Snapshot).on_conflict_do_nothing() for name, insert in _DIALECT_INSERT.items()
 }
@@ -260,7 +261,7 @@ class Repository:
             if unchanged:
                 _update_and_log(connection, document_id, state, attempt, "unchanged")
                 return Recorded("unchanged")
-            seen = self._fingerprints(session, document_id) if latest else set()
+            seen = self._fingerprints(session, document_id, latest) if latest else set()
             if body is not None:
                 self._snapshot(connection, body, state["body_sha256"], content_type, attempt.at)
             version = {
@@ -268,7 +269,7 @@ class Repository:
                 "seq": latest.seq + 1 if latest else 1,
                 "seen_at": attempt.at,
                 "text_sha256": digest,
-                "fingerprint": text_fingerprint(text),
+                "fingerprint": text_fingerprint(text) if latest else "",  # see _fingerprints
                 "snapshot_sha256": state.get("body_sha256"),
                 "text": text,
             }
@@ -285,10 +286,20 @@ class Repository:
             return Recorded("changed", change_id, assessment)
 
     @staticmethod
-    def _fingerprints(session: Session, document_id: int) -> set[str]:
-        """Those of the document's versions: the judge tells a page flapping back by them."""
+    def _fingerprints(session: Session, document_id: int, latest: Row[Any]) -> set[str]:
+        """Those of the document's versions: the judge tells a page flapping back by them.
+
+        A first version is recorded without one (see `Version`), and fingerprinted only now,
+        when a second comes and the judge normalizes it anyway.
+        """
         query = select(Version.fingerprint).where(Version.document_id == document_id)
-        return set(session.exec(query).all())
+        fingerprints = set(session.exec(query).all())
+        if "" in fingerprints:  # `latest`'s: only a first version waits for its fingerprint
+            fingerprint = text_fingerprint(latest.text)
+            values = {"version_id": latest.id, "fingerprint": fingerprint}
+            session.connection().execute(_SET_FINGERPRINT, values)
+            fingerprints = fingerprints - {""} | {fingerprint}
+        return fingerprints
 
     @staticmethod
     def _lock(session: Session, key: str) -> Document:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from diffengine import assess, normalize, text_fingerprint
-from diffengine.normalize import RELATIVE_DATE, comparable
+from diffengine.normalize import RELATIVE_DATE, NormalForm, comparable
 from tests.test_diffengine_fixtures import fixture
 
 
@@ -99,3 +99,23 @@ def test_comparisons_ignore_case_spelling_punctuation_and_numbering(one: str, ot
 def test_fingerprint_is_that_of_the_normal_form() -> None:
     assert text_fingerprint("Hello “world”") == text_fingerprint('hello  "World"')
     assert text_fingerprint("Hello world") != text_fingerprint("Hello there")
+
+
+def test_a_sample_of_the_normal_form_is_spread_over_the_text_without_overlaps() -> None:
+    text = "\n\n".join(f"Paragraph {n:03d}: *we* may   update these terms." for n in range(100))
+    form = NormalForm(text)
+    stretches = form.sample(4, 200)
+    assert [stretch[:13] for stretch in stretches] == [
+        "Paragraph 000",
+        "Paragraph 025",
+        "Paragraph 050",
+        "Paragraph 075",
+    ]
+    assert all(len(stretch) <= 200 and stretch in form.text for stretch in stretches)
+    assert form.text == normalize(text)
+
+
+def test_a_short_text_is_sampled_whole() -> None:
+    text = "# Terms\n\nWe *may* update “these” terms.\n\n- One\n- Two"
+    assert NormalForm(text).sample(4, 3000) == [normalize(text)]
+    assert NormalForm("").sample(4, 3000) == []

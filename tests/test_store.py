@@ -8,9 +8,9 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from diffengine import assess
+from diffengine import assess, text_fingerprint
 from store.db import HEAD, alembic_config, open_store
 from store.models import Change, Document, Fetch, Snapshot, Version
 from store.queries import get_change, list_changes, list_documents
@@ -90,6 +90,25 @@ def test_versions_changes_and_unchanged_texts(db_url: str) -> None:
     )
     [document] = list_documents(repo.engine)
     assert (document.versions, document.last_changed, document.issue) == (2, later, None)
+
+
+def test_a_first_version_is_fingerprinted_when_a_second_comes(db_url: str) -> None:
+    """A first crawl only checks each page's language; the fingerprint that recognises a page
+    flapping back to its first version is taken when the second version is judged."""
+    repo = repository(db_url)
+    first, second = "# Terms\n\nWe may use your content.\n", "# Terms\n\nWe never use it.\n"
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0), first, assess)
+    assert _fingerprints(repo) == [""]
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0 + timedelta(1)), second, assess)
+    assert _fingerprints(repo) == [text_fingerprint(first), text_fingerprint(second)]
+    back = first.replace("your content", "your *content*")  # the first, cosmetically
+    flapped = repo.record_text(DOC.key, Attempt(DOC.url, at=T0 + timedelta(2)), back, assess)
+    assert flapped.assessment is not None and flapped.assessment.reason == "flapping"
+
+
+def _fingerprints(repo: Repository) -> list[str]:
+    with Session(repo.engine) as session:
+        return list(session.exec(select(Version.fingerprint).order_by(col(Version.seq))).all())
 
 
 def test_snapshots_are_content_addressed_and_compressed(db_url: str) -> None:
