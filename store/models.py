@@ -11,6 +11,7 @@ import zlib
 from datetime import UTC, date, datetime
 from typing import Any
 
+import zstandard
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -22,22 +23,35 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# zlib's fastest level: a third of the time of its default for a fifth more bytes (measured on
-# the crawl benchmark's pages). A crawl compresses every new page twice (text and raw body).
-COMPRESSION_LEVEL = 1
+# Zstandard at its default level: on the crawl benchmark's pages, half the time of zlib's fastest
+# level for a seventh fewer bytes, and a third of its time to read back. A crawl compresses every
+# new page twice (text and raw body). The module's functions, unlike its (de)compressor objects,
+# are safe to share between threads.
+_ZSTD_LEVEL = 3
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # how a Zstandard frame begins; a zlib stream cannot
+
+
+def compress(data: bytes) -> bytes:
+    """A text or raw body as the store keeps it."""
+    return zstandard.compress(data, _ZSTD_LEVEL)
+
+
+def decompress(data: bytes) -> bytes:
+    """What `compress` kept; stores written before Zstandard hold zlib streams, read as such."""
+    return zstandard.decompress(data) if data.startswith(_ZSTD_MAGIC) else zlib.decompress(data)
 
 
 class CompressedText(TypeDecorator[str]):
-    """Text stored zlib-compressed: policy versions are long and mostly alike."""
+    """Text stored compressed: policy versions are long and mostly alike."""
 
     impl = LargeBinary
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        return None if value is None else zlib.compress(value.encode("utf-8"), COMPRESSION_LEVEL)
+        return None if value is None else compress(value.encode("utf-8"))
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
-        return None if value is None else zlib.decompress(value).decode("utf-8")
+        return None if value is None else decompress(value).decode("utf-8")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import zlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
 from store.db import writer
-from store.models import COMPRESSION_LEVEL, Change, Document, Fetch, Snapshot, Version, utcnow
+from store.models import Change, Document, Fetch, Snapshot, Version, compress, utcnow
 
 Judge = Callable[[str, str, Collection[str]], Assessment]
 # Given the latest version's text (None for a first capture) and the new text: the kind and
@@ -340,7 +339,7 @@ class Repository:
         """The raw body, stored once per distinct content, at its address `digest` (sha256)."""
         row = {
             "sha256": digest,
-            "content": zlib.compress(body, COMPRESSION_LEVEL),
+            "content": compress(body),
             "size": len(body),
             "content_type": content_type,
             "created_at": at,

@@ -8,11 +8,12 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect
+from sqlalchemy import text as sa_text
 from sqlmodel import Session, col, select
 
 from diffengine import assess, text_fingerprint
 from store.db import HEAD, alembic_config, open_store
-from store.models import Change, Document, Fetch, Snapshot, Version
+from store.models import Change, Document, Fetch, Snapshot, Version, decompress
 from store.queries import get_change, list_changes, list_documents
 from store.repository import Attempt, DocumentInfo, FetchState, Repository
 
@@ -120,8 +121,21 @@ def test_snapshots_are_content_addressed_and_compressed(db_url: str) -> None:
         [snapshot] = session.exec(select(Snapshot)).all()
         versions = session.exec(select(Version)).all()
     assert len(snapshot.content) < len(body) / 10
-    assert zlib.decompress(snapshot.content) == body and snapshot.size == len(body)
+    assert decompress(snapshot.content) == body and snapshot.size == len(body)
     assert {version.snapshot_sha256 for version in versions} == {snapshot.sha256}
+
+
+def test_texts_stored_zlib_compressed_by_earlier_releases_are_still_read(db_url: str) -> None:
+    repo = repository(db_url)
+    text = "# Terms\n\nWe may use your content.\n" * 50
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0), text, assess)
+    with repo.engine.begin() as connection:
+        stored = connection.execute(sa_text("SELECT text FROM version")).scalar_one()
+        assert stored.startswith(b"\x28\xb5\x2f\xfd") and len(stored) < len(text) / 10  # zstd
+        old = zlib.compress(text.encode("utf-8"), 1)
+        connection.execute(sa_text("UPDATE version SET text = :old"), {"old": old})
+    with Session(repo.engine) as session:
+        assert session.exec(select(Version.text)).one() == text
 
 
 def test_fetch_issues_keep_a_streak_and_clear_on_success(db_url: str) -> None:
