@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from deepdiff import DeepDiff
-
 from diffengine.blocks import parse_blocks
 from diffengine.chrome import chrome_zones, is_chrome
 from diffengine.normalize import comparable, item_text
@@ -451,6 +449,9 @@ def _sections(
         key for key in old_map.keys() | new_map.keys() if old_map.get(key) != new_map.get(key)
     ]
     labels = {repr(key): key for key in differing}  # deepdiff reports keys; () is a path too
+    # Loaded here (~15 ms): a crawl imports the diff engine, and most crawls compare nothing.
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(
         {label: hash(old_map[key]) for label, key in labels.items() if key in old_map},
         {label: hash(new_map[key]) for label, key in labels.items() if key in new_map},

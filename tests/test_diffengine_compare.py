@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from diffengine import compare
 from diffengine.compare import Span, word_spans
 
@@ -117,3 +120,12 @@ def test_word_spans_mark_deleted_and_inserted_runs() -> None:
         Span("insert", "Vibe"),
         Span("equal", "Pro"),
     )
+
+
+def test_deepdiff_loads_only_when_sections_are_compared() -> None:
+    """Every crawl imports the diff engine, and most compare nothing: deepdiff (~15 ms of
+    start-up) waits for the first comparison."""
+    loaded = "print('deepdiff' in sys.modules)"
+    probe = f"import sys, diffengine; {loaded}; diffengine.compare('A', 'B'); {loaded}"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.split()) == (0, ["False", "True"]), run.stderr
