@@ -8,8 +8,10 @@ beside a SQLite file, an advisory lock on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +66,22 @@ def _sqlite_begin(connection: Connection) -> None:
     # processes read the same latest version, and the second one's write fails instead of waiting.
     immediate = connection.get_execution_options().get(WRITER_OPTION)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_DIALECTS = ("sqlite", "postgresql")  # what the store runs on: both know INSERT … ON CONFLICT
+
+
+def dialect_insert(dialect: str) -> Callable[..., Any]:
+    """The INSERT construct of `dialect` (`connection.dialect.name`), which has ON CONFLICT."""
+    if dialect not in _DIALECTS:
+        raise StoreError(f"the store runs on SQLite or PostgreSQL, not {dialect}")
+    return _dialect_module(dialect).insert
+
+
+@cache
+def _dialect_module(dialect: str) -> Any:
+    """Loaded when first used: the PostgreSQL dialect costs a SQLite store ~20 ms of start-up."""
+    return importlib.import_module(f"sqlalchemy.dialects.{dialect}")
 
 
 def writer(engine: Engine) -> Engine:

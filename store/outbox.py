@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from store.db import writer
+from store.db import dialect_insert, writer
 from store.models import Change, Delivery, Document, Subscription
 from store.queries import SEVERITIES, ChangeRow, JsonRow, change_row
 
@@ -104,8 +103,7 @@ def period_start(moment: datetime, digest: str) -> datetime:
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session.get_bind().dialect.name)
     session.execute(insert(Delivery).values(rows).on_conflict_do_nothing())
 
 

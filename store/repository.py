@@ -12,14 +12,14 @@ import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
-from store.db import writer
+from store.db import dialect_insert, writer
 from store.models import Change, Document, Fetch, Snapshot, Version, compress, utcnow
 
 Judge = Callable[[str, str, Collection[str]], Assessment]
@@ -77,16 +77,9 @@ def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-# The INSERT of each supported dialect: both know ON CONFLICT.
-_DIALECT_INSERT: dict[str, Callable[..., Any]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
-
-
 def _insert(connection: Connection, table: type[SQLModel]) -> Any:
     """An INSERT of the connection's dialect."""
-    return _DIALECT_INSERT[connection.dialect.name](table)
+    return dialect_insert(connection.dialect.name)(table)
 
 
 def _healthy_values(attempt: Attempt) -> dict[str, Any]:
@@ -128,9 +121,6 @@ _LATEST = (
 _UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("document_id"))
 _INSERT_VERSION = insert(Version).returning(col(Version.id))
 _SET_FINGERPRINT = update(Version).where(col(Version.id) == bindparam("version_id"))
-_INSERT_SNAPSHOT = {  # per dialect; a body already stored (same sha256) is stored once
-    name: insert(Snapshot).on_conflict_do_nothing() for name, insert in _DIALECT_INSERT.items()
-}
 _INSERT_CHANGE = insert(Change).returning(col(Change.id))
 
 
@@ -344,7 +334,14 @@ class Repository:
             "content_type": content_type,
             "created_at": at,
         }
-        connection.execute(_INSERT_SNAPSHOT[connection.dialect.name], row)
+        connection.execute(_insert_snapshot(connection.dialect.name), row)
+
+
+@cache
+def _insert_snapshot(dialect: str) -> Any:
+    """Built once per dialect, as the statements above; a body already stored (same sha256) is
+    stored once."""
+    return dialect_insert(dialect)(Snapshot).on_conflict_do_nothing()
 
 
 def _change_values(
