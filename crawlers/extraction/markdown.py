@@ -56,7 +56,6 @@ class _Block:
 
 # Inline Markdown (joined into paragraphs later) or a finished block.
 _Piece = str | _Block
-_END = _Block("")  # closes the last run of inline pieces
 
 
 @dataclass(frozen=True)
@@ -330,19 +329,29 @@ def _collapsed(text: str) -> str:
 
 
 def _paragraphs(pieces: Iterable[_Piece]) -> list[_Block]:
-    """Blocks, with each run of inline pieces turned into one paragraph."""
+    """Blocks, with each run of inline pieces turned into one paragraph. This sees every block
+    element's pieces: the run is joined only when it has more than one piece, and the last run
+    is closed after the loop rather than by a sentinel appended to a copy of the pieces."""
     blocks: list[_Block] = []
     run: list[str] = []
-    for piece in [*pieces, _END]:
+    for piece in pieces:
         if isinstance(piece, str):
             run.append(piece)
             continue
-        if run and (paragraph := _paragraph("".join(run))):
-            blocks.append(_Block(paragraph))
-        run = []
+        if run:
+            _add_paragraph(blocks, run)
+            run = []
         if piece.text:
             blocks.append(piece)
+    if run:
+        _add_paragraph(blocks, run)
     return blocks
+
+
+def _add_paragraph(blocks: list[_Block], run: list[str]) -> None:
+    """The run of inline pieces as a paragraph block, unless it holds no text."""
+    if paragraph := _paragraph(run[0] if len(run) == 1 else "".join(run)):
+        blocks.append(_Block(paragraph))
 
 
 def _paragraph(text: str) -> str:
@@ -352,7 +361,10 @@ def _paragraph(text: str) -> str:
         return ""
     if "  " in text:
         text = _SPACES.sub(" ", text)
-    paragraph = "\n".join(line.strip() for line in text.split("\n")).strip("\n")
+    if "\n" in text:
+        paragraph = "\n".join(line.strip() for line in text.split("\n")).strip("\n")
+    else:  # one line: trimming it is all the above does
+        paragraph = text.strip()
     return _HEADING_LOOKALIKE.sub(r"\\\1", paragraph) if "#" in paragraph else paragraph
 
 
