@@ -165,13 +165,18 @@ class Renderer:
         """Inline elements are transparent: their children flow into the surrounding text."""
         if depth > _MAX_DEPTH:
             return [_HTML_SPACE.sub(" ", self._raw_text(tag))]
-        # `contents` and `_text` inlined: this loop sees every element and every text of the page.
+        # `contents`, `_text` and `_element` inlined: this loop sees every element and every text
+        # of the page. Most pages remove no text, and then need not look each run up.
         pieces: list[_Piece] = []
-        if (text := tag.text) and self._kept_text(tag, False):
+        removes_text = self._removes_text
+        if (text := tag.text) and (not removes_text or self._kept_text(tag, False)):
             pieces.append(_collapsed(text))
+        depth += 1
         for child in tag:
-            pieces.extend(self._element(child, style, depth + 1))
-            if (tail := child.tail) and self._kept_text(child, True):
+            name = child.tag
+            if isinstance(name, str) and not self.skipped(child):  # comments and the like: no text
+                pieces.extend(self._handlers.get(name, self._children)(child, style, depth))
+            if (tail := child.tail) and (not removes_text or self._kept_text(child, True)):
                 pieces.append(_collapsed(tail))
         return pieces
 
@@ -212,19 +217,34 @@ class Renderer:
         """The blocks of each item. Sloppy markup is common: a list nested directly in a list
         belongs to the previous item, and wrappers between a list and its items are looked through.
         """
+        # `contents` and `_element` inlined, as in `_children`: every list item passes here.
         entries: list[list[_Block]] = []
-        for child in contents(tag):
-            if is_tag(child) and self.skipped(child):
-                continue
-            if is_tag(child) and child.tag in _LISTS and entries:
-                entries[-1].extend(self._list(child, style, depth + 1))
-            elif is_tag(child) and child.tag != "li" and _has_item(child):
-                entries.extend(self._list_entries(child, style, depth + 1))
-            elif is_tag(child) and child.tag == "li":
-                entries.append(self._container(child, style, depth + 1))
-            elif blocks := _paragraphs(self._node(child, style, depth + 1)):
+        if (text := tag.text) and self._kept_text(tag, False):
+            self._loose_text(entries, text)
+        depth += 1
+        for child in tag:
+            name = child.tag
+            if not isinstance(name, str) or self.skipped(child):  # comments and the like: no text
+                pass
+            elif name == "li":
+                entries.append(self._container(child, style, depth))
+            elif name in _LISTS and entries:
+                entries[-1].extend(self._list(child, style, depth))
+            elif _has_item(child):
+                entries.extend(self._list_entries(child, style, depth))
+            elif blocks := _paragraphs(
+                self._handlers.get(name, self._children)(child, style, depth)
+            ):
                 entries.append(blocks)
+            if (tail := child.tail) and self._kept_text(child, True):
+                self._loose_text(entries, tail)
         return [blocks for blocks in entries if blocks]
+
+    @staticmethod
+    def _loose_text(entries: list[list[_Block]], text: str) -> None:
+        """Text between a list's items is an item of its own, unless it is only whitespace."""
+        if paragraph := _paragraph(_collapsed(text)):
+            entries.append([_Block(paragraph)])
 
     def _stray_item(self, tag: etree._Element, style: _Style, depth: int) -> list[_Block]:
         """An item outside any list (or selected on its own) still reads as a bullet."""
