@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
+from urllib.parse import urljoin
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +15,7 @@ from lxml import etree
 from lxml.cssselect import SelectorError
 
 from crawlers.declarations import RangeSelector
-from crawlers.extraction import ExtractionError, extract_markdown
+from crawlers.extraction import ExtractionError, extract_markdown, links
 from crawlers.extraction.markdown import Renderer as _Renderer
 from crawlers.extraction.tree import Document as _Document
 
@@ -206,6 +208,30 @@ def test_links_without_text_vanish_and_special_schemes() -> None:
 def test_link_targets_cannot_break_markdown_link_syntax() -> None:
     html = '<a href="/a b(1)">x</a> <a href="http://[::1">bad host</a>'
     assert md(html, url=PAGE) == "[x](https://example.com/a%20b%281%29) [bad host](http://[::1)\n"
+
+
+_URL_PIECES = [*"aZ09:/?#;%+-.@[]() \t\n\x01\x0c\uff1a\u2100é", "http", "HTTPS", "//", "?utm_id=1"]
+_SCHEMES = ["", "http:", "https:", "HTTPS:", "Http:", "mailto:", "ftp:", "x+y:", "1a:", "//", " "]
+
+
+def _urls(starts: list[str]) -> st.SearchStrategy[str]:
+    """A URL-like string: a scheme (or another start) from `starts`, then pieces of URL syntax."""
+    rest = st.lists(st.sampled_from(_URL_PIECES), max_size=8).map("".join)
+    return st.tuples(st.sampled_from(starts), rest).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    href=_urls(_SCHEMES),
+    base=_urls([*_SCHEMES, "http://example.com/a/", "https://example.com/a?b#c", "http://[::1"]),
+)
+def test_link_targets_are_those_urljoin_gives(href: str, base: str) -> None:
+    """`clean_url` spares `urljoin` for links of another scheme than the page's, which it would
+    return as they are: the targets must be those of `urljoin` itself, on any Python. (Where
+    `urljoin` fails on the link, the link is kept as it is either way.)"""
+    with patch.object(links, "_resolved", lambda href, scheme, base: urljoin(base, href)):
+        by_urljoin = links.clean_url(href, base)
+    assert links.clean_url(href, base) == by_urljoin
 
 
 def test_nested_links_keep_the_outer_one() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit, uses_relative
 
 from crawlers.extraction.tree import Document
 
@@ -38,15 +38,32 @@ def base_url(document: Document, url: str | None) -> str | None:
 def clean_url(href: str, base: str | None) -> str | None:
     """An absolute link target without tracking parameters, or None when the link leads nowhere
     a reader could follow (empty, script or data URLs)."""
-    href = _URL_NOISE.sub("", href).strip()
+    if "\t" in href or "\n" in href or "\r" in href:  # rare: spared the regex
+        href = _URL_NOISE.sub("", href)
+    href = href.strip()
     scheme = _SCHEME.match(href)
     if not href or (scheme and scheme[1].lower() in _UNSAFE_SCHEMES):
         return None
     try:
-        target = _without_tracking(urljoin(base, href) if base else href)
+        target = _without_tracking(_resolved(href, scheme, base) if base else href)
     except ValueError:  # malformed authority, e.g. an unclosed IPv6 bracket
         target = href
     return target.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _resolved(href: str, scheme: re.Match[str] | None, base: str) -> str:
+    """`urljoin(base, href)`, without its cost for a link of another scheme than the page's
+    (`https:` links on an `http:` page, `mailto:`), which `urljoin` returns as it is.
+
+    `scheme` is `_SCHEME` matched on `href`, which starts with it, stripped and without tabs or
+    line breaks: `urlsplit` would read the same scheme from it, up to the first colon. Like
+    `urljoin`, this raises `ValueError` when `base` cannot be split.
+    """
+    if scheme is not None:
+        name = scheme[1].lower()
+        if name != urlsplit(base).scheme or name not in uses_relative:
+            return href
+    return urljoin(base, href)
 
 
 def _without_tracking(url: str) -> str:
