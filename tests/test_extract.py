@@ -15,7 +15,7 @@ from lxml import etree
 from lxml.cssselect import SelectorError
 
 from crawlers.declarations import RangeSelector
-from crawlers.extraction import ExtractionError, extract_markdown, links
+from crawlers.extraction import ExtractionError, decoding, extract_markdown, links
 from crawlers.extraction.markdown import Renderer as _Renderer
 from crawlers.extraction.tree import Document as _Document
 
@@ -337,6 +337,20 @@ def test_selection_whose_text_is_all_removed_is_empty() -> None:
 )
 def test_binary_bodies_are_not_html(body: bytes | str) -> None:
     assert error_kind(body) == "not-html"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    text=st.text(
+        st.one_of(
+            st.characters(codec=None),
+            st.sampled_from([*"\x01\x0b\x0e\x1f\x7f\ud800\udfff\ufffe\uffff\ufffd\xe9"]),
+        )
+    )
+)
+def test_junk_is_found_where_its_pattern_finds_it(text: str) -> None:
+    """`_has_junk` spares the pattern's scan of pages without junk: it must agree with it."""
+    assert decoding._has_junk(text) == bool(decoding._JUNK.search(text))
 
 
 # --- Encodings --------------------------------------------------------------------------------

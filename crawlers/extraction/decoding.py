@@ -21,7 +21,8 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", 
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _CHARSET_PRESCAN = 4096
 # Control characters, lone surrogates and non-characters: never text, and some break the parser.
-_JUNK = re.compile("[\x01-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_JUNK_CONTROLS = "".join(map(chr, [*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F]))
+_JUNK = re.compile(f"[{_JUNK_CONTROLS}\ud800-\udfff\ufffe\uffff]")
 
 
 def decode(body: bytes | str, declared: str | None) -> str:
@@ -32,7 +33,25 @@ def decode(body: bytes | str, declared: str | None) -> str:
     text = body if isinstance(body, str) else _decode_bytes(body, declared)
     if "\x00" in text:
         raise ExtractionError("not-html", "the body contains NUL bytes: binary, not HTML")
-    return _JUNK.sub("", text)
+    return _JUNK.sub("", text) if _has_junk(text) else text
+
+
+def _has_junk(text: str) -> bool:
+    """Whether `_JUNK` matches in `text`. Most pages hold no junk, and the pattern's scan of the
+    whole page costs several times these plain searches, one per control character (then, for
+    text beyond ASCII, the two non-characters, and an encoding that only lone surrogates fail).
+    """
+    if any(control in text for control in _JUNK_CONTROLS):
+        return True
+    if text.isascii():
+        return False
+    if "\ufffe" in text or "\uffff" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
+    return False
 
 
 def _decode_bytes(body: bytes, declared: str | None) -> str:
