@@ -359,7 +359,8 @@ def _paragraphs(pieces: Iterable[_Piece]) -> list[_Block]:
             run.append(piece)
             continue
         if run:
-            _add_paragraph(blocks, run)
+            if len(run) > 1 or run[0] != " ":  # one space between blocks (most runs): no text
+                _add_paragraph(blocks, run)
             run = []
         if piece.text:
             blocks.append(piece)
@@ -431,6 +432,8 @@ def _join_blocks(blocks: Sequence[_Block]) -> str:
 
 
 def _list_item(marker: str, blocks: Sequence[_Block]) -> str:
+    if len(blocks) == 1 and "\n" not in (text := blocks[0].text):  # most items: one line
+        return marker + text
     first, *rest = _join_blocks(blocks).split("\n")
     return "\n".join([marker + first, *(_INDENT + line if line else "" for line in rest)])
 
