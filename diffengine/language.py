@@ -147,7 +147,8 @@ for _language, _words in _STOPWORDS.items():
         _LANGUAGE_OF_WORD.setdefault(_word, []).append(_language)
 
 _WORD = re.compile(r"[^\W\d_]+")
-_ASCII_WORD = re.compile(r"[a-z]+")  # _WORD on lower-case ASCII
+# _WORD on ASCII, lower-cased: letters to lower case, anything else to a space, then split.
+_ASCII_WORDS = str.maketrans({c: c.lower() if c.isalpha() else " " for c in map(chr, range(128))})
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
 _SCRIPT_CODES = {"THAI": "th", "HANGUL": "ko", "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh"}
 _SCRIPT_CODES |= {"ARABIC": "ar", "HEBREW": "he", "DEVANAGARI": "hi", "GREEK": "el"}
@@ -167,16 +168,16 @@ def detect_language(text: str) -> str | None:
     """
     sample = " ".join(normal_form(text).sample(_WINDOWS, _WINDOW))
     # Most samples are ASCII (a flag on the string, no scan): no other script to look for, and
-    # their words are found twice as fast by a plain range.
+    # their words are found without a pattern (see _ASCII_WORDS), at twice its speed.
     is_ascii = sample.isascii()
     non_latin = [] if is_ascii else _NON_LATIN_LETTER.findall(sample)
     if len(non_latin) > len(sample) // 4:
         return _script(non_latin)
+    words = sample.translate(_ASCII_WORDS).split() if is_ascii else _WORD.findall(sample.casefold())
     votes: Counter[str] = Counter()
-    words = Counter((_ASCII_WORD if is_ascii else _WORD).findall(sample.casefold()))
-    for word in words.keys() & _LANGUAGE_OF_WORD.keys():
+    for word, count in Counter(filter(_LANGUAGE_OF_WORD.__contains__, words)).items():
         for language in _LANGUAGE_OF_WORD[word]:
-            votes[language] += words[word]
+            votes[language] += count
     ranked = votes.most_common(2)
     if not ranked or ranked[0][1] < _MIN_HITS:
         return None

@@ -1,5 +1,5 @@
 """Properties over arbitrary text: compare never crashes, identical inputs give no change,
-normalization is idempotent."""
+normalization is idempotent, shortcuts agree with what they stand for."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffengine import assess, classify, compare, normalize
+from diffengine.language import _ASCII_WORDS, _WORD
 
 # Arbitrary Unicode, plus text built from the pieces of Markdown policies are made of.
 MARKDOWN_PIECES = st.sampled_from(
@@ -80,3 +81,10 @@ def test_identical_inputs_give_no_change(text: str) -> None:
 @given(TEXT)
 def test_normalizing_is_cosmetic_to_the_engine(text: str) -> None:
     assert not compare(text, normalize(text)).substantive
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=300))
+def test_ascii_words_are_found_as_the_word_pattern_finds_them(text: str) -> None:
+    """The language check splits ASCII samples into words without its pattern, to save time."""
+    assert text.translate(_ASCII_WORDS).split() == _WORD.findall(text.casefold())
