@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -527,6 +529,21 @@ def test_real_excerpt_openai_drops_screen_reader_text_and_locale_picker() -> Non
     assert "OpenAI ©" not in out  # the footer is outside the selection
     assert "# Europe Terms of Use\n" in out
     assert "[previous version](https://openai.com/policies/dec-2024-eu-terms/)" in out
+
+
+def test_an_extracted_page_leaves_no_reference_cycle() -> None:
+    """A page's tree is freed as soon as its text is out, by reference counting: a cycle (the
+    renderer once held its own bound methods) kept every tree until the collector's next pass,
+    which the crawl makes rare (crawlers/runner.py)."""
+    probe = (
+        "import gc, sys; from crawlers.extraction import extract_markdown; "
+        "body = open(sys.argv[1], 'rb').read(); gc.collect(); gc.disable(); "
+        "extract_markdown(body, select=['[role=article]'], remove=['a'], url='https://x.test/'); "
+        "print(gc.collect())"
+    )
+    page = str(FIXTURES / "google-terms.html")
+    run = subprocess.run([sys.executable, "-c", probe, page], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.strip()) == (0, "0"), run.stderr
 
 
 def test_real_excerpt_google_nested_list_table_and_close_button() -> None:
