@@ -96,6 +96,25 @@ def test_versions_changes_and_unchanged_texts(db_url: str) -> None:
     assert (document.versions, document.last_changed, document.issue) == (2, later, None)
 
 
+def test_a_downgrade_leaves_rows_that_releases_reading_only_zlib_can_read(db_url: str) -> None:
+    from alembic import command
+
+    repo = repository(db_url)
+    text, body = "# Terms\n\n" + "We may use your content.\n" * 50, b"<p>terms</p>" * 500
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0), text, assess, body=body)
+    config = alembic_config()
+    with repo.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    with repo.engine.connect() as connection:
+        stored = connection.execute(sa_text("SELECT text FROM version")).scalar_one()
+        content = connection.execute(sa_text("SELECT content FROM snapshot")).scalar_one()
+    assert zlib.decompress(stored).decode("utf-8") == text and zlib.decompress(content) == body
+    open_store(db_url)  # upgraded again; the zlib rows are read as they are
+    with Session(repo.engine) as session:
+        assert session.exec(select(Version.text)).one() == text
+
+
 def test_a_first_version_is_fingerprinted_when_a_second_comes(db_url: str) -> None:
     """A first crawl only checks each page's language; the fingerprint that recognises a page
     flapping back to its first version is taken when the second version is judged."""
