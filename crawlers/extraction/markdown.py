@@ -316,8 +316,8 @@ _Handler = Callable[[Renderer, etree._Element, _Style, int], Sequence[_Piece]]
 # How each element renders, by tag name; any other flows inline (`Renderer._children`). The
 # class's functions, not a renderer's bound methods: a table of those, kept by the renderer, made
 # each renderer a reference cycle, and its page's whole tree (the elements it removes) lived on
-# until the garbage collector's next pass: ~190 MB of RSS at the end of a first crawl of 1,000
-# pages, and collections costing ~5% of it.
+# until the garbage collector's next pass. Collections cost ~5% of a first crawl, and collecting
+# less often (crawlers/runner.py) piled the trees up: 190 MB of RSS at 1,000 pages, not 155.
 _HANDLERS: dict[str, _Handler] = {
     **dict.fromkeys(_BLOCKS, Renderer._container),
     **dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), Renderer._heading),
