@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffengine import assess, classify, compare, normalize
-from diffengine.language import _ASCII_WORDS, _WORD
+from diffengine.language import _ASCII_WORDS, _NON_LATIN_LETTER, _WORD, _mostly_latin
 
 # Arbitrary Unicode, plus text built from the pieces of Markdown policies are made of.
 MARKDOWN_PIECES = st.sampled_from(
@@ -88,3 +88,11 @@ def test_normalizing_is_cosmetic_to_the_engine(text: str) -> None:
 def test_ascii_words_are_found_as_the_word_pattern_finds_them(text: str) -> None:
     """The language check splits ASCII samples into words without its pattern, to save time."""
     assert text.translate(_ASCII_WORDS).split() == _WORD.findall(text.casefold())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("abc é’ ไทย中文Ωж\u1e00\u0250"), max_size=120) | TEXT)
+def test_a_sample_passed_as_mostly_latin_has_few_letters_of_other_scripts(text: str) -> None:
+    """The language check skips its search for other scripts on such a sample."""
+    if _mostly_latin(text):
+        assert len(_NON_LATIN_LETTER.findall(text)) <= len(text) // 4
