@@ -107,6 +107,7 @@ _MARK_HEALTHY = (
     .where(col(Document.key) == bindparam("document_key"))
     .returning(col(Document.id))
 )
+_INSERT_FETCH = insert(Fetch)  # every outcome's log line
 # record_text's: a new version is the second commonest write, and ORM objects (loading the
 # document, flushing the unit of work) cost it more than its statements do.
 _LOCK = (
@@ -205,7 +206,7 @@ class Repository:
             document_id = connection.execute(_MARK_HEALTHY, healthy).scalar()
             if document_id is None:
                 raise KeyError(f"unknown document {key}: sync_documents first")
-            connection.execute(insert(Fetch), _fetch_values(document_id, attempt, outcome))
+            connection.execute(_INSERT_FETCH, _fetch_values(document_id, attempt, outcome))
 
     def record_issue(self, key: str, attempt: Attempt, kind: str, detail: str) -> int:
         """A failed fetch: logged, and the document's issue streak grows. Returns the streak."""
@@ -371,4 +372,4 @@ def _update_and_log(
 ) -> None:
     """The document's new fetch state, and the `fetch` row that logs the attempt."""
     connection.execute(_UPDATE_DOCUMENT, {"document_id": document_id, **state})
-    connection.execute(insert(Fetch), _fetch_values(document_id, attempt, outcome))
+    connection.execute(_INSERT_FETCH, _fetch_values(document_id, attempt, outcome))
