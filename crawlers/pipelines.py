@@ -79,7 +79,8 @@ class RecordPipeline:
         if page.status == 304:
             self.repository.record_unchanged(page.key, attempt, not_modified=True)
             return CrawlOutcome(page.key, "not-modified")
-        if page.recorded or body_sha256(page.body) == self.spider.states[page.key].body_sha256:
+        last_body = self.spider.states[page.key].body_sha256  # None before the first fetch
+        if page.recorded or (last_body and body_sha256(page.body) == last_body):
             self.repository.record_unchanged(page.key, attempt, not_modified=False)
             return CrawlOutcome(page.key, "unchanged")
         return self._extracted(page, attempt)
