@@ -194,6 +194,19 @@ def table(figures: list[Figure], size: int) -> Table:
     return out
 
 
+def by_round(figures: list[Figure], size: int) -> str:
+    """policywatch's time as a multiple of urlwatch's in each round, which were run side by side:
+    how far apart they are says how much a median can be trusted on a shared machine."""
+    found = {(f.tool, f.scenario): f for f in figures if f.size == size}
+    ratios = []
+    for scenario in SCENARIOS:
+        ours, theirs = found.get(("policywatch", scenario)), found.get(("urlwatch", scenario))
+        if ours and theirs:
+            rounds = zip(ours.walls, theirs.walls, strict=True)
+            ratios.append(f"{scenario} " + " ".join(f"{a / b:.2f}" for a, b in rounds))
+    return "÷ urlwatch, round by round: " + "; ".join(ratios)
+
+
 def machine() -> str:
     """Where the figures come from, for the README."""
     model = (
@@ -268,6 +281,8 @@ def run(
     figures = [f for size in sizes for f in bench_size(size, args.rounds, server, tools, floors)]
     for size in sizes:
         console.print(table(figures, size))
+        if args.rounds > 1 and urlwatch:
+            console.print(by_round(figures, size), highlight=False)
     for warning in filter(None, map(check, figures)):
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return {

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "crawl.py"
 
@@ -48,3 +51,24 @@ def test_catalog_load_benchmark_runs() -> None:
     assert run.returncode == 0, run.stderr
     rows = [line for line in run.stdout.splitlines() if line.startswith("│")]
     assert [row.split("│")[1].strip() for row in rows] == ["60", "120"], run.stdout
+
+
+def test_the_crawl_benchmark_gives_the_ratio_to_urlwatch_of_each_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    crawl = importlib.import_module("crawl")
+
+    def figure(tool: str, scenario: str, walls: list[float]) -> object:
+        return crawl.Figure(1000, tool, scenario, sorted(walls)[1], 0, 0, 0, 0, {}, walls)
+
+    figures = [
+        figure("policywatch", "first", [6.0, 6.5, 5.0]),
+        figure("urlwatch", "first", [12.0, 13.0, 12.5]),
+        figure("policywatch", "unchanged", [1.5, 2.0, 1.0]),
+        figure("urlwatch", "unchanged", [3.0, 2.0, 2.0]),
+        figure("scrapy", "get", [1.0, 1.0, 1.0]),
+    ]
+    assert crawl.by_round(figures, 1000) == (
+        "÷ urlwatch, round by round: first 0.50 0.50 0.40; unchanged 0.50 1.00 0.50"
+    )
