@@ -26,12 +26,16 @@ def crawl_settings(
     timeout: float | None = None,
     rules: Sequence[Path] = (),
     overrides: Mapping[str, Any] | None = None,
+    accept_capture: Sequence[str] = (),
 ) -> Settings:
-    """The project's polite settings with the user's choices on top (`--set NAME=VALUE` last)."""
+    """The project's polite settings with the user's choices on top (`--set NAME=VALUE` last).
+    `accept_capture`: the keys of the documents whose text is recorded even if it looks like a
+    broken capture."""
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
     settings.set("POLICYWATCH_DB", db_url, priority="cmdline")
     settings.set("POLICYWATCH_RULES", [str(path) for path in rules], priority="cmdline")
+    settings.set("POLICYWATCH_ACCEPT_CAPTURE", list(accept_capture), priority="cmdline")
     if contact_url:
         settings.set("USER_AGENT", f"policywatch (+{contact_url})", priority="cmdline")
     if max_bytes:

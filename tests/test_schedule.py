@@ -156,6 +156,26 @@ def test_only_due_documents_are_fetched(home: Home, site: Site) -> None:
     assert "not due" in summary.stdout and len(site.hits("/hour")) == 2
 
 
+def test_a_crawl_with_nothing_due_does_not_load_scrapy(home: Home, site: Site) -> None:
+    """A cron line run every half hour mostly finds nothing due: it must not pay for Scrapy."""
+    catalog = declare(home, site, daily="1d")
+    assert crawl(home, catalog).code == 0
+    command = [sys.executable, "-X", "importtime", "-m", "policywatch", "crawl"]
+    command += ["--catalog", str(catalog), "--only", "testsite", *FAST]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=home.env(), cwd=home.path, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Nothing is due" in done.stdout
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "policywatch.cli.crawl" in imported  # what the command loaded is all there
+    assert not {"scrapy", "twisted", "crawlers.runner"} & imported
+
+
 def test_all_and_a_named_key_override_the_schedule_a_service_does_not(
     home: Home, site: Site
 ) -> None:

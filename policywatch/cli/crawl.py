@@ -35,6 +35,8 @@ from store.models import utcnow
 from store.queries import last_checks
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy.settings import Settings
     from sqlalchemy import Engine
 
@@ -107,8 +109,6 @@ def crawl(
     ago. A key named with --only is a request to fetch that document now; a service named
     with --only narrows the selection and keeps the schedule, so cron lines may use it.
     """
-    from crawlers.runner import crawl_settings  # Scrapy: only the commands that crawl load it
-
     missing = [str(path) for path in catalog_paths(catalog) if not path.exists()]
     if missing:
         fail(f"catalog {', '.join(missing)}: no such file or folder")
@@ -125,16 +125,21 @@ def crawl(
         fail("--accept-capture applies to documents named by key: add --only SERVICE/TYPE")
     store = engine(db)  # open and migrate before crawling, so a bad --db fails at once
     config = settings()
-    scrapy_settings = crawl_settings(
-        db_url(db),
-        contact_url=config.contact_url,
-        max_bytes=config.max_bytes,
-        timeout=config.timeout,
-        rules=checked_rules(rules),
-        overrides=parse_overrides(set_ or []),
-    )
-    if accept_capture:
-        scrapy_settings.set("POLICYWATCH_ACCEPT_CAPTURE", sorted(named), priority="cmdline")
+    rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
+
+    def scrapy_settings() -> Settings:
+        from crawlers.runner import crawl_settings  # Scrapy: only a crawl that fetches loads it
+
+        return crawl_settings(
+            db_url(db),
+            contact_url=config.contact_url,
+            max_bytes=config.max_bytes,
+            timeout=config.timeout,
+            rules=rule_files,
+            overrides=overrides,
+            accept_capture=sorted(named) if accept_capture else (),
+        )
+
     schedule = plan(
         documents,
         last_checks(store, [document.key for document in documents]),
@@ -158,20 +163,22 @@ def crawl(
 
 
 def _fetch(
-    documents: list[TrackedDocument], scrapy_settings: Settings, *, quiet: bool
+    documents: list[TrackedDocument], scrapy_settings: Callable[[], Settings], *, quiet: bool
 ) -> CrawlResult:
-    """Crawl `documents` behind a progress bar; nothing due starts no crawler at all."""
-    from crawlers.runner import run_crawl
-
+    """Crawl `documents` behind a progress bar. Nothing due loads no Scrapy at all: a cron line
+    run every half hour mostly finds nothing due, and Scrapy and Twisted cost it a fifth of a
+    second to load."""
     if not documents:
         return CrawlResult()
+    from crawlers.runner import run_crawl
+
     with progress_bar(disable=quiet) as progress:
         task = progress.add_task("crawling", total=len(documents))
 
         def advance(outcome: CrawlOutcome) -> None:
             progress.update(task, advance=1, description=f"crawling {outcome.key}")
 
-        return run_crawl(documents, scrapy_settings, advance)
+        return run_crawl(documents, scrapy_settings(), advance)
 
 
 def _json(
