@@ -132,7 +132,7 @@ class Version(SQLModel, table=True):
     `text_sha256` says whether two texts are the same version; `fingerprint` is the diff
     engine's hash of the text's normal form, by which it recognises contents seen before. A
     document's first version gets it when a second is compared with it, and until then it is
-    empty: a first crawl only reads a sample of each page's normal form (its language).
+    empty: a first crawl only checks each page's language, on a sample of its prose.
     """
 
     __table_args__ = (UniqueConstraint("document_id", "seq"),)
