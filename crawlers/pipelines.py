@@ -1,24 +1,26 @@
 """The item pipeline: from a fetched page to a recorded version, or a recorded fetch issue.
 
-Cheapest checks first: a 304 or a body identical to the last one is recorded as a check and
-never parsed. Otherwise each page is extracted (HTML, or PDF when declared or served as one),
-the text is vetted (a page in another language, or collapsed to a fraction of the last version,
-is a broken capture), judged by the diff engine and written in one transaction. Whatever goes
-wrong with one document becomes its failed outcome; the crawl goes on.
+Cheapest checks first: a 304 or a body identical to the last one is recorded as a check (in one
+transaction with the checks arriving beside it: crawlers/checks.py) and never parsed. Otherwise
+each page is extracted (HTML, or PDF when declared or served as one), the text is vetted (a page
+in another language, or collapsed to a fraction of the last version, is a broken capture),
+judged by the diff engine and written in one transaction. Whatever goes wrong with one document
+becomes its failed outcome; the crawl goes on.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
+from crawlers.checks import CheckWriter
 from crawlers.declarations import Page, TrackedDocument
 from crawlers.extraction import ExtractionError, extract_markdown, pdf_markdown
 from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
 from crawlers.spiders.policy import PolicySpider
 from diffengine import assess, capture_problem, load_rules
-from store.repository import Attempt, Repository, body_sha256
+from store.repository import Attempt, Check, Repository, body_sha256
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -48,11 +50,11 @@ class RecordPipeline:
         assert isinstance(spider, PolicySpider), "RecordPipeline serves the policy spider"
         return spider
 
-    def process_item(self, item: FetchedPage | FetchFailed) -> CrawlOutcome:
+    async def process_item(self, item: FetchedPage | FetchFailed) -> CrawlOutcome:
         try:
             if isinstance(item, FetchFailed):
                 return self._failed(item)
-            return self._fetched(item)
+            return await self._fetched(item)
         except Exception as error:  # one document's trouble must not stop the crawl
             logger.exception("could not record %s", item.key)
             return CrawlOutcome(item.key, "failed", f"internal-error: {error}")
@@ -67,7 +69,11 @@ class RecordPipeline:
         self.repository.record_issue(item.key, attempt, item.kind, item.detail)
         return CrawlOutcome(item.key, "failed", f"{item.kind}: {item.detail}")
 
-    def _fetched(self, page: FetchedPage) -> CrawlOutcome:
+    @cached_property
+    def checks(self) -> CheckWriter:
+        return CheckWriter(self.repository)
+
+    async def _fetched(self, page: FetchedPage) -> CrawlOutcome:
         attempt = Attempt(
             url=page.url,
             status=page.status,
@@ -77,11 +83,11 @@ class RecordPipeline:
             last_modified=page.last_modified,
         )
         if page.status == 304:
-            self.repository.record_unchanged(page.key, attempt, not_modified=True)
+            await self.checks.record(Check(page.key, attempt, not_modified=True))
             return CrawlOutcome(page.key, "not-modified")
         last_body = self.spider.states[page.key].body_sha256  # None before the first fetch
         if page.recorded or (last_body and body_sha256(page.body) == last_body):
-            self.repository.record_unchanged(page.key, attempt, not_modified=False)
+            await self.checks.record(Check(page.key, attempt, not_modified=False))
             return CrawlOutcome(page.key, "unchanged")
         return self._extracted(page, attempt)
 

@@ -63,6 +63,16 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A fetch that found the document as last recorded: a 304 (`not_modified`), or a 200 with
+    the body last recorded."""
+
+    key: str
+    attempt: Attempt
+    not_modified: bool
+
+
+@dataclass(frozen=True)
 class Recorded:
     """The outcome of recording a text: `first`, `changed`, `unchanged` or `failed` (refused by
     the vetting: `detail` says why), and the change's id."""
@@ -194,19 +204,23 @@ class Repository:
                     states[key] = FetchState(*state)
         return states
 
-    def record_unchanged(self, key: str, attempt: Attempt, *, not_modified: bool) -> None:
-        """A 304, or a body identical to the last one: the check is recorded, nothing else.
+    def record_checks(self, checks: Sequence[Check]) -> None:
+        """Checks that found their documents as last recorded, written in one transaction.
 
-        The commonest write of a crawl, so it is two statements and no ORM objects; the UPDATE
-        locks the document's row as `_lock` does.
+        The commonest write of a crawl (a 304 recrawl is nothing else), so it is two statements
+        a check and no ORM objects; the UPDATE locks the document's row as `_lock` does. One
+        transaction for many checks because its commit, not the statements, is most of the cost:
+        a crawl batches them (crawlers/checks.py).
         """
-        outcome = "not-modified" if not_modified else "unchanged"
         with self._writer.begin() as connection:
-            healthy = {"document_key": key, **_healthy_values(attempt)}
-            document_id = connection.execute(_MARK_HEALTHY, healthy).scalar()
-            if document_id is None:
-                raise KeyError(f"unknown document {key}: sync_documents first")
-            connection.execute(_INSERT_FETCH, _fetch_values(document_id, attempt, outcome))
+            for check in checks:
+                healthy = {"document_key": check.key, **_healthy_values(check.attempt)}
+                document_id = connection.execute(_MARK_HEALTHY, healthy).scalar()
+                if document_id is None:
+                    raise KeyError(f"unknown document {check.key}: sync_documents first")
+                outcome = "not-modified" if check.not_modified else "unchanged"
+                fetch = _fetch_values(document_id, check.attempt, outcome)
+                connection.execute(_INSERT_FETCH, fetch)
 
     def record_issue(self, key: str, attempt: Attempt, kind: str, detail: str) -> int:
         """A failed fetch: logged, and the document's issue streak grows. Returns the streak."""

@@ -15,7 +15,7 @@ from diffengine import assess, text_fingerprint
 from store.db import HEAD, alembic_config, open_store
 from store.models import Change, Document, Fetch, Snapshot, Version, decompress
 from store.queries import get_change, list_changes, list_documents
-from store.repository import Attempt, DocumentInfo, FetchState, Repository
+from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
 
 T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
 DOC = DocumentInfo(
@@ -203,7 +203,8 @@ def test_fetch_states_of_a_large_crawl_come_in_batches(db_url: str) -> None:
     ]
     repo.sync_documents(many, at=T0)
     last = many[-1].key
-    repo.record_unchanged(last, Attempt(many[-1].url, etag='"v9"', at=T0), not_modified=False)
+    check = Attempt(many[-1].url, etag='"v9"', at=T0)
+    repo.record_checks([Check(last, check, not_modified=False)])
     states = repo.fetch_states([info.key for info in many])
     assert len(states) == 1200
     assert states[last].etag == '"v9"' and states[many[0].key].etag is None
