@@ -210,10 +210,12 @@ class Repository:
         The commonest write of a crawl (a 304 recrawl is nothing else), so it is two statements
         a check and no ORM objects; the UPDATE locks the document's row as `_lock` does. One
         transaction for many checks because its commit, not the statements, is most of the cost:
-        a crawl batches them (crawlers/checks.py).
+        a crawl batches them (crawlers/checks.py). Rows are locked in the order of their keys, so
+        that two crawls writing checks of the same documents at once wait for each other on
+        PostgreSQL instead of deadlocking.
         """
         with self._writer.begin() as connection:
-            for check in checks:
+            for check in sorted(checks, key=lambda check: check.key):
                 healthy = {"document_key": check.key, **_healthy_values(check.attempt)}
                 document_id = connection.execute(_MARK_HEALTHY, healthy).scalar()
                 if document_id is None:

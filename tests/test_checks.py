@@ -4,7 +4,10 @@ once its check is in the store, and a failed batch failing every check it held."
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, event, func
@@ -92,3 +95,26 @@ def test_a_failed_batch_fails_each_of_its_checks_and_writes_none(engine: Engine)
     assert fetch_rows(engine) == 0
     assert asyncio.run(record_all(writer, [KEYS[0]])) == [None]  # the next batch is written
     assert fetch_rows(engine) == 1
+
+
+def test_two_crawls_checking_the_same_documents_at_once_do_not_deadlock(engine: Engine) -> None:
+    """Each writer stops after its first UPDATE until the other has made its own (or for 2 s).
+    Locking in the order given, they would each hold one row and wait for the other's: a
+    deadlock, which PostgreSQL breaks by failing one of them."""
+    halfway = threading.Barrier(2, timeout=2)
+    first_update = threading.local()
+
+    def pause(_connection: object, statement: object, *_: object) -> None:
+        if getattr(statement, "is_update", False) and not getattr(first_update, "done", False):
+            first_update.done = True
+            with contextlib.suppress(threading.BrokenBarrierError):
+                halfway.wait()  # times out when the other writer is waiting for this one's row
+
+    event.listen(engine, "after_execute", pause)
+    repository = Repository(engine)
+    pair = [check(KEYS[0]), check(KEYS[1])]
+    with ThreadPoolExecutor(2) as pool:
+        writes = [pool.submit(repository.record_checks, order) for order in (pair, pair[::-1])]
+        assert [write.result(timeout=30) for write in writes] == [None, None]
+    event.remove(engine, "after_execute", pause)
+    assert fetch_rows(engine) == 4
