@@ -43,16 +43,15 @@ class CheckWriter:
             self.timer.cancel()
             self.timer = None
         batch, self.waiting = self.waiting, []
+        failure: Exception | None = None
         try:
             self.repository.record_checks([check for check, _ in batch])
         except Exception as error:  # every check of the batch fails with it, and is told so
-            outcome: BaseException | None = error
-        else:
-            outcome = None
+            failure = error
         for _, done in batch:
             if done.cancelled():  # its crawl was stopped while the check waited
                 continue
-            if outcome is None:
+            if failure is None:
                 done.set_result(None)
             else:
-                done.set_exception(outcome)
+                done.set_exception(failure)
