@@ -145,6 +145,11 @@ def _without_markup(text: str) -> str:
     return text
 
 
+def _without_url_queries(text: str) -> str:
+    """Bare URLs without their query or fragment (tracking parameters, session ids)."""
+    return _URL_QUERY.sub(r"\1", text) if "://" in text or "www." in text else text
+
+
 def _inline_once(text: str) -> str:
     # Each step is guarded by a cheap test: most blocks need few of them, and this runs per block.
     text = _without_markup(_plain_characters(text))
@@ -153,8 +158,7 @@ def _inline_once(text: str) -> str:
     text = text.replace("*", "")  # emphasis; list markers were read by the block parser
     if "_" in text:
         text = _UNDERSCORE_EMPHASIS.sub("", text)
-    if "://" in text or "www." in text:
-        text = _URL_QUERY.sub(r"\1", text)
+    text = _without_url_queries(text)
     if ("19" in text or "20" in text) and _YEAR.search(text):
         text = canonical_dates(text)
     if "ago" in text or "esterday" in text or "just now" in text:
@@ -259,7 +263,7 @@ def _stretch(blocks: list[Block], size: int) -> str:
 
 def _prose(text: str) -> str:
     text = _without_markup(_plain_characters(text))
-    return _URL_QUERY.sub(r"\1", text) if "://" in text or "www." in text else text
+    return _without_url_queries(text)
 
 
 @lru_cache(maxsize=16384)
