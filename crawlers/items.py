@@ -86,6 +86,11 @@ class CrawlOutcome:
     change_id: int | None = None
 
 
+def never_reached(key: str, why: str = "the crawl stopped before reaching it") -> CrawlOutcome:
+    """The outcome of a document the crawl ended without: the store holds nothing new of it."""
+    return CrawlOutcome(key, "failed", f"no result: {why}")
+
+
 # Failures that say "this machine cannot reach the host", as opposed to "the host said no".
 UNREACHABLE = ("dns-error", "connection-refused", "connection-error", "timeout")
 

@@ -46,6 +46,24 @@ def _pass_through(result: Any, waiter: Deferred[Any]) -> Any:
     return result
 
 
+BROWSER_MISSING = "policywatch_browser_missing"  # request meta: why it cannot be rendered here
+
+
+class BrowserUnavailable(Exception):
+    """A `render: browser` document on a machine without the browser: not worth a plain fetch,
+    whose text would be an empty shell."""
+
+
+class BrowserRequiredMiddleware:
+    """Fails the requests marked with BROWSER_MISSING before anything is sent, robots.txt
+    included: the spider's errback records why, as for any other failed fetch."""
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        missing = request.meta.get(BROWSER_MISSING)
+        if missing:
+            raise BrowserUnavailable(missing)
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retries, spaced out: exponential backoff, and Retry-After when the server asks.
 

@@ -38,7 +38,6 @@ class RecordPipeline:
         self.crawler = crawler
         rules = load_rules(crawler.settings.getlist("POLICYWATCH_RULES"))
         self.judge = partial(assess, rules=rules)
-        self.accepted = set(crawler.settings.getlist("POLICYWATCH_ACCEPT_CAPTURE"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
@@ -107,7 +106,7 @@ class RecordPipeline:
             "\n".join(texts),
             partial(self.judge, language=document.language),
             vet=None
-            if page.key in self.accepted
+            if page.key in self.spider.accept_capture
             else partial(vet_capture, language=document.language),
             body=page.body,
             content_type=page.content_type,

@@ -14,7 +14,7 @@ from scrapy.settings import Settings
 
 from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
-from crawlers.items import CrawlOutcome, CrawlResult
+from crawlers.items import CrawlOutcome, CrawlResult, never_reached
 from crawlers.spiders.policy import PolicySpider
 
 
@@ -26,16 +26,12 @@ def crawl_settings(
     timeout: float | None = None,
     rules: Sequence[Path] = (),
     overrides: Mapping[str, Any] | None = None,
-    accept_capture: Sequence[str] = (),
 ) -> Settings:
-    """The project's polite settings with the user's choices on top (`--set NAME=VALUE` last).
-    `accept_capture`: the keys of the documents whose text is recorded even if it looks like a
-    broken capture."""
+    """The project's polite settings with the user's choices on top (`--set NAME=VALUE` last)."""
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
     settings.set("POLICYWATCH_DB", db_url, priority="cmdline")
     settings.set("POLICYWATCH_RULES", [str(path) for path in rules], priority="cmdline")
-    settings.set("POLICYWATCH_ACCEPT_CAPTURE", list(accept_capture), priority="cmdline")
     if contact_url:
         settings.set("USER_AGENT", f"policywatch (+{contact_url})", priority="cmdline")
     if max_bytes:
@@ -51,22 +47,61 @@ def run_crawl(
     documents: Sequence[TrackedDocument],
     settings: Settings,
     on_outcome: Callable[[CrawlOutcome], None] = lambda _: None,
+    accept_capture: Sequence[str] = (),
 ) -> CrawlResult:
-    """Crawl `documents` to completion; blocks, and can run once per process (Twisted's reactor)."""
+    """Crawl `documents` to completion; blocks, and can run once per process (Twisted's reactor).
+    `accept_capture`: the keys of the documents whose text is recorded even if it looks like a
+    broken capture."""
     outcomes: dict[str, CrawlOutcome] = {}
-    needs_browser = any(document.render == "browser" for document in documents)
-    browser_missing = enable_browser(settings) if needs_browser else None
 
+    def scraped(outcome: CrawlOutcome) -> None:
+        outcomes[outcome.key] = outcome
+        on_outcome(outcome)
+
+    needs_browser = any(document.render == "browser" for document in documents)
+    _run(
+        PolicySpider,
+        settings,
+        scraped,
+        documents=documents,
+        browser_missing=enable_browser(settings) if needs_browser else None,
+        accept_capture=accept_capture,
+    )
+    return CrawlResult([outcomes.get(doc.key) or never_reached(doc.key) for doc in documents])
+
+
+def run_worker(
+    settings: Settings, worker: str, on_outcome: Callable[[CrawlOutcome], None] = lambda _: None
+) -> None:
+    """Fetch the documents queued in Redis (`REDIS_URL`) until stopped by SIGINT or SIGTERM,
+    after the pages being fetched. The browser is set up whether or not a document needs it:
+    which ones will come is not known in advance."""
+    from crawlers.spiders.queued import QueuedPolicySpider  # scrapy-redis: workers only
+
+    _run(
+        QueuedPolicySpider,
+        settings,
+        on_outcome,
+        worker=worker,
+        browser_missing=enable_browser(settings),
+    )
+
+
+def _run(
+    spider: type[PolicySpider],
+    settings: Settings,
+    on_outcome: Callable[[CrawlOutcome], None],
+    **arguments: Any,
+) -> None:
     def scraped(item: Any) -> None:
         if isinstance(item, CrawlOutcome):
-            outcomes[item.key] = item
             on_outcome(item)
 
     process = AsyncCrawlerProcess(settings)
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
-    crawler = process.create_crawler(PolicySpider)
+    crawler = process.create_crawler(spider)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
-    process.crawl(crawler, documents=documents, browser_missing=browser_missing)
+    process.crawl(crawler, **arguments)
     # What exists by now (modules, the catalog, ORM mappings) lives until the process ends:
     # frozen, the collector's full passes stop walking it (a tenth of a 304 recrawl's time).
     gc.freeze()
@@ -76,8 +111,3 @@ def run_crawl(
     # first crawl of 1,000 pages), for no more memory.
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
     process.start(install_signal_handlers=True)
-    return CrawlResult([outcomes.get(doc.key) or _never_reached(doc.key) for doc in documents])
-
-
-def _never_reached(key: str) -> CrawlOutcome:
-    return CrawlOutcome(key, "failed", "no result: the crawl stopped before reaching it")

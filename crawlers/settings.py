@@ -84,6 +84,7 @@ LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.BrowserRequiredMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -95,5 +96,3 @@ ITEM_PIPELINES = {"crawlers.pipelines.RecordPipeline": 300}
 POLICYWATCH_DB = ""
 # The user's extra rule files or folders (`--rules`), on top of diffengine's shipped rules.
 POLICYWATCH_RULES: list[str] = []
-# Documents whose text is recorded even if it looks like a broken capture (`--accept-capture`).
-POLICYWATCH_ACCEPT_CAPTURE: list[str] = []

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     max_bytes: int = 5 * 1024 * 1024
     timeout: float = 30.0
     base_url: str | None = None
+    # The Redis that spreads crawls over `policywatch worker`s; None: crawl in this process.
+    redis: str | None = None
 
     @field_validator("catalog", mode="before")
     @classmethod

@@ -128,3 +128,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     return request.getfixturevalue("pg_url")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """An empty database of the local Redis for one test: one per xdist worker, emptied before
+    and after, so parallel tests never share a queue."""
+    import redis
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    url = f"redis://127.0.0.1:6379/{1 + int(worker or 0) % 15}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError as error:
+        unavailable("Redis on 127.0.0.1:6379", str(error))
+    yield url
+    client.flushdb()
+    client.close()

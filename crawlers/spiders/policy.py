@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from crawlers.browser import browser_failure, render_meta
 from crawlers.declarations import TrackedDocument
 from crawlers.items import FetchedPage, FetchFailed, PageBody
-from crawlers.middlewares import retry_after
+from crawlers.middlewares import BROWSER_MISSING, BrowserUnavailable, retry_after
 from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
 from store.db import open_store
 from store.repository import DocumentInfo, FetchState, Repository, body_sha256
@@ -46,6 +46,7 @@ _FAILURE_KINDS: list[tuple[type[BaseException], str]] = [
     (ConnectError, "connection-error"),
     (IgnoreRequest, "robots-disallowed"),
     (HttpError, "http-error"),
+    (BrowserUnavailable, "browser-unavailable"),
 ]
 
 
@@ -89,22 +90,24 @@ class PolicySpider(scrapy.Spider):
         self,
         documents: Iterable[TrackedDocument] = (),
         browser_missing: str | None = None,
+        accept_capture: Iterable[str] = (),
         **kwargs: Any,
     ) -> None:
+        """`browser_missing`: why `render: browser` documents cannot be rendered here, if so.
+        `accept_capture`: the keys of the documents whose text is recorded even if it looks
+        like a broken capture."""
         super().__init__(**kwargs)
         self.documents = {document.key: document for document in documents}
         self.browser_missing = browser_missing
+        self.accept_capture = set(accept_capture)
         self.repository: Repository | None = None
         self.states: dict[str, FetchState] = {}
 
-    async def start(self) -> AsyncIterator[scrapy.Request | FetchFailed]:
+    async def start(self) -> AsyncIterator[scrapy.Request]:
         self.repository = Repository(open_store(self.settings["POLICYWATCH_DB"]))
         self.repository.sync_documents([document_info(doc) for doc in self.documents.values()])
         self.states = self.repository.fetch_states(list(self.documents))
-        for key, document in self.documents.items():
-            if document.render == "browser" and self.browser_missing:
-                yield FetchFailed(key, document.url, "browser-unavailable", self.browser_missing)
-                continue
+        for document in self.documents.values():
             yield self._request(document, [], time.monotonic())
 
     def _request(
@@ -122,7 +125,9 @@ class PolicySpider(scrapy.Spider):
             "handle_httpstatus_list": HANDLED_STATUSES,
             "sent": sent,
         }
-        if document.render == "browser":
+        if document.render == "browser" and self.browser_missing:
+            meta[BROWSER_MISSING] = self.browser_missing  # fails it before it is sent
+        elif document.render == "browser":
             meta.update(render_meta(page, self.settings.getfloat("DOWNLOAD_TIMEOUT") * 1000))
         headers = {} if document.combined else conditional_headers(self.states[document.key])
         return scrapy.Request(

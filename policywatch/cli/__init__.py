@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policywatch.cli import alerts, catalog, crawl, history, imports, run
+from policywatch.cli import alerts, catalog, crawl, history, imports, run, worker
 from policywatch.cli import web as web_cli
 from policywatch.cli.common import console
 
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.add_typer(catalog.app, name="catalog")
 app.command()(crawl.crawl)
 app.command()(run.run)
+app.command()(worker.worker)
 app.command()(history.documents)
 app.command(name="history")(history.history)
 app.command()(history.show)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from sqlalchemy import Engine
 from crawlers.declarations import Catalog, load_catalog
 from policywatch.config import Settings, load_settings
 from store.db import StoreError, open_store
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep
@@ -47,6 +50,15 @@ RulesOption = Annotated[
     typer.Option(
         "--rules",
         help="Extra rule file or folder (repeatable), on top of the shipped rules.",
+        show_default=False,
+    ),
+]
+RedisOption = Annotated[
+    str | None,
+    typer.Option(
+        "--redis",
+        help="Redis URL shared with `policywatch worker`s (default: env POLICYWATCH_REDIS or "
+        "the config file; none: crawl in this process).",
         show_default=False,
     ),
 ]
@@ -93,6 +105,18 @@ def engine(option: str | None) -> Engine:
         return open_store(db_url(option))
     except StoreError as error:
         fail(str(error))
+
+
+def connected(url: str) -> Redis:
+    """A client of the Redis at `url`, or a clear error (password masked) before any work."""
+    try:
+        from crawlers.queue import QueueError, connect
+    except ImportError:
+        fail("spreading crawls over workers needs: pip install 'policywatch[workers]'")
+    try:
+        return connect(url)
+    except QueueError as error:
+        fail(escape(str(error)))
 
 
 def print_json(data: Any) -> None:

@@ -1,0 +1,307 @@
+"""The Redis queue between `policywatch crawl --redis` and the `policywatch worker`s.
+
+When one machine is not enough, `crawl` still plans what is due, but instead of fetching it pushes
+one task per document (its whole declaration, so workers need no catalog of their own) to a Redis
+list. Workers, long-running Scrapy crawlers reading that list through scrapy-redis
+(`crawlers/spiders/queued.py`), fetch and record into the store they share (PostgreSQL), and
+push each document's outcome to the crawl's own list, which `crawl` reads to print its summary
+and exit code as a local crawl does.
+
+`crawl` stops waiting when every document is reported, when no worker is alive any more, or when
+no outcome came for `STALL` seconds; what is still queued is then withdrawn, so no stale task is
+fetched later. This module is both sides' protocol and the coordinator's loop: it imports redis,
+not Scrapy, so that `crawl --redis` starts as fast as a crawl with nothing due.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain, zip_longest
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from crawlers.declarations import Format, Page, PartDeclaration, Render, TrackedDocument
+from crawlers.items import CrawlOutcome, CrawlResult, never_reached
+
+QUEUE = "policywatch:documents"  # the tasks, read by every worker
+WORKER_PREFIX = "policywatch:worker:"  # one key per live worker, gone unless renewed
+BEAT = 1.0  # seconds between a worker's renewals
+WORKER_TTL = 5  # seconds a worker counts as alive after its last renewal
+OUTCOMES_TTL = 24 * 3600  # a crawl's outcomes list outlives any crawl that reads it
+STALL = 600.0  # seconds without any outcome after which `crawl` gives up on live workers
+
+
+class QueueError(Exception):
+    """Redis cannot be used as asked: the message says why and what to do."""
+
+
+class TaskError(ValueError):
+    """A task this worker cannot read: another release's format, or not a task at all."""
+
+    def __init__(self, message: str, crawl: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.crawl = crawl
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Task:
+    """One document to fetch for one crawl."""
+
+    crawl: str
+    document: TrackedDocument
+    accept_capture: bool = False
+
+
+class _TaskData(BaseModel):
+    """A task on the wire. `protocol` names this layout: a worker of another release refuses a
+    layout it does not know by name, rather than misreading it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: Literal["policywatch-task-1"]
+    crawl: str
+    key: str
+    service: str
+    type: str
+    tags: list[str]
+    pages: list[PartDeclaration]
+    render: Render = "http"
+    format: Format | None = None
+    interval: str
+    language: str | None = None
+    source: str
+    accept_capture: bool = False
+
+
+def encode_task(task: Task) -> str:
+    document = task.document
+    data = _TaskData(
+        protocol="policywatch-task-1",
+        crawl=task.crawl,
+        key=document.key,
+        service=document.service,
+        type=document.document_type,
+        tags=list(document.tags),
+        pages=[
+            PartDeclaration(url=page.url, select=list(page.select), remove=list(page.remove))
+            for page in document.pages
+        ],
+        render=document.render,
+        format=document.format,
+        interval=document.interval,
+        language=document.language,
+        source=document.source,
+        accept_capture=task.accept_capture,
+    )
+    return data.model_dump_json(exclude_defaults=True, exclude_none=True)
+
+
+def decode_task(raw: bytes | str) -> Task:
+    """The task in `raw`; its selectors are validated again, as a catalog entry's are."""
+    try:
+        data = _TaskData.model_validate_json(raw)
+    except ValidationError as error:
+        crawl, key = _ids(raw)
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise TaskError(f"unreadable task ({where}: {problem['msg']})", crawl, key) from None
+    document = TrackedDocument(
+        key=data.key,
+        service=data.service,
+        document_type=data.type,
+        pages=tuple(_page(part) for part in data.pages),
+        tags=tuple(data.tags),
+        interval=data.interval,
+        language=data.language,
+        source=data.source,
+        render=data.render,
+        format=data.format,
+    )
+    return Task(data.crawl, document, data.accept_capture)
+
+
+def _page(part: PartDeclaration) -> Page:
+    return Page(part.url, tuple(part.select or ()), tuple(part.remove or ()))
+
+
+def _ids(raw: bytes | str) -> tuple[str | None, str | None]:
+    """The crawl and document of a task that does not validate, if they can be read at all, so
+    that its crawl hears of the failure instead of waiting for it."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    crawl, key = data.get("crawl"), data.get("key")
+    return (crawl if isinstance(crawl, str) else None, key if isinstance(key, str) else None)
+
+
+def masked(url: str) -> str:
+    """The Redis URL without its password, which must never be printed or logged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:****@{host}{port}"))
+
+
+def connect(url: str) -> redis.Redis:
+    """A client of the Redis at `url`, checked to answer, or a QueueError saying what is wrong."""
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise QueueError(f"--redis takes a redis:// URL, not {masked(url)!r}")
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        client.ping()
+    except (redis.RedisError, ValueError) as error:
+        raise QueueError(f"cannot use Redis at {masked(url)}: {error}") from None
+    return client
+
+
+def outcomes_key(crawl: str) -> str:
+    return f"policywatch:crawl:{crawl}:outcomes"
+
+
+def heartbeat(client: redis.Redis, worker: str, store: str) -> None:
+    """Say that `worker`, recording into `store` (its URL without password), is alive for the
+    next WORKER_TTL seconds."""
+    client.set(WORKER_PREFIX + worker, store, ex=WORKER_TTL)
+
+
+def retire(client: redis.Redis, worker: str) -> None:
+    client.delete(WORKER_PREFIX + worker)
+
+
+def live_workers(client: redis.Redis) -> dict[str, str]:
+    """The workers that said they were alive within WORKER_TTL seconds, and their stores."""
+    keys = list(client.scan_iter(WORKER_PREFIX + "*"))
+    stores = client.mget(keys) if keys else []
+    return {
+        _text(key)[len(WORKER_PREFIX) :]: _text(store)
+        for key, store in zip(keys, stores, strict=True)
+        if store is not None  # expired between the scan and the read
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def report(client: redis.Redis, crawl: str, outcome: CrawlOutcome) -> None:
+    """Hand one document's outcome to the crawl that asked for it."""
+    key = outcomes_key(crawl)
+    with client.pipeline() as pipe:
+        pipe.rpush(key, json.dumps(vars(outcome)))
+        pipe.expire(key, OUTCOMES_TTL)
+        pipe.execute()
+
+
+def requeue(client: redis.Redis, tasks: Sequence[Task]) -> None:
+    """Put tasks a stopping worker took but did not finish back at the head of the queue."""
+    if tasks:
+        client.lpush(QUEUE, *[encode_task(task) for task in reversed(tasks)])
+
+
+def interleaved(documents: Sequence[TrackedDocument]) -> list[TrackedDocument]:
+    """The documents with their hosts taken in turn. A worker takes a batch from the head of the
+    queue and is polite per host: a batch of one host's documents would keep that worker busy
+    one request at a time while the others idle."""
+    by_host: dict[str, list[TrackedDocument]] = defaultdict(list)
+    for document in documents:
+        by_host[urlsplit(document.url).netloc].append(document)
+    rounds = zip_longest(*by_host.values())
+    return [document for document in chain.from_iterable(rounds) if document is not None]
+
+
+def check_workers(client: redis.Redis, store: str) -> None:
+    """Raise a QueueError unless a worker records into `store` (a store URL, without password).
+    Without any worker, the tasks would wait for nobody; with workers of another store, the
+    crawl would plan and alert from a store that never hears of their fetches."""
+    workers = live_workers(client)
+    if not workers:
+        raise QueueError(
+            "no policywatch worker is alive on this Redis: start one with "
+            "`policywatch worker --redis URL --db URL` (nothing was queued)"
+        )
+    if store not in workers.values():
+        theirs = ", ".join(sorted(set(workers.values())))
+        raise QueueError(
+            f"the workers on this Redis record into {theirs}, not into {store}: give `crawl` "
+            "and `worker` the same --db (nothing was queued)"
+        )
+
+
+def dispatch(
+    client: redis.Redis,
+    documents: Sequence[TrackedDocument],
+    store: str,
+    *,
+    accept_capture: frozenset[str] = frozenset(),
+    on_outcome: Callable[[CrawlOutcome], None] = lambda _: None,
+    stall: float = STALL,
+) -> CrawlResult:
+    """Queue `documents` for the workers and collect their outcomes, in the documents' order.
+
+    Refuses as `check_workers` does. Whatever ends the wait, Ctrl-C included, the tasks no
+    worker took are withdrawn from the queue.
+    """
+    if not documents:
+        return CrawlResult()
+    check_workers(client, store)
+    crawl = uuid.uuid4().hex
+    tasks = {
+        document.key: encode_task(Task(crawl, document, document.key in accept_capture))
+        for document in interleaved(documents)
+    }
+    client.rpush(QUEUE, *tasks.values())
+    outcomes: dict[str, CrawlOutcome] = {}
+    why = "the crawl was interrupted before a worker reported it"
+    try:
+        for outcome in _collect(client, crawl, set(tasks), stall):
+            if isinstance(outcome, str):
+                why = outcome
+                break
+            outcomes[outcome.key] = outcome
+            on_outcome(outcome)
+    finally:
+        with client.pipeline() as pipe:
+            for key, task in tasks.items():
+                if key not in outcomes:
+                    pipe.lrem(QUEUE, 1, task)
+            pipe.delete(outcomes_key(crawl))
+            pipe.execute()
+    return CrawlResult([outcomes.get(doc.key) or never_reached(doc.key, why) for doc in documents])
+
+
+def _collect(
+    client: redis.Redis, crawl: str, keys: set[str], stall: float
+) -> Iterator[CrawlOutcome | str]:
+    """Each outcome as a worker reports it; a string saying why, if the wait ends before all."""
+    waiting, last = set(keys), time.monotonic()
+    while waiting:
+        popped = client.blpop([outcomes_key(crawl)], timeout=1)
+        if popped is not None:
+            outcome = CrawlOutcome(**json.loads(popped[1]))
+            if outcome.key in waiting:
+                waiting.discard(outcome.key)
+                last = time.monotonic()
+                yield outcome
+            continue
+        quiet = time.monotonic() - last
+        if quiet > WORKER_TTL and not live_workers(client):
+            yield "every worker stopped before reporting it"
+            return
+        if quiet > stall:
+            yield f"no worker reported any document for {stall:.0f} s"
+            return

@@ -1,0 +1,147 @@
+"""The worker's spider: the policy spider fed from the Redis queue by scrapy-redis.
+
+scrapy-redis's `RedisMixin` takes a batch of tasks (as many as `CONCURRENT_REQUESTS`) from the
+queue whenever this worker runs out of work, so that each worker holds only what it can fetch
+soon and the others take the rest. The documents of a batch are synced with the store together
+(one transaction, as a local crawl syncs its selection); each outcome goes to the crawl that
+queued it (`crawlers.queue.report`). A worker stopped with SIGINT or SIGTERM takes no more tasks
+and finishes the pages it is fetching (Scrapy's graceful stop); a task it took and could not start
+(its store unreachable, say) goes back to the queue for another worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import redis
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy_redis.spiders import RedisMixin
+from twisted.internet.task import LoopingCall
+
+from crawlers.items import CrawlOutcome
+from crawlers.queue import (
+    BEAT,
+    QUEUE,
+    Task,
+    TaskError,
+    decode_task,
+    heartbeat,
+    report,
+    requeue,
+    retire,
+)
+from crawlers.spiders.policy import PolicySpider, document_info
+from store.db import open_store
+from store.repository import Repository
+
+logger = logging.getLogger(__name__)
+
+
+class QueuedPolicySpider(RedisMixin, PolicySpider):
+    """Fetches what `policywatch crawl --redis` queues, until the worker is stopped."""
+
+    name = "policy-queue"
+    redis_key = QUEUE
+    server: redis.Redis
+
+    def __init__(self, worker: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.worker = worker
+        # The tasks taken and not yet reported, by document: two crawls may queue one document,
+        # and one fetch answers both.
+        self.taken: dict[str, list[Task]] = {}
+        # scrapy-redis sets this once, when its module is imported: the idle clock starts now.
+        self.spider_idle_start_time = int(time.time())
+        self.beat = LoopingCall(self._beat)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> QueuedPolicySpider:
+        spider: QueuedPolicySpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.setup_redis(crawler)
+        crawler.signals.connect(spider._reported, signal=signals.item_scraped)
+        crawler.signals.connect(spider._stopping, signal=signals.spider_closed)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.repository = Repository(open_store(self.settings["POLICYWATCH_DB"]))
+        self.beat.start(BEAT)
+        for request in self.next_requests():
+            yield request
+
+    def next_requests(self) -> Iterator[scrapy.Request]:
+        """The requests of the next batch of tasks (scrapy-redis calls it when this worker is
+        idle). A task taken is this worker's until its outcome is reported or it is put back."""
+        fresh: list[Task] = []
+        for raw in self.fetch_data(self.redis_key, self.redis_batch_size):
+            task = self._read(raw)
+            if task is None:
+                continue
+            key = task.document.key
+            if key not in self.taken:
+                fresh.append(task)
+            self.taken.setdefault(key, []).append(task)
+        if not fresh:
+            return
+        assert self.repository is not None, "start() opens the store"
+        try:
+            self.repository.sync_documents([document_info(task.document) for task in fresh])
+            self.states.update(self.repository.fetch_states([t.document.key for t in fresh]))
+        except Exception:
+            logger.exception("cannot reach the store: %d tasks put back in the queue", len(fresh))
+            self._put_back([task.document.key for task in fresh])
+            return
+        for task in fresh:
+            self.documents[task.document.key] = task.document
+            if task.accept_capture:
+                self.accept_capture.add(task.document.key)
+            yield self._request(task.document, [], time.monotonic())
+
+    def _read(self, raw: bytes) -> Task | None:
+        """The task in `raw`; one it cannot read is reported failed to its crawl, if it names one,
+        so that the crawl says why instead of waiting for it."""
+        try:
+            return decode_task(raw)
+        except TaskError as error:
+            logger.error("dropped a task this worker cannot read: %s", error)
+            if error.crawl and error.key:
+                outcome = CrawlOutcome(error.key, "failed", f"worker {self.worker}: {error}")
+                report(self.server, error.crawl, outcome)
+            return None
+
+    def _reported(self, item: Any) -> None:
+        if not isinstance(item, CrawlOutcome):
+            return
+        for task in self.taken.pop(item.key, []):
+            report(self.server, task.crawl, item)
+        self.documents.pop(item.key, None)
+        self.states.pop(item.key, None)
+        self.accept_capture.discard(item.key)
+
+    def _put_back(self, keys: list[str]) -> None:
+        requeue(self.server, [task for key in keys for task in self.taken.pop(key, [])])
+
+    def _beat(self) -> None:
+        """Say this worker is alive and, when it holds no task, look for some: Scrapy tells an
+        idle spider so only every 5 s, which would be the delay of every crawl."""
+        assert self.repository is not None, "start() opens the store"
+        store = self.repository.engine.url.render_as_string(hide_password=True)
+        try:
+            heartbeat(self.server, self.worker, store)
+            if not self.taken and self.crawler.engine.running:  # not while stopping
+                self.schedule_next_requests()
+        except redis.RedisError as error:  # the next beat tries again
+            logger.warning("cannot reach Redis: %s", error)
+
+    def _stopping(self) -> None:
+        if self.beat.running:
+            self.beat.stop()
+        unfinished = list(self.taken)
+        if unfinished:
+            logger.warning("stopping: %d unfinished tasks put back in the queue", len(unfinished))
+        self._put_back(unfinished)
+        retire(self.server, self.worker)

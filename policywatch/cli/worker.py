@@ -1,0 +1,77 @@
+"""`policywatch worker`: fetch what `crawl --redis` queues, for as long as the service runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Annotated
+
+import typer
+
+from crawlers.items import CrawlOutcome
+from policywatch.cli.common import (
+    DbOption,
+    RedisOption,
+    RulesOption,
+    checked_rules,
+    connected,
+    db_url,
+    engine,
+    err_console,
+    fail,
+    settings,
+)
+from policywatch.cli.crawl import SetOption, parse_overrides
+
+
+def worker(
+    redis: RedisOption = None,
+    db: DbOption = None,
+    rules: RulesOption = None,
+    set_: SetOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per document.")] = False,
+) -> None:
+    """Fetch the documents that `crawl --redis` queues and record them, until stopped.
+    \f
+    Run one per machine (a systemd service, say) with the same --redis and --db as the crawls.
+    SIGINT or SIGTERM stops it after the pages it is fetching; the documents it took and did not
+    start go back to the queue for another worker.
+    """
+    config = settings()
+    url = redis or config.redis
+    if not url:
+        fail("a worker needs the Redis it shares with crawls: --redis URL or POLICYWATCH_REDIS")
+    connected(url)  # a wrong URL or a Redis that is down fails now, not in Scrapy's log
+    store = engine(db)  # open and migrate before taking work
+    rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
+    from crawlers.queue import masked
+    from crawlers.runner import crawl_settings, run_worker
+
+    scrapy_settings = crawl_settings(
+        db_url(db),
+        contact_url=config.contact_url,
+        max_bytes=config.max_bytes,
+        timeout=config.timeout,
+        rules=rule_files,
+        overrides={"REDIS_URL": url, **overrides},
+    )
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    where = store.url.render_as_string(hide_password=True)
+    if store.url.get_backend_name() == "sqlite":
+        err_console.print(
+            "[yellow]note:[/] a SQLite store is shared only by workers on this machine; "
+            "use PostgreSQL when workers run on several machines",
+            highlight=False,
+        )
+    err_console.print(
+        f"worker {name}: taking documents from {masked(url)}, recording into {where} "
+        "(Ctrl-C stops)",
+        highlight=False,
+    )
+
+    def done(outcome: CrawlOutcome) -> None:
+        if not quiet:
+            detail = f" {outcome.detail}" if outcome.detail else ""
+            err_console.print(f"{outcome.key}: {outcome.outcome}{detail}", highlight=False)
+
+    run_worker(scrapy_settings, name, done)

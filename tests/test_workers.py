@@ -1,0 +1,262 @@
+"""Crawls spread over `policywatch worker`s through the local Redis, into a shared PostgreSQL.
+
+Every worker is the real command in its own process, every page comes from a loopback site, and
+the coordinator is the real `policywatch crawl --redis`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from crawlers.queue import QUEUE, live_workers, outcomes_key
+from tests.conftest import Home, Result
+from tests.site import Site
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+PAGE = "<html><body><main><h1>API Terms {n}</h1><p>You may call the API, clause {n}.</p></main>"
+# Workers lift the per-host delays on the one loopback host; one request at a time stays.
+FAST = ["--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=false"]
+
+
+class Workers:
+    """`policywatch worker` processes of one home, stopped at the end of the test."""
+
+    def __init__(self, home: Home, redis_url: str) -> None:
+        self.home, self.redis_url = home, redis_url
+        self.client = redis.Redis.from_url(redis_url)
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def start(self, *args: str, db: str | None = None, env: dict[str, str] | None = None) -> int:
+        """Start a worker and wait until it says it is alive; returns its index."""
+        before = set(live_workers(self.client))
+        command = ["worker", "--redis", self.redis_url, "--db", db or self.home.db, *FAST, *args]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "policywatch", *command],
+            env={**self.home.env(), **(env or {})},
+            cwd=self.home.path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(process)
+        deadline = time.monotonic() + 30
+        while set(live_workers(self.client)) <= before:
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the worker never said it was alive"
+            time.sleep(0.1)
+        return len(self.processes) - 1
+
+    def stop(self, index: int, how: signal.Signals = signal.SIGTERM) -> str:
+        """Signal a worker, wait for it to exit, and return what it printed."""
+        process = self.processes[index]
+        process.send_signal(how)
+        _, stderr = process.communicate(timeout=60)
+        return stderr
+
+    def stop_all(self) -> None:
+        for index, process in enumerate(self.processes):
+            if process.poll() is None:
+                self.stop(index)
+
+
+@pytest.fixture
+def pg_home(tmp_path: Path, pg_url: str) -> Home:
+    return Home(tmp_path, pg_url)
+
+
+@pytest.fixture
+def workers(pg_home: Home, redis_url: str) -> Iterator[Workers]:
+    pool = Workers(pg_home, redis_url)
+    yield pool
+    pool.stop_all()
+
+
+def publish(site: Site, home: Home, count: int, **options: object) -> Path:
+    for n in range(count):
+        site.html(f"/terms-{n}", PAGE.format(n=n), **options)
+    documents = [
+        {"type": f"Terms {n}", "url": site.url(f"/terms-{n}"), "select": "main"}
+        for n in range(count)
+    ]
+    return home.catalog(documents)
+
+
+def crawl(home: Home, catalog: Path, redis_url: str, *args: str) -> Result:
+    return home.run(
+        "crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet",
+        "--redis", redis_url, *args,
+    )  # fmt: skip
+
+
+def crawl_started(home: Home, catalog: Path, redis_url: str, site: Site) -> subprocess.Popen[str]:
+    """`crawl --json` in the background, returned once a worker has sent its first request."""
+    command = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet"]
+    coordinator = subprocess.Popen(
+        [sys.executable, "-m", "policywatch", *command, "--redis", redis_url, "--json"],
+        env=home.env(),
+        cwd=home.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not fetched(site):
+        assert time.monotonic() < deadline, "no worker fetched anything"
+        time.sleep(0.1)
+    return coordinator
+
+
+def fetched(site: Site) -> list[str]:
+    """The pages requested, robots.txt aside."""
+    return [hit.path for hit in site.log if hit.path != "/robots.txt"]
+
+
+def outcomes(result: Result) -> dict[str, str]:
+    return {row["key"]: row["outcome"] for row in result.json()}
+
+
+def test_two_workers_share_a_crawl_into_one_store(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    catalog = publish(site, pg_home, 8, delay=0.2)
+    first = workers.start("--set", "CONCURRENT_REQUESTS=2")
+    second = workers.start("--set", "CONCURRENT_REQUESTS=2")
+
+    result = crawl(pg_home, catalog, redis_url, "--json")
+
+    assert result.code == 0, result.stderr
+    assert set(outcomes(result).values()) == {"first"}
+    assert len(outcomes(result)) == 8
+    assert all(len(site.hits(f"/terms-{n}")) == 1 for n in range(8))
+    documents = pg_home.run("documents", "--json").json()
+    assert [row["versions"] for row in documents] == [1] * 8
+    again = crawl(pg_home, catalog, redis_url, "--json")
+    assert set(outcomes(again).values()) == {"not-modified"}
+    assert all("If-None-Match" in site.hits(f"/terms-{n}")[-1].headers for n in range(8))
+    # Each worker printed the documents it fetched: both took part, none twice.
+    logs = [workers.stop(first), workers.stop(second)]
+    fetched = [line.split(":")[0] for log in logs for line in log.splitlines() if ": first" in line]
+    assert sorted(fetched) == sorted(outcomes(result))
+    assert all(": first" in log for log in logs)
+    assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
+
+
+def test_a_change_found_by_a_worker_is_reported_by_the_crawl(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    catalog = publish(site, pg_home, 1)
+    workers.start()
+    assert crawl(pg_home, catalog, redis_url).code == 0
+    clause = "<p>You may not use the API to train AI models.</p></main>"
+    site.html("/terms-0", PAGE.format(n=0).replace("</main>", clause))
+
+    result = crawl(pg_home, catalog, redis_url, "--json")
+
+    [row] = result.json()
+    assert row["outcome"] == "changed"
+    assert row["change_id"] is not None
+    shown = pg_home.run("show", str(row["change_id"]), "--json").json()
+    assert "train AI models" in json.dumps(shown)
+
+
+def test_crawl_refuses_when_no_worker_is_alive(pg_home: Home, site: Site, redis_url: str) -> None:
+    catalog = publish(site, pg_home, 2)
+    result = crawl(pg_home, catalog, redis_url)
+    assert result.code == 2
+    assert "no policywatch worker is alive" in result.stderr
+    assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
+    assert site.log == []
+
+
+def test_crawl_refuses_workers_of_another_store(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, tmp_path: Path
+) -> None:
+    catalog = publish(site, pg_home, 1)
+    workers.start(db=f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    result = crawl(pg_home, catalog, redis_url)
+    assert result.code == 2
+    assert "other.sqlite3" in result.stderr
+    assert "give `crawl` and `worker` the same --db" in result.stderr
+    assert site.log == []
+
+
+def test_redis_password_is_never_printed(pg_home: Home, site: Site) -> None:
+    catalog = publish(site, pg_home, 1)
+    result = crawl(pg_home, catalog, "redis://:hunter2@127.0.0.1:1/0")
+    assert result.code == 2
+    assert "cannot use Redis at redis://:****@127.0.0.1:1/0" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "--set" in crawl(pg_home, catalog, "redis://x", "--set", "A=1").stderr
+
+
+def test_a_killed_worker_ends_the_wait_and_its_queued_tasks_are_withdrawn(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    catalog = publish(site, pg_home, 3, delay=60)
+    workers.start("--set", "CONCURRENT_REQUESTS=1")  # takes one task at a time
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    workers.stop(0, signal.SIGKILL)
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 3, stderr
+    details = {row["detail"] for row in json.loads(stdout)}
+    assert details == {"no result: every worker stopped before reporting it"}
+    assert len(fetched(site)) == 1  # the two tasks still queued were withdrawn, never fetched
+    assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
+
+
+def test_a_worker_stopped_mid_crawl_finishes_the_pages_it_took(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    catalog = publish(site, pg_home, 4, delay=2)
+    first = workers.start("--set", "CONCURRENT_REQUESTS=2")  # each takes two of the four tasks
+    workers.start("--set", "CONCURRENT_REQUESTS=2")
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    first_log = workers.stop(first)  # mid-fetch: each page takes 2 s to answer
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
+    assert first_log.count(": first") == 2
+    assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(4)]  # each page once
+
+
+def test_a_document_needing_a_browser_fails_clearly_on_a_worker_without_one(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    site.html("/app", PAGE.format(n=0))
+    catalog = pg_home.catalog([{"type": "App", "url": site.url("/app"), "render": "browser"}])
+    workers.start(env={"POLICYWATCH_BROWSER": "/nonexistent/chromium"})
+
+    result = crawl(pg_home, catalog, redis_url, "--json")
+
+    [row] = result.json()
+    assert row["outcome"] == "failed"
+    assert row["detail"].startswith("browser-unavailable: no Chromium found")
+    assert site.log == []  # not even robots.txt
+
+
+def test_an_unreadable_task_is_reported_to_its_crawl(workers: Workers, redis_url: str) -> None:
+    workers.start()
+    client = redis.Redis.from_url(redis_url)
+    client.rpush(
+        QUEUE, json.dumps({"protocol": "policywatch-task-99", "crawl": "c1", "key": "a/b"})
+    )
+
+    popped = client.blpop([outcomes_key("c1")], timeout=20)
+
+    assert popped is not None
+    outcome = json.loads(popped[1])
+    assert (outcome["key"], outcome["outcome"]) == ("a/b", "failed")
+    assert "unreadable task (protocol" in outcome["detail"]
