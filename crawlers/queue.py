@@ -253,8 +253,9 @@ def dispatch(
 ) -> CrawlResult:
     """Queue `documents` for the workers and collect their outcomes, in the documents' order.
 
-    Refuses as `check_workers` does. Whatever ends the wait, Ctrl-C included, the tasks no
-    worker took are withdrawn from the queue.
+    Refuses as `check_workers` does. Whatever ends the wait, Ctrl-C included (which, as in a
+    local crawl, ends it with the outcomes so far), the tasks no worker took are withdrawn from
+    the queue.
     """
     if not documents:
         return CrawlResult()
@@ -266,7 +267,7 @@ def dispatch(
     }
     client.rpush(QUEUE, *tasks.values())
     outcomes: dict[str, CrawlOutcome] = {}
-    why = "the crawl was interrupted before a worker reported it"
+    why = "the crawl stopped before a worker reported it"
     try:
         for outcome in _collect(client, crawl, set(tasks), stall):
             if isinstance(outcome, str):
@@ -274,6 +275,8 @@ def dispatch(
                 break
             outcomes[outcome.key] = outcome
             on_outcome(outcome)
+    except KeyboardInterrupt:  # as a local crawl does: the summary of what was done
+        why = "the crawl was interrupted before a worker reported it"
     finally:
         with client.pipeline() as pipe:
             for key, task in tasks.items():

@@ -215,6 +215,22 @@ def test_a_killed_worker_ends_the_wait_and_its_queued_tasks_are_withdrawn(
     assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
 
 
+def test_ctrl_c_on_the_crawl_summarises_and_withdraws_its_tasks(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    catalog = publish(site, pg_home, 3, delay=3)
+    workers.start("--set", "CONCURRENT_REQUESTS=1")
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    coordinator.send_signal(signal.SIGINT)
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    details = [row["detail"] for row in json.loads(stdout)]
+    assert details.count("no result: the crawl was interrupted before a worker reported it") == 3
+    assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
+    assert len(fetched(site)) == 1
+
+
 def test_a_worker_stopped_mid_crawl_finishes_the_pages_it_took(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:

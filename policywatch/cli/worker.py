@@ -11,7 +11,6 @@ import typer
 from crawlers.items import CrawlOutcome
 from policywatch.cli.common import (
     DbOption,
-    RedisOption,
     RulesOption,
     checked_rules,
     connected,
@@ -23,9 +22,19 @@ from policywatch.cli.common import (
 )
 from policywatch.cli.crawl import SetOption, parse_overrides
 
+QueueOption = Annotated[
+    str | None,
+    typer.Option(
+        "--redis",
+        help="Redis URL of the queue shared with `crawl --redis` (default: env "
+        "POLICYWATCH_REDIS or the config file).",
+        show_default=False,
+    ),
+]
+
 
 def worker(
-    redis: RedisOption = None,
+    redis: QueueOption = None,
     db: DbOption = None,
     rules: RulesOption = None,
     set_: SetOption = None,
