@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PG_ADMIN_URL
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "crawl.py"
 
 
@@ -72,3 +74,22 @@ def test_the_crawl_benchmark_gives_the_ratio_to_urlwatch_of_each_round(
     assert crawl.by_round(figures, 1000) == (
         "÷ urlwatch, round by round: first 0.50 0.50 0.40; unchanged 0.50 1.00 0.50"
     )
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_workers_benchmark_compares_every_setup(tmp_path: Path, redis_url: str) -> None:
+    runs_file = tmp_path / "runs.json"
+    command = [sys.executable, str(BENCH.with_name("workers.py")), "--sizes", "12"]
+    command += ["--workers", "2", "--rounds", "1", "--server", "python", "--redis", redis_url]
+    command += ["--pg", PG_ADMIN_URL, "--json", str(runs_file)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr + run.stdout
+
+    rows = json.loads(runs_file.read_text())["runs"]["12"]
+    seen = {(row["workers"], row["scenario"]): row for row in rows}
+    assert set(seen) == {(0, "first"), (0, "unchanged"), (2, "first"), (2, "unchanged")}
+    for (_, scenario), row in seen.items():
+        outcome = "first" if scenario == "first" else "not-modified"
+        assert row[outcome] == 12 and row["wall"] > 0, row
+    assert "2 workers" in run.stdout

@@ -225,6 +225,7 @@ def test_ctrl_c_on_the_crawl_summarises_and_withdraws_its_tasks(
 
     stdout, stderr = coordinator.communicate(timeout=60)
 
+    assert coordinator.returncode == 3, stderr  # nothing fetched, as a local crawl would say
     details = [row["detail"] for row in json.loads(stdout)]
     assert details.count("no result: the crawl was interrupted before a worker reported it") == 3
     assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
