@@ -99,6 +99,9 @@ def _run(
 
     process = AsyncCrawlerProcess(settings)
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
+    # The redirect middlewares warn at every start that the Referer middleware is not there: it
+    # is left out on purpose (crawlers/settings.py), and a worker's log would open with it.
+    logging.getLogger("scrapy.downloadermiddlewares.redirect").setLevel(logging.ERROR)
     crawler = process.create_crawler(spider)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, **arguments)

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import create_engine, text
 
-from crawlers.queue import QUEUE, live_workers, outcomes_key
-from tests.conftest import Home, Result
+from crawlers.declarations import load_catalog
+from crawlers.queue import QUEUE, Task, encode_task, live_workers, outcomes_key
+from tests.conftest import PG_ADMIN_URL, Home, Result
 from tests.site import Site
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -127,7 +129,7 @@ def outcomes(result: Result) -> dict[str, str]:
 def test_two_workers_share_a_crawl_into_one_store(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:
-    catalog = publish(site, pg_home, 8, delay=0.2)
+    catalog = publish(site, pg_home, 8, delay=1)
     first = workers.start("--set", "CONCURRENT_REQUESTS=2")
     second = workers.start("--set", "CONCURRENT_REQUESTS=2")
 
@@ -239,6 +241,8 @@ def test_a_worker_stopped_mid_crawl_finishes_the_pages_it_took(
     first = workers.start("--set", "CONCURRENT_REQUESTS=2")  # each takes two of the four tasks
     workers.start("--set", "CONCURRENT_REQUESTS=2")
     coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    while workers.client.llen(QUEUE):  # until both have taken their two
+        time.sleep(0.05)
     first_log = workers.stop(first)  # mid-fetch: each page takes 2 s to answer
 
     stdout, stderr = coordinator.communicate(timeout=60)
@@ -277,3 +281,26 @@ def test_an_unreadable_task_is_reported_to_its_crawl(workers: Workers, redis_url
     outcome = json.loads(popped[1])
     assert (outcome["key"], outcome["outcome"]) == ("a/b", "failed")
     assert "unreadable task (protocol" in outcome["detail"]
+
+
+def test_a_worker_that_loses_its_store_puts_the_tasks_back(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, pg_url: str
+) -> None:
+    catalog = publish(site, pg_home, 1)
+    [document] = load_catalog([catalog], bundled=False).documents
+    first = workers.start()
+    database = pg_url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{database}" WITH (FORCE)'))
+    admin.dispose()
+    client = redis.Redis.from_url(redis_url)
+    task = encode_task(Task("c1", document))
+    client.rpush(QUEUE, task)
+    time.sleep(3)  # the worker takes it within a second, and fails to sync it
+
+    log = workers.stop(first)
+
+    assert "cannot reach the store, 1 tasks put back in the queue" in log
+    assert client.lrange(QUEUE, 0, -1) == [task.encode()]
+    assert fetched(site) == []

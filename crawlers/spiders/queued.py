@@ -98,8 +98,10 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         try:
             self.repository.sync_documents([document_info(task.document) for task in fresh])
             self.states.update(self.repository.fetch_states([t.document.key for t in fresh]))
-        except Exception:
-            logger.exception("cannot reach the store: %d tasks put back in the queue", len(fresh))
+        except Exception as error:
+            logger.error(
+                "cannot reach the store, %d tasks put back in the queue: %s", len(fresh), error
+            )
             self._put_back([task.document.key for task in fresh])
             return
         for task in fresh:

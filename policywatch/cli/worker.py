@@ -62,7 +62,9 @@ def worker(
         max_bytes=config.max_bytes,
         timeout=config.timeout,
         rules=rule_files,
-        overrides={"REDIS_URL": url, **overrides},
+        # A service's warnings and errors go to its log (stderr): a crawl reports per document,
+        # but a worker has no summary to put them in.
+        overrides={"REDIS_URL": url, "LOG_INSTALL_ROOT_HANDLER": True, **overrides},
     )
     name = f"{socket.gethostname()}:{os.getpid()}"
     where = store.url.render_as_string(hide_password=True)
