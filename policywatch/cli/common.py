@@ -18,6 +18,7 @@ from store.db import StoreError, open_store
 
 if TYPE_CHECKING:
     from redis import Redis
+    from scrapy.settings import Settings as ScrapySettings
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep
@@ -117,6 +118,23 @@ def connected(url: str) -> Redis:
         return connect(url)
     except QueueError as error:
         fail(escape(str(error)))
+
+
+def fetch_settings(
+    db: str | None, config: Settings, rules: list[Path], overrides: dict[str, Any]
+) -> ScrapySettings:
+    """The Scrapy settings of whatever fetches pages here (a crawl or a worker): the polite
+    defaults, the user's configured ones, then the command's `--rules` and `--set`."""
+    from crawlers.runner import crawl_settings  # Scrapy: only a command that fetches loads it
+
+    return crawl_settings(
+        db_url(db),
+        contact_url=config.contact_url,
+        max_bytes=config.max_bytes,
+        timeout=config.timeout,
+        rules=rules,
+        overrides=overrides,
+    )
 
 
 def print_json(data: Any) -> None:

@@ -24,10 +24,10 @@ from policywatch.cli.common import (
     checked_rules,
     connected,
     console,
-    db_url,
     engine,
     err_console,
     fail,
+    fetch_settings,
     print_json,
     progress_bar,
     settings,
@@ -140,16 +140,9 @@ def crawl(
         rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
 
         def fetch(due: list[TrackedDocument], advance: OnOutcome) -> CrawlResult:
-            from crawlers.runner import crawl_settings, run_crawl  # only a crawl that fetches
+            from crawlers.runner import run_crawl  # Scrapy: only a crawl that fetches loads it
 
-            scrapy_settings = crawl_settings(
-                db_url(db),
-                contact_url=config.contact_url,
-                max_bytes=config.max_bytes,
-                timeout=config.timeout,
-                rules=rule_files,
-                overrides=overrides,
-            )
+            scrapy_settings = fetch_settings(db, config, rule_files, overrides)
             return run_crawl(due, scrapy_settings, advance, accept_capture=sorted(accepted))
 
     schedule = plan(

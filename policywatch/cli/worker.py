@@ -14,10 +14,10 @@ from policywatch.cli.common import (
     RulesOption,
     checked_rules,
     connected,
-    db_url,
     engine,
     err_console,
     fail,
+    fetch_settings,
     settings,
 )
 from policywatch.cli.crawl import SetOption, parse_overrides
@@ -54,18 +54,12 @@ def worker(
     store = engine(db)  # open and migrate before taking work
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
     from crawlers.queue import masked
-    from crawlers.runner import crawl_settings, run_worker
+    from crawlers.runner import run_worker
 
-    scrapy_settings = crawl_settings(
-        db_url(db),
-        contact_url=config.contact_url,
-        max_bytes=config.max_bytes,
-        timeout=config.timeout,
-        rules=rule_files,
-        # A service's warnings and errors go to its log (stderr): a crawl reports per document,
-        # but a worker has no summary to put them in.
-        overrides={"REDIS_URL": url, "LOG_INSTALL_ROOT_HANDLER": True, **overrides},
-    )
+    # A service's warnings and errors go to its log (stderr): a crawl reports per document, but
+    # a worker has no summary to put them in.
+    service = {"REDIS_URL": url, "LOG_INSTALL_ROOT_HANDLER": True}
+    scrapy_settings = fetch_settings(db, config, rule_files, {**service, **overrides})
     name = f"{socket.gethostname()}:{os.getpid()}"
     where = store.url.render_as_string(hide_password=True)
     if store.url.get_backend_name() == "sqlite":
