@@ -208,7 +208,8 @@ def report(client: redis.Redis, crawl: str, outcome: CrawlOutcome) -> None:
 
 
 def requeue(client: redis.Redis, tasks: Sequence[Task]) -> None:
-    """Put tasks a stopping worker took but did not finish back at the head of the queue."""
+    """Put tasks a worker took and cannot do (it is stopping, or its store is out of reach)
+    back at the head of the queue, for another worker."""
     if tasks:
         client.lpush(QUEUE, *[encode_task(task) for task in reversed(tasks)])
 

@@ -79,8 +79,9 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             yield request
 
     def next_requests(self) -> Iterator[scrapy.Request]:
-        """The requests of the next batch of tasks (scrapy-redis calls it when this worker is
-        idle). A task taken is this worker's until its outcome is reported or it is put back."""
+        """The requests of the next batch of tasks: scrapy-redis asks when this worker is idle,
+        `_take_more` before. A task taken is this worker's until its outcome is reported or it
+        is put back."""
         fresh: list[Task] = []
         batch = self.fetch_data(self.redis_key, self.redis_batch_size)
         self.drained = len(batch) < self.redis_batch_size
@@ -172,6 +173,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
                 self._take_more()
         except redis.RedisError as error:  # the next beat tries again
             logger.warning("cannot reach Redis: %s", error)
+        except Exception:  # a beat that raised would stop the beats: this worker would vanish
+            logger.exception("could not look for tasks")
 
     def _stopping(self) -> None:
         if self.beat.running:
