@@ -3,7 +3,7 @@
 When one machine is not enough, `crawl` still plans what is due, but instead of fetching it pushes
 one task per document (its whole declaration, so workers need no catalog of their own) to a Redis
 list. Workers, long-running Scrapy crawlers reading that list through scrapy-redis
-(`crawlers/spiders/queued.py`), fetch and record into the store they share (PostgreSQL), and
+(`crawlers/worker.py`), fetch and record into the store they share (PostgreSQL), and
 push each document's outcome to the crawl's own list, which `crawl` reads to print its summary
 and exit code as a local crawl does.
 

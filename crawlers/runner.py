@@ -76,7 +76,7 @@ def run_worker(
     """Fetch the documents queued in Redis (`REDIS_URL`) until stopped by SIGINT or SIGTERM,
     after the pages being fetched. The browser is set up whether or not a document needs it:
     which ones will come is not known in advance."""
-    from crawlers.spiders.queued import QueuedPolicySpider  # scrapy-redis: workers only
+    from crawlers.worker import QueuedPolicySpider  # scrapy-redis: workers only
 
     _run(
         QueuedPolicySpider,

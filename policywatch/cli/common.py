@@ -113,7 +113,7 @@ def connected(url: str) -> Redis:
     try:
         from crawlers.queue import QueueError, connect
     except ImportError:
-        fail("spreading crawls over workers needs: pip install 'policywatch[workers]'")
+        fail(escape("spreading crawls over workers needs: pip install 'policywatch[workers]'"))
     try:
         return connect(url)
     except QueueError as error:

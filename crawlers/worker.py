@@ -1,5 +1,8 @@
 """The worker's spider: the policy spider fed from the Redis queue by scrapy-redis.
 
+It lives outside `crawlers/spiders/`, whose every module Scrapy imports at each crawl: a local
+crawl needs neither scrapy-redis nor redis-py (the optional `workers` extra).
+
 scrapy-redis's `RedisMixin` takes a batch of tasks (as many as `CONCURRENT_REQUESTS`) from the
 queue whenever this worker runs out of work, so that each worker holds only what it can fetch
 soon and the others take the rest. The documents of a batch are synced with the store together
