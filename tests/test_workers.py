@@ -179,6 +179,17 @@ def test_crawl_refuses_when_no_worker_is_alive(pg_home: Home, site: Site, redis_
     assert site.log == []
 
 
+def test_a_crawl_with_nothing_due_needs_no_worker(
+    pg_home: Home, site: Site, redis_url: str
+) -> None:
+    catalog = publish(site, pg_home, 1)
+    assert pg_home.crawl(catalog).code == 0  # fetched here: not due again for 24 h
+    command = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--redis", redis_url]
+    result = pg_home.run(*command)
+    assert result.code == 0, result.stderr
+    assert "Nothing is due" in result.stdout
+
+
 def test_crawl_refuses_workers_of_another_store(
     pg_home: Home, site: Site, workers: Workers, redis_url: str, tmp_path: Path
 ) -> None:

@@ -132,10 +132,11 @@ def crawl(
     config = settings()
     accepted = frozenset(named if accept_capture else ())
     queue_url = redis or config.redis
-    if queue_url:
-        if rules or set_:
-            fail("--rules and --set apply where pages are fetched: give them to the workers")
-        fetch = _queued(connected(queue_url), store, accepted)
+    if queue_url and (rules or set_):
+        fail("--rules and --set apply where pages are fetched: give them to the workers")
+    queue = connected(queue_url) if queue_url else None
+    if queue is not None:
+        fetch = _queued(queue, store, accepted)
     else:
         rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
 
@@ -151,6 +152,8 @@ def crawl(
         utcnow(),
         forced={document.key for document in documents} if all_ else named,
     )
+    if queue is not None and schedule.due:  # nothing due needs no worker
+        _check_workers(queue, store)
     result = _fetch(schedule.due, fetch, quiet=quiet or as_json)
     if as_json:
         print_json(_json(documents, result, schedule))
@@ -187,23 +190,27 @@ def _fetch(
         return fetch(documents, advance)
 
 
-def _queued(
-    client: Redis, store: Engine, accepted: frozenset[str]
-) -> Callable[[list[TrackedDocument], OnOutcome], CrawlResult]:
-    """Fetching by the workers: the due documents queued, their outcomes collected. Whether a
-    worker is there to fetch them is checked now, before planning and the progress bar."""
-    from crawlers.queue import QueueError, check_workers, dispatch  # redis: workers only
+def _check_workers(client: Redis, store: Engine) -> None:
+    """Before the progress bar: a worker of this store must be there to fetch."""
+    from crawlers.queue import QueueError, check_workers  # redis: crawls over workers only
 
-    safe_url = store.url.render_as_string(hide_password=True)
     try:
-        check_workers(client, safe_url)
+        check_workers(client, store.url.render_as_string(hide_password=True))
     except QueueError as error:
         fail(str(error))
 
+
+def _queued(
+    client: Redis, store: Engine, accepted: frozenset[str]
+) -> Callable[[list[TrackedDocument], OnOutcome], CrawlResult]:
+    """Fetching by the workers: the due documents queued, their outcomes collected."""
+    from crawlers.queue import QueueError, dispatch  # redis: crawls over workers only
+
     def fetch(due: list[TrackedDocument], advance: OnOutcome) -> CrawlResult:
+        safe_url = store.url.render_as_string(hide_password=True)
         try:
             return dispatch(client, due, safe_url, accept_capture=accepted, on_outcome=advance)
-        except QueueError as error:  # the workers stopped since
+        except QueueError as error:  # the workers stopped since the check
             fail(str(error))
 
     return fetch
