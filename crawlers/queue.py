@@ -7,10 +7,13 @@ list. Workers, long-running Scrapy crawlers reading that list through scrapy-red
 push each document's outcome to the crawl's own list, which `crawl` reads to print its summary
 and exit code as a local crawl does.
 
-`crawl` stops waiting when every document is reported, when no worker is alive any more, or when
-no outcome came for `STALL` seconds; what is still queued is then withdrawn, so no stale task is
-fetched later. This module is both sides' protocol and the coordinator's loop: it imports redis,
-not Scrapy, so that `crawl --redis` starts as fast as a crawl with nothing due.
+A worker moves the tasks it takes to a list of its own (`take`), and removes each once reported:
+when a worker dies, `crawl` puts the tasks of its own that the dead worker held back in the queue
+for the live ones (`rescue`). `crawl` stops waiting when every document is reported, when no
+worker is alive any more, or when no outcome came for `STALL` seconds; what is still queued is
+then withdrawn, so no stale task is fetched later. This module is both sides' protocol and the
+coordinator's loop: it imports redis, not Scrapy, so that `crawl --redis` starts as fast as a
+crawl with nothing due.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, zip_longest
 from typing import Literal
@@ -33,6 +36,7 @@ from crawlers.items import CrawlOutcome, CrawlResult, never_reached
 
 QUEUE = "policywatch:documents"  # the tasks, read by every worker
 WORKER_PREFIX = "policywatch:worker:"  # one key per live worker, gone unless renewed
+TAKEN_PREFIX = "policywatch:taken:"  # per worker, the tasks it holds: a dead one's are taken back
 BEAT = 1.0  # seconds between a worker's renewals
 WORKER_TTL = 5  # seconds a worker counts as alive after its last renewal
 OUTCOMES_TTL = 24 * 3600  # a crawl's outcomes list outlives any crawl that reads it
@@ -180,7 +184,54 @@ def heartbeat(client: redis.Redis, worker: str, store: str) -> None:
 
 
 def retire(client: redis.Redis, worker: str) -> None:
-    client.delete(WORKER_PREFIX + worker)
+    client.delete(WORKER_PREFIX + worker, TAKEN_PREFIX + worker)
+
+
+def take(client: redis.Redis, worker: str, count: int) -> list[str]:
+    """Up to `count` tasks moved from the queue to `worker`'s own list, in one transaction: a
+    task is always in one list or the other, so a worker that dies holding it loses nothing."""
+    held = TAKEN_PREFIX + worker
+    with client.pipeline() as pipe:
+        for _ in range(count):
+            pipe.lmove(QUEUE, held, "LEFT", "RIGHT")
+        pipe.expire(held, OUTCOMES_TTL)  # a dead worker's list, of crawls long over, goes too
+        moved = pipe.execute()[:-1]
+    return [_text(raw) for raw in moved if raw is not None]
+
+
+def release(client: redis.Redis, worker: str, raw: str) -> None:
+    """A task `worker` is done with: reported, or unreadable."""
+    client.lrem(TAKEN_PREFIX + worker, 1, raw)
+
+
+def give_back(client: redis.Redis, worker: str, tasks: Sequence[str]) -> None:
+    """Tasks `worker` took and cannot do (it is stopping, or its store is out of reach), back at
+    the head of the queue for another worker, in their order."""
+    if not tasks:
+        return
+    with client.pipeline() as pipe:
+        for raw in tasks:
+            pipe.lrem(TAKEN_PREFIX + worker, 1, raw)
+        pipe.lpush(QUEUE, *reversed(tasks))
+        pipe.execute()
+
+
+def rescue(client: redis.Redis, crawl: str, alive: Collection[str]) -> int:
+    """Put the tasks of `crawl` that workers no longer `alive` were holding back at the head of
+    the queue, for the live ones; how many."""
+    rescued = 0
+    for key in client.scan_iter(TAKEN_PREFIX + "*"):
+        if _text(key)[len(TAKEN_PREFIX) :] in alive:
+            continue
+        mine = [_text(raw) for raw in client.lrange(key, 0, -1) if _ids(raw)[0] == crawl]
+        if mine:
+            with client.pipeline() as pipe:
+                for raw in mine:
+                    pipe.lrem(key, 1, raw)
+                pipe.lpush(QUEUE, *reversed(mine))
+                pipe.execute()
+            rescued += len(mine)
+    return rescued
 
 
 def live_workers(client: redis.Redis) -> dict[str, str]:
@@ -205,13 +256,6 @@ def report(client: redis.Redis, crawl: str, outcome: CrawlOutcome) -> None:
         pipe.rpush(key, json.dumps(vars(outcome)))
         pipe.expire(key, OUTCOMES_TTL)
         pipe.execute()
-
-
-def requeue(client: redis.Redis, tasks: Sequence[Task]) -> None:
-    """Put tasks a worker took and cannot do (it is stopping, or its store is out of reach)
-    back at the head of the queue, for another worker."""
-    if tasks:
-        client.lpush(QUEUE, *[encode_task(task) for task in reversed(tasks)])
 
 
 def interleaved(documents: Sequence[TrackedDocument]) -> list[TrackedDocument]:
@@ -303,9 +347,13 @@ def _collect(
                 yield outcome
             continue
         quiet = time.monotonic() - last
-        if quiet > WORKER_TTL and not live_workers(client):
-            yield "every worker stopped before reporting it"
-            return
+        if quiet > WORKER_TTL:
+            alive = live_workers(client)
+            if not alive:
+                yield "every worker stopped before reporting it"
+                return
+            if rescue(client, crawl, alive):  # a worker died holding some: the others take them
+                last = time.monotonic()
         if quiet > stall:
             yield f"no worker reported any document for {stall:.0f} s"
             return

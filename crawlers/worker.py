@@ -36,10 +36,12 @@ from crawlers.queue import (
     Task,
     TaskError,
     decode_task,
+    give_back,
     heartbeat,
+    release,
     report,
-    requeue,
     retire,
+    take,
 )
 from crawlers.spiders.policy import PolicySpider, document_info
 from store.db import open_store
@@ -60,7 +62,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         self.worker = worker
         # The tasks taken and not yet reported, by document: two crawls may queue one document,
         # and one fetch answers both.
-        self.taken: dict[str, list[Task]] = {}
+        # Each with its task as queued, to release it once reported or give it back.
+        self.taken: dict[str, list[tuple[Task, str]]] = {}
         self.drained = False  # the last look at the queue found fewer tasks than a batch
         self.unanswered = 0  # requests sent or queued here, their response not yet in
         # scrapy-redis sets this once, when its module is imported: the idle clock starts now.
@@ -86,7 +89,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         `_take_more` before. A task taken is this worker's until its outcome is reported or it
         is put back."""
         fresh: list[Task] = []
-        batch = self.fetch_data(self.redis_key, self.redis_batch_size)
+        batch = take(self.server, self.worker, self.redis_batch_size)
         self.drained = len(batch) < self.redis_batch_size
         for raw in batch:
             task = self._read(raw)
@@ -95,7 +98,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             key = task.document.key
             if key not in self.taken:
                 fresh.append(task)
-            self.taken.setdefault(key, []).append(task)
+            self.taken.setdefault(key, []).append((task, raw))
         if not fresh:
             return
         assert self.repository is not None, "start() opens the store"
@@ -114,7 +117,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
                 self.accept_capture.add(task.document.key)
             yield self._request(task.document, [], time.monotonic())
 
-    def _read(self, raw: bytes) -> Task | None:
+    def _read(self, raw: str) -> Task | None:
         """The task in `raw`; one it cannot read is reported failed to its crawl, if it names one,
         so that the crawl says why instead of waiting for it."""
         try:
@@ -124,13 +127,15 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             if error.crawl and error.key:
                 outcome = CrawlOutcome(error.key, "failed", f"worker {self.worker}: {error}")
                 report(self.server, error.crawl, outcome)
+            release(self.server, self.worker, raw)
             return None
 
     def _reported(self, item: Any) -> None:
         if not isinstance(item, CrawlOutcome):
             return
-        for task in self.taken.pop(item.key, []):
+        for task, raw in self.taken.pop(item.key, []):
             report(self.server, task.crawl, item)
+            release(self.server, self.worker, raw)
         self.documents.pop(item.key, None)
         self.states.pop(item.key, None)
         self.accept_capture.discard(item.key)
@@ -163,7 +168,9 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             self.schedule_next_requests()
 
     def _put_back(self, keys: list[str]) -> None:
-        requeue(self.server, [task for key in keys for task in self.taken.pop(key, [])])
+        give_back(
+            self.server, self.worker, [raw for key in keys for _, raw in self.taken.pop(key, [])]
+        )
 
     def _beat(self) -> None:
         """Say this worker is alive and, when it has room, look for tasks: Scrapy tells an idle

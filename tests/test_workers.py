@@ -228,6 +228,24 @@ def test_a_killed_worker_ends_the_wait_and_its_queued_tasks_are_withdrawn(
     assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
 
 
+def test_the_tasks_of_a_killed_worker_go_to_the_live_one(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    catalog = publish(site, pg_home, 3, delay=2)
+    doomed = workers.start("--set", "CONCURRENT_REQUESTS=1")  # each takes one task at a time
+    workers.start("--set", "CONCURRENT_REQUESTS=1")
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    while workers.client.llen(QUEUE) > 1:  # until each holds one
+        time.sleep(0.05)
+    workers.stop(doomed, signal.SIGKILL)
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
+    assert workers.client.keys("policywatch:taken:*") == []  # nothing held, by the dead or alive
+
+
 def test_ctrl_c_on_the_crawl_summarises_and_withdraws_its_tasks(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:
