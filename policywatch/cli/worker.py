@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from typing import Annotated
 
 import typer
@@ -60,7 +61,9 @@ def worker(
     # a worker has no summary to put them in.
     service = {"REDIS_URL": url, "LOG_INSTALL_ROOT_HANDLER": True}
     scrapy_settings = fetch_settings(db, config, rule_files, {**service, **overrides})
-    name = f"{socket.gethostname()}:{os.getpid()}"
+    # Unique even when a restarted container reuses its host name and pid: a new worker must not
+    # inherit the task list of the one it replaces, which it would never release.
+    name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     where = store.url.render_as_string(hide_password=True)
     if store.url.get_backend_name() == "sqlite":
         err_console.print(
