@@ -200,7 +200,7 @@ def take(client: redis.Redis, worker: str, count: int) -> list[str]:
 
 
 def release(client: redis.Redis, worker: str, raw: str) -> None:
-    """A task `worker` is done with: reported, or unreadable."""
+    """Drop a task from `worker`'s list without reporting it: one naming no crawl to report to."""
     client.lrem(TAKEN_PREFIX + worker, 1, raw)
 
 
@@ -249,12 +249,14 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def report(client: redis.Redis, crawl: str, outcome: CrawlOutcome) -> None:
-    """Hand one document's outcome to the crawl that asked for it."""
+def report(client: redis.Redis, crawl: str, outcome: CrawlOutcome, worker: str, task: str) -> None:
+    """Hand one document's outcome to the crawl that asked for it, and release the task from
+    `worker`'s list, in one round trip."""
     key = outcomes_key(crawl)
     with client.pipeline() as pipe:
         pipe.rpush(key, json.dumps(vars(outcome)))
         pipe.expire(key, OUTCOMES_TTL)
+        pipe.lrem(TAKEN_PREFIX + worker, 1, task)
         pipe.execute()
 
 

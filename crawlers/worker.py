@@ -126,16 +126,16 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             logger.error("dropped a task this worker cannot read: %s", error)
             if error.crawl and error.key:
                 outcome = CrawlOutcome(error.key, "failed", f"worker {self.worker}: {error}")
-                report(self.server, error.crawl, outcome)
-            release(self.server, self.worker, raw)
+                report(self.server, error.crawl, outcome, self.worker, raw)
+            else:
+                release(self.server, self.worker, raw)
             return None
 
     def _reported(self, item: Any) -> None:
         if not isinstance(item, CrawlOutcome):
             return
         for task, raw in self.taken.pop(item.key, []):
-            report(self.server, task.crawl, item)
-            release(self.server, self.worker, raw)
+            report(self.server, task.crawl, item, self.worker, raw)
         self.documents.pop(item.key, None)
         self.states.pop(item.key, None)
         self.accept_capture.discard(item.key)
