@@ -3,13 +3,15 @@
 It lives outside `crawlers/spiders/`, whose every module Scrapy imports at each crawl: a local
 crawl needs neither scrapy-redis nor redis-py (the optional `workers` extra).
 
-scrapy-redis's `RedisMixin` takes a batch of tasks (as many as `CONCURRENT_REQUESTS`) from the
-queue whenever this worker runs out of work, so that each worker holds only what it can fetch
-soon and the others take the rest. The documents of a batch are synced with the store together
-(one transaction, as a local crawl syncs its selection); each outcome goes to the crawl that
-queued it (`crawlers.queue.report`). A worker stopped with SIGINT or SIGTERM takes no more tasks
-and finishes the pages it is fetching (Scrapy's graceful stop); a task it took and could not start
-(its store unreachable, say) goes back to the queue for another worker.
+A batch of tasks (as many as `CONCURRENT_REQUESTS`) is taken when scrapy-redis's `RedisMixin`
+finds this worker idle, or sooner, once half of the last batch is answered: each worker holds
+only what it can fetch soon, and the others take the rest. Taken tasks move to this worker's own
+list in Redis (`crawlers.queue.take`), where a crawl finds them if the worker dies. The documents
+of a batch are synced with the store together (one transaction, as a local crawl syncs its
+selection); each outcome goes to the crawl that queued it (`crawlers.queue.report`). A worker
+stopped with SIGINT or SIGTERM takes no more tasks and finishes the pages it is fetching
+(Scrapy's graceful stop); a task it took and could not start (its store unreachable, say) goes
+back to the queue for another worker.
 """
 
 from __future__ import annotations
