@@ -46,7 +46,7 @@ from crawlers.queue import (
     take,
 )
 from crawlers.spiders.policy import PolicySpider, document_info
-from store.db import open_store
+from store.db import open_store, public_url
 from store.repository import Repository
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         # scrapy-redis sets this once, when its module is imported: the idle clock starts now.
         self.spider_idle_start_time = int(time.time())
         self.beat = LoopingCall(self._beat)
+        self.store = ""  # the store's URL without password, once start() has opened it
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> QueuedPolicySpider:
@@ -82,6 +83,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.repository = Repository(open_store(self.settings["POLICYWATCH_DB"]))
+        self.store = public_url(self.repository.engine.url)  # as crawls name it, to match theirs
         self.beat.start(BEAT)
         for request in self.next_requests():
             yield request
@@ -177,10 +179,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
     def _beat(self) -> None:
         """Say this worker is alive and, when it has room, look for tasks: Scrapy tells an idle
         spider so only every 5 s, which would be the delay of every crawl."""
-        assert self.repository is not None, "start() opens the store"
-        store = self.repository.engine.url.render_as_string(hide_password=True)
         try:
-            heartbeat(self.server, self.worker, store)
+            heartbeat(self.server, self.worker, self.store)
             if self.unanswered < self.redis_batch_size:
                 self._take_more()
         except redis.RedisError as error:  # the next beat tries again

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -139,9 +139,14 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def public_url(url: str | URL) -> str:
+    """A store's URL as it may be printed, logged, hashed or compared: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def open_store(url: str) -> Engine:
     """The engine for `url` with its schema up to date, or a StoreError saying what is wrong."""
-    safe = make_url(url).render_as_string(hide_password=True)
+    safe = public_url(url)
     try:
         engine = make_engine(url)
         migrate(engine)

@@ -34,6 +34,7 @@ from policywatch.cli.common import (
     user_catalog,
     warn_catalog_errors,
 )
+from store.db import public_url
 from store.models import utcnow
 from store.queries import last_checks
 
@@ -195,7 +196,7 @@ def _check_workers(client: Redis, store: Engine) -> None:
     from crawlers.queue import QueueError, check_workers  # redis: crawls over workers only
 
     try:
-        check_workers(client, store.url.render_as_string(hide_password=True))
+        check_workers(client, public_url(store.url))
     except QueueError as error:
         fail(str(error))
 
@@ -207,9 +208,10 @@ def _queued(
     from crawlers.queue import QueueError, dispatch  # redis: crawls over workers only
 
     def fetch(due: list[TrackedDocument], advance: OnOutcome) -> CrawlResult:
-        safe_url = store.url.render_as_string(hide_password=True)
         try:
-            return dispatch(client, due, safe_url, accept_capture=accepted, on_outcome=advance)
+            return dispatch(
+                client, due, public_url(store.url), accept_capture=accepted, on_outcome=advance
+            )
         except QueueError as error:  # the workers stopped since the check
             fail(str(error))
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 from policywatch.cli.common import EXIT_LOCKED, db_url, err_console, fail
 from policywatch.cli.crawl import crawl
 from policywatch.config import APP_NAME
+from store.db import public_url
 from store.models import utcnow
 
 
@@ -45,8 +46,7 @@ def lock_path(url: str) -> Path:
         fail(f"--db {url!r} is not a database URL")
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         return Path(f"{parsed.database}.run.lock")
-    safe = parsed.render_as_string(hide_password=True)
-    digest = hashlib.sha256(safe.encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(public_url(parsed).encode("utf-8")).hexdigest()[:16]
     return Path(platformdirs.user_state_dir(APP_NAME)) / f"run-{digest}.lock"
 
 

@@ -22,6 +22,7 @@ from policywatch.cli.common import (
     settings,
 )
 from policywatch.cli.crawl import SetOption, parse_overrides
+from store.db import public_url
 
 QueueOption = Annotated[
     str | None,
@@ -64,7 +65,7 @@ def worker(
     # Unique even when a restarted container reuses its host name and pid: a new worker must not
     # inherit the task list of the one it replaces, which it would never release.
     name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    where = store.url.render_as_string(hide_password=True)
+    where = public_url(store.url)
     if store.url.get_backend_name() == "sqlite":
         err_console.print(
             "[yellow]note:[/] a SQLite store is shared only by workers on this machine; "
