@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from crawlers.items import CrawlOutcome, CrawlResult
@@ -198,7 +199,7 @@ def _check_workers(client: Redis, store: Engine) -> None:
     try:
         check_workers(client, public_url(store.url))
     except QueueError as error:
-        fail(str(error))
+        fail(escape(str(error)))  # store URLs: an IPv6 host's [brackets] are not markup
 
 
 def _queued(
@@ -213,7 +214,7 @@ def _queued(
                 client, due, public_url(store.url), accept_capture=accepted, on_outcome=advance
             )
         except QueueError as error:  # the workers stopped since the check
-            fail(str(error))
+            fail(escape(str(error)))
 
     return fetch
 

@@ -76,11 +76,13 @@ def worker(
         f"worker {name}: taking documents from {masked(url)}, recording into {where} "
         "(Ctrl-C stops)",
         highlight=False,
+        markup=False,  # an IPv6 host's [brackets] would be read as markup
     )
 
     def done(outcome: CrawlOutcome) -> None:
         if not quiet:
             detail = f" {outcome.detail}" if outcome.detail else ""
-            err_console.print(f"{outcome.key}: {outcome.outcome}{detail}", highlight=False)
+            line = f"{outcome.key}: {outcome.outcome}{detail}"  # a reason may hold [brackets]
+            err_console.print(line, highlight=False, markup=False)
 
     run_worker(scrapy_settings, name, done)
