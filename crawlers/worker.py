@@ -62,9 +62,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
     def __init__(self, worker: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.worker = worker
-        # The tasks taken and not yet reported, by document: two crawls may queue one document,
-        # and one fetch answers both.
-        # Each with its task as queued, to release it once reported or give it back.
+        # The tasks taken and not yet reported, by document (two crawls may queue one document,
+        # and one fetch answers both), each with its text as queued, to release or give back.
         self.taken: dict[str, list[tuple[Task, str]]] = {}
         self.drained = False  # the last look at the queue found fewer tasks than a batch
         self.unanswered = 0  # requests sent or queued here, their response not yet in
