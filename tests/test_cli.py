@@ -109,3 +109,15 @@ def test_commands_that_do_not_crawl_start_without_scrapy_or_the_diff_engine() ->
     probe = "import json, sys, policywatch.cli; print(json.dumps(sorted(sys.modules)))"
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert [module for module in heavy if module in json.loads(run.stdout)] == []
+
+
+def test_the_command_list_gives_each_command_its_one_line_summary(home: Home) -> None:
+    """The notes after a docstring's `\\f` are for the source's reader: the command list shows the
+    first paragraph, so a summary line not followed by a blank line took them along."""
+    result = home.run("--help")
+    assert result.code == 0, result.stderr
+    panel = result.stdout.split("Commands")[1].splitlines()[1:]
+    rows = [line.strip("│ ") for line in panel if line.startswith("│")]
+    names = [row.split()[0] for row in rows]
+    assert len(rows) == len(set(names)) > 10, rows
+    assert not any("crawlers/" in row for row in rows)

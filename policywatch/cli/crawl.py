@@ -110,6 +110,7 @@ def crawl(
     redis: RedisOption = None,
 ) -> None:
     """Fetch the documents that are due, record new versions, summarise, deliver alerts.
+
     \f
     Due (crawlers/schedule.py): never checked, declaration changed, or last attempt `interval`
     ago. A key named with --only is a request to fetch that document now; a service named

@@ -43,6 +43,7 @@ def worker(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per document.")] = False,
 ) -> None:
     """Fetch the documents that `crawl --redis` queues and record them, until stopped.
+
     \f
     Run one per machine (a systemd service, say) with the same --redis and --db as the crawls.
     SIGINT or SIGTERM stops it after the pages it is fetching; the documents it took and did not
