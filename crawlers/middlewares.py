@@ -1,8 +1,11 @@
-"""Downloader middlewares that fix or extend Scrapy's own for politeness."""
+"""Middlewares: downloader ones that fix or extend Scrapy's own for politeness, and the spider's
+last resort for its own bugs."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +17,13 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawlers.items import FetchFailed
 from store.models import utcnow
 
 if TYPE_CHECKING:
     from scrapy.robotstxt import RobotParser
+
+logger = logging.getLogger(__name__)
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -116,3 +122,20 @@ def retry_after(header: bytes | None) -> float:
         return max(0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
     except (TypeError, ValueError):
         return 0.0
+
+
+class InternalErrorMiddleware:
+    """A bug met while reading a page fails that document, with the traceback logged, instead of
+    leaving it unanswered: a local crawl called it "never reached", and a worker never reported
+    it, so the crawl that queued it waited for it until it gave up (10 minutes). Last in the
+    chain: Scrapy's own middlewares handle their exceptions first."""
+
+    def process_spider_exception(
+        self, response: Response, exception: Exception, spider: Spider | None = None
+    ) -> Iterable[FetchFailed] | None:
+        key = response.meta.get("key")
+        if key is None:  # not a document's page: Scrapy logs it as usual
+            return None
+        logger.error("internal error while reading %s (%s)", response.url, key, exc_info=exception)
+        reason = f"{type(exception).__name__}: {exception}"
+        return [FetchFailed(key, response.url, "internal-error", reason, response.status)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
 from crawlers.items import CrawlOutcome, CrawlResult, never_reached
 from crawlers.spiders.policy import PolicySpider
+
+logger = logging.getLogger(__name__)
+
+
+class CrawlAborted(Exception):
+    """Scrapy could not run the crawl at all: a component it cannot load (named in `--set`,
+    say). Every document would otherwise be reported as "not reached", with no reason given."""
 
 
 def crawl_settings(
@@ -59,15 +67,56 @@ def run_crawl(
         on_outcome(outcome)
 
     needs_browser = any(document.render == "browser" for document in documents)
-    _run(
-        PolicySpider,
-        settings,
-        scraped,
-        documents=documents,
-        browser_missing=enable_browser(settings) if needs_browser else None,
-        accept_capture=accept_capture,
-    )
+    with _bugs_shown():
+        _run(
+            PolicySpider,
+            settings,
+            scraped,
+            documents=documents,
+            browser_missing=enable_browser(settings) if needs_browser else None,
+            accept_capture=accept_capture,
+        )
     return CrawlResult([outcomes.get(doc.key) or never_reached(doc.key) for doc in documents])
+
+
+# Where a bug in policywatch or in a Scrapy component shows in the log, as opposed to a fetch that
+# failed (robots.txt unreachable, retries given up...), which the crawl's summary reports.
+_BUGS_FROM = (
+    "crawlers",
+    "store",
+    "diffengine",
+    "notifier",
+    "policywatch",
+    "scrapy.core",
+    "scrapy.utils.signal",
+    "twisted",
+    "asyncio",
+)
+
+
+def _is_bug(record: logging.LogRecord) -> bool:
+    if record.name == "py.warnings":
+        return True
+    return record.levelno >= logging.ERROR and record.name.startswith(_BUGS_FROM)
+
+
+@contextmanager
+def _bugs_shown() -> Iterator[None]:
+    """Errors with their tracebacks, and Python warnings, on stderr during a local crawl.
+
+    A local crawl installs no log handler (its failed fetches are in its summary), and Scrapy's
+    counting handler on the root logger keeps Python's last-resort handler from printing
+    anything: a bug's traceback was lost, leaving a user with one line to report. Made inside the
+    progress bar, the handler writes above it (rich redirects stderr while the bar is shown).
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_is_bug)
+    logging.root.addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.root.removeHandler(handler)
 
 
 def run_worker(
@@ -104,7 +153,7 @@ def _run(
     logging.getLogger("scrapy.downloadermiddlewares.redirect").setLevel(logging.ERROR)
     crawler = process.create_crawler(spider)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
-    process.crawl(crawler, **arguments)
+    running = process.crawl(crawler, **arguments)
     # What exists by now (modules, the catalog, ORM mappings) lives until the process ends:
     # frozen, the collector's full passes stop walking it (a tenth of a 304 recrawl's time).
     gc.freeze()
@@ -114,3 +163,7 @@ def _run(
     # first crawl of 1,000 pages), for no more memory.
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
     process.start(install_signal_handlers=True)
+    error = running.exception() if running.done() and not running.cancelled() else None
+    if error is not None:
+        logger.error("the crawl could not run", exc_info=error)
+        raise CrawlAborted(f"the crawl could not run: {type(error).__name__}: {error}") from error

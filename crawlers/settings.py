@@ -79,7 +79,11 @@ _unused = {
 }
 EXTENSIONS_BASE = _without(default_settings.EXTENSIONS_BASE, _unused)
 DOWNLOADER_MIDDLEWARES_BASE = _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _unused)
-SPIDER_MIDDLEWARES_BASE = _without(default_settings.SPIDER_MIDDLEWARES_BASE, _unused)
+# In the base list, so that a user's `--set SPIDER_MIDDLEWARES=...` keeps it.
+SPIDER_MIDDLEWARES_BASE = {
+    **_without(default_settings.SPIDER_MIDDLEWARES_BASE, _unused),
+    "crawlers.middlewares.InternalErrorMiddleware": 10,
+}
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import faults
 from tests.conftest import Home
 from tests.site import Site
 
@@ -192,8 +193,42 @@ def test_unreachable_host_ends_quickly_with_a_clear_message(home: Home) -> None:
     result = home.crawl(catalog)
     assert result.code == 3
     assert "Nothing could be fetched" in result.stderr
+    # Scrapy logs each failed robots.txt fetch and each retry given up, with tracebacks: the
+    # summary already says what failed, so they are not shown.
+    assert "Traceback" not in result.stderr
     detail = outcomes(home.crawl(catalog, "--json"))["testsite/terms"][1]
     assert detail.startswith("connection-refused")
+
+
+def test_a_bug_met_reading_a_page_fails_that_document_and_shows_its_traceback(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "never reached" with nothing to report: the exception is the document's reason, the
+    other documents are recorded, and the traceback and the Python warning reach stderr."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    site.html("/terms", terms())
+    site.html("/crash", terms())
+    catalog = declare(home, site, "/terms", "/crash", select=["#terms"])
+    result = home.crawl(catalog, "--json", *faults.spider_middlewares("CrashOnCrashPage"))
+    assert result.code == 0, result.stderr
+    assert outcomes(result) == {
+        "testsite/doc-terms": ("first", ""),
+        "testsite/doc-crash": ("failed", f"internal-error: RuntimeError: {faults.FAULT}"),
+    }
+    assert "Traceback" in result.stderr
+    assert f"RuntimeError: {faults.FAULT}" in result.stderr
+    assert f"UserWarning: {faults.FAULT}: a warning" in result.stderr
+    documents = {row["key"]: row for row in home.run("documents", "--json").json()}
+    assert documents["testsite/doc-crash"]["issue"]["kind"] == "internal-error"
+
+
+def test_a_crawl_scrapy_cannot_run_says_why(home: Home, site: Site) -> None:
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    result = home.crawl(catalog, "--set", 'ITEM_PIPELINES={"no_such_module.Pipeline": 300}')
+    assert result.code == 2
+    assert "error: the crawl could not run: ModuleNotFoundError" in result.stderr
+    assert "no_such_module" in result.stderr
 
 
 def test_a_broken_catalog_entry_is_reported_and_skipped(home: Home, site: Site) -> None:

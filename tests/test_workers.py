@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from crawlers.declarations import load_catalog
 from crawlers.queue import QUEUE, Task, encode_task, live_workers, outcomes_key
+from tests import faults
 from tests.conftest import PG_ADMIN_URL, Home, Result
 from tests.site import Site
 
@@ -333,3 +334,28 @@ def test_a_worker_that_loses_its_store_puts_the_tasks_back(
     assert "cannot reach the store, 1 tasks put back in the queue" in log
     assert client.lrange(QUEUE, 0, -1) == [task.encode()]
     assert fetched(site) == []
+
+
+def test_a_bug_in_a_worker_fails_that_document_at_once(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker reports it like any failure: before, the document was never answered, and the
+    crawl waited for it until it gave up (10 minutes)."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    for path in ("/terms", "/crash"):
+        site.html(path, PAGE.format(n=path))
+    catalog = pg_home.catalog(
+        [{"type": path, "url": site.url(path), "select": "main"} for path in ("/terms", "/crash")]
+    )
+    index = workers.start(*faults.spider_middlewares("CrashOnCrashPage"))
+
+    result = pg_home.run(
+        "crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet",
+        "--redis", redis_url, "--json", timeout=60,
+    )  # fmt: skip
+
+    assert result.code == 0, result.stderr
+    rows = {row["key"]: row for row in result.json()}
+    assert rows["testsite/crash"]["detail"] == f"internal-error: RuntimeError: {faults.FAULT}"
+    assert rows["testsite/terms"]["outcome"] == "first"
+    assert f"RuntimeError: {faults.FAULT}" in workers.stop(index)

@@ -144,10 +144,14 @@ def crawl(
         rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
 
         def fetch(due: list[TrackedDocument], advance: OnOutcome) -> CrawlResult:
-            from crawlers.runner import run_crawl  # Scrapy: only a crawl that fetches loads it
+            # Scrapy: only a crawl that fetches loads it
+            from crawlers.runner import CrawlAborted, run_crawl
 
             scrapy_settings = fetch_settings(db, config, rule_files, overrides)
-            return run_crawl(due, scrapy_settings, advance, accept_capture=sorted(accepted))
+            try:
+                return run_crawl(due, scrapy_settings, advance, accept_capture=sorted(accepted))
+            except CrawlAborted as error:
+                fail(escape(str(error)))
 
     schedule = plan(
         documents,

@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from crawlers.items import CrawlOutcome
 from policywatch.cli.common import (
@@ -57,7 +58,7 @@ def worker(
     store = engine(db)  # open and migrate before taking work
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
     from crawlers.queue import masked
-    from crawlers.runner import run_worker
+    from crawlers.runner import CrawlAborted, run_worker
 
     # A service's warnings and errors go to its log (stderr): a crawl reports per document, but
     # a worker has no summary to put them in.
@@ -86,4 +87,7 @@ def worker(
             line = f"{outcome.key}: {outcome.outcome}{detail}"  # a reason may hold [brackets]
             err_console.print(line, highlight=False, markup=False)
 
-    run_worker(scrapy_settings, name, done)
+    try:
+        run_worker(scrapy_settings, name, done)
+    except CrawlAborted as error:
+        fail(escape(str(error)))

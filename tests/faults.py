@@ -1,0 +1,33 @@
+"""Faults injected into a real crawl with `--set SPIDER_MIDDLEWARES=...`: stand-ins for a bug,
+to test what policywatch does when one is met. The crawl runs in a child process, which imports
+this module when the test puts `ROOT` on its PYTHONPATH."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from scrapy.http import Response
+
+FAULT = "injected fault"
+ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def spider_middlewares(name: str) -> list[str]:
+    """The `--set` arguments that put fault `name` of this module next to the spider."""
+    return ["--set", f'SPIDER_MIDDLEWARES={{"tests.faults.{name}": 900}}']
+
+
+class CrashOnCrashPage:
+    """Raises, with a Python warning first, while reading any page whose path ends in /crash."""
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any], spider: object = None
+    ) -> AsyncIterator[Any]:
+        if response.url.endswith("/crash"):
+            warnings.warn(f"{FAULT}: a warning", stacklevel=1)
+            raise RuntimeError(FAULT)
+        async for item in result:
+            yield item
