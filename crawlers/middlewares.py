@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -109,6 +112,62 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if response is not None:
             wanted = max(wanted, retry_after(response.headers.get("Retry-After")))
         return min(wanted, self.cap)
+
+
+class SharedHostDelayMiddleware:
+    """The download delay kept by all the workers together: one request to a host per delay
+    from all of them, as one Scrapy process keeps it with its download slots. Each worker still
+    keeps its own limits (one request at a time per host, AutoThrottle, which may lengthen the
+    delay); without this, N workers each sent theirs. A key per host in Redis, set for the delay
+    when a request may go; a request that finds it set waits for it to lapse. Workers only
+    (REDIS_URL), and only with a delay (DOWNLOAD_DELAY or AutoThrottle).
+
+    The turn is taken before the request waits in its worker's download slot, which holds it
+    only while the same worker's previous request to the host is still out: workers keep no
+    random share in their delay (`policywatch worker` sets DOWNLOAD_DELAY_JITTER to 0), so a
+    request goes at its turn unless a response took longer than the delay.
+    """
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        turn: Callable[[str, float], float],
+        unreachable: type[Exception],
+    ) -> None:
+        """`turn(host, delay)`: 0 if a request may go now, else the seconds to wait first; it
+        raises `unreachable` when Redis fails."""
+        self.crawler = crawler
+        self.turn = turn
+        self.unreachable = unreachable
+        self.minimum = crawler.settings.getfloat("DOWNLOAD_DELAY")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedHostDelayMiddleware:
+        settings = crawler.settings
+        url = settings.get("REDIS_URL")
+        paced = settings.getfloat("DOWNLOAD_DELAY") > 0 or settings.getbool("AUTOTHROTTLE_ENABLED")
+        if not url or not paced:
+            raise NotConfigured
+        from redis import RedisError  # workers only
+
+        from crawlers.queue import connect, host_turn
+
+        return cls(crawler, partial(host_turn, connect(url)), RedisError)
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        assert self.crawler.engine is not None, "requests are downloaded by the engine"
+        downloader = self.crawler.engine.downloader
+        host = downloader.get_slot_key(request)
+        slot = downloader.slots.get(host)
+        delay = max(self.minimum, slot.delay if slot else 0.0)
+        if delay <= 0:
+            return
+        try:
+            while (wait := self.turn(host, delay)) > 0:
+                await asyncio.sleep(wait)
+        except self.unreachable as error:
+            # Redis gone: the page is still worth fetching, with this worker's own delay.
+            logger.warning("%s: not paced with the other workers, Redis failed: %s", host, error)
 
 
 def retry_after(header: bytes | None) -> float:

@@ -37,6 +37,7 @@ from crawlers.items import CrawlOutcome, CrawlResult, never_reached
 QUEUE = "policywatch:documents"  # the tasks, read by every worker
 WORKER_PREFIX = "policywatch:worker:"  # one key per live worker, gone unless renewed
 TAKEN_PREFIX = "policywatch:taken:"  # per worker, the tasks it holds: a dead one's are taken back
+HOST_PREFIX = "policywatch:host:"  # per host, set for the download delay when a request starts
 BEAT = 1.0  # seconds between a worker's renewals
 WORKER_TTL = 5  # seconds a worker counts as alive after its last renewal
 OUTCOMES_TTL = 24 * 3600  # a crawl's outcomes list outlives any crawl that reads it
@@ -181,6 +182,15 @@ def heartbeat(client: redis.Redis, worker: str, store: str) -> None:
     """Say that `worker`, recording into `store` (its URL without password), is alive for the
     next WORKER_TTL seconds."""
     client.set(WORKER_PREFIX + worker, store, ex=WORKER_TTL)
+
+
+def host_turn(client: redis.Redis, host: str, delay: float) -> float:
+    """0 when a request may be sent to `host` now, which starts the host's `delay` for every
+    worker; otherwise the seconds left of the last one's delay, after which to ask again."""
+    key = HOST_PREFIX + host
+    if client.set(key, 1, nx=True, px=max(1, round(delay * 1000))):
+        return 0.0
+    return max(client.pttl(key), 1) / 1000  # -2: it lapsed just now
 
 
 def retire(client: redis.Redis, worker: str) -> None:

@@ -34,6 +34,7 @@ class Page:
 class Hit:
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when the request came in
 
 
 class Site:

@@ -6,6 +6,7 @@ the coordinator is the real `policywatch crawl --redis`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -359,3 +360,23 @@ def test_a_bug_in_a_worker_fails_that_document_at_once(
     assert rows["testsite/crash"]["detail"] == f"internal-error: RuntimeError: {faults.FAULT}"
     assert rows["testsite/terms"]["outcome"] == "first"
     assert f"RuntimeError: {faults.FAULT}" in workers.stop(index)
+
+
+def test_workers_keep_a_hosts_download_delay_between_them(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """Two workers fetching pages of one host send it one request per DOWNLOAD_DELAY together,
+    as one crawler would, not one each."""
+    catalog = publish(site, pg_home, 4)
+    polite = ["--set", "DOWNLOAD_DELAY=1", "--set", "CONCURRENT_REQUESTS=2"]
+    first, second = workers.start(*polite), workers.start(*polite)
+
+    result = crawl(pg_home, catalog, redis_url, "--json")
+
+    assert result.code == 0, result.stderr
+    assert set(outcomes(result).values()) == {"first"}
+    shares = [workers.stop(index).count(": first") for index in (first, second)]
+    assert min(shares) >= 1, f"one worker fetched everything: {shares}"
+    arrivals = sorted(hit.at for hit in site.log)  # robots.txt included: a request to the host
+    gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(arrivals)]
+    assert min(gaps) > 0.6, gaps

@@ -61,8 +61,10 @@ def worker(
     from crawlers.runner import CrawlAborted, run_worker
 
     # A service's warnings and errors go to its log (stderr): a crawl reports per document, but
-    # a worker has no summary to put them in.
-    service = {"REDIS_URL": url, "LOG_INSTALL_ROOT_HANDLER": True}
+    # a worker has no summary to put them in. Workers space the requests to a host together
+    # (crawlers.middlewares.SharedHostDelayMiddleware); a random share of each one's own delay
+    # would let two workers' requests come closer than the delay.
+    service = {"REDIS_URL": url, "LOG_INSTALL_ROOT_HANDLER": True, "DOWNLOAD_DELAY_JITTER": 0}
     scrapy_settings = fetch_settings(db, config, rule_files, {**service, **overrides})
     # Unique even when a restarted container reuses its host name and pid: a new worker must not
     # inherit the task list of the one it replaces, which it would never release.
