@@ -1,4 +1,4 @@
-"""How policywatch's crawl scales, against urlwatch on the same pages and two floors.
+"""How policywatch's crawl scales, against urlwatch on the same pages and three floors.
 
     python bench/crawl.py                       # N = 200, 1,000, 5,000; 3 rounds; nginx
     python bench/crawl.py --quick               # N = 200 and 1,000 only
@@ -22,7 +22,8 @@ fixed thread count), DOWNLOAD_DELAY = 0, AUTOTHROTTLE_ENABLED = false. robots.tx
 (one request). urlwatch has no such limits to lift; the floors use the same concurrency.
 
 The floors fetch the same pages and do nothing else: `floor` is a bare aiohttp client (what no
-crawler can beat), `scrapy` a bare Scrapy spider (what no Scrapy-based crawler can beat).
+crawler can beat), `scrapy` a bare Scrapy spider with Scrapy's defaults, `scrapy-core` the same
+spider with none of Scrapy's optional components (what no Scrapy-based crawler can beat).
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ from rich.table import Table
 SCENARIOS = ("first", "unchanged", "changed", "unchanged-no-cond")
 CHANGED_SHARE = 0.10
 FLOOR_SCENARIOS = ("get", "conditional")
-FLOORS = {"floor": "floor.py", "scrapy": "scrapy_floor.py"}  # a bare client; bare Scrapy
+# A bare client; bare Scrapy with its defaults; Scrapy's core alone (no middleware, extension...)
+FLOORS = {
+    "floor": ("floor.py",),
+    "scrapy": ("scrapy_floor.py",),
+    "scrapy-core": ("scrapy_floor.py", "--core"),
+}
 FLOOR_OF = {"unchanged": "conditional"}  # the floor to compare with; `get` otherwise
 console = Console()
 

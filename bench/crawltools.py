@@ -199,14 +199,20 @@ class Urlwatch:
 
 
 class Floor:
-    """A floor script (bench/floor.py, the bare client, or bench/scrapy_floor.py, bare Scrapy):
-    plain GETs, then the same with the validators it received (304s)."""
+    """A floor script (bench/floor.py, the bare client, or bench/scrapy_floor.py, bare Scrapy,
+    with its defaults or its core alone): plain GETs, then the same with the validators it
+    received (304s)."""
 
     def __init__(
-        self, workdir: Path, concurrency: int, name: str = "floor", script: str = "floor.py"
+        self,
+        workdir: Path,
+        concurrency: int,
+        name: str = "floor",
+        script: tuple[str, ...] = ("floor.py",),
     ) -> None:
+        """`script`: the floor script in bench/ and its own options."""
         self.name = name
-        self.script = BENCH / script
+        self.script = [str(BENCH / script[0]), *script[1:]]
         self.workdir = workdir / name
         self.workdir.mkdir(exist_ok=True)
         self.urls = self.workdir / "urls.txt"
@@ -240,7 +246,7 @@ class Floor:
         """`get`: every page in full; `conditional`: with the validators of the last `get`."""
         if scenario == "get":
             self.validators.unlink(missing_ok=True)
-        command = [sys.executable, str(self.script), str(self.urls)]
+        command = [sys.executable, *self.script, str(self.urls)]
         command += ["--concurrency", str(self.concurrency), "--validators", str(self.validators)]
         measure, stdout = measured(command, self.env, self.workdir / f"{scenario}.log")
         measure.outcomes = Counter({str(k): v for k, v in json.loads(stdout)["statuses"].items()})

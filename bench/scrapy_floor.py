@@ -1,6 +1,6 @@
 """Scrapy's own floor: a bare spider fetching the benchmark's pages, and nothing else.
 
-    python bench/scrapy_floor.py URLS.txt [--concurrency 10] [--validators FILE]
+    python bench/scrapy_floor.py URLS.txt [--concurrency 10] [--validators FILE] [--core]
 
 The same command line and output as floor.py (floorcli.py). policywatch is a Scrapy project, so
 no policywatch crawl can cost less than Scrapy itself: start-up (imports, the reactor, the
@@ -8,12 +8,19 @@ engine and its middlewares) and its work per request. This spider requests every
 saved ETag / Last-Modified when `--validators` is given), counts statuses and bytes, keeps the
 validators it receives, and does nothing else: no extraction, no store, no robots.txt. Scrapy
 runs with its defaults, but for the per-host limits the benchmark lifts for policywatch too.
+
+With `--core`, Scrapy runs without any of its optional components: no downloader or spider
+middleware, no extension, no stats, the HTTP handler alone. No crawl that needs robots.txt,
+redirects, compression, timeouts or retries can cost less: what is left is Scrapy's engine,
+scheduler and downloader.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import floorcli
@@ -50,8 +57,21 @@ class BareSpider(scrapy.Spider):
         }
 
 
+CORE = {
+    "DOWNLOADER_MIDDLEWARES_BASE": {},
+    "SPIDER_MIDDLEWARES_BASE": {},
+    "EXTENSIONS_BASE": {},
+    "DOWNLOAD_HANDLERS_BASE": {
+        "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+    },
+    "STATS_CLASS": "scrapy.statscollectors.DummyStatsCollector",
+    "TELNETCONSOLE_ENABLED": False,
+    "WARN_ON_GENERATOR_RETURN_VALUE": False,
+}
+
+
 def fetch_all(
-    urls: list[str], concurrency: int, validators: Validators
+    urls: list[str], concurrency: int, validators: Validators, core: bool = False
 ) -> tuple[Counter[int], int, Validators]:
     settings = {
         "CONCURRENT_REQUESTS": concurrency,
@@ -59,6 +79,7 @@ def fetch_all(
         "DOWNLOAD_DELAY": 0,
         "LOG_LEVEL": "WARNING",
         "CONCURRENT_ITEMS": 1,
+        **(CORE if core else {}),
     }
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BareSpider)
@@ -70,7 +91,10 @@ def fetch_all(
 
 
 def main() -> None:
-    floorcli.run(__doc__.splitlines()[0], fetch_all)
+    core = "--core" in sys.argv
+    if core:
+        sys.argv.remove("--core")  # floorcli's own arguments are the rest
+    floorcli.run(__doc__.splitlines()[0], partial(fetch_all, core=core))
 
 
 if __name__ == "__main__":
