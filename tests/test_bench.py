@@ -36,6 +36,8 @@ def test_crawl_benchmark_measures_every_scenario(tmp_path: Path) -> None:
         ("floor", "conditional"): {"304": 20},
         ("scrapy", "get"): {"200": 20},
         ("scrapy", "conditional"): {"304": 20},
+        ("scrapy-core", "get"): {"200": 20},
+        ("scrapy-core", "conditional"): {"304": 20},
     }
     assert set(figures) == set(expected)
     for key, outcomes in expected.items():
