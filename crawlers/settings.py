@@ -99,5 +99,8 @@ ITEM_PIPELINES = {"crawlers.pipelines.RecordPipeline": 300}
 
 # Where the pipeline records what it fetched; the CLI sets it from --db / POLICYWATCH_DB.
 POLICYWATCH_DB = ""
+# Workers: how long one page may hold a worker's event loop (seconds) while the worker still
+# counts as alive; past it, its tasks go back to the queue for the others (crawlers/worker.py).
+POLICYWATCH_WORKER_HUNG = 60.0
 # The user's extra rule files or folders (`--rules`), on top of diffengine's shipped rules.
 POLICYWATCH_RULES: list[str] = []

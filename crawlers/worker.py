@@ -11,14 +11,17 @@ of a batch are synced with the store together (one transaction, as a local crawl
 selection); each outcome goes to the crawl that queued it (`crawlers.queue.report`). A worker
 stopped with SIGINT or SIGTERM takes no more tasks and finishes the pages it is fetching
 (Scrapy's graceful stop); a task it took and could not start (its store unreachable, say) goes
-back to the queue for another worker.
+back to the queue for another worker. Its sign of life comes from a thread (`Pulse`), so that a
+page that holds the event loop does not make it look dead.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
 import redis
@@ -52,6 +55,40 @@ from store.repository import Repository
 logger = logging.getLogger(__name__)
 
 
+class Pulse(threading.Thread):
+    """Renews the worker's sign of life every BEAT seconds from a thread of its own: a page that
+    holds the event loop longer than WORKER_TTL (a huge page or PDF being read, a lock the store
+    waits for) made the worker look dead, and another worker fetched its tasks again. Only while
+    the loop has ticked within `hung` seconds (POLICYWATCH_WORKER_HUNG): a worker whose loop is
+    stuck must look dead, for its tasks to be taken back."""
+
+    def __init__(self, renew: Callable[[], None], hung: float) -> None:
+        super().__init__(name="policywatch-pulse", daemon=True)
+        self.renew = renew
+        self.hung = hung
+        self.ticked = time.monotonic()
+        self.stopped = threading.Event()
+
+    def tick(self) -> None:
+        """From the event loop: it runs."""
+        self.ticked = time.monotonic()
+
+    def run(self) -> None:
+        while True:
+            if time.monotonic() - self.ticked < self.hung:
+                try:
+                    self.renew()
+                except redis.RedisError as error:  # the next beat tries again
+                    logger.warning("cannot reach Redis: %s", error)
+            if self.stopped.wait(BEAT):
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.is_alive():
+            self.join()
+
+
 class QueuedPolicySpider(RedisMixin, PolicySpider):
     """Fetches what `policywatch crawl --redis` queues, until the worker is stopped."""
 
@@ -70,6 +107,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         # scrapy-redis sets this once, when its module is imported: the idle clock starts now.
         self.spider_idle_start_time = int(time.time())
         self.beat = LoopingCall(self._beat)
+        self.pulse: Pulse | None = None  # started with the store's URL, in start()
         self.store = ""  # the store's URL without password, once start() has opened it
 
     @classmethod
@@ -83,6 +121,11 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.repository = Repository(open_store(self.settings["POLICYWATCH_DB"]))
         self.store = public_url(self.repository.engine.url)  # as crawls name it, to match theirs
+        self.pulse = Pulse(
+            partial(heartbeat, self.server, self.worker, self.store),
+            self.settings.getfloat("POLICYWATCH_WORKER_HUNG"),
+        )
+        self.pulse.start()
         self.beat.start(BEAT)
         for request in self.next_requests():
             yield request
@@ -176,10 +219,11 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         )
 
     def _beat(self) -> None:
-        """Say this worker is alive and, when it has room, look for tasks: Scrapy tells an idle
-        spider so only every 5 s, which would be the delay of every crawl."""
+        """Tell the pulse that the event loop runs and, when there is room, look for tasks:
+        Scrapy tells an idle spider so only every 5 s, which would be the delay of every crawl."""
+        if self.pulse:
+            self.pulse.tick()
         try:
-            heartbeat(self.server, self.worker, self.store)
             if self.unanswered < self.redis_batch_size:
                 self._take_more()
         except redis.RedisError as error:  # the next beat tries again
@@ -190,6 +234,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
     def _stopping(self) -> None:
         if self.beat.running:
             self.beat.stop()
+        if self.pulse:  # before retiring: a last beat would bring the worker back to life
+            self.pulse.stop()
         unfinished = list(self.taken)
         if unfinished:
             logger.warning("stopping: %d unfinished tasks put back in the queue", len(unfinished))

@@ -4,6 +4,7 @@ this module when the test puts `ROOT` on its PYTHONPATH."""
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,5 +30,21 @@ class CrashOnCrashPage:
         if response.url.endswith("/crash"):
             warnings.warn(f"{FAULT}: a warning", stacklevel=1)
             raise RuntimeError(FAULT)
+        async for item in result:
+            yield item
+
+
+BLOCKED = 10.0  # seconds: longer than a worker counts as alive without a sign of life
+
+
+class BlockOnSlowPage:
+    """Holds the event loop for BLOCKED seconds while reading any page whose path ends in /slow:
+    what a huge page or PDF, or a lock the store waits for, does to a crawl."""
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any], spider: object = None
+    ) -> AsyncIterator[Any]:
+        if response.url.endswith("/slow"):
+            time.sleep(BLOCKED)
         async for item in result:
             yield item

@@ -380,3 +380,47 @@ def test_workers_keep_a_hosts_download_delay_between_them(
     arrivals = sorted(hit.at for hit in site.log)  # robots.txt included: a request to the host
     gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(arrivals)]
     assert min(gaps) > 0.6, gaps
+
+
+def test_a_worker_busy_with_one_page_stays_alive_and_fetches_nothing_twice(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that holds the worker's event loop longer than WORKER_TTL (a huge PDF, a lock the
+    store waits for) must not make the worker look dead: its tasks would go to another worker,
+    and be fetched twice."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    paths = ("/slow", *(f"/terms-{n}" for n in range(3)))
+    for path in paths:
+        site.html(path, PAGE.format(n=path))
+    catalog = pg_home.catalog(
+        [{"type": path, "url": site.url(path), "select": "main"} for path in paths]
+    )
+    workers.start(*faults.spider_middlewares("BlockOnSlowPage"))
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)  # the busy one took them all
+    workers.start()  # there to take the busy worker's tasks, were it taken for dead
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}, stdout
+    assert sorted(fetched(site)) == sorted(paths)  # each page once
+
+
+def test_a_worker_whose_loop_is_stuck_looks_dead_and_its_tasks_go_to_another(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past POLICYWATCH_WORKER_HUNG seconds of one page holding it, a worker stops saying it is
+    alive (its pulse thread would otherwise keep a stuck worker alive for ever)."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    site.html("/slow", PAGE.format(n="slow"))
+    catalog = pg_home.catalog([{"type": "Slow", "url": site.url("/slow"), "select": "main"}])
+    stuck = ["--set", "POLICYWATCH_WORKER_HUNG=1", *faults.spider_middlewares("BlockOnSlowPage")]
+    workers.start(*stuck)
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    workers.start()
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 0, stderr
+    assert [row["outcome"] for row in json.loads(stdout)] == ["first"], stdout
+    assert fetched(site) == ["/slow", "/slow"]  # the second worker fetched it while the first slept
