@@ -43,6 +43,9 @@ class Site:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.log: list[Hit] = []
+        self.busiest = 0  # the most requests it was answering at once
+        self._answering = 0
+        self._count = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -78,6 +81,16 @@ class Site:
                 """Tests read `site.log`, not stderr."""
 
             def do_GET(self) -> None:
+                with site._count:
+                    site._answering += 1
+                    site.busiest = max(site.busiest, site._answering)
+                try:
+                    self._answer()
+                finally:
+                    with site._count:
+                        site._answering -= 1
+
+            def _answer(self) -> None:
                 site.log.append(Hit(self.path, dict(self.headers.items())))
                 page = site.pages.get(self.path)
                 if page is None:

@@ -176,6 +176,18 @@ def test_a_failed_fetch_loses_nothing_already_stored(home: Home, site: Site) -> 
     assert home.run("history", "--all", "--json").json() == []
 
 
+def test_one_request_at_a_time_per_host_even_without_a_delay(home: Home, site: Site) -> None:
+    """The tests' FAST settings lift the delay (DOWNLOAD_DELAY=0, no AutoThrottle) but keep one
+    request at a time per host: Scrapy 2.19 sent a host's queued requests all at once then."""
+    paths = [f"/slow-{n}" for n in range(6)]
+    for path in paths:
+        site.html(path, terms(), delay=0.2)
+    result = home.crawl(declare(home, site, *paths, select=["#terms"]), "--json")
+    assert result.code == 0, result.stderr
+    assert {outcome for outcome, _ in outcomes(result).values()} == {"first"}
+    assert site.busiest == 1
+
+
 def test_timeout_is_a_failed_fetch(home: Home, site: Site) -> None:
     site.html("/slow", terms(), delay=3)
     site.html("/fast", terms())
