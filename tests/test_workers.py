@@ -424,3 +424,11 @@ def test_a_worker_whose_loop_is_stuck_looks_dead_and_its_tasks_go_to_another(
     assert coordinator.returncode == 0, stderr
     assert [row["outcome"] for row in json.loads(stdout)] == ["first"], stdout
     assert fetched(site) == ["/slow", "/slow"]  # the second worker fetched it while the first slept
+
+
+def test_a_worker_scrapy_cannot_run_exits_with_the_reason(pg_home: Home, redis_url: str) -> None:
+    bad = 'ITEM_PIPELINES={"no_such_module.Pipeline": 300}'
+    result = pg_home.run("worker", "--redis", redis_url, "--set", bad, timeout=60)
+    assert result.code == 2, result.stderr
+    assert "error: the crawl could not run: ModuleNotFoundError" in result.stderr
+    assert not live_workers(redis.Redis.from_url(redis_url))
