@@ -7,8 +7,12 @@ A document is due when it was never checked, when its declaration changed since 
 (a fixed URL or selector is worth trying at once), or when its last *attempt*, failed or not, is
 at least `interval` ago, less a small tolerance. The tolerance keeps a daily cron at 06:00 from
 skipping a 24h document checked at 06:00:03 the day before: 5% of the interval, at most 10 min.
-A document with an open fetch issue keeps to its interval too: a site that walls us is not
-hammered. A last check in the future (the clock was set back) holds nothing back.
+A document whose host answered with a failure (an HTTP error, a bot wall, a broken capture) keeps
+to its interval too: a site that walls us is not hammered. One whose host could not be reached
+from here (no network, DNS, a refused connection, a timeout) is tried again sooner: an hour
+after, then two, four… hours after each such failure in a row, never later than its interval.
+Such a failure says nothing of the site, and a laptop offline at its daily crawl would otherwise
+miss a day. A last check in the future (the clock was set back) holds nothing back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crawlers.declarations import TrackedDocument, interval_seconds
+from crawlers.items import UNREACHABLE
 from store.queries import LastCheck
 
 NOT_DUE = "not-due"  # the crawl outcome of a document skipped by its schedule
@@ -33,9 +38,21 @@ def tolerance(interval: timedelta) -> timedelta:
     return min(interval * TOLERANCE_SHARE, MAX_TOLERANCE)
 
 
-def next_due(interval: str, last_attempt: datetime) -> datetime:
-    """When a document last attempted at `last_attempt` falls due again."""
+RETRY_UNREACHABLE = timedelta(hours=1)  # the first retry after a host could not be reached
+
+
+def pace(interval: str, last: LastCheck) -> timedelta:
+    """How long after its last attempt a document falls due: its interval, or less after its host
+    could not be reached (see the module's docstring)."""
     period = timedelta(seconds=interval_seconds(interval))
+    if last.issue not in UNREACHABLE or last.streak < 1:
+        return period
+    doublings = min(last.streak - 1, 16)  # 2**16 hours: beyond any interval
+    return min(period, RETRY_UNREACHABLE * 2**doublings)
+
+
+def next_due(period: timedelta, last_attempt: datetime) -> datetime:
+    """When a document last attempted at `last_attempt` falls due again."""
     return last_attempt + period - tolerance(period)
 
 
@@ -49,7 +66,7 @@ def due_at(document: TrackedDocument, last: LastCheck | None, now: datetime) -> 
         return None
     if _fetch_relevant(last.declaration) != _fetch_relevant(document.declaration()):
         return None
-    when = next_due(document.interval, last.at)
+    when = next_due(pace(document.interval, last), last.at)
     return None if when <= now else when
 
 

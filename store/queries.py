@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, String, cast, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from store.models import Change, Document, Version
@@ -82,10 +83,13 @@ class ChangeRow(JsonRow):
 
 @dataclass(frozen=True)
 class LastCheck:
-    """A document's last fetch attempt (None: never) and the declaration it was made with."""
+    """A document's last fetch attempt (None: never), the declaration it was made with, and the
+    kind of its open fetch issue with the number of failed attempts in a row, if it has one."""
 
     at: datetime | None
     declaration: dict[str, Any]
+    issue: str | None = None
+    streak: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,13 +119,19 @@ def list_documents(engine: Engine) -> list[DocumentRow]:
 
 def last_checks(engine: Engine, keys: Collection[str]) -> dict[str, LastCheck]:
     """The last attempt of each of `keys` that the store knows, for deciding what is due."""
-    query = select(Document.key, Document.last_checked, Document.declaration).where(
-        col(Document.key).in_(list(keys))
-    )
+    # Columns, not documents: building a thousand ORM objects tripled its time (6 -> 17 ms).
+    # sqlmodel's `select` is typed for four columns at most; SQLAlchemy's takes any number.
+    query = sa_select(
+        col(Document.key),
+        col(Document.last_checked),
+        col(Document.declaration),
+        col(Document.issue),
+        col(Document.issue_streak),
+    ).where(col(Document.key).in_(list(keys)))
     with Session(engine) as session:
         return {
-            key: LastCheck(at, dict(declaration or {}))
-            for key, at, declaration in session.exec(query).all()
+            key: LastCheck(at, dict(declaration or {}), issue, streak)
+            for key, at, declaration, issue, streak in session.connection().execute(query)
         }
 
 

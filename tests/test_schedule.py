@@ -86,6 +86,30 @@ def test_a_changed_declaration_is_due_but_a_new_interval_or_file_is_not() -> Non
     assert due_at(tracked("12h"), stored, NOW) == an_hour_ago + timedelta(hours=12, minutes=-10)
 
 
+def test_a_host_that_could_not_be_reached_is_tried_again_within_hours() -> None:
+    """An hour after the first such failure, then 2, 4… hours, never later than the interval; a
+    host that answered with a failure keeps to the interval."""
+    daily, last = tracked("24h"), NOW - timedelta(minutes=10)
+
+    def failed(kind: str, streak: int, document: TrackedDocument = daily) -> LastCheck:
+        return LastCheck(last, document.declaration(), kind, streak)
+
+    def after(hours: float) -> datetime:
+        period = timedelta(hours=hours)
+        return last + period - tolerance(period)
+
+    assert due_at(daily, failed("dns-error", 1), NOW) == after(1)
+    assert due_at(daily, failed("timeout", 2), NOW) == after(2)
+    assert due_at(daily, failed("connection-refused", 3), NOW) == after(4)
+    assert due_at(daily, failed("connection-error", 5), NOW) == after(16)
+    assert due_at(daily, failed("dns-error", 6), NOW) == after(24)  # 32 h: the interval first
+    assert due_at(daily, failed("dns-error", 400), NOW) == after(24)
+    assert due_at(daily, failed("http-error", 1), NOW) == after(24)
+    assert due_at(daily, failed("bot-wall", 1), NOW) == after(24)
+    half_hourly = tracked("30m")
+    assert due_at(half_hourly, failed("dns-error", 1, half_hourly), NOW) == after(0.5)
+
+
 def test_plan_keeps_catalog_order_forces_named_keys_and_gives_the_next_due() -> None:
     daily, hourly = tracked("24h"), tracked("1h")
     hourly = dataclasses.replace(hourly, key="acme/hourly")
@@ -207,6 +231,25 @@ def test_a_failing_site_is_not_hammered_and_nothing_due_is_success(home: Home, s
     assert len(site.hits("/walled")) == hits
     age(home, "testsite/walled", timedelta(hours=1))
     assert crawl(home, catalog).code == EXIT_NOTHING_FETCHED  # due again, and still walled
+
+
+def test_a_host_that_could_not_be_reached_is_tried_again_an_hour_later(home: Home) -> None:
+    """Not a day later, as its daily interval would have it: then two hours after a second
+    failure in a row."""
+    catalog = home.catalog(
+        [{"type": "down", "url": f"http://127.0.0.1:{closed_port()}/terms", "interval": "1d"}]
+    )
+
+    def due_in() -> timedelta:
+        outcome, due = outcomes(crawl(home, catalog, "--json"))["testsite/down"]
+        assert outcome == NOT_DUE
+        return datetime.fromisoformat(due) - datetime.now(UTC)
+
+    assert crawl(home, catalog).code == EXIT_NOTHING_FETCHED
+    assert timedelta(minutes=55) < due_in() <= timedelta(minutes=57)
+    age(home, "testsite/down", timedelta(hours=1))
+    assert crawl(home, catalog).code == EXIT_NOTHING_FETCHED  # due again, and still down
+    assert timedelta(minutes=112) < due_in() <= timedelta(minutes=114)  # 2 h, less 5%
 
 
 # run: exit codes and the lock
