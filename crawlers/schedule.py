@@ -9,10 +9,12 @@ at least `interval` ago, less a small tolerance. The tolerance keeps a daily cro
 skipping a 24h document checked at 06:00:03 the day before: 5% of the interval, at most 10 min.
 A document whose host answered with a failure (an HTTP error, a bot wall, a broken capture) keeps
 to its interval too: a site that walls us is not hammered. One whose host could not be reached
-from here (no network, DNS, a refused connection, a timeout) is tried again sooner: an hour
-after, then two, four… hours after each such failure in a row, never later than its interval.
-Such a failure says nothing of the site, and a laptop offline at its daily crawl would otherwise
-miss a day. A last check in the future (the clock was set back) holds nothing back.
+from here (no network, DNS, a refused connection, a timeout) is tried once more an hour later:
+such a failure says nothing of the site, and a blip, or a laptop offline at its daily crawl,
+would otherwise cost a day. Once only: a second failure in a row is no blip, and each failure
+counts towards the fetch-issue alert (3 in a row), which retries every hour or two would bring
+for every document after a few hours of a machine's outage. A last check in the future (the
+clock was set back) holds nothing back.
 """
 
 from __future__ import annotations
@@ -38,17 +40,16 @@ def tolerance(interval: timedelta) -> timedelta:
     return min(interval * TOLERANCE_SHARE, MAX_TOLERANCE)
 
 
-RETRY_UNREACHABLE = timedelta(hours=1)  # the first retry after a host could not be reached
+RETRY_UNREACHABLE = timedelta(hours=1)  # the one early retry after a host could not be reached
 
 
 def pace(interval: str, last: LastCheck) -> timedelta:
-    """How long after its last attempt a document falls due: its interval, or less after its host
-    could not be reached (see the module's docstring)."""
+    """How long after its last attempt a document falls due: its interval, or an hour after a
+    first failure to reach its host (see the module's docstring)."""
     period = timedelta(seconds=interval_seconds(interval))
-    if last.issue not in UNREACHABLE or last.streak < 1:
-        return period
-    doublings = min(last.streak - 1, 16)  # 2**16 hours: beyond any interval
-    return min(period, RETRY_UNREACHABLE * 2**doublings)
+    if last.issue in UNREACHABLE and last.streak == 1:
+        return min(period, RETRY_UNREACHABLE)
+    return period
 
 
 def next_due(period: timedelta, last_attempt: datetime) -> datetime:
