@@ -4,12 +4,14 @@ this module when the test puts `ROOT` on its PYTHONPATH."""
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from scrapy import Request
 from scrapy.http import Response
 
 FAULT = "injected fault"
@@ -48,3 +50,29 @@ class BlockOnSlowPage:
             time.sleep(BLOCKED)
         async for item in result:
             yield item
+
+
+class Unprintable(Exception):
+    """An exception whose message cannot be rendered: reading it raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError(FAULT)
+
+
+class FailUnprintably:
+    """Fails the download of any page whose path ends in /unprintable with an `Unprintable`
+    error, which the spider's errback meets when it words the failure. A downloader middleware:
+    name it with `--set DOWNLOADER_MIDDLEWARES=...` (`downloader_middlewares`)."""
+
+    def process_request(self, request: Request, spider: object = None) -> None:
+        if request.url.endswith("/unprintable"):
+            raise Unprintable()
+
+
+def downloader_middlewares(name: str) -> list[str]:
+    """The `--set` arguments that add fault `name` of this module to the downloader's
+    middlewares, beside policywatch's own."""
+    from crawlers import settings
+
+    ours = {**settings.DOWNLOADER_MIDDLEWARES, f"tests.faults.{name}": 540}
+    return ["--set", f"DOWNLOADER_MIDDLEWARES={json.dumps(ours)}"]

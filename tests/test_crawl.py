@@ -234,6 +234,24 @@ def test_a_bug_met_reading_a_page_fails_that_document_and_shows_its_traceback(
     assert documents["testsite/doc-crash"]["issue"]["kind"] == "internal-error"
 
 
+def test_a_bug_met_wording_a_failed_fetch_fails_that_document_too(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spider's errback, which words a failed download, is outside the spider middlewares'
+    reach: a bug there must fail its document too, not lose it."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    site.html("/terms", terms())
+    site.html("/unprintable", terms())
+    catalog = declare(home, site, "/terms", "/unprintable", select=["#terms"])
+    result = home.crawl(catalog, "--json", *faults.downloader_middlewares("FailUnprintably"))
+    assert result.code == 0, result.stderr
+    assert outcomes(result) == {
+        "testsite/doc-terms": ("first", ""),
+        "testsite/doc-unprintable": ("failed", f"internal-error: RuntimeError: {faults.FAULT}"),
+    }
+    assert "Traceback" in result.stderr
+
+
 def test_a_crawl_scrapy_cannot_run_says_why(home: Home, site: Site) -> None:
     site.html("/terms", terms())
     catalog = declare(home, site, "/terms", select=["#terms"])

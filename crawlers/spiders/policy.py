@@ -8,6 +8,7 @@ them one after the other and is handed on whole, or fails at the first page that
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -32,6 +33,8 @@ from crawlers.middlewares import BROWSER_MISSING, BrowserUnavailable, retry_afte
 from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
 from store.db import open_store
 from store.repository import DocumentInfo, FetchState, Repository, body_sha256
+
+logger = logging.getLogger(__name__)
 
 # Error statuses reach the spider so they are recorded with their reason; redirects still follow.
 HANDLED_STATUSES = [304, *range(400, 600)]
@@ -212,11 +215,18 @@ class PolicySpider(scrapy.Spider):
     def failed(self, failure: Failure) -> Iterable[FetchFailed]:
         request = failure.request  # type: ignore[attr-defined]
         key = request.meta["key"]
-        page = _which_page(self.documents[key], len(request.meta.get("fetched", ())))
-        kind, reason = browser_failure(failure.value) or (
-            failure_kind(failure),
-            str(failure.value) or repr(failure.value),
-        )
+        try:
+            page = _which_page(self.documents[key], len(request.meta.get("fetched", ())))
+            kind, reason = browser_failure(failure.value) or (
+                failure_kind(failure),
+                str(failure.value) or repr(failure.value),
+            )
+        except Exception as error:
+            # Scrapy logs an errback's own exception and forgets the request: no spider
+            # middleware sees it (crawlers.middlewares.InternalErrorMiddleware), and the document
+            # would be lost, a worker's crawl left waiting for it.
+            logger.exception("internal error while wording the failure of %s (%s)", request, key)
+            page, kind, reason = "", "internal-error", f"{type(error).__name__}: {error}"
         yield FetchFailed(key, request.url, kind, page + reason, None, _elapsed_ms(request.meta))
 
 
