@@ -128,10 +128,10 @@ def last_checks(engine: Engine, keys: Collection[str]) -> dict[str, LastCheck]:
         col(Document.issue),
         col(Document.issue_streak),
     ).where(col(Document.key).in_(list(keys)))
-    with Session(engine) as session:
+    with engine.connect() as connection:
         return {
             key: LastCheck(at, dict(declaration or {}), issue, streak)
-            for key, at, declaration, issue, streak in session.connection().execute(query)
+            for key, at, declaration, issue, streak in connection.execute(query)
         }
 
 
