@@ -21,7 +21,6 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawlers.items import FetchFailed
-from crawlers.settings import NO_DELAY
 from store.models import utcnow
 
 if TYPE_CHECKING:
@@ -146,8 +145,7 @@ class SharedHostDelayMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SharedHostDelayMiddleware:
         settings = crawler.settings
         url = settings.get("REDIS_URL")
-        delayed = settings.getfloat("DOWNLOAD_DELAY") > NO_DELAY
-        paced = delayed or settings.getbool("AUTOTHROTTLE_ENABLED")
+        paced = settings.getfloat("DOWNLOAD_DELAY") > 0 or settings.getbool("AUTOTHROTTLE_ENABLED")
         if not url or not paced:
             raise NotConfigured
         from redis import RedisError  # workers only
@@ -162,7 +160,7 @@ class SharedHostDelayMiddleware:
         host = downloader.get_slot_key(request)
         slot = downloader.slots.get(host)
         delay = max(self.minimum, slot.delay if slot else 0.0)
-        if delay <= NO_DELAY:
+        if delay <= 0:
             return
         try:
             while (wait := self.turn(host, delay)) > 0:

@@ -16,7 +16,6 @@ from scrapy.settings import Settings
 from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
 from crawlers.items import CrawlOutcome, CrawlResult, never_reached
-from crawlers.settings import NO_DELAY
 from crawlers.spiders.policy import PolicySpider
 
 logger = logging.getLogger(__name__)
@@ -49,10 +48,6 @@ def crawl_settings(
         settings.set("DOWNLOAD_TIMEOUT", timeout, priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
-    undelayed = settings.getfloat("DOWNLOAD_DELAY") < NO_DELAY
-    per_host = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
-    if undelayed and per_host < settings.getint("CONCURRENT_REQUESTS"):
-        settings.set("DOWNLOAD_DELAY", NO_DELAY, priority="cmdline")  # see crawlers/settings.py
     return settings
 
 

@@ -43,7 +43,7 @@ class Site:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.log: list[Hit] = []
-        self.busiest = 0  # the most requests it was answering at once
+        self.busiest = 0  # the most requests it was answering at once, slow pages' delays
         self._answering = 0
         self._count = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -81,22 +81,12 @@ class Site:
                 """Tests read `site.log`, not stderr."""
 
             def do_GET(self) -> None:
-                with site._count:
-                    site._answering += 1
-                    site.busiest = max(site.busiest, site._answering)
-                try:
-                    self._answer()
-                finally:
-                    with site._count:
-                        site._answering -= 1
-
-            def _answer(self) -> None:
                 site.log.append(Hit(self.path, dict(self.headers.items())))
                 page = site.pages.get(self.path)
                 if page is None:
                     self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html")
                     return
-                time.sleep(page.delay)
+                self._wait(page.delay)
                 if page.validators and page.status == 200 and self._fresh(page):
                     self.send_response(304)
                     self.send_header("ETag", page.etag)
@@ -107,6 +97,16 @@ class Site:
                     extra["ETag"] = page.etag
                     extra["Last-Modified"] = formatdate(page.modified, usegmt=True)
                 self._send(page.status, page.body, page.content_type, extra)
+
+            def _wait(self, delay: float) -> None:
+                """A slow page's delay, counted while it lasts: the answer itself is sent after,
+                so a client may ask again at once without being counted twice."""
+                with site._count:
+                    site._answering += 1
+                    site.busiest = max(site.busiest, site._answering)
+                time.sleep(delay)
+                with site._count:
+                    site._answering -= 1
 
             def _fresh(self, page: Page) -> bool:
                 return self.headers.get("If-None-Match") == page.etag
