@@ -36,7 +36,7 @@ class CrashOnCrashPage:
             yield item
 
 
-BLOCKED = 10.0  # seconds: longer than a worker counts as alive without a sign of life
+BLOCKED = 12.0  # seconds: longer than a worker counts as alive without a sign of life
 
 
 class BlockOnSlowPage:
