@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import faults
-from tests.conftest import Home
+from tests.conftest import Home, Result
 from tests.site import Site
 
 TERMS = """<html><head><title>Terms</title><script>var tracking = 1;</script></head><body>
@@ -212,21 +212,31 @@ def test_unreachable_host_ends_quickly_with_a_clear_message(home: Home) -> None:
     assert detail.startswith("connection-refused")
 
 
+def crawl_beside_a_fault(home: Home, site: Site, path: str, *fault: str) -> Result:
+    """Crawl /terms and `path` with a fault of tests/faults.py that breaks on `path`: /terms is
+    recorded, `path` fails with the fault as its reason, and the crawl goes on."""
+    site.html("/terms", terms())
+    site.html(path, terms())
+    result = home.crawl(declare(home, site, "/terms", path, select=["#terms"]), "--json", *fault)
+    assert result.code == 0, result.stderr
+    assert outcomes(result) == {
+        "testsite/doc-terms": ("first", ""),
+        f"testsite/doc{path.replace('/', '-')}": (
+            "failed",
+            f"internal-error: RuntimeError: {faults.FAULT}",
+        ),
+    }
+    return result
+
+
 def test_a_bug_met_reading_a_page_fails_that_document_and_shows_its_traceback(
     home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not "never reached" with nothing to report: the exception is the document's reason, the
     other documents are recorded, and the traceback and the Python warning reach stderr."""
     monkeypatch.setenv("PYTHONPATH", faults.ROOT)
-    site.html("/terms", terms())
-    site.html("/crash", terms())
-    catalog = declare(home, site, "/terms", "/crash", select=["#terms"])
-    result = home.crawl(catalog, "--json", *faults.spider_middlewares("CrashOnCrashPage"))
-    assert result.code == 0, result.stderr
-    assert outcomes(result) == {
-        "testsite/doc-terms": ("first", ""),
-        "testsite/doc-crash": ("failed", f"internal-error: RuntimeError: {faults.FAULT}"),
-    }
+    fault = faults.spider_middlewares("CrashOnCrashPage")
+    result = crawl_beside_a_fault(home, site, "/crash", *fault)
     assert "Traceback" in result.stderr
     assert f"RuntimeError: {faults.FAULT}" in result.stderr
     assert f"UserWarning: {faults.FAULT}: a warning" in result.stderr
@@ -240,16 +250,8 @@ def test_a_bug_met_wording_a_failed_fetch_fails_that_document_too(
     """The spider's errback, which words a failed download, is outside the spider middlewares'
     reach: a bug there must fail its document too, not lose it."""
     monkeypatch.setenv("PYTHONPATH", faults.ROOT)
-    site.html("/terms", terms())
-    site.html("/unprintable", terms())
-    catalog = declare(home, site, "/terms", "/unprintable", select=["#terms"])
-    result = home.crawl(catalog, "--json", *faults.downloader_middlewares("FailUnprintably"))
-    assert result.code == 0, result.stderr
-    assert outcomes(result) == {
-        "testsite/doc-terms": ("first", ""),
-        "testsite/doc-unprintable": ("failed", f"internal-error: RuntimeError: {faults.FAULT}"),
-    }
-    assert "Traceback" in result.stderr
+    fault = faults.downloader_middlewares("FailUnprintably")
+    assert "Traceback" in crawl_beside_a_fault(home, site, "/unprintable", *fault).stderr
 
 
 def test_a_crawl_scrapy_cannot_run_says_why(home: Home, site: Site) -> None:
