@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from notifier.channel import Channel, ChannelError, Outcome
-from notifier.messages import change_message, digest_message, fetch_event_message
+from notifier.messages import (
+    change_message,
+    digest_message,
+    fetch_event_message,
+    fetch_events_message,
+)
 from notifier.render import Message, clip, fit
 from store.models import utcnow
 from store.outbox import (
@@ -66,9 +71,13 @@ def send(channel: Channel, message: Message) -> Outcome:
 
 
 def _group_key(owed: Owed) -> Hashable:
-    """Digest changes of one period travel together; everything else alone."""
+    """Digest changes of one period travel together, and so do the fetch problems (or their
+    ends) owed at once: a machine offline for a few days, or a site down, opens one per document,
+    and a subscriber wants one alert listing them, not one alert per document."""
     sub = owed.subscription
-    if sub.digest and owed.change:
+    if owed.change is None:
+        return (sub.id, owed.kind)
+    if sub.digest:
         return (sub.id, period_start(owed.change.detected_at, sub.digest))
     return owed.delivery_id
 
@@ -77,7 +86,9 @@ def _compose(items: list[Owed], base_url: str | None, today: datetime) -> Messag
     first = items[0]
     sub = first.subscription
     if first.change is None:
-        return fetch_event_message(first.kind, first.event)
+        if len(items) == 1:
+            return fetch_event_message(first.kind, first.event)
+        return fetch_events_message(first.kind, [item.event for item in items])
     if sub.digest:
         return digest_message(
             [item.change for item in items if item.change],

@@ -1,4 +1,4 @@
-"""What each alert says: one change, a digest of changes, or a fetch problem and its end.
+"""What each alert says: one change, a digest of changes, or fetch problems and their end.
 
 The title carries what a reader must see first (severity, document, headline, effective date);
 the body gives the evidence (matched sentences, counts) and the way back (source page, and the
@@ -7,6 +7,7 @@ change on the review page when a base URL is configured).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -111,5 +112,45 @@ def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
         title=f"[RESUMED] {document} — tracked again",
         head=(Line(f"Fetched successfully again after failing since {event['since']}."),),
         foot=(Line("Source", "link", event["url"]),),
+        notify_type="success",
+    )
+
+
+def fetch_events_message(kind: str, events: Sequence[dict[str, Any]]) -> Message:
+    """Several documents that kept failing to fetch (or are tracked again), in one alert: the
+    kinds of failure counted in the title, so that "every host unreachable" reads at a glance."""
+    ordered = sorted(events, key=lambda event: (event["service"], event["document_type"]))
+    count = f"{len(ordered)} documents"
+    if kind == FETCH_ISSUE:
+        kinds = Counter(event["issue"] for event in ordered).most_common()
+        summary = ", ".join(f"{issue} ×{n}" for issue, n in kinds)
+        return Message(
+            title=f"[FETCH ISSUE] {count} failing to fetch ({summary})",
+            head=(
+                Line("Each failed its last fetches in a row."),
+                Line("Changes to these pages go unnoticed until they can be fetched again."),
+            ),
+            items=tuple(
+                Line(
+                    f"{event['service']} · {event['document_type']} — {event['streak']} failed "
+                    f"fetches since {event['since']}: {event.get('detail') or event['issue']}",
+                    "link",
+                    event["url"],
+                )
+                for event in ordered
+            ),
+            notify_type="warning",
+        )
+    return Message(
+        title=f"[RESUMED] {count} — tracked again",
+        head=(Line("Fetched successfully again after failing."),),
+        items=tuple(
+            Line(
+                f"{event['service']} · {event['document_type']} (failing since {event['since']})",
+                "link",
+                event["url"],
+            )
+            for event in ordered
+        ),
         notify_type="success",
     )

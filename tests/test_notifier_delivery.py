@@ -16,6 +16,7 @@ from notifier import deliver_owed
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
 from store.outbox import NewSubscription, failed_by_document, list_subscriptions
+from store.repository import Attempt
 from tests.alerting import OPENAI, WHATSAPP, History
 from tests.receivers import Mailbox, Webhook
 
@@ -204,6 +205,33 @@ def test_fetch_problems_alert_once_and_once_more_when_resolved(
     deliver_owed(history.engine)
     deliver_owed(history.engine)
     assert [post["title"].split(" ")[0] for post in hook.posts] == ["[FETCH", "[RESUMED]"]
+
+
+def test_fetch_problems_owed_together_arrive_in_one_alert(history: History, hook: Webhook) -> None:
+    """A machine offline for days fails every document: one alert lists them, then one more
+    when they are back, rather than one per document each way."""
+    add(history, hook.url(), categories=["fetch-issue"])
+    failures = [(WHATSAPP, "dns-error", "no such host"), (OPENAI, "timeout", "no answer in 30 s")]
+    for document, kind, detail in failures:
+        for _ in range(3):
+            history.repo.record_issue(document.key, Attempt(document.url), kind, detail)
+    deliver_owed(history.engine)
+    [alert] = hook.posts
+    assert alert["title"] == "[FETCH ISSUE] 2 documents failing to fetch (timeout ×1, dns-error ×1)"
+    lines = alert["message"].splitlines()
+    [openai] = [line for line in lines if line.startswith("OpenAI · Usage Policies — 3 failed")]
+    [whatsapp] = [line for line in lines if line.startswith("WhatsApp · Business Solution Terms")]
+    assert "no answer in 30 s" in openai and "no such host" in whatsapp
+    assert lines.index(openai) < lines.index(whatsapp)
+    assert statuses(history) == ["sent", "sent"]
+
+    history.change(WHATSAPP, severity="low")  # good fetches clear the issues
+    history.change(OPENAI, severity="low")
+    deliver_owed(history.engine)
+    assert len(hook.posts) == 2
+    assert hook.posts[1]["title"] == "[RESUMED] 2 documents — tracked again"
+    assert "OpenAI · Usage Policies (failing since" in hook.posts[1]["message"]
+    assert deliver_owed(history.engine).messages == 0
 
 
 def test_email_arrives_with_subject_and_html_body(history: History) -> None:
