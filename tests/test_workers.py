@@ -6,6 +6,7 @@ the coordinator is the real `policywatch crawl --redis`.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import signal
@@ -13,16 +14,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 import redis
+import scrapy
+from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, text
 
 from crawlers.declarations import load_catalog
-from crawlers.queue import QUEUE, Task, encode_task, live_workers, outcomes_key
+from crawlers.middlewares import SharedHostDelayMiddleware
+from crawlers.queue import QUEUE, Task, encode_task, host_turn, live_workers, outcomes_key
+from crawlers.runner import crawl_settings
 from tests import faults
 from tests.conftest import PG_ADMIN_URL, Home, Result
+from tests.receivers import free_port
 from tests.site import Site
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -380,6 +387,25 @@ def test_workers_keep_a_hosts_download_delay_between_them(
     arrivals = sorted(hit.at for hit in site.log)  # robots.txt included: a request to the host
     gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(arrivals)]
     assert min(gaps) > 0.6, gaps
+
+
+def test_a_request_still_goes_when_redis_fails_to_give_the_hosts_turn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis gone for a moment must not cost the page: it goes with the worker's own delay."""
+    settings = crawl_settings("sqlite://", overrides={"TWISTED_REACTOR_ENABLED": False})
+    ours = {name: settings[name] for name in settings if settings.getpriority(name)}
+    crawler = get_crawler(scrapy.Spider, ours)  # Scrapy's defaults at their own priority
+    crawler.spider = crawler._create_spider("policy")
+    crawler.engine = crawler._create_engine()  # for its download slots; nothing is downloaded
+    gone = redis.Redis(port=free_port())
+    middleware = SharedHostDelayMiddleware(crawler, partial(host_turn, gone), redis.RedisError)
+
+    request = scrapy.Request("http://policies.example/terms")
+    assert asyncio.run(middleware.process_request(request)) is None  # on its way
+
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "crawlers.middlewares"]
+    assert warning.startswith("policies.example: not paced with the other workers, Redis failed")
 
 
 def test_a_worker_busy_with_one_page_stays_alive_and_fetches_nothing_twice(
