@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from notifier.render import Line, Message
@@ -95,6 +95,12 @@ def digest_message(
     )
 
 
+def _since(event: dict[str, Any]) -> str:
+    """When the problem began, to the minute: the event keeps it to the microsecond, as the
+    name of the episode it opened."""
+    return datetime.fromisoformat(event["since"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
     """A document that kept failing to fetch, or that is tracked again after failing."""
     document = f"{event['service']} · {event['document_type']}"
@@ -102,7 +108,7 @@ def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
         return Message(
             title=f"[FETCH ISSUE] {document} — {event['streak']} failed fetches ({event['issue']})",
             head=(
-                Line(f"Failing since {event['since']}: {event.get('detail') or event['issue']}."),
+                Line(f"Failing since {_since(event)}: {event.get('detail') or event['issue']}."),
                 Line("Changes to this page go unnoticed until it can be fetched again."),
             ),
             foot=(Line("Source", "link", event["url"]),),
@@ -110,7 +116,7 @@ def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
         )
     return Message(
         title=f"[RESUMED] {document} — tracked again",
-        head=(Line(f"Fetched successfully again after failing since {event['since']}."),),
+        head=(Line(f"Fetched successfully again after failing since {_since(event)}."),),
         foot=(Line("Source", "link", event["url"]),),
         notify_type="success",
     )
@@ -124,16 +130,17 @@ def fetch_events_message(kind: str, events: Sequence[dict[str, Any]]) -> Message
     if kind == FETCH_ISSUE:
         kinds = Counter(event["issue"] for event in ordered).most_common()
         summary = ", ".join(f"{issue} ×{n}" for issue, n in kinds)
+        fewest = min(event["streak"] for event in ordered)
         return Message(
             title=f"[FETCH ISSUE] {count} failing to fetch ({summary})",
             head=(
-                Line("Each failed its last fetches in a row."),
+                Line(f"Each has failed {fewest} or more fetches in a row."),
                 Line("Changes to these pages go unnoticed until they can be fetched again."),
             ),
             items=tuple(
                 Line(
                     f"{event['service']} · {event['document_type']} — {event['streak']} failed "
-                    f"fetches since {event['since']}: {event.get('detail') or event['issue']}",
+                    f"fetches since {_since(event)}: {event.get('detail') or event['issue']}",
                     "link",
                     event["url"],
                 )
@@ -146,7 +153,7 @@ def fetch_events_message(kind: str, events: Sequence[dict[str, Any]]) -> Message
         head=(Line("Fetched successfully again after failing."),),
         items=tuple(
             Line(
-                f"{event['service']} · {event['document_type']} (failing since {event['since']})",
+                f"{event['service']} · {event['document_type']} (failing since {_since(event)})",
                 "link",
                 event["url"],
             )

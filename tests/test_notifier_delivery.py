@@ -200,7 +200,9 @@ def test_fetch_problems_alert_once_and_once_more_when_resolved(
     deliver_owed(history.engine)
     [alert] = hook.posts
     assert alert["title"].startswith("[FETCH ISSUE] WhatsApp · Business Solution Terms")
-    assert "no answer in 30 s" in alert["message"]
+    assert re.search(
+        r"Failing since \d{4}-\d\d-\d\d \d\d:\d\d UTC: no answer in 30 s", alert["message"]
+    )
     history.change(severity="low")  # a good fetch clears the issue
     deliver_owed(history.engine)
     deliver_owed(history.engine)
@@ -221,7 +223,8 @@ def test_fetch_problems_owed_together_arrive_in_one_alert(history: History, hook
     lines = alert["message"].splitlines()
     [openai] = [line for line in lines if line.startswith("OpenAI · Usage Policies — 3 failed")]
     [whatsapp] = [line for line in lines if line.startswith("WhatsApp · Business Solution Terms")]
-    assert "no answer in 30 s" in openai and "no such host" in whatsapp
+    assert re.search(r"fetches since \d{4}-\d\d-\d\d \d\d:\d\d UTC: no answer in 30 s", openai)
+    assert "no such host" in whatsapp and "Each has failed 3 or more fetches in a row." in lines
     assert lines.index(openai) < lines.index(whatsapp)
     assert statuses(history) == ["sent", "sent"]
 
