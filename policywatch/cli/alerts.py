@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from notifier import DeliveryReport, deliver_owed
@@ -105,7 +106,9 @@ def subscribe(
         fail(str(error))
     for subscribed in done:
         console.print(
-            f"Subscribed [bold]{subscribed.name}[/]: {subscribed.masked}", highlight=False
+            f"Subscribed [bold]{escape(subscribed.name)}[/]: {escape(subscribed.masked)}",
+            highlight=False,
+            soft_wrap=True,  # a URL cut across lines cannot be copied
         )
 
 
@@ -187,7 +190,11 @@ def test(
     outcome = send(channel, trial_message(name))
     if not outcome.ok:
         fail(f"{name} ({channel.masked}): {outcome.error}", code=1)
-    console.print(f"Sent a test message to {name} ({channel.masked}).", highlight=False)
+    console.print(
+        f"Sent a test message to {escape(name)} ({escape(channel.masked)}).",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def notify(
