@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
+from tests.alerting import History
 from tests.conftest import Home
+from tests.receivers import Webhook
 from tests.site import Site
 
 CHANGE_FIELDS = {
@@ -121,3 +123,21 @@ def test_the_command_list_gives_each_command_its_one_line_summary(home: Home) ->
     names = [row.split()[0] for row in rows]
     assert len(rows) == len(set(names)) > 10, rows
     assert not any("crawlers/" in row for row in rows)
+
+
+def test_text_in_brackets_is_printed_as_it_is(home: Home) -> None:
+    """Summaries quote policy text, where Markdown links abound; names and inputs are the user's.
+    Read as rich markup, `[here]` vanished and `[b]` turned bold, or a stray `[/x]` crashed."""
+    summary = "Links the [Privacy Policy](https://example.com/p) from [here]; [b]no[/b] [/x]"
+    History(home.db).change(summary=summary)
+    assert summary in home.run("history").stdout
+    assert summary in home.run("show", "1").stdout
+
+    bad = home.run("history", "--since", "[b]soon[/b]")
+    assert bad.code == 2 and "--since '[b]soon[/b]' is not an ISO date" in bad.stderr
+
+    hook = Webhook()  # its URL only: nothing is sent
+    assert home.run("subscribe", hook.url(), "--name", "ops[x]").code == 0
+    listed = home.run("subscriptions", "list").stdout
+    assert "ops[x]" in listed
+    assert home.run("subscriptions", "remove", "ops[x]").stdout.strip() == "Removed ops[x]."

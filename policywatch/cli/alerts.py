@@ -146,9 +146,9 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     for row in rows:
         failed = f"[bold red]{row.failed}[/]" if row.failed else "0"
         table.add_row(
-            row.name,
-            mask(row),
-            _filters(row),
+            escape(row.name),
+            escape(mask(row)),
+            escape(_filters(row)),
             row.min_severity,
             row.digest or "—",
             str(row.sent),
@@ -158,7 +158,9 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     console.print(table, highlight=False)
     for row in rows:
         if row.last_error:
-            console.print(f"[red]{row.name}[/]: last error: {row.last_error}", highlight=False)
+            console.print(
+                f"[red]{escape(row.name)}[/]: last error: {escape(row.last_error)}", highlight=False
+            )
     if not rows:
         console.print("No subscriptions: add one with [bold]policywatch subscribe URL[/].")
 
@@ -171,7 +173,7 @@ def remove(
     """Remove a subscription and what it is still owed."""
     if not remove_subscription(engine(db), name):
         fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
-    console.print(f"Removed {name}.", highlight=False)
+    console.print(f"Removed {escape(name)}.", highlight=False)
 
 
 @subscriptions_app.command()
@@ -244,4 +246,4 @@ def print_delivery(report: DeliveryReport, out: Console) -> None:
         highlight=False,
     )
     for error in report.errors:
-        err_console.print(f"[yellow]not delivered:[/] {error}", highlight=False)
+        err_console.print(f"[yellow]not delivered:[/] {escape(error)}", highlight=False)

@@ -246,7 +246,7 @@ def import_ota(files: OtaFilesArgument, output: OutputOption, force: ForceOption
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        fail(f"cannot use {escape(str(output))} as the output folder: {escape(str(error))}")
+        fail(f"cannot use {output} as the output folder: {error}")
     written: dict[str, Path] = {}
     documents = 0
     omissions: list[Omission] = []

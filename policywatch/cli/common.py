@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
@@ -67,8 +68,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print stable JSON for 
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print an error the user can act on and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print an error the user can act on and exit with `code`. The message is plain text: it
+    quotes what the user gave and what failed, where [brackets] are no markup."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(code)
 
 
@@ -77,7 +79,7 @@ def settings() -> Settings:
     try:
         return load_settings()
     except (ValueError, OSError) as error:  # pydantic and TOML errors are ValueErrors
-        fail(f"cannot read the settings: {escape(str(error))}")
+        fail(f"cannot read the settings: {error}")
 
 
 def catalog_paths(extra: list[Path] | None) -> list[Path]:
@@ -113,11 +115,11 @@ def connected(url: str) -> Redis:
     try:
         from crawlers.queue import QueueError, connect
     except ImportError:
-        fail(escape("spreading crawls over workers needs: pip install 'policywatch[workers]'"))
+        fail("spreading crawls over workers needs: pip install 'policywatch[workers]'")
     try:
         return connect(url)
     except QueueError as error:
-        fail(escape(str(error)))
+        fail(str(error))
 
 
 def fetch_settings(
@@ -162,5 +164,5 @@ def checked_rules(paths: list[Path] | None) -> list[Path]:
     try:
         load_rules(paths or [])
     except (RuleError, OSError) as error:
-        fail(escape(str(error)))
+        fail(str(error))
     return paths or []

@@ -151,7 +151,7 @@ def crawl(
             try:
                 return run_crawl(due, scrapy_settings, advance, accept_capture=sorted(accepted))
             except CrawlAborted as error:
-                fail(escape(str(error)))
+                fail(str(error))
 
     schedule = plan(
         documents,
@@ -204,7 +204,7 @@ def _check_workers(client: Redis, store: Engine) -> None:
     try:
         check_workers(client, public_url(store.url))
     except QueueError as error:
-        fail(escape(str(error)))  # store URLs: an IPv6 host's [brackets] are not markup
+        fail(str(error))
 
 
 def _queued(
@@ -219,7 +219,7 @@ def _queued(
                 client, due, public_url(store.url), accept_capture=accepted, on_outcome=advance
             )
         except QueueError as error:  # the workers stopped since the check
-            fail(escape(str(error)))
+            fail(str(error))
 
     return fetch
 
@@ -278,12 +278,12 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
         table.add_column("document")
         table.add_column("summary")
         for item in changed:
-            table.add_row(str(item.change_id), item.key, item.detail)
+            table.add_row(str(item.change_id), escape(item.key), escape(item.detail))
         console.print(table)
     if result.failed and not result.offline:  # offline, one sentence says it better than N rows
         table = Table(title="Failed fetches", show_edge=False)
         table.add_column("document")
         table.add_column("reason", overflow="fold")
         for item in result.failed:
-            table.add_row(item.key, item.detail)
+            table.add_row(escape(item.key), escape(item.detail))
         console.print(table)

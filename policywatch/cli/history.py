@@ -59,7 +59,7 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
                 f"[red]{row.issue.kind}[/] ×{row.issue.streak}: {escape(row.issue.detail or '')}"
             )
         cells = [
-            row.key,
+            escape(row.key),
             str(row.versions),
             _when(row.last_checked),
             _when(row.last_changed),
@@ -111,8 +111,10 @@ def history(
     table.add_column("summary", ratio=1, min_width=30)
     for row in rows:
         severity = Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
-        summary = row.summary if row.meaningful else f"[dim]({row.reason}) {row.summary}[/]"
-        table.add_row(str(row.id), _when(row.detected_at), row.key, severity, summary)
+        summary = (
+            Text(row.summary) if row.meaningful else Text(f"({row.reason}) {row.summary}", "dim")
+        )
+        table.add_row(str(row.id), _when(row.detected_at), escape(row.key), severity, summary)
     console.print(table)
     if not rows:
         console.print("No changes recorded (yet) for this selection.")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from policywatch.cli.common import (
@@ -70,12 +71,14 @@ def import_history(
                 repository, one, name, kind, html, lambda _: progress.advance(task), judge
             )
             table.add_row(
-                report.key,
+                escape(report.key),
                 str(report.versions),
                 str(report.changes),
                 str(report.unchanged),
                 str(len(report.skipped)),
             )
             for reason in report.skipped:
-                err_console.print(f"[yellow]skipped[/] {report.key}: {reason}", highlight=False)
+                err_console.print(
+                    f"[yellow]skipped[/] {escape(report.key)}: {escape(reason)}", highlight=False
+                )
     console.print(table)

@@ -8,7 +8,6 @@ import uuid
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from crawlers.items import CrawlOutcome
 from policywatch.cli.common import (
@@ -92,4 +91,4 @@ def worker(
     try:
         run_worker(scrapy_settings, name, done)
     except CrawlAborted as error:
-        fail(escape(str(error)))
+        fail(str(error))
