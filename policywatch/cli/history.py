@@ -47,6 +47,9 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([{**row.to_json(), "failed_deliveries": failed.get(row.key, 0)} for row in rows])
         return
+    if not rows:
+        console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")
+        return
     table = Table(show_edge=False)
     for column in ("document", "versions", "last checked", "last changed", "fetch issue"):
         table.add_column(column, justify="right" if column == "versions" else "left")
@@ -69,8 +72,6 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
             cells.append(str(failed.get(row.key, "")))
         table.add_row(*cells)
     console.print(table)
-    if not rows:
-        console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")
 
 
 def history(
@@ -103,6 +104,9 @@ def history(
     if as_json:
         print_json([row.to_json() for row in rows])
         return
+    if not rows:
+        console.print("No changes recorded (yet) for this selection.")
+        return
     table = Table(show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("detected", no_wrap=True)
@@ -116,8 +120,6 @@ def history(
         )
         table.add_row(str(row.id), _when(row.detected_at), escape(row.key), severity, summary)
     console.print(table)
-    if not rows:
-        console.print("No changes recorded (yet) for this selection.")
 
 
 def unified_diff(old: str, new: str) -> list[str]:
