@@ -74,6 +74,29 @@ def test_bad_filter_is_an_error_not_a_crash(client: TestClient) -> None:
     assert client.get("/api/changes?since=yesterday").status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/changes/9999", 404, "no change with id 9999"),
+        ("/documents/nope/nothing", 404, "no document nope/nothing"),
+        ("/no/such/page", 404, "There is no page at this address."),
+        ("/?min_severity=huge", 422, "min_severity must be one of info, low"),
+        ("/?page=0", 422, "page: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_pages_error_is_a_page(client: TestClient, path: str, status: int, message: str) -> None:
+    """Someone following an old link from an alert gets words and a way back, not raw JSON."""
+    page = client.get(path)
+    assert (page.status_code, page.headers["content-type"]) == (status, "text/html; charset=utf-8")
+    assert f'<p class="error">{message}' in page.text and '<a href="/">' in page.text
+
+
+def test_the_api_and_feeds_keep_json_errors(client: TestClient) -> None:
+    assert client.get("/api/changes/9999").json() == {"detail": "no change with id 9999"}
+    assert client.get("/api/changes?limit=0").json()["detail"][0]["loc"] == ["query", "limit"]
+    assert client.get("/feeds/nope.atom").json() == {"detail": "Not Found"}
+
+
 def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
     client = TestClient(create_app(web_store))

@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from policywatch.web import api, feeds, pages
 
@@ -84,4 +86,6 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.add_exception_handler(StarletteHTTPException, pages.error_page)
+    app.add_exception_handler(RequestValidationError, pages.error_page)
     return app

@@ -13,10 +13,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from policywatch.web import diffview
 from policywatch.web.selection import (
@@ -143,3 +149,35 @@ def document(request: Request, engine: Store, key: str) -> HTMLResponse:
         raise HTTPException(404, f"no document {key}")
     history = changes(engine, Filters(document=key, include_noise=True), limit=500)
     return _page(request, "document.html", detail=detail, changes=history)
+
+
+MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
+TITLES = {404: "Not found", 422: "Not a valid request"}
+
+
+async def error_page(request: Request, error: Exception) -> Response:
+    """A page's error as a page, for whoever follows an old link from an alert or mistypes a
+    filter; the API and the feeds keep FastAPI's JSON, which their clients parse."""
+    if isinstance(error, RequestValidationError):
+        if request.url.path.startswith(MACHINE_PREFIXES):
+            return await request_validation_exception_handler(request, error)
+        status, message = 422, _invalid(error)
+    else:
+        assert isinstance(error, StarletteHTTPException), "registered for these two only"
+        if request.url.path.startswith(MACHINE_PREFIXES):
+            return await http_exception_handler(request, error)
+        status, message = error.status_code, error.detail
+        if status == 404 and message == "Not Found":  # no route: Starlette's own words
+            message = "There is no page at this address."
+    context = {"status": status, "title": TITLES.get(status, f"Error {status}"), "message": message}
+    page = templates.TemplateResponse(request, "error.html", context)
+    page.status_code = status
+    return page
+
+
+def _invalid(error: RequestValidationError) -> str:
+    """`page: Input should be greater than or equal to 1`, one clause per bad parameter."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'][1:])}: {problem['msg']}"
+        for problem in error.errors()
+    )
