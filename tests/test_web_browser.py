@@ -111,3 +111,18 @@ def test_review_a_change_in_the_browser(served: str, browser: Any) -> None:
     assert "<script>" in page.locator("ol.timeline").inner_text()
     page.goto(served + "/documents/evil/terms")
     assert not alerts
+
+
+@pytest.mark.browser
+def test_a_dead_link_leads_back_to_the_timeline(served: str, browser: Any) -> None:
+    """An alert's link to a change the store no longer holds: a styled page, then the way back."""
+    page = browser.new_page()
+    answer = page.goto(served + "/changes/9999")
+    assert answer is not None and answer.status == 404
+    assert page.locator("h1").inner_text() == "Not found"
+    reason = page.locator("p.error")
+    assert reason.inner_text() == "no change with id 9999"
+    assert reason.evaluate("node => getComputedStyle(node).color") == "rgb(138, 28, 28)"
+    page.get_by_role("link", name="Back to the timeline").click()
+    page.wait_for_url(served + "/")
+    assert page.locator("ol.timeline > li").count() == 3
