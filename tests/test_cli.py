@@ -84,10 +84,10 @@ def test_unknown_change_and_unusable_database_are_clear_errors(home: Home) -> No
 
 def test_empty_store_says_what_to_do(home: Home) -> None:
     """A sentence, not the head of an empty table."""
-    documents = home.run("documents").stdout
-    assert documents.strip() == "Nothing tracked yet: run policywatch crawl."
-    changes = home.run("history").stdout
-    assert changes.strip() == "No changes recorded (yet) for this selection."
+    documents = home.run("documents")
+    assert documents.stdout.strip() == "Nothing tracked yet: run policywatch crawl.", documents
+    changes = home.run("history")
+    assert changes.stdout.strip() == "No changes recorded (yet) for this selection.", changes
 
 
 def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
