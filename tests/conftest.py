@@ -74,13 +74,13 @@ class Home:
             "COLUMNS": "200",
         }
 
-    def run(self, *args: str, timeout: float = 120) -> Result:
-        """Run the real `policywatch` entry point in a child process."""
+    def run(self, *args: str, timeout: float = 120, columns: int = 200) -> Result:
+        """Run the real `policywatch` entry point in a child process, in a terminal this wide."""
         done = subprocess.run(
             [sys.executable, "-m", "policywatch", *args],
             capture_output=True,
             text=True,
-            env=self.env(),
+            env={**self.env(), "COLUMNS": str(columns)},
             timeout=timeout,
             cwd=self.path,
         )

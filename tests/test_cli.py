@@ -145,3 +145,14 @@ def test_text_in_brackets_is_printed_as_it_is(home: Home) -> None:
     listed = home.run("subscriptions", "list").stdout
     assert "ops[x]" in listed
     assert home.run("subscriptions", "remove", "ops[x]").stdout.strip() == "Removed ops[x]."
+
+
+def test_history_in_a_terminal_of_80_columns_keeps_every_word(home: Home) -> None:
+    """The summary column wraps to the width left; it was cropped, and words went missing."""
+    summary = "AI providers barred from the platform; API access restricted; effective 2027-01-15"
+    History(home.db).change(summary=summary)
+    table = home.run("history", columns=80)
+    assert table.code == 0, table.stderr
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80
+    printed = table.stdout.split()
+    assert [word for word in summary.split() if word not in printed] == []

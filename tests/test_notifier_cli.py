@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -112,12 +110,6 @@ def test_a_new_subscriptions_url_is_printed_whole_in_a_narrow_terminal(
     home: Home, hook: Webhook
 ) -> None:
     """Whoever copies the URL back (to `subscriptions test`, to a config) gets all of it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "policywatch", "subscribe", hook.url(), "--name", "ops[1]"],
-        capture_output=True,
-        text=True,
-        env={**home.env(), "COLUMNS": "40"},
-        cwd=home.path,
-    )
-    assert done.returncode == 0, done.stderr
+    done = home.run("subscribe", hook.url(), "--name", "ops[1]", columns=40)
+    assert done.code == 0, done.stderr
     assert done.stdout.splitlines() == [f"Subscribed ops[1]: {Channel(hook.url()).masked}"]

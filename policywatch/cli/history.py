@@ -110,9 +110,9 @@ def history(
     table = Table(show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("detected", no_wrap=True)
-    table.add_column("document", overflow="fold", min_width=20)
+    table.add_column("document", overflow="fold")
     table.add_column("severity", no_wrap=True)
-    table.add_column("summary", ratio=1, min_width=30)
+    table.add_column("summary", ratio=1, overflow="fold")
     for row in rows:
         severity = Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
         summary = (
