@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from notifier.render import Line, Message
+from notifier.render import Line, Message, Style
 from store.outbox import FETCH_ISSUE, severity_rank
 from store.queries import ChangeRow
 
@@ -46,15 +46,25 @@ def headline(change: ChangeRow, today: date) -> str:
     )
 
 
+def _matched_sentences(change: ChangeRow) -> tuple[Line, ...]:
+    """Each matched sentence once, with every category that caught it and its worst severity,
+    most severe first: a clause caught by three rules is one line, not the clause three times."""
+    caught: dict[tuple[str, Style], list[dict[str, Any]]] = {}
+    for match in change.matches:
+        side: Style = "added" if match.get("side") == "added" else "removed"
+        caught.setdefault((match["sentence"], side), []).append(match)
+    ranked = []
+    for (sentence, side), matches in caught.items():
+        worst = max((match.get("severity") or "info" for match in matches), key=severity_rank)
+        categories = ", ".join(dict.fromkeys(match["category"] for match in matches))
+        line = Line(f"{sentence} ({categories}; {worst})", side)
+        ranked.append((severity_rank(worst), line))
+    return tuple(line for _, line in sorted(ranked, key=lambda pair: -pair[0]))
+
+
 def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> Message:
     """One change: its summary, the sentences the rules matched, counts and links."""
-    matches = tuple(
-        Line(
-            f"{match['sentence']} ({match['category']}, {match['severity']})",
-            "added" if match.get("side") == "added" else "removed",
-        )
-        for match in sorted(change.matches, key=lambda m: -severity_rank(m.get("severity")))
-    )
+    matches = _matched_sentences(change)
     counts = f"{change.added} added · {change.removed} removed · {change.changed} changed"
     review = _review_url(change, base_url)
     return Message(

@@ -57,6 +57,27 @@ def test_title_names_severity_document_headline_and_effective_date() -> None:
     )
 
 
+def test_a_sentence_caught_by_several_rules_is_listed_once() -> None:
+    """The demo's AI clause matched three rules: the alert listed it three times."""
+    clause, dated = "AI assistants may not use the API.", "This applies from 2026-01-15."
+    caught = [
+        ("api-access", "medium", clause),
+        ("effective-date", "info", dated),
+        ("ai-restriction", "critical", clause),
+        ("ai-restriction", "high", clause),
+    ]
+    matches = [
+        {"rule_id": f"r{n}", "category": category, "severity": severity, "sentence": sentence}
+        | {"side": "added"}
+        for n, (category, severity, sentence) in enumerate(caught)
+    ]
+    message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
+    assert message.items == (
+        Line(f"{clause} (api-access, ai-restriction; critical)", "added"),
+        Line(f"{dated} (effective-date; info)", "added"),
+    )
+
+
 def test_body_formats_mark_added_text_and_link_the_change() -> None:
     message = change_message(change_row(), base_url="https://pw.example/", today=date(2025, 11, 22))
     lines = [*message.head, *message.items, *message.foot]
