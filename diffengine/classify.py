@@ -66,7 +66,7 @@ def classify(
         severity=severity,
         categories=categories,
         matches=tuple(matches),
-        summary=summarize(matches, report, effective, remaining),
+        summary=summarize(matches, report, effective),
         effective_date=effective,
         days_left=remaining,
     )

@@ -1,7 +1,8 @@
 """The one line a developer reads first: what changed, and by when it applies.
 
-"AI providers barred from the WhatsApp Business Solution; effective 2026-01-15 (82 days left)"
-when rules fired; otherwise where the text changed and how much.
+"AI providers barred from the WhatsApp Business Solution; effective 2026-01-15" when rules fired;
+otherwise where the text changed and how much. The days left before the date are not part of it:
+the summary is stored, and they would go stale (alerts and pages count them when shown).
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ def summarize(
     matches: Sequence[RuleMatch],
     report: ChangeReport,
     effective: date | None,
-    remaining: int | None,
 ) -> str:
     """One line: the most severe finding of each category (or where the text changed), then
-    the effective date and the days left before it."""
+    the effective date."""
     strongest: dict[str, RuleMatch] = {}  # per category; matches come most severe first
     for match in matches:
         strongest.setdefault(match.category, match)
@@ -60,8 +60,6 @@ def summarize(
         line = describe(report)
     if effective:
         line += f"; effective {effective.isoformat()}"
-        if remaining is not None:
-            line += " (today)" if remaining == 0 else f" ({remaining} days left)"
     return line
 
 

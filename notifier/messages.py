@@ -24,11 +24,15 @@ def _severity(change: ChangeRow) -> str:
     return change.severity or "info"
 
 
-def _effective(when: date | None, today: date) -> str:
+def _effective(when: date | None, today: date, summary: str) -> str:
+    """How far the effective date is, counted when the alert goes (a digest goes days later); the
+    date itself too unless the summary ends with it, as the diff engine writes it."""
     if when is None:
         return ""
     days = (when - today).days
     relative = "today" if days == 0 else f"in {days} days" if days > 0 else f"{-days} days ago"
+    if summary.endswith(f"effective {when.isoformat()}"):
+        return f" ({relative})"
     return f" (effective {when.isoformat()}, {relative})"
 
 
@@ -42,7 +46,7 @@ def headline(change: ChangeRow, today: date) -> str:
     summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
     return (
         f"[{_severity(change).upper()}] {change.service} · {change.document_type} — {summary}"
-        f"{_effective(change.effective_date, today)}"
+        f"{_effective(change.effective_date, today, summary)}"
     )
 
 

@@ -54,4 +54,4 @@ def test_a_change_carries_its_effective_date_and_days_left() -> None:
     new = old + "\nThese terms will be updated effective December 20, 2025.\n"
     verdict = classify(compare(old, new), today=TODAY)
     assert (verdict.effective_date, verdict.days_left) == (date(2025, 12, 20), 66)
-    assert verdict.summary.endswith("effective 2025-12-20 (66 days left)")
+    assert verdict.summary.endswith("effective 2025-12-20")  # days left go stale once stored

@@ -42,7 +42,7 @@ def test_the_summary_says_it_in_one_line() -> None:
     verdict = assess(BEFORE, AFTER, today=ANNOUNCED)
     assert verdict.summary == (
         "AI providers barred from the WhatsApp Business Solution; API access restricted; "
-        "effective 2026-01-15 (92 days left)"
+        "effective 2026-01-15"
     )
 
 

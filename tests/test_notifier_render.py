@@ -51,6 +51,11 @@ def test_title_names_severity_document_headline_and_effective_date() -> None:
         "[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred "
         "(effective 2026-01-15, in 54 days)"
     )
+    dated = change_row(summary="AI providers barred; effective 2026-01-15")  # the engine's way
+    assert headline(dated, date(2026, 1, 20)) == (
+        "[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred; effective 2026-01-15"
+        " (5 days ago)"
+    )
     unrated = change_row(severity=None, effective_date=None, summary="")
     assert headline(unrated, date(2025, 11, 22)) == (
         "[INFO] WhatsApp · Business Solution Terms — changed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import inspect
 from sqlalchemy import text as sa_text
@@ -16,6 +16,7 @@ from store.db import HEAD, alembic_config, open_store
 from store.models import Change, Document, Fetch, Snapshot, Version, decompress
 from store.queries import get_change, list_changes, list_documents
 from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
+from tests.alerting import History
 
 T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
 DOC = DocumentInfo(
@@ -222,3 +223,29 @@ def test_syncing_a_document_again_refreshes_its_declaration_and_keeps_its_histor
     assert document.url == "https://example.invalid/new"
     assert (document.first_seen, document.last_seen) == (T0, T0 + timedelta(days=3))
     assert list_documents(repo.engine)[0].versions == 1
+
+
+def test_summaries_written_with_their_days_left_lose_the_stale_count(db_url: str) -> None:
+    """Stores written before 0004 hold "(82 days left)" counted on the day of the change."""
+    from alembic import command
+
+    history = History(db_url)
+    written = [
+        "AI providers barred; effective 2026-01-15 (82 days left)",
+        "Fees changed; effective 2026-02-01 (today)",
+        "3 sentences added in “Fees (in 2 parts)”",  # no date: left as it was
+    ]
+    for summary in written:
+        history.change(summary=summary, effective=date(2026, 1, 15))
+    config = alembic_config()
+    with history.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+
+    open_store(db_url)  # the stores every command opens are brought up to HEAD
+
+    assert [row.summary for row in reversed(list_changes(history.engine))] == [
+        "AI providers barred; effective 2026-01-15",
+        "Fees changed; effective 2026-02-01",
+        "3 sentences added in “Fees (in 2 parts)”",
+    ]
