@@ -1,12 +1,14 @@
 """`policywatch demo`: the whole loop offline, in a temporary home, for anyone trying it first.
 
 It serves two sample policy pages on loopback, crawls them with the real spider into a throwaway
-SQLite store, adds an AI-providers clause to one page, crawls again and shows the change. Each
-step runs the real `policywatch` command in a child process, exactly as a user would type it.
+SQLite store, subscribes a webhook on loopback (standing for a chat or an inbox), adds an
+AI-providers clause to one page, crawls again, and shows the alert as it arrived and the change.
+Each step runs the real `policywatch` command in a child process, exactly as a user would type it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,13 +17,16 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.panel import Panel
 from rich.rule import Rule
+from rich.text import Text
 
 PAGES = Path(str(resources.files("policywatch") / "demo_pages"))
 AI_CLAUSE = """<h2>4. AI Providers</h2>
@@ -29,8 +34,9 @@ AI_CLAUSE = """<h2>4. AI Providers</h2>
 including large language models, generative artificial intelligence platforms and
 general-purpose artificial intelligence assistants, are strictly prohibited from accessing or
 using the Chatterbox Business Solution where such technologies are the primary functionality
-being made available. This section is effective January 15, 2026.</p>
+being made available. This section is effective {effective}.</p>
 </main>"""
+NOTICE = timedelta(days=60)  # the clause takes effect two months after the demo runs
 
 CATALOG = """service: Chatterbox
 tags: [messaging, demo]
@@ -44,16 +50,26 @@ documents:
 """
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _DemoHandler(SimpleHTTPRequestHandler):
+    """The sample pages (GET), and the webhook that alerts are posted to (POST, kept in `inbox`)."""
+
+    inbox: list[dict[str, str]]
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        self.inbox.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
     def log_message(self, format: str, *args: object) -> None:
         """The demo's own output tells the story; the server's access log would drown it."""
 
 
 @contextmanager
-def serve(folder: Path) -> Iterator[int]:
-    """Serve `folder` on a free loopback port for as long as the block runs."""
-    handler = partial(_QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serve(folder: Path, inbox: list[dict[str, str]]) -> Iterator[int]:
+    """Serve `folder` and take alerts into `inbox` on a free loopback port while the block runs."""
+    handler = type("Handler", (_DemoHandler,), {"inbox": inbox})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -81,26 +97,42 @@ def _inherited_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("POLICYWATCH_")}
 
 
+def _show_alerts(console: Console, inbox: list[dict[str, str]]) -> None:
+    """What the webhook received, as a chat or a mailbox would show it."""
+    if not inbox:
+        console.print("[red]No alert arrived[/]: see the crawl's output above.")
+    for alert in inbox:
+        console.print(Panel(Group(Text(alert["title"], style="bold"), "", Text(alert["message"]))))
+
+
 def run(console: Console) -> None:
-    """Play the loop: crawl, change a clause, crawl again, show the change."""
+    """Play the loop: crawl, subscribe, change a clause, crawl again, the alert and the change."""
+    inbox: list[dict[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="policywatch-demo-") as tmp:
         home = Path(tmp)
         site = home / "site"
         shutil.copytree(PAGES, site)
-        with serve(site) as port:
+        with serve(site, inbox) as port:
             catalog = home / "chatterbox.yaml"
             catalog.write_text(CATALOG.format(port=port), encoding="utf-8")
             crawl = ["crawl", "--catalog", str(catalog), "--only", "chatterbox", "--all", "-q"]
             polite_off = ["--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=false"]
             console.print(Rule("1. First crawl: two sample policy pages served on 127.0.0.1"))
             _policywatch(console, home, *crawl, *polite_off)
+            console.print(Rule("2. Subscribe to alerts: a webhook on 127.0.0.1 stands for a chat"))
+            webhook = f"json://127.0.0.1:{port}/alerts"
+            _policywatch(console, home, "subscribe", webhook, "--name", "demo-webhook")
             terms = site / "business-terms.html"
+            effective = datetime.now(UTC).date() + NOTICE
+            clause = AI_CLAUSE.format(effective=f"{effective:%B} {effective.day}, {effective.year}")
             terms.write_text(
-                terms.read_text(encoding="utf-8").replace("</main>", AI_CLAUSE), encoding="utf-8"
+                terms.read_text(encoding="utf-8").replace("</main>", clause), encoding="utf-8"
             )
-            console.print(Rule("2. The platform adds an 'AI Providers' clause; crawl again"))
+            console.print(Rule("3. The platform adds an 'AI Providers' clause; crawl again"))
             _policywatch(console, home, *crawl, *polite_off)
-            console.print(Rule("3. The history, and the change itself"))
+            console.print(Rule("4. The alert, as the webhook received it"))
+            _show_alerts(console, inbox)
+            console.print(Rule("5. The history, and the change itself"))
             _policywatch(console, home, "history")
             _policywatch(console, home, "show", "1")
         console.print(

@@ -96,6 +96,11 @@ def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
     assert "policywatch crawl" in result.stdout
     assert "AI Providers" in result.stdout
     assert "chatterbox/business-solution-terms" in result.stdout
+    # The alert, as the demo's webhook received it: once, with the clause once, and its date ahead.
+    title = "[CRITICAL] Chatterbox · Business Solution Terms — AI providers barred"
+    assert result.stdout.count(title) == 1
+    assert "(in 60 days)" in result.stdout
+    assert result.stdout.count("(ai-restriction, api-access; critical)") == 1
 
 
 def test_commands_that_do_not_crawl_start_without_scrapy_or_the_diff_engine() -> None:
