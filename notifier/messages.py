@@ -109,6 +109,10 @@ def digest_message(
     )
 
 
+def _document(event: dict[str, Any]) -> str:
+    return f"{event['service']} · {event['document_type']}"
+
+
 def _since(event: dict[str, Any]) -> str:
     """When the problem began, to the minute: the event keeps it to the microsecond, as the
     name of the episode it opened."""
@@ -117,7 +121,7 @@ def _since(event: dict[str, Any]) -> str:
 
 def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
     """A document that kept failing to fetch, or that is tracked again after failing."""
-    document = f"{event['service']} · {event['document_type']}"
+    document = _document(event)
     if kind == FETCH_ISSUE:
         return Message(
             title=f"[FETCH ISSUE] {document} — {event['streak']} failed fetches ({event['issue']})",
@@ -153,7 +157,7 @@ def fetch_events_message(kind: str, events: Sequence[dict[str, Any]]) -> Message
             ),
             items=tuple(
                 Line(
-                    f"{event['service']} · {event['document_type']} — {event['streak']} failed "
+                    f"{_document(event)} — {event['streak']} failed "
                     f"fetches since {_since(event)}: {event.get('detail') or event['issue']}",
                     "link",
                     event["url"],
@@ -167,7 +171,7 @@ def fetch_events_message(kind: str, events: Sequence[dict[str, Any]]) -> Message
         head=(Line("Fetched successfully again after failing."),),
         items=tuple(
             Line(
-                f"{event['service']} · {event['document_type']} (failing since {_since(event)})",
+                f"{_document(event)} (failing since {_since(event)})",
                 "link",
                 event["url"],
             )

@@ -86,6 +86,6 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
-    app.add_exception_handler(StarletteHTTPException, pages.error_page)
-    app.add_exception_handler(RequestValidationError, pages.error_page)
+    app.add_exception_handler(StarletteHTTPException, pages.http_error_page)
+    app.add_exception_handler(RequestValidationError, pages.invalid_request_page)
     return app

@@ -155,24 +155,29 @@ MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
 TITLES = {404: "Not found", 422: "Not a valid request"}
 
 
-async def error_page(request: Request, error: Exception) -> Response:
-    """A page's error as a page, for whoever follows an old link from an alert or mistypes a
-    filter; the API and the feeds keep FastAPI's JSON, which their clients parse."""
-    if isinstance(error, RequestValidationError):
-        if request.url.path.startswith(MACHINE_PREFIXES):
-            return await request_validation_exception_handler(request, error)
-        status, message = 422, _invalid(error)
-    else:
-        assert isinstance(error, StarletteHTTPException), "registered for these two only"
-        if request.url.path.startswith(MACHINE_PREFIXES):
-            return await http_exception_handler(request, error)
-        status, message = error.status_code, error.detail
-        if status == 404 and message == "Not Found":  # no route: Starlette's own words
-            message = "There is no page at this address."
+async def http_error_page(request: Request, error: Exception) -> Response:
+    """A page's 404 (an old link from an alert, a mistyped address) as a page with a way back;
+    the API and the feeds keep FastAPI's JSON, which their clients parse."""
+    assert isinstance(error, StarletteHTTPException), "the handler of HTTP errors only"
+    if request.url.path.startswith(MACHINE_PREFIXES):
+        return await http_exception_handler(request, error)
+    message = error.detail
+    if error.status_code == 404 and message == "Not Found":  # no route: Starlette's own words
+        message = "There is no page at this address."
+    return _error_page(request, error.status_code, message)
+
+
+async def invalid_request_page(request: Request, error: Exception) -> Response:
+    """A page's bad parameter (a filter typed by hand) as a page; JSON for the API and feeds."""
+    assert isinstance(error, RequestValidationError), "the handler of invalid requests only"
+    if request.url.path.startswith(MACHINE_PREFIXES):
+        return await request_validation_exception_handler(request, error)
+    return _error_page(request, 422, _invalid(error))
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
     context = {"status": status, "title": TITLES.get(status, f"Error {status}"), "message": message}
-    page = templates.TemplateResponse(request, "error.html", context)
-    page.status_code = status
-    return page
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
 
 def _invalid(error: RequestValidationError) -> str:
