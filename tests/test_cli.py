@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 from tests.alerting import History
 from tests.conftest import Home
@@ -161,3 +162,14 @@ def test_history_in_a_terminal_of_80_columns_keeps_every_word(home: Home) -> Non
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
     printed = table.stdout.split()
     assert [word for word in summary.split() if word not in printed] == []
+
+
+def test_history_and_show_count_the_days_left_when_they_are_shown(home: Home) -> None:
+    """The stored summary holds the date; the days left are counted today, not the day it was
+    found."""
+    soon = datetime.now(UTC).date() + timedelta(days=12)
+    summary = f"AI providers barred; effective {soon.isoformat()}"
+    History(home.db).change(summary=summary, effective=soon)
+    assert f"{summary} (12 days left)" in home.run("history", columns=200).stdout
+    assert f"{summary} (12 days left)" in home.run("show", "1").stdout
+    assert home.run("history", "--json").json()[0]["summary"] == summary

@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from policywatch.cli.web import is_loopback, serve
+from policywatch.deadlines import days_left
 from policywatch.web import create_app
 from policywatch.web.diffview import sections
-from policywatch.web.pages import days_left
 from store.queries import list_changes
 from tests.test_web_data import HOSTILE, RESTRICTION, web_store
 

@@ -7,7 +7,7 @@ is data and is never marked safe.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from policywatch.deadlines import days_left
 from policywatch.web import diffview
 from policywatch.web.selection import (
     PAGE_SIZE,
@@ -37,20 +38,6 @@ from store.queries import SEVERITIES, get_change, get_document, list_documents, 
 
 router = APIRouter(include_in_schema=False)
 Store = Annotated[Engine, Depends(store)]
-
-
-def days_left(effective: date | None, today: date | None = None) -> str:
-    """How far the effective date is, in words a reviewer scans: '12 days left', 'in effect'."""
-    if effective is None:
-        return ""
-    days = (effective - (today or datetime.now(UTC).date())).days
-    if days > 1:
-        return f"{days} days left"
-    if days == 1:
-        return "1 day left"
-    if days == 0:
-        return "takes effect today"
-    return f"in effect for {-days} days"
 
 
 def when(moment: datetime | None) -> str:
