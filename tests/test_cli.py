@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from store.repository import Attempt, DocumentInfo
 from tests.alerting import History
 from tests.conftest import Home
 from tests.receivers import Webhook
@@ -173,3 +174,19 @@ def test_history_and_show_count_the_days_left_when_they_are_shown(home: Home) ->
     assert f"{summary} (12 days left)" in home.run("history", columns=200).stdout
     assert f"{summary} (12 days left)" in home.run("show", "1").stdout
     assert home.run("history", "--json").json()[0]["summary"] == summary
+
+
+def test_documents_in_a_terminal_of_80_columns_never_cut_a_key_short(home: Home) -> None:
+    """A key is what `crawl --only` and the web's addresses take: folded over lines, not cut."""
+    long = DocumentInfo(
+        "amazon-appstore/developer-services-agreement",
+        "Amazon Appstore",
+        "Developer Services Agreement",
+        "https://developer.amazon.com/support/legal/da",
+    )
+    history = History(home.db, documents=[long])
+    history.repo.record_issue(long.key, Attempt(long.url), "dns-error", "no such host " * 8)
+    table = home.run("documents", columns=80)
+    assert table.code == 0, table.stderr
+    keys = [line.split("│")[0].strip() for line in table.stdout.splitlines() if "│" in line]
+    assert "".join(keys) == long.key

@@ -52,8 +52,10 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
         console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")
         return
     table = Table(show_edge=False)
-    for column in ("document", "versions", "last checked", "last changed", "fetch issue"):
-        table.add_column(column, justify="right" if column == "versions" else "left")
+    table.add_column("document", overflow="fold")  # whole, if on two lines: `--only` takes it
+    table.add_column("versions", justify="right")
+    for column in ("last checked", "last changed", "fetch issue"):
+        table.add_column(column)
     if failed:
         table.add_column("alerts failed", justify="right", style="red")
     for row in rows:
