@@ -78,12 +78,16 @@ class FetchFailed:
 
 @dataclass
 class CrawlOutcome:
-    """One document's result: `first`, `changed`, `unchanged`, `not-modified` or `failed`."""
+    """One document's result: `first`, `changed`, `unchanged`, `not-modified` or `failed`.
+
+    Plain JSON values only (the effective date as ISO text): workers send outcomes through Redis.
+    """
 
     key: str
     outcome: str
     detail: str = ""
     change_id: int | None = None
+    effective_date: str | None = None
 
 
 def never_reached(key: str, why: str = "the crawl stopped before reaching it") -> CrawlOutcome:

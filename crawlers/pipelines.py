@@ -113,8 +113,15 @@ class RecordPipeline:
         )
         if recorded.outcome == "failed":
             return CrawlOutcome(page.key, "failed", recorded.detail)
-        summary = recorded.assessment.summary if recorded.assessment else ""
-        return CrawlOutcome(page.key, recorded.outcome, summary, recorded.change_id)
+        assessment = recorded.assessment
+        effective = assessment.effective_date if assessment else None
+        return CrawlOutcome(
+            page.key,
+            recorded.outcome,
+            assessment.summary if assessment else "",
+            recorded.change_id,
+            effective.isoformat() if effective else None,
+        )
 
 
 def page_text(part: PageBody, declared: Page, document: TrackedDocument) -> str:

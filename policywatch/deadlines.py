@@ -17,3 +17,9 @@ def days_left(effective: date | None, today: date | None = None) -> str:
     if days == 0:
         return "takes effect today"
     return f"in effect for {-days} days"
+
+
+def dated(summary: str, effective: date | None, today: date | None = None) -> str:
+    """A change's summary with how far its effective date is, as every listing shows it."""
+    left = days_left(effective, today)
+    return f"{summary} ({left})" if left else summary

@@ -176,6 +176,25 @@ def test_history_and_show_count_the_days_left_when_they_are_shown(home: Home) ->
     assert home.run("history", "--json").json()[0]["summary"] == summary
 
 
+def test_crawl_counts_the_days_left_of_the_changes_it_found(home: Home, site: Site) -> None:
+    """Right after a crawl is when a reviewer most needs the deadline, in its Changes table."""
+    site.html("/t", "<html><body><main><p>You may use the API.</p></main></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    home.crawl(catalog)
+    soon = datetime.now(UTC).date() + timedelta(days=30)
+    clause = f"AI providers may not use the API. This section takes effect on {soon:%B %d, %Y}."
+    site.html(
+        "/t", f"<html><body><main><p>You may use the API.</p><p>{clause}</p></main></body></html>"
+    )
+    crawled = home.crawl(catalog)
+    assert crawled.code == 0, crawled.stderr
+    assert f"effective {soon.isoformat()} (30 days left)" in crawled.stdout
+    site.html("/t", "<html><body><main><p>You may use the API.</p></main></body></html>")
+    [outcome] = home.crawl(catalog, "--json").json()
+    assert set(outcome) == {"key", "outcome", "detail", "change_id", "effective_date"}
+    assert outcome["outcome"] == "changed" and outcome["effective_date"] is None
+
+
 def test_documents_in_a_terminal_of_80_columns_never_cut_a_key_short(home: Home) -> None:
     """A key is what `crawl --only` and the web's addresses take: folded over lines, not cut."""
     long = DocumentInfo(

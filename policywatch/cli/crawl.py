@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from crawlers.items import CrawlOutcome, CrawlResult
 from crawlers.schedule import NOT_DUE, Schedule, plan
@@ -35,6 +37,7 @@ from policywatch.cli.common import (
     user_catalog,
     warn_catalog_errors,
 )
+from policywatch.deadlines import dated
 from store.db import public_url
 from store.models import utcnow
 from store.queries import last_checks
@@ -274,11 +277,14 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
     changed = [item for item in result.outcomes if item.outcome == "changed"]
     if changed:
         table = Table(title="Changes", show_edge=False)
-        table.add_column("change", justify="right")
-        table.add_column("document")
-        table.add_column("summary")
+        table.add_column("change", justify="right", no_wrap=True)
+        table.add_column("document", overflow="fold")
+        table.add_column("summary", ratio=1, overflow="fold")
         for item in changed:
-            table.add_row(str(item.change_id), escape(item.key), escape(item.detail))
+            effective = date.fromisoformat(item.effective_date) if item.effective_date else None
+            table.add_row(
+                str(item.change_id), escape(item.key), Text(dated(item.detail, effective))
+            )
         console.print(table)
     if result.failed and not result.offline:  # offline, one sentence says it better than N rows
         table = Table(title="Failed fetches", show_edge=False)

@@ -13,9 +13,9 @@ from rich.text import Text
 
 from policywatch.cli.common import DbOption, JsonOption, console, engine, fail, print_json
 from policywatch.cli.diffview import render_change
-from policywatch.deadlines import days_left
+from policywatch.deadlines import dated
 from store.outbox import failed_by_document
-from store.queries import SEVERITIES, ChangeRow, get_change, list_changes, list_documents
+from store.queries import SEVERITIES, get_change, list_changes, list_documents
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -118,17 +118,10 @@ def history(
     table.add_column("summary", ratio=1, overflow="fold")
     for row in rows:
         severity = Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
-        summary = (
-            Text(_dated(row)) if row.meaningful else Text(f"({row.reason}) {_dated(row)}", "dim")
-        )
-        table.add_row(str(row.id), _when(row.detected_at), escape(row.key), severity, summary)
+        summary = dated(row.summary, row.effective_date)
+        shown = Text(summary) if row.meaningful else Text(f"({row.reason}) {summary}", "dim")
+        table.add_row(str(row.id), _when(row.detected_at), escape(row.key), severity, shown)
     console.print(table)
-
-
-def _dated(change: ChangeRow) -> str:
-    """The summary, and how far its effective date is today."""
-    left = days_left(change.effective_date)
-    return f"{change.summary} ({left})" if left else change.summary
 
 
 def unified_diff(old: str, new: str) -> list[str]:
@@ -159,7 +152,7 @@ def show(
     console.print(Text(f"{change.url}\ndetected {_when(change.detected_at)} UTC"))
     severity = Text(change.severity or "unrated", SEVERITY_STYLE.get(change.severity or "", ""))
     verdict = "" if change.meaningful else f" (not meaningful: {change.reason})"
-    console.print(severity, Text(f" {_dated(change)}{verdict}"))
+    console.print(severity, Text(f" {dated(change.summary, change.effective_date)}{verdict}"))
     rules_by_sentence: dict[str, list[str]] = {}
     for match in change.matches:
         rules_by_sentence.setdefault(match["sentence"], []).append(match["rule_id"])
