@@ -195,6 +195,21 @@ def test_crawl_counts_the_days_left_of_the_changes_it_found(home: Home, site: Si
     assert outcome["outcome"] == "changed" and outcome["effective_date"] is None
 
 
+def test_documents_gives_each_document_one_line_however_long_its_fetch_issue(home: Home) -> None:
+    """A narrow terminal cut the reason into a column a word wide: seven lines a document."""
+    short = DocumentInfo("x/terms", "X", "Terms", "https://x.example/terms")
+    history = History(home.db, documents=[short])
+    reason = "DNS lookup failed: no results for hostname lookup: developer.amazon.com."
+    history.repo.record_issue(short.key, Attempt(short.url), "dns-error", reason)
+    table = home.run("documents", columns=80)
+    assert table.code == 0, table.stderr
+    [row] = [line for line in table.stdout.splitlines() if "│" in line]
+    assert "x/terms" in row and "dns-error ×1" in row
+    assert "1 of 1 documents cannot be fetched" in table.stdout
+    assert home.run("documents", "--json").json()[0]["issue"]["detail"] == reason
+    assert reason in home.run("documents", columns=200).stdout
+
+
 def test_documents_in_a_terminal_of_80_columns_never_cut_a_key_short(home: Home) -> None:
     """A key is what `crawl --only` and the web's addresses take: folded over lines, not cut."""
     long = DocumentInfo(

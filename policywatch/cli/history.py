@@ -55,14 +55,17 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
     table.add_column("document", overflow="fold")  # whole, if on two lines: `--only` takes it
     table.add_column("versions", justify="right")
     for column in ("last checked", "last changed", "fetch issue"):
-        table.add_column(column)
+        table.add_column(column, ratio=1 if column == "fetch issue" else None)
     if failed:
         table.add_column("alerts failed", justify="right", style="red")
     for row in rows:
-        issue = ""
-        if row.issue:
-            issue = (
-                f"[red]{row.issue.kind}[/] ×{row.issue.streak}: {escape(row.issue.detail or '')}"
+        issue = Text()
+        if row.issue:  # on one line, cut to the width left: --json has every reason in full
+            issue = Text.assemble(
+                (row.issue.kind, "red"),
+                f" ×{row.issue.streak}: {row.issue.detail or ''}",
+                no_wrap=True,
+                overflow="ellipsis",
             )
         cells = [
             escape(row.key),
@@ -75,6 +78,13 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
             cells.append(str(failed.get(row.key, "")))
         table.add_row(*cells)
     console.print(table)
+    failing = sum(1 for row in rows if row.issue)
+    if failing:
+        console.print(
+            f"{failing} of {len(rows)} documents cannot be fetched: [bold]policywatch documents"
+            " --json[/] gives each reason in full, [bold]policywatch crawl --only KEY[/] tries"
+            " one again now."
+        )
 
 
 def history(
