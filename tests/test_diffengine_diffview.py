@@ -51,3 +51,12 @@ def test_chrome_and_moves_are_labelled() -> None:
 
 def test_no_change() -> None:
     assert "No change" in draw("Same text.", "Same  text.")
+
+
+def test_a_long_paragraph_wraps_under_its_first_line_not_under_the_margin() -> None:
+    """The margin (flag, mark) stands alone on the left, so a reader scans the marks."""
+    clause = " ".join(["AI providers may not use the Business API to distribute an assistant."] * 4)
+    lines = draw("# Terms\n\nWelcome.\n", f"# Terms\n\nWelcome.\n\n{clause}\n").splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith(" + AI providers"))
+    wrapped = lines[start + 1 : start + 3]
+    assert wrapped and all(line.startswith("   ") and line[3] != " " for line in wrapped), lines

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class ChangeView:
             return
         yield from self._lines(plain)
 
-    def _lines(self, plain: bool) -> Iterator[Text]:
+    def _lines(self, plain: bool) -> Iterator[RenderableType]:
         landmark: tuple[str, ...] | None = None
         for number, hunk in enumerate(self.report.hunks):
             if hunk.section != landmark:
@@ -53,11 +54,12 @@ class ChangeView:
                 yield self._change(change, plain)
             yield from map(_context, hunk.after)
 
-    def _change(self, change: ParagraphChange, plain: bool) -> Text:
+    def _change(self, change: ParagraphChange, plain: bool) -> Table:
         text = change.new or change.old
         flag = any(sentence and sentence in text for sentence in self.flagged)
-        line = Text(_FLAG if flag else " ", style="bold magenta")
-        line.append(_MARKS[change.kind] + " ", style=_STYLES[change.kind])
+        margin = Text(_FLAG if flag else " ", style="bold magenta")
+        margin.append(_MARKS[change.kind] + " ", style=_STYLES[change.kind])
+        line = Text()
         if change.level:
             line.append("#" * change.level + " ", style="bold")
         if change.kind == "changed":
@@ -70,7 +72,16 @@ class ChangeView:
         if change.chrome:
             line.stylize("dim")
             line.append("  (page chrome)", style="dim italic")
-        return line
+        return hanging(margin, line)
+
+
+def hanging(margin: Text, body: Text) -> Table:
+    """`body` after `margin`, its wrapped lines indented to line up under its first."""
+    row = Table.grid()
+    row.add_column(no_wrap=True)
+    row.add_column()
+    row.add_row(margin, body)
+    return row
 
 
 def render_change(
@@ -86,9 +97,9 @@ def render_change(
     return ChangeView(compare(old, new, context=context), flagged)
 
 
-def _context(text: str) -> Text:
+def _context(text: str) -> Table:
     clipped = text if len(text) <= _CONTEXT_CHARS else text[: _CONTEXT_CHARS - 1] + "…"
-    return Text("  " + clipped, style="dim")
+    return hanging(Text("  "), Text(clipped, style="dim"))
 
 
 def _spans(spans: tuple[Span, ...], plain: bool) -> Text:

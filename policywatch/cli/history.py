@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from policywatch.cli.common import DbOption, JsonOption, console, engine, fail, print_json
-from policywatch.cli.diffview import render_change
+from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated
 from store.outbox import failed_by_document
 from store.queries import SEVERITIES, get_change, list_changes, list_documents
@@ -67,7 +67,7 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
                 no_wrap=True,
                 overflow="ellipsis",
             )
-        cells = [
+        cells: list[str | Text] = [
             escape(row.key),
             str(row.versions),
             _when(row.last_checked),
@@ -162,11 +162,14 @@ def show(
     console.print(Text(f"{change.url}\ndetected {_when(change.detected_at)} UTC"))
     severity = Text(change.severity or "unrated", SEVERITY_STYLE.get(change.severity or "", ""))
     verdict = "" if change.meaningful else f" (not meaningful: {change.reason})"
-    console.print(severity, Text(f" {dated(change.summary, change.effective_date)}{verdict}"))
+    severity.append(" ")
+    console.print(
+        hanging(severity, Text(f"{dated(change.summary, change.effective_date)}{verdict}"))
+    )
     rules_by_sentence: dict[str, list[str]] = {}
     for match in change.matches:
         rules_by_sentence.setdefault(match["sentence"], []).append(match["rule_id"])
     for sentence, rule_ids in rules_by_sentence.items():
-        console.print(Text(f"  [{', '.join(rule_ids)}] {sentence}", style="yellow"))
+        console.print(hanging(Text("  "), Text(f"[{', '.join(rule_ids)}] {sentence}", "yellow")))
     flagged = list(rules_by_sentence)
     console.print(render_change(detail.old_text, detail.new_text, flagged=flagged))
