@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from notifier.render import Line, Message, Style
-from store.outbox import FETCH_ISSUE, severity_rank
-from store.queries import ChangeRow
+from notifier.render import Line, Message
+from store.outbox import FETCH_ISSUE
+from store.queries import ChangeRow, severity_rank
 
 NOTIFY_TYPES = {"critical": "failure", "high": "warning"}  # the rest: "info"
 
@@ -51,19 +51,17 @@ def headline(change: ChangeRow, today: date) -> str:
 
 
 def _matched_sentences(change: ChangeRow) -> tuple[Line, ...]:
-    """Each matched sentence once, with every category that caught it and its worst severity,
-    most severe first: a clause caught by three rules is one line, not the clause three times."""
-    caught: dict[tuple[str, Style], list[dict[str, Any]]] = {}
-    for match in change.matches:
-        side: Style = "added" if match.get("side") == "added" else "removed"
-        caught.setdefault((match["sentence"], side), []).append(match)
-    ranked = []
-    for (sentence, side), matches in caught.items():
-        worst = max((match.get("severity") or "info" for match in matches), key=severity_rank)
-        categories = ", ".join(dict.fromkeys(match["category"] for match in matches))
-        line = Line(f"{sentence} ({categories}; {worst})", side)
-        ranked.append((severity_rank(worst), line))
-    return tuple(line for _, line in sorted(ranked, key=lambda pair: -pair[0]))
+    """Each matched sentence once, with every category that caught it and its worst severity.
+
+    A changed sentence is quoted in its new wording: it is shown as added, not struck out.
+    """
+    return tuple(
+        Line(
+            f"{caught.sentence} ({', '.join(caught.categories)}; {caught.severity})",
+            "removed" if caught.side == "removed" else "added",
+        )
+        for caught in change.matched_sentences()
+    )
 
 
 def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> Message:

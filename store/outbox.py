@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from store.db import dialect_insert, writer
 from store.models import Change, Delivery, Document, Subscription
-from store.queries import SEVERITIES, ChangeRow, JsonRow, change_row
+from store.queries import ChangeRow, JsonRow, change_row, severity_rank
 
 FETCH_ISSUE = "fetch-issue"
 FETCH_RESUMED = "fetch-resumed"
@@ -87,11 +87,6 @@ class Owed:
     @property
     def kind(self) -> str:
         return self.topic.split(":", 1)[0]
-
-
-def severity_rank(severity: str | None) -> int:
-    """Position in SEVERITIES; no severity yet (diff engine pending) counts as `info`."""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
 
 
 def period_start(moment: datetime, digest: str) -> datetime:

@@ -22,6 +22,11 @@ from store.models import Change, Document, Version
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
+def severity_rank(severity: str | None) -> int:
+    """Position in SEVERITIES; no severity yet (diff engine pending) counts as `info`."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -79,6 +84,39 @@ class ChangeRow(JsonRow):
     changed: int
     matches: list[dict[str, Any]]
     effective_date: date | None
+
+    def matched_sentences(self) -> list[MatchedSentence]:
+        """Each sentence the rules caught, once, most severe first: a clause caught by three
+        rules is shown as one clause with three rules, not as the clause three times."""
+        caught: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for match in self.matches:
+            caught.setdefault((match["sentence"], match.get("side", "")), []).append(match)
+        sentences = [
+            MatchedSentence(text, side, tuple(found)) for (text, side), found in caught.items()
+        ]
+        return sorted(sentences, key=lambda sentence: -severity_rank(sentence.severity))
+
+
+@dataclass(frozen=True)
+class MatchedSentence:
+    """A sentence with every rule match on it (`matches`: the stored match objects)."""
+
+    sentence: str
+    side: str
+    matches: tuple[dict[str, Any], ...]
+
+    @property
+    def severity(self) -> str:
+        """The worst severity of its matches."""
+        return max((match.get("severity") or "info" for match in self.matches), key=severity_rank)
+
+    @property
+    def categories(self) -> list[str]:
+        return list(dict.fromkeys(match["category"] for match in self.matches))
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [match["rule_id"] for match in self.matches]
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,18 @@ def test_a_sentence_caught_by_several_rules_is_listed_once() -> None:
     )
 
 
+def test_a_reworded_sentence_is_quoted_as_added_and_a_removed_one_as_removed() -> None:
+    """A `changed` match quotes the new wording: it was struck out like a removal."""
+    reworded = {"rule_id": "r", "category": "ai-training", "severity": "high", "side": "changed"}
+    removed = {"rule_id": "s", "category": "data-sharing", "severity": "low", "side": "removed"}
+    matches = [
+        reworded | {"sentence": "We may train on it."},
+        removed | {"sentence": "We never sell it."},
+    ]
+    message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
+    assert [line.style for line in message.items] == ["added", "removed"]
+
+
 def test_body_formats_mark_added_text_and_link_the_change() -> None:
     message = change_message(change_row(), base_url="https://pw.example/", today=date(2025, 11, 22))
     lines = [*message.head, *message.items, *message.foot]

@@ -111,8 +111,9 @@ def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_change_page(client: TestClient, web_store: Engine) -> None:
     ban = list_changes(web_store, min_severity="critical")[0]
     page = client.get(f"/changes/{ban.id}").text
-    assert f'<mark class="match">{RESTRICTION}</mark>' in page
-    assert "ai-providers-prohibited" in page
+    # The sentence two rules caught is quoted once, with both rules.
+    assert page.count(f'<mark class="match">{RESTRICTION}</mark>') == 1
+    assert "ai-providers-prohibited" in page and "api-access-restricted" in page
     assert f"<ins>{RESTRICTION}</ins>" in page or "<ins>" in page
     assert 'class="insert flagged"' in page  # the restriction's line is flagged in the diff
     # Changed sections open, unchanged ones folded; headings are the landmarks.
@@ -183,6 +184,9 @@ def test_feed_selections(client: TestClient) -> None:
         e.title for e in feedparser.parse(client.get("/feeds/severity/high.atom").content).entries
     ]
     assert len(titles) == 2 and titles[1].startswith("[critical] WhatsApp")
+    [ban] = feedparser.parse(client.get("/feeds/severity/critical.atom").content).entries
+    assert ban.content[0].value.count(RESTRICTION) == 1
+    assert "[ai-providers-prohibited, api-access-restricted]" in ban.content[0].value
     whatsapp = feedparser.parse(client.get("/feeds/service/whatsapp.atom").content)
     assert [e.title[:10] for e in whatsapp.entries] == ["[critical]"]
     assert client.get("/feeds/severity/huge.atom").status_code == 404

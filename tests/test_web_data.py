@@ -101,6 +101,7 @@ def populate(engine: Engine) -> None:
     ai_ban = RuleMatch(
         "ai-providers-prohibited", "ai-restriction", "critical", RESTRICTION, "added"
     )
+    api_cut = RuleMatch("api-access-restricted", "api-access", "medium", RESTRICTION, "added")
     hostile_match = RuleMatch(f"rule{HOSTILE}", "ai-restriction", "high", HOSTILE, "added")
     steps = [
         ("whatsapp/business-solution-terms", WHATSAPP_V1, None),
@@ -112,7 +113,7 @@ def populate(engine: Engine) -> None:
             verdict(
                 "critical",
                 "AI providers barred from the WhatsApp Business Solution",
-                (ai_ban,),
+                (ai_ban, api_cut),  # one sentence, two rules
                 effective=date(2026, 1, 15),
             ),
         ),

@@ -166,10 +166,9 @@ def show(
     console.print(
         hanging(severity, Text(f"{dated(change.summary, change.effective_date)}{verdict}"))
     )
-    rules_by_sentence: dict[str, list[str]] = {}
-    for match in change.matches:
-        rules_by_sentence.setdefault(match["sentence"], []).append(match["rule_id"])
-    for sentence, rule_ids in rules_by_sentence.items():
-        console.print(hanging(Text("  "), Text(f"[{', '.join(rule_ids)}] {sentence}", "yellow")))
-    flagged = list(rules_by_sentence)
+    caught = change.matched_sentences()
+    for sentence in caught:
+        quoted = f"[{', '.join(sentence.rule_ids)}] {sentence.sentence}"
+        console.print(hanging(Text("  "), Text(quoted, "yellow")))
+    flagged = [sentence.sentence for sentence in caught]
     console.print(render_change(detail.old_text, detail.new_text, flagged=flagged))

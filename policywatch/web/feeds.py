@@ -47,7 +47,9 @@ def _entry_text(row: ChangeRow) -> str:
         lines.append(f"Categories: {', '.join(row.categories)}")
     if row.effective_date:
         lines.append(f"Effective: {row.effective_date.isoformat()}")
-    lines += [f"[{match.get('rule_id')}] {match.get('sentence')}" for match in row.matches]
+    lines += [
+        f"[{', '.join(caught.rule_ids)}] {caught.sentence}" for caught in row.matched_sentences()
+    ]
     return "\n".join(lines)
 
 
