@@ -126,3 +126,17 @@ def test_a_dead_link_leads_back_to_the_timeline(served: str, browser: Any) -> No
     page.get_by_role("link", name="Back to the timeline").click()
     page.wait_for_url(served + "/")
     assert page.locator("ol.timeline > li").count() == 3
+
+
+@pytest.mark.browser
+def test_on_a_phone_every_page_fits_its_width(served: str, browser: Any) -> None:
+    """At 390 px the menu's last links and the documents' fetch health were off the screen,
+    the whole page sliding sideways; a wide table now scrolls in its own box."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    for path in ("/", "/documents", "/documents/openai/usage-policies", "/changes/1"):
+        answer = page.goto(served + path)
+        assert answer is not None and answer.status == 200, path
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+        api = page.get_by_role("link", name="API", exact=True)
+        assert api.evaluate("link => link.getBoundingClientRect().right") <= 390, path
