@@ -34,11 +34,24 @@ def _words(url: str) -> set[str]:
     return {word for word in _DELIMITERS.split(unquote(url)) if word}
 
 
-def _mask_parameters(url: str) -> str:
+def _given_parameters(urls: str) -> set[str]:
+    """The query parameter names the user wrote, in any of the URLs given together."""
+    return {  # unquote, not parse_qsl: a header parameter's `+` is a plus, not a space
+        unquote(pair.partition("=")[0]).lower()
+        for url in urls.split()
+        for pair in urlsplit(url).query.split("&")
+    }
+
+
+def _shown(url: str, given: set[str]) -> str:
+    """Apprise's privacy rendering of one URL, with its secret-looking parameters masked and
+    only the parameters the user wrote: the defaults Apprise spells out (`method=POST&
+    overflow=upstream&retry=0…`) buried the URL the user would recognise."""
     parts = urlsplit(url)
     query = [
         (name, "****" if _SECRET_PARAMETER.search(name) else value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if name.lower() in given
     ]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
@@ -59,9 +72,8 @@ class Channel:
         if not self._apprise.add(url):
             raise ChannelError(f"Apprise does not recognise the URL {redact_unparsed(url)}")
         self._plugins = list(self._apprise)
-        self.masked = " ".join(
-            _mask_parameters(plugin.url(privacy=True)) for plugin in self._plugins
-        )
+        given = _given_parameters(url)
+        self.masked = " ".join(_shown(plugin.url(privacy=True), given) for plugin in self._plugins)
         visible = _words(self.masked)
         self._secrets = sorted(
             (word for word in _words(url) if len(word) >= MIN_SECRET and word not in visible),

@@ -106,6 +106,16 @@ def test_chat_services_get_markdown_and_their_tokens_stay_hidden() -> None:
     )
 
 
+def test_a_url_is_shown_as_written_masked_without_the_defaults_apprise_spells_out() -> None:
+    """`json://user:****@host/hook?method=POST&overflow=upstream&retry=0&wait=0.5&optional=no`
+    hid the URL the user wrote behind parameters they never gave."""
+    assert Channel("json://user:s3cret@127.0.0.1:8799/hook").masked == (
+        "json://user:****@127.0.0.1:8799/hook"
+    )
+    given = Channel("json://127.0.0.1:8799/hook?+X-Token=abc123&method=PUT")
+    assert given.masked == "json://127.0.0.1:8799/hook?method=PUT&%2BX-Token=****"
+
+
 def test_a_new_subscriptions_url_is_printed_whole_in_a_narrow_terminal(
     home: Home, hook: Webhook
 ) -> None:
