@@ -7,6 +7,7 @@ skipped with a clear message while the rest of the catalog still crawls.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -361,11 +362,24 @@ def _field_path(location: tuple[int | str, ...]) -> str:
 
 
 def _problem_message(problem: ErrorDetails) -> str:
-    """Pydantic's message, without the "Value error, " it puts before our validators' own text."""
+    """Pydantic's message, without the "Value error, " it puts before our validators' own text;
+    for a misspelt field, the field it most likely meant."""
     error = problem.get("ctx", {}).get("error")
     if problem["type"] == "value_error" and error is not None:
         return str(error)
+    if problem["type"] == "extra_forbidden" and problem["loc"]:
+        meant = difflib.get_close_matches(str(problem["loc"][-1]), _FIELD_NAMES, n=1)
+        return f"unknown field; did you mean {meant[0]}?" if meant else "unknown field"
     return problem["msg"]
+
+
+_FIELD_NAMES = sorted(
+    {
+        name
+        for model in (ServiceDeclaration, DocumentDeclaration, PartDeclaration, RangeSelector)
+        for name in model.model_fields
+    }
+)
 
 
 def _load_document(

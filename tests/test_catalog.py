@@ -192,6 +192,15 @@ def test_broken_entries_are_located_and_good_ones_still_load() -> None:
     assert "invalid CSS selector 'div['" in messages["Bad Selector"]
     assert "not an http(s) URL" in messages["FTP Link"]
     assert "duplicate key mixed-bag/good-terms" in messages["Good Terms"]
+    assert messages["Unknown Field"] == "unknown field"
+
+
+def test_a_misspelt_field_is_named_with_the_one_it_meant(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    entry = {"type": "Terms", "url": "https://typo.example/", "selct": "main"}
+    path.write_text(yaml.safe_dump({"service": "Typo", "documents": [entry]}), encoding="utf-8")
+    [error] = load_catalog([path], bundled=False).errors
+    assert (error.field, error.message) == ("selct", "unknown field; did you mean select?")
 
 
 def test_error_text_names_file_document_and_field() -> None:
@@ -494,7 +503,7 @@ def test_range_selectors_load_beside_css_ones(tmp_path: Path) -> None:
         (
             {"startBefore": "h1", "end_before": "h2"},
             "select.0.range.startBefore",
-            "Extra inputs are not permitted",
+            "unknown field; did you mean start_before?",
         ),
         (7, "select.0", "expected a CSS selector or a range"),
     ],
