@@ -4,6 +4,10 @@ A document's folder holds one file per version, named by the moment it was recor
 (`2024-05-22.md`, `2024-05-22T12-36-09Z.md`, `2024-05-22T123609Z_fc4bbd876.md`,
 `2024-05-22T12:36:09Z.md`). Each version takes the timestamp of its file name, so each change is
 dated by the later version, as if it had been crawled then.
+
+An import only appends: a file no newer than the document's latest version is left out, whether
+its text is already recorded (the same folder imported again) or not (a crawled document's history
+is not rewritten from the past, which would date old wording as its newest change).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from pathlib import Path
 from crawlers.declarations import slugify
 from crawlers.extraction import ExtractionError, extract_markdown
 from diffengine import assess
-from store.repository import Attempt, DocumentInfo, Judge, Repository
+from store.queries import recorded_versions
+from store.repository import Attempt, DocumentInfo, Judge, Repository, text_sha256
 
 _DATED = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
@@ -68,6 +73,9 @@ class FolderReport:
     versions: int = 0
     changes: int = 0
     unchanged: int = 0
+    already: int = 0  # files whose text the history holds, at or before its latest version
+    older: int = 0  # files older than the latest version whose text the history lacks
+    recorded_until: datetime | None = None  # the latest version's moment before the import
     skipped: list[str] = field(default_factory=list)
 
 
@@ -94,15 +102,18 @@ def import_folder(
     on_file: Callable[[Path], None] = lambda _: None,
     judge: Judge = assess,
 ) -> FolderReport:
-    """Record every dated file of `folder`, oldest first, as versions of one document."""
+    """Record the dated files of `folder` newer than its history, oldest first, as versions of
+    one document."""
     key = f"{slugify(service)}/{slugify(document_type)}"
-    report = FolderReport(key)
     files = sorted(_dated_files(folder), key=lambda path: (file_timestamp(path), path.name))
     first = file_timestamp(files[0]) if files else None
     repository.sync_documents(
         [DocumentInfo(key, service, document_type, folder.resolve().as_uri(), {"imported": True})],
         at=first,
+        refresh=False,
     )
+    until, known = recorded_versions(repository.engine, key)
+    report = FolderReport(key, recorded_until=until)
     for path in files:
         on_file(path)
         try:
@@ -112,9 +123,14 @@ def import_folder(
             continue
         at = file_timestamp(path)
         assert at is not None
-        recorded = repository.record_text(
-            key, Attempt(url=path.resolve().as_uri(), at=at), text, judge
-        )
+        if until is not None and at <= until:
+            if text_sha256(text) in known:
+                report.already += 1
+            else:
+                report.older += 1
+            continue
+        attempt = Attempt(url=path.resolve().as_uri(), at=at)
+        recorded = repository.record_text(key, attempt, text, judge, imported=True)
         report.versions += recorded.outcome != "unchanged"
         report.changes += recorded.outcome == "changed"
         report.unchanged += recorded.outcome == "unchanged"

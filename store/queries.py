@@ -326,3 +326,16 @@ def latest_version(session: Session, document_id: int) -> Version | None:
         .order_by(col(Version.seq).desc())
         .limit(1)
     ).first()
+
+
+def recorded_versions(engine: Engine, key: str) -> tuple[datetime | None, set[str]]:
+    """When a document's latest version was seen (None before its first), and the sha256 of
+    every version's text: what an import needs to add only what the history lacks."""
+    query = (
+        select(Version.seen_at, Version.text_sha256)
+        .join(Document, col(Document.id) == col(Version.document_id))
+        .where(Document.key == key)
+    )
+    with Session(engine) as session:
+        rows = session.exec(query).all()
+    return max((seen for seen, _ in rows), default=None), {digest for _, digest in rows}

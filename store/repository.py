@@ -87,6 +87,11 @@ def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def text_sha256(text: str) -> str:
+    """The digest a version's text is known by (`Version.text_sha256`)."""
+    return body_sha256(text.encode("utf-8"))
+
+
 def _insert(connection: Connection, table: type[SQLModel]) -> Any:
     """An INSERT of the connection's dialect."""
     return dialect_insert(connection.dialect.name)(table)
@@ -160,12 +165,14 @@ class Repository:
         self.engine = engine
         self._writer = writer(engine)
 
-    def sync_documents(self, documents: Sequence[DocumentInfo], at: datetime | None = None) -> None:
-        """Insert the documents not yet known and refresh the declarations of the others.
+    def sync_documents(
+        self, documents: Sequence[DocumentInfo], at: datetime | None = None, *, refresh: bool = True
+    ) -> None:
+        """Insert the documents not yet known and, with `refresh`, the declarations of the others.
 
         One statement for all of them (an executemany), as a crawl syncs its whole selection; a
         key given twice counts once, the last one (PostgreSQL refuses one upsert touching a row
-        twice).
+        twice). An import does not refresh: a crawled document keeps the URL it is fetched from.
         """
         if not documents:
             return
@@ -188,8 +195,12 @@ class Repository:
         declared = ("service", "document_type", "url", "declaration", "tags", "last_seen")
         with Session(self._writer) as session, session.begin():
             insert = _insert(session.connection(), Document)
-            upsert = insert.on_conflict_do_update(
-                index_elements=["key"], set_={name: insert.excluded[name] for name in declared}
+            upsert = (
+                insert.on_conflict_do_update(
+                    index_elements=["key"], set_={name: insert.excluded[name] for name in declared}
+                )
+                if refresh
+                else insert.on_conflict_do_nothing(index_elements=["key"])
             )
             session.execute(upsert, rows)
 
@@ -240,14 +251,17 @@ class Repository:
         vet: Vet | None = None,
         body: bytes | None = None,
         content_type: str | None = None,
+        imported: bool = False,
     ) -> Recorded:
         """A fetched or imported text: a new version (and change) unless it equals the latest.
 
         `vet` sees the text before anything is written, under the document's lock: a capture it
         refuses becomes a fetch issue and never a version (the body is not remembered either, so
-        the same body is vetted again next time and the issue's streak grows).
+        the same body is vetted again next time and the issue's streak grows). An `imported` text
+        leaves the document's fetch state (last check, validators, open issue) as it was: it was
+        read from disk, not fetched, and the next crawl must not take it for a fetch.
         """
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        digest = text_sha256(text)
         with Session(self._writer) as session, session.begin():
             connection = session.connection()  # statements, not ORM objects: see _LOCK
             document_id = connection.execute(_LOCK, {"document_key": key}).scalar()
@@ -261,7 +275,7 @@ class Repository:
                 document = session.get_one(Document, document_id)
                 self._issue(session, document, attempt, kind, detail)
                 return Recorded("failed", detail=f"{kind}: {detail}")
-            state = _healthy_values(attempt)
+            state = {} if imported else _healthy_values(attempt)
             if body is not None:
                 state["body_sha256"] = body_sha256(body)
             if unchanged:
@@ -387,5 +401,6 @@ def _update_and_log(
     connection: Connection, document_id: int, state: dict[str, Any], attempt: Attempt, outcome: str
 ) -> None:
     """The document's new fetch state, and the `fetch` row that logs the attempt."""
-    connection.execute(_UPDATE_DOCUMENT, {"document_id": document_id, **state})
+    if state:  # an imported repeat changes nothing of the document
+        connection.execute(_UPDATE_DOCUMENT, {"document_id": document_id, **state})
     connection.execute(_INSERT_FETCH, _fetch_values(document_id, attempt, outcome))

@@ -10,6 +10,7 @@ import pytest
 
 from crawlers.importer import file_timestamp
 from tests.conftest import SHARED, Home
+from tests.site import Site
 
 FIXTURES = Path(__file__).parent / "fixtures" / "history"
 
@@ -69,6 +70,43 @@ def test_service_and_type_can_be_named_and_html_is_extracted(home: Home, tmp_pat
     assert change["detected_at"] == "2025-06-01T00:00:00+00:00"
     diff = home.run("show", str(change["id"]), "--json").json()["diff"]
     assert "+" in diff and "Bots are banned." in diff and "menu" not in diff
+
+
+def test_importing_again_adds_only_the_newer_versions(home: Home, tmp_path: Path) -> None:
+    folder = tmp_path / "Chatterbox__Bot-Rules"
+    folder.mkdir()
+    (folder / "2025-01-01.md").write_text("# Rules\n\nBots are welcome.\n")
+    (folder / "2025-06-01.md").write_text("# Rules\n\nBots are banned.\n")
+    assert home.run("import-history", str(folder)).code == 0
+    again = home.run("import-history", str(folder))
+    assert again.code == 0, again.stderr
+    assert "2 files already recorded" in again.stdout.replace("\n", " ")
+    [document] = home.run("documents", "--json").json()
+    assert document["versions"] == 2
+    (folder / "2025-09-01.md").write_text("# Rules\n\nBots are banned. Humans too.\n")
+    assert home.run("import-history", str(folder)).code == 0
+    [document] = home.run("documents", "--json").json()
+    assert document["versions"] == 3
+    assert len(home.run("history", "--all", "--json").json()) == 2
+
+
+def test_importing_into_a_crawled_document_keeps_its_url_and_history(
+    home: Home, site: Site, tmp_path: Path
+) -> None:
+    site.html("/t", "<html><body><main><p>Bots are welcome today.</p></main></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    home.crawl(catalog)
+    [before] = home.run("documents", "--json").json()
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    (folder / "2020-01-01.md").write_text("Bots were welcome in 2020.\n")
+    result = home.run("import-history", str(folder), "--service", "TestSite", "--type", "Terms")
+    assert result.code == 0, result.stderr
+    assert "older than the history already recorded" in result.stderr.replace("\n", " ")
+    [after] = home.run("documents", "--json").json()
+    assert after == before  # same URL, versions, last check: nothing inserted before live history
+    home.crawl(catalog)
+    assert site.hits("/t")[-1].headers.get("If-None-Match")  # its validators survived too
 
 
 def test_bad_arguments_are_clear_errors(home: Home, tmp_path: Path) -> None:

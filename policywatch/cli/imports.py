@@ -61,8 +61,9 @@ def import_history(
     html = HtmlRules(select or (), remove or ())
     total = sum(1 for one in folders for _ in one.iterdir())
     table = Table(title="Imported", show_edge=False)
-    for column in ("document", "versions", "changes", "repeats", "skipped"):
+    for column in ("document", "new versions", "changes", "repeats", "skipped"):
         table.add_column(column, justify="left" if column == "document" else "right")
+    already = 0
     with progress_bar() as progress:
         task = progress.add_task("importing", total=total)
         for one in folders:
@@ -81,4 +82,19 @@ def import_history(
                 err_console.print(
                     f"[yellow]skipped[/] {escape(report.key)}: {escape(reason)}", highlight=False
                 )
+            if report.older:
+                err_console.print(
+                    f"[yellow]left out[/] {escape(report.key)}: {_files(report.older)} older than"
+                    f" the history already recorded (its latest version is of"
+                    f" {report.recorded_until:%Y-%m-%d %H:%M} UTC); an import only adds versions"
+                    " after it",
+                    highlight=False,
+                )
+            already += report.already
     console.print(table)
+    if already:
+        console.print(f"{_files(already)} already recorded: left as they were.")
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
