@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -33,6 +34,10 @@ WRITER_OPTION = "policywatch_writer"
 
 class StoreError(Exception):
     """The database cannot be opened or migrated; the message says which and why."""
+
+
+class MissingStore(StoreError):
+    """A SQLite store asked for as existing is not there."""
 
 
 def alembic_config() -> Config:
@@ -89,18 +94,48 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITER_OPTION: True})
 
 
+def store_url(text: str) -> str:
+    """`text` as the URL of a store the engine can open, or a StoreError saying how to write it.
+
+    `postgresql://` and `postgres://` (as hosting services hand them out) name psycopg 3, the
+    driver policywatch installs; SQLAlchemy would look for psycopg2 or refuse the scheme.
+    """
+    try:
+        parsed = make_url(text)
+    except ArgumentError:
+        if "://" not in text:
+            raise StoreError(
+                f"{text!r} is not a database URL; for a SQLite file write"
+                f" sqlite:///{Path(text).expanduser().resolve()}"
+            ) from None
+        raise StoreError(
+            f"{text!r} is not a database URL (sqlite:///PATH or postgresql://USER@HOST/DATABASE)"
+        ) from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in _DIALECTS:
+        raise StoreError(f"the store runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite store, None for another store or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; a SQLite file's folder is created if needed."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    url = store_url(url)
+    if (path := sqlite_path(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -144,12 +179,19 @@ def public_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def open_store(url: str) -> Engine:
-    """The engine for `url` with its schema up to date, or a StoreError saying what is wrong."""
-    safe = public_url(url)
+def open_store(url: str, *, create: bool = True) -> Engine:
+    """The engine for `url` with its schema up to date, or a StoreError saying what is wrong.
+
+    Without `create`, a SQLite file that is not there is a MissingStore, and nothing is made:
+    reading a mistyped path must not leave a new empty store (and its folders) behind.
+    """
+    url = store_url(url)
+    path = sqlite_path(url)
+    if not create and path is not None and not path.exists():
+        raise MissingStore(f"no store at {path}")
     try:
         engine = make_engine(url)
         migrate(engine)
     except Exception as error:
-        raise StoreError(f"cannot open the store {safe}: {error}") from error
+        raise StoreError(f"cannot open the store {public_url(url)}: {error}") from error
     return engine

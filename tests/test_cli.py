@@ -6,7 +6,11 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+
+from store.db import open_store
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import History
 from tests.conftest import Home
@@ -77,6 +81,7 @@ def test_history_filters(home: Home, site: Site) -> None:
 
 
 def test_unknown_change_and_unusable_database_are_clear_errors(home: Home) -> None:
+    open_store(home.db).dispose()
     missing = home.run("show", "42")
     assert missing.code == 2 and "no change with id 42" in missing.stderr
     bad = home.run("documents", "--db", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
@@ -86,6 +91,7 @@ def test_unknown_change_and_unusable_database_are_clear_errors(home: Home) -> No
 
 def test_empty_store_says_what_to_do(home: Home) -> None:
     """A sentence, not the head of an empty table."""
+    open_store(home.db).dispose()
     documents = home.run("documents")
     assert documents.stdout.strip() == "Nothing tracked yet: run policywatch crawl.", documents
     changes = home.run("history")
@@ -224,3 +230,35 @@ def test_documents_in_a_terminal_of_80_columns_never_cut_a_key_short(home: Home)
     assert table.code == 0, table.stderr
     keys = [line.split("│")[0].strip() for line in table.stdout.splitlines() if "│" in line]
     assert "".join(keys) == long.key
+
+
+@pytest.mark.parametrize("command", [["documents"], ["history"], ["show", "1"], ["serve"]])
+def test_reading_a_store_that_does_not_exist_creates_nothing(
+    home: Home, tmp_path: Path, command: list[str]
+) -> None:
+    """A mistyped --db is said to be missing, not silently made (with its folders)."""
+    missing = tmp_path / "typo" / "store.sqlite3"
+    result = home.run(*command, "--db", f"sqlite:///{missing}")
+    assert result.code == 2 and f"no store at {missing}" in result.stderr, result
+    assert "policywatch crawl" in result.stderr and "Traceback" not in result.stderr
+    assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("store.sqlite3", "write sqlite:///"),
+        ("not a url at all", "not a database URL"),
+        ("mysql://root@127.0.0.1/db", "SQLite or PostgreSQL, not mysql"),
+    ],
+)
+def test_a_bad_store_url_is_a_clear_error(home: Home, given: str, said: str) -> None:
+    for result in (home.run("documents", "--db", given), Home(home.path, given).run("documents")):
+        assert result.code == 2 and said in result.stderr, result
+        assert "Traceback" not in result.stderr
+
+
+def test_postgres_scheme_is_taken_as_postgresql(home: Home) -> None:
+    result = home.run("documents", "--db", "postgres://nobody:secret@127.0.0.1:1/none")
+    assert result.code == 2 and "postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
+    assert "secret" not in result.stderr

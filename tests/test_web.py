@@ -17,6 +17,7 @@ from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
 from policywatch.web import create_app
 from policywatch.web.diffview import sections
+from store.db import open_store
 from store.queries import list_changes
 from tests.test_web_data import HOSTILE, RESTRICTION, web_store
 
@@ -244,6 +245,7 @@ def test_serve_binds_public_address_only_with_token(
     app = typer.Typer()
     app.command()(serve)
     db = ["--db", f"sqlite:///{tmp_path / 'serve.sqlite3'}"]
+    open_store(db[1]).dispose()
     refused = CliRunner().invoke(app, ["--host", "0.0.0.0", *db])
     assert refused.exit_code == 2 and "token" in refused.output and not started
     assert CliRunner().invoke(app, db).exit_code == 0

@@ -136,7 +136,7 @@ def _filters(row: SubscriptionRow) -> str:
 @subscriptions_app.command(name="list")
 def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every subscription with its masked URL, filters and deliveries (failed ones in red)."""
-    rows = list_subscriptions(engine(db))
+    rows = list_subscriptions(engine(db, existing=True))
     if as_json:
         print_json([row.to_json() | {"url": mask(row)} for row in rows])
         return
@@ -171,7 +171,7 @@ def remove(
     db: DbOption = None,
 ) -> None:
     """Remove a subscription and what it is still owed."""
-    if not remove_subscription(engine(db), name):
+    if not remove_subscription(engine(db, existing=True), name):
         fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
     console.print(f"Removed {escape(name)}.", highlight=False)
 
@@ -182,7 +182,7 @@ def test(
     db: DbOption = None,
 ) -> None:
     """Send a test message now; exit 1 when the channel refuses it."""
-    row = get_subscription(engine(db), name)
+    row = get_subscription(engine(db, existing=True), name)
     if row is None:
         fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
     try:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
 from policywatch.config import Settings, load_settings
-from store.db import StoreError, open_store
+from store.db import MissingStore, StoreError, open_store, store_url
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -99,13 +99,26 @@ def warn_catalog_errors(catalog: Catalog) -> None:
 
 
 def db_url(option: str | None) -> str:
-    return option or settings().db
-
-
-def engine(option: str | None) -> Engine:
-    """The store named by `--db` (or the configured default), migrated, or a clear error."""
+    """The URL of the store named by `--db` (or the configured default), or a clear error."""
     try:
-        return open_store(db_url(option))
+        return store_url(option or settings().db)
+    except StoreError as error:
+        fail(str(error))
+
+
+def engine(option: str | None, *, existing: bool = False) -> Engine:
+    """The store named by `--db` (or the configured default), migrated, or a clear error.
+
+    A command that only reads asks for an `existing` store: a missing SQLite file is an error
+    there, and is not created.
+    """
+    try:
+        return open_store(db_url(option), create=not existing)
+    except MissingStore as error:
+        fail(
+            f"{error}: nothing has been crawled or imported there yet (run policywatch crawl, or"
+            " name another store with --db or POLICYWATCH_DB)"
+        )
     except StoreError as error:
         fail(str(error))
 

@@ -42,7 +42,7 @@ def _since(value: str | None) -> datetime | None:
 
 def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
     """What is tracked: versions, last check, last change, and any open fetch issue."""
-    store = engine(db)
+    store = engine(db, existing=True)
     rows = list_documents(store)
     failed = failed_by_document(store)
     if as_json:
@@ -106,7 +106,7 @@ def history(
     if min_severity and min_severity not in SEVERITIES:
         fail(f"--min-severity must be one of {', '.join(SEVERITIES)}")
     rows = list_changes(
-        engine(db),
+        engine(db, existing=True),
         service=service,
         document=document,
         since=_since(since),
@@ -149,7 +149,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One change: what it is, and the diff of the text."""
-    detail = get_change(engine(db), change_id)
+    detail = get_change(engine(db, existing=True), change_id)
     if detail is None:
         fail(f"no change with id {change_id}: `policywatch history --all` lists them")
     change = detail.change

@@ -19,13 +19,11 @@ from typing import Any
 import platformdirs
 import typer
 from filelock import FileLock, Timeout
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from policywatch.cli.common import EXIT_LOCKED, db_url, err_console, fail
 from policywatch.cli.crawl import crawl
 from policywatch.config import APP_NAME
-from store.db import public_url
+from store.db import public_url, sqlite_path
 from store.models import utcnow
 
 
@@ -40,13 +38,9 @@ def lock_path(url: str) -> Path:
     machine's scheduled runs from piling up. An OS file lock, unlike an advisory lock held on a
     database connection, also works while the database is down.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        fail(f"--db {url!r} is not a database URL")
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return Path(f"{parsed.database}.run.lock")
-    digest = hashlib.sha256(public_url(parsed).encode("utf-8")).hexdigest()[:16]
+    if (path := sqlite_path(url)) is not None:
+        return Path(f"{path}.run.lock")
+    digest = hashlib.sha256(public_url(url).encode("utf-8")).hexdigest()[:16]
     return Path(platformdirs.user_state_dir(APP_NAME)) / f"run-{digest}.lock"
 
 

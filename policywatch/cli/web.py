@@ -54,6 +54,6 @@ def serve(
             f"--host {host} is reachable from other machines: set --token or {TOKEN_ENV} "
             "(the feeds stay public, everything else requires the token)"
         )
-    app = create_app(engine(db), token=secret, base_url=base_url)
+    app = create_app(engine(db, existing=True), token=secret, base_url=base_url)
     console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
