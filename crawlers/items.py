@@ -90,9 +90,14 @@ class CrawlOutcome:
     effective_date: str | None = None
 
 
-def never_reached(key: str, why: str = "the crawl stopped before reaching it") -> CrawlOutcome:
+_NO_RESULT = "no result: "
+STOPPED = "the crawl stopped before reaching it"
+INTERRUPTED = "the crawl was interrupted before reaching it"
+
+
+def never_reached(key: str, why: str = STOPPED) -> CrawlOutcome:
     """The outcome of a document the crawl ended without: the store holds nothing new of it."""
-    return CrawlOutcome(key, "failed", f"no result: {why}")
+    return CrawlOutcome(key, "failed", f"{_NO_RESULT}{why}")
 
 
 # Failures that say "this machine cannot reach the host", as opposed to "the host said no".
@@ -104,6 +109,12 @@ class CrawlResult:
     """Every document's outcome, in catalog order."""
 
     outcomes: list[CrawlOutcome] = field(default_factory=list)
+    interrupted: bool = False  # stopped by a signal (Ctrl-C): the unreached are still due
+
+    @property
+    def unreached(self) -> list[CrawlOutcome]:
+        """The documents the crawl ended without (`never_reached`)."""
+        return [item for item in self.failed if item.detail.startswith(_NO_RESULT)]
 
     def count(self, outcome: str) -> int:
         return sum(1 for item in self.outcomes if item.outcome == outcome)

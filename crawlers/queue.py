@@ -325,6 +325,7 @@ def dispatch(
     client.rpush(QUEUE, *tasks.values())
     outcomes: dict[str, CrawlOutcome] = {}
     why = "the crawl stopped before a worker reported it"
+    interrupted = False
     try:
         for outcome in _collect(client, crawl, set(tasks), stall):
             if isinstance(outcome, str):
@@ -333,7 +334,7 @@ def dispatch(
             outcomes[outcome.key] = outcome
             on_outcome(outcome)
     except KeyboardInterrupt:  # as a local crawl does: the summary of what was done
-        why = "the crawl was interrupted before a worker reported it"
+        why, interrupted = "the crawl was interrupted before a worker reported it", True
     finally:
         with client.pipeline() as pipe:
             for key, task in tasks.items():
@@ -341,7 +342,10 @@ def dispatch(
                     pipe.lrem(QUEUE, 1, task)
             pipe.delete(outcomes_key(crawl))
             pipe.execute()
-    return CrawlResult([outcomes.get(doc.key) or never_reached(doc.key, why) for doc in documents])
+    return CrawlResult(
+        [outcomes.get(doc.key) or never_reached(doc.key, why) for doc in documents],
+        interrupted=interrupted,
+    )
 
 
 def _collect(

@@ -15,10 +15,31 @@ from scrapy.settings import Settings
 
 from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
-from crawlers.items import CrawlOutcome, CrawlResult, never_reached
+from crawlers.items import INTERRUPTED, STOPPED, CrawlOutcome, CrawlResult, never_reached
 from crawlers.spiders.policy import PolicySpider
 
 logger = logging.getLogger(__name__)
+
+
+class _Process(AsyncCrawlerProcess):
+    """Scrapy's process, telling its caller at once that a signal asked it to stop.
+
+    On the first SIGINT or SIGTERM Scrapy stops taking requests and waits for those in flight
+    (up to DOWNLOAD_TIMEOUT), and says so only in a log that a local crawl does not show; a user
+    pressing Ctrl-C saw nothing happen for seconds. The second signal stops it at once.
+    """
+
+    def __init__(self, settings: Settings, on_stop: Callable[[], None]) -> None:
+        super().__init__(settings)
+        self.on_stop = on_stop
+        self.interrupted = False
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        from twisted.internet import reactor
+
+        self.interrupted = True
+        super()._signal_shutdown(signum, frame)
+        reactor.callFromThread(self.on_stop)  # not in the handler: it may interrupt a write
 
 
 class CrawlAborted(Exception):
@@ -56,8 +77,10 @@ def run_crawl(
     settings: Settings,
     on_outcome: Callable[[CrawlOutcome], None] = lambda _: None,
     accept_capture: Sequence[str] = (),
+    on_stop: Callable[[], None] = lambda: None,
 ) -> CrawlResult:
-    """Crawl `documents` to completion; blocks, and can run once per process (Twisted's reactor).
+    """Crawl `documents` to completion or until interrupted (`on_stop` is called when a signal
+    asks the crawl to stop); blocks, and can run once per process (Twisted's reactor).
     `accept_capture`: the keys of the documents whose text is recorded even if it looks like a
     broken capture."""
     outcomes: dict[str, CrawlOutcome] = {}
@@ -68,15 +91,20 @@ def run_crawl(
 
     needs_browser = any(document.render == "browser" for document in documents)
     with _bugs_shown():
-        _run(
+        interrupted = _run(
             PolicySpider,
             settings,
             scraped,
+            on_stop,
             documents=documents,
             browser_missing=enable_browser(settings) if needs_browser else None,
             accept_capture=accept_capture,
         )
-    return CrawlResult([outcomes.get(doc.key) or never_reached(doc.key) for doc in documents])
+    why = INTERRUPTED if interrupted else STOPPED
+    return CrawlResult(
+        [outcomes.get(doc.key) or never_reached(doc.key, why) for doc in documents],
+        interrupted=interrupted,
+    )
 
 
 # Where a bug in policywatch or in a Scrapy component shows in the log, as opposed to a fetch that
@@ -131,6 +159,7 @@ def run_worker(
         QueuedPolicySpider,
         settings,
         on_outcome,
+        lambda: None,
         worker=worker,
         browser_missing=enable_browser(settings),
     )
@@ -140,13 +169,16 @@ def _run(
     spider: type[PolicySpider],
     settings: Settings,
     on_outcome: Callable[[CrawlOutcome], None],
+    on_stop: Callable[[], None],
     **arguments: Any,
-) -> None:
+) -> bool:
+    """Run `spider` until it is done or stopped by a signal; whether a signal stopped it."""
+
     def scraped(item: Any) -> None:
         if isinstance(item, CrawlOutcome):
             on_outcome(item)
 
-    process = AsyncCrawlerProcess(settings)
+    process = _Process(settings, on_stop)
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
     # The redirect middlewares warn at every start that the Referer middleware is not there: it
     # is left out on purpose (crawlers/settings.py), and a worker's log would open with it.
@@ -167,3 +199,4 @@ def _run(
     if error is not None:
         logger.error("the crawl could not run", exc_info=error)
         raise CrawlAborted(f"the crawl could not run: {type(error).__name__}: {error}") from error
+    return process.interrupted

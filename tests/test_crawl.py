@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -348,3 +350,33 @@ def test_user_rules_classify_changes_and_a_broken_rule_file_stops_early(
     rules.write_text("rules:\n  - id: broken\n")
     broken = home.crawl(catalog, "--rules", str(rules))
     assert broken.code == 2 and "broken" in broken.stderr and not site.hits("/robots.txt")[2:]
+
+
+def test_an_interrupted_crawl_says_so_and_records_no_false_failure(home: Home, site: Site) -> None:
+    """Ctrl-C: the pages in flight may finish, but a failure the stop causes (here the timeout
+    that ends the wait) is no fetch issue; what was not reached stays due; exit 130."""
+    for path in ("/a", "/b"):
+        site.html(path, terms(f"<p>{path}</p>"))
+    site.html("/slow", terms(), delay=30)
+    catalog = declare(home, site, "/a", "/slow", "/b")
+    command = [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog)]
+    command += ["--only", "testsite", "--set", "DOWNLOAD_DELAY=0", "--set", "DOWNLOAD_TIMEOUT=3"]
+    command += ["--set", "RETRY_ENABLED=false"]  # as a browser killed by the same Ctrl-C
+    child = subprocess.Popen(command, env=home.env(), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not site.hits("/slow"):
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    stderr = child.communicate(timeout=30)[1].decode()
+    assert child.returncode == 130, stderr
+    assert "Stopping: waiting for the pages being fetched (at most 3 s)" in stderr
+    assert "Interrupted" in stderr and "offline" not in stderr and "still due" in stderr
+    documents = {row["key"]: row for row in home.run("documents", "--json").json()}
+    slow = documents["testsite/doc-slow"]
+    assert slow["issue"] is None and slow["last_checked"] is None and slow["versions"] == 0
+    fetched = [row for row in documents.values() if row["versions"] == 1]
+    assert f"{len(fetched)} of 3 documents checked" in stderr
+    site.html("/slow", terms())
+    again = home.run("crawl", "--catalog", str(catalog), "--only", "testsite", "--json", "-q")
+    assert outcomes(again)["testsite/doc-slow"][0] == "first"  # still due: fetched next time

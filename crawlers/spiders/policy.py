@@ -213,6 +213,11 @@ class PolicySpider(scrapy.Spider):
         )
 
     def failed(self, failure: Failure) -> Iterable[FetchFailed]:
+        if not self.crawler.crawling:
+            # Stopped by a signal: what failed now is the stop's doing (downloads cut, the
+            # browser killed by the same Ctrl-C), not the site's. Nothing is recorded: the
+            # document stays due, and a worker puts its task back.
+            return
         request = failure.request  # type: ignore[attr-defined]
         key = request.meta["key"]
         try:

@@ -17,6 +17,7 @@ from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
 from policywatch.cli.alerts import print_delivery
 from policywatch.cli.common import (
+    EXIT_INTERRUPTED,
     EXIT_NOTHING_FETCHED,
     CatalogOption,
     DbOption,
@@ -151,8 +152,18 @@ def crawl(
             from crawlers.runner import CrawlAborted, run_crawl
 
             scrapy_settings = fetch_settings(db, config, rule_files, overrides)
+            wait = scrapy_settings.getint("DOWNLOAD_TIMEOUT")
             try:
-                return run_crawl(due, scrapy_settings, advance, accept_capture=sorted(accepted))
+                return run_crawl(
+                    due,
+                    scrapy_settings,
+                    advance,
+                    accept_capture=sorted(accepted),
+                    on_stop=lambda: err_console.print(
+                        f"Stopping: waiting for the pages being fetched (at most {wait} s);"
+                        " press Ctrl-C again to stop at once."
+                    ),
+                )
             except CrawlAborted as error:
                 fail(str(error))
 
@@ -169,6 +180,9 @@ def crawl(
         print_json(_json(documents, result, schedule))
     else:
         _summary(result, schedule)
+    if result.interrupted:
+        _say_interrupted(result)
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not no_notify:
         _notify(store, config.base_url)
     if result.nothing_fetched:
@@ -248,6 +262,17 @@ def _waiting(schedule: Schedule) -> str:
     return f"{count} {nouns} interval{next_one} (--all fetches {'it' if one else 'them'} now)"
 
 
+def _say_interrupted(result: CrawlResult) -> None:
+    """What an interrupted crawl did and did not do: the rest is still due, nothing is lost."""
+    unreached = len(result.unreached)
+    err_console.print(
+        f"[bold yellow]Interrupted:[/] {len(result.outcomes) - unreached} of"
+        f" {len(result.outcomes)} documents checked; the {unreached} not reached are still due"
+        " and the next crawl fetches them. Alerts owed wait for it (or for policywatch notify).",
+        highlight=False,
+    )
+
+
 def _notify(store: Engine, base_url: str | None) -> None:
     """Deliver what this crawl made owed, and retry earlier alerts; on stderr, as stdout is data."""
     report = deliver_owed(store, base_url=base_url)
@@ -259,16 +284,20 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
     if not result.outcomes:
         console.print(f"Nothing is due: {_waiting(schedule)}.", highlight=False)
         return
+    # Interrupted, the documents not reached were not checked, and did not fail: they are told
+    # apart (and still due), not listed as failures.
+    unreached = result.unreached if result.interrupted else []
+    failed = [item for item in result.failed if item not in unreached]
     counts = Table(title="Crawl summary", show_edge=False)
     for column in ("checked", "unchanged", "changed", "new", "failed", "not due"):
         counts.add_column(column, justify="right")
     unchanged = result.count("unchanged") + result.count("not-modified")
     counts.add_row(
-        str(len(result.outcomes)),
+        str(len(result.outcomes) - len(unreached)),
         str(unchanged),
         str(result.count("changed")),
         str(result.count("first")),
-        str(len(result.failed)),
+        str(len(failed)),
         str(len(schedule.waiting)),
     )
     console.print(counts)
@@ -286,10 +315,10 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
                 str(item.change_id), escape(item.key), Text(dated(item.detail, effective))
             )
         console.print(table)
-    if result.failed and not result.offline:  # offline, one sentence says it better than N rows
+    if failed and not result.offline:  # offline, one sentence says it better than N rows
         table = Table(title="Failed fetches", show_edge=False)
         table.add_column("document")
         table.add_column("reason", overflow="fold")
-        for item in result.failed:
+        for item in failed:
             table.add_row(escape(item.key), escape(item.detail))
         console.print(table)
