@@ -72,7 +72,7 @@ def test_history_filters(home: Home, site: Site) -> None:
     site.html("/t", "<html><body><p>Two.</p></body></html>")
     home.crawl(catalog)
     assert len(home.run("history", "--service", "TESTSITE", "--json").json()) == 1
-    assert home.run("history", "--service", "other", "--json").json() == []
+    assert home.run("history", "--service", "other", "--json").code == 2  # nothing tracked
     assert home.run("history", "--since", "2999-01-01", "--json").json() == []
     assert home.run("history", "--document", "testsite/terms", "--json").json()[0]["id"] == 1
     bad = home.run("history", "--min-severity", "apocalyptic")
@@ -262,3 +262,31 @@ def test_postgres_scheme_is_taken_as_postgresql(home: Home) -> None:
     result = home.run("documents", "--db", "postgres://nobody:secret@127.0.0.1:1/none")
     assert result.code == 2 and "postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_history_says_when_it_shows_only_the_newest(home: Home) -> None:
+    store = History(home.db)
+    for n in range(3):
+        store.change(summary=f"change {n}")
+    two = home.run("history", "--limit", "2")
+    assert "change 2" in two.stdout and "change 0" not in two.stdout
+    assert "The 2 newest changes; --limit 0 shows them all." in two.stdout
+    assert "newest" not in home.run("history", "--limit", "3").stdout
+    every = home.run("history", "--limit", "0")
+    assert all(f"change {n}" in every.stdout for n in range(3)) and "newest" not in every.stdout
+    assert len(home.run("history", "--limit", "0", "--json").json()) == 3
+    assert len(home.run("history", "--limit", "2", "--json").json()) == 2
+    assert home.run("history", "--limit", "-1").code == 2
+
+
+def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
+    History(home.db).change()
+    service = home.run("history", "--service", "Whatsap")
+    assert service.code == 2 and "no tracked document of service Whatsap" in service.stderr
+    assert "did you mean WhatsApp?" in service.stderr
+    document = home.run("history", "--document", "whatsapp/business-terms")
+    assert document.code == 2 and "did you mean whatsapp/business-solution-terms?" in (
+        document.stderr
+    )
+    known = home.run("history", "--service", "openai", "--json")  # tracked, no change yet
+    assert known.code == 0 and known.json() == []

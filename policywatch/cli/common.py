@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -73,6 +75,13 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     quotes what the user gave and what failed, where [brackets] are no markup."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(code)
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """`; did you mean X?` when one of `known` is close to `value` (any case), else nothing."""
+    spelled = {name.lower(): name for name in known}
+    close = difflib.get_close_matches(value.lower(), spelled, n=1, cutoff=0.6)
+    return f"; did you mean {spelled[close[0]]}?" if close else ""
 
 
 def settings() -> Settings:

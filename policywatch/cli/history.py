@@ -10,8 +10,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import Engine
 
-from policywatch.cli.common import DbOption, JsonOption, console, engine, fail, print_json
+from policywatch.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    did_you_mean,
+    engine,
+    fail,
+    print_json,
+)
 from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated
 from store.outbox import failed_by_document
@@ -98,22 +107,29 @@ def history(
     include_noise: Annotated[
         bool, typer.Option("--all", help="Include changes judged not meaningful.")
     ] = False,
-    limit: Annotated[int, typer.Option(help="At most this many changes.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=0, help="At most this many changes, the newest; 0: all of them.")
+    ] = 50,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Recorded changes, newest first."""
     if min_severity and min_severity not in SEVERITIES:
         fail(f"--min-severity must be one of {', '.join(SEVERITIES)}")
+    store = engine(db, existing=True)
     rows = list_changes(
-        engine(db, existing=True),
+        store,
         service=service,
         document=document,
         since=_since(since),
         min_severity=min_severity,
         include_noise=include_noise,
-        limit=limit,
+        limit=limit + 1 if limit else None,  # one more tells that there are more
     )
+    more = bool(limit) and len(rows) > limit
+    rows = rows[:limit] if more else rows
+    if not rows:
+        _check_tracked(store, service, document)
     if as_json:
         print_json([row.to_json() for row in rows])
         return
@@ -132,6 +148,19 @@ def history(
         shown = Text(summary) if row.meaningful else Text(f"({row.reason}) {summary}", "dim")
         table.add_row(str(row.id), _when(row.detected_at), escape(row.key), severity, shown)
     console.print(table)
+    if more:
+        console.print(f"The {limit} newest changes; --limit 0 shows them all.", highlight=False)
+
+
+def _check_tracked(store: Engine, service: str | None, document: str | None) -> None:
+    """A filter that names nothing tracked is a mistake to point out, not an empty history."""
+    tracked = list_documents(store)
+    services = {row.service for row in tracked}
+    if service and service.lower() not in {name.lower() for name in services}:
+        fail(f"no tracked document of service {service}{did_you_mean(service, services)}")
+    keys = {row.key for row in tracked}
+    if document and document.lower() not in keys:
+        fail(f"no tracked document {document}{did_you_mean(document, keys)}")
 
 
 def unified_diff(old: str, new: str) -> list[str]:
