@@ -24,6 +24,7 @@ class Subscribed:
 
     name: str
     masked: str
+    same_url_as: str | None = None  # an earlier subscription of the very same URL
 
 
 def _config_entries(text: str) -> list[tuple[str, list[str]]]:
@@ -55,12 +56,15 @@ def subscribe(engine: Engine, request: NewSubscription) -> Subscribed:
     Raises ChannelError for a URL Apprise refuses, DuplicateName for a name taken.
     """
     channel = Channel(request.url)
+    existing = list_subscriptions(engine)
     if not request.name:
-        taken = {row.name for row in list_subscriptions(engine)}
         scheme = request.url.partition("://")[0].lower()
-        request = dataclasses.replace(request, name=_free_name(scheme, taken))
+        request = dataclasses.replace(
+            request, name=_free_name(scheme, {row.name for row in existing})
+        )
     add_subscription(engine, request, utcnow())
-    return Subscribed(request.name, channel.masked)
+    same = next((row.name for row in existing if row.url == request.url), None)
+    return Subscribed(request.name, channel.masked, same)
 
 
 def subscribe_config(engine: Engine, text: str, request: NewSubscription) -> list[Subscribed]:

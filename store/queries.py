@@ -339,3 +339,23 @@ def recorded_versions(engine: Engine, key: str) -> tuple[datetime | None, set[st
     with Session(engine) as session:
         rows = session.exec(query).all()
     return max((seen for seen, _ in rows), default=None), {digest for _, digest in rows}
+
+
+@dataclass(frozen=True)
+class TrackedNames:
+    """What a subscription's filters may name, as far as the tracked documents tell."""
+
+    services: set[str]
+    keys: set[str]
+    tags: set[str]
+
+
+def tracked_names(engine: Engine) -> TrackedNames:
+    query = sa_select(col(Document.service), col(Document.key), col(Document.tags))
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return TrackedNames(
+        {service for service, _, _ in rows},
+        {key for _, key, _ in rows},
+        {tag for _, _, tags in rows for tag in tags or []},
+    )

@@ -283,9 +283,9 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     History(home.db).change()
     service = home.run("history", "--service", "Whatsap")
     assert service.code == 2 and "no tracked document of service Whatsap" in service.stderr
-    assert "did you mean WhatsApp?" in service.stderr
+    assert "(did you mean WhatsApp?)" in service.stderr
     document = home.run("history", "--document", "whatsapp/business-terms")
-    assert document.code == 2 and "did you mean whatsapp/business-solution-terms?" in (
+    assert document.code == 2 and "(did you mean whatsapp/business-solution-terms?)" in (
         document.stderr
     )
     known = home.run("history", "--service", "openai", "--json")  # tracked, no change yet

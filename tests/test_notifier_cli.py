@@ -123,3 +123,35 @@ def test_a_new_subscriptions_url_is_printed_whole_in_a_narrow_terminal(
     done = home.run("subscribe", hook.url(), "--name", "ops[1]", columns=40)
     assert done.code == 0, done.stderr
     assert done.stdout.splitlines() == [f"Subscribed ops[1]: {Channel(hook.url()).masked}"]
+
+
+def test_filters_naming_nothing_known_are_warned_with_the_closest_name(
+    home: Home, hook: Webhook
+) -> None:
+    History(home.db)  # tracks whatsapp/business-solution-terms and openai/usage-policies
+    typo = alerts(
+        home,
+        "subscribe",
+        hook.url(),
+        "--service",
+        "Whatsap",
+        "--document",
+        "openai/usage-policy",
+        "--category",
+        "pricng",
+        "--tag",
+        "mesaging",
+    )
+    assert typo.code == 0, typo.stderr  # kept: it may name what is declared later
+    assert "no service Whatsap is known (did you mean WhatsApp?)" in typo.stderr
+    assert "no document openai/usage-policy is known (did you mean openai/usage-policies?)" in (
+        typo.stderr
+    )
+    assert "no category pricng is known (did you mean pricing?)" in typo.stderr
+    assert "no tag mesaging is known (did you mean messaging?)" in typo.stderr
+    right = alerts(
+        home, "subscribe", hook.url(), "--name", "right", "--service", "whatsapp",
+        "--category", "fetch-issue", "--tag", "ai",
+    )  # fmt: skip
+    assert right.code == 0 and "is known" not in right.stderr, right.stderr
+    assert "already subscribed as json" in right.stderr  # the same URL twice: both get alerts

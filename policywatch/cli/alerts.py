@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
 from notifier import DeliveryReport, deliver_owed
 from notifier.channel import Channel, ChannelError
@@ -22,11 +23,13 @@ from policywatch.cli.common import (
     DbOption,
     JsonOption,
     console,
+    did_you_mean,
     engine,
     err_console,
     fail,
     print_json,
     settings,
+    user_catalog,
 )
 from store.outbox import (
     DIGESTS,
@@ -38,7 +41,7 @@ from store.outbox import (
     list_subscriptions,
     remove_subscription,
 )
-from store.queries import SEVERITIES
+from store.queries import SEVERITIES, tracked_names
 
 subscriptions_app = typer.Typer(
     help="The subscriptions: list them (URLs masked), remove one, send a test message.",
@@ -110,6 +113,45 @@ def subscribe(
             highlight=False,
             soft_wrap=True,  # a URL cut across lines cannot be copied
         )
+        if subscribed.same_url_as:
+            _warn(
+                f"this URL is already subscribed as {subscribed.same_url_as}: a change that"
+                " both match is sent twice"
+            )
+    _warn_unknown_filters(store, request)
+
+
+def _warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
+    """A filter that names nothing known (a typo, most often) would silently match nothing.
+    Warned, not refused: it may name a document declared or a rule written later."""
+    from diffengine.rules import default_rules
+
+    tracked = tracked_names(store)
+    catalog = user_catalog(None).documents
+    known = {
+        "service": tracked.services | {document.service for document in catalog},
+        "document": tracked.keys | {document.key for document in catalog},
+        "tag": tracked.tags | {tag for document in catalog for tag in document.tags},
+        "category": {rule.category for rule in default_rules()} | {FETCH_ISSUE},
+    }
+    given = {
+        "service": request.services,
+        "document": request.documents,
+        "tag": request.tags,
+        "category": request.categories,
+    }
+    for label, values in given.items():
+        names = {name.lower() for name in known[label]}
+        for value in values:
+            if value.lower() not in names:
+                _warn(
+                    f"no {label} {value} is known{did_you_mean(value, known[label])};"
+                    " the subscription gets nothing of it until one is"
+                )
 
 
 def _read(path: Path) -> str:

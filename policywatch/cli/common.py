@@ -78,10 +78,10 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """`; did you mean X?` when one of `known` is close to `value` (any case), else nothing."""
+    """` (did you mean X?)` when one of `known` is close to `value` (any case), else nothing."""
     spelled = {name.lower(): name for name in known}
     close = difflib.get_close_matches(value.lower(), spelled, n=1, cutoff=0.6)
-    return f"; did you mean {spelled[close[0]]}?" if close else ""
+    return f" (did you mean {spelled[close[0]]}?)" if close else ""
 
 
 def settings() -> Settings:
