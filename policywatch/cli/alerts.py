@@ -69,9 +69,16 @@ def subscribe(
         typer.Option(help="An Apprise YAML config: one subscription per URL, with its tags."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Default: the URL's scheme.")] = None,
-    service: Repeated = None,
-    document: Repeated = None,
-    tag: Repeated = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="Only this service, any case (repeatable).")
+    ] = None,
+    document: Annotated[
+        list[str] | None, typer.Option(help="Only this document key (repeatable).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(help="Only documents with this catalog tag (repeatable)."),
+    ] = None,
     category: Annotated[
         list[str] | None,
         typer.Option(help=f"A change category, or `{FETCH_ISSUE}` for fetch problems."),
