@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Engine
 
@@ -33,13 +34,37 @@ def _config_entries(text: str) -> list[tuple[str, list[str]]]:
 
     config = apprise.AppriseConfig(asset=apprise.AppriseAsset(storage_mode="memory"))
     entries = (
-        [(service.url(), sorted(str(tag) for tag in service.tags)) for service in config.services()]
+        [
+            (_without_defaults(service.url()), sorted(str(tag) for tag in service.tags))
+            for service in config.services()
+        ]
         if config.add_config(text, format="yaml")
         else []
     )
     if not entries:
         raise ChannelError("the Apprise config holds no URL that Apprise recognises")
     return entries
+
+
+def _without_defaults(url: str) -> str:
+    """`url` (as Apprise renders a config's entry) without the parameters at their defaults.
+
+    A config gives its URLs back only as Apprise renders them, every default spelled out
+    (`?method=POST&overflow=upstream&retry=0&wait=0.5&optional=no`); stored so, they would be
+    shown so, as if the user had written them. A parameter is a default when the same URL
+    without any parameter renders it with the same value.
+    """
+    import apprise
+
+    parts = urlsplit(url)
+    bare = apprise.Apprise.instantiate(urlunsplit(parts._replace(query="")))
+    if bare is None:  # the URL needs some of its parameters: keep them all
+        return url
+    defaults = set(parse_qsl(urlsplit(bare.url()).query, keep_blank_values=True))
+    given = [
+        pair for pair in parse_qsl(parts.query, keep_blank_values=True) if pair not in defaults
+    ]
+    return urlunsplit(parts._replace(query=urlencode(given)))
 
 
 def _free_name(wanted: str, taken: set[str]) -> str:

@@ -29,6 +29,7 @@ class Webhook:
     port: int = field(default_factory=free_port)
     status: int = 200
     posts: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # those of each post kept
     _server: ThreadingHTTPServer | None = None
 
     def url(self, path: str = "/hook") -> str:
@@ -43,6 +44,7 @@ class Webhook:
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 if receiver.status < 300:
                     receiver.posts.append(payload)
+                    receiver.headers.append(dict(self.headers.items()))
                 self.send_response(receiver.status)
                 self.end_headers()
 

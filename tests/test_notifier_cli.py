@@ -97,6 +97,18 @@ def test_an_apprise_config_subscribes_each_url_with_its_tags(home: Home, hook: W
     assert [post["title"].split(" — ")[1] for post in hook.posts] == ["whatsapp only"]
 
 
+def test_a_config_url_is_shown_without_the_defaults_and_keeps_what_it_sets(
+    home: Home, hook: Webhook
+) -> None:
+    config = home.path / "alerts.yaml"
+    config.write_text(f"urls:\n  - {hook.url()}?+X-Token={TOKEN}&retry=0\n")
+    added = alerts(home, "subscribe", "--config", str(config), "--name", "team")
+    assert added.stdout.strip() == f"Subscribed team: {hook.url()}?%2BX-Token=****", added.stderr
+    assert alerts(home, "subscriptions", "test", "team").code == 0
+    assert [headers.get("X-Token") for headers in hook.headers] == [TOKEN]
+    assert_masked(added)
+
+
 def test_chat_services_get_markdown_and_their_tokens_stay_hidden() -> None:
     token = "TIiajkdnlazkcOXrIdevi7FQ"
     slack = Channel(f"slack://T1JJ3T3L2/A1BRTD4JD/{token}")
