@@ -28,6 +28,7 @@ from store.models import utcnow
 from store.outbox import (
     Owed,
     SubscriptionRow,
+    awaiting_retry,
     claim,
     due,
     mark_failed,
@@ -54,9 +55,11 @@ class DeliveryReport:
 
     messages: int = 0
     delivered: int = 0
-    retrying: int = 0
+    retrying: int = 0  # failed in this run, to be retried
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    waiting: int = 0  # waiting for a retry after this run (those retrying included), and when
+    next_attempt: datetime | None = None
 
 
 def send(channel: Channel, message: Message) -> Outcome:
@@ -137,6 +140,7 @@ def deliver_owed(
             else send(channel, _compose(items, base_url, clock()))
         )
         _record(engine, report, sub, sorted(claimed), outcome, clock(), max_attempts)
+    report.waiting, report.next_attempt = awaiting_retry(engine)
     return report
 
 

@@ -378,6 +378,16 @@ def claim(
     return claimed
 
 
+def awaiting_retry(engine: Engine) -> tuple[int, datetime | None]:
+    """How many deliveries wait out a backoff after a failed send, and when the first is due."""
+    query = select(func.count(), func.min(col(Delivery.next_attempt_at))).where(
+        col(Delivery.status) == PENDING, col(Delivery.attempts) > 0
+    )
+    with Session(engine) as session:
+        count, first = session.exec(query).one()
+    return count, first
+
+
 def mark_sent(engine: Engine, ids: Sequence[int], now: datetime) -> None:
     with Session(engine) as session, session.begin():
         session.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -167,3 +168,21 @@ def test_filters_naming_nothing_known_are_warned_with_the_closest_name(
     )  # fmt: skip
     assert right.code == 0 and "is known" not in right.stderr, right.stderr
     assert "already subscribed as json" in right.stderr  # the same URL twice: both get alerts
+
+
+def test_notify_says_what_waits_for_a_retry(home: Home, hook: Webhook) -> None:
+    """`0 messages sent; 0 to retry` read as "nothing owed" while an alert waited out a backoff."""
+    history = History(home.db)
+    alerts(home, "subscribe", hook.url(), "--name", "hooky")
+    history.change(summary="Scraping banned")
+    hook.status = 500
+    failed = alerts(home, "notify")
+    assert "0 messages sent; 1 delivery failed and will be retried" in failed.stdout
+    waiting = alerts(home, "notify")  # within the backoff: nothing tried
+    assert "0 messages sent; 1 delivery waiting for a retry, the next at " in waiting.stdout
+    assert "--retry-now sends it now" in waiting.stdout
+    report = alerts(home, "notify", "--json").json()
+    assert report["waiting"] == 1 and report["next_attempt"] > datetime.now(UTC).isoformat()
+    hook.status = 200
+    sent = alerts(home, "notify", "--retry-now")
+    assert sent.stdout.strip() == "alerts: 1 message sent (1 delivery)."

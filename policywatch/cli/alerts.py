@@ -23,6 +23,7 @@ from policywatch.cli.common import (
     DbOption,
     JsonOption,
     console,
+    counted,
     did_you_mean,
     engine,
     err_console,
@@ -281,6 +282,8 @@ def notify(
                 "retrying": report.retrying,
                 "failed": report.failed,
                 "errors": report.errors,
+                "waiting": report.waiting,
+                "next_attempt": report.next_attempt.isoformat() if report.next_attempt else None,
             }
         )
         return
@@ -288,11 +291,24 @@ def notify(
 
 
 def print_delivery(report: DeliveryReport, out: Console) -> None:
-    """What a delivery run did, and each error (masked) on stderr."""
-    out.print(
-        f"alerts: {report.messages} messages sent ({report.delivered} deliveries); "
-        f"{report.retrying} to retry, {report.failed} failed for good.",
-        highlight=False,
-    )
+    """What a delivery run did and what still waits, and each error (masked) on stderr."""
+    said = [f"alerts: {counted(report.messages, 'message')} sent"]
+    if report.delivered:
+        said[0] += f" ({_deliveries(report.delivered)})"
+    if report.retrying:
+        said.append(f"{_deliveries(report.retrying)} failed and will be retried")
+    elif report.waiting and report.next_attempt:
+        them = "it" if report.waiting == 1 else "them"
+        said.append(
+            f"{_deliveries(report.waiting)} waiting for a retry, the next at"
+            f" {report.next_attempt:%Y-%m-%d %H:%M} UTC (--retry-now sends {them} now)"
+        )
+    if report.failed:
+        said.append(f"{_deliveries(report.failed)} given up after every retry")
+    out.print("; ".join(said) + ".", highlight=False)
     for error in report.errors:
         err_console.print(f"[yellow]not delivered:[/] {escape(error)}", highlight=False)
+
+
+def _deliveries(count: int) -> str:
+    return counted(count, "delivery", "deliveries")

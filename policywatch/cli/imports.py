@@ -15,6 +15,7 @@ from policywatch.cli.common import (
     RulesOption,
     checked_rules,
     console,
+    counted,
     engine,
     err_console,
     fail,
@@ -84,8 +85,8 @@ def import_history(
                 )
             if report.older:
                 err_console.print(
-                    f"[yellow]left out[/] {escape(report.key)}: {_files(report.older)} older than"
-                    f" the history already recorded (its latest version is of"
+                    f"[yellow]left out[/] {escape(report.key)}: {counted(report.older, 'file')}"
+                    " older than the history already recorded (its latest version is of"
                     f" {report.recorded_until:%Y-%m-%d %H:%M} UTC); an import only adds versions"
                     " after it",
                     highlight=False,
@@ -93,8 +94,4 @@ def import_history(
             already += report.already
     console.print(table)
     if already:
-        console.print(f"{_files(already)} already recorded: left as they were.")
-
-
-def _files(count: int) -> str:
-    return f"{count} file" if count == 1 else f"{count} files"
+        console.print(f"{counted(already, 'file')} already recorded: left as they were.")
