@@ -7,11 +7,12 @@ config file (`config.toml` in the user config directory, or `POLICYWATCH_CONFIG`
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -72,6 +73,40 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, toml)
 
 
+class ConfigError(ValueError):
+    """The settings cannot be used; the message names where they come from and why."""
+
+
+class UnknownSetting(ConfigError):
+    """A name in the config file that is no setting: a typo, most often, silently ignored."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        super().__init__(f"{path}: unknown setting {name}")
+        self.path, self.name = path, name
+
+
 def load_settings() -> Settings:
-    """The settings in force, from the environment and the config file."""
-    return Settings()
+    """The settings in force, from the environment and the config file (none when the file named
+    is absent: pointing POLICYWATCH_CONFIG at no file is how scripts leave a user's config out)."""
+    path = config_file()
+    if path.is_file():
+        _check_names(path)
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        where = f"{path} or " if path.is_file() else ""
+        raise ConfigError(f"{problems} (in {where}a POLICYWATCH_* variable)") from None
+
+
+def _check_names(path: Path) -> None:
+    try:
+        names = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from None
+    for name in names:
+        if name not in Settings.model_fields:
+            raise UnknownSetting(path, name)

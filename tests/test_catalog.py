@@ -326,8 +326,26 @@ def test_unreadable_settings_are_one_clear_error(
     for command in (["validate"], ["list"], ["show", "openai/usage-policies"]):
         result = invoke(*command)
         assert result.exit_code == 2, command
-        assert "error: cannot read the settings" in result.stderr
+        assert f"error: cannot read the settings: {config}: " in result.stderr
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ('catlog = ["x"]\n', "unknown setting catlog (did you mean catalog?); the settings are"),
+        ('max_bytes = "lots"\n', "max_bytes: Input should be a valid integer"),
+    ],
+)
+def test_a_misspelt_or_mistyped_setting_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, said: str
+) -> None:
+    """A typo in the config file was ignored without a word: the setting silently not applied."""
+    config = tmp_path / "config.toml"
+    config.write_text(written, encoding="utf-8")
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    result = invoke("list")
+    assert result.exit_code == 2 and said in result.stderr and str(config) in result.stderr
 
 
 # policywatch catalog list

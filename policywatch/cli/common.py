@@ -16,7 +16,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
-from policywatch.config import Settings, load_settings
+from policywatch.config import ConfigError, Settings, UnknownSetting, load_settings
 from store.db import MissingStore, StoreError, open_store, store_url
 
 if TYPE_CHECKING:
@@ -88,7 +88,13 @@ def settings() -> Settings:
     """The settings in force; a broken config file is one clear line, not a traceback."""
     try:
         return load_settings()
-    except (ValueError, OSError) as error:  # pydantic and TOML errors are ValueErrors
+    except UnknownSetting as error:
+        names = list(Settings.model_fields)
+        fail(
+            f"cannot read the settings: {error}{did_you_mean(error.name, names)};"
+            f" the settings are {', '.join(names)}"
+        )
+    except ConfigError as error:
         fail(f"cannot read the settings: {error}")
 
 
