@@ -9,16 +9,18 @@ How a rule reads a sentence is `diffengine.matching`; how changes fire rules, `c
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 # libyaml's safe loader when PyYAML was built with it: every crawl checks the rules before it
 # fetches, and the pure-Python loader took 23 of the 38 ms that costs.
@@ -161,9 +163,40 @@ def _compile(spec: _RuleSpec, terms: dict[str, list[str]]) -> Rule:
 
 def _parse(source: str, text: str) -> _RuleFile:
     try:
-        return _RuleFile.model_validate(yaml.load(text, Loader=_SAFE_LOADER) or {})
-    except (yaml.YAMLError, ValidationError) as error:
+        data = yaml.load(text, Loader=_SAFE_LOADER) or {}
+    except yaml.YAMLError as error:
         raise RuleError(f"{source}: {error}") from error
+    try:
+        return _RuleFile.model_validate(data)
+    except ValidationError as error:
+        grouped: dict[str, list[str]] = {}
+        for problem in error.errors():
+            where, detail = _problem(problem, data)
+            grouped.setdefault(where, []).append(detail)
+        problems = "; ".join(f"{where}{'; '.join(details)}" for where, details in grouped.items())
+        raise RuleError(f"{source}: {problems}") from error
+
+
+def _problem(problem: ErrorDetails, data: Any) -> tuple[str, str]:
+    """One validation problem as a rule writer reads it: the rule (`rule 'x': `) and what is
+    wrong (`title: Field required`), with the field most likely meant for a misspelt one.
+    Pydantic's own text named the internal model and put a documentation link under each line."""
+    location = list(problem["loc"])
+    where = ""
+    if location[:1] == ["rules"] and len(location) > 1 and isinstance(location[1], int):
+        index = location[1]
+        spec = data["rules"][index] if isinstance(data.get("rules"), list) else None
+        name = spec.get("id") if isinstance(spec, dict) else None
+        where = f"rule {name!r}: " if isinstance(name, str) else f"rule #{index + 1}: "
+        location = location[2:]
+    field = ".".join(str(part) for part in location)
+    message = problem["msg"]
+    if problem["type"] == "value_error" and "error" in problem.get("ctx", {}):
+        message = str(problem["ctx"]["error"])  # our validator's text, without "Value error, "
+    elif problem["type"] == "extra_forbidden":
+        meant = difflib.get_close_matches(str(location[-1]), _RuleSpec.model_fields, n=1)
+        message = f"unknown field; did you mean {meant[0]}?" if meant else "unknown field"
+    return where, f"{field}: {message}" if field else message
 
 
 def _sources(extra_paths: Iterable[str | Path]) -> list[tuple[str, str]]:

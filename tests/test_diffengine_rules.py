@@ -124,14 +124,25 @@ def test_rules_are_loaded_once_per_text_and_again_when_a_file_changes(tmp_path: 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("rules: [{id: x, title: t, category: c, severity: severe, any: [a]}]", "severity"),
+        (
+            "rules: [{id: x, title: t, category: c, severity: severe, any: [a]}]",
+            "bad.yaml: rule 'x': severity: Input should be 'critical', 'high',",
+        ),
+        (
+            "rules: [{id: x, category: 3, severity: low, any: [a]}]",
+            "rule 'x': title: Field required; category: Input should be a valid string",
+        ),
         ("rules: [{id: x, title: t, category: c, severity: low}]", "needs `all` or `any`"),
         (
             "rules: [{id: x, title: t, category: c, severity: low, any: ['@nope']}]",
             "unknown term list",
         ),
         ("rules: [{id: x, title: t, category: c, severity: low, any: ['re:(']}]", "rule 'x'"),
-        ("rules: [{id: x, title: t, category: c, severity: low, any: [a], colour: red}]", "colour"),
+        (
+            "rules: [{id: x, title: t, category: c, severity: low, al: [a]}]",
+            "rule 'x': al: unknown field; did you mean all?",
+        ),
+        ("rules: [{title: t, category: c, severity: low, any: [a]}]", "rule #1: id: Field"),
         ("rules: [", "bad.yaml"),
     ],
 )
