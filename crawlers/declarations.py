@@ -443,6 +443,11 @@ def _load_file(path: Path, catalog: Catalog) -> None:
     except yaml.YAMLError as error:
         catalog.errors.append(CatalogError(source, None, None, _yaml_problem(error)))
         return
+    if not isinstance(data, dict):  # pydantic would say "a valid dictionary or instance of…"
+        found = "empty" if data is None else f"a {type(data).__name__}"
+        message = f"a declaration file is a mapping with service: and documents:, not {found}"
+        catalog.errors.append(CatalogError(source, None, None, message))
+        return
     try:
         service = ServiceDeclaration.model_validate(data)
     except ValidationError as error:

@@ -228,6 +228,18 @@ def test_top_level_problems_name_the_field(tmp_path: Path) -> None:
     assert located(errors) == {(None, "service"), (None, "owner")}
 
 
+@pytest.mark.parametrize(("content", "found"), [('"just a string"\n', "a str"), ("", "empty")])
+def test_a_file_that_is_not_a_mapping_says_what_a_declaration_file_is(
+    tmp_path: Path, content: str, found: str
+) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(content)
+    [error] = load_catalog([path], bundled=False).errors
+    assert error.message == (
+        f"a declaration file is a mapping with service: and documents:, not {found}"
+    )
+
+
 def test_missing_path_is_reported(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.yaml"
     [error] = load_catalog([missing], bundled=False).errors
@@ -427,7 +439,11 @@ def test_show_is_case_insensitive_and_renders_markup_literally() -> None:
 
 def test_show_a_user_document() -> None:
     data = json_of(invoke("show", "beta-ai/api-terms", "--json", "--catalog", str(GOOD)))
-    assert data["url"] == "https://beta.example/api-terms"
+    assert data["url"] == "https://beta.example/api-terms" and data["format"] is None
+    table = invoke("show", "beta-ai/api-terms", "--catalog", str(GOOD)).stdout
+    assert "by the response's Content-Type" in table and "None" not in table
+    missing = invoke("show", "beta-ai/api-terms")  # its file not named
+    assert missing.exit_code == 2 and "needs --catalog PATH" in missing.stderr
 
 
 def test_show_unknown_key_suggests_close_matches() -> None:

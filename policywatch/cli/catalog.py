@@ -157,9 +157,15 @@ def _declaration_table(document: TrackedDocument) -> Table:
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for field, value in document_data(document).items():
+        if value is None:
+            table.add_row(field, f"[dim]({_UNSET.get(field, 'none')})[/]")
+            continue
         shown = "\n".join(map(_shown, value)) if isinstance(value, list) else str(value)
         table.add_row(field, escape(shown) if shown else "[dim](none)[/]")
     return table
+
+
+_UNSET = {"format": "by the response's Content-Type"}  # what a field left out means
 
 
 @app.command()
@@ -173,6 +179,9 @@ def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = 
         close = _suggestions(key, loaded)
         if close:
             message += "; did you mean: " + ", ".join(escape(match) for match in close)
+        if not catalog:
+            message += " (a document of your own catalog files needs --catalog PATH, or the file"
+            message += " in the config's catalog setting)"
         err_console.print(message, highlight=False)
         raise typer.Exit(EXIT_USAGE)
     if as_json:
