@@ -197,6 +197,7 @@ def _run(
     process.start(install_signal_handlers=True)
     error = running.exception() if running.done() and not running.cancelled() else None
     if error is not None:
-        logger.error("the crawl could not run", exc_info=error)
+        if not isinstance(error, ImportError):  # a component misnamed in --set needs no trace
+            logger.error("the crawl could not run", exc_info=error)
         raise CrawlAborted(f"the crawl could not run: {type(error).__name__}: {error}") from error
     return process.interrupted

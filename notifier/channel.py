@@ -7,8 +7,10 @@ the URL, and the same applied to error text, which may quote the URL's parts.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+from io import StringIO
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MIN_SECRET = 3  # shorter URL parts are not scrubbed from error text: they would mangle words
@@ -62,6 +64,25 @@ def redact_unparsed(url: str) -> str:
     return f"{scheme}://…" if found and scheme.isalnum() else "(not a URL)"
 
 
+def _why(log: StringIO, url: str) -> str:
+    """Apprise's reason for refusing `url`: its first warning (`An invalid Slack (second) Token
+    (None) was specified.`), with the URL's parts scrubbed out. Its errors only quote the URL
+    (`Could not load Slack URL: slack://…`, `Unsupported URL: <the URL>`): never shown."""
+    warnings = [
+        line.removeprefix("WARNING ").strip()
+        for line in log.getvalue().splitlines()
+        if line.startswith("WARNING ")
+    ]
+    if not warnings or not warnings[0]:
+        return ""
+    reason = warnings[0]
+    scheme, separated, _ = url.partition("://")
+    words = _words(url) - ({scheme} if separated else set())
+    for secret in sorted((w for w in words if len(w) >= MIN_SECRET), key=len, reverse=True):
+        reason = reason.replace(secret, "****")
+    return f": {reason.rstrip(': ')}"
+
+
 class Channel:
     """An Apprise URL ready to send; `ChannelError` when Apprise does not recognise it."""
 
@@ -69,8 +90,12 @@ class Channel:
         import apprise  # ~40 ms of start-up, paid only by the commands that send or check a URL
 
         self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
-        if not self._apprise.add(url):
-            raise ChannelError(f"Apprise does not recognise the URL {redact_unparsed(url)}")
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(levelname)s %(message)s") as log:
+            added = self._apprise.add(url)
+        if not added:
+            raise ChannelError(
+                f"Apprise does not recognise the URL {redact_unparsed(url)}{_why(log, url)}"
+            )
         self._plugins = list(self._apprise)
         given = _given_parameters(url)
         self.masked = " ".join(_shown(plugin.url(privacy=True), given) for plugin in self._plugins)

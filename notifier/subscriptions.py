@@ -31,7 +31,14 @@ class Subscribed:
 def _config_entries(text: str) -> list[tuple[str, list[str]]]:
     """The (url, tags) pairs of an Apprise YAML config; ChannelError when there are none."""
     import apprise  # loaded on use: see Channel
+    import yaml
 
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as error:  # Apprise would only say that it found no URL
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ChannelError(f"not valid YAML{where}: {getattr(error, 'problem', error)}") from None
     config = apprise.AppriseConfig(asset=apprise.AppriseAsset(storage_mode="memory"))
     entries = (
         [

@@ -45,6 +45,16 @@ def test_unknown_or_malformed_urls_are_refused_without_echoing_secrets(home: Hom
         assert "Traceback" not in refused.stderr
         assert_masked(refused)
     assert "No subscriptions" in alerts(home, "subscriptions", "list").stdout
+    slack = alerts(home, "subscribe", f"slack://{PASSWORD}")
+    assert slack.code == 2 and "Apprise does not recognise the URL slack://…: An invalid" in (
+        slack.stderr  # Apprise's reason: "An invalid Slack (second) Token (None) was specified."
+    )
+    assert_masked(slack)
+    config = home.path / "alerts.yaml"
+    config.write_text(f"urls: [\n  - json://user:{PASSWORD}@host/x\n")
+    broken = alerts(home, "subscribe", "--config", str(config))
+    assert broken.code == 2 and f"{config}: not valid YAML at line " in broken.stderr
+    assert_masked(broken)
 
 
 def test_bad_options_are_usage_errors(home: Home, hook: Webhook) -> None:

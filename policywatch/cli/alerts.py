@@ -114,7 +114,7 @@ def subscribe(
         else:
             done = subscribe_config(store, _read(config), request)
     except (ChannelError, DuplicateName) as error:
-        fail(str(error))
+        fail(f"{config}: {error}" if config else str(error))
     for subscribed in done:
         console.print(
             f"Subscribed [bold]{escape(subscribed.name)}[/]: {escape(subscribed.masked)}",
