@@ -290,3 +290,10 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     )
     known = home.run("history", "--service", "openai", "--json")  # tracked, no change yet
     assert known.code == 0 and known.json() == []
+
+
+def test_version_is_the_installed_one(home: Home) -> None:
+    from importlib.metadata import version
+
+    result = home.run("--version")
+    assert result.code == 0 and result.stdout.strip() == f"policywatch {version('policywatch')}"

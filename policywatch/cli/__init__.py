@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from policywatch import __version__
 from policywatch.cli import alerts, catalog, crawl, history, imports, run, worker
 from policywatch.cli import web as web_cli
 from policywatch.cli.common import console
@@ -15,6 +18,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        console.print(f"policywatch {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Track platform policy pages, detect meaningful changes, review their history."""
+
+
 app.add_typer(catalog.app, name="catalog")
 app.command()(crawl.crawl)
 app.command()(run.run)
