@@ -65,7 +65,10 @@ def enable_browser(settings: Settings) -> str | None:
     try:
         import scrapy_playwright  # noqa: F401
     except ImportError:
-        return "rendering needs the browser extra: pip install 'policywatch[browser]'"
+        return (
+            "rendering needs the browser extra: pip install 'policywatch[browser]'"
+            " (in a checkout: pip install -e '.[browser]')"
+        )
     executable = find_browser(settings)
     if executable is None:
         return (

@@ -144,7 +144,10 @@ def connected(url: str) -> Redis:
     try:
         from crawlers.queue import QueueError, connect
     except ImportError:
-        fail("spreading crawls over workers needs: pip install 'policywatch[workers]'")
+        fail(
+            "spreading crawls over workers needs the workers extra: pip install"
+            " 'policywatch[workers]' (in a checkout: pip install -e '.[workers]')"
+        )
     try:
         return connect(url)
     except QueueError as error:
