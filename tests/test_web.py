@@ -281,3 +281,10 @@ def test_diff_sections_fold_unchanged_runs() -> None:
     assert [span.text for span in edited.inline if span.kind != "same"] == ["5", "five"]
     assert [row.new_no for row in b.rows if row.flagged] == [15]  # whitespace, case folded
     assert sections("same\n", "same\n")[0].changed is False
+
+
+def test_pages_answer_head_as_uptime_checks_send_it(client: TestClient) -> None:
+    change_id = client.get("/api/changes").json()[0]["id"]
+    for path in ("/", f"/changes/{change_id}", "/documents", "/documents/openai/usage-policies"):
+        assert client.head(path).status_code == client.get(path).status_code == 200, path
+    assert client.head("/changes/999999").status_code == 404

@@ -69,6 +69,7 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
+@router.head("/", include_in_schema=False)  # uptime checks probe with HEAD
 def timeline(
     request: Request,
     engine: Store,
@@ -99,6 +100,7 @@ def timeline(
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
+@router.head("/changes/{change_id}", include_in_schema=False)  # uptime checks probe with HEAD
 def change(
     request: Request,
     engine: Store,
@@ -123,12 +125,14 @@ def change(
 
 
 @router.get("/documents", response_class=HTMLResponse)
+@router.head("/documents", include_in_schema=False)  # uptime checks probe with HEAD
 def documents(request: Request, engine: Store) -> HTMLResponse:
     """What is tracked and how its fetching goes."""
     return _page(request, "documents.html", documents=list_documents(engine))
 
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)
+@router.head("/documents/{key:path}", include_in_schema=False)  # uptime checks probe with HEAD
 def document(request: Request, engine: Store, key: str) -> HTMLResponse:
     """One document: fetch health, its changes and versions over time, its latest text."""
     detail = get_document(engine, key)
