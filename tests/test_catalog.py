@@ -384,6 +384,15 @@ def test_list_table_shows_keys_and_urls() -> None:
     assert f"{len(load_catalog().documents)} documents tracked" in result.stdout
 
 
+def test_list_in_a_narrow_terminal_keeps_keys_and_urls_readable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(catalog_cli, "console", Console(width=80))
+    lines = invoke("list").stdout.splitlines()
+    assert any("whatsapp/business-solution" in line for line in lines)  # not in pieces of six
+    assert "tags" not in lines[2] and lines[-1].strip().startswith("Service, type and tags:")
+
+
 def test_catalog_option_adds_documents() -> None:
     rows = json_of(invoke("list", "--json", "--catalog", str(GOOD)))
     acme = next(row for row in rows if row["key"] == "acme-chat/bot-developer-terms")

@@ -34,6 +34,7 @@ from policywatch.cli.common import (
     CatalogOption,
     JsonOption,
     console,
+    counted,
     err_console,
     fail,
     print_json,
@@ -78,29 +79,32 @@ def document_data(document: TrackedDocument) -> dict[str, Any]:
     }
 
 
-def _plural(count: int, noun: str) -> str:
-    """`1 file`, `2 files`: counts read as sentences."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+_WIDE = 120  # columns a terminal needs for the whole listing to read well
 
 
-def _documents_table(documents: Sequence[TrackedDocument]) -> Table:
-    # Long keys and URLs fold rather than truncate: a listing is read to copy keys and URLs from.
+def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
+    """Long keys and URLs fold rather than truncate: a listing is read to copy keys and URLs
+    from. Narrower than _WIDE, only they are listed: five columns in 80 cut every cell into
+    pieces of six letters."""
     table = Table(
-        title=f"{_plural(len(documents), 'document')} tracked", box=box.SIMPLE_HEAD, expand=True
+        title=f"{counted(len(documents), 'document')} tracked", box=box.SIMPLE_HEAD, expand=True
     )
+    wide = width >= _WIDE
     table.add_column("key", style="bold", overflow="fold", ratio=4)
-    table.add_column("service", overflow="fold", ratio=2)
-    table.add_column("type", overflow="fold", ratio=3)
+    if wide:
+        table.add_column("service", overflow="fold", ratio=2)
+        table.add_column("type", overflow="fold", ratio=3)
     table.add_column("url", overflow="fold", ratio=6)
-    table.add_column("tags", overflow="fold", ratio=2)
+    if wide:
+        table.add_column("tags", overflow="fold", ratio=2)
+    else:
+        table.caption = "Service, type and tags: catalog show KEY, --json, or a wider terminal."
     for document in documents:
-        table.add_row(
-            escape(document.key),
-            escape(document.service),
-            escape(document.document_type),
-            escape(document.url),
-            escape(", ".join(document.tags)),
-        )
+        cells = [escape(document.key), escape(document.url)]
+        if wide:
+            service, kind = escape(document.service), escape(document.document_type)
+            cells = [cells[0], service, kind, cells[1], escape(", ".join(document.tags))]
+        table.add_row(*cells)
     return table
 
 
@@ -113,7 +117,7 @@ def list_documents(catalog: CatalogOption = None, as_json: JsonOption = False) -
     if as_json:
         print_json([document_data(document) for document in documents])
     else:
-        console.print(_documents_table(documents))
+        console.print(_documents_table(documents, console.width))
 
 
 def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path]]:
@@ -131,11 +135,11 @@ def validate(paths: PathsArgument = None) -> None:
     for problem in catalog.errors:
         console.print(f"[red]✗[/] {escape(str(problem))}", highlight=False)
     readable = [file for file in files if file.is_file()]
-    valid = _plural(len(catalog.documents), "document")
+    valid = counted(len(catalog.documents), "document")
     verb = "is" if len(catalog.documents) == 1 else "are"
-    console.print(f"{valid} in {_plural(len(readable), 'file')} {verb} valid")
+    console.print(f"{valid} in {counted(len(readable), 'file')} {verb} valid")
     if catalog.errors:
-        console.print(f"[red]{_plural(len(catalog.errors), 'error')}[/]")
+        console.print(f"[red]{counted(len(catalog.errors), 'error')}[/]")
         raise typer.Exit(EXIT_USAGE)
 
 
@@ -280,7 +284,7 @@ def import_ota(files: OtaFilesArgument, output: OutputOption, force: ForceOption
         omissions.extend(conversion.omissions)
         console.print(
             f"wrote {escape(str(target))}: {escape(conversion.service)}, "
-            f"{_plural(conversion.documents, 'document')}",
+            f"{counted(conversion.documents, 'document')}",
             highlight=False,
             soft_wrap=True,
         )
@@ -297,9 +301,9 @@ def _import_summary(
         for omission in omissions:
             console.print(f"  {escape(str(omission))}", highlight=False, soft_wrap=True)
     summary = (
-        f"{_plural(services, 'service')} ({_plural(documents, 'document')}) converted into "
-        f"{escape(str(output))}; {_plural(len(omissions), 'thing')} not carried over"
+        f"{counted(services, 'service')} ({counted(documents, 'document')}) converted into "
+        f"{escape(str(output))}; {counted(len(omissions), 'thing')} not carried over"
     )
     if failed:
-        summary += f"; [red]{_plural(failed, 'file')} not converted[/]"
+        summary += f"; [red]{counted(failed, 'file')} not converted[/]"
     console.print(summary, highlight=False, soft_wrap=True)
