@@ -196,3 +196,11 @@ def test_notify_says_what_waits_for_a_retry(home: Home, hook: Webhook) -> None:
     hook.status = 200
     sent = alerts(home, "notify", "--retry-now")
     assert sent.stdout.strip() == "alerts: 1 message sent (1 delivery)."
+
+
+def test_subscriptions_list_keeps_a_url_whole_in_80_columns(home: Home, hook: Webhook) -> None:
+    alerts(home, "subscribe", hook.url(), "--service", "WhatsApp", "--digest", "daily")
+    listed = home.run("subscriptions", "list", columns=80).stdout
+    assert hook.url() in listed, listed  # eight columns cut it into pieces of nine letters
+    receives = [line.split("│")[2].strip() for line in listed.splitlines()[2:]]
+    assert " ".join(receives) == "medium or worse; services WhatsApp; daily digest"

@@ -169,8 +169,10 @@ def _read(path: Path) -> str:
         fail(f"cannot read {path}: {error.strerror}")
 
 
-def _filters(row: SubscriptionRow) -> str:
-    parts = [
+def _wants(row: SubscriptionRow) -> str:
+    """What the subscription receives, in one cell: severity, filters, digest."""
+    parts = [f"{row.min_severity} or worse"]
+    parts += [
         f"{label} {', '.join(values)}"
         for label, values in (
             ("services", row.services),
@@ -180,7 +182,9 @@ def _filters(row: SubscriptionRow) -> str:
         )
         if values
     ]
-    return "; ".join(parts) or "everything"
+    if row.digest:
+        parts.append(f"{row.digest} digest")
+    return "; ".join(parts)
 
 
 @subscriptions_app.command(name="list")
@@ -190,20 +194,19 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([row.to_json() | {"url": mask(row)} for row in rows])
         return
-    table = Table(show_edge=False)
-    for column in ("name", "url", "filters", "min severity", "digest", "sent", "pending", "failed"):
-        table.add_column(column, overflow="fold")
+    # Four columns, the URL the widest: eight of them cut URLs into pieces of nine letters in 80.
+    table = Table(show_edge=False, expand=True)
+    table.add_column("name", overflow="fold", ratio=1)
+    table.add_column("url", overflow="fold", ratio=4)
+    table.add_column("receives", ratio=3)
+    table.add_column("deliveries", no_wrap=True)
     for row in rows:
-        failed = f"[bold red]{row.failed}[/]" if row.failed else "0"
+        failed = f"[bold red]{row.failed} failed[/]" if row.failed else "0 failed"
         table.add_row(
             escape(row.name),
             escape(mask(row)),
-            escape(_filters(row)),
-            row.min_severity,
-            row.digest or "—",
-            str(row.sent),
-            str(row.pending),
-            failed,
+            escape(_wants(row)),
+            f"{row.sent} sent\n{row.pending} pending\n{failed}",
         )
     console.print(table, highlight=False)
     for row in rows:
