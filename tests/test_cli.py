@@ -299,9 +299,10 @@ def test_version_is_the_installed_one(home: Home) -> None:
     assert result.code == 0 and result.stdout.strip() == f"policywatch {version('policywatch')}"
 
 
-def test_history_in_80_columns_gives_the_day_alone(home: Home) -> None:
+@pytest.mark.parametrize("command", ["history", "documents"])
+def test_tables_in_80_columns_give_the_day_alone(home: Home, command: str) -> None:
     at = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
     History(home.db).change(summary="narrow", at=at)
-    assert "2026-03-04 05:06" in home.run("history").stdout
-    narrow = home.run("history", columns=80).stdout
+    assert "2026-03-04 05:06" in home.run(command).stdout
+    narrow = home.run(command, columns=80).stdout
     assert "2026-03-04" in narrow and "05:06" not in narrow

@@ -35,8 +35,11 @@ SEVERITY_STYLE = {
 }
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+_WIDE = 100  # columns below which tables give the day alone: the time took a fifth of 80
+
+
+def _when(moment: datetime | None, *, wide: bool = True) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M" if wide else "%Y-%m-%d") if moment else "—"
 
 
 def _since(value: str | None) -> datetime | None:
@@ -61,6 +64,7 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
         console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")
         return
     table = Table(show_edge=False)
+    wide = console.width >= _WIDE
     table.add_column("document", overflow="fold")  # whole, if on two lines: `--only` takes it
     table.add_column("versions", justify="right")
     for column in ("last checked", "last changed", "fetch issue"):
@@ -79,8 +83,8 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
         cells: list[str | Text] = [
             escape(row.key),
             str(row.versions),
-            _when(row.last_checked),
-            _when(row.last_changed),
+            _when(row.last_checked, wide=wide),
+            _when(row.last_changed, wide=wide),
             issue,
         ]
         if failed:
@@ -138,7 +142,7 @@ def history(
         return
     table = Table(show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
-    wide = console.width >= 100  # narrower, the day alone: the time took a fifth of 80 columns
+    wide = console.width >= _WIDE
     table.add_column("detected", no_wrap=True)
     table.add_column("document", overflow="fold")
     table.add_column("severity", no_wrap=True)
@@ -147,7 +151,7 @@ def history(
         severity = Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
         summary = dated(row.summary, row.effective_date)
         shown = Text(summary) if row.meaningful else Text(f"({row.reason}) {summary}", "dim")
-        detected = _when(row.detected_at) if wide else f"{row.detected_at:%Y-%m-%d}"
+        detected = _when(row.detected_at, wide=wide)
         table.add_row(str(row.id), detected, escape(row.key), severity, shown)
     console.print(table)
     if more:
