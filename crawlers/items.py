@@ -109,7 +109,12 @@ class CrawlResult:
     """Every document's outcome, in catalog order."""
 
     outcomes: list[CrawlOutcome] = field(default_factory=list)
-    interrupted: bool = False  # stopped by a signal (Ctrl-C): the unreached are still due
+    stopped_by: int | None = None  # the signal that stopped it (Ctrl-C: SIGINT), if one did
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by a signal: the documents not reached are still due."""
+        return self.stopped_by is not None
 
     @property
     def unreached(self) -> list[CrawlOutcome]:

@@ -19,6 +19,7 @@ crawl with nothing due.
 from __future__ import annotations
 
 import json
+import signal
 import time
 import uuid
 from collections import defaultdict
@@ -325,7 +326,7 @@ def dispatch(
     client.rpush(QUEUE, *tasks.values())
     outcomes: dict[str, CrawlOutcome] = {}
     why = "the crawl stopped before a worker reported it"
-    interrupted = False
+    stopped_by: int | None = None
     try:
         for outcome in _collect(client, crawl, set(tasks), stall):
             if isinstance(outcome, str):
@@ -334,7 +335,7 @@ def dispatch(
             outcomes[outcome.key] = outcome
             on_outcome(outcome)
     except KeyboardInterrupt:  # as a local crawl does: the summary of what was done
-        why, interrupted = "the crawl was interrupted before a worker reported it", True
+        why, stopped_by = "the crawl was interrupted before a worker reported it", signal.SIGINT
     finally:
         with client.pipeline() as pipe:
             for key, task in tasks.items():
@@ -344,7 +345,7 @@ def dispatch(
             pipe.execute()
     return CrawlResult(
         [outcomes.get(doc.key) or never_reached(doc.key, why) for doc in documents],
-        interrupted=interrupted,
+        stopped_by=stopped_by,
     )
 
 

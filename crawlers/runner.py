@@ -32,12 +32,12 @@ class _Process(AsyncCrawlerProcess):
     def __init__(self, settings: Settings, on_stop: Callable[[], None]) -> None:
         super().__init__(settings)
         self.on_stop = on_stop
-        self.interrupted = False
+        self.stopped_by: int | None = None  # the signal, if one stopped it
 
     def _signal_shutdown(self, signum: int, frame: Any) -> None:
         from twisted.internet import reactor
 
-        self.interrupted = True
+        self.stopped_by = signum
         super()._signal_shutdown(signum, frame)
         reactor.callFromThread(self.on_stop)  # not in the handler: it may interrupt a write
 
@@ -91,7 +91,7 @@ def run_crawl(
 
     needs_browser = any(document.render == "browser" for document in documents)
     with _bugs_shown():
-        interrupted = _run(
+        stopped_by = _run(
             PolicySpider,
             settings,
             scraped,
@@ -100,10 +100,10 @@ def run_crawl(
             browser_missing=enable_browser(settings) if needs_browser else None,
             accept_capture=accept_capture,
         )
-    why = INTERRUPTED if interrupted else STOPPED
+    why = INTERRUPTED if stopped_by else STOPPED
     return CrawlResult(
         [outcomes.get(doc.key) or never_reached(doc.key, why) for doc in documents],
-        interrupted=interrupted,
+        stopped_by=stopped_by,
     )
 
 
@@ -171,8 +171,8 @@ def _run(
     on_outcome: Callable[[CrawlOutcome], None],
     on_stop: Callable[[], None],
     **arguments: Any,
-) -> bool:
-    """Run `spider` until it is done or stopped by a signal; whether a signal stopped it."""
+) -> int | None:
+    """Run `spider` until it is done or stopped by a signal; the signal, if one stopped it."""
 
     def scraped(item: Any) -> None:
         if isinstance(item, CrawlOutcome):
@@ -200,4 +200,4 @@ def _run(
         if not isinstance(error, ImportError):  # a component misnamed in --set needs no trace
             logger.error("the crawl could not run", exc_info=error)
         raise CrawlAborted(f"the crawl could not run: {type(error).__name__}: {error}") from error
-    return process.interrupted
+    return process.stopped_by

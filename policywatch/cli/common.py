@@ -31,7 +31,6 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_NOTHING_FETCHED = 3  # fetches were attempted and none succeeded (offline?)
 EXIT_LOCKED = 4  # `run`: another run holds the store's lock
-EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (or SIGTERM), as shells report a SIGINT
 
 CatalogOption = Annotated[
     list[Path] | None,

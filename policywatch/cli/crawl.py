@@ -17,7 +17,6 @@ from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
 from policywatch.cli.alerts import print_delivery
 from policywatch.cli.common import (
-    EXIT_INTERRUPTED,
     EXIT_NOTHING_FETCHED,
     CatalogOption,
     DbOption,
@@ -182,7 +181,7 @@ def crawl(
         _summary(result, schedule)
     if result.interrupted:
         _say_interrupted(result)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(128 + (result.stopped_by or 0))  # as a shell reports a signal
     if not no_notify:
         _notify(store, config.base_url)
     if result.nothing_fetched:
