@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from policywatch.web import create_app
 from policywatch.web.diffview import sections
 from store.db import open_store
 from store.queries import list_changes
+from tests.receivers import free_port
 from tests.test_web_data import HOSTILE, RESTRICTION, web_store
 
 with warnings.catch_warnings():
@@ -246,15 +248,21 @@ def test_serve_binds_public_address_only_with_token(
     app.command()(serve)
     db = ["--db", f"sqlite:///{tmp_path / 'serve.sqlite3'}"]
     open_store(db[1]).dispose()
-    refused = CliRunner().invoke(app, ["--host", "0.0.0.0", *db])
+    first, second = str(free_port()), str(free_port())
+    refused = CliRunner().invoke(app, ["--host", "0.0.0.0", "--port", first, *db])
     assert refused.exit_code == 2 and "token" in refused.output and not started
-    assert CliRunner().invoke(app, db).exit_code == 0
+    assert CliRunner().invoke(app, ["--port", first, *db]).exit_code == 0
     monkeypatch.setenv("POLICYWATCH_TOKEN", "t0ken")
-    assert CliRunner().invoke(app, ["--host", "0.0.0.0", "--port", "9", *db]).exit_code == 0
+    assert CliRunner().invoke(app, ["--host", "0.0.0.0", "--port", second, *db]).exit_code == 0
     assert started == [
-        {"host": "127.0.0.1", "port": 8000, "log_level": "warning"},
-        {"host": "0.0.0.0", "port": 9, "log_level": "warning"},
+        {"host": "127.0.0.1", "port": int(first), "log_level": "warning"},
+        {"host": "0.0.0.0", "port": int(second), "log_level": "warning"},
     ]
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        busy = CliRunner().invoke(app, ["--port", port, *db])
+    assert busy.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.output
+    assert len(started) == 2 and "serving on" not in busy.output
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
 

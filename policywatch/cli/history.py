@@ -120,12 +120,13 @@ def history(
     """Recorded changes, newest first."""
     if min_severity and min_severity not in SEVERITIES:
         fail(f"--min-severity must be one of {', '.join(SEVERITIES)}")
+    after = _since(since)  # a bad value is said before a missing store
     store = engine(db, existing=True)
     rows = list_changes(
         store,
         service=service,
         document=document,
-        since=_since(since),
+        since=after,
         min_severity=min_severity,
         include_noise=include_noise,
         limit=limit + 1 if limit else None,  # one more tells that there are more

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -55,5 +56,15 @@ def serve(
             "(the feeds stay public, everything else requires the token)"
         )
     app = create_app(engine(db, existing=True), token=secret, base_url=base_url)
+    _check_free(host, port)
     console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_free(host: str, port: int) -> None:
+    """A port taken is one line, before "serving on" is said: uvicorn would print that line
+    first, then its own error."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
