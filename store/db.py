@@ -127,8 +127,7 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; a SQLite file's folder is created if needed."""
-    url = store_url(url)
+    """An engine for `url` (as `store_url` gives it); a SQLite file's folder is created."""
     if (path := sqlite_path(url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     if make_url(url).get_backend_name() == "sqlite":

@@ -24,7 +24,7 @@ from policywatch.cli.common import (
 from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated
 from store.outbox import failed_by_document
-from store.queries import SEVERITIES, get_change, list_changes, list_documents
+from store.queries import SEVERITIES, get_change, list_changes, list_documents, tracked_names
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -161,13 +161,11 @@ def history(
 
 def _check_tracked(store: Engine, service: str | None, document: str | None) -> None:
     """A filter that names nothing tracked is a mistake to point out, not an empty history."""
-    tracked = list_documents(store)
-    services = {row.service for row in tracked}
-    if service and service.lower() not in {name.lower() for name in services}:
-        fail(f"no tracked document of service {service}{did_you_mean(service, services)}")
-    keys = {row.key for row in tracked}
-    if document and document.lower() not in keys:
-        fail(f"no tracked document {document}{did_you_mean(document, keys)}")
+    tracked = tracked_names(store)
+    if service and service.lower() not in {name.lower() for name in tracked.services}:
+        fail(f"no tracked document of service {service}{did_you_mean(service, tracked.services)}")
+    if document and document.lower() not in tracked.keys:
+        fail(f"no tracked document {document}{did_you_mean(document, tracked.keys)}")
 
 
 def unified_diff(old: str, new: str) -> list[str]:
