@@ -108,11 +108,15 @@ def effective_date(changed: Iterable[str], header: Iterable[str], today: date) -
     update); a "last updated" date that changed with the text (a page with no effective date
     takes effect when updated). A header date that did not change with the text is not the date
     of this change, so an unchanged "Last updated" or a past header "Effective" date is ignored.
+
+    Of several dates stated, the latest: the changed text may also reword a clause that names an
+    older date ("starting on 2022-05-28, EEA consumer law gives you…" beside "Effective as of
+    2023-10-06"), and the latest is the one the new wording waits for.
     """
     changed = list(changed)
     stated = effective_dates(changed)
     if stated:
-        return stated[0]
+        return max(stated)
     upcoming = [when for when in effective_dates(header) if when >= today]
     if upcoming:
         return upcoming[0]

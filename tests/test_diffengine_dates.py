@@ -37,6 +37,17 @@ def test_a_stated_effective_date_wins_over_last_updated() -> None:
     assert effective_date(changed, [], TODAY) == date(2026, 1, 15)
 
 
+def test_of_several_stated_dates_the_latest_is_the_changes() -> None:
+    """YouTube's terms reworded a withdrawal clause "starting on 2022-05-28" in the same change
+    as "Effective as of 2023-10-06": the alert said effective 2022-05-28."""
+    changed = [
+        "If you're an EEA-based consumer, then starting on 2022-05-28, EEA consumer law gives "
+        "you the right to withdraw from this contract.",
+        "Effective as of 2023-10-06 (view previous version)",
+    ]
+    assert effective_date(changed, [], TODAY) == date(2023, 10, 6)
+
+
 def test_a_header_effective_date_counts_while_it_is_to_come() -> None:
     header = ["OpenAI Services Agreement", "Effective: 2026-01-01"]
     assert effective_date([], header, TODAY) == date(2026, 1, 1)
