@@ -217,6 +217,7 @@ def test_hostile_content_is_shown_as_text(client: TestClient, web_store: Engine)
         assert "<script>" not in page and "<img src=x" not in page
         assert "&lt;script&gt;" in page
         assert 'href="javascript:' not in page  # the hostile source URL is not a link
+        assert 'href="#"' not in page  # nor a dead one
     feed = client.get("/feeds/all.atom").text
     assert "<script>" not in feed and "&lt;script&gt;" in feed
     assert feedparser.parse(feed.encode()).bozo == 0

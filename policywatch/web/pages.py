@@ -44,9 +44,10 @@ def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
 
-def web_href(url: str) -> str:
-    """A fetched URL as a link target only when it is http(s): never `javascript:` or `data:`."""
-    return url if urlsplit(url).scheme in {"http", "https"} else "#"
+def is_web(url: str) -> bool:
+    """Whether a document's URL may be a link: http(s) only, never `javascript:` or `data:`;
+    an imported document's `file://` folder is shown as text, not as a dead link."""
+    return urlsplit(url).scheme in {"http", "https"}
 
 
 def _environment() -> Environment:
@@ -57,7 +58,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals.update(days_left=days_left, when=when, severities=SEVERITIES)
-    environment.filters["web_href"] = web_href
+    environment.tests["web"] = is_web
     return environment
 
 
