@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from store.db import dialect_insert, writer
 from store.models import Change, Delivery, Document, Subscription
-from store.queries import ChangeRow, JsonRow, change_row, severity_rank
+from store.queries import ChangeRow, JsonRow, change_row, list_documents, severity_rank
 
 FETCH_ISSUE = "fetch-issue"
 FETCH_RESUMED = "fetch-resumed"
@@ -161,6 +161,16 @@ def failed_by_document(engine: Engine) -> dict[str, int]:
     )
     with Session(engine) as session:
         return dict(session.exec(query).all())
+
+
+def documents_json(engine: Engine) -> list[dict[str, Any]]:
+    """What `documents --json` and `/api/documents` give: each document's row and the alerts
+    about it given up after every retry."""
+    failed = failed_by_document(engine)
+    return [
+        {**row.to_json(), "failed_deliveries": failed.get(row.key, 0)}
+        for row in list_documents(engine)
+    ]
 
 
 def get_subscription(engine: Engine, name: str) -> SubscriptionRow | None:

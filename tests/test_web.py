@@ -19,6 +19,7 @@ from policywatch.deadlines import days_left
 from policywatch.web import create_app
 from policywatch.web.diffview import sections
 from store.db import open_store
+from store.outbox import documents_json
 from store.queries import list_changes
 from tests.receivers import free_port
 from tests.test_web_data import HOSTILE, RESTRICTION, web_store
@@ -153,6 +154,8 @@ def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     assert client.get("/api/changes?all=1&limit=1&offset=1").json()[0]["id"] == rows[1]["id"]
     documents = client.get("/api/documents").json()
     assert {d["key"] for d in documents} >= {"openai/usage-policies"}
+    assert documents == documents_json(web_store)  # what `documents --json` gives
+    assert all(document["failed_deliveries"] == 0 for document in documents)
     assert documents[1]["issue"]["kind"] == "timeout"
     detail = client.get("/api/documents/openai/usage-policies").json()
     assert [v["seq"] for v in detail["version_list"]] == [1, 2]

@@ -23,7 +23,7 @@ from policywatch.cli.common import (
 )
 from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated
-from store.outbox import failed_by_document
+from store.outbox import documents_json, failed_by_document
 from store.queries import SEVERITIES, get_change, list_changes, list_documents, tracked_names
 
 SEVERITY_STYLE = {
@@ -55,11 +55,11 @@ def _since(value: str | None) -> datetime | None:
 def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
     """What is tracked: versions, last check, last change, and any open fetch issue."""
     store = engine(db, existing=True)
+    if as_json:
+        print_json(documents_json(store))
+        return
     rows = list_documents(store)
     failed = failed_by_document(store)
-    if as_json:
-        print_json([{**row.to_json(), "failed_deliveries": failed.get(row.key, 0)} for row in rows])
-        return
     if not rows:
         console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")
         return

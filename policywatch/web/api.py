@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 
 from policywatch.cli.history import unified_diff
 from policywatch.web.selection import Filters, changes, parse_filters, store
+from store.outbox import documents_json
 from store.queries import (
     ChangeRow,
     DocumentRow,
     VersionRow,
     get_change,
     get_document,
-    list_documents,
 )
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -65,10 +65,16 @@ def api_change(engine: Store, change_id: int) -> JSONResponse:
     return JSONResponse({**detail.change.to_json(), "diff": diff})
 
 
-@router.get("/documents", response_model=list[DocumentRow])
+class DocumentEntry(DocumentRow):
+    """A document of `documents --json`: its row and the alerts about it given up."""
+
+    failed_deliveries: int
+
+
+@router.get("/documents", response_model=list[DocumentEntry])
 def api_documents(engine: Store) -> JSONResponse:
     """Every tracked document and its fetch health (the fields of `documents --json`)."""
-    return JSONResponse([row.to_json() for row in list_documents(engine)])
+    return JSONResponse(documents_json(engine))
 
 
 @router.get("/documents/{key:path}", response_model=DocumentWithVersions)
