@@ -362,7 +362,7 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     for path in ("/a", "/b"):
         site.html(path, terms(f"<p>{path}</p>"))
     site.html("/slow", terms(), delay=30)
-    catalog = declare(home, site, "/a", "/slow", "/b")
+    catalog = declare(home, site, "/slow", "/a", "/b")
     command = [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog)]
     command += ["--only", "testsite", "--set", "DOWNLOAD_DELAY=0", "--set", "DOWNLOAD_TIMEOUT=3"]
     command += ["--set", "RETRY_ENABLED=false"]  # as a browser killed by the same Ctrl-C
@@ -371,9 +371,12 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     while not site.hits("/slow"):
         assert child.poll() is None and time.monotonic() < deadline, child.communicate()
         time.sleep(0.05)
+    signalled = time.monotonic()
     child.send_signal(stop)
     stderr = child.communicate(timeout=30)[1].decode()
     assert child.returncode == 128 + stop, stderr
+    after = [hit.path for path in ("/a", "/b") for hit in site.hits(path) if hit.at > signalled]
+    assert after == []  # queued for the host behind /slow: not requested once stopping
     assert "Stopping: waiting for the pages being fetched (at most 3 s)" in stderr
     assert "Interrupted" in stderr and "offline" not in stderr and "still due" in stderr
     documents = {row["key"]: row for row in home.run("documents", "--json").json()}

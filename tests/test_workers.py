@@ -273,9 +273,11 @@ def test_ctrl_c_on_the_crawl_summarises_and_withdraws_its_tasks(
     assert len(fetched(site)) == 1
 
 
-def test_a_worker_stopped_mid_crawl_finishes_the_pages_it_took(
+def test_a_worker_stopped_mid_crawl_finishes_its_page_and_puts_back_the_other(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:
+    """One page of a host at a time: the stopped worker finishes the one it is fetching; the one
+    it took and had not started goes back to the queue, and the other worker fetches it."""
     catalog = publish(site, pg_home, 4, delay=2)
     first = workers.start("--set", "CONCURRENT_REQUESTS=2")  # each takes two of the four tasks
     workers.start("--set", "CONCURRENT_REQUESTS=2")
@@ -288,7 +290,8 @@ def test_a_worker_stopped_mid_crawl_finishes_the_pages_it_took(
 
     assert coordinator.returncode == 0, stderr
     assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
-    assert first_log.count(": first") == 2
+    assert first_log.count(": first") == 1
+    assert "stopping: 1 unfinished tasks put back in the queue" in first_log
     assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(4)]  # each page once
 
 
