@@ -58,7 +58,7 @@ def interval_seconds(text: str) -> int:
     return number * {"m": 60, "h": 3600, "d": 86400}[unit]
 
 
-def _check_css(selector: str) -> str:
+def check_css(selector: str) -> str:
     """Compile the selector now, with the extractor's own compiler (and into its cache), so that
     a typo, or a selector cssselect cannot translate (`p::before`), is reported at load time
     rather than at crawl time."""
@@ -88,7 +88,7 @@ class RangeSelector(BaseModel):
     @field_validator("start_before", "start_after", "end_before", "end_after")
     @classmethod
     def _valid_css(cls, value: str | None) -> str | None:
-        return None if value is None else _check_css(value)
+        return None if value is None else check_css(value)
 
     @model_validator(mode="after")
     def _bounded(self) -> RangeSelector:
@@ -140,7 +140,7 @@ def _check_selectors(selectors: list[Selector]) -> list[Selector]:
     """The CSS entries, checked as a list so that an error names the field, as it always has."""
     for selector in selectors:
         if isinstance(selector, str):
-            _check_css(selector)
+            check_css(selector)
     return selectors
 
 
@@ -151,6 +151,12 @@ def selector_data(selector: Selector) -> str | dict[str, str]:
 
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        # Not quoted: the message is printed and stored, and the URL holds a password.
+        raise ValueError(
+            "a URL with a user name or password (user:pass@host) is not supported: the catalog,"
+            " the store and the web page show URLs as they are"
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{value!r} is not an http(s) URL")
     return value

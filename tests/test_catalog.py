@@ -240,6 +240,16 @@ def test_a_file_that_is_not_a_mapping_says_what_a_declaration_file_is(
     )
 
 
+def test_a_url_with_a_password_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    path = tmp_path / "secret.yaml"
+    url = "https://user:topsecret@example.com/terms"
+    path.write_text(f"service: Secret\ndocuments:\n  - type: Terms\n    url: {url}\n")
+    catalog = load_catalog([path], bundled=False)
+    [error] = catalog.errors
+    assert catalog.documents == [] and "user name or password" in error.message
+    assert "topsecret" not in str(error)
+
+
 def test_missing_path_is_reported(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.yaml"
     [error] = load_catalog([missing], bundled=False).errors

@@ -232,7 +232,9 @@ def test_documents_in_a_terminal_of_80_columns_never_cut_a_key_short(home: Home)
     assert "".join(keys) == long.key
 
 
-@pytest.mark.parametrize("command", [["documents"], ["history"], ["show", "1"], ["serve"]])
+@pytest.mark.parametrize(
+    "command", [["documents"], ["history"], ["show", "1"], ["serve"], ["notify"]]
+)
 def test_reading_a_store_that_does_not_exist_creates_nothing(
     home: Home, tmp_path: Path, command: list[str]
 ) -> None:
@@ -306,3 +308,8 @@ def test_tables_in_80_columns_give_the_day_alone(home: Home, command: str) -> No
     assert "2026-03-04 05:06" in home.run(command).stdout
     narrow = home.run(command, columns=80).stdout
     assert "2026-03-04" in narrow and "05:06" not in narrow
+
+
+def test_serve_refuses_a_port_out_of_range(home: Home) -> None:
+    result = home.run("serve", "--port", "99999")
+    assert result.code == 2 and "Traceback" not in result.stderr and "--port" in result.stderr

@@ -112,6 +112,13 @@ def test_importing_into_a_crawled_document_keeps_its_url_and_history(
 def test_bad_arguments_are_clear_errors(home: Home, tmp_path: Path) -> None:
     empty = home.run("import-history", str(tmp_path))
     assert empty.code == 2 and "no dated" in empty.stderr
+    (tmp_path / "2025-01-01.html").write_text("<html><body><p>Terms.</p></body></html>")
+    for selector in ("p::before", "div["):
+        bad = home.run("import-history", str(tmp_path), "--service", "X", "--type", "T",
+                       "--select", selector)  # fmt: skip
+        assert bad.code == 2 and "invalid CSS selector" in bad.stderr, bad
+        assert "Traceback" not in bad.stderr
+    assert not Path(home.db.removeprefix("sqlite:///")).exists()  # no empty document made
     lonely = home.run("import-history", str(FIXTURES), "--service", "X")
     assert lonely.code == 2 and "--service and --type go together" in lonely.stderr
 

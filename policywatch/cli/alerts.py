@@ -271,7 +271,7 @@ def notify(
 ) -> None:
     """Deliver what the subscriptions are owed; failures stay queued for the next run."""
     report = deliver_owed(
-        engine(db),
+        engine(db, existing=True),  # a mistyped store would say "nothing owed" forever
         base_url=base_url or settings().base_url,
         max_attempts=max_attempts,
         retry_now=retry_now,

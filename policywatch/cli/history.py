@@ -156,7 +156,8 @@ def history(
         table.add_row(str(row.id), detected, escape(row.key), severity, shown)
     console.print(table)
     if more:
-        console.print(f"The {limit} newest changes; --limit 0 shows them all.", highlight=False)
+        newest = "newest change" if limit == 1 else f"{limit} newest changes"
+        console.print(f"The {newest}; --limit 0 shows them all.", highlight=False)
 
 
 def _check_tracked(store: Engine, service: str | None, document: str | None) -> None:

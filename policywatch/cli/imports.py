@@ -44,6 +44,7 @@ def import_history(
 ) -> None:
     """Import dated versions (.md as extracted text, .html extracted with --select/--remove)."""
     # Extraction, the diff engine and the writer: loaded by the command that needs them.
+    from crawlers.declarations import check_css
     from crawlers.importer import HtmlRules, document_folders, identify, import_folder
     from diffengine import assess, load_rules
     from store.repository import Repository
@@ -57,6 +58,11 @@ def import_history(
         fail(f"no dated .md or .html files under {folder} (names start like 2024-05-22)")
     if service and len(folders) > 1:
         fail(f"--service/--type name one document, but {folder} holds {len(folders)}")
+    for selector in [*(select or []), *(remove or [])]:
+        try:
+            check_css(selector)  # the catalog's check: before any document is made
+        except ValueError as error:
+            fail(str(error))
     judge = partial(assess, rules=load_rules(checked_rules(rules)))
     repository = Repository(engine(db))
     html = HtmlRules(select or (), remove or ())
