@@ -387,3 +387,12 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     site.html("/slow", terms())
     again = home.run("crawl", "--catalog", str(catalog), "--only", "testsite", "--json", "-q")
     assert outcomes(again)["testsite/doc-slow"][0] == "first"  # still due: fetched next time
+
+
+def test_a_misspelt_set_is_warned_about(home: Home, site: Site) -> None:
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms")
+    result = home.crawl(catalog, "--set", "DOWNLOD_DELAY=5", "--set", "PLAYWRIGHT_X=1")
+    assert result.code == 0, result.stderr
+    assert "--set DOWNLOD_DELAY is no setting (did you mean DOWNLOAD_DELAY?)" in result.stderr
+    assert "PLAYWRIGHT_X" not in result.stderr  # an add-on's own name: nothing close to it

@@ -27,6 +27,7 @@ from policywatch.cli.common import (
     checked_rules,
     connected,
     console,
+    did_you_mean,
     engine,
     err_console,
     fail,
@@ -79,7 +80,27 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             overrides[name] = json.loads(raw)
         except json.JSONDecodeError:
             overrides[name] = raw
+    _warn_misspelt(overrides)
     return overrides
+
+
+def _warn_misspelt(overrides: dict[str, Any]) -> None:
+    """A name close to a known setting but not one (DOWNLOD_DELAY) would be set for nothing.
+    Only close names are warned about: add-ons (scrapy-playwright, scrapy-redis) have settings
+    of their own that neither list holds."""
+    from scrapy.settings import default_settings  # Scrapy: only a crawl with --set loads it
+
+    from crawlers import settings as project
+
+    known = {name for module in (default_settings, project) for name in dir(module)}
+    known = {name for name in known if name.isupper()}
+    for name in overrides:
+        if name not in known and (meant := did_you_mean(name, known)):
+            err_console.print(
+                f"[yellow]warning:[/] --set {escape(name)} is no setting{escape(meant)};"
+                " it is passed on as given",
+                highlight=False,
+            )
 
 
 def crawl(
