@@ -234,8 +234,22 @@ def compare(old: str, new: str, *, context: int = 1) -> ChangeReport:
         paragraphs=tuple(paragraphs),
         sentences=tuple(_without_moves(sentences)),
         hunks=tuple(_hunks(after, new_keys, opcodes, changes, context)),
-        header=tuple(after.text(index) for index in range(min(_HEADER_BLOCKS, len(after.blocks)))),
+        header=_header(after),
     )
+
+
+def _header(version: _Version) -> tuple[str, ...]:
+    """The top of the page, where effective and "last updated" dates of the whole page sit: its
+    first blocks, up to the second heading. Past it, a date is a section's ("This section is
+    effective 2027-03-01"), not every change's."""
+    texts: list[str] = []
+    headings = 0
+    for block in version.blocks[:_HEADER_BLOCKS]:
+        headings += block.kind == "heading"
+        if headings > 1:
+            break
+        texts.append(version.text(len(texts)))
+    return tuple(texts)
 
 
 def _opcodes(old: list[str], new: list[str]) -> list[tuple[int, int, int, int]]:

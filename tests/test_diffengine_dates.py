@@ -66,3 +66,19 @@ def test_a_change_carries_its_effective_date_and_days_left() -> None:
     verdict = classify(compare(old, new), today=TODAY)
     assert (verdict.effective_date, verdict.days_left) == (date(2025, 12, 20), 66)
     assert verdict.summary.endswith("effective 2025-12-20")  # days left go stale once stored
+
+
+def test_a_sections_own_effective_date_is_not_every_changes() -> None:
+    """A short page's third section said "This section is effective 2027-03-01": an edit to
+    section 4 was alerted as effective then. The page's top, above its second heading, still
+    dates every change."""
+    page = (
+        "# Terms\n\nLast updated: 2026-11-01\n\n## 1. Access\n\nYou may access the API.\n\n"
+        "## 3. AI\n\nThis section is effective 2027-03-01.\n\n"
+        "## 4. Termination\n\nWe give thirty days notice.\n"
+    )
+    edited = classify(compare(page, page.replace("thirty", "ninety")), today=TODAY)
+    assert edited.effective_date is None
+    announced = "# Terms\n\nEffective: 2027-03-01\n\n## 1. Use\n\nFor thirty days.\n"
+    pending = classify(compare(announced, announced.replace("thirty", "ninety")), today=TODAY)
+    assert pending.effective_date == date(2027, 3, 1)
