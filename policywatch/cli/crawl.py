@@ -80,7 +80,6 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             overrides[name] = json.loads(raw)
         except json.JSONDecodeError:
             overrides[name] = raw
-    _warn_misspelt(overrides)
     return overrides
 
 
@@ -171,6 +170,7 @@ def crawl(
             # Scrapy: only a crawl that fetches loads it
             from crawlers.runner import CrawlAborted, run_crawl
 
+            _warn_misspelt(overrides)  # here: a crawl with nothing due loads no Scrapy
             scrapy_settings = fetch_settings(db, config, rule_files, overrides)
             wait = scrapy_settings.getint("DOWNLOAD_TIMEOUT")
             try:
