@@ -244,11 +244,11 @@ def _header(version: _Version) -> tuple[str, ...]:
     effective 2027-03-01"), not every change's."""
     texts: list[str] = []
     headings = 0
-    for block in version.blocks[:_HEADER_BLOCKS]:
+    for index, block in enumerate(version.blocks[:_HEADER_BLOCKS]):
         headings += block.kind == "heading"
         if headings > 1:
             break
-        texts.append(version.text(len(texts)))
+        texts.append(version.text(index))
     return tuple(texts)
 
 
