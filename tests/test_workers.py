@@ -282,7 +282,9 @@ def test_a_worker_stopped_mid_crawl_finishes_its_page_and_puts_back_the_other(
     first = workers.start("--set", "CONCURRENT_REQUESTS=2")  # each takes two of the four tasks
     workers.start("--set", "CONCURRENT_REQUESTS=2")
     coordinator = crawl_started(pg_home, catalog, redis_url, site)
-    while workers.client.llen(QUEUE):  # until both have taken their two
+    deadline = time.monotonic() + 60
+    while workers.client.llen(QUEUE) or len(fetched(site)) < 2:  # each took two, fetches one
+        assert time.monotonic() < deadline, "the workers never started fetching"
         time.sleep(0.05)
     first_log = workers.stop(first)  # mid-fetch: each page takes 2 s to answer
 
