@@ -27,8 +27,9 @@ from diffengine.language import detect_language
 from diffengine.noise import collapse_ratio, looks_broken
 from diffengine.normalize import comparable, comparable_text, normalize
 from diffengine.rules import Rule, RuleMatch
+from diffengine.summary import Excerpt, excerpts
 
-__all__ = ["Assessment", "RuleMatch", "assess", "text_fingerprint"]
+__all__ = ["Assessment", "Excerpt", "RuleMatch", "assess", "text_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Assessment:
     matches: tuple[RuleMatch, ...] = field(default_factory=tuple)
     effective_date: date | None = None
     days_left: int | None = None  # until the effective date, counted from `today`
+    excerpts: tuple[Excerpt, ...] = ()  # the first sentences that changed, matched or not
 
 
 @lru_cache(maxsize=16)
@@ -120,6 +122,7 @@ def assess(
         removed=report.count("removed"),
         changed=report.count("changed"),
         matches=verdict.matches,
+        excerpts=excerpts(report),
         effective_date=verdict.effective_date,
         days_left=verdict.days_left,
     )

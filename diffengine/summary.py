@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from diffengine.compare import ChangeReport, SentenceKind
@@ -17,6 +18,7 @@ from diffengine.rules import RuleMatch
 MAX_TITLES = 3
 DATES = "effective-date"
 MAX_SECTIONS = 2
+MAX_EXCERPTS = 3
 _FALLBACK_TARGET = "the platform"
 SENTENCE_KINDS: tuple[SentenceKind, ...] = ("added", "removed", "changed")
 # "prohibited from accessing or using the WhatsApp Business Solution" -> that product name.
@@ -80,3 +82,25 @@ def describe(report: ChangeReport) -> str:
     if len(sections) > MAX_SECTIONS:
         where += f" and {len(sections) - MAX_SECTIONS} more"
     return f"{line} in {where}" if where else line
+
+
+@dataclass(frozen=True, slots=True)
+class Excerpt:
+    """A changed sentence, quoted by an alert about a change that no rule recognised: the
+    counts alone ("2 sentences added in “Fees”") leave the reader to open the page."""
+
+    sentence: str  # the new wording, or the old one for a removed sentence
+    side: SentenceKind
+    section: str = ""
+
+
+def excerpts(report: ChangeReport) -> tuple[Excerpt, ...]:
+    """The first few substantive sentences that changed, in page order."""
+    return tuple(
+        Excerpt(
+            sentence.old if sentence.kind == "removed" else sentence.new,
+            sentence.kind,
+            " › ".join(sentence.section),
+        )
+        for sentence in report.substantive[:MAX_EXCERPTS]
+    )

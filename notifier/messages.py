@@ -64,15 +64,26 @@ def _matched_sentences(change: ChangeRow) -> tuple[Line, ...]:
     )
 
 
+def _excerpts(change: ChangeRow) -> tuple[Line, ...]:
+    """The first sentences that changed, for a change no rule recognised: its summary only
+    counts them ("2 sentences added in “Fees”"). Changes stored before excerpts were kept have
+    none."""
+    return tuple(
+        Line(excerpt["sentence"], "removed" if excerpt["side"] == "removed" else "added")
+        for excerpt in change.excerpts
+    )
+
+
 def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> Message:
-    """One change: its summary, the sentences the rules matched, counts and links."""
-    matches = _matched_sentences(change)
+    """One change: its summary, the sentences the rules matched (or, when none did, the first
+    that changed), counts and links."""
+    quoted = _matched_sentences(change) or _excerpts(change)
     counts = f"{change.added} added · {change.removed} removed · {change.changed} changed"
     review = _review_url(change, base_url)
     return Message(
         title=headline(change, today),
         head=tuple(Line(line) for line in change.summary.strip().splitlines()),
-        items=matches,
+        items=quoted,
         foot=(
             Line(counts),
             Line("Source", "link", change.url),

@@ -166,6 +166,7 @@ class Change(SQLModel, table=True):
     removed: int = 0
     changed: int = 0
     matches: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    excerpts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     effective_date: date | None = None
 
 

@@ -83,6 +83,7 @@ class ChangeRow(JsonRow):
     removed: int
     changed: int
     matches: list[dict[str, Any]]
+    excerpts: list[dict[str, Any]]
     effective_date: date | None
 
     def matched_sentences(self) -> list[MatchedSentence]:
@@ -264,6 +265,7 @@ def change_row(change: Change, document: Document) -> ChangeRow:
         removed=change.removed,
         changed=change.changed,
         matches=list(change.matches or []),
+        excerpts=list(change.excerpts or []),
         effective_date=change.effective_date,
     )
 

@@ -393,6 +393,7 @@ def _change_values(
         "removed": assessment.removed,
         "changed": assessment.changed,
         "matches": [dataclasses.asdict(match) for match in assessment.matches],
+        "excerpts": [dataclasses.asdict(excerpt) for excerpt in assessment.excerpts],
         "effective_date": assessment.effective_date,
     }
 

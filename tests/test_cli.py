@@ -35,6 +35,7 @@ CHANGE_FIELDS = {
     "removed",
     "changed",
     "matches",
+    "excerpts",
     "effective_date",
 }
 DOCUMENT_FIELDS = {

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from diffengine import RuleError, classify, compare, load_rules
+from diffengine.assessment import assess
 from diffengine.rules import SEVERITIES
 from tests.test_diffengine_fixtures import FIXTURES, fixture
 
@@ -169,3 +170,26 @@ def test_the_shipped_rules_cover_the_categories() -> None:
         "effective-date",
     }
     assert (FIXTURES.parents[2] / "diffengine" / "rules" / "README.md").is_file()
+
+
+def test_a_change_no_rule_reads_keeps_its_first_sentences_to_quote() -> None:
+    """Its summary only counts sentences ("3 sentences added in “Refunds”"); an alert quotes
+    these instead of rule matches."""
+    old = (
+        "# Terms\n\n## Refunds\n\nRefunds take 30 days to process. Contact support first.\n\n"
+        "## Accounts\n\nKeep your password safe."
+    )
+    new = (
+        "# Terms\n\n## Refunds\n\nRefunds take 14 days to process. Contact support first. "
+        "Gift cards are not refundable. Refunds go to the original card.\n\n"
+        "## Accounts\n\nKeep your password safe. Tell us about unknown logins."
+    )
+    verdict = assess(old, new)
+    assert verdict.meaningful and not verdict.matches and verdict.severity == "low"
+    assert [(e.side, e.sentence, e.section) for e in verdict.excerpts] == [
+        ("changed", "Refunds take 14 days to process.", "Terms › Refunds"),
+        ("added", "Gift cards are not refundable.", "Terms › Refunds"),
+        ("added", "Refunds go to the original card.", "Terms › Refunds"),
+    ]  # the first three, in page order; the fourth is counted, not quoted
+    removed = assess(new, old).excerpts
+    assert (removed[1].side, removed[1].sentence) == ("removed", "Gift cards are not refundable.")

@@ -11,6 +11,7 @@ from notifier.channel import Channel
 from tests.alerting import OPENAI, History
 from tests.conftest import Home, Result
 from tests.receivers import Webhook
+from tests.site import Site
 
 PASSWORD = "s3cretpass"
 TOKEN = "tok123secret"
@@ -204,3 +205,21 @@ def test_subscriptions_list_keeps_a_url_whole_in_80_columns(home: Home, hook: We
     assert hook.url() in listed, listed  # eight columns cut it into pieces of nine letters
     receives = [line.split("│")[2].strip() for line in listed.splitlines()[2:]]
     assert " ".join(receives) == "medium or worse; services WhatsApp; daily digest"
+
+
+def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(
+    home: Home, hook: Webhook, site: Site
+) -> None:
+    """Such a change is `low`; its summary only counts sentences, so the alert quotes them."""
+    terms = "<html><body><main><h1>Terms</h1><h2>Refunds</h2><p>{}</p></main></body></html>"
+    site.html("/t", terms.format("Refunds take 30 days to process. Contact support first."))
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
+    assert home.crawl(catalog).code == 0
+    alerts(home, "subscribe", hook.url(), "--name", "hooky", "--min-severity", "low")
+    edited = "Refunds take 14 days to process. Contact support first. Gift cards are final."
+    site.html("/t", terms.format(edited))
+    assert home.crawl(catalog).code == 0
+    [post] = hook.posts
+    assert post["title"].startswith("[LOW] TestSite · Terms — 1 sentence added, 1 changed")
+    assert "Refunds take 14 days to process." in post["message"]
+    assert "Gift cards are final." in post["message"]

@@ -41,6 +41,13 @@ def change_row(**overrides: object) -> ChangeRow:
                 "side": "added",
             }
         ],
+        "excerpts": [
+            {
+                "sentence": "AI Providers are prohibited from using the Business Solution.",
+                "side": "added",
+                "section": "Terms",
+            },
+        ],
         "effective_date": date(2026, 1, 15),
     }
     return ChangeRow(**{**values, **overrides})  # type: ignore[arg-type]
@@ -93,6 +100,22 @@ def test_a_reworded_sentence_is_quoted_as_added_and_a_removed_one_as_removed() -
     ]
     message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
     assert [line.style for line in message.items] == ["added", "removed"]
+
+
+def test_a_change_no_rule_recognised_quotes_its_first_changed_sentences() -> None:
+    """Its summary only counts them: "2 sentences added in “Refunds”"."""
+    excerpts = [
+        {"sentence": "Refunds take 14 days.", "side": "changed", "section": "Refunds"},
+        {"sentence": "Gift cards are refundable.", "side": "removed", "section": "Refunds"},
+    ]
+    unmatched = change_row(severity="low", matches=[], excerpts=excerpts)
+    message = change_message(unmatched, base_url=None, today=date(2025, 11, 22))
+    assert message.items == (
+        Line("Refunds take 14 days.", "added"),
+        Line("Gift cards are refundable.", "removed"),
+    )
+    matched = change_message(change_row(excerpts=excerpts), base_url=None, today=date(2025, 11, 22))
+    assert "Refunds take 14 days." not in render(list(matched.items), "text")
 
 
 def test_body_formats_mark_added_text_and_link_the_change() -> None:

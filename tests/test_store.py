@@ -249,3 +249,5 @@ def test_summaries_written_with_their_days_left_lose_the_stale_count(db_url: str
         "Fees changed; effective 2026-02-01",
         "3 sentences added in “Fees (in 2 parts)”",
     ]
+    # Changes stored before 0005 have no excerpts to quote.
+    assert [row.excerpts for row in list_changes(history.engine)] == [[], [], []]
