@@ -229,6 +229,14 @@ def test_hostile_content_is_shown_as_text(client: TestClient, web_store: Engine)
     assert headers["content-security-policy"].startswith("default-src 'none'")
 
 
+def test_pages_make_no_link_from_the_host_header(client: TestClient) -> None:
+    """A forged Host header must not steer the stylesheet or any link to another site."""
+    for path in ("/", "/documents", "/no/such/page"):
+        page = client.get(path, headers={"Host": "evil.example"}).text
+        assert "evil.example" not in page, path
+        assert '<link rel="stylesheet" href="/static/style.css">' in page
+
+
 def test_token_guards_all_but_feeds(web_store: Engine) -> None:
     client = TestClient(create_app(web_store, token="s3cret"))
     for path in ("/", "/api/changes", "/changes/1", "/api/openapi.json", "/documents"):
