@@ -164,6 +164,16 @@ def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     assert "ChangeRow" in str(schema["components"])
 
 
+def test_api_has_its_schema_and_no_page_from_a_cdn(client: TestClient) -> None:
+    """Swagger UI's scripts came from a CDN, unreachable offline and exempt from the CSP: the
+    schema stays, the page that needed them is gone, and the menu's API link leads to the schema."""
+    assert client.get("/api/docs").status_code == 404
+    schema = client.get("/api/openapi.json")
+    assert schema.json()["info"]["title"] == "policywatch"
+    assert schema.headers["content-security-policy"].startswith("default-src 'none'")
+    assert '<a href="/api/openapi.json">API</a>' in client.get("/").text
+
+
 @pytest.mark.parametrize(
     "path",
     [
