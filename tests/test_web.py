@@ -253,6 +253,9 @@ def test_token_guards_all_but_feeds(web_store: Engine) -> None:
         assert client.get(path).status_code == 401, path
     assert client.get("/feeds/all.atom").status_code == 200
     assert client.get("/static/style.css").status_code == 200
+    icon = client.get("/favicon.ico")  # browsers ask before they have the token
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert icon.content == client.get("/static/favicon.svg").content
     assert client.get("/api/changes", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/api/changes", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     first = client.get("/?token=s3cret")

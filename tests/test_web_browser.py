@@ -140,3 +140,16 @@ def test_on_a_phone_every_page_fits_its_width(served: str, browser: Any) -> None
         assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
         api = page.get_by_role("link", name="API", exact=True)
         assert api.evaluate("link => link.getBoundingClientRect().right") <= 390, path
+
+
+@pytest.mark.browser
+def test_the_page_icon_loads_with_the_page(served: str, browser: Any) -> None:
+    """Browsers asked for /favicon.ico on every page load and got a 404; the page now names an
+    icon, which Chromium fetches with the page, and nothing the page asks for is missing."""
+    page = browser.new_page()
+    answers: dict[str, int] = {}
+    page.on("response", lambda answer: answers.update({answer.url: answer.status}))
+    page.goto(served + "/")
+    page.wait_for_load_state("networkidle")
+    assert answers[served + "/static/favicon.svg"] == 200
+    assert all(status < 400 for status in answers.values()), answers

@@ -1,9 +1,9 @@
 """The review web app: `create_app(engine)` wires pages, feeds and the JSON API over one store.
 
-Safety lives here, in one place: a token guards everything but the feeds and the stylesheet when
-one is configured (the `serve` command insists on it off loopback), and every response carries a
-Content-Security-Policy that forbids scripts, so even a templating mistake could not run a
-policy page's `<script>`.
+Safety lives here, in one place: a token guards everything but the feeds, the stylesheet and the
+icon when one is configured (the `serve` command insists on it off loopback), and every response
+carries a Content-Security-Policy that forbids scripts, so even a templating mistake could not run
+a policy page's `<script>`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,7 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from policywatch.web import api, feeds, pages
 
 TOKEN_COOKIE = "policywatch_token"
-OPEN_PREFIXES = ("/feeds/", "/static/")
+OPEN_PREFIXES = ("/feeds/", "/static/", "/favicon.ico")
+STATIC = Path(__file__).parent / "static"
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
@@ -38,7 +39,7 @@ def _presented_token(request: Request) -> str | None:
 
 
 def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
-    """Middleware: a request without the token gets a 401, except for the feeds and the CSS.
+    """Middleware: a request without the token gets a 401, except for the feeds, CSS and icon.
 
     A browser can open `/?token=…` once: the token is then kept in an HttpOnly cookie.
     """
@@ -67,6 +68,12 @@ async def _headers(request: Request, call_next: Next) -> Response:
     return response
 
 
+def _favicon() -> FileResponse:
+    """The icon at the address browsers and feed readers ask for unprompted (JSON responses
+    and feeds link to no icon): the SVG of the pages, so no load ends in a 404."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 def create_app(engine: Engine, *, token: str | None = None, base_url: str | None = None) -> FastAPI:
     """The app over `engine`; `token` guards all but the feeds; `base_url` makes feed links."""
     app = FastAPI(
@@ -81,7 +88,8 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
     if token:
         app.middleware("http")(_guard(token))
     app.middleware("http")(_headers)  # added last, so it runs first: refusals get headers too
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.get("/favicon.ico", include_in_schema=False)(_favicon)
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
