@@ -258,9 +258,25 @@ def test_token_guards_all_but_feeds(web_store: Engine) -> None:
     assert icon.content == client.get("/static/favicon.svg").content
     assert client.get("/api/changes", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/api/changes", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-    first = client.get("/?token=s3cret")
+    first = client.get("/documents/openai/usage-policies?all=1&token=s3cret")
     assert first.status_code == 200 and "s3cret" not in first.text
+    # Kept in a cookie, the token leaves the address: the history and bookmarks never hold it.
+    [redirect] = first.history
+    assert redirect.status_code == 303 and "httponly" in redirect.headers["set-cookie"].lower()
+    assert redirect.headers["location"] == "/documents/openai/usage-policies?all=1"
     assert client.get("/documents").status_code == 200  # the cookie now carries it
+
+
+def test_without_the_token_a_browser_is_told_how_to_open_the_page(web_store: Engine) -> None:
+    client = TestClient(create_app(web_store, token="s3cret"))
+    page = client.get("/documents", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Token required</h1>" in page.text and "?token=YOUR-TOKEN" in page.text
+    script = client.get("/api/changes", headers={"Accept": "application/json"})
+    assert script.status_code == 401 and script.headers["content-type"].startswith("text/plain")
+    assert script.headers["www-authenticate"] == "Bearer"
+    sideways = client.get("/%2F/evil.example/?token=s3cret", follow_redirects=False)
+    assert sideways.headers["location"] == "/evil.example/"  # a path here, not another host
 
 
 def test_serve_binds_public_address_only_with_token(

@@ -11,12 +11,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from policywatch.web import create_app
@@ -37,13 +39,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def served(web_store: Engine) -> Iterator[str]:
-    """The app on uvicorn on 127.0.0.1, in a thread; yields its base URL."""
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """`app` on uvicorn on 127.0.0.1, in a thread, as `policywatch serve` runs it; its base URL."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(web_store), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -53,6 +53,13 @@ def served(web_store: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def served(web_store: Engine) -> Iterator[str]:
+    """The app without a token; yields its base URL."""
+    with running(create_app(web_store)) as base:
+        yield base
 
 
 @pytest.fixture
@@ -153,3 +160,23 @@ def test_the_page_icon_loads_with_the_page(served: str, browser: Any) -> None:
     page.wait_for_load_state("networkidle")
     assert answers[served + "/static/favicon.svg"] == 200
     assert all(status < 400 for status in answers.values()), answers
+
+
+@pytest.mark.browser
+def test_the_token_opens_the_page_once_and_leaves_the_address(
+    web_store: Engine, browser: Any
+) -> None:
+    """The token in the address stayed in the address bar, the history and bookmarks; a
+    browser without it got one line of plain text, no word of how to get in."""
+    with running(create_app(web_store, token="s3cret")) as base:
+        page = browser.new_page()
+        refused = page.goto(base + "/documents")
+        assert refused is not None and refused.status == 401
+        assert page.locator("h1").inner_text() == "Token required"
+        assert "?token=YOUR-TOKEN" in page.locator("p.error").inner_text()
+        page.goto(base + "/?token=s3cret&all=1")
+        assert page.url == base + "/?all=1"
+        assert page.locator("ol.timeline > li").count() == 4  # noise included, as asked
+        page.get_by_role("link", name="Documents", exact=True).click()
+        page.wait_for_url(base + "/documents")
+        assert page.locator("table.docs tbody tr").count() == 3  # the cookie carries the token

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,6 +28,11 @@ STATIC = Path(__file__).parent / "static"
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
+)
+TOKEN_HELP = (
+    "This page needs the token policywatch serve was started with. Open the address once with "
+    "?token=YOUR-TOKEN at its end (for instance /?token=YOUR-TOKEN); the browser then keeps it "
+    "in a cookie and drops it from the address."
 )
 Next = Callable[[Request], Awaitable[Response]]
 
@@ -41,7 +47,9 @@ def _presented_token(request: Request) -> str | None:
 def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
     """Middleware: a request without the token gets a 401, except for the feeds, CSS and icon.
 
-    A browser can open `/?token=…` once: the token is then kept in an HttpOnly cookie.
+    A browser can open `/?token=…` once: the token is then kept in an HttpOnly cookie, and the
+    browser is sent on to the same address without it, so the token stays out of the address
+    bar, the history and bookmarks.
     """
 
     async def check(request: Request, call_next: Next) -> Response:
@@ -49,15 +57,35 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
             return await call_next(request)
         presented = _presented_token(request) or ""
         if not hmac.compare_digest(presented.encode(), token.encode()):
-            return PlainTextResponse(
-                "401: a token is required (Authorization: Bearer, or ?token=)", status_code=401
-            )
-        response = await call_next(request)
-        if request.query_params.get("token"):
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return _refusal(request)
+        if "token" not in request.query_params:
+            return await call_next(request)
+        response = RedirectResponse(_without_token(request), status_code=303)
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         return response
 
     return check
+
+
+def _without_token(request: Request) -> str:
+    """The address asked for, minus its `token` parameter: a path on this site, never `//host`."""
+    path = "/" + quote(request.url.path).lstrip("/")
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
+    return f"{path}?{query}" if query else path
+
+
+def _refusal(request: Request) -> Response:
+    """A 401 that says what to do: a page for a browser, a line of text for a script."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if "text/html" in request.headers.get("accept", ""):
+        response = pages.error_page(request, 401, TOKEN_HELP)
+        response.headers.update(challenge)
+        return response
+    return PlainTextResponse(
+        "401: a token is required (Authorization: Bearer, or ?token=)",
+        status_code=401,
+        headers=challenge,
+    )
 
 
 async def _headers(request: Request, call_next: Next) -> Response:

@@ -144,7 +144,7 @@ def document(request: Request, engine: Store, key: str) -> HTMLResponse:
 
 
 MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
-TITLES = {404: "Not found", 422: "Not a valid request"}
+TITLES = {401: "Token required", 404: "Not found", 422: "Not a valid request"}
 
 
 async def http_error_page(request: Request, error: Exception) -> Response:
@@ -156,7 +156,7 @@ async def http_error_page(request: Request, error: Exception) -> Response:
     message = error.detail
     if error.status_code == 404 and message == "Not Found":  # no route: Starlette's own words
         message = "There is no page at this address."
-    return _error_page(request, error.status_code, message)
+    return error_page(request, error.status_code, message)
 
 
 async def invalid_request_page(request: Request, error: Exception) -> Response:
@@ -164,10 +164,11 @@ async def invalid_request_page(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError), "the handler of invalid requests only"
     if request.url.path.startswith(MACHINE_PREFIXES):
         return await request_validation_exception_handler(request, error)
-    return _error_page(request, 422, _invalid(error))
+    return error_page(request, 422, _invalid(error))
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The error page: its reason in words, and links back to the timeline and documents."""
     context = {"status": status, "title": TITLES.get(status, f"Error {status}"), "message": message}
     return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
