@@ -7,10 +7,12 @@ import socket
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import feedparser
 import pytest
 import typer
+from lxml import etree
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -18,11 +20,13 @@ from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
 from policywatch.web import create_app
 from policywatch.web.diffview import sections
+from policywatch.web.feeds import ATOM
 from store.db import open_store
 from store.outbox import documents_json
 from store.queries import list_changes
+from store.repository import Attempt, DocumentInfo, Repository
 from tests.receivers import free_port
-from tests.test_web_data import HOSTILE, RESTRICTION, web_store
+from tests.test_web_data import HOSTILE, RESTRICTION, judge_with, verdict, web_store
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what it still runs on
@@ -215,6 +219,30 @@ def test_feed_base_url(web_store: Engine) -> None:
     client = TestClient(create_app(web_store, base_url="https://watch.example.org/pw"))
     feed = feedparser.parse(client.get("/feeds/all.atom").content)
     assert feed.entries[0].link.startswith("https://watch.example.org/pw/changes/")
+
+
+def test_feeds_of_odd_names_have_valid_ids_plain_titles_and_their_page(web_store: Engine) -> None:
+    """A service named `AT&T <Beta>`, a key with a space and an accent: feed ids were raw text
+    (not IRIs), and every feed's HTML page was the site's front page, whatever it selected."""
+    odd = DocumentInfo("at-t/conditions générales", "AT&T <Beta>", "Conditions", "https://a.t/")
+    repo = Repository(web_store)
+    repo.sync_documents([odd])
+    for text in ("# Fees\n\nLow.\n", "# Fees\n\nHigh.\n"):
+        repo.record_text(odd.key, Attempt(odd.url), text, judge_with(verdict("low", "Fees & <b>")))
+    client = TestClient(create_app(web_store, base_url="https://watch.example.org/pw"))
+    site = "https://watch.example.org/pw/"
+    for path, title, page in [
+        ("service/AT%26T%20%3CBeta%3E", "AT&T <Beta>", "?service=AT%26T+%3CBeta%3E"),
+        ("document/at-t/conditions%20g%C3%A9n%C3%A9rales", odd.key, "?document=at-t%2F"),
+        ("all", "all changes", ""),
+    ]:
+        feed = etree.fromstring(client.get(f"/feeds/{path}.atom").content)
+        assert feed.findtext(f"{{{ATOM}}}title") == f"policywatch: {title}"
+        assert feed.find(f"{{{ATOM}}}link[@rel='alternate']").get("href").startswith(site + page)
+        entry = feed.find(f"{{{ATOM}}}entry")
+        assert entry.findtext(f"{{{ATOM}}}title") == "[low] AT&T <Beta> · Conditions: Fees & <b>"
+        for iri in feed.iter(f"{{{ATOM}}}id"):
+            assert iri.text == quote(iri.text or "", safe=":/?=&+%"), iri.text
 
 
 def test_hostile_content_is_shown_as_text(client: TestClient, web_store: Engine) -> None:

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import Engine
@@ -53,8 +53,11 @@ def _entry_text(row: ChangeRow) -> str:
     return "\n".join(lines)
 
 
-def render_feed(rows: list[ChangeRow], *, title: str, self_url: str, base: str) -> bytes:
-    """An Atom document of `rows`; `base` is the site's absolute URL, ending in '/'."""
+def render_feed(
+    rows: list[ChangeRow], *, title: str, self_url: str, page_url: str, base: str
+) -> bytes:
+    """An Atom document of `rows`; `page_url` is the HTML page of the same selection and `base`
+    the site's absolute URL, ending in '/'."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(feed, "id", self_url)
@@ -63,7 +66,7 @@ def render_feed(rows: list[ChangeRow], *, title: str, self_url: str, base: str) 
     _add(feed, "updated", updated.isoformat())
     _add(_add(feed, "author"), "name", "policywatch")
     _add(feed, "link", rel="self", href=self_url, type="application/atom+xml")
-    _add(feed, "link", rel="alternate", href=base, type="text/html")
+    _add(feed, "link", rel="alternate", href=page_url, type="text/html")
     for row in rows:
         entry = _add(feed, "entry")
         link = f"{base}changes/{row.id}"
@@ -87,11 +90,15 @@ def site_base(request: Request) -> str:
 
 
 def _feed(request: Request, engine: Engine, filters: Filters, title: str) -> Response:
+    """The feed of `filters`. Its path is percent-encoded again (Starlette hands it decoded), so
+    a key or service name with a space, `<` or an accent still makes a valid IRI for its id;
+    its HTML page is the timeline of the same selection."""
     base = site_base(request)
     query = urlencode(filters.params())
-    self_url = base + request.url.path.lstrip("/") + (f"?{query}" if query else "")
+    suffix = f"?{query}" if query else ""
+    self_url = base + quote(request.url.path.lstrip("/")) + suffix
     rows = changes(engine, filters, limit=FEED_SIZE)
-    body = render_feed(rows, title=title, self_url=self_url, base=base)
+    body = render_feed(rows, title=title, self_url=self_url, page_url=base + suffix, base=base)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
