@@ -283,6 +283,7 @@ class DocumentDetail:
     document: DocumentRow
     versions: list[VersionRow]
     latest_text: str | None
+    changes: int  # all of them, noise included: its changes are listed a page at a time
 
 
 def get_document(engine: Engine, key: str) -> DocumentDetail | None:
@@ -297,20 +298,29 @@ def get_document(engine: Engine, key: str) -> DocumentDetail | None:
             .order_by(col(Version.seq))
         ).all()
         latest = latest_version(session, document.id)  # type: ignore[arg-type]
+        changes = session.exec(
+            select(func.count()).select_from(Change).where(Change.document_id == document.id)
+        ).one()
         return DocumentDetail(
             _document_row(document, len(versions)),
             [VersionRow(seq, seen_at) for seq, seen_at in versions],
             latest.text if latest else None,
+            changes,
         )
 
 
-def neighbour_changes(engine: Engine, change_id: int) -> tuple[int | None, int | None]:
-    """The ids of the previous and next change of the same document, noise included."""
+def neighbour_changes(
+    engine: Engine, change_id: int, *, include_noise: bool = False
+) -> tuple[int | None, int | None]:
+    """The ids of the previous and next change of the same document; noise (not meaningful)
+    only when asked for, as in `list_changes`."""
     with Session(engine) as session:
         change = session.get(Change, change_id)
         if change is None:
             return None, None
         same = select(Change.id).where(Change.document_id == change.document_id)
+        if not include_noise:
+            same = same.where(col(Change.meaningful).is_(True))
         before = session.exec(
             same.where(col(Change.id) < change_id).order_by(col(Change.id).desc()).limit(1)
         ).first()

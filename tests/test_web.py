@@ -26,7 +26,14 @@ from store.outbox import documents_json
 from store.queries import list_changes
 from store.repository import Attempt, DocumentInfo, Repository
 from tests.receivers import free_port
-from tests.test_web_data import HOSTILE, RESTRICTION, judge_with, verdict, web_store
+from tests.test_web_data import (
+    HOSTILE,
+    RESTRICTION,
+    WHATSAPP_V3,
+    judge_with,
+    verdict,
+    web_store,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what it still runs on
@@ -41,7 +48,7 @@ def client(web_store: Engine) -> TestClient:
 
 
 def summaries(html: str) -> list[str]:
-    return re.findall(r'<p class="summary"><a href="/changes/\d+">([^<]*)</a>', html)
+    return re.findall(r'<p class="summary"><a href="/changes/\d+(?:\?all=1)?">([^<]*)</a>', html)
 
 
 def test_timeline_newest_first_hides_noise(client: TestClient) -> None:
@@ -128,7 +135,7 @@ def test_change_page(client: TestClient, web_store: Engine) -> None:
     assert re.search(r"<details open>\s*<summary><h3[^>]*>Acceptable use</h3>", page)
     assert re.search(r"<details>\s*<summary><h3[^>]*>Fees</h3>", page)
     assert 'href="https://www.whatsapp.com/legal/business-solution-terms"' in page
-    assert 'rel="next"' in page and 'rel="prev"' not in page.split("<article")[0]
+    assert 'rel="prev"' not in page.split("<article")[0]  # its document's first change
     inline = client.get(f"/changes/{ban.id}?view=inline").text
     assert '<p class="insert flagged">' in inline
     assert client.get("/changes/9999").status_code == 404
@@ -148,6 +155,51 @@ def test_document_page(client: TestClient) -> None:
     assert "version 2" in page
     assert "timeout ×1" in client.get("/documents").text
     assert client.get("/documents/nope/nothing").status_code == 404
+
+
+def test_document_page_pages_its_changes(
+    web_store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It listed the first 500 changes and said nothing of the rest."""
+    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
+    client = TestClient(create_app(web_store))
+    address = "/documents/whatsapp/business-solution-terms"
+    first = client.get(address).text
+    assert summaries(first) == ["Wording of fees"] and "2 changes in all" in first
+    assert 'rel="next" href="?page=2"' in first and 'rel="prev"' not in first
+    second = client.get(f"{address}?page=2").text
+    assert summaries(second)[0].startswith("AI providers") and 'rel="next"' not in second
+    assert 'rel="prev" href="?page=1"' in second
+    assert "No changes on this page: there are 2 in all." in client.get(f"{address}?page=3").text
+
+
+def neighbours(client: TestClient, address: str) -> tuple[str | None, str | None]:
+    """The change page's previous and next links."""
+    page = client.get(address).text
+    found = [re.search(f'rel="{rel}" href="([^"]+)"', page) for rel in ("prev", "next")]
+    return found[0] and found[0][1], found[1] and found[1][1]
+
+
+def test_change_neighbours_step_over_noise_unless_it_is_shown(
+    client: TestClient, web_store: Engine
+) -> None:
+    """Next led from a critical change to a cosmetic one the timeline hides; it steps over noise,
+    unless the change was opened from a list that shows noise (`?all=1`, which it keeps)."""
+    key = "whatsapp/business-solution-terms"
+    later = WHATSAPP_V3 + "\nA new clause.\n"
+    judge = judge_with(verdict("low", "A new clause"))
+    Repository(web_store).record_text(key, Attempt("https://w.example/"), later, judge)
+    clause, fees, ban = list_changes(web_store, document=key, include_noise=True)
+    meaningful = (f"/changes/{ban.id}", f"/changes/{clause.id}")
+    assert neighbours(client, f"/changes/{ban.id}") == (None, meaningful[1])
+    assert neighbours(client, f"/changes/{clause.id}") == (meaningful[0], None)
+    assert neighbours(client, f"/changes/{fees.id}") == meaningful
+    everything = (f"/changes/{ban.id}?all=1", f"/changes/{clause.id}?all=1")
+    assert neighbours(client, f"/changes/{fees.id}?all=1") == everything
+    assert neighbours(client, f"/changes/{ban.id}?all=1")[1] == f"/changes/{fees.id}?all=1"
+    assert f'href="/changes/{fees.id}?all=1"' in client.get(f"/documents/{key}").text
+    assert f'href="/changes/{ban.id}?all=1"' in client.get("/?all=1").text
+    assert f'href="/changes/{ban.id}"' in client.get("/").text
 
 
 def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:

@@ -7,6 +7,7 @@ is data and is never marked safe.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,7 +35,14 @@ from policywatch.web.selection import (
     parse_filters,
     store,
 )
-from store.queries import SEVERITIES, get_change, get_document, list_documents, neighbour_changes
+from store.queries import (
+    SEVERITIES,
+    ChangeRow,
+    get_change,
+    get_document,
+    list_documents,
+    neighbour_changes,
+)
 
 router = APIRouter(include_in_schema=False)
 Store = Annotated[Engine, Depends(store)]
@@ -69,30 +77,52 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One page of the changes a selection names, with the links to the pages either side."""
+
+    rows: list[ChangeRow]
+    page: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str]) -> Listing:
+    """Page `page` of `filters`' changes; the page links keep `params`, the page's own query.
+    One row more than a page is read, so a next link is shown only when there is a next page."""
+    rows = changes(engine, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+
+    def page_url(number: int) -> str:
+        return "?" + urlencode({**params, "page": str(number)})
+
+    return Listing(
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        previous_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if len(rows) > PAGE_SIZE else None,
+    )
+
+
+Page = Annotated[int, Query(ge=1)]
+Noise = Annotated[bool, Query(alias="all")]
+
+
 @router.get("/", response_class=HTMLResponse)
 @router.head("/", include_in_schema=False)  # uptime checks probe with HEAD
 def timeline(
     request: Request,
     engine: Store,
     filters: Annotated[Filters, Depends(parse_filters)],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """The changes, newest first, one page at a time, with the filter form."""
-    rows = changes(engine, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     params = filters.params()
     documents = list_documents(engine)
-
-    def page_url(number: int) -> str:
-        return "?" + urlencode({**params, "page": str(number)})
-
     return _page(
         request,
         "timeline.html",
-        rows=rows[:PAGE_SIZE],
+        listing=listing(engine, filters, page, params),
         filters=filters,
-        page=page,
-        previous_url=page_url(page - 1) if page > 1 else None,
-        next_url=page_url(page + 1) if len(rows) > PAGE_SIZE else None,
         feed_query=urlencode(params),
         services=sorted({row.service for row in documents}, key=str.lower),
         documents=documents,
@@ -107,13 +137,17 @@ def change(
     engine: Store,
     change_id: int,
     view: Literal["side", "inline"] = "side",
+    include_noise: Noise = False,
 ) -> HTMLResponse:
-    """One change: the verdict, the matched sentences, and the diff by section."""
+    """One change: the verdict, the matched sentences, and the diff by section.
+
+    Previous and next step over noise, as the timeline hides it, unless the page was opened
+    from a list that shows noise (`?all=1`, which the links then keep)."""
     detail = get_change(engine, change_id)
     if detail is None:
         raise HTTPException(404, f"no change with id {change_id}")
     sentences = [str(match.get("sentence", "")) for match in detail.change.matches]
-    previous_id, next_id = neighbour_changes(engine, change_id)
+    previous_id, next_id = neighbour_changes(engine, change_id, include_noise=include_noise)
     return _page(
         request,
         "change.html",
@@ -122,6 +156,7 @@ def change(
         view=view,
         previous_id=previous_id,
         next_id=next_id,
+        noise_query="?all=1" if include_noise else "",
     )
 
 
@@ -134,13 +169,14 @@ def documents(request: Request, engine: Store) -> HTMLResponse:
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)
 @router.head("/documents/{key:path}", include_in_schema=False)  # uptime checks probe with HEAD
-def document(request: Request, engine: Store, key: str) -> HTMLResponse:
-    """One document: fetch health, its changes and versions over time, its latest text."""
+def document(request: Request, engine: Store, key: str, page: Page = 1) -> HTMLResponse:
+    """One document: fetch health, its changes (noise included, a page at a time) and versions
+    over time, its latest text."""
     detail = get_document(engine, key)
     if detail is None:
         raise HTTPException(404, f"no document {key}")
-    history = changes(engine, Filters(document=key, include_noise=True), limit=500)
-    return _page(request, "document.html", detail=detail, changes=history)
+    history = listing(engine, Filters(document=key, include_noise=True), page, {})
+    return _page(request, "document.html", detail=detail, listing=history)
 
 
 MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
