@@ -180,3 +180,50 @@ def test_the_token_opens_the_page_once_and_leaves_the_address(
         page.get_by_role("link", name="Documents", exact=True).click()
         page.wait_for_url(base + "/documents")
         assert page.locator("table.docs tbody tr").count() == 3  # the cookie carries the token
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_documents_table_fits_without_scrolling(served: str, browser: Any) -> None:
+    """At 390 px the table was 583 px wide: its fetch health lay past the edge of its box,
+    reached only by scrolling it sideways; it now keeps its three main columns and wraps."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(served + "/documents")
+    box = page.locator("div.scroll")
+    assert box.evaluate("box => box.scrollWidth - box.clientWidth") <= 0
+    assert page.locator("table.docs th:visible").all_inner_texts() == [
+        "Document",
+        "Last change",
+        "Fetch health",
+    ]
+    health = page.get_by_text("timeout ×1")
+    assert health.evaluate("cell => cell.getBoundingClientRect().right") <= 390
+    wide = browser.new_page(viewport={"width": 1280, "height": 900})
+    wide.goto(served + "/documents")
+    assert wide.locator("table.docs th:visible").count() == 5  # a wide screen keeps them all
+
+
+def _luminance(css: str) -> float:
+    """The relative luminance (WCAG 2) of a computed `rgb(r, g, b)` colour."""
+    channels = [int(part) / 255 for part in css[css.index("(") + 1 : -1].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.browser
+def test_diff_line_numbers_pass_wcag_aa_contrast(served: str, browser: Any) -> None:
+    """The line numbers were #9aa2b1 on white, 2.6:1; small text needs 4.5:1."""
+    page = browser.new_page()
+    page.goto(served + "/changes/1")
+    number = page.locator("details[open] td.no").first
+    ink = number.evaluate("cell => getComputedStyle(cell).color")
+    paper = number.evaluate(
+        """cell => {  // the first opaque background behind the cell
+            for (let node = cell; node; node = node.parentElement) {
+                const colour = getComputedStyle(node).backgroundColor;
+                if (colour !== "rgba(0, 0, 0, 0)") return colour;
+            }
+            return "rgb(255, 255, 255)";
+        }"""
+    )
+    lighter, darker = sorted((_luminance(ink), _luminance(paper)), reverse=True)
+    assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (ink, paper)
