@@ -180,6 +180,12 @@ def test_the_token_opens_the_page_once_and_leaves_the_address(
         page.get_by_role("link", name="Documents", exact=True).click()
         page.wait_for_url(base + "/documents")
         assert page.locator("table.docs tbody tr").count() == 3  # the cookie carries the token
+        # A link in an alert (a mail, a chat: another site) arrives with the cookie too; with
+        # SameSite=Strict it did not, and "Review this change" opened the 401 page.
+        page.goto(f'data:text/html,<a href="{base}/changes/1">Review this change</a>')
+        page.get_by_role("link", name="Review this change").click()
+        page.wait_for_url(base + "/changes/1")
+        assert page.locator("h1").inner_text() != "Token required"
 
 
 @pytest.mark.browser

@@ -61,7 +61,9 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
         if "token" not in request.query_params:
             return await call_next(request)
         response = RedirectResponse(_without_token(request), status_code=303)
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        # Lax, not Strict: an alert's "Review this change" link comes from another site (a mail,
+        # a chat) and must carry the cookie; every route here is a read-only GET.
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax")
         return response
 
     return check
