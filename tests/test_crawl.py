@@ -290,6 +290,18 @@ def test_only_takes_keys_and_services_in_any_case(home: Home, site: Site) -> Non
     assert unknown.code == 2 and "nosuchservice" in unknown.stderr
 
 
+def test_an_unknown_only_names_the_closest_key_or_service(home: Home, site: Site) -> None:
+    """A typo in --only is one line with what was meant, as `history --service` gives it."""
+    catalog = declare(home, site, "/terms")
+    only = ["--only", "testsite/doc-term", "--only", "TestSit", "--only", "zzzz"]
+    result = home.run("crawl", "--catalog", str(catalog), *only)
+    assert result.code == 2 and len(result.stderr.splitlines()) == 1, result
+    assert (
+        "--only testsite/doc-term (did you mean testsite/doc-terms?), TestSit (did you mean"
+        " TestSite?), zzzz: no document has that key or service"
+    ) in result.stderr
+
+
 def test_two_crawls_started_at_once_both_finish_correctly(
     home: Home, site: Site, db_url: str
 ) -> None:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from redis import Redis
     from sqlalchemy import Engine
 
-    from crawlers.declarations import TrackedDocument
+    from crawlers.declarations import Catalog, TrackedDocument
 
 OnOutcome = Callable[[CrawlOutcome], None]
 
@@ -102,6 +102,15 @@ def _warn_misspelt(overrides: dict[str, Any]) -> None:
             )
 
 
+def _check_only(loaded: Catalog, only: list[str]) -> None:
+    """An `--only` that names nothing is a typo to point out, with the closest key or service."""
+    unknown = loaded.unknown(only)
+    if unknown:
+        known = {name for document in loaded.documents for name in (document.key, document.service)}
+        said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in unknown)
+        fail(f"--only {said}: no document has that key or service")
+
+
 def crawl(
     catalog: CatalogOption = None,
     only: OnlyOption = None,
@@ -145,9 +154,7 @@ def crawl(
         fail(f"catalog {', '.join(missing)}: no such file or folder")
     loaded = user_catalog(catalog)
     warn_catalog_errors(loaded)
-    unknown = loaded.unknown(only or [])
-    if unknown:
-        fail(f"--only {', '.join(unknown)}: no document has that key or service")
+    _check_only(loaded, only or [])
     documents = loaded.select(only or [])
     if not documents:
         fail("no document to crawl: the catalog is empty or every entry is broken")
