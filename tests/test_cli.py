@@ -81,6 +81,15 @@ def test_history_filters(home: Home, site: Site) -> None:
     assert home.run("history", "--since", "yesterday").code == 2
 
 
+def test_history_takes_min_severity_in_any_case(home: Home) -> None:
+    history = History(home.db)
+    history.change(severity="low", summary="Wording tidied")
+    history.change(severity="critical", summary="AI providers barred")
+    [change] = home.run("history", "--min-severity", "HIGH", "--json").json()
+    assert change["summary"] == "AI providers barred"
+    assert len(home.run("history", "--min-severity", "Low", "--json").json()) == 2
+
+
 def test_unknown_change_and_unusable_database_are_clear_errors(home: Home) -> None:
     open_store(home.db).dispose()
     missing = home.run("show", "42")

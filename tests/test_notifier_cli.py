@@ -68,6 +68,18 @@ def test_bad_options_are_usage_errors(home: Home, hook: Webhook) -> None:
     assert alerts(home, "subscriptions", "remove", "nobody").code == 2
 
 
+def test_min_severity_is_taken_in_any_case(home: Home, hook: Webhook) -> None:
+    """`--min-severity HIGH` was refused. Kept in lower case, it is the level the deliveries
+    compare: a `HIGH` stored as given ranked as no level at all, and let everything through."""
+    history = History(home.db)
+    assert alerts(home, "subscribe", hook.url(), "--min-severity", "HIGH").code == 0
+    assert alerts(home, "subscriptions", "list", "--json").json()[0]["min_severity"] == "high"
+    history.change(OPENAI, severity="medium", summary="Wording tidied")
+    history.change(OPENAI, severity="critical", summary="Scraping banned")
+    assert alerts(home, "notify", "--json").json()["delivered"] == 1
+    assert [post["title"][:10] for post in hook.posts] == ["[CRITICAL]"]
+
+
 def test_secrets_are_masked_in_every_output(home: Home, hook: Webhook) -> None:
     history = History(home.db)
     added = alerts(home, "subscribe", secret_url(hook), "--name", "hooky", "--service", "openai")

@@ -30,6 +30,7 @@ from policywatch.cli.common import (
     fail,
     print_json,
     settings,
+    severity_level,
     user_catalog,
 )
 from store.outbox import (
@@ -84,7 +85,10 @@ def subscribe(
         list[str] | None,
         typer.Option(help=f"A change category, or `{FETCH_ISSUE}` for fetch problems."),
     ] = None,
-    min_severity: Annotated[str, typer.Option(help=f"One of {', '.join(SEVERITIES)}.")] = "medium",
+    min_severity: Annotated[
+        str,
+        typer.Option(help=f"One of {', '.join(SEVERITIES)} (any case).", callback=severity_level),
+    ] = "medium",
     digest: Annotated[
         str | None, typer.Option(help="One message per period: daily or weekly.")
     ] = None,
@@ -93,8 +97,6 @@ def subscribe(
     """Subscribe an Apprise URL (or config) to the changes that match the filters."""
     if (url is None) == (config is None):
         fail("give either an Apprise URL or --config FILE")
-    if min_severity not in SEVERITIES:
-        fail(f"--min-severity must be one of {', '.join(SEVERITIES)}")
     if digest is not None and digest not in DIGESTS:
         fail(f"--digest must be one of {', '.join(DIGESTS)}")
     request = NewSubscription(

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from crawlers.declarations import Catalog, load_catalog
 from policywatch.config import ConfigError, Settings, UnknownSetting, load_settings
 from store.db import MissingStore, StoreError, open_store, store_url
+from store.queries import SEVERITIES
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -81,6 +82,16 @@ def did_you_mean(value: str, known: Iterable[str]) -> str:
     spelled = {name.lower(): name for name in known}
     close = difflib.get_close_matches(value.lower(), spelled, n=1, cutoff=0.6)
     return f" (did you mean {spelled[close[0]]}?)" if close else ""
+
+
+def severity_level(value: str | None) -> str | None:
+    """`--min-severity` in any case (`HIGH` as readily as `high`), given on as the lower-case
+    level the store compares and keeps."""
+    if value is None:
+        return None
+    if value.lower() not in SEVERITIES:
+        fail(f"--min-severity must be one of {', '.join(SEVERITIES)} (any case), not {value!r}")
+    return value.lower()
 
 
 def settings() -> Settings:

@@ -20,6 +20,7 @@ from policywatch.cli.common import (
     engine,
     fail,
     print_json,
+    severity_level,
 )
 from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated
@@ -106,7 +107,10 @@ def history(
     since: Annotated[str | None, typer.Option(help="Only changes on or after this date.")] = None,
     min_severity: Annotated[
         str | None,
-        typer.Option(help=f"Only changes at least this severe: {', '.join(SEVERITIES)}."),
+        typer.Option(
+            help=f"Only changes at least this severe: {', '.join(SEVERITIES)} (any case).",
+            callback=severity_level,
+        ),
     ] = None,
     include_noise: Annotated[
         bool, typer.Option("--all", help="Include changes judged not meaningful.")
@@ -118,8 +122,6 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """Recorded changes, newest first."""
-    if min_severity and min_severity not in SEVERITIES:
-        fail(f"--min-severity must be one of {', '.join(SEVERITIES)}")
     after = _since(since)  # a bad value is said before a missing store
     store = engine(db, existing=True)
     rows = list_changes(
