@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, func
+from sqlalchemy import ColumnElement, Engine, String, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -209,29 +209,79 @@ def list_changes(
 
     `category`, `until` (exclusive) and `offset` serve the web timeline's filters and pages.
     """
-    query = select(Change, Document).join(Document, col(Change.document_id) == Document.id)
-    if service:
-        query = query.where(func.lower(Document.service) == service.lower())
-    if document:
-        query = query.where(Document.key == document.lower())
-    if since:
-        query = query.where(Change.detected_at >= since)
-    if until:
-        query = query.where(Change.detected_at < until)
-    if min_severity:
-        allowed = SEVERITIES[SEVERITIES.index(min_severity) :]
-        query = query.where(col(Change.severity).in_(allowed))
-    if category:
-        # Categories are a JSON list of slugs: match the quoted slug in its text, on any backend.
-        quoted = json.dumps(category).replace("\\", "\\\\").replace("%", "\\%")
-        quoted = quoted.replace("_", "\\_")
-        query = query.where(cast(col(Change.categories), String).like(f"%{quoted}%", escape="\\"))
+    query = (
+        select(Change, Document)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(
+            *_filters(
+                service=service,
+                document=document,
+                since=since,
+                until=until,
+                min_severity=min_severity,
+                category=category,
+            )
+        )
+    )
     if not include_noise:
         query = query.where(col(Change.meaningful).is_(True))
     query = query.order_by(col(Change.detected_at).desc(), col(Change.id).desc())
     query = query.offset(offset).limit(limit)
     with Session(engine) as session:
         return [change_row(change, doc) for change, doc in session.exec(query).all()]
+
+
+def hidden_noise(
+    engine: Engine,
+    *,
+    service: str | None = None,
+    document: str | None = None,
+    since: datetime | None = None,
+    min_severity: str | None = None,
+) -> dict[str, int]:
+    """How many changes of the selection were judged noise, by reason (`cosmetic`, …): what a
+    history without `--all` leaves out, to be said rather than silently missing."""
+    filters = _filters(service=service, document=document, since=since, min_severity=min_severity)
+    query = (
+        sa_select(col(Change.reason), func.count())
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(*filters, col(Change.meaningful).is_(False))
+        .group_by(col(Change.reason))
+    )
+    with Session(engine) as session:
+        return {str(reason): count for reason, count in session.execute(query).all()}
+
+
+def _filters(
+    *,
+    service: str | None,
+    document: str | None,
+    since: datetime | None,
+    min_severity: str | None,
+    until: datetime | None = None,
+    category: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """The conditions on changes (joined to their documents) that `history` and the web
+    timeline filter by: one place, so that a count of the noise hidden counts the same rows."""
+    conditions: list[ColumnElement[bool]] = []
+    if service:
+        conditions.append(func.lower(Document.service) == service.lower())
+    if document:
+        conditions.append(col(Document.key) == document.lower())
+    if since:
+        conditions.append(col(Change.detected_at) >= since)
+    if until:
+        conditions.append(col(Change.detected_at) < until)
+    if min_severity:
+        allowed = SEVERITIES[SEVERITIES.index(min_severity) :]
+        conditions.append(col(Change.severity).in_(allowed))
+    if category:
+        # Categories are a JSON list of slugs: match the quoted slug in its text, on any backend.
+        quoted = json.dumps(category).replace("\\", "\\\\").replace("%", "\\%")
+        quoted = quoted.replace("_", "\\_")
+        listed = cast(col(Change.categories), String)
+        conditions.append(listed.like(f"%{quoted}%", escape="\\"))
+    return conditions
 
 
 def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:

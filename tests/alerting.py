@@ -55,8 +55,10 @@ class History:
         at: datetime | None = None,
         effective: date | None = None,
         meaningful: bool = True,
+        noise: str = "cosmetic",
     ) -> int:
-        """Record a change of `document` judged as given; returns its id."""
+        """Record a change of `document` judged as given (`noise`: why it is not meaningful);
+        returns its id."""
         matches = tuple(
             RuleMatch(
                 "ai-providers", categories[0] if categories else "", severity or "", s, "added"
@@ -65,7 +67,7 @@ class History:
         )
         verdict = Assessment(
             meaningful,
-            None if meaningful else "cosmetic",
+            None if meaningful else noise,
             severity,
             tuple(categories),
             summary,

@@ -12,7 +12,7 @@ import pytest
 
 from store.db import open_store
 from store.repository import Attempt, DocumentInfo
-from tests.alerting import History
+from tests.alerting import OPENAI, WHATSAPP, History
 from tests.conftest import Home
 from tests.receivers import Webhook
 from tests.site import Site
@@ -274,6 +274,28 @@ def test_postgres_scheme_is_taken_as_postgresql(home: Home) -> None:
     result = home.run("documents", "--db", "postgres://nobody:secret@127.0.0.1:1/none")
     assert result.code == 2 and "postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_an_empty_history_counts_the_noise_it_hides(home: Home) -> None:
+    """A document whose every change was noise said "No changes", as if nothing had been seen."""
+    history = History(home.db)
+    for _ in range(2):
+        history.change(WHATSAPP, meaningful=False, summary="Whitespace")
+    history.change(OPENAI, meaningful=False, summary="Whitespace")
+    both = home.run("history", "--document", "whatsapp/business-solution-terms")
+    assert " ".join(both.stdout.split()) == (
+        "No meaningful changes for this selection: 2 changes were judged noise (cosmetic) and"
+        " hidden; --all shows them."
+    ), both
+    one = " ".join(home.run("history", "--service", "OpenAI").stdout.split())
+    assert one.endswith(": 1 change was judged noise (cosmetic) and hidden; --all shows it.")
+    history.change(OPENAI, meaningful=False, noise="flapping")
+    mixed = " ".join(home.run("history").stdout.split())
+    assert "4 changes were judged noise (3 cosmetic, 1 flapping) and hidden" in mixed
+    assert len(home.run("history", "--all", "--json").json()) == 4
+    assert home.run("history", "--since", "2999-01-01").stdout.strip() == (
+        "No changes recorded (yet) for this selection."
+    )
 
 
 def test_history_says_when_it_shows_only_the_newest(home: Home) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.markup import escape
@@ -16,6 +16,7 @@ from policywatch.cli.common import (
     DbOption,
     JsonOption,
     console,
+    counted,
     did_you_mean,
     engine,
     fail,
@@ -25,7 +26,14 @@ from policywatch.cli.common import (
 from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated
 from store.outbox import documents_json, failed_by_document
-from store.queries import SEVERITIES, get_change, list_changes, list_documents, tracked_names
+from store.queries import (
+    SEVERITIES,
+    get_change,
+    hidden_noise,
+    list_changes,
+    list_documents,
+    tracked_names,
+)
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -34,6 +42,15 @@ SEVERITY_STYLE = {
     "low": "cyan",
     "info": "dim",
 }
+
+
+class Selection(TypedDict):
+    """The filters of `history`: the changes listed, and the noise counted when none is."""
+
+    service: str | None
+    document: str | None
+    since: datetime | None
+    min_severity: str | None
 
 
 _WIDE = 100  # columns below which tables give the day alone: the time took a fifth of 80
@@ -124,12 +141,12 @@ def history(
     """Recorded changes, newest first."""
     after = _since(since)  # a bad value is said before a missing store
     store = engine(db, existing=True)
+    selection = Selection(
+        service=service, document=document, since=after, min_severity=min_severity
+    )
     rows = list_changes(
         store,
-        service=service,
-        document=document,
-        since=after,
-        min_severity=min_severity,
+        **selection,
         include_noise=include_noise,
         limit=limit + 1 if limit else None,  # one more tells that there are more
     )
@@ -141,7 +158,8 @@ def history(
         print_json([row.to_json() for row in rows])
         return
     if not rows:
-        console.print("No changes recorded (yet) for this selection.")
+        hidden = {} if include_noise else hidden_noise(store, **selection)
+        console.print(_nothing_shown(hidden), highlight=False)
         return
     table = Table(show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
@@ -160,6 +178,21 @@ def history(
     if more:
         newest = "newest change" if limit == 1 else f"{limit} newest changes"
         console.print(f"The {newest}; --limit 0 shows them all.", highlight=False)
+
+
+def _nothing_shown(hidden: dict[str, int]) -> str:
+    """An empty history, and the noise it leaves out: "No changes" alone, when cosmetic edits
+    were recorded, read as if nothing had been seen at all."""
+    total = sum(hidden.values())
+    if not total:
+        return "No changes recorded (yet) for this selection."
+    several = len(hidden) > 1
+    reasons = ", ".join(f"{n} {why}" if several else why for why, n in sorted(hidden.items()))
+    was = "was" if total == 1 else "were"
+    return (
+        f"No meaningful changes for this selection: {counted(total, 'change')} {was} judged"
+        f" noise ({reasons}) and hidden; --all shows {'it' if total == 1 else 'them'}."
+    )
 
 
 def _check_tracked(store: Engine, service: str | None, document: str | None) -> None:
