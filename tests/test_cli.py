@@ -345,3 +345,31 @@ def test_tables_in_80_columns_give_the_day_alone(home: Home, command: str) -> No
 def test_serve_refuses_a_port_out_of_range(home: Home) -> None:
     result = home.run("serve", "--port", "99999")
     assert result.code == 2 and "Traceback" not in result.stderr and "--port" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "policywatch.example.org",
+        "/reviews",
+        "ftp://x.org/",
+        "https://x.org/?a=1",
+        "https://x.org/#top",
+        "https://x.org/?",
+        "http://[::1",
+    ],
+)
+@pytest.mark.parametrize("command", ["serve", "notify"])
+def test_a_base_url_must_be_an_absolute_http_url(home: Home, command: str, given: str) -> None:
+    """Every link of the feeds and alerts starts with it: a bare host name made links that led
+    nowhere, a query or fragment put itself in their middle (`https://x.org/?a=1/changes/42`)."""
+    open_store(home.db).dispose()
+    result = home.run(command, "--base-url", given)
+    assert result.code == 2 and len(result.stderr.splitlines()) == 1, result
+    assert f"--base-url {given!r} is not an absolute http(s) URL" in result.stderr
+    assert "https://policywatch.example.org/" in result.stderr
+
+
+def test_notify_takes_a_base_url_with_a_path(home: Home) -> None:
+    open_store(home.db).dispose()
+    assert home.run("notify", "--base-url", "https://example.org/policywatch").code == 0

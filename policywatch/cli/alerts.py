@@ -22,6 +22,7 @@ from notifier.subscriptions import subscribe as store_subscription
 from policywatch.cli.common import (
     DbOption,
     JsonOption,
+    checked_base_url,
     console,
     counted,
     did_you_mean,
@@ -57,6 +58,7 @@ BaseUrlOption = Annotated[
         help="Where `policywatch serve` is reachable: messages link to {base}/changes/{id} "
         "(default: env POLICYWATCH_BASE_URL or base_url in the config file).",
         show_default=False,
+        callback=checked_base_url,
     ),
 ]
 Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]

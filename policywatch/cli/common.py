@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -92,6 +93,24 @@ def severity_level(value: str | None) -> str | None:
     if value.lower() not in SEVERITIES:
         fail(f"--min-severity must be one of {', '.join(SEVERITIES)} (any case), not {value!r}")
     return value.lower()
+
+
+def checked_base_url(value: str | None) -> str | None:
+    """`--base-url` as the absolute http(s) URL that links are made of: a relative or
+    schemeless one (`policywatch.example.org`) made links that led nowhere, and a query or
+    fragment ended up in the middle of every link (`{base}?x=1/changes/42`)."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed IPv6 bracket: as wrong as the rest
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or "?" in value or "#" in value:
+        fail(
+            f"--base-url {value!r} is not an absolute http(s) URL without query or fragment,"
+            " such as https://policywatch.example.org/"
+        )
+    return value
 
 
 def settings() -> Settings:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from policywatch.cli.common import DbOption, console, engine, fail
+from policywatch.cli.common import DbOption, checked_base_url, console, engine, fail
 
 TOKEN_ENV = "POLICYWATCH_TOKEN"
 
@@ -39,7 +39,8 @@ def serve(
     base_url: Annotated[
         str | None,
         typer.Option(
-            help="The public URL of the site, for links in feeds (default: as requested)."
+            help="The public URL of the site, for links in feeds (default: as requested).",
+            callback=checked_base_url,
         ),
     ] = None,
     db: DbOption = None,
