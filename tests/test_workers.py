@@ -312,6 +312,14 @@ def test_a_document_needing_a_browser_fails_clearly_on_a_worker_without_one(
     assert site.log == []  # not even robots.txt
 
 
+def test_a_misspelt_set_is_warned_about_in_the_workers_log(workers: Workers) -> None:
+    """As `crawl --set` warns: a worker's DOWNLOD_DELAY was set for nothing, without a word."""
+    index = workers.start("--set", "DOWNLOD_DELAY=5", "--set", "PLAYWRIGHT_X=1")
+    log = workers.stop(index)
+    assert "warning: --set DOWNLOD_DELAY is no setting (did you mean DOWNLOAD_DELAY?)" in log
+    assert "PLAYWRIGHT_X" not in log  # an add-on's own name: nothing close to it
+
+
 def test_an_unreadable_task_is_reported_to_its_crawl(workers: Workers, redis_url: str) -> None:
     workers.start()
     client = redis.Redis.from_url(redis_url)

@@ -200,6 +200,26 @@ def fetch_settings(
     )
 
 
+def warn_misspelt(overrides: dict[str, Any]) -> None:
+    """A name close to a known setting but not one (DOWNLOD_DELAY) would be set for nothing.
+    Only close names are warned about: add-ons (scrapy-playwright, scrapy-redis) have settings
+    of their own that neither list holds. Called by `crawl` and `worker` where they load Scrapy
+    anyway: a crawl with nothing due loads none."""
+    from scrapy.settings import default_settings
+
+    from crawlers import settings as project
+
+    known = {name for module in (default_settings, project) for name in dir(module)}
+    known = {name for name in known if name.isupper()}
+    for name in overrides:
+        if name not in known and (meant := did_you_mean(name, known)):
+            err_console.print(
+                f"[yellow]warning:[/] --set {escape(name)} is no setting{escape(meant)};"
+                " it is passed on as given",
+                highlight=False,
+            )
+
+
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """`1 file`, `2 files`; `plural` for nouns that do not just take an s."""
     return f"{count} {noun if count == 1 else plural or noun + 's'}"

@@ -37,6 +37,7 @@ from policywatch.cli.common import (
     settings,
     user_catalog,
     warn_catalog_errors,
+    warn_misspelt,
 )
 from policywatch.deadlines import dated
 from store.db import public_url
@@ -81,25 +82,6 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             overrides[name] = raw
     return overrides
-
-
-def _warn_misspelt(overrides: dict[str, Any]) -> None:
-    """A name close to a known setting but not one (DOWNLOD_DELAY) would be set for nothing.
-    Only close names are warned about: add-ons (scrapy-playwright, scrapy-redis) have settings
-    of their own that neither list holds."""
-    from scrapy.settings import default_settings  # Scrapy: only a crawl with --set loads it
-
-    from crawlers import settings as project
-
-    known = {name for module in (default_settings, project) for name in dir(module)}
-    known = {name for name in known if name.isupper()}
-    for name in overrides:
-        if name not in known and (meant := did_you_mean(name, known)):
-            err_console.print(
-                f"[yellow]warning:[/] --set {escape(name)} is no setting{escape(meant)};"
-                " it is passed on as given",
-                highlight=False,
-            )
 
 
 def _check_only(loaded: Catalog, only: list[str]) -> None:
@@ -177,7 +159,7 @@ def crawl(
             # Scrapy: only a crawl that fetches loads it
             from crawlers.runner import CrawlAborted, run_crawl
 
-            _warn_misspelt(overrides)  # here: a crawl with nothing due loads no Scrapy
+            warn_misspelt(overrides)  # here: a crawl with nothing due loads no Scrapy
             scrapy_settings = fetch_settings(db, config, rule_files, overrides)
             wait = scrapy_settings.getint("DOWNLOAD_TIMEOUT")
             try:

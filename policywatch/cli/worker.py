@@ -20,6 +20,7 @@ from policywatch.cli.common import (
     fail,
     fetch_settings,
     settings,
+    warn_misspelt,
 )
 from policywatch.cli.crawl import SetOption, parse_overrides
 from store.db import public_url
@@ -58,6 +59,8 @@ def worker(
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
     from crawlers.queue import masked
     from crawlers.runner import CrawlAborted, run_worker
+
+    warn_misspelt(overrides)  # in the service's log, as a crawl with --set says it
 
     # A service's warnings and errors go to its log (stderr): a crawl reports per document, but
     # a worker has no summary to put them in. Workers space the requests to a host together
