@@ -57,6 +57,16 @@ def document_folders(root: Path) -> Iterator[Path]:
             yield folder
 
 
+def dated_after(folder: Path, moment: datetime) -> list[tuple[Path, datetime]]:
+    """The files of `folder` whose names date them after `moment`, oldest first. A version from
+    the future has a wrong name; recorded, it would stand as the newest version, and every file
+    imported later with a true date would be left out as older than the history."""
+    ahead = [
+        (path, at) for path in _dated_files(folder) if (at := file_timestamp(path)) and at > moment
+    ]
+    return sorted(ahead, key=lambda item: (item[1], item[0].name))
+
+
 def identify(folder: Path) -> tuple[str, str]:
     """Service and document type from the layout: `Service__Type/` or `service/type/`."""
     if "__" in folder.name:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -121,6 +121,34 @@ def test_bad_arguments_are_clear_errors(home: Home, tmp_path: Path) -> None:
     assert not Path(home.db.removeprefix("sqlite:///")).exists()  # no empty document made
     lonely = home.run("import-history", str(FIXTURES), "--service", "X")
     assert lonely.code == 2 and "--service and --type go together" in lonely.stderr
+
+
+def test_files_dated_in_the_future_are_refused_before_anything_is_recorded(
+    home: Home, tmp_path: Path
+) -> None:
+    """A version from the future is a wrong name. Imported, it stood as the newest version, and
+    the file renamed with its true date was then left out as older than the history."""
+    tree = tmp_path / "tree"
+    for name in ("2024-01-01.md", "2025-01-01.md"):
+        write(tree / "Good__Terms" / name, f"Terms of {name}.")
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    late = tree / "Late__Terms" / f"{soon:%Y-%m-%dT%H-%M-%SZ}.md"
+    write(tree / "Late__Terms" / "2024-06-01.md", "Terms.")
+    write(late, "Terms, amended.")
+    refused = home.run("import-history", str(tree))
+    assert refused.code == 2 and len(refused.stderr.splitlines()) == 1, refused
+    said = f"1 file dated after now, which no version can be: {late} ({soon:%Y-%m-%d %H:%M} UTC)"
+    assert said in refused.stderr
+    assert not Path(home.db.removeprefix("sqlite:///")).exists()  # nothing recorded, not one
+    late.rename(late.with_name("2025-06-01.md"))
+    assert home.run("import-history", str(tree)).code == 0
+    versions = {row["key"]: row["versions"] for row in home.run("documents", "--json").json()}
+    assert versions == {"good/terms": 2, "late/terms": 2}
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 @pytest.mark.skipif(not (SHARED / "corpus" / "history").is_dir(), reason="../shared/corpus absent")

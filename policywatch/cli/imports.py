@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -58,6 +59,7 @@ def import_history(
         fail(f"no dated .md or .html files under {folder} (names start like 2024-05-22)")
     if service and len(folders) > 1:
         fail(f"--service/--type name one document, but {folder} holds {len(folders)}")
+    _refuse_the_future(folders)
     for selector in [*(select or []), *(remove or [])]:
         try:
             check_css(selector)  # the catalog's check: before any document is made
@@ -101,3 +103,24 @@ def import_history(
     console.print(table)
     if already:
         console.print(f"{counted(already, 'file')} already recorded: left as they were.")
+
+
+_LISTED = 5  # future-dated files named in the error; the rest are counted
+
+
+def _refuse_the_future(folders: list[Path]) -> None:
+    """Files dated after now are refused before anything is recorded. Skipping them would lose
+    them: once the rest is imported, the file renamed with its true date would be older than the
+    history and left out. Refused, the import is run again once the names are put right."""
+    from crawlers.importer import dated_after
+
+    now = datetime.now(UTC)
+    ahead = [item for one in folders for item in dated_after(one, now)]
+    if not ahead:
+        return
+    named = ", ".join(f"{path} ({at:%Y-%m-%d %H:%M} UTC)" for path, at in ahead[:_LISTED])
+    more = f" and {len(ahead) - _LISTED} more" if len(ahead) > _LISTED else ""
+    fail(
+        f"{counted(len(ahead), 'file')} dated after now, which no version can be: {named}{more};"
+        " correct the date in the file name, then import again (nothing was imported)"
+    )
