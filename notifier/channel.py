@@ -83,6 +83,30 @@ def _why(log: StringIO, url: str) -> str:
     return f": {reason.rstrip(': ')}"
 
 
+_WEBHOOK_SCHEMES = {"http": "json", "https": "jsons"}  # Apprise's generic JSON webhook
+
+
+def _webhook_hint(url: str) -> str:
+    """What to write for a plain http(s) URL, which Apprise takes for no service: people mean a
+    webhook, which Apprise names `json://` / `jsons://`. Shown masked, as a subscription is."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    scheme = _WEBHOOK_SCHEMES.get(parts.scheme.lower())
+    if scheme is None or not parts.netloc:
+        return ""
+    # Apprise's webhook passes on the query parameters named `-name` as the hook's own; the
+    # others it would take for its own options, and drop.
+    query = "&".join(f"-{pair}" for pair in parts.query.split("&") if pair)
+    try:
+        shown = Channel(urlunsplit((scheme, parts.netloc, parts.path, query, ""))).masked
+    except ChannelError:
+        return ""
+    yours = " (with your own values for ****)" if "****" in shown else ""
+    return f"; for a generic webhook (a JSON POST), write {shown}{yours}"
+
+
 class Channel:
     """An Apprise URL ready to send; `ChannelError` when Apprise does not recognise it."""
 
@@ -95,6 +119,7 @@ class Channel:
         if not added:
             raise ChannelError(
                 f"Apprise does not recognise the URL {redact_unparsed(url)}{_why(log, url)}"
+                f"{_webhook_hint(url)}"
             )
         self._plugins = list(self._apprise)
         given = _given_parameters(url)

@@ -30,6 +30,7 @@ class Webhook:
     status: int = 200
     posts: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)  # those of each post kept
+    paths: list[str] = field(default_factory=list)  # each post's path and query
     _server: ThreadingHTTPServer | None = None
 
     def url(self, path: str = "/hook") -> str:
@@ -45,6 +46,7 @@ class Webhook:
                 if receiver.status < 300:
                     receiver.posts.append(payload)
                     receiver.headers.append(dict(self.headers.items()))
+                    receiver.paths.append(self.path)
                 self.send_response(receiver.status)
                 self.end_headers()
 

@@ -58,6 +58,29 @@ def test_unknown_or_malformed_urls_are_refused_without_echoing_secrets(home: Hom
     assert_masked(broken)
 
 
+def test_a_plain_http_url_is_answered_with_the_webhook_url_to_write(
+    home: Home, hook: Webhook
+) -> None:
+    """Apprise takes `https://host/hook` for no service, and said no more: a webhook is
+    `jsons://` (`json://` for http), its own query parameters written `-name=value`."""
+    plain = alerts(home, "subscribe", "https://example.org/hook")
+    assert plain.code == 2 and plain.stderr.strip().endswith(
+        "for a generic webhook (a JSON POST), write jsons://example.org/hook"
+    )
+    given = f"http://user:{PASSWORD}@127.0.0.1:{hook.port}/hook?token={TOKEN}&team=ops"
+    refused = alerts(home, "subscribe", given)
+    assert refused.code == 2 and len(refused.stderr.splitlines()) == 1, refused
+    assert (
+        f"write json://user:****@127.0.0.1:{hook.port}/hook?-token=****&-team=ops"
+        " (with your own values for ****)"
+    ) in refused.stderr
+    assert_masked(refused)
+    written = f"json://user:{PASSWORD}@127.0.0.1:{hook.port}/hook?-token={TOKEN}&-team=ops"
+    assert alerts(home, "subscribe", written, "--name", "hook").code == 0
+    assert alerts(home, "subscriptions", "test", "hook").code == 0
+    assert hook.paths == [f"/hook?token={TOKEN}&team=ops"]  # the hook's own parameters, kept
+
+
 def test_bad_options_are_usage_errors(home: Home, hook: Webhook) -> None:
     assert alerts(home, "subscribe", hook.url(), "--min-severity", "dire").code == 2
     assert alerts(home, "subscribe", hook.url(), "--digest", "hourly").code == 2
