@@ -12,6 +12,7 @@ Open Terms Archive's extraction produces.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -22,6 +23,7 @@ _LIST_MARKER = re.compile(r"(?:[*+\-•◦▪‣]|\d{1,3}[.)])(?:\s+|$)")
 _THEMATIC_BREAK = re.compile(r"(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,}|(?:=\s*){3,})")
 _TABLE_SEPARATOR = re.compile(r"\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?")
 _CLOSING_HASHES = re.compile(r"\s+#+\s*$")
+_SETEXT_UNDERLINE = re.compile(r"=+|-+")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _MARKUP_STARTS = frozenset(">=-*_#|+•◦▪‣")
 
@@ -33,6 +35,13 @@ class Block(NamedTuple):
     raw: str
     level: int = 0
     depth: int = 0
+
+
+class Located(NamedTuple):
+    """A block with the index of the line it starts on (a setext heading: its title's)."""
+
+    line: int
+    block: Block
 
 
 def is_table_separator(line: str) -> bool:
@@ -58,48 +67,79 @@ def parse_blocks(text: str) -> list[Block]:
         if "\n" not in plain and plain[0] not in _MARKUP_STARTS and not plain[0].isdigit():
             blocks.append(Block("paragraph", plain))
         else:
-            blocks += _parse_lines(piece)
+            blocks += _parse_lines(piece).blocks
     return blocks
 
 
+def locate_blocks(lines: Sequence[str]) -> list[Located]:
+    """The blocks of a Markdown text given as its lines, each with the line it starts on.
+
+    For views that show a text line by line (the change page): they find its headings, of
+    either style, and the block each line belongs to, as `parse_blocks` reads them.
+    """
+    located: list[Located] = []
+    start = 0
+    for index, line in enumerate([*lines, ""]):
+        if line.strip():
+            continue
+        if index > start:
+            piece = _parse_lines("\n".join(lines[start:index]))
+            located += map(Located, [start + offset for offset in piece.starts], piece.blocks)
+        start = index + 1
+    return located
+
+
+class _Piece(NamedTuple):
+    """The blocks of a piece of text, and the index of the line each starts on in the piece."""
+
+    blocks: tuple[Block, ...]
+    starts: tuple[int, ...]
+
+
 @lru_cache(maxsize=8192)
-def _parse_lines(text: str) -> tuple[Block, ...]:
+def _parse_lines(text: str) -> _Piece:
     """The blocks of a piece of text with no blank line, read line by line.
 
     Memoized: two versions of a page share most of their pieces, so the second is read fast.
     """
     blocks: list[Block] = []
+    starts: list[int] = []
     kind: BlockKind = "paragraph"
     lines: list[str] = []  # of the block being read
-    depth = 0
-    for line in text.split("\n"):
+    depth = start = 0
+    for index, line in enumerate(text.split("\n")):
         stripped = line.strip()
         first = stripped[:1]
         while first == ">":  # a blockquote reads as the text it quotes
             stripped = stripped.lstrip(">").strip()
             first = stripped[:1]
-        if first in "=-" and lines and kind == "paragraph" and not stripped.strip(first + " "):
-            # A setext underline turns the paragraph above it into a heading.
+        if lines and kind == "paragraph" and _SETEXT_UNDERLINE.fullmatch(stripped):
+            # A setext underline turns the paragraph above it into a heading; after a blank
+            # line (no paragraph above), a line of dashes is a thematic break.
             blocks.append(Block("heading", " ".join(lines), 1 if first == "=" else 2))
+            starts.append(start)
             lines = []
             continue
         boundary = _boundary(stripped, first, line) if stripped else _BREAK  # ">" alone
         if boundary is None:
             if not lines:
-                kind, depth = "paragraph", 0
+                kind, depth, start = "paragraph", 0, index
             lines.append(stripped)
             continue
         if lines:
             blocks.append(Block(kind, "\n".join(lines), 0, depth))
+            starts.append(start)
             lines = []
         if boundary.kind == "item":
-            kind, depth = "item", boundary.depth
+            kind, depth, start = "item", boundary.depth, index
             lines = [boundary.raw]
         elif boundary.raw:
             blocks.append(boundary)
+            starts.append(index)
     if lines:
         blocks.append(Block(kind, "\n".join(lines), 0, depth))
-    return tuple(blocks)
+        starts.append(start)
+    return _Piece(tuple(blocks), tuple(starts))
 
 
 _BREAK = Block("paragraph", "")  # a thematic break or a table's separator row: ends a block

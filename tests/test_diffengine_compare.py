@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from diffengine import compare
+from diffengine.blocks import Block, locate_blocks, parse_blocks
 from diffengine.compare import Span, word_spans
 
 OLD = """# Terms
@@ -129,3 +130,63 @@ def test_deepdiff_loads_only_when_sections_are_compared() -> None:
     probe = f"import sys, diffengine; {loaded}; diffengine.compare('A', 'B'); {loaded}"
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert (run.returncode, run.stdout.split()) == (0, ["False", "True"]), run.stderr
+
+
+# As Open Terms Archive extracts Google's API Services User Data Policy: setext headings, a
+# quoted note whose paragraphs are parted by `>` lines, a thematic break, a table.
+SETEXT = """Google API Services User Data Policy
+====================================
+
+Last updated September 8, 2022
+
+Additional Requirements for Specific API Scopes
+-----------------------------------------------
+
+> **_For Gmail Restricted Scopes:_**
+>
+> _All other apps must first be verified prior to being granted access to Gmail Restricted \
+Scopes._
+
+---
+
+| Scope | Who may use it |
+| --- | --- |
+| Gmail | Verified apps |
+
+Enforcement
+-----------
+
+Apps that break this policy may lose access.
+"""
+
+
+def test_setext_headings_cut_sections_and_breaks_tables_and_quotes_do_not() -> None:
+    blocks = parse_blocks(SETEXT)
+    assert [(block.level, block.raw) for block in blocks if block.kind == "heading"] == [
+        (1, "Google API Services User Data Policy"),
+        (2, "Additional Requirements for Specific API Scopes"),
+        (2, "Enforcement"),
+    ]  # a quote's `>` line is no underline, a rule or a table's `---` after a break no heading
+    new = SETEXT.replace("must first be verified", "must first be verified and assessed")
+    (sentence,) = compare(SETEXT, new).sentences
+    assert sentence.section == (
+        "Google API Services User Data Policy",
+        "Additional Requirements for Specific API Scopes",
+    )
+    enforcement = compare(SETEXT, SETEXT.replace("may lose access", "will lose access"))
+    assert enforcement.sections_changed == ((SETEXT.split("\n")[0], "Enforcement"),)
+
+
+def test_a_dashed_line_after_a_paragraph_underlines_it_unless_spaced_out() -> None:
+    assert parse_blocks("Fees\n---\n")[0] == Block("heading", "Fees", 2)
+    assert [block.kind for block in parse_blocks("Fees apply.\n- - -\n")] == ["paragraph"]
+
+
+def test_blocks_are_located_on_the_lines_they_start_on() -> None:
+    lines = SETEXT.splitlines()
+    located = {found.line: found.block for found in locate_blocks(lines)}
+    assert located[0] == Block("heading", "Google API Services User Data Policy", 1)
+    assert located[5].level == 2 and lines[5].startswith("Additional")
+    assert located[10].raw.startswith("_All other apps") and lines[10].startswith("> _All")
+    assert located[16].kind == "row" and lines[16] == "| Gmail | Verified apps |"
+    assert parse_blocks(SETEXT) == [found.block for found in locate_blocks(lines)]
