@@ -16,6 +16,7 @@ from lxml import etree
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from diffengine import assess
 from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
 from policywatch.web import create_app
@@ -417,3 +418,85 @@ def test_pages_answer_head_as_uptime_checks_send_it(client: TestClient) -> None:
     for path in ("/", f"/changes/{change_id}", "/documents", "/documents/openai/usage-policies"):
         assert client.head(path).status_code == client.get(path).status_code == 200, path
     assert client.head("/changes/999999").status_code == 404
+
+
+# As Open Terms Archive extracts Google's API Services User Data Policy (and `import-history`
+# stores it): setext headings, a thematic break after a blank line, a table.
+GOOGLE_V1 = """Google API Services User Data Policy
+====================================
+
+Last updated September 8, 2022
+
+Additional Requirements for Specific API Scopes
+-----------------------------------------------
+
+Apps must request only the scopes they need to provide their features, and must not request
+access to information they do not need or use for a purpose users did not agree to.
+
+---
+
+| Scope | Who may use it |
+| --- | --- |
+| Gmail | Verified apps |
+
+Enforcement
+-----------
+
+Apps that break this policy may lose access to Google API Services, and Google may suspend the
+developer accounts that published them until the issue is resolved.
+"""
+TRAINING = (
+    "From January 15, 2026, apps that train [artificial intelligence models]"
+    "(https://developers.google.com/terms/ai?hl=en) on user data must first be verified by Google"
+    " before accessing Restricted Scopes."
+)
+GOOGLE_V2 = GOOGLE_V1.replace("agree to.\n", f"agree to.\n\n{TRAINING}\n")
+
+
+def titles(found: list[Any]) -> list[tuple[str, int, bool]]:
+    return [(section.title, section.level, section.changed) for section in found]
+
+
+def test_setext_headings_cut_the_diff_into_sections() -> None:
+    new = GOOGLE_V1.replace("may lose access", "will lose access")
+    assert titles(sections(GOOGLE_V1, new)) == [
+        ("Google API Services User Data Policy", 1, False),
+        ("Additional Requirements for Specific API Scopes", 2, False),  # the rule, the table too
+        ("Enforcement", 2, True),
+    ]
+    [edited] = [row for row in sections(GOOGLE_V1, new)[2].rows if row.kind != "equal"]
+    assert [span.text for span in edited.inline if span.kind != "same"] == ["may", "will"]
+
+
+def test_a_matched_sentence_is_flagged_in_its_normal_form() -> None:
+    """Rules quote the engine's normal form: an ISO date, a link's text without its target."""
+    sentence = (
+        "From 2026-01-15, apps that train artificial intelligence models on user data must first"
+        " be verified by Google before accessing Restricted Scopes."
+    )
+    rows = [row for section in sections(GOOGLE_V1, GOOGLE_V2, [sentence]) for row in section.rows]
+    assert [row.new_no for row in rows if row.flagged] == [12]
+    wrapped = GOOGLE_V2.replace(" on user data must", "\non user data must")
+    rows = [row for section in sections(GOOGLE_V1, wrapped, [sentence]) for row in section.rows]
+    assert [row.new_no for row in rows if row.flagged] == [12, 13]  # the whole wrapped sentence
+
+
+def test_an_imported_documents_change_page(tmp_path: Path) -> None:
+    """Judged by the real engine: its matches' section is the page's, and their line flagged."""
+    engine = open_store(f"sqlite:///{tmp_path / 'google.sqlite3'}")
+    repo = Repository(engine)
+    key = "google/api-user-data-policy"
+    repo.sync_documents([DocumentInfo(key, "Google", "API User Data Policy", "https://g.test")])
+    for text in (GOOGLE_V1, GOOGLE_V2):
+        repo.record_text(key, Attempt("https://g.test"), text, assess, imported=True)
+    change = list_changes(engine)[0]
+    page = TestClient(create_app(engine)).get(f"/changes/{change.id}").text
+    assert {match["section"] for match in change.matches} == {
+        "Google API Services User Data Policy › Additional Requirements for Specific API Scopes"
+    }
+    assert re.search(
+        r"<details open>\s*<summary><h3[^>]*>Additional Requirements for Specific API Scopes</h3>",
+        page,
+    )
+    assert re.search(r"<details>\s*<summary><h3[^>]*>Enforcement</h3>", page)
+    assert page.count('class="insert flagged"') == 1

@@ -1,9 +1,10 @@
 """The diff of two versions as the change page shows it: sections, line pairs, word spans.
 
-The texts are normalized Markdown, so headings (`# …`) are the natural landmarks: the diff is cut
-into sections at each heading, and only the sections that changed are expanded. Lines are aligned
-with difflib; a replaced line is paired with its counterpart and compared word by word, so a
-reviewer sees the two words that moved the meaning rather than two whole paragraphs.
+The texts are Markdown as extracted, and are read as the diff engine reads them: the diff is cut
+into sections at each heading, `# Title` or `Title` over `====` (as Open Terms Archive's imports
+have them), and only the sections that changed are expanded. Lines are aligned with difflib; a
+replaced line is paired with its counterpart and compared word by word, so a reviewer sees the
+two words that moved the meaning rather than two whole paragraphs.
 Everything here is plain data: the templates escape every piece of text they print.
 """
 
@@ -15,11 +16,13 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Literal
 
+from diffengine.blocks import locate_blocks
+from diffengine.normalize import item_text
+
 SpanKind = Literal["same", "del", "ins"]
 RowKind = Literal["equal", "insert", "delete", "replace"]
 
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 _CONTEXT = 2  # unchanged lines shown around an edit inside an expanded section
 
 
@@ -103,34 +106,74 @@ def _squash(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _rows(old_lines: list[str], new_lines: list[str], sentences: list[str]) -> list[Row]:
+class _Side:
+    """One version, line by line, with the blocks the lines belong to as the engine reads them."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        located = locate_blocks(self.lines)
+        self._blocks = [found.block for found in located]
+        self._starts = [found.line for found in located]
+        self._owners = [-1] * len(self.lines)  # the block of each line; -1: blank, a rule
+        ends = [*self._starts[1:], len(self.lines)]
+        for index, (start, end) in enumerate(zip(self._starts, ends, strict=True)):
+            for line in range(start, end):
+                if not self.lines[line].strip():
+                    break  # a blank line ends every block
+                self._owners[line] = index
+        self._texts: dict[int, str] = {}
+
+    def heading(self, line: int) -> Section | None:
+        """A new section if a heading (of either style) starts on `line`."""
+        index = self._owners[line]
+        block = self._blocks[index] if index >= 0 else None
+        if block is None or block.kind != "heading" or self._starts[index] != line:
+            return None
+        title = self._text(index)
+        return Section(title, block.level) if title else None
+
+    def holds(self, line: int, sentences: list[str]) -> bool:
+        """Whether `line` is part of a block holding one of `sentences` (squashed).
+
+        Matched sentences are quoted in the engine's normal form (ISO dates, link targets
+        gone, plain quotes), and a sentence may be wrapped over lines: so the comparison is
+        made on the normal form of the whole block the line belongs to.
+        """
+        index = self._owners[line]
+        return index >= 0 and any(sentence in _squash(self._text(index)) for sentence in sentences)
+
+    def _text(self, index: int) -> str:
+        """The normal form of block `index`, as the engine gives it to the rules."""
+        if index not in self._texts:
+            self._texts[index] = item_text(self._blocks[index])
+        return self._texts[index]
+
+
+def _rows(before: _Side, after: _Side, sentences: list[str]) -> list[Row]:
     wanted = [squashed for squashed in map(_squash, sentences) if squashed]
-
-    def flagged(*lines: str) -> bool:
-        return any(sentence in _squash(line) for line in lines if line for sentence in wanted)
-
     rows: list[Row] = []
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, before.lines, after.lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
-                same = (Span("same", old_lines[i]),)
+                same = (Span("same", before.lines[i]),)
                 rows.append(Row("equal", i + 1, j + 1, same, same, same))
             continue
-        for i, j in zip_longest(range(i1, i2), range(j1, j2)):
-            old = old_lines[i] if i is not None else ""
-            new = new_lines[j] if j is not None else ""
-            left, right, inline = word_spans(old, new)
-            kind: RowKind = "insert" if i is None else "delete" if j is None else "replace"
+        for old, new in zip_longest(range(i1, i2), range(j1, j2)):
+            left, right, inline_spans = word_spans(
+                "" if old is None else before.lines[old], "" if new is None else after.lines[new]
+            )
+            kind: RowKind = "insert" if old is None else "delete" if new is None else "replace"
             rows.append(
                 Row(
                     kind,
-                    None if i is None else i + 1,
-                    None if j is None else j + 1,
+                    None if old is None else old + 1,
+                    None if new is None else new + 1,
                     left,
                     right,
-                    inline,
-                    flagged(old, new),
+                    inline_spans,
+                    (old is not None and before.holds(old, wanted))
+                    or (new is not None and after.holds(new, wanted)),
                 )
             )
     return rows
@@ -138,11 +181,14 @@ def _rows(old_lines: list[str], new_lines: list[str], sentences: list[str]) -> l
 
 def sections(old: str, new: str, sentences: list[str] | None = None) -> list[Section]:
     """The diff cut at headings; `sentences` (rule matches) flag the lines that hold them."""
+    before, after = _Side(old), _Side(new)
     result = [Section("Top of the page", 0)]
-    for row in _rows(old.splitlines(), new.splitlines(), sentences or []):
-        text = "".join(span.text for span in (row.new if row.new_no else row.old))
-        heading = _HEADING.match(text)
+    for row in _rows(before, after, sentences or []):
+        if row.new_no:
+            heading = after.heading(row.new_no - 1)
+        else:
+            heading = before.heading(row.old_no - 1) if row.old_no else None
         if heading:
-            result.append(Section(heading.group(2), len(heading.group(1))))
+            result.append(heading)
         result[-1].rows.append(row)
     return [section for section in result if section.rows]
