@@ -401,8 +401,8 @@ def test_days_left() -> None:
 
 
 def test_diff_sections_fold_unchanged_runs() -> None:
-    old = "# A\n\n" + "\n".join(f"line {n}" for n in range(10)) + "\n# B\n\nsame\n"
-    new = old.replace("line 5", "line five").replace("# B", "# B\n\nNew   CLAUSE here.")
+    old = "# A\n\n" + "\n".join(f"line {n} of the list" for n in range(10)) + "\n# B\n\nsame\n"
+    new = old.replace("line 5 of", "line five of").replace("# B", "# B\n\nNew   CLAUSE here.")
     a, b = sections(old, new, ["new clause here."])
     assert (a.title, a.changed, b.title, b.changed) == ("A", True, "B", True)
     shown = a.visible_rows()
@@ -466,6 +466,41 @@ def test_setext_headings_cut_the_diff_into_sections() -> None:
     ]
     [edited] = [row for row in sections(GOOGLE_V1, new)[2].rows if row.kind != "equal"]
     assert [span.text for span in edited.inline if span.kind != "same"] == ["may", "will"]
+
+
+def test_side_by_side_faces_a_line_only_with_the_line_it_became() -> None:
+    old = "# Fees\n\nFees are charged per conversation.\n\nRefunds are given within 30 days.\n"
+    new = (
+        "# Fees\n\nFees are charged per message.\n\n"
+        "## Taxes\n\nVAT is added where the law requires it.\n"
+    )
+    rows = [
+        (row.kind, row.old_no, row.new_no) for section in sections(old, new) for row in section.rows
+    ]
+    assert rows == [
+        ("equal", 1, 1),
+        ("equal", 2, 2),
+        ("replace", 3, 3),  # the reworded line faces its old self
+        ("equal", 4, 4),
+        ("delete", 5, None),  # the refunds line faces nothing: it did not become "## Taxes"
+        ("insert", None, 5),
+        ("insert", None, 6),
+        ("insert", None, 7),
+    ]
+
+
+def test_a_long_run_of_reworded_lines_is_paired_line_by_line() -> None:
+    """Too long for one search, a run is paired stretch by stretch, never across its diagonal."""
+    old = "".join(f"- Le Chat may keep category {n} of your data for 30 days.\n" for n in range(80))
+    new = old.replace("Le Chat", "Vibe").replace(
+        "- Vibe may keep category 40 of your data for 30 days.", "- Fees are due monthly."
+    )
+    rows = [row for section in sections(old, new) for row in section.rows]
+    assert [row.kind for row in rows].count("replace") == 79
+    assert [(row.kind, row.old_no, row.new_no) for row in rows if row.kind != "replace"] == [
+        ("delete", 41, None),
+        ("insert", None, 41),
+    ]
 
 
 def test_a_matched_sentence_is_flagged_in_its_normal_form() -> None:

@@ -2,9 +2,10 @@
 
 The texts are Markdown as extracted, and are read as the diff engine reads them: the diff is cut
 into sections at each heading, `# Title` or `Title` over `====` (as Open Terms Archive's imports
-have them), and only the sections that changed are expanded. Lines are aligned with difflib; a
-replaced line is paired with its counterpart and compared word by word, so a reviewer sees the
-two words that moved the meaning rather than two whole paragraphs.
+have them), and only the sections that changed are expanded. Lines are aligned with difflib; in a
+run of differing lines each line faces the line it became, compared word by word, so a reviewer
+sees the two words that moved the meaning rather than two whole paragraphs, while a line alike
+to none (an inserted section, a block replaced by other text) stands alone across an empty cell.
 Everything here is plain data: the templates escape every piece of text they print.
 """
 
@@ -12,18 +13,21 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from math import isqrt
 from typing import Literal
 
 from diffengine.blocks import locate_blocks
-from diffengine.normalize import item_text
+from diffengine.compare import MAX_PAIRING, pair_alike
+from diffengine.normalize import inline, item_text
 
 SpanKind = Literal["same", "del", "ins"]
 RowKind = Literal["equal", "insert", "delete", "replace"]
 
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 _CONTEXT = 2  # unchanged lines shown around an edit inside an expanded section
+_STRETCH = isqrt(MAX_PAIRING)  # lines a side of the longest run `pair_alike` pairs
 
 
 @dataclass(frozen=True)
@@ -142,11 +146,31 @@ class _Side:
         index = self._owners[line]
         return index >= 0 and any(sentence in _squash(self._text(index)) for sentence in sentences)
 
+    def normal(self, lines: range) -> dict[int, str]:
+        """Some lines in normal form, by index: what lines are paired by."""
+        return {line: inline(self.lines[line]) for line in lines}
+
     def _text(self, index: int) -> str:
         """The normal form of block `index`, as the engine gives it to the rules."""
         if index not in self._texts:
             self._texts[index] = item_text(self._blocks[index])
         return self._texts[index]
+
+
+def _pairs(
+    before: _Side, after: _Side, olds: range, news: range
+) -> Iterator[tuple[int | None, int | None]]:
+    """The lines of a run of differing lines, each facing the line it became or nothing.
+
+    `pair_alike` leaves a run too long to search whole unpaired; such a run (a list whose every
+    item was reworded) is cut into stretches along its diagonal, each short enough to be paired.
+    """
+    count = -(-max(len(olds), len(news)) // _STRETCH)
+    for part in range(count):
+        old_part = olds[part * len(olds) // count : (part + 1) * len(olds) // count]
+        new_part = news[part * len(news) // count : (part + 1) * len(news) // count]
+        old_texts, new_texts = before.normal(old_part), after.normal(new_part)
+        yield from pair_alike(old_part, new_part, old_texts.__getitem__, new_texts.__getitem__)
 
 
 def _rows(before: _Side, after: _Side, sentences: list[str]) -> list[Row]:
@@ -159,7 +183,7 @@ def _rows(before: _Side, after: _Side, sentences: list[str]) -> list[Row]:
                 same = (Span("same", before.lines[i]),)
                 rows.append(Row("equal", i + 1, j + 1, same, same, same))
             continue
-        for old, new in zip_longest(range(i1, i2), range(j1, j2)):
+        for old, new in _pairs(before, after, range(i1, i2), range(j1, j2)):
             left, right, inline_spans = word_spans(
                 "" if old is None else before.lines[old], "" if new is None else after.lines[new]
             )
