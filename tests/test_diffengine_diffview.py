@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from policywatch.cli.diffview import render_change
+from tests.test_diffengine_compare import SETEXT
 from tests.test_diffengine_fixtures import fixture
 
 
@@ -60,3 +61,14 @@ def test_a_long_paragraph_wraps_under_its_first_line_not_under_the_margin() -> N
     start = next(index for index, line in enumerate(lines) if line.startswith(" + AI providers"))
     wrapped = lines[start + 1 : start + 3]
     assert wrapped and all(line.startswith("   ") and line[3] != " " for line in wrapped), lines
+
+
+def test_an_imported_setext_page_is_drawn_under_its_heading_path() -> None:
+    """A matched sentence is quoted in its normal form: its date ISO, its link's target gone."""
+    added = "From [January 15, 2026](https://g.test/dates), all other apps must be assessed."
+    new = SETEXT.replace("> _All other apps", f"> {added}\n>\n> _All other apps")
+    lines = draw(SETEXT, new, flagged=["From 2026-01-15, all other apps must be assessed."])
+    landmark, context, change = lines.splitlines()[:3]
+    assert landmark == " › ".join(SETEXT.splitlines()[i] for i in (0, 5))
+    assert context == "  For Gmail Restricted Scopes:"  # quoted text, not a heading
+    assert change == "⚑+ From 2026-01-15, all other apps must be assessed."
