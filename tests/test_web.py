@@ -16,7 +16,6 @@ from lxml import etree
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from diffengine import assess
 from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
 from policywatch.web import create_app
@@ -28,9 +27,12 @@ from store.queries import list_changes
 from store.repository import Attempt, DocumentInfo, Repository
 from tests.receivers import free_port
 from tests.test_web_data import (
+    GOOGLE_V1,
+    GOOGLE_V2,
     HOSTILE,
     RESTRICTION,
     WHATSAPP_V3,
+    google_store,
     judge_with,
     verdict,
     web_store,
@@ -40,7 +42,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what it still runs on
     from fastapi.testclient import TestClient
 
-__all__ = ["web_store"]  # the fixture, imported for pytest to find
+__all__ = ["google_store", "web_store"]  # the fixtures, imported for pytest to find
 
 
 @pytest.fixture
@@ -420,39 +422,6 @@ def test_pages_answer_head_as_uptime_checks_send_it(client: TestClient) -> None:
     assert client.head("/changes/999999").status_code == 404
 
 
-# As Open Terms Archive extracts Google's API Services User Data Policy (and `import-history`
-# stores it): setext headings, a thematic break after a blank line, a table.
-GOOGLE_V1 = """Google API Services User Data Policy
-====================================
-
-Last updated September 8, 2022
-
-Additional Requirements for Specific API Scopes
------------------------------------------------
-
-Apps must request only the scopes they need to provide their features, and must not request
-access to information they do not need or use for a purpose users did not agree to.
-
----
-
-| Scope | Who may use it |
-| --- | --- |
-| Gmail | Verified apps |
-
-Enforcement
------------
-
-Apps that break this policy may lose access to Google API Services, and Google may suspend the
-developer accounts that published them until the issue is resolved.
-"""
-TRAINING = (
-    "From January 15, 2026, apps that train [artificial intelligence models]"
-    "(https://developers.google.com/terms/ai?hl=en) on user data must first be verified by Google"
-    " before accessing Restricted Scopes."
-)
-GOOGLE_V2 = GOOGLE_V1.replace("agree to.\n", f"agree to.\n\n{TRAINING}\n")
-
-
 def titles(found: list[Any]) -> list[tuple[str, int, bool]]:
     return [(section.title, section.level, section.changed) for section in found]
 
@@ -516,16 +485,10 @@ def test_a_matched_sentence_is_flagged_in_its_normal_form() -> None:
     assert [row.new_no for row in rows if row.flagged] == [12, 13]  # the whole wrapped sentence
 
 
-def test_an_imported_documents_change_page(tmp_path: Path) -> None:
+def test_an_imported_documents_change_page(google_store: Engine) -> None:
     """Judged by the real engine: its matches' section is the page's, and their line flagged."""
-    engine = open_store(f"sqlite:///{tmp_path / 'google.sqlite3'}")
-    repo = Repository(engine)
-    key = "google/api-user-data-policy"
-    repo.sync_documents([DocumentInfo(key, "Google", "API User Data Policy", "https://g.test")])
-    for text in (GOOGLE_V1, GOOGLE_V2):
-        repo.record_text(key, Attempt("https://g.test"), text, assess, imported=True)
-    change = list_changes(engine)[0]
-    page = TestClient(create_app(engine)).get(f"/changes/{change.id}").text
+    change = list_changes(google_store)[0]
+    page = TestClient(create_app(google_store)).get(f"/changes/{change.id}").text
     assert {match["section"] for match in change.matches} == {
         "Google API Services User Data Policy › Additional Requirements for Specific API Scopes"
     }

@@ -23,9 +23,9 @@ from sqlalchemy import Engine
 
 from policywatch.web import create_app
 from tests.conftest import ROOT, unavailable
-from tests.test_web_data import RESTRICTION, web_store
+from tests.test_web_data import RESTRICTION, google_store, web_store
 
-__all__ = ["web_store"]  # the fixture, imported for pytest to find
+__all__ = ["google_store", "web_store"]  # the fixtures, imported for pytest to find
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -59,6 +59,13 @@ def running(app: FastAPI) -> Iterator[str]:
 def served(web_store: Engine) -> Iterator[str]:
     """The app without a token; yields its base URL."""
     with running(create_app(web_store)) as base:
+        yield base
+
+
+@pytest.fixture
+def served_google(google_store: Engine) -> Iterator[str]:
+    """The app over an imported document's store, as `served`."""
+    with running(create_app(google_store)) as base:
         yield base
 
 
@@ -118,6 +125,29 @@ def test_review_a_change_in_the_browser(served: str, browser: Any) -> None:
     assert "<script>" in page.locator("ol.timeline").inner_text()
     page.goto(served + "/documents/evil/terms")
     assert not alerts
+
+
+@pytest.mark.browser
+def test_an_imported_documents_change_reads_by_its_headings(
+    served_google: str, browser: Any
+) -> None:
+    """Setext headings are the landmarks; the sentence a rule matched, its date and link
+    rewritten in the rule's quote, is flagged on its row, which faces an empty cell."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(served_google + "/")
+    page.locator("ol.timeline > li p.summary a").first.click()
+    page.wait_for_url("**/changes/*")
+    assert page.locator("details[open] h3").all_inner_texts() == [
+        "Additional Requirements for Specific API Scopes"
+    ]
+    assert page.locator("details:not([open]) h3").all_inner_texts() == [
+        "Google API Services User Data Policy",
+        "Enforcement",
+    ]
+    flagged = page.locator("tr.flagged")
+    assert flagged.count() == 1 and flagged.locator("ins").is_visible()
+    assert "From January 15, 2026" in flagged.locator("td.new").inner_text()
+    assert flagged.locator("td.old").inner_text() == ""
 
 
 @pytest.mark.browser

@@ -1,6 +1,7 @@
-"""A small store for the web tests: two real-looking services, a hostile one, and noise.
+"""Small stores for the web tests: two real-looking services, a hostile one, and noise; and an
+imported document judged by the real engine.
 
-Kept apart so the HTTP and the browser tests share it; it holds fixtures, no tests.
+Kept apart so the HTTP and the browser tests share them; it holds fixtures, no tests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from diffengine import Assessment, RuleMatch
+from diffengine import Assessment, RuleMatch, assess
 from store.db import open_store
 from store.repository import Attempt, DocumentInfo, Judge, Repository
 
@@ -46,6 +47,37 @@ WHATSAPP_V2 = WHATSAPP_V1.replace(
 WHATSAPP_V3 = WHATSAPP_V2.replace("per conversation", "per message")
 OPENAI_V1 = "# Usage policies\n\n## Universal policies\n\nComply with applicable laws.\n"
 OPENAI_V2 = OPENAI_V1 + "Do not scrape our services.\n"
+# As Open Terms Archive extracts Google's API Services User Data Policy (and `import-history`
+# stores it): setext headings, a thematic break after a blank line, a table.
+GOOGLE_V1 = """Google API Services User Data Policy
+====================================
+
+Last updated September 8, 2022
+
+Additional Requirements for Specific API Scopes
+-----------------------------------------------
+
+Apps must request only the scopes they need to provide their features, and must not request
+access to information they do not need or use for a purpose users did not agree to.
+
+---
+
+| Scope | Who may use it |
+| --- | --- |
+| Gmail | Verified apps |
+
+Enforcement
+-----------
+
+Apps that break this policy may lose access to Google API Services, and Google may suspend the
+developer accounts that published them until the issue is resolved.
+"""
+TRAINING = (
+    "From January 15, 2026, apps that train [artificial intelligence models]"
+    "(https://developers.google.com/terms/ai?hl=en) on user data must first be verified by Google"
+    " before accessing Restricted Scopes."
+)
+GOOGLE_V2 = GOOGLE_V1.replace("agree to.\n", f"agree to.\n\n{TRAINING}\n")
 EVIL_V1 = "# Terms\n\nBe nice.\n"
 EVIL_V2 = f"# Terms {HOSTILE}\n\nBe nice. {HOSTILE}\n"
 
@@ -138,4 +170,16 @@ def populate(engine: Engine) -> None:
 def web_store(tmp_path: Path) -> Engine:
     engine = open_store(f"sqlite:///{tmp_path / 'web.sqlite3'}")
     populate(engine)
+    return engine
+
+
+@pytest.fixture
+def google_store(tmp_path: Path) -> Engine:
+    """An imported document's two versions, judged by the real diff engine."""
+    engine = open_store(f"sqlite:///{tmp_path / 'google.sqlite3'}")
+    repo = Repository(engine)
+    key = "google/api-user-data-policy"
+    repo.sync_documents([DocumentInfo(key, "Google", "API User Data Policy", "https://g.test")])
+    for text in (GOOGLE_V1, GOOGLE_V2):
+        repo.record_text(key, Attempt("https://g.test"), text, assess, imported=True)
     return engine
