@@ -203,6 +203,11 @@ def test_change_neighbours_step_over_noise_unless_it_is_shown(
     assert f'href="/changes/{fees.id}?all=1"' in client.get(f"/documents/{key}").text
     assert f'href="/changes/{ban.id}?all=1"' in client.get("/?all=1").text
     assert f'href="/changes/{ban.id}"' in client.get("/").text
+    # Switching between side by side and inline keeps it too.
+    inline = client.get(f"/changes/{fees.id}?all=1").text
+    assert 'href="?view=inline&amp;all=1"' in inline
+    assert 'href="?view=side&amp;all=1"' in client.get(f"/changes/{fees.id}?all=1&view=inline").text
+    assert 'href="?view=inline"' in client.get(f"/changes/{fees.id}").text
 
 
 def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
