@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
@@ -22,6 +23,18 @@ from pydantic_settings import (
 )
 
 APP_NAME = "policywatch"
+BASE_URL_EXPECTED = "an absolute http(s) URL without query or fragment"
+
+
+def is_base_url(value: str) -> bool:
+    """Whether links can be made of `value`: a relative or schemeless one
+    (`policywatch.example.org`) made links that led nowhere, and a query or fragment ended up in
+    the middle of every link (`{base}?x=1/changes/42`)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed IPv6 bracket
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not set("?#") & set(value)
 
 
 def config_file() -> Path:
@@ -60,6 +73,13 @@ class Settings(BaseSettings):
             return [part for part in value.split(os.pathsep) if part]
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not is_base_url(value):
+            raise ValueError(f"{value!r} is not {BASE_URL_EXPECTED}")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -95,7 +115,8 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            f"{'.'.join(str(part) for part in problem['loc'])}: "
+            f"{problem['msg'].removeprefix('Value error, ')}"
             for problem in error.errors()
         )
         where = f"{path} or " if path.is_file() else ""

@@ -357,6 +357,10 @@ def test_unreadable_settings_are_one_clear_error(
     [
         ('catlog = ["x"]\n', "unknown setting catlog (did you mean catalog?); the settings are"),
         ('max_bytes = "lots"\n', "max_bytes: Input should be a valid integer"),
+        (
+            'base_url = "policywatch.example.org"\n',  # every link of the alerts led nowhere
+            "base_url: 'policywatch.example.org' is not an absolute http(s) URL without query",
+        ),
     ],
 )
 def test_a_misspelt_or_mistyped_setting_is_named(

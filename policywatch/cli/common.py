@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -17,7 +16,14 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
-from policywatch.config import ConfigError, Settings, UnknownSetting, load_settings
+from policywatch.config import (
+    BASE_URL_EXPECTED,
+    ConfigError,
+    Settings,
+    UnknownSetting,
+    is_base_url,
+    load_settings,
+)
 from store.db import MissingStore, StoreError, open_store, store_url
 from store.queries import SEVERITIES
 
@@ -96,19 +102,10 @@ def severity_level(value: str | None) -> str | None:
 
 
 def checked_base_url(value: str | None) -> str | None:
-    """`--base-url` as the absolute http(s) URL that links are made of: a relative or
-    schemeless one (`policywatch.example.org`) made links that led nowhere, and a query or
-    fragment ended up in the middle of every link (`{base}?x=1/changes/42`)."""
-    if value is None:
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # an unclosed IPv6 bracket: as wrong as the rest
-        parts = urlsplit("")
-    if parts.scheme not in ("http", "https") or not parts.hostname or "?" in value or "#" in value:
+    """`--base-url` checked as the config file's `base_url` is."""
+    if value is not None and not is_base_url(value):
         fail(
-            f"--base-url {value!r} is not an absolute http(s) URL without query or fragment,"
-            " such as https://policywatch.example.org/"
+            f"--base-url {value!r} is not {BASE_URL_EXPECTED}, such as https://policywatch.example.org/"
         )
     return value
 
