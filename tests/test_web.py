@@ -71,6 +71,7 @@ def test_timeline_newest_first_hides_noise(client: TestClient) -> None:
     ("query", "expected"),
     [
         ("min_severity=critical", ["AI providers barred from the WhatsApp Business Solution"]),
+        ("min_severity=CRITICAL", ["AI providers barred from the WhatsApp Business Solution"]),
         ("service=openai", ["Scraping clause added"]),
         ("document=whatsapp/business-solution-terms&all=1", ["Wording of fees", "AI providers"]),
         ("category=ai-restriction&service=WhatsApp", ["AI providers"]),
@@ -270,6 +271,8 @@ def test_feed_selections(client: TestClient) -> None:
     whatsapp = feedparser.parse(client.get("/feeds/service/whatsapp.atom").content)
     assert [e.title[:10] for e in whatsapp.entries] == ["[critical]"]
     assert client.get("/feeds/severity/huge.atom").status_code == 404
+    shouted = feedparser.parse(client.get("/feeds/severity/CRITICAL.atom").content).entries
+    assert [e.title for e in shouted] == [ban.title]
     assert client.head("/feeds/all.atom").status_code == 200  # feed readers probe with HEAD
     empty = feedparser.parse(client.get("/feeds/service/nobody.atom").content)
     assert empty.bozo == 0 and empty.entries == []

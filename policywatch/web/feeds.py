@@ -124,7 +124,8 @@ def feed_service(request: Request, engine: Store, filters: Selection, name: str)
 @router.get("/severity/{level}.atom", response_class=Response)
 @router.head("/severity/{level}.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_severity(request: Request, engine: Store, filters: Selection, level: str) -> Response:
-    """The changes at least as severe as `level`."""
+    """The changes at least as severe as `level` (any case)."""
+    level = level.lower()
     if level not in SEVERITIES:
         raise HTTPException(404, f"severity must be one of {', '.join(SEVERITIES)}")
     selection = replace(filters, min_severity=level)

@@ -81,6 +81,7 @@ def parse_filters(
     ] = False,
 ) -> Filters:
     """FastAPI dependency: the filters of a request, validated."""
+    min_severity = (min_severity or "").lower()  # any case, as the command line takes it
     if min_severity and min_severity not in SEVERITIES:
         raise HTTPException(422, f"min_severity must be one of {', '.join(SEVERITIES)}")
     return Filters(
