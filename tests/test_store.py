@@ -251,3 +251,16 @@ def test_summaries_written_with_their_days_left_lose_the_stale_count(db_url: str
     ]
     # Changes stored before 0005 have no excerpts to quote.
     assert [row.excerpts for row in list_changes(history.engine)] == [[], [], []]
+
+
+def test_a_service_named_in_other_letters_than_ascii_is_found_in_any_case(db_url: str) -> None:
+    """SQLite's lower() folds ASCII only: "Wïdget Ünion" matched no filter, not even its own
+    name, on the timeline, the feeds or `history --service`."""
+    widget = DocumentInfo("widget/terms", "Wïdget Ünion", "Terms", "https://example.invalid/w")
+    history = History(db_url, documents=(widget, DOC))
+    history.change(widget, summary="Fees changed")
+    history.change(DOC, summary="AI providers barred")
+    for spelled in ("Wïdget Ünion", "wïdget ünion", "WÏDGET ÜNION"):
+        assert [row.summary for row in list_changes(history.engine, service=spelled)] == [
+            "Fees changed"
+        ], spelled
