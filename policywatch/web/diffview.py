@@ -173,11 +173,37 @@ def _pairs(
         yield from pair_alike(old_part, new_part, old_texts.__getitem__, new_texts.__getitem__)
 
 
+Opcode = tuple[str, int, int, int, int]
+_FINE_RUN = 250_000  # old × new lines of a run diffed again: a page rewritten whole is not
+
+
+def _line_opcodes(old: list[str], new: list[str]) -> Iterator[Opcode]:
+    """difflib's opcodes of two texts' lines, found with blank lines as junk, then each
+    differing run diffed again as it is.
+
+    Thousands of blank lines alike made difflib try each as the anchor of a match (9.8 s for a
+    1 MB policy reworded throughout); as junk they join only the runs they border, so the
+    second pass gives back a blank line between two edits its place as an unchanged line (a
+    run too long for it, a page rewritten whole, keeps the first pass's verdict).
+    """
+    coarse = difflib.SequenceMatcher(_blank, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in coarse.get_opcodes():
+        if tag == "equal" or i1 == i2 or j1 == j2 or (i2 - i1) * (j2 - j1) > _FINE_RUN:
+            yield tag, i1, i2, j1, j2
+            continue
+        fine = difflib.SequenceMatcher(None, old[i1:i2], new[j1:j2], autojunk=False)
+        for sub, k1, k2, m1, m2 in fine.get_opcodes():
+            yield sub, i1 + k1, i1 + k2, j1 + m1, j1 + m2
+
+
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
 def _rows(before: _Side, after: _Side, sentences: list[str]) -> list[Row]:
     wanted = [squashed for squashed in map(_squash, sentences) if squashed]
     rows: list[Row] = []
-    matcher = difflib.SequenceMatcher(None, before.lines, after.lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _line_opcodes(before.lines, after.lines):
         if tag == "equal":
             for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
                 same = (Span("same", before.lines[i]),)
