@@ -33,6 +33,9 @@ ParagraphKind = Literal["added", "removed", "changed", "moved"]
 SentenceKind = Literal["added", "removed", "changed"]
 
 _SIMILAR = 0.5  # two paragraphs or sentences at least this alike are one, edited
+# Two that differ in figures only ("3. Termination" renumbered, "| Free | 60 |" lowered to 10,
+# a date moved) are one edited, however short: by words they are barely half alike.
+_REFIGURED = 0.75
 MAX_PAIRING = 2_500  # candidate pairs examined per region; a full rewrite is not paired
 _HEADER_BLOCKS = 8  # the top of a page, where effective and "last updated" dates sit
 _INTRO_LOOKBACK = 200  # blocks walked back to find the sentence that introduces a list
@@ -352,7 +355,8 @@ def pair_alike(
 
     Like difflib's ndiff: the most alike pair (by words) splits the region, and either side is
     paired the same way; items alike by less than `_SIMILAR` stay unpaired (a removal and an
-    addition). The change page pairs the lines it shows side by side the same way.
+    addition), unless they differ in figures only. The change page pairs the lines it shows side
+    by side the same way.
     """
     if not olds or not news or len(olds) * len(news) > MAX_PAIRING:
         return [(old, None) for old in olds] + [(None, new) for new in news]
@@ -376,6 +380,8 @@ class _Likeness:
 
     def __init__(self, old_words: list[list[str]], new_words: list[list[str]]) -> None:
         self.old_words, self.new_words = old_words, new_words
+        self._old_shapes = [_shape(words) for words in old_words]
+        self._new_shapes = [_shape(words) for words in new_words]
         self._known: dict[tuple[int, int], tuple[float, bool]] = {}  # (ratio or bound, exact)
         self._matcher: difflib.SequenceMatcher[str] = difflib.SequenceMatcher(autojunk=False)
         self._new = -1  # the new item the matcher holds
@@ -394,6 +400,16 @@ class _Likeness:
         return [*self.split(i1, i, j1, j), (i, j), *self.split(i + 1, i2, j + 1, j2)]
 
     def _ratio(self, i: int, j: int, floor: float) -> float | None:
+        """How alike old item `i` and new item `j` are when above `floor`, else None: their
+        ratio, or `_REFIGURED` if they differ in figures only and that is more."""
+        shape = self._old_shapes[i]
+        refigured = _REFIGURED if shape is not None and shape == self._new_shapes[j] else 0.0
+        ratio = self._measured(i, j, max(floor, refigured))
+        if ratio is not None:
+            return ratio
+        return refigured if refigured > floor else None
+
+    def _measured(self, i: int, j: int, floor: float) -> float | None:
         """The ratio of old item `i` and new item `j` when above `floor`, else None."""
         known = self._known.get((i, j))
         if known is not None and (known[0] <= floor or known[1]):
@@ -412,6 +428,13 @@ class _Likeness:
         ratio = matcher.ratio()
         self._known[(i, j)] = (ratio, True)
         return ratio if ratio > floor else None
+
+
+def _shape(words: list[str]) -> tuple[str, ...] | None:
+    """The words with each figure as `#`, when there are both figures and other words: items of
+    one shape differ in figures only."""
+    shape = tuple("#" if word.isdigit() else word for word in words)
+    return shape if "#" in shape and any(word != "#" for word in shape) else None
 
 
 def _real_quick_ratio(a: list[str], b: list[str]) -> float:

@@ -466,6 +466,26 @@ def test_side_by_side_faces_a_line_only_with_the_line_it_became() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("## 3. Termination", "## 4. Termination"),  # renumbered
+        ("| Free | 60 |", "| Free | 10 |"),  # the rate limit a reviewer looks for
+        ("Effective: March 25, 2026", "Effective: May 28, 2026"),  # in normal form, figures only
+    ],
+)
+def test_a_short_line_whose_figures_changed_faces_its_old_self(before: str, after: str) -> None:
+    """By words such lines are half alike at best: they stood apart, a whole line struck out
+    and another inserted, with no word marked."""
+    text = "# Terms\n\nThese terms apply to you.\n\n{}\n\nThank you.\n"
+    rows = [
+        row for section in sections(text.format(before), text.format(after)) for row in section.rows
+    ]
+    [edited] = [row for row in rows if row.kind != "equal"]
+    assert edited.kind == "replace"
+    assert [span.text.strip() for span in edited.old if span.kind == "del"] != []  # words marked
+
+
 def test_a_long_run_of_reworded_lines_is_paired_line_by_line() -> None:
     """Too long for one search, a run is paired stretch by stretch, never across its diagonal."""
     old = "".join(f"- Le Chat may keep category {n} of your data for 30 days.\n" for n in range(80))
