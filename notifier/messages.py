@@ -101,11 +101,17 @@ def digest_message(
     base_url: str | None,
     today: date,
 ) -> Message:
-    """One message for a period: its changes, most severe first, each linked."""
+    """One message for a period: its changes, most severe first, each linked, and named by its
+    id and day: two edits of a page in a period can share a summary, and without a review page
+    they share their link too (`policywatch show ID` tells them apart)."""
     ordered = sorted(changes, key=lambda c: (-severity_rank(c.severity), c.detected_at, c.id))
     worst = _severity(ordered[0])
     items = tuple(
-        Line(headline(change, today), "link", _review_url(change, base_url) or change.url)
+        Line(
+            f"{headline(change, today)} (change {change.id}, {change.detected_at:%Y-%m-%d})",
+            "link",
+            _review_url(change, base_url) or change.url,
+        )
         for change in ordered
     )
     noun = "change" if len(ordered) == 1 else "changes"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.channel import Channel
-from notifier.messages import change_message, headline
+from notifier.messages import change_message, digest_message, headline
 from notifier.render import Line, Message, clip, fit, render
 from store.queries import ChangeRow
 
@@ -187,3 +187,16 @@ def test_fit_never_exceeds_the_limit(
         foot=(Line("Source", "link", "https://example.com/terms"),),
     )
     assert len(fit(message, body_format, maxlen)) <= maxlen
+
+
+def test_a_digest_tells_apart_two_changes_with_the_same_summary() -> None:
+    """Two edits of one page in a day read as one line twice, both linked to the same page."""
+    first = change_row(id=41, summary="Rate limits changed", effective_date=None)
+    second = change_row(id=42, summary="Rate limits changed", effective_date=None)
+    start = datetime(2025, 10, 20, tzinfo=UTC)
+    message = digest_message(
+        [first, second], digest="daily", start=start, base_url=None, today=date(2025, 10, 21)
+    )
+    lines = [line.text for line in message.items]
+    assert len(set(lines)) == 2
+    assert lines[0].endswith("(change 41, 2025-10-20)"), lines
