@@ -26,11 +26,13 @@ from notifier.messages import (
 from notifier.render import Message, clip, fit
 from store.models import utcnow
 from store.outbox import (
+    Held,
     Owed,
     SubscriptionRow,
     awaiting_retry,
     claim,
     due,
+    held,
     mark_failed,
     mark_sent,
     period_start,
@@ -60,6 +62,7 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
     waiting: int = 0  # waiting for a retry after this run (those retrying included), and when
     next_attempt: datetime | None = None
+    held: Held = field(default_factory=Held)  # digests' changes, deliveries given up
 
 
 def send(channel: Channel, message: Message) -> Outcome:
@@ -141,6 +144,7 @@ def deliver_owed(
         )
         _record(engine, report, sub, sorted(claimed), outcome, clock(), max_attempts)
     report.waiting, report.next_attempt = awaiting_retry(engine)
+    report.held = held(engine)
     return report
 
 

@@ -398,6 +398,32 @@ def awaiting_retry(engine: Engine) -> tuple[int, datetime | None]:
     return count, first
 
 
+@dataclass(frozen=True)
+class Held:
+    """What a delivery run leaves waiting on purpose: changes held for a digest whose period is
+    still open (and when the first is due), and deliveries given up after every retry."""
+
+    for_digest: int = 0
+    digest_due: datetime | None = None
+    given_up: int = 0
+
+
+def held(engine: Engine) -> Held:
+    digests = (
+        select(func.count(), func.min(col(Delivery.next_attempt_at)))
+        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+        .where(
+            col(Delivery.status) == PENDING,
+            col(Delivery.attempts) == 0,
+            col(Subscription.digest).is_not(None),
+        )
+    )
+    failed = select(func.count()).where(col(Delivery.status) == FAILED)
+    with Session(engine) as session:
+        count, due = session.exec(digests).one()
+        return Held(count, due, session.exec(failed).one())
+
+
 def mark_sent(engine: Engine, ids: Sequence[int], now: datetime) -> None:
     with Session(engine) as session, session.begin():
         session.execute(

@@ -258,3 +258,24 @@ def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(
     assert post["title"].startswith("[LOW] TestSite · Terms — 1 sentence added, 1 changed")
     assert "Refunds take 14 days to process." in post["message"]
     assert "Gift cards are final." in post["message"]
+
+
+def test_notify_says_what_it_holds_for_a_digest_and_what_it_gave_up(
+    home: Home, hook: Webhook
+) -> None:
+    """`alerts: 0 messages sent.` read as "nothing owed" while a digest held a change and a
+    delivery given up in an earlier run waited for --retry-now."""
+    history = History(home.db)
+    alerts(home, "subscribe", hook.url("/daily"), "--name", "daily", "--digest", "daily")
+    alerts(home, "subscribe", hook.url(), "--name", "now")
+    history.change(summary="Scraping banned")
+    hook.status = 500
+    first = alerts(home, "notify", "--max-attempts", "1")
+    assert "1 delivery given up after every retry" in first.stdout
+    assert "earlier runs" not in first.stdout  # the same one, not counted twice
+    later = alerts(home, "notify")
+    assert later.stdout.startswith("alerts: 0 messages sent; 1 change held for a digest, the next")
+    assert "1 delivery given up in earlier runs (--retry-now tries it again)." in later.stdout
+    report = alerts(home, "notify", "--json").json()
+    assert (report["held_for_digest"], report["given_up"]) == (1, 1)
+    assert report["digest_due"] > datetime.now(UTC).isoformat()

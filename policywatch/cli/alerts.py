@@ -5,6 +5,7 @@ Subscription URLs hold tokens and passwords: this module only ever prints them m
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -290,7 +291,10 @@ def notify(
                 "failed": report.failed,
                 "errors": report.errors,
                 "waiting": report.waiting,
-                "next_attempt": report.next_attempt.isoformat() if report.next_attempt else None,
+                "next_attempt": _iso(report.next_attempt),
+                "held_for_digest": report.held.for_digest,
+                "digest_due": _iso(report.held.digest_due),
+                "given_up": report.held.given_up,
             }
         )
         return
@@ -312,9 +316,31 @@ def print_delivery(report: DeliveryReport, out: Console) -> None:
         )
     if report.failed:
         said.append(f"{_deliveries(report.failed)} given up after every retry")
+    said += _held(report)
     out.print("; ".join(said) + ".", highlight=False)
     for error in report.errors:
         err_console.print(f"[yellow]not delivered:[/] {escape(error)}", highlight=False)
+
+
+def _held(report: DeliveryReport) -> list[str]:
+    """What waits on purpose: "0 messages sent" read as "nothing owed" while a digest held
+    changes, or deliveries given up in earlier runs waited for --retry-now."""
+    said = []
+    if report.held.for_digest and report.held.digest_due:
+        said.append(
+            f"{counted(report.held.for_digest, 'change')} held for a digest, the next sent after"
+            f" {report.held.digest_due:%Y-%m-%d %H:%M} UTC"
+        )
+    if earlier := report.held.given_up - report.failed:
+        them = "it" if earlier == 1 else "them"
+        said.append(
+            f"{_deliveries(earlier)} given up in earlier runs (--retry-now tries {them} again)"
+        )
+    return said
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _deliveries(count: int) -> str:
