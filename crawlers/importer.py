@@ -103,6 +103,26 @@ def _read_text(path: Path, rules: HtmlRules) -> str:
     return extract_markdown(path.read_bytes(), select=rules.select, remove=rules.remove)
 
 
+def _versions(folder: Path) -> list[tuple[datetime, list[Path]]]:
+    """The folder's versions, oldest first: the files of one moment make one version.
+
+    Open Terms Archive's snapshots of a document that combines several pages are one file per
+    page, all named by the same moment; imported one by one, each page was taken for the next
+    version of the whole (a change "collapsing" it to one page, then another "restoring" it).
+    Their texts are joined as the crawl joins a combined document's pages, in the order of the
+    page names (the part after the moment), the same at every moment.
+    """
+    moments: dict[datetime, list[Path]] = {}
+    for path in _dated_files(folder):
+        moment = file_timestamp(path)
+        assert moment is not None
+        moments.setdefault(moment, []).append(path)
+    return [
+        (moment, sorted(paths, key=lambda path: (path.stem.partition(".")[2], path.name)))
+        for moment, paths in sorted(moments.items())
+    ]
+
+
 def import_folder(
     repository: Repository,
     folder: Path,
@@ -115,8 +135,8 @@ def import_folder(
     """Record the dated files of `folder` newer than its history, oldest first, as versions of
     one document."""
     key = f"{slugify(service)}/{slugify(document_type)}"
-    files = sorted(_dated_files(folder), key=lambda path: (file_timestamp(path), path.name))
-    first = file_timestamp(files[0]) if files else None
+    versions = _versions(folder)
+    first = versions[0][0] if versions else None
     repository.sync_documents(
         [DocumentInfo(key, service, document_type, folder.resolve().as_uri(), {"imported": True})],
         at=first,
@@ -124,22 +144,24 @@ def import_folder(
     )
     until, known = recorded_versions(repository.engine, key)
     report = FolderReport(key, recorded_until=until)
-    for path in files:
-        on_file(path)
-        try:
-            text = _read_text(path, rules or HtmlRules())
-        except (OSError, UnicodeDecodeError, ExtractionError) as error:
-            report.skipped.append(f"{path.name}: {error}")
-            continue
-        at = file_timestamp(path)
-        assert at is not None
+    for at, paths in versions:
+        texts: list[str] = []
+        for path in paths:
+            on_file(path)
+            try:
+                texts.append(_read_text(path, rules or HtmlRules()))
+            except (OSError, UnicodeDecodeError, ExtractionError) as error:
+                report.skipped.append(f"{path.name}: {error}")
+        if len(texts) < len(paths):
+            continue  # a version missing a page is no version of the whole
+        text = "\n".join(texts)
         if until is not None and at <= until:
             if text_sha256(text) in known:
-                report.already += 1
+                report.already += len(paths)
             else:
-                report.older += 1
+                report.older += len(paths)
             continue
-        attempt = Attempt(url=path.resolve().as_uri(), at=at)
+        attempt = Attempt(url=paths[0].resolve().as_uri(), at=at)
         recorded = repository.record_text(key, attempt, text, judge, imported=True)
         report.versions += recorded.outcome != "unchanged"
         report.changes += recorded.outcome == "changed"

@@ -90,6 +90,27 @@ def test_importing_again_adds_only_the_newer_versions(home: Home, tmp_path: Path
     assert len(home.run("history", "--all", "--json").json()) == 2
 
 
+def test_the_pages_of_a_combined_document_saved_at_one_moment_make_one_version(
+    home: Home, tmp_path: Path
+) -> None:
+    """Open Terms Archive saves each page of a combined document as its own file named by the
+    same moment: imported one by one, each page was the next version of the whole, a fake
+    collapse then a fake restoration at every moment."""
+    folder = tmp_path / "Chatterbox__Usage-Policy"
+    for moment, rule in (("2025-01-01T000000Z", "welcome"), ("2025-06-01T000000Z", "banned")):
+        write(folder / f"{moment}_a1.policy.md", f"# Policy\n\nBots are {rule}.\n")
+        write(folder / f"{moment}_b2.exceptions.md", "# Exceptions\n\nResearch is allowed.\n")
+    assert home.run("import-history", str(folder)).code == 0
+    [document] = home.run("documents", "--json").json()
+    assert document["versions"] == 2
+    [change] = home.run("history", "--all", "--json").json()
+    assert change["meaningful"] and change["summary"].startswith("1 sentence changed"), change
+    text = home.run("show", str(change["id"]), "--json").json()["diff"]
+    assert "@@ -4,4 +4,4 @@" in text  # after the 3 lines of "exceptions": pages by their names
+    again = home.run("import-history", str(folder))
+    assert "4 files already recorded" in again.stdout.replace("\n", " ")
+
+
 def test_importing_into_a_crawled_document_keeps_its_url_and_history(
     home: Home, site: Site, tmp_path: Path
 ) -> None:
