@@ -111,6 +111,21 @@ def test_the_pages_of_a_combined_document_saved_at_one_moment_make_one_version(
     assert "4 files already recorded" in again.stdout.replace("\n", " ")
 
 
+def test_a_folder_named_otherwise_than_service_and_type_is_named_by_its_path(
+    home: Home, tmp_path: Path
+) -> None:
+    """`import-history exports/v1` made a document `exports/v1` without a word."""
+    write(tmp_path / "exports" / "v1" / "2025-01-01.md", "# Rules\n\nBots are welcome.\n")
+    result = home.run("import-history", str(tmp_path / "exports" / "v1"))
+    assert result.code == 0, result.stderr
+    note = " ".join(result.stderr.split())
+    assert "the service 'exports' and the type 'v1' are taken from the folder names" in note
+    named = home.run(
+        "import-history", str(tmp_path / "exports" / "v1"), "--service", "X", "--type", "Y"
+    )
+    assert "taken from the folder names" not in named.stderr
+
+
 def test_importing_into_a_crawled_document_keeps_its_url_and_history(
     home: Home, site: Site, tmp_path: Path
 ) -> None:

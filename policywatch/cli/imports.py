@@ -60,6 +60,14 @@ def import_history(
     if service and len(folders) > 1:
         fail(f"--service/--type name one document, but {folder} holds {len(folders)}")
     _refuse_the_future(folders)
+    if not service and folders == [folder] and "__" not in folder.name:
+        named, kind = identify(folder)
+        err_console.print(
+            f"[yellow]note:[/] the service {escape(named)!r} and the type {escape(kind)!r} are"
+            f" taken from the folder names ({escape(str(folder))}); --service and --type name"
+            " them otherwise",
+            highlight=False,
+        )
     for selector in [*(select or []), *(remove or [])]:
         try:
             check_css(selector)  # the catalog's check: before any document is made
