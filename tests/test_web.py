@@ -16,6 +16,7 @@ from lxml import etree
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from diffengine import assess
 from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
 from policywatch.web import create_app
@@ -306,6 +307,77 @@ def test_feeds_of_odd_names_have_valid_ids_plain_titles_and_their_page(web_store
         assert entry.findtext(f"{{{ATOM}}}title") == "[low] AT&T <Beta> · Conditions: Fees & <b>"
         for iri in feed.iter(f"{{{ATOM}}}id"):
             assert iri.text == quote(iri.text or "", safe=":/?=&+%"), iri.text
+
+
+THREADS_V1 = "# Threads terms\n\n## Data\n\nWe keep your posts.\n"
+THREADS_V2 = THREADS_V1 + "Messages are kept for 30 < 60 days & more.\n"
+
+
+@pytest.fixture
+def threads_client(web_store: Engine) -> TestClient:
+    """The web store plus an imported Threads document (a `file://` source) whose change no
+    rule matched, judged by the real engine."""
+    imported = DocumentInfo("threads/terms", "Threads", "Terms", "file:///srv/ota/Threads/Terms")
+    repo = Repository(web_store)
+    repo.sync_documents([imported])
+    for text in (THREADS_V1, THREADS_V2):
+        repo.record_text(imported.key, Attempt(imported.url), text, assess, imported=True)
+    return TestClient(create_app(web_store))
+
+
+def atom(client: TestClient, path: str) -> etree._Element:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return etree.fromstring(response.content)
+
+
+def test_a_feed_is_titled_by_its_selection_under_one_canonical_id(
+    threads_client: TestClient,
+) -> None:
+    """The timeline's filtered feed was "all changes"; a service typed in lower case titled its
+    feed so; and the id repeated the path as a parameter, in the case typed: two ids, one feed."""
+    filtered = atom(threads_client, "/feeds/all.atom?service=threads&min_severity=LOW")
+    assert filtered.findtext(f"{{{ATOM}}}title") == "policywatch: Threads, low and above"
+    assert filtered.findtext(f"{{{ATOM}}}id") == (
+        "http://testserver/feeds/all.atom?service=threads&min_severity=low"
+    )
+    ids = set()
+    for path in ("/feeds/service/threads.atom", "/feeds/service/THREADS.atom?service=x"):
+        feed = atom(threads_client, path)
+        assert feed.findtext(f"{{{ATOM}}}title") == "policywatch: Threads"
+        ids.add(feed.findtext(f"{{{ATOM}}}id"))
+        assert feed.find(f"{{{ATOM}}}link[@rel='self']").get("href") in ids
+    assert ids == {"http://testserver/feeds/service/threads.atom"}
+    noisy = atom(threads_client, "/feeds/severity/high.atom?all=1&since=2025-10-02")
+    assert noisy.findtext(f"{{{ATOM}}}title") == (
+        "policywatch: high and above, from 2025-10-02, noise included"
+    )
+    noisy_id = noisy.findtext(f"{{{ATOM}}}id") or ""
+    assert noisy_id.endswith("/feeds/severity/high.atom?since=2025-10-02&all=1")
+
+
+def test_a_feed_entry_is_html_quoting_what_changed(threads_client: TestClient) -> None:
+    """A change no rule matched said only "1 sentence added"; lines ran together as text; an
+    imported document's `file://` folder was a link."""
+    [entry] = atom(threads_client, "/feeds/service/threads.atom").iter(f"{{{ATOM}}}entry")
+    content = entry.find(f"{{{ATOM}}}content")
+    assert content.get("type") == "html"
+    assert content.text == (
+        "<p>1 sentence added in \u201cData\u201d</p><p>Severity: low</p>"
+        "<ul><li>added: Messages are kept for 30 &lt; 60 days &amp; more.</li></ul>"
+    )
+    assert entry.find(f"{{{ATOM}}}link[@rel='related']") is None
+    [ban] = atom(threads_client, "/feeds/severity/critical.atom").iter(f"{{{ATOM}}}entry")
+    assert ban.find(f"{{{ATOM}}}link[@rel='related']").get("href").startswith("https://")
+    assert f"<li>[ai-providers-prohibited, api-access-restricted] {RESTRICTION}</li>" in (
+        ban.findtext(f"{{{ATOM}}}content") or ""
+    )
+
+
+def test_a_document_feed_needs_a_key(client: TestClient) -> None:
+    """`/feeds/document/.atom` selected every document's changes, titled "policywatch: "."""
+    for path in ("/feeds/document/.atom", "/feeds/document//.atom"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_hostile_content_is_shown_as_text(client: TestClient, web_store: Engine) -> None:

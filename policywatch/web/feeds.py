@@ -2,8 +2,10 @@
 
 Feeds are built with ElementTree, which escapes text for XML; characters XML cannot carry at all
 (control characters a scraped page may hold) are dropped first, so a hostile page can neither
-inject markup nor make the feed unparseable. Feeds stay readable without the token: feed
-readers cannot log in, and they show only what the timeline shows.
+inject markup nor make the feed unparseable. An entry's content is HTML whose every piece of
+fetched text is escaped before ElementTree escapes the whole again, as `type="html"` wants.
+Feeds stay readable without the token: feed readers cannot log in, and they show only what the
+timeline shows.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime
+from html import escape
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import Engine
 
+from policywatch.web.pages import is_web
 from policywatch.web.selection import Filters, changes, parse_filters, store
-from store.queries import SEVERITIES, ChangeRow
+from store.queries import SEVERITIES, ChangeRow, tracked_names
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -39,18 +43,29 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _entry_text(row: ChangeRow) -> str:
-    lines = [row.summary]
-    if row.severity:
-        lines.append(f"Severity: {row.severity}")
-    if row.categories:
-        lines.append(f"Categories: {', '.join(row.categories)}")
-    if row.effective_date:
-        lines.append(f"Effective: {row.effective_date.isoformat()}")
-    lines += [
+def _quoted(row: ChangeRow) -> list[str]:
+    """The sentences the rules matched, with their rules; when none did, the first sentences
+    that changed, as alerts quote them: a count alone ("1 sentence changed") tells nothing."""
+    matched = [
         f"[{', '.join(caught.rule_ids)}] {caught.sentence}" for caught in row.matched_sentences()
     ]
-    return "\n".join(lines)
+    return matched or [f"{excerpt['side']}: {excerpt['sentence']}" for excerpt in row.excerpts]
+
+
+def _entry_html(row: ChangeRow) -> str:
+    """An entry's content as HTML (`type="html"`), every piece of fetched text escaped: feed
+    readers run the lines of a `type="text"` entry together."""
+    facts = [f"Severity: {row.severity}"] if row.severity else []
+    if row.categories:
+        facts.append(f"Categories: {', '.join(row.categories)}")
+    if row.effective_date:
+        facts.append(f"Effective: {row.effective_date.isoformat()}")
+    paragraphs = [*row.summary.strip().splitlines(), " · ".join(facts)]
+    html = "".join(f"<p>{escape(text)}</p>" for text in paragraphs if text)
+    quoted = _quoted(row)
+    if quoted:
+        html += "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in quoted) + "</ul>"
+    return html
 
 
 def render_feed(
@@ -75,10 +90,11 @@ def render_feed(
         _add(entry, "title", f"{severity}{row.service} · {row.document_type}: {row.summary}")
         _add(entry, "updated", row.detected_at.isoformat())
         _add(entry, "link", rel="alternate", href=link, type="text/html")
-        _add(entry, "link", rel="related", href=row.url)
+        if is_web(row.url):  # an imported document's `file://` folder is no link
+            _add(entry, "link", rel="related", href=row.url)
         for category in row.categories:
             _add(entry, "category", term=category)
-        _add(entry, "content", _entry_text(row), type="text")
+        _add(entry, "content", _entry_html(row), type="html")
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return body
 
@@ -89,16 +105,55 @@ def site_base(request: Request) -> str:
     return base if base.endswith("/") else base + "/"
 
 
-def _feed(request: Request, engine: Engine, filters: Filters, title: str) -> Response:
-    """The feed of `filters`. Its path is percent-encoded again (Starlette hands it decoded), so
-    a key or service name with a space, `<` or an accent still makes a valid IRI for its id;
-    its HTML page is the timeline of the same selection."""
+def _service_name(engine: Engine, typed: str) -> str:
+    """A service's own name as the catalog writes it ("Threads" for "threads"), or the name
+    as typed when nothing by that name is tracked (yet)."""
+    known = (name for name in tracked_names(engine).services if name.lower() == typed.lower())
+    return next(known, typed)
+
+
+def feed_title(filters: Filters, service: str | None) -> str:
+    """The selection in words, as in "policywatch: Threads, high and above"; `service` is the
+    selected service's own name. A filtered feed titled "all changes" read as the whole site."""
+    picked = [
+        service,
+        filters.document,
+        filters.category,
+        f"{filters.min_severity} and above" if filters.min_severity else None,
+    ]
+    words = [part for part in picked if part] or ["all changes"]
+    if filters.since:
+        words.append(f"from {filters.since.isoformat()}")
+    if filters.until:
+        words.append(f"to {filters.until.isoformat()}")
+    if filters.include_noise:
+        words.append("noise included")
+    return "policywatch: " + ", ".join(words)
+
+
+def _feed(request: Request, engine: Engine, filters: Filters, path: str, carried: str) -> Response:
+    """The feed of `filters` at `path` (under the site), whose address names the `carried`
+    filter already (`service` for `service/NAME.atom`; "" for none).
+
+    Its id and self link are canonical: service and document case-folded (they select in any
+    case) and the carried filter not repeated as a parameter, so a reader subscribing twice,
+    as typed differently, finds one feed. The path is percent-encoded again (Starlette hands it
+    decoded), so a key or service name with a space, `<` or an accent still makes a valid IRI;
+    the feed's HTML page is the timeline of the same selection."""
     base = site_base(request)
-    query = urlencode(filters.params())
-    suffix = f"?{query}" if query else ""
-    self_url = base + quote(request.url.path.lstrip("/")) + suffix
+    canonical = replace(
+        filters,
+        service=filters.service and filters.service.lower(),
+        document=filters.document and filters.document.lower(),
+    )
+    query = urlencode({k: v for k, v in canonical.params().items() if k != carried})
+    self_url = base + quote(path) + (f"?{query}" if query else "")
+    page_query = urlencode(filters.params())
+    page_url = base + (f"?{page_query}" if page_query else "")
+    service = _service_name(engine, filters.service) if filters.service else None
+    title = feed_title(canonical, service)
     rows = changes(engine, filters, limit=FEED_SIZE)
-    body = render_feed(rows, title=title, self_url=self_url, page_url=base + suffix, base=base)
+    body = render_feed(rows, title=title, self_url=self_url, page_url=page_url, base=base)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -110,15 +165,15 @@ Store = Annotated[Engine, Depends(store)]
 @router.head("/all.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_all(request: Request, engine: Store, filters: Selection) -> Response:
     """Every meaningful change (the timeline's filters apply as query parameters)."""
-    return _feed(request, engine, filters, "policywatch: all changes")
+    return _feed(request, engine, filters, "feeds/all.atom", "")
 
 
 @router.get("/service/{name}.atom", response_class=Response)
 @router.head("/service/{name}.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_service(request: Request, engine: Store, filters: Selection, name: str) -> Response:
     """The changes of one service, by name (any case)."""
-    selection = replace(filters, service=name)
-    return _feed(request, engine, selection, f"policywatch: {name}")
+    path = f"feeds/service/{name.lower()}.atom"
+    return _feed(request, engine, replace(filters, service=name), path, "service")
 
 
 @router.get("/severity/{level}.atom", response_class=Response)
@@ -128,13 +183,16 @@ def feed_severity(request: Request, engine: Store, filters: Selection, level: st
     level = level.lower()
     if level not in SEVERITIES:
         raise HTTPException(404, f"severity must be one of {', '.join(SEVERITIES)}")
-    selection = replace(filters, min_severity=level)
-    return _feed(request, engine, selection, f"policywatch: {level} and above")
+    path = f"feeds/severity/{level}.atom"
+    return _feed(request, engine, replace(filters, min_severity=level), path, "min_severity")
 
 
 @router.get("/document/{key:path}.atom", response_class=Response)
 @router.head("/document/{key:path}.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_document(request: Request, engine: Store, filters: Selection, key: str) -> Response:
-    """The changes of one document, by key (`service/document-type`)."""
-    selection = replace(filters, document=key)
-    return _feed(request, engine, selection, f"policywatch: {key}")
+    """The changes of one document, by key (`service/document-type`); no key is no feed (an
+    empty key would select every document)."""
+    if not key.strip("/"):
+        raise HTTPException(404, "a document feed needs a key: /feeds/document/SERVICE/TYPE.atom")
+    path = f"feeds/document/{key.lower()}.atom"
+    return _feed(request, engine, replace(filters, document=key), path, "document")
