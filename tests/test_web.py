@@ -442,6 +442,35 @@ def test_without_the_token_a_browser_is_told_how_to_open_the_page(web_store: Eng
     assert sideways.headers["location"] == "/evil.example/"  # a path here, not another host
 
 
+def test_a_wrong_token_is_called_wrong_and_not_echoed(web_store: Engine) -> None:
+    """A mistyped token was answered "a token is required", as if none had been given."""
+    client = TestClient(create_app(web_store, token="s3cret"))
+    script = client.get("/api/changes", headers={"Authorization": "Bearer n0pe"})
+    assert script.status_code == 401 and "the token given is wrong" in script.text
+    page = client.get("/?token=n0pe", headers={"Accept": "text/html"})
+    assert page.status_code == 401 and "The token given is not the one" in page.text
+    assert "n0pe" not in script.text + page.text
+    assert "a token is required" in client.get("/api/changes").text  # none given: required
+
+
+@pytest.mark.parametrize(
+    ("base_url", "address", "secure"),
+    [
+        (None, "http://testserver", False),
+        (None, "https://testserver", True),  # TLS straight to the app
+        ("https://watch.example.org/", "http://testserver", True),  # behind a TLS proxy
+    ],
+)
+def test_the_token_cookie_is_secure_over_https(
+    web_store: Engine, base_url: str | None, address: str, secure: bool
+) -> None:
+    """Opened over https, the cookie holding the token was still sent over plain http too."""
+    app = create_app(web_store, token="s3cret", base_url=base_url)
+    answer = TestClient(app, base_url=address).get("/?token=s3cret", follow_redirects=False)
+    assert answer.status_code == 303
+    assert ("; secure" in answer.headers["set-cookie"].lower()) is secure
+
+
 def test_serve_binds_public_address_only_with_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,10 @@ TOKEN_HELP = (
     "?token=YOUR-TOKEN at its end (for instance /?token=YOUR-TOKEN); the browser then keeps it "
     "in a cookie and drops it from the address."
 )
+WRONG_TOKEN_HELP = (
+    "The token given is not the one policywatch serve was started with. Open the address with "
+    "?token=YOUR-TOKEN at its end, with the token the site's keeper gave you."
+)
 Next = Callable[[Request], Awaitable[Response]]
 
 
@@ -55,15 +59,17 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
     async def check(request: Request, call_next: Next) -> Response:
         if request.url.path.startswith(OPEN_PREFIXES):
             return await call_next(request)
-        presented = _presented_token(request) or ""
-        if not hmac.compare_digest(presented.encode(), token.encode()):
-            return _refusal(request)
+        presented = _presented_token(request)
+        if not hmac.compare_digest((presented or "").encode(), token.encode()):
+            return _refusal(request, wrong=presented is not None)
         if "token" not in request.query_params:
             return await call_next(request)
         response = RedirectResponse(_without_token(request), status_code=303)
         # Lax, not Strict: an alert's "Review this change" link comes from another site (a mail,
         # a chat) and must carry the cookie; every route here is a read-only GET.
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax")
+        response.set_cookie(
+            TOKEN_COOKIE, token, httponly=True, samesite="lax", secure=_over_https(request)
+        )
         return response
 
     return check
@@ -76,17 +82,24 @@ def _without_token(request: Request) -> str:
     return f"{path}?{query}" if query else path
 
 
-def _refusal(request: Request) -> Response:
-    """A 401 that says what to do: a page for a browser, a line of text for a script."""
+def _over_https(request: Request) -> bool:
+    """Whether the browser reached the site over https (directly, or through the proxy the
+    configured base URL names): the cookie is then `Secure`, never sent in clear text."""
+    base: str = request.app.state.base_url or ""
+    return request.url.scheme == "https" or base.startswith("https:")
+
+
+def _refusal(request: Request, *, wrong: bool) -> Response:
+    """A 401 that says what to do: a page for a browser, a line of text for a script. A token
+    that was given but is wrong is said to be wrong (never echoed), not to be missing."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if "text/html" in request.headers.get("accept", ""):
-        response = pages.error_page(request, 401, TOKEN_HELP)
+        response = pages.error_page(request, 401, WRONG_TOKEN_HELP if wrong else TOKEN_HELP)
         response.headers.update(challenge)
         return response
+    reason = "the token given is wrong" if wrong else "a token is required"
     return PlainTextResponse(
-        "401: a token is required (Authorization: Bearer, or ?token=)",
-        status_code=401,
-        headers=challenge,
+        f"401: {reason} (Authorization: Bearer, or ?token=)", status_code=401, headers=challenge
     )
 
 
