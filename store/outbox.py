@@ -10,7 +10,7 @@ notifier hands it outcomes as plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,14 @@ from sqlmodel import Session, col, select
 
 from store.db import dialect_insert, writer
 from store.models import Change, Delivery, Document, Subscription
-from store.queries import ChangeRow, JsonRow, change_row, list_documents, severity_rank
+from store.queries import (
+    ChangeRow,
+    DocumentRow,
+    JsonRow,
+    change_row,
+    list_documents,
+    severity_rank,
+)
 
 FETCH_ISSUE = "fetch-issue"
 FETCH_RESUMED = "fetch-resumed"
@@ -167,10 +174,13 @@ def documents_json(engine: Engine) -> list[dict[str, Any]]:
     """What `documents --json` and `/api/documents` give: each document's row and the alerts
     about it given up after every retry."""
     failed = failed_by_document(engine)
-    return [
-        {**row.to_json(), "failed_deliveries": failed.get(row.key, 0)}
-        for row in list_documents(engine)
-    ]
+    return [document_json(row, failed) for row in list_documents(engine)]
+
+
+def document_json(row: DocumentRow, failed: Mapping[str, int]) -> dict[str, Any]:
+    """One document's object of `documents --json`, given `failed_by_document`'s counts: also
+    what `/api/documents/KEY` extends, so the two never drift apart."""
+    return {**row.to_json(), "failed_deliveries": failed.get(row.key, 0)}
 
 
 def get_subscription(engine: Engine, name: str) -> SubscriptionRow | None:

@@ -225,9 +225,13 @@ def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     assert documents[1]["issue"]["kind"] == "timeout"
     detail = client.get("/api/documents/openai/usage-policies").json()
     assert [v["seq"] for v in detail["version_list"]] == [1, 2]
+    # The documents --json object plus version_list, as the README says: failed_deliveries too.
+    assert {**documents[1], "version_list": detail["version_list"]} == detail
     schema = client.get("/api/openapi.json").json()
     assert {"/api/changes", "/api/changes/{change_id}", "/api/documents"} <= set(schema["paths"])
     assert "ChangeRow" in str(schema["components"])
+    for name in ("DocumentEntry", "DocumentWithVersions"):
+        assert "failed_deliveries" in schema["components"]["schemas"][name]["properties"], name
 
 
 def test_api_has_its_schema_and_no_page_from_a_cdn(client: TestClient) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from policywatch.cli.history import unified_diff
 from policywatch.web.selection import Filters, changes, parse_filters, store
-from store.outbox import documents_json
+from store.outbox import document_json, documents_json, failed_by_document
 from store.queries import (
     ChangeRow,
     DocumentRow,
@@ -37,7 +37,15 @@ class ChangeWithDiff(ChangeRow):
 
 
 @dataclass(frozen=True)
-class DocumentWithVersions(DocumentRow):
+class DocumentEntry(DocumentRow):
+    """A document of `documents --json`: its row and the alerts about it given up. A dataclass,
+    as its base is, or the schema would leave `failed_deliveries` out."""
+
+    failed_deliveries: int
+
+
+@dataclass(frozen=True)
+class DocumentWithVersions(DocumentEntry):
     """A document of `documents --json` plus its versions, oldest first."""
 
     version_list: list[VersionRow]
@@ -65,12 +73,6 @@ def api_change(engine: Store, change_id: int) -> JSONResponse:
     return JSONResponse({**detail.change.to_json(), "diff": diff})
 
 
-class DocumentEntry(DocumentRow):
-    """A document of `documents --json`: its row and the alerts about it given up."""
-
-    failed_deliveries: int
-
-
 @router.get("/documents", response_model=list[DocumentEntry])
 def api_documents(engine: Store) -> JSONResponse:
     """Every tracked document and its fetch health (the fields of `documents --json`)."""
@@ -79,9 +81,10 @@ def api_documents(engine: Store) -> JSONResponse:
 
 @router.get("/documents/{key:path}", response_model=DocumentWithVersions)
 def api_document(engine: Store, key: str) -> JSONResponse:
-    """One document with the dates of its versions."""
+    """One document, as in `documents --json`, with the dates of its versions."""
     detail = get_document(engine, key)
     if detail is None:
         raise HTTPException(404, f"no document {key}")
+    entry = document_json(detail.document, failed_by_document(engine))
     versions = [version.to_json() for version in detail.versions]
-    return JSONResponse({**detail.document.to_json(), "version_list": versions})
+    return JSONResponse({**entry, "version_list": versions})
