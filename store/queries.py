@@ -238,10 +238,20 @@ def hidden_noise(
     document: str | None = None,
     since: datetime | None = None,
     min_severity: str | None = None,
+    category: str | None = None,
+    until: datetime | None = None,
 ) -> dict[str, int]:
     """How many changes of the selection were judged noise, by reason (`cosmetic`, …): what a
-    history without `--all` leaves out, to be said rather than silently missing."""
-    filters = _filters(service=service, document=document, since=since, min_severity=min_severity)
+    history (or the web timeline) without `--all` leaves out, to be said rather than silently
+    missing. `category` and `until` (exclusive) are the timeline's filters."""
+    filters = _filters(
+        service=service,
+        document=document,
+        since=since,
+        min_severity=min_severity,
+        category=category,
+        until=until,
+    )
     query = (
         sa_select(col(Change.reason), func.count())
         .join(Document, col(Change.document_id) == Document.id)
@@ -250,6 +260,39 @@ def hidden_noise(
     )
     with Session(engine) as session:
         return {str(reason): count for reason, count in session.execute(query).all()}
+
+
+def count_changes(
+    engine: Engine,
+    *,
+    service: str | None = None,
+    document: str | None = None,
+    since: datetime | None = None,
+    min_severity: str | None = None,
+    category: str | None = None,
+    until: datetime | None = None,
+    include_noise: bool = False,
+) -> int:
+    """How many changes `list_changes` gives for the same selection, all pages together: what
+    the web timeline counts its pages by."""
+    filters = _filters(
+        service=service,
+        document=document,
+        since=since,
+        min_severity=min_severity,
+        category=category,
+        until=until,
+    )
+    query = (
+        sa_select(func.count())
+        .select_from(Change)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(*filters)
+    )
+    if not include_noise:
+        query = query.where(col(Change.meaningful).is_(True))
+    with Session(engine) as session:
+        return int(session.execute(query).scalar_one())
 
 
 def _filters(

@@ -128,6 +128,36 @@ def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     assert 'rel="next"' not in client.get("/?all=1&page=2&service=whatsapp").text
 
 
+def test_the_timeline_counts_its_pages_and_says_where_they_end(
+    web_store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page 99 of 2 was an empty "page 99" whose newer link led to an empty page 98."""
+    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
+    client = TestClient(create_app(web_store))
+    first = client.get("/?all=1").text
+    assert "4 changes, noise included, newest first." in first and "page 1 of 2" in first
+    beyond = client.get("/?all=1&page=99").text
+    assert not summaries(beyond)
+    assert "No changes on page 99: there are only 2 pages." in beyond
+    assert '<a href="?all=1&amp;page=2">Go to page 2</a>' in beyond
+    assert 'rel="prev" href="?all=1&amp;page=2"' in beyond and 'rel="next"' not in beyond
+
+
+def test_an_empty_timeline_says_what_noise_it_hides(client: TestClient) -> None:
+    """ "No changes for this selection." while a cosmetic change was hidden read as if nothing
+    had been seen; the page now says so, as `history` does, and links to the noise."""
+    selection = "document=whatsapp%2Fbusiness-solution-terms&since=2025-10-05"
+    page = client.get(f"/?{selection}").text
+    assert not summaries(page)
+    assert (
+        "No meaningful changes for this selection: 1 change was judged noise (cosmetic) and"
+        f' hidden. <a href="?{selection.replace("&", "&amp;")}&amp;all=1">Show the noise</a>.'
+    ) in page
+    assert summaries(client.get(f"/?{selection}&all=1").text) == ["Wording of fees"]
+    quiet = client.get("/?service=openai&since=2025-10-06").text
+    assert "No changes for this selection." in quiet and "noise" not in quiet.split("</form>")[1]
+
+
 def test_change_page(client: TestClient, web_store: Engine) -> None:
     ban = list_changes(web_store, min_severity="critical")[0]
     page = client.get(f"/changes/{ban.id}").text
@@ -175,7 +205,9 @@ def test_document_page_pages_its_changes(
     second = client.get(f"{address}?page=2").text
     assert summaries(second)[0].startswith("AI providers") and 'rel="next"' not in second
     assert 'rel="prev" href="?page=1"' in second
-    assert "No changes on this page: there are 2 in all." in client.get(f"{address}?page=3").text
+    beyond = client.get(f"{address}?page=3").text
+    assert "No changes on page 3: there are only 2 pages." in beyond
+    assert '<a href="?page=2">Go to page 2</a>' in beyond
 
 
 def neighbours(client: TestClient, address: str) -> tuple[str | None, str | None]:

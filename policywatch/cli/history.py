@@ -186,13 +186,20 @@ def _nothing_shown(hidden: dict[str, int]) -> str:
     total = sum(hidden.values())
     if not total:
         return "No changes recorded (yet) for this selection."
+    return (
+        f"No meaningful changes for this selection: {noise_hidden(hidden)};"
+        f" --all shows {'it' if total == 1 else 'them'}."
+    )
+
+
+def noise_hidden(hidden: dict[str, int]) -> str:
+    """`2 changes were judged noise (1 cosmetic, 1 flapping) and hidden`: the words of
+    `history` and of the web timeline for the noise they leave out (`hidden_noise`)."""
+    total = sum(hidden.values())
     several = len(hidden) > 1
     reasons = ", ".join(f"{n} {why}" if several else why for why, n in sorted(hidden.items()))
     was = "was" if total == 1 else "were"
-    return (
-        f"No meaningful changes for this selection: {counted(total, 'change')} {was} judged"
-        f" noise ({reasons}) and hidden; --all shows {'it' if total == 1 else 'them'}."
-    )
+    return f"{counted(total, 'change')} {was} judged noise ({reasons}) and hidden"
 
 
 def _check_tracked(store: Engine, service: str | None, document: str | None) -> None:

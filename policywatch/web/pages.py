@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from policywatch.cli.history import noise_hidden
 from policywatch.deadlines import days_left
 from policywatch.web import diffview
 from policywatch.web.selection import (
@@ -32,6 +33,8 @@ from policywatch.web.selection import (
     Filters,
     categories,
     changes,
+    count,
+    hidden,
     parse_filters,
     store,
 )
@@ -79,27 +82,33 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
 
 @dataclass(frozen=True)
 class Listing:
-    """One page of the changes a selection names, with the links to the pages either side."""
+    """One page of the changes a selection names, how many there are in all, and the links to
+    the pages either side. Past the last page, the newer link leads to the last page."""
 
     rows: list[ChangeRow]
     page: int
+    total: int
+    pages: int  # the pages the changes fill; an empty selection still has its one page
     previous_url: str | None
     next_url: str | None
 
 
 def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str]) -> Listing:
-    """Page `page` of `filters`' changes; the page links keep `params`, the page's own query.
-    One row more than a page is read, so a next link is shown only when there is a next page."""
-    rows = changes(engine, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    """Page `page` of `filters`' changes; the page links keep `params`, the page's own query."""
+    total = count(engine, filters)
+    rows = changes(engine, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    last = max(1, -(-total // PAGE_SIZE))
 
     def page_url(number: int) -> str:
         return "?" + urlencode({**params, "page": str(number)})
 
     return Listing(
-        rows=rows[:PAGE_SIZE],
+        rows=rows,
         page=page,
-        previous_url=page_url(page - 1) if page > 1 else None,
-        next_url=page_url(page + 1) if len(rows) > PAGE_SIZE else None,
+        total=total,
+        pages=last,
+        previous_url=page_url(min(page - 1, last)) if page > 1 else None,
+        next_url=page_url(page + 1) if page < last else None,
     )
 
 
@@ -118,12 +127,16 @@ def timeline(
     """The changes, newest first, one page at a time, with the filter form."""
     params = filters.params()
     documents = list_documents(engine)
+    shown = listing(engine, filters, page, params)
+    noise = {} if shown.total else hidden(engine, filters)  # said when it leaves nothing shown
     return _page(
         request,
         "timeline.html",
-        listing=listing(engine, filters, page, params),
+        listing=shown,
         filters=filters,
         feed_query=urlencode(params),
+        hidden_note=noise_hidden(noise) if noise else "",
+        noise_query=urlencode({**params, "all": "1"}),
         services=sorted({row.service for row in documents}, key=str.lower),
         documents=documents,
         categories=categories(),

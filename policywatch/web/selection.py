@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
-from store.queries import SEVERITIES, ChangeRow, list_changes
+from store.queries import SEVERITIES, ChangeRow, count_changes, hidden_noise, list_changes
 
 
 @cache
@@ -101,18 +101,32 @@ def store(request: Request) -> Engine:
     return engine
 
 
+def _where(filters: Filters) -> dict[str, Any]:
+    """The filters as the store's queries take them: dates as UTC midnights, `until` made
+    exclusive (the day after), so a day typed as the end is included."""
+    until = _midnight(filters.until + timedelta(days=1)) if filters.until else None
+    return {
+        "service": filters.service,
+        "document": filters.document,
+        "category": filters.category,
+        "min_severity": filters.min_severity,
+        "since": _midnight(filters.since),
+        "until": until,
+    }
+
+
 def changes(engine: Engine, filters: Filters, *, limit: int, offset: int = 0) -> list[ChangeRow]:
     """The changes a selection names, newest first: the one query behind pages, feeds and API."""
-    until = _midnight(filters.until + timedelta(days=1)) if filters.until else None
     return list_changes(
-        engine,
-        service=filters.service,
-        document=filters.document,
-        category=filters.category,
-        min_severity=filters.min_severity,
-        since=_midnight(filters.since),
-        until=until,
-        include_noise=filters.include_noise,
-        limit=limit,
-        offset=offset,
+        engine, **_where(filters), include_noise=filters.include_noise, limit=limit, offset=offset
     )
+
+
+def count(engine: Engine, filters: Filters) -> int:
+    """How many changes the selection names, all pages together."""
+    return count_changes(engine, **_where(filters), include_noise=filters.include_noise)
+
+
+def hidden(engine: Engine, filters: Filters) -> dict[str, int]:
+    """The noise the selection leaves out, by reason; nothing when it shows noise."""
+    return {} if filters.include_noise else hidden_noise(engine, **_where(filters))
