@@ -30,6 +30,8 @@ __all__ = ["google_store", "web_store"]  # the fixtures, imported for pytest to 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOT = ROOT / "docs" / "change-page.png"
+OPEN_HEADINGS = "section.diff-section:has(> details[open]) > h3"
+FOLDED_HEADINGS = "section.diff-section:has(> details:not([open])) > h3"
 
 
 def _free_port() -> int:
@@ -110,7 +112,7 @@ def test_review_a_change_in_the_browser(served: str, browser: Any) -> None:
     background = mark.first.evaluate("node => getComputedStyle(node).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "transparent")
     assert page.locator("tr.flagged ins").first.is_visible()
-    expanded = page.locator("details[open] h3").all_inner_texts()
+    expanded = page.locator(OPEN_HEADINGS).all_inner_texts()
     assert expanded == ["WhatsApp Business Solution Terms", "Acceptable use"]  # not Fees
     if os.environ.get("POLICYWATCH_SCREENSHOT"):
         page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -137,10 +139,10 @@ def test_an_imported_documents_change_reads_by_its_headings(
     page.goto(served_google + "/")
     page.locator("ol.timeline > li p.summary a").first.click()
     page.wait_for_url("**/changes/*")
-    assert page.locator("details[open] h3").all_inner_texts() == [
+    assert page.locator(OPEN_HEADINGS).all_inner_texts() == [
         "Additional Requirements for Specific API Scopes"
     ]
-    assert page.locator("details:not([open]) h3").all_inner_texts() == [
+    assert page.locator(FOLDED_HEADINGS).all_inner_texts() == [
         "Google API Services User Data Policy",
         "Enforcement",
     ]
@@ -263,3 +265,76 @@ def test_diff_line_numbers_pass_wcag_aa_contrast(served: str, browser: Any) -> N
     )
     lighter, darker = sorted((_luminance(ink), _luminance(paper)), reverse=True)
     assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (ink, paper)
+
+
+def _contrast(node: Any) -> float:
+    """The WCAG contrast of `node`'s text with the first opaque background behind it."""
+    ink = node.evaluate("node => getComputedStyle(node).color")
+    paper = node.evaluate(
+        """node => {
+            for (; node; node = node.parentElement) {
+                const colour = getComputedStyle(node).backgroundColor;
+                if (colour !== "rgba(0, 0, 0, 0)") return colour;
+            }
+            return "rgb(255, 255, 255)";
+        }"""
+    )
+    lighter, darker = sorted((_luminance(ink), _luminance(paper)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@pytest.mark.browser
+def test_noise_and_flags_read_without_colour_or_fading(served: str, browser: Any) -> None:
+    """Noise rows were faded to 2.5-3.2:1; a matched line was marked by a 2.1:1 yellow bar only,
+    and added or removed words by colour only; the section headings sat inside <summary>, where
+    some screen readers drop their role."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(served + "/?all=1")
+    noise = page.locator("ol.timeline > li.noise")
+    faded = noise.evaluate(
+        """entry => { let opacity = 1;
+            for (let node = entry; node; node = node.parentElement)
+                opacity *= Number(getComputedStyle(node).opacity);
+            return opacity; }"""
+    )
+    assert faded == 1 and "not meaningful: cosmetic" in noise.inner_text()
+    assert _contrast(noise.locator("p.summary a")) >= 4.5
+
+    page.locator("ol.timeline > li p.summary a", has_text="AI providers barred").click()
+    page.wait_for_url("**/changes/*")
+    flagged = page.locator("tr.flagged td.new")
+    words = " ".join(flagged.inner_text().split())
+    assert words.startswith("matched by a rule: added: AI Providers")
+    hidden = flagged.locator(".vh").first
+    assert hidden.bounding_box()["width"] <= 1  # words for screen readers, not on the screen
+    bar = flagged.evaluate("cell => getComputedStyle(cell).boxShadow")
+    cell = flagged.evaluate("cell => getComputedStyle(cell).backgroundColor")
+    colour = bar[: bar.index(")") + 1]
+    lighter, darker = sorted((_luminance(colour), _luminance(cell)), reverse=True)
+    assert (lighter + 0.05) / (darker + 0.05) >= 3, (colour, cell)
+    assert page.locator("summary h3, summary [role=heading]").count() == 0
+    headings = page.get_by_role("heading", level=3).all_inner_texts()
+    assert headings == ["WhatsApp Business Solution Terms", "Definitions", "Acceptable use", "Fees"]
+
+
+@pytest.mark.browser
+def test_on_a_phone_side_by_side_lines_stack_and_underlines_stay_one_line(
+    served_google: str, browser: Any
+) -> None:
+    """At 390 px each side of a side-by-side row had ~110 px; a `====` underline wrapped onto
+    line after line of `=`."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(served_google + "/")
+    page.locator("ol.timeline > li p.summary a").first.click()
+    page.wait_for_url("**/changes/*")
+    new = page.locator("tr.flagged td.new")
+    assert new.bounding_box()["width"] >= 300
+    assert not page.locator("tr.flagged td.old").is_visible()  # the empty side is not shown
+    page.locator("section.diff-section summary").first.click()  # folded, with its ==== line
+    underline = page.locator("td.new.underline").first
+    assert underline.inner_text().startswith("====")
+    height = underline.evaluate("cell => cell.getBoundingClientRect().height")
+    line = underline.evaluate("cell => parseFloat(getComputedStyle(cell).lineHeight)")
+    assert height < 2 * line, (height, line)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0

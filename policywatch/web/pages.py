@@ -7,6 +7,7 @@ is data and is never marked safe.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +62,13 @@ def is_web(url: str) -> bool:
     return urlsplit(url).scheme in {"http", "https"}
 
 
+def is_underline(spans: Sequence[diffview.Span]) -> bool:
+    """Whether a diff line is one character repeated (`=====`, `-----`, a heading's underline or
+    a rule): such a line is clipped to its cell, not wrapped onto many lines of `=`."""
+    text = "".join(span.text for span in spans).strip()
+    return len(text) >= 3 and len(set(text)) == 1
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -70,6 +78,7 @@ def _environment() -> Environment:
     )
     environment.globals.update(days_left=days_left, when=when, severities=SEVERITIES)
     environment.tests["web"] = is_web
+    environment.tests["underline"] = is_underline
     return environment
 
 
