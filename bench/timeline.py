@@ -24,6 +24,7 @@ from policywatch.web import create_app
 from store.db import open_store
 from store.models import Change, Document, Version
 from store.queries import SEVERITIES
+from store.repository import text_sha256
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx2
@@ -54,14 +55,16 @@ def build(engine: Engine, changes: int) -> None:
             }
         )
         for seq in range(per_document + 1):
+            text = f"# Document {d}\n\nVersion {seq}.\n"
             versions.append(
                 {
                     "id": d * (per_document + 1) + seq + 1,
                     "document_id": d + 1,
                     "seq": seq + 1,
                     "seen_at": T0 + timedelta(hours=seq * DOCUMENTS + d),
+                    "text_sha256": text_sha256(text),
                     "fingerprint": f"{d}-{seq}",
-                    "text": f"# Document {d}\n\nVersion {seq}.\n",
+                    "text": text,
                 }
             )
     for n in range(changes):
