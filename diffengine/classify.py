@@ -24,7 +24,7 @@ from diffengine.matching import Unit, find, touched
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import clauses
-from diffengine.summary import summarize
+from diffengine.summary import fill, summarize
 
 MAX_MATCHES = 50  # per change: a rewritten policy fires hundreds; the most severe are kept
 _UNMATCHED: Severity = "low"  # a real text change that no rule recognises
@@ -113,7 +113,7 @@ def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch
 
 
 def _match(rule: Rule, side: str, severity: Severity, sentence: str, section: str) -> RuleMatch:
-    title = rule.removed_title if side == "removed" else rule.title
+    title = fill(rule.removed_title if side == "removed" else rule.title, sentence)
     return RuleMatch(rule.id, rule.category, severity, sentence, side, title, section)
 
 

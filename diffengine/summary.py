@@ -34,14 +34,17 @@ def target(sentence: str) -> str:
     return f"the {found.group(1).strip()}" if found else _FALLBACK_TARGET
 
 
-def title(match: RuleMatch) -> str:
-    """The match's title, its `{target}` filled from its sentence."""
-    text = (
-        match.title.replace("{target}", target(match.sentence))
-        if "{target}" in match.title
-        else match.title
-    )
+def fill(template: str, sentence: str) -> str:
+    """A rule's title for one sentence: `{target}` replaced by what the sentence names,
+    capitalised. Done where a match is made, so the summary, the store, the command line, the
+    pages and the alerts all show the same title, never the raw placeholder."""
+    text = template.replace("{target}", target(sentence)) if "{target}" in template else template
     return text[:1].upper() + text[1:]
+
+
+def title(match: RuleMatch) -> str:
+    """The match's title, filled (a no-op for a match from `classify`, already filled)."""
+    return fill(match.title, match.sentence)
 
 
 def summarize(

@@ -66,6 +66,21 @@ def test_json_outputs_keep_their_documented_fields(home: Home, site: Site) -> No
     assert "testsite/terms" in table.stdout and str(change["id"]) in table.stdout
 
 
+def test_history_and_show_give_a_match_its_title_filled(home: Home, site: Site) -> None:
+    """The stored match names the product, as the summary does, not "{target}"."""
+    site.html("/t", "<html><body><main><p>One.</p></main></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    home.crawl(catalog)
+    ban = "AI Providers are prohibited from accessing or using the WhatsApp Business Solution."
+    site.html("/t", f"<html><body><main><p>One.</p><p>{ban}</p></main></body></html>")
+    home.crawl(catalog)
+    [change] = home.run("history", "--json").json()
+    shown = home.run("show", str(change["id"]), "--json").json()
+    title = "AI providers barred from the WhatsApp Business Solution"
+    assert {match["title"] for match in change["matches"]} >= {title}
+    assert not any("{" in match["title"] for match in change["matches"] + shown["matches"])
+
+
 def test_history_filters(home: Home, site: Site) -> None:
     site.html("/t", "<html><body><p>One.</p></body></html>")
     catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])

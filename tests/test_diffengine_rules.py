@@ -48,6 +48,17 @@ def test_a_restriction_added_is_more_severe_than_one_removed() -> None:
     assert removed.summary.startswith("Restriction on scraping and crawling lifted")
 
 
+def test_a_match_keeps_its_title_filled_as_the_summary_says_it() -> None:
+    """Every consumer of a stored match (history, show, the API, alerts) reads its title."""
+    ban = "AI Providers are prohibited from accessing or using the WhatsApp Business Solution."
+    verdict = classify(compare("# Terms\n\nWelcome.", f"# Terms\n\nWelcome.\n\n{ban}"))
+    titles = {match.rule_id: match.title for match in verdict.matches}
+    product = "the WhatsApp Business Solution"
+    assert titles["ai-providers-barred"] == f"AI providers barred from {product}"
+    assert titles["ai-assistants-restricted"].endswith(f"on {product}")
+    assert verdict.summary.startswith(titles["ai-providers-barred"])
+
+
 def test_an_edit_far_from_what_a_rule_reads_does_not_fire_it_again() -> None:
     sentence = (
         "You may not use any robot, spider or scraper to access the Service, and you agree to "
