@@ -102,7 +102,7 @@ def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch
     for rule in rules:
         if rule.side != "removed" and any(_fires(rule, unit, old_units) for unit in fresh):
             side = "changed" if _reads(rule, old_units) else "added"
-            yield _match(rule, side, rule.severity, sentence.new, section)
+            yield _match(rule, side, rule.severity, sentence.new, section, sentence.old)
         elif (
             rule.side != "added"
             and any(_fires(rule, unit, new_units) for unit in gone)
@@ -112,9 +112,12 @@ def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch
             yield _match(rule, "removed", severity, sentence.old, section)
 
 
-def _match(rule: Rule, side: str, severity: Severity, sentence: str, section: str) -> RuleMatch:
+def _match(
+    rule: Rule, side: str, severity: Severity, sentence: str, section: str, before: str = ""
+) -> RuleMatch:
+    """A match quoting `sentence`, with `before`, the old wording when the sentence was reworded."""
     title = fill(rule.removed_title if side == "removed" else rule.title, sentence)
-    return RuleMatch(rule.id, rule.category, severity, sentence, side, title, section)
+    return RuleMatch(rule.id, rule.category, severity, sentence, side, title, section, before)
 
 
 def _dedupe(matches: Iterable[RuleMatch]) -> Iterator[RuleMatch]:

@@ -93,6 +93,9 @@ class RuleMatch:
     side: str  # "added", "removed" or "changed" (the clause the rule reads was reworded)
     title: str = ""
     section: str = ""
+    # The old wording of a reworded sentence whose new wording is `sentence` ("" for a sentence
+    # added or removed): "up to 100 messages per second" alone hides that it was 1,000.
+    before: str = ""
 
 
 @dataclass(frozen=True, slots=True)

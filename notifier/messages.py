@@ -53,12 +53,14 @@ def headline(change: ChangeRow, today: date) -> str:
 def _matched_sentences(change: ChangeRow) -> tuple[Line, ...]:
     """Each matched sentence once, with every category that caught it and its worst severity.
 
-    A changed sentence is quoted in its new wording: it is shown as added, not struck out.
+    A reworded sentence is quoted in its new wording, as added, with its old wording struck out
+    above it: "up to 100 messages per second" alone would hide that it was 1,000.
     """
     return tuple(
         Line(
             f"{caught.sentence} ({', '.join(caught.categories)}; {caught.severity})",
             "removed" if caught.side == "removed" else "added",
+            before="" if caught.side == "removed" else caught.before,
         )
         for caught in change.matched_sentences()
     )

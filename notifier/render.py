@@ -20,11 +20,16 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~|])")
 
 @dataclass(frozen=True)
 class Line:
-    """One paragraph: plain text, added or removed text, or a link labelled `text`."""
+    """One paragraph: plain text, added or removed text, or a link labelled `text`.
+
+    An added line may carry the wording it replaced (`before`), shown struck out above it: one
+    paragraph, so a cut for length never keeps the old wording without the new.
+    """
 
     text: str
     style: Style = "text"
     href: str | None = None
+    before: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,14 +56,17 @@ def clip(text: str, limit: int) -> str:
 def _text(line: Line) -> str:
     if line.style == "link":
         return f"{line.text}: {line.href}"
-    return {"added": "+ ", "removed": "- "}.get(line.style, "") + line.text
+    old = f"- {line.before}\n" if line.before else ""
+    return old + {"added": "+ ", "removed": "- "}.get(line.style, "") + line.text
 
 
 def _markdown(line: Line) -> str:
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", line.text)
     if line.style == "link":
         return f"[{text}]({line.href})"
-    return {"added": f"+ **{text}**", "removed": f"- ~~{text}~~"}.get(line.style, text)
+    before = _MARKDOWN_SPECIAL.sub(r"\\\1", line.before)
+    old = f"- ~~{before}~~\n" if before else ""
+    return old + {"added": f"+ **{text}**", "removed": f"- ~~{text}~~"}.get(line.style, text)
 
 
 def _html(line: Line) -> str:
@@ -66,8 +74,9 @@ def _html(line: Line) -> str:
     if line.style == "link":
         href = html.escape(line.href or "")
         return f'<p>{text}: <a href="{href}">{href}</a></p>'
+    old = f"<del>{html.escape(line.before)}</del><br>" if line.before else ""
     return {
-        "added": f"<p><ins>{text}</ins></p>",
+        "added": f"<p>{old}<ins>{text}</ins></p>",
         "removed": f"<p><del>{text}</del></p>",
     }.get(line.style, f"<p>{text}</p>")
 

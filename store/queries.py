@@ -93,18 +93,27 @@ class ChangeRow(JsonRow):
         for match in self.matches:
             caught.setdefault((match["sentence"], match.get("side", "")), []).append(match)
         sentences = [
-            MatchedSentence(text, side, tuple(found)) for (text, side), found in caught.items()
+            MatchedSentence(text, side, tuple(found), _before(found))
+            for (text, side), found in caught.items()
         ]
         return sorted(sentences, key=lambda sentence: -severity_rank(sentence.severity))
 
 
+def _before(matches: list[dict[str, Any]]) -> str:
+    """The old wording of a reworded sentence, as its matches keep it (changes recorded before
+    matches kept it have none)."""
+    return next((str(match["before"]) for match in matches if match.get("before")), "")
+
+
 @dataclass(frozen=True)
 class MatchedSentence:
-    """A sentence with every rule match on it (`matches`: the stored match objects)."""
+    """A sentence with every rule match on it (`matches`: the stored match objects), and its
+    old wording when it was reworded (`before`; "" for a sentence added or removed)."""
 
     sentence: str
     side: str
     matches: tuple[dict[str, Any], ...]
+    before: str = ""
 
     @property
     def severity(self) -> str:

@@ -81,6 +81,21 @@ def test_history_and_show_give_a_match_its_title_filled(home: Home, site: Site) 
     assert not any("{" in match["title"] for match in change["matches"] + shown["matches"])
 
 
+def test_show_and_history_give_a_reworded_sentence_its_old_wording(home: Home, site: Site) -> None:
+    """A lowered limit quoted in its new wording only hid the old value."""
+    old = "Each business account may send up to 1,000 messages per second."
+    new = old.replace("1,000", "100")
+    site.html("/t", f"<html><body><main><p>One.</p><p>{old}</p></main></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    home.crawl(catalog)
+    site.html("/t", f"<html><body><main><p>One.</p><p>{new}</p></main></body></html>")
+    home.crawl(catalog)
+    [change] = home.run("history", "--json").json()
+    [match] = change["matches"]
+    assert (match["side"], match["sentence"], match["before"]) == ("changed", new, old)
+    assert f"was: {old}" in home.run("show", str(change["id"]), columns=200).stdout
+
+
 def test_history_filters(home: Home, site: Site) -> None:
     site.html("/t", "<html><body><p>One.</p></body></html>")
     catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])

@@ -59,6 +59,21 @@ def test_a_match_keeps_its_title_filled_as_the_summary_says_it() -> None:
     assert verdict.summary.startswith(titles["ai-providers-barred"])
 
 
+def test_a_reworded_sentence_keeps_its_old_wording() -> None:
+    """An alert quoting "up to 100 messages per second" alone hid that it was 1,000."""
+    old = "Each business account may send up to 1,000 messages per second."
+    new = old.replace("1,000", "100")
+    [match] = classify(compare(f"# Limits\n\n{old}", f"# Limits\n\n{new}")).matches
+    assert (match.rule_id, match.side, match.sentence, match.before) == (
+        "rate-limits",
+        "changed",
+        new,
+        old,
+    )
+    [added] = classify(compare("# Limits\n\nHello.", f"# Limits\n\nHello.\n\n{new}")).matches
+    assert added.before == ""
+
+
 def test_an_edit_far_from_what_a_rule_reads_does_not_fire_it_again() -> None:
     sentence = (
         "You may not use any robot, spider or scraper to access the Service, and you agree to "

@@ -102,6 +102,19 @@ def test_a_reworded_sentence_is_quoted_as_added_and_a_removed_one_as_removed() -
     assert [line.style for line in message.items] == ["added", "removed"]
 
 
+def test_a_reworded_sentence_shows_its_old_wording_struck_out_above_the_new() -> None:
+    """ "+ … up to 100 messages per second" alone hid that the limit was 1,000."""
+    old = "Each business account may send up to 1,000 messages per second."
+    new = old.replace("1,000", "100")
+    match = {"rule_id": "rate-limits", "category": "rate-limits", "severity": "medium"}
+    matches = [match | {"sentence": new, "side": "changed", "before": old}]
+    message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
+    assert render(list(message.items), "text") == f"- {old}\n+ {new} (rate-limits; medium)"
+    assert render(list(message.items), "markdown").startswith(f"- ~~{old}~~\n+ **{new}")
+    assert render(list(message.items), "html").startswith(f"<p><del>{old}</del><br><ins>{new}")
+    assert len(message.items) == 1  # one item: a cut for length never keeps the old alone
+
+
 def test_a_change_no_rule_recognised_quotes_its_first_changed_sentences() -> None:
     """Its summary only counts them: "2 sentences added in “Refunds”"."""
     excerpts = [

@@ -247,5 +247,7 @@ def show(
     for sentence in caught:
         quoted = f"[{', '.join(sentence.rule_ids)}] {sentence.sentence}"
         console.print(hanging(Text("  "), Text(quoted, "yellow")))
+        if sentence.before and sentence.side != "removed":  # the old wording the rule read too
+            console.print(hanging(Text("    was: "), Text(sentence.before, "dim")))
     flagged = [sentence.sentence for sentence in caught]
     console.print(render_change(detail.old_text, detail.new_text, flagged=flagged))
