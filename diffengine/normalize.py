@@ -35,7 +35,20 @@ _ORPHAN_TARGET = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)")
 _EMPTY_BRACKETS = re.compile(r"\[\s*\]|\(\s*\)")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]*)>")
 _URL_QUERY = re.compile(r"(\b(?:https?://|www\.)[^\s?#<>\"]*)[?#][^\s<>\"]*")
-_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+# Only real HTML elements are markup: "<user-consent-token>", "<none>" or "<API key>" in a policy
+# are text it quotes (a placeholder, a header's value), and deleting them made edits to them
+# cosmetic.
+_HTML_ELEMENTS = (  # the name must end where the tag's name does: see the lookahead below
+    "a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|blockquote|body|br|button|canvas|"
+    "caption|center|cite|code|col|colgroup|data|datalist|dd|del|details|dfn|dialog|div|dl|dt|"
+    "em|embed|fieldset|figcaption|figure|font|footer|form|h1|h2|h3|h4|h5|h6|head|header|"
+    "hgroup|hr|html|i|iframe|img|input|ins|kbd|label|legend|li|link|main|map|mark|menu|meta|"
+    "meter|nav|noscript|object|ol|optgroup|option|output|p|param|picture|pre|progress|q|rp|"
+    "rt|ruby|s|samp|script|search|section|select|slot|small|source|span|strike|strong|style|"
+    "sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|time|title|tr|track|"
+    "tt|u|ul|var|video|wbr|path|g|use|defs|symbol"
+)
+_HTML_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?=[\s/>])[^<>]*>", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~=])")
 _UNDERSCORE_EMPHASIS = re.compile(r"(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])")
 _ANCHORS = frozenset({"#", "¶", "§", "🔗"})

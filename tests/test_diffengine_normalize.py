@@ -41,6 +41,18 @@ def test_typography_and_markup_are_cosmetic(styled: str, plain: str) -> None:
     assert normalize(styled) == normalize(plain)
 
 
+def test_html_tags_go_but_text_in_angle_brackets_stays() -> None:
+    """A placeholder in brackets is what a policy quotes: deleting it as a tag made an edit to
+    it cosmetic and left quoted sentences without it."""
+    sentence = "Send the header X-Consent: <user-consent-token> with each request."
+    assert normalize(sentence) == sentence
+    page = f"# API\n\n## Headers\n\n{sentence}\n"
+    verdict = assess(page, page.replace("<user-consent-token>", "<none>"))
+    assert verdict.meaningful and verdict.reason is None
+    markup = 'One<br>two <br/> <span class="x">three</span> <script>run</script> <P>four</P>'
+    assert normalize(markup) == "One two three run four"
+
+
 def test_link_targets_and_tracking_tokens_are_cosmetic() -> None:
     before, after = fixture("facebook_tos_links_before.md"), fixture("facebook_tos_links_after.md")
     assert before != after
