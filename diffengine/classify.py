@@ -58,7 +58,8 @@ def classify(
         key=lambda match: -severity_rank(match.severity),
     )[:MAX_MATCHES]
     changed_text = [sentence.new for sentence in substantive if sentence.new]
-    effective = effective_date(changed_text, report.header, today)
+    old_text = [sentence.old for sentence in substantive if sentence.old and sentence.new]
+    effective = effective_date(changed_text, report.header, today, old_text)
     remaining = days_left(effective, today) if effective else None
     severity = matches[0].severity if matches else _UNMATCHED if substantive else None
     categories = tuple(dict.fromkeys(match.category for match in matches))

@@ -100,14 +100,18 @@ def last_updated_dates(texts: Iterable[str]) -> list[date]:
     return _dates(_LAST_UPDATED, texts)
 
 
-def effective_date(changed: Iterable[str], header: Iterable[str], today: date) -> date | None:
+def effective_date(
+    changed: Iterable[str], header: Iterable[str], today: date, previous: Iterable[str] = ()
+) -> date | None:
     """The date a change takes effect, from the changed sentences and the page header.
 
     In order of trust: an effective date stated in the changed text ("effective 2026-01-15");
     an effective date in the page header that is still to come (the header of an announced
     update); a "last updated" date that changed with the text (a page with no effective date
     takes effect when updated). A header date that did not change with the text is not the date
-    of this change, so an unchanged "Last updated" or a past header "Effective" date is ignored.
+    of this change, so an unchanged "Last updated" or a past header "Effective" date is ignored;
+    nor is a "last revised on" date that a reworded sentence kept (`previous`: the old wording
+    of the changed sentences): the page was revised then, not now.
 
     Of several dates stated, the latest: the changed text may also reword a clause that names an
     older date ("starting on 2022-05-28, EEA consumer law gives you…" beside "Effective as of
@@ -120,7 +124,8 @@ def effective_date(changed: Iterable[str], header: Iterable[str], today: date) -
     upcoming = [when for when in effective_dates(header) if when >= today]
     if upcoming:
         return upcoming[0]
-    updated = last_updated_dates(changed)
+    kept = set(last_updated_dates(previous))
+    updated = [when for when in last_updated_dates(changed) if when not in kept]
     return updated[0] if updated else None
 
 

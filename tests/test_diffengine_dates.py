@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from diffengine import classify, compare, days_left
+from diffengine import assess, classify, compare, days_left
 from diffengine.dates import canonical_dates, effective_date
 
 TODAY = date(2025, 10, 15)
@@ -30,6 +30,21 @@ def test_effective_dates_in_common_english_forms(sentence: str) -> None:
 def test_last_updated_counts_only_when_it_changed_with_the_text() -> None:
     assert effective_date(["Last updated: 2025-10-01"], [], TODAY) == date(2025, 10, 1)
     assert effective_date([], ["Last updated: 2025-10-01"], TODAY) is None
+
+
+def test_a_revision_date_a_reworded_sentence_kept_is_not_this_change() -> None:
+    """A sentence saying "last revised on January 2, 2025", reworded elsewhere, made a new
+    training restriction "in effect for 700 days"."""
+    before = (
+        "# Privacy\n\nThese terms were last revised on January 2, 2025 and apply to every user."
+        "\n\n## Data\n\nWe keep your data safe.\n"
+    )
+    ban = "You may not use our content to train AI models."
+    after = before.replace("every user", "every user of our apps").replace("safe.", f"safe. {ban}")
+    verdict = assess(before, after, today=date(2026, 12, 3))
+    assert verdict.severity == "high" and verdict.effective_date is None
+    revised = after.replace("January 2, 2025", "December 2, 2026")
+    assert assess(before, revised, today=date(2026, 12, 3)).effective_date == date(2026, 12, 2)
 
 
 def test_a_stated_effective_date_wins_over_last_updated() -> None:
