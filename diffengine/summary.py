@@ -95,6 +95,7 @@ class Excerpt:
     sentence: str  # the new wording, or the old one for a removed sentence
     side: SentenceKind
     section: str = ""
+    before: str = ""  # the old wording of a reworded sentence, as a rule match keeps it
 
 
 def excerpts(report: ChangeReport) -> tuple[Excerpt, ...]:
@@ -104,6 +105,7 @@ def excerpts(report: ChangeReport) -> tuple[Excerpt, ...]:
             sentence.old if sentence.kind == "removed" else sentence.new,
             sentence.kind,
             " › ".join(sentence.section),
+            sentence.old if sentence.kind == "changed" else "",
         )
         for sentence in report.substantive[:MAX_EXCERPTS]
     )

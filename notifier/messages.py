@@ -71,7 +71,11 @@ def _excerpts(change: ChangeRow) -> tuple[Line, ...]:
     counts them ("2 sentences added in “Fees”"). Changes stored before excerpts were kept have
     none."""
     return tuple(
-        Line(excerpt["sentence"], "removed" if excerpt["side"] == "removed" else "added")
+        Line(
+            excerpt["sentence"],
+            "removed" if excerpt["side"] == "removed" else "added",
+            before=excerpt.get("before", ""),  # excerpts stored before it was kept lack it
+        )
         for excerpt in change.excerpts
     )
 

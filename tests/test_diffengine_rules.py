@@ -217,5 +217,6 @@ def test_a_change_no_rule_reads_keeps_its_first_sentences_to_quote() -> None:
         ("added", "Gift cards are not refundable.", "Terms › Refunds"),
         ("added", "Refunds go to the original card.", "Terms › Refunds"),
     ]  # the first three, in page order; the fourth is counted, not quoted
+    assert verdict.excerpts[0].before == "Refunds take 30 days to process."
     removed = assess(new, old).excerpts
     assert (removed[1].side, removed[1].sentence) == ("removed", "Gift cards are not refundable.")

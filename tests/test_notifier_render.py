@@ -118,13 +118,14 @@ def test_a_reworded_sentence_shows_its_old_wording_struck_out_above_the_new() ->
 def test_a_change_no_rule_recognised_quotes_its_first_changed_sentences() -> None:
     """Its summary only counts them: "2 sentences added in “Refunds”"."""
     excerpts = [
-        {"sentence": "Refunds take 14 days.", "side": "changed", "section": "Refunds"},
+        {"sentence": "Refunds take 14 days.", "side": "changed", "section": "Refunds"}
+        | {"before": "Refunds take 30 days."},
         {"sentence": "Gift cards are refundable.", "side": "removed", "section": "Refunds"},
     ]
     unmatched = change_row(severity="low", matches=[], excerpts=excerpts)
     message = change_message(unmatched, base_url=None, today=date(2025, 11, 22))
     assert message.items == (
-        Line("Refunds take 14 days.", "added"),
+        Line("Refunds take 14 days.", "added", before="Refunds take 30 days."),
         Line("Gift cards are refundable.", "removed"),
     )
     matched = change_message(change_row(excerpts=excerpts), base_url=None, today=date(2025, 11, 22))
