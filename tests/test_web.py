@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from diffengine import assess
+from diffengine.rules import RuleMatch
 from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
 from policywatch.web import create_app
@@ -216,6 +217,21 @@ def neighbours(client: TestClient, address: str) -> tuple[str | None, str | None
     page = client.get(address).text
     found = [re.search(f'rel="{rel}" href="([^"]+)"', page) for rel in ("prev", "next")]
     return found[0] and found[0][1], found[1] and found[1][1]
+
+
+def test_a_reworded_match_shows_its_old_wording_struck_out(
+    client: TestClient, web_store: Engine
+) -> None:
+    """ "Up to 100 messages per second" alone hid that the limit had been 1,000."""
+    key = "whatsapp/business-solution-terms"
+    old, new = "Send up to 1,000 messages per second.", "Send up to 100 messages per second."
+    limit = RuleMatch("rate-limits", "rate-limits", "medium", new, "changed", before=old)
+    judge = judge_with(verdict("medium", "Rate limits changed", (limit,)))
+    Repository(web_store).record_text(key, Attempt("https://w.example/"), WHATSAPP_V3 + new, judge)
+    [change] = list_changes(web_store, document=key, limit=1)
+    page = client.get(f"/changes/{change.id}").text
+    assert f'<del class="before"><span class="vh">was: </span>{old}</del>' in page
+    assert f'<mark class="match">{new}</mark>' in page
 
 
 def test_change_neighbours_step_over_noise_unless_it_is_shown(
