@@ -100,16 +100,16 @@ class RecordPipeline:
         except ExtractionError as error:
             self.repository.record_issue(page.key, attempt, error.kind, str(error))
             return CrawlOutcome(page.key, "failed", f"{error.kind}: {error}")
+        accepted = page.key in self.spider.accept_capture
         recorded = self.repository.record_text(
             page.key,
             attempt,
             "\n".join(texts),
             partial(self.judge, language=document.language),
-            vet=None
-            if page.key in self.spider.accept_capture
-            else partial(vet_capture, language=document.language),
+            vet=None if accepted else partial(vet_capture, language=document.language),
             body=page.body,
             content_type=page.content_type,
+            accepted=accepted,
         )
         if recorded.outcome == "failed":
             return CrawlOutcome(page.key, "failed", recorded.detail)

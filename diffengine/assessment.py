@@ -5,7 +5,8 @@
 1. cosmetic: the texts normalize equal (whitespace, typography, links, dates, letter case);
 2. anomaly: the capture went wrong rather than the policy changed: the text collapsed to a
    fraction, the page switched language, the last version was itself a broken capture (there
-   is nothing sound to compare with), or only page chrome changed;
+   is nothing sound to compare with), or only page chrome changed; a capture the user accepted
+   (`crawl --accept-capture`) skips this test, and so does the next change's test of it;
 3. flapping: the new text normalizes equal to a version seen before (A/B-tested widgets,
    pages alternating between two renderings), and is not a broken capture seen before; or,
    given earlier texts, every sentence it brings was in one of them (Instagram's terms flip
@@ -75,6 +76,8 @@ def assess(
     rules: Sequence[Rule] | None = None,
     today: date | None = None,
     language: str | None = None,
+    accepted: bool = False,
+    old_accepted: bool = False,
 ) -> Assessment:
     """Judge the change from `old` to `new`; `seen` holds fingerprints of earlier versions.
 
@@ -85,7 +88,10 @@ def assess(
     brings back sentences they hold is a page flapping between variants. `rules`:
     the rules to apply (default: the shipped ones; see `load_rules`). `today`: the date the
     change is dated, for days left before its effective date (default: today). `language`:
-    the language the page is declared in (ISO 639-1), when known.
+    the language the page is declared in (ISO 639-1), when known. `accepted`: the user vouched
+    for `new` as the page really reads (`crawl --accept-capture`), so however it shrank it is
+    judged as a change, not dismissed as a broken capture; `old_accepted`: `old` was such a
+    capture, so the next version is compared with it even if it looks broken.
     """
     if old == new:
         return _unmeaningful("cosmetic", "No change in the text")
@@ -94,7 +100,8 @@ def assess(
         return _unmeaningful("cosmetic", "Cosmetic change: layout, typography, links or dates")
     sound = baseline is not None and not looks_broken(normalize(baseline))
     reference = baseline if baseline is not None and sound else old
-    anomaly = _anomaly(reference, new, language)
+    vouched = old_accepted and reference is old
+    anomaly = None if accepted else _anomaly(reference, new, language, vouched=vouched)
     if anomaly:
         return _unmeaningful("anomaly", f"Capture anomaly: {anomaly}")
     if fingerprint in seen:
@@ -161,16 +168,17 @@ def capture_problem(previous: str | None, new: str, language: str | None) -> Cap
     return None
 
 
-def _anomaly(reference: str, new: str, language: str | None) -> str | None:
+def _anomaly(reference: str, new: str, language: str | None, *, vouched: bool) -> str | None:
     """Why the new capture (or the reference it would be compared with) is not sound, if so.
 
     Small pages are exempt from the size tests: a stub cannot collapse, and a stub followed by
-    a stub is compared as usual.
+    a stub is compared as usual. A `vouched` reference (accepted by the user) is sound however
+    small it is.
     """
     problem = capture_problem(reference, new, language)
     if problem:
         return problem.message
-    if looks_broken(normalize(reference)) and not looks_broken(normalize(new)):
+    if not vouched and looks_broken(normalize(reference)) and not looks_broken(normalize(new)):
         return "restored after a broken capture; no sound version to compare with"
     return None
 

@@ -168,6 +168,9 @@ class Change(SQLModel, table=True):
     matches: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     excerpts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     effective_date: date | None = None
+    # The user accepted the new version's capture (`crawl --accept-capture`): judged as a change
+    # however it shrank, and the next version is compared with it even if it looks broken.
+    accepted: bool = False
 
 
 class Subscription(SQLModel, table=True):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, update
 from sqlmodel import Session, SQLModel, col, select
@@ -22,7 +22,34 @@ from diffengine import Assessment, text_fingerprint
 from store.db import dialect_insert, writer
 from store.models import Change, Document, Fetch, Snapshot, Version, compress, utcnow
 
-Judge = Callable[[str, str, Collection[str]], Assessment]
+HISTORY_DEPTH = 30  # distinct earlier texts the judge searches for a page's variants
+
+
+class Judge(Protocol):
+    """The diff engine's `assess`, with the caller's rules bound: the store gives it what the
+    document's history says, so that a crawl and an import judge as bench/detection.py measures.
+
+    `seen`: the fingerprints of every earlier version; `history`: the texts of the last
+    `HISTORY_DEPTH` distinct ones, newest first (a page flipping between variants); `baseline`:
+    the last version whose change was not an anomaly, when it is not the latest (what comes after
+    a broken capture is compared with it); `accepted`: the user accepted the new capture;
+    `old_accepted`: the latest version was such a capture.
+    """
+
+    def __call__(
+        self,
+        old: str,
+        new: str,
+        seen: Collection[str],
+        /,
+        *,
+        baseline: str | None = ...,
+        history: Sequence[str] = ...,
+        accepted: bool = ...,
+        old_accepted: bool = ...,
+    ) -> Assessment: ...
+
+
 # Given the latest version's text (None for a first capture) and the new text: the kind and
 # description of what makes the capture unsound, or None to record it.
 Vet = Callable[[str | None, str], tuple[str, str] | None]
@@ -138,6 +165,27 @@ _UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("documen
 _INSERT_VERSION = insert(Version).returning(col(Version.id))
 _SET_FINGERPRINT = update(Version).where(col(Version.id) == bindparam("version_id"))
 _INSERT_CHANGE = insert(Change).returning(col(Change.id))
+# The judge's view of the history, newest first: each version's fingerprint and its change's
+# verdict (none for the first version).
+_PAST = (
+    select(Version.id, Version.fingerprint, Change.reason, Change.accepted)
+    .outerjoin(Change, col(Change.to_version_id) == col(Version.id))
+    .where(col(Version.document_id) == bindparam("document_id"))
+    .order_by(col(Version.seq).desc())
+)
+_TEXTS = select(Version.id, Version.text).where(
+    col(Version.id).in_(bindparam("ids", expanding=True))
+)
+
+
+@dataclass(frozen=True)
+class _Past:
+    """What the judge is told of a document's earlier versions (see `Judge`)."""
+
+    seen: set[str]
+    history: list[str]
+    baseline: str | None
+    old_accepted: bool
 
 
 def _fetch_values(
@@ -252,6 +300,7 @@ class Repository:
         body: bytes | None = None,
         content_type: str | None = None,
         imported: bool = False,
+        accepted: bool = False,
     ) -> Recorded:
         """A fetched or imported text: a new version (and change) unless it equals the latest.
 
@@ -259,7 +308,9 @@ class Repository:
         refuses becomes a fetch issue and never a version (the body is not remembered either, so
         the same body is vetted again next time and the issue's streak grows). An `imported` text
         leaves the document's fetch state (last check, validators, open issue) as it was: it was
-        read from disk, not fetched, and the next crawl must not take it for a fetch.
+        read from disk, not fetched, and the next crawl must not take it for a fetch. An
+        `accepted` text is one the user vouched for (`crawl --accept-capture`): the judge is told,
+        and so is the judge of the next version.
         """
         digest = text_sha256(text)
         with Session(self._writer) as session, session.begin():
@@ -281,7 +332,7 @@ class Repository:
             if unchanged:
                 _update_and_log(connection, document_id, state, attempt, "unchanged")
                 return Recorded("unchanged")
-            seen = self._fingerprints(session, document_id, latest) if latest else set()
+            past = self._past(connection, document_id, latest) if latest else None
             if body is not None:
                 self._snapshot(connection, body, state["body_sha256"], content_type, attempt.at)
             version = {
@@ -298,28 +349,50 @@ class Repository:
             _update_and_log(
                 connection, document_id, state, attempt, "changed" if latest else "first"
             )
-            if latest is None:
+            if latest is None or past is None:
                 return Recorded("first")
-            assessment = judge(latest.text, text, seen)
+            assessment = judge(
+                latest.text,
+                text,
+                past.seen,
+                baseline=past.baseline,
+                history=past.history,
+                accepted=accepted,
+                old_accepted=past.old_accepted,
+            )
             change = _change_values(document_id, latest.id, version_id, attempt.at, assessment)
+            change["accepted"] = accepted
             change_id = connection.execute(_INSERT_CHANGE, change).scalar_one()
             return Recorded("changed", change_id, assessment)
 
     @staticmethod
-    def _fingerprints(session: Session, document_id: int, latest: Row[Any]) -> set[str]:
-        """Those of the document's versions: the judge tells a page flapping back by them.
+    def _past(connection: Connection, document_id: int, latest: Row[Any]) -> _Past:
+        """What the judge of a new version is told of the earlier ones (see `Judge`): read only
+        when a text differs from the latest, the rare path of a crawl.
 
-        A first version is recorded without one (see `Version`), and fingerprinted only now,
-        when a second comes and the judge normalizes it anyway.
+        A first version is recorded without a fingerprint (see `Version`), and fingerprinted
+        only now, when a second comes and the judge normalizes it anyway.
         """
-        query = select(Version.fingerprint).where(Version.document_id == document_id)
-        fingerprints = set(session.exec(query).all())
-        if "" in fingerprints:  # `latest`'s: only a first version waits for its fingerprint
-            fingerprint = text_fingerprint(latest.text)
-            values = {"version_id": latest.id, "fingerprint": fingerprint}
-            session.connection().execute(_SET_FINGERPRINT, values)
-            fingerprints = fingerprints - {""} | {fingerprint}
-        return fingerprints
+        rows = connection.execute(_PAST, {"document_id": document_id}).all()
+        fingerprints = [row.fingerprint for row in rows]
+        if fingerprints[0] == "":  # `latest`'s: only a first version waits for it
+            fingerprints[0] = text_fingerprint(latest.text)
+            values = {"version_id": latest.id, "fingerprint": fingerprints[0]}
+            connection.execute(_SET_FINGERPRINT, values)
+        recent: dict[str, int] = {}  # fingerprint -> its newest version's id, newest first
+        for row, fingerprint in zip(rows, fingerprints, strict=True):
+            if len(recent) == HISTORY_DEPTH:
+                break
+            recent.setdefault(fingerprint, row.id)
+        sound = next(row.id for row in rows if row.reason != "anomaly")  # the first is sound
+        wanted = [*recent.values(), sound]
+        texts: dict[int, str] = dict(connection.execute(_TEXTS, {"ids": wanted}).tuples().all())
+        return _Past(
+            seen=set(fingerprints),
+            history=[texts[version_id] for version_id in recent.values()],
+            baseline=texts[sound] if sound != latest.id else None,
+            old_accepted=bool(rows[0].accepted),
+        )
 
     @staticmethod
     def _lock(session: Session, key: str) -> Document:

@@ -40,7 +40,7 @@ class History:
         text = f"Version {next(self._texts)} of {document.key}."
         verdict = judge or Assessment(True, None, None, (), "first", 0, 0, 0)
         recorded = self.repo.record_text(
-            document.key, Attempt(document.url, at=at), text, lambda *_: verdict
+            document.key, Attempt(document.url, at=at), text, lambda *_, **__: verdict
         )
         return recorded.change_id
 

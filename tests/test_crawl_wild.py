@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Home
+from tests.conftest import FAST, Home
 from tests.pdfs import image_only_pdf, text_pdf
 from tests.site import Page, Site
 from tests.test_crawl import declare, outcomes, terms
@@ -289,3 +289,33 @@ def test_a_page_that_really_shrank_is_recorded_once_accepted(home: Home, site: S
     assert outcomes(accepted) == {"testsite/doc-terms": ("changed", accepted.json()[0]["detail"])}
     assert versions(home) == {"testsite/doc-terms": 2}
     assert issues(home) == {"testsite/doc-terms": None}
+
+
+def test_an_accepted_capture_is_judged_as_a_change_and_so_is_the_next(
+    home: Home, site: Site
+) -> None:
+    """Accepting a shrunken page vouches for it: the clauses it lost are a change that alerts
+    (it was recorded as a capture anomaly, so a dropped AI clause never alerted), and the page
+    coming back is compared with it, not dismissed as restored after a broken capture."""
+    sections = [
+        "Use the interface only as documented, within the limits published for each endpoint.",
+        "Keep your credentials secret and tell us at once when you think they leaked.",
+        "You may not use the Services or any output to train artificial intelligence models.",
+        "Fees are billed monthly in arrears and are due within thirty days of each invoice.",
+        "Either party may end these terms with ninety days of written notice to the other.",
+    ]
+    page = "".join(f"<h2>Section {n}</h2><p>{text}</p>" for n, text in enumerate(sections, 1))
+    site.html("/terms", terms(page))
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    home.crawl(catalog)
+    site.html("/terms", terms(page.split("<h2>Section 2")[0]))
+    accept = ("--only", "testsite/doc-terms", "--accept-capture", "--json", *FAST)
+    accepted = home.run("crawl", "--catalog", str(catalog), *accept)
+    assert outcomes(accepted)["testsite/doc-terms"][0] == "changed"
+    site.html("/terms", terms(page))
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"][0] == "changed"
+
+    restored, shrunk = home.run("history", "--all", "--json").json()
+    assert (shrunk["meaningful"], shrunk["reason"], shrunk["removed"]) == (True, None, 8)
+    assert "ai-training" in shrunk["categories"]
+    assert restored["reason"] == "flapping"  # back to the first version: not an anomaly

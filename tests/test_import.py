@@ -13,6 +13,8 @@ from tests.conftest import SHARED, Home
 from tests.site import Site
 
 FIXTURES = Path(__file__).parent / "fixtures" / "history"
+POLICY = (Path(__file__).parent / "fixtures" / "diffengine" / "whatsapp_tos.md").read_text()
+COLLAPSED = (FIXTURES.parent / "diffengine" / "whatsapp_tos_collapsed.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -180,6 +182,30 @@ def test_files_dated_in_the_future_are_refused_before_anything_is_recorded(
     assert home.run("import-history", str(tree)).code == 0
     versions = {row["key"]: row["versions"] for row in home.run("documents", "--json").json()}
     assert versions == {"good/terms": 2, "late/terms": 2}
+
+
+def test_variants_and_broken_captures_are_judged_with_the_documents_history(
+    home: Home, tmp_path: Path
+) -> None:
+    """As bench/detection.py measures: a version that only brings back sentences of earlier
+    ones is the page flapping between variants, and the version after a broken capture is
+    compared with the last sound one (both were alerts, or anomalies, in the product)."""
+    banner_a = "\n\nBusiness accounts can reach support from the help centre at any time.\n"
+    banner_b = "\n\nCommunity guidelines explain how groups are moderated by their admins.\n"
+    both = POLICY + banner_a + banner_b
+    reworded = both.replace("WhatsApp receives information", "WhatsApp may receive information")
+    for day, text in enumerate([POLICY + banner_a, POLICY + banner_b, both, COLLAPSED, reworded]):
+        write(tmp_path / "WhatsApp__Terms" / f"2025-01-0{day + 1}.md", text)
+    assert home.run("import-history", str(tmp_path)).code == 0
+
+    changes = list(reversed(home.run("history", "--all", "--json").json()))
+    assert [(change["meaningful"], change["reason"]) for change in changes] == [
+        (True, None),  # banner b instead of a
+        (False, "flapping"),  # both banners: nothing the earlier versions did not hold
+        (False, "anomaly"),  # collapsed
+        (True, None),  # compared with the version before the collapse
+    ]
+    assert (changes[-1]["added"], changes[-1]["removed"], changes[-1]["changed"]) == (0, 0, 1)
 
 
 def write(path: Path, text: str) -> None:

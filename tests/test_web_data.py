@@ -120,7 +120,7 @@ def verdict(
 def judge_with(assessment: Assessment) -> Judge:
     """A judge that gives `assessment` whatever the texts: the tests choose the verdict."""
 
-    def judge(old: str, new: str, seen: Collection[str]) -> Assessment:
+    def judge(old: str, new: str, seen: Collection[str], **_: object) -> Assessment:
         return assessment
 
     return judge
