@@ -136,6 +136,18 @@ def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Si
     assert seen["testsite/doc-moved"] == ("first", "")  # a page that moved is still the page
 
 
+def test_a_redirect_loop_is_its_own_issue(home: Home, site: Site) -> None:
+    """Scrapy gives up on a loop with the exception robots.txt raises: it read as a robots.txt
+    refusal ("robots-disallowed: max redirections reached")."""
+    site.html("/loop", "", status=302, headers={"Location": site.url("/loop-back")})
+    site.html("/loop-back", "", status=302, headers={"Location": site.url("/loop")})
+    seen = outcomes(home.crawl(declare(home, site, "/loop"), "--json"))
+    assert seen["testsite/doc-loop"] == (
+        "failed",
+        "too-many-redirects: the page redirects in a loop (or through too many pages)",
+    )
+
+
 def test_a_collapsed_or_foreign_capture_is_an_issue_and_the_sound_one_comes_back_quietly(
     home: Home, site: Site
 ) -> None:

@@ -76,7 +76,18 @@ def conditional_headers(state: FetchState) -> dict[str, str]:
 
 
 def failure_kind(failure: Failure) -> str:
+    if failure.check(IgnoreRequest) and "max redirections" in str(failure.value):
+        # Scrapy's redirect middleware gives up on a loop with the IgnoreRequest robots.txt
+        # raises: told apart by its message, or a loop would read as a robots.txt refusal.
+        return "too-many-redirects"
     return next((kind for error, kind in _FAILURE_KINDS if failure.check(error)), "fetch-error")
+
+
+def failure_reason(failure: Failure, kind: str) -> str:
+    """What went wrong, in words: Scrapy's own message, unless it would mislead."""
+    if kind == "too-many-redirects":
+        return "the page redirects in a loop (or through too many pages)"
+    return str(failure.value) or repr(failure.value)
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -222,10 +233,8 @@ class PolicySpider(scrapy.Spider):
         key = request.meta["key"]
         try:
             page = _which_page(self.documents[key], len(request.meta.get("fetched", ())))
-            kind, reason = browser_failure(failure.value) or (
-                failure_kind(failure),
-                str(failure.value) or repr(failure.value),
-            )
+            kind = failure_kind(failure)
+            kind, reason = browser_failure(failure.value) or (kind, failure_reason(failure, kind))
         except Exception as error:
             # Scrapy logs an errback's own exception and forgets the request: no spider
             # middleware sees it (crawlers.middlewares.InternalErrorMiddleware), and the document
