@@ -59,8 +59,9 @@ class Settings(BaseSettings):
     db: str = Field(default_factory=default_db_url)
     catalog: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     contact_url: str = "https://github.com/policywatch/policywatch"
-    max_bytes: int = 5 * 1024 * 1024
-    timeout: float = 30.0
+    # Both positive: a negative timeout failed every fetch, and 0 bytes turned the size cap off.
+    max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
     base_url: str | None = None
     # The Redis that spreads crawls over `policywatch worker`s; None: crawl in this process.
     redis: str | None = None

@@ -342,6 +342,33 @@ def test_the_config_file_names_the_catalog_and_the_database(home: Home, site: Si
     assert [item["key"] for item in json.loads(done.stdout)] == ["testsite/doc-terms"]
 
 
+@pytest.mark.parametrize(
+    ("config", "env", "said"),
+    [
+        ("timeout = -5\n", {}, "timeout: Input should be greater than 0"),
+        ("max_bytes = 0\n", {}, "max_bytes: Input should be greater than 0"),
+        ("", {"POLICYWATCH_TIMEOUT": "0"}, "timeout: Input should be greater than 0"),
+    ],
+)
+def test_settings_that_would_break_every_fetch_are_refused(
+    home: Home, site: Site, config: str, env: dict[str, str], said: str
+) -> None:
+    """A negative timeout failed every document (with Twisted tracebacks) and recorded each as a
+    fetch issue; `max_bytes = 0` turned the size cap off without a word."""
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms")
+    (home.path / "config.toml").write_text(config)
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog), "--only", "x"],
+        env={**home.env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and said in done.stderr and len(done.stderr.splitlines()) == 1
+    assert not site.hits("/terms")
+
+
 def test_user_rules_classify_changes_and_a_broken_rule_file_stops_early(
     home: Home, site: Site
 ) -> None:
