@@ -29,7 +29,7 @@ class _Process(AsyncCrawlerProcess):
     pressing Ctrl-C saw nothing happen for seconds. The second signal stops it at once.
     """
 
-    def __init__(self, settings: Settings, on_stop: Callable[[], None]) -> None:
+    def __init__(self, settings: Settings, on_stop: Callable[[int], None]) -> None:
         super().__init__(settings)
         self.on_stop = on_stop
         self.stopped_by: int | None = None  # the signal, if one stopped it
@@ -39,7 +39,9 @@ class _Process(AsyncCrawlerProcess):
 
         self.stopped_by = signum
         super()._signal_shutdown(signum, frame)
-        reactor.callFromThread(self.on_stop)  # not in the handler: it may interrupt a write
+        # Not in the handler: it may interrupt a write. The signal, so that the caller can say
+        # which one stops it at once (Ctrl-C is not how a SIGTERM was sent).
+        reactor.callFromThread(self.on_stop, signum)
 
 
 class CrawlAborted(Exception):
@@ -77,10 +79,10 @@ def run_crawl(
     settings: Settings,
     on_outcome: Callable[[CrawlOutcome], None] = lambda _: None,
     accept_capture: Sequence[str] = (),
-    on_stop: Callable[[], None] = lambda: None,
+    on_stop: Callable[[int], None] = lambda _: None,
 ) -> CrawlResult:
-    """Crawl `documents` to completion or until interrupted (`on_stop` is called when a signal
-    asks the crawl to stop); blocks, and can run once per process (Twisted's reactor).
+    """Crawl `documents` to completion or until interrupted (`on_stop` is called with the signal
+    that asks the crawl to stop); blocks, and can run once per process (Twisted's reactor).
     `accept_capture`: the keys of the documents whose text is recorded even if it looks like a
     broken capture."""
     outcomes: dict[str, CrawlOutcome] = {}
@@ -159,7 +161,7 @@ def run_worker(
         QueuedPolicySpider,
         settings,
         on_outcome,
-        lambda: None,
+        lambda _: None,
         worker=worker,
         browser_missing=enable_browser(settings),
     )
@@ -169,7 +171,7 @@ def _run(
     spider: type[PolicySpider],
     settings: Settings,
     on_outcome: Callable[[CrawlOutcome], None],
-    on_stop: Callable[[], None],
+    on_stop: Callable[[int], None],
     **arguments: Any,
 ) -> int | None:
     """Run `spider` until it is done or stopped by a signal; the signal, if one stopped it."""

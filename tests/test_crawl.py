@@ -416,7 +416,8 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     assert child.returncode == 128 + stop, stderr
     after = [hit.path for path in ("/a", "/b") for hit in site.hits(path) if hit.at > signalled]
     assert after == []  # queued for the host behind /slow: not requested once stopping
-    assert "Stopping: waiting for the pages being fetched (at most 3 s)" in stderr
+    again = "press Ctrl-C again" if stop == signal.SIGINT else "send SIGTERM again"
+    assert f"Stopping: waiting for the pages being fetched (at most 3 s); {again}" in stderr
     assert "Interrupted" in stderr and "offline" not in stderr and "still due" in stderr
     documents = {row["key"]: row for row in home.run("documents", "--json").json()}
     slow = documents["testsite/doc-slow"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
@@ -168,9 +169,9 @@ def crawl(
                     scrapy_settings,
                     advance,
                     accept_capture=sorted(accepted),
-                    on_stop=lambda: err_console.print(
+                    on_stop=lambda signum: err_console.print(
                         f"Stopping: waiting for the pages being fetched (at most {wait} s);"
-                        " press Ctrl-C again to stop at once."
+                        f" {_again(signum)} to stop at once."
                     ),
                 )
             except CrawlAborted as error:
@@ -269,6 +270,14 @@ def _waiting(schedule: Schedule) -> str:
     when = schedule.next_due
     next_one = f"; the next is due {when:%Y-%m-%d %H:%M} UTC" if when else ""
     return f"{count} {nouns} interval{next_one} (--all fetches {'it' if one else 'them'} now)"
+
+
+def _again(signum: int) -> str:
+    """How to stop at once, in the terms of the signal that asked to stop: a SIGTERM comes from
+    a service manager or `kill`, where there is no Ctrl-C to press."""
+    if signum == signal.SIGINT:
+        return "press Ctrl-C again"
+    return f"send {signal.Signals(signum).name} again"
 
 
 def _say_interrupted(result: CrawlResult) -> None:
