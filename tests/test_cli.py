@@ -372,6 +372,13 @@ def test_tables_in_80_columns_give_the_day_alone(home: Home, command: str) -> No
     assert "2026-03-04" in narrow and "05:06" not in narrow
 
 
+def test_show_wants_a_number(home: Home) -> None:
+    result = home.run("show", "abc")
+    assert result.code == 2 and result.stderr.splitlines() == [
+        "error: CHANGE_ID must be a number, not 'abc': `policywatch history` lists them"
+    ]
+
+
 def test_serve_refuses_a_port_out_of_range(home: Home) -> None:
     result = home.run("serve", "--port", "99999")
     assert result.code == 2 and "Traceback" not in result.stderr and "--port" in result.stderr

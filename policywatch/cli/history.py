@@ -221,12 +221,19 @@ def unified_diff(old: str, new: str) -> list[str]:
 
 
 def show(
-    change_id: Annotated[int, typer.Argument(help="The change's id, as `history` lists it.")],
+    change_id: Annotated[
+        str,
+        typer.Argument(metavar="CHANGE_ID", help="The change's id, as `history` lists it."),
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One change: what it is, and the diff of the text."""
-    detail = get_change(engine(db, existing=True), change_id)
+    # Read as text and checked here: typer's own check said "Input should be a valid integer,
+    # unable to parse string as an integer", in a box, naming no argument a user would know.
+    if not (change_id.isascii() and change_id.isdigit()):
+        fail(f"CHANGE_ID must be a number, not {change_id!r}: `policywatch history` lists them")
+    detail = get_change(engine(db, existing=True), int(change_id))
     if detail is None:
         fail(f"no change with id {change_id}: `policywatch history --all` lists them")
     change = detail.change
