@@ -429,6 +429,22 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     assert outcomes(again)["testsite/doc-slow"][0] == "first"  # still due: fetched next time
 
 
+def test_a_set_of_the_wrong_kind_is_one_line(home: Home, site: Site) -> None:
+    """Scrapy read DOWNLOAD_DELAY=abc only once the crawl started, and failed with a traceback
+    above the error."""
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms")
+    for given, said in [
+        ("DOWNLOAD_DELAY=abc", "--set DOWNLOAD_DELAY='abc': DOWNLOAD_DELAY takes a number"),
+        ("ROBOTSTXT_OBEY=yes", "--set ROBOTSTXT_OBEY='yes': ROBOTSTXT_OBEY takes true or false"),
+    ]:
+        result = home.crawl(catalog, "--set", given)
+        assert result.code == 2 and result.stderr.splitlines() == [f"error: {said}"], result
+    assert not site.hits("/terms")
+    fine = home.crawl(catalog, "--set", "DOWNLOAD_DELAY=0.5", "--set", "COOKIES_ENABLED=0")
+    assert fine.code == 0, fine.stderr
+
+
 def test_a_misspelt_set_is_warned_about(home: Home, site: Site) -> None:
     site.html("/terms", terms())
     catalog = declare(home, site, "/terms")

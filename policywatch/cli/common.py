@@ -197,18 +197,39 @@ def fetch_settings(
     )
 
 
+_BOOLEANS = (0, 1, "0", "1", "True", "False", "true", "false")  # what Scrapy's getbool takes
+
+
+def _mistyped(value: Any, default: Any) -> str | None:
+    """What a setting whose default is `default` takes, when `value` is not that."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool) or value in _BOOLEANS
+        return None if ok else "true or false"
+    if isinstance(default, int | float):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return "a number"
+    return None
+
+
 def warn_misspelt(overrides: dict[str, Any]) -> None:
     """A name close to a known setting but not one (DOWNLOD_DELAY) would be set for nothing.
     Only close names are warned about: add-ons (scrapy-playwright, scrapy-redis) have settings
-    of their own that neither list holds. Called by `crawl` and `worker` where they load Scrapy
-    anyway: a crawl with nothing due loads none."""
+    of their own that neither list holds. A known setting given a value of the wrong kind
+    (DOWNLOAD_DELAY=abc) is refused here, in one line: Scrapy fails on it with a traceback once
+    the crawl starts. Called by `crawl` and `worker` where they load Scrapy anyway: a crawl with
+    nothing due loads none."""
     from scrapy.settings import default_settings
 
     from crawlers import settings as project
 
     known = {name for module in (default_settings, project) for name in dir(module)}
     known = {name for name in known if name.isupper()}
-    for name in overrides:
+    for name, value in overrides.items():
+        default = getattr(project, name, getattr(default_settings, name, None))
+        if name in known and (expected := _mistyped(value, default)):
+            fail(f"--set {name}={value!r}: {name} takes {expected}")
         if name not in known and (meant := did_you_mean(name, known)):
             err_console.print(
                 f"[yellow]warning:[/] --set {escape(name)} is no setting{escape(meant)};"
