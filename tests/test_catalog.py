@@ -452,6 +452,15 @@ def test_show_json_lists_the_pages_a_document_combines() -> None:
     assert data["combine"][1]["select"] != data["select"]  # a part's own selectors
 
 
+def test_show_of_a_misspelt_service_suggests_its_documents() -> None:
+    """No key is close to "whatsap" (keys are long), where `crawl --only whatsap` suggests the
+    service: `catalog show` named nothing."""
+    result = invoke("show", "whatsap")
+    assert result.exit_code == 2
+    assert "did you mean: whatsapp/business-messaging-policy," in result.stderr
+    assert "whatsapp/terms-of-service" in result.stderr
+
+
 def test_show_is_case_insensitive_and_renders_markup_literally() -> None:
     result = invoke("show", "WhatsApp/Business-Solution-Terms")
     assert result.exit_code == 0, result.output

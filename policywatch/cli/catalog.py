@@ -144,11 +144,19 @@ def validate(paths: PathsArgument = None) -> None:
 
 
 def _suggestions(key: str, catalog: Catalog) -> list[str]:
-    """Keys the user probably meant: close spellings, or every document of a service named."""
+    """Keys the user probably meant: close spellings, or every document of a service named, or
+    of the service closest to the name (`whatsap`: no key is close, as keys are long; `crawl
+    --only` suggests the service)."""
     keys = sorted(document.key for document in catalog.documents)
     wanted = key.lower()
     of_service = [doc.key for doc in catalog.select([wanted.rstrip("/")])]
-    return sorted(of_service) or difflib.get_close_matches(wanted, keys, n=5, cutoff=0.5)
+    close = of_service or difflib.get_close_matches(wanted, keys, n=5, cutoff=0.5)
+    if close:
+        return sorted(close)
+    services = {part.lower() for doc in catalog.documents for part in (doc.service, doc.key)}
+    services = {name.partition("/")[0] for name in services}
+    meant = difflib.get_close_matches(wanted.rstrip("/"), services, n=1, cutoff=0.6)
+    return sorted(doc.key for doc in catalog.select(meant)) if meant else []
 
 
 def _shown(item: Any) -> str:
