@@ -386,7 +386,8 @@ class Repository:
             recent.setdefault(fingerprint, row.id)
         sound = next(row.id for row in rows if row.reason != "anomaly")  # the first is sound
         wanted = [*recent.values(), sound]
-        texts: dict[int, str] = dict(connection.execute(_TEXTS, {"ids": wanted}).tuples().all())
+        rows_of_texts = connection.execute(_TEXTS, {"ids": wanted})
+        texts: dict[int, str] = {row.id: row.text for row in rows_of_texts}
         return _Past(
             seen=set(fingerprints),
             history=[texts[version_id] for version_id in recent.values()],
