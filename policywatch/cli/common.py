@@ -213,7 +213,7 @@ def _mistyped(value: Any, default: Any) -> str | None:
     return None
 
 
-def warn_misspelt(overrides: dict[str, Any]) -> None:
+def check_overrides(overrides: dict[str, Any]) -> None:
     """A name close to a known setting but not one (DOWNLOD_DELAY) would be set for nothing.
     Only close names are warned about: add-ons (scrapy-playwright, scrapy-redis) have settings
     of their own that neither list holds. A known setting given a value of the wrong kind

@@ -25,6 +25,7 @@ from policywatch.cli.common import (
     RedisOption,
     RulesOption,
     catalog_paths,
+    check_overrides,
     checked_rules,
     connected,
     console,
@@ -38,7 +39,6 @@ from policywatch.cli.common import (
     settings,
     user_catalog,
     warn_catalog_errors,
-    warn_misspelt,
 )
 from policywatch.deadlines import dated
 from store.db import public_url
@@ -160,7 +160,7 @@ def crawl(
             # Scrapy: only a crawl that fetches loads it
             from crawlers.runner import CrawlAborted, run_crawl
 
-            warn_misspelt(overrides)  # here: a crawl with nothing due loads no Scrapy
+            check_overrides(overrides)  # here: a crawl with nothing due loads no Scrapy
             scrapy_settings = fetch_settings(db, config, rule_files, overrides)
             wait = scrapy_settings.getint("DOWNLOAD_TIMEOUT")
             try:

@@ -13,6 +13,7 @@ from crawlers.items import CrawlOutcome
 from policywatch.cli.common import (
     DbOption,
     RulesOption,
+    check_overrides,
     checked_rules,
     connected,
     engine,
@@ -20,7 +21,6 @@ from policywatch.cli.common import (
     fail,
     fetch_settings,
     settings,
-    warn_misspelt,
 )
 from policywatch.cli.crawl import SetOption, parse_overrides
 from store.db import public_url
@@ -60,7 +60,7 @@ def worker(
     from crawlers.queue import masked
     from crawlers.runner import CrawlAborted, run_worker
 
-    warn_misspelt(overrides)  # in the service's log, as a crawl with --set says it
+    check_overrides(overrides)  # in the service's log, as a crawl with --set says it
 
     # A service's warnings and errors go to its log (stderr): a crawl reports per document, but
     # a worker has no summary to put them in. Workers space the requests to a host together
