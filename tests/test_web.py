@@ -483,6 +483,19 @@ def test_token_guards_all_but_feeds(web_store: Engine) -> None:
     assert client.get("/documents").status_code == 200  # the cookie now carries it
 
 
+def test_pages_served_under_the_base_urls_path_link_under_it(web_store: Engine) -> None:
+    """Proxied at https://watch.example.org/pw/ (the proxy strips /pw), every page linked to
+    /static/style.css, /changes/… and /documents: unstyled, and every link led off the app."""
+    client = TestClient(create_app(web_store, token="s3cret", base_url="https://x.example/pw/"))
+    first = client.get("/documents?all=1&token=s3cret", follow_redirects=False)
+    assert first.headers["location"] == "/pw/documents?all=1"
+    client.cookies.set("policywatch_token", "s3cret")
+    for path in ("/", "/documents", f"/changes/{list_changes(web_store)[0].id}", "/nowhere"):
+        page = client.get(path).text
+        links = re.findall(r'(?:href|action|src)="(/[^"]*)"', page)
+        assert links and all(link.startswith("/pw/") for link in links), (path, links)
+
+
 def test_without_the_token_a_browser_is_told_how_to_open_the_page(web_store: Engine) -> None:
     client = TestClient(create_app(web_store, token="s3cret"))
     page = client.get("/documents", headers={"Accept": "text/html,application/xhtml+xml"})

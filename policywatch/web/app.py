@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -76,8 +76,9 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
 
 
 def _without_token(request: Request) -> str:
-    """The address asked for, minus its `token` parameter: a path on this site, never `//host`."""
-    path = "/" + quote(request.url.path).lstrip("/")
+    """The address asked for, minus its `token` parameter: a path on this site, never `//host`,
+    under the path the app is served at."""
+    path = request.app.state.root + "/" + quote(request.url.path).lstrip("/")
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
     return f"{path}?{query}" if query else path
 
@@ -128,6 +129,9 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
     )
     app.state.engine = engine
     app.state.base_url = base_url
+    # A proxy may serve the app under the base URL's path (`https://example.org/pw/` proxied to
+    # `/`): the pages' links and redirects then start with it.
+    app.state.root = urlsplit(base_url).path.rstrip("/") if base_url else ""
     if token:
         app.middleware("http")(_guard(token))
     app.middleware("http")(_headers)  # added last, so it runs first: refusals get headers too

@@ -82,7 +82,13 @@ def _environment() -> Environment:
     return environment
 
 
-templates = Jinja2Templates(env=_environment())
+def _root(request: Request) -> dict[str, str]:
+    """The path the app is served under (`--base-url`'s): every page's links start with it, so
+    the pages work behind a proxy that serves them at `/pw/`."""
+    return {"root": request.app.state.root}
+
+
+templates = Jinja2Templates(env=_environment(), context_processors=[_root])
 
 
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
