@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Engine, String, cast, func
 from sqlalchemy import select as sa_select
@@ -201,36 +201,32 @@ def _document_row(document: Document, versions: int) -> DocumentRow:
     )
 
 
+class Selection(TypedDict, total=False):
+    """Which changes: the filters `history`, the web timeline, its feeds and the API share.
+    `until` is exclusive; `category` is a rule category."""
+
+    service: str | None
+    document: str | None
+    since: datetime | None
+    until: datetime | None
+    min_severity: str | None
+    category: str | None
+
+
 def list_changes(
     engine: Engine,
     *,
-    service: str | None = None,
-    document: str | None = None,
-    since: datetime | None = None,
-    min_severity: str | None = None,
     include_noise: bool = False,
     limit: int | None = None,
-    category: str | None = None,
-    until: datetime | None = None,
     offset: int = 0,
+    **selection: Unpack[Selection],
 ) -> list[ChangeRow]:
-    """Changes newest first; noise (not meaningful) only when asked for.
-
-    `category`, `until` (exclusive) and `offset` serve the web timeline's filters and pages.
-    """
+    """Changes newest first; noise (not meaningful) only when asked for; `offset` serves the
+    web timeline's pages."""
     query = (
         select(Change, Document)
         .join(Document, col(Change.document_id) == Document.id)
-        .where(
-            *_filters(
-                service=service,
-                document=document,
-                since=since,
-                until=until,
-                min_severity=min_severity,
-                category=category,
-            )
-        )
+        .where(*_filters(selection))
     )
     if not include_noise:
         query = query.where(col(Change.meaningful).is_(True))
@@ -240,31 +236,14 @@ def list_changes(
         return [change_row(change, doc) for change, doc in session.exec(query).all()]
 
 
-def hidden_noise(
-    engine: Engine,
-    *,
-    service: str | None = None,
-    document: str | None = None,
-    since: datetime | None = None,
-    min_severity: str | None = None,
-    category: str | None = None,
-    until: datetime | None = None,
-) -> dict[str, int]:
+def hidden_noise(engine: Engine, **selection: Unpack[Selection]) -> dict[str, int]:
     """How many changes of the selection were judged noise, by reason (`cosmetic`, …): what a
     history (or the web timeline) without `--all` leaves out, to be said rather than silently
-    missing. `category` and `until` (exclusive) are the timeline's filters."""
-    filters = _filters(
-        service=service,
-        document=document,
-        since=since,
-        min_severity=min_severity,
-        category=category,
-        until=until,
-    )
+    missing."""
     query = (
         sa_select(col(Change.reason), func.count())
         .join(Document, col(Change.document_id) == Document.id)
-        .where(*filters, col(Change.meaningful).is_(False))
+        .where(*_filters(selection), col(Change.meaningful).is_(False))
         .group_by(col(Change.reason))
     )
     with Session(engine) as session:
@@ -272,31 +251,15 @@ def hidden_noise(
 
 
 def count_changes(
-    engine: Engine,
-    *,
-    service: str | None = None,
-    document: str | None = None,
-    since: datetime | None = None,
-    min_severity: str | None = None,
-    category: str | None = None,
-    until: datetime | None = None,
-    include_noise: bool = False,
+    engine: Engine, *, include_noise: bool = False, **selection: Unpack[Selection]
 ) -> int:
     """How many changes `list_changes` gives for the same selection, all pages together: what
     the web timeline counts its pages by."""
-    filters = _filters(
-        service=service,
-        document=document,
-        since=since,
-        min_severity=min_severity,
-        category=category,
-        until=until,
-    )
     query = (
         sa_select(func.count())
         .select_from(Change)
         .join(Document, col(Change.document_id) == Document.id)
-        .where(*filters)
+        .where(*_filters(selection))
     )
     if not include_noise:
         query = query.where(col(Change.meaningful).is_(True))
@@ -304,17 +267,12 @@ def count_changes(
         return int(session.execute(query).scalar_one())
 
 
-def _filters(
-    *,
-    service: str | None,
-    document: str | None,
-    since: datetime | None,
-    min_severity: str | None,
-    until: datetime | None = None,
-    category: str | None = None,
-) -> list[ColumnElement[bool]]:
+def _filters(selection: Selection) -> list[ColumnElement[bool]]:
     """The conditions on changes (joined to their documents) that `history` and the web
     timeline filter by: one place, so that a count of the noise hidden counts the same rows."""
+    service, document = selection.get("service"), selection.get("document")
+    since, until = selection.get("since"), selection.get("until")
+    min_severity, category = selection.get("min_severity"), selection.get("category")
     conditions: list[ColumnElement[bool]] = []
     if service:
         conditions.append(func.lower(Document.service) == service.lower())

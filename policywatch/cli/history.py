@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import UTC, datetime
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -28,6 +28,7 @@ from policywatch.deadlines import dated
 from store.outbox import documents_json, failed_by_document
 from store.queries import (
     SEVERITIES,
+    Selection,
     get_change,
     hidden_noise,
     list_changes,
@@ -42,15 +43,6 @@ SEVERITY_STYLE = {
     "low": "cyan",
     "info": "dim",
 }
-
-
-class Selection(TypedDict):
-    """The filters of `history`: the changes listed, and the noise counted when none is."""
-
-    service: str | None
-    document: str | None
-    since: datetime | None
-    min_severity: str | None
 
 
 _WIDE = 100  # columns below which tables give the day alone: the time took a fifth of 80

@@ -9,13 +9,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
-from store.queries import SEVERITIES, ChangeRow, count_changes, hidden_noise, list_changes
+from store.queries import (
+    SEVERITIES,
+    ChangeRow,
+    Selection,
+    count_changes,
+    hidden_noise,
+    list_changes,
+)
 
 
 @cache
@@ -101,18 +108,18 @@ def store(request: Request) -> Engine:
     return engine
 
 
-def _where(filters: Filters) -> dict[str, Any]:
+def _where(filters: Filters) -> Selection:
     """The filters as the store's queries take them: dates as UTC midnights, `until` made
     exclusive (the day after), so a day typed as the end is included."""
     until = _midnight(filters.until + timedelta(days=1)) if filters.until else None
-    return {
-        "service": filters.service,
-        "document": filters.document,
-        "category": filters.category,
-        "min_severity": filters.min_severity,
-        "since": _midnight(filters.since),
-        "until": until,
-    }
+    return Selection(
+        service=filters.service,
+        document=filters.document,
+        category=filters.category,
+        min_severity=filters.min_severity,
+        since=_midnight(filters.since),
+        until=until,
+    )
 
 
 def changes(engine: Engine, filters: Filters, *, limit: int, offset: int = 0) -> list[ChangeRow]:
