@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Engine, String, cast, func
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.models import Change, Document, Version
@@ -304,6 +305,77 @@ def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
         before = session.get_one(Version, change.from_version_id)
         after = session.get_one(Version, change.to_version_id)
         return ChangeDetail(change_row(change, document), before.text, after.text)
+
+
+@dataclass(frozen=True)
+class Revert:
+    """The change that took a page back to its wording before an earlier change."""
+
+    change_id: int
+    detected_at: datetime
+
+
+def reverts(engine: Engine, change_ids: Sequence[int]) -> dict[int, Revert]:
+    """Of `change_ids`, those whose page reads today as it did before them (its latest version
+    has the fingerprint of the change's old version: the same text, cosmetics aside), each with
+    the latest change that took it back. A restriction a page withdrew a week later (YouTube's,
+    among others) read on the timeline as the page's last word."""
+    if not change_ids:
+        return {}
+    old = aliased(Version)
+    with Session(engine) as session:
+        changes = session.execute(
+            sa_select(col(Change.id), col(Change.document_id), col(old.fingerprint))
+            .join(old, col(old.id) == col(Change.from_version_id))
+            .where(col(Change.id).in_(change_ids))
+        ).all()
+        documents = {document_id for _, document_id, _ in changes}
+        latest = _latest_fingerprints(session, documents)
+        back = {
+            (document_id, fingerprint)
+            for _, document_id, fingerprint in changes
+            if fingerprint and latest.get(document_id) == fingerprint
+        }
+        takers = session.execute(
+            sa_select(
+                col(Change.id),
+                col(Change.document_id),
+                col(Change.detected_at),
+                col(Version.fingerprint),
+            )
+            .join(Version, col(Version.id) == col(Change.to_version_id))
+            .where(col(Change.document_id).in_({document_id for document_id, _ in back}))
+            .order_by(col(Change.id))
+        ).all()
+    found: dict[int, Revert] = {}
+    for change_id, document_id, fingerprint in changes:
+        if (document_id, fingerprint) not in back:
+            continue
+        later = [
+            Revert(taker, at)
+            for taker, taker_document, at, taken_to in takers
+            if taker_document == document_id and taker > change_id and taken_to == fingerprint
+        ]
+        if later:
+            found[change_id] = later[-1]
+    return found
+
+
+def _latest_fingerprints(session: Session, documents: Collection[int]) -> dict[int, str]:
+    """The fingerprint of each document's latest version."""
+    newest = (
+        sa_select(col(Version.document_id), func.max(col(Version.seq)).label("seq"))
+        .where(col(Version.document_id).in_(documents))
+        .group_by(col(Version.document_id))
+        .subquery()
+    )
+    rows = session.execute(
+        sa_select(col(Version.document_id), col(Version.fingerprint)).join(
+            newest,
+            (col(Version.document_id) == newest.c.document_id) & (col(Version.seq) == newest.c.seq),
+        )
+    ).all()
+    return {row.document_id: row.fingerprint for row in rows}
 
 
 def change_row(change: Change, document: Document) -> ChangeRow:

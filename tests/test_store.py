@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from diffengine import assess, text_fingerprint
 from store.db import HEAD, alembic_config, open_store
 from store.models import Change, Document, Fetch, Snapshot, Version, decompress
-from store.queries import get_change, list_changes, list_documents
+from store.queries import Revert, get_change, list_changes, list_documents, reverts
 from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
 from tests.alerting import History
 
@@ -264,3 +264,24 @@ def test_a_service_named_in_other_letters_than_ascii_is_found_in_any_case(db_url
         assert [row.summary for row in list_changes(history.engine, service=spelled)] == [
             "Fees changed"
         ], spelled
+
+
+def test_a_change_the_page_has_since_undone_is_known_as_reverted(db_url: str) -> None:
+    """YouTube barred scraping, then a week later read as before: the restriction stood on the
+    timeline as the page's last word."""
+    repo = repository(db_url)
+    before = "# Terms\n\nYou may use the API.\n"
+    banned = before + "\nYou may not scrape the Service with robots or crawlers.\n"
+    day = timedelta(days=1)
+
+    def record(text: str, at: datetime) -> int | None:
+        return repo.record_text(DOC.key, Attempt(DOC.url, at=at), text, assess).change_id
+
+    record(before, T0)
+    ban = record(banned, T0 + day)
+    assert ban is not None and reverts(repo.engine, [ban]) == {}
+    undone = record(before.replace("API.", "API. "), T0 + 2 * day)  # back, cosmetics aside
+    assert undone is not None
+    assert reverts(repo.engine, [ban]) == {ban: Revert(undone, T0 + 2 * day)}
+    record(banned, T0 + 3 * day)  # and the ban again: it stands
+    assert reverts(repo.engine, [ban]) == {}

@@ -32,6 +32,7 @@ from tests.test_web_data import (
     GOOGLE_V1,
     GOOGLE_V2,
     HOSTILE,
+    OPENAI_V1,
     RESTRICTION,
     WHATSAPP_V3,
     google_store,
@@ -232,6 +233,20 @@ def test_a_reworded_match_shows_its_old_wording_struck_out(
     page = client.get(f"/changes/{change.id}").text
     assert f'<del class="before"><span class="vh">was: </span>{old}</del>' in page
     assert f'<mark class="match">{new}</mark>' in page
+
+
+def test_a_change_the_page_has_since_undone_says_so(client: TestClient, web_store: Engine) -> None:
+    """A clause withdrawn a week later stood on the timeline as the page's last word."""
+    key = "openai/usage-policies"
+    [scraping] = list_changes(web_store, document=key)
+    back = judge_with(verdict(None, "Back to a version seen before", meaningful=False))
+    Repository(web_store).record_text(key, Attempt("https://openai.com/p"), OPENAI_V1, back)
+    [undo] = list_changes(web_store, document=key, include_noise=True, limit=1)
+    page = client.get(f"/changes/{scraping.id}").text
+    assert f'Reverted: since <a href="/changes/{undo.id}?all=1">change {undo.id}</a>' in page
+    entry = client.get(f"/?document={key}").text
+    assert '<span class="reverted">reverted <time' in entry
+    assert "Reverted:" not in client.get(f"/changes/{undo.id}?all=1").text  # noise: no verdict
 
 
 def test_change_neighbours_step_over_noise_unless_it_is_shown(

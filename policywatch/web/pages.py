@@ -42,10 +42,12 @@ from policywatch.web.selection import (
 from store.queries import (
     SEVERITIES,
     ChangeRow,
+    Revert,
     get_change,
     get_document,
     list_documents,
     neighbour_changes,
+    reverts,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -106,6 +108,7 @@ class Listing:
     pages: int  # the pages the changes fill; an empty selection still has its one page
     previous_url: str | None
     next_url: str | None
+    reverted: dict[int, Revert]  # of the meaningful rows, those the page has since undone
 
 
 def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str]) -> Listing:
@@ -124,6 +127,7 @@ def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str])
         pages=last,
         previous_url=page_url(min(page - 1, last)) if page > 1 else None,
         next_url=page_url(page + 1) if page < last else None,
+        reverted=reverts(engine, [row.id for row in rows if row.meaningful]),
     )
 
 
@@ -180,6 +184,7 @@ def change(
         request,
         "change.html",
         row=detail.change,
+        reverted=reverts(engine, [change_id]).get(change_id) if detail.change.meaningful else None,
         sections=diffview.sections(detail.old_text, detail.new_text, sentences),
         view=view,
         previous_id=previous_id,
