@@ -28,6 +28,8 @@ from policywatch.deadlines import dated
 from store.outbox import documents_json, failed_by_document
 from store.queries import (
     SEVERITIES,
+    ChangeRow,
+    DocumentRow,
     Selection,
     get_change,
     hidden_noise,
@@ -45,7 +47,8 @@ SEVERITY_STYLE = {
 }
 
 
-_WIDE = 100  # columns below which tables give the day alone: the time took a fifth of 80
+_WIDE = 100  # columns below which changes are listed, not tabled (see `_history_list`)
+_WIDE_DOCUMENTS = 120  # likewise for documents: keys of 55 letters beside four more columns
 
 
 def _when(moment: datetime | None, *, wide: bool = True) -> str:
@@ -73,34 +76,8 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
     if not rows:
         console.print("Nothing tracked yet: run [bold]policywatch crawl[/].")
         return
-    table = Table(show_edge=False)
-    wide = console.width >= _WIDE
-    table.add_column("document", overflow="fold")  # whole, if on two lines: `--only` takes it
-    table.add_column("versions", justify="right")
-    for column in ("last checked", "last changed", "fetch issue"):
-        table.add_column(column, ratio=1 if column == "fetch issue" else None)
-    if failed:
-        table.add_column("alerts failed", justify="right", style="red")
-    for row in rows:
-        issue = Text()
-        if row.issue:  # on one line, cut to the width left: --json has every reason in full
-            issue = Text.assemble(
-                (row.issue.kind, "red"),
-                f" ×{row.issue.streak}: {row.issue.detail or ''}",
-                no_wrap=True,
-                overflow="ellipsis",
-            )
-        cells: list[str | Text] = [
-            escape(row.key),
-            str(row.versions),
-            _when(row.last_checked, wide=wide),
-            _when(row.last_changed, wide=wide),
-            issue,
-        ]
-        if failed:
-            cells.append(str(failed.get(row.key, "")))
-        table.add_row(*cells)
-    console.print(table)
+    wide = console.width >= _WIDE_DOCUMENTS
+    console.print(_documents_table(rows, failed) if wide else _documents_list(rows, failed))
     failing = sum(1 for row in rows if row.issue)
     if failing:
         console.print(
@@ -108,6 +85,62 @@ def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
             " --json[/] gives each reason in full, [bold]policywatch crawl --only KEY[/] tries"
             " one again now."
         )
+
+
+def _issue(row: DocumentRow) -> Text:
+    """The open fetch issue on one line, cut to the width left: --json has every reason in full."""
+    if not row.issue:
+        return Text()
+    return Text.assemble(
+        (row.issue.kind, "red"),
+        f" ×{row.issue.streak}: {row.issue.detail or ''}",
+        no_wrap=True,
+        overflow="ellipsis",
+    )
+
+
+def _documents_table(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
+    table = Table(show_edge=False)
+    table.add_column("document", no_wrap=True)
+    table.add_column("versions", justify="right")
+    for column in ("last checked", "last changed", "fetch issue"):
+        table.add_column(column, ratio=1 if column == "fetch issue" else None)
+    if failed:
+        table.add_column("alerts failed", justify="right", style="red")
+    for row in rows:
+        cells: list[str | Text] = [
+            escape(row.key),
+            str(row.versions),
+            _when(row.last_checked),
+            _when(row.last_changed),
+            _issue(row),
+        ]
+        if failed:
+            cells.append(str(failed.get(row.key, "")))
+        table.add_row(*cells)
+    return table
+
+
+def _documents_list(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
+    """Each document as its key on a line of its own, then the rest on one line below it: in a
+    table, a terminal of 80 columns folded keys mid-word (`amazon-appstore/d` / `eveloper-…`),
+    and a key is what `--only`, `--document` and the web's addresses take."""
+    listing = Table.grid()
+    listing.add_column(overflow="fold")
+    for row in rows:
+        listing.add_row(Text(row.key, style="bold"))
+        details = Text(
+            f"  {counted(row.versions, 'version')} · checked {_when(row.last_checked, wide=False)}"
+            f" · changed {_when(row.last_changed, wide=False)}",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+        if failed.get(row.key):
+            details.append(f" · {failed[row.key]} alerts failed", "red")
+        if row.issue:
+            details.append(" · ").append_text(_issue(row))
+        listing.add_row(details)
+    return listing
 
 
 def history(
@@ -153,23 +186,48 @@ def history(
         hidden = {} if include_noise else hidden_noise(store, **selection)
         console.print(_nothing_shown(hidden), highlight=False)
         return
-    table = Table(show_edge=False)
-    table.add_column("id", justify="right", no_wrap=True)
     wide = console.width >= _WIDE
-    table.add_column("detected", no_wrap=True)
-    table.add_column("document", overflow="fold")
-    table.add_column("severity", no_wrap=True)
-    table.add_column("summary", ratio=1, overflow="fold")
-    for row in rows:
-        severity = Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
-        summary = dated(row.summary, row.effective_date)
-        shown = Text(summary) if row.meaningful else Text(f"({row.reason}) {summary}", "dim")
-        detected = _when(row.detected_at, wide=wide)
-        table.add_row(str(row.id), detected, escape(row.key), severity, shown)
-    console.print(table)
+    console.print(_history_table(rows) if wide else _history_list(rows))
     if more:
         newest = "newest change" if limit == 1 else f"{limit} newest changes"
         console.print(f"The {newest}; --limit 0 shows them all.", highlight=False)
+
+
+def _severity(row: ChangeRow) -> Text:
+    return Text(row.severity or "—", style=SEVERITY_STYLE.get(row.severity or "", ""))
+
+
+def _summary(row: ChangeRow) -> Text:
+    summary = dated(row.summary, row.effective_date)
+    return Text(summary) if row.meaningful else Text(f"({row.reason}) {summary}", "dim")
+
+
+def _history_table(rows: list[ChangeRow]) -> Table:
+    table = Table(show_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("detected", no_wrap=True)
+    table.add_column("document", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("summary", ratio=1, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row.id), _when(row.detected_at), escape(row.key), _severity(row), _summary(row)
+        )
+    return table
+
+
+def _history_list(rows: list[ChangeRow]) -> Table:
+    """Each change as its id, day, severity and document key on a line, its summary wrapped
+    below: a table of 80 columns folded keys mid-word (see `_documents_list`)."""
+    listing = Table.grid(padding=(0, 1))
+    listing.add_column(justify="right", no_wrap=True)
+    listing.add_column()
+    for row in rows:
+        head = Text.assemble(_when(row.detected_at, wide=False), "  ", _severity(row), "  ")
+        head.append(row.key, "bold")
+        listing.add_row(str(row.id), head)
+        listing.add_row("", _summary(row))
+    return listing
 
 
 def _nothing_shown(hidden: dict[str, int]) -> str:
