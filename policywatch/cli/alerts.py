@@ -25,7 +25,6 @@ from policywatch.cli.common import (
     JsonOption,
     checked_base_url,
     console,
-    counted,
     did_you_mean,
     engine,
     err_console,
@@ -35,6 +34,7 @@ from policywatch.cli.common import (
     severity_level,
     user_catalog,
 )
+from policywatch.wording import counted
 from store.outbox import (
     DIGESTS,
     FETCH_ISSUE,

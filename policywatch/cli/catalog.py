@@ -34,7 +34,6 @@ from policywatch.cli.common import (
     CatalogOption,
     JsonOption,
     console,
-    counted,
     err_console,
     fail,
     print_json,
@@ -42,6 +41,7 @@ from policywatch.cli.common import (
     user_catalog,
     warn_catalog_errors,
 )
+from policywatch.wording import counted
 
 app = typer.Typer(help="The catalog of tracked documents.", no_args_is_help=True)
 

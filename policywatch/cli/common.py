@@ -238,11 +238,6 @@ def check_overrides(overrides: dict[str, Any]) -> None:
             )
 
 
-def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """`1 file`, `2 files`; `plural` for nouns that do not just take an s."""
-    return f"{count} {noun if count == 1 else plural or noun + 's'}"
-
-
 def print_json(data: Any) -> None:
     """JSON on stdout, unstyled, so that scripts can parse it."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))

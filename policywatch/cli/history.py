@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,7 +15,6 @@ from policywatch.cli.common import (
     DbOption,
     JsonOption,
     console,
-    counted,
     did_you_mean,
     engine,
     fail,
@@ -25,6 +23,7 @@ from policywatch.cli.common import (
 )
 from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated
+from policywatch.wording import counted, noise_hidden, unified_diff
 from store.outbox import documents_json, failed_by_document
 from store.queries import (
     SEVERITIES,
@@ -242,16 +241,6 @@ def _nothing_shown(hidden: dict[str, int]) -> str:
     )
 
 
-def noise_hidden(hidden: dict[str, int]) -> str:
-    """`2 changes were judged noise (1 cosmetic, 1 flapping) and hidden`: the words of
-    `history` and of the web timeline for the noise they leave out (`hidden_noise`)."""
-    total = sum(hidden.values())
-    several = len(hidden) > 1
-    reasons = ", ".join(f"{n} {why}" if several else why for why, n in sorted(hidden.items()))
-    was = "was" if total == 1 else "were"
-    return f"{counted(total, 'change')} {was} judged noise ({reasons}) and hidden"
-
-
 def _check_tracked(store: Engine, service: str | None, document: str | None) -> None:
     """A filter that names nothing tracked is a mistake to point out, not an empty history."""
     tracked = tracked_names(store)
@@ -259,15 +248,6 @@ def _check_tracked(store: Engine, service: str | None, document: str | None) -> 
         fail(f"no tracked document of service {service}{did_you_mean(service, tracked.services)}")
     if document and document.lower() not in tracked.keys:
         fail(f"no tracked document {document}{did_you_mean(document, tracked.keys)}")
-
-
-def unified_diff(old: str, new: str) -> list[str]:
-    """The change as a unified diff of the extracted texts, three lines of context."""
-    return list(
-        difflib.unified_diff(
-            old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=3
-        )
-    )
 
 
 def show(

@@ -16,12 +16,12 @@ from policywatch.cli.common import (
     RulesOption,
     checked_rules,
     console,
-    counted,
     engine,
     err_console,
     fail,
     progress_bar,
 )
+from policywatch.wording import counted
 
 
 def import_history(

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from policywatch.cli.history import unified_diff
 from policywatch.web.selection import Filters, changes, parse_filters, store
+from policywatch.wording import unified_diff
 from store.outbox import document_json, documents_json, failed_by_document
 from store.queries import (
     ChangeRow,

@@ -26,7 +26,6 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from policywatch.cli.history import noise_hidden
 from policywatch.deadlines import days_left
 from policywatch.web import diffview
 from policywatch.web.selection import (
@@ -39,6 +38,7 @@ from policywatch.web.selection import (
     parse_filters,
     store,
 )
+from policywatch.wording import noise_hidden
 from store.queries import (
     SEVERITIES,
     ChangeRow,

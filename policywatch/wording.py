@@ -1,0 +1,30 @@
+"""Words the command line and the web page both show, so that both say a thing alike."""
+
+from __future__ import annotations
+
+import difflib
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 file`, `2 files`; `plural` for nouns that do not just take an s."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def noise_hidden(hidden: dict[str, int]) -> str:
+    """`2 changes were judged noise (1 cosmetic, 1 flapping) and hidden`: the words of
+    `history` and of the web timeline for the noise they leave out (`hidden_noise`)."""
+    total = sum(hidden.values())
+    several = len(hidden) > 1
+    reasons = ", ".join(f"{n} {why}" if several else why for why, n in sorted(hidden.items()))
+    was = "was" if total == 1 else "were"
+    return f"{counted(total, 'change')} {was} judged noise ({reasons}) and hidden"
+
+
+def unified_diff(old: str, new: str) -> list[str]:
+    """The change as a unified diff of the extracted texts, three lines of context: what
+    `show` prints and `show --json` and the API carry."""
+    return list(
+        difflib.unified_diff(
+            old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=3
+        )
+    )
