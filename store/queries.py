@@ -308,7 +308,7 @@ def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
 
 
 @dataclass(frozen=True)
-class Revert:
+class Revert(JsonRow):
     """The change that took a page back to its wording before an earlier change."""
 
     change_id: int
@@ -359,6 +359,17 @@ def reverts(engine: Engine, change_ids: Sequence[int]) -> dict[int, Revert]:
         if later:
             found[change_id] = later[-1]
     return found
+
+
+def changes_json(engine: Engine, rows: Sequence[ChangeRow]) -> list[dict[str, Any]]:
+    """What `history --json` and `/api/changes` give: each row and, for a meaningful change
+    the page has since undone, the change that undid it (`reverted`, else null), as the
+    timeline marks it. A script acting on a restriction should know it was withdrawn."""
+    undone = reverts(engine, [row.id for row in rows if row.meaningful])
+    return [
+        {**row.to_json(), "reverted": undone[row.id].to_json() if row.id in undone else None}
+        for row in rows
+    ]
 
 
 def _latest_fingerprints(session: Session, documents: Collection[int]) -> dict[int, str]:

@@ -37,6 +37,7 @@ CHANGE_FIELDS = {
     "matches",
     "excerpts",
     "effective_date",
+    "reverted",
 }
 DOCUMENT_FIELDS = {
     "key",

@@ -25,7 +25,7 @@ from policywatch.web.diffview import sections
 from policywatch.web.feeds import ATOM
 from store.db import open_store
 from store.outbox import documents_json
-from store.queries import list_changes
+from store.queries import changes_json, list_changes
 from store.repository import Attempt, DocumentInfo, Repository
 from tests.receivers import free_port
 from tests.test_web_data import (
@@ -247,6 +247,11 @@ def test_a_change_the_page_has_since_undone_says_so(client: TestClient, web_stor
     entry = client.get(f"/?document={key}").text
     assert '<span class="reverted">reverted <time' in entry
     assert "Reverted:" not in client.get(f"/changes/{undo.id}?all=1").text  # noise: no verdict
+    # Scripts learn it too, from the API as from `history --json`.
+    reverted = {"change_id": undo.id, "detected_at": undo.detected_at.isoformat()}
+    listed = {row["id"]: row["reverted"] for row in client.get("/api/changes?all=1").json()}
+    assert (listed[scraping.id], listed[undo.id]) == (reverted, None)
+    assert client.get(f"/api/changes/{scraping.id}").json()["reverted"] == reverted
 
 
 def test_change_neighbours_step_over_noise_unless_it_is_shown(
@@ -278,7 +283,7 @@ def test_change_neighbours_step_over_noise_unless_it_is_shown(
 
 def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     rows = client.get("/api/changes?all=1").json()
-    assert rows == [row.to_json() for row in list_changes(web_store, include_noise=True)]
+    assert rows == changes_json(web_store, list_changes(web_store, include_noise=True))
     one = client.get(f"/api/changes/{rows[0]['id']}").json()
     assert set(one) == {*rows[0], "diff"} and one["diff"].startswith("--- before")
     assert client.get("/api/changes?all=1&limit=1&offset=1").json()[0]["id"] == rows[1]["id"]
@@ -293,7 +298,7 @@ def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     assert {**documents[1], "version_list": detail["version_list"]} == detail
     schema = client.get("/api/openapi.json").json()
     assert {"/api/changes", "/api/changes/{change_id}", "/api/documents"} <= set(schema["paths"])
-    assert "ChangeRow" in str(schema["components"])
+    assert "reverted" in schema["components"]["schemas"]["ChangeEntry"]["properties"]
     for name in ("DocumentEntry", "DocumentWithVersions"):
         assert "failed_deliveries" in schema["components"]["schemas"][name]["properties"], name
 

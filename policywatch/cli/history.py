@@ -30,6 +30,7 @@ from store.queries import (
     ChangeRow,
     DocumentRow,
     Selection,
+    changes_json,
     get_change,
     hidden_noise,
     list_changes,
@@ -179,7 +180,7 @@ def history(
     if not rows:
         _check_tracked(store, service, document)
     if as_json:
-        print_json([row.to_json() for row in rows])
+        print_json(changes_json(store, rows))
         return
     if not rows:
         hidden = {} if include_noise else hidden_noise(store, **selection)
@@ -263,13 +264,15 @@ def show(
     # unable to parse string as an integer", in a box, naming no argument a user would know.
     if not (change_id.isascii() and change_id.isdigit()):
         fail(f"CHANGE_ID must be a number, not {change_id!r}: `policywatch history` lists them")
-    detail = get_change(engine(db, existing=True), int(change_id))
+    store = engine(db, existing=True)
+    detail = get_change(store, int(change_id))
     if detail is None:
         fail(f"no change with id {change_id}: `policywatch history --all` lists them")
     change = detail.change
     diff = unified_diff(detail.old_text, detail.new_text)
     if as_json:
-        print_json({**change.to_json(), "diff": "\n".join(diff)})
+        [entry] = changes_json(store, [change])
+        print_json({**entry, "diff": "\n".join(diff)})
         return
     title = f"{change.service} · {change.document_type}"
     console.print(Text(title, style="bold"), f" (change {change.id})")

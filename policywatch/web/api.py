@@ -20,7 +20,9 @@ from store.outbox import document_json, documents_json, failed_by_document
 from store.queries import (
     ChangeRow,
     DocumentRow,
+    Revert,
     VersionRow,
+    changes_json,
     get_change,
     get_document,
 )
@@ -30,7 +32,14 @@ Store = Annotated[Engine, Depends(store)]
 
 
 @dataclass(frozen=True)
-class ChangeWithDiff(ChangeRow):
+class ChangeEntry(ChangeRow):
+    """A change of `history --json`: its row and the change that undid it, if one did."""
+
+    reverted: Revert | None
+
+
+@dataclass(frozen=True)
+class ChangeWithDiff(ChangeEntry):
     """`show --json`: a change plus the unified diff of its two texts."""
 
     diff: str
@@ -51,7 +60,7 @@ class DocumentWithVersions(DocumentEntry):
     version_list: list[VersionRow]
 
 
-@router.get("/changes", response_model=list[ChangeRow])
+@router.get("/changes", response_model=list[ChangeEntry])
 def api_changes(
     engine: Store,
     filters: Annotated[Filters, Depends(parse_filters)],
@@ -60,7 +69,7 @@ def api_changes(
 ) -> JSONResponse:
     """Changes newest first, filtered as on the timeline (the fields of `history --json`)."""
     rows = changes(engine, filters, limit=limit, offset=offset)
-    return JSONResponse([row.to_json() for row in rows])
+    return JSONResponse(changes_json(engine, rows))
 
 
 @router.get("/changes/{change_id}", response_model=ChangeWithDiff)
@@ -70,7 +79,8 @@ def api_change(engine: Store, change_id: int) -> JSONResponse:
     if detail is None:
         raise HTTPException(404, f"no change with id {change_id}")
     diff = "\n".join(unified_diff(detail.old_text, detail.new_text))
-    return JSONResponse({**detail.change.to_json(), "diff": diff})
+    [entry] = changes_json(engine, [detail.change])
+    return JSONResponse({**entry, "diff": diff})
 
 
 @router.get("/documents", response_model=list[DocumentEntry])
