@@ -408,20 +408,28 @@ def test_a_feed_is_titled_by_its_selection_under_one_canonical_id(
     threads_client: TestClient,
 ) -> None:
     """The timeline's filtered feed was "all changes"; a service typed in lower case titled its
-    feed so; and the id repeated the path as a parameter, in the case typed: two ids, one feed."""
+    feed so; and one selection reached by two addresses (a service as a path or a parameter, in
+    either case) had two ids: two feeds to a reader."""
     filtered = atom(threads_client, "/feeds/all.atom?service=threads&min_severity=LOW")
     assert filtered.findtext(f"{{{ATOM}}}title") == "policywatch: Threads, low and above"
     assert filtered.findtext(f"{{{ATOM}}}id") == (
-        "http://testserver/feeds/all.atom?service=threads&min_severity=low"
+        "http://testserver/feeds/service/threads.atom?min_severity=low"
     )
+    assert atom(threads_client, "/feeds/service/Threads.atom?min_severity=low").findtext(
+        f"{{{ATOM}}}id"
+    ) == filtered.findtext(f"{{{ATOM}}}id")
     ids = set()
-    for path in ("/feeds/service/threads.atom", "/feeds/service/THREADS.atom?service=x"):
+    for path in (
+        "/feeds/service/threads.atom",
+        "/feeds/service/THREADS.atom?service=x",
+        "/feeds/all.atom?service=Threads",
+    ):
         feed = atom(threads_client, path)
         assert feed.findtext(f"{{{ATOM}}}title") == "policywatch: Threads"
         ids.add(feed.findtext(f"{{{ATOM}}}id"))
         assert feed.find(f"{{{ATOM}}}link[@rel='self']").get("href") in ids
     assert ids == {"http://testserver/feeds/service/threads.atom"}
-    noisy = atom(threads_client, "/feeds/severity/high.atom?all=1&since=2025-10-02")
+    noisy = atom(threads_client, "/feeds/all.atom?min_severity=high&all=1&since=2025-10-02")
     assert noisy.findtext(f"{{{ATOM}}}title") == (
         "policywatch: high and above, from 2025-10-02, noise included"
     )

@@ -117,7 +117,7 @@ def feed_title(filters: Filters, service: str | None) -> str:
     selected service's own name. A filtered feed titled "all changes" read as the whole site."""
     picked = [
         service,
-        filters.document,
+        filters.document and filters.document.lower(),
         filters.category,
         f"{filters.min_severity} and above" if filters.min_severity else None,
     ]
@@ -131,27 +131,42 @@ def feed_title(filters: Filters, service: str | None) -> str:
     return "policywatch: " + ", ".join(words)
 
 
-def _feed(request: Request, engine: Engine, filters: Filters, path: str, carried: str) -> Response:
-    """The feed of `filters` at `path` (under the site), whose address names the `carried`
-    filter already (`service` for `service/NAME.atom`; "" for none).
+# The filters a feed's address can carry in its path, most specific first, with their folder.
+_PATH_FILTERS = (("document", "document"), ("service", "service"), ("min_severity", "severity"))
 
-    Its id and self link are canonical: service and document case-folded (they select in any
-    case) and the carried filter not repeated as a parameter, so a reader subscribing twice,
-    as typed differently, finds one feed. The path is percent-encoded again (Starlette hands it
-    decoded), so a key or service name with a space, `<` or an accent still makes a valid IRI;
-    the feed's HTML page is the timeline of the same selection."""
-    base = site_base(request)
-    canonical = replace(
+
+def canonical_address(filters: Filters) -> str:
+    """The one address, under the site, of the feed of `filters`: its id and self link.
+
+    A selection reached as `/feeds/all.atom?service=x`, `/feeds/service/X.atom` or
+    `/feeds/service/x.atom?service=y` is one feed, so a reader subscribing twice, as typed
+    differently, finds one feed: service and document case-folded (they select in any case),
+    the most specific of them carried in the path, the rest as parameters. The path is
+    percent-encoded (Starlette hands it decoded), so a key or service name with a space, `<`
+    or an accent still makes a valid IRI."""
+    params = replace(
         filters,
         service=filters.service and filters.service.lower(),
         document=filters.document and filters.document.lower(),
-    )
-    query = urlencode({k: v for k, v in canonical.params().items() if k != carried})
-    self_url = base + quote(path) + (f"?{query}" if query else "")
+    ).params()
+    path = "feeds/all.atom"
+    for name, folder in _PATH_FILTERS:
+        if name in params:
+            path = f"feeds/{folder}/{params.pop(name)}.atom"
+            break
+    query = urlencode(params)
+    return quote(path) + (f"?{query}" if query else "")
+
+
+def _feed(request: Request, engine: Engine, filters: Filters) -> Response:
+    """The feed of `filters`, under its canonical address; its HTML page is the timeline of the
+    same selection."""
+    base = site_base(request)
+    self_url = base + canonical_address(filters)
     page_query = urlencode(filters.params())
     page_url = base + (f"?{page_query}" if page_query else "")
     service = _service_name(engine, filters.service) if filters.service else None
-    title = feed_title(canonical, service)
+    title = feed_title(filters, service)
     rows = changes(engine, filters, limit=FEED_SIZE)
     body = render_feed(rows, title=title, self_url=self_url, page_url=page_url, base=base)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
@@ -165,15 +180,14 @@ Store = Annotated[Engine, Depends(store)]
 @router.head("/all.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_all(request: Request, engine: Store, filters: Selection) -> Response:
     """Every meaningful change (the timeline's filters apply as query parameters)."""
-    return _feed(request, engine, filters, "feeds/all.atom", "")
+    return _feed(request, engine, filters)
 
 
 @router.get("/service/{name}.atom", response_class=Response)
 @router.head("/service/{name}.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_service(request: Request, engine: Store, filters: Selection, name: str) -> Response:
     """The changes of one service, by name (any case)."""
-    path = f"feeds/service/{name.lower()}.atom"
-    return _feed(request, engine, replace(filters, service=name), path, "service")
+    return _feed(request, engine, replace(filters, service=name))
 
 
 @router.get("/severity/{level}.atom", response_class=Response)
@@ -183,8 +197,7 @@ def feed_severity(request: Request, engine: Store, filters: Selection, level: st
     level = level.lower()
     if level not in SEVERITIES:
         raise HTTPException(404, f"severity must be one of {', '.join(SEVERITIES)}")
-    path = f"feeds/severity/{level}.atom"
-    return _feed(request, engine, replace(filters, min_severity=level), path, "min_severity")
+    return _feed(request, engine, replace(filters, min_severity=level))
 
 
 @router.get("/document/{key:path}.atom", response_class=Response)
@@ -194,5 +207,4 @@ def feed_document(request: Request, engine: Store, filters: Selection, key: str)
     empty key would select every document)."""
     if not key.strip("/"):
         raise HTTPException(404, "a document feed needs a key: /feeds/document/SERVICE/TYPE.atom")
-    path = f"feeds/document/{key.lower()}.atom"
-    return _feed(request, engine, replace(filters, document=key), path, "document")
+    return _feed(request, engine, replace(filters, document=key))
