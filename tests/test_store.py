@@ -253,6 +253,36 @@ def test_summaries_written_with_their_days_left_lose_the_stale_count(db_url: str
     assert [row.excerpts for row in list_changes(history.engine)] == [[], [], []]
 
 
+def test_match_titles_stored_with_the_placeholder_are_filled(db_url: str) -> None:
+    """Stores written before 0007 hold "AI providers barred from {target}", which the command
+    line, the pages and the alerts showed as it was."""
+    from alembic import command
+
+    history = History(db_url)
+    sentences = (
+        "AI Providers are prohibited from accessing or using the WhatsApp Business Solution.",
+        "AI providers may not use it.",  # names no product: "the platform"
+    )
+    change_id = history.change(sentences=sentences)
+    config = alembic_config()
+    with history.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    with Session(history.engine) as session, session.begin():
+        change = session.get_one(Change, change_id)
+        template = "AI providers barred from {target}"
+        change.matches = [{**match, "title": template} for match in change.matches]
+
+    open_store(db_url)
+
+    [row] = list_changes(history.engine)
+    assert [match["title"] for match in row.matches] == [
+        "AI providers barred from the WhatsApp Business Solution",
+        "AI providers barred from the platform",
+    ]
+    assert [match["sentence"] for match in row.matches] == list(sentences)
+
+
 def test_a_service_named_in_other_letters_than_ascii_is_found_in_any_case(db_url: str) -> None:
     """SQLite's lower() folds ASCII only: "Wïdget Ünion" matched no filter, not even its own
     name, on the timeline, the feeds or `history --service`."""
