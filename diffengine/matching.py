@@ -72,20 +72,33 @@ class Unit:
 
     def positions(self, pattern: re.Pattern[str]) -> list[int]:
         """Word indexes where `pattern` matches in the virtual sentence."""
+        return [self._word_at(found.start()) for found in pattern.finditer(self.full)]
+
+    def spans(self, pattern: re.Pattern[str]) -> list[Reach]:
+        """The words each match of `pattern` covers in the virtual sentence."""
         return [
-            max(0, bisect.bisect_right(self.starts, found.start()) - 1)
+            Reach(self._word_at(found.start()), self._word_at(found.end() - 1))
             for found in pattern.finditer(self.full)
+            if found.end() > found.start()
         ]
+
+    def _word_at(self, offset: int) -> int:
+        return max(0, bisect.bisect_right(self.starts, offset) - 1)
 
 
 def find(rule: Rule, unit: Unit) -> Reach | None:
     """Where `rule` reads its subject in `unit`, or None if it does not."""
     if rule.none is not None and rule.none.search(unit.full, len(unit.intro)):
         return None
+    lifted = unit.spans(rule.lifted_by) if rule.lifted_by is not None else []
     pinned: list[list[int]] = []
     from_intro = False
     for number, group in enumerate(rule.groups):
-        found = unit.positions(group)
+        found = [
+            position
+            for position in unit.positions(group)
+            if not any(span.start <= position <= span.end for span in lifted)
+        ]
         own = [position for position in found if position >= unit.own_start]
         if own:
             pinned.append(own)

@@ -62,6 +62,7 @@ class _RuleSpec(BaseModel):
     all: list[str | list[str]] = []
     any: list[str] = []
     none: list[str] = []
+    lifted_by: list[str] = []
     within: int = Field(default=30, ge=1)
     context: bool = True
     enabled: bool = True
@@ -101,7 +102,9 @@ class RuleMatch:
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A compiled rule: each group is one alternation of terms, the first its subject; `none`
-    vetoes; `context` lets a list introduction supply groups other than the subject."""
+    vetoes the whole sentence, `lifted_by` only the terms its words cover (a ban lifted in one
+    clause, a condition imposed in the next); `context` lets a list introduction supply groups
+    other than the subject."""
 
     id: str
     title: str
@@ -111,6 +114,7 @@ class Rule:
     side: Side
     groups: tuple[re.Pattern[str], ...]
     none: re.Pattern[str] | None
+    lifted_by: re.Pattern[str] | None
     within: int
     context: bool
 
@@ -159,6 +163,7 @@ def _compile(spec: _RuleSpec, terms: dict[str, list[str]]) -> Rule:
         side=spec.side,
         groups=tuple(groups),
         none=_group(spec.none, terms) if spec.none else None,
+        lifted_by=_group(spec.lifted_by, terms) if spec.lifted_by else None,
         within=spec.within,
         context=spec.context,
     )
