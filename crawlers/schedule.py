@@ -4,7 +4,8 @@ Pure functions: the caller reads the last checks from the store and passes the t
 are testable without a clock or a database.
 
 A document is due when it was never checked, when its declaration changed since its last check
-(a fixed URL or selector is worth trying at once), or when its last *attempt*, failed or not, is
+(a fixed URL or selector is worth trying at once: it is `redeclared`, and read anew, see `plan`),
+or when its last *attempt*, failed or not, is
 at least `interval` ago, less a small tolerance. The tolerance keeps a daily cron at 06:00 from
 skipping a 24h document checked at 06:00:03 the day before: 5% of the interval, at most 10 min.
 A document whose host answered with a failure (an HTTP error, a bot wall, a broken capture) keeps
@@ -61,11 +62,17 @@ def _fetch_relevant(declaration: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in declaration.items() if name not in _SCHEDULING_ONLY}
 
 
+def redeclared(document: TrackedDocument, last: LastCheck | None) -> bool:
+    """Whether `document` was checked with another URL, selectors, format or rendering than its
+    declaration now says."""
+    if last is None or last.at is None:
+        return False
+    return _fetch_relevant(last.declaration) != _fetch_relevant(document.declaration())
+
+
 def due_at(document: TrackedDocument, last: LastCheck | None, now: datetime) -> datetime | None:
     """When `document` is next due, or None when it is due now."""
-    if last is None or last.at is None or last.at > now:
-        return None
-    if _fetch_relevant(last.declaration) != _fetch_relevant(document.declaration()):
+    if last is None or last.at is None or last.at > now or redeclared(document, last):
         return None
     when = next_due(pace(document.interval, last), last.at)
     return None if when <= now else when
@@ -81,10 +88,12 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Schedule:
-    """The documents to fetch now, in catalog order, and those that wait."""
+    """The documents to fetch now, in catalog order, and those that wait; `redeclared`: the
+    keys of the due ones whose declaration changed since their last check."""
 
     due: list[TrackedDocument] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
+    redeclared: list[str] = field(default_factory=list)
 
     @property
     def next_due(self) -> datetime | None:
@@ -99,14 +108,21 @@ def plan(
     *,
     forced: Collection[str] = (),
 ) -> Schedule:
-    """Split `documents` into those due at `now` and those that wait; keys in `forced` are due."""
+    """Split `documents` into those due at `now` and those that wait; keys in `forced` are due.
+
+    A redeclared document must be read anew, not found "not modified": the validators and body
+    hash of its last fetch belong to its old declaration, and with them a new selector would
+    first be applied when the site next changed, a broken one unnoticed until then and the
+    text the new one reads blamed on the site's edit. The caller forgets them
+    (`Repository.forget_validators`) before fetching."""
     schedule = Schedule()
     for document in documents:
-        when = (
-            None if document.key in forced else due_at(document, last_checks.get(document.key), now)
-        )
+        last = last_checks.get(document.key)
+        when = None if document.key in forced else due_at(document, last, now)
         if when is None:
             schedule.due.append(document)
+            if redeclared(document, last):
+                schedule.redeclared.append(document.key)
         else:
             schedule.waiting.append(Waiting(document, when))
     return schedule

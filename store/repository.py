@@ -252,6 +252,19 @@ class Repository:
             )
             session.execute(upsert, rows)
 
+    def forget_validators(self, keys: Sequence[str]) -> None:
+        """Drop the validators and body hash of the last fetch of `keys`, so that their next fetch
+        is a full one whose body is read again: they were obtained under a declaration (URL,
+        selectors) that has changed. Stored, not just skipped in one crawl: an interrupted crawl
+        must not leave the next one trusting them."""
+        if not keys:
+            return
+        forgotten = {"etag": None, "last_modified": None, "body_sha256": None}
+        with self._writer.begin() as connection:
+            connection.execute(
+                update(Document).where(col(Document.key).in_(list(keys))).values(forgotten)
+            )
+
     def fetch_states(self, keys: Sequence[str]) -> dict[str, FetchState]:
         """The validators to send with the next request of each key (all None when never
         fetched): one query per 500 documents rather than one per document."""

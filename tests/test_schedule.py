@@ -219,6 +219,37 @@ def test_a_changed_declaration_is_fetched_at_once(home: Home, site: Site) -> Non
     assert outcomes(crawl(home, catalog, "--json"))["testsite/terms"][0] == "changed"
 
 
+def test_a_changed_declaration_is_read_anew_not_found_not_modified(home: Home, site: Site) -> None:
+    """A selector edited on an unchanged page: the crawl sent the old fetch's validators, was
+    told 304, and never applied it; a broken selector went unnoticed until the site changed, and
+    then the text the new one read was blamed on the site's edit."""
+    chrome = "<nav>Home Blog Pricing</nav>"
+    site.html("/legal", f"<html><body>{chrome}{TERMS.format('')[12:]}")
+
+    def declared(**selectors: str) -> dict[str, str]:
+        return {"type": "terms", "url": site.url("/legal"), "interval": "1d", **selectors}
+
+    catalog = home.catalog([declared(select="main")])
+    assert crawl(home, catalog).code == 0
+    assert outcomes(crawl(home, catalog, "--all", "--json"))["testsite/terms"][0] == "not-modified"
+
+    home.catalog([declared(select="main.terms-bodyy")])  # a typo
+    typo = crawl(home, catalog, "--json")
+    [outcome] = typo.json()
+    assert (outcome["outcome"], outcome["detail"].split(":")[0]) == (
+        "failed",
+        "selector-matched-nothing",
+    )
+    assert "If-None-Match" not in site.hits("/legal")[-1].headers
+
+    home.catalog([declared()])  # no selector: the page's chrome is read too, now
+    assert outcomes(crawl(home, catalog, "--json"))["testsite/terms"][0] == "changed"
+    [change] = home.run("history", "--all", "--json").json()
+    assert "Home Blog Pricing" in home.run("show", str(change["id"])).stdout
+    # Read once anew, the page is fetched conditionally again.
+    assert outcomes(crawl(home, catalog, "--all", "--json"))["testsite/terms"][0] == "not-modified"
+
+
 def test_a_failing_site_is_not_hammered_and_nothing_due_is_success(home: Home, site: Site) -> None:
     catalog = declare(home, site, walled="1h")
     site.html("/walled", "<html><body>Access denied</body></html>", status=403)

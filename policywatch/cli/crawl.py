@@ -185,6 +185,10 @@ def crawl(
     )
     if queue is not None and schedule.due:  # nothing due needs no worker
         _check_workers(queue, store)
+    if schedule.redeclared:
+        from store.repository import Repository  # 40 ms of diffengine: not for nothing due
+
+        Repository(store).forget_validators(schedule.redeclared)
     result = _fetch(schedule.due, fetch, quiet=quiet or as_json)
     if as_json:
         print_json(_json(documents, result, schedule))
