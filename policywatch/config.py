@@ -58,6 +58,8 @@ class Settings(BaseSettings):
 
     db: str = Field(default_factory=default_db_url)
     catalog: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # False: only the user's `catalog` is tracked, for those who watch their own list of pages.
+    bundled_catalog: bool = True
     contact_url: str = "https://github.com/policywatch/policywatch"
     # Both positive: a negative timeout failed every fetch, and 0 bytes turned the size cap off.
     max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
@@ -117,11 +119,17 @@ def load_settings() -> Settings:
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in problem['loc'])}: "
-            f"{problem['msg'].removeprefix('Value error, ')}"
+            f"{problem['msg'].removeprefix('Value error, ')} (in {_source(problem['loc'], path)})"
             for problem in error.errors()
         )
-        where = f"{path} or " if path.is_file() else ""
-        raise ConfigError(f"{problems} (in {where}a POLICYWATCH_* variable)") from None
+        raise ConfigError(problems) from None
+
+
+def _source(location: tuple[int | str, ...], path: Path) -> str:
+    """Where a setting's bad value came from: its environment variable, which wins, else the
+    config file. The value itself is not repeated: a database URL may hold a password."""
+    variable = f"POLICYWATCH_{str(location[0]).upper()}"
+    return variable if variable in os.environ else str(path)
 
 
 def _check_names(path: Path) -> None:

@@ -422,6 +422,20 @@ def test_env_catalog_adds_documents_from_each_path(monkeypatch: pytest.MonkeyPat
     assert {"acme-chat/usage-policy", "beta-ai/api-terms", "openai/usage-policies"} <= keys
 
 
+def test_the_bundled_catalog_can_be_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who tracks their own pages had the 109 bundled documents crawled too, on every run, and
+    the failures of those buried theirs."""
+    monkeypatch.setenv("POLICYWATCH_BUNDLED_CATALOG", "false")
+    keys = {row["key"] for row in json_of(invoke("list", "--json", "--catalog", str(GOOD)))}
+    assert "acme-chat/bot-developer-terms" in keys
+    assert not keys & {document.key for document in load_catalog().documents}
+    monkeypatch.setenv("POLICYWATCH_BUNDLED_CATALOG", "maybe")
+    refused = invoke("list")
+    assert refused.exit_code == 2
+    assert "bundled_catalog: Input should be a valid boolean" in refused.stderr
+    assert "(in POLICYWATCH_BUNDLED_CATALOG)" in refused.stderr
+
+
 def test_list_warns_about_broken_entries_and_lists_the_rest() -> None:
     result = invoke("list", "--json", "--catalog", str(MIXED))
     keys = {row["key"] for row in json_of(result)}

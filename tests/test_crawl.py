@@ -347,7 +347,8 @@ def test_the_config_file_names_the_catalog_and_the_database(home: Home, site: Si
     [
         ("timeout = -5\n", {}, "timeout: Input should be greater than 0"),
         ("max_bytes = 0\n", {}, "max_bytes: Input should be greater than 0"),
-        ("", {"POLICYWATCH_TIMEOUT": "0"}, "timeout: Input should be greater than 0"),
+        ("", {"POLICYWATCH_TIMEOUT": "0"}, "greater than 0 (in POLICYWATCH_TIMEOUT)"),
+        ("", {"POLICYWATCH_MAX_BYTES": "5MB"}, "integer (in POLICYWATCH_MAX_BYTES)"),
     ],
 )
 def test_settings_that_would_break_every_fetch_are_refused(

@@ -130,8 +130,8 @@ def catalog_paths(extra: list[Path] | None) -> list[Path]:
 
 
 def user_catalog(extra: list[Path] | None) -> Catalog:
-    """The bundled catalog plus the user's."""
-    return load_catalog(catalog_paths(extra))
+    """The bundled catalog (unless `bundled_catalog` is off) plus the user's."""
+    return load_catalog(catalog_paths(extra), bundled=settings().bundled_catalog)
 
 
 def warn_catalog_errors(catalog: Catalog) -> None:

@@ -140,7 +140,8 @@ def crawl(
     _check_only(loaded, only or [])
     documents = loaded.select(only or [])
     if not documents:
-        fail("no document to crawl: the catalog is empty or every entry is broken")
+        off = "" if settings().bundled_catalog else " (bundled_catalog is off: only yours count)"
+        fail(f"no document to crawl: the catalog is empty{off} or every entry is broken")
     named = {document.key for name in only or [] if (document := loaded.get(name))}
     if accept_capture and not named:
         fail("--accept-capture applies to documents named by key: add --only SERVICE/TYPE")
