@@ -279,6 +279,10 @@ def test_a_broken_catalog_entry_is_reported_and_skipped(home: Home, site: Site) 
     assert outcomes(result) == {"testsite/terms": ("first", "")}
     assert "document Broken · field url" in result.stderr
     assert "document Bad selector · field select" in result.stderr
+    # Named with --only, a skipped entry is not taken for a typo of another key.
+    named = home.crawl(catalog, "--only", "testsite/bad-selector")
+    assert named.code == 2
+    assert "or is it declared by one of the 2 entries skipped as broken (above)?" in named.stderr
 
 
 def test_only_takes_keys_and_services_in_any_case(home: Home, site: Site) -> None:

@@ -41,6 +41,7 @@ from policywatch.cli.common import (
     warn_catalog_errors,
 )
 from policywatch.deadlines import dated
+from policywatch.wording import counted
 from store.db import public_url
 from store.models import utcnow
 from store.queries import last_checks
@@ -86,12 +87,20 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _check_only(loaded: Catalog, only: list[str]) -> None:
-    """An `--only` that names nothing is a typo to point out, with the closest key or service."""
+    """An `--only` that names nothing is a typo to point out, with the closest key or service;
+    or an entry skipped as broken, which the closest key of another service hid."""
     unknown = loaded.unknown(only)
     if unknown:
         known = {name for document in loaded.documents for name in (document.key, document.service)}
         said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in unknown)
-        fail(f"--only {said}: no document has that key or service")
+        broken = len(loaded.errors)
+        skipped = (
+            f"; or is it declared by one of the {counted(broken, 'entry', 'entries')} skipped"
+            " as broken (above)?"
+            if broken
+            else ""
+        )
+        fail(f"--only {said}: no document has that key or service{skipped}")
 
 
 def crawl(
