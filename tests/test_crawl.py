@@ -144,7 +144,10 @@ def test_error_pages_oversize_and_binary_bodies_are_failed_fetches(home: Home, s
     assert seen["testsite/doc-gone"][0] == "failed"
     assert seen["testsite/doc-gone"][1].startswith("not-found: HTTP 404")
     assert seen["testsite/doc-broken"] == ("failed", "server-error: HTTP 500 server error")
-    assert seen["testsite/doc-huge"][0] == "failed" and "too-large" in seen["testsite/doc-huge"][1]
+    assert seen["testsite/doc-huge"][0] == "failed"
+    assert seen["testsite/doc-huge"][1].startswith("too-large: the page is ")
+    assert "over the size cap of 100,000; " in seen["testsite/doc-huge"][1]
+    assert seen["testsite/doc-huge"][1].endswith("raise max_bytes (POLICYWATCH_MAX_BYTES)")
     assert (
         seen["testsite/doc-binary"][0] == "failed" and "not-html" in seen["testsite/doc-binary"][1]
     )

@@ -9,6 +9,7 @@ them one after the other and is handed on whole, or fails at the first page that
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -36,6 +37,9 @@ from store.repository import DocumentInfo, FetchState, Repository, body_sha256
 
 logger = logging.getLogger(__name__)
 
+# Scrapy's words for a body over DOWNLOAD_MAXSIZE: "Received 6600000 bytes which is larger than
+# download max size (5242880) in request <GET …>."
+_SIZES = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
 # Error statuses reach the spider so they are recorded with their reason; redirects still follow.
 HANDLED_STATUSES = [304, *range(400, 600)]
 
@@ -84,10 +88,18 @@ def failure_kind(failure: Failure) -> str:
 
 
 def failure_reason(failure: Failure, kind: str) -> str:
-    """What went wrong, in words: Scrapy's own message, unless it would mislead."""
+    """What went wrong, in words: Scrapy's own message, unless it would mislead or leave the
+    user without the setting that helps."""
     if kind == "too-many-redirects":
         return "the page redirects in a loop (or through too many pages)"
-    return str(failure.value) or repr(failure.value)
+    message = str(failure.value) or repr(failure.value)
+    if kind == "too-large":
+        sizes = _SIZES.search(message)
+        if sizes:
+            size, limit = (int(number) for number in sizes.groups())
+            message = f"the page is {size:,} bytes or more, over the size cap of {limit:,}"
+        return f"{message}; a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)"
+    return message
 
 
 def _header(response: Response, name: str) -> str | None:
