@@ -127,6 +127,11 @@ class RecordPipeline:
 def page_text(part: PageBody, declared: Page, document: TrackedDocument) -> str:
     """The Markdown of one fetched page: from its PDF, or from its HTML with its selectors."""
     media_type = (part.content_type or "").split(";")[0].strip().lower()
+    # PDF readers allow junk before the header; undeclared, a PDF must say so from its start.
+    if document.format == "pdf" and b"%PDF-" not in part.body[:1024]:
+        # pypdf's own words ("Stream has ended unexpectedly") did not say what came instead.
+        sent = media_type or "a body of no declared type"
+        raise ExtractionError("not-pdf", f"declared `format: pdf`, but the server sent {sent}")
     if document.format == "pdf" or media_type == PDF_TYPE or part.body.startswith(b"%PDF-"):
         return pdf_markdown(part.body)
     if media_type and media_type not in HTML_TYPES:

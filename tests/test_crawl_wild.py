@@ -226,12 +226,17 @@ def test_an_image_only_or_protected_pdf_is_a_fetch_issue(home: Home, site: Site)
         [
             {"type": "Scan", "url": site.url("/scan.pdf")},
             {"type": "Locked", "url": site.url("/locked"), "format": "pdf"},
+            {"type": "Moved", "url": site.url("/moved"), "format": "pdf"},
         ]
     )
+    site.html("/moved", terms())  # the PDF became a web page
     seen = outcomes(home.crawl(catalog, "--json"))
     assert seen["testsite/scan"][1].startswith("pdf-no-text:")
     assert seen["testsite/locked"][1].startswith("pdf-protected:")
-    assert versions(home) == {"testsite/scan": 0, "testsite/locked": 0}
+    assert seen["testsite/moved"][1] == (
+        "not-pdf: declared `format: pdf`, but the server sent text/html"
+    )
+    assert versions(home) == {"testsite/scan": 0, "testsite/locked": 0, "testsite/moved": 0}
 
 
 def test_a_combined_document_is_its_pages_in_order(home: Home, site: Site) -> None:
