@@ -29,12 +29,14 @@ _DATED = re.compile(
     r"(?:T(?P<h>\d{2})[-:]?(?P<m>\d{2})[-:]?(?P<s>\d{2})(?:\.\d+)?Z?)?"
     r"(?:[_.-].*)?$"
 )
+_DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")  # meant as a date, read or not
 SUFFIXES = (".md", ".html", ".htm")
 
 
-def file_timestamp(path: Path) -> datetime | None:
-    """The UTC moment a dated file name gives, or None when the name is not dated."""
-    match = _DATED.match(path.stem)
+def _moment(stem: str) -> datetime | None:
+    """The UTC moment a dated name gives, None when it is not dated; ValueError (`month must be
+    in 1..12`) when the date or time it gives does not exist."""
+    match = _DATED.match(stem)
     if not match:
         return None
     day = datetime.fromisoformat(match["date"])
@@ -42,19 +44,50 @@ def file_timestamp(path: Path) -> datetime | None:
     return day.replace(hour=hour, minute=minute, second=second, tzinfo=UTC)
 
 
+def file_timestamp(path: Path) -> datetime | None:
+    """The UTC moment a dated file name gives, or None when it gives none (`misnamed` finds
+    the names that start like a date all the same)."""
+    try:
+        return _moment(path.stem)
+    except ValueError:
+        return None
+
+
+def _files(folder: Path) -> list[Path]:
+    return [path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in SUFFIXES]
+
+
 def _dated_files(folder: Path) -> list[Path]:
-    return [
-        path
-        for path in folder.iterdir()
-        if path.is_file() and path.suffix.lower() in SUFFIXES and file_timestamp(path)
-    ]
+    return [path for path in _files(folder) if file_timestamp(path)]
+
+
+def _folders(root: Path) -> list[Path]:
+    return sorted([root, *(path for path in root.rglob("*") if path.is_dir())])
 
 
 def document_folders(root: Path) -> Iterator[Path]:
     """Every folder under `root` (itself included) that directly holds dated files, sorted."""
-    for folder in sorted([root, *(path for path in root.rglob("*") if path.is_dir())]):
+    for folder in _folders(root):
         if _dated_files(folder):
             yield folder
+
+
+def misnamed(root: Path) -> list[tuple[Path, str]]:
+    """The .md and .html files under `root` whose names start like a date but give no moment
+    (`2025-02-30.md`, `2025-01-01T25:00:00Z.md`, `2025-01-01T1200Z.md`), each with why. Their
+    names were meant as dates: ignored as names that are not, each would be a version lost
+    without a word."""
+    wrong: list[tuple[Path, str]] = []
+    for folder in _folders(root):
+        for path in sorted(_files(folder)):
+            if not _DATE_LIKE.match(path.name):
+                continue
+            try:
+                if _moment(path.stem) is None:
+                    wrong.append((path, "not a date or timestamp this import reads"))
+            except ValueError as error:
+                wrong.append((path, str(error)))
+    return wrong
 
 
 def dated_after(folder: Path, moment: datetime) -> list[tuple[Path, datetime]]:

@@ -25,6 +25,7 @@ COLLAPSED = (FIXTURES.parent / "diffengine" / "whatsapp_tos_collapsed.md").read_
         ("2024-05-22T123609Z_fc4bbd876.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
         ("2024-05-22T12:36:09Z.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
         ("notes.md", None),
+        ("2025-02-30.md", None),  # no such day: `misnamed` names it, for the import to refuse
     ],
 )
 def test_dated_file_names(name: str, moment: datetime | None) -> None:
@@ -182,6 +183,37 @@ def test_files_dated_in_the_future_are_refused_before_anything_is_recorded(
     assert home.run("import-history", str(tree)).code == 0
     versions = {row["key"]: row["versions"] for row in home.run("documents", "--json").json()}
     assert versions == {"good/terms": 2, "late/terms": 2}
+
+
+def test_impossible_dates_are_refused_before_anything_is_recorded(
+    home: Home, tmp_path: Path
+) -> None:
+    """`2025-13-45.md` crashed the import with a traceback (ValueError: month must be in 1..12).
+    A name that starts with a date but gives no moment is a wrong name, as a future one is; a
+    name that does not start with a date is no version and is left alone."""
+    folder = tmp_path / "Chatterbox__Terms"
+    write(folder / "2025-01-01.md", "Terms.")
+    write(folder / "notes.md", "not a version")
+    wrong = ["2025-13-45.md", "2025-02-30.md", "2025-01-01T25:00:00Z.md", "2025-01-01T1200Z.md"]
+    for name in wrong:
+        write(folder / name, "Terms, amended.")
+    refused = home.run("import-history", str(folder))
+    assert refused.code == 2 and "Traceback" not in refused.stderr, refused
+    said = " ".join(refused.stderr.split())
+    assert said.startswith("error: 4 files named with no valid date or time:"), said
+    for reason in (
+        f"{folder / '2025-02-30.md'} (day is out of range for month)",
+        f"{folder / '2025-13-45.md'} (month must be in 1..12)",
+        f"{folder / '2025-01-01T25:00:00Z.md'} (hour must be in 0..23)",
+        f"{folder / '2025-01-01T1200Z.md'} (not a date or timestamp this import reads)",
+    ):
+        assert reason in said, said
+    assert "notes.md" not in said and "nothing was imported" in said
+    assert not Path(home.db.removeprefix("sqlite:///")).exists()  # nothing recorded, not one
+    alone = tmp_path / "Alone__Terms"
+    write(alone / "2025-02-30.md", "Terms.")
+    only = home.run("import-history", str(alone))  # not "no dated files": it names the file
+    assert only.code == 2 and "2025-02-30.md (day is out of range for month)" in only.stderr
 
 
 def test_variants_and_broken_captures_are_judged_with_the_documents_history(

@@ -54,6 +54,7 @@ def import_history(
         fail(f"{folder} is not a folder")
     if (service is None) != (doc_type is None):
         fail("--service and --type go together")
+    _refuse_misnamed(folder)
     folders = list(document_folders(folder))
     if not folders:
         fail(f"no dated .md or .html files under {folder} (names start like 2024-05-22)")
@@ -113,7 +114,27 @@ def import_history(
         console.print(f"{counted(already, 'file')} already recorded: left as they were.")
 
 
-_LISTED = 5  # future-dated files named in the error; the rest are counted
+_LISTED = 5  # wrongly named files named in an error; the rest are counted
+
+
+def _listed(files: list[tuple[Path, str]]) -> str:
+    """`path (why), …` for the first few, `and N more` for the rest."""
+    named = ", ".join(f"{path} ({why})" for path, why in files[:_LISTED])
+    return named + (f" and {len(files) - _LISTED} more" if len(files) > _LISTED else "")
+
+
+def _refuse_misnamed(root: Path) -> None:
+    """Files whose names start like a date but give none (`2025-02-30.md`) are refused before
+    anything is recorded, as future ones are: the user meant a date, and put right and imported
+    again, each is the version it was meant to be."""
+    from crawlers.importer import misnamed
+
+    if wrong := misnamed(root):
+        fail(
+            f"{counted(len(wrong), 'file')} named with no valid date or time: {_listed(wrong)};"
+            " name each by the moment it was recorded (2024-05-22.md, 2024-05-22T12-36-09Z.md),"
+            " then import again (nothing was imported)"
+        )
 
 
 def _refuse_the_future(folders: list[Path]) -> None:
@@ -126,9 +147,8 @@ def _refuse_the_future(folders: list[Path]) -> None:
     ahead = [item for one in folders for item in dated_after(one, now)]
     if not ahead:
         return
-    named = ", ".join(f"{path} ({at:%Y-%m-%d %H:%M} UTC)" for path, at in ahead[:_LISTED])
-    more = f" and {len(ahead) - _LISTED} more" if len(ahead) > _LISTED else ""
+    named = _listed([(path, f"{at:%Y-%m-%d %H:%M} UTC") for path, at in ahead])
     fail(
-        f"{counted(len(ahead), 'file')} dated after now, which no version can be: {named}{more};"
+        f"{counted(len(ahead), 'file')} dated after now, which no version can be: {named};"
         " correct the date in the file name, then import again (nothing was imported)"
     )
