@@ -121,6 +121,11 @@ class FolderReport:
     recorded_until: datetime | None = None  # the latest version's moment before the import
     skipped: list[str] = field(default_factory=list)
 
+    @property
+    def read(self) -> bool:
+        """Whether any file was read, recorded or not (not when every one was skipped)."""
+        return bool(self.versions or self.unchanged or self.already or self.older)
+
 
 @dataclass(frozen=True)
 class HtmlRules:
@@ -168,16 +173,13 @@ def import_folder(
     """Record the dated files of `folder` newer than its history, oldest first, as versions of
     one document."""
     key = f"{slugify(service)}/{slugify(document_type)}"
-    versions = _versions(folder)
-    first = versions[0][0] if versions else None
-    repository.sync_documents(
-        [DocumentInfo(key, service, document_type, folder.resolve().as_uri(), {"imported": True})],
-        at=first,
-        refresh=False,
+    document = DocumentInfo(
+        key, service, document_type, folder.resolve().as_uri(), {"imported": True}
     )
     until, known = recorded_versions(repository.engine, key)
+    made = until is not None  # a document with versions
     report = FolderReport(key, recorded_until=until)
-    for at, paths in versions:
+    for at, paths in _versions(folder):
         texts: list[str] = []
         for path in paths:
             on_file(path)
@@ -194,6 +196,9 @@ def import_folder(
             else:
                 report.older += len(paths)
             continue
+        if not made:  # with its first version: an import that records none leaves no document
+            repository.sync_documents([document], at=at, refresh=False)
+            made = True
         attempt = Attempt(url=paths[0].resolve().as_uri(), at=at)
         recorded = repository.record_text(key, attempt, text, judge, imported=True)
         report.versions += recorded.outcome != "unchanged"

@@ -148,6 +148,39 @@ def test_importing_into_a_crawled_document_keeps_its_url_and_history(
     assert site.hits("/t")[-1].headers.get("If-None-Match")  # its validators survived too
 
 
+def test_an_import_that_reads_no_file_makes_no_document_and_fails(
+    home: Home, site: Site, tmp_path: Path
+) -> None:
+    """Every file skipped (a --select that matches nothing, text that is not UTF-8) left an empty
+    document listed with 0 versions for good, and the import exited 0."""
+    folder = tmp_path / "Delta3__Terms"
+    for day in ("2025-01-01", "2025-06-01"):
+        write(folder / f"{day}.html", "<html><body><main><p>Bots are welcome.</p></main></body>")
+    result = home.run("import-history", str(folder), "--select", "#nothing")
+    assert result.code == 3, result
+    said = " ".join(result.stderr.split())
+    assert (
+        "error: nothing was imported: no version could be read (2 files skipped, the first"
+        " 2025-01-01.html: no element matches '#nothing')" in said
+    ), said
+    assert home.run("documents", "--json").json() == []
+
+    write(folder / "2025-09-01.html", "<html><body><main><p>Bots are banned.</p></main></body>")
+    assert home.run("import-history", str(folder), "--select", "main").code == 0
+    [document] = home.run("documents", "--json").json()
+    assert (document["key"], document["versions"]) == ("delta3/terms", 2)  # welcome, banned
+
+    site.html("/t", "<html><body><main><p>Bots are welcome today.</p></main></body></html>")
+    home.crawl(home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}]))
+    latin = tmp_path / "versions"
+    latin.mkdir()
+    (latin / "2026-01-01.md").write_bytes("Conditions générales".encode("latin-1"))
+    typo = home.run("import-history", str(latin), "--service", "TestSit", "--type", "Terms")
+    assert typo.code == 3 and "nothing was imported" in typo.stderr, typo
+    keys = {row["key"] for row in home.run("documents", "--json").json()}
+    assert keys == {"delta3/terms", "testsite/terms"}  # no testsit/terms
+
+
 def test_bad_arguments_are_clear_errors(home: Home, tmp_path: Path) -> None:
     empty = home.run("import-history", str(tmp_path))
     assert empty.code == 2 and "no dated" in empty.stderr

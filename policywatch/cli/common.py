@@ -37,7 +37,7 @@ err_console = Console(stderr=True, soft_wrap=True)  # error lines stay whole, fo
 # Exit codes shared by every command; documented in the README.
 EXIT_OK = 0
 EXIT_USAGE = 2
-EXIT_NOTHING_FETCHED = 3  # fetches were attempted and none succeeded (offline?)
+EXIT_NOTHING_FETCHED = 3  # fetches (or import-history's reads) were tried and none succeeded
 EXIT_LOCKED = 4  # `run`: another run holds the store's lock
 
 CatalogOption = Annotated[

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from policywatch.cli.common import (
+    EXIT_NOTHING_FETCHED,
     DbOption,
     RulesOption,
     checked_rules,
@@ -81,7 +82,7 @@ def import_history(
     table = Table(title="Imported", show_edge=False)
     for column in ("document", "new versions", "changes", "repeats", "skipped"):
         table.add_column(column, justify="left" if column == "document" else "right")
-    already = 0
+    already, read, skipped = 0, False, []
     with progress_bar() as progress:
         task = progress.add_task("importing", total=total)
         for one in folders:
@@ -109,9 +110,17 @@ def import_history(
                     highlight=False,
                 )
             already += report.already
+            read = read or report.read
+            skipped += report.skipped
     console.print(table)
     if already:
         console.print(f"{counted(already, 'file')} already recorded: left as they were.")
+    if not read:  # as a crawl that fetched nothing: there were files, and none could be read
+        fail(
+            f"nothing was imported: no version could be read ({counted(len(skipped), 'file')}"
+            f" skipped, the first {skipped[0]}); no version and no document was recorded",
+            EXIT_NOTHING_FETCHED,
+        )
 
 
 _LISTED = 5  # wrongly named files named in an error; the rest are counted
