@@ -138,10 +138,16 @@ def test_importing_into_a_crawled_document_keeps_its_url_and_history(
     [before] = home.run("documents", "--json").json()
     folder = tmp_path / "versions"
     folder.mkdir()
-    (folder / "2020-01-01.md").write_text("Bots were welcome in 2020.\n")
+    for year in (2020, 2021, 2022):
+        (folder / f"{year}-01-01.md").write_text(f"Bots were welcome in {year}.\n")
     result = home.run("import-history", str(folder), "--service", "TestSite", "--type", "Terms")
     assert result.code == 0, result.stderr
-    assert "older than the history already recorded" in result.stderr.replace("\n", " ")
+    said = " ".join(result.stderr.split())
+    assert "left out testsite/terms: 3 files older than the history already recorded" in said
+    # The table counted them nowhere (skipped 0) while the note said 3 were left out.
+    assert table_row(result.stdout, "testsite/terms") == {
+        "new versions": "0", "changes": "0", "repeats": "0", "skipped": "0", "left out": "3"
+    }  # fmt: skip
     [after] = home.run("documents", "--json").json()
     assert after == before  # same URL, versions, last check: nothing inserted before live history
     home.crawl(catalog)
@@ -271,6 +277,14 @@ def test_variants_and_broken_captures_are_judged_with_the_documents_history(
         (True, None),  # compared with the version before the collapse
     ]
     assert (changes[-1]["added"], changes[-1]["removed"], changes[-1]["changed"]) == (0, 0, 1)
+
+
+def table_row(stdout: str, key: str) -> dict[str, str]:
+    """The summary table's counts for `key`, by column."""
+    header = next(line for line in stdout.splitlines() if "┃" in line)
+    row = next(line for line in stdout.splitlines() if line.strip().startswith(f"{key} "))
+    names = [cell.strip() for cell in header.split("┃")][1:]
+    return dict(zip(names, (cell.strip() for cell in row.split("│")[1:]), strict=True))
 
 
 def write(path: Path, text: str) -> None:

@@ -80,7 +80,8 @@ def import_history(
     html = HtmlRules(select or (), remove or ())
     total = sum(1 for one in folders for _ in one.iterdir())
     table = Table(title="Imported", show_edge=False)
-    for column in ("document", "new versions", "changes", "repeats", "skipped"):
+    # "skipped" could not be read; "left out" were older than the history, as the note says.
+    for column in ("document", "new versions", "changes", "repeats", "skipped", "left out"):
         table.add_column(column, justify="left" if column == "document" else "right")
     already, read, skipped = 0, False, []
     with progress_bar() as progress:
@@ -96,6 +97,7 @@ def import_history(
                 str(report.changes),
                 str(report.unchanged),
                 str(len(report.skipped)),
+                str(report.older),
             )
             for reason in report.skipped:
                 err_console.print(
