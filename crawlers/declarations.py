@@ -37,6 +37,12 @@ from crawlers.css import css_xpath
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BUNDLED_CATALOG = Path(str(resources.files("crawlers") / "catalog"))
 _INTERVAL = re.compile(r"^(\d+)([mhd])$")
+# The codes the language check (diffengine.language) can tell a page is in: a page declared in
+# another could never pass it. Written out, not imported: loading the catalog (`catalog list`)
+# must not load the diff engine. tests/test_catalog.py holds the two sets equal.
+LANGUAGES = frozenset(
+    {"ar", "de", "el", "en", "es", "fr", "he", "hi", "it", "ja", "ko", "nl", "pt", "th", "zh"}
+)
 
 
 def slugify(text: str) -> str:
@@ -250,6 +256,23 @@ class DocumentDeclaration(BaseModel):
     def _valid_interval(cls, value: str) -> str:
         interval_seconds(value)
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        """A code the language check can find in a page, in lower case as it reports them: any
+        other (`english`, `zz`, even `EN`) loaded, then failed every crawl as a language switch.
+        """
+        if value is None:
+            return None
+        if value.lower() not in LANGUAGES:
+            raise ValueError(
+                f"{value!r} is not a language the language check can tell; use an ISO 639-1"
+                f" code among {', '.join(sorted(LANGUAGES))} (e.g. language: de), or"
+                " language: null for a page in another language (each version is then checked"
+                " against the previous one's language)"
+            )
+        return value.lower()
 
 
 class ServiceDeclaration(BaseModel):

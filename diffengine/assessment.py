@@ -154,7 +154,10 @@ def capture_problem(previous: str | None, new: str, language: str | None) -> Cap
     new_language = detect_language(new)
     expected = language or (detect_language(previous) if previous is not None else None)
     if expected and new_language and new_language != expected:
-        message = f"the page switched language from {expected} to {new_language}"
+        if previous is None:  # nothing to have switched from: the catalog's word is the reference
+            message = f"the page is in {new_language}, the catalog expects {expected}"
+        else:
+            message = f"the page switched language from {expected} to {new_language}"
         return CaptureProblem("wrong-language", message)
     if previous is None:  # nothing to collapse from, and no need of the whole normal form
         return None

@@ -152,6 +152,9 @@ _ASCII_WORDS = str.maketrans({c: c.lower() if c.isalpha() else " " for c in map(
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
 _SCRIPT_CODES = {"THAI": "th", "HANGUL": "ko", "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh"}
 _SCRIPT_CODES |= {"ARABIC": "ar", "HEBREW": "he", "DEVANAGARI": "hi", "GREEK": "el"}
+# Every code detect_language can return (besides a script's name): the languages a catalog entry
+# may declare, since a page declared in any other could never be found in it.
+LANGUAGES = frozenset(_STOPWORDS) | frozenset(_SCRIPT_CODES.values())
 _WINDOWS = 4  # samples spread over the page: its top is often navigation
 _WINDOW = 3_000  # characters each: plenty to tell a language, cheap on a 300 KB page
 _MIN_HITS = 20

@@ -21,12 +21,14 @@ from typer.testing import CliRunner, Result
 import policywatch.cli.catalog as catalog_cli
 from crawlers.declarations import (
     BUNDLED_CATALOG,
+    LANGUAGES,
     CatalogError,
     RangeSelector,
     interval_seconds,
     load_catalog,
     slugify,
 )
+from diffengine import language as detection
 from policywatch.cli import app
 from tests.conftest import Home
 
@@ -201,6 +203,38 @@ def test_a_misspelt_field_is_named_with_the_one_it_meant(tmp_path: Path) -> None
     path.write_text(yaml.safe_dump({"service": "Typo", "documents": [entry]}), encoding="utf-8")
     [error] = load_catalog([path], bundled=False).errors
     assert (error.field, error.message) == ("selct", "unknown field; did you mean select?")
+
+
+def test_a_language_is_a_code_the_language_check_can_tell(tmp_path: Path) -> None:
+    """`english` or `zz` loaded, and `EN` stayed upper case: every crawl of the page then failed
+    as a language switch (detection reports `en`)."""
+    path = tmp_path / "lingo.yaml"
+    entries = [
+        {"type": name, "url": f"https://lingo.example/{index}", "language": language}
+        for index, (name, language) in enumerate(
+            [("Upper", "EN"), ("German", "de"), ("Word", "english"), ("Made Up", "zz")]
+        )
+    ]
+    path.write_text(yaml.safe_dump({"service": "Lingo", "documents": entries}), encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    for name, language in [("Word", "english"), ("Made Up", "zz")]:
+        assert (
+            f"{path} · document {name} · field language: {language!r} is not a language the"
+            " language check can tell; use an ISO 639-1 code among ar, de, el, en, es, fr,"
+        ) in result.stdout
+    assert "(e.g. language: de), or language: null for a page in another language" in (
+        result.stdout
+    )
+    assert "2 documents in 1 file are valid" in result.stdout
+    languages = {
+        doc.document_type: doc.language for doc in load_catalog([path], bundled=False).documents
+    }
+    assert languages == {"Upper": "en", "German": "de"}
+
+
+def test_the_catalog_accepts_the_languages_detection_can_report() -> None:
+    assert detection.LANGUAGES == LANGUAGES
 
 
 def test_error_text_names_file_document_and_field() -> None:

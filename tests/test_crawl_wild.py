@@ -181,15 +181,22 @@ def test_a_first_capture_in_another_language_than_declared_is_refused(
 ) -> None:
     site.html("/conditions", FRENCH)
     site.html("/conditions-fr", FRENCH)
+    site.html("/terms", terms(CLAUSES))
     catalog = home.catalog(
         [
             {"type": "Conditions", "url": site.url("/conditions"), "select": "#terms"},
             {"type": "Conditions FR", "url": site.url("/conditions-fr"), "language": "fr"},
+            # Any case: `EN` was kept as written and never matched the detected `en`.
+            {"type": "Terms", "url": site.url("/terms"), "language": "EN"},
         ]
     )
     seen = outcomes(home.crawl(catalog, "--json"))
-    assert seen["testsite/conditions"][1].startswith("wrong-language:")
+    assert seen["testsite/conditions"] == (
+        "failed",
+        "wrong-language: the page is in fr, the catalog expects en",  # no earlier version
+    )
     assert seen["testsite/conditions-fr"] == ("first", "")
+    assert seen["testsite/terms"] == ("first", "")
 
 
 def test_a_pdf_document_is_extracted_and_its_change_judged(home: Home, site: Site) -> None:
