@@ -34,7 +34,8 @@ from pydantic_core import ErrorDetails
 from crawlers.css import css_xpath
 
 # libyaml's safe loader when PyYAML was built with it: five times faster on a large catalog.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
 BUNDLED_CATALOG = Path(str(resources.files("crawlers") / "catalog"))
 _INTERVAL = re.compile(r"^(\d+)([mhd])$")
 # The codes the language check (diffengine.language) can tell a page is in: a page declared in
@@ -453,6 +454,34 @@ def _load_document(
     )
 
 
+class _CatalogLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
+    """The safe loader, refusing a key written twice in one mapping: PyYAML keeps the last one,
+    so a second `url:` silently replaced the first.
+
+    libyaml parses; mappings are built in Python anyway, and comparing sizes costs nothing: the
+    keys are searched for the duplicate only when the mapping has fewer keys than were written,
+    or merged some in (`<<: *defaults`, whose keys may be overridden).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        written = list(node.value) if isinstance(node, yaml.MappingNode) else []
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(written) or len(node.value) != len(written):
+            self._refuse_duplicate([key for key, _ in written if key.tag != _MERGE])
+        return mapping
+
+    def _refuse_duplicate(self, keys: list[yaml.Node]) -> None:
+        first: dict[Any, yaml.Node] = {}
+        for node in keys:
+            key = self.construct_object(node)
+            if key in first:
+                where = f"first at line {first[key].start_mark.line + 1}"
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} ({where})", node.start_mark
+                )
+            first[key] = node
+
+
 def _yaml_problem(error: yaml.YAMLError) -> str:
     """One line saying what is wrong and where: PyYAML's own message spans several lines."""
     mark = getattr(error, "problem_mark", None)
@@ -465,7 +494,7 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 def _load_file(path: Path, catalog: Catalog) -> None:
     source = str(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CatalogLoader)
     except (OSError, UnicodeDecodeError) as error:
         catalog.errors.append(CatalogError(source, None, None, f"cannot read: {error}"))
         return

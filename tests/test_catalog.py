@@ -255,6 +255,32 @@ def test_invalid_yaml_is_one_located_error(tmp_path: Path) -> None:
     assert "\n" not in error.message
 
 
+def test_a_key_written_twice_in_one_mapping_is_refused(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two `url:`: the first was dropped without a word. A key merged in
+    (`<<: *anchor`) may still be overridden."""
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(
+        "service: Twice\ndocuments:\n  - type: Terms\n    url: https://a.example/terms\n"
+        "    select: main\n    url: https://b.example/terms\n",
+        encoding="utf-8",
+    )
+    merged = tmp_path / "merged.yaml"
+    merged.write_text(
+        "service: Merged\ndocuments:\n"
+        "  - &terms {type: Terms, url: 'https://m.example/terms', select: main}\n"
+        "  - <<: *terms\n    type: Privacy\n    url: https://m.example/privacy\n",
+        encoding="utf-8",
+    )
+    result = invoke("validate", str(twice), str(merged))
+    assert result.exit_code == 2
+    assert (
+        f"{twice}: invalid YAML at line 6, column 5: duplicate key 'url' (first at line 4)"
+        in result.stdout
+    )
+    assert "2 documents in 2 files are valid" in result.stdout  # the merged file's
+    assert "1 error" in result.stdout
+
+
 def test_top_level_problems_name_the_field(tmp_path: Path) -> None:
     path = tmp_path / "nameless.yaml"
     path.write_text("documents:\n  - type: Terms\n    url: https://x.example/\nowner: me\n")
