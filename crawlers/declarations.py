@@ -391,16 +391,54 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
 
-def _problem_message(problem: ErrorDetails) -> str:
+def _problem_message(problem: ErrorDetails, model: type[BaseModel]) -> str:
     """Pydantic's message, without the "Value error, " it puts before our validators' own text;
-    for a misspelt field, the field it most likely meant."""
+    for an unknown field, where it belongs if it is a field of another level (`url:` written at
+    the top of the file), else the field it most likely meant. `model` is the one validated."""
     error = problem.get("ctx", {}).get("error")
     if problem["type"] == "value_error" and error is not None:
         return str(error)
     if problem["type"] == "extra_forbidden" and problem["loc"]:
-        meant = difflib.get_close_matches(str(problem["loc"][-1]), _FIELD_NAMES, n=1)
-        return f"unknown field; did you mean {meant[0]}?" if meant else "unknown field"
+        name, here = str(problem["loc"][-1]), _model_at(model, problem["loc"])
+        misplaced = _belongs(name, here)
+        if misplaced:
+            return f"{misplaced}; check the indentation"
+        meant = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
+        if not meant:
+            return "unknown field"
+        elsewhere = _belongs(meant[0], here)
+        return f"unknown field; did you mean {meant[0]}?" + (f" ({elsewhere})" if elsewhere else "")
     return problem["msg"]
+
+
+def _model_at(model: type[BaseModel], location: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model whose field `location` names: a range selector's (pydantic puts the tag `range`
+    in the path), a combined page's, or `model`'s own."""
+    if "range" in location[:-1]:
+        return RangeSelector
+    if model is DocumentDeclaration and location[0] == "combine" and len(location) == 3:
+        return PartDeclaration
+    return model
+
+
+# Where each level's fields go, said of a field found at another level.
+_HOMES: tuple[tuple[type[BaseModel], str], ...] = (
+    (DocumentDeclaration, "belongs to a document, under `documents:`"),
+    (ServiceDeclaration, "belongs at the top level of the file, not in a document"),
+    (RangeSelector, "belongs to a range selector, in a `select:` or `remove:` list"),
+)
+
+
+def _belongs(name: str, here: type[BaseModel]) -> str | None:
+    """Where the field `name` belongs, when it is not a field of `here`."""
+    if name in here.model_fields:
+        return None
+    if here is PartDeclaration and name in DocumentDeclaration.model_fields:
+        return f"`{name}` belongs to the document, not to one of its `combine:` pages"
+    for model, home in _HOMES:
+        if name in model.model_fields:
+            return f"`{name}` {home}"
+    return None
 
 
 _FIELD_NAMES = sorted(
@@ -425,7 +463,8 @@ def _load_document(
         for problem in error.errors():
             # The only whole-entry check is about where to fetch from: name the `url` field.
             where = _field_path(problem["loc"]) if problem["loc"] else "url"
-            catalog.errors.append(CatalogError(source, label, where, _problem_message(problem)))
+            message = _problem_message(problem, DocumentDeclaration)
+            catalog.errors.append(CatalogError(source, label, where, message))
         return
     if not slugify(service.service) or not slugify(entry.type):
         where = "type" if slugify(service.service) else "service"
@@ -510,9 +549,8 @@ def _load_file(path: Path, catalog: Catalog) -> None:
         service = ServiceDeclaration.model_validate(data)
     except ValidationError as error:
         for problem in error.errors():
-            catalog.errors.append(
-                CatalogError(source, None, _field_path(problem["loc"]), _problem_message(problem))
-            )
+            message = _problem_message(problem, ServiceDeclaration)
+            catalog.errors.append(CatalogError(source, None, _field_path(problem["loc"]), message))
         return
     for index, raw in enumerate(service.documents):
         _load_document(raw, service, index, source, catalog)

@@ -237,6 +237,37 @@ def test_the_catalog_accepts_the_languages_detection_can_report() -> None:
     assert detection.LANGUAGES == LANGUAGES
 
 
+def test_a_field_at_the_wrong_level_is_said_to_belong_elsewhere(tmp_path: Path) -> None:
+    """`url:` at the top of a file got "unknown field; did you mean url?": the hint named the
+    field written, when the fault is where it was written."""
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("service: Flat\ntype: Terms\nurl: https://flat.example/\nselct: main\n")
+    nested = tmp_path / "nested.yaml"
+    nested.write_text(
+        "service: Nested\ndocuments:\n  - type: Terms\n    service: Nested\n"
+        "    combine:\n      - url: https://n.example/a\n        render: browser\n"
+        "      - https://n.example/b\n    start_after: h2\n"
+    )
+    result = invoke("validate", str(flat), str(nested))
+    assert result.exit_code == 2
+    belongs = "belongs to a document, under `documents:`; check the indentation"
+    expected = [
+        f"{flat} · field url: `url` {belongs}",
+        f"{flat} · field type: `type` {belongs}",
+        f"{flat} · field selct: unknown field; did you mean select? (`select` belongs to a"
+        " document, under `documents:`)",
+        f"{nested} · document Terms · field service: `service` belongs at the top level of the"
+        " file, not in a document; check the indentation",
+        f"{nested} · document Terms · field combine.0.render: `render` belongs to the document,"
+        " not to one of its `combine:` pages; check the indentation",
+        f"{nested} · document Terms · field start_after: `start_after` belongs to a range"
+        " selector, in a `select:` or `remove:` list; check the indentation",
+    ]
+    for line in expected:
+        assert line in result.stdout
+    assert "did you mean url?" not in result.stdout
+
+
 def test_error_text_names_file_document_and_field() -> None:
     errors = load_catalog([MIXED], bundled=False).errors
     text = next(str(error) for error in errors if error.document == "Bad Selector")
