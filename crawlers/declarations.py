@@ -521,24 +521,33 @@ class _CatalogLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
             first[key] = node
 
 
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    """One line saying what is wrong and where: PyYAML's own message spans several lines."""
+def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
+    """One line saying what is wrong and where: PyYAML's own message spans several lines. On a
+    line indented with a tab, libyaml only says it "found character that cannot start any
+    token": the hint names the tab."""
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if mark is None:
         return f"invalid YAML: {problem}"
-    return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    message = f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if "\t" in line[: len(line) - len(line.lstrip())]:
+        message += " (the line is indented with a tab: YAML indentation must use spaces)"
+    return message
 
 
 def _load_file(path: Path, catalog: Catalog) -> None:
     source = str(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CatalogLoader)
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         catalog.errors.append(CatalogError(source, None, None, f"cannot read: {error}"))
         return
+    try:
+        data = yaml.load(text, Loader=_CatalogLoader)
     except yaml.YAMLError as error:
-        catalog.errors.append(CatalogError(source, None, None, _yaml_problem(error)))
+        catalog.errors.append(CatalogError(source, None, None, _yaml_problem(error, text)))
         return
     if not isinstance(data, dict):  # pydantic would say "a valid dictionary or instance of…"
         found = "empty" if data is None else f"a {type(data).__name__}"

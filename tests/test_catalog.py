@@ -424,6 +424,27 @@ def test_validate_without_paths_checks_bundled_and_configured_files(
     assert f"{bundled + 1} documents in" in result.stdout
 
 
+def test_validate_a_folder_without_catalog_files(tmp_path: Path) -> None:
+    """It said "0 documents in 0 files are valid" and exited 0: a wrong folder passed."""
+    (tmp_path / "Discord.json").write_text("{}", encoding="utf-8")
+    result = invoke("validate", str(tmp_path), str(GOOD))
+    assert result.exit_code == 2
+    assert f"✗ {tmp_path}: no catalog files (*.yaml, *.yml) in this folder" in result.stdout
+    assert "3 documents in 2 files are valid" in result.stdout
+
+
+def test_validate_names_a_tab_in_the_indentation(tmp_path: Path) -> None:
+    """libyaml only says it "found character that cannot start any token"."""
+    path = tmp_path / "tabbed.yaml"
+    path.write_text("service: Tabbed\ndocuments:\n\t- type: Terms\n", encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    assert (
+        f"{path}: invalid YAML at line 3, column 1: found character that cannot start any token"
+        " (the line is indented with a tab: YAML indentation must use spaces)"
+    ) in result.stdout
+
+
 def test_validate_a_missing_path() -> None:
     result = invoke("validate", "does-not-exist.yaml")
     assert result.exit_code == 2

@@ -24,6 +24,7 @@ from rich.table import Table
 from crawlers.declarations import (
     BUNDLED_CATALOG,
     Catalog,
+    CatalogError,
     TrackedDocument,
     declaration_files,
     load_catalog,
@@ -121,16 +122,25 @@ def list_documents(catalog: CatalogOption = None, as_json: JsonOption = False) -
 
 
 def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path]]:
-    """What `validate` checks: the named paths alone, or everything the crawler would load."""
+    """What `validate` checks: the named paths alone, or everything the crawler would load.
+
+    A folder named that holds no catalog file is an error: "0 documents in 0 files are valid"
+    passed a wrong path, or files named .json or .txt, as a valid catalog.
+    """
     if paths:
-        return load_catalog(paths, bundled=False), declaration_files(paths)
+        catalog = load_catalog(paths, bundled=False)
+        for path in paths:
+            if path.is_dir() and not declaration_files([path]):
+                message = "no catalog files (*.yaml, *.yml) in this folder"
+                catalog.errors.append(CatalogError(str(path), None, None, message))
+        return catalog, declaration_files(paths)
     configured = settings().catalog
     return load_catalog(configured), declaration_files([BUNDLED_CATALOG, *configured])
 
 
 @app.command()
 def validate(paths: PathsArgument = None) -> None:
-    """Check declaration files; exit code 2 when any entry is invalid."""
+    """Check declaration files; exit code 2 when any entry is invalid or a folder holds none."""
     catalog, files = _validation_target(paths)
     for problem in catalog.errors:
         console.print(f"[red]✗[/] {escape(str(problem))}", highlight=False)
