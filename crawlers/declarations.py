@@ -51,6 +51,11 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def document_key(service: str, document_type: str) -> str:
+    """A document's key, `service-slug/type-slug`: unique across every catalog loaded together."""
+    return f"{slugify(service)}/{slugify(document_type)}"
+
+
 def interval_seconds(text: str) -> int:
     """`30m`, `6h`, `1d` in seconds.
 
@@ -471,7 +476,7 @@ def _load_document(
         message = "needs at least one letter or digit to make a key"
         catalog.errors.append(CatalogError(source, label, where, message))
         return
-    key = f"{slugify(service.service)}/{slugify(entry.type)}"
+    key = document_key(service.service, entry.type)
     existing = catalog.get(key)
     if existing:
         message = f"duplicate key {key} (first declared in {existing.source})"

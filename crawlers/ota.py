@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import ValidationError
 
-from crawlers.declarations import DocumentDeclaration, slugify
+from crawlers.declarations import DocumentDeclaration, document_key, slugify
 
 # Where OTA keeps a service's documents: `terms` today, `documents` in declarations before 2023.
 DOCUMENT_KEYS = ("terms", "documents")
@@ -67,6 +67,7 @@ class Conversion:
     yaml_text: str
     documents: int
     omissions: tuple[Omission, ...]
+    keys: tuple[str, ...]  # of the documents written, as the catalog will key them
 
 
 def convert(data: Any, *, source: str = "") -> Conversion:
@@ -107,6 +108,7 @@ def convert(data: Any, *, source: str = "") -> Conversion:
         + _dump({"service": service, "documents": documents}),
         documents=len(documents),
         omissions=tuple(omissions),
+        keys=tuple(document_key(service, entry["type"]) for entry in documents),
     )
 
 

@@ -401,10 +401,30 @@ def test_validate_reports_every_error_and_exits_2() -> None:
     assert "5 errors" in result.stdout
 
 
-def test_validate_does_not_mix_in_the_bundled_catalog() -> None:
+def test_validate_counts_the_named_files_only() -> None:
     result = invoke("validate", str(GOOD / "more"))
     assert result.exit_code == 0, result.output
     assert "1 document in 1 file is valid" in result.stdout
+
+
+def test_validate_reports_keys_the_bundled_catalog_has(tmp_path: Path) -> None:
+    """`crawl --catalog` loads the bundled catalog first and skips these: validate said valid."""
+    path = tmp_path / "discord.yaml"
+    path.write_text(
+        "service: Discord\ndocuments:\n"
+        "  - type: Terms of Service\n    url: https://discord.com/terms\n"
+        "  - type: Safety Center\n    url: https://discord.com/safety\n",
+        encoding="utf-8",
+    )
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    assert (
+        f"✗ {path} · document Terms of Service · field type: duplicate key"
+        f" discord/terms-of-service (first declared in {BUNDLED_CATALOG / 'discord.yaml'})"
+    ) in result.stdout
+    assert "1 document in 1 file is valid" in result.stdout
+    bundled = invoke("validate", str(BUNDLED_CATALOG / "discord.yaml"))  # not a clash with itself
+    assert bundled.exit_code == 0, bundled.output
 
 
 def test_validate_without_paths_checks_bundled_and_configured_files(

@@ -283,9 +283,22 @@ def test_import_the_reference_declarations_then_validate(home: Home) -> None:
     assert "  Zoom · Terms of Service: JavaScript filters: removeAmpDeviceId\n" in result.stdout
     assert f"wrote {output / 'telegram.yaml'}: Telegram, 9 documents" in result.stdout
 
+    # Services the bundled catalog tracks too: crawl would skip their keys. Written all the same,
+    # with a warning; validate (which loads the bundled catalog first, as crawl) reports them.
+    assert (
+        f"warning: {output / 'discord.yaml'}: 2 keys the bundled catalog already has"
+        " (discord/terms-of-service, discord/community-guidelines), which crawl skips: it keeps the"
+        " bundled entries, so nothing is replaced. Drop these documents to use the bundled ones,"
+        " or give them another `type:` to track both."
+    ) in result.stderr
+    assert result.stderr.count("warning: ") == 14
     validated = home.run("catalog", "validate", str(output))
-    assert validated.code == 0, validated.stdout
-    assert "142 documents in 35 files are valid" in validated.stdout
+    assert validated.code == 2, validated.stdout
+    assert (
+        f"✗ {output / 'discord.yaml'} · document Terms of Service · field type: duplicate key"
+        " discord/terms-of-service (first declared in"
+    ) in validated.stdout
+    assert "124 documents in 35 files are valid\n18 errors" in validated.stdout
 
 
 def test_existing_files_are_kept_unless_forced(home: Home) -> None:

@@ -121,32 +121,41 @@ def list_documents(catalog: CatalogOption = None, as_json: JsonOption = False) -
         console.print(_documents_table(documents, console.width))
 
 
-def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path]]:
-    """What `validate` checks: the named paths alone, or everything the crawler would load.
+def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path], int]:
+    """What `validate` checks, its files and how many of their documents loaded: the named paths,
+    or everything the crawler would load.
 
-    A folder named that holds no catalog file is an error: "0 documents in 0 files are valid"
-    passed a wrong path, or files named .json or .txt, as a valid catalog.
+    Named paths are loaded after the bundled catalog, as `crawl --catalog` loads them: a key the
+    bundled catalog already has is skipped there, so it is an error here (the bundled documents
+    are not counted). A folder named that holds no catalog file is an error too: "0 documents
+    in 0 files are valid" passed a wrong path, or files named .json or .txt, as a valid catalog.
     """
-    if paths:
-        catalog = load_catalog(paths, bundled=False)
-        for path in paths:
-            if path.is_dir() and not declaration_files([path]):
-                message = "no catalog files (*.yaml, *.yml) in this folder"
-                catalog.errors.append(CatalogError(str(path), None, None, message))
-        return catalog, declaration_files(paths)
-    configured = settings().catalog
-    return load_catalog(configured), declaration_files([BUNDLED_CATALOG, *configured])
+    if not paths:
+        configured = settings().catalog
+        catalog = load_catalog(configured)
+        return catalog, declaration_files([BUNDLED_CATALOG, *configured]), len(catalog.documents)
+    catalog = load_catalog(paths)
+    for path in paths:
+        if path.is_dir() and not declaration_files([path]):
+            message = "no catalog files (*.yaml, *.yml) in this folder"
+            catalog.errors.append(CatalogError(str(path), None, None, message))
+    files = declaration_files(paths)
+    named = {file.resolve() for file in files}  # a bundled file named is read as the bundled one
+    sources = {document.source for document in catalog.documents}
+    mine = {source for source in sources if Path(source).resolve() in named}
+    return catalog, files, sum(document.source in mine for document in catalog.documents)
 
 
 @app.command()
 def validate(paths: PathsArgument = None) -> None:
-    """Check declaration files; exit code 2 when any entry is invalid or a folder holds none."""
-    catalog, files = _validation_target(paths)
+    """Check declaration files, with the bundled catalog as a crawl loads them; exit code 2 when
+    any entry is invalid or clashes with another's key, or a folder named holds no file."""
+    catalog, files, documents = _validation_target(paths)
     for problem in catalog.errors:
         console.print(f"[red]✗[/] {escape(str(problem))}", highlight=False)
     readable = [file for file in files if file.is_file()]
-    valid = counted(len(catalog.documents), "document")
-    verb = "is" if len(catalog.documents) == 1 else "are"
+    valid = counted(documents, "document")
+    verb = "is" if documents == 1 else "are"
     console.print(f"{valid} in {counted(len(readable), 'file')} {verb} valid")
     if catalog.errors:
         console.print(f"[red]{counted(len(catalog.errors), 'error')}[/]")
@@ -281,6 +290,7 @@ def import_ota(files: OtaFilesArgument, output: OutputOption, force: ForceOption
     written: dict[str, Path] = {}
     documents = 0
     omissions: list[Omission] = []
+    bundled = {document.key for document in load_catalog().documents}
     for path in files:
         conversion = _read_ota(path)
         if conversion is None:
@@ -306,9 +316,25 @@ def import_ota(files: OtaFilesArgument, output: OutputOption, force: ForceOption
             highlight=False,
             soft_wrap=True,
         )
+        _warn_bundled(target, [key for key in conversion.keys if key in bundled])
     _import_summary(len(written), documents, omissions, len(files) - len(written), output)
     if not written:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _warn_bundled(target: Path, keys: list[str]) -> None:
+    """Keys the bundled catalog has too load, but a crawl skips them as duplicates (the bundled
+    entry is loaded first): written all the same, with what to do about them."""
+    if not keys:
+        return
+    err_console.print(
+        f"[yellow]warning:[/] {escape(str(target))}: {counted(len(keys), 'key')} the bundled"
+        f" catalog already has ({escape(', '.join(keys))}), which crawl skips: it keeps the"
+        " bundled entries, so nothing is replaced. Drop these documents to use the bundled ones,"
+        " or give them another `type:` to track both.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _import_summary(
