@@ -407,7 +407,9 @@ def test_validate_counts_the_named_files_only() -> None:
     assert "1 document in 1 file is valid" in result.stdout
 
 
-def test_validate_reports_keys_the_bundled_catalog_has(tmp_path: Path) -> None:
+def test_validate_reports_keys_the_bundled_catalog_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`crawl --catalog` loads the bundled catalog first and skips these: validate said valid."""
     path = tmp_path / "discord.yaml"
     path.write_text(
@@ -425,6 +427,10 @@ def test_validate_reports_keys_the_bundled_catalog_has(tmp_path: Path) -> None:
     assert "1 document in 1 file is valid" in result.stdout
     bundled = invoke("validate", str(BUNDLED_CATALOG / "discord.yaml"))  # not a clash with itself
     assert bundled.exit_code == 0, bundled.output
+    # Left out, the bundled catalog clashes with nothing: as the crawl loads the files.
+    monkeypatch.setenv("POLICYWATCH_BUNDLED_CATALOG", "false")
+    alone = invoke("validate", str(path))
+    assert alone.exit_code == 0 and "2 documents in 1 file are valid" in alone.stdout
 
 
 def test_validate_without_paths_checks_bundled_and_configured_files(

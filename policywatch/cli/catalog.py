@@ -130,11 +130,13 @@ def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path], i
     are not counted). A folder named that holds no catalog file is an error too: "0 documents
     in 0 files are valid" passed a wrong path, or files named .json or .txt, as a valid catalog.
     """
+    bundled = settings().bundled_catalog  # off: a crawl loads the user's files alone
     if not paths:
         configured = settings().catalog
-        catalog = load_catalog(configured)
-        return catalog, declaration_files([BUNDLED_CATALOG, *configured]), len(catalog.documents)
-    catalog = load_catalog(paths)
+        catalog = load_catalog(configured, bundled=bundled)
+        roots = [BUNDLED_CATALOG, *configured] if bundled else configured
+        return catalog, declaration_files(roots), len(catalog.documents)
+    catalog = load_catalog(paths, bundled=bundled)
     for path in paths:
         if path.is_dir() and not declaration_files([path]):
             message = "no catalog files (*.yaml, *.yml) in this folder"
@@ -290,7 +292,11 @@ def import_ota(files: OtaFilesArgument, output: OutputOption, force: ForceOption
     written: dict[str, Path] = {}
     documents = 0
     omissions: list[Omission] = []
-    bundled = {document.key for document in load_catalog().documents}
+    bundled = (
+        {document.key for document in load_catalog().documents}
+        if settings().bundled_catalog
+        else set()
+    )
     for path in files:
         conversion = _read_ota(path)
         if conversion is None:
