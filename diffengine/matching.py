@@ -33,6 +33,9 @@ from diffengine.rules import Rule
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _SIMILAR = 0.5  # a unit at least this alike (by words) to another is that one, edited
 _MARGIN = 2  # words: an edit this close to what a rule read touches it
+# A figure edited this close does: "Messages are billed at 0.005 USD each" -> "0.02", the price
+# four words past what the rule read ("Messages are billed"), and a decimal two words of its own.
+_FIGURE_MARGIN = 6
 
 
 class Reach(NamedTuple):
@@ -143,7 +146,8 @@ def touched(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `unit` differs from the most alike of `counterparts` within `reach`.
 
     Words inserted or replaced count within `_MARGIN` words of the reach ("not" put before
-    "use any robot"); words deleted count only from inside it, so a sentence that became a list
+    "use any robot"), figures within `_FIGURE_MARGIN` (a price or a limit follows the words
+    that name it); words deleted count only from inside it, so a sentence that became a list
     item, its "You will not" moved into the list's introduction, is not touched. With no
     counterpart alike enough, the whole unit is new, and so touched.
     """
@@ -151,9 +155,13 @@ def touched(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     if edits is None:
         return True
     changed, deleted = edits
-    return any(reach.start - _MARGIN <= word <= reach.end + _MARGIN for word in changed) or any(
-        reach.start < point <= reach.end for point in deleted
-    )
+    words = _words(unit.full)
+
+    def near(word: int) -> bool:
+        margin = _FIGURE_MARGIN if words[word].isdigit() else _MARGIN
+        return reach.start - margin <= word <= reach.end + margin
+
+    return any(map(near, changed)) or any(reach.start < point <= reach.end for point in deleted)
 
 
 @lru_cache(maxsize=512)
