@@ -253,7 +253,10 @@ def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(
     alerts(home, "subscribe", hook.url(), "--name", "hooky", "--min-severity", "low")
     edited = "Refunds take 14 days to process. Contact support first. Gift cards are final."
     site.html("/t", terms.format(edited))
-    assert home.crawl(catalog).code == 0
+    crawled = home.crawl(catalog)
+    assert crawled.code == 0
+    # Sent, it is said with the summary: on stderr, cron mailed every alert a second time.
+    assert "alerts: 1 message sent" in crawled.stdout and "alerts" not in crawled.stderr
     [post] = hook.posts
     assert post["title"].startswith("[LOW] TestSite · Terms — 1 sentence added, 1 changed")
     assert "Refunds take 14 days to process." in post["message"]

@@ -208,7 +208,7 @@ def crawl(
         _say_interrupted(result)
         raise typer.Exit(128 + (result.stopped_by or 0))  # as a shell reports a signal
     if not no_notify:
-        _notify(store, config.base_url)
+        _notify(store, config.base_url, as_json=as_json)
     if result.nothing_fetched:
         if result.offline:
             err_console.print(
@@ -305,11 +305,15 @@ def _say_interrupted(result: CrawlResult) -> None:
     )
 
 
-def _notify(store: Engine, base_url: str | None) -> None:
-    """Deliver what this crawl made owed, and retry earlier alerts; on stderr, as stdout is data."""
+def _notify(store: Engine, base_url: str | None, *, as_json: bool) -> None:
+    """Deliver what this crawl made owed, and retry earlier alerts. What went wrong is said on
+    stderr, which cron mails; alerts all sent are said with the summary on stdout (not at all
+    under --json, whose stdout is data): on stderr, they made cron mail every alert twice."""
     report = deliver_owed(store, base_url=base_url)
-    if report.messages or report.retrying or report.failed:
+    if report.retrying or report.failed or report.errors:
         print_delivery(report, err_console)
+    elif report.messages and not as_json:
+        print_delivery(report, console)
 
 
 def _summary(result: CrawlResult, schedule: Schedule) -> None:
