@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from store.db import open_store
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History
 from tests.conftest import Home
-from tests.receivers import Webhook
+from tests.receivers import Webhook, free_port
 from tests.site import Site
 
 CHANGE_FIELDS = {
@@ -411,6 +413,39 @@ def test_a_base_url_must_be_an_absolute_http_url(home: Home, command: str, given
     assert result.code == 2 and len(result.stderr.splitlines()) == 1, result
     assert f"--base-url {given!r} is not an absolute http(s) URL" in result.stderr
     assert "https://policywatch.example.org/" in result.stderr
+
+
+def test_serve_takes_the_base_url_setting(home: Home) -> None:
+    """Set once for alerts' links (`POLICYWATCH_BASE_URL`, the config file), it was ignored by
+    `serve`: behind a proxy, its feeds linked to the address the proxy asked for."""
+    History(home.db).change()
+    port = free_port()
+    env = {**home.env(), "POLICYWATCH_BASE_URL": "https://watch.example.org/pw/"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "policywatch", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        feed = _get_when_up(f"http://127.0.0.1:{port}/feeds/all.atom")
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert '<link rel="self" href="https://watch.example.org/pw/feeds/all.atom"' in feed
+    assert 'href="https://watch.example.org/pw/changes/1"' in feed
+
+
+def _get_when_up(url: str, wait: float = 30) -> str:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode("utf-8"))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_notify_takes_a_base_url_with_a_path(home: Home) -> None:

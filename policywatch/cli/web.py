@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from policywatch.cli.common import DbOption, checked_base_url, console, engine, fail
+from policywatch.cli.common import (
+    DbOption,
+    checked_base_url,
+    console,
+    engine,
+    fail,
+    settings,
+)
 
 TOKEN_ENV = "POLICYWATCH_TOKEN"
 
@@ -39,7 +46,8 @@ def serve(
     base_url: Annotated[
         str | None,
         typer.Option(
-            help="The public URL of the site, for links in feeds (default: as requested).",
+            help="The public URL of the site, for links in feeds and a sub-path behind a proxy "
+            "(default: the base_url setting, else as requested).",
             callback=checked_base_url,
         ),
     ] = None,
@@ -56,7 +64,9 @@ def serve(
             f"--host {host} is reachable from other machines: set --token or {TOKEN_ENV} "
             "(the feeds stay public, everything else requires the token)"
         )
-    app = create_app(engine(db, existing=True), token=secret, base_url=base_url)
+    # The setting alerts link to: a proxy's public address, told once for every command.
+    public = base_url or settings().base_url
+    app = create_app(engine(db, existing=True), token=secret, base_url=public)
     _check_free(host, port)
     console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
