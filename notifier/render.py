@@ -74,10 +74,13 @@ def _html(line: Line) -> str:
     if line.style == "link":
         href = html.escape(line.href or "")
         return f'<p>{text}: <a href="{href}">{href}</a></p>'
-    old = f"<del>{html.escape(line.before)}</del><br>" if line.before else ""
+    # The marks of the text form stand before <del> and <ins>, visible: a mail's plain-text
+    # part is this HTML with its tags stripped (Apprise's), where an old wording above its new
+    # one read as the same sentence twice.
+    old = f"- <del>{html.escape(line.before)}</del><br>" if line.before else ""
     return {
-        "added": f"<p>{old}<ins>{text}</ins></p>",
-        "removed": f"<p><del>{text}</del></p>",
+        "added": f"<p>{old}+ <ins>{text}</ins></p>",
+        "removed": f"<p>- <del>{text}</del></p>",
     }.get(line.style, f"<p>{text}</p>")
 
 

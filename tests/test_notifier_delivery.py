@@ -254,4 +254,7 @@ def test_email_arrives_with_subject_and_html_body(history: History) -> None:
     )
     html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "<ins>AI providers &amp; bots: barred." in html
+    # Mail clients that show the plain-text part see what was added as the text form marks it.
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "+ AI providers & bots: barred." in text
     assert 'href="https://review.example/changes/' in html

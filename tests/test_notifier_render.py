@@ -111,7 +111,7 @@ def test_a_reworded_sentence_shows_its_old_wording_struck_out_above_the_new() ->
     message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
     assert render(list(message.items), "text") == f"- {old}\n+ {new} (rate-limits; medium)"
     assert render(list(message.items), "markdown").startswith(f"- ~~{old}~~\n+ **{new}")
-    assert render(list(message.items), "html").startswith(f"<p><del>{old}</del><br><ins>{new}")
+    assert render(list(message.items), "html").startswith(f"<p>- <del>{old}</del><br>+ <ins>{new}")
     assert len(message.items) == 1  # one item: a cut for length never keeps the old alone
 
 
