@@ -133,9 +133,8 @@ def crawl(
     ] = False,
     redis: RedisOption = None,
 ) -> None:
-    """Fetch the documents that are due, record new versions, summarise, deliver alerts.
+    """Fetch the documents that are due, record new versions, summarise, deliver alerts.\f
 
-    \f
     Due (crawlers/schedule.py): never checked, declaration changed, or last attempt `interval`
     ago. A key named with --only is a request to fetch that document now; a service named
     with --only narrows the selection and keeps the schedule, so cron lines may use it.

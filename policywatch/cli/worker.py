@@ -43,9 +43,8 @@ def worker(
     set_: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per document.")] = False,
 ) -> None:
-    """Fetch the documents that `crawl --redis` queues and record them, until stopped.
+    """Fetch the documents that `crawl --redis` queues and record them, until stopped.\f
 
-    \f
     Run one per machine (a systemd service, say) with the same --redis and --db as the crawls.
     SIGINT or SIGTERM stops it after the pages it is fetching; the documents it took and did not
     start go back to the queue for another worker.
