@@ -346,9 +346,10 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
         table.add_column("summary", ratio=1, overflow="fold")
         for item in changed:
             effective = date.fromisoformat(item.effective_date) if item.effective_date else None
-            table.add_row(
-                str(item.change_id), escape(item.key), Text(dated(item.detail, effective))
-            )
+            document = Text(item.key)
+            if item.key in schedule.redeclared:  # the new selectors may be what changed it
+                document.append(" (declaration changed)", style="dim")
+            table.add_row(str(item.change_id), document, Text(dated(item.detail, effective)))
         console.print(table)
     if failed and not result.offline:  # offline, one sentence says it better than N rows
         table = Table(title="Failed fetches", show_edge=False)
