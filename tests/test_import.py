@@ -183,6 +183,8 @@ def test_an_import_that_reads_no_file_makes_no_document_and_fails(
     (latin / "2026-01-01.md").write_bytes("Conditions générales".encode("latin-1"))
     typo = home.run("import-history", str(latin), "--service", "TestSit", "--type", "Terms")
     assert typo.code == 3 and "nothing was imported" in typo.stderr, typo
+    note = "no tracked service is named 'TestSit' (did you mean TestSite?)"
+    assert note in " ".join(typo.stderr.split())
     keys = {row["key"] for row in home.run("documents", "--json").json()}
     assert keys == {"delta3/terms", "testsite/terms"}  # no testsit/terms
 

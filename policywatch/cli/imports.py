@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
 from policywatch.cli.common import (
     EXIT_NOTHING_FETCHED,
@@ -17,12 +18,14 @@ from policywatch.cli.common import (
     RulesOption,
     checked_rules,
     console,
+    did_you_mean,
     engine,
     err_console,
     fail,
     progress_bar,
 )
 from policywatch.wording import counted
+from store.queries import tracked_names
 
 
 def import_history(
@@ -77,6 +80,8 @@ def import_history(
             fail(str(error))
     judge = partial(assess, rules=load_rules(checked_rules(rules)))
     repository = Repository(engine(db))
+    if service:
+        _note_new_service(repository.engine, service)
     html = HtmlRules(select or (), remove or ())
     total = sum(1 for one in folders for _ in one.iterdir())
     table = Table(title="Imported", show_edge=False)
@@ -122,6 +127,21 @@ def import_history(
             f"nothing was imported: no version could be read ({counted(len(skipped), 'file')}"
             f" skipped, the first {skipped[0]}); no version and no document was recorded",
             EXIT_NOTHING_FETCHED,
+        )
+
+
+def _note_new_service(store: Engine, service: str) -> None:
+    """A `--service` close to a tracked one but not it is a typo, most often: the versions
+    would make a document of their own, beside the history they were meant to extend."""
+    tracked = tracked_names(store).services
+    if service.lower() in {name.lower() for name in tracked}:
+        return
+    close = did_you_mean(service, tracked)
+    if close:
+        err_console.print(
+            f"[yellow]note:[/] no tracked service is named {escape(service)!r}{escape(close)};"
+            " the versions are imported as a new service's",
+            highlight=False,
         )
 
 
