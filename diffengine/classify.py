@@ -62,12 +62,18 @@ def classify(
     effective = effective_date(changed_text, report.header, today, old_text)
     remaining = days_left(effective, today) if effective else None
     severity = matches[0].severity if matches else _UNMATCHED if substantive else None
+    caught = {comparable(match.sentence) for match in matches}
+    unmatched = [s for s in novel if comparable(s.new or s.old) not in caught]
+    # A new section beside a new "last updated" date was `info`, below the same section alone:
+    # what no rule recognised still weighs what any text change does.
+    raised = bool(unmatched) and severity_rank(severity) < severity_rank(_UNMATCHED)
+    severity = _UNMATCHED if raised else severity
     categories = tuple(dict.fromkeys(match.category for match in matches))
     return Classification(
         severity=severity,
         categories=categories,
         matches=tuple(matches),
-        summary=summarize(matches, report, effective),
+        summary=summarize(matches, report, effective, described=raised),
         effective_date=effective,
         days_left=remaining,
     )

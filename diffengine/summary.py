@@ -51,18 +51,22 @@ def summarize(
     matches: Sequence[RuleMatch],
     report: ChangeReport,
     effective: date | None,
+    *,
+    described: bool = False,
 ) -> str:
     """One line: the most severe finding of each category (or where the text changed), then
-    the effective date."""
+    the effective date. `described`: say where the text changed first, as for a change no rule
+    recognised; the matches found only a date ("Effective date changed" alone hid 25 sentences
+    of a new section)."""
     strongest: dict[str, RuleMatch] = {}  # per category; matches come most severe first
     for match in matches:
         strongest.setdefault(match.category, match)
     if effective and len(strongest) > 1:
         strongest.pop(DATES, None)  # the date at the end says it better
-    if strongest:
-        line = "; ".join(list(dict.fromkeys(map(title, strongest.values())))[:MAX_TITLES])
-    else:
-        line = describe(report)
+    titles = list(dict.fromkeys(map(title, strongest.values())))[:MAX_TITLES]
+    if described or not titles:
+        titles.insert(0, describe(report))
+    line = "; ".join(titles)
     if effective:
         line += f"; effective {effective.isoformat()}"
     return line

@@ -220,3 +220,21 @@ def test_a_change_no_rule_reads_keeps_its_first_sentences_to_quote() -> None:
     assert verdict.excerpts[0].before == "Refunds take 30 days to process."
     removed = assess(new, old).excerpts
     assert (removed[1].side, removed[1].sentence) == ("removed", "Gift cards are not refundable.")
+
+
+def test_a_date_rule_does_not_rank_what_no_rule_read_below_low() -> None:
+    """A new section beside a new "last updated" date was `info` ("Effective date changed"),
+    below the same section alone (`low`), and its summary said nothing of it."""
+    old = "# Terms\n\nLast updated: 2026-01-01\n\nYou may use the API.\n"
+    section = "\n## Licensed Materials\n\nYou may not sublicense the Licensed Materials.\n"
+    dated_only = assess(old, old.replace("2026-01-01", "2026-06-29"))
+    assert (dated_only.severity, dated_only.summary) == (
+        "info",
+        "Effective date changed; effective 2026-06-29",
+    )
+    both = assess(old, old.replace("2026-01-01", "2026-06-29") + section)
+    assert both.severity == "low" and [m.rule_id for m in both.matches] == [
+        "effective-date-changed"
+    ]
+    assert both.summary.startswith("2 sentences added, 1 changed in “Terms”, “Licensed")
+    assert both.summary.endswith("; Effective date changed; effective 2026-06-29")
