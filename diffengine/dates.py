@@ -45,8 +45,17 @@ _LONGEST_DAY_AND_MONTH = 24
 _EFFECTIVE = re.compile(
     r"\b(?:effective(?:\s+date)?|in\s+effect|(?:takes?|taking)\s+effect"
     r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going)\s+into\s+(?:effect|force)"
-    r"|(?:starting|beginning)(?:\s+on|\s+from)?|as\s+(?:of|from)|from|applies|apply|will\s+apply)"
+    r"|(?:starting|beginning)(?:\s+on|\s+from)?|as\s+(?:of|from)|from|applies|apply|will\s+apply"
+    # An announced update: "We're updating our Terms of Service on 2026-07-30".
+    r"|(?:(?:are|we're|we\s+are|is)\s+updating|will\s+(?:be\s+)?(?:updat\w*|chang\w*))"
+    r"\b[^.;:]{0,60}?(?=\s+on\s))"
     r"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
+    re.IGNORECASE,
+)
+# The date first: "On 2021-06-01, we will update the Terms of Service to …".
+_ANNOUNCED_ON = re.compile(
+    r"\bon\s+((?:19|20)\d\d-[01]\d-[0-3]\d),?\s+(?:we|these|the|our|this)\b[^.;:]{0,40}?"
+    r"\bwill\s+(?:be\s+)?(?:updat\w*|chang\w*|take\s+effect|apply|come\s+into|go\s+into)",
     re.IGNORECASE,
 )
 # "Last updated: 2026-01-04", "Updated 2026-01-04", "Last modified on 2026-01-04".
@@ -79,10 +88,16 @@ def canonical_dates(text: str) -> str:
     return "".join([*pieces, text[done:]]) if pieces else text
 
 
-def _dates(pattern: re.Pattern[str], texts: Iterable[str]) -> list[date]:
+def _dates(patterns: Iterable[re.Pattern[str]], texts: Iterable[str]) -> list[date]:
+    """The dates (group 1) the `patterns` find in `texts`, in text order."""
+    patterns = list(patterns)
     found = []
     for text in texts:
-        for match in pattern.finditer(text):
+        matches = sorted(
+            (match for pattern in patterns for match in pattern.finditer(text)),
+            key=lambda match: match.start(1),
+        )
+        for match in matches:
             try:
                 found.append(date.fromisoformat(match.group(1)))
             except ValueError:
@@ -92,12 +107,12 @@ def _dates(pattern: re.Pattern[str], texts: Iterable[str]) -> list[date]:
 
 def effective_dates(texts: Iterable[str]) -> list[date]:
     """Dates that `texts` (normalized) give as the date something takes effect, in text order."""
-    return _dates(_EFFECTIVE, texts)
+    return _dates((_EFFECTIVE, _ANNOUNCED_ON), texts)
 
 
 def last_updated_dates(texts: Iterable[str]) -> list[date]:
     """Dates that `texts` (normalized) give as the date the page was last updated."""
-    return _dates(_LAST_UPDATED, texts)
+    return _dates((_LAST_UPDATED,), texts)
 
 
 def effective_date(

@@ -21,10 +21,20 @@ TODAY = date(2025, 10, 15)
         "Effective date: Jan. 15th, 2026",
         "This section will take effect on 15th of January, 2026.",
         "Effective:January 15, 2026",
+        # Announced updates (the audit's: YouTube, Google Play, Instagram).
+        "We're updating our Terms of Service on January 15, 2026.",
+        "On January 15, 2026, we will update the Terms of Service to prohibit collection.",
+        "The Developer Distribution Agreement will change on 2026-01-15.",
     ],
 )
 def test_effective_dates_in_common_english_forms(sentence: str) -> None:
     assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2026, 1, 15)
+
+
+def test_an_update_announced_without_a_date_of_its_own_gives_none() -> None:
+    """"On" a date must follow the announcement, or lead it: no date is taken from afar."""
+    said = "We will update these terms from time to time. Questions: write to us on 2026-01-15."
+    assert effective_date([said], [], TODAY) is None
 
 
 def test_last_updated_counts_only_when_it_changed_with_the_text() -> None:
