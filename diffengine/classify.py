@@ -55,7 +55,9 @@ def classify(
     novel = [sentence for sentence in substantive if not sentence.known]
     matches = sorted(
         _dedupe(match for sentence in novel for match in _fire(rules, sentence)),
-        key=lambda match: -severity_rank(match.severity),
+        # At one severity, what a change says now is its news before what it dropped: "Data
+        # shared with third parties" before "Sharing of data with third-party AI dropped".
+        key=lambda match: (-severity_rank(match.severity), match.side == "removed"),
     )[:MAX_MATCHES]
     changed_text = [sentence.new for sentence in substantive if sentence.new]
     old_text = [sentence.old for sentence in substantive if sentence.old and sentence.new]

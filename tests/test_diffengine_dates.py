@@ -32,7 +32,7 @@ def test_effective_dates_in_common_english_forms(sentence: str) -> None:
 
 
 def test_an_update_announced_without_a_date_of_its_own_gives_none() -> None:
-    """"On" a date must follow the announcement, or lead it: no date is taken from afar."""
+    """ "On" a date must follow the announcement, or lead it: no date is taken from afar."""
     said = "We will update these terms from time to time. Questions: write to us on 2026-01-15."
     assert effective_date([said], [], TODAY) is None
 
