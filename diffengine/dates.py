@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 _MONTHS = {
     "january": 1,
@@ -39,6 +39,7 @@ _ENGLISH_DATES = (
 )
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # "2025Previous Version": a link glued on
 _LONGEST_DAY_AND_MONTH = 24
+STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
 
 # An effective date of a change: "effective 2026-01-15", "will take effect on 2026-01-15",
 # "from 2026-01-15", "as of 2026-01-15", "Effective date: 2026-01-15" (dates already in ISO form).
@@ -128,19 +129,24 @@ def effective_date(
     nor is a "last revised on" date that a reworded sentence kept (`previous`: the old wording
     of the changed sentences): the page was revised then, not now.
 
+    A date more than `STALE` before the change is history the text cites, not when the change
+    applies: a reworded clause "effective as of 2020-10-01" found in 2022, a regional variant
+    dated 2022 swapped in for one dated 2025.
+
     Of several dates stated, the latest: the changed text may also reword a clause that names an
     older date ("starting on 2022-05-28, EEA consumer law gives you…" beside "Effective as of
     2023-10-06"), and the latest is the one the new wording waits for.
     """
     changed = list(changed)
-    stated = effective_dates(changed)
+    recent = today - STALE
+    stated = [when for when in effective_dates(changed) if when >= recent]
     if stated:
         return max(stated)
     upcoming = [when for when in effective_dates(header) if when >= today]
     if upcoming:
         return upcoming[0]
     kept = set(last_updated_dates(previous))
-    updated = [when for when in last_updated_dates(changed) if when not in kept]
+    updated = [when for when in last_updated_dates(changed) if when not in kept and when >= recent]
     return updated[0] if updated else None
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any, Protocol
 
@@ -33,7 +33,9 @@ class Judge(Protocol):
     `HISTORY_DEPTH` distinct ones, newest first (a page flipping between variants); `baseline`:
     the last version whose change was not an anomaly, when it is not the latest (what comes after
     a broken capture is compared with it); `accepted`: the user accepted the new capture;
-    `old_accepted`: the latest version was such a capture.
+    `old_accepted`: the latest version was such a capture; `today`: the day the new text was
+    seen, which dates the change (an imported version of 2020 is judged as of 2020: its
+    effective date and days left are counted from then, not from the day of the import).
     """
 
     def __call__(
@@ -47,6 +49,7 @@ class Judge(Protocol):
         history: Sequence[str] = ...,
         accepted: bool = ...,
         old_accepted: bool = ...,
+        today: date = ...,
     ) -> Assessment: ...
 
 
@@ -372,6 +375,7 @@ class Repository:
                 history=past.history,
                 accepted=accepted,
                 old_accepted=past.old_accepted,
+                today=attempt.at.date(),
             )
             change = _change_values(document_id, latest.id, version_id, attempt.at, assessment)
             change["accepted"] = accepted

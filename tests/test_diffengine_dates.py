@@ -70,7 +70,16 @@ def test_of_several_stated_dates_the_latest_is_the_changes() -> None:
         "you the right to withdraw from this contract.",
         "Effective as of 2023-10-06 (view previous version)",
     ]
-    assert effective_date(changed, [], TODAY) == date(2023, 10, 6)
+    assert effective_date(changed, [], date(2023, 10, 20)) == date(2023, 10, 6)
+
+
+def test_a_date_long_past_when_the_change_is_found_is_history_not_its_effective_date() -> None:
+    """LinkedIn's reworded "effective 2020-10-01" found in 2022, YouTube's regional variant
+    "Dated: 2022-01-05" swapped in for one of 2025: each was given as the change's date."""
+    reworded = ["These terms are effective 2020-10-01 and apply to all members."]
+    assert effective_date(reworded, [], date(2022, 11, 11)) is None
+    assert effective_date(reworded, [], date(2020, 10, 20)) == date(2020, 10, 1)  # just past
+    assert effective_date(["Last updated: 2022-01-05"], [], date(2025, 12, 10)) is None
 
 
 def test_a_header_effective_date_counts_while_it_is_to_come() -> None:

@@ -289,6 +289,19 @@ def table_row(stdout: str, key: str) -> dict[str, str]:
     return dict(zip(names, (cell.strip() for cell in row.split("│")[1:]), strict=True))
 
 
+def test_an_imported_version_is_judged_as_of_its_own_day(home: Home, tmp_path: Path) -> None:
+    """A change of 2020 was dated by the day of the import: "effective 2020-10-01", six years
+    before it, read as history, not as the date the change took effect."""
+    folder = tmp_path / "LinkedIn__Terms"
+    terms = "# Terms\n\nYou may use the Services to connect with professionals.\n"
+    write(folder / "2020-09-01.md", terms)
+    effective = "These terms are effective 2020-10-01. Bots may not post on the Services.\n"
+    write(folder / "2020-10-05.md", terms + "\n" + effective)
+    assert home.run("import-history", str(folder)).code == 0
+    [change] = home.run("history", "--json").json()
+    assert change["effective_date"] == "2020-10-01"
+
+
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
