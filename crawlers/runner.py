@@ -16,13 +16,15 @@ from scrapy.settings import Settings
 from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
 from crawlers.items import INTERRUPTED, STOPPED, CrawlOutcome, CrawlResult, never_reached
+from crawlers.middlewares import stop_asked
 from crawlers.spiders.policy import PolicySpider
 
 logger = logging.getLogger(__name__)
 
 
 class _Process(AsyncCrawlerProcess):
-    """Scrapy's process, telling its caller at once that a signal asked it to stop.
+    """Scrapy's process, telling its caller and its crawlers' components at once that a signal
+    asked it to stop (`stop_asked`).
 
     On the first SIGINT or SIGTERM Scrapy stops taking requests and waits for those in flight
     (up to DOWNLOAD_TIMEOUT), and says so only in a log that a local crawl does not show; a user
@@ -41,7 +43,12 @@ class _Process(AsyncCrawlerProcess):
         super()._signal_shutdown(signum, frame)
         # Not in the handler: it may interrupt a write. The signal, so that the caller can say
         # which one stops it at once (Ctrl-C is not how a SIGTERM was sent).
-        reactor.callFromThread(self.on_stop, signum)
+        reactor.callFromThread(self._stopping, signum)
+
+    def _stopping(self, signum: int) -> None:
+        for crawler in self.crawlers:
+            crawler.signals.send_catch_log(stop_asked, signum=signum)
+        self.on_stop(signum)
 
 
 class CrawlAborted(Exception):

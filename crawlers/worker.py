@@ -9,15 +9,17 @@ only what it can fetch soon, and the others take the rest. Taken tasks move to t
 list in Redis (`crawlers.queue.take`), where a crawl finds them if the worker dies. The documents
 of a batch are synced with the store together (one transaction, as a local crawl syncs its
 selection); each outcome goes to the crawl that queued it (`crawlers.queue.report`). A worker
-stopped with SIGINT or SIGTERM takes no more tasks and finishes the pages it is fetching
-(Scrapy's graceful stop); a task it took and could not start (its store unreachable, say) goes
-back to the queue for another worker. Its sign of life comes from a thread (`Pulse`), so that a
-page that holds the event loop does not make it look dead.
+stopped with SIGINT or SIGTERM takes no more tasks, puts back at once those whose requests are not
+sent, and finishes the pages it is fetching (Scrapy's graceful stop); a task it took and could not
+start (its store unreachable, say) goes back to the queue for another worker. Its sign of life
+comes from a thread (`Pulse`), so that a page that holds the event loop does not make it look
+dead.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -35,6 +37,7 @@ from twisted.python.failure import Failure
 
 from crawlers.declarations import TrackedDocument
 from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
+from crawlers.middlewares import stop_asked
 from crawlers.queue import (
     BEAT,
     QUEUE,
@@ -115,6 +118,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         spider: QueuedPolicySpider = super().from_crawler(crawler, *args, **kwargs)
         spider.setup_redis(crawler)
         crawler.signals.connect(spider._reported, signal=signals.item_scraped)
+        crawler.signals.connect(spider._stop_asked, signal=stop_asked)
         crawler.signals.connect(spider._stopping, signal=signals.spider_closed)
         return spider
 
@@ -230,6 +234,34 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             logger.warning("cannot reach Redis: %s", error)
         except Exception:  # a beat that raised would stop the beats: this worker would vanish
             logger.exception("could not look for tasks")
+
+    def _stop_asked(self, signum: int) -> None:
+        """Put back at once the tasks whose requests are not sent, and say so. Scrapy's graceful
+        stop waits for every request handed to its downloader, most of a batch still waiting for
+        its host's turn, and sends none of them now (crawlers.downloader,
+        SharedHostDelayMiddleware): their tasks went back only as the worker exited, and the
+        other workers waited for them in the meantime. The pages being fetched are finished."""
+        downloader = self.crawler.engine.downloader
+        sending = {
+            request.meta.get("key")
+            for slot in downloader.slots.values()
+            for request in slot.transferring
+        }
+        unstarted = [key for key in self.taken if key not in sending]
+        self._put_back(unstarted)
+        fetching = ""
+        if self.taken:
+            again = (
+                "press Ctrl-C" if signum == signal.SIGINT else f"send {signal.Signals(signum).name}"
+            )
+            timeout = self.settings.getint("DOWNLOAD_TIMEOUT")
+            fetching = (
+                f"; finishing the {len(self.taken)} being fetched (at most {timeout} s), "
+                f"{again} again to stop at once"
+            )
+        logger.warning(
+            "stopping: %d tasks not started put back in the queue%s", len(unstarted), fetching
+        )
 
     def _stopping(self) -> None:
         if self.beat.running:

@@ -293,7 +293,7 @@ def test_a_worker_stopped_mid_crawl_finishes_its_page_and_puts_back_the_other(
     assert coordinator.returncode == 0, stderr
     assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
     assert first_log.count(": first") == 1
-    assert "stopping: 1 unfinished tasks put back in the queue" in first_log
+    assert "stopping: 1 tasks not started put back in the queue" in first_log
     assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(4)]  # each page once
 
 
@@ -472,3 +472,36 @@ def test_a_worker_scrapy_cannot_run_exits_with_the_reason(pg_home: Home, redis_u
     assert result.code == 2, result.stderr
     assert "error: the crawl could not run: ModuleNotFoundError" in result.stderr
     assert not live_workers(redis.Redis.from_url(redis_url))
+
+
+def test_a_stopped_worker_puts_back_at_once_the_tasks_it_has_not_started(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """SIGTERM: the tasks whose requests are not sent go back to the queue at once, for the other
+    workers, and the worker says so; it finishes only the page being fetched. Before, the others
+    went on waiting for their host's turn, one per delay, only to be dropped: the worker put
+    them back and said so only as it exited, a delay per task later."""
+    catalog = publish(site, pg_home, 5, delay=1)
+    paced = ["--set", "DOWNLOAD_DELAY=2", "--set", "CONCURRENT_REQUESTS=4"]
+    index = workers.start(*paced)  # takes 4 tasks, fetches one of them every 2 s
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    process = workers.processes[index]
+    process.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    while workers.client.llen(QUEUE) < 4:  # the 3 not started, and the one never taken
+        assert time.monotonic() - signalled < 1.5, "the worker held on to its tasks"
+        time.sleep(0.05)
+    assert process.poll() is None  # still fetching its page
+
+    _, log = process.communicate(timeout=60)
+
+    assert time.monotonic() - signalled < 4  # its page takes 1 s; was 6 s, 3 turns of 2 s
+    assert "stopping: 3 tasks not started put back in the queue; finishing the 1 being" in log
+    assert "send SIGTERM again to stop at once" in log
+    assert log.count(": first") == 1
+    assert log.index("stopping: 3") < log.index(": first")  # said at once, not at the end
+    workers.start()
+    stdout, stderr = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
+    assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(5)]  # each page once

@@ -47,7 +47,7 @@ def worker(
 
     Run one per machine (a systemd service, say) with the same --redis and --db as the crawls.
     SIGINT or SIGTERM stops it after the pages it is fetching; the documents it took and did not
-    start go back to the queue for another worker.
+    start go back to the queue at once, for another worker.
     """
     config = settings()
     url = redis or config.redis
