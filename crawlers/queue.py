@@ -41,8 +41,12 @@ TAKEN_PREFIX = "policywatch:taken:"  # per worker, the tasks it holds: a dead on
 HOST_PREFIX = "policywatch:host:"  # per host, set for the download delay when a request starts
 BEAT = 1.0  # seconds between a worker's renewals
 WORKER_TTL = 5  # seconds a worker counts as alive after its last renewal
+RESCUE_EVERY = 1.0  # seconds between a crawl's looks for the tasks of workers that died
 OUTCOMES_TTL = 24 * 3600  # a crawl's outcomes list outlives any crawl that reads it
 STALL = 600.0  # seconds without any outcome after which `crawl` gives up on live workers
+# Keys a SCAN looks at per round trip: Redis's default, 10, took a round trip per 10 keys of the
+# whole database (the hosts' delays, other crawls' lists) at each of a crawl's looks for workers.
+SCAN_COUNT = 1000
 
 
 class QueueError(Exception):
@@ -231,7 +235,7 @@ def rescue(client: redis.Redis, crawl: str, alive: Collection[str]) -> int:
     """Put the tasks of `crawl` that workers no longer `alive` were holding back at the head of
     the queue, for the live ones; how many."""
     rescued = 0
-    for key in client.scan_iter(TAKEN_PREFIX + "*"):
+    for key in client.scan_iter(TAKEN_PREFIX + "*", count=SCAN_COUNT):
         if _text(key)[len(TAKEN_PREFIX) :] in alive:
             continue
         mine = [_text(raw) for raw in client.lrange(key, 0, -1) if _ids(raw)[0] == crawl]
@@ -247,7 +251,7 @@ def rescue(client: redis.Redis, crawl: str, alive: Collection[str]) -> int:
 
 def live_workers(client: redis.Redis) -> dict[str, str]:
     """The workers that said they were alive within WORKER_TTL seconds, and their stores."""
-    keys = list(client.scan_iter(WORKER_PREFIX + "*"))
+    keys = list(client.scan_iter(WORKER_PREFIX + "*", count=SCAN_COUNT))
     stores = client.mget(keys) if keys else []
     return {
         _text(key)[len(WORKER_PREFIX) :]: _text(store)
@@ -353,7 +357,8 @@ def _collect(
     client: redis.Redis, crawl: str, keys: set[str], stall: float
 ) -> Iterator[CrawlOutcome | str]:
     """Each outcome as a worker reports it; a string saying why, if the wait ends before all."""
-    waiting, last = set(keys), time.monotonic()
+    waiting = set(keys)
+    last = looked = time.monotonic()
     while waiting:
         popped = client.blpop([outcomes_key(crawl)], timeout=1)
         if popped is not None:
@@ -362,15 +367,18 @@ def _collect(
                 waiting.discard(outcome.key)
                 last = time.monotonic()
                 yield outcome
-            continue
-        quiet = time.monotonic() - last
-        if quiet > WORKER_TTL:
+        # Whether outcomes come or not: the tasks of a worker that died were looked for only
+        # once all had gone quiet, and waited for the end of the crawl while others reported.
+        if time.monotonic() - looked >= RESCUE_EVERY:
+            looked = time.monotonic()
             alive = live_workers(client)
-            if not alive:
+            # Not as soon as the last worker goes: one restarted (`systemctl restart`) is back
+            # within WORKER_TTL; and what the last ones reported is read first.
+            if not alive and popped is None and looked - last > WORKER_TTL:
                 yield "every worker stopped before reporting it"
                 return
             if rescue(client, crawl, alive):  # a worker died holding some: the others take them
                 last = time.monotonic()
-        if quiet > stall:
+        if time.monotonic() - last > stall:
             yield f"no worker reported any document for {stall:.0f} s"
             return

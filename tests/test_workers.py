@@ -255,6 +255,29 @@ def test_the_tasks_of_a_killed_worker_go_to_the_live_one(
     assert workers.client.keys("policywatch:taken:*") == []  # nothing held, by the dead or alive
 
 
+def test_a_killed_workers_tasks_go_back_while_the_others_still_report(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """The crawl looks for dead workers' tasks every second, not only once every worker has gone
+    quiet: before, a live worker reporting a page every half second kept the dead one's task
+    waiting until the end of the crawl."""
+    catalog = publish(site, pg_home, 16, delay=0.5)
+    site.html("/terms-0", PAGE.format(n=0), delay=5)  # the first task: the doomed worker's
+    doomed = workers.start("--set", "CONCURRENT_REQUESTS=1")
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    workers.stop(doomed, signal.SIGKILL)
+    site.html("/terms-0", PAGE.format(n=0), delay=0.5)
+    workers.start("--set", "CONCURRENT_REQUESTS=1")  # 15 pages of 0.5 s, one at a time
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
+    rescued = site.hits("/terms-0")[-1].at
+    last = max(hit.at for hit in site.log if hit.path != "/terms-0")
+    assert rescued < last, f"fetched again {rescued - last:.1f} s after the others"
+
+
 def test_ctrl_c_on_the_crawl_summarises_and_withdraws_its_tasks(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:
