@@ -99,7 +99,7 @@ def run_crawl(
         on_outcome(outcome)
 
     needs_browser = any(document.render == "browser" for document in documents)
-    with _bugs_shown():
+    with _bugs_shown(settings):
         stopped_by = _run(
             PolicySpider,
             settings,
@@ -118,17 +118,8 @@ def run_crawl(
 
 # Where a bug in policywatch or in a Scrapy component shows in the log, as opposed to a fetch that
 # failed (robots.txt unreachable, retries given up...), which the crawl's summary reports.
-_BUGS_FROM = (
-    "crawlers",
-    "store",
-    "diffengine",
-    "notifier",
-    "policywatch",
-    "scrapy.core",
-    "scrapy.utils.signal",
-    "twisted",
-    "asyncio",
-)
+_OURS = ("crawlers", "store", "diffengine", "notifier", "policywatch")
+_BUGS_FROM = (*_OURS, "scrapy.core", "scrapy.utils.signal", "twisted", "asyncio")
 
 
 def _is_bug(record: logging.LogRecord) -> bool:
@@ -137,18 +128,32 @@ def _is_bug(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.ERROR and record.name.startswith(_BUGS_FROM)
 
 
-@contextmanager
-def _bugs_shown() -> Iterator[None]:
-    """Errors with their tracebacks, and Python warnings, on stderr during a local crawl.
+def _for_the_service(record: logging.LogRecord) -> bool:
+    """A worker's log shows bugs, as a local crawl does, and policywatch's own warnings (Redis
+    or the store out of reach, tasks put back): a service has no summary to say them in."""
+    return _is_bug(record) or (record.levelno >= logging.WARNING and record.name.startswith(_OURS))
 
-    A local crawl installs no log handler (its failed fetches are in its summary), and Scrapy's
-    counting handler on the root logger keeps Python's last-resort handler from printing
-    anything: a bug's traceback was lost, leaving a user with one line to report. Made inside the
-    progress bar, the handler writes above it (rich redirects stderr while the bar is shown).
+
+@contextmanager
+def _bugs_shown(
+    settings: Settings, shown: Callable[[logging.LogRecord], bool] = _is_bug
+) -> Iterator[None]:
+    """Errors with their tracebacks, and Python warnings, on stderr during a crawl.
+
+    A crawl installs no log handler (its failed fetches are in its summary, or a worker's lines
+    per document: Scrapy's and Playwright's tracebacks for a robots.txt or a page that cannot be
+    fetched filled a worker's log), and Scrapy's counting handler on the root logger keeps
+    Python's last-resort handler from printing anything: a bug's traceback was lost, leaving a
+    user with one line to report. Made inside the progress bar, the handler writes above it
+    (rich redirects stderr while the bar is shown). With Scrapy's own handler asked for
+    (`--set LOG_INSTALL_ROOT_HANDLER=true`), which shows everything at LOG_LEVEL, nothing.
     """
+    if settings.getbool("LOG_INSTALL_ROOT_HANDLER"):
+        yield
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_is_bug)
+    handler.addFilter(shown)
     logging.root.addHandler(handler)
     try:
         yield
@@ -164,14 +169,15 @@ def run_worker(
     which ones will come is not known in advance."""
     from crawlers.worker import QueuedPolicySpider  # scrapy-redis: workers only
 
-    _run(
-        QueuedPolicySpider,
-        settings,
-        on_outcome,
-        lambda _: None,
-        worker=worker,
-        browser_missing=enable_browser(settings),
-    )
+    with _bugs_shown(settings, _for_the_service):
+        _run(
+            QueuedPolicySpider,
+            settings,
+            on_outcome,
+            lambda _: None,
+            worker=worker,
+            browser_missing=enable_browser(settings),
+        )
 
 
 def _run(

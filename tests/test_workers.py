@@ -528,3 +528,42 @@ def test_a_stopped_worker_puts_back_at_once_the_tasks_it_has_not_started(
     assert coordinator.returncode == 0, stderr
     assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
     assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(5)]  # each page once
+
+
+def test_a_workers_log_is_a_line_per_document_and_real_errors(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """As a local crawl's: a failed fetch is its document's line, not Scrapy's and Playwright's
+    tracebacks too (a crawl of the bundled catalog without network left 3,909 lines in a
+    worker's log). `--set LOG_INSTALL_ROOT_HANDLER=true` gives Scrapy's whole log."""
+    site.html("/terms", PAGE.format(n=0))
+    catalog = pg_home.catalog(
+        [
+            {"type": "Terms", "url": site.url("/terms"), "select": "main"},
+            {"type": "Gone", "url": "http://policies.invalid/terms"},
+            {"type": "App", "url": "http://app.invalid/terms", "render": "browser"},
+        ]
+    )
+    index = workers.start()
+
+    result = crawl(pg_home, catalog, redis_url, "--json")
+
+    assert result.code == 0, result.stderr
+    assert outcomes(result) == {
+        "testsite/terms": "first",
+        "testsite/gone": "failed",
+        "testsite/app": "failed",
+    }
+    banner, *lines = workers.stop(index).splitlines()
+    assert banner.startswith("worker ")
+    assert sorted(lines[:3]) == [
+        "testsite/app: failed dns-error: Page.goto: net::ERR_NAME_NOT_RESOLVED at "
+        "http://app.invalid/terms",
+        "testsite/gone: failed dns-error: DNS lookup failed: no results for hostname lookup: "
+        "policies.invalid.",
+        "testsite/terms: first",
+    ]
+    stopped = "WARNING crawlers.worker: stopping: 0 tasks not started put back in the queue"
+    assert lines[3:] == [stopped]  # its own warnings stay
+    full = workers.start("--set", "LOG_INSTALL_ROOT_HANDLER=true", "--set", "LOG_LEVEL=INFO")
+    assert "[scrapy.core.engine] INFO: Spider opened" in workers.stop(full)

@@ -61,11 +61,9 @@ def worker(
 
     check_overrides(overrides)  # in the service's log, as a crawl with --set says it
 
-    # A service's warnings and errors go to its log (stderr): a crawl reports per document, but
-    # a worker has no summary to put them in. Workers space the requests to a host together
-    # (crawlers.middlewares.SharedHostDelayMiddleware); a random share of each one's own delay
-    # would let two workers' requests come closer than the delay.
-    service = {"REDIS_URL": url, "LOG_INSTALL_ROOT_HANDLER": True, "DOWNLOAD_DELAY_JITTER": 0}
+    # Workers space the requests to a host together (crawlers/middlewares.py): a random share of
+    # each one's own delay would let two workers' requests come closer than the delay.
+    service = {"REDIS_URL": url, "DOWNLOAD_DELAY_JITTER": 0}
     scrapy_settings = fetch_settings(db, config, rule_files, {**service, **overrides})
     # Unique even when a restarted container reuses its host name and pid: a new worker must not
     # inherit the task list of the one it replaces, which it would never release.
