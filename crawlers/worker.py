@@ -157,7 +157,9 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             self.states.update(self.repository.fetch_states([t.document.key for t in fresh]))
         except Exception as error:
             logger.error(
-                "cannot reach the store, %d tasks put back in the queue: %s", len(fresh), error
+                "cannot reach the store, %s put back in the queue: %s",
+                _tasks(len(fresh)),
+                error,
             )
             self._put_back([task.document.key for task in fresh])
             return
@@ -260,7 +262,9 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
                 f"{again} again to stop at once"
             )
         logger.warning(
-            "stopping: %d tasks not started put back in the queue%s", len(unstarted), fetching
+            "stopping: %s not started put back in the queue%s",
+            _tasks(len(unstarted)),
+            fetching,
         )
 
     def _stopping(self) -> None:
@@ -270,6 +274,12 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             self.pulse.stop()
         unfinished = list(self.taken)
         if unfinished:
-            logger.warning("stopping: %d unfinished tasks put back in the queue", len(unfinished))
+            told = _tasks(len(unfinished), "unfinished ")
+            logger.warning("stopping: %s put back in the queue", told)
         self._put_back(unfinished)
         retire(self.server, self.worker)
+
+
+def _tasks(count: int, kind: str = "") -> str:
+    """`1 task`, `3 unfinished tasks`: the log's count of tasks."""
+    return f"{count} {kind}task{'' if count == 1 else 's'}"

@@ -316,7 +316,7 @@ def test_a_worker_stopped_mid_crawl_finishes_its_page_and_puts_back_the_other(
     assert coordinator.returncode == 0, stderr
     assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
     assert first_log.count(": first") == 1
-    assert "stopping: 1 tasks not started put back in the queue" in first_log
+    assert "stopping: 1 task not started put back in the queue" in first_log
     assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(4)]  # each page once
 
 
@@ -376,7 +376,7 @@ def test_a_worker_that_loses_its_store_puts_the_tasks_back(
 
     log = workers.stop(first)
 
-    assert "cannot reach the store, 1 tasks put back in the queue" in log
+    assert "cannot reach the store, 1 task put back in the queue" in log
     assert client.lrange(QUEUE, 0, -1) == [task.encode()]
     assert fetched(site) == []
 
