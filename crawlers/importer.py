@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawlers.declarations import slugify
+from crawlers.declarations import document_key
 from crawlers.extraction import ExtractionError, extract_markdown
 from diffengine import assess
 from store.queries import recorded_versions
@@ -172,7 +172,7 @@ def import_folder(
 ) -> FolderReport:
     """Record the dated files of `folder` newer than its history, oldest first, as versions of
     one document."""
-    key = f"{slugify(service)}/{slugify(document_type)}"
+    key = document_key(service, document_type)
     document = DocumentInfo(
         key, service, document_type, folder.resolve().as_uri(), {"imported": True}
     )
