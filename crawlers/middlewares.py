@@ -85,12 +85,23 @@ class BackoffRetryMiddleware(RetryMiddleware):
     429 gets no other request from us until the wait is over. A host that asks for a longer wait
     than `RETRY_BACKOFF_MAX` is not retried in this crawl at all: its answer is recorded as a fetch
     issue and the next scheduled crawl tries again.
+
+    Asked to stop (Ctrl-C, SIGTERM), a crawl retries nothing: the wait is cut short and the
+    answer kept as it came. A backoff of up to `RETRY_BACKOFF_MAX` held the stop past the
+    download timeout it promised, for a retry Scrapy then dropped anyway.
     """
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.base = settings.getfloat("RETRY_BACKOFF_BASE")
         self.cap = settings.getfloat("RETRY_BACKOFF_MAX")
+        self.stopping = asyncio.Event()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        middleware = super().from_crawler(crawler)
+        crawler.signals.connect(middleware.stopping.set, signal=stop_asked)
+        return middleware
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response, spider: Spider | None = None
@@ -98,17 +109,23 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if retry_after(response.headers.get("Retry-After")) > self.cap:
             return response
         result = super().process_response(request, response)
-        if isinstance(result, Request):
-            await asyncio.sleep(self.delay(request, response))
+        if isinstance(result, Request) and await self._stopped_during(request, response):
+            return response
         return result
 
     async def process_exception(  # type: ignore[override]
         self, request: Request, exception: Exception, spider: Spider | None = None
     ) -> Request | Response | None:
         result = super().process_exception(request, exception)
-        if isinstance(result, Request):
-            await asyncio.sleep(self.delay(request, None))
+        if isinstance(result, Request) and await self._stopped_during(request, None):
+            return None  # the failure goes on to the spider, which a stop makes record nothing
         return result
+
+    async def _stopped_during(self, request: Request, response: Response | None) -> bool:
+        """Wait out the backoff before a retry; True when a stop came first (or before)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), self.delay(request, response))
+        return self.stopping.is_set()
 
     def delay(self, request: Request, response: Response | None) -> float:
         """Seconds to wait before retry number n+1: base·2ⁿ, or Retry-After, never over the cap."""

@@ -437,6 +437,27 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     assert outcomes(again)["testsite/doc-slow"][0] == "first"  # still due: fetched next time
 
 
+def test_a_stop_cuts_a_retrys_backoff_short(home: Home, site: Site) -> None:
+    """A 503 asking to wait 20 s: the stop waited the backoff out, past the download timeout it
+    promised, for a retry Scrapy then dropped anyway."""
+    site.html("/busy", "<html><body>busy</body></html>", status=503, headers={"Retry-After": "20"})
+    catalog = declare(home, site, "/busy")
+    command = [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog)]
+    command += ["--only", "testsite", "--set", "DOWNLOAD_DELAY=0", "--set", "DOWNLOAD_TIMEOUT=3"]
+    child = subprocess.Popen(command, env=home.env(), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not site.hits("/busy"):
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)  # in the backoff now
+    signalled = time.monotonic()
+    child.send_signal(signal.SIGTERM)
+    stderr = child.communicate(timeout=30)[1].decode()
+    assert child.returncode == 128 + signal.SIGTERM, stderr
+    assert time.monotonic() - signalled < 3  # not the 20 s asked for
+    assert len(site.hits("/busy")) == 1  # and no retry
+
+
 def test_a_set_of_the_wrong_kind_is_one_line(home: Home, site: Site) -> None:
     """Scrapy read DOWNLOAD_DELAY=abc only once the crawl started, and failed with a traceback
     above the error."""
