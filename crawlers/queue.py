@@ -11,15 +11,24 @@ A worker moves the tasks it takes to a list of its own (`take`), and removes eac
 when a worker dies, `crawl` puts the tasks of its own that the dead worker held back in the queue
 for the live ones (`rescue`). `crawl` stops waiting when every document is reported, when no
 worker is alive any more, or when no outcome came for `STALL` seconds; what is still queued is
-then withdrawn, so no stale task is fetched later. This module is both sides' protocol and the
+then withdrawn, so no stale task is fetched later.
+
+Two crawls of one store may overlap (cron lines on two machines, a manual crawl during cron's):
+each claims the documents it queues, a Redis key per store and document that it renews while it
+waits (`Claims`), and queues only those it claimed. A document another crawl holds, or fetched
+since this one planned, is left to it: this crawl reports it `not-due`, saying so. Both fetched
+it before, and its host served it twice. This module is both sides' protocol and the
 coordinator's loop: it imports redis, not Scrapy, so that `crawl --redis` starts as fast as a
 crawl with nothing due.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import signal
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -34,16 +43,23 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crawlers.declarations import Format, Page, PartDeclaration, Render, TrackedDocument
 from crawlers.items import CrawlOutcome, CrawlResult, never_reached
+from crawlers.schedule import NOT_DUE
 
 QUEUE = "policywatch:documents"  # the tasks, read by every worker
 WORKER_PREFIX = "policywatch:worker:"  # one key per live worker, gone unless renewed
 TAKEN_PREFIX = "policywatch:taken:"  # per worker, the tasks it holds: a dead one's are taken back
 HOST_PREFIX = "policywatch:host:"  # per host, set for the download delay when a request starts
+CLAIM_PREFIX = "policywatch:claim:"  # per store and document, the crawl that queued it
 BEAT = 1.0  # seconds between a worker's renewals
 WORKER_TTL = 5  # seconds a worker counts as alive after its last renewal
 RESCUE_EVERY = 1.0  # seconds between a crawl's looks for the tasks of workers that died
 OUTCOMES_TTL = 24 * 3600  # a crawl's outcomes list outlives any crawl that reads it
 STALL = 600.0  # seconds without any outcome after which `crawl` gives up on live workers
+# Seconds a crawl's claims outlast its last renewal (every RESCUE_EVERY): a crawl killed outright
+# keeps its documents from the others this long. Read at each claim, so tests can shorten it.
+CLAIM_TTL = 30.0
+ELSEWHERE = "being fetched by another crawl"  # the detail of a document another crawl claimed
+FETCHED_MEANWHILE = "fetched by another crawl since this one planned"
 # Keys a SCAN looks at per round trip: Redis's default, 10, took a round trip per 10 keys of the
 # whole database (the hosts' delays, other crawls' lists) at each of a crawl's looks for workers.
 SCAN_COUNT = 1000
@@ -179,6 +195,12 @@ def connect(url: str) -> redis.Redis:
     return client
 
 
+def crawl_id() -> str:
+    """A new crawl's name, `HOST:PID:RANDOM` as a worker's: a crawl that finds a document held
+    tells its operator where the crawl holding it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 def outcomes_key(crawl: str) -> str:
     return f"policywatch:crawl:{crawl}:outcomes"
 
@@ -286,6 +308,63 @@ def interleaved(documents: Sequence[TrackedDocument]) -> list[TrackedDocument]:
     return [document for document in chain.from_iterable(rounds) if document is not None]
 
 
+# A claim is renewed or released only by the crawl holding it: one of ours that lapsed (this
+# crawl stalled for CLAIM_TTL) may be another crawl's by now.
+_RENEW = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]) end
+end
+"""
+_RELEASE = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+end
+"""
+
+
+class Claims:
+    """The documents a crawl holds, so that another crawl of the same store does not queue them
+    too: two overlapping crawls each fetched every document due, a 200 and then a 304 from each
+    host. A claim is a key per store and document, naming the crawl, that lapses CLAIM_TTL
+    seconds after the crawl last renewed it, as a worker's sign of life does: a crawl killed
+    outright holds its documents only that long. Each step is one round trip, whatever the
+    number of documents."""
+
+    def __init__(self, client: redis.Redis, store: str, crawl: str) -> None:
+        self.client, self.crawl = client, crawl
+        # The store's URL hashed: crawls of two stores sharing a Redis never hold each other's.
+        self.prefix = f"{CLAIM_PREFIX}{hashlib.sha256(store.encode()).hexdigest()[:12]}:"
+        self.held: set[str] = set()
+        self.renew = client.register_script(_RENEW)
+        self.release = client.register_script(_RELEASE)
+
+    def take(self, keys: Sequence[str]) -> dict[str, str]:
+        """Claim each of `keys` that no other crawl holds; the others, with the crawl holding
+        each."""
+        ttl = round(CLAIM_TTL * 1000)
+        with self.client.pipeline() as pipe:  # MULTI: each holder read as it was claimed
+            for key in keys:
+                pipe.set(self.prefix + key, self.crawl, nx=True, px=ttl)
+                pipe.get(self.prefix + key)
+            replies = pipe.execute()[1::2]
+        holders = {key: _text(holder) for key, holder in zip(keys, replies, strict=True)}
+        self.held |= {key for key, holder in holders.items() if holder == self.crawl}
+        return {key: holder for key, holder in holders.items() if key not in self.held}
+
+    def keep(self, keys: Collection[str]) -> None:
+        """Renew the claims on `keys` for CLAIM_TTL seconds, and release the others held:
+        their outcomes are in, or the crawl is over (`keep(())`)."""
+        kept, done = self.held & set(keys), self.held - set(keys)
+        with self.client.pipeline() as pipe:
+            if kept:
+                ttl = round(CLAIM_TTL * 1000)
+                self.renew([self.prefix + key for key in kept], [self.crawl, ttl], pipe)
+            if done:
+                self.release([self.prefix + key for key in done], [self.crawl], pipe)
+            pipe.execute()
+        self.held = kept
+
+
 def check_workers(client: redis.Redis, store: str) -> None:
     """Raise a QueueError unless a worker records into `store` (a store URL, without password).
     Without any worker, the tasks would wait for nobody; with workers of another store, the
@@ -309,30 +388,47 @@ def dispatch(
     documents: Sequence[TrackedDocument],
     store: str,
     *,
+    fetched_meanwhile: Callable[[list[str]], Collection[str]],
     accept_capture: frozenset[str] = frozenset(),
     on_outcome: Callable[[CrawlOutcome], None] = lambda _: None,
     stall: float = STALL,
 ) -> CrawlResult:
     """Queue `documents` for the workers and collect their outcomes, in the documents' order.
 
+    Only the documents this crawl claims are queued; the others are `elsewhere` (see `Claims`),
+    as are those `fetched_meanwhile` says were checked since this crawl planned, among those it
+    claimed: another crawl fetched them and let go between this one's plan and its claim.
     Refuses as `check_workers` does. Whatever ends the wait, Ctrl-C included (which, as in a
     local crawl, ends it with the outcomes so far), the tasks no worker took are withdrawn from
-    the queue.
+    the queue and the claims released.
     """
     if not documents:
         return CrawlResult()
     check_workers(client, store)
-    crawl = uuid.uuid4().hex
-    tasks = {
-        document.key: encode_task(Task(crawl, document, document.key in accept_capture))
-        for document in interleaved(documents)
+    crawl = crawl_id()
+    claims = Claims(client, store, crawl)
+    others = claims.take([document.key for document in documents])
+    elsewhere = {
+        key: CrawlOutcome(key, NOT_DUE, f"{ELSEWHERE} ({holder})") for key, holder in others.items()
     }
-    client.rpush(QUEUE, *tasks.values())
+    tasks: dict[str, str] = {}
     outcomes: dict[str, CrawlOutcome] = {}
     why = "the crawl stopped before a worker reported it"
     stopped_by: int | None = None
     try:
-        for outcome in _collect(client, crawl, set(tasks), stall):
+        for key in fetched_meanwhile(sorted(claims.held)):
+            elsewhere[key] = CrawlOutcome(key, NOT_DUE, FETCHED_MEANWHILE)
+        claims.keep(claims.held - elsewhere.keys())
+        for left in elsewhere.values():
+            on_outcome(left)
+        tasks = {
+            document.key: encode_task(Task(crawl, document, document.key in accept_capture))
+            for document in interleaved(documents)
+            if document.key not in elsewhere
+        }
+        if tasks:
+            client.rpush(QUEUE, *tasks.values())
+        for outcome in _collect(client, crawl, set(tasks), stall, claims):
             if isinstance(outcome, str):
                 why = outcome
                 break
@@ -347,16 +443,24 @@ def dispatch(
                     pipe.lrem(QUEUE, 1, task)
             pipe.delete(outcomes_key(crawl))
             pipe.execute()
+        claims.keep(())
     return CrawlResult(
-        [outcomes.get(doc.key) or never_reached(doc.key, why) for doc in documents],
+        [
+            outcomes.get(doc.key) or never_reached(doc.key, why)
+            for doc in documents
+            if doc.key not in elsewhere
+        ],
         stopped_by=stopped_by,
+        elsewhere=[elsewhere[doc.key] for doc in documents if doc.key in elsewhere],
     )
 
 
 def _collect(
-    client: redis.Redis, crawl: str, keys: set[str], stall: float
+    client: redis.Redis, crawl: str, keys: set[str], stall: float, claims: Claims
 ) -> Iterator[CrawlOutcome | str]:
-    """Each outcome as a worker reports it; a string saying why, if the wait ends before all."""
+    """Each outcome as a worker reports it; a string saying why, if the wait ends before all.
+    Every RESCUE_EVERY seconds, the claims of the documents still awaited are renewed, and
+    those of the documents reported released."""
     waiting = set(keys)
     last = looked = time.monotonic()
     while waiting:
@@ -371,6 +475,7 @@ def _collect(
         # once all had gone quiet, and waited for the end of the crawl while others reported.
         if time.monotonic() - looked >= RESCUE_EVERY:
             looked = time.monotonic()
+            claims.keep(waiting)
             alive = live_workers(client)
             # Not as soon as the last worker goes: one restarted (`systemctl restart`) is back
             # within WORKER_TTL; and what the last ones reported is read first.

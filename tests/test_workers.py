@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -25,7 +25,20 @@ from sqlalchemy import create_engine, text
 
 from crawlers.declarations import load_catalog
 from crawlers.middlewares import SharedHostDelayMiddleware
-from crawlers.queue import QUEUE, Task, encode_task, host_turn, live_workers, outcomes_key
+from crawlers.queue import (
+    CLAIM_PREFIX,
+    ELSEWHERE,
+    FETCHED_MEANWHILE,
+    QUEUE,
+    Claims,
+    Task,
+    dispatch,
+    encode_task,
+    heartbeat,
+    host_turn,
+    live_workers,
+    outcomes_key,
+)
 from crawlers.runner import crawl_settings
 from tests import faults
 from tests.conftest import PG_ADMIN_URL, Home, Result
@@ -37,6 +50,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 PAGE = "<html><body><main><h1>API Terms {n}</h1><p>You may call the API, clause {n}.</p></main>"
 # Workers lift the per-host delays on the one loopback host; one request at a time stays.
 FAST = ["--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=false"]
+POLICYWATCH = ("-m", "policywatch")  # Python's arguments for the command
 
 
 class Workers:
@@ -108,22 +122,30 @@ def crawl(home: Home, catalog: Path, redis_url: str, *args: str) -> Result:
     )  # fmt: skip
 
 
-def crawl_started(home: Home, catalog: Path, redis_url: str, site: Site) -> subprocess.Popen[str]:
-    """`crawl --json` in the background, returned once a worker has sent its first request."""
+def crawl_started(
+    home: Home, catalog: Path, redis_url: str, site: Site, entry: Sequence[str] = POLICYWATCH
+) -> subprocess.Popen[str]:
+    """`crawl --json` in the background, returned once a worker has sent its first request;
+    `entry`, Python's arguments before the command's, may alter the command."""
     command = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet"]
-    coordinator = subprocess.Popen(
-        [sys.executable, "-m", "policywatch", *command, "--redis", redis_url, "--json"],
+    coordinator = background(home, *entry, *command, "--redis", redis_url, "--json")
+    deadline = time.monotonic() + 30
+    while not fetched(site):
+        assert time.monotonic() < deadline, "no worker fetched anything"
+        time.sleep(0.1)
+    return coordinator
+
+
+def background(home: Home, *args: str) -> subprocess.Popen[str]:
+    """Python with `args`, in the background, its output kept."""
+    return subprocess.Popen(
+        [sys.executable, *args],
         env=home.env(),
         cwd=home.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while not fetched(site):
-        assert time.monotonic() < deadline, "no worker fetched anything"
-        time.sleep(0.1)
-    return coordinator
 
 
 def fetched(site: Site) -> list[str]:
@@ -567,3 +589,92 @@ def test_a_workers_log_is_a_line_per_document_and_real_errors(
     assert lines[3:] == [stopped]  # its own warnings stay
     full = workers.start("--set", "LOG_INSTALL_ROOT_HANDLER=true", "--set", "LOG_LEVEL=INFO")
     assert "[scrapy.core.engine] INFO: Spider opened" in workers.stop(full)
+
+
+def test_overlapping_crawls_of_one_store_fetch_each_document_once(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """Two crawls of one store at once (cron lines on two machines, a manual crawl during cron's)
+    queued the same documents: each page was fetched twice, a 200 then a 304. A document another
+    crawl holds is left to it, forced with --only KEY or not, and reported `not-due`."""
+    catalog = publish(site, pg_home, 4, delay=1)
+    workers.start("--set", "CONCURRENT_REQUESTS=1")  # a page at a time: ~4 s for the first crawl
+    first = crawl_started(pg_home, catalog, redis_url, site)
+    args = [*POLICYWATCH, "crawl", "--catalog", str(catalog), "--quiet", "--redis", redis_url]
+    cron = background(pg_home, *args, "--only", "testsite", "--json")  # as due: all never checked
+    forced = background(pg_home, *args, "--only", "testsite/terms-3")  # the first crawl's last
+
+    stdout, stderr = first.communicate(timeout=60)
+    cron_out, cron_err = cron.communicate(timeout=60)
+    forced_out, forced_err = forced.communicate(timeout=60)
+
+    assert first.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
+    assert cron.returncode == 0, cron_err
+    rows = json.loads(cron_out)
+    assert {row["outcome"] for row in rows} == {"not-due"}, rows
+    details = [row["detail"] for row in rows]
+    assert any(detail.startswith(f"{ELSEWHERE} (") for detail in details), details
+    assert all(detail[:1].isdigit() or ELSEWHERE in detail or detail == FETCHED_MEANWHILE
+               for detail in details), details  # fmt: skip
+    assert forced.returncode == 0, forced_err
+    assert "another crawl of this store is fetching 1 document, or just did" in forced_out
+    assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(4)]  # each page once
+    assert workers.client.keys(CLAIM_PREFIX + "*") == []  # every claim released
+    documents = pg_home.run("documents", "--json").json()
+    assert [row["versions"] for row in documents] == [1] * 4
+
+
+def test_the_claims_of_a_crawl_killed_outright_lapse(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """A crawl that cannot release its claims (`kill -9`, a lost machine) stops renewing them:
+    they lapse after CLAIM_TTL seconds (2 here), and the next crawl fetches the documents."""
+    catalog = publish(site, pg_home, 2, delay=1)
+    workers.start()
+    short = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; main()"
+    doomed = crawl_started(pg_home, catalog, redis_url, site, entry=("-c", short))
+    doomed.kill()
+    doomed.wait()
+    killed = time.monotonic()
+
+    assert len(workers.client.keys(CLAIM_PREFIX + "*")) == 2
+    while workers.client.keys(CLAIM_PREFIX + "*"):
+        assert time.monotonic() - killed < 3, "the claims outlived their TTL"
+        time.sleep(0.1)
+    result = crawl(pg_home, catalog, redis_url, "--json")
+    assert result.code == 0, result.stderr
+    assert "not-due" not in outcomes(result).values()
+    assert len(outcomes(result)) == 2
+
+
+def test_a_document_fetched_since_the_crawl_planned_is_not_queued(
+    home: Home, site: Site, redis_url: str
+) -> None:
+    """Another crawl may fetch a document, and release it, between this crawl's plan and its
+    claim: the store's last check, changed since the plan, says so, and it is not queued."""
+    catalog = publish(site, home, 3)
+    documents = load_catalog([catalog], bundled=False).documents
+    keys = [document.key for document in documents]
+    client = redis.Redis.from_url(redis_url)
+    heartbeat(client, "w1", "postgresql://store")  # a live worker, which must get nothing
+    Claims(client, "postgresql://store", "other").take(keys[:1])
+    told: list[str] = []
+
+    result = dispatch(
+        client,
+        documents,
+        "postgresql://store",
+        fetched_meanwhile=lambda claimed: claimed,  # every one, since the plan
+        on_outcome=lambda outcome: told.append(outcome.key),
+    )
+
+    assert result.outcomes == []
+    assert [(row.key, row.outcome, row.detail) for row in result.elsewhere] == [
+        (keys[0], "not-due", f"{ELSEWHERE} (other)"),
+        (keys[1], "not-due", FETCHED_MEANWHILE),
+        (keys[2], "not-due", FETCHED_MEANWHILE),
+    ]
+    assert sorted(told) == sorted(keys)  # the progress bar is told of each
+    assert client.llen(QUEUE) == 0
+    assert len(client.keys(CLAIM_PREFIX + "*")) == 1  # the other crawl's, not ours

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from crawlers.declarations import Catalog, TrackedDocument
+    from store.queries import LastCheck
 
 OnOutcome = Callable[[CrawlOutcome], None]
 
@@ -160,8 +161,9 @@ def crawl(
     if queue_url and (rules or set_):
         fail("--rules and --set apply where pages are fetched: give them to the workers")
     queue = connected(queue_url) if queue_url else None
+    checks = last_checks(store, [document.key for document in documents])
     if queue is not None:
-        fetch = _queued(queue, store, accepted)
+        fetch = _queued(queue, store, accepted, checks)
     else:
         rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
 
@@ -188,7 +190,7 @@ def crawl(
 
     schedule = plan(
         documents,
-        last_checks(store, [document.key for document in documents]),
+        checks,
         utcnow(),
         forced={document.key for document in documents} if all_ else named,
     )
@@ -248,15 +250,26 @@ def _check_workers(client: Redis, store: Engine) -> None:
 
 
 def _queued(
-    client: Redis, store: Engine, accepted: frozenset[str]
+    client: Redis, store: Engine, accepted: frozenset[str], planned: dict[str, LastCheck]
 ) -> Callable[[list[TrackedDocument], OnOutcome], CrawlResult]:
-    """Fetching by the workers: the due documents queued, their outcomes collected."""
+    """Fetching by the workers: the due documents queued, their outcomes collected. Those
+    another crawl of the store holds are left to it; so are those checked since `planned`, the
+    last checks this crawl planned from, which another crawl fetched and released meanwhile."""
     from crawlers.queue import QueueError, dispatch  # redis: crawls over workers only
+
+    def fetched_meanwhile(keys: list[str]) -> list[str]:
+        now = last_checks(store, keys)
+        return [key for key in keys if _checked_at(now, key) != _checked_at(planned, key)]
 
     def fetch(due: list[TrackedDocument], advance: OnOutcome) -> CrawlResult:
         try:
             return dispatch(
-                client, due, public_url(store.url), accept_capture=accepted, on_outcome=advance
+                client,
+                due,
+                public_url(store.url),
+                fetched_meanwhile=fetched_meanwhile,
+                accept_capture=accepted,
+                on_outcome=advance,
             )
         except QueueError as error:  # the workers stopped since the check
             fail(str(error))
@@ -264,11 +277,17 @@ def _queued(
     return fetch
 
 
+def _checked_at(checks: dict[str, LastCheck], key: str) -> datetime | None:
+    check = checks.get(key)
+    return check.at if check else None
+
+
 def _json(
     documents: list[TrackedDocument], result: CrawlResult, schedule: Schedule
 ) -> list[dict[str, Any]]:
-    """One object per selected document, in catalog order; `not-due` ones say when they are."""
-    rows = {outcome.key: vars(outcome) for outcome in result.outcomes}
+    """One object per selected document, in catalog order; `not-due` ones say when they are, or
+    which other crawl of the store has them."""
+    rows = {outcome.key: vars(outcome) for outcome in (*result.outcomes, *result.elsewhere)}
     for item in schedule.waiting:
         waiting = CrawlOutcome(item.document.key, NOT_DUE, item.due.isoformat(timespec="seconds"))
         rows[item.document.key] = vars(waiting)
@@ -316,7 +335,7 @@ def _notify(store: Engine, base_url: str | None, *, as_json: bool) -> None:
 
 
 def _summary(result: CrawlResult, schedule: Schedule) -> None:
-    if not result.outcomes:
+    if not result.outcomes and not result.elsewhere:
         console.print(f"Nothing is due: {_waiting(schedule)}.", highlight=False)
         return
     # Interrupted, the documents not reached were not checked, and did not fail: they are told
@@ -333,11 +352,18 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
         str(result.count("changed")),
         str(result.count("first")),
         str(len(failed)),
-        str(len(schedule.waiting)),
+        str(len(schedule.waiting) + len(result.elsewhere)),
     )
     console.print(counts)
     if schedule.waiting:
         console.print(f"Not due: {_waiting(schedule)}.", highlight=False)
+    if result.elsewhere:
+        many = counted(len(result.elsewhere), "document")
+        console.print(
+            f"Not due: another crawl of this store is fetching {many}, or just did;"
+            " its summary reports them.",
+            highlight=False,
+        )
     changed = [item for item in result.outcomes if item.outcome == "changed"]
     if changed:
         table = Table(title="Changes", show_edge=False)
