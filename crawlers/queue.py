@@ -43,7 +43,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crawlers.declarations import Format, Page, PartDeclaration, Render, TrackedDocument
 from crawlers.items import CrawlOutcome, CrawlResult, never_reached
-from crawlers.schedule import NOT_DUE
 
 QUEUE = "policywatch:documents"  # the tasks, read by every worker
 WORKER_PREFIX = "policywatch:worker:"  # one key per live worker, gone unless renewed
@@ -58,7 +57,9 @@ STALL = 600.0  # seconds without any outcome after which `crawl` gives up on liv
 # Seconds a crawl's claims outlast its last renewal (every RESCUE_EVERY): a crawl killed outright
 # keeps its documents from the others this long. Read at each claim, so tests can shorten it.
 CLAIM_TTL = 30.0
-ELSEWHERE = "being fetched by another crawl"  # the detail of a document another crawl claimed
+# The outcome of a document another crawl of the store claimed, and its details.
+ELSEWHERE = "elsewhere"
+FETCHING_ELSEWHERE = "being fetched by another crawl"
 FETCHED_MEANWHILE = "fetched by another crawl since this one planned"
 # Keys a SCAN looks at per round trip: Redis's default, 10, took a round trip per 10 keys of the
 # whole database (the hosts' delays, other crawls' lists) at each of a crawl's looks for workers.
@@ -409,7 +410,8 @@ def dispatch(
     claims = Claims(client, store, crawl)
     others = claims.take([document.key for document in documents])
     elsewhere = {
-        key: CrawlOutcome(key, NOT_DUE, f"{ELSEWHERE} ({holder})") for key, holder in others.items()
+        key: CrawlOutcome(key, ELSEWHERE, f"{FETCHING_ELSEWHERE} ({holder})")
+        for key, holder in others.items()
     }
     tasks: dict[str, str] = {}
     outcomes: dict[str, CrawlOutcome] = {}
@@ -417,7 +419,7 @@ def dispatch(
     stopped_by: int | None = None
     try:
         for key in fetched_meanwhile(sorted(claims.held)):
-            elsewhere[key] = CrawlOutcome(key, NOT_DUE, FETCHED_MEANWHILE)
+            elsewhere[key] = CrawlOutcome(key, ELSEWHERE, FETCHED_MEANWHILE)
         claims.keep(claims.held - elsewhere.keys())
         for left in elsewhere.values():
             on_outcome(left)

@@ -29,6 +29,7 @@ from crawlers.queue import (
     CLAIM_PREFIX,
     ELSEWHERE,
     FETCHED_MEANWHILE,
+    FETCHING_ELSEWHERE,
     QUEUE,
     Claims,
     Task,
@@ -596,7 +597,7 @@ def test_overlapping_crawls_of_one_store_fetch_each_document_once(
 ) -> None:
     """Two crawls of one store at once (cron lines on two machines, a manual crawl during cron's)
     queued the same documents: each page was fetched twice, a 200 then a 304. A document another
-    crawl holds is left to it, forced with --only KEY or not, and reported `not-due`."""
+    crawl holds is left to it, forced with --only KEY or not, and reported `elsewhere`."""
     catalog = publish(site, pg_home, 4, delay=1)
     workers.start("--set", "CONCURRENT_REQUESTS=1")  # a page at a time: ~4 s for the first crawl
     first = crawl_started(pg_home, catalog, redis_url, site)
@@ -612,10 +613,10 @@ def test_overlapping_crawls_of_one_store_fetch_each_document_once(
     assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
     assert cron.returncode == 0, cron_err
     rows = json.loads(cron_out)
-    assert {row["outcome"] for row in rows} == {"not-due"}, rows
+    assert {row["outcome"] for row in rows} == {ELSEWHERE}, rows
     details = [row["detail"] for row in rows]
-    assert any(detail.startswith(f"{ELSEWHERE} (") for detail in details), details
-    assert all(detail[:1].isdigit() or ELSEWHERE in detail or detail == FETCHED_MEANWHILE
+    assert any(detail.startswith(f"{FETCHING_ELSEWHERE} (") for detail in details), details
+    assert all(detail.startswith(FETCHING_ELSEWHERE) or detail == FETCHED_MEANWHILE
                for detail in details), details  # fmt: skip
     assert forced.returncode == 0, forced_err
     assert "another crawl of this store is fetching 1 document, or just did" in forced_out
@@ -644,7 +645,7 @@ def test_the_claims_of_a_crawl_killed_outright_lapse(
         time.sleep(0.1)
     result = crawl(pg_home, catalog, redis_url, "--json")
     assert result.code == 0, result.stderr
-    assert "not-due" not in outcomes(result).values()
+    assert ELSEWHERE not in outcomes(result).values()
     assert len(outcomes(result)) == 2
 
 
@@ -671,9 +672,9 @@ def test_a_document_fetched_since_the_crawl_planned_is_not_queued(
 
     assert result.outcomes == []
     assert [(row.key, row.outcome, row.detail) for row in result.elsewhere] == [
-        (keys[0], "not-due", f"{ELSEWHERE} (other)"),
-        (keys[1], "not-due", FETCHED_MEANWHILE),
-        (keys[2], "not-due", FETCHED_MEANWHILE),
+        (keys[0], ELSEWHERE, f"{FETCHING_ELSEWHERE} (other)"),
+        (keys[1], ELSEWHERE, FETCHED_MEANWHILE),
+        (keys[2], ELSEWHERE, FETCHED_MEANWHILE),
     ]
     assert sorted(told) == sorted(keys)  # the progress bar is told of each
     assert client.llen(QUEUE) == 0

@@ -285,8 +285,8 @@ def _checked_at(checks: dict[str, LastCheck], key: str) -> datetime | None:
 def _json(
     documents: list[TrackedDocument], result: CrawlResult, schedule: Schedule
 ) -> list[dict[str, Any]]:
-    """One object per selected document, in catalog order; `not-due` ones say when they are, or
-    which other crawl of the store has them."""
+    """One object per selected document, in catalog order; `not-due` ones say when they are,
+    `elsewhere` ones which other crawl of the store has them."""
     rows = {outcome.key: vars(outcome) for outcome in (*result.outcomes, *result.elsewhere)}
     for item in schedule.waiting:
         waiting = CrawlOutcome(item.document.key, NOT_DUE, item.due.isoformat(timespec="seconds"))
@@ -360,7 +360,7 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
     if result.elsewhere:
         many = counted(len(result.elsewhere), "document")
         console.print(
-            f"Not due: another crawl of this store is fetching {many}, or just did;"
+            f"Elsewhere: another crawl of this store is fetching {many}, or just did;"
             " its summary reports them.",
             highlight=False,
         )
