@@ -417,6 +417,7 @@ def dispatch(
     outcomes: dict[str, CrawlOutcome] = {}
     why = "the crawl stopped before a worker reported it"
     stopped_by: int | None = None
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         for key in fetched_meanwhile(sorted(claims.held)):
             elsewhere[key] = CrawlOutcome(key, ELSEWHERE, FETCHED_MEANWHILE)
@@ -436,8 +437,9 @@ def dispatch(
                 break
             outcomes[outcome.key] = outcome
             on_outcome(outcome)
-    except KeyboardInterrupt:  # as a local crawl does: the summary of what was done
-        why, stopped_by = "the crawl was interrupted before a worker reported it", signal.SIGINT
+    except (KeyboardInterrupt, _Terminated) as stop:  # as a local crawl: the summary so far
+        why = "the crawl was interrupted before a worker reported it"
+        stopped_by = signal.SIGTERM if isinstance(stop, _Terminated) else signal.SIGINT
     finally:
         with client.pipeline() as pipe:
             for key, task in tasks.items():
@@ -446,6 +448,7 @@ def dispatch(
             pipe.delete(outcomes_key(crawl))
             pipe.execute()
         claims.keep(())
+        signal.signal(signal.SIGTERM, previous)
     return CrawlResult(
         [
             outcomes.get(doc.key) or never_reached(doc.key, why)
@@ -455,6 +458,15 @@ def dispatch(
         stopped_by=stopped_by,
         elsewhere=[elsewhere[doc.key] for doc in documents if doc.key in elsewhere],
     )
+
+
+class _Terminated(Exception):
+    """SIGTERM during a crawl's wait, as KeyboardInterrupt is SIGINT: it ended the process
+    outright, its tasks left in the queue and its claims held until they lapsed."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _collect(

@@ -301,21 +301,25 @@ def test_a_killed_workers_tasks_go_back_while_the_others_still_report(
     assert rescued < last, f"fetched again {rescued - last:.1f} s after the others"
 
 
-def test_ctrl_c_on_the_crawl_summarises_and_withdraws_its_tasks(
-    pg_home: Home, site: Site, workers: Workers, redis_url: str
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_crawl_summarises_and_withdraws_its_tasks(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, stop: signal.Signals
 ) -> None:
+    """Ctrl-C, or SIGTERM (systemd, a cron job's timeout): SIGTERM killed the crawl outright,
+    its tasks left queued for the workers and its claims held until they lapsed."""
     catalog = publish(site, pg_home, 3, delay=3)
     workers.start("--set", "CONCURRENT_REQUESTS=1")
     coordinator = crawl_started(pg_home, catalog, redis_url, site)
-    coordinator.send_signal(signal.SIGINT)
+    coordinator.send_signal(stop)
 
     stdout, stderr = coordinator.communicate(timeout=60)
 
-    assert coordinator.returncode == 130, stderr  # interrupted, as a local crawl says
+    assert coordinator.returncode == 128 + stop, stderr  # interrupted, as a local crawl says
     assert "Interrupted: 0 of 3 documents checked; the 3 not reached are still due" in stderr
     details = [row["detail"] for row in json.loads(stdout)]
     assert details.count("no result: the crawl was interrupted before a worker reported it") == 3
-    assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
+    client = redis.Redis.from_url(redis_url)
+    assert client.llen(QUEUE) == 0 and client.keys(CLAIM_PREFIX + "*") == []
     assert len(fetched(site)) == 1
 
 
