@@ -20,7 +20,7 @@ from datetime import date
 
 from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
-from diffengine.matching import Unit, find, touched
+from diffengine.matching import Unit, find, loosened, touched
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import clauses
@@ -94,9 +94,16 @@ def _reads(rule: Rule, units: Iterable[Unit]) -> bool:
 
 
 def _fires(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
-    """Whether `rule` reads `unit` where it differs from its counterparts (all of it if new)."""
+    """Whether `rule` reads `unit` where it differs from its counterparts (all of it if new),
+    and not only by an exception added to what the counterparts already said."""
     reach = find(rule, unit)
-    return reach is not None and (not counterparts or touched(reach, unit, counterparts))
+    if reach is None:
+        return False
+    if not counterparts:
+        return True
+    if not touched(reach, unit, counterparts):
+        return False
+    return not (loosened(unit, counterparts) and _reads(rule, counterparts))
 
 
 def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch]:

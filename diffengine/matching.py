@@ -142,6 +142,48 @@ def _window(positions: list[list[int]]) -> Reach:
     return best
 
 
+# An exception to what a clause says, to the end of the clause or to a new statement joined to
+# it (", and you may not…"): "except as permitted by applicable law", "unless we approve it",
+# "that is not provided by TikTok or approved in writing by TikTok".
+_EXCEPTION = re.compile(
+    r"\b(?:except|unless|other\s+than|save\s+for|excluding|with\s+the\s+exception\s+of"
+    r"|(?:as|where|when)\s+(?:expressly\s+)?(?:permitted|allowed|authori[sz]ed)\s+by"
+    r"|(?:that\s+(?:is|are)\s+)?not\s+(?:provided|approved|authori[sz]ed|permitted)\s+by"
+    r"|approved\s+in\s+writing)\b(?:(?![.;]|,?\s+(?:and|but)\s+(?:you|we)\b).)*",
+    re.IGNORECASE,
+)
+
+
+def loosened(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` is one of `counterparts` with an exception added ("except as permitted by
+    law", "that is not approved in writing by TikTok"), word for word otherwise: a restriction
+    the old wording already made, loosened, not imposed again. An exception reworded (Le Chat's
+    "except when you are subscribed to Le Chat Pro" becoming "Vibe Pro") is not one added to."""
+    words, exceptions = _apart(unit)
+    for other in counterparts:
+        other_words, other_exceptions = _apart(other)
+        if other_words == words and _within(other_exceptions, exceptions):
+            return True
+    return False
+
+
+def _within(shorter: list[str], longer: list[str]) -> bool:
+    """Whether `longer` is `shorter` with words added (in order), and some were."""
+    remaining = iter(longer)
+    return len(shorter) < len(longer) and all(word in remaining for word in shorter)
+
+
+def _apart(unit: Unit) -> tuple[list[str], list[str]]:
+    """The words of `unit` outside its exceptions, and those inside."""
+    spans = unit.spans(_EXCEPTION)
+    outside: list[str] = []
+    inside: list[str] = []
+    for position, word in enumerate(_words(unit.full)):
+        within = any(span.start <= position <= span.end for span in spans)
+        (inside if within else outside).append(word)
+    return outside, inside
+
+
 def touched(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `unit` differs from the most alike of `counterparts` within `reach`.
 

@@ -33,7 +33,7 @@ def test_rule_fires_on_its_real_sentence(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", CASES["quiet"], ids=lambda case: case["source"])
 def test_rules_stay_quiet(case: dict[str, Any]) -> None:
-    verdict = classify(compare("", case["after"]))
+    verdict = classify(compare(case.get("before", ""), case["after"]))
     fired = {match.rule_id for match in verdict.matches}
     assert not fired & set(case.get("not", RULES)), case["source"]
 
