@@ -41,6 +41,10 @@ _HEADER_BLOCKS = 8  # the top of a page, where effective and "last updated" date
 _INTRO_LOOKBACK = 200  # blocks walked back to find the sentence that introduces a list
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")  # what paragraphs and sentences are paired by
+# A dateline: a short label and a date, "Dated: 2010-06-09" (dates reach here in ISO form).
+_DATELINE = re.compile(
+    r"^(?P<label>\W*\w[^:\d]{0,30}?)\s*:?\s*(?P<date>(?:19|20)\d\d-[01]\d-[0-3]\d)\W*$"
+)
 T = TypeVar("T")
 
 
@@ -482,6 +486,8 @@ def _sentence_changes(
             )
         )
         for old, new in pairs:
+            if old and new and _relabelled(old.text, new.text):
+                continue
             yield SentenceChange(
                 "changed" if old and new else "added" if new else "removed",
                 after.path(new.block) if new else before.path(old.block) if old else (),
@@ -491,6 +497,14 @@ def _sentence_changes(
                 after.intro(new.block) if new else "",
                 (not old or before.chrome(old.block)) and (not new or after.chrome(new.block)),
             )
+
+
+def _relabelled(old: str, new: str) -> bool:
+    """Whether a dateline kept its date under another label: YouTube's page, rendered for
+    another region, reads "日付: 2010-06-09" or "Tarix: 2010-06-09" for "Dated: 2010-06-09", a
+    low change each time. The date is what a dateline says; its label's language is not."""
+    before, after = _DATELINE.match(old), _DATELINE.match(new)
+    return bool(before and after and before["date"] == after["date"])
 
 
 def _without_moves(sentences: list[SentenceChange]) -> Iterator[SentenceChange]:

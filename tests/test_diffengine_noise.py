@@ -106,3 +106,14 @@ def test_a_real_change_is_meaningful_with_counts_and_a_summary() -> None:
     assert verdict.meaningful and verdict.reason is None
     assert (verdict.added, verdict.removed, verdict.changed) == (1, 0, 0)
     assert verdict.severity == "high" and "scraping-automation" in verdict.categories
+
+
+def test_a_dateline_under_a_label_of_another_language_is_cosmetic() -> None:
+    """YouTube's terms, rendered for other regions, read "日付: 2010-06-09" or "Tarix:
+    2010-06-09" for "Dated: 2010-06-09": a low change each time, of one label."""
+    page = "# Terms\n\nYou may use the Service.\n\n{}\n"
+    for label in ("日付:", "Tarix:", "En date du :"):
+        verdict = assess(page.format("Dated: 2010-06-09"), page.format(f"{label} 2010-06-09"))
+        assert (verdict.meaningful, verdict.reason) == (False, "cosmetic"), label
+    redated = assess(page.format("Dated: 2010-06-09"), page.format("Dated: 2011-06-09"))
+    assert redated.meaningful
