@@ -110,7 +110,7 @@ class CrawlResult:
 
     outcomes: list[CrawlOutcome] = field(default_factory=list)
     stopped_by: int | None = None  # the signal that stopped it (Ctrl-C: SIGINT), if one did
-    # `not-due`: the documents another crawl of the store was fetching (`crawl --redis`). Not
+    # `elsewhere`: the documents another crawl of the store was fetching (`crawl --redis`). Not
     # among the outcomes: this crawl did not check them, nor fail to.
     elsewhere: list[CrawlOutcome] = field(default_factory=list)
 

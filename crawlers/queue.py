@@ -16,7 +16,7 @@ then withdrawn, so no stale task is fetched later.
 Two crawls of one store may overlap (cron lines on two machines, a manual crawl during cron's):
 each claims the documents it queues, a Redis key per store and document that it renews while it
 waits (`Claims`), and queues only those it claimed. A document another crawl holds, or fetched
-since this one planned, is left to it: this crawl reports it `not-due`, saying so. Both fetched
+since this one planned, is left to it: this crawl reports it `elsewhere`, saying so. Both fetched
 it before, and its host served it twice. This module is both sides' protocol and the
 coordinator's loop: it imports redis, not Scrapy, so that `crawl --redis` starts as fast as a
 crawl with nothing due.
@@ -196,9 +196,11 @@ def connect(url: str) -> redis.Redis:
     return client
 
 
-def crawl_id() -> str:
-    """A new crawl's name, `HOST:PID:RANDOM` as a worker's: a crawl that finds a document held
-    tells its operator where the crawl holding it runs."""
+def process_name() -> str:
+    """A worker's or a crawl's name, `HOST:PID:RANDOM`: it says where the process runs (a crawl
+    that finds a document held tells its operator where the holder is), and is unique even when
+    a restarted container reuses its host name and pid (a new worker must not inherit the task
+    list of the one it replaces, which it would never release)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
@@ -406,7 +408,7 @@ def dispatch(
     if not documents:
         return CrawlResult()
     check_workers(client, store)
-    crawl = crawl_id()
+    crawl = process_name()
     claims = Claims(client, store, crawl)
     others = claims.take([document.key for document in documents])
     elsewhere = {

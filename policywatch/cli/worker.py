@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from typing import Annotated
 
 import typer
@@ -56,7 +53,7 @@ def worker(
     connected(url)  # a wrong URL or a Redis that is down fails now, not in Scrapy's log
     store = engine(db)  # open and migrate before taking work
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
-    from crawlers.queue import masked
+    from crawlers.queue import masked, process_name
     from crawlers.runner import CrawlAborted, run_worker
 
     check_overrides(overrides)  # in the service's log, as a crawl with --set says it
@@ -65,9 +62,7 @@ def worker(
     # each one's own delay would let two workers' requests come closer than the delay.
     service = {"REDIS_URL": url, "DOWNLOAD_DELAY_JITTER": 0}
     scrapy_settings = fetch_settings(db, config, rule_files, {**service, **overrides})
-    # Unique even when a restarted container reuses its host name and pid: a new worker must not
-    # inherit the task list of the one it replaces, which it would never release.
-    name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    name = process_name()
     where = public_url(store.url)
     if store.url.get_backend_name() == "sqlite":
         err_console.print(
