@@ -113,8 +113,8 @@ def plan(
     A redeclared document must be read anew, not found "not modified": the validators and body
     hash of its last fetch belong to its old declaration, and with them a new selector would
     first be applied when the site next changed, a broken one unnoticed until then and the
-    text the new one reads blamed on the site's edit. The caller forgets them
-    (`Repository.forget_validators`) before fetching."""
+    text the new one reads blamed on the site's edit. The caller drops them and marks the
+    documents (`Repository.mark_redeclared`) before fetching."""
     schedule = Schedule()
     for document in documents:
         last = last_checks.get(document.key)

@@ -98,6 +98,9 @@ class Document(SQLModel, table=True):
     issue_detail: str | None = None
     issue_streak: int = 0
     issue_since: datetime | None = _when(nullable=True)
+    # The declaration (URL, selectors, format, rendering) changed since the latest version was
+    # read: the next text that differs from it may differ because of that (see `Change`).
+    redeclared: bool = False
 
 
 class Fetch(SQLModel, table=True):
@@ -171,6 +174,11 @@ class Change(SQLModel, table=True):
     # The user accepted the new version's capture (`crawl --accept-capture`): judged as a change
     # however it shrank, and the next version is compared with it even if it looks broken.
     accepted: bool = False
+    # The new version was the first read after the document's declaration changed: the new
+    # selectors or URL, not the platform, may be what changed the text. Recorded and judged as
+    # any change, but owed to no subscription (an upgrade of the bundled catalog that mends a
+    # selector must not alert every user).
+    redeclared: bool = False
 
 
 class Subscription(SQLModel, table=True):

@@ -280,7 +280,12 @@ def _owed_changes(session: Session, sub: Subscription, now: datetime) -> list[di
     candidates = session.exec(
         select(Change, Document)
         .join(Document, col(Change.document_id) == Document.id)
-        .where(col(Change.detected_at) > sub.created_at, col(Change.meaningful), ~recorded)
+        .where(
+            col(Change.detected_at) > sub.created_at,
+            col(Change.meaningful),
+            ~col(Change.redeclared),  # what a catalog edit changed is no news of the platform
+            ~recorded,
+        )
     ).all()
     rows = []
     for change, document in candidates:

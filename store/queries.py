@@ -86,6 +86,7 @@ class ChangeRow(JsonRow):
     matches: list[dict[str, Any]]
     excerpts: list[dict[str, Any]]
     effective_date: date | None
+    redeclared: bool  # read right after the declaration changed: see `Change.redeclared`
 
     def matched_sentences(self) -> list[MatchedSentence]:
         """Each sentence the rules caught, once, most severe first: a clause caught by three
@@ -410,6 +411,7 @@ def change_row(change: Change, document: Document) -> ChangeRow:
         matches=list(change.matches or []),
         excerpts=list(change.excerpts or []),
         effective_date=change.effective_date,
+        redeclared=change.redeclared,
     )
 
 

@@ -128,9 +128,11 @@ def _insert(connection: Connection, table: type[SQLModel]) -> Any:
 
 
 def _healthy_values(attempt: Attempt) -> dict[str, Any]:
-    """A document's fetch state after a sound fetch: its validators, and no open issue."""
+    """A document's fetch state after a sound fetch: its validators, no open issue, and a text
+    read under its current declaration."""
     return {
         "last_checked": attempt.at,
+        "redeclared": False,
         "etag": attempt.etag,
         "last_modified": attempt.last_modified,
         "issue": None,
@@ -156,7 +158,9 @@ _INSERT_FETCH = insert(Fetch)  # every outcome's log line
 # record_text's: a new version is the second commonest write, and ORM objects (loading the
 # document, flushing the unit of work) cost it more than its statements do.
 _LOCK = (
-    select(col(Document.id)).where(col(Document.key) == bindparam("document_key")).with_for_update()
+    select(col(Document.id), col(Document.redeclared))
+    .where(col(Document.key) == bindparam("document_key"))
+    .with_for_update()
 )
 _LATEST = (
     select(Version.id, Version.seq, Version.text_sha256, Version.text)
@@ -255,17 +259,20 @@ class Repository:
             )
             session.execute(upsert, rows)
 
-    def forget_validators(self, keys: Sequence[str]) -> None:
-        """Drop the validators and body hash of the last fetch of `keys`, so that their next fetch
-        is a full one whose body is read again: they were obtained under a declaration (URL,
-        selectors) that has changed. Stored, not just skipped in one crawl: an interrupted crawl
-        must not leave the next one trusting them."""
+    def mark_redeclared(self, keys: Sequence[str]) -> None:
+        """`keys` are read under a declaration (URL, selectors) other than their latest version's.
+
+        Their validators and body hash are dropped, so that their next fetch is a full one whose
+        body is read again, and the change that fetch may find is marked `redeclared` (see
+        `Change`). Stored, not just remembered by one crawl: an interrupted crawl must not leave
+        the next one trusting the validators, nor its change unmarked.
+        """
         if not keys:
             return
-        forgotten = {"etag": None, "last_modified": None, "body_sha256": None}
+        marked = {"etag": None, "last_modified": None, "body_sha256": None, "redeclared": True}
         with self._writer.begin() as connection:
             connection.execute(
-                update(Document).where(col(Document.key).in_(list(keys))).values(forgotten)
+                update(Document).where(col(Document.key).in_(list(keys))).values(marked)
             )
 
     def fetch_states(self, keys: Sequence[str]) -> dict[str, FetchState]:
@@ -331,9 +338,10 @@ class Repository:
         digest = text_sha256(text)
         with Session(self._writer) as session, session.begin():
             connection = session.connection()  # statements, not ORM objects: see _LOCK
-            document_id = connection.execute(_LOCK, {"document_key": key}).scalar()
-            if document_id is None:
+            locked = connection.execute(_LOCK, {"document_key": key}).first()
+            if locked is None:
                 raise KeyError(f"unknown document {key}: sync_documents first")
+            document_id = locked.id
             latest = connection.execute(_LATEST, {"document_id": document_id}).first()
             unchanged = latest is not None and latest.text_sha256 == digest
             problem = vet(latest.text if latest else None, text) if vet and not unchanged else None
@@ -379,6 +387,7 @@ class Repository:
             )
             change = _change_values(document_id, latest.id, version_id, attempt.at, assessment)
             change["accepted"] = accepted
+            change["redeclared"] = locked.redeclared and not imported
             change_id = connection.execute(_INSERT_CHANGE, change).scalar_one()
             return Recorded("changed", change_id, assessment)
 

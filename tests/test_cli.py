@@ -39,6 +39,7 @@ CHANGE_FIELDS = {
     "matches",
     "excerpts",
     "effective_date",
+    "redeclared",
     "reverted",
 }
 DOCUMENT_FIELDS = {

@@ -263,6 +263,35 @@ def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(
     assert "Gift cards are final." in post["message"]
 
 
+def test_a_change_read_under_a_new_declaration_is_recorded_but_not_alerted(
+    home: Home, hook: Webhook, site: Site
+) -> None:
+    """Dropping a selector reads the page's chrome too: the text differs because of the catalog,
+    not the platform (an upgrade of the bundled catalog that mends a selector would alert every
+    user). The next change of the page itself is alerted as any."""
+    page = "<html><body><nav>Pricing: 5 USD per message</nav><main>{}</main></body></html>"
+    site.html("/t", page.format("<h1>Terms</h1><p>Refunds take 30 days to process.</p>"))
+    declared = {"type": "Terms", "url": site.url("/t")}
+    catalog = home.catalog([{**declared, "select": "main"}])
+    assert home.crawl(catalog).code == 0
+    alerts(home, "subscribe", hook.url(), "--name", "hooky", "--min-severity", "info")
+    home.catalog([declared])
+
+    redeclared = home.crawl(catalog)
+    assert redeclared.code == 0 and "message sent" not in redeclared.stdout, redeclared.stdout
+    assert hook.posts == []
+    [change] = home.run("history", "--all", "--json").json()
+    assert change["redeclared"] is True
+    assert "(declaration changed: not alerted)" in home.run("history", "--all").stdout
+
+    site.html("/t", page.format("<h1>Terms</h1><p>Refunds take 14 days to process.</p>"))
+    assert "alerts: 1 message sent" in home.crawl(catalog).stdout
+    [post] = hook.posts
+    assert "Refunds take 14 days to process." in post["message"]
+    latest = home.run("history", "--all", "--json").json()[0]
+    assert latest["redeclared"] is False
+
+
 def test_notify_says_what_it_holds_for_a_digest_and_what_it_gave_up(
     home: Home, hook: Webhook
 ) -> None:

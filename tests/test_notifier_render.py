@@ -49,6 +49,7 @@ def change_row(**overrides: object) -> ChangeRow:
             },
         ],
         "effective_date": date(2026, 1, 15),
+        "redeclared": False,
     }
     return ChangeRow(**{**values, **overrides})  # type: ignore[arg-type]
 

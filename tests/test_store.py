@@ -7,7 +7,7 @@ import sys
 import zlib
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, update
 from sqlalchemy import text as sa_text
 from sqlmodel import Session, col, select
 
@@ -268,10 +268,12 @@ def test_match_titles_stored_with_the_placeholder_are_filled(db_url: str) -> Non
     with history.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0006")
-    with Session(history.engine) as session, session.begin():
-        change = session.get_one(Change, change_id)
+    with history.engine.begin() as connection:  # statements: the model has later columns
+        this = col(Change.id) == change_id
+        matches = connection.execute(select(Change.matches).where(this)).scalar_one()
         template = "AI providers barred from {target}"
-        change.matches = [{**match, "title": template} for match in change.matches]
+        filled = [{**match, "title": template} for match in matches]
+        connection.execute(update(Change).where(this).values(matches=filled))
 
     open_store(db_url)
 

@@ -254,6 +254,24 @@ def test_a_change_the_page_has_since_undone_says_so(client: TestClient, web_stor
     assert client.get(f"/api/changes/{scraping.id}").json()["reverted"] == reverted
 
 
+def test_a_change_read_under_a_new_declaration_says_so(
+    client: TestClient, web_store: Engine
+) -> None:
+    """Such a change is not alerted; the page says why, or its reader takes the selectors'
+    doing for the platform's."""
+    key = "whatsapp/business-solution-terms"
+    repository = Repository(web_store)
+    repository.mark_redeclared([key])
+    judge = judge_with(verdict("low", "1 section added"))
+    repository.record_text(key, Attempt("https://w.example/"), WHATSAPP_V3 + "\nMenu\n", judge)
+    [change] = list_changes(web_store, document=key, limit=1)
+    assert "declaration (its URL, selectors" in client.get(f"/changes/{change.id}").text
+    timeline = client.get(f"/?document={key}").text
+    assert '<span class="redeclared" title="Read right after' in timeline
+    assert client.get(f"/api/changes/{change.id}").json()["redeclared"] is True
+    assert "declaration changed" in client.get("/feeds/all.atom").text
+
+
 def test_change_neighbours_step_over_noise_unless_it_is_shown(
     client: TestClient, web_store: Engine
 ) -> None:

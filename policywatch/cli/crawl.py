@@ -199,7 +199,7 @@ def crawl(
     if schedule.redeclared:
         from store.repository import Repository  # 40 ms of diffengine: not for nothing due
 
-        Repository(store).forget_validators(schedule.redeclared)
+        Repository(store).mark_redeclared(schedule.redeclared)
     result = _fetch(schedule.due, fetch, quiet=quiet or as_json)
     if as_json:
         print_json(_json(documents, result, schedule))

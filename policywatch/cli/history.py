@@ -49,6 +49,8 @@ SEVERITY_STYLE = {
 
 _WIDE = 100  # columns below which changes are listed, not tabled (see `_history_list`)
 _WIDE_DOCUMENTS = 120  # likewise for documents: keys of 55 letters beside four more columns
+# A change read right after its document's declaration changed (`Change.redeclared`).
+_REDECLARED = " (declaration changed: not alerted)"
 
 
 def _when(moment: datetime | None, *, wide: bool = True) -> str:
@@ -198,7 +200,7 @@ def _severity(row: ChangeRow) -> Text:
 
 
 def _summary(row: ChangeRow) -> Text:
-    summary = dated(row.summary, row.effective_date)
+    summary = dated(row.summary, row.effective_date) + _REDECLARED * row.redeclared
     return Text(summary) if row.meaningful else Text(f"({row.reason}) {summary}", "dim")
 
 
@@ -279,6 +281,7 @@ def show(
     console.print(Text(f"{change.url}\ndetected {_when(change.detected_at)} UTC"))
     severity = Text(change.severity or "unrated", SEVERITY_STYLE.get(change.severity or "", ""))
     verdict = "" if change.meaningful else f" (not meaningful: {change.reason})"
+    verdict += _REDECLARED * change.redeclared
     severity.append(" ")
     console.print(
         hanging(severity, Text(f"{dated(change.summary, change.effective_date)}{verdict}"))

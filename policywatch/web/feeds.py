@@ -60,6 +60,8 @@ def _entry_html(row: ChangeRow) -> str:
         facts.append(f"Categories: {', '.join(row.categories)}")
     if row.effective_date:
         facts.append(f"Effective: {row.effective_date.isoformat()}")
+    if row.redeclared:
+        facts.append("Read right after the document's declaration changed")
     paragraphs = [*row.summary.strip().splitlines(), " · ".join(facts)]
     html = "".join(f"<p>{escape(text)}</p>" for text in paragraphs if text)
     quoted = _quoted(row)
