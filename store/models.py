@@ -179,6 +179,10 @@ class Change(SQLModel, table=True):
     # any change, but owed to no subscription (an upgrade of the bundled catalog that mends a
     # selector must not alert every user).
     redeclared: bool = False
+    # When `policywatch rejudge` last gave it a verdict other than the one it was found with. A
+    # change judged anew is owed to no subscription: it was found long ago, and alerting it
+    # now, as news, would mislead; `rejudge` lists it instead.
+    rejudged_at: datetime | None = _when(nullable=True)
 
 
 class Subscription(SQLModel, table=True):

@@ -284,6 +284,7 @@ def _owed_changes(session: Session, sub: Subscription, now: datetime) -> list[di
             col(Change.detected_at) > sub.created_at,
             col(Change.meaningful),
             ~col(Change.redeclared),  # what a catalog edit changed is no news of the platform
+            col(Change.rejudged_at).is_(None),  # nor is a verdict given anew to an old change
             ~recorded,
         )
     ).all()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, update
 from sqlmodel import Session, SQLModel, col, select
@@ -186,13 +186,42 @@ _TEXTS = select(Version.id, Version.text).where(
 
 
 @dataclass(frozen=True)
-class _Past:
+class Past:
     """What the judge is told of a document's earlier versions (see `Judge`)."""
 
     seen: set[str]
     history: list[str]
     baseline: str | None
     old_accepted: bool
+
+
+class Earlier(NamedTuple):
+    """An earlier version as the judge's view of the history needs it: its fingerprint, and the
+    reason and acceptance of the change that made it (None and False for a first version)."""
+
+    id: int
+    fingerprint: str
+    reason: str | None
+    accepted: bool
+
+
+def past_of(earlier: Sequence[Earlier], texts: Callable[[list[int]], Mapping[int, str]]) -> Past:
+    """What the judge of the version after `earlier` (newest first) is told of them; `texts`
+    gives the texts of the versions it names. One reckoning for a crawl, which reads the few
+    texts it needs from the store, and for `rejudge`, which holds a document's every text."""
+    recent: dict[str, int] = {}  # fingerprint -> its newest version's id, newest first
+    for version in earlier:
+        if len(recent) == HISTORY_DEPTH:
+            break
+        recent.setdefault(version.fingerprint, version.id)
+    sound = next(version.id for version in earlier if version.reason != "anomaly")  # first: sound
+    found = texts([*recent.values(), sound])
+    return Past(
+        seen={version.fingerprint for version in earlier},
+        history=[found[version_id] for version_id in recent.values()],
+        baseline=found[sound] if sound != earlier[0].id else None,
+        old_accepted=earlier[0].accepted,
+    )
 
 
 def _fetch_values(
@@ -392,7 +421,7 @@ class Repository:
             return Recorded("changed", change_id, assessment)
 
     @staticmethod
-    def _past(connection: Connection, document_id: int, latest: Row[Any]) -> _Past:
+    def _past(connection: Connection, document_id: int, latest: Row[Any]) -> Past:
         """What the judge of a new version is told of the earlier ones (see `Judge`): read only
         when a text differs from the latest, the rare path of a crawl.
 
@@ -400,26 +429,16 @@ class Repository:
         only now, when a second comes and the judge normalizes it anyway.
         """
         rows = connection.execute(_PAST, {"document_id": document_id}).all()
-        fingerprints = [row.fingerprint for row in rows]
-        if fingerprints[0] == "":  # `latest`'s: only a first version waits for it
-            fingerprints[0] = text_fingerprint(latest.text)
-            values = {"version_id": latest.id, "fingerprint": fingerprints[0]}
+        earlier = [Earlier(row.id, row.fingerprint, row.reason, bool(row.accepted)) for row in rows]
+        if earlier[0].fingerprint == "":  # `latest`'s: only a first version waits for it
+            earlier[0] = earlier[0]._replace(fingerprint=text_fingerprint(latest.text))
+            values = {"version_id": latest.id, "fingerprint": earlier[0].fingerprint}
             connection.execute(_SET_FINGERPRINT, values)
-        recent: dict[str, int] = {}  # fingerprint -> its newest version's id, newest first
-        for row, fingerprint in zip(rows, fingerprints, strict=True):
-            if len(recent) == HISTORY_DEPTH:
-                break
-            recent.setdefault(fingerprint, row.id)
-        sound = next(row.id for row in rows if row.reason != "anomaly")  # the first is sound
-        wanted = [*recent.values(), sound]
-        rows_of_texts = connection.execute(_TEXTS, {"ids": wanted})
-        texts: dict[int, str] = {row.id: row.text for row in rows_of_texts}
-        return _Past(
-            seen=set(fingerprints),
-            history=[texts[version_id] for version_id in recent.values()],
-            baseline=texts[sound] if sound != latest.id else None,
-            old_accepted=bool(rows[0].accepted),
-        )
+
+        def texts(ids: list[int]) -> dict[int, str]:
+            return {row.id: row.text for row in connection.execute(_TEXTS, {"ids": ids})}
+
+        return past_of(earlier, texts)
 
     @staticmethod
     def _lock(session: Session, key: str) -> Document:
@@ -484,6 +503,13 @@ def _change_values(
         "from_version_id": before,
         "to_version_id": after,
         "detected_at": at,
+        **verdict_values(assessment),
+    }
+
+
+def verdict_values(assessment: Assessment) -> dict[str, Any]:
+    """The columns of a `change` row that hold the judge's verdict."""
+    return {
         "meaningful": assessment.meaningful,
         "reason": assessment.reason,
         "severity": assessment.severity,

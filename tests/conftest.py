@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tests.receivers import Webhook
 from tests.site import Site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,14 @@ def unavailable(service: str, reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{message} (CI is set: services are required)")
     pytest.skip(message)
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    """A webhook receiver on loopback, for Apprise's json:// deliveries."""
+    receiver = Webhook().start()
+    yield receiver
+    receiver.stop()
 
 
 @pytest.fixture

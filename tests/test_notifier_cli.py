@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-
-import pytest
 
 from notifier.channel import Channel
 from tests.alerting import OPENAI, History
@@ -30,13 +27,6 @@ def assert_masked(*results: Result) -> None:
     for result in results:
         output = result.stdout + result.stderr
         assert PASSWORD not in output and TOKEN not in output, output
-
-
-@pytest.fixture
-def hook() -> Iterator[Webhook]:
-    receiver = Webhook().start()
-    yield receiver
-    receiver.stop()
 
 
 def test_unknown_or_malformed_urls_are_refused_without_echoing_secrets(home: Home) -> None:

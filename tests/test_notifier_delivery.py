@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -24,13 +23,6 @@ from tests.receivers import Mailbox, Webhook
 @pytest.fixture
 def history(db_url: str) -> History:
     return History(db_url)
-
-
-@pytest.fixture
-def hook() -> Iterator[Webhook]:
-    receiver = Webhook().start()
-    yield receiver
-    receiver.stop()
 
 
 def add(history: History, url: str, name: str = "", **filters: object) -> None:

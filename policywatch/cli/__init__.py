@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from policywatch import __version__
-from policywatch.cli import alerts, catalog, crawl, history, imports, run, worker
+from policywatch.cli import alerts, catalog, crawl, history, imports, rejudge, run, worker
 from policywatch.cli import web as web_cli
 from policywatch.cli.common import console
 
@@ -46,6 +46,7 @@ app.command()(history.documents)
 app.command(name="history")(history.history)
 app.command()(history.show)
 app.command(name="import-history")(imports.import_history)
+app.command()(rejudge.rejudge)
 app.command()(web_cli.serve)
 app.command()(alerts.subscribe)
 app.add_typer(alerts.subscriptions_app, name="subscriptions")

@@ -25,7 +25,7 @@ from policywatch.config import (
     load_settings,
 )
 from store.db import MissingStore, StoreError, open_store, store_url
-from store.queries import SEVERITIES
+from store.queries import SEVERITIES, tracked_names
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -265,3 +265,12 @@ def checked_rules(paths: list[Path] | None) -> list[Path]:
     except (RuleError, OSError) as error:
         fail(str(error))
     return paths or []
+
+
+def check_tracked(store: Engine, service: str | None, document: str | None) -> None:
+    """A filter that names nothing tracked is a mistake to point out, not an empty history."""
+    tracked = tracked_names(store)
+    if service and service.lower() not in {name.lower() for name in tracked.services}:
+        fail(f"no tracked document of service {service}{did_you_mean(service, tracked.services)}")
+    if document and document.lower() not in tracked.keys:
+        fail(f"no tracked document {document}{did_you_mean(document, tracked.keys)}")

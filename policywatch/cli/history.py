@@ -9,13 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
 
 from policywatch.cli.common import (
     DbOption,
     JsonOption,
+    check_tracked,
     console,
-    did_you_mean,
     engine,
     fail,
     print_json,
@@ -35,7 +34,6 @@ from store.queries import (
     hidden_noise,
     list_changes,
     list_documents,
-    tracked_names,
 )
 
 SEVERITY_STYLE = {
@@ -180,7 +178,7 @@ def history(
     more = bool(limit) and len(rows) > limit
     rows = rows[:limit] if more else rows
     if not rows:
-        _check_tracked(store, service, document)
+        check_tracked(store, service, document)
     if as_json:
         print_json(changes_json(store, rows))
         return
@@ -242,15 +240,6 @@ def _nothing_shown(hidden: dict[str, int]) -> str:
         f"No meaningful changes for this selection: {noise_hidden(hidden)};"
         f" --all shows {'it' if total == 1 else 'them'}."
     )
-
-
-def _check_tracked(store: Engine, service: str | None, document: str | None) -> None:
-    """A filter that names nothing tracked is a mistake to point out, not an empty history."""
-    tracked = tracked_names(store)
-    if service and service.lower() not in {name.lower() for name in tracked.services}:
-        fail(f"no tracked document of service {service}{did_you_mean(service, tracked.services)}")
-    if document and document.lower() not in tracked.keys:
-        fail(f"no tracked document {document}{did_you_mean(document, tracked.keys)}")
 
 
 def show(
