@@ -7,10 +7,14 @@ the URL, and the same applied to error text, which may quote the URL's parts.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MIN_SECRET = 3  # shorter URL parts are not scrubbed from error text: they would mangle words
@@ -83,6 +87,32 @@ def _why(log: StringIO, url: str) -> str:
     return f": {reason.rstrip(': ')}"
 
 
+DATA_FIELD = "policywatch"  # the webhook payload's field holding the alert as data
+
+
+@contextmanager
+def _carrying(plugins: list[Any], data: Mapping[str, Any]) -> Iterator[None]:
+    """JSON and form webhooks carry `data` in their payload's `policywatch` field, beside
+    Apprise's `title` and `message`: the program receiving them reads the alert there instead of
+    parsing the title (a form field holds it as JSON text). Apprise keeps the payload's extra
+    fields per URL (written `:name=value`), so ours are added for this one send and put back; a
+    field of the user's own of that name wins."""
+    from apprise.plugins.custom_form import NotifyForm
+    from apprise.plugins.custom_json import NotifyJSON
+
+    saved = []
+    for plugin in plugins if data else []:
+        if isinstance(plugin, NotifyJSON | NotifyForm):
+            value = data if isinstance(plugin, NotifyJSON) else json.dumps(data)
+            saved.append((plugin, plugin.payload_extras))
+            plugin.payload_extras = {DATA_FIELD: value, **plugin.payload_extras}
+    try:
+        yield
+    finally:
+        for plugin, extras in saved:
+            plugin.payload_extras = extras
+
+
 _WEBHOOK_SCHEMES = {"http": "json", "https": "jsons"}  # Apprise's generic JSON webhook
 
 
@@ -152,12 +182,16 @@ class Channel:
             text = text.replace(secret, "****")
         return text
 
-    def send(self, title: str, body: str, notify_type: str) -> Outcome:
-        """Send one message; failed unless every service behind the URL accepted it."""
+    def send(
+        self, title: str, body: str, notify_type: str, data: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Send one message, and `data` to the webhooks that carry it; failed unless every
+        service behind the URL accepted it."""
         try:
-            result = self._apprise.notify(
-                body=body, title=title, notify_type=notify_type, body_format=self.format
-            )
+            with _carrying(self._plugins, data or {}):
+                result = self._apprise.notify(
+                    body=body, title=title, notify_type=notify_type, body_format=self.format
+                )
         except Exception as error:  # a plugin's bug must fail this send, not the whole run
             return Outcome(False, self.scrub(f"{type(error).__name__}: {error}"))
         with result:

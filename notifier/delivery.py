@@ -11,7 +11,7 @@ retried with exponential backoff and marked `failed` after `max_attempts`, never
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -23,6 +23,7 @@ from notifier.messages import (
     fetch_event_message,
     fetch_events_message,
 )
+from notifier.payload import owed_data
 from notifier.render import Message, clip, fit
 from store.models import utcnow
 from store.outbox import (
@@ -73,7 +74,8 @@ def send(channel: Channel, message: Message) -> Outcome:
         title = clip(title, channel.title_maxlen)
     else:  # no title field: Apprise puts the title into the body
         body_room -= len(title) + 2
-    return channel.send(title, fit(message, channel.format, body_room), message.notify_type)
+    body = fit(message, channel.format, body_room)
+    return channel.send(title, body, message.notify_type, message.data)
 
 
 def _group_key(owed: Owed) -> Hashable:
@@ -89,6 +91,11 @@ def _group_key(owed: Owed) -> Hashable:
 
 
 def _compose(items: list[Owed], base_url: str | None, today: datetime) -> Message:
+    return replace(_words(items, base_url, today), data=owed_data(items, base_url))
+
+
+def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
+    """What the alert says to people: one change, a digest, or fetch problems."""
     first = items[0]
     sub = first.subscription
     if first.change is None:

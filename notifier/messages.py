@@ -36,7 +36,7 @@ def _effective(when: date | None, today: date, summary: str) -> str:
     return f" (effective {when.isoformat()}, {relative})"
 
 
-def _review_url(change: ChangeRow, base_url: str | None) -> str | None:
+def review_url(change: ChangeRow, base_url: str | None) -> str | None:
     """The change on the review page (`policywatch serve`), when its base URL is known."""
     return f"{base_url.rstrip('/')}/changes/{change.id}" if base_url else None
 
@@ -85,7 +85,7 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
     that changed), counts and links."""
     quoted = _matched_sentences(change) or _excerpts(change)
     counts = f"{change.added} added · {change.removed} removed · {change.changed} changed"
-    review = _review_url(change, base_url)
+    review = review_url(change, base_url)
     return Message(
         title=headline(change, today),
         head=tuple(Line(line) for line in change.summary.strip().splitlines()),
@@ -99,6 +99,11 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
     )
 
 
+def most_severe_first(changes: Sequence[ChangeRow]) -> list[ChangeRow]:
+    """A digest's order: most severe first, then oldest first."""
+    return sorted(changes, key=lambda c: (-severity_rank(c.severity), c.detected_at, c.id))
+
+
 def digest_message(
     changes: Sequence[ChangeRow],
     *,
@@ -110,13 +115,13 @@ def digest_message(
     """One message for a period: its changes, most severe first, each linked, and named by its
     id and day: two edits of a page in a period can share a summary, and without a review page
     they share their link too (`policywatch show ID` tells them apart)."""
-    ordered = sorted(changes, key=lambda c: (-severity_rank(c.severity), c.detected_at, c.id))
+    ordered = most_severe_first(changes)
     worst = _severity(ordered[0])
     items = tuple(
         Line(
             f"{headline(change, today)} (change {change.id}, {change.detected_at:%Y-%m-%d})",
             "link",
-            _review_url(change, base_url) or change.url,
+            review_url(change, base_url) or change.url,
         )
         for change in ordered
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 Style = Literal["text", "added", "removed", "link"]
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~|])")
@@ -34,13 +34,15 @@ class Line:
 
 @dataclass(frozen=True)
 class Message:
-    """Title and body; `items` are what may be cut, `head` and `foot` are always kept."""
+    """Title and body; `items` are what may be cut, `head` and `foot` are always kept. `data` is
+    the same alert for programs (`notifier.payload`), carried by the webhooks that can."""
 
     title: str
     head: tuple[Line, ...] = ()
     items: tuple[Line, ...] = ()
     foot: tuple[Line, ...] = ()
     notify_type: str = "info"
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def clip(text: str, limit: int) -> str:

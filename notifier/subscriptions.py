@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import Engine
 
 from notifier.channel import Channel, ChannelError
+from notifier.payload import alert_data
 from notifier.render import Line, Message
 from store.models import utcnow
 from store.outbox import NewSubscription, SubscriptionRow, add_subscription, list_subscriptions
@@ -126,4 +127,5 @@ def trial_message(name: str) -> Message:
     return Message(
         title=f"policywatch: test of subscription {name}",
         head=(Line("If you can read this, policywatch can reach this channel."),),
+        data=alert_data("test", name),
     )

@@ -10,6 +10,7 @@ from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -24,7 +25,8 @@ def free_port() -> int:
 
 @dataclass
 class Webhook:
-    """An HTTP server taking JSON POSTs; `status` is what it answers (500: a broken endpoint)."""
+    """An HTTP server taking JSON (or form) POSTs; `status` is what it answers (500: a broken
+    endpoint). A form's fields are kept as a dict, as a JSON body is."""
 
     port: int = field(default_factory=free_port)
     status: int = 200
@@ -33,8 +35,8 @@ class Webhook:
     paths: list[str] = field(default_factory=list)  # each post's path and query
     _server: ThreadingHTTPServer | None = None
 
-    def url(self, path: str = "/hook") -> str:
-        return f"json://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/hook", scheme: str = "json") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def start(self) -> Webhook:
         receiver = self
@@ -42,7 +44,9 @@ class Webhook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                payload = json.loads(self.rfile.read(length) or b"{}")
+                body = self.rfile.read(length)
+                form = self.headers.get_content_type() == "application/x-www-form-urlencoded"
+                payload = dict(parse_qsl(body.decode())) if form else json.loads(body or b"{}")
                 if receiver.status < 300:
                     receiver.posts.append(payload)
                     receiver.headers.append(dict(self.headers.items()))

@@ -65,10 +65,20 @@ def test_a_plain_http_url_is_answered_with_the_webhook_url_to_write(
         " (with your own values for ****)"
     ) in refused.stderr
     assert_masked(refused)
-    written = f"json://user:{PASSWORD}@127.0.0.1:{hook.port}/hook?-token={TOKEN}&-team=ops"
+    written = (
+        f"json://user:{PASSWORD}@127.0.0.1:{hook.port}/hook?-token={TOKEN}&-team=ops&:env=prod"
+    )
     assert alerts(home, "subscribe", written, "--name", "hook").code == 0
     assert alerts(home, "subscriptions", "test", "hook").code == 0
     assert hook.paths == [f"/hook?token={TOKEN}&team=ops"]  # the hook's own parameters, kept
+    [post] = hook.posts  # the payload's own field kept beside the alert as data
+    assert post["env"] == "prod" and post["policywatch"] == {
+        "kind": "test",
+        "subscription": "hook",
+        "deliveries": [],
+        "changes": [],
+        "documents": [],
+    }
 
 
 def test_bad_options_are_usage_errors(home: Home, hook: Webhook) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -15,6 +16,7 @@ from notifier import deliver_owed
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
 from store.outbox import NewSubscription, failed_by_document, list_subscriptions
+from store.queries import changes_json, get_change
 from store.repository import Attempt
 from tests.alerting import OPENAI, WHATSAPP, History
 from tests.receivers import Mailbox, Webhook
@@ -32,6 +34,43 @@ def add(history: History, url: str, name: str = "", **filters: object) -> None:
 def statuses(history: History) -> list[str]:
     with Session(history.engine) as session:
         return list(session.exec(select(Delivery.status).order_by(col(Delivery.id))).all())
+
+
+def delivery_ids(history: History) -> list[int]:
+    with Session(history.engine) as session:
+        return [id_ for id_ in session.exec(select(Delivery.id).order_by(col(Delivery.id))) if id_]
+
+
+def test_a_webhook_carries_the_change_as_data(history: History, hook: Webhook) -> None:
+    """A program receiving an alert reads which change it is, of which document, how severe,
+    effective when and where to review it from the `policywatch` field, with the fields of
+    `history --json`, rather than from the title meant for people; a form webhook carries the
+    same object as JSON text."""
+    add(history, hook.url("/json"), "json")
+    add(history, hook.url("/form", scheme="form"), "form")
+    change_id = history.change(effective=date(2027, 1, 15))
+    deliver_owed(history.engine, base_url="https://review.example/")
+    posts = dict(zip(hook.paths, hook.posts, strict=True))
+    as_json = posts["/json"]["policywatch"]
+    as_form = json.loads(posts["/form"]["policywatch"])
+    detail = get_change(history.engine, change_id)
+    assert detail is not None
+    [listed] = changes_json(history.engine, [detail.change])
+    del listed["reverted"]
+    [change] = as_json["changes"]
+    assert change == {**listed, "review_url": f"https://review.example/changes/{change_id}"}
+    assert (change["key"], change["severity"], change["effective_date"]) == (
+        WHATSAPP.key,
+        "critical",
+        "2027-01-15",
+    )
+    assert as_json["kind"] == "change" and as_json["documents"] == []
+    assert [as_json["subscription"], as_form["subscription"]] == ["json", "form"]
+    assert sorted([as_json["deliveries"], as_form["deliveries"]]) == [
+        [n] for n in delivery_ids(history)
+    ]
+    assert as_form["changes"] == as_json["changes"]
+    assert posts["/json"]["title"].startswith("[CRITICAL] WhatsApp")  # Apprise's fields kept
 
 
 def test_each_owed_change_is_posted_exactly_once(history: History, hook: Webhook) -> None:
@@ -126,6 +165,9 @@ def test_a_claimed_delivery_is_not_resent_until_its_lease_expires(
     assert deliver_owed(history.engine).messages == 0
     assert deliver_owed(history.engine, now=datetime.now(UTC) + timedelta(hours=1)).messages == 1
     assert len(hook.posts) == 2 and statuses(history) == ["sent"]
+    # The resend names the same delivery: a receiver that has seen it can drop it.
+    first, again = (post["policywatch"]["deliveries"] for post in hook.posts)
+    assert first == again == [delivery_ids(history)[0]]
 
 
 def test_filters_and_minimum_severity(history: History, hook: Webhook) -> None:
@@ -169,6 +211,10 @@ def test_a_digest_lists_a_periods_changes_most_severe_first(
     assert post["title"].startswith("[CRITICAL] policywatch daily digest")
     lines = post["message"]
     assert lines.index("critical one") < lines.index("medium one") and "next day" not in lines
+    data = post["policywatch"]
+    assert data["kind"] == "digest" and len(data["deliveries"]) == 2
+    assert [change["summary"] for change in data["changes"]] == ["critical one", "medium one"]
+    assert [change["review_url"] for change in data["changes"]] == [None, None]  # no base URL
     assert deliver_owed(history.engine, now=day + timedelta(days=2, hours=1)).delivered == 1
 
 
@@ -219,6 +265,12 @@ def test_fetch_problems_owed_together_arrive_in_one_alert(history: History, hook
     assert "no such host" in whatsapp and "Each has failed 3 or more fetches in a row." in lines
     assert lines.index(openai) < lines.index(whatsapp)
     assert statuses(history) == ["sent", "sent"]
+    data = alert["policywatch"]
+    assert (data["kind"], data["changes"]) == ("fetch-issue", [])
+    assert [(d["key"], d["issue"], d["streak"]) for d in data["documents"]] == [
+        (OPENAI.key, "timeout", 3),
+        (WHATSAPP.key, "dns-error", 3),
+    ]
 
     history.change(WHATSAPP, severity="low")  # good fetches clear the issues
     history.change(OPENAI, severity="low")
@@ -226,6 +278,11 @@ def test_fetch_problems_owed_together_arrive_in_one_alert(history: History, hook
     assert len(hook.posts) == 2
     assert hook.posts[1]["title"] == "[RESUMED] 2 documents — tracked again"
     assert "OpenAI · Usage Policies (failing since" in hook.posts[1]["message"]
+    resumed = hook.posts[1]["policywatch"]
+    assert resumed["kind"] == "fetch-resumed"
+    assert [(d["key"], d["issue"], d["since"]) for d in resumed["documents"]] == [
+        (d["key"], None, d["since"]) for d in data["documents"]
+    ]
     assert deliver_owed(history.engine).messages == 0
 
 
