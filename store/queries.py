@@ -417,8 +417,12 @@ def change_row(change: Change, document: Document) -> ChangeRow:
 
 @dataclass(frozen=True)
 class VersionRow(JsonRow):
+    """A version of a document: its number in the document's history (`seq`, from 1), when it
+    was first seen, and its `id` in the store, by which changes name it (`from_version`)."""
+
     seq: int
     seen_at: datetime
+    id: int
 
 
 @dataclass(frozen=True)
@@ -438,7 +442,7 @@ def get_document(engine: Engine, key: str) -> DocumentDetail | None:
         if document is None:
             return None
         versions = session.exec(
-            select(Version.seq, Version.seen_at)
+            select(Version.seq, Version.seen_at, Version.id)
             .where(Version.document_id == document.id)
             .order_by(col(Version.seq))
         ).all()
@@ -448,7 +452,7 @@ def get_document(engine: Engine, key: str) -> DocumentDetail | None:
         ).one()
         return DocumentDetail(
             _document_row(document, len(versions)),
-            [VersionRow(seq, seen_at) for seq, seen_at in versions],
+            [VersionRow(seq, seen_at, id_) for seq, seen_at, id_ in versions],  # type: ignore[arg-type]
             latest.text if latest else None,
             changes,
         )

@@ -312,6 +312,10 @@ def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     assert documents[1]["issue"]["kind"] == "timeout"
     detail = client.get("/api/documents/openai/usage-policies").json()
     assert [v["seq"] for v in detail["version_list"]] == [1, 2]
+    # A change names its versions by id (global to the store): the version list gives them too.
+    [change] = client.get("/api/changes?all=1&document=openai/usage-policies").json()
+    ids = [v["id"] for v in detail["version_list"]]
+    assert ids == [change["from_version"], change["to_version"]] != [1, 2]
     # The documents --json object plus version_list, as the README says: failed_deliveries too.
     assert {**documents[1], "version_list": detail["version_list"]} == detail
     schema = client.get("/api/openapi.json").json()
