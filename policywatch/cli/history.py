@@ -16,6 +16,7 @@ from policywatch.cli.common import (
     check_tracked,
     console,
     engine,
+    err_console,
     fail,
     print_json,
     severity_level,
@@ -181,6 +182,8 @@ def history(
         check_tracked(store, service, document)
     if as_json:
         print_json(changes_json(store, rows))
+        if more:  # on stderr: stdout is the data
+            err_console.print(_only_newest(limit), highlight=False)
         return
     if not rows:
         hidden = {} if include_noise else hidden_noise(store, **selection)
@@ -189,8 +192,14 @@ def history(
     wide = console.width >= _WIDE
     console.print(_history_table(rows) if wide else _history_list(rows))
     if more:
-        newest = "newest change" if limit == 1 else f"{limit} newest changes"
-        console.print(f"The {newest}; --limit 0 shows them all.", highlight=False)
+        console.print(_only_newest(limit), highlight=False)
+
+
+def _only_newest(limit: int) -> str:
+    """What a list cut at `limit` says, so that neither a reader nor a script takes the newest
+    changes for all of them."""
+    newest = "newest change" if limit == 1 else f"{limit} newest changes"
+    return f"The {newest}; --limit 0 shows them all."
 
 
 def _severity(row: ChangeRow) -> Text:
