@@ -304,7 +304,10 @@ def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     assert rows == changes_json(web_store, list_changes(web_store, include_noise=True))
     one = client.get(f"/api/changes/{rows[0]['id']}").json()
     assert set(one) == {*rows[0], "diff"} and one["diff"].startswith("--- before")
-    assert client.get("/api/changes?all=1&limit=1&offset=1").json()[0]["id"] == rows[1]["id"]
+    page = client.get("/api/changes?all=1&limit=1&offset=1")
+    assert page.json()[0]["id"] == rows[1]["id"]
+    # How many the selection holds, beyond the page: a client knows whether to ask for more.
+    assert page.headers["x-total-count"] == str(len(rows)) != "1"
     documents = client.get("/api/documents").json()
     assert {d["key"] for d in documents} >= {"openai/usage-policies"}
     assert documents == documents_json(web_store)  # what `documents --json` gives

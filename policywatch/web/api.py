@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from policywatch.web.selection import Filters, changes, parse_filters, store
+from policywatch.web.selection import Filters, changes, count, parse_filters, store
 from policywatch.wording import unified_diff
 from store.outbox import document_json, documents_json, failed_by_document
 from store.queries import (
@@ -67,9 +67,12 @@ def api_changes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONResponse:
-    """Changes newest first, filtered as on the timeline (the fields of `history --json`)."""
+    """Changes newest first, filtered as on the timeline (the fields of `history --json`); the
+    `X-Total-Count` header says how many the selection holds, so that a client paging with
+    `offset` knows when it has them all, and one that did not page knows it was cut."""
     rows = changes(engine, filters, limit=limit, offset=offset)
-    return JSONResponse(changes_json(engine, rows))
+    total = {"X-Total-Count": str(count(engine, filters))}
+    return JSONResponse(changes_json(engine, rows), headers=total)
 
 
 @router.get("/changes/{change_id}", response_model=ChangeWithDiff)
