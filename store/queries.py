@@ -87,6 +87,7 @@ class ChangeRow(JsonRow):
     excerpts: list[dict[str, Any]]
     effective_date: date | None
     redeclared: bool  # read right after the declaration changed: see `Change.redeclared`
+    rejudged_at: datetime | None  # when `rejudge` last gave it another verdict
 
     def matched_sentences(self) -> list[MatchedSentence]:
         """Each sentence the rules caught, once, most severe first: a clause caught by three
@@ -412,6 +413,7 @@ def change_row(change: Change, document: Document) -> ChangeRow:
         excerpts=list(change.excerpts or []),
         effective_date=change.effective_date,
         redeclared=change.redeclared,
+        rejudged_at=change.rejudged_at,
     )
 
 

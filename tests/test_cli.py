@@ -40,6 +40,7 @@ CHANGE_FIELDS = {
     "excerpts",
     "effective_date",
     "redeclared",
+    "rejudged_at",
     "reverted",
 }
 DOCUMENT_FIELDS = {

@@ -50,6 +50,7 @@ def change_row(**overrides: object) -> ChangeRow:
         ],
         "effective_date": date(2026, 1, 15),
         "redeclared": False,
+        "rejudged_at": None,
     }
     return ChangeRow(**{**values, **overrides})  # type: ignore[arg-type]
 

@@ -33,7 +33,7 @@ def test_a_verdict_given_anew_replaces_the_old_and_alerts_no_one(
     site.html("/terms", PAGE.format("<p>Carrier pigeons may not deliver API requests.</p>"))
     assert home.crawl(catalog).code == 0
     [found] = home.run("history", "--json").json()
-    assert found["severity"] == "low" and hook.posts == []
+    assert (found["severity"], found["rejudged_at"], hook.posts) == ("low", None, [])
     rules = home.path / "rules.yaml"
     rules.write_text(PIGEONS)
 
@@ -46,7 +46,8 @@ def test_a_verdict_given_anew_replaces_the_old_and_alerts_no_one(
     done = home.run("rejudge", "--rules", str(rules))
     assert "1 change of 1 document judged again: 1 verdict changed" in done.stdout, done.stdout
     [now] = home.run("history", "--json").json()
-    assert (now["id"], now["severity"]) == (found["id"], "high")
+    assert (now["id"], now["severity"]) == (found["id"], "high") and now["rejudged_at"]
+    assert "(judged again 20" in home.run("show", str(now["id"])).stdout
     assert [match["rule_id"] for match in now["matches"]] == ["carrier-pigeons"]
     assert home.run("notify").code == 0 and hook.posts == []
     # Judged by the same rules again, nothing differs.

@@ -26,6 +26,7 @@ from policywatch.web.feeds import ATOM
 from store.db import open_store
 from store.outbox import documents_json
 from store.queries import changes_json, list_changes
+from store.rejudging import rejudge
 from store.repository import Attempt, DocumentInfo, Repository
 from tests.receivers import free_port
 from tests.test_web_data import (
@@ -270,6 +271,17 @@ def test_a_change_read_under_a_new_declaration_says_so(
     assert '<span class="redeclared" title="Read right after' in timeline
     assert client.get(f"/api/changes/{change.id}").json()["redeclared"] is True
     assert "declaration changed" in client.get("/feeds/all.atom").text
+
+
+def test_a_verdict_given_anew_says_when_and_that_it_alerted_no_one(
+    client: TestClient, web_store: Engine
+) -> None:
+    key = "openai/usage-policies"
+    [change] = list_changes(web_store, document=key)
+    assert "Judged again" not in client.get(f"/changes/{change.id}").text
+    rejudge(web_store, key, judge_with(verdict("critical", "Scraping barred")))
+    page = client.get(f"/changes/{change.id}").text
+    assert "Judged again <time" in page and "no alert was sent for this verdict" in page
 
 
 def test_change_neighbours_step_over_noise_unless_it_is_shown(

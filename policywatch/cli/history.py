@@ -280,6 +280,8 @@ def show(
     severity = Text(change.severity or "unrated", SEVERITY_STYLE.get(change.severity or "", ""))
     verdict = "" if change.meaningful else f" (not meaningful: {change.reason})"
     verdict += _REDECLARED * change.redeclared
+    if change.rejudged_at:
+        verdict += f" (judged again {_when(change.rejudged_at)} UTC: not alerted)"
     severity.append(" ")
     console.print(
         hanging(severity, Text(f"{dated(change.summary, change.effective_date)}{verdict}"))
