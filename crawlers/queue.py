@@ -17,7 +17,10 @@ Two crawls of one store may overlap (cron lines on two machines, a manual crawl 
 each claims the documents it queues, a Redis key per store and document that it renews while it
 waits (`Claims`), and queues only those it claimed. A document another crawl holds, or fetched
 since this one planned, is left to it: this crawl reports it `elsewhere`, saying so. Both fetched
-it before, and its host served it twice. This module is both sides' protocol and the
+it before, and its host served it twice. A task names its crawl's claim, and a worker drops a
+task whose crawl no longer holds it: a crawl killed outright leaves its tasks queued, and its
+claims lapse; the next crawl queues the same documents again, and the orphans fetched them twice
+(`claim_holders`). This module is both sides' protocol and the
 coordinator's loop: it imports redis, not Scrapy, so that `crawl --redis` starts as fast as a
 crawl with nothing due.
 """
@@ -81,11 +84,16 @@ class TaskError(ValueError):
 
 @dataclass(frozen=True)
 class Task:
-    """One document to fetch for one crawl."""
+    """One document to fetch for one crawl. `claim` is the Redis key of the crawl's claim on the
+    document (see `Claims`); None in a task of the previous format, which named none."""
 
     crawl: str
     document: TrackedDocument
     accept_capture: bool = False
+    claim: str | None = None
+
+
+PROTOCOL = "policywatch-task-2"  # the layout of the tasks this release queues
 
 
 class _TaskData(BaseModel):
@@ -94,8 +102,12 @@ class _TaskData(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    protocol: Literal["policywatch-task-1"]
+    # Task 1, the previous release's layout, names no claim: its tasks are fetched unchecked, as
+    # that release's workers did, so that workers can be upgraded before the crawls. A worker of
+    # that release refuses a task 2 by its protocol, and the crawl reports it failed, saying so.
+    protocol: Literal["policywatch-task-2", "policywatch-task-1"]
     crawl: str
+    claim: str | None = None
     key: str
     service: str
     type: str
@@ -112,8 +124,9 @@ class _TaskData(BaseModel):
 def encode_task(task: Task) -> str:
     document = task.document
     data = _TaskData(
-        protocol="policywatch-task-1",
+        protocol=PROTOCOL,
         crawl=task.crawl,
+        claim=task.claim,
         key=document.key,
         service=document.service,
         type=document.document_type,
@@ -153,7 +166,7 @@ def decode_task(raw: bytes | str) -> Task:
         render=data.render,
         format=data.format,
     )
-    return Task(data.crawl, document, data.accept_capture)
+    return Task(data.crawl, document, data.accept_capture, data.claim)
 
 
 def _page(part: PartDeclaration) -> Page:
@@ -239,9 +252,30 @@ def take(client: redis.Redis, worker: str, count: int) -> list[str]:
     return [_text(raw) for raw in moved if raw is not None]
 
 
-def release(client: redis.Redis, worker: str, raw: str) -> None:
-    """Drop a task from `worker`'s list without reporting it: one naming no crawl to report to."""
-    client.lrem(TAKEN_PREFIX + worker, 1, raw)
+def release(client: redis.Redis, worker: str, tasks: Sequence[str]) -> None:
+    """Drop tasks from `worker`'s list without reporting them: one naming no crawl to report to,
+    or one whose crawl no longer holds its document (`claim_holders`)."""
+    with client.pipeline() as pipe:
+        for raw in tasks:
+            pipe.lrem(TAKEN_PREFIX + worker, 1, raw)
+        pipe.execute()
+
+
+def claim_holders(client: redis.Redis, tasks: Sequence[Task]) -> list[str | None]:
+    """The crawl holding each task's document now (None: none does), in one round trip.
+
+    A live crawl renews its claims every second, and releases one only once its document's
+    outcome is in, or as it ends, its untaken tasks withdrawn first: a task whose crawl is not
+    the holder is an orphan, of a crawl killed outright whose claims lapsed, maybe queued again
+    by the crawl that holds it now. A task of the previous format names no claim: its own crawl
+    is taken to hold it."""
+    claims = [task.claim for task in tasks if task.claim is not None]
+    held = iter(client.mget(claims) if claims else [])
+    return [task.crawl if task.claim is None else _holder(next(held)) for task in tasks]
+
+
+def _holder(value: bytes | str | None) -> str | None:
+    return None if value is None else _text(value)
 
 
 def give_back(client: redis.Redis, worker: str, tasks: Sequence[str]) -> None:
@@ -341,14 +375,18 @@ class Claims:
         self.renew = client.register_script(_RENEW)
         self.release = client.register_script(_RELEASE)
 
+    def key(self, document: str) -> str:
+        """The Redis key of the claim on `document`, which the crawl's tasks name."""
+        return self.prefix + document
+
     def take(self, keys: Sequence[str]) -> dict[str, str]:
         """Claim each of `keys` that no other crawl holds; the others, with the crawl holding
         each."""
         ttl = round(CLAIM_TTL * 1000)
         with self.client.pipeline() as pipe:  # MULTI: each holder read as it was claimed
             for key in keys:
-                pipe.set(self.prefix + key, self.crawl, nx=True, px=ttl)
-                pipe.get(self.prefix + key)
+                pipe.set(self.key(key), self.crawl, nx=True, px=ttl)
+                pipe.get(self.key(key))
             replies = pipe.execute()[1::2]
         holders = {key: _text(holder) for key, holder in zip(keys, replies, strict=True)}
         self.held |= {key for key, holder in holders.items() if holder == self.crawl}
@@ -361,9 +399,9 @@ class Claims:
         with self.client.pipeline() as pipe:
             if kept:
                 ttl = round(CLAIM_TTL * 1000)
-                self.renew([self.prefix + key for key in kept], [self.crawl, ttl], pipe)
+                self.renew([self.key(key) for key in kept], [self.crawl, ttl], pipe)
             if done:
-                self.release([self.prefix + key for key in done], [self.crawl], pipe)
+                self.release([self.key(key) for key in done], [self.crawl], pipe)
             pipe.execute()
         self.held = kept
 
@@ -427,7 +465,9 @@ def dispatch(
         for left in elsewhere.values():
             on_outcome(left)
         tasks = {
-            document.key: encode_task(Task(crawl, document, document.key in accept_capture))
+            document.key: encode_task(
+                Task(crawl, document, document.key in accept_capture, claims.key(document.key))
+            )
             for document in interleaved(documents)
             if document.key not in elsewhere
         }

@@ -8,12 +8,13 @@ finds this worker idle, or sooner, once half of the last batch is answered: each
 only what it can fetch soon, and the others take the rest. Taken tasks move to this worker's own
 list in Redis (`crawlers.queue.take`), where a crawl finds them if the worker dies. The documents
 of a batch are synced with the store together (one transaction, as a local crawl syncs its
-selection); each outcome goes to the crawl that queued it (`crawlers.queue.report`). A worker
-stopped with SIGINT or SIGTERM takes no more tasks, puts back at once those whose requests are not
-sent, and finishes the pages it is fetching (Scrapy's graceful stop); a task it took and could not
-start (its store unreachable, say) goes back to the queue for another worker. Its sign of life
-comes from a thread (`Pulse`), so that a page that holds the event loop does not make it look
-dead.
+selection); each outcome goes to the crawl that queued it (`crawlers.queue.report`). A task
+whose crawl no longer holds its document (killed outright, its claims lapsed) is dropped, not
+fetched. A worker stopped with SIGINT or SIGTERM takes no more tasks, puts back at once those
+whose requests are not sent, and finishes the pages it is fetching (Scrapy's graceful stop); a
+task it took and could not start (its store unreachable, say) goes back to the queue for another
+worker. Its sign of life comes from a thread (`Pulse`), so that a page that holds the event loop
+does not make it look dead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import signal
 import threading
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
@@ -43,6 +45,7 @@ from crawlers.queue import (
     QUEUE,
     Task,
     TaskError,
+    claim_holders,
     decode_task,
     give_back,
     heartbeat,
@@ -141,10 +144,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         fresh: list[Task] = []
         batch = take(self.server, self.worker, self.redis_batch_size)
         self.drained = len(batch) < self.redis_batch_size
-        for raw in batch:
-            task = self._read(raw)
-            if task is None:
-                continue
+        read = [(task, raw) for raw in batch if (task := self._read(raw)) is not None]
+        for task, raw in self._claimed(read):
             key = task.document.key
             if key not in self.taken:
                 fresh.append(task)
@@ -180,8 +181,38 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
                 outcome = CrawlOutcome(error.key, "failed", f"worker {self.worker}: {error}")
                 report(self.server, error.crawl, outcome, self.worker, raw)
             else:
-                release(self.server, self.worker, raw)
+                release(self.server, self.worker, [raw])
             return None
+
+    def _claimed(self, tasks: list[tuple[Task, str]]) -> list[tuple[Task, str]]:
+        """The `tasks` whose crawl still holds their document; the others are dropped, a line
+        per crawl saying so. A crawl killed outright leaves its tasks in the queue, and its
+        claims lapse: the next crawl queued the documents again, and workers fetched each twice,
+        once for a crawl nobody waited for. A live crawl renews its claims every second: none
+        of its tasks is dropped."""
+        holders = claim_holders(self.server, [task for task, _ in tasks])
+        held: list[tuple[Task, str]] = []
+        orphans: dict[tuple[str, str | None], list[tuple[Task, str]]] = defaultdict(list)
+        for (task, raw), holder in zip(tasks, holders, strict=True):
+            if holder == task.crawl:
+                held.append((task, raw))
+            else:
+                orphans[task.crawl, holder].append((task, raw))
+        if orphans:
+            release(
+                self.server, self.worker, [raw for group in orphans.values() for _, raw in group]
+            )
+        for (crawl, holder), group in orphans.items():
+            why = (
+                "its claims lapsed (killed outright?)"
+                if holder is None
+                else f"now claimed by crawl {holder}"
+            )
+            keys = ", ".join(task.document.key for task, _ in group)
+            logger.warning(
+                "dropped %s of crawl %s, not fetched: %s: %s", _tasks(len(group)), crawl, why, keys
+            )
+        return held
 
     def _reported(self, item: Any) -> None:
         if not isinstance(item, CrawlOutcome):

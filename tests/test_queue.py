@@ -25,7 +25,9 @@ def test_a_task_carries_the_whole_declaration(tmp_path: Path) -> None:
         "        select: [{start_after: h2, end_before: footer}]\n"
     )
     [document] = load_catalog([path], bundled=False).documents
-    task = Task("c1", document, accept_capture=True)
+    task = Task(
+        "c1", document, accept_capture=True, claim="policywatch:claim:0123456789ab:x/combined"
+    )
     assert decode_task(encode_task(task)) == task
 
 

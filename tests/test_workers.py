@@ -31,6 +31,7 @@ from crawlers.queue import (
     FETCHED_MEANWHILE,
     FETCHING_ELSEWHERE,
     QUEUE,
+    WORKER_PREFIX,
     Claims,
     Task,
     dispatch,
@@ -41,6 +42,7 @@ from crawlers.queue import (
     outcomes_key,
 )
 from crawlers.runner import crawl_settings
+from store.db import public_url
 from tests import faults
 from tests.conftest import PG_ADMIN_URL, Home, Result
 from tests.receivers import free_port
@@ -686,3 +688,98 @@ def test_a_document_fetched_since_the_crawl_planned_is_not_queued(
     assert sorted(told) == sorted(keys)  # the progress bar is told of each
     assert client.llen(QUEUE) == 0
     assert len(client.keys(CLAIM_PREFIX + "*")) == 1  # the other crawl's, not ours
+
+
+def orphaned_tasks(home: Home, catalog: Path, redis_url: str, count: int) -> str:
+    """Queue the `count` documents of `catalog` from a crawl killed outright (`kill -9`) before
+    any worker took them, and wait until its claims lapse (CLAIM_TTL is 2 s in it); the killed
+    crawl's id. A sign of life of a worker that is away lets it queue with no worker to take."""
+    client = redis.Redis.from_url(redis_url)
+    client.set(WORKER_PREFIX + "away", public_url(home.db), ex=60)
+    short = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; main()"
+    command = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet"]
+    doomed = background(home, "-c", short, *command, "--redis", redis_url)
+    deadline = time.monotonic() + 30
+    while client.llen(QUEUE) < count:
+        assert doomed.poll() is None, doomed.communicate()
+        assert time.monotonic() < deadline, "the crawl never queued its tasks"
+        time.sleep(0.05)
+    [crawl] = {client.get(key) for key in client.keys(CLAIM_PREFIX + "*")}
+    doomed.kill()
+    doomed.wait()
+    while client.keys(CLAIM_PREFIX + "*"):
+        assert time.monotonic() < deadline, "the claims outlived their TTL"
+        time.sleep(0.1)
+    return crawl.decode()
+
+
+def test_the_tasks_of_a_crawl_killed_outright_are_dropped_once_its_claims_lapse(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """A crawl killed outright left its tasks queued: once its claims lapsed, a worker fetched
+    them for a crawl nobody waited for, and the next crawl fetched every page again."""
+    catalog = publish(site, pg_home, 3)
+    dead = orphaned_tasks(pg_home, catalog, redis_url, 3)
+    index = workers.start()
+    deadline = time.monotonic() + 30
+    while workers.client.llen(QUEUE):  # taken by the worker
+        assert time.monotonic() < deadline, "the worker never took the tasks"
+        time.sleep(0.05)
+
+    result = crawl(pg_home, catalog, redis_url, "--json")
+
+    assert result.code == 0, result.stderr
+    assert set(outcomes(result).values()) == {"first"}
+    assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(3)]  # each page once
+    assert workers.client.keys("policywatch:taken:*") == []  # the orphans released, not held
+    log = workers.stop(index)
+    assert (
+        f"WARNING crawlers.worker: dropped 3 tasks of crawl {dead}, not fetched: its claims "
+        "lapsed (killed outright?): testsite/terms-0, testsite/terms-1, testsite/terms-2\n"
+    ) in log
+    assert "Traceback" not in log
+
+
+def test_the_tasks_of_a_crawl_killed_outright_are_dropped_for_the_crawl_queuing_them_again(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """The next crawl claims the documents and queues them behind the killed crawl's tasks: a
+    worker taking one task at a time fetched each page for both."""
+    catalog = publish(site, pg_home, 3)
+    dead = orphaned_tasks(pg_home, catalog, redis_url, 3)
+    command = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet"]
+    second = background(pg_home, *POLICYWATCH, *command, "--redis", redis_url, "--json")
+    deadline = time.monotonic() + 30
+    while workers.client.llen(QUEUE) < 6:  # the killed crawl's 3, then its own
+        assert second.poll() is None, second.communicate()
+        assert time.monotonic() < deadline, "the second crawl never queued its tasks"
+        time.sleep(0.05)
+    [alive] = {workers.client.get(key) for key in workers.client.keys(CLAIM_PREFIX + "*")}
+    index = workers.start("--set", "CONCURRENT_REQUESTS=1")  # one task at a time
+
+    stdout, stderr = second.communicate(timeout=60)
+
+    assert second.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
+    assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(3)]  # each page once
+    log = workers.stop(index)
+    dropped = f"dropped 1 task of crawl {dead}, not fetched: now claimed by crawl {alive.decode()}"
+    assert log.count(dropped) == 3, log
+
+
+def test_a_task_of_the_previous_release_is_fetched(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """Workers are upgraded before the crawls: a task queued by a crawl of the previous release
+    (`policywatch-task-1`) names no claim, and is fetched as that release's workers did."""
+    catalog = publish(site, pg_home, 1)
+    [document] = load_catalog([catalog], bundled=False).documents
+    workers.start()
+    task = json.loads(encode_task(Task("c1", document)))
+    workers.client.rpush(QUEUE, json.dumps({**task, "protocol": "policywatch-task-1"}))
+
+    popped = workers.client.blpop([outcomes_key("c1")], timeout=30)
+
+    assert popped is not None
+    assert json.loads(popped[1])["outcome"] == "first"
+    assert fetched(site) == ["/terms-0"]
