@@ -142,14 +142,17 @@ def _window(positions: list[list[int]]) -> Reach:
     return best
 
 
-# An exception to what a clause says, to the end of the clause or to a new statement joined to
-# it (", and you may not…"): "except as permitted by applicable law", "unless we approve it",
-# "that is not provided by TikTok or approved in writing by TikTok".
+# An exception to what a clause says, to the next comma, colon, semicolon or full stop: "except
+# as permitted by applicable law", "unless we approve it", "that is not provided by TikTok or
+# approved in writing by TikTok". What follows a comma may be a new statement ("…approved in
+# writing by TikTok, or use any bot to collect…", "Except as permitted by Apple, you shall not
+# modify…"), so it is never taken for the exception; an exception listing alternatives ("…, or
+# as permitted by law") opens again with its own words.
 _EXCEPTION = re.compile(
     r"\b(?:except|unless|other\s+than|save\s+for|excluding|with\s+the\s+exception\s+of"
     r"|(?:as|where|when)\s+(?:expressly\s+)?(?:permitted|allowed|authori[sz]ed)\s+by"
     r"|(?:that\s+(?:is|are)\s+)?not\s+(?:provided|approved|authori[sz]ed|permitted)\s+by"
-    r"|approved\s+in\s+writing)\b(?:(?![.;]|,?\s+(?:and|but)\s+(?:you|we)\b).)*",
+    r"|approved\s+in\s+writing)\b[^.;:,]*",
     re.IGNORECASE,
 )
 
