@@ -41,9 +41,11 @@ _HEADER_BLOCKS = 8  # the top of a page, where effective and "last updated" date
 _INTRO_LOOKBACK = 200  # blocks walked back to find the sentence that introduces a list
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")  # what paragraphs and sentences are paired by
-# A dateline: a short label and a date, "Dated: 2010-06-09" (dates reach here in ISO form).
+# A dateline: a short label and a date, "Dated: 2010-06-09" (dates reach here in ISO form),
+# perhaps with a link after it, "Effective as of 2022-01-05 (view previous version)".
 _DATELINE = re.compile(
-    r"^(?P<label>\W*\w[^:\d]{0,30}?)\s*:?\s*(?P<date>(?:19|20)\d\d-[01]\d-[0-3]\d)\W*$"
+    r"^(?P<label>\W*\w[^:\d]{0,30}?)\s*:?\s*(?P<date>(?:19|20)\d\d-[01]\d-[0-3]\d)"
+    r"(?:\s*\([^()\d]{1,40}\))?\W*$"
 )
 T = TypeVar("T")
 
@@ -501,8 +503,10 @@ def _sentence_changes(
 
 def _relabelled(old: str, new: str) -> bool:
     """Whether a dateline kept its date under another label: YouTube's page, rendered for
-    another region, reads "日付: 2010-06-09" or "Tarix: 2010-06-09" for "Dated: 2010-06-09", a
-    low change each time. The date is what a dateline says; its label's language is not."""
+    another region, reads "日付: 2010-06-09" or "Tarix: 2010-06-09" for "Dated: 2010-06-09", and
+    "سارية اعتبارًا من 2022-01-05 (عرض الإصدار السابق)" for "Effective as of 2022-01-05 (view
+    previous version)", a low change each time. The date is what a dateline says; its label's
+    language, and its link's, are not."""
     before, after = _DATELINE.match(old), _DATELINE.match(new)
     return bool(before and after and before["date"] == after["date"])
 

@@ -117,3 +117,15 @@ def test_a_dateline_under_a_label_of_another_language_is_cosmetic() -> None:
         assert (verdict.meaningful, verdict.reason) == (False, "cosmetic"), label
     redated = assess(page.format("Dated: 2010-06-09"), page.format("Dated: 2011-06-09"))
     assert redated.meaningful
+
+
+def test_a_dateline_with_its_link_in_another_language_is_cosmetic() -> None:
+    """YouTube's terms, 2026-05-15: "Effective as of 2022-01-05 (view previous version)" read in
+    Arabic, date kept, was a low change."""
+    page = "# Terms\n\nYou may use the Service.\n\n{}\n"
+    english = page.format("Effective as of January 5, 2022 (view previous version)")
+    arabic = page.format("سارية اعتبارًا من 2022-01-05 (عرض الإصدار السابق)")
+    verdict = assess(english, arabic)
+    assert (verdict.meaningful, verdict.reason) == (False, "cosmetic")
+    redated = page.format("Effective as of January 5, 2023 (view previous version)")
+    assert assess(english, redated).meaningful
