@@ -223,6 +223,34 @@ def test_a_pdf_document_is_extracted_and_its_change_judged(home: Home, site: Sit
     assert "general-purpose AI assistant" in home.run("show", str(change["id"])).stdout
 
 
+def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, site: Site) -> None:
+    """A PDF's text may hold escape sequences that would clear the screen, recolour the diff or
+    plant a hyperlink in the user's terminal: `show` and `history` print the words, not them."""
+    body = [
+        f"The developer shall comply with section {n} of this agreement when distributing "
+        "applications through the store, including its review guidelines."
+        for n in range(1, 4)
+    ]
+    site.pages["/agreement.pdf"] = Page(text_pdf(body), content_type="application/pdf")
+    catalog = declare(home, site, "/agreement.pdf")
+    assert outcomes(home.crawl(catalog, "--json")) == {"testsite/doc-agreement-pdf": ("first", "")}
+    hostile = (
+        "4. Fees \x1b[2J\x1b[31mapply\x1b[0m from now, see "
+        "\x1b]8;;https://evil.example/\x1b\\the fee schedule\x1b]8;;\x1b\\ for every developer."
+    )
+    site.pages["/agreement.pdf"] = Page(text_pdf([*body, hostile]), content_type="application/pdf")
+    [(outcome, _)] = outcomes(home.crawl(catalog, "--json")).values()
+    assert outcome == "changed"
+    [change] = home.run("history", "--json").json()
+    stored = home.run("show", str(change["id"]), "--json").json()["diff"]
+    assert "\x1b[31mapply" in stored  # the text keeps what the page says; the terminal does not
+    shown = home.run("show", str(change["id"]))
+    listed = home.run("history", "--document", "testsite/doc-agreement-pdf")
+    assert "apply" in shown.stdout and "the fee schedule" in shown.stdout
+    for output in (shown.stdout, listed.stdout):
+        assert "\x1b" not in output, output
+
+
 def test_an_image_only_or_protected_pdf_is_a_fetch_issue(home: Home, site: Site) -> None:
     site.pages["/scan.pdf"] = Page(image_only_pdf(), content_type="application/pdf")
     site.pages["/locked"] = Page(

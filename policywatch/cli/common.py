@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
+from policywatch.cli.terminal import safe_console
 from policywatch.config import (
     BASE_URL_EXPECTED,
     ConfigError,
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from redis import Redis
     from scrapy.settings import Settings as ScrapySettings
 
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep
+console = safe_console()
+err_console = safe_console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep
 
 # Exit codes shared by every command; documented in the README.
 EXIT_OK = 0
