@@ -39,13 +39,14 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, zip_longest
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crawlers.declarations import Format, Page, PartDeclaration, Render, TrackedDocument
 from crawlers.items import CrawlOutcome, CrawlResult, never_reached
+from store.db import SECRET_PARAMETER
 
 QUEUE = "policywatch:documents"  # the tasks, read by every worker
 WORKER_PREFIX = "policywatch:worker:"  # one key per live worker, gone unless renewed
@@ -187,14 +188,18 @@ def _ids(raw: bytes | str) -> tuple[str | None, str | None]:
 
 
 def masked(url: str) -> str:
-    """The Redis URL without its password, which must never be printed or logged."""
+    """The Redis URL without its password, which must never be printed or logged: the one
+    before the host, or a `?password=` (redis-py takes both). Read as text, so that a URL too
+    broken to connect to (a port that is no number) is still shown masked."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:****@{host}{port}"))
+    user, at, host = parts.netloc.rpartition("@")
+    if ":" in user:
+        user = user.partition(":")[0] + ":****"
+    query = [
+        (name, "****" if SECRET_PARAMETER.search(name) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(netloc=f"{user}{at}{host}", query=urlencode(query, safe="*")))
 
 
 def connect(url: str) -> redis.Redis:

@@ -9,11 +9,13 @@ beside a SQLite file, an advisory lock on PostgreSQL.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
@@ -29,6 +31,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # and reading the migration scripts. tests/test_store.py holds it to Alembic's own head.
 HEAD = "0009"
 _PG_MIGRATION_LOCK = 0x706F6C6963  # an arbitrary constant naming policywatch's advisory lock
+# Connection parameters that hold a secret (libpq's `password`, `sslpassword`; a token).
+SECRET_PARAMETER = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 WRITER_OPTION = "policywatch_writer"
 
 
@@ -109,14 +113,15 @@ def store_url(text: str) -> str:
     """
     try:
         parsed = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
         if "://" not in text:
             raise StoreError(
                 f"{text!r} is not a database URL; for a SQLite file write"
                 f" sqlite:///{Path(text).expanduser().resolve()}"
             ) from None
+        # Not quoted: a URL, even a broken one, may hold a password.
         raise StoreError(
-            f"{text!r} is not a database URL (sqlite:///PATH or postgresql://USER@HOST/DATABASE)"
+            "the URL given is not a database URL (sqlite:///PATH or postgresql://USER@HOST/DATABASE)"
         ) from None
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -181,8 +186,16 @@ def migrate(engine: Engine) -> None:
 
 
 def public_url(url: str | URL) -> str:
-    """A store's URL as it may be printed, logged, hashed or compared: its password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
+    """A store's URL as it may be printed, logged, hashed or compared: its password hidden,
+    whether written before the host or as a query parameter (`?password=…`, as libpq takes it)."""
+    parsed = make_url(url)
+    query = [
+        (name, "***" if SECRET_PARAMETER.search(name) else value)
+        for name, values in parsed.query.items()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    shown = parsed.set(query={}).render_as_string(hide_password=True)
+    return f"{shown}?{urlencode(query, safe='*')}" if query else shown
 
 
 def open_store(url: str, *, create: bool = True) -> Engine:

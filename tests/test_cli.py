@@ -316,6 +316,23 @@ def test_postgres_scheme_is_taken_as_postgresql(home: Home) -> None:
     assert "secret" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgresql://nobody@127.0.0.1:1/none?password=hunter2",  # as libpq takes it too
+        "postgresql://nobody:hunter2@127.0.0.1:port/none",  # a port that is no number
+        "postgresql://nobody:hunter2@[::1/none",
+        "postgresql ://nobody:hunter2@127.0.0.1/none",
+    ],
+)
+def test_a_store_password_is_never_printed(home: Home, given: str) -> None:
+    result = home.run("documents", "--db", given)
+    assert result.code == 2 and "Traceback" not in result.stderr, result
+    assert "hunter2" not in result.stdout + result.stderr, result
+    if "?password=" in given:
+        assert "postgresql+psycopg://nobody@127.0.0.1:1/none?password=***" in result.stderr
+
+
 def test_an_empty_history_counts_the_noise_it_hides(home: Home) -> None:
     """A document whose every change was noise said "No changes", as if nothing had been seen."""
     history = History(home.db)

@@ -50,6 +50,10 @@ def test_masked_hides_only_the_password() -> None:
     assert masked("redis://:s3cret@db.internal:6380/2") == "redis://:****@db.internal:6380/2"
     assert masked("redis://user:s3cret@db.internal/0") == "redis://user:****@db.internal/0"
     assert masked("redis://db.internal:6379/0") == "redis://db.internal:6379/0"
+    assert masked("redis://db.internal/0?password=s3cret&db=2") == (
+        "redis://db.internal/0?password=****&db=2"  # redis-py takes a password here too
+    )
+    assert masked("redis://:s3cret@db.internal:63a79/0") == "redis://:****@db.internal:63a79/0"
 
 
 def test_without_the_workers_extra_a_crawl_runs_and_redis_is_asked_for(

@@ -242,6 +242,10 @@ def test_redis_password_is_never_printed(pg_home: Home, site: Site) -> None:
     assert result.code == 2
     assert "cannot use Redis at redis://:****@127.0.0.1:1/0" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+    for url in ("redis://127.0.0.1:1/0?password=hunter2", "redis://:hunter2@127.0.0.1:port/0"):
+        refused = crawl(pg_home, catalog, url)
+        assert refused.code == 2 and "Traceback" not in refused.stderr, refused
+        assert "hunter2" not in refused.stderr + refused.stdout
     assert "--set" in crawl(pg_home, catalog, "redis://x", "--set", "A=1").stderr
 
 
