@@ -6,6 +6,8 @@ assertion that matters in each is that nothing but a sound capture becomes a ver
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import FAST, Home
@@ -146,6 +148,29 @@ def test_a_redirect_loop_is_its_own_issue(home: Home, site: Site) -> None:
         "failed",
         "too-many-redirects: the page redirects in a loop (or through too many pages)",
     )
+
+
+def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_capped(
+    home: Home, site: Site, tmp_path: Path
+) -> None:
+    """A public page must not make the crawler read this machine's files, nor inflate a small
+    gzip body past the size cap; both read as robots.txt refusals ("robots-disallowed: Ignoring
+    non-200 response"), which sent the user to the wrong cause."""
+    secret = tmp_path / "secret.html"
+    secret.write_text(terms("<p>" + "This machine's private file. " * 20 + "</p>"))
+    site.html("/to-file", "", status=302, headers={"Location": secret.as_uri()})
+    inflated = b"<html><body><p>" + b"policy " * 200_000 + b"</p></body></html>"
+    site.pages["/bomb"] = Page(gzip.compress(inflated), headers={"Content-Encoding": "gzip"})
+    catalog = declare(home, site, "/to-file", "/bomb")
+    seen = outcomes(home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=100000"))
+    assert seen["testsite/doc-to-file"] == (
+        "failed",
+        f"http-error: HTTP 302: a redirect to {secret.as_uri()} is not followed"
+        " (only http and https are)",
+    )
+    assert seen["testsite/doc-bomb"][0] == "failed"
+    assert seen["testsite/doc-bomb"][1].startswith("too-large: ")
+    assert versions(home) == {"testsite/doc-to-file": 0, "testsite/doc-bomb": 0}
 
 
 def test_a_collapsed_or_foreign_capture_is_an_issue_and_the_sound_one_comes_back_quietly(

@@ -51,8 +51,8 @@ _FAILURE_KINDS: list[tuple[type[BaseException], str]] = [
     (TimeoutError, "timeout"),
     (DownloadCancelledError, "too-large"),
     (ConnectError, "connection-error"),
+    (HttpError, "http-error"),  # before IgnoreRequest, of which it is a kind
     (IgnoreRequest, "robots-disallowed"),
-    (HttpError, "http-error"),
     (BrowserUnavailable, "browser-unavailable"),
 ]
 
@@ -84,6 +84,8 @@ def failure_kind(failure: Failure) -> str:
         # Scrapy's redirect middleware gives up on a loop with the IgnoreRequest robots.txt
         # raises: told apart by its message, or a loop would read as a robots.txt refusal.
         return "too-many-redirects"
+    if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(failure.value):
+        return "too-large"  # a compressed body that grew over the cap as it was decompressed
     return next((kind for error, kind in _FAILURE_KINDS if failure.check(error)), "fetch-error")
 
 
@@ -92,6 +94,8 @@ def failure_reason(failure: Failure, kind: str) -> str:
     user without the setting that helps."""
     if kind == "too-many-redirects":
         return "the page redirects in a loop (or through too many pages)"
+    if isinstance(failure.value, HttpError):  # a status the spider does not handle: a 3xx
+        return _not_followed(failure.value.response)
     message = str(failure.value) or repr(failure.value)
     if kind == "too-large":
         sizes = _SIZES.search(message)
@@ -100,6 +104,14 @@ def failure_reason(failure: Failure, kind: str) -> str:
             message = f"the page is {size:,} bytes or more, over the size cap of {limit:,}"
         return f"{message}; a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)"
     return message
+
+
+def _not_followed(response: Response) -> str:
+    """Why a 3xx ended the fetch: Scrapy follows redirects to http(s) pages only, never to a
+    `file:` or `ftp:` URL a page names, nor one without a Location."""
+    location = _header(response, "Location")
+    where = f"to {location} " if location else "without a Location "
+    return f"HTTP {response.status}: a redirect {where}is not followed (only http and https are)"
 
 
 def _header(response: Response, name: str) -> str | None:
