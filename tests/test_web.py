@@ -518,6 +518,8 @@ def test_hostile_content_is_shown_as_text(client: TestClient, web_store: Engine)
     headers = client.get("/").headers
     assert "script-src" not in headers["content-security-policy"]  # default-src 'none' rules
     assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert headers["x-frame-options"] == "DENY"  # no page framed by another site to be clicked
+    assert headers["x-content-type-options"] == "nosniff"
 
 
 def test_pages_make_no_link_from_the_host_header(client: TestClient) -> None:
