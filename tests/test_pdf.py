@@ -35,6 +35,15 @@ def test_the_same_text_laid_out_differently_extracts_the_same() -> None:
     )
 
 
+def test_control_characters_in_the_text_layer_are_not_kept() -> None:
+    """A PDF's text may hold terminal escapes or NULs: stored, they would reach diffs, feeds and
+    terminals (an HTML page loses them when it is decoded)."""
+    planted = clause(1).replace("applies", "\x1b[2J\x00applies\x07")
+    text = pdf_markdown(text_pdf([planted, *sections(3)]))
+    assert clause(1).replace("applies", "[2Japplies") in text
+    assert not any(ord(char) < 0x20 and char != "\n" for char in text)
+
+
 def test_words_hyphenated_across_lines_are_mended() -> None:
     words = " ".join(["agreement"] * 11) + " interoper-"
     text = pdf_markdown(text_pdf([f"{words}\nability of the services is required. {CLAUSE}"]))

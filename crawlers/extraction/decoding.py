@@ -21,7 +21,8 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", 
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _CHARSET_PRESCAN = 4096
 # Control characters, lone surrogates and non-characters: never text, and some break the parser.
-_JUNK_CONTROLS = "".join(map(chr, [*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F]))
+# (A NUL in an HTML body marks it binary before this applies; in a PDF's text it is junk.)
+_JUNK_CONTROLS = "".join(map(chr, [*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F]))
 _JUNK = re.compile(f"[{_JUNK_CONTROLS}\ud800-\udfff\ufffe\uffff]")
 
 
@@ -33,6 +34,12 @@ def decode(body: bytes | str, declared: str | None) -> str:
     text = body if isinstance(body, str) else _decode_bytes(body, declared)
     if "\x00" in text:
         raise ExtractionError("not-html", "the body contains NUL bytes: binary, not HTML")
+    return without_junk(text)
+
+
+def without_junk(text: str) -> str:
+    """`text` without control characters, lone surrogates and non-characters: a page (or a PDF's
+    text layer) may carry them, and stored they would break diffs, feeds and terminals."""
     return _JUNK.sub("", text) if _has_junk(text) else text
 
 

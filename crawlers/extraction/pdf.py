@@ -16,6 +16,7 @@ import logging
 import re
 from collections import Counter
 
+from crawlers.extraction.decoding import without_junk
 from crawlers.extraction.errors import ExtractionError
 
 _PAGE_NUMBER = re.compile(r"^(page\s+)?\d+(\s*(/|of)\s*\d+)?$", re.IGNORECASE)
@@ -60,7 +61,7 @@ def _page_lines(body: bytes) -> list[list[str]]:
 
 
 def _clean_lines(text: str) -> list[str]:
-    lines = (" ".join(line.split()) for line in text.splitlines())
+    lines = (" ".join(line.split()) for line in without_junk(text).splitlines())
     return [line for line in lines if line and not _PAGE_NUMBER.match(line)]
 
 
