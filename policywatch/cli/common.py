@@ -75,6 +75,8 @@ RedisOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print stable JSON for scripts.")]
+ServiceOption = Annotated[str | None, typer.Option(help="Only this service (any case).")]
+DocumentOption = Annotated[str | None, typer.Option(help="Only this document key.")]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

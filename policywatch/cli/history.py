@@ -12,7 +12,9 @@ from rich.text import Text
 
 from policywatch.cli.common import (
     DbOption,
+    DocumentOption,
     JsonOption,
+    ServiceOption,
     check_tracked,
     console,
     engine,
@@ -145,8 +147,8 @@ def _documents_list(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
 
 
 def history(
-    service: Annotated[str | None, typer.Option(help="Only this service (any case).")] = None,
-    document: Annotated[str | None, typer.Option(help="Only this document key.")] = None,
+    service: ServiceOption = None,
+    document: DocumentOption = None,
     since: Annotated[str | None, typer.Option(help="Only changes on or after this date.")] = None,
     min_severity: Annotated[
         str | None,

@@ -11,8 +11,10 @@ from rich.table import Table
 
 from policywatch.cli.common import (
     DbOption,
+    DocumentOption,
     JsonOption,
     RulesOption,
+    ServiceOption,
     check_tracked,
     checked_rules,
     console,
@@ -28,8 +30,8 @@ if TYPE_CHECKING:  # the diff engine is loaded by the command, not by `--help`
 
 
 def rejudge(
-    service: Annotated[str | None, typer.Option(help="Only this service (any case).")] = None,
-    document: Annotated[str | None, typer.Option(help="Only this document key.")] = None,
+    service: ServiceOption = None,
+    document: DocumentOption = None,
     rules: RulesOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say which verdicts would change; change none.")
