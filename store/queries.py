@@ -239,6 +239,26 @@ def list_changes(
         return [change_row(change, doc) for change, doc in session.exec(query).all()]
 
 
+def upcoming_changes(
+    engine: Engine, *, start: date, end: date | None = None, **selection: Unpack[Selection]
+) -> list[ChangeRow]:
+    """Meaningful changes taking effect from `start` to `end` (inclusive; no end: any time
+    later), soonest first, the most severe first on the same day. What a developer must act on
+    before a date: the detection order of `list_changes` buries a ban announced in October
+    and applying in January under everything found since."""
+    query = (
+        select(Change, Document)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(*_filters(selection), col(Change.meaningful).is_(True))
+        .where(col(Change.effective_date) >= start)
+    )
+    if end is not None:
+        query = query.where(col(Change.effective_date) <= end)
+    with Session(engine) as session:
+        rows = [change_row(change, doc) for change, doc in session.exec(query).all()]
+    return sorted(rows, key=lambda row: (row.effective_date, -severity_rank(row.severity), row.id))
+
+
 def hidden_noise(engine: Engine, **selection: Unpack[Selection]) -> dict[str, int]:
     """How many changes of the selection were judged noise, by reason (`cosmetic`, …): what a
     history (or the web timeline) without `--all` leaves out, to be said rather than silently

@@ -103,6 +103,15 @@ def severity_level(value: str | None) -> str | None:
     return value.lower()
 
 
+MinSeverityOption = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Only changes at least this severe: {', '.join(SEVERITIES)} (any case).",
+        callback=severity_level,
+    ),
+]
+
+
 def checked_base_url(value: str | None) -> str | None:
     """`--base-url` checked as the config file's `base_url` is."""
     if value is not None and not is_base_url(value):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -14,6 +14,7 @@ from policywatch.cli.common import (
     DbOption,
     DocumentOption,
     JsonOption,
+    MinSeverityOption,
     ServiceOption,
     check_tracked,
     console,
@@ -21,14 +22,12 @@ from policywatch.cli.common import (
     err_console,
     fail,
     print_json,
-    severity_level,
 )
 from policywatch.cli.diffview import hanging, render_change
-from policywatch.deadlines import dated
+from policywatch.deadlines import dated, days_left
 from policywatch.wording import counted, noise_hidden, unified_diff
 from store.outbox import documents_json, failed_by_document
 from store.queries import (
-    SEVERITIES,
     ChangeRow,
     DocumentRow,
     Selection,
@@ -37,6 +36,8 @@ from store.queries import (
     hidden_noise,
     list_changes,
     list_documents,
+    reverts,
+    upcoming_changes,
 )
 
 SEVERITY_STYLE = {
@@ -150,13 +151,7 @@ def history(
     service: ServiceOption = None,
     document: DocumentOption = None,
     since: Annotated[str | None, typer.Option(help="Only changes on or after this date.")] = None,
-    min_severity: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Only changes at least this severe: {', '.join(SEVERITIES)} (any case).",
-            callback=severity_level,
-        ),
-    ] = None,
+    min_severity: MinSeverityOption = None,
     include_noise: Annotated[
         bool, typer.Option("--all", help="Include changes judged not meaningful.")
     ] = False,
@@ -251,6 +246,73 @@ def _nothing_shown(hidden: dict[str, int]) -> str:
         f"No meaningful changes for this selection: {noise_hidden(hidden)};"
         f" --all shows {'it' if total == 1 else 'them'}."
     )
+
+
+def upcoming(
+    within: Annotated[
+        int,
+        typer.Option(min=0, help="Only changes taking effect within this many days; 0: any time."),
+    ] = 90,
+    service: ServiceOption = None,
+    document: DocumentOption = None,
+    min_severity: MinSeverityOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Changes taking effect from today on, soonest first: what to act on before its date."""
+    store = engine(db, existing=True)
+    today = datetime.now(UTC).date()
+    end = today + timedelta(days=within) if within else None
+    selection = Selection(service=service, document=document, min_severity=min_severity)
+    rows = upcoming_changes(store, start=today, end=end, **selection)
+    if not rows:
+        check_tracked(store, service, document)
+    if as_json:
+        print_json(changes_json(store, rows))
+        return
+    if not rows:
+        span = f"in the next {counted(within, 'day')}" if within else "from today on"
+        wider = "; --within 0 looks further" if within else ""
+        console.print(f"No change takes effect {span} for this selection{wider}.", highlight=False)
+        return
+    undone = reverts(store, [row.id for row in rows])
+    notes = {
+        key: f" (reverted {_when(undo.detected_at, wide=False)})" for key, undo in undone.items()
+    }
+    wide = console.width >= _WIDE
+    console.print(_upcoming_table(rows, notes) if wide else _upcoming_list(rows, notes))
+
+
+def _effective(row: ChangeRow) -> Text:
+    when = row.effective_date.isoformat() if row.effective_date else "—"
+    return Text.assemble((when, "bold"), "  ", days_left(row.effective_date))
+
+
+def _upcoming_table(rows: list[ChangeRow], notes: dict[int, str]) -> Table:
+    """Changes by effective date; a change the page has since undone says so (`notes`): its
+    date no longer binds, but a reader should see why it went."""
+    table = Table(show_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("effective", no_wrap=True)
+    table.add_column("document", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("summary", ratio=1, overflow="fold")
+    for row in rows:
+        summary = Text(row.summary + notes.get(row.id, ""))
+        table.add_row(str(row.id), _effective(row), escape(row.key), _severity(row), summary)
+    return table
+
+
+def _upcoming_list(rows: list[ChangeRow], notes: dict[int, str]) -> Table:
+    """As `_history_list`: the id, date, severity and key on a line, the summary below."""
+    listing = Table.grid(padding=(0, 1))
+    listing.add_column(justify="right", no_wrap=True)
+    listing.add_column()
+    for row in rows:
+        head = Text.assemble(_effective(row), "  ", _severity(row), "  ", (row.key, "bold"))
+        listing.add_row(str(row.id), head)
+        listing.add_row("", Text(row.summary + notes.get(row.id, "")))
+    return listing
 
 
 def show(

@@ -14,7 +14,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from policywatch.web.selection import Filters, changes, count, parse_filters, store
+from policywatch.web.selection import (
+    Filters,
+    Within,
+    changes,
+    count,
+    parse_filters,
+    store,
+    upcoming,
+)
 from policywatch.wording import unified_diff
 from store.outbox import document_json, documents_json, failed_by_document
 from store.queries import (
@@ -73,6 +81,15 @@ def api_changes(
     rows = changes(engine, filters, limit=limit, offset=offset)
     total = {"X-Total-Count": str(count(engine, filters))}
     return JSONResponse(changes_json(engine, rows), headers=total)
+
+
+@router.get("/upcoming", response_model=list[ChangeEntry])
+def api_upcoming(
+    engine: Store, filters: Annotated[Filters, Depends(parse_filters)], within: Within = 90
+) -> JSONResponse:
+    """Meaningful changes taking effect from today on, soonest first (the fields and order of
+    `upcoming --json`); `service`, `document`, `category` and `min_severity` filter them."""
+    return JSONResponse(changes_json(engine, upcoming(engine, filters, within)))
 
 
 @router.get("/changes/{change_id}", response_model=ChangeWithDiff)

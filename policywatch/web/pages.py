@@ -31,12 +31,14 @@ from policywatch.web import diffview
 from policywatch.web.selection import (
     PAGE_SIZE,
     Filters,
+    Within,
     categories,
     changes,
     count,
     hidden,
     parse_filters,
     store,
+    upcoming,
 )
 from policywatch.wording import noise_hidden
 from store.queries import (
@@ -159,6 +161,36 @@ def timeline(
         services=sorted({row.service for row in documents}, key=str.lower),
         documents=documents,
         categories=categories(),
+    )
+
+
+# The timeline's filters that apply to what takes effect: dates of detection and noise do not.
+_UPCOMING_FILTERS = ("service", "document", "category", "min_severity")
+
+
+@router.get("/upcoming", response_class=HTMLResponse)
+@router.head("/upcoming", include_in_schema=False)  # uptime checks probe with HEAD
+def upcoming_page(
+    request: Request,
+    engine: Store,
+    filters: Annotated[Filters, Depends(parse_filters)],
+    within: Within = 90,
+) -> HTMLResponse:
+    """The changes taking effect from today on, soonest first: what to act on, and by when."""
+    rows = upcoming(engine, filters, within)
+    documents = list_documents(engine)
+    kept = {name: value for name, value in filters.params().items() if name in _UPCOMING_FILTERS}
+    return _page(
+        request,
+        "upcoming.html",
+        rows=rows,
+        reverted=reverts(engine, [row.id for row in rows]),
+        filters=filters,
+        kept=kept,
+        further_query=urlencode({**kept, "within": "0"}),
+        within=within,
+        windows=[*sorted({30, 90, 365, within} - {0}), 0],
+        services=sorted({row.service for row in documents}, key=str.lower),
     )
 
 

@@ -22,6 +22,7 @@ from store.queries import (
     count_changes,
     hidden_noise,
     list_changes,
+    upcoming_changes,
 )
 
 
@@ -137,3 +138,22 @@ def count(engine: Engine, filters: Filters) -> int:
 def hidden(engine: Engine, filters: Filters) -> dict[str, int]:
     """The noise the selection leaves out, by reason; nothing when it shows noise."""
     return {} if filters.include_noise else hidden_noise(engine, **_where(filters))
+
+
+Within = Annotated[
+    int, Query(ge=0, description="Taking effect within this many days from today; 0: any time.")
+]
+
+
+def upcoming(engine: Engine, filters: Filters, within: int) -> list[ChangeRow]:
+    """The meaningful changes of the selection taking effect from today on (within `within`
+    days, 0: any time), soonest first. Dates of detection and noise have no say here."""
+    today = datetime.now(UTC).date()
+    end = today + timedelta(days=within) if within else None
+    selection = Selection(
+        service=filters.service,
+        document=filters.document,
+        category=filters.category,
+        min_severity=filters.min_severity,
+    )
+    return upcoming_changes(engine, start=today, end=end, **selection)

@@ -1,0 +1,134 @@
+"""What takes effect from today on, soonest first: `upcoming`, the web page and the API."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from diffengine import Assessment
+from policywatch.web import create_app
+from store.queries import get_change
+from store.repository import Attempt, DocumentInfo
+from tests.alerting import OPENAI, WHATSAPP, History
+from tests.conftest import Home
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what it still runs on
+    from fastapi.testclient import TestClient
+
+TODAY = datetime.now(UTC).date()
+
+
+@dataclass
+class Deadlines:
+    history: History
+    ids: dict[str, int]
+
+
+@pytest.fixture
+def deadlines(home: Home) -> Deadlines:
+    """Changes with effective dates around today, recorded in the order they were found."""
+    history = History(home.db)
+    days = timedelta(days=1)
+
+    def dated(
+        name: str,
+        offset: int,
+        severity: str,
+        document: DocumentInfo = WHATSAPP,
+        categories: tuple[str, ...] = ("ai-restriction",),
+        meaningful: bool = True,
+    ) -> tuple[str, int]:
+        effective = TODAY + offset * days
+        return name, history.change(
+            document,
+            severity=severity,
+            categories=categories,
+            summary=name,
+            effective=effective,
+            meaningful=meaningful,
+        )
+
+    ids = dict(
+        [
+            dated("fees", 40, "low", document=OPENAI, categories=("pricing",)),
+            dated("ban", 40, "critical"),
+            dated("limits", 10, "medium", document=OPENAI, categories=("rate-limits",)),
+            dated("in effect", -1, "high", document=OPENAI),
+            dated("today", 0, "high", document=OPENAI),
+            dated("far off", 200, "low", document=OPENAI),
+            dated("cosmetic", 5, "low", document=OPENAI, meaningful=False),
+        ]
+    )
+    ids["undated"] = history.change(effective=None, summary="undated")
+    return Deadlines(history, ids)
+
+
+def named(deadlines: Deadlines, rows: list[dict[str, object]]) -> list[str]:
+    by_id = {change_id: name for name, change_id in deadlines.ids.items()}
+    return [by_id[int(str(row["id"]))] for row in rows]
+
+
+def test_upcoming_lists_what_takes_effect_soonest_first(home: Home, deadlines: Deadlines) -> None:
+    """A ban announced in October for January sank under every change found since; by date,
+    the most severe first on the same day, it is what to act on. What is already in effect,
+    undated or judged noise is no deadline."""
+    assert named(deadlines, home.run("upcoming", "--json").json()) == [
+        "today",
+        "limits",
+        "ban",
+        "fees",
+    ]
+    anytime = home.run("upcoming", "--within", "0", "--json").json()
+    assert named(deadlines, anytime) == ["today", "limits", "ban", "fees", "far off"]
+    assert anytime[2]["effective_date"] == (TODAY + timedelta(days=40)).isoformat()
+    severe = home.run("upcoming", "--min-severity", "HIGH", "--service", "openai", "--json")
+    assert named(deadlines, severe.json()) == ["today"]
+    table = home.run("upcoming").stdout
+    assert table.index("takes effect today") < table.index("10 days left") < table.index("ban")
+    assert "in effect" not in table and "far off" not in table
+
+
+def test_upcoming_says_when_nothing_is_due_and_refuses_an_unknown_service(
+    home: Home, deadlines: Deadlines
+) -> None:
+    empty = home.run("upcoming", "--within", "5", "--document", WHATSAPP.key)
+    assert empty.code == 0
+    assert "No change takes effect in the next 5 days for this selection" in empty.stdout
+    unknown = home.run("upcoming", "--service", "Telegarm")
+    assert unknown.code == 2 and "Telegarm" in unknown.stderr
+
+
+def test_a_deadline_the_page_withdrew_is_marked_reverted(home: Home, deadlines: Deadlines) -> None:
+    """The page reads again as before the ban: its date no longer binds, and the list says so
+    rather than leaving the reader to find out."""
+    ban = get_change(deadlines.history.engine, deadlines.ids["ban"])
+    assert ban is not None
+    back = Assessment(False, "reverted", None, (), "back", 0, 0, 0)
+    deadlines.history.repo.record_text(
+        WHATSAPP.key, Attempt(WHATSAPP.url), ban.old_text, lambda *_, **__: back
+    )
+    listed = {row["id"]: row["reverted"] for row in home.run("upcoming", "--json").json()}
+    assert listed[deadlines.ids["ban"]] is not None and listed[deadlines.ids["limits"]] is None
+    [line] = [line for line in home.run("upcoming").stdout.splitlines() if " ban" in line]
+    assert f"ban (reverted {TODAY.isoformat()})" in line
+
+
+def test_the_upcoming_page_and_api(deadlines: Deadlines) -> None:
+    client = TestClient(create_app(deadlines.history.engine))
+    page = client.get("/upcoming")
+    assert page.status_code == 200
+    listed = page.text[page.text.index('<ol class="timeline upcoming">') :]
+    order = [listed.index(f">{name}</a>") for name in ("today", "limits", "ban", "fees")]
+    assert order == sorted(order) and ">far off</a>" not in listed
+    assert "4 changes taking effect in the next 90 days" in page.text
+    assert '<a href="/upcoming">Upcoming</a>' in client.get("/").text  # in the menu
+    api = client.get("/api/upcoming", params={"within": 0, "category": "pricing"}).json()
+    assert named(deadlines, api) == ["fees"]
+    none = client.get("/upcoming", params={"within": 3, "service": "WhatsApp"}).text
+    assert "No change takes effect in the next 3 days" in none
+    assert 'href="?service=WhatsApp&amp;within=0">Look further' in none
+    assert client.get("/api/upcoming", params={"within": -1}).status_code == 422
