@@ -22,11 +22,13 @@ from notifier.messages import (
     digest_message,
     fetch_event_message,
     fetch_events_message,
+    reminder_message,
 )
 from notifier.payload import owed_data
 from notifier.render import Message, clip, fit
 from store.models import utcnow
 from store.outbox import (
+    REMINDER,
     Held,
     Owed,
     SubscriptionRow,
@@ -85,6 +87,8 @@ def _group_key(owed: Owed) -> Hashable:
     sub = owed.subscription
     if owed.change is None:
         return (sub.id, owed.kind)
+    if owed.kind == REMINDER:  # due on its day, digest or not: a week's digest would be late
+        return owed.delivery_id
     if sub.digest:
         return (sub.id, period_start(owed.change.detected_at, sub.digest))
     return owed.delivery_id
@@ -102,6 +106,8 @@ def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
         if len(items) == 1:
             return fetch_event_message(first.kind, first.event)
         return fetch_events_message(first.kind, [item.event for item in items])
+    if first.kind == REMINDER:
+        return reminder_message(first.change, base_url=base_url, today=today.date())
     if sub.digest:
         return digest_message(
             [item.change for item in items if item.change],

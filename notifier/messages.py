@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -96,6 +97,26 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
             *([Line("Review this change", "link", review)] if review else []),
         ),
         notify_type=NOTIFY_TYPES.get(_severity(change), "info"),
+    )
+
+
+def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) -> Message:
+    """A change whose effective date comes near, found days or months ago: the date first, then
+    what the change said, as its alert did."""
+    assert change.effective_date is not None, "a reminder is of a dated change"
+    days = (change.effective_date - today).days
+    left = "tomorrow" if days == 1 else "today" if days <= 0 else f"in {days} days"
+    summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
+    alert = change_message(change, base_url=base_url, today=today)
+    found = f"{change.detected_at:%Y-%m-%d}"
+    return replace(
+        alert,
+        title=f"[REMINDER] {change.service} · {change.document_type} — {summary}: takes effect "
+        f"{left} ({change.effective_date.isoformat()})",
+        head=(
+            Line(f"Takes effect {left}, on {change.effective_date.isoformat()}; found {found}."),
+            *alert.head,
+        ),
     )
 
 

@@ -46,7 +46,7 @@ def owed_data(items: Sequence[Owed], base_url: str | None) -> dict[str, Any]:
     """The data of one message delivering `items` (one subscription's, sent together)."""
     first = items[0]
     changes = [item.change for item in items if item.change]
-    kind = "digest" if changes and first.subscription.digest else first.kind
+    kind = "digest" if first.kind == "change" and first.subscription.digest else first.kind
     return alert_data(
         kind,
         first.subscription.name,

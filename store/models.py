@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import zstandard
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -185,6 +185,9 @@ class Change(SQLModel, table=True):
     rejudged_at: datetime | None = _when(nullable=True)
 
 
+DEFAULT_REMINDERS = (7, 1)  # days before a change takes effect, unless a subscription says
+
+
 class Subscription(SQLModel, table=True):
     """Who wants which changes, and where: one Apprise URL (a secret) and its filters.
 
@@ -200,6 +203,11 @@ class Subscription(SQLModel, table=True):
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     min_severity: str = "medium"
     digest: str | None = None  # None: one message per change; "daily" or "weekly"
+    # Days before a change's effective date to remind of it (empty: never), digest or not.
+    reminders: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_REMINDERS),
+        sa_column=Column(JSON, nullable=False, server_default=text("'[7, 1]'")),
+    )
     created_at: datetime = _when(nullable=False)
     active: bool = True
 

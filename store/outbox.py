@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, or_, update
@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from store.db import dialect_insert, writer
-from store.models import Change, Delivery, Document, Subscription
+from store.deadlines import still_stated
+from store.models import DEFAULT_REMINDERS, Change, Delivery, Document, Subscription
 from store.queries import (
     ChangeRow,
     DocumentRow,
@@ -32,6 +33,7 @@ from store.queries import (
 
 FETCH_ISSUE = "fetch-issue"
 FETCH_RESUMED = "fetch-resumed"
+REMINDER = "reminder"
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -52,6 +54,7 @@ class NewSubscription:
     categories: Sequence[str] = ()
     min_severity: str = "medium"
     digest: str | None = None
+    reminders: Sequence[int] = DEFAULT_REMINDERS
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class SubscriptionRow(JsonRow):
     categories: list[str]
     min_severity: str
     digest: str | None
+    reminders: list[int]
     created_at: datetime
     active: bool
     pending: int = 0
@@ -123,6 +127,7 @@ def add_subscription(engine: Engine, new: NewSubscription, now: datetime) -> Non
         categories=list(new.categories),
         min_severity=new.min_severity,
         digest=new.digest,
+        reminders=_reminder_days(new.reminders),
         created_at=now,
     )
     try:
@@ -198,6 +203,23 @@ def remove_subscription(engine: Engine, name: str) -> bool:
         return True
 
 
+def set_reminders(engine: Engine, name: str, days: Sequence[int]) -> bool:
+    """Remind the subscription `days` before a change takes effect (none: never); False when
+    there is no such subscription."""
+    with Session(writer(engine)) as session, session.begin():
+        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
+        if sub is None:
+            return False
+        sub.reminders = _reminder_days(days)
+        session.add(sub)
+        return True
+
+
+def _reminder_days(days: Sequence[int]) -> list[int]:
+    """Each day once, farthest first, as they come to pass."""
+    return sorted(set(days), reverse=True)
+
+
 def _subscription_row(sub: Subscription, **state: Any) -> SubscriptionRow:
     return SubscriptionRow(
         id=sub.id,  # type: ignore[arg-type]
@@ -209,6 +231,7 @@ def _subscription_row(sub: Subscription, **state: Any) -> SubscriptionRow:
         categories=list(sub.categories or []),
         min_severity=sub.min_severity,
         digest=sub.digest,
+        reminders=list(sub.reminders or []),
         created_at=sub.created_at,
         active=sub.active,
         **state,
@@ -242,14 +265,18 @@ def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     """Record a pending delivery for everything owed and not yet recorded.
 
     A change is owed to each active, matching subscription created before it was detected. A
-    fetch problem (`issue_streak` failures in a row) is owed once to subscriptions asking for
-    `fetch-issue`, and its end once more. Concurrent runs insert the same rows: duplicates are
-    ignored by the unique (subscription, topic) constraint.
+    reminder of a change whose effective date comes near is owed to each matching subscription
+    that asks for reminders (`_owed_reminders`). A fetch problem (`issue_streak` failures in a
+    row) is owed once to subscriptions asking for `fetch-issue`, and its end once more.
+    Concurrent runs insert the same rows: duplicates are ignored by the unique (subscription,
+    topic) constraint.
     """
     with Session(writer(engine)) as session, session.begin():
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all()
+        coming = _coming_deadlines(session, subscriptions, now)
         for sub in subscriptions:
             _insert_ignoring_duplicates(session, _owed_changes(session, sub, now))
+            _insert_ignoring_duplicates(session, _owed_reminders(sub, coming, now))
             if FETCH_ISSUE in (sub.categories or []):
                 _insert_ignoring_duplicates(
                     session, _owed_fetch_events(session, sub, now, issue_streak)
@@ -297,6 +324,62 @@ def _owed_changes(session: Session, sub: Subscription, now: datetime) -> list[di
             due = period_start(change.detected_at, sub.digest) + DIGESTS[sub.digest]
         topic = f"change:{change.id}"
         rows.append(_row(sub, document, topic, now, change_id=change.id, next_attempt_at=due))
+    return rows
+
+
+def _coming_deadlines(
+    session: Session, subscriptions: Sequence[Subscription], now: datetime
+) -> list[tuple[Change, Document]]:
+    """The meaningful changes taking effect within the farthest reminder any subscription asks
+    for, whose date their page still states (`still_stated`): a date moved or withdrawn since
+    is no deadline."""
+    farthest = max((day for sub in subscriptions for day in sub.reminders or []), default=0)
+    if not farthest:
+        return []
+    today = now.date()
+    candidates = session.exec(
+        select(Change, Document)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(
+            col(Change.meaningful),
+            col(Change.effective_date) > today,
+            col(Change.effective_date) <= today + timedelta(days=farthest),
+        )
+    ).all()
+    stated = still_stated(session, [change for change, _ in candidates])
+    return [(change, document) for change, document in candidates if change.id in stated]
+
+
+def reminder_time(effective: date, days: int) -> datetime:
+    """When the reminder `days` before `effective` is due: the start of that UTC day."""
+    return datetime.combine(effective - timedelta(days=days), time(), tzinfo=UTC)
+
+
+def _owed_reminders(
+    sub: Subscription, coming: Sequence[tuple[Change, Document]], now: datetime
+) -> list[dict[str, Any]]:
+    """For each coming change the subscription wants, the nearest of its reminders now due.
+
+    A reminder due before the change was found, or before the subscription was made, is not
+    owed: the alert of the change (or `upcoming`) said as much. Of several due at once (no run
+    for days), only the nearest goes: one message saying how far the date is.
+    """
+    rows = []
+    for change, document in coming:
+        assert change.effective_date is not None and change.id is not None, "a coming change"
+        if not wants_change(sub, change, document):
+            continue
+        since = max(change.detected_at, sub.created_at)
+        due = [
+            days
+            for days in sub.reminders or []
+            if since <= reminder_time(change.effective_date, days) <= now
+        ]
+        if due:
+            days = min(due)
+            topic = f"{REMINDER}:{change.id}:{days}"
+            event = {"change_id": change.id, "days": days}
+            rows.append(_row(sub, document, topic, now, event=event))
     return rows
 
 
@@ -372,16 +455,38 @@ def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = Fa
         .order_by(col(Delivery.id))
     )
     with Session(engine) as session:
+        rows = session.exec(query).all()
+        reminded = _reminded_changes(session, [delivery for delivery, *_ in rows])
         return [
             Owed(
                 delivery_id=delivery.id,  # type: ignore[arg-type]
                 subscription=_subscription_row(sub),
                 topic=delivery.topic,
-                change=change_row(change, document) if change else None,
+                change=change_row(change, document) if change else reminded.get(delivery.id or 0),
                 event=dict(delivery.event or {}),
             )
-            for delivery, sub, change, document in session.exec(query).all()
+            for delivery, sub, change, document in rows
         ]
+
+
+def _reminded_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[int, ChangeRow]:
+    """The change each reminder among `deliveries` is about, by delivery id. A reminder names
+    its change in its event, not in `change_id`: that column is unique per subscription, for
+    the alert of the change itself."""
+    about = {
+        delivery.id: int(delivery.event["change_id"])
+        for delivery in deliveries
+        if delivery.id is not None and delivery.topic.startswith(REMINDER + ":")
+    }
+    if not about:
+        return {}
+    found = session.exec(
+        select(Change, Document)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(col(Change.id).in_(set(about.values())))
+    ).all()
+    rows = {change.id: change_row(change, document) for change, document in found}
+    return {delivery: rows[change] for delivery, change in about.items() if change in rows}
 
 
 def claim(

@@ -36,8 +36,14 @@ class History:
         for document in documents:
             self._record(document, T0 - timedelta(days=30), None)
 
-    def _record(self, document: DocumentInfo, at: datetime, judge: Assessment | None) -> int | None:
-        text = f"Version {next(self._texts)} of {document.key}."
+    def _record(
+        self,
+        document: DocumentInfo,
+        at: datetime,
+        judge: Assessment | None,
+        text: str | None = None,
+    ) -> int | None:
+        text = f"Version {next(self._texts)} of {document.key}. {text or ''}".strip()
         verdict = judge or Assessment(True, None, None, (), "first", 0, 0, 0)
         recorded = self.repo.record_text(
             document.key, Attempt(document.url, at=at), text, lambda *_, **__: verdict
@@ -56,9 +62,10 @@ class History:
         effective: date | None = None,
         meaningful: bool = True,
         noise: str = "cosmetic",
+        text: str | None = None,
     ) -> int:
-        """Record a change of `document` judged as given (`noise`: why it is not meaningful);
-        returns its id."""
+        """Record a change of `document` judged as given (`noise`: why it is not meaningful),
+        its new version ending with `text` if given; returns its id."""
         matches = tuple(
             RuleMatch(
                 "ai-providers", categories[0] if categories else "", severity or "", s, "added"
@@ -77,6 +84,6 @@ class History:
             matches,
             effective,
         )
-        change_id = self._record(document, at or datetime.now(UTC), verdict)
+        change_id = self._record(document, at or datetime.now(UTC), verdict, text)
         assert change_id is not None
         return change_id

@@ -239,7 +239,9 @@ def test_subscriptions_list_keeps_a_url_whole_in_80_columns(home: Home, hook: We
     listed = home.run("subscriptions", "list", columns=80).stdout
     assert hook.url() in listed, listed  # eight columns cut it into pieces of nine letters
     receives = [line.split("│")[2].strip() for line in listed.splitlines()[2:]]
-    assert " ".join(receives) == "medium or worse; services WhatsApp; daily digest"
+    assert " ".join(receives) == (
+        "medium or worse; services WhatsApp; daily digest; reminded 7 days and 1 day before"
+    )
 
 
 def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(

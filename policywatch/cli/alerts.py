@@ -1,4 +1,4 @@
-"""`subscribe`, `subscriptions list|remove|test` and `notify`: alerts through Apprise.
+"""`subscribe`, `subscriptions list|remove|remind|test` and `notify`: alerts through Apprise.
 
 Subscription URLs hold tokens and passwords: this module only ever prints them masked.
 """
@@ -35,6 +35,7 @@ from policywatch.cli.common import (
     user_catalog,
 )
 from policywatch.wording import counted
+from store.models import DEFAULT_REMINDERS
 from store.outbox import (
     DIGESTS,
     FETCH_ISSUE,
@@ -44,6 +45,7 @@ from store.outbox import (
     get_subscription,
     list_subscriptions,
     remove_subscription,
+    set_reminders,
 )
 from store.queries import SEVERITIES, tracked_names
 
@@ -95,6 +97,18 @@ def subscribe(
     digest: Annotated[
         str | None, typer.Option(help="One message per period: daily or weekly.")
     ] = None,
+    remind: Annotated[
+        list[int] | None,
+        typer.Option(
+            min=1,
+            help="Remind this many days before a change takes effect (repeatable; default: 7 "
+            "and 1).",
+            show_default=False,
+        ),
+    ] = None,
+    no_remind: Annotated[
+        bool, typer.Option("--no-remind", help="Never remind of an effective date.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Subscribe an Apprise URL (or config) to the changes that match the filters."""
@@ -102,6 +116,8 @@ def subscribe(
         fail("give either an Apprise URL or --config FILE")
     if digest is not None and digest not in DIGESTS:
         fail(f"--digest must be one of {', '.join(DIGESTS)}")
+    if remind and no_remind:
+        fail("give --remind DAYS or --no-remind, not both")
     request = NewSubscription(
         name=name or (config.stem if config else ""),
         url=url or "",
@@ -111,6 +127,7 @@ def subscribe(
         categories=category or [],
         min_severity=min_severity,
         digest=digest,
+        reminders=[] if no_remind else remind or DEFAULT_REMINDERS,
     )
     store = engine(db)
     try:
@@ -189,7 +206,15 @@ def _wants(row: SubscriptionRow) -> str:
     ]
     if row.digest:
         parts.append(f"{row.digest} digest")
+    if row.reminders:
+        parts.append(f"reminded {_days(row.reminders)} before")
     return "; ".join(parts)
+
+
+def _days(days: list[int]) -> str:
+    """`7 days and 1 day`: the reminders, farthest first."""
+    words = [counted(day, "day") for day in days]
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
 @subscriptions_app.command(name="list")
@@ -232,6 +257,27 @@ def remove(
     if not remove_subscription(engine(db, existing=True), name):
         fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
     console.print(f"Removed {escape(name)}.", highlight=False)
+
+
+@subscriptions_app.command()
+def remind(
+    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    days: Annotated[
+        list[int] | None,
+        typer.Argument(
+            min=1, help="Days before a change takes effect, e.g. 14 7 1.", show_default=False
+        ),
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="Never remind this subscription.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Set how many days before a change takes effect the subscription is reminded of it."""
+    if bool(days) == off:
+        fail("give the days (such as 7 1), or --off")
+    if not set_reminders(engine(db, existing=True), name, days or []):
+        fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
+    said = f"reminded {_days(sorted(set(days), reverse=True))} before" if days else "not reminded"
+    console.print(f"{escape(name)} is {said} a change takes effect.", highlight=False)
 
 
 @subscriptions_app.command()

@@ -1,0 +1,54 @@
+"""Effective dates still to come, as the pages state them today: what reminders trust.
+
+A change's effective date was read when the change was found. Since then the page may have
+moved the date ("effective 2026-01-15" now "effective 2026-02-01", a later change of its own) or
+withdrawn the clause: a reminder of the old date would send people after a deadline that is
+gone. So a date counts only while the document's latest version still states it, in any of the
+spellings the diff engine reads as that date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from diffengine.dates import canonical_dates
+from store.models import Change, Version
+
+
+def still_stated(session: Session, changes: Sequence[Change]) -> set[int]:
+    """The ids of `changes` whose effective date their document's latest version still states."""
+    documents = {change.document_id for change in changes if change.effective_date}
+    latest = _latest_texts(session, documents)
+    return {
+        change.id
+        for change in changes
+        if change.id is not None
+        and change.effective_date is not None
+        and _states(latest.get(change.document_id, ""), change.effective_date)
+    }
+
+
+def _states(text: str, when: date) -> bool:
+    return when.isoformat() in canonical_dates(text)
+
+
+def _latest_texts(session: Session, documents: set[int]) -> dict[int, str]:
+    if not documents:
+        return {}
+    newest = (
+        select(col(Version.document_id), func.max(col(Version.seq)).label("seq"))
+        .where(col(Version.document_id).in_(documents))
+        .group_by(col(Version.document_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Version).join(
+            newest,
+            (col(Version.document_id) == newest.c.document_id) & (col(Version.seq) == newest.c.seq),
+        )
+    ).all()
+    return {version.document_id: version.text for version in rows}
