@@ -18,6 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from store.deadlines import still_stated
 from store.models import Change, Document, Version
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -239,13 +240,22 @@ def list_changes(
         return [change_row(change, doc) for change, doc in session.exec(query).all()]
 
 
+@dataclass(frozen=True)
+class Upcoming:
+    """The changes taking effect in a span, and how many more whose date their page no longer
+    states (moved by a later change, or the clause withdrawn): left out, but said."""
+
+    rows: list[ChangeRow]
+    unstated: int
+
+
 def upcoming_changes(
     engine: Engine, *, start: date, end: date | None = None, **selection: Unpack[Selection]
-) -> list[ChangeRow]:
+) -> Upcoming:
     """Meaningful changes taking effect from `start` to `end` (inclusive; no end: any time
-    later), soonest first, the most severe first on the same day. What a developer must act on
-    before a date: the detection order of `list_changes` buries a ban announced in October
-    and applying in January under everything found since."""
+    later) whose date the page still states, soonest first, the most severe first on the same
+    day. What a developer must act on before a date: the detection order of `list_changes`
+    buries a ban announced in October and applying in January under everything found since."""
     query = (
         select(Change, Document)
         .join(Document, col(Change.document_id) == Document.id)
@@ -255,8 +265,11 @@ def upcoming_changes(
     if end is not None:
         query = query.where(col(Change.effective_date) <= end)
     with Session(engine) as session:
-        rows = [change_row(change, doc) for change, doc in session.exec(query).all()]
-    return sorted(rows, key=lambda row: (row.effective_date, -severity_rank(row.severity), row.id))
+        found = session.exec(query).all()
+        stated = still_stated(session, [change for change, _ in found])
+        rows = [change_row(change, doc) for change, doc in found if change.id in stated]
+    rows.sort(key=lambda row: (row.effective_date, -severity_rank(row.severity), row.id))
+    return Upcoming(rows, len(found) - len(rows))
 
 
 def hidden_noise(engine: Engine, **selection: Unpack[Selection]) -> dict[str, int]:

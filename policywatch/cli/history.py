@@ -36,7 +36,6 @@ from store.queries import (
     hidden_noise,
     list_changes,
     list_documents,
-    reverts,
     upcoming_changes,
 )
 
@@ -264,23 +263,35 @@ def upcoming(
     today = datetime.now(UTC).date()
     end = today + timedelta(days=within) if within else None
     selection = Selection(service=service, document=document, min_severity=min_severity)
-    rows = upcoming_changes(store, start=today, end=end, **selection)
+    coming = upcoming_changes(store, start=today, end=end, **selection)
+    rows = coming.rows
     if not rows:
         check_tracked(store, service, document)
     if as_json:
         print_json(changes_json(store, rows))
+        if coming.unstated:  # on stderr: stdout is the data
+            err_console.print(_unstated(coming.unstated), highlight=False)
         return
     if not rows:
         span = f"in the next {counted(within, 'day')}" if within else "from today on"
         wider = "; --within 0 looks further" if within else ""
         console.print(f"No change takes effect {span} for this selection{wider}.", highlight=False)
-        return
-    undone = reverts(store, [row.id for row in rows])
-    notes = {
-        key: f" (reverted {_when(undo.detected_at, wide=False)})" for key, undo in undone.items()
-    }
-    wide = console.width >= _WIDE
-    console.print(_upcoming_table(rows, notes) if wide else _upcoming_list(rows, notes))
+    else:
+        table = _upcoming_table(rows) if console.width >= _WIDE else _upcoming_list(rows)
+        console.print(table)
+    if coming.unstated:
+        console.print(_unstated(coming.unstated), highlight=False)
+
+
+def _unstated(count: int) -> str:
+    """What `upcoming` leaves out, said: a reader who remembers the January date must learn
+    that it moved or went, not wonder where it is."""
+    whose = (
+        "whose date its page no longer states"
+        if count == 1
+        else "whose dates their pages no longer state"
+    )
+    return f"Left out: {counted(count, 'change')} {whose} (moved, or withdrawn)."
 
 
 def _effective(row: ChangeRow) -> Text:
@@ -288,9 +299,7 @@ def _effective(row: ChangeRow) -> Text:
     return Text.assemble((when, "bold"), "  ", days_left(row.effective_date))
 
 
-def _upcoming_table(rows: list[ChangeRow], notes: dict[int, str]) -> Table:
-    """Changes by effective date; a change the page has since undone says so (`notes`): its
-    date no longer binds, but a reader should see why it went."""
+def _upcoming_table(rows: list[ChangeRow]) -> Table:
     table = Table(show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("effective", no_wrap=True)
@@ -298,12 +307,13 @@ def _upcoming_table(rows: list[ChangeRow], notes: dict[int, str]) -> Table:
     table.add_column("severity", no_wrap=True)
     table.add_column("summary", ratio=1, overflow="fold")
     for row in rows:
-        summary = Text(row.summary + notes.get(row.id, ""))
-        table.add_row(str(row.id), _effective(row), escape(row.key), _severity(row), summary)
+        table.add_row(
+            str(row.id), _effective(row), escape(row.key), _severity(row), Text(row.summary)
+        )
     return table
 
 
-def _upcoming_list(rows: list[ChangeRow], notes: dict[int, str]) -> Table:
+def _upcoming_list(rows: list[ChangeRow]) -> Table:
     """As `_history_list`: the id, date, severity and key on a line, the summary below."""
     listing = Table.grid(padding=(0, 1))
     listing.add_column(justify="right", no_wrap=True)
@@ -311,7 +321,7 @@ def _upcoming_list(rows: list[ChangeRow], notes: dict[int, str]) -> Table:
     for row in rows:
         head = Text.assemble(_effective(row), "  ", _severity(row), "  ", (row.key, "bold"))
         listing.add_row(str(row.id), head)
-        listing.add_row("", Text(row.summary + notes.get(row.id, "")))
+        listing.add_row("", Text(row.summary))
     return listing
 
 

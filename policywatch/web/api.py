@@ -87,9 +87,13 @@ def api_changes(
 def api_upcoming(
     engine: Store, filters: Annotated[Filters, Depends(parse_filters)], within: Within = 90
 ) -> JSONResponse:
-    """Meaningful changes taking effect from today on, soonest first (the fields and order of
-    `upcoming --json`); `service`, `document`, `category` and `min_severity` filter them."""
-    return JSONResponse(changes_json(engine, upcoming(engine, filters, within)))
+    """Meaningful changes taking effect from today on whose date their page still states,
+    soonest first (the fields and order of `upcoming --json`); `service`, `document`,
+    `category` and `min_severity` filter them. The `X-Unstated-Count` header says how many more
+    the selection holds whose date their page no longer states (moved, or withdrawn)."""
+    coming = upcoming(engine, filters, within)
+    unstated = {"X-Unstated-Count": str(coming.unstated)}
+    return JSONResponse(changes_json(engine, coming.rows), headers=unstated)
 
 
 @router.get("/changes/{change_id}", response_model=ChangeWithDiff)

@@ -177,14 +177,14 @@ def upcoming_page(
     within: Within = 90,
 ) -> HTMLResponse:
     """The changes taking effect from today on, soonest first: what to act on, and by when."""
-    rows = upcoming(engine, filters, within)
+    coming = upcoming(engine, filters, within)
     documents = list_documents(engine)
     kept = {name: value for name, value in filters.params().items() if name in _UPCOMING_FILTERS}
     return _page(
         request,
         "upcoming.html",
-        rows=rows,
-        reverted=reverts(engine, [row.id for row in rows]),
+        rows=coming.rows,
+        unstated=coming.unstated,
         filters=filters,
         kept=kept,
         further_query=urlencode({**kept, "within": "0"}),

@@ -19,6 +19,7 @@ from store.queries import (
     SEVERITIES,
     ChangeRow,
     Selection,
+    Upcoming,
     count_changes,
     hidden_noise,
     list_changes,
@@ -145,9 +146,10 @@ Within = Annotated[
 ]
 
 
-def upcoming(engine: Engine, filters: Filters, within: int) -> list[ChangeRow]:
+def upcoming(engine: Engine, filters: Filters, within: int) -> Upcoming:
     """The meaningful changes of the selection taking effect from today on (within `within`
-    days, 0: any time), soonest first. Dates of detection and noise have no say here."""
+    days, 0: any time) whose date their page still states, soonest first. Dates of detection
+    and noise have no say here."""
     today = datetime.now(UTC).date()
     end = today + timedelta(days=within) if within else None
     selection = Selection(
