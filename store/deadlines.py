@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from diffengine.dates import canonical_dates
+from store.latest import newest_versions
 from store.models import Change, Version
 
 
@@ -39,16 +39,5 @@ def _states(text: str, when: date) -> bool:
 def _latest_texts(session: Session, documents: set[int]) -> dict[int, str]:
     if not documents:
         return {}
-    newest = (
-        select(col(Version.document_id), func.max(col(Version.seq)).label("seq"))
-        .where(col(Version.document_id).in_(documents))
-        .group_by(col(Version.document_id))
-        .subquery()
-    )
-    rows = session.exec(
-        select(Version).join(
-            newest,
-            (col(Version.document_id) == newest.c.document_id) & (col(Version.seq) == newest.c.seq),
-        )
-    ).all()
-    return {version.document_id: version.text for version in rows}
+    latest = newest_versions(documents, col(Version.document_id), col(Version.text))
+    return dict(session.execute(latest).all())

@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.deadlines import still_stated
+from store.latest import newest_versions
 from store.models import Change, Document, Version
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -409,19 +410,8 @@ def changes_json(engine: Engine, rows: Sequence[ChangeRow]) -> list[dict[str, An
 
 def _latest_fingerprints(session: Session, documents: Collection[int]) -> dict[int, str]:
     """The fingerprint of each document's latest version."""
-    newest = (
-        sa_select(col(Version.document_id), func.max(col(Version.seq)).label("seq"))
-        .where(col(Version.document_id).in_(documents))
-        .group_by(col(Version.document_id))
-        .subquery()
-    )
-    rows = session.execute(
-        sa_select(col(Version.document_id), col(Version.fingerprint)).join(
-            newest,
-            (col(Version.document_id) == newest.c.document_id) & (col(Version.seq) == newest.c.seq),
-        )
-    ).all()
-    return {row.document_id: row.fingerprint for row in rows}
+    latest = newest_versions(documents, col(Version.document_id), col(Version.fingerprint))
+    return dict(session.execute(latest).all())
 
 
 def change_row(change: Change, document: Document) -> ChangeRow:
