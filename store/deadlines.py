@@ -10,30 +10,30 @@ spellings the diff engine reads as that date.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 from sqlmodel import Session, col
 
-from diffengine.dates import canonical_dates
 from store.latest import newest_versions
 from store.models import Change, Version
 
 
 def still_stated(session: Session, changes: Sequence[Change]) -> set[int]:
     """The ids of `changes` whose effective date their document's latest version still states."""
+    # Imported on use: `history`, `documents` and `--help` load this module, not the engine.
+    from diffengine.dates import canonical_dates
+
     documents = {change.document_id for change in changes if change.effective_date}
-    latest = _latest_texts(session, documents)
+    latest = {
+        document: canonical_dates(text)
+        for document, text in _latest_texts(session, documents).items()
+    }
     return {
         change.id
         for change in changes
         if change.id is not None
         and change.effective_date is not None
-        and _states(latest.get(change.document_id, ""), change.effective_date)
+        and change.effective_date.isoformat() in latest.get(change.document_id, "")
     }
-
-
-def _states(text: str, when: date) -> bool:
-    return when.isoformat() in canonical_dates(text)
 
 
 def _latest_texts(session: Session, documents: set[int]) -> dict[int, str]:
