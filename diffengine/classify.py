@@ -61,7 +61,8 @@ def classify(
     )[:MAX_MATCHES]
     changed_text = [sentence.new for sentence in substantive if sentence.new]
     old_text = [sentence.old for sentence in substantive if sentence.old and sentence.new]
-    effective = effective_date(changed_text, report.header, today, old_text)
+    removed_text = [sentence.old for sentence in substantive if not sentence.new]
+    effective = effective_date(changed_text, report.header, today, old_text, removed_text)
     remaining = days_left(effective, today) if effective else None
     severity = matches[0].severity if matches else _UNMATCHED if substantive else None
     caught = {comparable(match.sentence) for match in matches}

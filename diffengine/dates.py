@@ -40,6 +40,8 @@ _ENGLISH_DATES = (
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # "2025Previous Version": a link glued on
 _LONGEST_DAY_AND_MONTH = 24
 STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
+# An announcement taken down this soon after its date was taken down by the update it announced.
+ARRIVAL = timedelta(days=14)
 
 # An effective date of a change: "effective 2026-01-15", "will take effect on 2026-01-15",
 # "from 2026-01-15", "as of 2026-01-15", "Effective date: 2026-01-15" (dates already in ISO form).
@@ -117,14 +119,21 @@ def last_updated_dates(texts: Iterable[str]) -> list[date]:
 
 
 def effective_date(
-    changed: Iterable[str], header: Iterable[str], today: date, previous: Iterable[str] = ()
+    changed: Iterable[str],
+    header: Iterable[str],
+    today: date,
+    previous: Iterable[str] = (),
+    withdrawn: Iterable[str] = (),
 ) -> date | None:
     """The date a change takes effect, from the changed sentences and the page header.
 
     In order of trust: an effective date stated in the changed text ("effective 2026-01-15");
     an effective date in the page header that is still to come (the header of an announced
     update); a "last updated" date that changed with the text (a page with no effective date
-    takes effect when updated). A header date that did not change with the text is not the date
+    takes effect when updated); the date of an announcement the change takes down once that
+    date has just come (`withdrawn`: the sentences removed): Meta's Platform Terms drop "The updates
+    go into effect on 2026-02-03" with the update itself, which then carried no date at all.
+    A header date that did not change with the text is not the date
     of this change, so an unchanged "Last updated" or a past header "Effective" date is ignored;
     nor is a "last revised on" date that a reworded sentence kept (`previous`: the old wording
     of the changed sentences): the page was revised then, not now.
@@ -147,7 +156,12 @@ def effective_date(
         return upcoming[0]
     kept = set(last_updated_dates(previous))
     updated = [when for when in last_updated_dates(changed) if when not in kept and when >= recent]
-    return updated[0] if updated else None
+    if updated:
+        return updated[0]
+    # An announcement whose date is still to come, taken down, dates nothing (the update may
+    # have been withdrawn or put off), nor does one taken down weeks later with other edits.
+    arrived = [when for when in effective_dates(withdrawn) if today - ARRIVAL <= when <= today]
+    return max(arrived) if arrived else None
 
 
 def days_left(when: date, today: date) -> int | None:

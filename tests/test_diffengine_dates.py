@@ -116,3 +116,17 @@ def test_a_sections_own_effective_date_is_not_every_changes() -> None:
     announced = "# Terms\n\nEffective: 2027-03-01\n\n## 1. Use\n\nFor thirty days.\n"
     pending = classify(compare(announced, announced.replace("thirty", "ninety")), today=TODAY)
     assert pending.effective_date == date(2027, 3, 1)
+
+
+def test_an_announcement_taken_down_by_the_update_it_announced_dates_the_update() -> None:
+    """Meta's Platform Terms, 2026-02-04: the banner "The updates go into effect on 2026-02-03"
+    went with the update itself, which carried no date. A banner taken down before its date, or
+    weeks after it with other edits, dates nothing."""
+    banner = "We're updating the Platform Terms.\n\nThe updates go into effect on 2026-02-03.\n\n"
+    clause = "## 11. General\n\nYou will not transfer rights without our prior written consent.\n"
+    old = "# Meta Platform Terms\n\n" + banner + clause
+    new = "# Meta Platform Terms\n\n" + clause.replace(" prior written", "")
+    report = compare(old, new)
+    assert classify(report, today=date(2026, 2, 4)).effective_date == date(2026, 2, 3)
+    assert classify(report, today=date(2026, 1, 20)).effective_date is None  # put off
+    assert classify(report, today=date(2026, 3, 20)).effective_date is None  # long after
