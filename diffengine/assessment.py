@@ -4,9 +4,10 @@
 
 1. cosmetic: the texts normalize equal (whitespace, typography, links, dates, letter case);
 2. anomaly: the capture went wrong rather than the policy changed: the text collapsed to a
-   fraction, the page switched language, the last version was itself a broken capture (there
-   is nothing sound to compare with), or only page chrome changed; a capture the user accepted
-   (`crawl --accept-capture`) skips this test, and so does the next change's test of it;
+   fraction, the page switched language, the last version was itself a broken capture and no
+   earlier text is sound (there is nothing to compare with), or only page chrome changed; a
+   capture the user accepted (`crawl --accept-capture`) skips this test, and so does the next
+   change's test of it;
 3. flapping: the new text normalizes equal to a version seen before (A/B-tested widgets,
    pages alternating between two renderings), and is not a broken capture seen before; or,
    given earlier texts, every sentence it brings was in one of them (Instagram's terms flip
@@ -100,6 +101,8 @@ def assess(
         return _unmeaningful("cosmetic", "Cosmetic change: layout, typography, links or dates")
     sound = baseline is not None and not looks_broken(normalize(baseline))
     reference = baseline if baseline is not None and sound else old
+    if not old_accepted and _broken(reference) and not _broken(new):
+        reference = _last_sound(history) or reference
     vouched = old_accepted and reference is old
     anomaly = None if accepted else _anomaly(reference, new, language, vouched=vouched)
     if anomaly:
@@ -184,6 +187,21 @@ def _anomaly(reference: str, new: str, language: str | None, *, vouched: bool) -
     if not vouched and looks_broken(normalize(reference)) and not looks_broken(normalize(new)):
         return "restored after a broken capture; no sound version to compare with"
     return None
+
+
+def _broken(text: str) -> bool:
+    return looks_broken(normalize(text))
+
+
+def _last_sound(history: Sequence[str]) -> str | None:
+    """The newest of the earlier texts (newest first) that is no broken capture.
+
+    A page restored after broken captures is compared with it: WhatsApp's terms collapsed to a
+    list of links, were fetched so twice (the second a cosmetic variant of the first, so taken
+    for the page as it now read), and came back five days later with a sentence added, which
+    was dismissed as "restored after a broken capture" with the sound version in the history.
+    """
+    return next((text for text in history if not _broken(text)), None)
 
 
 @lru_cache(maxsize=32)

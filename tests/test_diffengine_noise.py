@@ -52,6 +52,19 @@ def test_the_version_after_a_broken_capture_is_judged_against_the_last_sound_one
     assert verdict.meaningful and verdict.changed == 1
 
 
+def test_a_page_restored_after_a_repeated_broken_capture_is_judged_against_the_history() -> None:
+    """WhatsApp's terms, 2020-10-23: collapsed to seven links, fetched so twice (the second a
+    cosmetic variant, so it became the baseline), and restored on 2020-10-28 with a sentence
+    added, dismissed as "restored after a broken capture" while the history held the page."""
+    broken = fixture("whatsapp_tos_collapsed.md")
+    again = broken + "\n"
+    restored = POLICY.replace("WhatsApp receives information", "WhatsApp may receive information")
+    history = [again, broken, POLICY]  # newest first
+    verdict = assess(again, restored, baseline=again, history=history)
+    assert verdict.meaningful and verdict.changed == 1
+    assert assess(again, restored, baseline=again, history=[again, broken]).reason == "anomaly"
+
+
 def test_a_page_switching_language_is_an_anomaly() -> None:
     verdict = assess(fixture("facebook_tos_en.md"), fixture("facebook_tos_fr.md"))
     assert (verdict.meaningful, verdict.reason) == (False, "anomaly")
