@@ -170,19 +170,76 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         yield
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the latest migration; a no-op (two queries) when it is already there."""
+def migrate(engine: Engine) -> str | None:
+    """Bring the schema to the latest migration; a no-op (two queries) when it is already there.
+
+    Returns the revision an existing store was upgraded from (None: up to date, or new), so that
+    the command can say so: from then on, earlier releases refuse the store.
+    """
     with engine.connect() as connection:
         if _current(connection) == HEAD:
-            return
+            return None
     from alembic import command
 
-    with _migration_lock(engine), engine.begin() as connection:
-        if _current(connection) == HEAD:  # another process migrated while we waited
-            return
+    with _migration_lock(engine), _migrating(engine) as connection:
+        current = _current(connection)
+        if current == HEAD:  # another process migrated while we waited
+            return None
+        _refuse_unknown(current)
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except Exception as error:
+            if current is None:
+                raise
+            # Each migration runs in this one transaction (DDL included, on both databases).
+            raise StoreError(
+                f"upgrading it from schema {current} to {HEAD} failed, and it is left as it was"
+                f" ({current}): {error}"
+            ) from error
+    return current
+
+
+def _refuse_unknown(revision: str | None) -> None:
+    """A store a later release upgraded is refused, not misread by code that knows less."""
+    from alembic.script import ScriptDirectory
+
+    known = {
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    }
+    if revision is not None and revision not in known:
+        raise StoreError(
+            f"the store is at schema {revision}, newer than this release of policywatch knows"
+            f" ({HEAD}): a later release upgraded it; upgrade policywatch to use it"
+        )
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A transaction for migrations; on SQLite, with foreign keys checked at its end only.
+
+    Alembic's batch mode changes a SQLite table by copying it anew and dropping the old one;
+    with foreign keys enforced, that drop fails as soon as rows of another table refer to it (a
+    store with deliveries could not be upgraded past 0005). SQLite ignores the pragma inside a
+    transaction, so it is set on the driver's connection before BEGIN, and put back after.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name != "sqlite":
+            with connection.begin():
+                yield connection
+            return
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise StoreError(f"the migration left rows of {broken[0]} referring to none")
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 def public_url(url: str | URL) -> str:
@@ -198,11 +255,15 @@ def public_url(url: str | URL) -> str:
     return f"{shown}?{urlencode(query, safe='*')}" if query else shown
 
 
-def open_store(url: str, *, create: bool = True) -> Engine:
+def open_store(
+    url: str, *, create: bool = True, upgraded: Callable[[str], None] | None = None
+) -> Engine:
     """The engine for `url` with its schema up to date, or a StoreError saying what is wrong.
 
     Without `create`, a SQLite file that is not there is a MissingStore, and nothing is made:
-    reading a mistyped path must not leave a new empty store (and its folders) behind.
+    reading a mistyped path must not leave a new empty store (and its folders) behind. An
+    existing store brought to a later schema is told to `upgraded`, as a sentence to show: the
+    operator learns when earlier releases (a worker not yet upgraded) stop opening it.
     """
     url = store_url(url)
     path = sqlite_path(url)
@@ -210,7 +271,12 @@ def open_store(url: str, *, create: bool = True) -> Engine:
         raise MissingStore(f"no store at {path}")
     try:
         engine = make_engine(url)
-        migrate(engine)
+        previous = migrate(engine)
     except Exception as error:
         raise StoreError(f"cannot open the store {public_url(url)}: {error}") from error
+    if previous is not None and upgraded is not None:
+        upgraded(
+            f"upgraded the store {public_url(url)} from schema {previous} to {HEAD}; earlier"
+            " releases of policywatch (a worker not yet upgraded, say) no longer open it"
+        )
     return engine

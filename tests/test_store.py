@@ -7,13 +7,15 @@ import sys
 import zlib
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import inspect, update
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, update
 from sqlalchemy import text as sa_text
 from sqlmodel import Session, col, select
 
 from diffengine import assess, text_fingerprint
-from store.db import HEAD, alembic_config, open_store
+from store.db import HEAD, StoreError, alembic_config, open_store
 from store.models import Change, Document, Fetch, Snapshot, Version, decompress
+from store.outbox import NewSubscription, add_subscription, queue_owed
 from store.queries import Revert, get_change, list_changes, list_documents, reverts
 from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
 from tests.alerting import History
@@ -114,6 +116,66 @@ def test_a_downgrade_leaves_rows_that_releases_reading_only_zlib_can_read(db_url
     open_store(db_url)  # upgraded again; the zlib rows are read as they are
     with Session(repo.engine) as session:
         assert session.exec(select(Version.text)).one() == text
+
+
+def test_a_store_with_alerts_in_its_outbox_upgrades_and_keeps_them(db_url: str) -> None:
+    """Migrations 0006 and later rebuild `change` on SQLite (copy, drop, rename); with foreign
+    keys enforced, dropping it failed on the deliveries that refer to it: a store that had sent
+    one alert could not be upgraded from 0005 or earlier."""
+    from alembic import command
+
+    history = History(db_url)
+    now = datetime.now(UTC)
+    add_subscription(history.engine, NewSubscription(name="team", url="json://x"), now)
+    history.change(at=now + timedelta(seconds=1))
+    queue_owed(history.engine, now + timedelta(seconds=2))
+    before = _rows(history.engine)
+    assert before["delivery"] and before["change"]
+    config = alembic_config()
+    # As an earlier release left it: that release's engine did not enforce foreign keys.
+    with create_engine(history.engine.url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+
+    said: list[str] = []
+    open_store(db_url, upgraded=said.append)
+
+    assert _rows(history.engine) == before
+    assert [line.split(" from ")[1] for line in said] == [
+        f"schema 0004 to {HEAD}; earlier releases of policywatch (a worker not yet upgraded,"
+        " say) no longer open it"
+    ]
+    open_store(db_url, upgraded=said.append)  # up to date: nothing more to say
+    assert len(said) == 1
+
+
+def _rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    with engine.connect() as connection:
+        return {
+            table: [tuple(row) for row in connection.execute(sa_text(query))]
+            for table, query in (
+                ("change", "SELECT id, document_id, to_version_id, summary FROM change"),
+                ("delivery", "SELECT change_id, subscription_id, status FROM delivery"),
+            )
+        }
+
+
+def test_a_store_a_later_release_upgraded_is_refused_unchanged(db_url: str) -> None:
+    """Code that does not know the store's schema cannot read it right: it says so, and why."""
+    engine = open_store(db_url)
+    with engine.begin() as connection:
+        connection.execute(sa_text("UPDATE alembic_version SET version_num = '0042'"))
+
+    with pytest.raises(StoreError) as refused:
+        open_store(db_url)
+
+    assert "the store is at schema 0042, newer than this release of policywatch knows" in str(
+        refused.value
+    )
+    with engine.connect() as connection:
+        assert connection.execute(sa_text("SELECT version_num FROM alembic_version")).all() == [
+            ("0042",)
+        ]
 
 
 def test_a_first_version_is_fingerprinted_when_a_second_comes(db_url: str) -> None:

@@ -163,10 +163,11 @@ def engine(option: str | None, *, existing: bool = False) -> Engine:
     """The store named by `--db` (or the configured default), migrated, or a clear error.
 
     A command that only reads asks for an `existing` store: a missing SQLite file is an error
-    there, and is not created.
+    there, and is not created. An upgrade of the store's schema is said on stderr, once, even
+    with -q: from then on, earlier releases (workers not yet upgraded) refuse the store.
     """
     try:
-        return open_store(db_url(option), create=not existing)
+        return open_store(db_url(option), create=not existing, upgraded=_say_upgraded)
     except MissingStore as error:
         fail(
             f"{error}: nothing has been crawled or imported there yet (run policywatch crawl, or"
@@ -174,6 +175,10 @@ def engine(option: str | None, *, existing: bool = False) -> Engine:
         )
     except StoreError as error:
         fail(str(error))
+
+
+def _say_upgraded(message: str) -> None:
+    err_console.print(Text.assemble(("note:", "yellow"), " ", message), highlight=False)
 
 
 def connected(url: str) -> Redis:
