@@ -142,16 +142,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """An empty database of the local Redis for one test: one per xdist worker, emptied before
-    and after, so parallel tests never share a queue."""
+    and after, so parallel tests never share a queue. Two test runs on one machine share those
+    databases and empty each other's: give each its own server with TEST_REDIS
+    (`redis-server --port 6390 --save ''`, then TEST_REDIS=redis://127.0.0.1:6390)."""
     import redis
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    url = f"redis://127.0.0.1:6379/{1 + int(worker or 0) % 15}"
+    server = os.environ.get("TEST_REDIS", "redis://127.0.0.1:6379").rstrip("/")
+    url = f"{server}/{1 + int(worker or 0) % 15}"
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.flushdb()
     except redis.RedisError as error:
-        unavailable("Redis on 127.0.0.1:6379", str(error))
+        unavailable(f"Redis at {server}", str(error))
     yield url
     client.flushdb()
     client.close()
