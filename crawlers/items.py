@@ -90,14 +90,14 @@ class CrawlOutcome:
     effective_date: str | None = None
 
 
-_NO_RESULT = "no result: "
+NO_RESULT = "no result: "
 STOPPED = "the crawl stopped before reaching it"
 INTERRUPTED = "the crawl was interrupted before reaching it"
 
 
 def never_reached(key: str, why: str = STOPPED) -> CrawlOutcome:
     """The outcome of a document the crawl ended without: the store holds nothing new of it."""
-    return CrawlOutcome(key, "failed", f"{_NO_RESULT}{why}")
+    return CrawlOutcome(key, "failed", f"{NO_RESULT}{why}")
 
 
 # Failures that say "this machine cannot reach the host", as opposed to "the host said no".
@@ -122,7 +122,7 @@ class CrawlResult:
     @property
     def unreached(self) -> list[CrawlOutcome]:
         """The documents the crawl ended without (`never_reached`)."""
-        return [item for item in self.failed if item.detail.startswith(_NO_RESULT)]
+        return [item for item in self.failed if item.detail.startswith(NO_RESULT)]
 
     def count(self, outcome: str) -> int:
         return sum(1 for item in self.outcomes if item.outcome == outcome)

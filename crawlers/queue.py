@@ -65,6 +65,11 @@ CLAIM_TTL = 30.0
 ELSEWHERE = "elsewhere"
 FETCHING_ELSEWHERE = "being fetched by another crawl"
 FETCHED_MEANWHILE = "fetched by another crawl since this one planned"
+# Why a crawl stops waiting when its claims are gone: the workers drop its tasks.
+CLAIMS_LOST = (
+    "this crawl's claims in Redis lapsed or were lost (the crawl was suspended, or Redis"
+    " restarted without its data): the workers drop its tasks"
+)
 # Keys a SCAN looks at per round trip: Redis's default, 10, took a round trip per 10 keys of the
 # whole database (the hosts' delays, other crawls' lists) at each of a crawl's looks for workers.
 SCAN_COUNT = 1000
@@ -353,9 +358,14 @@ def interleaved(documents: Sequence[TrackedDocument]) -> list[TrackedDocument]:
 # A claim is renewed or released only by the crawl holding it: one of ours that lapsed (this
 # crawl stalled for CLAIM_TTL) may be another crawl's by now.
 _RENEW = """
+local renewed = 0
 for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]) end
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    renewed = renewed + 1
+  end
 end
+return renewed
 """
 _RELEASE = """
 for _, key in ipairs(KEYS) do
@@ -397,9 +407,10 @@ class Claims:
         self.held |= {key for key, holder in holders.items() if holder == self.crawl}
         return {key: holder for key, holder in holders.items() if key not in self.held}
 
-    def keep(self, keys: Collection[str]) -> None:
+    def keep(self, keys: Collection[str]) -> bool:
         """Renew the claims on `keys` for CLAIM_TTL seconds, and release the others held:
-        their outcomes are in, or the crawl is over (`keep(())`)."""
+        their outcomes are in, or the crawl is over (`keep(())`). False when some of those
+        to renew were no longer this crawl's (see `_collect`)."""
         kept, done = self.held & set(keys), self.held - set(keys)
         with self.client.pipeline() as pipe:
             if kept:
@@ -407,8 +418,9 @@ class Claims:
                 self.renew([self.key(key) for key in kept], [self.crawl, ttl], pipe)
             if done:
                 self.release([self.key(key) for key in done], [self.crawl], pipe)
-            pipe.execute()
+            replies = pipe.execute()
         self.held = kept
+        return not kept or replies[0] == len(kept)
 
 
 def check_workers(client: redis.Redis, store: str) -> None:
@@ -488,13 +500,16 @@ def dispatch(
         why = "the crawl was interrupted before a worker reported it"
         stopped_by = signal.SIGTERM if isinstance(stop, _Terminated) else signal.SIGINT
     finally:
-        with client.pipeline() as pipe:
-            for key, task in tasks.items():
-                if key not in outcomes:
-                    pipe.lrem(QUEUE, 1, task)
-            pipe.delete(outcomes_key(crawl))
-            pipe.execute()
-        claims.keep(())
+        try:
+            with client.pipeline() as pipe:
+                for key, task in tasks.items():
+                    if key not in outcomes:
+                        pipe.lrem(QUEUE, 1, task)
+                pipe.delete(outcomes_key(crawl))
+                pipe.execute()
+            claims.keep(())
+        except redis.RedisError:  # Redis gone: the tasks left are dropped once the claims lapse
+            pass
         signal.signal(signal.SIGTERM, previous)
     return CrawlResult(
         [
@@ -521,30 +536,47 @@ def _collect(
 ) -> Iterator[CrawlOutcome | str]:
     """Each outcome as a worker reports it; a string saying why, if the wait ends before all.
     Every RESCUE_EVERY seconds, the claims of the documents still awaited are renewed, and
-    those of the documents reported released."""
+    those of the documents reported released.
+
+    Redis may stop answering (restarted, the network): the wait goes on for up to CLAIM_TTL
+    seconds, the claims' own patience, and ends then, saying so, instead of a traceback that
+    left no summary and no alert. Claims found gone (Redis came back without its data, or this
+    crawl was suspended longer than CLAIM_TTL) end it too: the workers drop the tasks of a crawl
+    that holds no claim, and it would have waited STALL seconds for them."""
     waiting = set(keys)
     last = looked = time.monotonic()
+    lost: float | None = None  # when Redis stopped answering
     while waiting:
-        popped = client.blpop([outcomes_key(crawl)], timeout=1)
-        if popped is not None:
-            outcome = CrawlOutcome(**json.loads(popped[1]))
-            if outcome.key in waiting:
-                waiting.discard(outcome.key)
-                last = time.monotonic()
-                yield outcome
-        # Whether outcomes come or not: the tasks of a worker that died were looked for only
-        # once all had gone quiet, and waited for the end of the crawl while others reported.
-        if time.monotonic() - looked >= RESCUE_EVERY:
-            looked = time.monotonic()
-            claims.keep(waiting)
-            alive = live_workers(client)
-            # Not as soon as the last worker goes: one restarted (`systemctl restart`) is back
-            # within WORKER_TTL; and what the last ones reported is read first.
-            if not alive and popped is None and looked - last > WORKER_TTL:
-                yield "every worker stopped before reporting it"
+        try:
+            popped = client.blpop([outcomes_key(crawl)], timeout=1)
+            if popped is not None:
+                outcome = CrawlOutcome(**json.loads(popped[1]))
+                if outcome.key in waiting:
+                    waiting.discard(outcome.key)
+                    last = time.monotonic()
+                    yield outcome
+            # Whether outcomes come or not: the tasks of a worker that died were looked for only
+            # once all had gone quiet, and waited for the end of the crawl while others reported.
+            if time.monotonic() - looked >= RESCUE_EVERY or lost is not None:
+                looked = time.monotonic()
+                if not claims.keep(waiting):
+                    yield CLAIMS_LOST
+                    return
+                alive = live_workers(client)
+                # Not as soon as the last worker goes: one restarted (`systemctl restart`) is
+                # back within WORKER_TTL; and what the last ones reported is read first.
+                if not alive and popped is None and looked - last > WORKER_TTL:
+                    yield "every worker stopped before reporting it"
+                    return
+                if rescue(client, crawl, alive):  # a worker died holding some: others take them
+                    last = time.monotonic()
+            lost = None
+        except redis.RedisError as error:
+            lost = lost or time.monotonic()
+            if time.monotonic() - lost >= CLAIM_TTL:
+                yield f"Redis stopped answering ({error})"
                 return
-            if rescue(client, crawl, alive):  # a worker died holding some: the others take them
-                last = time.monotonic()
+            time.sleep(RESCUE_EVERY)
         if time.monotonic() - last > stall:
             yield f"no worker reported any document for {stall:.0f} s"
             return

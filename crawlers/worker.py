@@ -32,6 +32,7 @@ import redis
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy_redis.spiders import RedisMixin
 from twisted.internet.task import LoopingCall
@@ -61,6 +62,37 @@ from store.repository import Repository
 logger = logging.getLogger(__name__)
 
 
+class RedisWatch:
+    """Says once that Redis is out of reach, again each minute it stays so, and when it answers
+    again: the worker's pulse, beat and idle handler each failed every second, and an outage
+    of a minute wrote over a hundred lines in the service's log."""
+
+    REPEAT = 60.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.down_since: float | None = None
+        self.said = 0.0
+
+    def failed(self, error: redis.RedisError) -> None:
+        with self.lock:
+            now = time.monotonic()
+            if self.down_since is None:
+                self.down_since = now
+            elif now - self.said < self.REPEAT:
+                return
+            self.said = now
+            since = f" (for {now - self.down_since:.0f} s)" if now > self.down_since else ""
+        logger.warning("cannot reach Redis%s: %s", since, error)
+
+    def answered(self) -> None:
+        with self.lock:
+            if self.down_since is None:
+                return
+            down, self.down_since = time.monotonic() - self.down_since, None
+        logger.warning("Redis answers again, after %.0f s", down)
+
+
 class Pulse(threading.Thread):
     """Renews the worker's sign of life every BEAT seconds from a thread of its own: a page that
     holds the event loop longer than WORKER_TTL (a huge page or PDF being read, a lock the store
@@ -68,9 +100,10 @@ class Pulse(threading.Thread):
     the loop has ticked within `hung` seconds (POLICYWATCH_WORKER_HUNG): a worker whose loop is
     stuck must look dead, for its tasks to be taken back."""
 
-    def __init__(self, renew: Callable[[], None], hung: float) -> None:
+    def __init__(self, renew: Callable[[], None], hung: float, watch: RedisWatch) -> None:
         super().__init__(name="policywatch-pulse", daemon=True)
         self.renew = renew
+        self.watch = watch
         self.hung = hung
         self.ticked = time.monotonic()
         self.stopped = threading.Event()
@@ -85,7 +118,9 @@ class Pulse(threading.Thread):
                 try:
                     self.renew()
                 except redis.RedisError as error:  # the next beat tries again
-                    logger.warning("cannot reach Redis: %s", error)
+                    self.watch.failed(error)
+                else:
+                    self.watch.answered()
             if self.stopped.wait(BEAT):
                 return
 
@@ -114,6 +149,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         self.spider_idle_start_time = int(time.time())
         self.beat = LoopingCall(self._beat)
         self.pulse: Pulse | None = None  # started with the store's URL, in start()
+        self.redis = RedisWatch()
         self.store = ""  # the store's URL without password, once start() has opened it
 
     @classmethod
@@ -131,6 +167,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         self.pulse = Pulse(
             partial(heartbeat, self.server, self.worker, self.store),
             self.settings.getfloat("POLICYWATCH_WORKER_HUNG"),
+            self.redis,
         )
         self.pulse.start()
         self.beat.start(BEAT)
@@ -218,7 +255,16 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         if not isinstance(item, CrawlOutcome):
             return
         for task, raw in self.taken.pop(item.key, []):
-            report(self.server, task.crawl, item, self.worker, raw)
+            try:
+                report(self.server, task.crawl, item, self.worker, raw)
+            except redis.RedisError as error:  # a line, not Scrapy's traceback of the signal
+                logger.warning(
+                    "%s: %s, not reported to crawl %s: Redis failed: %s",
+                    item.key,
+                    item.outcome,
+                    task.crawl,
+                    error,
+                )
         self.documents.pop(item.key, None)
         self.states.pop(item.key, None)
         self.accept_capture.discard(item.key)
@@ -264,7 +310,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             if self.unanswered < self.redis_batch_size:
                 self._take_more()
         except redis.RedisError as error:  # the next beat tries again
-            logger.warning("cannot reach Redis: %s", error)
+            self.redis.failed(error)
         except Exception:  # a beat that raised would stop the beats: this worker would vanish
             logger.exception("could not look for tasks")
 
@@ -304,11 +350,25 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         if self.pulse:  # before retiring: a last beat would bring the worker back to life
             self.pulse.stop()
         unfinished = list(self.taken)
+        try:
+            self._put_back(unfinished)
+            retire(self.server, self.worker)
+        except redis.RedisError as error:  # its sign of life lapses; a crawl takes the tasks back
+            logger.warning("stopping: cannot reach Redis to put tasks back: %s", error)
+            return
         if unfinished:
             told = _tasks(len(unfinished), "unfinished ")
             logger.warning("stopping: %s put back in the queue", told)
-        self._put_back(unfinished)
-        retire(self.server, self.worker)
+
+    def spider_idle(self) -> None:
+        """Wait for tasks, even while Redis is out of reach. scrapy-redis's handler raised then,
+        and Scrapy closed the idle spider: a Redis restart made every idle worker exit, with
+        status 0, which systemd's Restart=on-failure took for a wanted stop."""
+        try:
+            super().spider_idle()
+        except redis.RedisError as error:
+            self.redis.failed(error)
+            raise DontCloseSpider from None
 
 
 def _tasks(count: int, kind: str = "") -> str:

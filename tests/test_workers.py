@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +45,7 @@ from crawlers.queue import (
 from crawlers.runner import crawl_settings
 from store.db import public_url
 from tests import faults
-from tests.conftest import PG_ADMIN_URL, Home, Result
+from tests.conftest import PG_ADMIN_URL, Home, Result, unavailable
 from tests.receivers import free_port
 from tests.site import Site
 
@@ -787,3 +788,121 @@ def test_a_task_of_the_previous_release_is_fetched(
     assert popped is not None
     assert json.loads(popped[1])["outcome"] == "first"
     assert fetched(site) == ["/terms-0"]
+
+
+class RedisServer:
+    """A Redis of the test's own, without persistence, that the test stops and starts again
+    on the same port (the machine's Redis is shared, and must not be stopped)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        if not shutil.which("redis-server"):
+            unavailable("redis-server", "not installed")
+        command = ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def test_a_worker_outlives_a_redis_outage(
+    pg_home: Home, site: Site, own_redis: RedisServer
+) -> None:
+    """scrapy-redis's idle handler raised while Redis was down, and Scrapy closed the idle
+    spider: every idle worker exited, with status 0, at a Redis restart, and no crawl found a
+    worker again (systemd's Restart=on-failure took it for a wanted stop)."""
+    catalog = publish(site, pg_home, 1)
+    pool = Workers(pg_home, own_redis.url)
+    try:
+        pool.start()
+        own_redis.stop()
+        time.sleep(8)  # scrapy-redis tells an idle spider every 5 s
+        assert pool.processes[0].poll() is None, pool.processes[0].communicate()[1]
+        own_redis.start()
+
+        result = crawl(pg_home, catalog, own_redis.url, "--json")
+
+        assert result.code == 0, result.stderr
+        assert outcomes(result) == {"testsite/terms-0": "first"}
+        log = pool.stop(0)
+        assert log.count("cannot reach Redis") == 1, log  # once, not every second
+        assert "Redis answers again, after " in log and "Traceback" not in log
+    finally:
+        pool.stop_all()
+
+
+SHORT_CLAIMS = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; "
+SHORT_CLAIMS += "main()"
+
+
+@pytest.mark.parametrize("back", [False, True], ids=["down", "restarted-empty"])
+def test_a_crawl_that_loses_redis_ends_with_its_summary_and_says_why(
+    pg_home: Home, site: Site, own_redis: RedisServer, back: bool
+) -> None:
+    """Redis gone mid-crawl ended the crawl with a traceback and exit code 1: no summary, no
+    alert. It now waits for Redis as long as its claims last (2 s here), then stops; and a Redis
+    back without its data, the crawl's claims gone, stops it too (the workers drop its tasks),
+    where it waited 10 minutes for them."""
+    catalog = publish(site, pg_home, 3, delay=3)
+    pool = Workers(pg_home, own_redis.url)
+    try:
+        pool.start("--set", "CONCURRENT_REQUESTS=1")
+        coordinator = crawl_started(pg_home, catalog, own_redis.url, site, ("-c", SHORT_CLAIMS))
+        own_redis.stop()
+        if back:
+            own_redis.start()
+
+        stdout, stderr = coordinator.communicate(timeout=60)
+
+        assert coordinator.returncode == 3, stderr  # nothing reported
+        why = "this crawl's claims in Redis lapsed or were lost" if back else "Redis stopped"
+        details = [row["detail"] for row in json.loads(stdout)]
+        assert all(detail.startswith(f"no result: {why}") for detail in details), details
+        assert "Traceback" not in stderr
+        assert f"Stopped waiting for the workers: {why}" in stderr
+        assert "3 of 3 documents were not reported" in stderr
+    finally:
+        pool.stop_all()
+
+
+def test_a_crawl_suspended_past_its_claims_stops_waiting_for_the_dropped_tasks(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """A crawl suspended (a laptop's lid, SIGSTOP) for longer than its claims last finds them
+    lapsed: the workers dropped its tasks as orphans, and it waited 10 minutes for them."""
+    catalog = publish(site, pg_home, 3, delay=1)
+    workers.start("--set", "CONCURRENT_REQUESTS=1")
+    coordinator = crawl_started(pg_home, catalog, redis_url, site, ("-c", SHORT_CLAIMS))
+    coordinator.send_signal(signal.SIGSTOP)
+    time.sleep(4)  # the claims lapse after 2 s; the worker drops the tasks it takes next
+    coordinator.send_signal(signal.SIGCONT)
+
+    stdout, stderr = coordinator.communicate(timeout=30)
+
+    assert "Stopped waiting for the workers: this crawl's claims in Redis lapsed" in stderr
+    lost = [row["key"] for row in json.loads(stdout) if row["outcome"] == "failed"]
+    assert lost, stdout
+    assert len(fetched(site)) < 3  # the dropped tasks were not fetched

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from crawlers.items import CrawlOutcome, CrawlResult
+from crawlers.items import NO_RESULT, CrawlOutcome, CrawlResult
 from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
 from policywatch.cli.alerts import print_delivery
@@ -208,6 +208,8 @@ def crawl(
     if result.interrupted:
         _say_interrupted(result)
         raise typer.Exit(128 + (result.stopped_by or 0))  # as a shell reports a signal
+    if queue is not None and result.unreached:
+        _say_unreported(result)
     if not no_notify:
         _notify(store, config.base_url, as_json=as_json)
     if result.nothing_fetched:
@@ -310,6 +312,19 @@ def _again(signum: int) -> str:
     if signum == signal.SIGINT:
         return "press Ctrl-C again"
     return f"send {signal.Signals(signum).name} again"
+
+
+def _say_unreported(result: CrawlResult) -> None:
+    """Why a crawl stopped waiting for its workers (all stopped, Redis lost, …), on stderr: a
+    cron job discards stdout, and its summary's failed rows said it to nobody."""
+    unreached = result.unreached
+    why = "; ".join(dict.fromkeys(item.detail.removeprefix(NO_RESULT) for item in unreached))
+    err_console.print(
+        f"[bold yellow]Stopped waiting for the workers:[/] {escape(why)}. {len(unreached)} of"
+        f" {len(result.outcomes)} documents were not reported: what the workers recorded is in"
+        " the store, alerted by the next crawl (or policywatch notify); the rest is due again.",
+        highlight=False,
+    )
 
 
 def _say_interrupted(result: CrawlResult) -> None:
