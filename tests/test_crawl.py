@@ -175,7 +175,13 @@ def test_a_failed_fetch_loses_nothing_already_stored(home: Home, site: Site) -> 
     catalog = declare(home, site, "/terms", select=["#terms"])
     assert home.crawl(catalog).code == 0
     site.html("/terms", "<html><body>maintenance</body></html>", status=503)
-    assert home.crawl(catalog).code == 3  # nothing could be fetched this time
+    failed = home.crawl(catalog)
+    assert failed.code == 3  # nothing could be fetched this time
+    # Said on stderr too: cron discards the summary on stdout, and does not read exit codes.
+    assert failed.stderr == (
+        "Nothing could be fetched: every document tried failed (1 server-error); policywatch"
+        " documents shows each open fetch issue.\n"
+    )
     [document] = home.run("documents", "--json").json()
     assert document["versions"] == 1 and document["issue"]["kind"] == "server-error"
     assert home.run("history", "--all", "--json").json() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -218,6 +219,8 @@ def crawl(
                 "[bold red]Nothing could be fetched:[/] no host could be reached. "
                 "Is this machine offline? Stored history is untouched."
             )
+        elif not (queue is not None and result.unreached):  # else said just above
+            _say_all_failed(result)
         raise typer.Exit(EXIT_NOTHING_FETCHED)
 
 
@@ -312,6 +315,19 @@ def _again(signum: int) -> str:
     if signum == signal.SIGINT:
         return "press Ctrl-C again"
     return f"send {signal.Signals(signum).name} again"
+
+
+def _say_all_failed(result: CrawlResult) -> None:
+    """Exit code 3 said on stderr too, with the kinds of failure: cron discards the summary on
+    stdout (`run -q >/dev/null`), and a run whose every fetch failed (a bot wall on every page, a
+    proxy refusing all) mailed nothing, as cron does not read exit codes."""
+    kinds = Counter(item.detail.partition(":")[0] for item in result.failed)
+    how = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+    err_console.print(
+        f"[bold red]Nothing could be fetched:[/] every document tried failed ({escape(how)});"
+        " policywatch documents shows each open fetch issue.",
+        highlight=False,
+    )
 
 
 def _say_unreported(result: CrawlResult) -> None:
