@@ -135,6 +135,8 @@ def run(console: Console) -> None:
             console.print(Rule("5. The history, and the change itself"))
             _policywatch(console, home, "history")
             _policywatch(console, home, "show", "1")
+            console.print(Rule("6. What takes effect next (reminded 7 days and 1 day before)"))
+            _policywatch(console, home, "upcoming")
         console.print(
             "\nThat was the whole loop, in a temporary folder now deleted. "
             "Next: [bold]policywatch crawl[/] tracks the bundled catalog of real policy pages."

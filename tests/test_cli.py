@@ -154,6 +154,9 @@ def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
     assert result.stdout.count(title) == 1
     assert "(in 60 days)" in result.stdout
     assert result.stdout.count("(ai-restriction, api-access; critical)") == 1
+    # What comes next: the clause, 60 days ahead, as `upcoming` lists it.
+    upcoming = result.stdout.split("6. What takes effect next")[1]
+    assert "60 days left" in upcoming and "chatterbox/business-solution-terms" in upcoming
 
 
 def test_commands_that_do_not_crawl_start_without_scrapy_or_the_diff_engine() -> None:
