@@ -20,7 +20,7 @@ from datetime import date
 
 from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
-from diffengine.matching import Unit, find, loosened, touched
+from diffengine.matching import Unit, dropped, find, loosened, touched
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import clauses
@@ -107,6 +107,20 @@ def _fires(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     return not (loosened(unit, counterparts) and _reads(rule, counterparts))
 
 
+def _cut(rule: Rule, gone: Sequence[Unit], new_units: tuple[Unit, ...]) -> bool:
+    """Whether a clause that `rule` read from its sentence's lead was cut (not reworded) while
+    the rule still reads the sentence: "You may only use our APIs (i) for your own personal
+    needs and (ii) to incorporate them in products" cut to "… for your own personal needs"
+    changes what the statement allows, though each word left is one the old sentence had."""
+    if not new_units or not _reads(rule, new_units):
+        return False
+    for unit in gone:
+        reach = find(rule, unit)
+        if reach is not None and reach.start < unit.text_start and dropped(unit, new_units):
+            return True
+    return False
+
+
 def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch]:
     """The rule matches of one changed sentence, with the side each fired on."""
     old_units = _units(sentence.old, sentence.old_intro) if sentence.old else ()
@@ -117,7 +131,9 @@ def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch
     gone = [unit for unit in old_units if _key(unit) not in new_keys]
     section = " › ".join(sentence.section)
     for rule in rules:
-        if rule.side != "removed" and any(_fires(rule, unit, old_units) for unit in fresh):
+        if rule.side != "removed" and (
+            any(_fires(rule, unit, old_units) for unit in fresh) or _cut(rule, gone, new_units)
+        ):
             side = "changed" if _reads(rule, old_units) else "added"
             yield _match(rule, side, rule.severity, sentence.new, section, sentence.old)
         elif (

@@ -187,6 +187,11 @@ def _apart(unit: Unit) -> tuple[list[str], list[str]]:
     return outside, inside
 
 
+def dropped(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether none of `counterparts` is `unit` edited: a clause cut, not reworded."""
+    return _edits(unit.full, tuple(other.full for other in counterparts)) is None
+
+
 def touched(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `unit` differs from the most alike of `counterparts` within `reach`.
 
