@@ -113,7 +113,7 @@ def assess(
     if history:
         earlier = [_searchable(text) for text in history]
         report = _mark_known(report, earlier)
-        if _variant_of(report, earlier):
+        if _variant_of(report, earlier, history):
             return _unmeaningful("flapping", "Flapping between page variants seen before", report)
     if not report.substantive:
         if report.sentences:
@@ -222,11 +222,16 @@ def _mark_known(report: ChangeReport, earlier: list[str]) -> ChangeReport:
     return replace(report, sentences=sentences)
 
 
-def _variant_of(report: ChangeReport, earlier: list[str]) -> bool:
+def _variant_of(report: ChangeReport, earlier: list[str], texts: Sequence[str]) -> bool:
     """Whether the change only brings back what earlier versions said.
 
-    Every sentence it adds (or rewords into) is known; a change that only removes is a variant
-    when some earlier version lacked all it removes.
+    Every sentence it adds (or rewords into) is known. A change that only removes is a variant
+    when the page dropped all it removes once before: an earlier version lacked all of it after
+    an older one had said all of it (`earlier` is newest first, `texts` their raw texts). The
+    versions from before it was written lack it too, yet dropping it is news: WhatsApp's
+    privacy policy lost 31 sentences on 2021-04-14 that its older versions never had, and was
+    called flapping; so would be any restriction added, then lifted. A broken capture, which
+    lacks everything, dropped nothing.
     """
     substantive = report.substantive
     if not substantive:
@@ -234,4 +239,10 @@ def _variant_of(report: ChangeReport, earlier: list[str]) -> bool:
     if any(sentence.new for sentence in substantive):
         return all(sentence.known for sentence in substantive if sentence.new)
     dropped = [f" {comparable(sentence.old)} " for sentence in substantive]
-    return any(all(sentence not in text for sentence in dropped) for text in earlier)
+    held = [all(sentence in text for sentence in dropped) for text in earlier]
+    return any(
+        any(held[newer + 1 :])
+        and all(sentence not in text for sentence in dropped)
+        and not _broken(texts[newer])
+        for newer, text in enumerate(earlier)
+    )

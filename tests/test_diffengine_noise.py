@@ -37,6 +37,31 @@ def test_flapping_between_variants_whose_sentences_were_all_seen() -> None:
     assert assess(c, fresh, [text_fingerprint(t) for t in history], history=history).meaningful
 
 
+def test_a_block_dropped_for_the_first_time_is_news_even_if_older_versions_lacked_it() -> None:
+    """WhatsApp's privacy policy, 2021-04-14: 31 sentences its versions of a few months had said
+    were removed, and the change was called flapping because the versions from before those
+    sentences were written lacked them. Dropped once before, a block dropped again flaps."""
+    block = (
+        "\n\n## How WhatsApp Works With The Other Facebook Companies\n\nWhatsApp works and shares"
+        " information with the other Facebook Companies to receive services like infrastructure,"
+        " technology, and systems that help us provide and improve WhatsApp. When we receive"
+        " services from the Facebook Companies, the information we share with them is used to"
+        " help WhatsApp in accordance with our instructions."
+    )
+    older = POLICY
+    now = POLICY.replace("WhatsApp receives information", "WhatsApp may receive information")
+
+    def judged(history: list[str]) -> tuple[bool, str | None]:  # newest first
+        seen = [text_fingerprint(text) for text in history]
+        verdict = assess(history[0], now, seen, history=history)
+        return verdict.meaningful, verdict.reason
+
+    assert judged([now + block, older]) == (True, None)
+    assert judged([now + block, older, older + block]) == (False, "flapping")
+    broken = fixture("whatsapp_tos_collapsed.md")  # lacks everything, drops nothing
+    assert judged([now + block, broken, older + block]) == (True, None)
+
+
 def test_a_broken_capture_collapsing_to_a_fraction_is_an_anomaly() -> None:
     # WhatsApp's terms, 2020-10-23: the page collapsed to a list of seven links.
     verdict = assess(POLICY, fixture("whatsapp_tos_collapsed.md"))
