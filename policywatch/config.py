@@ -71,9 +71,13 @@ class Settings(BaseSettings):
     @field_validator("catalog", mode="before")
     @classmethod
     def _path_list(cls, value: Any) -> Any:
-        """`POLICYWATCH_CATALOG` lists paths like `PATH` does: separated by `os.pathsep`."""
+        """`POLICYWATCH_CATALOG` lists paths like `PATH` does: separated by `os.pathsep`. A
+        leading `~` is the home folder, as in a shell: no shell reads the config file, and
+        `catalog = ["~/my-policies"]` named a folder `~` in whatever folder cron started in."""
         if isinstance(value, str):
-            return [part for part in value.split(os.pathsep) if part]
+            value = [part for part in value.split(os.pathsep) if part]
+        if isinstance(value, list):
+            return [Path(part).expanduser() if isinstance(part, str) else part for part in value]
         return value
 
     @field_validator("base_url")

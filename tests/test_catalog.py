@@ -450,6 +450,26 @@ def test_validate_without_paths_checks_bundled_and_configured_files(
     assert f"{bundled + 1} documents in" in result.stdout
 
 
+def test_a_configured_catalog_path_may_start_with_a_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`catalog = ["~/my-policies"]` was taken literally, a folder named `~` in the current one:
+    `catalog list` skipped it and every crawl failed with "~/my-policies: no such file or
+    folder", cron's included, though the folder was there."""
+    mine = tmp_path / "my-policies"
+    mine.mkdir()
+    (mine / "acme-chat.yaml").write_text((GOOD / "acme-chat.yaml").read_text(), encoding="utf-8")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / "config.toml"
+    config.write_text('catalog = ["~/my-policies"]\n', encoding="utf-8")
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    keys = {row["key"] for row in json_of(invoke("list", "--json"))}
+    assert "acme-chat/bot-developer-terms" in keys
+    monkeypatch.setenv("POLICYWATCH_CATALOG", "~/my-policies")  # quoted in a unit file, say
+    keys = {row["key"] for row in json_of(invoke("list", "--json"))}
+    assert "acme-chat/bot-developer-terms" in keys
+
+
 def test_validate_a_folder_without_catalog_files(tmp_path: Path) -> None:
     """It said "0 documents in 0 files are valid" and exited 0: a wrong folder passed."""
     (tmp_path / "Discord.json").write_text("{}", encoding="utf-8")
