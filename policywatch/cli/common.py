@@ -25,7 +25,7 @@ from policywatch.config import (
     load_settings,
 )
 from store.db import MissingStore, StoreError, open_store, store_url
-from store.queries import SEVERITIES, tracked_names
+from store.queries import SEVERITIES, TrackedNames, tracked_names
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -179,6 +179,15 @@ def engine(option: str | None, *, existing: bool = False) -> Engine:
 
 def _say_upgraded(message: str) -> None:
     err_console.print(Text.assemble(("note:", "yellow"), " ", message), highlight=False)
+
+
+def tracked_if_stored(option: str | None) -> TrackedNames | None:
+    """What the store named by `--db` tracks, or None when there is no store there yet: for an
+    error to say more, never to create a store."""
+    try:
+        return tracked_names(open_store(db_url(option), create=False, upgraded=_say_upgraded))
+    except StoreError:
+        return None
 
 
 def connected(url: str) -> Redis:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from crawlers.declarations import slugify
 from crawlers.items import NO_RESULT, CrawlOutcome, CrawlResult
 from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
@@ -38,6 +39,7 @@ from policywatch.cli.common import (
     print_json,
     progress_bar,
     settings,
+    tracked_if_stored,
     user_catalog,
     warn_catalog_errors,
 )
@@ -88,13 +90,24 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
-def _check_only(loaded: Catalog, only: list[str]) -> None:
+def _check_only(loaded: Catalog, only: list[str], db: str | None) -> None:
     """An `--only` that names nothing is a typo to point out, with the closest key or service;
-    or an entry skipped as broken, which the closest key of another service hid."""
+    or an entry skipped as broken, which the closest key of another service hid; or a document
+    the store tracks but no catalog loaded declares (crawled with `--catalog`, named without)."""
     unknown = loaded.unknown(only)
-    if unknown:
+    if not unknown:
+        return
+    undeclared = _undeclared(unknown, db)
+    problems = []
+    if undeclared:
+        problems.append(
+            f"--only {', '.join(undeclared)}: tracked in the store, but declared in no catalog"
+            " loaded: give its declaration with --catalog PATH, or name it in the config file"
+            " (catalog = [...])"
+        )
+    if typos := [name for name in unknown if name not in undeclared]:
         known = {name for document in loaded.documents for name in (document.key, document.service)}
-        said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in unknown)
+        said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in typos)
         broken = len(loaded.errors)
         skipped = (
             f"; or is it declared by one of the {counted(broken, 'entry', 'entries')} skipped"
@@ -102,7 +115,18 @@ def _check_only(loaded: Catalog, only: list[str]) -> None:
             if broken
             else ""
         )
-        fail(f"--only {said}: no document has that key or service{skipped}")
+        problems.append(f"--only {said}: no document has that key or service{skipped}")
+    fail("; ".join(problems))
+
+
+def _undeclared(names: list[str], db: str | None) -> list[str]:
+    """Those of `names` that are a key or service the store tracks."""
+    tracked = tracked_if_stored(db)
+    if tracked is None:
+        return []
+    known = {key.lower() for key in tracked.keys}
+    known |= {name for service in tracked.services for name in (service.lower(), slugify(service))}
+    return [name for name in names if name.lower() in known]
 
 
 def crawl(
@@ -147,7 +171,7 @@ def crawl(
         fail(f"catalog {', '.join(missing)}: no such file or folder")
     loaded = user_catalog(catalog)
     warn_catalog_errors(loaded)
-    _check_only(loaded, only or [])
+    _check_only(loaded, only or [], db)
     documents = loaded.select(only or [])
     if not documents:
         off = "" if settings().bundled_catalog else " (bundled_catalog is off: only yours count)"
