@@ -15,7 +15,7 @@ import pytest
 from store.db import open_store
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History
-from tests.conftest import Home
+from tests.conftest import FAST, Home
 from tests.receivers import Webhook, free_port
 from tests.site import Site
 
@@ -249,6 +249,34 @@ def test_crawl_counts_the_days_left_of_the_changes_it_found(home: Home, site: Si
     [outcome] = home.crawl(catalog, "--json").json()
     assert set(outcome) == {"key", "outcome", "detail", "change_id", "effective_date"}
     assert outcome["outcome"] == "changed" and outcome["effective_date"] is None
+
+
+def test_crawl_tables_in_80_columns_never_cut_a_key_short(home: Home, site: Site) -> None:
+    """The Changes and Failed fetches tables folded a key mid-word at 80 columns
+    (`chatterbox/business-solution-term` / `s`, in the demo itself): what `show`, `--only` and
+    the web's addresses take could not be copied."""
+    page = "<html><body><main><p>You may use the API.{}</p></main></body></html>"
+    site.html("/t", page.format(""))
+    catalog = home.catalog(
+        [
+            {"type": "Business Solution Terms of Service", "url": site.url("/t"), "select": "main"},
+            {"type": "Developer Services Agreement Addendum", "url": site.url("/gone")},
+        ]
+    )
+    home.crawl(catalog)
+    clause = (
+        " Providers of general-purpose AI assistants and large language models are prohibited"
+        " from using the Business API. This section is effective January 15, 2027."
+    )
+    site.html("/t", page.format(clause))
+    crawled = home.run(
+        "crawl", "--catalog", str(catalog), "--only", "testsite", "--all", *FAST, columns=80
+    )
+    assert crawled.code == 0, crawled.stderr
+    words = crawled.stdout.split()
+    assert "testsite/business-solution-terms-of-service" in words
+    assert "testsite/developer-services-agreement-addendum" in words
+    assert max(len(line) for line in crawled.stdout.splitlines()) <= 80
 
 
 def test_documents_gives_each_document_one_line_however_long_its_fetch_issue(home: Home) -> None:

@@ -423,18 +423,20 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
     if changed:
         table = Table(title="Changes", show_edge=False)
         table.add_column("change", justify="right", no_wrap=True)
-        table.add_column("document", overflow="fold")
+        # Keys whole (the summary wraps instead): `show`, `--only` and the web's addresses take
+        # them, and a key folded at 80 columns (`…-term` / `s`) cannot be copied.
+        table.add_column("document", no_wrap=True)
         table.add_column("summary", ratio=1, overflow="fold")
         for item in changed:
             effective = date.fromisoformat(item.effective_date) if item.effective_date else None
             document = Text(item.key)
             if item.key in schedule.redeclared:  # the new selectors may be what changed it
-                document.append(" (declaration changed)", style="dim")
+                document.append("\n(declaration changed)", style="dim")
             table.add_row(str(item.change_id), document, Text(dated(item.detail, effective)))
         console.print(table)
     if failed and not result.offline:  # offline, one sentence says it better than N rows
         table = Table(title="Failed fetches", show_edge=False)
-        table.add_column("document")
+        table.add_column("document", no_wrap=True)
         table.add_column("reason", overflow="fold")
         for item in failed:
             table.add_row(escape(item.key), escape(item.detail))
