@@ -184,6 +184,27 @@ def test_a_new_subscriptions_url_is_printed_whole_in_a_narrow_terminal(
     assert done.stdout.splitlines() == [f"Subscribed ops[1]: {Channel(hook.url()).masked}"]
 
 
+def test_subscribing_says_the_changes_already_recorded_are_not_sent(
+    home: Home, hook: Webhook
+) -> None:
+    """Subscribed after a first crawl had found a critical change, `notify` said "0 messages
+    sent" and nothing told the user that a subscription only hears of what comes after it."""
+    history = History(home.db)
+    history.change(summary="AI providers barred")
+    history.change(summary="reworded", meaningful=False)  # noise: never sent to anyone anyway
+    done = alerts(home, "subscribe", hook.url(), "--name", "bot")
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == [
+        "It hears of changes detected from now on, not of the 1 recorded so far (see"
+        " policywatch history)."
+    ]
+    assert alerts(home, "notify", "--json").json()["delivered"] == 0 and hook.posts == []
+    history.change(summary="API access restricted")
+    assert alerts(home, "notify", "--json").json()["delivered"] == 1
+    again = alerts(home, "subscribe", hook.url(), "--name", "bot-2")
+    assert "not of the 2 recorded so far" in again.stdout
+
+
 def test_filters_naming_nothing_known_are_warned_with_the_closest_name(
     home: Home, hook: Webhook
 ) -> None:

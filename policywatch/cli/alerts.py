@@ -47,7 +47,7 @@ from store.outbox import (
     remove_subscription,
     set_reminders,
 )
-from store.queries import SEVERITIES, tracked_names
+from store.queries import SEVERITIES, count_changes, tracked_names
 
 subscriptions_app = typer.Typer(
     help="The subscriptions: list them (URLs masked), remove one, send a test message.",
@@ -148,7 +148,20 @@ def subscribe(
                 f"this URL is already subscribed as {subscribed.same_url_as}: a change that"
                 " both match is sent twice"
             )
+    _say_what_is_not_sent(store)
     _warn_unknown_filters(store, request)
+
+
+def _say_what_is_not_sent(store: Engine) -> None:
+    """A subscription is owed the changes detected after it: subscribed after a first crawl had
+    found the change that mattered, a user saw `notify` send nothing, and did not know why."""
+    earlier = count_changes(store)
+    if earlier:
+        console.print(
+            f"It hears of changes detected from now on, not of the {earlier} recorded so far"
+            " (see policywatch history).",
+            highlight=False,
+        )
 
 
 def _warn(message: str) -> None:
