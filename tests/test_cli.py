@@ -7,10 +7,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from store.db import open_store
 from store.repository import Attempt, DocumentInfo
@@ -417,6 +420,31 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     )
     known = home.run("history", "--service", "openai", "--json")  # tracked, no change yet
     assert known.code == 0 and known.json() == []
+
+
+def test_help_texts_read_as_sentences() -> None:
+    """typer keeps a help paragraph's single line breaks: `policywatch --help` broke rejudge's line
+    after "an edit of", `catalog validate`'s after "exit code 2 when"; and `notify --help` offered
+    a `--no-retry-now` no other flag has, with its default spelt `[default: no-retry-now]`."""
+    import inspect
+
+    import typer.main
+
+    from policywatch.cli import app
+
+    def commands(group: Any, path: str) -> Iterator[tuple[str, Any]]:
+        for name, command in getattr(group, "commands", {}).items():
+            yield f"{path} {name}", command
+            yield from commands(command, f"{path} {name}")
+
+    broken = [
+        name
+        for name, command in commands(typer.main.get_command(app), "policywatch")
+        for paragraph in inspect.cleandoc(command.help or "").partition("\f")[0].split("\n\n")
+        if "\n" in paragraph.strip()
+    ]
+    assert broken == []
+    assert "--no-retry-now" not in CliRunner().invoke(app, ["notify", "--help"]).output
 
 
 def test_version_is_the_installed_one(home: Home) -> None:

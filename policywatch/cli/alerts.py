@@ -328,7 +328,8 @@ def notify(
         int, typer.Option(help="Failed fetches in a row that make a fetch-issue alert.")
     ] = ISSUE_STREAK,
     retry_now: Annotated[
-        bool, typer.Option(help="Ignore the backoff and retry failed deliveries too.")
+        bool,
+        typer.Option("--retry-now", help="Ignore the backoff and retry failed deliveries too."),
     ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,

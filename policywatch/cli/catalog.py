@@ -150,8 +150,10 @@ def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path], i
 
 @app.command()
 def validate(paths: PathsArgument = None) -> None:
-    """Check declaration files, with the bundled catalog as a crawl loads them; exit code 2 when
-    any entry is invalid or clashes with another's key, or a folder named holds no file."""
+    """Check declaration files, loaded after the bundled catalog as a crawl loads them.
+
+    Exit code 2 when an entry is invalid or clashes with another's key, or a folder has no file.
+    """
     catalog, files, documents = _validation_target(paths)
     for problem in catalog.errors:
         console.print(f"[red]✗[/] {escape(str(problem))}", highlight=False)
@@ -282,8 +284,7 @@ def _write_whole(target: Path, text: str) -> None:
 def import_ota(files: OtaFilesArgument, output: OutputOption, force: ForceOption = False) -> None:
     """Convert Open Terms Archive declarations into catalog files, one per service.
 
-    What has no catalog equivalent (JavaScript filters) is reported; exit code 2 only when no
-    file could be converted.
+    What has no catalog equivalent (JavaScript filters) is listed; exit 2: none could be converted.
     """
     try:
         output.mkdir(parents=True, exist_ok=True)

@@ -39,8 +39,10 @@ def rejudge(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Judge the recorded changes again with the current rules (after an upgrade, or an edit of
-    your rules): the verdicts that differ are replaced and listed, and alert no one."""
+    """Judge the recorded changes again by the current rules; replace the verdicts that differ.
+
+    After an upgrade, or an edit of your rules: those replaced are listed, and alert no one.
+    """
     from diffengine import assess, load_rules
     from store.rejudging import rejudge as judge_again
 
