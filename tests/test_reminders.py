@@ -178,3 +178,18 @@ def test_subscriptions_made_before_reminders_existed_are_reminded(history: Histo
         )
     open_store(str(history.engine.url.render_as_string(hide_password=False)))
     assert [row.reminders for row in list_subscriptions(history.engine)] == [[7, 1]]
+
+
+def test_subscribing_late_says_that_coming_dates_are_still_recalled(home: Home) -> None:
+    """The ban was found before the subscription: its alert is not owed, its reminders are."""
+    history = History(home.db)
+    history.change(effective=EFFECTIVE, text=stating(EFFECTIVE), summary="AI providers barred")
+    history.change(OPENAI, summary="Fees reworded")
+    said = home.run("subscribe", "json://127.0.0.1:9/hook", "--name", "team", "--remind", "3")
+    assert said.stdout.splitlines()[1:] == [
+        "It hears of changes detected from now on, not of the 2 recorded so far (see policywatch"
+        " history); those still to take effect are recalled 3 days before (policywatch upcoming"
+        " lists 1)."
+    ]
+    quiet = home.run("subscribe", "json://127.0.0.1:9/quiet", "--name", "quiet", "--no-remind")
+    assert "recalled" not in quiet.stdout and "not of the 2 recorded so far" in quiet.stdout

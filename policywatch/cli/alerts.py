@@ -5,7 +5,8 @@ Subscription URLs hold tokens and passwords: this module only ever prints them m
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -47,7 +48,7 @@ from store.outbox import (
     remove_subscription,
     set_reminders,
 )
-from store.queries import SEVERITIES, count_changes, tracked_names
+from store.queries import SEVERITIES, count_changes, tracked_names, upcoming_changes
 
 subscriptions_app = typer.Typer(
     help="The subscriptions: list them (URLs masked), remove one, send a test message.",
@@ -148,20 +149,31 @@ def subscribe(
                 f"this URL is already subscribed as {subscribed.same_url_as}: a change that"
                 " both match is sent twice"
             )
-    _say_what_is_not_sent(store)
+    _say_what_is_not_sent(store, request.reminders)
     _warn_unknown_filters(store, request)
 
 
-def _say_what_is_not_sent(store: Engine) -> None:
+def _say_what_is_not_sent(store: Engine, reminders: Sequence[int]) -> None:
     """A subscription is owed the changes detected after it: subscribed after a first crawl had
-    found the change that mattered, a user saw `notify` send nothing, and did not know why."""
+    found the change that mattered, a user saw `notify` send nothing, and did not know why. Of
+    those, the ones still to take effect will be recalled: said too, or the user would think
+    the ban found last week lost to them."""
     earlier = count_changes(store)
-    if earlier:
-        console.print(
-            f"It hears of changes detected from now on, not of the {earlier} recorded so far"
-            " (see policywatch history).",
-            highlight=False,
-        )
+    if not earlier:
+        return
+    said = (
+        f"It hears of changes detected from now on, not of the {earlier} recorded so far"
+        " (see policywatch history)"
+    )
+    if reminders:
+        coming = upcoming_changes(store, start=datetime.now(UTC).date()).rows
+        if coming:
+            said += (
+                f"; those still to take effect are recalled"
+                f" {_days(sorted(set(reminders), reverse=True))} before"
+                f" (policywatch upcoming lists {len(coming)})"
+            )
+    console.print(said + ".", highlight=False)
 
 
 def _warn(message: str) -> None:
