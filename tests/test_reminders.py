@@ -50,6 +50,11 @@ def reminders(hook: Webhook) -> list[tuple[str, str]]:
     ]
 
 
+def recalled(hook: Webhook) -> list[tuple[str, str]]:
+    """(path, summary) of each reminder received, in order."""
+    return sorted((path, title.split(" — ")[1].split(":")[0]) for path, title in reminders(hook))
+
+
 def test_a_coming_date_is_recalled_7_days_and_1_day_before(history: History, hook: Webhook) -> None:
     """Found a month before it applies (before this subscription was even made), the ban is
     recalled a week before and the day before, once each: the alert of October is long
@@ -107,9 +112,7 @@ def test_reminders_follow_each_subscription(history: History, hook: Webhook) -> 
     add(history, hook, "fortnight", reminders=[14])
     deliver_owed(history.engine, now=reminder_time(EFFECTIVE, 14) + HOUR)
     deliver_owed(history.engine, now=reminder_time(EFFECTIVE, 7) + HOUR)
-    received = sorted(
-        (path, title.split(" — ")[1].split(":")[0]) for path, title in reminders(hook)
-    )
+    received = recalled(hook)
     assert received == [
         ("/all", "AI providers barred"),
         ("/fortnight", "AI providers barred"),
@@ -117,9 +120,7 @@ def test_reminders_follow_each_subscription(history: History, hook: Webhook) -> 
     ]
     hook.posts.clear(), hook.paths.clear()
     deliver_owed(history.engine, now=reminder_time(EFFECTIVE, 1) + HOUR)
-    received = sorted(
-        (path, title.split(" — ")[1].split(":")[0]) for path, title in reminders(hook)
-    )
+    received = recalled(hook)
     assert received == [
         ("/all", "AI providers barred"),
         ("/all", "Late news"),

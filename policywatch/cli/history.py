@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -48,7 +49,7 @@ SEVERITY_STYLE = {
 }
 
 
-_WIDE = 100  # columns below which changes are listed, not tabled (see `_history_list`)
+_WIDE = 100  # columns below which changes are listed, not tabled (see `_changes`)
 _WIDE_DOCUMENTS = 120  # likewise for documents: keys of 55 letters beside four more columns
 # A change read right after its document's declaration changed (`Change.redeclared`).
 _REDECLARED = " (declaration changed: not alerted)"
@@ -185,8 +186,7 @@ def history(
         hidden = {} if include_noise else hidden_noise(store, **selection)
         console.print(_nothing_shown(hidden), highlight=False)
         return
-    wide = console.width >= _WIDE
-    console.print(_history_table(rows) if wide else _history_list(rows))
+    console.print(_changes(rows, _detected, "detected", _summary))
     if more:
         console.print(_only_newest(limit), highlight=False)
 
@@ -207,31 +207,44 @@ def _summary(row: ChangeRow) -> Text:
     return Text(summary) if row.meaningful else Text(f"({row.reason}) {summary}", "dim")
 
 
-def _history_table(rows: list[ChangeRow]) -> Table:
-    table = Table(show_edge=False)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("detected", no_wrap=True)
-    table.add_column("document", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("summary", ratio=1, overflow="fold")
-    for row in rows:
-        table.add_row(
-            str(row.id), _when(row.detected_at), escape(row.key), _severity(row), _summary(row)
-        )
-    return table
+# How a listing of changes dates each one, in a table's column or a list's line: when it was
+# detected (`history`), or when it takes effect (`upcoming`).
+Moment = Callable[[ChangeRow, bool], str | Text]
 
 
-def _history_list(rows: list[ChangeRow]) -> Table:
-    """Each change as its id, day, severity and document key on a line, its summary wrapped
-    below: a table of 80 columns folded keys mid-word (see `_documents_list`)."""
+def _detected(row: ChangeRow, wide: bool) -> str:
+    return _when(row.detected_at, wide=wide)
+
+
+def _effective(row: ChangeRow, wide: bool = True) -> Text:
+    when = row.effective_date.isoformat() if row.effective_date else "—"
+    return Text.assemble((when, "bold"), "  ", days_left(row.effective_date))
+
+
+def _changes(
+    rows: list[ChangeRow], moment: Moment, heading: str, summary: Callable[[ChangeRow], Text]
+) -> Table:
+    """A table of changes in a terminal at least `_WIDE` columns wide; below, a list: each
+    change's id, date, severity and document key on a line, its summary wrapped below (a table
+    of 80 columns folded keys mid-word, see `_documents_list`)."""
+    if console.width >= _WIDE:
+        table = Table(show_edge=False)
+        table.add_column("id", justify="right", no_wrap=True)
+        table.add_column(heading, no_wrap=True)
+        table.add_column("document", no_wrap=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("summary", ratio=1, overflow="fold")
+        for row in rows:
+            cells = (moment(row, True), escape(row.key), _severity(row), summary(row))
+            table.add_row(str(row.id), *cells)
+        return table
     listing = Table.grid(padding=(0, 1))
     listing.add_column(justify="right", no_wrap=True)
     listing.add_column()
     for row in rows:
-        head = Text.assemble(_when(row.detected_at, wide=False), "  ", _severity(row), "  ")
-        head.append(row.key, "bold")
+        head = Text.assemble(moment(row, False), "  ", _severity(row), "  ", (row.key, "bold"))
         listing.add_row(str(row.id), head)
-        listing.add_row("", _summary(row))
+        listing.add_row("", summary(row))
     return listing
 
 
@@ -277,8 +290,7 @@ def upcoming(
         wider = "; --within 0 looks further" if within else ""
         console.print(f"No change takes effect {span} for this selection{wider}.", highlight=False)
     else:
-        table = _upcoming_table(rows) if console.width >= _WIDE else _upcoming_list(rows)
-        console.print(table)
+        console.print(_changes(rows, _effective, "effective", lambda row: Text(row.summary)))
     if coming.unstated:
         console.print(_unstated(coming.unstated), highlight=False)
 
@@ -292,37 +304,6 @@ def _unstated(count: int) -> str:
         else "whose dates their pages no longer state"
     )
     return f"Left out: {counted(count, 'change')} {whose} (moved, or withdrawn)."
-
-
-def _effective(row: ChangeRow) -> Text:
-    when = row.effective_date.isoformat() if row.effective_date else "—"
-    return Text.assemble((when, "bold"), "  ", days_left(row.effective_date))
-
-
-def _upcoming_table(rows: list[ChangeRow]) -> Table:
-    table = Table(show_edge=False)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("effective", no_wrap=True)
-    table.add_column("document", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("summary", ratio=1, overflow="fold")
-    for row in rows:
-        table.add_row(
-            str(row.id), _effective(row), escape(row.key), _severity(row), Text(row.summary)
-        )
-    return table
-
-
-def _upcoming_list(rows: list[ChangeRow]) -> Table:
-    """As `_history_list`: the id, date, severity and key on a line, the summary below."""
-    listing = Table.grid(padding=(0, 1))
-    listing.add_column(justify="right", no_wrap=True)
-    listing.add_column()
-    for row in rows:
-        head = Text.assemble(_effective(row), "  ", _severity(row), "  ", (row.key, "bold"))
-        listing.add_row(str(row.id), head)
-        listing.add_row("", Text(row.summary))
-    return listing
 
 
 def show(
