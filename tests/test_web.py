@@ -236,6 +236,21 @@ def test_a_reworded_match_shows_its_old_wording_struck_out(
     assert f'<mark class="match">{new}</mark>' in page
 
 
+def test_a_feed_quotes_a_reworded_sentence_with_its_old_wording(
+    client: TestClient, web_store: Engine
+) -> None:
+    """As alerts and the change page do: "up to 100 messages" alone hid that it was 1,000."""
+    key = "whatsapp/business-solution-terms"
+    old, new = "Send up to 1,000 messages per second.", "Send up to 100 messages per second."
+    limit = RuleMatch("rate-limits", "rate-limits", "medium", new, "changed", before=old)
+    judge = judge_with(verdict("medium", "Rate limits changed", (limit,)))
+    Repository(web_store).record_text(key, Attempt("https://w.example/"), WHATSAPP_V3 + new, judge)
+    feed = atom(client, f"/feeds/document/{key}.atom")
+    newest = feed.find(f"{{{ATOM}}}entry/{{{ATOM}}}content")
+    assert newest is not None
+    assert f"<li><del>was: {old}</del><br>[rate-limits] {new}</li>" in (newest.text or "")
+
+
 def test_a_change_the_page_has_since_undone_says_so(client: TestClient, web_store: Engine) -> None:
     """A clause withdrawn a week later stood on the timeline as the page's last word."""
     key = "openai/usage-policies"

@@ -43,13 +43,24 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _quoted(row: ChangeRow) -> list[str]:
+def _quoted(row: ChangeRow) -> list[tuple[str, str]]:
     """The sentences the rules matched, with their rules; when none did, the first sentences
-    that changed, as alerts quote them: a count alone ("1 sentence changed") tells nothing."""
+    that changed, as alerts quote them: a count alone ("1 sentence changed") tells nothing.
+    Each with its old wording when it was reworded ("" otherwise): "up to 100 messages per
+    second" alone would hide that it was 1,000."""
     matched = [
-        f"[{', '.join(caught.rule_ids)}] {caught.sentence}" for caught in row.matched_sentences()
+        (f"[{', '.join(caught.rule_ids)}] {caught.sentence}", caught.before)
+        for caught in row.matched_sentences()
     ]
-    return matched or [f"{excerpt['side']}: {excerpt['sentence']}" for excerpt in row.excerpts]
+    return matched or [
+        (f"{excerpt['side']}: {excerpt['sentence']}", excerpt.get("before", ""))
+        for excerpt in row.excerpts
+    ]
+
+
+def _item(line: str, before: str) -> str:
+    was = f"<del>was: {escape(before)}</del><br>" if before else ""
+    return f"<li>{was}{escape(line)}</li>"
 
 
 def _entry_html(row: ChangeRow) -> str:
@@ -66,7 +77,7 @@ def _entry_html(row: ChangeRow) -> str:
     html = "".join(f"<p>{escape(text)}</p>" for text in paragraphs if text)
     quoted = _quoted(row)
     if quoted:
-        html += "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in quoted) + "</ul>"
+        html += "<ul>" + "".join(_item(line, before) for line, before in quoted) + "</ul>"
     return html
 
 
