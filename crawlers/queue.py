@@ -423,11 +423,17 @@ class Claims:
         return not kept or replies[0] == len(kept)
 
 
-def check_workers(client: redis.Redis, store: str) -> None:
+def check_workers(client: redis.Redis, store: str, *, patience: float = WORKER_TTL) -> None:
     """Raise a QueueError unless a worker records into `store` (a store URL, without password).
     Without any worker, the tasks would wait for nobody; with workers of another store, the
-    crawl would plan and alert from a store that never hears of their fetches."""
+    crawl would plan and alert from a store that never hears of their fetches. None alive is
+    waited for up to `patience` seconds: a crawl started with its workers (at boot), or in the
+    second Redis came back empty, was refused before their first beat."""
+    deadline = time.monotonic() + patience
     workers = live_workers(client)
+    while not workers and time.monotonic() < deadline:
+        time.sleep(0.2)
+        workers = live_workers(client)
     if not workers:
         raise QueueError(
             "no policywatch worker is alive on this Redis: start one with "

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -33,8 +34,11 @@ from crawlers.queue import (
     FETCHING_ELSEWHERE,
     QUEUE,
     WORKER_PREFIX,
+    WORKER_TTL,
     Claims,
+    QueueError,
     Task,
+    check_workers,
     dispatch,
     encode_task,
     heartbeat,
@@ -212,6 +216,21 @@ def test_crawl_refuses_when_no_worker_is_alive(pg_home: Home, site: Site, redis_
     assert "no policywatch worker is alive" in result.stderr
     assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
     assert site.log == []
+
+
+def test_a_crawl_waits_a_beat_for_a_worker_starting_with_it(redis_url: str) -> None:
+    """Started with its workers (at boot) or just after Redis came back empty, a crawl was
+    refused ("no worker alive") before the workers' first beat."""
+    client = redis.Redis.from_url(redis_url)
+    store = "postgresql://store"
+    with pytest.raises(QueueError, match="no policywatch worker is alive"):
+        check_workers(client, store, patience=0.5)
+    starting = threading.Timer(1.0, heartbeat, (client, "w1", store))
+    starting.start()
+    began = time.monotonic()
+    check_workers(client, store)  # waits for it, instead of refusing
+    assert 0.9 < time.monotonic() - began < WORKER_TTL
+    starting.join()
 
 
 def test_a_crawl_with_nothing_due_needs_no_worker(
@@ -842,14 +861,7 @@ def test_a_worker_outlives_a_redis_outage(
         time.sleep(8)  # scrapy-redis tells an idle spider every 5 s
         assert pool.processes[0].poll() is None, pool.processes[0].communicate()[1]
         own_redis.start()
-        # Back empty: the worker says it is alive at its next beat, which a crawl started in
-        # the same instant may not see yet (it is refused, exit 2; the next one goes).
-        client = redis.Redis.from_url(own_redis.url)
-        deadline = time.monotonic() + 30
-        while not live_workers(client):
-            assert time.monotonic() < deadline, "the worker never said it was alive again"
-            time.sleep(0.2)
-
+        # Back empty: the worker says it is alive at its next beat, which the crawl waits for.
         result = crawl(pg_home, catalog, own_redis.url, "--json")
 
         assert result.code == 0, result.stderr
