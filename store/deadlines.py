@@ -10,11 +10,36 @@ spellings the diff engine reads as that date.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from sqlmodel import Session, col
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
 
 from store.latest import newest_versions
-from store.models import Change, Version
+from store.models import Change, Document, Version
+
+
+def dated_changes(
+    session: Session,
+    *,
+    start: date,
+    end: date | None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> tuple[list[tuple[Change, Document]], int]:
+    """The meaningful changes (and their documents) taking effect from `start` to `end`
+    (inclusive; no end: any time later) whose date their page still states, and how many more
+    whose date it no longer does: what `upcoming` lists and reminders recall."""
+    query = (
+        select(Change, Document)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(*where, col(Change.meaningful).is_(True), col(Change.effective_date) >= start)
+    )
+    if end is not None:
+        query = query.where(col(Change.effective_date) <= end)
+    found = session.exec(query).all()
+    stated = still_stated(session, [change for change, _ in found])
+    kept = [(change, document) for change, document in found if change.id in stated]
+    return kept, len(found) - len(kept)
 
 
 def still_stated(session: Session, changes: Sequence[Change]) -> set[int]:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from store.db import dialect_insert, writer
-from store.deadlines import still_stated
+from store.deadlines import dated_changes
 from store.models import DEFAULT_REMINDERS, Change, Delivery, Document, Subscription
 from store.queries import (
     ChangeRow,
@@ -336,18 +336,9 @@ def _coming_deadlines(
     farthest = max((day for sub in subscriptions for day in sub.reminders or []), default=0)
     if not farthest:
         return []
-    today = now.date()
-    candidates = session.exec(
-        select(Change, Document)
-        .join(Document, col(Change.document_id) == Document.id)
-        .where(
-            col(Change.meaningful),
-            col(Change.effective_date) > today,
-            col(Change.effective_date) <= today + timedelta(days=farthest),
-        )
-    ).all()
-    stated = still_stated(session, [change for change, _ in candidates])
-    return [(change, document) for change, document in candidates if change.id in stated]
+    tomorrow = now.date() + timedelta(days=1)  # nothing is recalled on its own day
+    coming, _ = dated_changes(session, start=tomorrow, end=now.date() + timedelta(days=farthest))
+    return coming
 
 
 def reminder_time(effective: date, days: int) -> datetime:

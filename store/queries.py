@@ -18,7 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from store.deadlines import still_stated
+from store.deadlines import dated_changes
 from store.latest import newest_versions
 from store.models import Change, Document, Version
 
@@ -257,20 +257,11 @@ def upcoming_changes(
     later) whose date the page still states, soonest first, the most severe first on the same
     day. What a developer must act on before a date: the detection order of `list_changes`
     buries a ban announced in October and applying in January under everything found since."""
-    query = (
-        select(Change, Document)
-        .join(Document, col(Change.document_id) == Document.id)
-        .where(*_filters(selection), col(Change.meaningful).is_(True))
-        .where(col(Change.effective_date) >= start)
-    )
-    if end is not None:
-        query = query.where(col(Change.effective_date) <= end)
     with Session(engine) as session:
-        found = session.exec(query).all()
-        stated = still_stated(session, [change for change, _ in found])
-        rows = [change_row(change, doc) for change, doc in found if change.id in stated]
+        found, unstated = dated_changes(session, start=start, end=end, where=_filters(selection))
+        rows = [change_row(change, document) for change, document in found]
     rows.sort(key=lambda row: (row.effective_date, -severity_rank(row.severity), row.id))
-    return Upcoming(rows, len(found) - len(rows))
+    return Upcoming(rows, unstated)
 
 
 def hidden_noise(engine: Engine, **selection: Unpack[Selection]) -> dict[str, int]:
