@@ -447,6 +447,27 @@ def test_help_texts_read_as_sentences() -> None:
     assert "--no-retry-now" not in CliRunner().invoke(app, ["notify", "--help"]).output
 
 
+def test_help_gives_flags_no_value_placeholder() -> None:
+    """typer 0.29 labelled every flag with a value type, `--all <bool>`, `--help <bool>`, as if
+    each wanted a value after it; the pin keeps the typer that shows a flag bare."""
+    import typer.main
+
+    from policywatch.cli import app
+
+    def paths(group: Any, path: list[str]) -> Iterator[list[str]]:
+        yield path
+        for name, command in getattr(group, "commands", {}).items():
+            yield from paths(command, [*path, name])
+
+    runner = CliRunner()
+    labelled = [
+        " ".join(path)
+        for path in paths(typer.main.get_command(app), [])
+        if "<bool>" in runner.invoke(app, [*path, "--help"], terminal_width=100).output
+    ]
+    assert labelled == []
+
+
 def test_version_is_the_installed_one(home: Home) -> None:
     from importlib.metadata import version
 
