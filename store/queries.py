@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, Engine, String, cast, func
+from sqlalchemy import ColumnElement, Engine, String, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -303,7 +303,7 @@ def _filters(selection: Selection) -> list[ColumnElement[bool]]:
     min_severity, category = selection.get("min_severity"), selection.get("category")
     conditions: list[ColumnElement[bool]] = []
     if service:
-        conditions.append(func.lower(Document.service) == service.lower())
+        conditions.append(_service_is(service))
     if document:
         conditions.append(col(Document.key) == document.lower())
     if since:
@@ -320,6 +320,14 @@ def _filters(selection: Selection) -> list[ColumnElement[bool]]:
         listed = cast(col(Change.categories), String)
         conditions.append(listed.like(f"%{quoted}%", escape="\\"))
     return conditions
+
+
+def _service_is(name: str) -> ColumnElement[bool]:
+    """The documents of a service named as the catalog writes it, in any case, or by its slug,
+    the first half of its documents' keys, as `crawl --only` takes it ("acme-messenger" for
+    "Acme Messenger"): a feed subscribed by the slug was empty."""
+    by_slug = col(Document.key).startswith(name.lower() + "/", autoescape=True)
+    return or_(func.lower(Document.service) == name.lower(), by_slug)
 
 
 def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
@@ -522,17 +530,32 @@ def recorded_versions(engine: Engine, key: str) -> tuple[datetime | None, set[st
 class TrackedNames:
     """What a subscription's filters may name, as far as the tracked documents tell."""
 
-    services: set[str]
-    keys: set[str]
+    keys_of: dict[str, set[str]]  # each tracked service's document keys
     tags: set[str]
+
+    @property
+    def services(self) -> set[str]:
+        return set(self.keys_of)
+
+    @property
+    def keys(self) -> set[str]:
+        return set().union(*self.keys_of.values())
+
+    def service(self, typed: str) -> str | None:
+        """The tracked service `typed` names, in any case or by its slug (as `_service_is`
+        selects), written as the catalog writes it; None when it names none."""
+        wanted = typed.lower()
+        for service, keys in sorted(self.keys_of.items()):
+            if wanted == service.lower() or any(key.startswith(wanted + "/") for key in keys):
+                return service
+        return None
 
 
 def tracked_names(engine: Engine) -> TrackedNames:
     query = sa_select(col(Document.service), col(Document.key), col(Document.tags))
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return TrackedNames(
-        {service for service, _, _ in rows},
-        {key for _, key, _ in rows},
-        {tag for _, _, tags in rows for tag in tags or []},
-    )
+    keys_of: dict[str, set[str]] = {}
+    for service, key, _ in rows:
+        keys_of.setdefault(service, set()).add(key)
+    return TrackedNames(keys_of, {tag for _, _, tags in rows for tag in tags or []})

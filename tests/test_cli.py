@@ -422,6 +422,13 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     assert known.code == 0 and known.json() == []
 
 
+def test_history_takes_a_service_by_its_slug(home: Home) -> None:
+    acme = DocumentInfo("acme-messenger/terms", "Acme Messenger", "Terms", "https://acme.test")
+    History(home.db, [acme, WHATSAPP]).change(acme, summary="Bots barred")
+    result = home.run("history", "--service", "acme-messenger")
+    assert result.code == 0 and "Bots barred" in result.stdout
+
+
 def test_help_texts_read_as_sentences() -> None:
     """typer keeps a help paragraph's single line breaks: `policywatch --help` broke rejudge's line
     after "an edit of", `catalog validate`'s after "exit code 2 when"; and `notify --help` offered

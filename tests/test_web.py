@@ -28,6 +28,7 @@ from store.outbox import documents_json
 from store.queries import changes_json, list_changes
 from store.rejudging import rejudge
 from store.repository import Attempt, DocumentInfo, Repository
+from tests.alerting import WHATSAPP, History
 from tests.receivers import free_port
 from tests.test_web_data import (
     GOOGLE_V1,
@@ -476,6 +477,25 @@ def test_a_feed_is_titled_by_its_selection_under_one_canonical_id(
     )
     noisy_id = noisy.findtext(f"{{{ATOM}}}id") or ""
     assert noisy_id.endswith("/feeds/severity/high.atom?since=2025-10-02&all=1")
+
+
+def test_a_service_is_named_by_its_slug_as_crawl_only_takes_it(tmp_path: Path) -> None:
+    """`crawl --only acme-messenger` takes a service by the slug its keys begin with; the feed
+    `/feeds/service/acme-messenger.atom` was empty, a subscription that never said a word."""
+    acme = DocumentInfo("acme-messenger/terms", "Acme Messenger", "Terms", "https://acme.test")
+    history = History(f"sqlite:///{tmp_path / 'acme.sqlite3'}", [acme, WHATSAPP])
+    history.change(acme, summary="Bots barred")
+    history.change(WHATSAPP, summary="AI providers barred")
+    client = TestClient(create_app(history.engine))
+    feed = atom(client, "/feeds/service/acme-messenger.atom")
+    assert [e.findtext(f"{{{ATOM}}}title") for e in feed.iter(f"{{{ATOM}}}entry")] == [
+        "[critical] Acme Messenger · Terms: Bots barred"
+    ]
+    assert feed.findtext(f"{{{ATOM}}}title") == "policywatch: Acme Messenger"
+    assert feed.findtext(f"{{{ATOM}}}id") == "http://testserver/feeds/service/acme%20messenger.atom"
+    assert "Bots barred" in client.get("/?service=acme-messenger").text
+    assert "AI providers barred" not in client.get("/?service=acme-messenger").text
+    assert atom(client, "/feeds/service/acme.atom").find(f"{{{ATOM}}}entry") is None
 
 
 def test_a_feed_entry_is_html_quoting_what_changed(threads_client: TestClient) -> None:

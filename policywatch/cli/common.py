@@ -295,7 +295,7 @@ def checked_rules(paths: list[Path] | None) -> list[Path]:
 def check_tracked(store: Engine, service: str | None, document: str | None) -> None:
     """A filter that names nothing tracked is a mistake to point out, not an empty history."""
     tracked = tracked_names(store)
-    if service and service.lower() not in {name.lower() for name in tracked.services}:
+    if service and tracked.service(service) is None:
         fail(f"no tracked document of service {service}{did_you_mean(service, tracked.services)}")
     if document and document.lower() not in tracked.keys:
         fail(f"no tracked document {document}{did_you_mean(document, tracked.keys)}")

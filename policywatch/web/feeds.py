@@ -119,17 +119,17 @@ def site_base(request: Request) -> str:
 
 
 def _service_name(engine: Engine, typed: str) -> str:
-    """A service's own name as the catalog writes it ("Threads" for "threads"), or the name
-    as typed when nothing by that name is tracked (yet)."""
-    known = (name for name in tracked_names(engine).services if name.lower() == typed.lower())
-    return next(known, typed)
+    """A service's own name as the catalog writes it ("Threads" for "threads", "Acme
+    Messenger" for its slug "acme-messenger"), or the name as typed when nothing by that name
+    is tracked (yet)."""
+    return tracked_names(engine).service(typed) or typed
 
 
-def feed_title(filters: Filters, service: str | None) -> str:
-    """The selection in words, as in "policywatch: Threads, high and above"; `service` is the
-    selected service's own name. A filtered feed titled "all changes" read as the whole site."""
+def feed_title(filters: Filters) -> str:
+    """The selection in words, as in "policywatch: Threads, high and above". A filtered feed
+    titled "all changes" read as the whole site."""
     picked = [
-        service,
+        filters.service,
         filters.document and filters.document.lower(),
         filters.category,
         f"{filters.min_severity} and above" if filters.min_severity else None,
@@ -174,12 +174,13 @@ def canonical_address(filters: Filters) -> str:
 def _feed(request: Request, engine: Engine, filters: Filters) -> Response:
     """The feed of `filters`, under its canonical address; its HTML page is the timeline of the
     same selection."""
+    if filters.service:  # one feed, one id, whether named by name or by slug
+        filters = replace(filters, service=_service_name(engine, filters.service))
     base = site_base(request)
     self_url = base + canonical_address(filters)
     page_query = urlencode(filters.params())
     page_url = base + (f"?{page_query}" if page_query else "")
-    service = _service_name(engine, filters.service) if filters.service else None
-    title = feed_title(filters, service)
+    title = feed_title(filters)
     rows = changes(engine, filters, limit=FEED_SIZE)
     body = render_feed(rows, title=title, self_url=self_url, page_url=page_url, base=base)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
