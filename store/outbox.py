@@ -242,9 +242,10 @@ def _subscription_row(sub: Subscription, **state: Any) -> SubscriptionRow:
 
 
 def wants_document(sub: Subscription, document: Document) -> bool:
-    """The service, document and tag filters (empty: everything)."""
+    """The service (by name in any case, or by slug: the first half of its keys), document and
+    tag filters (empty: everything)."""
     services = {service.lower() for service in sub.services or []}
-    if services and document.service.lower() not in services:
+    if services and not {document.service.lower(), document.key.partition("/")[0]} & services:
         return False
     if sub.documents and document.key not in sub.documents:
         return False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from notifier.channel import Channel
-from tests.alerting import OPENAI, History
+from store.repository import DocumentInfo
+from tests.alerting import OPENAI, WHATSAPP, History
 from tests.conftest import Home, Result
 from tests.receivers import Webhook
 from tests.site import Site
@@ -235,6 +236,21 @@ def test_filters_naming_nothing_known_are_warned_with_the_closest_name(
     )  # fmt: skip
     assert right.code == 0 and "is known" not in right.stderr, right.stderr
     assert "already subscribed as json" in right.stderr  # the same URL twice: both get alerts
+
+
+def test_a_subscription_names_a_service_by_its_slug(home: Home, hook: Webhook) -> None:
+    """As `crawl --only` and the feeds take it: `--service acme-messenger` was warned unknown
+    and matched nothing of Acme Messenger."""
+    acme = DocumentInfo("acme-messenger/terms", "Acme Messenger", "Terms", "https://acme.test")
+    history = History(home.db, [acme, WHATSAPP])
+    made = alerts(home, "subscribe", hook.url(), "--service", "acme-messenger")
+    assert made.code == 0 and "is known" not in made.stderr, made.stderr
+    history.change(WHATSAPP, summary="AI providers barred")
+    history.change(acme, summary="Bots barred")
+    assert alerts(home, "notify").code == 0
+    assert [post["title"] for post in hook.posts] == [
+        "[CRITICAL] Acme Messenger · Terms — Bots barred"
+    ]
 
 
 def test_notify_says_what_waits_for_a_retry(home: Home, hook: Webhook) -> None:

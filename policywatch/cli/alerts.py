@@ -187,9 +187,12 @@ def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
 
     tracked = tracked_names(store)
     catalog = user_catalog(None).documents
+    keys = tracked.keys | {document.key for document in catalog}
     known = {
-        "service": tracked.services | {document.service for document in catalog},
-        "document": tracked.keys | {document.key for document in catalog},
+        "service": tracked.services
+        | {document.service for document in catalog}
+        | {key.partition("/")[0] for key in keys},  # a service by its slug
+        "document": keys,
         "tag": tracked.tags | {tag for document in catalog for tag in document.tags},
         "category": {rule.category for rule in default_rules()} | {FETCH_ISSUE},
     }
