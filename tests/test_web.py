@@ -652,6 +652,7 @@ def test_serve_binds_public_address_only_with_token(
         port = str(taken.getsockname()[1])
         busy = CliRunner().invoke(app, ["--port", port, *db])
     assert busy.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.output
+    assert "choose another port with --port" in " ".join(busy.output.split())
     assert len(started) == 2 and "serving on" not in busy.output
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
@@ -78,4 +79,10 @@ def _check_free(host: str, port: int) -> None:
     try:
         socket.create_server((host, port)).close()
     except OSError as error:
-        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+        if error.errno == errno.EADDRINUSE:
+            fail(
+                f"cannot listen on {host}:{port}: another program is serving there (another"
+                " policywatch serve?); choose another port with --port"
+            )
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        fail(f"cannot listen on {host}:{port}: {reason}")
