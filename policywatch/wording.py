@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
@@ -18,6 +19,13 @@ def noise_hidden(hidden: dict[str, int]) -> str:
     reasons = ", ".join(f"{n} {why}" if several else why for why, n in sorted(hidden.items()))
     was = "was" if total == 1 else "were"
     return f"{counted(total, 'change')} {was} judged noise ({reasons}) and hidden"
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """` (did you mean X?)` when one of `known` is close to `value` (any case), else nothing."""
+    spelled = {name.lower(): name for name in known}
+    close = difflib.get_close_matches(value.lower(), spelled, n=1, cutoff=0.6)
+    return f" (did you mean {spelled[close[0]]}?)" if close else ""
 
 
 def unified_diff(old: str, new: str) -> list[str]:

@@ -103,6 +103,11 @@ def test_bad_filter_is_an_error_not_a_crash(client: TestClient) -> None:
     [
         ("/changes/9999", 404, "no change with id 9999"),
         ("/documents/nope/nothing", 404, "no document nope/nothing"),
+        (
+            "/documents/openai/usage-policy",
+            404,
+            "no document openai/usage-policy (did you mean openai/usage-policies?)",
+        ),
         ("/no/such/page", 404, "There is no page at this address."),
         ("/?min_severity=huge", 422, "min_severity must be one of info, low"),
         ("/?page=0", 422, "page: Input should be greater than or equal to 1"),
@@ -117,6 +122,9 @@ def test_a_pages_error_is_a_page(client: TestClient, path: str, status: int, mes
 
 def test_the_api_and_feeds_keep_json_errors(client: TestClient) -> None:
     assert client.get("/api/changes/9999").json() == {"detail": "no change with id 9999"}
+    assert client.get("/api/documents/openai/usage-policy").json() == {
+        "detail": "no document openai/usage-policy (did you mean openai/usage-policies?)"
+    }
     assert client.get("/api/changes?limit=0").json()["detail"][0]["loc"] == ["query", "limit"]
     assert client.get("/feeds/nope.atom").json() == {"detail": "Not Found"}
 

@@ -26,7 +26,6 @@ from policywatch.cli.common import (
     JsonOption,
     checked_base_url,
     console,
-    did_you_mean,
     engine,
     err_console,
     fail,
@@ -35,7 +34,7 @@ from policywatch.cli.common import (
     severity_level,
     user_catalog,
 )
-from policywatch.wording import counted
+from policywatch.wording import counted, did_you_mean
 from store.models import DEFAULT_REMINDERS
 from store.outbox import (
     DIGESTS,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -24,6 +22,7 @@ from policywatch.config import (
     is_base_url,
     load_settings,
 )
+from policywatch.wording import did_you_mean
 from store.db import MissingStore, StoreError, open_store, store_url
 from store.queries import SEVERITIES, TrackedNames, tracked_names
 
@@ -84,13 +83,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     quotes what the user gave and what failed, where [brackets] are no markup."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(code)
-
-
-def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """` (did you mean X?)` when one of `known` is close to `value` (any case), else nothing."""
-    spelled = {name.lower(): name for name in known}
-    close = difflib.get_close_matches(value.lower(), spelled, n=1, cutoff=0.6)
-    return f" (did you mean {spelled[close[0]]}?)" if close else ""
 
 
 def severity_level(value: str | None) -> str | None:

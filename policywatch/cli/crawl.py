@@ -31,7 +31,6 @@ from policywatch.cli.common import (
     checked_rules,
     connected,
     console,
-    did_you_mean,
     engine,
     err_console,
     fail,
@@ -44,7 +43,7 @@ from policywatch.cli.common import (
     warn_catalog_errors,
 )
 from policywatch.deadlines import dated
-from policywatch.wording import counted
+from policywatch.wording import counted, did_you_mean
 from store.db import public_url
 from store.models import utcnow
 from store.queries import last_checks

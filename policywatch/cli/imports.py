@@ -18,13 +18,12 @@ from policywatch.cli.common import (
     RulesOption,
     checked_rules,
     console,
-    did_you_mean,
     engine,
     err_console,
     fail,
     progress_bar,
 )
-from policywatch.wording import counted
+from policywatch.wording import counted, did_you_mean
 from store.queries import tracked_names
 
 

@@ -19,6 +19,7 @@ from policywatch.web.selection import (
     Within,
     changes,
     count,
+    no_document,
     parse_filters,
     store,
     upcoming,
@@ -118,7 +119,7 @@ def api_document(engine: Store, key: str) -> JSONResponse:
     """One document, as in `documents --json`, with the dates of its versions."""
     detail = get_document(engine, key)
     if detail is None:
-        raise HTTPException(404, f"no document {key}")
+        raise no_document(engine, key)
     entry = document_json(detail.document, failed_by_document(engine))
     versions = [version.to_json() for version in detail.versions]
     return JSONResponse({**entry, "version_list": versions})

@@ -36,6 +36,7 @@ from policywatch.web.selection import (
     changes,
     count,
     hidden,
+    no_document,
     parse_filters,
     store,
     upcoming,
@@ -239,7 +240,7 @@ def document(request: Request, engine: Store, key: str, page: Page = 1) -> HTMLR
     over time, its latest text."""
     detail = get_document(engine, key)
     if detail is None:
-        raise HTTPException(404, f"no document {key}")
+        raise no_document(engine, key)
     history = listing(engine, Filters(document=key, include_noise=True), page, {})
     return _page(request, "document.html", detail=detail, listing=history)
 

@@ -15,6 +15,7 @@ from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
+from policywatch.wording import did_you_mean
 from store.queries import (
     SEVERITIES,
     ChangeRow,
@@ -23,6 +24,7 @@ from store.queries import (
     count_changes,
     hidden_noise,
     list_changes,
+    tracked_names,
     upcoming_changes,
 )
 
@@ -159,3 +161,9 @@ def upcoming(engine: Engine, filters: Filters, within: int) -> Upcoming:
         min_severity=filters.min_severity,
     )
     return upcoming_changes(engine, start=today, end=end, **selection)
+
+
+def no_document(engine: Engine, key: str) -> HTTPException:
+    """The 404 of a document key that names nothing tracked, with the closest key, as the
+    command line says it: an address typed by hand is most often one letter off."""
+    return HTTPException(404, f"no document {key}{did_you_mean(key, tracked_names(engine).keys)}")
