@@ -54,11 +54,14 @@ CHROME_LABELS = frozenset(
 
 
 # Labels that open a widget running to the next heading: a help centre's feedback form
-# ("Was this helpful?", "How could it be better?", "The solution doesn't work", …) and its list
-# of related articles, which rotates from one fetch to the next on Meta's help pages.
+# ("Was this helpful?", "How could it be better?", "The solution doesn't work", …), its list
+# of related articles, which rotates from one fetch to the next on Meta's help pages, and the
+# help box under Instagram's and Threads' terms ("Other ways to get help", "Chat with Meta AI
+# support assistant").
 ZONE_OPENERS = frozenset(
     {
         "did this answer your question?",
+        "other ways to get help",
         "people also ask",
         "related articles",
         "related questions",
@@ -67,22 +70,50 @@ ZONE_OPENERS = frozenset(
         "was this article helpful?",
     }
 )
+# Labels that close a list of suggested topics running back to the previous heading or prose:
+# Meta's help centre shows a few above its articles ("What is the Instagram Service?", "My
+# account was disabled", "Delete my Threads profile") and changes them every few weeks, each
+# change a low alert on Instagram's and Threads' terms.
+ZONE_CLOSERS = frozenset({"i have a different question"})
 _LABEL_MARKUP = re.compile(r"[*_#\[\]`]+")
+_LABEL_LENGTH = 60  # a block this long or longer is no widget label
+
+
+def _label(block: Block) -> str:
+    """The block as a widget label would read, casefolded; "" for a block too long for one."""
+    if len(block.raw) >= _LABEL_LENGTH:
+        return ""
+    return _LABEL_MARKUP.sub("", block.raw).strip().casefold()
 
 
 def chrome_zones(blocks: Sequence[Block]) -> list[bool]:
     """For each block, whether it lies in a widget zone: from an opener to the next heading
-    that is not an opener itself. Read from raw text: no normalization needed."""
+    that is not an opener itself, or from a closer back over the topic labels above it (short
+    paragraphs that end no sentence with a period). Read from raw text: no normalization
+    needed."""
+    labels = [_label(block) for block in blocks]
     zones: list[bool] = []
     inside = False
-    for block in blocks:
-        label = _LABEL_MARKUP.sub("", block.raw).strip().casefold() if len(block.raw) < 60 else ""
+    for block, label in zip(blocks, labels, strict=True):
         if label in ZONE_OPENERS:
             inside = True
         elif block.kind == "heading":
             inside = False
         zones.append(inside)
+    for end, label in enumerate(labels):
+        if label not in ZONE_CLOSERS:
+            continue
+        start = end
+        while start > 0 and _topic(blocks[start - 1], labels[start - 1]):
+            start -= 1
+        zones[start : end + 1] = [True] * (end + 1 - start)
     return zones
+
+
+def _topic(block: Block, label: str) -> bool:
+    """Whether a block reads as one of a help centre's suggested topics: a short paragraph, a
+    question or a bare title, not a sentence ended with a period."""
+    return block.kind == "paragraph" and bool(label) and not label.endswith(".")
 
 
 def is_chrome(block: Block, text: str) -> bool:

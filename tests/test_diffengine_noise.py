@@ -167,3 +167,28 @@ def test_a_dateline_with_its_link_in_another_language_is_cosmetic() -> None:
     assert (verdict.meaningful, verdict.reason) == (False, "cosmetic")
     redated = page.format("Effective as of January 5, 2023 (view previous version)")
     assert assess(english, redated).meaningful
+
+
+def test_a_help_centres_suggested_topics_and_help_box_are_chrome() -> None:
+    """Instagram's and Threads' terms, 2026: Meta's help centre lists suggested topics above the
+    terms, closed by "I have a different question", and a help box below them; each new topic
+    ("My account was disabled") was a low alert, twelve in all."""
+    page = (
+        "Terms of Use\n============\n\nCopy link\n\nWhat is the Instagram Service?\n\n"
+        "How is Instagram funded?\n\n{topic}\n\nI have a different question\n\n"
+        f"Welcome to Instagram!\n\n{POLICY}\n\nOther ways to get help\n----------------------\n\n"
+        "{help}\n"
+    )
+    before = page.replace("{topic}", "What is the Privacy Policy?").replace("{help}", "")
+    after = page.replace("{topic}", "My account was disabled").replace(
+        "{help}",
+        "Chat with Meta AI support assistant\n\n"
+        "Resolve issues, make changes and get support in real time",
+    )
+    verdict = assess(before, after)
+    assert (verdict.meaningful, verdict.reason) == (False, "anomaly")
+    assert "chrome" in verdict.summary
+    # A sentence ended with a period is policy text, even right above the closer.
+    clause = "We may disable your account without notice.\n\nI have a different question"
+    edited = assess(before, after.replace("I have a different question", clause))
+    assert edited.meaningful and edited.categories == ("termination",)
