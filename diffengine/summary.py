@@ -73,17 +73,31 @@ def summarize(
 
 
 def describe(report: ChangeReport) -> str:
-    """Where and how much the text changed, for a change no rule recognised."""
+    """Where and how much the text changed, for a change no rule recognised.
+
+    Sentences an earlier version said (`known`) are counted apart, as restored, after the
+    edits that are news, and their sections after those of the news: Google Play's guidelines
+    brought back on 2022-07-08 the 14 sentences on the install-packages permission dropped a
+    week before, beside a new effective date, and read "15 sentences added, 1 removed".
+    """
     substantive = report.substantive
     if not substantive:
         return "Only page chrome changed" if report.sentences else "No change in the text"
-    counts = [(kind, report.count(kind)) for kind in SENTENCE_KINDS if report.count(kind)]
+    news = [sentence for sentence in substantive if not sentence.known]
+    restored = [sentence for sentence in substantive if sentence.known]
+    counts: list[tuple[str, int]] = [
+        (kind, count)
+        for kind in SENTENCE_KINDS
+        if (count := sum(1 for sentence in news if sentence.kind == kind))
+    ]
+    if restored:
+        counts.append(("restored", len(restored)))
     (kind, count), rest = counts[0], counts[1:]
     line = ", ".join(
         [f"{count} sentence{'' if count == 1 else 's'} {kind}"] + [f"{n} {k}" for k, n in rest]
     )
     sections = list(
-        dict.fromkeys(sentence.section[-1] for sentence in substantive if sentence.section)
+        dict.fromkeys(sentence.section[-1] for sentence in news + restored if sentence.section)
     )
     where = ", ".join(f"“{name}”" for name in sections[:MAX_SECTIONS])
     if len(sections) > MAX_SECTIONS:
@@ -103,7 +117,9 @@ class Excerpt:
 
 
 def excerpts(report: ChangeReport) -> tuple[Excerpt, ...]:
-    """The first few substantive sentences that changed, in page order."""
+    """The first few substantive sentences that changed, in page order, news before sentences
+    an earlier version said (restored: quoting them would hide what is new)."""
+    ordered = sorted(report.substantive, key=lambda sentence: sentence.known)
     return tuple(
         Excerpt(
             sentence.old if sentence.kind == "removed" else sentence.new,
@@ -111,5 +127,5 @@ def excerpts(report: ChangeReport) -> tuple[Excerpt, ...]:
             " › ".join(sentence.section),
             sentence.old if sentence.kind == "changed" else "",
         )
-        for sentence in report.substantive[:MAX_EXCERPTS]
+        for sentence in ordered[:MAX_EXCERPTS]
     )

@@ -192,3 +192,28 @@ def test_a_help_centres_suggested_topics_and_help_box_are_chrome() -> None:
     clause = "We may disable your account without notice.\n\nI have a different question"
     edited = assess(before, after.replace("I have a different question", clause))
     assert edited.meaningful and edited.categories == ("termination",)
+
+
+def test_text_brought_back_beside_other_edits_is_counted_as_restored() -> None:
+    """Google Play's guidelines dropped the install-packages permission on 2022-07-01 and brought
+    it back a week later beside a new effective date: "15 sentences added, 1 removed", as if
+    all were new. The 14 sentences brought back fire nothing and are counted as restored; the
+    dates are the news, quoted first."""
+    permission = (
+        "## Request install packages permission\n\nThe REQUEST_INSTALL_PACKAGES permission "
+        "allows an application to request the installation of app packages.\n\nThe "
+        "REQUEST_INSTALL_PACKAGES permission may not be used to perform self updates, "
+        "modifications or the bundling of other APKs in the asset file unless for device "
+        "management purposes.\n"
+    )
+    page = POLICY + "\n\n## Guidelines for IsAccessibilityTool\n\n{date}\n\n{permission}"
+    first = page.format(date="Effective from 2022-07-11", permission=permission)
+    dropped = page.format(date="Effective from 2022-07-11", permission="")
+    back = page.format(date="Effective 2022-09-29", permission=permission)
+    history = [dropped, first]
+    verdict = assess(dropped, back, [text_fingerprint(t) for t in history], history=history)
+    assert verdict.meaningful and verdict.severity == "low"
+    assert verdict.summary.startswith("1 sentence added, 1 removed, 3 restored in")
+    quoted = [excerpt.sentence for excerpt in verdict.excerpts[:2]]
+    assert quoted == ["Effective from 2022-07-11", "Effective 2022-09-29"]
+    assert all(match.category == "effective-date" for match in verdict.matches)
