@@ -143,6 +143,11 @@ class Channel:
     def __init__(self, url: str) -> None:
         import apprise  # ~40 ms of start-up, paid only by the commands that send or check a URL
 
+        # Apprise's own log stays out of the process's handlers (Scrapy's, asked for with
+        # --set LOG_INSTALL_ROOT_HANDLER=true): at DEBUG it quotes header values and tokens
+        # (`…&%2BX-Token=…`, `Authorization: Bearer …`). Its captures, from which a failure's
+        # reason is taken and scrubbed, are handlers of its own logger and still see it all.
+        logging.getLogger(apprise.LOGGER_NAME).propagate = False
         self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
         with apprise.LogCapture(level=logging.WARNING, fmt="%(levelname)s %(message)s") as log:
             added = self._apprise.add(url)

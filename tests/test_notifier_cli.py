@@ -350,3 +350,22 @@ def test_notify_says_what_it_holds_for_a_digest_and_what_it_gave_up(
     report = alerts(home, "notify", "--json").json()
     assert (report["held_for_digest"], report["given_up"]) == (1, 1)
     assert report["digest_due"] > datetime.now(UTC).isoformat()
+
+
+def test_a_crawls_debug_log_never_shows_a_subscriptions_secret(
+    home: Home, hook: Webhook, site: Site
+) -> None:
+    """Scrapy's log handler, asked for to see each request, caught Apprise's own debug log at
+    the crawl's end too: `Loaded JSON URL: json://user:****@…&%2BX-Token=<the token>` (and an
+    ntfy token as `Authorization: Bearer …`)."""
+    history = History(home.db)
+    assert alerts(home, "subscribe", secret_url(hook), "--name", "hooky").code == 0
+    history.change(OPENAI, severity="high", summary="Scraping banned")
+    site.html("/t", "<html><body><main><h1>Terms</h1><p>Be nice to others.</p></main></body>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
+    logged = ("--set", "LOG_LEVEL=DEBUG", "--set", "LOG_INSTALL_ROOT_HANDLER=true")
+    crawled = home.crawl(catalog, *logged)
+    assert crawled.code == 0 and "DEBUG" in crawled.stderr, crawled.stderr[-2000:]
+    assert "alerts: 1 message sent" in crawled.stdout
+    assert [headers.get("X-Token") for headers in hook.headers] == [TOKEN]
+    assert_masked(crawled)
