@@ -9,9 +9,10 @@ beside a SQLite file, an advisory lock on PostgreSQL.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,10 +139,19 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _create_private(path: Path) -> None:
+    """A new SQLite file, and the folder made for it, readable by their owner only: the store
+    holds the subscriptions' Apprise URLs, with their tokens and passwords. SQLite gives its
+    `-wal` and `-shm` files the store's mode. What exists already is left as it is."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url` (as `store_url` gives it); a SQLite file's folder is created."""
+    """An engine for `url` (as `store_url` gives it); a new SQLite file is made private."""
     if (path := sqlite_path(url)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 import zlib
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, update
@@ -379,3 +382,25 @@ def test_a_change_the_page_has_since_undone_is_known_as_reverted(db_url: str) ->
     assert reverts(repo.engine, [ban]) == {ban: Revert(undone, T0 + 2 * day)}
     record(banned, T0 + 3 * day)  # and the ban again: it stands
     assert reverts(repo.engine, [ban]) == {}
+
+
+def test_a_new_sqlite_store_is_its_owners_alone(tmp_path: Path) -> None:
+    """The store holds the subscriptions' Apprise URLs, tokens and passwords: it was made 0644
+    in a 0755 folder, readable by every user of the machine. An existing one is left as it is."""
+    folder = tmp_path / "data" / "policywatch"
+    path = folder / "store.sqlite3"
+    mask = os.umask(0o022)  # the usual umask, whatever the test runner's
+    try:
+        engine = open_store(f"sqlite:///{path}")
+        add_subscription(engine, NewSubscription("hook", "json://user:s3cret@host/hook"), T0)
+    finally:
+        os.umask(mask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.glob("store.sqlite3*")}
+    assert modes["store.sqlite3"] == 0o600
+    assert modes.get("store.sqlite3-wal", 0o600) == 0o600, modes
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o755  # not ours to close
+    kept = tmp_path / "kept.sqlite3"
+    kept.touch(mode=0o640)
+    open_store(f"sqlite:///{kept}")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
