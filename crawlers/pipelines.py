@@ -92,9 +92,10 @@ class RecordPipeline:
 
     def _extracted(self, page: FetchedPage, attempt: Attempt) -> CrawlOutcome:
         document = self.spider.documents[page.key]
+        max_bytes = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
         try:
             texts = [
-                page_text(part, declared, document)
+                page_text(part, declared, document, max_bytes=max_bytes)
                 for part, declared in zip(page.parts, document.pages, strict=True)
             ]
         except ExtractionError as error:
@@ -124,8 +125,9 @@ class RecordPipeline:
         )
 
 
-def page_text(part: PageBody, declared: Page, document: TrackedDocument) -> str:
-    """The Markdown of one fetched page: from its PDF, or from its HTML with its selectors."""
+def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_bytes: int) -> str:
+    """The Markdown of one fetched page: from its PDF, its pages inflating to `max_bytes` at
+    most, or from its HTML with its selectors."""
     media_type = (part.content_type or "").split(";")[0].strip().lower()
     # PDF readers allow junk before the header; undeclared, a PDF must say so from its start.
     if document.format == "pdf" and b"%PDF-" not in part.body[:1024]:
@@ -133,7 +135,7 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument) -> str:
         sent = media_type or "a body of no declared type"
         raise ExtractionError("not-pdf", f"declared `format: pdf`, but the server sent {sent}")
     if document.format == "pdf" or media_type == PDF_TYPE or part.body.startswith(b"%PDF-"):
-        return pdf_markdown(part.body)
+        return pdf_markdown(part.body, max_bytes=max_bytes)
     if media_type and media_type not in HTML_TYPES:
         raise ExtractionError("not-html", f"the server sent {media_type}, not HTML")
     return extract_markdown(

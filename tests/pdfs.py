@@ -6,6 +6,8 @@ import io
 
 from fpdf import FPDF
 from PIL import Image
+from pypdf import PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
 HEADER = "ACME Developer Agreement"
 
@@ -38,3 +40,25 @@ def image_only_pdf(pages: int = 2) -> bytes:
         pdf.add_page()
         pdf.image(scan, x=10, y=10, w=190)
     return bytes(pdf.output())
+
+
+def inflating_pdf(lines: int) -> bytes:
+    """One page whose compressed content stream writes a line of text `lines` times: 59 bytes a
+    line once inflated, for next to nothing in the file (2,000,000 lines: 118 MB in 340 KB)."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): font})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    stream = StreamObject()
+    stream.set_data(b"BT /F1 12 Tf 72 700 Td (Policy words, again and again.) Tj ET\n" * lines)
+    page.replace_contents(stream.flate_encode())
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import FAST, Home
-from tests.pdfs import image_only_pdf, text_pdf
+from tests.pdfs import image_only_pdf, inflating_pdf, text_pdf
 from tests.site import Page, Site
 from tests.test_crawl import declare, outcomes, terms
 
@@ -275,6 +275,29 @@ def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, 
     assert "apply" in shown.stdout and "the fee schedule" in shown.stdout
     for output in (shown.stdout, listed.stdout):
         assert "\x1b" not in output, output
+
+
+def test_a_pdf_whose_pages_inflate_past_the_size_cap_is_too_large(home: Home, site: Site) -> None:
+    """A PDF's pages are compressed: one of 360 KB held 118 MB of text operators, which pypdf
+    refused with an error taken for policywatch's own bug (internal-error, with a traceback);
+    one under pypdf's limit of 75 MB held the crawl for minutes while its text was read
+    (20,000 lines: 2 s). Their pages now count against the size cap as they inflate."""
+    site.pages["/bomb.pdf"] = Page(inflating_pdf(2_000_000), content_type="application/pdf")
+    site.pages["/long.pdf"] = Page(inflating_pdf(20_000), content_type="application/pdf")
+    catalog = declare(home, site, "/bomb.pdf", "/long.pdf")
+    crawled = home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=1000000")
+    assert outcomes(crawled) == {
+        "testsite/doc-bomb-pdf": (
+            "failed",
+            "too-large: a page of the PDF inflates past the most pypdf will read",
+        ),
+        "testsite/doc-long-pdf": (
+            "failed",
+            "too-large: the PDF's pages inflate past the size cap of 1,000,000 bytes;"
+            " a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)",
+        ),
+    }
+    assert "Traceback" not in crawled.stderr
 
 
 def test_an_image_only_or_protected_pdf_is_a_fetch_issue(home: Home, site: Site) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawlers.extraction import ExtractionError, pdf_markdown
+from crawlers.settings import DOWNLOAD_MAXSIZE as CAP
 from tests.pdfs import HEADER, image_only_pdf, text_pdf
 
 CLAUSE = (
@@ -22,7 +23,7 @@ def clause(n: int) -> str:
 
 
 def test_paragraphs_come_back_whole_without_headers_or_page_numbers() -> None:
-    text = pdf_markdown(text_pdf(sections(6)))
+    text = pdf_markdown(text_pdf(sections(6)), max_bytes=CAP)
     paragraphs = text.strip().split("\n\n")
     assert paragraphs[:2] == ["1. Section 1", clause(1)]
     assert len(paragraphs) == 12
@@ -30,8 +31,8 @@ def test_paragraphs_come_back_whole_without_headers_or_page_numbers() -> None:
 
 
 def test_the_same_text_laid_out_differently_extracts_the_same() -> None:
-    assert pdf_markdown(text_pdf(sections(6), per_page=2)) == pdf_markdown(
-        text_pdf(sections(6), per_page=4)
+    assert pdf_markdown(text_pdf(sections(6), per_page=2), max_bytes=CAP) == pdf_markdown(
+        text_pdf(sections(6), per_page=4), max_bytes=CAP
     )
 
 
@@ -39,14 +40,16 @@ def test_control_characters_in_the_text_layer_are_not_kept() -> None:
     """A PDF's text may hold terminal escapes or NULs: stored, they would reach diffs, feeds and
     terminals (an HTML page loses them when it is decoded)."""
     planted = clause(1).replace("applies", "\x1b[2J\x00applies\x07")
-    text = pdf_markdown(text_pdf([planted, *sections(3)]))
+    text = pdf_markdown(text_pdf([planted, *sections(3)]), max_bytes=CAP)
     assert clause(1).replace("applies", "[2Japplies") in text
     assert not any(ord(char) < 0x20 and char != "\n" for char in text)
 
 
 def test_words_hyphenated_across_lines_are_mended() -> None:
     words = " ".join(["agreement"] * 11) + " interoper-"
-    text = pdf_markdown(text_pdf([f"{words}\nability of the services is required. {CLAUSE}"]))
+    text = pdf_markdown(
+        text_pdf([f"{words}\nability of the services is required. {CLAUSE}"]), max_bytes=CAP
+    )
     assert "interoperability" in text
 
 
@@ -61,5 +64,5 @@ def test_words_hyphenated_across_lines_are_mended() -> None:
 )
 def test_a_pdf_without_readable_text_says_why(body: bytes, kind: str) -> None:
     with pytest.raises(ExtractionError) as caught:
-        pdf_markdown(body)
+        pdf_markdown(body, max_bytes=CAP)
     assert caught.value.kind == kind

@@ -12,8 +12,8 @@ turn by `html.extract_markdown`; `pdf.pdf_markdown` reads a PDF. Both raise `Ext
 for a page without policy text.
 """
 
-from crawlers.extraction.errors import ExtractionError
+from crawlers.extraction.errors import RAISE_THE_CAP, ExtractionError
 from crawlers.extraction.html import extract_markdown
 from crawlers.extraction.pdf import pdf_markdown
 
-__all__ = ["ExtractionError", "extract_markdown", "pdf_markdown"]
+__all__ = ["RAISE_THE_CAP", "ExtractionError", "extract_markdown", "pdf_markdown"]

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 
 from crawlers.extraction.decoding import without_junk
-from crawlers.extraction.errors import ExtractionError
+from crawlers.extraction.errors import RAISE_THE_CAP, ExtractionError
 
 _PAGE_NUMBER = re.compile(r"^(page\s+)?\d+(\s*(/|of)\s*\d+)?$", re.IGNORECASE)
 _HEADING = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|article\s+\d+|section\s+\d+)\s+\S", re.IGNORECASE)
@@ -27,9 +27,14 @@ _REPEATED_SHARE = 0.5  # a line on at least half the pages (of 3 or more) is a r
 _RUNNING_WORDS = 12  # ...if it is short: a clause repeated on many pages is still text
 
 
-def pdf_markdown(body: bytes) -> str:
-    """The PDF's text as Markdown paragraphs, or an `ExtractionError` saying why there is none."""
-    pages = _page_lines(body)
+def pdf_markdown(body: bytes, *, max_bytes: int) -> str:
+    """The PDF's text as Markdown paragraphs, or an `ExtractionError` saying why there is none.
+
+    `max_bytes` (the crawl's size cap) bounds the pages' content as it inflates, as it bounds a
+    compressed HTML body: a few hundred KB of PDF can hold a hundred MB of text operators, and
+    reading them would hold the crawl for minutes.
+    """
+    pages = _page_lines(body, max_bytes)
     running = _running_lines(pages)
     lines = [line for page in pages for line in page if line not in running]
     text = "\n\n".join(_paragraphs(lines))
@@ -41,11 +46,11 @@ def pdf_markdown(body: bytes) -> str:
     return text + "\n"
 
 
-def _page_lines(body: bytes) -> list[list[str]]:
+def _page_lines(body: bytes, max_bytes: int) -> list[list[str]]:
     # Imported on first use: pypdf takes a tenth of a second to import, on every crawl, and
     # most catalogs hold no PDF.
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
     # pypdf logs every malformed object it recovers from: noise for a crawl summary.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -53,9 +58,24 @@ def _page_lines(body: bytes) -> list[list[str]]:
         reader = PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractionError("pdf-protected", "the PDF is password-protected")
-        return [_clean_lines(page.extract_text() or "") for page in reader.pages]
+        pages, inflated = [], 0
+        for page in reader.pages:
+            contents = page.get_contents()
+            inflated += len(contents.get_data()) if contents is not None else 0
+            if inflated > max_bytes:
+                raise ExtractionError(
+                    "too-large",
+                    f"the PDF's pages inflate past the size cap of {max_bytes:,} bytes; "
+                    + RAISE_THE_CAP,
+                )
+            pages.append(_clean_lines(page.extract_text() or ""))
+        return pages
     except FileNotDecryptedError:
         raise ExtractionError("pdf-protected", "the PDF is password-protected") from None
+    except LimitReachedError:  # pypdf's own bound on one stream (75 MB), whatever the cap
+        raise ExtractionError(
+            "too-large", "a page of the PDF inflates past the most pypdf will read"
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError) as error:
         raise ExtractionError("not-pdf", f"the PDF cannot be read: {error}") from None
 

@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 
 from crawlers.browser import browser_failure, render_meta
 from crawlers.declarations import TrackedDocument
+from crawlers.extraction import RAISE_THE_CAP
 from crawlers.items import FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import BROWSER_MISSING, BrowserUnavailable, retry_after
 from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
@@ -102,7 +103,7 @@ def failure_reason(failure: Failure, kind: str) -> str:
         if sizes:
             size, limit = (int(number) for number in sizes.groups())
             message = f"the page is {size:,} bytes or more, over the size cap of {limit:,}"
-        return f"{message}; a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)"
+        return f"{message}; {RAISE_THE_CAP}"
     return message
 
 
