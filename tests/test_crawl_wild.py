@@ -10,6 +10,9 @@ import gzip
 from pathlib import Path
 from typing import Any
 
+import brotli
+import zstandard
+
 from tests.conftest import FAST, Home
 from tests.pdfs import image_only_pdf, inflating_pdf, text_pdf
 from tests.site import Page, Site
@@ -161,16 +164,19 @@ def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_
     site.html("/to-file", "", status=302, headers={"Location": secret.as_uri()})
     inflated = b"<html><body><p>" + b"policy " * 200_000 + b"</p></body></html>"
     site.pages["/bomb"] = Page(gzip.compress(inflated), headers={"Content-Encoding": "gzip"})
-    catalog = declare(home, site, "/to-file", "/bomb")
+    site.pages["/br"] = Page(brotli.compress(inflated), headers={"Content-Encoding": "br"})
+    zstd = zstandard.compress(inflated)
+    site.pages["/zstd"] = Page(zstd, headers={"Content-Encoding": "zstd"})
+    catalog = declare(home, site, "/to-file", "/bomb", "/br", "/zstd")
     seen = outcomes(home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=100000"))
     assert seen["testsite/doc-to-file"] == (
         "failed",
         f"http-error: HTTP 302: a redirect to {secret.as_uri()} is not followed"
         " (only http and https are)",
     )
-    assert seen["testsite/doc-bomb"][0] == "failed"
-    assert seen["testsite/doc-bomb"][1].startswith("too-large: ")
-    assert versions(home) == {"testsite/doc-to-file": 0, "testsite/doc-bomb": 0}
+    for bomb in ("testsite/doc-bomb", "testsite/doc-br", "testsite/doc-zstd"):
+        assert seen[bomb][0] == "failed" and seen[bomb][1].startswith("too-large: "), seen
+    assert set(versions(home).values()) == {0}
 
 
 def test_a_collapsed_or_foreign_capture_is_an_issue_and_the_sound_one_comes_back_quietly(
