@@ -1,15 +1,18 @@
-"""Middlewares: downloader ones that fix or extend Scrapy's own for politeness, and the spider's
-last resort for its own bugs."""
+"""Middlewares: downloader ones that fix or extend Scrapy's own for politeness and safety, and the
+spider's last resort for its own bugs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -76,6 +79,59 @@ class BrowserRequiredMiddleware:
         missing = request.meta.get(BROWSER_MISSING)
         if missing:
             raise BrowserUnavailable(missing)
+
+
+# Request meta: why a redirect was not followed, for the spider to say.
+REDIRECT_REFUSED = "policywatch_redirect_refused"
+
+
+def is_inside(host: str | None) -> bool:
+    """Whether `host` is written as this machine or a private network: `localhost`, or an IP
+    address that is not global, in any form the resolver takes (`127.1`, `0x7f000001`). A name
+    is not looked up: one that resolves to such an address passes."""
+    if not host:
+        return False
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    return not address.is_global
+
+
+class InsideRedirectMiddleware:
+    """Does not follow a redirect from a public address into this machine or its network.
+
+    A tracked site, or whoever took it over, could otherwise send the crawler to the cloud's
+    metadata service or an intranet page, whose text would be stored and shown on the web page,
+    in the feeds and in alerts. The catalog itself may name private addresses. Placed after
+    Scrapy's RedirectMiddleware, it sees the 3xx first; the response then reaches the spider,
+    which says why it stopped there.
+    """
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        location = response.headers.get("Location")
+        if not 300 <= response.status < 400 or not location:
+            return response
+        origin = request.meta.get("redirect_urls", [request.url])[0]
+        try:
+            target = urlsplit(urljoin(request.url, location.decode("latin-1"))).hostname
+            inward = is_inside(target) and not is_inside(urlsplit(origin).hostname)
+        except ValueError:  # a malformed Location: Scrapy's redirect judges it
+            return response
+        if inward:
+            request.meta["dont_redirect"] = True
+            request.meta[REDIRECT_REFUSED] = (
+                "it leads from a public address into this machine or its private network"
+            )
+        return response
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import brotli
+import pytest
 import zstandard
 
 from tests.conftest import FAST, Home
@@ -281,6 +283,48 @@ def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, 
     assert "apply" in shown.stdout and "the fee schedule" in shown.stdout
     for output in (shown.stdout, listed.stdout):
         assert "\x1b" not in output, output
+
+
+def test_a_public_page_cannot_redirect_the_crawler_into_this_machine_or_its_network(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tracked site (or whoever took it over) could send the crawler to the cloud's metadata
+    service or an internal admin page by a redirect, and its text became a version, shown on
+    the web page, in the feeds (public even with a token) and in alerts. Here the site plays a
+    public host through a proxy; the catalog may still name private addresses itself."""
+    monkeypatch.setenv("http_proxy", site.base)  # every request goes through the site
+    port = urlsplit(site.base).port
+    inside = terms("<p>" + "Internal admin console: the keys of production. " * 20 + "</p>")
+    for host in ("127.1", "169.254.169.254", "localhost", "10.0.0.7", "[::1]"):
+        site.html(f"http://{host}:{port}/admin", inside)
+    for name, host in (("short", "127.1"), ("metadata", "169.254.169.254"), ("v6", "[::1]")):
+        target = {"Location": f"http://{host}:{port}/admin"}
+        site.html(f"http://policy.example/{name}", "", status=302, headers=target)
+    site.html("http://policy.example/hop", "", status=301, headers={"Location": "/localhost"})
+    site.html(
+        "http://policy.example/localhost",
+        "",
+        status=302,
+        headers={"Location": f"http://localhost:{port}/admin"},
+    )
+    documents = [
+        {"type": name, "url": f"http://policy.example/{name}"}
+        for name in ("short", "metadata", "v6", "hop")
+    ]
+    catalog = home.catalog([*documents, {"type": "local", "url": f"http://10.0.0.7:{port}/admin"}])
+    seen = outcomes(home.crawl(catalog, "--json"))
+    for name, host in (("short", "127.1"), ("metadata", "169.254.169.254"), ("v6", "[::1]")):
+        assert seen[f"testsite/{name}"] == (
+            "failed",
+            f"http-error: HTTP 302: a redirect to http://{host}:{port}/admin is not followed"
+            " (it leads from a public address into this machine or its private network)",
+        )
+    assert seen["testsite/hop"][1].startswith(
+        "http-error: HTTP 302: a redirect to http://localhost"
+    )
+    assert seen["testsite/local"] == ("first", "")  # named by the catalog itself
+    fetched = [hit.path for hit in site.log if hit.path.endswith("/admin")]
+    assert fetched == [f"http://10.0.0.7:{port}/admin"]
 
 
 def test_a_pdf_whose_pages_inflate_past_the_size_cap_is_too_large(home: Home, site: Site) -> None:

@@ -31,7 +31,12 @@ from crawlers.browser import browser_failure, render_meta
 from crawlers.declarations import TrackedDocument
 from crawlers.extraction import RAISE_THE_CAP
 from crawlers.items import FetchedPage, FetchFailed, PageBody
-from crawlers.middlewares import BROWSER_MISSING, BrowserUnavailable, retry_after
+from crawlers.middlewares import (
+    BROWSER_MISSING,
+    REDIRECT_REFUSED,
+    BrowserUnavailable,
+    retry_after,
+)
 from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
 from store.db import open_store
 from store.repository import DocumentInfo, FetchState, Repository, body_sha256
@@ -43,6 +48,7 @@ logger = logging.getLogger(__name__)
 _SIZES = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
 # Error statuses reach the spider so they are recorded with their reason; redirects still follow.
 HANDLED_STATUSES = [304, *range(400, 600)]
+NOT_HTTP = "only http and https are"
 
 _FAILURE_KINDS: list[tuple[type[BaseException], str]] = [
     (CannotResolveHostError, "dns-error"),
@@ -109,10 +115,12 @@ def failure_reason(failure: Failure, kind: str) -> str:
 
 def _not_followed(response: Response) -> str:
     """Why a 3xx ended the fetch: Scrapy follows redirects to http(s) pages only, never to a
-    `file:` or `ftp:` URL a page names, nor one without a Location."""
+    `file:` or `ftp:` URL a page names, nor one without a Location; and policywatch none from
+    a public address into a private one."""
     location = _header(response, "Location")
     where = f"to {location} " if location else "without a Location "
-    return f"HTTP {response.status}: a redirect {where}is not followed (only http and https are)"
+    why = response.request.meta.get(REDIRECT_REFUSED) if response.request else None
+    return f"HTTP {response.status}: a redirect {where}is not followed ({why or NOT_HTTP})"
 
 
 def _header(response: Response, name: str) -> str | None:
