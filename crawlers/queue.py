@@ -15,27 +15,28 @@ then withdrawn, so no stale task is fetched later.
 
 Two crawls of one store may overlap (cron lines on two machines, a manual crawl during cron's):
 each claims the documents it queues, a Redis key per store and document that it renews while it
-waits (`Claims`), and queues only those it claimed. A document another crawl holds, or fetched
-since this one planned, is left to it: this crawl reports it `elsewhere`, saying so. Both fetched
-it before, and its host served it twice. A task names its crawl's claim, and a worker drops a
-task whose crawl no longer holds it: a crawl killed outright leaves its tasks queued, and its
-claims lapse; the next crawl queues the same documents again, and the orphans fetched them twice
-(`claim_holders`). This module is both sides' protocol and the
-coordinator's loop: it imports redis, not Scrapy, so that `crawl --redis` starts as fast as a
-crawl with nothing due.
+waits (`Claims`), and queues only those it claimed. A document another live crawl holds, or
+fetched since this one planned, is left to it: this crawl reports it `elsewhere`, saying so. Both
+fetched it before, and its host served it twice. A claim left unrenewed (its crawl killed
+outright) is taken over. A task names its crawl's claim, and a worker drops a task whose crawl no
+longer holds it: a crawl killed outright leaves its tasks queued; the next crawl queues the same
+documents again, and the orphans fetched them twice (`claim_holders`). This module is both
+sides' protocol and the coordinator's loop: it imports redis, not Scrapy, so that `crawl --redis`
+starts as fast as a crawl with nothing due.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import signal
 import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, zip_longest
 from typing import Literal
@@ -61,6 +62,11 @@ STALL = 600.0  # seconds without any outcome after which `crawl` gives up on liv
 # Seconds a crawl's claims outlast its last renewal (every RESCUE_EVERY): a crawl killed outright
 # keeps its documents from the others this long. Read at each claim, so tests can shorten it.
 CLAIM_TTL = 30.0
+# Seconds a claim another crawl holds is watched for a renewal before it is taken for a dead
+# crawl's (killed outright, its claims not yet lapsed) and taken over: a live crawl renews its
+# claims every RESCUE_EVERY seconds, as a worker its sign of life, and is given as long.
+CLAIM_STALE = float(WORKER_TTL)
+WATCH_EVERY = 0.2  # seconds between a crawl's looks at the claims another crawl holds
 # The outcome of a document another crawl of the store claimed, and its details.
 ELSEWHERE = "elsewhere"
 FETCHING_ELSEWHERE = "being fetched by another crawl"
@@ -372,14 +378,33 @@ for _, key in ipairs(KEYS) do
   if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
 end
 """
+# A claim is taken over only from the crawl last seen holding it (ARGV[2i + 1]), and only if
+# that crawl has not renewed it since it was last seen (its PTTL no higher, ARGV[2i + 2]).
+_TAKE_OVER = """
+local taken = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[2 * i + 1]
+      and redis.call('PTTL', key) <= tonumber(ARGV[2 * i + 2]) then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    taken[#taken + 1] = key
+  end
+end
+return taken
+"""
+
+
+def _claim_ms() -> int:
+    """CLAIM_TTL in milliseconds, read at each claim (tests shorten it)."""
+    return round(CLAIM_TTL * 1000)
 
 
 class Claims:
     """The documents a crawl holds, so that another crawl of the same store does not queue them
     too: two overlapping crawls each fetched every document due, a 200 and then a 304 from each
     host. A claim is a key per store and document, naming the crawl, that lapses CLAIM_TTL
-    seconds after the crawl last renewed it, as a worker's sign of life does: a crawl killed
-    outright holds its documents only that long. Each step is one round trip, whatever the
+    seconds after the crawl last renewed it, as a worker's sign of life does; a crawl that finds
+    a claim unrenewed for CLAIM_STALE seconds takes it over, so a crawl killed outright holds its
+    documents no longer than that from the next one. Each step is one round trip, whatever the
     number of documents."""
 
     def __init__(self, client: redis.Redis, store: str, crawl: str) -> None:
@@ -389,23 +414,92 @@ class Claims:
         self.held: set[str] = set()
         self.renew = client.register_script(_RENEW)
         self.release = client.register_script(_RELEASE)
+        self.take_over = client.register_script(_TAKE_OVER)
 
     def key(self, document: str) -> str:
         """The Redis key of the claim on `document`, which the crawl's tasks name."""
         return self.prefix + document
 
     def take(self, keys: Sequence[str]) -> dict[str, str]:
+        """Claim each of `keys` that no live crawl holds; the others, with the crawl holding
+        each. A claim another crawl holds is watched until that crawl renews it (it is alive,
+        and the document is its), or it is released or lapses (then claimed), or for
+        CLAIM_STALE seconds without a renewal (then taken over). A crawl killed outright kept
+        its documents until its claims lapsed, 30 s, and the crawl started after it said of
+        them that another crawl's summary would report them, which none ever did.
+
+        While it watches, this crawl renews its own claims: a crawl watching a third one's
+        must not look dead to another crawl watching its own."""
+        watched = {key: (holder, math.inf) for key, holder in self._claim(keys).items()}
+        since = dict.fromkeys(watched, time.monotonic())
+        alive: dict[str, str] = {}
+        renewed = time.monotonic()
+        while watched:
+            time.sleep(WATCH_EVERY)
+            now = time.monotonic()
+            if now - renewed >= RESCUE_EVERY:
+                self.keep(self.held)
+                renewed = now
+            looked = self._look(watched)
+            free: list[str] = []
+            stale: dict[str, tuple[str, float]] = {}
+            for key, (holder, ttl) in looked.items():
+                if holder is None:
+                    free.append(key)
+                    continue
+                if holder != watched[key][0]:  # claimed by a third crawl: watched afresh
+                    since[key] = now
+                elif ttl > watched[key][1]:
+                    alive[key] = holder
+                    del watched[key]
+                    continue
+                elif now - since[key] >= CLAIM_STALE:
+                    stale[key] = (holder, ttl)
+                watched[key] = (holder, ttl)
+            for key in free + sorted(self._take_over(stale)):
+                del watched[key]
+            for key, holder in self._claim(free).items():  # another crawl was first
+                watched[key], since[key] = (holder, math.inf), now
+        return alive
+
+    def _claim(self, keys: Sequence[str]) -> dict[str, str]:
         """Claim each of `keys` that no other crawl holds; the others, with the crawl holding
         each."""
-        ttl = round(CLAIM_TTL * 1000)
+        if not keys:
+            return {}
         with self.client.pipeline() as pipe:  # MULTI: each holder read as it was claimed
             for key in keys:
-                pipe.set(self.key(key), self.crawl, nx=True, px=ttl)
+                pipe.set(self.key(key), self.crawl, nx=True, px=_claim_ms())
                 pipe.get(self.key(key))
             replies = pipe.execute()[1::2]
         holders = {key: _text(holder) for key, holder in zip(keys, replies, strict=True)}
         self.held |= {key for key, holder in holders.items() if holder == self.crawl}
         return {key: holder for key, holder in holders.items() if key not in self.held}
+
+    def _look(self, keys: Collection[str]) -> dict[str, tuple[str | None, float]]:
+        """The crawl holding each of `keys` (None: none does) and the milliseconds its claim
+        has left, which rise only when that crawl renews it."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(self.key(key))
+                pipe.pttl(self.key(key))
+            replies = pipe.execute()
+        return {
+            key: (_holder(holder), ttl)
+            for key, holder, ttl in zip(keys, replies[::2], replies[1::2], strict=True)
+        }
+
+    def _take_over(self, stale: Mapping[str, tuple[str, float]]) -> set[str]:
+        """Claim those of `stale` still held by the crawl seen holding them, unrenewed since
+        (their time left no higher than seen): that crawl is dead. The keys taken over."""
+        if not stale:
+            return set()
+        seen = [str(value) for holder, ttl in stale.values() for value in (holder, int(ttl))]
+        claims = [self.key(key) for key in stale]
+        taken = {_text(claim) for claim in self.take_over(claims, [self.crawl, _claim_ms(), *seen])}
+        over = {key for key in stale if self.key(key) in taken}
+        self.held |= over
+        return over
 
     def keep(self, keys: Collection[str]) -> bool:
         """Renew the claims on `keys` for CLAIM_TTL seconds, and release the others held:
@@ -414,8 +508,7 @@ class Claims:
         kept, done = self.held & set(keys), self.held - set(keys)
         with self.client.pipeline() as pipe:
             if kept:
-                ttl = round(CLAIM_TTL * 1000)
-                self.renew([self.key(key) for key in kept], [self.crawl, ttl], pipe)
+                self.renew([self.key(key) for key in kept], [self.crawl, _claim_ms()], pipe)
             if done:
                 self.release([self.key(key) for key in done], [self.crawl], pipe)
             replies = pipe.execute()

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from crawlers.declarations import load_catalog
 from crawlers.middlewares import SharedHostDelayMiddleware
 from crawlers.queue import (
     CLAIM_PREFIX,
+    CLAIM_STALE,
     ELSEWHERE,
     FETCHED_MEANWHILE,
     FETCHING_ELSEWHERE,
@@ -59,6 +61,9 @@ PAGE = "<html><body><main><h1>API Terms {n}</h1><p>You may call the API, clause 
 # Workers lift the per-host delays on the one loopback host; one request at a time stays.
 FAST = ["--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=false"]
 POLICYWATCH = ("-m", "policywatch")  # Python's arguments for the command
+# The same, its claims lasting 2 s (CLAIM_TTL) instead of 30.
+SHORT_CLAIMS = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; "
+SHORT_CLAIMS += "main()"
 
 
 class Workers:
@@ -666,8 +671,7 @@ def test_the_claims_of_a_crawl_killed_outright_lapse(
     they lapse after CLAIM_TTL seconds (2 here), and the next crawl fetches the documents."""
     catalog = publish(site, pg_home, 2, delay=1)
     workers.start()
-    short = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; main()"
-    doomed = crawl_started(pg_home, catalog, redis_url, site, entry=("-c", short))
+    doomed = crawl_started(pg_home, catalog, redis_url, site, entry=("-c", SHORT_CLAIMS))
     doomed.kill()
     doomed.wait()
     killed = time.monotonic()
@@ -682,6 +686,52 @@ def test_the_claims_of_a_crawl_killed_outright_lapse(
     assert len(outcomes(result)) == 2
 
 
+@contextmanager
+def live_crawl(
+    client: redis.Redis, store: str, crawl: str, keys: Collection[str]
+) -> Iterator[None]:
+    """A crawl `crawl` of `store` holding `keys`, renewing its claims every half second as a
+    crawl waiting for its workers does, until the block ends; it then releases them."""
+    claims = Claims(client, store, crawl)
+    claims.take(list(keys))
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(0.5):
+            claims.keep(claims.held)
+
+    renewing = threading.Thread(target=renew)
+    renewing.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewing.join()
+        claims.keep(())
+
+
+def test_a_claim_its_crawl_stopped_renewing_is_taken_over(redis_url: str) -> None:
+    """A crawl killed outright holds its claims until they lapse (CLAIM_TTL, 30 s): a crawl
+    started meanwhile left those documents to it, and said that crawl's summary would report
+    them, though none ever would. A claim left unrenewed for CLAIM_STALE seconds is now taken
+    over; one its crawl renews is still that crawl's."""
+    client = redis.Redis.from_url(redis_url)
+    store = "postgresql://store"
+    Claims(client, store, "dead").take(["x/dead"])  # never renewed, nor released
+    mine = Claims(client, store, "next")
+
+    with live_crawl(client, store, "live", ["x/live"]):
+        started = time.monotonic()
+        others = mine.take(["x/dead", "x/live", "x/free"])
+        waited = time.monotonic() - started
+
+    assert others == {"x/live": "live"}
+    assert mine.held == {"x/dead", "x/free"}
+    assert client.get(mine.key("x/dead")) == b"next"
+    assert 0 < client.pttl(mine.key("x/dead")) <= 30_000  # for a full CLAIM_TTL, as any claim
+    assert waited < CLAIM_STALE + 2, waited  # not until the dead crawl's claim lapsed
+
+
 def test_a_document_fetched_since_the_crawl_planned_is_not_queued(
     home: Home, site: Site, redis_url: str
 ) -> None:
@@ -692,16 +742,17 @@ def test_a_document_fetched_since_the_crawl_planned_is_not_queued(
     keys = [document.key for document in documents]
     client = redis.Redis.from_url(redis_url)
     heartbeat(client, "w1", "postgresql://store")  # a live worker, which must get nothing
-    Claims(client, "postgresql://store", "other").take(keys[:1])
     told: list[str] = []
 
-    result = dispatch(
-        client,
-        documents,
-        "postgresql://store",
-        fetched_meanwhile=lambda claimed: claimed,  # every one, since the plan
-        on_outcome=lambda outcome: told.append(outcome.key),
-    )
+    with live_crawl(client, "postgresql://store", "other", keys[:1]):
+        result = dispatch(
+            client,
+            documents,
+            "postgresql://store",
+            fetched_meanwhile=lambda claimed: claimed,  # every one, since the plan
+            on_outcome=lambda outcome: told.append(outcome.key),
+        )
+        others = client.keys(CLAIM_PREFIX + "*")
 
     assert result.outcomes == []
     assert [(row.key, row.outcome, row.detail) for row in result.elsewhere] == [
@@ -711,18 +762,21 @@ def test_a_document_fetched_since_the_crawl_planned_is_not_queued(
     ]
     assert sorted(told) == sorted(keys)  # the progress bar is told of each
     assert client.llen(QUEUE) == 0
-    assert len(client.keys(CLAIM_PREFIX + "*")) == 1  # the other crawl's, not ours
+    assert len(others) == 1  # the other crawl's, not ours
 
 
-def orphaned_tasks(home: Home, catalog: Path, redis_url: str, count: int) -> str:
+def orphaned_tasks(
+    home: Home, catalog: Path, redis_url: str, count: int, *, lapse: bool = True
+) -> str:
     """Queue the `count` documents of `catalog` from a crawl killed outright (`kill -9`) before
-    any worker took them, and wait until its claims lapse (CLAIM_TTL is 2 s in it); the killed
-    crawl's id. A sign of life of a worker that is away lets it queue with no worker to take."""
+    any worker took them, and, with `lapse`, wait until its claims lapse (CLAIM_TTL is then 2 s
+    in it; without, its claims last 30 s); the killed crawl's id. A sign of life of a worker
+    that is away lets it queue with no worker to take."""
     client = redis.Redis.from_url(redis_url)
     client.set(WORKER_PREFIX + "away", public_url(home.db), ex=60)
-    short = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; main()"
     command = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet"]
-    doomed = background(home, "-c", short, *command, "--redis", redis_url)
+    entry = ("-c", SHORT_CLAIMS) if lapse else POLICYWATCH
+    doomed = background(home, *entry, *command, "--redis", redis_url)
     deadline = time.monotonic() + 30
     while client.llen(QUEUE) < count:
         assert doomed.poll() is None, doomed.communicate()
@@ -731,7 +785,7 @@ def orphaned_tasks(home: Home, catalog: Path, redis_url: str, count: int) -> str
     [crawl] = {client.get(key) for key in client.keys(CLAIM_PREFIX + "*")}
     doomed.kill()
     doomed.wait()
-    while client.keys(CLAIM_PREFIX + "*"):
+    while lapse and client.keys(CLAIM_PREFIX + "*"):
         assert time.monotonic() < deadline, "the claims outlived their TTL"
         time.sleep(0.1)
     return crawl.decode()
@@ -764,13 +818,17 @@ def test_the_tasks_of_a_crawl_killed_outright_are_dropped_once_its_claims_lapse(
     assert "Traceback" not in log
 
 
+@pytest.mark.parametrize("lapse", [True, False], ids=["lapsed", "unrenewed"])
 def test_the_tasks_of_a_crawl_killed_outright_are_dropped_for_the_crawl_queuing_them_again(
-    pg_home: Home, site: Site, workers: Workers, redis_url: str
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, lapse: bool
 ) -> None:
     """The next crawl claims the documents and queues them behind the killed crawl's tasks: a
-    worker taking one task at a time fetched each page for both."""
+    worker taking one task at a time fetched each page for both. Started before the killed
+    crawl's claims lapsed (30 s), it left the documents to that crawl, and said that crawl's
+    summary reported them, which none ever would: it now takes over the claims left unrenewed
+    for CLAIM_STALE seconds."""
     catalog = publish(site, pg_home, 3)
-    dead = orphaned_tasks(pg_home, catalog, redis_url, 3)
+    dead = orphaned_tasks(pg_home, catalog, redis_url, 3, lapse=lapse)
     command = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", "--quiet"]
     second = background(pg_home, *POLICYWATCH, *command, "--redis", redis_url, "--json")
     deadline = time.monotonic() + 30
@@ -871,10 +929,6 @@ def test_a_worker_outlives_a_redis_outage(
         assert "Redis answers again, after " in log and "Traceback" not in log
     finally:
         pool.stop_all()
-
-
-SHORT_CLAIMS = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; "
-SHORT_CLAIMS += "main()"
 
 
 @pytest.mark.parametrize("back", [False, True], ids=["down", "restarted-empty"])
