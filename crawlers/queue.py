@@ -76,6 +76,18 @@ CLAIMS_LOST = (
     "this crawl's claims in Redis lapsed or were lost (the crawl was suspended, or Redis"
     " restarted without its data): the workers drop its tasks"
 )
+# How every client of the queue talks to Redis (`connect`, and the worker's scrapy-redis client
+# through REDIS_PARAMS). Seconds to connect and to be answered, beyond a blocking command's own
+# wait (a crawl's BLPOP waits 1 s): a Redis that accepts connections and never answers (a paused
+# process, a blackholed host) hung a crawl, and a worker's event loop, forever. A timeout is a
+# redis.RedisError, so it is an outage like any other; it is not retried: the callers' own loops
+# try again.
+CLIENT_OPTIONS = {
+    "socket_connect_timeout": 5,
+    "socket_timeout": 5,
+    "retry_on_timeout": False,
+    "health_check_interval": 30,
+}
 # Keys a SCAN looks at per round trip: Redis's default, 10, took a round trip per 10 keys of the
 # whole database (the hosts' delays, other crawls' lists) at each of a crawl's looks for workers.
 SCAN_COUNT = 1000
@@ -218,7 +230,7 @@ def connect(url: str) -> redis.Redis:
     if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise QueueError(f"--redis takes a redis:// URL, not {masked(url)!r}")
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        client = redis.Redis.from_url(url, **CLIENT_OPTIONS)
         client.ping()
     except (redis.RedisError, ValueError) as error:
         raise QueueError(f"cannot use Redis at {masked(url)}: {error}") from None

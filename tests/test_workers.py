@@ -891,8 +891,19 @@ class RedisServer:
                 assert time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.05)
 
+    def pause(self) -> None:
+        """SIGSTOP: the kernel still accepts connections, which are never answered, as from a
+        blackholed host."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.resume()  # a paused server would not stop
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
@@ -931,33 +942,62 @@ def test_a_worker_outlives_a_redis_outage(
         pool.stop_all()
 
 
-@pytest.mark.parametrize("back", [False, True], ids=["down", "restarted-empty"])
+def test_a_redis_that_never_answers_is_refused_not_waited_for(
+    pg_home: Home, site: Site, own_redis: RedisServer
+) -> None:
+    """A Redis that accepts connections and never answers (a paused process, a blackholed
+    host) hung `crawl --redis` and `worker` forever: each now says it cannot use it (exit 2),
+    as when Redis cannot be reached."""
+    catalog = publish(site, pg_home, 1)
+    own_redis.pause()
+    where = f"cannot use Redis at {own_redis.url}: Timeout"
+    args = ["--catalog", str(catalog), "--only", "testsite", "--quiet"]
+
+    for command in (["crawl", *args], ["worker", "--db", pg_home.db]):
+        result = pg_home.run(*command, "--redis", own_redis.url, timeout=30)
+
+        assert result.code == 2, result.stderr
+        assert where in result.stderr
+    assert site.log == []
+
+
+@pytest.mark.parametrize("how", ["down", "restarted-empty", "paused"])
 def test_a_crawl_that_loses_redis_ends_with_its_summary_and_says_why(
-    pg_home: Home, site: Site, own_redis: RedisServer, back: bool
+    pg_home: Home, site: Site, own_redis: RedisServer, how: str
 ) -> None:
     """Redis gone mid-crawl ended the crawl with a traceback and exit code 1: no summary, no
     alert. It now waits for Redis as long as its claims last (2 s here), then stops; and a Redis
     back without its data, the crawl's claims gone, stops it too (the workers drop its tasks),
-    where it waited 10 minutes for them."""
+    where it waited 10 minutes for them. A Redis that stops answering without closing (paused,
+    a host blackholed) hung the crawl forever: its silence times out, and is an outage too."""
     catalog = publish(site, pg_home, 3, delay=3)
     pool = Workers(pg_home, own_redis.url)
+    coordinator = None
     try:
         pool.start("--set", "CONCURRENT_REQUESTS=1")
         coordinator = crawl_started(pg_home, catalog, own_redis.url, site, ("-c", SHORT_CLAIMS))
-        own_redis.stop()
-        if back:
+        if how == "paused":
+            own_redis.pause()
+        else:
+            own_redis.stop()
+        if how == "restarted-empty":
             own_redis.start()
 
         stdout, stderr = coordinator.communicate(timeout=60)
 
         assert coordinator.returncode == 3, stderr  # nothing reported
-        why = "this crawl's claims in Redis lapsed or were lost" if back else "Redis stopped"
+        lost = how == "restarted-empty"
+        why = "this crawl's claims in Redis lapsed or were lost" if lost else "Redis stopped"
         details = [row["detail"] for row in json.loads(stdout)]
         assert all(detail.startswith(f"no result: {why}") for detail in details), details
         assert "Traceback" not in stderr
         assert f"Stopped waiting for the workers: {why}" in stderr
         assert "3 of 3 documents were not reported" in stderr
     finally:
+        if coordinator is not None and coordinator.poll() is None:
+            coordinator.kill()  # hung: the test failed
+            coordinator.wait()
+        own_redis.resume()
         pool.stop_all()
 
 

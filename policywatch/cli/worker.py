@@ -53,14 +53,16 @@ def worker(
     connected(url)  # a wrong URL or a Redis that is down fails now, not in Scrapy's log
     store = engine(db)  # open and migrate before taking work
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
-    from crawlers.queue import masked, process_name
+    from crawlers.queue import CLIENT_OPTIONS, masked, process_name
     from crawlers.runner import CrawlAborted, run_worker
 
     check_overrides(overrides)  # in the service's log, as a crawl with --set says it
 
     # Workers space the requests to a host together (crawlers/middlewares.py): a random share of
     # each one's own delay would let two workers' requests come closer than the delay.
-    service = {"REDIS_URL": url, "DOWNLOAD_DELAY_JITTER": 0}
+    # scrapy-redis's client talks to Redis as the queue's others do (its own timeouts: 30 s,
+    # retried).
+    service = {"REDIS_URL": url, "REDIS_PARAMS": CLIENT_OPTIONS, "DOWNLOAD_DELAY_JITTER": 0}
     scrapy_settings = fetch_settings(db, config, rule_files, {**service, **overrides})
     name = process_name()
     where = public_url(store.url)
