@@ -535,10 +535,13 @@ def check_workers(client: redis.Redis, store: str, *, patience: float = WORKER_T
     waited for up to `patience` seconds: a crawl started with its workers (at boot), or in the
     second Redis came back empty, was refused before their first beat."""
     deadline = time.monotonic() + patience
-    workers = live_workers(client)
-    while not workers and time.monotonic() < deadline:
-        time.sleep(0.2)
+    try:
         workers = live_workers(client)
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = live_workers(client)
+    except redis.RedisError as error:
+        raise _unanswered(error) from None
     if not workers:
         raise QueueError(
             "no policywatch worker is alive on this Redis: start one with "
@@ -576,17 +579,15 @@ def dispatch(
     check_workers(client, store)
     crawl = process_name()
     claims = Claims(client, store, crawl)
-    others = claims.take([document.key for document in documents])
-    elsewhere = {
-        key: CrawlOutcome(key, ELSEWHERE, f"{FETCHING_ELSEWHERE} ({holder})")
-        for key, holder in others.items()
-    }
+    elsewhere: dict[str, CrawlOutcome] = {}
     tasks: dict[str, str] = {}
     outcomes: dict[str, CrawlOutcome] = {}
     why = "the crawl stopped before a worker reported it"
     stopped_by: int | None = None
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
+        for key, holder in claims.take([document.key for document in documents]).items():
+            elsewhere[key] = CrawlOutcome(key, ELSEWHERE, f"{FETCHING_ELSEWHERE} ({holder})")
         for key in fetched_meanwhile(sorted(claims.held)):
             elsewhere[key] = CrawlOutcome(key, ELSEWHERE, FETCHED_MEANWHILE)
         claims.keep(claims.held - elsewhere.keys())
@@ -610,6 +611,8 @@ def dispatch(
     except (KeyboardInterrupt, _Terminated) as stop:  # as a local crawl: the summary so far
         why = "the crawl was interrupted before a worker reported it"
         stopped_by = signal.SIGTERM if isinstance(stop, _Terminated) else signal.SIGINT
+    except redis.RedisError as error:  # before the wait, which rides outages out (`_collect`)
+        raise _unanswered(error) from None
     finally:
         try:
             with client.pipeline() as pipe:
@@ -630,6 +633,15 @@ def dispatch(
         ],
         stopped_by=stopped_by,
         elsewhere=[elsewhere[doc.key] for doc in documents if doc.key in elsewhere],
+    )
+
+
+def _unanswered(error: redis.RedisError) -> QueueError:
+    """Redis lost before the tasks were queued: a refusal, as a Redis out of reach at the start
+    is, where it was a traceback."""
+    return QueueError(
+        f"Redis stopped answering before the documents were queued ({error}): the crawl"
+        " stopped; those not fetched are due again at the next crawl"
     )
 
 

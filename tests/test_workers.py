@@ -961,6 +961,32 @@ def test_a_redis_that_never_answers_is_refused_not_waited_for(
     assert site.log == []
 
 
+def test_a_redis_lost_before_the_tasks_are_queued_stops_the_crawl_plainly(
+    pg_home: Home, site: Site, own_redis: RedisServer
+) -> None:
+    """Redis lost while the crawl waited for a first worker (or claimed, or queued) ended it
+    with a traceback, exit 1: it is now refused as a Redis out of reach at the start is."""
+    catalog = publish(site, pg_home, 1)
+    client = redis.Redis.from_url(own_redis.url)
+    coordinator = background(
+        pg_home, *POLICYWATCH, "crawl", "--catalog", str(catalog), "--only", "testsite",
+        "--quiet", "--redis", own_redis.url,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while len(client.client_list()) < 2:  # the crawl connected: it waits 5 s for a worker
+        assert coordinator.poll() is None, coordinator.communicate()
+        assert time.monotonic() < deadline, "the crawl never connected"
+        time.sleep(0.05)
+    own_redis.pause()
+
+    _, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 2, stderr
+    assert "Redis stopped answering before the documents were queued (Timeout" in stderr
+    assert "Traceback" not in stderr
+    assert site.log == []
+
+
 @pytest.mark.parametrize("how", ["down", "restarted-empty", "paused"])
 def test_a_crawl_that_loses_redis_ends_with_its_summary_and_says_why(
     pg_home: Home, site: Site, own_redis: RedisServer, how: str
