@@ -664,6 +664,34 @@ def test_overlapping_crawls_of_one_store_fetch_each_document_once(
     assert [row["versions"] for row in documents] == [1] * 4
 
 
+def test_a_local_crawl_beside_a_crawl_through_workers_records_each_change_once(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """A local crawl claims nothing (it has no Redis: one given makes it a crawl through
+    workers), so beside a crawl through workers of the same store it may fetch the pages they
+    fetch. The store records each version once all the same: each document's row is locked
+    while its fetch is recorded, and the second finds the text unchanged."""
+    catalog = publish(site, pg_home, 3)
+    assert pg_home.crawl(catalog).code == 0
+    for n in range(3):  # each page changed, and slow
+        site.html(f"/terms-{n}", PAGE.format(n=n).replace("You may", "You may not"), delay=1)
+    workers.start()
+    queued = crawl_started(pg_home, catalog, redis_url, site)
+
+    local = pg_home.crawl(catalog, "--json")
+    _, stderr = queued.communicate(timeout=60)
+
+    assert local.code == 0, local.stderr
+    assert queued.returncode == 0, stderr
+    documents = pg_home.run("documents", "--json").json()
+    assert [row["versions"] for row in documents] == [2] * 3
+    changes = pg_home.run("history", "--all", "--json").json()
+    assert sorted(change["key"] for change in changes) == [
+        f"testsite/terms-{n}" for n in range(3)
+    ]  # one change each, not one per crawl
+    assert len(fetched(site)) <= 3 + 6  # the first crawl's, then each page once or twice
+
+
 def test_the_claims_of_a_crawl_killed_outright_lapse(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:
