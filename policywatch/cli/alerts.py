@@ -188,9 +188,7 @@ def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
     catalog = user_catalog(None).documents
     keys = tracked.keys | {document.key for document in catalog}
     known = {
-        "service": tracked.services
-        | {document.service for document in catalog}
-        | {key.partition("/")[0] for key in keys},  # a service by its slug
+        "service": tracked.services | {document.service for document in catalog},
         "document": keys,
         "tag": tracked.tags | {tag for document in catalog for tag in document.tags},
         "category": {rule.category for rule in default_rules()} | {FETCH_ISSUE},
@@ -201,8 +199,9 @@ def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
         "tag": request.tags,
         "category": request.categories,
     }
+    slugs = {key.partition("/")[0] for key in keys}  # a service named by its slug
     for label, values in given.items():
-        names = {name.lower() for name in known[label]}
+        names = {name.lower() for name in known[label]} | (slugs if label == "service" else set())
         for value in values:
             if value.lower() not in names:
                 _warn(
