@@ -59,6 +59,9 @@ WORKER_TTL = 5  # seconds a worker counts as alive after its last renewal
 RESCUE_EVERY = 1.0  # seconds between a crawl's looks for the tasks of workers that died
 OUTCOMES_TTL = 24 * 3600  # a crawl's outcomes list outlives any crawl that reads it
 STALL = 600.0  # seconds without any outcome after which `crawl` gives up on live workers
+# Seconds a crawl waits for a worker when none is alive: systemd restarts a failed one after
+# RestartSec=10, a redeploy starts the new one after stopping the old; 5 s failed both.
+WORKERLESS = 30.0
 # Seconds a crawl's claims outlast its last renewal (every RESCUE_EVERY): a crawl killed outright
 # keeps its documents from the others this long. Read at each claim, so tests can shorten it.
 CLAIM_TTL = 30.0
@@ -669,6 +672,7 @@ def _collect(
     waiting = set(keys)
     last = looked = time.monotonic()
     lost: float | None = None  # when Redis stopped answering
+    gone: float | None = None  # since when no worker is alive
     while waiting:
         try:
             popped = client.blpop([outcomes_key(crawl)], timeout=1)
@@ -686,10 +690,11 @@ def _collect(
                     yield CLAIMS_LOST
                     return
                 alive = live_workers(client)
-                # Not as soon as the last worker goes: one restarted (`systemctl restart`) is
-                # back within WORKER_TTL; and what the last ones reported is read first.
-                if not alive and popped is None and looked - last > WORKER_TTL:
-                    yield "every worker stopped before reporting it"
+                gone = None if alive else gone or looked
+                # Not as soon as the last worker goes: one restarted is back within WORKERLESS;
+                # and what the last ones reported is read first.
+                if gone is not None and popped is None and looked - gone > WORKERLESS:
+                    yield f"every worker stopped before reporting it (none for {WORKERLESS:.0f} s)"
                     return
                 if rescue(client, crawl, alive):  # a worker died holding some: others take them
                     last = time.monotonic()
