@@ -26,6 +26,13 @@ _CLOSING_HASHES = re.compile(r"\s+#+\s*$")
 _SETEXT_UNDERLINE = re.compile(r"=+|-+")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _MARKUP_STARTS = frozenset(">=-*_#|+•◦▪‣")
+# A bold title on a line of its own atop a paragraph, as a page sets <b>Title<br></b>Text:
+# "**Terminations by You**⏎You may…", or "**Terminations by You⏎**You may…". Not one that leads
+# into what follows (it ends in ":" or ","), nor a bold run the next line goes on with in lower
+# case ("**You may not**⏎use any robot").
+_RUN_IN_TITLE = re.compile(
+    r"(\*\*|__)([^\n*_]*[^\s*_:,;])(?:\1[^\S\n]*\\?\n|[^\S\n]*\\?\n\1)(?=[\"'(“‘]?[A-Z0-9])"
+)
 
 
 class Block(NamedTuple):
@@ -69,6 +76,18 @@ def parse_blocks(text: str) -> list[Block]:
         else:
             blocks += _parse_lines(piece).blocks
     return blocks
+
+
+def run_in_title(block: Block) -> str:
+    """The raw bold title a paragraph or list item opens with on a line of its own, or "".
+
+    Such a title is no part of the sentence below it: merged, "Terminations by You You may stop
+    using the Service at any time." read as a termination.
+    """
+    if block.kind == "heading" or "\n" not in block.raw:
+        return ""
+    title = _RUN_IN_TITLE.match(block.raw)
+    return title[2] if title else ""
 
 
 def locate_blocks(lines: Sequence[str]) -> list[Located]:

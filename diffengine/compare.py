@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from diffengine.blocks import parse_blocks
+from diffengine.blocks import parse_blocks, run_in_title
 from diffengine.chrome import chrome_zones, is_chrome
-from diffengine.normalize import comparable, item_text
+from diffengine.normalize import comparable, inline, item_text
 from diffengine.sentences import split_sentences
 
 Path = tuple[str, ...]
@@ -145,6 +145,14 @@ class _Version:
         if index not in self._texts:
             self._texts[index] = item_text(self.blocks[index])
         return self._texts[index]
+
+    def sentences(self, index: int) -> list[str]:
+        """The sentences of block `index`; a bold title on a line of its own atop it is one."""
+        text = self.text(index)
+        title = inline(run_in_title(self.blocks[index]))
+        if title and text.startswith(title + " "):
+            return [title, *split_sentences(text[len(title) + 1 :])]
+        return split_sentences(text)
 
     def keys(self, shared: set[str]) -> list[tuple[int, str]]:
         """(index, key) of every non-empty block: byte-shared blocks are keyed by their raw
@@ -461,7 +469,7 @@ def _sentences(version: _Version, indexes: Iterable[int]) -> list[_Sentence]:
     return [
         _Sentence(sentence, index)
         for index in indexes
-        for sentence in split_sentences(version.text(index))
+        for sentence in version.sentences(index)
         if comparable(sentence)
     ]
 

@@ -89,6 +89,18 @@ def test_merged_or_rewrapped_paragraphs_change_no_sentence() -> None:
     assert report.paragraphs and not report.sentences
 
 
+def test_a_bold_title_on_a_line_of_its_own_is_a_sentence_of_its_own() -> None:
+    """YouTube sets "Terminations by You" in bold over its paragraph, with a line break: read
+    with the sentence below it, "Terminations by You You may stop using…" was a termination."""
+    body = "You may stop using the Service at any time."
+    new = OLD + f"\n**Terminations by You  \n**{body}\n\n**You may not**\nuse any robot.\n"
+    assert [sentence.new for sentence in compare(OLD, new).sentences] == [
+        "Terminations by You",
+        body,
+        "You may not use any robot.",
+    ]
+
+
 def test_hunks_carry_context_and_their_section() -> None:
     report = compare(OLD, OLD.replace("a fee per message", "two fees per message"), context=1)
     (hunk,) = report.hunks
