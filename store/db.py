@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shlex
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
@@ -265,15 +267,34 @@ def public_url(url: str | URL) -> str:
     return f"{shown}?{urlencode(query, safe='*')}" if query else shown
 
 
+def _readable_by_others(engine: Engine, path: Path) -> str | None:
+    """What to say of a SQLite store other users of the machine may read, when it holds
+    subscriptions (their Apprise URLs carry tokens and passwords); None otherwise.
+
+    Stores made by earlier releases are 0644. Their mode is the user's to change, not ours: the
+    sentence gives the command. A stat first, so the query runs only for such a store.
+    """
+    if not stat.S_IMODE(path.stat().st_mode) & (stat.S_IRGRP | stat.S_IROTH):
+        return None
+    with engine.connect() as connection:
+        if connection.execute(text("SELECT 1 FROM subscription LIMIT 1")).first() is None:
+            return None
+    return (
+        f"the store {path} holds subscriptions (Apprise URLs, with their tokens and passwords)"
+        f" and other users of this machine can read it: run chmod 600 {shlex.quote(str(path))}"
+    )
+
+
 def open_store(
-    url: str, *, create: bool = True, upgraded: Callable[[str], None] | None = None
+    url: str, *, create: bool = True, notice: Callable[[str], None] | None = None
 ) -> Engine:
     """The engine for `url` with its schema up to date, or a StoreError saying what is wrong.
 
     Without `create`, a SQLite file that is not there is a MissingStore, and nothing is made:
-    reading a mistyped path must not leave a new empty store (and its folders) behind. An
-    existing store brought to a later schema is told to `upgraded`, as a sentence to show: the
-    operator learns when earlier releases (a worker not yet upgraded) stop opening it.
+    reading a mistyped path must not leave a new empty store (and its folders) behind. What the
+    operator should know of the store is told to `notice`, as sentences to show: an upgrade of
+    an existing store (earlier releases, a worker not yet upgraded, stop opening it), and a
+    store of subscriptions that other users of the machine can read.
     """
     url = store_url(url)
     path = sqlite_path(url)
@@ -282,11 +303,16 @@ def open_store(
     try:
         engine = make_engine(url)
         previous = migrate(engine)
+        exposed = _readable_by_others(engine, path) if notice and path else None
     except Exception as error:
         raise StoreError(f"cannot open the store {public_url(url)}: {error}") from error
-    if previous is not None and upgraded is not None:
-        upgraded(
+    if notice is None:
+        return engine
+    if previous is not None:
+        notice(
             f"upgraded the store {public_url(url)} from schema {previous} to {HEAD}; earlier"
             " releases of policywatch (a worker not yet upgraded, say) no longer open it"
         )
+    if exposed is not None:
+        notice(exposed)
     return engine

@@ -369,3 +369,28 @@ def test_a_crawls_debug_log_never_shows_a_subscriptions_secret(
     assert "alerts: 1 message sent" in crawled.stdout
     assert [headers.get("X-Token") for headers in hook.headers] == [TOKEN]
     assert_masked(crawled)
+
+
+def test_a_store_of_subscriptions_others_can_read_is_warned_of_once(
+    home: Home, hook: Webhook
+) -> None:
+    """Earlier releases made the store 0644: every user of the machine could read the Apprise
+    URLs. Such a store is told once, on stderr, with the command that closes it; its mode is
+    left to its owner."""
+    path = home.path / "old data" / "store.sqlite3"
+    db = ["--db", f"sqlite:///{path}"]
+    assert alerts(home, "subscriptions", "list", *db).code == 2  # no store: nothing made
+    assert alerts(home, "subscribe", secret_url(hook), "--name", "hooky", *db).code == 0
+    private = alerts(home, "subscriptions", "list", "--json", *db)
+    assert private.stderr == "" and private.json()[0]["name"] == "hooky"
+
+    path.chmod(0o644)
+    listed = alerts(home, "subscriptions", "list", "--json", *db)
+    assert listed.json()[0]["name"] == "hooky"  # stdout is the JSON alone
+    assert listed.stderr.count("note:") == 1, listed.stderr
+    assert listed.stderr.rstrip().endswith(f"can read it: run chmod 600 '{path}'")
+    assert_masked(listed)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+    assert alerts(home, "subscriptions", "remove", "hooky", *db).code == 0
+    assert alerts(home, "subscriptions", "list", "--json", *db).stderr == ""  # nothing to read

@@ -141,14 +141,14 @@ def test_a_store_with_alerts_in_its_outbox_upgrades_and_keeps_them(db_url: str) 
         command.downgrade(config, "0004")
 
     said: list[str] = []
-    open_store(db_url, upgraded=said.append)
+    open_store(db_url, notice=said.append)
 
     assert _rows(history.engine) == before
     assert [line.split(" from ")[1] for line in said] == [
         f"schema 0004 to {HEAD}; earlier releases of policywatch (a worker not yet upgraded,"
         " say) no longer open it"
     ]
-    open_store(db_url, upgraded=said.append)  # up to date: nothing more to say
+    open_store(db_url, notice=said.append)  # up to date: nothing more to say
     assert len(said) == 1
 
 

@@ -155,11 +155,12 @@ def engine(option: str | None, *, existing: bool = False) -> Engine:
     """The store named by `--db` (or the configured default), migrated, or a clear error.
 
     A command that only reads asks for an `existing` store: a missing SQLite file is an error
-    there, and is not created. An upgrade of the store's schema is said on stderr, once, even
-    with -q: from then on, earlier releases (workers not yet upgraded) refuse the store.
+    there, and is not created. What the store has to say is said on stderr, once, even with -q
+    (stdout stays data for --json): an upgrade of its schema (from then on, earlier releases,
+    workers not yet upgraded, refuse the store), or subscriptions other users can read.
     """
     try:
-        return open_store(db_url(option), create=not existing, upgraded=_say_upgraded)
+        return open_store(db_url(option), create=not existing, notice=_note)
     except MissingStore as error:
         fail(
             f"{error}: nothing has been crawled or imported there yet (run policywatch crawl, or"
@@ -169,7 +170,7 @@ def engine(option: str | None, *, existing: bool = False) -> Engine:
         fail(str(error))
 
 
-def _say_upgraded(message: str) -> None:
+def _note(message: str) -> None:
     err_console.print(Text.assemble(("note:", "yellow"), " ", message), highlight=False)
 
 
@@ -177,7 +178,7 @@ def tracked_if_stored(option: str | None) -> TrackedNames | None:
     """What the store named by `--db` tracks, or None when there is no store there yet: for an
     error to say more, never to create a store."""
     try:
-        return tracked_names(open_store(db_url(option), create=False, upgraded=_say_upgraded))
+        return tracked_names(open_store(db_url(option), create=False, notice=_note))
     except StoreError:
         return None
 
