@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +13,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 import typer
+from click.testing import Result
 from lxml import etree
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -50,9 +52,35 @@ with warnings.catch_warnings():
 __all__ = ["google_store", "web_store"]  # the fixtures, imported for pytest to find
 
 
+SERVE_TOKEN = "0123456789abcdef"  # as short as `serve` takes
+
+
 @pytest.fixture
 def client(web_store: Engine) -> TestClient:
     return TestClient(create_app(web_store))
+
+
+@dataclass
+class Serve:
+    """`policywatch serve` over a store of its own, uvicorn's runs recorded instead of served."""
+
+    db: list[str]
+    started: list[dict[str, Any]]
+
+    def __call__(self, *args: str) -> Result:
+        app = typer.Typer()
+        app.command()(serve)
+        return CliRunner().invoke(app, [*args, *self.db])
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Serve:
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: started.append(options))
+    monkeypatch.delenv("POLICYWATCH_TOKEN", raising=False)
+    db = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
+    open_store(db).dispose()
+    return Serve(["--db", db], started)
 
 
 def summaries(html: str) -> list[str]:
@@ -637,33 +665,55 @@ def test_the_token_cookie_is_secure_over_https(
 
 
 def test_serve_binds_public_address_only_with_token(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    served: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started: list[dict[str, Any]] = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: started.append(options))
-    monkeypatch.delenv("POLICYWATCH_TOKEN", raising=False)
-    app = typer.Typer()
-    app.command()(serve)
-    db = ["--db", f"sqlite:///{tmp_path / 'serve.sqlite3'}"]
-    open_store(db[1]).dispose()
+    started = served.started
     first, second = str(free_port()), str(free_port())
-    refused = CliRunner().invoke(app, ["--host", "0.0.0.0", "--port", first, *db])
+    refused = served("--host", "0.0.0.0", "--port", first)
     assert refused.exit_code == 2 and "token" in refused.output and not started
-    assert CliRunner().invoke(app, ["--port", first, *db]).exit_code == 0
-    monkeypatch.setenv("POLICYWATCH_TOKEN", "t0ken")
-    assert CliRunner().invoke(app, ["--host", "0.0.0.0", "--port", second, *db]).exit_code == 0
+    assert served("--port", first).exit_code == 0
+    monkeypatch.setenv("POLICYWATCH_TOKEN", SERVE_TOKEN)
+    assert served("--host", "0.0.0.0", "--port", second).exit_code == 0
     assert started == [
         {"host": "127.0.0.1", "port": int(first), "log_level": "warning"},
         {"host": "0.0.0.0", "port": int(second), "log_level": "warning"},
     ]
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = str(taken.getsockname()[1])
-        busy = CliRunner().invoke(app, ["--port", port, *db])
+        busy = served("--port", port)
     assert busy.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.output
     assert "choose another port with --port" in " ".join(busy.output.split())
     assert len(started) == 2 and "serving on" not in busy.output
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_serve_refuses_a_short_token_and_says_where_a_long_one_is_kept_private(
+    served: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any token was taken, one letter long; and one given with --token is in `ps` for every
+    user of the machine to read, which POLICYWATCH_TOKEN is not."""
+    public = ["--host", "0.0.0.0", "--port", str(free_port())]
+    short = served(*public, "--token", SERVE_TOKEN[:15])
+    said = " ".join(short.output.split())
+    assert short.exit_code == 2 and not served.started, short.output
+    assert "the token given by --token is 15 characters long" in said
+    assert "at least 16; make one with openssl rand -hex 16" in said
+    assert SERVE_TOKEN[:15] not in short.output  # never echoed
+    monkeypatch.setenv("POLICYWATCH_TOKEN", "x")
+    from_env = served("--port", str(free_port()))  # on loopback too
+    assert from_env.exit_code == 2 and "given by POLICYWATCH_TOKEN is 1 characters" in (
+        " ".join(from_env.output.split())
+    )
+
+    given = served(*public, "--token", SERVE_TOKEN)
+    assert given.exit_code == 0 and len(served.started) == 1
+    assert "set POLICYWATCH_TOKEN instead" in " ".join(given.output.split())
+    assert SERVE_TOKEN not in given.output
+    monkeypatch.setenv("POLICYWATCH_TOKEN", SERVE_TOKEN)
+    kept = served(*public)
+    assert kept.exit_code == 0 and len(served.started) == 2
+    assert "POLICYWATCH_TOKEN" not in kept.output
 
 
 def test_days_left() -> None:

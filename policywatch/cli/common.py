@@ -160,7 +160,7 @@ def engine(option: str | None, *, existing: bool = False) -> Engine:
     workers not yet upgraded, refuse the store), or subscriptions other users can read.
     """
     try:
-        return open_store(db_url(option), create=not existing, notice=_note)
+        return open_store(db_url(option), create=not existing, notice=note)
     except MissingStore as error:
         fail(
             f"{error}: nothing has been crawled or imported there yet (run policywatch crawl, or"
@@ -170,7 +170,8 @@ def engine(option: str | None, *, existing: bool = False) -> Engine:
         fail(str(error))
 
 
-def _note(message: str) -> None:
+def note(message: str) -> None:
+    """Something the user should know, on stderr: stdout stays data, for --json."""
     err_console.print(Text.assemble(("note:", "yellow"), " ", message), highlight=False)
 
 
@@ -178,7 +179,7 @@ def tracked_if_stored(option: str | None) -> TrackedNames | None:
     """What the store named by `--db` tracks, or None when there is no store there yet: for an
     error to say more, never to create a store."""
     try:
-        return tracked_names(open_store(db_url(option), create=False, notice=_note))
+        return tracked_names(open_store(db_url(option), create=False, notice=note))
     except StoreError:
         return None
 

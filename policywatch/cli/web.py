@@ -16,10 +16,13 @@ from policywatch.cli.common import (
     console,
     engine,
     fail,
+    note,
     settings,
 )
 
 TOKEN_ENV = "POLICYWATCH_TOKEN"
+# The shortest token taken: a guessable one opens the pages, the API and the change history.
+TOKEN_MIN_LENGTH = 16
 
 
 def is_loopback(host: str) -> bool:
@@ -60,6 +63,8 @@ def serve(
     from policywatch.web import create_app
 
     secret = token or os.environ.get(TOKEN_ENV) or None
+    if secret is not None:
+        _check_token(secret, "--token" if token else TOKEN_ENV)
     if not is_loopback(host) and not secret:
         fail(
             f"--host {host} is reachable from other machines: set --token or {TOKEN_ENV} "
@@ -71,6 +76,22 @@ def serve(
     _check_free(host, port)
     console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_token(secret: str, source: str) -> None:
+    """A token short enough to guess is refused; one on the command line is visible to every
+    user of the machine (`ps`), which the environment variable is not: say so."""
+    if len(secret) < TOKEN_MIN_LENGTH:
+        fail(
+            f"the token given by {source} is {len(secret)} characters long, too short to be"
+            f" hard to guess: it needs at least {TOKEN_MIN_LENGTH}; make one with"
+            " openssl rand -hex 16"
+        )
+    if source == "--token":
+        note(
+            "other users of this machine can read --token in the process list (ps); set"
+            f" {TOKEN_ENV} instead to keep the token out of it"
+        )
 
 
 def _check_free(host: str, port: int) -> None:
