@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, load_catalog
-from policywatch.cli.terminal import safe_console
+from policywatch.cli.terminal import inert_json, safe_console
 from policywatch.config import (
     BASE_URL_EXPECTED,
     ConfigError,
@@ -259,7 +259,7 @@ def check_overrides(overrides: dict[str, Any]) -> None:
 
 def print_json(data: Any) -> None:
     """JSON on stdout, unstyled, so that scripts can parse it."""
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    typer.echo(inert_json(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 def progress_bar(*, disable: bool = False) -> Progress:

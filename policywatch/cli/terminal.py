@@ -45,3 +45,14 @@ def safe_console(**options: Any) -> Console:
     console = Console(**options)
     console.push_render_hook(_InertText())
     return console
+
+
+# What JSON leaves raw of those: DEL and the C1 controls (it escapes C0 itself).
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")
+
+
+def inert_json(text: str) -> str:
+    """JSON text with DEL and the C1 controls written as `\\u` escapes: a script parses the same
+    data, and a terminal shown `--json` obeys none of them (`json.dumps` escapes C0 only, and
+    U+009B is a one-character `ESC [`)."""
+    return _RAW_IN_JSON.sub(lambda raw: f"\\u{ord(raw.group()):04x}", text)
