@@ -64,6 +64,8 @@ POLICYWATCH = ("-m", "policywatch")  # Python's arguments for the command
 # The same, its claims lasting 2 s (CLAIM_TTL) instead of 30.
 SHORT_CLAIMS = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; "
 SHORT_CLAIMS += "main()"
+# The same, waiting 3 s (WORKERLESS) instead of 30 for a worker when none is alive.
+SHORT_WAIT = SHORT_CLAIMS.replace("q.CLAIM_TTL = 2", "q.WORKERLESS = 3")
 
 
 class Workers:
@@ -279,14 +281,14 @@ def test_a_killed_worker_ends_the_wait_and_its_queued_tasks_are_withdrawn(
 ) -> None:
     catalog = publish(site, pg_home, 3, delay=60)
     workers.start("--set", "CONCURRENT_REQUESTS=1")  # takes one task at a time
-    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    coordinator = crawl_started(pg_home, catalog, redis_url, site, ("-c", SHORT_WAIT))
     workers.stop(0, signal.SIGKILL)
 
     stdout, stderr = coordinator.communicate(timeout=60)
 
     assert coordinator.returncode == 3, stderr
     details = {row["detail"] for row in json.loads(stdout)}
-    assert details == {"no result: every worker stopped before reporting it (none for 30 s)"}
+    assert details == {"no result: every worker stopped before reporting it (none for 3 s)"}
     assert len(fetched(site)) == 1  # the two tasks still queued were withdrawn, never fetched
     assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
 
