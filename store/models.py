@@ -77,6 +77,12 @@ def _when(**kwargs: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(), **kwargs))
 
 
+def service_slug(key: str) -> str:
+    """The service half of a document key (`acme-messenger` of `acme-messenger/terms`): the
+    service's slug, which `crawl --only`, the filters and subscriptions take as its name."""
+    return key.partition("/")[0]
+
+
 class Document(SQLModel, table=True):
     """A tracked page: its identity, its declaration, and its current fetch state."""
 

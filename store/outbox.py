@@ -21,7 +21,14 @@ from sqlmodel import Session, col, select
 
 from store.db import dialect_insert, writer
 from store.deadlines import dated_changes
-from store.models import DEFAULT_REMINDERS, Change, Delivery, Document, Subscription
+from store.models import (
+    DEFAULT_REMINDERS,
+    Change,
+    Delivery,
+    Document,
+    Subscription,
+    service_slug,
+)
 from store.queries import (
     ChangeRow,
     DocumentRow,
@@ -245,7 +252,7 @@ def wants_document(sub: Subscription, document: Document) -> bool:
     """The service (by name in any case, or by slug: the first half of its keys), document and
     tag filters (empty: everything)."""
     services = {service.lower() for service in sub.services or []}
-    if services and not {document.service.lower(), document.key.partition("/")[0]} & services:
+    if services and not {document.service.lower(), service_slug(document.key)} & services:
         return False
     if sub.documents and document.key not in sub.documents:
         return False

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from store.deadlines import dated_changes
 from store.latest import newest_versions
-from store.models import Change, Document, Version
+from store.models import Change, Document, Version, service_slug
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -546,7 +546,7 @@ class TrackedNames:
         selects), written as the catalog writes it; None when it names none."""
         wanted = typed.lower()
         for service, keys in sorted(self.keys_of.items()):
-            if wanted == service.lower() or any(key.startswith(wanted + "/") for key in keys):
+            if wanted == service.lower() or wanted in {service_slug(key) for key in keys}:
                 return service
         return None
 

@@ -35,7 +35,7 @@ from policywatch.cli.common import (
     user_catalog,
 )
 from policywatch.wording import counted, did_you_mean
-from store.models import DEFAULT_REMINDERS
+from store.models import DEFAULT_REMINDERS, service_slug
 from store.outbox import (
     DIGESTS,
     FETCH_ISSUE,
@@ -199,7 +199,7 @@ def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
         "tag": request.tags,
         "category": request.categories,
     }
-    slugs = {key.partition("/")[0] for key in keys}  # a service named by its slug
+    slugs = {service_slug(key) for key in keys}  # a service named by its slug
     for label, values in given.items():
         names = {name.lower() for name in known[label]} | (slugs if label == "service" else set())
         for value in values:
