@@ -49,17 +49,47 @@ def _given_parameters(urls: str) -> set[str]:
     }
 
 
-def _shown(url: str, given: set[str]) -> str:
-    """Apprise's privacy rendering of one URL, with its secret-looking parameters masked and
-    only the parameters the user wrote: the defaults Apprise spells out (`method=POST&
-    overflow=upstream&retry=0…`) buried the URL the user would recognise."""
-    parts = urlsplit(url)
+def _credential_parts(plugin: Any) -> set[str]:
+    """The URL parts Apprise shows in privacy mode that are a credential all the same: an ntfy
+    topic (whoever knows its name reads the alerts on a public server) and the path of a webhook,
+    where services put their token (`/hooks/catch/1234567/a1b2c3/`, `/webhook/<uuid>`)."""
+    from apprise.plugins.custom_form import NotifyForm
+    from apprise.plugins.custom_json import NotifyJSON
+    from apprise.plugins.custom_xml import NotifyXML
+    from apprise.plugins.ntfy import NotifyNtfy
+
+    if isinstance(plugin, NotifyNtfy):
+        return set(plugin.topics)
+    if isinstance(plugin, NotifyJSON | NotifyForm | NotifyXML):
+        return {segment for segment in plugin.fullpath.split("/") if segment}
+    return set()
+
+
+def _shown(plugin: Any, given: set[str]) -> str:
+    """Apprise's privacy rendering of one URL, with its secret-looking parameters and credential
+    parts masked too, and only the parameters the user wrote: the defaults Apprise spells out
+    (`method=POST&overflow=upstream&retry=0…`) buried the URL the user would recognise."""
+    parts = urlsplit(plugin.url(privacy=True))
+    hidden = _credential_parts(plugin)
+
+    def masked(part: str) -> str:  # Apprise's own style: the first and last character
+        secret = len(part) >= MIN_SECRET and bool({part, unquote(part)} & hidden)
+        return str(plugin.pprint(unquote(part))) if secret else part
+
+    user, at, host_port = parts.netloc.rpartition("@")
+    host, colon, port = host_port.partition(":")  # `ntfys://topic` names a topic as its host
     query = [
         (name, "****" if _SECRET_PARAMETER.search(name) else value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
         if name.lower() in given
     ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+    return urlunsplit(
+        parts._replace(
+            netloc=f"{user}{at}{masked(host)}{colon}{port}",
+            path="/".join(masked(segment) for segment in parts.path.split("/")),
+            query=urlencode(query, safe="*"),
+        )
+    )
 
 
 def redact_unparsed(url: str) -> str:
@@ -158,7 +188,7 @@ class Channel:
             )
         self._plugins = list(self._apprise)
         given = _given_parameters(url)
-        self.masked = " ".join(_shown(plugin.url(privacy=True), given) for plugin in self._plugins)
+        self.masked = " ".join(_shown(plugin, given) for plugin in self._plugins)
         visible = _words(self.masked)
         self._secrets = sorted(
             (word for word in _words(url) if len(word) >= MIN_SECRET and word not in visible),

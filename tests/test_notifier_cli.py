@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from notifier.channel import Channel
 from store.repository import DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History
@@ -56,13 +58,13 @@ def test_a_plain_http_url_is_answered_with_the_webhook_url_to_write(
     `jsons://` (`json://` for http), its own query parameters written `-name=value`."""
     plain = alerts(home, "subscribe", "https://example.org/hook")
     assert plain.code == 2 and plain.stderr.strip().endswith(
-        "for a generic webhook (a JSON POST), write jsons://example.org/hook"
+        "for a generic webhook (a JSON POST), write jsons://example.org/h...k"
     )
     given = f"http://user:{PASSWORD}@127.0.0.1:{hook.port}/hook?token={TOKEN}&team=ops"
     refused = alerts(home, "subscribe", given)
     assert refused.code == 2 and len(refused.stderr.splitlines()) == 1, refused
     assert (
-        f"write json://user:****@127.0.0.1:{hook.port}/hook?-token=****&-team=ops"
+        f"write json://user:****@127.0.0.1:{hook.port}/h...k?-token=****&-team=ops"
         " (with your own values for ****)"
     ) in refused.stderr
     assert_masked(refused)
@@ -151,7 +153,10 @@ def test_a_config_url_is_shown_without_the_defaults_and_keeps_what_it_sets(
     config = home.path / "alerts.yaml"
     config.write_text(f"urls:\n  - {hook.url()}?+X-Token={TOKEN}&retry=0\n")
     added = alerts(home, "subscribe", "--config", str(config), "--name", "team")
-    assert added.stdout.strip() == f"Subscribed team: {hook.url()}?%2BX-Token=****", added.stderr
+    assert (
+        added.stdout.strip()
+        == f"Subscribed team: json://127.0.0.1:{hook.port}/h...k?%2BX-Token=****"
+    ), added.stderr
     assert alerts(home, "subscriptions", "test", "team").code == 0
     assert [headers.get("X-Token") for headers in hook.headers] == [TOKEN]
     assert_masked(added)
@@ -170,10 +175,39 @@ def test_a_url_is_shown_as_written_masked_without_the_defaults_apprise_spells_ou
     """`json://user:****@host/hook?method=POST&overflow=upstream&retry=0&wait=0.5&optional=no`
     hid the URL the user wrote behind parameters they never gave."""
     assert Channel("json://user:s3cret@127.0.0.1:8799/hook").masked == (
-        "json://user:****@127.0.0.1:8799/hook"
+        "json://user:****@127.0.0.1:8799/h...k"
     )
     given = Channel("json://127.0.0.1:8799/hook?+X-Token=abc123&method=PUT")
-    assert given.masked == "json://127.0.0.1:8799/hook?method=PUT&%2BX-Token=****"
+    assert given.masked == "json://127.0.0.1:8799/h...k?method=PUT&%2BX-Token=****"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "secrets"),
+    [
+        ("ntfy://ntfy.sh/alerts-7f3a9c", "ntfy://ntfy.sh/a...c", ["alerts-7f3a9c"]),
+        ("ntfys://alerts-7f3a9c", "ntfys://a...c", ["alerts-7f3a9c"]),
+        (
+            "ntfy://user:pw@ntfy.example:8080/ops",
+            "ntfy://user:****@ntfy.example:8080/o...s",
+            ["ops"],
+        ),
+        (
+            "jsons://hooks.zapier.com/hooks/catch/1234567/a1b2c3",
+            "jsons://hooks.zapier.com/h...s/c...h/1...7/a...3",
+            ["1234567", "a1b2c3"],
+        ),
+        ("form://n8n.example/webhook/5f0c2e4a", "form://n8n.example/w...k/5...a", ["5f0c2e4a"]),
+        ("xml://soap.example/in/k3y", "xml://soap.example/in/k...y", ["k3y"]),
+    ],
+)
+def test_an_ntfy_topic_and_a_webhooks_path_are_masked_as_credentials(
+    url: str, shown: str, secrets: list[str]
+) -> None:
+    """Apprise shows both in privacy mode, yet whoever knows a topic on a public ntfy server
+    reads its alerts, and webhook services put their token in the path."""
+    channel = Channel(url)
+    assert channel.masked == shown
+    assert all(secret not in channel.scrub(f"failed: {url}") for secret in secrets)
 
 
 def test_a_new_subscriptions_url_is_printed_whole_in_a_narrow_terminal(
@@ -274,7 +308,9 @@ def test_notify_says_what_waits_for_a_retry(home: Home, hook: Webhook) -> None:
 def test_subscriptions_list_keeps_a_url_whole_in_80_columns(home: Home, hook: Webhook) -> None:
     alerts(home, "subscribe", hook.url(), "--service", "WhatsApp", "--digest", "daily")
     listed = home.run("subscriptions", "list", columns=80).stdout
-    assert hook.url() in listed, listed  # eight columns cut it into pieces of nine letters
+    assert f"json://127.0.0.1:{hook.port}/h...k" in listed, (
+        listed
+    )  # eight columns cut it into pieces of nine letters
     receives = [line.split("│")[2].strip() for line in listed.splitlines()[2:]]
     assert " ".join(receives) == (
         "medium or worse; services WhatsApp; daily digest; reminded 7 days and 1 day before"
