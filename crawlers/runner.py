@@ -17,6 +17,7 @@ from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
 from crawlers.items import INTERRUPTED, STOPPED, CrawlOutcome, CrawlResult, never_reached
 from crawlers.middlewares import stop_asked
+from crawlers.settings import user_agent
 from crawlers.spiders.policy import PolicySpider
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def crawl_settings(
     settings.set("POLICYWATCH_DB", db_url, priority="cmdline")
     settings.set("POLICYWATCH_RULES", [str(path) for path in rules], priority="cmdline")
     if contact_url:
-        settings.set("USER_AGENT", f"policywatch (+{contact_url})", priority="cmdline")
+        settings.set("USER_AGENT", user_agent(contact_url), priority="cmdline")
     if max_bytes:
         settings.set("DOWNLOAD_MAXSIZE", max_bytes, priority="cmdline")
     if timeout:

@@ -19,8 +19,14 @@ BOT_NAME = "policywatch"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-CONTACT_URL = "https://github.com/policywatch/policywatch"
-USER_AGENT = f"policywatch/{__version__} (+{CONTACT_URL})"
+
+def user_agent(contact_url: str) -> str:
+    """Who is crawling, which release, and where a site's owner can reach whoever runs it."""
+    return f"policywatch/{__version__} (+{contact_url})"
+
+
+CONTACT_URL = "https://github.com/policywatch/policywatch"  # until the user sets their own
+USER_AGENT = user_agent(CONTACT_URL)
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_USER_AGENT = "policywatch"
 

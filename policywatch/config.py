@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     catalog: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     # False: only the user's `catalog` is tracked, for those who watch their own list of pages.
     bundled_catalog: bool = True
-    contact_url: str = "https://github.com/policywatch/policywatch"
+    contact_url: str | None = None  # None: the crawler's own, this project's URL
     # Both positive: a negative timeout failed every fetch, and 0 bytes turned the size cap off.
     max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     timeout: float = Field(default=30.0, gt=0)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import policywatch
 from tests import faults
 from tests.conftest import Home, Result
 from tests.site import Site
@@ -107,6 +108,27 @@ def test_robots_txt_disallow_is_honoured_for_every_request_order(
     assert outcomes(result)["testsite/doc-private"][0] == "failed"
     assert "robots-disallowed" in outcomes(result)["testsite/doc-private"][1]
     assert outcomes(result)["testsite/doc-a"][0] == "first"
+
+
+def test_every_request_names_the_release_and_the_contact_the_user_set(
+    home: Home, site: Site
+) -> None:
+    """A site's owner reads the User-Agent to learn who crawls and whom to ask to stop. With
+    `contact_url` set, the release was dropped from it (`policywatch (+URL)`), and every crawl
+    set it so, the project's own URL included."""
+    site.pages["/robots.txt"] = _robots()
+    site.html("/a", terms())
+    catalog = declare(home, site, "/a")
+    release = f"policywatch/{policywatch.__version__}"
+    assert home.crawl(catalog).code == 0
+    home.path.joinpath("config.toml").write_text('contact_url = "mailto:crawler@example.com"\n')
+    assert home.crawl(catalog).code == 0
+    agents = [(hit.path, hit.headers["User-Agent"]) for hit in site.log]
+    assert agents == [
+        (path, f"{release} (+{contact})")
+        for contact in ("https://github.com/policywatch/policywatch", "mailto:crawler@example.com")
+        for path in ("/robots.txt", "/a")
+    ]
 
 
 def test_stock_scrapy_robots_middleware_still_has_the_race(home: Home, site: Site) -> None:
