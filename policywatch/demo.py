@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
@@ -81,10 +82,9 @@ def serve(folder: Path, inbox: list[dict[str, str]]) -> Iterator[int]:
 
 def _policywatch(console: Console, home: Path, *args: str) -> None:
     """Run one real `policywatch` command against the demo's store and catalog."""
-    db = f"sqlite:///{home / 'demo.sqlite3'}"
     command = ["policywatch", *args]
     console.print(f"\n[bold cyan]$ {' '.join(command)}[/]")
-    env = {"POLICYWATCH_CONFIG": str(home / "config.toml"), "POLICYWATCH_DB": db}
+    env = {"POLICYWATCH_CONFIG": str(home / "config.toml"), "POLICYWATCH_DB": _db_url(home)}
     subprocess.run(
         [sys.executable, "-m", "policywatch", *args],
         check=True,
@@ -105,11 +105,40 @@ def _show_alerts(console: Console, inbox: list[dict[str, str]]) -> None:
         console.print(Panel(Group(Text(alert["title"], style="bold"), "", Text(alert["message"]))))
 
 
-def run(console: Console) -> None:
+@contextmanager
+def _home(keep: Path | None) -> Iterator[Path]:
+    """The demo's folder: `keep` (made if need be), or a temporary one deleted afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="policywatch-demo-") as tmp:
+        yield Path(tmp)
+
+
+def _farewell(console: Console, home: Path, kept: bool) -> None:
+    """Where the demo's files went, and what to try next; the command to review them on a line
+    of its own, unwrapped, to be copied whole."""
+    if kept:
+        console.print(
+            "\nThat was the whole loop; its store, catalog and pages are kept in"
+            f" {escape(str(home))} (the sample pages are no longer served)."
+            " Review the change on the web page:"
+        )
+        console.print(f"policywatch serve --db {escape(_db_url(home))}", soft_wrap=True)
+    else:
+        console.print("\nThat was the whole loop, in a temporary folder now deleted.")
+    console.print("Next: [bold]policywatch crawl[/] tracks the bundled catalog of real pages.")
+
+
+def _db_url(home: Path) -> str:
+    return f"sqlite:///{home / 'demo.sqlite3'}"
+
+
+def run(console: Console, keep: Path | None = None) -> None:
     """Play the loop: crawl, subscribe, change a clause, crawl again, the alert and the change."""
     inbox: list[dict[str, str]] = []
-    with tempfile.TemporaryDirectory(prefix="policywatch-demo-") as tmp:
-        home = Path(tmp)
+    with _home(keep) as home:
         site = home / "site"
         shutil.copytree(PAGES, site)
         with serve(site, inbox) as port:
@@ -137,7 +166,4 @@ def run(console: Console) -> None:
             _policywatch(console, home, "show", "1")
             console.print(Rule("6. What takes effect next (reminded 7 days and 1 day before)"))
             _policywatch(console, home, "upcoming")
-        console.print(
-            "\nThat was the whole loop, in a temporary folder now deleted. "
-            "Next: [bold]policywatch crawl[/] tracks the bundled catalog of real policy pages."
-        )
+        _farewell(console, home, kept=keep is not None)

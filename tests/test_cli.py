@@ -162,6 +162,26 @@ def test_demo_shows_the_whole_loop_offline(home: Home) -> None:
     assert "60 days left" in upcoming and "chatterbox/business-solution-terms" in upcoming
 
 
+def test_demo_keeps_its_store_to_review_when_asked(home: Home) -> None:
+    """The demo deleted everything, so whoever tried it never saw the review web page; with
+    `--keep DIR` its store is there to serve, and the command that does it is printed whole."""
+    kept = home.path / "demo"
+    (kept / "notes.txt").parent.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    refused = home.run("demo", "--keep", str(kept))
+    assert refused.code == 2 and "not an empty folder" in refused.stderr
+    assert [path.name for path in kept.iterdir()] == ["notes.txt"]
+    kept = home.path / "new" / "demo"
+    result = home.run("demo", "--keep", str(kept), timeout=180, columns=60)
+    assert result.code == 0, result.stderr
+    db = f"sqlite:///{kept / 'demo.sqlite3'}"
+    assert f"policywatch serve --db {db}\n" in result.stdout
+    [change] = home.run("history", "--db", db, "--json").json()
+    assert (
+        change["key"] == "chatterbox/business-solution-terms" and change["severity"] == "critical"
+    )
+
+
 def test_commands_that_do_not_crawl_start_without_scrapy_or_the_diff_engine() -> None:
     """`policywatch --help`, `history` or `documents` must not pay for Scrapy and Twisted, the
     diff engine, Apprise, Alembic or the demo (about half a second of start-up): they load with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ import typer
 from policywatch import __version__
 from policywatch.cli import alerts, catalog, crawl, history, imports, rejudge, run, worker
 from policywatch.cli import web as web_cli
-from policywatch.cli.common import console
+from policywatch.cli.common import console, fail
 
 app = typer.Typer(
     name="policywatch",
@@ -55,11 +56,23 @@ app.command()(alerts.notify)
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep",
+            metavar="DIR",
+            help="Keep the demo's store, catalog and pages in DIR (new or empty), to review"
+            " them after: serve, history, show.",
+        ),
+    ] = None,
+) -> None:
     """The whole loop offline: serve sample pages, crawl, change a clause, crawl, show."""
     from policywatch import demo as demo_loop
 
-    demo_loop.run(console)
+    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        fail(f"{keep} is not an empty folder: the demo keeps its files in a new or empty one")
+    demo_loop.run(console, keep)
 
 
 def main() -> None:
