@@ -87,15 +87,14 @@ REDIRECT_REFUSED = "policywatch_redirect_refused"
 
 def is_inside(host: str | None) -> bool:
     """Whether `host` is written as this machine or a private network: `localhost`, or an IP
-    address that is not global, in any form the resolver takes (`127.1`, `0x7f000001`). A name
-    is not looked up: one that resolves to such an address passes."""
+    address that is not global, in any form the resolver takes (`127.1`, `0x7f000001`)."""
     if not host:
         return False
     host = host.lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host.partition("%")[0])  # `fe80::1%eth0`: its zone aside
     except ValueError:
         try:
             address = ipaddress.ip_address(socket.inet_aton(host))
@@ -104,17 +103,36 @@ def is_inside(host: str | None) -> bool:
     return not address.is_global
 
 
+LOOKUP_TIMEOUT = 10.0  # seconds; a name not resolved by then is left to the fetch, which fails
+
+
+async def leads_inside(host: str | None) -> bool:
+    """Whether `host` is inside as written, or a name any of whose addresses is: a public name
+    may point there (`metadata.google.internal` is the cloud's metadata service). A name that
+    does not resolve here (behind a proxy that resolves it, say) is not inside."""
+    if not host:
+        return False
+    if is_inside(host):
+        return True
+    lookup = asyncio.to_thread(socket.getaddrinfo, host, None)
+    try:
+        found = await asyncio.wait_for(lookup, LOOKUP_TIMEOUT)
+    except (OSError, TimeoutError, UnicodeError):
+        return False
+    return any(is_inside(str(sockaddr[0])) for *_, sockaddr in found)
+
+
 class InsideRedirectMiddleware:
     """Does not follow a redirect from a public address into this machine or its network.
 
     A tracked site, or whoever took it over, could otherwise send the crawler to the cloud's
     metadata service or an intranet page, whose text would be stored and shown on the web page,
-    in the feeds and in alerts. The catalog itself may name private addresses. Placed after
-    Scrapy's RedirectMiddleware, it sees the 3xx first; the response then reaches the spider,
-    which says why it stopped there.
+    in the feeds and in alerts. The catalog itself may name private addresses, or names that
+    resolve to them. Placed after Scrapy's RedirectMiddleware, it sees the 3xx first; the
+    response then reaches the spider, which says why it stopped there.
     """
 
-    def process_response(
+    async def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
         location = response.headers.get("Location")
@@ -123,10 +141,10 @@ class InsideRedirectMiddleware:
         origin = request.meta.get("redirect_urls", [request.url])[0]
         try:
             target = urlsplit(urljoin(request.url, location.decode("latin-1"))).hostname
-            inward = is_inside(target) and not is_inside(urlsplit(origin).hostname)
+            start = urlsplit(origin).hostname
         except ValueError:  # a malformed Location: Scrapy's redirect judges it
             return response
-        if inward:
+        if await leads_inside(target) and not await leads_inside(start):
             request.meta["dont_redirect"] = True
             request.meta[REDIRECT_REFUSED] = (
                 "it leads from a public address into this machine or its private network"

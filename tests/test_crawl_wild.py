@@ -6,7 +6,9 @@ assertion that matters in each is that nothing but a sound capture becomes a ver
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +17,7 @@ import brotli
 import pytest
 import zstandard
 
+from crawlers.middlewares import is_inside
 from tests.conftest import FAST, Home
 from tests.pdfs import image_only_pdf, inflating_pdf, text_pdf
 from tests.site import Page, Site
@@ -325,6 +328,49 @@ def test_a_public_page_cannot_redirect_the_crawler_into_this_machine_or_its_netw
     assert seen["testsite/local"] == ("first", "")  # named by the catalog itself
     fetched = [hit.path for hit in site.log if hit.path.endswith("/admin")]
     assert fetched == [f"http://10.0.0.7:{port}/admin"]
+
+
+def _a_name_inside() -> str:
+    """A name (not an address, not `localhost`) that resolves to this machine or its network:
+    the machine's own name, on most; skipped where none does."""
+    for name in (socket.gethostname(), "localhost.localdomain", "ip6-localhost"):
+        with contextlib.suppress(OSError):
+            found = {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+            if found and all(is_inside(address) for address in found) and not is_inside(name):
+                return name
+    pytest.skip("no name on this machine but localhost resolves to a private address")
+
+
+def test_a_public_page_cannot_redirect_the_crawler_to_a_name_that_resolves_inside(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only addresses written as such were refused: a redirect to a name pointing inside (the
+    cloud's `metadata.google.internal`) was followed, and its text recorded. A name the catalog
+    itself gives, resolving inside, still redirects within."""
+    name = _a_name_inside()
+    monkeypatch.setenv("http_proxy", site.base)  # the public host is played through the site
+    port = urlsplit(site.base).port
+    inside = terms("<p>" + "Internal admin console: the keys of production. " * 20 + "</p>")
+    site.html(f"http://{name}:{port}/admin", inside)
+    target = {"Location": f"http://{name}:{port}/admin"}
+    site.html("http://policy.example/moved", "", status=302, headers=target)
+    site.html(f"http://{name}:{port}/old", "", status=301, headers={"Location": "/admin"})
+    documents = [
+        {"type": "moved", "url": "http://policy.example/moved"},
+        {"type": "intranet", "url": f"http://{name}:{port}/old"},
+    ]
+    seen = outcomes(home.crawl(home.catalog(documents), "--json"))
+    assert seen == {
+        "testsite/moved": (
+            "failed",
+            f"http-error: HTTP 302: a redirect to http://{name}:{port}/admin is not followed"
+            " (it leads from a public address into this machine or its private network)",
+        ),
+        "testsite/intranet": ("first", ""),
+    }
+    assert [hit.path for hit in site.log if hit.path.endswith("/admin")] == [
+        f"http://{name}:{port}/admin"
+    ]
 
 
 def test_a_pdf_whose_pages_inflate_past_the_size_cap_is_too_large(home: Home, site: Site) -> None:
