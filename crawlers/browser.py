@@ -16,10 +16,12 @@ import os
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy.settings import Settings
 
 from crawlers.declarations import Page
+from crawlers.inside import leads_inside
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as BrowserPage
@@ -86,12 +88,24 @@ def enable_browser(settings: Settings) -> str | None:
     settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="cmdline")
     settings.set("PLAYWRIGHT_MAX_CONTEXTS", 1, priority="cmdline")
     settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 2, priority="cmdline")
-    settings.set("PLAYWRIGHT_ABORT_REQUEST", skip_resource, priority="cmdline")
+    settings.set("PLAYWRIGHT_ABORT_REQUEST", abort_request, priority="cmdline")
     return None
 
 
-def skip_resource(request: BrowserRequest) -> bool:
-    return request.resource_type in SKIPPED_RESOURCES
+async def abort_request(request: BrowserRequest) -> bool:
+    """Whether Chromium should not make `request`: a resource a policy's text never needs, or a
+    script's fetch or a frame that would go from a public page into this machine or its network
+    (`crawlers.inside`). The page's own navigations pass: Chromium follows its redirects on its
+    own (Playwright cannot stop them), and an aborted navigation leaves an error page in place
+    of the policy; where the page arrived is judged when it has
+    (`crawlers.middlewares.InsideRedirectMiddleware`)."""
+    if request.resource_type in SKIPPED_RESOURCES:
+        return True
+    page = request.frame.page.main_frame
+    if request.is_navigation_request() and request.frame == page:
+        return False
+    inward = await leads_inside(urlsplit(request.url).hostname)
+    return inward and not await leads_inside(urlsplit(page.url).hostname)
 
 
 def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:

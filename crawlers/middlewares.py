@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import socket
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from functools import partial
@@ -24,6 +22,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawlers.inside import INWARD, leads_inside
 from crawlers.items import FetchFailed
 from store.models import utcnow
 
@@ -85,56 +84,24 @@ class BrowserRequiredMiddleware:
 REDIRECT_REFUSED = "policywatch_redirect_refused"
 
 
-def is_inside(host: str | None) -> bool:
-    """Whether `host` is written as this machine or a private network: `localhost`, or an IP
-    address that is not global, in any form the resolver takes (`127.1`, `0x7f000001`)."""
-    if not host:
-        return False
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host.partition("%")[0])  # `fe80::1%eth0`: its zone aside
-    except ValueError:
-        try:
-            address = ipaddress.ip_address(socket.inet_aton(host))
-        except OSError:
-            return False
-    return not address.is_global
-
-
-LOOKUP_TIMEOUT = 10.0  # seconds; a name not resolved by then is left to the fetch, which fails
-
-
-async def leads_inside(host: str | None) -> bool:
-    """Whether `host` is inside as written, or a name any of whose addresses is: a public name
-    may point there (`metadata.google.internal` is the cloud's metadata service). A name that
-    does not resolve here (behind a proxy that resolves it, say) is not inside."""
-    if not host:
-        return False
-    if is_inside(host):
-        return True
-    lookup = asyncio.to_thread(socket.getaddrinfo, host, None)
-    try:
-        found = await asyncio.wait_for(lookup, LOOKUP_TIMEOUT)
-    except (OSError, TimeoutError, UnicodeError):
-        return False
-    return any(is_inside(str(sockaddr[0])) for *_, sockaddr in found)
+class LedInside(Exception):
+    """A rendered page that Chromium's redirects (or its scripts) took from a public address
+    into this machine or its network: its text is not recorded."""
 
 
 class InsideRedirectMiddleware:
-    """Does not follow a redirect from a public address into this machine or its network.
-
-    A tracked site, or whoever took it over, could otherwise send the crawler to the cloud's
-    metadata service or an intranet page, whose text would be stored and shown on the web page,
-    in the feeds and in alerts. The catalog itself may name private addresses, or names that
-    resolve to them. Placed after Scrapy's RedirectMiddleware, it sees the 3xx first; the
-    response then reaches the spider, which says why it stopped there.
-    """
+    """Does not follow a redirect from a public address into this machine or its network
+    (`crawlers.inside`). Placed after Scrapy's RedirectMiddleware, it sees the 3xx first; the
+    response then reaches the spider, which says why it stopped there. Chromium follows its own
+    redirects: a rendered page that arrived inside fails instead."""
 
     async def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
+        if request.meta.get("playwright") and response.url != request.url:
+            inward = await leads_inside(urlsplit(response.url).hostname)
+            if inward and not await leads_inside(urlsplit(request.url).hostname):
+                raise LedInside(f"the page led to {response.url}, which is not read ({INWARD})")
         location = response.headers.get("Location")
         if not 300 <= response.status < 400 or not location:
             return response
@@ -146,9 +113,7 @@ class InsideRedirectMiddleware:
             return response
         if await leads_inside(target) and not await leads_inside(start):
             request.meta["dont_redirect"] = True
-            request.meta[REDIRECT_REFUSED] = (
-                "it leads from a public address into this machine or its private network"
-            )
+            request.meta[REDIRECT_REFUSED] = INWARD
         return response
 
 

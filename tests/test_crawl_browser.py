@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -82,3 +83,69 @@ def test_an_unreachable_rendered_page_fails_like_any_other(home: Home, chromium:
     assert outcome == "failed"
     assert detail.startswith("connection-refused: ") and "\n" not in detail
     assert "Is this machine offline?" in result.stderr
+
+
+# A public page whose script takes the browser elsewhere at once, and writes the policy later.
+LEAVING = """<html><body><div id="app">Loading…</div><script>
+location.href = "%s";
+setTimeout(function () {
+  document.getElementById("app").outerHTML = "<main id='terms'><p>%s</p></main>";
+}, 300);
+</script></body></html>"""
+
+
+# A public page whose script reads an address and writes what it got into the policy.
+FETCHING = """<html><body><div id="app">Loading…</div><script>
+fetch("%s").then(function (r) { return r.text(); }).catch(function () { return "refused"; })
+  .then(function (text) {
+    document.getElementById("app").outerHTML = "<main id='terms'><p>" + text + "</p></main>";
+  });
+</script></body></html>"""
+
+
+def test_a_rendered_public_page_cannot_lead_chromium_into_this_machine(
+    home: Home, site: Site, chromium: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chromium followed any redirect, and a script's navigation, so a public page could have
+    the text of the cloud's metadata service or an intranet page recorded as its own. Chromium
+    follows redirects on its own: where they led is judged on arrival, and nothing of it read.
+    It reaches the public host through the site, as a proxy; the catalog may name a page
+    inside."""
+    monkeypatch.setenv("http_proxy", site.base)
+    inside = f"http://127.0.0.1:{urlsplit(site.base).port}"
+    admin = "<html><body><main id='terms'><p>Admin console: the production keys.</p></main></body>"
+    for path in ("/admin-moved", "/admin-leaving", "/admin"):
+        site.html(path, admin)
+    moved = {"Location": f"{inside}/admin-moved"}
+    site.html("http://policy.example/moved", "", status=302, headers=moved)
+    site.html("http://policy.example/leaving", LEAVING % (f"{inside}/admin-leaving", CLAUSE))
+    site.html("/intranet", "", status=302, headers={"Location": "/admin"})
+    site.html("/keys", "the production keys", headers={"Access-Control-Allow-Origin": "*"})
+    site.html("http://policy.example/fetching", FETCHING % f"{inside}/keys")
+    catalog = home.catalog(
+        [
+            {"type": name, "url": url, "select": "#terms", "render": "browser"}
+            for name, url in (
+                ("moved", "http://policy.example/moved"),
+                ("leaving", "http://policy.example/leaving"),
+                ("intranet", site.url("/intranet")),
+                ("fetching", "http://policy.example/fetching"),
+            )
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}"))
+    assert seen == {
+        "testsite/moved": (
+            "failed",
+            f"http-error: the page led to {inside}/admin-moved, which is not read"
+            " (it leads from a public address into this machine or its private network)",
+        ),
+        "testsite/leaving": (
+            "failed",
+            f"http-error: the page led to {inside}/admin-leaving, which is not read"
+            " (it leads from a public address into this machine or its private network)",
+        ),
+        "testsite/intranet": ("first", ""),
+        "testsite/fetching": ("first", ""),
+    }
+    assert not site.hits("/keys")  # the script's fetch was never made

@@ -17,7 +17,7 @@ import brotli
 import pytest
 import zstandard
 
-from crawlers.middlewares import is_inside
+from crawlers.inside import is_inside
 from tests.conftest import FAST, Home
 from tests.pdfs import image_only_pdf, inflating_pdf, text_pdf
 from tests.site import Page, Site

@@ -35,6 +35,7 @@ from crawlers.middlewares import (
     BROWSER_MISSING,
     REDIRECT_REFUSED,
     BrowserUnavailable,
+    LedInside,
     retry_after,
 )
 from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
@@ -59,6 +60,7 @@ _FAILURE_KINDS: list[tuple[type[BaseException], str]] = [
     (DownloadCancelledError, "too-large"),
     (ConnectError, "connection-error"),
     (HttpError, "http-error"),  # before IgnoreRequest, of which it is a kind
+    (LedInside, "http-error"),
     (IgnoreRequest, "robots-disallowed"),
     (BrowserUnavailable, "browser-unavailable"),
 ]
