@@ -12,6 +12,7 @@ is not rewritten from the past, which would date old wording as its newest chang
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -101,7 +102,11 @@ def dated_after(folder: Path, moment: datetime) -> list[tuple[Path, datetime]]:
 
 
 def identify(folder: Path) -> tuple[str, str]:
-    """Service and document type from the layout: `Service__Type/` or `service/type/`."""
+    """Service and document type from the layout: `Service__Type/` or `service/type/`. The
+    folder is read as an absolute path, `..` collapsed (symbolic links not followed: their names
+    are the layout): `import-history Terms` typed beside it named its service '' (`..` for
+    `exports/../Terms`)."""
+    folder = Path(os.path.abspath(folder))  # noqa: PTH100 - resolve() follows links
     if "__" in folder.name:
         service, _, doc_type = folder.name.partition("__")
         return service.replace("-", " "), doc_type.replace("-", " ")

@@ -129,6 +129,19 @@ def test_a_folder_named_otherwise_than_service_and_type_is_named_by_its_path(
     assert "taken from the folder names" not in named.stderr
 
 
+@pytest.mark.parametrize("given", ["Terms", "exports/../Terms"])
+def test_a_relative_folder_is_named_by_the_folders_it_is_in(home: Home, given: str) -> None:
+    """`import-history Terms`, typed beside the folder, took the service from the path as typed:
+    '' (or '..' for `exports/../Terms`), and made a document keyed `/terms`."""
+    write(home.path / "Terms" / "2025-01-01.md", "# Rules\n\nBots are welcome.\n")
+    (home.path / "exports").mkdir()
+    result = home.run("import-history", given)  # run in home.path, the folder's parent
+    assert result.code == 0, result.stderr
+    assert f"the service {home.path.name!r}" in " ".join(result.stderr.split())
+    [document] = home.run("documents", "--json").json()
+    assert (document["service"], document["document_type"]) == (home.path.name, "Terms")
+
+
 def test_importing_into_a_crawled_document_keeps_its_url_and_history(
     home: Home, site: Site, tmp_path: Path
 ) -> None:
