@@ -287,6 +287,20 @@ def test_a_subscription_names_a_service_by_its_slug(home: Home, hook: Webhook) -
     ]
 
 
+@pytest.mark.parametrize("option", ["--max-attempts", "--issue-streak"])
+def test_notify_refuses_a_count_below_one(home: Home, hook: Webhook, option: str) -> None:
+    """`--max-attempts 0` gave up every owed delivery unsent, and `--issue-streak 0` alerted at
+    a first failure as 1 does, both exiting 0."""
+    alerts(home, "subscribe", hook.url(), "--name", "hooky")
+    History(home.db).change(summary="Scraping banned")
+    hook.status = 500
+    for value in ("0", "-3"):
+        refused = alerts(home, "notify", option, value)
+        assert refused.code == 2 and option in refused.stderr, refused.stderr
+    tried = alerts(home, "notify")  # the first try: nothing was given up before it
+    assert "0 messages sent; 1 delivery failed and will be retried" in tried.stdout
+
+
 def test_notify_says_what_waits_for_a_retry(home: Home, hook: Webhook) -> None:
     """`0 messages sent; 0 to retry` read as "nothing owed" while an alert waited out a backoff."""
     history = History(home.db)

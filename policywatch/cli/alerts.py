@@ -334,11 +334,14 @@ def notify(
     max_attempts: Annotated[
         int,
         typer.Option(
-            envvar="POLICYWATCH_MAX_ATTEMPTS", help="Attempts before a delivery is marked failed."
+            envvar="POLICYWATCH_MAX_ATTEMPTS",
+            min=1,  # 0 gave up every owed delivery after a single try
+            help="Attempts before a delivery is marked failed.",
         ),
     ] = MAX_ATTEMPTS,
     issue_streak: Annotated[
-        int, typer.Option(help="Failed fetches in a row that make a fetch-issue alert.")
+        int,
+        typer.Option(min=1, help="Failed fetches in a row that make a fetch-issue alert."),
     ] = ISSUE_STREAK,
     retry_now: Annotated[
         bool,
