@@ -96,12 +96,25 @@ class ChangeRow(JsonRow):
         rules is shown as one clause with three rules, not as the clause three times."""
         caught: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for match in self.matches:
-            caught.setdefault((match["sentence"], match.get("side", "")), []).append(match)
+            caught.setdefault(_sentence_key(match), []).append(match)
         sentences = [
-            MatchedSentence(text, side, tuple(found), _before(found))
-            for (text, side), found in caught.items()
+            MatchedSentence(text, _side(found), tuple(found), _before(found))
+            for (text, _), found in caught.items()
         ]
         return sorted(sentences, key=lambda sentence: -severity_rank(sentence.severity))
+
+
+def _sentence_key(match: dict[str, Any]) -> tuple[str, str]:
+    """One rewording is one sentence, whichever side its rules name: a rule reading the words
+    it gained ("at any time and without notice") says `added`, another reading the sentence
+    `changed`, and alerts quoted it twice, each time with its old wording."""
+    return match["sentence"], match.get("before") or match.get("side", "")
+
+
+def _side(matches: list[dict[str, Any]]) -> str:
+    """A reworded sentence is `changed`, though some of its rules read it as words added."""
+    sides = [str(match.get("side", "")) for match in matches]
+    return "changed" if "changed" in sides else sides[0]
 
 
 def _before(matches: list[dict[str, Any]]) -> str:

@@ -104,6 +104,26 @@ def test_show_and_history_give_a_reworded_sentence_its_old_wording(home: Home, s
     assert f"was: {old}" in home.run("show", str(change["id"]), columns=200).stdout
 
 
+def test_a_reworded_sentence_two_rules_read_apart_is_quoted_once(
+    home: Home, site: Site, hook: Webhook
+) -> None:
+    """One rule read "without notice" as words added, another the sentence as reworded: the
+    alert and `show` quoted the sentence twice, each time with its old wording."""
+    old = "We may suspend or terminate your access if you breach these terms."
+    new = old.replace("access if", "access at any time and without notice if")
+    site.html("/t", f"<html><body><main><p>One.</p><p>{old}</p></main></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    home.crawl(catalog)
+    home.run("subscribe", hook.url(), "--name", "hooky")
+    site.html("/t", f"<html><body><main><p>One.</p><p>{new}</p></main></body></html>")
+    home.crawl(catalog)
+    [change] = home.run("history", "--json").json()
+    assert len({match["rule_id"] for match in change["matches"]}) > 1, change["matches"]
+    [alert] = hook.posts
+    assert alert["message"].count(new) == 1, alert["message"]
+    assert home.run("show", str(change["id"]), columns=300).stdout.count(f"was: {old}") == 1
+
+
 def test_history_filters(home: Home, site: Site) -> None:
     site.html("/t", "<html><body><p>One.</p></body></html>")
     catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
