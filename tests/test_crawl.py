@@ -458,18 +458,7 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
         site.html(path, terms(f"<p>{path}</p>"))
     site.html("/slow", terms(), delay=30)
     catalog = declare(home, site, "/slow", "/a", "/b")
-    command = [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog)]
-    command += ["--only", "testsite", "--set", "DOWNLOAD_DELAY=0", "--set", "DOWNLOAD_TIMEOUT=3"]
-    command += ["--set", "RETRY_ENABLED=false"]  # as a browser killed by the same Ctrl-C
-    child = subprocess.Popen(command, env=home.env(), stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not site.hits("/slow"):
-        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
-        time.sleep(0.05)
-    signalled = time.monotonic()
-    child.send_signal(stop)
-    stderr = child.communicate(timeout=30)[1].decode()
-    assert child.returncode == 128 + stop, stderr
+    stderr, signalled = interrupted(home, site, catalog, stop)
     after = [hit.path for path in ("/a", "/b") for hit in site.hits(path) if hit.at > signalled]
     assert after == []  # queued for the host behind /slow: not requested once stopping
     again = "press Ctrl-C again" if stop == signal.SIGINT else "send SIGTERM again"
@@ -483,6 +472,37 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     site.html("/slow", terms())
     again = home.run("crawl", "--catalog", str(catalog), "--only", "testsite", "--json", "-q")
     assert outcomes(again)["testsite/doc-slow"][0] == "first"  # still due: fetched next time
+
+
+def interrupted(home: Home, site: Site, catalog: Path, stop: signal.Signals) -> tuple[str, float]:
+    """Crawl `catalog`, send `stop` once `/slow` is requested, check the exit code is a shell's
+    for the signal, and give the crawl's stderr and when the signal went (time.monotonic)."""
+    command = [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog)]
+    command += ["--only", "testsite", "--set", "DOWNLOAD_DELAY=0", "--set", "DOWNLOAD_TIMEOUT=3"]
+    command += ["--set", "RETRY_ENABLED=false"]  # as a browser killed by the same Ctrl-C
+    child = subprocess.Popen(command, env=home.env(), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not site.hits("/slow"):
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.05)
+    signalled = time.monotonic()
+    child.send_signal(stop)
+    stderr = child.communicate(timeout=30)[1].decode()
+    assert child.returncode == 128 + stop, stderr
+    return stderr, signalled
+
+
+def test_an_interrupted_crawl_counts_one_document_not_reached_as_one(
+    home: Home, site: Site
+) -> None:
+    """One document of two not reached was said as many: "the 1 not reached are still due and
+    the next crawl fetches them"."""
+    site.html("/a", terms("<p>a</p>"))
+    site.html("/slow", terms(), delay=30)
+    stderr, _ = interrupted(home, site, declare(home, site, "/a", "/slow"), signal.SIGINT)
+    stderr = " ".join(stderr.split())
+    assert "1 of 2 documents checked; the 1 not reached is still due and the next crawl" in stderr
+    assert "fetches it." in stderr
 
 
 def test_a_stop_cuts_a_retrys_backoff_short(home: Home, site: Site) -> None:

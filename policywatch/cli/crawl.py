@@ -369,10 +369,12 @@ def _say_unreported(result: CrawlResult) -> None:
 def _say_interrupted(result: CrawlResult) -> None:
     """What an interrupted crawl did and did not do: the rest is still due, nothing is lost."""
     unreached = len(result.unreached)
+    are, them = ("is", "it") if unreached == 1 else ("are", "them")
     err_console.print(
         f"[bold yellow]Interrupted:[/] {len(result.outcomes) - unreached} of"
-        f" {len(result.outcomes)} documents checked; the {unreached} not reached are still due"
-        " and the next crawl fetches them. Alerts owed wait for it (or for policywatch notify).",
+        f" {len(result.outcomes)} documents checked; the {unreached} not reached {are} still due"
+        f" and the next crawl fetches {them}. Alerts owed wait for it (or for policywatch"
+        " notify).",
         highlight=False,
     )
 
