@@ -166,12 +166,18 @@ def _since(event: dict[str, Any]) -> str:
     return datetime.fromisoformat(event["since"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _failed(event: dict[str, Any]) -> str:
+    """`3 failed fetches`; `1 failed fetch` with `notify --issue-streak 1`."""
+    streak = event["streak"]
+    return f"{streak} failed fetch" + ("" if streak == 1 else "es")
+
+
 def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
     """A document that kept failing to fetch, or that is tracked again after failing."""
     document = _document(event)
     if kind == FETCH_ISSUE:
         return Message(
-            title=f"[FETCH ISSUE] {document} — {event['streak']} failed fetches ({event['issue']})",
+            title=f"[FETCH ISSUE] {document} — {_failed(event)} ({event['issue']})",
             head=(
                 Line(f"Failing since {_since(event)}: {event.get('detail') or event['issue']}."),
                 Line("Changes to this page go unnoticed until it can be fetched again."),
@@ -204,8 +210,8 @@ def fetch_events_message(kind: str, events: Sequence[dict[str, Any]]) -> Message
             ),
             items=tuple(
                 Line(
-                    f"{_document(event)} — {event['streak']} failed "
-                    f"fetches since {_since(event)}: {event.get('detail') or event['issue']}",
+                    f"{_document(event)} — {_failed(event)} since {_since(event)}:"
+                    f" {event.get('detail') or event['issue']}",
                     "link",
                     event["url"],
                 )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from notifier.channel import Channel
-from store.repository import DocumentInfo
+from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History
 from tests.conftest import Home, Result
 from tests.receivers import Webhook
@@ -299,6 +299,22 @@ def test_notify_refuses_a_count_below_one(home: Home, hook: Webhook, option: str
         assert refused.code == 2 and option in refused.stderr, refused.stderr
     tried = alerts(home, "notify")  # the first try: nothing was given up before it
     assert "0 messages sent; 1 delivery failed and will be retried" in tried.stdout
+
+
+def test_a_single_failed_fetch_is_counted_as_one(home: Home, hook: Webhook) -> None:
+    """`notify --issue-streak 1` alerted of "1 failed fetches" (alone, and in a list)."""
+    history = History(home.db)
+    alerts(home, "subscribe", hook.url(), "--name", "hooky", "--category", "fetch-issue")
+    for document in (WHATSAPP, OPENAI):
+        history.repo.record_issue(document.key, Attempt(document.url), "timeout", "no answer")
+    assert alerts(home, "notify", "--issue-streak", "1").code == 0
+    history.change(WHATSAPP, severity="low")  # fetched again: resumed, then failing anew
+    alerts(home, "notify", "--issue-streak", "1")
+    history.repo.record_issue(WHATSAPP.key, Attempt(WHATSAPP.url), "timeout", "no answer")
+    alerts(home, "notify", "--issue-streak", "1")
+    listed, _, alone = hook.posts
+    assert alone["title"].endswith("— 1 failed fetch (timeout)"), alone["title"]
+    assert "OpenAI · Usage Policies — 1 failed fetch since" in listed["message"], listed
 
 
 def test_notify_says_what_waits_for_a_retry(home: Home, hook: Webhook) -> None:
