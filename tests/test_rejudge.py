@@ -21,6 +21,23 @@ PIGEONS = (
 )
 
 
+def test_the_count_names_the_documents_whose_changes_were_judged(home: Home, site: Site) -> None:
+    """Every tracked document was counted, changed or not: "1 change of 2 documents"."""
+    for path in ("/terms", "/privacy"):
+        site.html(path, PAGE.format(""))
+    catalog = home.catalog(
+        [
+            {"type": "Terms", "url": site.url("/terms")},
+            {"type": "Privacy", "url": site.url("/privacy")},
+        ]
+    )
+    assert home.crawl(catalog).code == 0
+    site.html("/terms", PAGE.format("<p>Carrier pigeons may not deliver API requests.</p>"))
+    assert home.crawl(catalog).code == 0
+    judged = home.run("rejudge", "--dry-run")
+    assert "1 change of 1 document judged again" in judged.stdout, judged.stdout
+
+
 def test_a_verdict_given_anew_replaces_the_old_and_alerts_no_one(
     home: Home, site: Site, hook: Webhook
 ) -> None:

@@ -108,10 +108,11 @@ def _report(judged: list[Judged], dry_run: bool) -> None:
             table.add_row(str(change.change_id), detected, escape(key), was, now)
         console.print(table)
     total = sum(one.judged for one in judged)
+    documents = sum(1 for one in judged if one.judged)  # not those with no change to judge
     refreshed = sum(len(one.differing) for one in judged) - len(moved)
     verb = "would change" if dry_run else "changed"
     console.print(
-        f"{counted(total, 'change')} of {counted(len(judged), 'document')} judged again:"
+        f"{counted(total, 'change')} of {counted(documents, 'document')} judged again:"
         f" {counted(len(moved), 'verdict')} {verb}"
         + (f", {refreshed} more with details {verb} (matches, excerpts)" if refreshed else "")
         + (" (--dry-run: nothing was written)" if dry_run else ""),
