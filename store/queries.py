@@ -343,6 +343,17 @@ def _service_is(name: str) -> ColumnElement[bool]:
     return or_(func.lower(Document.service) == name.lower(), by_slug)
 
 
+def redeclared_changes(engine: Engine, change_ids: Collection[int]) -> set[int]:
+    """Those of `change_ids` read right after their document's declaration changed: the
+    store's word (`Change.redeclared`), which outlives a first fetch under the new declaration
+    that failed, where the crawl's plan saw the declaration as already fetched."""
+    if not change_ids:
+        return set()
+    query = select(Change.id).where(col(Change.id).in_(change_ids), col(Change.redeclared))
+    with Session(engine) as session:
+        return {change_id for change_id in session.exec(query).all() if change_id is not None}
+
+
 def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
     """One change with its before and after texts; None when there is no such change."""
     with Session(engine) as session:

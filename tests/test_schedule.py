@@ -252,6 +252,27 @@ def test_a_changed_declaration_is_read_anew_not_found_not_modified(home: Home, s
     assert outcomes(crawl(home, catalog, "--all", "--json"))["testsite/terms"][0] == "not-modified"
 
 
+def test_a_change_read_after_a_failed_fetch_under_a_new_declaration_is_marked(
+    home: Home, site: Site
+) -> None:
+    """The first fetch under an edited declaration failed (the site down): the change the next
+    read found was `redeclared` in the store and in `history`, but the crawl's Changes table,
+    which asked the plan rather than the store, gave it no `(declaration changed)`."""
+    site.html("/legal", f"<html><body><nav>Home Blog</nav>{TERMS.format('')[12:]}")
+    declared = {"type": "terms", "url": site.url("/legal"), "select": "main"}
+    catalog = home.catalog([declared])
+    assert crawl(home, catalog).code == 0
+    home.catalog([{**declared, "select": "body"}])
+    site.html("/legal", "<html><body>Down for maintenance</body></html>", status=404)
+    assert crawl(home, catalog, "--all").code == EXIT_NOTHING_FETCHED
+    site.html("/legal", f"<html><body><nav>Home Blog</nav>{TERMS.format('')[12:]}")
+    summary = crawl(home, catalog, "--all")
+    cells = [line.split("│")[1].strip() for line in summary.stdout.splitlines() if "│" in line]
+    assert "testsite/terms" in cells and "(declaration changed)" in cells, summary.stdout
+    [change] = home.run("history", "--all", "--json").json()
+    assert change["redeclared"], change
+
+
 def test_a_failing_site_is_not_hammered_and_nothing_due_is_success(home: Home, site: Site) -> None:
     catalog = declare(home, site, walled="1h")
     site.html("/walled", "<html><body>Access denied</body></html>", status=403)

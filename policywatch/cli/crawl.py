@@ -46,7 +46,7 @@ from policywatch.deadlines import dated
 from policywatch.wording import counted, did_you_mean
 from store.db import public_url
 from store.models import utcnow
-from store.queries import last_checks
+from store.queries import last_checks, redeclared_changes
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -228,7 +228,7 @@ def crawl(
     if as_json:
         print_json(_json(documents, result, schedule))
     else:
-        _summary(result, schedule)
+        _summary(result, schedule, store)
     if result.interrupted:
         _say_interrupted(result)
         raise typer.Exit(128 + (result.stopped_by or 0))  # as a shell reports a signal
@@ -390,7 +390,7 @@ def _notify(store: Engine, base_url: str | None, *, as_json: bool) -> None:
         print_delivery(report, console)
 
 
-def _summary(result: CrawlResult, schedule: Schedule) -> None:
+def _summary(result: CrawlResult, schedule: Schedule, store: Engine) -> None:
     if not result.outcomes and not result.elsewhere:
         console.print(f"Nothing is due: {_waiting(schedule)}.", highlight=False)
         return
@@ -422,6 +422,9 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
         )
     changed = [item for item in result.outcomes if item.outcome == "changed"]
     if changed:
+        redeclared = redeclared_changes(
+            store, [item.change_id for item in changed if item.change_id]
+        )
         table = Table(title="Changes", show_edge=False)
         table.add_column("change", justify="right", no_wrap=True)
         # Keys whole (the summary wraps instead): `show`, `--only` and the web's addresses take
@@ -431,7 +434,7 @@ def _summary(result: CrawlResult, schedule: Schedule) -> None:
         for item in changed:
             effective = date.fromisoformat(item.effective_date) if item.effective_date else None
             document = Text(item.key)
-            if item.key in schedule.redeclared:  # the new selectors may be what changed it
+            if item.change_id in redeclared:  # the new selectors may be what changed it
                 document.append("\n(declaration changed)", style="dim")
             table.add_row(str(item.change_id), document, Text(dated(item.detail, effective)))
         console.print(table)
