@@ -96,7 +96,7 @@ def status_verdict(status: int, retry_after: float = 0) -> Verdict:
     if status == 403:
         return Verdict("forbidden", "HTTP 403 Forbidden: the site refuses this crawler")
     if status in (404, 410):
-        return Verdict("not-found", f"HTTP {status}: the page is gone (has it moved)")
+        return Verdict("not-found", f"HTTP {status}: the page is gone (has it moved?)")
     if status >= 500:
         detail = _with_retry_after(f"HTTP {status} server error", retry_after)
         return Verdict("server-error", detail)

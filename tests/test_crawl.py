@@ -164,7 +164,7 @@ def test_error_pages_oversize_and_binary_bodies_are_failed_fetches(home: Home, s
     assert result.code == 0, result.stderr
     seen = outcomes(result)
     assert seen["testsite/doc-gone"][0] == "failed"
-    assert seen["testsite/doc-gone"][1].startswith("not-found: HTTP 404")
+    assert seen["testsite/doc-gone"][1] == "not-found: HTTP 404: the page is gone (has it moved?)"
     assert seen["testsite/doc-broken"] == ("failed", "server-error: HTTP 500 server error")
     assert seen["testsite/doc-huge"][0] == "failed"
     assert seen["testsite/doc-huge"][1].startswith("too-large: the page is ")
