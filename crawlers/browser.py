@@ -54,9 +54,13 @@ _NETWORK_ERRORS = [
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 
 
+def _configured(settings: Settings) -> str | None:
+    return settings.get("POLICYWATCH_BROWSER") or os.environ.get("POLICYWATCH_BROWSER")
+
+
 def find_browser(settings: Settings) -> str | None:
     """The Chromium to drive: the configured path, else the first one on the PATH."""
-    configured = settings.get("POLICYWATCH_BROWSER") or os.environ.get("POLICYWATCH_BROWSER")
+    configured = _configured(settings)
     if configured:
         return shutil.which(configured) or (configured if os.access(configured, os.X_OK) else None)
     return next((path for name in CANDIDATES if (path := shutil.which(name))), None)
@@ -73,10 +77,7 @@ def enable_browser(settings: Settings) -> str | None:
         )
     executable = find_browser(settings)
     if executable is None:
-        return (
-            "no Chromium found: install Debian's chromium package (apt-get install chromium) "
-            "or set POLICYWATCH_BROWSER to its path"
-        )
+        return _no_browser(_configured(settings))
     timeout_ms = settings.getfloat("DOWNLOAD_TIMEOUT") * 1000
     settings.set("DOWNLOAD_HANDLERS", {"http": HANDLER, "https": HANDLER}, priority="cmdline")
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="cmdline")
@@ -90,6 +91,20 @@ def enable_browser(settings: Settings) -> str | None:
     settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 2, priority="cmdline")
     settings.set("PLAYWRIGHT_ABORT_REQUEST", abort_request, priority="cmdline")
     return None
+
+
+def _no_browser(configured: str | None) -> str:
+    """Why there is no Chromium to drive. A POLICYWATCH_BROWSER naming no executable is the
+    user's to fix: told to install a package and set the variable, they had set it."""
+    if configured:
+        return (
+            f"no Chromium found: POLICYWATCH_BROWSER names {configured}, which is no executable;"
+            " set it to Chromium's path, or unset it to find chromium on the PATH"
+        )
+    return (
+        "no Chromium found: install Debian's chromium package (apt-get install chromium) "
+        "or set POLICYWATCH_BROWSER to its path"
+    )
 
 
 async def abort_request(request: BrowserRequest) -> bool:

@@ -69,6 +69,9 @@ def test_without_a_browser_only_the_pages_that_need_one_fail(home: Home, site: S
     assert seen["testsite/static"] == ("first", "")
     assert seen["testsite/usage"][0] == "failed"
     assert seen["testsite/usage"][1].startswith("browser-unavailable: no Chromium found")
+    # The path the user gave is the thing to fix, not a package to install.
+    assert "POLICYWATCH_BROWSER names /nonexistent/chromium" in seen["testsite/usage"][1]
+    assert "apt-get" not in seen["testsite/usage"][1]
     assert site.hits("/usage") == []
 
 
