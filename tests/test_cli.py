@@ -124,6 +124,15 @@ def test_a_reworded_sentence_two_rules_read_apart_is_quoted_once(
     assert home.run("show", str(change["id"]), columns=300).stdout.count(f"was: {old}") == 1
 
 
+def test_a_worker_without_redis_names_every_way_to_give_it(home: Home) -> None:
+    """The error named --redis and POLICYWATCH_REDIS, not the config file's `redis`, the way
+    the README's worker service is set up."""
+    refused = home.run("worker")
+    assert refused.code == 2
+    said = " ".join(refused.stderr.split())
+    assert "--redis URL" in said and "POLICYWATCH_REDIS" in said and "redis = " in said, said
+
+
 def test_history_filters(home: Home, site: Site) -> None:
     site.html("/t", "<html><body><p>One.</p></body></html>")
     catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])

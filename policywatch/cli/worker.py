@@ -49,7 +49,10 @@ def worker(
     config = settings()
     url = redis or config.redis
     if not url:
-        fail("a worker needs the Redis it shares with crawls: --redis URL or POLICYWATCH_REDIS")
+        fail(
+            "a worker needs the Redis it shares with crawls: --redis URL, POLICYWATCH_REDIS,"
+            ' or redis = "URL" in the config file'
+        )
     connected(url)  # a wrong URL or a Redis that is down fails now, not in Scrapy's log
     store = engine(db)  # open and migrate before taking work
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
