@@ -20,6 +20,7 @@ import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from crawlers.declarations import (
     BUNDLED_CATALOG,
@@ -85,27 +86,33 @@ _WIDE = 120  # columns a terminal needs for the whole listing to read well
 
 def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
     """Long keys and URLs fold rather than truncate: a listing is read to copy keys and URLs
-    from. Narrower than _WIDE, only they are listed: five columns in 80 cut every cell into
-    pieces of six letters."""
-    table = Table(
-        title=f"{counted(len(documents), 'document')} tracked", box=box.SIMPLE_HEAD, expand=True
-    )
-    wide = width >= _WIDE
+    from. Narrower than _WIDE, each key is on a line of its own and its URL below it: five
+    columns in 80 cut every cell into pieces of six letters, and two folded keys mid-word
+    (`amazon-appstore/developer-ser` / `vices-agreement`), which `--only` takes as copied."""
+    title = f"{counted(len(documents), 'document')} tracked"
+    if width < _WIDE:
+        listing = Table.grid(padding=(0, 1))
+        listing.title = title
+        listing.caption = "Service, type and tags: catalog show KEY, --json, or a wider terminal."
+        listing.add_column(overflow="fold")
+        for document in documents:
+            listing.add_row(Text(document.key, style="bold"))
+            listing.add_row(Text(f"  {document.url}"))
+        return listing
+    table = Table(title=title, box=box.SIMPLE_HEAD, expand=True)
     table.add_column("key", style="bold", overflow="fold", ratio=4)
-    if wide:
-        table.add_column("service", overflow="fold", ratio=2)
-        table.add_column("type", overflow="fold", ratio=3)
+    table.add_column("service", overflow="fold", ratio=2)
+    table.add_column("type", overflow="fold", ratio=3)
     table.add_column("url", overflow="fold", ratio=6)
-    if wide:
-        table.add_column("tags", overflow="fold", ratio=2)
-    else:
-        table.caption = "Service, type and tags: catalog show KEY, --json, or a wider terminal."
+    table.add_column("tags", overflow="fold", ratio=2)
     for document in documents:
-        cells = [escape(document.key), escape(document.url)]
-        if wide:
-            service, kind = escape(document.service), escape(document.document_type)
-            cells = [cells[0], service, kind, cells[1], escape(", ".join(document.tags))]
-        table.add_row(*cells)
+        table.add_row(
+            escape(document.key),
+            escape(document.service),
+            escape(document.document_type),
+            escape(document.url),
+            escape(", ".join(document.tags)),
+        )
     return table
 
 
