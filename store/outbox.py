@@ -259,10 +259,18 @@ def wants_document(sub: Subscription, document: Document) -> bool:
     return not sub.tags or bool(set(sub.tags) & set(document.tags or []))
 
 
+def hears_changes(categories: Sequence[str]) -> bool:
+    """Whether a subscription asking for `categories` hears of changes at all: one asking for
+    fetch problems alone (`--category fetch-issue`) hears of no change, nor of its date."""
+    return not categories or bool(set(categories) - {FETCH_ISSUE})
+
+
 def wants_change(sub: Subscription, change: Change, document: Document) -> bool:
     """A meaningful change at least as severe as asked, in an asked-for category if any."""
+    if not hears_changes(sub.categories or []):
+        return False
     categories = set(sub.categories or []) - {FETCH_ISSUE}
-    if sub.categories and not categories & set(change.categories or []):
+    if categories and not categories & set(change.categories or []):
         return False
     if severity_rank(change.severity) < severity_rank(sub.min_severity):
         return False

@@ -240,6 +240,28 @@ def test_subscribing_says_the_changes_already_recorded_are_not_sent(
     assert "not of the 2 recorded so far" in again.stdout
 
 
+def test_a_subscription_to_fetch_issues_alone_is_not_told_of_changes_or_reminders(
+    home: Home, hook: Webhook
+) -> None:
+    """It hears of no change, yet subscribing said it would hear of those detected from now
+    on, with those to come "recalled 7 days and 1 day before", and listed those reminders."""
+    History(home.db).change(summary="AI providers barred")
+    done = alerts(home, "subscribe", hook.url(), "--name", "ops", "--category", "fetch-issue")
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == []
+    [row] = alerts(home, "subscriptions", "list", "--json").json()
+    assert row["categories"] == ["fetch-issue"] and row["reminders"] == []
+    for asked in (
+        ("subscribe", hook.url(), "--category", "fetch-issue", "--remind", "3"),
+        ("subscriptions", "remind", "ops", "3"),
+    ):
+        refused = alerts(home, *asked)
+        assert refused.code == 2 and "hears of no change to remind of" in refused.stderr
+    both = ("--category", "fetch-issue", "--category", "pricing", "--name", "both")
+    assert "recorded so far" in alerts(home, "subscribe", hook.url(), *both).stdout
+    assert alerts(home, "subscriptions", "remind", "both", "3").code == 0
+
+
 def test_filters_naming_nothing_known_are_warned_with_the_closest_name(
     home: Home, hook: Webhook
 ) -> None:

@@ -43,6 +43,7 @@ from store.outbox import (
     NewSubscription,
     SubscriptionRow,
     get_subscription,
+    hears_changes,
     list_subscriptions,
     remove_subscription,
     set_reminders,
@@ -118,6 +119,9 @@ def subscribe(
         fail(f"--digest must be one of {', '.join(DIGESTS)}")
     if remind and no_remind:
         fail("give --remind DAYS or --no-remind, not both")
+    hears = hears_changes(category or [])
+    if remind and not hears:
+        fail("--remind: a subscription to fetch-issue alone hears of no change to remind of")
     request = NewSubscription(
         name=name or (config.stem if config else ""),
         url=url or "",
@@ -127,7 +131,7 @@ def subscribe(
         categories=category or [],
         min_severity=min_severity,
         digest=digest,
-        reminders=[] if no_remind else remind or DEFAULT_REMINDERS,
+        reminders=[] if no_remind or not hears else remind or DEFAULT_REMINDERS,
     )
     store = engine(db)
     try:
@@ -148,7 +152,8 @@ def subscribe(
                 f"this URL is already subscribed as {subscribed.same_url_as}: a change that"
                 " both match is sent twice"
             )
-    _say_what_is_not_sent(store, request.reminders)
+    if hears:
+        _say_what_is_not_sent(store, request.reminders)
     _warn_unknown_filters(store, request)
 
 
@@ -300,7 +305,11 @@ def remind(
     """Set how many days before a change takes effect the subscription is reminded of it."""
     if bool(days) == off:
         fail("give the days (such as 7 1), or --off")
-    if not set_reminders(engine(db, existing=True), name, days or []):
+    store = engine(db, existing=True)
+    found = get_subscription(store, name)
+    if days and found and not hears_changes(found.categories):
+        fail(f"{name} asks for fetch-issue alone: it hears of no change to remind of")
+    if not set_reminders(store, name, days or []):
         fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
     said = f"reminded {_days(sorted(set(days), reverse=True))} before" if days else "not reminded"
     console.print(f"{escape(name)} is {said} a change takes effect.", highlight=False)
