@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -285,6 +285,15 @@ def _readable_by_others(engine: Engine, path: Path) -> str | None:
     )
 
 
+def _reason(error: Exception) -> str:
+    """The driver's own words for a database error: SQLAlchemy wraps them in the exception's
+    class name and a link to its documentation ("(Background on this error at: …)"), which
+    tell an operator nothing of a server that is down or a role that does not exist."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        return str(error.orig).strip()
+    return str(error)
+
+
 def open_store(
     url: str, *, create: bool = True, notice: Callable[[str], None] | None = None
 ) -> Engine:
@@ -305,7 +314,7 @@ def open_store(
         previous = migrate(engine)
         exposed = _readable_by_others(engine, path) if notice and path else None
     except Exception as error:
-        raise StoreError(f"cannot open the store {public_url(url)}: {error}") from error
+        raise StoreError(f"cannot open the store {public_url(url)}: {_reason(error)}") from error
     if notice is None:
         return engine
     if previous is not None:

@@ -164,6 +164,9 @@ def test_unknown_change_and_unusable_database_are_clear_errors(home: Home) -> No
     bad = home.run("documents", "--db", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
     assert bad.code == 2 and "cannot open the store" in bad.stderr
     assert "secret" not in bad.stderr and "Traceback" not in bad.stderr
+    # The driver's words, not SQLAlchemy's wrapping of them in a class name and a link.
+    assert "port 1 failed" in bad.stderr and "sqlalche.me" not in bad.stderr
+    assert "OperationalError" not in bad.stderr
 
 
 def test_empty_store_says_what_to_do(home: Home) -> None:
