@@ -445,9 +445,12 @@ def test_history_says_when_it_shows_only_the_newest(home: Home) -> None:
     store = History(home.db)
     for n in range(3):
         store.change(summary=f"change {n}")
+    store.change(meaningful=False, noise="cosmetic")  # counted with --all only
     two = home.run("history", "--limit", "2")
     assert "change 2" in two.stdout and "change 0" not in two.stdout
-    assert "The 2 newest changes; --limit 0 shows them all." in two.stdout
+    assert "The 2 newest changes of 3; --limit 0 shows them all." in two.stdout
+    with_noise = home.run("history", "--limit", "1", "--all").stdout
+    assert "The newest change of 4; --limit 0 shows them all." in with_noise
     assert "newest" not in home.run("history", "--limit", "3").stdout
     every = home.run("history", "--limit", "0")
     assert all(f"change {n}" in every.stdout for n in range(3)) and "newest" not in every.stdout
@@ -456,7 +459,7 @@ def test_history_says_when_it_shows_only_the_newest(home: Home) -> None:
     # of 50 silently cut what `history --json --since …` gave.
     cut = home.run("history", "--limit", "2", "--json")
     assert len(cut.json()) == 2 and cut.code == 0
-    assert cut.stderr.strip() == "The 2 newest changes; --limit 0 shows them all."
+    assert cut.stderr.strip() == "The 2 newest changes of 3; --limit 0 shows them all."
     assert home.run("history", "--limit", "3", "--json").stderr == ""
     assert home.run("history", "--limit", "-1").code == 2
 

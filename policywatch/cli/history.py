@@ -33,6 +33,7 @@ from store.queries import (
     DocumentRow,
     Selection,
     changes_json,
+    count_changes,
     get_change,
     hidden_noise,
     list_changes,
@@ -177,10 +178,11 @@ def history(
     rows = rows[:limit] if more else rows
     if not rows:
         check_tracked(store, service, document)
+    total = count_changes(store, include_noise=include_noise, **selection) if more else 0
     if as_json:
         print_json(changes_json(store, rows))
         if more:  # on stderr: stdout is the data
-            err_console.print(_only_newest(limit), highlight=False)
+            err_console.print(_only_newest(limit, total), highlight=False)
         return
     if not rows:
         hidden = {} if include_noise else hidden_noise(store, **selection)
@@ -188,14 +190,14 @@ def history(
         return
     console.print(_changes(rows, _detected, "detected", _summary))
     if more:
-        console.print(_only_newest(limit), highlight=False)
+        console.print(_only_newest(limit, total), highlight=False)
 
 
-def _only_newest(limit: int) -> str:
+def _only_newest(limit: int, total: int) -> str:
     """What a list cut at `limit` says, so that neither a reader nor a script takes the newest
-    changes for all of them."""
+    changes for all of them, nor wonders how many there are."""
     newest = "newest change" if limit == 1 else f"{limit} newest changes"
-    return f"The {newest}; --limit 0 shows them all."
+    return f"The {newest} of {total:,}; --limit 0 shows them all."
 
 
 def _severity(row: ChangeRow) -> Text:
