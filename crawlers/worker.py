@@ -328,21 +328,17 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         }
         unstarted = [key for key in self.taken if key not in sending]
         self._put_back(unstarted)
-        fetching = ""
+        said = [f"{_tasks(len(unstarted))} not started put back in the queue"] if unstarted else []
         if self.taken:
             again = (
                 "press Ctrl-C" if signum == signal.SIGINT else f"send {signal.Signals(signum).name}"
             )
             timeout = self.settings.getint("DOWNLOAD_TIMEOUT")
-            fetching = (
-                f"; finishing the {len(self.taken)} being fetched (at most {timeout} s), "
+            said.append(
+                f"finishing the {len(self.taken)} being fetched (at most {timeout} s), "
                 f"{again} again to stop at once"
             )
-        logger.warning(
-            "stopping: %s not started put back in the queue%s",
-            _tasks(len(unstarted)),
-            fetching,
-        )
+        logger.warning("stopping: %s", "; ".join(said) or "no task in hand")
 
     def _stopping(self) -> None:
         if self.beat.running:

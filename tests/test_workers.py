@@ -644,7 +644,7 @@ def test_a_workers_log_is_a_line_per_document_and_real_errors(
         "policies.invalid.",
         "testsite/terms: first",
     ]
-    stopped = "WARNING crawlers.worker: stopping: 0 tasks not started put back in the queue"
+    stopped = "WARNING crawlers.worker: stopping: no task in hand"  # not "0 tasks … put back"
     assert lines[3:] == [stopped]  # its own warnings stay
     full = workers.start("--set", "LOG_INSTALL_ROOT_HANDLER=true", "--set", "LOG_LEVEL=INFO")
     assert "[scrapy.core.engine] INFO: Spider opened" in workers.stop(full)
