@@ -114,13 +114,19 @@ async def abort_request(request: BrowserRequest) -> bool:
     own (Playwright cannot stop them), and an aborted navigation leaves an error page in place
     of the policy; where the page arrived is judged when it has
     (`crawlers.middlewares.InsideRedirectMiddleware`)."""
+    from playwright.async_api import Error as BrowserError
+
     if request.resource_type in SKIPPED_RESOURCES:
         return True
-    page = request.frame.page.main_frame
+    if not await leads_inside(urlsplit(request.url).hostname):
+        return False
+    try:
+        page = request.frame.page.main_frame
+    except BrowserError:  # a service worker's request has no frame: no page vouches for it
+        return True
     if request.is_navigation_request() and request.frame == page:
         return False
-    inward = await leads_inside(urlsplit(request.url).hostname)
-    return inward and not await leads_inside(urlsplit(page.url).hostname)
+    return not await leads_inside(urlsplit(page.url).hostname)
 
 
 def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
