@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import subprocess
@@ -16,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tests.forkserver import ForkServer
 from tests.receivers import Webhook
 from tests.site import Site
 
@@ -32,6 +35,34 @@ FAST = [
     "RETRY_BACKOFF_BASE=0.05",
     "--quiet",
 ]
+# Commands that crawl, or serve, or wait on workers: always a process started from scratch, as
+# a crawl's Twisted reactor and Scrapy's settings belong to one process. The others may run in a
+# child of the fork server (tests/forkserver.py), unless TESTS_SPAWN_ALL is set.
+SPAWNED = frozenset({"crawl", "run", "worker", "serve", "demo"})
+# What every command's environment holds but for its own variables, read by the server's libraries
+# on import: a command whose environment differs elsewhere is spawned instead.
+OURS = frozenset({"COLUMNS", "PYTEST_CURRENT_TEST"})
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+
+
+def _outside(env: dict[str, str]) -> dict[str, str]:
+    """The part of an environment the fork server's libraries might have read: all but ours, and
+    the name of the test pytest sets while it runs."""
+    return {k: v for k, v in env.items() if not k.startswith("POLICYWATCH_") and k not in OURS}
+
+
+@functools.cache
+def _fork_server() -> ForkServer:
+    server = ForkServer(BASE_ENV)
+    atexit.register(server.close)
+    return server
+
+
+def forkable(args: tuple[str, ...], env: dict[str, str]) -> bool:
+    """Whether the fork server may run this command as a fresh process would."""
+    if os.environ.get("TESTS_SPAWN_ALL") or (args and args[0] in SPAWNED):
+        return False
+    return _outside(env) == _outside(BASE_ENV)
 
 
 def unavailable(service: str, reason: str) -> None:
@@ -85,11 +116,14 @@ class Home:
 
     def run(self, *args: str, timeout: float = 120, columns: int = 200) -> Result:
         """Run the real `policywatch` entry point in a child process, in a terminal this wide."""
+        env = {**self.env(), "COLUMNS": str(columns)}
+        if forkable(args, env):
+            return Result(*_fork_server().run([*args], env, str(self.path), timeout))
         done = subprocess.run(
             [sys.executable, "-m", "policywatch", *args],
             capture_output=True,
             text=True,
-            env={**self.env(), "COLUMNS": str(columns)},
+            env=env,
             timeout=timeout,
             cwd=self.path,
         )
