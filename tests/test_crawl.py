@@ -14,7 +14,7 @@ import pytest
 
 import policywatch
 from tests import faults
-from tests.conftest import Home, Result
+from tests.conftest import FAST, Home, Result
 from tests.site import Site
 
 TERMS = """<html><head><title>Terms</title><script>var tracking = 1;</script></head><body>
@@ -366,6 +366,7 @@ def test_two_crawls_started_at_once_both_finish_correctly(
     catalog = declare(home, site, "/a", "/b", "/c")
     command = [sys.executable, "-m", "policywatch", "crawl", "--catalog", str(catalog)]
     command += ["--only", "testsite", "--set", "DOWNLOAD_DELAY=0", "--quiet"]
+    command += ["--set", "AUTOTHROTTLE_ENABLED=false"]  # both at full speed: racing the closer
     children = [
         subprocess.Popen(command, env=home.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
@@ -470,7 +471,7 @@ def test_an_interrupted_crawl_says_so_and_records_no_false_failure(
     fetched = [row for row in documents.values() if row["versions"] == 1]
     assert f"{len(fetched)} of 3 documents checked" in stderr
     site.html("/slow", terms())
-    again = home.run("crawl", "--catalog", str(catalog), "--only", "testsite", "--json", "-q")
+    again = home.run("crawl", "--catalog", str(catalog), "--only", "testsite", *FAST, "--json")
     assert outcomes(again)["testsite/doc-slow"][0] == "first"  # still due: fetched next time
 
 
