@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.site import serve
+
 
 def free_port() -> int:
     """A port nothing listens on (yet): a receiver that is down."""
@@ -58,7 +60,7 @@ class Webhook:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=serve, args=(self._server,), daemon=True).start()
         return self
 
     def stop(self) -> None:
