@@ -91,17 +91,18 @@ class Unit:
 
 def find(rule: Rule, unit: Unit) -> Reach | None:
     """Where `rule` reads its subject in `unit`, or None if it does not."""
-    if rule.none is not None and rule.none.search(unit.full, len(unit.intro)):
-        return None
-    lifted = unit.spans(rule.lifted_by) if rule.lifted_by is not None else []
+    lifted: list[Reach] | None = None  # read once a group matches: most rules read nothing
     pinned: list[list[int]] = []
     from_intro = False
     for number, group in enumerate(rule.groups):
-        found = [
-            position
-            for position in unit.positions(group)
-            if not any(span.start <= position <= span.end for span in lifted)
-        ]
+        found = unit.positions(group)
+        if found and rule.lifted_by is not None:
+            lifted = unit.spans(rule.lifted_by) if lifted is None else lifted
+            found = [
+                position
+                for position in found
+                if not any(span.start <= position <= span.end for span in lifted)
+            ]
         own = [position for position in found if position >= unit.own_start]
         if own:
             pinned.append(own)
@@ -109,6 +110,8 @@ def find(rule: Rule, unit: Unit) -> Reach | None:
             from_intro = True
         else:
             return None
+    if rule.none is not None and rule.none.search(unit.full, len(unit.intro)):
+        return None
     start, end = _window(pinned)
     if end - start > rule.within:
         return None
