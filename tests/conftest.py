@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,19 @@ def _fork_server() -> ForkServer:
     server = ForkServer(BASE_ENV)
     atexit.register(server.close)
     return server
+
+
+def spawn(args: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> Result:
+    """`python -m policywatch ARGS` in a process started from scratch."""
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=cwd,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
 
 
 def forkable(args: tuple[str, ...], env: dict[str, str]) -> bool:
@@ -119,15 +132,7 @@ class Home:
         env = {**self.env(), "COLUMNS": str(columns)}
         if forkable(args, env):
             return Result(*_fork_server().run([*args], env, str(self.path), timeout))
-        done = subprocess.run(
-            [sys.executable, "-m", "policywatch", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-            cwd=self.path,
-        )
-        return Result(done.returncode, done.stdout, done.stderr)
+        return spawn(args, env, self.path, timeout)
 
     def crawl(self, catalog: Path, *args: str) -> Result:
         """Crawl the `TestSite` documents now, due or not (`--all`)."""

@@ -3,13 +3,11 @@ same exit code, stdout, stderr, terminal width, working directory and environmen
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Home, Result, _fork_server, forkable
+from tests.conftest import Home, Result, _fork_server, forkable, spawn
 
 COMMANDS = [
     ("--help",),  # a rich panel, as wide as COLUMNS
@@ -19,19 +17,6 @@ COMMANDS = [
     ("catalog", "validate", "relative.yaml"),  # read from the command's working directory
     ("subscribe", "json://127.0.0.1:1/hook", "--name", "ops"),  # Apprise, preloaded
 ]
-
-
-def spawned(home: Home, args: tuple[str, ...], columns: int) -> Result:
-    """The command in a process started from scratch, as `Home.run` ran every command before."""
-    done = subprocess.run(
-        [sys.executable, "-m", "policywatch", *args],
-        capture_output=True,
-        text=True,
-        env={**home.env(), "COLUMNS": str(columns)},
-        timeout=120,
-        cwd=home.path,
-    )
-    return Result(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.mark.parametrize(("args", "columns"), [(COMMANDS[0], 60)] + [(a, 200) for a in COMMANDS])
@@ -47,7 +32,7 @@ def test_a_forked_command_answers_as_a_spawned_one(
     env = {**homes[0].env(), "COLUMNS": str(columns)}
     assert forkable(args, env), args
     forked = Result(*_fork_server().run([*args], env, str(homes[0].path), 120))
-    expected = spawned(homes[1], args, columns)
+    expected = spawn(args, {**homes[1].env(), "COLUMNS": str(columns)}, homes[1].path)
     here, there = str(homes[0].path), str(homes[1].path)
     assert forked == Result(
         expected.code, expected.stdout.replace(there, here), expected.stderr.replace(there, here)
