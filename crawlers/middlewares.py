@@ -22,7 +22,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from crawlers.inside import INWARD, leads_inside
+from crawlers.inside import INWARD, is_inside, leads_inside
 from crawlers.items import FetchFailed
 from store.models import utcnow
 
@@ -85,23 +85,23 @@ REDIRECT_REFUSED = "policywatch_redirect_refused"
 
 
 class LedInside(Exception):
-    """A rendered page that Chromium's redirects (or its scripts) took from a public address
-    into this machine or its network: its text is not recorded."""
+    """A page that arrived inside, from a public address: a rendered page that Chromium's
+    redirects (or its scripts) took there, or a fetched one whose redirect named a host that
+    looked public when checked and was connected to inside (its DNS answer changed between the
+    two: rebinding). Its text is not recorded."""
 
 
 class InsideRedirectMiddleware:
     """Does not follow a redirect from a public address into this machine or its network
     (`crawlers.inside`). Placed after Scrapy's RedirectMiddleware, it sees the 3xx first; the
     response then reaches the spider, which says why it stopped there. Chromium follows its own
-    redirects: a rendered page that arrived inside fails instead."""
+    redirects, and a name may resolve otherwise at the connection than at the check: a page
+    that arrived inside nonetheless fails instead."""
 
     async def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
-        if request.meta.get("playwright") and response.url != request.url:
-            inward = await leads_inside(urlsplit(response.url).hostname)
-            if inward and not await leads_inside(urlsplit(request.url).hostname):
-                raise LedInside(f"the page led to {response.url}, which is not read ({INWARD})")
+        await _refuse_arrival_inside(request, response)
         location = response.headers.get("Location")
         if not 300 <= response.status < 400 or not location:
             return response
@@ -115,6 +115,24 @@ class InsideRedirectMiddleware:
             request.meta["dont_redirect"] = True
             request.meta[REDIRECT_REFUSED] = INWARD
         return response
+
+
+async def _refuse_arrival_inside(request: Request, response: Response) -> None:
+    """Raises `LedInside` for a page that arrived inside from a public origin. A rendered page
+    is judged by its final URL; a fetched one that came by redirects, by the address it was
+    read from, which through a proxy is the proxy's and says nothing of where the page is."""
+    if request.meta.get("playwright"):
+        origin, address = request.url, None
+        final = urlsplit(response.url).hostname
+        arrived = response.url != request.url and await leads_inside(final)
+    else:
+        redirects = request.meta.get("redirect_urls")
+        origin, address = (redirects or [request.url])[0], response.ip_address
+        direct = bool(redirects) and not request.meta.get("proxy")
+        arrived = direct and address is not None and is_inside(str(address))
+    if arrived and not await leads_inside(urlsplit(origin).hostname):
+        at = f" ({address})" if address else ""
+        raise LedInside(f"the page led to {response.url}{at}, which is not read ({INWARD})")
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

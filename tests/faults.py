@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response
+from scrapy.resolver import CachingThreadedResolver
+from twisted.internet import defer
 
 FAULT = "injected fault"
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -76,3 +78,18 @@ def downloader_middlewares(name: str) -> list[str]:
 
     ours = {**settings.DOWNLOADER_MIDDLEWARES, f"tests.faults.{name}": 540}
     return ["--set", f"DOWNLOADER_MIDDLEWARES={json.dumps(ours)}"]
+
+
+REBOUND = ".rebound.test"
+
+
+class RebindingResolver(CachingThreadedResolver):
+    """Scrapy's resolver, but every name under `REBOUND` connects to 127.0.0.1, which the
+    system's resolver (policywatch's own check) does not know: a DNS server that answers a
+    public address to the check and this machine to the connection. Name it with `--set
+    DNS_RESOLVER=tests.faults.RebindingResolver`."""
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
+        if name.endswith(REBOUND):
+            return defer.succeed("127.0.0.1")
+        return super().getHostByName(name, timeout)

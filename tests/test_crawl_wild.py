@@ -18,6 +18,7 @@ import pytest
 import zstandard
 
 from crawlers.inside import is_inside
+from tests import faults
 from tests.conftest import FAST, Home
 from tests.pdfs import image_only_pdf, inflating_pdf, text_pdf
 from tests.site import Page, Site
@@ -371,6 +372,36 @@ def test_a_public_page_cannot_redirect_the_crawler_to_a_name_that_resolves_insid
     assert [hit.path for hit in site.log if hit.path.endswith("/admin")] == [
         f"http://{name}:{port}/admin"
     ]
+
+
+def test_a_redirect_to_a_name_that_resolves_inside_only_at_the_connection_is_not_recorded(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redirect's target is looked up before it is followed, and looked up again by the
+    connection: a DNS server that answers a public address to the first and this machine to
+    the second (rebinding) led the crawler inside, and the text was recorded. The page is now
+    judged by the address it was read from. Here Scrapy's resolver plays that server, for
+    names the system's resolver does not know."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    port = urlsplit(site.base).port
+    inside = terms("<p>" + "Internal admin console: the keys of production. " * 20 + "</p>")
+    site.html("/admin", inside)
+    target = {"Location": f"http://admin{faults.REBOUND}:{port}/admin"}
+    site.html("/moved", "", status=302, headers=target)
+    catalog = home.catalog(
+        [{"type": "moved", "url": f"http://policy{faults.REBOUND}:{port}/moved"}]
+    )
+    resolver = ["--set", "DNS_RESOLVER=tests.faults.RebindingResolver"]
+    seen = outcomes(home.crawl(catalog, "--json", *resolver))
+    assert seen == {
+        "testsite/moved": (
+            "failed",
+            f"http-error: the page led to http://admin{faults.REBOUND}:{port}/admin (127.0.0.1),"
+            " which is not read (it leads from a public address into this machine or its"
+            " private network)",
+        )
+    }
+    assert home.run("history", "--json").json() == []
 
 
 def test_a_pdf_whose_pages_inflate_past_the_size_cap_is_too_large(home: Home, site: Site) -> None:
