@@ -160,11 +160,14 @@ class LastCheck:
 
 @dataclass(frozen=True)
 class ChangeDetail:
-    """A change with the two texts it lies between, for display."""
+    """A change with the two texts it lies between, and their numbers in the document's
+    history (`seq`, by which the web page links them), for display."""
 
     change: ChangeRow
     old_text: str
     new_text: str
+    old_seq: int
+    new_seq: int
 
 
 def list_documents(engine: Engine) -> list[DocumentRow]:
@@ -363,7 +366,8 @@ def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
         document = session.get_one(Document, change.document_id)
         before = session.get_one(Version, change.from_version_id)
         after = session.get_one(Version, change.to_version_id)
-        return ChangeDetail(change_row(change, document), before.text, after.text)
+        row = change_row(change, document)
+        return ChangeDetail(row, before.text, after.text, before.seq, after.seq)
 
 
 @dataclass(frozen=True)
@@ -486,24 +490,107 @@ class DocumentDetail:
 def get_document(engine: Engine, key: str) -> DocumentDetail | None:
     """One document by key with its versions and latest text; None when it is not tracked."""
     with Session(engine) as session:
-        document = session.exec(select(Document).where(Document.key == key.lower())).first()
+        document = _document(session, key)
         if document is None:
             return None
-        versions = session.exec(
-            select(Version.seq, Version.seen_at, Version.id)
-            .where(Version.document_id == document.id)
-            .order_by(col(Version.seq))
-        ).all()
+        versions = _versions(session, document.id)  # type: ignore[arg-type]
         latest = latest_version(session, document.id)  # type: ignore[arg-type]
         changes = session.exec(
             select(func.count()).select_from(Change).where(Change.document_id == document.id)
         ).one()
         return DocumentDetail(
             _document_row(document, len(versions)),
-            [VersionRow(seq, seen_at, id_) for seq, seen_at, id_ in versions],  # type: ignore[arg-type]
+            versions,
             latest.text if latest else None,
             changes,
         )
+
+
+def _document(session: Session, key: str) -> Document | None:
+    return session.exec(select(Document).where(Document.key == key.lower())).first()
+
+
+def list_versions(engine: Engine, key: str) -> list[VersionRow] | None:
+    """A document's versions, oldest first; None when it is not tracked."""
+    with Session(engine) as session:
+        document = _document(session, key)
+        return None if document is None else _versions(session, document.id)  # type: ignore[arg-type]
+
+
+def _versions(session: Session, document_id: int) -> list[VersionRow]:
+    rows = session.exec(
+        select(Version.seq, Version.seen_at, Version.id)
+        .where(Version.document_id == document_id)
+        .order_by(col(Version.seq))
+    ).all()
+    return [VersionRow(seq, seen_at, id_) for seq, seen_at, id_ in rows]  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class VersionDetail(JsonRow):
+    """One version of a document (`seq` of `versions`, from 1) with its whole text: what the
+    page said from when it was first seen (`seen_at`) until the next version was
+    (`replaced_at`, None for the latest). The changes that led to it and away from it are named
+    by id (`came_by` is None for the first version, `left_by` for the latest)."""
+
+    key: str
+    service: str
+    document_type: str
+    url: str
+    seq: int
+    seen_at: datetime
+    id: int
+    versions: int
+    replaced_at: datetime | None
+    came_by: int | None
+    left_by: int | None
+    text: str
+
+
+def get_version(engine: Engine, key: str, seq: int) -> VersionDetail | None:
+    """Version `seq` (from 1) of a document; None when the document is not tracked or has no
+    such version."""
+    with Session(engine) as session:
+        document = _document(session, key)
+        if document is None:
+            return None
+        version = session.exec(
+            select(Version).where(Version.document_id == document.id, Version.seq == seq)
+        ).first()
+        if version is None:
+            return None
+        versions = session.exec(
+            select(func.count()).select_from(Version).where(Version.document_id == document.id)
+        ).one()
+        replaced_at = session.exec(
+            select(Version.seen_at).where(
+                Version.document_id == document.id, Version.seq == seq + 1
+            )
+        ).first()
+        came_by, left_by = (
+            session.exec(select(Change.id).where(column == version.id)).first()
+            for column in (Change.to_version_id, Change.from_version_id)
+        )
+        return VersionDetail(
+            document.key,
+            document.service,
+            document.document_type,
+            document.url,
+            version.seq,
+            version.seen_at,
+            version.id,  # type: ignore[arg-type]
+            versions,
+            replaced_at,
+            came_by,
+            left_by,
+            version.text,
+        )
+
+
+def version_on(versions: Sequence[VersionRow], moment: datetime) -> VersionRow | None:
+    """The version a page showed at `moment`: the newest first seen by then (versions oldest
+    first); None before the first."""
+    return next((version for version in reversed(versions) if version.seen_at <= moment), None)
 
 
 def neighbour_changes(

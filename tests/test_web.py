@@ -27,7 +27,7 @@ from policywatch.web.diffview import sections
 from policywatch.web.feeds import ATOM
 from store.db import open_store
 from store.outbox import documents_json
-from store.queries import changes_json, list_changes
+from store.queries import changes_json, get_version, list_changes
 from store.rejudging import rejudge
 from store.repository import Attempt, DocumentInfo, Repository
 from tests.alerting import WHATSAPP, History
@@ -231,6 +231,49 @@ def test_document_page(client: TestClient) -> None:
     assert "version 2" in page
     assert "timeout ×1" in client.get("/documents").text
     assert client.get("/documents/nope/nothing").status_code == 404
+
+
+def test_a_version_page_shows_its_whole_text_between_the_changes_around_it(
+    client: TestClient, web_store: Engine
+) -> None:
+    """Every version was kept, but only the latest text could be read: what a page said on
+    the day a contract was signed had to be pieced together from diffs."""
+    key = "whatsapp/business-solution-terms"
+    versions = f"/documents/{key}/versions"
+    page = client.get(f"{versions}/2").text
+    assert "version 2 of 3" in page and RESTRICTION in page
+    assert "per conversation" in page and "per message" not in page  # not the latest text
+    assert f'href="{versions}/1"' in page and f'href="{versions}/3"' in page
+    changes = {c["to_version"]: c for c in client.get(f"/api/changes?all=1&document={key}").json()}
+    middle = client.get(f"/api{versions}/2").json()
+    assert middle == get_version(web_store, key, 2).to_json()  # as `text --json` gives it
+    came_by, left_by = changes[middle["id"]], changes[client.get(f"/api{versions}/3").json()["id"]]
+    assert (middle["came_by"], middle["left_by"]) == (came_by["id"], left_by["id"])
+    assert f'href="/changes/{came_by["id"]}?all=1"' in page
+    assert f'href="/changes/{left_by["id"]}?all=1"' in page
+    assert "The first version recorded" in client.get(f"{versions}/1").text
+    assert "the latest version" in client.get(f"{versions}/3").text
+    # Reached from the document's list of versions, and from a change, of both its sides.
+    assert f'href="{versions}/3"' in client.get(f"/documents/{key}").text
+    change = client.get(f"/changes/{came_by['id']}").text
+    assert f'href="{versions}/1"' in change and f'href="{versions}/2"' in change
+    hostile = client.get("/documents/evil/terms/versions/2").text
+    assert HOSTILE not in hostile and "&lt;script&gt;" in hostile
+
+
+def test_a_version_not_there_is_a_404_that_says_what_is(client: TestClient) -> None:
+    key = "whatsapp/business-solution-terms"
+    for path, status, message in [
+        (f"/documents/{key}/versions/4", 404, f"{key} has 3 versions, no version 4"),
+        ("/documents/whatsapp/business/versions/1", 404, f"did you mean {key}?"),
+        (f"/documents/{key}/versions/0", 422, "seq: Input should be greater than or equal to 1"),
+    ]:
+        for prefix in ("", "/api"):
+            answer = client.get(prefix + path)
+            assert answer.status_code == status, path
+            # The API's 422 is FastAPI's list of errors: the message, without the page's `seq: `.
+            said = str(answer.json()["detail"]) if prefix else answer.text
+            assert message.removeprefix("seq: ") in said, prefix + path
 
 
 def test_document_page_pages_its_changes(

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from policywatch import __version__
-from policywatch.cli import alerts, catalog, crawl, history, imports, rejudge, run, worker
+from policywatch.cli import (
+    alerts,
+    catalog,
+    crawl,
+    history,
+    imports,
+    rejudge,
+    run,
+    versions,
+    worker,
+)
 from policywatch.cli import web as web_cli
 from policywatch.cli.common import console, fail
 
@@ -46,6 +56,7 @@ app.command()(worker.worker)
 app.command()(history.documents)
 app.command(name="history")(history.history)
 app.command()(history.show)
+app.command()(versions.text)
 app.command()(history.upcoming)
 app.command(name="import-history")(imports.import_history)
 app.command()(rejudge.rejudge)

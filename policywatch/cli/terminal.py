@@ -56,3 +56,9 @@ def inert_json(text: str) -> str:
     data, and a terminal shown `--json` obeys none of them (`json.dumps` escapes C0 only, and
     U+009B is a one-character `ESC [`)."""
     return _RAW_IN_JSON.sub(lambda raw: f"\\u{ord(raw.group()):04x}", text)
+
+
+def inert_text(text: str) -> str:
+    """Text to write raw (not through a console: a document's text, for a file or a pager),
+    without the control characters a terminal would obey."""
+    return _CONTROLS.sub("", text)

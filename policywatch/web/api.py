@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
@@ -23,6 +23,7 @@ from policywatch.web.selection import (
     parse_filters,
     store,
     upcoming,
+    version_or_404,
 )
 from policywatch.wording import unified_diff
 from store.outbox import document_json, documents_json, failed_by_document
@@ -30,6 +31,7 @@ from store.queries import (
     ChangeRow,
     DocumentRow,
     Revert,
+    VersionDetail,
     VersionRow,
     changes_json,
     get_change,
@@ -112,6 +114,13 @@ def api_change(engine: Store, change_id: int) -> JSONResponse:
 def api_documents(engine: Store) -> JSONResponse:
     """Every tracked document and its fetch health (the fields of `documents --json`)."""
     return JSONResponse(documents_json(engine))
+
+
+# Before `/documents/{key:path}`, whose path would take `KEY/versions/N` for a key.
+@router.get("/documents/{key:path}/versions/{seq}", response_model=VersionDetail)
+def api_version(engine: Store, key: str, seq: Annotated[int, Path(ge=1)]) -> JSONResponse:
+    """One version of a document with its whole text (the object of `text --json`)."""
+    return JSONResponse(version_or_404(engine, key, seq).to_json())
 
 
 @router.get("/documents/{key:path}", response_model=DocumentWithVersions)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -40,6 +41,7 @@ from policywatch.web.selection import (
     parse_filters,
     store,
     upcoming,
+    version_or_404,
 )
 from policywatch.wording import noise_hidden
 from store.queries import (
@@ -220,6 +222,8 @@ def change(
         reverted=reverts(engine, [change_id]).get(change_id) if detail.change.meaningful else None,
         sections=diffview.sections(detail.old_text, detail.new_text, sentences),
         view=view,
+        old_seq=detail.old_seq,
+        new_seq=detail.new_seq,
         previous_id=previous_id,
         next_id=next_id,
         noise_query="?all=1" if include_noise else "",
@@ -231,6 +235,17 @@ def change(
 def documents(request: Request, engine: Store) -> HTMLResponse:
     """What is tracked and how its fetching goes."""
     return _page(request, "documents.html", documents=list_documents(engine))
+
+
+# Before `/documents/{key:path}`, whose path would take `KEY/versions/N` for a key.
+@router.get("/documents/{key:path}/versions/{seq}", response_class=HTMLResponse)
+@router.head("/documents/{key:path}/versions/{seq}", include_in_schema=False)
+def version(
+    request: Request, engine: Store, key: str, seq: Annotated[int, PathParam(ge=1)]
+) -> HTMLResponse:
+    """One version's whole text: what the page said from when it was first seen until the
+    next version, with the changes that led to it and away from it."""
+    return _page(request, "version.html", detail=version_or_404(engine, key, seq))
 
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)

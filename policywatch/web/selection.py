@@ -15,15 +15,18 @@ from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
-from policywatch.wording import did_you_mean
+from policywatch.wording import counted, did_you_mean
 from store.queries import (
     SEVERITIES,
     ChangeRow,
     Selection,
     Upcoming,
+    VersionDetail,
     count_changes,
+    get_version,
     hidden_noise,
     list_changes,
+    list_versions,
     tracked_names,
     upcoming_changes,
 )
@@ -167,3 +170,15 @@ def no_document(engine: Engine, key: str) -> HTTPException:
     """The 404 of a document key that names nothing tracked, with the closest key, as the
     command line says it: an address typed by hand is most often one letter off."""
     return HTTPException(404, f"no document {key}{did_you_mean(key, tracked_names(engine).keys)}")
+
+
+def version_or_404(engine: Engine, key: str, seq: int) -> VersionDetail:
+    """Version `seq` of a document, or the 404 that says which key was meant or how many
+    versions there are."""
+    detail = get_version(engine, key, seq)
+    if detail is not None:
+        return detail
+    versions = list_versions(engine, key)
+    if versions is None:
+        raise no_document(engine, key)
+    raise HTTPException(404, f"{key} has {counted(len(versions), 'version')}, no version {seq}")

@@ -1,0 +1,78 @@
+"""`text`: the whole text of any version of a document, by its number or by a date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Home
+
+KEY = "acme/rules"
+TEXTS = {  # file name (when the version was seen) -> text
+    "2025-01-01T000000Z.md": "# Rules\n\nBots are welcome on every channel.\n",
+    "2025-06-01T120000Z.md": "# Rules\n\nBots are banned from every channel.\n",
+    "2025-09-01T000000Z.md": "# Rules\n\nBots are banned. Fees \x1b[31mapply\x1b[0m to all.\n",
+}
+
+
+@pytest.fixture
+def imported(home: Home, tmp_path: Path) -> Home:
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    for name, text in TEXTS.items():
+        (folder / name).write_text(text)
+    result = home.run("import-history", str(folder), "--service", "Acme", "--type", "Rules")
+    assert result.code == 0, result.stderr
+    return home
+
+
+def test_any_version_is_read_whole_by_its_number_or_a_date(imported: Home) -> None:
+    """Every version was kept, but only the latest text could be read: what a page said on the
+    day a contract was signed had to be pieced together from diffs."""
+    first, second, third = TEXTS.values()
+    by_number = imported.run("text", KEY, "--version", "2")
+    assert (by_number.code, by_number.stdout) == (0, second)  # the text alone, for a file
+    assert by_number.stderr.strip() == (
+        f"{KEY} · version 2 of 3, first seen 2025-06-01 12:00 UTC, replaced 2025-09-01 00:00 UTC"
+    )
+    assert imported.run("text", KEY, "--on", "2025-05-31").stdout == first
+    assert imported.run("text", KEY, "--on", "2025-06-01").stdout == second  # the day's end
+    assert imported.run("text", KEY, "--on", "2025-06-01T11:59").stdout == first
+    assert imported.run("text", KEY, "--on", "2025-06-01T12:00:00+00:00").stdout == second
+    latest = imported.run("text", KEY)
+    # A terminal is shown the text, never obeys it: the escape sequences stored are dropped.
+    assert latest.stdout == third.replace("\x1b", "")
+    assert "version 3 of 3 (the latest)" in latest.stderr
+
+
+def test_the_json_object_names_the_changes_on_either_side(imported: Home) -> None:
+    changes = imported.run("history", "--all", "--json").json()
+    by_version = {change["to_version"]: change["id"] for change in changes}
+    middle = imported.run("text", KEY, "--version", "2", "--json").json()
+    assert middle["text"] == TEXTS["2025-06-01T120000Z.md"]
+    assert (middle["seq"], middle["versions"], middle["key"]) == (2, 3, KEY)
+    assert middle["seen_at"] == "2025-06-01T12:00:00+00:00"
+    assert middle["replaced_at"] == "2025-09-01T00:00:00+00:00"
+    assert middle["came_by"] == by_version[middle["id"]]
+    latest = imported.run("text", KEY, "--json").json()
+    assert middle["left_by"] == by_version[latest["id"]]
+    assert (latest["replaced_at"], latest["left_by"]) == (None, None)
+    first = imported.run("text", KEY, "--version", "1", "--json").json()
+    assert first["came_by"] is None
+
+
+def test_a_version_that_is_not_there_is_said_so(imported: Home) -> None:
+    for args, message in [
+        (("acme/rule",), "no tracked document acme/rule (did you mean acme/rules?)"),
+        ((KEY, "--version", "4"), f"{KEY} has 3 versions: give --version 1 to 3"),
+        (
+            (KEY, "--on", "2024-12-31"),
+            f"no version of {KEY} is known on 2024-12-31: it was first seen 2025-01-01 00:00 UTC",
+        ),
+        ((KEY, "--on", "June"), "--on 'June' is not an ISO date or time such as 2026-01-15"),
+        ((KEY, "--on", "2025-06-01", "--version", "1"), "give --version or --on, not both"),
+    ]:
+        result = imported.run("text", *args)
+        assert (result.code, result.stdout) == (2, ""), args
+        assert message in result.stderr, args
