@@ -567,10 +567,9 @@ def get_version(engine: Engine, key: str, seq: int) -> VersionDetail | None:
                 Version.document_id == document.id, Version.seq == seq + 1
             )
         ).first()
-        came_by, left_by = (
-            session.exec(select(Change.id).where(column == version.id)).first()
-            for column in (Change.to_version_id, Change.from_version_id)
-        )
+        changes = select(Change.id).where(Change.document_id == document.id)
+        came_by = session.exec(changes.where(Change.to_version_id == version.id)).first()
+        left_by = session.exec(changes.where(Change.from_version_id == version.id)).first()
         return VersionDetail(
             document.key,
             document.service,
