@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import NamedTuple
@@ -36,6 +37,14 @@ _MARGIN = 2  # words: an edit this close to what a rule read touches it
 # A figure edited this close does: "Messages are billed at 0.005 USD each" -> "0.02", the price
 # four words past what the rule read ("Messages are billed"), and a decimal two words of its own.
 _FIGURE_MARGIN = 6
+# Words whose coming or going changes no obligation: an article, the "that" of a clause ("data
+# that you do not have permission to access"), "also" ("We may also share" / "We also may
+# share"). And a verb agreeing with its subject ("while one of your other accounts is
+# terminated"): Google Play's grammar fix alone fired a termination alert.
+_FILLERS = frozenset({"a", "an", "the", "that", "also"})
+_AGREEMENT = frozenset(
+    {frozenset({"is", "are"}), frozenset({"was", "were"}), frozenset({"has", "have"})}
+)
 
 
 class Reach(NamedTuple):
@@ -234,15 +243,32 @@ def _edits(text: str, others: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[i
             best, best_ratio = other_words, ratio
     if best is None:
         return None
-    matcher.set_seq1(best)
+    # Fillers are left out of the comparison, so that one moved ("We also may share" / "We may
+    # also share") is no edit of the words around it; `kept` maps back to positions in `words`.
+    kept = [position for position, word in enumerate(words) if word not in _FILLERS]
+    content = [words[position] for position in kept]
+    former = [word for word in best if word not in _FILLERS]
+    matcher.set_seqs(former, content)
     changed: list[int] = []
     deleted: list[int] = []
-    for tag, _, _, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or _cosmetic(former[i1:i2], content[j1:j2]):
+            continue
         if tag == "delete":
-            deleted.append(j1)
-        elif tag != "equal":
-            changed += range(j1, j2)
+            deleted.append(kept[j1] if j1 < len(kept) else len(words))
+        else:
+            changed += (kept[j] for j in range(j1, j2))
     return tuple(changed), tuple(deleted)
+
+
+def _cosmetic(old: Sequence[str], new: Sequence[str]) -> bool:
+    """Whether words `old` replaced by `new` say the same: the same letters spaced otherwise
+    (the App Store's captures glue and split words: "terminate automatically" and
+    "terminateautomatically", "these" and "th ese"), or a verb agreeing with another subject.
+    Anything else is an edit, "the" become "any" included (an "any" inserted)."""
+    return "".join(old) == "".join(new) or (
+        len(old) == len(new) == 1 and frozenset((old[0], new[0])) in _AGREEMENT
+    )
 
 
 def _words(text: str) -> list[str]:
