@@ -9,11 +9,17 @@ Rules read only what changed, sentence by sentence, page chrome left out:
   as `changed` when the old wording matched too, as `added` or `removed` when only one side
   did. A long sentence edited elsewhere (a product renamed at its end) does not fire again;
 - a sentence an earlier version already said (`known`: a page flapping between variants)
-  fires nothing.
+  fires nothing;
+- a name the change replaces alike in several sentences (Facebook become Meta) is a rename:
+  the old wording is read with the new name, so a sentence renamed and nothing else fires
+  nothing.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +32,9 @@ from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, se
 from diffengine.sentences import clauses
 from diffengine.summary import fill, summarize
 
+_NAME_WORD = re.compile(r"\w+(?:'\w+)*")
+_NAME_WORDS = 3  # at most, on either side of a rename ("Le Chat" -> "Vibe", "Inc" -> "LLC")
+_RENAMED_IN = 2  # sentences replacing a name alike before it is taken for a rename
 MAX_MATCHES = 50  # per change: a rewritten policy fires hundreds; the most severe are kept
 _UNMATCHED: Severity = "low"  # a real text change that no rule recognises
 
@@ -53,8 +62,9 @@ def classify(
     today = today or date.today()
     substantive = report.substantive
     novel = [sentence for sentence in substantive if not sentence.known]
+    renames = _renames(substantive)
     matches = sorted(
-        _dedupe(match for sentence in novel for match in _fire(rules, sentence)),
+        _dedupe(match for sentence in novel for match in _fire(rules, sentence, renames)),
         # At one severity, what a change says now is its news before what it dropped: "Data
         # shared with third parties" before "Sharing of data with third-party AI dropped".
         key=lambda match: (-severity_rank(match.severity), match.side == "removed"),
@@ -80,6 +90,47 @@ def classify(
         effective_date=effective,
         days_left=remaining,
     )
+
+
+Rename = tuple[re.Pattern[str], str]
+
+
+def _renames(sentences: Sequence[SentenceChange]) -> tuple[Rename, ...]:
+    """The names the change replaces alike in at least `_RENAMED_IN` reworded sentences, most
+    replaced first: Facebook become Meta in 2022 ("… with other Facebook Companies" -> "… with
+    other Meta Companies" fired a data-sharing alert), "WhatsApp Inc." become "WhatsApp LLC",
+    Mistral's "Le Chat Pro" become "Vibe Pro" (a high training alert). A name is capitalized
+    words, at most `_NAME_WORDS`, never a sentence's first word: there a capital marks no name
+    ("We may share" -> "You may share" is no rename)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for sentence in sentences:
+        if not (sentence.old and sentence.new):
+            continue
+        old, new = _NAME_WORD.findall(sentence.old), _NAME_WORD.findall(sentence.new)
+        matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+        counts.update(
+            {
+                (" ".join(old[i1:i2]), " ".join(new[j1:j2]))
+                for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+                if tag == "replace"
+                and i1
+                and j1
+                and max(i2 - i1, j2 - j1) <= _NAME_WORDS
+                and all(word[0].isupper() for word in old[i1:i2] + new[j1:j2])
+            }
+        )
+    return tuple(
+        (re.compile(r"\b" + r"\W+".join(map(re.escape, name.split())) + r"\b"), renamed)
+        for (name, renamed), count in counts.most_common()
+        if count >= _RENAMED_IN
+    )
+
+
+def _rename(text: str, renames: tuple[Rename, ...]) -> str:
+    """`text` with the new names for the old."""
+    for name, renamed in renames:
+        text = name.sub(renamed, text)
+    return text
 
 
 def _units(sentence: str, intro: str) -> tuple[Unit, ...]:
@@ -121,9 +172,13 @@ def _cut(rule: Rule, gone: Sequence[Unit], new_units: tuple[Unit, ...]) -> bool:
     return False
 
 
-def _fire(rules: Sequence[Rule], sentence: SentenceChange) -> Iterator[RuleMatch]:
-    """The rule matches of one changed sentence, with the side each fired on."""
-    old_units = _units(sentence.old, sentence.old_intro) if sentence.old else ()
+def _fire(
+    rules: Sequence[Rule], sentence: SentenceChange, renames: tuple[Rename, ...] = ()
+) -> Iterator[RuleMatch]:
+    """The rule matches of one changed sentence, with the side each fired on; its old wording
+    is read with the `renames` done (and quoted as it was)."""
+    old = _rename(sentence.old, renames), _rename(sentence.old_intro, renames)
+    old_units = _units(*old) if sentence.old else ()
     new_units = _units(sentence.new, sentence.new_intro) if sentence.new else ()
     old_keys = {_key(unit) for unit in old_units}
     new_keys = {_key(unit) for unit in new_units}

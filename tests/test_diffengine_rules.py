@@ -87,6 +87,55 @@ def test_an_edit_far_from_what_a_rule_reads_does_not_fire_it_again() -> None:
     assert [match.side for match in classify(reworded).matches] == ["changed"]
 
 
+# Facebook's and Instagram's terms and Meta's Platform Terms, 2022: every sentence naming
+# Facebook names Meta instead.
+RENAMED = (
+    "We share data with other Facebook Companies when we detect misuse or harmful conduct by "
+    "someone using one of our Products.",
+    "We may also share information about misuse or harmful content with other Facebook "
+    "Companies or law enforcement.",
+    "You will promptly terminate a Client's use of our Facebook Products, Platform, or Platform "
+    "Data through your App if we request it.",
+)
+
+
+def _page(*sentences: str) -> str:
+    return "# Terms\n\n" + "\n\n".join(sentences)
+
+
+def test_a_name_replaced_throughout_is_a_rename_not_a_change() -> None:
+    """Facebook become Meta in 2022 fired data-sharing alerts in Facebook's, Instagram's and
+    Meta's developer terms; Mistral's "Le Chat Pro" become "Vibe Pro" a high training alert."""
+    renamed = [sentence.replace("Facebook", "Meta") for sentence in RENAMED]
+    assert classify(compare(_page(*RENAMED), _page(*renamed))).matches == ()
+    lechat = (
+        "We do not use Your Data to train our artificial intelligence models except (a) when you "
+        "(i) use Mistral AI Products under a free subscription, or are subscribed to Le Chat Pro "
+        "or Le Chat Student, and (ii) you have not opted-out of training.",
+        "Le Chat Pro subscribers may cancel their subscription at any time from Le Chat.",
+    )
+    vibe = [sentence.replace("Le Chat", "Vibe") for sentence in lechat]
+    assert classify(compare(_page(*lechat), _page(*vibe))).matches == ()
+
+
+def test_a_rename_hides_no_edit_beside_it_and_one_name_swapped_is_a_change() -> None:
+    # Facebook Terms of Service, 2022-07-26: renamed, and the sharing widened.
+    widened = (
+        "We share data across Meta Companies when we detect misuse or harmful conduct by someone "
+        "using one of our Products or to help keep Meta Products, users and the community safe."
+    )
+    renamed = [sentence.replace("Facebook", "Meta") for sentence in RENAMED[1:]]
+    fired = classify(compare(_page(*RENAMED), _page(widened, *renamed))).matches
+    assert [(match.rule_id, match.sentence) for match in fired] == [
+        ("third-party-sharing", widened)
+    ]
+    # A name replaced in one sentence only may be another party ("with OpenAI" become "with
+    # Anthropic"): no rename, the edit counts.
+    swapped = RENAMED[0].replace("Facebook", "Meta")
+    fired = classify(compare(_page(*RENAMED), _page(swapped, *RENAMED[1:]))).matches
+    assert [(match.rule_id, match.side) for match in fired] == [("third-party-sharing", "changed")]
+
+
 def test_an_enumerated_clause_is_read_with_the_lead_of_its_sentence() -> None:
     # Threads Terms of Use, 2024-08-30: the prohibition is eighty words before "scraper".
     before, after = fixture("threads_tos_before.md"), fixture("threads_tos_after.md")
