@@ -357,8 +357,16 @@ def redeclared_changes(engine: Engine, change_ids: Collection[int]) -> set[int]:
         return {change_id for change_id in session.exec(query).all() if change_id is not None}
 
 
+# The largest id a change can have: PostgreSQL's INTEGER key (SQLite's reaches further, but a
+# store never gets there). An id typed beyond it names no change; asked for, it made the
+# database driver overflow (a 500 on the web, a traceback on the command line).
+MAX_ID = 2**31 - 1
+
+
 def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
     """One change with its before and after texts; None when there is no such change."""
+    if not 0 < change_id <= MAX_ID:
+        return None
     with Session(engine) as session:
         change = session.get(Change, change_id)
         if change is None:

@@ -41,6 +41,7 @@ from tests.test_web_data import (
     WHATSAPP_V3,
     google_store,
     judge_with,
+    populate,
     verdict,
     web_store,
 )
@@ -181,6 +182,35 @@ def test_the_timeline_counts_its_pages_and_says_where_they_end(
     assert "No changes on page 99: there are only 2 pages." in beyond
     assert '<a href="?all=1&amp;page=2">Go to page 2</a>' in beyond
     assert 'rel="prev" href="?all=1&amp;page=2"' in beyond and 'rel="next"' not in beyond
+
+
+HUGE = "9" * 20  # past 64 bits: no database driver takes it
+
+
+def test_numbers_typed_past_what_a_store_holds_are_answered_not_a_500(db_url: str) -> None:
+    """A change id past PostgreSQL's INTEGER (or 64 bits on SQLite), a page or offset past 64
+    bits, the calendar's last day as `until`, a `within` past it: each made the database driver
+    or the date arithmetic overflow, and the user got a bare "Internal Server Error"."""
+    engine = open_store(db_url)
+    populate(engine)
+    client = TestClient(create_app(engine))
+    for change_id in ("3000000000", HUGE):
+        page = client.get(f"/changes/{change_id}")
+        assert page.status_code == 404 and f"no change with id {change_id}" in page.text
+        assert client.get(f"/api/changes/{change_id}").json() == {
+            "detail": f"no change with id {change_id}"
+        }
+    beyond = client.get(f"/?page={HUGE}").text
+    assert f"No changes on page {HUGE}: there is only 1 page." in beyond
+    document = client.get(f"/documents/whatsapp/business-solution-terms?page={HUGE}").text
+    assert f"No changes on page {HUGE}: there is only 1 page." in document
+    api = client.get(f"/api/changes?offset={HUGE}")
+    assert api.json() == [] and api.headers["x-total-count"] == "3"
+    everything = summaries(client.get("/").text)
+    assert summaries(client.get("/?until=9999-12-31").text) == everything
+    assert summaries(client.get(f"/upcoming?within={HUGE}").text) == summaries(
+        client.get("/upcoming?within=0").text
+    )
 
 
 def test_an_empty_timeline_says_what_noise_it_hides(client: TestClient) -> None:

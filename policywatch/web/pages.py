@@ -119,8 +119,11 @@ class Listing:
 def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str]) -> Listing:
     """Page `page` of `filters`' changes; the page links keep `params`, the page's own query."""
     total = count(engine, filters)
-    rows = changes(engine, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     last = max(1, -(-total // PAGE_SIZE))
+    # Past the last page nothing is asked of the store: a page number typed huge made an
+    # offset its driver could not take (a 500 where the page says where the pages end).
+    offset = (page - 1) * PAGE_SIZE
+    rows = changes(engine, filters, limit=PAGE_SIZE, offset=offset) if page <= last else []
 
     def page_url(number: int) -> str:
         return "?" + urlencode({**params, "page": str(number)})

@@ -81,6 +81,16 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
 
 
+def _days_after(day: date, days: int) -> date | None:
+    """`days` after `day`; None (no bound) past the calendar's last day, 9999-12-31, which a
+    date typed as the end (`until=9999-12-31`) or a window typed huge (`within`) went beyond
+    (a 500)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 def parse_filters(
     service: Annotated[str | None, Query(description="Service name, any case.")] = None,
     document: Annotated[str | None, Query(description="Document key, e.g. whatsapp/terms.")] = None,
@@ -118,7 +128,7 @@ def store(request: Request) -> Engine:
 def _where(filters: Filters) -> Selection:
     """The filters as the store's queries take them: dates as UTC midnights, `until` made
     exclusive (the day after), so a day typed as the end is included."""
-    until = _midnight(filters.until + timedelta(days=1)) if filters.until else None
+    until = _midnight(_days_after(filters.until, 1)) if filters.until else None
     return Selection(
         service=filters.service,
         document=filters.document,
@@ -156,7 +166,7 @@ def upcoming(engine: Engine, filters: Filters, within: int) -> Upcoming:
     days, 0: any time) whose date their page still states, soonest first. Dates of detection
     and noise have no say here."""
     today = datetime.now(UTC).date()
-    end = today + timedelta(days=within) if within else None
+    end = _days_after(today, within) if within else None
     selection = Selection(
         service=filters.service,
         document=filters.document,
