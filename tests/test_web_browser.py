@@ -23,9 +23,10 @@ from sqlalchemy import Engine
 
 from policywatch.web import create_app
 from tests.conftest import ROOT, unavailable
-from tests.test_web_data import RESTRICTION, google_store, web_store
+from tests.test_web_data import RESTRICTION, google_store, retitled_store, web_store
 
-__all__ = ["google_store", "web_store"]  # the fixtures, imported for pytest to find
+# the fixtures, imported for pytest to find
+__all__ = ["google_store", "retitled_store", "web_store"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -68,6 +69,13 @@ def served(web_store: Engine) -> Iterator[str]:
 def served_google(google_store: Engine) -> Iterator[str]:
     """The app over an imported document's store, as `served`."""
     with running(create_app(google_store)) as base:
+        yield base
+
+
+@pytest.fixture
+def served_retitled(retitled_store: Engine) -> Iterator[str]:
+    """The app over a store whose change lengthened a heading's underline, as `served`."""
+    with running(create_app(retitled_store)) as base:
         yield base
 
 
@@ -338,3 +346,19 @@ def test_on_a_phone_side_by_side_lines_stack_and_underlines_stay_one_line(
     assert height < 2 * line, (height, line)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("view", ["side", "inline"])
+def test_on_a_phone_a_lengthened_underline_is_cut_at_the_edge_with_its_words(
+    served_retitled: str, browser: Any, view: str
+) -> None:
+    """The words for screen readers (`added:`) are positioned out of the flow, so the cut of an
+    underline's cell did not hold them: starting past the edge, they slid the whole page
+    sideways (447 px wide at 390 on a Google Play change)."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{served_retitled}/changes/1?view={view}&all=1")
+    added = page.locator(".underline ins .vh")
+    assert added.count() == 1 and added.inner_text() == "added:"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the {view} diff is {overflow} px wider than the phone"

@@ -173,13 +173,35 @@ def web_store(tmp_path: Path) -> Engine:
     return engine
 
 
+def imported_store(path: Path, document: DocumentInfo, versions: Collection[str]) -> Engine:
+    """A store of one imported document's versions, judged by the real diff engine."""
+    engine = open_store(f"sqlite:///{path}")
+    repo = Repository(engine)
+    repo.sync_documents([document])
+    for text in versions:
+        repo.record_text(document.key, Attempt(document.url), text, assess, imported=True)
+    return engine
+
+
 @pytest.fixture
 def google_store(tmp_path: Path) -> Engine:
     """An imported document's two versions, judged by the real diff engine."""
-    engine = open_store(f"sqlite:///{tmp_path / 'google.sqlite3'}")
-    repo = Repository(engine)
-    key = "google/api-user-data-policy"
-    repo.sync_documents([DocumentInfo(key, "Google", "API User Data Policy", "https://g.test")])
-    for text in (GOOGLE_V1, GOOGLE_V2):
-        repo.record_text(key, Attempt("https://g.test"), text, assess, imported=True)
-    return engine
+    google = DocumentInfo(
+        "google/api-user-data-policy", "Google", "API User Data Policy", "https://g.test"
+    )
+    return imported_store(tmp_path / "google.sqlite3", google, (GOOGLE_V1, GOOGLE_V2))
+
+
+# A heading retitled longer, its `====` underline lengthened to match: the new `=` are an
+# insertion at the end of a line wider than a phone.
+RETITLED = (
+    "Terms\n" + "=" * 40 + "\n\nYou may use the API.\n",
+    "Terms of Service for Developers\n" + "=" * 70 + "\n\nYou may use the API.\n",
+)
+
+
+@pytest.fixture
+def retitled_store(tmp_path: Path) -> Engine:
+    """An imported document whose only change is a heading retitled, its underline lengthened."""
+    acme = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
+    return imported_store(tmp_path / "retitled.sqlite3", acme, RETITLED)
