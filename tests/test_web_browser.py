@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from policywatch.web import create_app
 from tests.conftest import ROOT, unavailable
-from tests.test_web_data import RESTRICTION, google_store, retitled_store, web_store
+from tests.test_web_data import ACME_FOLDER, RESTRICTION, google_store, retitled_store, web_store
 
 # the fixtures, imported for pytest to find
 __all__ = ["google_store", "retitled_store", "web_store"]
@@ -362,3 +362,15 @@ def test_on_a_phone_a_lengthened_underline_is_cut_at_the_edge_with_its_words(
     assert added.count() == 1 and added.inner_text() == "added:"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the {view} diff is {overflow} px wider than the phone"
+
+
+@pytest.mark.browser
+def test_on_a_phone_a_long_source_address_wraps(served_retitled: str, browser: Any) -> None:
+    """An imported document's source is its folder, `file:///…/Facebook__Developer-Terms`:
+    with nowhere to wrap, it pushed the change page 27 px past a phone's edge."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    for path in ("/changes/1?all=1", "/documents/acme/terms"):
+        page.goto(served_retitled + path)
+        assert ACME_FOLDER in page.locator("main").inner_text()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"

@@ -200,8 +200,12 @@ RETITLED = (
 )
 
 
+ACME_FOLDER = "file:///srv/ota/versions/Acme__Developer_Platform_Terms_of_Service_and_Policies"
+
+
 @pytest.fixture
 def retitled_store(tmp_path: Path) -> Engine:
-    """An imported document whose only change is a heading retitled, its underline lengthened."""
-    acme = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
+    """An imported document whose only change is a heading retitled, its underline lengthened;
+    its source, the folder it was imported from, named without a hyphen or space to wrap at."""
+    acme = DocumentInfo("acme/terms", "Acme", "Terms", ACME_FOLDER)
     return imported_store(tmp_path / "retitled.sqlite3", acme, RETITLED)
