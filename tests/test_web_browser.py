@@ -374,3 +374,19 @@ def test_on_a_phone_a_long_source_address_wraps(served_retitled: str, browser: A
         assert ACME_FOLDER in page.locator("main").inner_text()
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+
+
+@pytest.mark.browser
+def test_a_change_page_has_a_few_landmarks_and_its_sections_by_their_headings(
+    served: str, browser: Any
+) -> None:
+    """Each diff section was a named region: 194 landmarks on a Google Play change, 22 of them
+    named alike, which made a screen reader's list of landmarks useless. The sections are
+    reached by their headings; the landmarks are the page's parts."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(served + "/changes/1")
+    regions = page.get_by_role("region")
+    names = [region.get_attribute("aria-labelledby") for region in regions.all()]
+    assert names == ["matches-title", "diff-title"]
+    headings = page.get_by_role("heading", level=3).all_inner_texts()
+    assert headings == ["WhatsApp Business Solution Terms", "Definitions", "Acceptable use", "Fees"]
