@@ -213,6 +213,31 @@ def test_numbers_typed_past_what_a_store_holds_are_answered_not_a_500(db_url: st
     )
 
 
+def title(html: str) -> str:
+    found = re.search(r"<title>(.*)</title>", html)
+    assert found, "the page has no title"
+    return found.group(1)
+
+
+def test_a_pages_title_says_which_selection_and_page_it_is(
+    web_store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every timeline was "Timeline · policywatch", whatever its filters and page: two tabs,
+    a bookmark or the history could not tell them apart. An error page was titled "404"."""
+    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
+    client = TestClient(create_app(web_store))
+    assert title(client.get("/").text) == "Timeline · policywatch"
+    filtered = client.get("/?service=WhatsApp&min_severity=HIGH&page=1").text
+    assert title(filtered) == "Timeline: WhatsApp, high and above · policywatch"
+    assert title(client.get("/?all=1&page=2").text) == (
+        "Timeline: all changes, noise included · page 2 · policywatch"
+    )
+    document = client.get("/documents/whatsapp/business-solution-terms?page=2").text
+    assert title(document) == ("WhatsApp · Business Solution Terms · changes page 2 · policywatch")
+    assert title(client.get("/changes/9999").text) == "Not found · policywatch"
+    assert title(client.get("/?page=x").text) == "Not a valid request · policywatch"
+
+
 def test_an_empty_timeline_says_what_noise_it_hides(client: TestClient) -> None:
     """ "No changes for this selection." while a cosmetic change was hidden read as if nothing
     had been seen; the page now says so, as `history` does, and links to the noise."""

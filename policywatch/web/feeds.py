@@ -128,20 +128,7 @@ def _service_name(engine: Engine, typed: str) -> str:
 def feed_title(filters: Filters) -> str:
     """The selection in words, as in "policywatch: Threads, high and above". A filtered feed
     titled "all changes" read as the whole site."""
-    picked = [
-        filters.service,
-        filters.document and filters.document.lower(),
-        filters.category,
-        f"{filters.min_severity} and above" if filters.min_severity else None,
-    ]
-    words = [part for part in picked if part] or ["all changes"]
-    if filters.since:
-        words.append(f"from {filters.since.isoformat()}")
-    if filters.until:
-        words.append(f"to {filters.until.isoformat()}")
-    if filters.include_noise:
-        words.append("noise included")
-    return "policywatch: " + ", ".join(words)
+    return "policywatch: " + filters.described()
 
 
 # The filters a feed's address can carry in its path, most specific first, with their folder.

@@ -67,6 +67,24 @@ class Filters:
             params["all"] = "1"
         return params
 
+    def described(self) -> str:
+        """The selection in words, "Threads, high and above, from 2025-10-02": what a feed and
+        a page are titled by, so that two of them open side by side tell which is which."""
+        picked = [
+            self.service,
+            self.document and self.document.lower(),
+            self.category,
+            f"{self.min_severity} and above" if self.min_severity else None,
+        ]
+        words = [part for part in picked if part] or ["all changes"]
+        if self.since:
+            words.append(f"from {self.since.isoformat()}")
+        if self.until:
+            words.append(f"to {self.until.isoformat()}")
+        if self.include_noise:
+            words.append("noise included")
+        return ", ".join(words)
+
 
 def _date(name: str, value: str | None) -> date | None:
     if not value:
