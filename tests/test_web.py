@@ -213,6 +213,24 @@ def test_numbers_typed_past_what_a_store_holds_are_answered_not_a_500(db_url: st
     )
 
 
+NUL = "the address holds a NUL character (%00), which no name has"
+
+
+def test_a_nul_character_in_the_address_is_a_422_on_any_store(db_url: str) -> None:
+    """PostgreSQL refuses a NUL in a query: a filter, key or service name holding `%00` made
+    every page, feed and API call a bare 500 (SQLite let it find nothing)."""
+    engine = open_store(db_url)
+    populate(engine)
+    client = TestClient(create_app(engine))
+    for path in ("/?service=%00", "/?document=a%00b", "/documents/a%00b", "/upcoming?service=%00"):
+        page = client.get(path)
+        assert page.status_code == 422 and f'<p class="error">{NUL}</p>' in page.text, path
+    for path in ("/api/changes?service=%00", "/api/documents/a%00b", "/feeds/service/%00.atom"):
+        answer = client.get(path)
+        assert (answer.status_code, answer.json()) == (422, {"detail": NUL}), path
+    assert client.get("/?service=WhatsApp").status_code == 200
+
+
 def title(html: str) -> str:
     found = re.search(r"<title>(.*)</title>", html)
     assert found, "the page has no title"

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -114,6 +114,18 @@ async def _headers(request: Request, call_next: Next) -> Response:
     return response
 
 
+def _no_nul(request: Request) -> None:
+    """A 422 for an address holding a NUL character (`%00`), which no service, key or filter
+    has: PostgreSQL refuses it in a query, and each page, feed and API call asked with one
+    answered with a bare 500 (a scanner's probe, a value pasted from a binary)."""
+    values = [
+        request.scope["path"],
+        *(item for pair in request.query_params.multi_items() for item in pair),
+    ]
+    if any("\x00" in value for value in values):
+        raise HTTPException(422, "the address holds a NUL character (%00), which no name has")
+
+
 def _favicon() -> FileResponse:
     """The icon at the address browsers and feed readers ask for unprompted (JSON responses
     and feeds link to no icon): the SVG of the pages, so no load ends in a 404."""
@@ -128,6 +140,7 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
         openapi_url="/api/openapi.json",
         docs_url=None,  # Swagger UI loads its scripts from a CDN: unreachable offline, no CSP
         redoc_url=None,
+        dependencies=[Depends(_no_nul)],
     )
     app.state.engine = engine
     app.state.base_url = base_url
