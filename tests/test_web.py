@@ -16,6 +16,7 @@ import typer
 from click.testing import Result
 from lxml import etree
 from sqlalchemy import Engine
+from sqlalchemy import text as sql
 from typer.testing import CliRunner
 
 from diffengine import assess
@@ -147,6 +148,21 @@ def test_a_pages_error_is_a_page(client: TestClient, path: str, status: int, mes
     page = client.get(path)
     assert (page.status_code, page.headers["content-type"]) == (status, "text/html; charset=utf-8")
     assert f'<p class="error">{message}' in page.text and '<a href="/">' in page.text
+
+
+def test_a_failure_on_the_servers_side_is_a_page_with_a_way_back(web_store: Engine) -> None:
+    """A store that cannot be read (here its table of changes is gone) gave a bare "Internal
+    Server Error" in plain text: no words for the reader, no link back."""
+    with web_store.begin() as connection:
+        connection.execute(sql("DROP TABLE change"))
+    client = TestClient(create_app(web_store), raise_server_exceptions=False)
+    page = client.get("/")
+    assert (page.status_code, page.headers["content-type"]) == (500, "text/html; charset=utf-8")
+    assert "<title>Server error · policywatch</title>" in page.text
+    assert "the output of policywatch serve says" in page.text and '<a href="/">' in page.text
+    assert "sqlite" not in page.text.lower()  # the reason, which may name the store, stays out
+    api = client.get("/api/changes")
+    assert (api.status_code, api.json()) == (500, {"detail": "Internal Server Error"})
 
 
 def test_the_api_and_feeds_keep_json_errors(client: TestClient) -> None:

@@ -161,4 +161,5 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
     app.include_router(pages.router)
     app.add_exception_handler(StarletteHTTPException, pages.http_error_page)
     app.add_exception_handler(RequestValidationError, pages.invalid_request_page)
+    app.add_exception_handler(Exception, pages.server_error_page)
     return app

@@ -21,7 +21,7 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine
@@ -264,7 +264,11 @@ def document(request: Request, engine: Store, key: str, page: Page = 1) -> HTMLR
 
 
 MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
-TITLES = {401: "Token required", 404: "Not found", 422: "Not a valid request"}
+TITLES = {401: "Token required", 404: "Not found", 422: "Not a valid request", 500: "Server error"}
+SERVER_ERROR = (
+    "Something went wrong on the server's side: this page could not be made. What, the output of "
+    "policywatch serve says; the other pages may still work."
+)
 
 
 async def http_error_page(request: Request, error: Exception) -> Response:
@@ -285,6 +289,15 @@ async def invalid_request_page(request: Request, error: Exception) -> Response:
     if request.url.path.startswith(MACHINE_PREFIXES):
         return await request_validation_exception_handler(request, error)
     return error_page(request, 422, _invalid(error))
+
+
+async def server_error_page(request: Request, error: Exception) -> Response:
+    """An unforeseen failure (a store gone, a bug) as a page with a way back, not a bare
+    "Internal Server Error"; the API and the feeds answer in JSON, as for their other errors.
+    The reason stays in the server's log: it may name the database and its address."""
+    if request.url.path.startswith(MACHINE_PREFIXES):
+        return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+    return error_page(request, 500, SERVER_ERROR)
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
