@@ -174,6 +174,16 @@ def test_the_api_and_feeds_keep_json_errors(client: TestClient) -> None:
     assert client.get("/feeds/nope.atom").json() == {"detail": "Not Found"}
 
 
+def test_a_filter_typed_in_any_case_stays_selected_in_the_form(client: TestClient) -> None:
+    """A document key in another case (typed, or from the command line's `--document`) filtered
+    the timeline while its menu read "any": the next click on Filter dropped it unseen."""
+    page = client.get("/?document=WhatsApp/Business-Solution-Terms&service=WHATSAPP").text
+    assert '<option value="whatsapp/business-solution-terms" selected>' in page
+    assert '<option value="WhatsApp" selected>' in page
+    lower = client.get("/?document=whatsapp/business-solution-terms").text
+    assert summaries(page) == summaries(lower) != []
+
+
 def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
     client = TestClient(create_app(web_store))
