@@ -330,10 +330,11 @@ def _filters(selection: Selection) -> list[ColumnElement[bool]]:
         allowed = SEVERITIES[SEVERITIES.index(min_severity) :]
         conditions.append(col(Change.severity).in_(allowed))
     if category:
-        # Categories are a JSON list of slugs: match the quoted slug in its text, on any backend.
-        quoted = json.dumps(category).replace("\\", "\\\\").replace("%", "\\%")
+        # Categories are a JSON list of slugs: match the quoted slug in its text, on any backend,
+        # in any case (SQLite's LIKE ignored case, PostgreSQL's did not).
+        quoted = json.dumps(category.lower()).replace("\\", "\\\\").replace("%", "\\%")
         quoted = quoted.replace("_", "\\_")
-        listed = cast(col(Change.categories), String)
+        listed = func.lower(cast(col(Change.categories), String))
         conditions.append(listed.like(f"%{quoted}%", escape="\\"))
     return conditions
 

@@ -184,6 +184,18 @@ def test_a_filter_typed_in_any_case_stays_selected_in_the_form(client: TestClien
     assert summaries(page) == summaries(lower) != []
 
 
+def test_a_category_filters_in_any_case_on_any_store(db_url: str) -> None:
+    """`category=AI-Restriction` found the changes on SQLite, whose LIKE ignores case, and none on
+    PostgreSQL; and the menu read "any" either way."""
+    engine = open_store(db_url)
+    populate(engine)
+    client = TestClient(create_app(engine))
+    typed = client.get("/?category=AI-Restriction").text
+    assert summaries(typed) == summaries(client.get("/?category=ai-restriction").text) != []
+    assert "<option selected>ai-restriction</option>" in typed
+    assert len(client.get("/api/changes?category=AI-RESTRICTION").json()) == len(summaries(typed))
+
+
 def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
     client = TestClient(create_app(web_store))
