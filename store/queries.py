@@ -559,6 +559,8 @@ class VersionDetail(JsonRow):
 def get_version(engine: Engine, key: str, seq: int) -> VersionDetail | None:
     """Version `seq` (from 1) of a document; None when the document is not tracked or has no
     such version."""
+    if not 0 < seq < MAX_ID:  # one past it is asked for too: when the version was replaced
+        return None
     with Session(engine) as session:
         document = _document(session, key)
         if document is None:

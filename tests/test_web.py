@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import socket
 import warnings
@@ -242,6 +243,11 @@ def test_numbers_typed_past_what_a_store_holds_are_answered_not_a_500(db_url: st
     assert f"No changes on page {HUGE}: there is only 1 page." in beyond
     document = client.get(f"/documents/whatsapp/business-solution-terms?page={HUGE}").text
     assert f"No changes on page {HUGE}: there is only 1 page." in document
+    key = "whatsapp/business-solution-terms"
+    for seq, prefix in itertools.product(("3000000000", HUGE), ("", "/api")):
+        version = client.get(f"{prefix}/documents/{key}/versions/{seq}")
+        assert version.status_code == 404, prefix
+        assert f"{key} has 3 versions, no version {seq}" in version.text, prefix
     api = client.get(f"/api/changes?offset={HUGE}")
     assert api.json() == [] and api.headers["x-total-count"] == "3"
     everything = summaries(client.get("/").text)
