@@ -597,6 +597,22 @@ def get_version(engine: Engine, key: str, seq: int) -> VersionDetail | None:
         )
 
 
+def changes_between(engine: Engine, key: str, first: int, last: int) -> list[ChangeRow]:
+    """The changes that led a document from version `first` to version `last`, oldest first,
+    noise included."""
+    with Session(engine) as session:
+        document = _document(session, key)
+        if document is None:
+            return []
+        changes = session.exec(
+            select(Change)
+            .join(Version, col(Version.id) == col(Change.to_version_id))
+            .where(Change.document_id == document.id, Version.seq > first, Version.seq <= last)
+            .order_by(col(Version.seq))
+        ).all()
+        return [change_row(change, document) for change in changes]
+
+
 def version_on(versions: Sequence[VersionRow], moment: datetime) -> VersionRow | None:
     """The version a page showed at `moment`: the newest first seen by then (versions oldest
     first); None before the first."""

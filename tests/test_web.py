@@ -378,6 +378,42 @@ def test_a_version_page_shows_its_whole_text_between_the_changes_around_it(
     assert HOSTILE not in hostile and "&lt;script&gt;" in hostile
 
 
+def test_two_versions_however_far_apart_compare_with_the_changes_between(
+    client: TestClient,
+) -> None:
+    """A reviewer back after months read each change on its own: all that changed since the
+    version last read (a contract signed, a review done) could not be seen at once."""
+    key = "whatsapp/business-solution-terms"
+    page = client.get(f"/documents/{key}/compare?from=1").text  # to the latest
+    assert "version 1 to version 3" in page
+    assert f'<ins><span class="vh">added: </span>{RESTRICTION}</ins>' in page  # both changes
+    assert '<ins><span class="vh">added: </span>message</ins>' in page  # in one diff
+    # The changes between: the meaningful one listed, the noise counted.
+    assert "1 meaningful change, oldest first, and 1 judged noise" in page
+    assert "AI providers barred from the WhatsApp Business Solution" in page
+    assert "Wording of fees" not in page
+    assert client.get(f"/documents/{key}/compare?from=3&to=1").text.count(RESTRICTION) == (
+        page.count(RESTRICTION)
+    )  # either order: the older is before
+    inline = client.get(f"/documents/{key}/compare?from=2&to=3&view=inline").text
+    assert "No meaningful change: 1 judged noise" in inline
+    assert 'href="?view=side&amp;from=2&amp;to=3"' in inline  # the other view keeps the pair
+    # Reached from the document's page (a form) and from a version not the latest.
+    document = client.get(f"/documents/{key}").text
+    assert f'action="/documents/{key}/compare"' in document
+    version = client.get(f"/documents/{key}/versions/2").text
+    assert f'href="/documents/{key}/compare?from=2"' in version
+    for query, status, message in [
+        ("from=2&to=2", 422, "from and to name one version, 2: compare two"),
+        ("from=4", 404, f"{key} has 3 versions, no version 4"),
+        ("to=2", 422, "from: Field required"),
+    ]:
+        answer = client.get(f"/documents/{key}/compare?{query}")
+        assert (answer.status_code, message in answer.text) == (status, True), query
+    missing = client.get("/documents/whatsapp/business/compare?from=1")
+    assert missing.status_code == 404 and f"did you mean {key}?" in missing.text
+
+
 def test_a_version_not_there_is_a_404_that_says_what_is(client: TestClient) -> None:
     key = "whatsapp/business-solution-terms"
     for path, status, message in [

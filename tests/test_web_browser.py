@@ -176,11 +176,33 @@ def test_a_dead_link_leads_back_to_the_timeline(served: str, browser: Any) -> No
 
 
 @pytest.mark.browser
+def test_a_documents_form_compares_two_of_its_versions(served: str, browser: Any) -> None:
+    page = browser.new_page()
+    page.goto(served + "/documents/whatsapp/business-solution-terms")
+    form = page.locator("form.compare")
+    assert form.get_by_label("Compare version").input_value() == "2"  # the last change's
+    form.get_by_label("Compare version").fill("1")
+    form.get_by_role("button", name="Compare").click()
+    page.wait_for_url("**/compare?from=1&to=3")
+    assert page.locator("h1").inner_text().endswith("version 1 to version 3")
+    added = page.locator("section.diff ins").all_inner_texts()
+    assert any(RESTRICTION in text for text in added), added
+
+
+@pytest.mark.browser
 def test_on_a_phone_every_page_fits_its_width(served: str, browser: Any) -> None:
     """At 390 px the menu's last links and the documents' fetch health were off the screen,
     the whole page sliding sideways; a wide table now scrolls in its own box."""
     page = browser.new_page(viewport={"width": 390, "height": 844})
-    for path in ("/", "/documents", "/documents/openai/usage-policies", "/changes/1"):
+    whatsapp = "/documents/whatsapp/business-solution-terms"
+    for path in (
+        "/",
+        "/documents",
+        "/documents/openai/usage-policies",
+        "/changes/1",
+        f"{whatsapp}/versions/2",
+        f"{whatsapp}/compare?from=1",
+    ):
         answer = page.goto(served + path)
         assert answer is not None and answer.status == 200, path
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

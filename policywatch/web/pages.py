@@ -48,9 +48,11 @@ from store.queries import (
     SEVERITIES,
     ChangeRow,
     Revert,
+    changes_between,
     get_change,
     get_document,
     list_documents,
+    list_versions,
     neighbour_changes,
     reverts,
 )
@@ -238,6 +240,41 @@ def change(
 def documents(request: Request, engine: Store) -> HTMLResponse:
     """What is tracked and how its fetching goes."""
     return _page(request, "documents.html", documents=list_documents(engine))
+
+
+# Before `/documents/{key:path}`, whose path would take `KEY/compare` for a key.
+@router.get("/documents/{key:path}/compare", response_class=HTMLResponse)
+@router.head("/documents/{key:path}/compare", include_in_schema=False)
+def compare(
+    request: Request,
+    engine: Store,
+    key: str,
+    first: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int | None, Query(ge=1)] = None,
+    view: Literal["side", "inline"] = "side",
+) -> HTMLResponse:
+    """Two versions of a document however far apart (`to`: the latest unless given): all that
+    changed since a version was read (a contract signed, a review done), with the changes that
+    led from one to the other."""
+    versions = list_versions(engine, key)
+    if versions is None:
+        raise no_document(engine, key)
+    older, newer = sorted((first, to or len(versions)))
+    if older == newer:
+        raise HTTPException(422, f"from and to name one version, {older}: compare two")
+    before, after = version_or_404(engine, key, older), version_or_404(engine, key, newer)
+    between = changes_between(engine, key, older, newer)
+    return _page(
+        request,
+        "compare.html",
+        before=before,
+        after=after,
+        meaningful=[change for change in between if change.meaningful],
+        noise=sum(not change.meaningful for change in between),
+        sections=diffview.sections(before.text, after.text),
+        view=view,
+        keep=f"&from={older}&to={newer}",
+    )
 
 
 # Before `/documents/{key:path}`, whose path would take `KEY/versions/N` for a key.
