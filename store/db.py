@@ -151,15 +151,19 @@ def _create_private(path: Path) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url` (as `store_url` gives it); a new SQLite file is made private."""
+    """An engine for `url` (as `store_url` gives it); a new SQLite file is made private.
+
+    A statement's values are kept out of its errors (`hide_parameters`): SQLAlchemy quotes them
+    in every message, and a traceback of a failed write showed a subscription's Apprise URL,
+    token and password included."""
     if (path := sqlite_path(url)) is not None:
         _create_private(path)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @contextmanager

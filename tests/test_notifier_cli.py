@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -482,3 +483,20 @@ def test_a_store_of_subscriptions_others_can_read_is_warned_of_once(
 
     assert alerts(home, "subscriptions", "remove", "hooky", *db).code == 0
     assert alerts(home, "subscriptions", "list", "--json", *db).stderr == ""  # nothing to read
+
+
+def test_a_write_the_store_refuses_never_shows_a_subscriptions_secret(
+    home: Home, hook: Webhook
+) -> None:
+    """SQLAlchemy quotes a failed statement's values in its error: a subscription that could
+    not be stored (a disk full; here a trigger writing to a table gone) printed its URL, token
+    and password, in the traceback."""
+    assert alerts(home, "subscribe", "json://127.0.0.1:9/first", "--name", "first").code == 0
+    with sqlite3.connect(home.db.removeprefix("sqlite:///")) as connection:
+        connection.executescript(
+            "CREATE TABLE gone (id INTEGER); CREATE TRIGGER failing BEFORE INSERT ON subscription"
+            " BEGIN INSERT INTO gone VALUES (1); END; DROP TABLE gone;"
+        )
+    refused = alerts(home, "subscribe", secret_url(hook), "--name", "hooky")
+    assert refused.code != 0 and "no such table: main.gone" in refused.stderr, refused.stderr
+    assert_masked(refused)
