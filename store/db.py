@@ -298,27 +298,53 @@ def _reason(error: Exception) -> str:
     return str(error)
 
 
+def _unwritable(path: Path) -> str | None:
+    """Why SQLite cannot write the store at `path`, if it cannot: the file read-only, or its
+    folder, where SQLite keeps the store's journal (`-wal`, `-shm`) even to read it."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {path} is read-only to this user"
+    folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return (
+            f"its folder {folder} is read-only to this user, and SQLite writes the store's"
+            f" journal ({path.name}-wal, {path.name}-shm) beside it"
+        )
+    return None
+
+
 def open_store(
-    url: str, *, create: bool = True, notice: Callable[[str], None] | None = None
+    url: str,
+    *,
+    create: bool = True,
+    writes: bool = True,
+    notice: Callable[[str], None] | None = None,
 ) -> Engine:
     """The engine for `url` with its schema up to date, or a StoreError saying what is wrong.
 
     Without `create`, a SQLite file that is not there is a MissingStore, and nothing is made:
-    reading a mistyped path must not leave a new empty store (and its folders) behind. What the
-    operator should know of the store is told to `notice`, as sentences to show: an upgrade of
-    an existing store (earlier releases, a worker not yet upgraded, stop opening it), and a
-    store of subscriptions that other users of the machine can read.
+    reading a mistyped path must not leave a new empty store (and its folders) behind. A command
+    that `writes` is refused a SQLite store it cannot write before it starts: its first write
+    failed midway, with a traceback quoting the statement's values (a subscription's URL among
+    them), and a crawl took it for every fetch failing. What the operator should know of the
+    store is told to `notice`, as sentences to show: an upgrade of an existing store (earlier
+    releases, a worker not yet upgraded, stop opening it), and a store of subscriptions that
+    other users of the machine can read.
     """
     url = store_url(url)
     path = sqlite_path(url)
     if not create and path is not None and not path.exists():
         raise MissingStore(f"no store at {path}")
+    if writes and path is not None and (why := _unwritable(path)):
+        raise StoreError(f"cannot write the store {public_url(url)}: {why}")
     try:
         engine = make_engine(url)
         previous = migrate(engine)
         exposed = _readable_by_others(engine, path) if notice and path else None
     except Exception as error:
-        raise StoreError(f"cannot open the store {public_url(url)}: {_reason(error)}") from error
+        why = _unwritable(path) if path is not None else None
+        raise StoreError(
+            f"cannot open the store {public_url(url)}: {_reason(error)}{f' ({why})' if why else ''}"
+        ) from error
     if notice is None:
         return engine
     if previous is not None:

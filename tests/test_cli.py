@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -394,6 +396,57 @@ def test_a_bad_store_url_is_a_clear_error(home: Home, given: str, said: str) -> 
     for result in (home.run("documents", "--db", given), Home(home.path, given).run("documents")):
         assert result.code == 2 and said in result.stderr, result
         assert "Traceback" not in result.stderr
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` (a file, or a folder: nothing made in it) unwritable, even to root, who writes
+    any file whatever its mode: it is then made immutable, as on read-only media."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_store_that_cannot_be_written_is_refused_before_any_work(home: Home) -> None:
+    """A read-only store (another user's, a backup's) failed at its first write: `subscribe`
+    with a traceback, `crawl` with every document "not reached" and exit 3, as if no site
+    answered. A command that writes is refused at once, saying why; one that reads reads it."""
+    history = History(home.db)
+    history.change(OPENAI, summary="Scraping banned")
+    store = Path(home.db.removeprefix("sqlite:///"))
+    catalog = home.catalog([{"type": "Terms", "url": "http://127.0.0.1:9/terms"}])
+    writers = [
+        ["subscribe", "json://127.0.0.1:9/hook", "--name", "hook"],
+        ["crawl", "--catalog", str(catalog), "--all", *FAST],
+        ["run", "--catalog", str(catalog), "--all", *FAST],
+        ["notify"],
+        ["rejudge"],
+    ]
+    with read_only(store):
+        for command in writers:
+            refused = home.run(*command)
+            assert refused.code == 2, (command, refused)
+            assert refused.stderr == (
+                f"error: cannot write the store {home.db}: the file {store} is read-only to this"
+                " user\n"
+            ), (command, refused.stderr)
+        read = home.run("history", "--json")
+        assert read.code == 0 and read.json()[0]["summary"] == "Scraping banned", read
+        assert home.run("rejudge", "--dry-run").code == 0
+    with read_only(store.parent):
+        refused = home.run("subscribe", "json://127.0.0.1:9/hook", "--name", "hook")
+        assert refused.code == 2 and f"its folder {store.parent} is read-only" in refused.stderr
+        assert "Traceback" not in refused.stderr, refused.stderr
 
 
 def test_postgres_scheme_is_taken_as_postgresql(home: Home) -> None:

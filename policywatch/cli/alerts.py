@@ -251,7 +251,7 @@ def _days(days: list[int]) -> str:
 @subscriptions_app.command(name="list")
 def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every subscription with its masked URL, filters and deliveries (failed ones in red)."""
-    rows = list_subscriptions(engine(db, existing=True))
+    rows = list_subscriptions(engine(db, existing=True, writes=False))
     if as_json:
         print_json([row.to_json() | {"url": mask(row)} for row in rows])
         return
@@ -321,7 +321,7 @@ def test(
     db: DbOption = None,
 ) -> None:
     """Send a test message now; exit 1 when the channel refuses it."""
-    row = get_subscription(engine(db, existing=True), name)
+    row = get_subscription(engine(db, existing=True, writes=False), name)
     if row is None:
         fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
     try:

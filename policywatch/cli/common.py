@@ -151,16 +151,18 @@ def db_url(option: str | None) -> str:
         fail(str(error))
 
 
-def engine(option: str | None, *, existing: bool = False) -> Engine:
+def engine(option: str | None, *, existing: bool = False, writes: bool = True) -> Engine:
     """The store named by `--db` (or the configured default), migrated, or a clear error.
 
     A command that only reads asks for an `existing` store: a missing SQLite file is an error
-    there, and is not created. What the store has to say is said on stderr, once, even with -q
-    (stdout stays data for --json): an upgrade of its schema (from then on, earlier releases,
-    workers not yet upgraded, refuse the store), or subscriptions other users can read.
+    there, and is not created. One that `writes` is refused a SQLite store it cannot write, at
+    once; one that reads may read a store on read-only media. What the store has to say is said
+    on stderr, once, even with -q (stdout stays data for --json): an upgrade of its schema (from
+    then on, earlier releases, workers not yet upgraded, refuse the store), or subscriptions
+    other users can read.
     """
     try:
-        return open_store(db_url(option), create=not existing, notice=note)
+        return open_store(db_url(option), create=not existing, writes=writes, notice=note)
     except MissingStore as error:
         fail(
             f"{error}: nothing has been crawled or imported there yet (run policywatch crawl, or"
@@ -179,7 +181,7 @@ def tracked_if_stored(option: str | None) -> TrackedNames | None:
     """What the store named by `--db` tracks, or None when there is no store there yet: for an
     error to say more, never to create a store."""
     try:
-        return tracked_names(open_store(db_url(option), create=False, notice=note))
+        return tracked_names(open_store(db_url(option), create=False, writes=False, notice=note))
     except StoreError:
         return None
 

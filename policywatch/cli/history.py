@@ -72,7 +72,7 @@ def _since(value: str | None) -> datetime | None:
 
 def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
     """What is tracked: versions, last check, last change, and any open fetch issue."""
-    store = engine(db, existing=True)
+    store = engine(db, existing=True, writes=False)
     if as_json:
         print_json(documents_json(store))
         return
@@ -164,7 +164,7 @@ def history(
 ) -> None:
     """Recorded changes, newest first."""
     after = _since(since)  # a bad value is said before a missing store
-    store = engine(db, existing=True)
+    store = engine(db, existing=True, writes=False)
     selection = Selection(
         service=service, document=document, since=after, min_severity=min_severity
     )
@@ -274,7 +274,7 @@ def upcoming(
     as_json: JsonOption = False,
 ) -> None:
     """Changes taking effect from today on, soonest first: what to act on before its date."""
-    store = engine(db, existing=True)
+    store = engine(db, existing=True, writes=False)
     today = datetime.now(UTC).date()
     end = today + timedelta(days=within) if within else None
     selection = Selection(service=service, document=document, min_severity=min_severity)
@@ -321,7 +321,7 @@ def show(
     # unable to parse string as an integer", in a box, naming no argument a user would know.
     if not (change_id.isascii() and change_id.isdigit()):
         fail(f"CHANGE_ID must be a number, not {change_id!r}: `policywatch history` lists them")
-    store = engine(db, existing=True)
+    store = engine(db, existing=True, writes=False)
     detail = get_change(store, int(change_id))
     if detail is None:
         fail(f"no change with id {change_id}: `policywatch history --all` lists them")

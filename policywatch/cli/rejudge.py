@@ -46,7 +46,7 @@ def rejudge(
     from diffengine import assess, load_rules
     from store.rejudging import rejudge as judge_again
 
-    store = engine(db, existing=True)
+    store = engine(db, existing=True, writes=not dry_run)
     check_tracked(store, service, document)
     judge = partial(assess, rules=load_rules(checked_rules(rules)))
     keys = [

@@ -72,7 +72,7 @@ def serve(
         )
     # The setting alerts link to: a proxy's public address, told once for every command.
     public = base_url or settings().base_url
-    app = create_app(engine(db, existing=True), token=secret, base_url=public)
+    app = create_app(engine(db, existing=True, writes=False), token=secret, base_url=public)
     _check_free(host, port)
     console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
