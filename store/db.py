@@ -289,7 +289,7 @@ def _readable_by_others(engine: Engine, path: Path) -> str | None:
     )
 
 
-def _reason(error: Exception) -> str:
+def driver_words(error: Exception) -> str:
     """The driver's own words for a database error: SQLAlchemy wraps them in the exception's
     class name and a link to its documentation ("(Background on this error at: …)"), which
     tell an operator nothing of a server that is down or a role that does not exist."""
@@ -342,8 +342,9 @@ def open_store(
         exposed = _readable_by_others(engine, path) if notice and path else None
     except Exception as error:
         why = _unwritable(path) if path is not None else None
+        hint = f" ({why})" if why else ""
         raise StoreError(
-            f"cannot open the store {public_url(url)}: {_reason(error)}{f' ({why})' if why else ''}"
+            f"cannot open the store {public_url(url)}: {driver_words(error)}{hint}"
         ) from error
     if notice is None:
         return engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import policywatch
+from store.db import open_store
 from tests import faults
 from tests.conftest import FAST, Home, Result
 from tests.site import Site
@@ -294,6 +296,29 @@ def test_a_crawl_scrapy_cannot_run_says_why(home: Home, site: Site) -> None:
     assert result.code == 2
     assert "error: the crawl could not run: ModuleNotFoundError" in result.stderr
     assert "no_such_module" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_store_that_fails_as_the_crawl_starts_stops_it_with_the_reason(
+    home: Home, site: Site
+) -> None:
+    """A store whose write fails as the crawl records what it will fetch (a disk full; here a
+    trigger writing to a table gone) gave Scrapy's traceback, then every document "not
+    reached" and exit 3, "Nothing could be fetched", as if no site had answered."""
+    site.html("/terms", terms())
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    open_store(home.db)
+    with sqlite3.connect(home.db.removeprefix("sqlite:///")) as connection:
+        connection.executescript(
+            "CREATE TABLE gone (id INTEGER); CREATE TRIGGER failing BEFORE INSERT ON document"
+            " BEGIN INSERT INTO gone VALUES (1); END; DROP TABLE gone;"
+        )
+    result = home.crawl(catalog)
+    assert result.code == 2, result
+    assert result.stderr == (
+        f"error: the crawl could not run: the store {home.db} failed: no such table: main.gone\n"
+    )
+    assert "Nothing could be fetched" not in result.stdout + result.stderr
+    assert site.hits("/terms") == []  # what could not be recorded is not fetched
 
 
 def test_a_broken_catalog_entry_is_reported_and_skipped(home: Home, site: Site) -> None:

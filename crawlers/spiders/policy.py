@@ -24,6 +24,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy.exc import DBAPIError
 from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
 
@@ -39,7 +40,7 @@ from crawlers.middlewares import (
     retry_after,
 )
 from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
-from store.db import open_store
+from store.db import StoreError, driver_words, open_store, public_url
 from store.repository import DocumentInfo, FetchState, Repository, body_sha256
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,12 @@ def failure_reason(failure: Failure, kind: str) -> str:
     return message
 
 
+def _store_failure(url: str, error: Exception) -> str:
+    if isinstance(error, StoreError):  # says which store, and why
+        return str(error)
+    return f"the store {public_url(url)} failed: {driver_words(error)}"
+
+
 def _not_followed(response: Response) -> str:
     """Why a 3xx ended the fetch: Scrapy follows redirects to http(s) pages only, never to a
     `file:` or `ftp:` URL a page names, nor one without a Location; and policywatch none from
@@ -151,11 +158,20 @@ class PolicySpider(scrapy.Spider):
         self.accept_capture = set(accept_capture)
         self.repository: Repository | None = None
         self.states: dict[str, FetchState] = {}
+        self.store_failure: str | None = None  # why the store could not be used, if so
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.repository = Repository(open_store(self.settings["POLICYWATCH_DB"]))
-        self.repository.sync_documents([document_info(doc) for doc in self.documents.values()])
-        self.states = self.repository.fetch_states(list(self.documents))
+        url = self.settings["POLICYWATCH_DB"]
+        try:
+            self.repository = Repository(open_store(url))
+            self.repository.sync_documents([document_info(doc) for doc in self.documents.values()])
+            self.states = self.repository.fetch_states(list(self.documents))
+        except (StoreError, DBAPIError) as error:
+            # Nothing fetched could be recorded, so nothing is fetched: the runner says why the
+            # crawl could not run, where Scrapy logged a traceback and every document read
+            # "not reached", as if no site had answered.
+            self.store_failure = _store_failure(url, error)
+            return
         for document in self.documents.values():
             yield self._request(document, [], time.monotonic())
 
