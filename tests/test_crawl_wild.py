@@ -183,6 +183,13 @@ def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_
     for bomb in ("testsite/doc-bomb", "testsite/doc-br", "testsite/doc-zstd"):
         assert seen[bomb][0] == "failed" and seen[bomb][1].startswith("too-large: "), seen
     assert set(versions(home).values()) == {0}
+    # Said as a page too large is, not in Scrapy's words ("Ignored response <200 …> because its
+    # body (… B compressed, … B decompressed so far) exceeded DOWNLOAD_MAXSIZE (100000 B) …").
+    compressed = len(site.pages["/bomb"].body)
+    assert seen["testsite/doc-bomb"][1] == (
+        f"too-large: the page inflates past the size cap of 100,000 bytes ({compressed:,} bytes"
+        " compressed); a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)"
+    )
 
 
 def test_a_collapsed_or_foreign_capture_is_an_issue_and_the_sound_one_comes_back_quietly(

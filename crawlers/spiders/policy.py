@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 # Scrapy's words for a body over DOWNLOAD_MAXSIZE: "Received 6600000 bytes which is larger than
 # download max size (5242880) in request <GET …>."
 _SIZES = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
+# and for a compressed body that inflates past it: "Ignored response <200 …> because its body
+# (2107 B compressed, 100352 B decompressed so far) exceeded DOWNLOAD_MAXSIZE (100000 B) during
+# decompression."
+_INFLATED = re.compile(r"\((\d+) B compressed, .*DOWNLOAD_MAXSIZE \((\d+) B\)")
 # Error statuses reach the spider so they are recorded with their reason; redirects still follow.
 HANDLED_STATUSES = [304, *range(400, 600)]
 NOT_HTTP = "only http and https are"
@@ -108,11 +112,21 @@ def failure_reason(failure: Failure, kind: str) -> str:
         return _not_followed(failure.value.response)
     message = str(failure.value) or repr(failure.value)
     if kind == "too-large":
-        sizes = _SIZES.search(message)
-        if sizes:
-            size, limit = (int(number) for number in sizes.groups())
-            message = f"the page is {size:,} bytes or more, over the size cap of {limit:,}"
-        return f"{message}; {RAISE_THE_CAP}"
+        return f"{_too_large(message)}; {RAISE_THE_CAP}"
+    return message
+
+
+def _too_large(message: str) -> str:
+    """Scrapy's words for a body over the size cap, as sizes the user reads at a glance."""
+    if sizes := _SIZES.search(message):
+        size, limit = (int(number) for number in sizes.groups())
+        return f"the page is {size:,} bytes or more, over the size cap of {limit:,}"
+    if sizes := _INFLATED.search(message):
+        compressed, limit = (int(number) for number in sizes.groups())
+        return (
+            f"the page inflates past the size cap of {limit:,} bytes"
+            f" ({compressed:,} bytes compressed)"
+        )
     return message
 
 
