@@ -33,6 +33,7 @@ class Page:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     modified: float = field(default_factory=time.time)
+    cut_at: int | None = None  # bytes of the body sent before hanging up: a connection lost
 
     @property
     def etag(self) -> str:
@@ -105,7 +106,7 @@ class Site:
                 if page.validators:
                     extra["ETag"] = page.etag
                     extra["Last-Modified"] = formatdate(page.modified, usegmt=True)
-                self._send(page.status, page.body, page.content_type, extra)
+                self._send(page.status, page.body, page.content_type, extra, page.cut_at)
 
             def _wait(self, delay: float) -> None:
                 """A slow page's delay, counted while it lasts: the answer itself is sent after,
@@ -126,6 +127,7 @@ class Site:
                 body: bytes,
                 content_type: str,
                 extra: dict[str, str] | None = None,
+                cut_at: int | None = None,
             ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -135,6 +137,7 @@ class Site:
                 self.end_headers()
                 # The crawler may hang up first, as it should on a page over its size limit.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
+                    self.wfile.write(body[:cut_at])
+                self.close_connection = cut_at is not None
 
         return Handler

@@ -192,6 +192,21 @@ def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_
     )
 
 
+def test_a_connection_lost_mid_page_is_a_connection_error_said_in_words(
+    home: Home, site: Site
+) -> None:
+    """A body cut short of its Content-Length read `fetch-error: ResponseDataLossError()`."""
+    body = terms("<p>" + "A clause of the terms. " * 200 + "</p>").encode()
+    site.pages["/cut"] = Page(body, cut_at=len(body) // 2)
+    seen = outcomes(home.crawl(declare(home, site, "/cut"), "--json"))
+    assert seen["testsite/doc-cut"] == (
+        "failed",
+        "connection-error: the connection closed before the whole page arrived (the server sent"
+        " less than the length it announced)",
+    )
+    assert len(site.hits("/cut")) == 3  # retried, as a connection lost is
+
+
 def test_a_collapsed_or_foreign_capture_is_an_issue_and_the_sound_one_comes_back_quietly(
     home: Home, site: Site
 ) -> None:

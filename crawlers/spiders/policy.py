@@ -21,6 +21,7 @@ from scrapy.exceptions import (
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
+    ResponseDataLossError,
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -64,6 +65,7 @@ _FAILURE_KINDS: list[tuple[type[BaseException], str]] = [
     (TimeoutError, "timeout"),
     (DownloadCancelledError, "too-large"),
     (ConnectError, "connection-error"),
+    (ResponseDataLossError, "connection-error"),
     (HttpError, "http-error"),  # before IgnoreRequest, of which it is a kind
     (LedInside, "http-error"),
     (IgnoreRequest, "robots-disallowed"),
@@ -110,6 +112,11 @@ def failure_reason(failure: Failure, kind: str) -> str:
         return "the page redirects in a loop (or through too many pages)"
     if isinstance(failure.value, HttpError):  # a status the spider does not handle: a 3xx
         return _not_followed(failure.value.response)
+    if failure.check(ResponseDataLossError):  # Scrapy's has no message
+        return (
+            "the connection closed before the whole page arrived (the server sent less than the"
+            " length it announced)"
+        )
     message = str(failure.value) or repr(failure.value)
     if kind == "too-large":
         return f"{_too_large(message)}; {RAISE_THE_CAP}"
