@@ -9,6 +9,9 @@ from __future__ import annotations
 import contextlib
 import gzip
 import socket
+import struct
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -190,6 +193,58 @@ def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_
         f"too-large: the page inflates past the size cap of 100,000 bytes ({compressed:,} bytes"
         " compressed); a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)"
     )
+
+
+@contextlib.contextmanager
+def hanging_up(answer: bytes) -> Iterator[str]:
+    """The base URL of a server on loopback that reads each request, sends `answer` (no HTTP, or
+    nothing) and resets the connection: a server crashing, a middlebox dropping us."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.recv(65536)
+                connection.sendall(answer)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join()
+        listener.close()
+
+
+def test_a_connection_reset_or_an_answer_that_is_no_http_is_said_in_words(home: Home) -> None:
+    """Both read `fetch-error: [<twisted.python.failure.Failure twisted.internet.error.
+    ConnectionLost: Connection to the other side was lost in a non-clean fashion.>]`, Twisted's
+    representation of the failures it gathered."""
+    with hanging_up(b"") as reset, hanging_up(b"\x00 not http\r\n\r\n") as garbled:
+        catalog = home.catalog(
+            [{"type": "Reset", "url": f"{reset}/t"}, {"type": "Garbled", "url": f"{garbled}/t"}]
+        )
+        seen = outcomes(home.crawl(catalog, "--json", "--set", "ROBOTSTXT_OBEY=false"))
+    assert seen == {
+        "testsite/reset": (
+            "failed",
+            "connection-error: the connection was lost before the answer came in whole"
+            " (Connection to the other side was lost in a non-clean fashion.)",
+        ),
+        "testsite/garbled": (
+            "failed",
+            "fetch-error: the server's answer is not HTTP that can be read (non-integer status"
+            " code)",
+        ),
+    }
 
 
 def test_a_connection_lost_mid_page_is_a_connection_error_said_in_words(

@@ -19,6 +19,7 @@ from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
+    DownloadFailedError,
     DownloadTimeoutError,
     IgnoreRequest,
     ResponseDataLossError,
@@ -26,8 +27,15 @@ from scrapy.exceptions import (
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy.exc import DBAPIError
-from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionDone,
+    ConnectionLost,
+    DNSLookupError,
+    TimeoutError,
+)
 from twisted.python.failure import Failure
+from twisted.web._newclient import ParseError
 
 from crawlers.browser import browser_failure, render_meta
 from crawlers.declarations import TrackedDocument
@@ -102,7 +110,34 @@ def failure_kind(failure: Failure) -> str:
         return "too-many-redirects"
     if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(failure.value):
         return "too-large"  # a compressed body that grew over the cap as it was decompressed
+    if any(reason.check(ConnectionLost, ConnectionDone) for reason in _gathered(failure)):
+        return "connection-error"
     return next((kind for error, kind in _FAILURE_KINDS if failure.check(error)), "fetch-error")
+
+
+def _gathered(failure: Failure) -> list[Failure]:
+    """The failures Twisted gathered for a response that failed (a connection lost, an answer
+    that is no HTTP), which Scrapy's DownloadFailedError quotes as their list's repr."""
+    if not failure.check(DownloadFailedError) or failure.value is None:
+        return []
+    return list(getattr(failure.value.__cause__, "reasons", []))
+
+
+def _gathered_words(failure: Failure) -> str | None:
+    """What Twisted's gathered failures say, in words; None when it gathered none."""
+    reasons = _gathered(failure)
+    if not reasons:
+        return None
+    words = "; ".join(
+        # A ParseError's message is the tuple of its reason and the line it could not parse.
+        str(reason.value.args[0])
+        if isinstance(reason.value, ParseError)
+        else reason.getErrorMessage()
+        for reason in reasons
+    )
+    if any(reason.check(ConnectionLost, ConnectionDone) for reason in reasons):
+        return f"the connection was lost before the answer came in whole ({words})"
+    return f"the server's answer is not HTTP that can be read ({words})"
 
 
 def failure_reason(failure: Failure, kind: str) -> str:
@@ -117,7 +152,7 @@ def failure_reason(failure: Failure, kind: str) -> str:
             "the connection closed before the whole page arrived (the server sent less than the"
             " length it announced)"
         )
-    message = str(failure.value) or repr(failure.value)
+    message = _gathered_words(failure) or str(failure.value) or repr(failure.value)
     if kind == "too-large":
         return f"{_too_large(message)}; {RAISE_THE_CAP}"
     return message
