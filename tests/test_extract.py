@@ -322,6 +322,18 @@ def test_pages_without_text(html: str) -> None:
     assert error_kind(html) == "empty-text"
 
 
+@pytest.mark.parametrize("body", [b"", b" \r\n", b"<!-- nothing here -->"])
+def test_a_blank_page_is_said_blank_whatever_the_selectors(body: bytes) -> None:
+    """A 200 with an empty body read `selector-matched-nothing: no element matches 'main'`,
+    which sent the user to fix a selector that was right."""
+    with pytest.raises(ExtractionError) as raised:
+        extract_markdown(body, select=["main"], remove=["nav"])
+    assert (raised.value.kind, str(raised.value)) == (
+        "empty-text",
+        "the page is blank: no element, no text",
+    )
+
+
 def test_selection_whose_text_is_all_removed_is_empty() -> None:
     assert error_kind("<main><nav>menu</nav></main>", select=["main"], remove=["nav"]) == (
         "empty-text"

@@ -34,19 +34,20 @@ def extract_markdown(
     it loads).
     """
     document = parse(decode(body, encoding))
+    if document is None:  # not "no element matches 'main'": there is nothing to match
+        raise ExtractionError("empty-text", "the page is blank: no element, no text")
     css_select, ranges_select = split(select)
     css_remove, ranges_remove = split(remove)
-    parts: list[Part] = []
-    if document is not None:  # None: a blank page, or only comments; nothing to select or render
-        removed: set[Node] = set(document.select(css_remove))
-        order = Order(document) if ranges_select or ranges_remove else None
-        if order is not None:
-            removed.update(order.contained_in(ranges_remove))
-        renderer = Renderer(base_url(document, url), frozenset(removed))
-        if order is not None and ranges_select:
-            parts = range_parts(document, css_select, ranges_select, renderer, order)
-        else:
-            parts = [(root, renderer) for root in roots(document, css_select, renderer)]
+    removed: set[Node] = set(document.select(css_remove))
+    order = Order(document) if ranges_select or ranges_remove else None
+    if order is not None:
+        removed.update(order.contained_in(ranges_remove))
+    renderer = Renderer(base_url(document, url), frozenset(removed))
+    parts: list[Part]
+    if order is not None and ranges_select:
+        parts = range_parts(document, css_select, ranges_select, renderer, order)
+    else:
+        parts = [(root, renderer) for root in roots(document, css_select, renderer)]
     if not parts and (css_select or ranges_select):
         names = [repr(css) for css in css_select] + [str(bounds) for bounds in ranges_select]
         raise ExtractionError("selector-matched-nothing", f"no element matches {', '.join(names)}")
