@@ -14,6 +14,8 @@ import logging
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DBAPIError
+
 from crawlers.checks import CheckWriter
 from crawlers.declarations import Page, TrackedDocument
 from crawlers.extraction import ExtractionError, extract_markdown, pdf_markdown
@@ -54,6 +56,10 @@ class RecordPipeline:
             if isinstance(item, FetchFailed):
                 return self._failed(item)
             return await self._fetched(item)
+        except DBAPIError as error:  # the store's trouble, not this page's: no bug to trace
+            failed = self.spider.cannot_record(error)
+            logger.warning("could not record %s: %s", item.key, failed)
+            return CrawlOutcome(item.key, "failed", f"no result: {failed}")
         except Exception as error:  # one document's trouble must not stop the crawl
             logger.exception("could not record %s", item.key)
             return CrawlOutcome(item.key, "failed", f"internal-error: {error}")

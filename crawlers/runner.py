@@ -212,7 +212,7 @@ def _run(
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
     process.start(install_signal_handlers=True)
     if isinstance(crawler.spider, PolicySpider) and crawler.spider.store_failure:
-        raise CrawlAborted(f"the crawl could not run: {crawler.spider.store_failure}")
+        raise CrawlAborted(crawler.spider.store_failure)
     error = running.exception() if running.done() and not running.cancelled() else None
     if error is not None:
         if not isinstance(error, ImportError):  # a component misnamed in --set needs no trace

@@ -134,6 +134,9 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
     """Fetches what `policywatch crawl --redis` queues, until the worker is stopped."""
 
     name = "policy-queue"
+    # A store that fails may come back (a database restarting): a service keeps going, and
+    # reports each document it could not record to its crawl.
+    stops_when_the_store_fails = False
     redis_key = QUEUE
     server: redis.Redis
 

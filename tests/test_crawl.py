@@ -321,6 +321,29 @@ def test_a_store_that_fails_as_the_crawl_starts_stops_it_with_the_reason(
     assert site.hits("/terms") == []  # what could not be recorded is not fetched
 
 
+def test_a_store_that_fails_mid_crawl_stops_it_with_the_reason(home: Home, site: Site) -> None:
+    """A store whose write fails mid-crawl (a disk full; here a trigger writing to a table gone)
+    failed every document after as an `internal-error`, a bug, each with its traceback, while
+    the crawl went on fetching pages it could not record."""
+    paths = [f"/terms-{number}" for number in range(6)]
+    for path in paths:
+        site.html(path, terms())
+    catalog = declare(home, site, *paths, select=["#terms"])
+    open_store(home.db)
+    with sqlite3.connect(home.db.removeprefix("sqlite:///")) as connection:
+        connection.executescript(
+            "CREATE TABLE gone (id INTEGER); CREATE TRIGGER failing BEFORE INSERT ON version"
+            " BEGIN INSERT INTO gone VALUES (1); END; DROP TABLE gone;"
+        )
+    result = home.crawl(catalog, "--set", "DOWNLOAD_DELAY=0.5")
+    assert result.code == 2, result
+    assert result.stderr == (
+        f"error: the crawl stopped: the store {home.db} failed: no such table: main.gone; what"
+        " was recorded before stays, and the documents not recorded are still due\n"
+    )
+    assert len([hit for path in paths for hit in site.hits(path)]) < len(paths)
+
+
 def test_a_broken_catalog_entry_is_reported_and_skipped(home: Home, site: Site) -> None:
     site.html("/terms", terms())
     catalog = home.catalog(

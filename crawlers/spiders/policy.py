@@ -26,6 +26,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError
 from twisted.internet.error import (
     ConnectError,
@@ -197,6 +198,7 @@ class PolicySpider(scrapy.Spider):
     """Fetches the documents it is given and records them through the pipeline."""
 
     name = "policy"
+    stops_when_the_store_fails = True
 
     def __init__(
         self,
@@ -226,10 +228,22 @@ class PolicySpider(scrapy.Spider):
             # Nothing fetched could be recorded, so nothing is fetched: the runner says why the
             # crawl could not run, where Scrapy logged a traceback and every document read
             # "not reached", as if no site had answered.
-            self.store_failure = _store_failure(url, error)
+            self.store_failure = f"the crawl could not run: {_store_failure(url, error)}"
             return
         for document in self.documents.values():
             yield self._request(document, [], time.monotonic())
+
+    def cannot_record(self, error: DBAPIError) -> str:
+        """The store failed to record a page (a disk full, the database gone): nothing more
+        can be, so the crawl stops fetching, and the runner says why. What it says."""
+        failed = _store_failure(self.settings["POLICYWATCH_DB"], error)
+        if self.stops_when_the_store_fails and self.store_failure is None:
+            self.store_failure = (
+                f"the crawl stopped: {failed}; what was recorded before stays, and the"
+                " documents not recorded are still due"
+            )
+            deferred_from_coro(self.crawler.stop_async())  # as Ctrl-C does: no page more
+        return failed
 
     def _request(
         self, document: TrackedDocument, fetched: list[PageBody], sent: float
