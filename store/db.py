@@ -334,6 +334,11 @@ def open_store(
     path = sqlite_path(url)
     if not create and path is not None and not path.exists():
         raise MissingStore(f"no store at {path}")
+    if path is not None and path.is_dir():  # SQLite says only "unable to open database file"
+        raise StoreError(
+            f"{path} is a folder, not a store: name a file in it, such as"
+            f" sqlite:///{path / 'policywatch.sqlite3'}"
+        )
     if writes and path is not None and (why := _unwritable(path)):
         raise StoreError(f"cannot write the store {public_url(url)}: {why}")
     try:

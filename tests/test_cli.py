@@ -449,6 +449,16 @@ def test_a_store_that_cannot_be_written_is_refused_before_any_work(home: Home) -
         assert "Traceback" not in refused.stderr, refused.stderr
 
 
+def test_a_store_url_naming_a_folder_says_so(home: Home, tmp_path: Path) -> None:
+    """SQLite says only "unable to open database file" of a folder."""
+    for command in (["documents"], ["subscribe", "json://127.0.0.1:9/hook"]):
+        result = home.run(*command, "--db", f"sqlite:///{tmp_path}")
+        assert result.code == 2 and result.stderr == (
+            f"error: {tmp_path} is a folder, not a store: name a file in it, such as"
+            f" sqlite:///{tmp_path}/policywatch.sqlite3\n"
+        ), result
+
+
 def test_postgres_scheme_is_taken_as_postgresql(home: Home) -> None:
     result = home.run("documents", "--db", "postgres://nobody:secret@127.0.0.1:1/none")
     assert result.code == 2 and "postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
