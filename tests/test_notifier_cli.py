@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +14,7 @@ import pytest
 from notifier.channel import Channel
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History
-from tests.conftest import Home, Result
+from tests.conftest import FAST, Home, Result
 from tests.receivers import Webhook
 from tests.site import Site
 
@@ -500,3 +504,40 @@ def test_a_write_the_store_refuses_never_shows_a_subscriptions_secret(
     refused = alerts(home, "subscribe", secret_url(hook), "--name", "hooky")
     assert refused.code != 0 and "no such table: main.gone" in refused.stderr, refused.stderr
     assert_masked(refused)
+
+
+@pytest.mark.parametrize("command", ["notify"])
+def test_ctrl_c_while_alerts_go_out_says_what_becomes_of_them(
+    home: Home, site: Site, command: str
+) -> None:
+    """Ctrl-C during `notify` (a channel slow to answer) ended it with 130 and not a word; during
+    a crawl's alerts it was not heard at all: Scrapy's handler, which only asks the crawl to
+    stop, outlived the crawl, and the alerts went on."""
+    history = History(home.db)
+    site.html("/t", "<html><body><main><h1>Terms</h1><p>Be nice to others.</p></main></body>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
+    crawl = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", *FAST]
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes a request, never answers
+        url = f"json://127.0.0.1:{silent.getsockname()[1]}/hook"
+        assert alerts(home, "subscribe", url, "--name", "slow").code == 0
+        history.change(OPENAI, severity="high", summary="Scraping banned")
+        running = subprocess.Popen(
+            [sys.executable, "-m", "policywatch", *(crawl if command == "crawl" else [command])],
+            env=home.env(),
+            cwd=home.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        silent.settimeout(60)
+        connection, _ = silent.accept()  # the alert is being sent
+        with connection:
+            running.send_signal(signal.SIGINT)
+            out, err = running.communicate(timeout=60)
+    assert running.returncode == 130, (out, err)
+    assert err == (
+        "Interrupted: the alerts not sent wait in the outbox for the next crawl or policywatch"
+        " notify; one being sent as it stopped is tried again in 30 minutes (twice received, if"
+        " its service had taken it).\n"
+    )
+    assert alerts(home, "subscriptions", "list", "--json").json()[0]["pending"] == 1

@@ -5,7 +5,8 @@ Subscription URLs hold tokens and passwords: this module only ever prints them m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +19,7 @@ from sqlalchemy import Engine
 
 from notifier import DeliveryReport, deliver_owed
 from notifier.channel import Channel, ChannelError
-from notifier.delivery import ISSUE_STREAK, MAX_ATTEMPTS, send
+from notifier.delivery import ISSUE_STREAK, LEASE, MAX_ATTEMPTS, send
 from notifier.subscriptions import mask, subscribe_config, trial_message
 from notifier.subscriptions import subscribe as store_subscription
 from policywatch.cli.common import (
@@ -360,13 +361,15 @@ def notify(
     as_json: JsonOption = False,
 ) -> None:
     """Deliver what the subscriptions are owed; failures stay queued for the next run."""
-    report = deliver_owed(
-        engine(db, existing=True),  # a mistyped store would say "nothing owed" forever
-        base_url=base_url or settings().base_url,
-        max_attempts=max_attempts,
-        retry_now=retry_now,
-        issue_streak=issue_streak,
-    )
+    store = engine(db, existing=True)  # a mistyped store would say "nothing owed" forever
+    with interruptible_delivery():
+        report = deliver_owed(
+            store,
+            base_url=base_url or settings().base_url,
+            max_attempts=max_attempts,
+            retry_now=retry_now,
+            issue_streak=issue_streak,
+        )
     if as_json:
         print_json(
             {
@@ -384,6 +387,23 @@ def notify(
         )
         return
     print_delivery(report, console)
+
+
+@contextmanager
+def interruptible_delivery() -> Iterator[None]:
+    """Ctrl-C while alerts go out: typer ended the command with 130 and not a word, leaving the
+    user to guess what was sent. What was not is in the outbox, and is said to be."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        lease = int(LEASE.total_seconds() // 60)
+        err_console.print(
+            "Interrupted: the alerts not sent wait in the outbox for the next crawl or"
+            f" policywatch notify; one being sent as it stopped is tried again in {lease} minutes"
+            " (twice received, if its service had taken it).",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
 
 
 def print_delivery(report: DeliveryReport, out: Console) -> None:

@@ -18,7 +18,7 @@ from crawlers.declarations import slugify
 from crawlers.items import NO_RESULT, CrawlOutcome, CrawlResult
 from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
-from policywatch.cli.alerts import print_delivery
+from policywatch.cli.alerts import interruptible_delivery, print_delivery
 from policywatch.cli.common import (
     EXIT_NOTHING_FETCHED,
     CatalogOption,
@@ -383,7 +383,8 @@ def _notify(store: Engine, base_url: str | None, *, as_json: bool) -> None:
     """Deliver what this crawl made owed, and retry earlier alerts. What went wrong is said on
     stderr, which cron mails; alerts all sent are said with the summary on stdout (not at all
     under --json, whose stdout is data): on stderr, they made cron mail every alert twice."""
-    report = deliver_owed(store, base_url=base_url)
+    with interruptible_delivery():
+        report = deliver_owed(store, base_url=base_url)
     if report.retrying or report.failed or report.errors:
         print_delivery(report, err_console)
     elif report.messages and not as_json:
