@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -181,6 +182,18 @@ def run_worker(
         )
 
 
+@contextmanager
+def _signal_handlers_restored() -> Iterator[None]:
+    """Scrapy's handlers of SIGINT and SIGTERM, which only ask its stopped reactor to stop,
+    outlived the crawl: a Ctrl-C while the alerts went out afterwards was ignored."""
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _run(
     spider: type[PolicySpider],
     settings: Settings,
@@ -210,7 +223,8 @@ def _run(
     # allocations instead of 700 cuts the collector's time by two thirds (0.26 -> 0.09 s in a
     # first crawl of 1,000 pages), for no more memory.
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
-    process.start(install_signal_handlers=True)
+    with _signal_handlers_restored():
+        process.start(install_signal_handlers=True)
     if isinstance(crawler.spider, PolicySpider) and crawler.spider.store_failure:
         raise CrawlAborted(crawler.spider.store_failure)
     error = running.exception() if running.done() and not running.cancelled() else None

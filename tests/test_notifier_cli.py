@@ -506,7 +506,7 @@ def test_a_write_the_store_refuses_never_shows_a_subscriptions_secret(
     assert_masked(refused)
 
 
-@pytest.mark.parametrize("command", ["notify"])
+@pytest.mark.parametrize("command", ["notify", "crawl"])
 def test_ctrl_c_while_alerts_go_out_says_what_becomes_of_them(
     home: Home, site: Site, command: str
 ) -> None:
