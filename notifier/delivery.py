@@ -36,6 +36,7 @@ from store.outbox import (
     claim,
     due,
     held,
+    in_flight,
     mark_failed,
     mark_sent,
     period_start,
@@ -66,6 +67,8 @@ class DeliveryReport:
     waiting: int = 0  # waiting for a retry after this run (those retrying included), and when
     next_attempt: datetime | None = None
     held: Held = field(default_factory=Held)  # digests' changes, deliveries given up
+    in_flight: int = 0  # claimed by a run sending them, or stopped while it did, and until when
+    in_flight_until: datetime | None = None
 
 
 def send(channel: Channel, message: Message) -> Outcome:
@@ -158,6 +161,7 @@ def deliver_owed(
         _record(engine, report, sub, sorted(claimed), outcome, clock(), max_attempts)
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)
+    report.in_flight, report.in_flight_until = in_flight(engine, LEASE)
     return report
 
 

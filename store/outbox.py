@@ -526,6 +526,18 @@ def awaiting_retry(engine: Engine) -> tuple[int, datetime | None]:
     return count, first
 
 
+def in_flight(engine: Engine, lease: timedelta) -> tuple[int, datetime | None]:
+    """How many deliveries are claimed for sending, by a run sending them now or one stopped
+    while sending (Ctrl-C, `kill -9`), and when the first may be claimed again: unlisted, they
+    read as lost."""
+    query = select(func.count(), func.min(col(Delivery.claimed_at))).where(
+        col(Delivery.status) == SENDING
+    )
+    with Session(engine) as session:
+        count, first = session.exec(query).one()
+    return count, first + lease if first else None
+
+
 @dataclass(frozen=True)
 class Held:
     """What a delivery run leaves waiting on purpose: changes held for a digest whose period is

@@ -541,3 +541,8 @@ def test_ctrl_c_while_alerts_go_out_says_what_becomes_of_them(
         " its service had taken it).\n"
     )
     assert alerts(home, "subscriptions", "list", "--json").json()[0]["pending"] == 1
+    # Claimed, and not sent again before its lease ends: said, not left to read as lost.
+    after = " ".join(alerts(home, "notify").stdout.split())
+    said = "1 delivery claimed by a run sending now, or stopped while sending (tried again from"
+    assert said in after, after
+    assert alerts(home, "notify", "--json").json()["in_flight"] == 1

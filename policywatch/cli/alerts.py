@@ -383,6 +383,7 @@ def notify(
                 "held_for_digest": report.held.for_digest,
                 "digest_due": _iso(report.held.digest_due),
                 "given_up": report.held.given_up,
+                "in_flight": report.in_flight,
             }
         )
         return
@@ -435,6 +436,11 @@ def _held(report: DeliveryReport) -> list[str]:
         said.append(
             f"{counted(report.held.for_digest, 'change')} held for a digest, the next sent after"
             f" {report.held.digest_due:%Y-%m-%d %H:%M} UTC"
+        )
+    if report.in_flight and report.in_flight_until:
+        said.append(
+            f"{_deliveries(report.in_flight)} claimed by a run sending now, or stopped while"
+            f" sending (tried again from {report.in_flight_until:%Y-%m-%d %H:%M} UTC)"
         )
     if earlier := report.held.given_up - report.failed:
         them = "it" if earlier == 1 else "them"
