@@ -444,6 +444,8 @@ def test_a_store_that_cannot_be_written_is_refused_before_any_work(home: Home) -
             ), (command, refused.stderr)
         read = home.run("history", "--json")
         assert read.code == 0 and read.json()[0]["summary"] == "Scraping banned", read
+        text = home.run("text", read.json()[0]["key"])
+        assert text.code == 0 and text.stdout, text
         assert home.run("rejudge", "--dry-run").code == 0
     with read_only(store.parent):
         refused = home.run("subscribe", "json://127.0.0.1:9/hook", "--name", "hook")

@@ -48,7 +48,7 @@ def text(
     if version is not None and on is not None:
         fail("give --version or --on, not both")
     moment = _moment(on) if on is not None else None
-    store = engine(db, existing=True)
+    store = engine(db, existing=True, writes=False)
     versions = list_versions(store, key)
     if versions is None:
         check_tracked(store, None, key)  # says which key was meant
