@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from store.db import open_store
+from store.repository import DocumentInfo, Repository
 from tests.conftest import Home
 
 KEY = "acme/rules"
@@ -76,3 +78,14 @@ def test_a_version_that_is_not_there_is_said_so(imported: Home) -> None:
         result = imported.run("text", *args)
         assert (result.code, result.stdout) == (2, ""), args
         assert message in result.stderr, args
+
+
+def test_a_document_not_yet_fetched_has_no_version_to_show(home: Home) -> None:
+    unread = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
+    Repository(open_store(home.db)).sync_documents([unread])
+    result = home.run("text", "acme/terms")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: acme/terms has no version yet: no fetch of it has succeeded (`documents` says"
+        " why)\n"
+    )

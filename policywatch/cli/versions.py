@@ -53,7 +53,7 @@ def text(
     if versions is None:
         check_tracked(store, None, key)  # says which key was meant
     if not versions:
-        fail(f"{key} has no version yet: it was never fetched")
+        fail(f"{key} has no version yet: no fetch of it has succeeded (`documents` says why)")
     seq = _chosen(key, versions, version, moment, on)
     detail = get_version(store, key, seq)
     assert detail is not None, "a version just listed"
