@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Request as BrowserRequest
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
-HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+HANDLER = "crawlers.browser_handler.BrowserDownloadHandler"
 # Flags for a quiet headless run as root in a container, with no calls home.
 LAUNCH_ARGS = [
     "--no-sandbox",

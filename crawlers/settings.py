@@ -35,6 +35,12 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 1
 # Scrapy's own, with the per-host limit kept when a user sets DOWNLOAD_DELAY to 0.
 DOWNLOADER = "crawlers.downloader.PerHostDownloader"
 DOWNLOAD_DELAY = 1.0
+# Scrapy's HTTP/1.1 handler, with a page broken off mid-body failed rather than recorded.
+DOWNLOAD_HANDLERS_BASE = {
+    **default_settings.DOWNLOAD_HANDLERS_BASE,
+    "http": "crawlers.http11.HTTPDownloadHandler",
+    "https": "crawlers.http11.HTTPDownloadHandler",
+}
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0

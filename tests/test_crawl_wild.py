@@ -9,15 +9,18 @@ from __future__ import annotations
 import contextlib
 import gzip
 import socket
+import ssl
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import brotli
 import pytest
+import trustme
 import zstandard
 
 from crawlers.inside import is_inside
@@ -196,9 +199,15 @@ def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_
 
 
 @contextlib.contextmanager
-def hanging_up(answer: bytes) -> Iterator[str]:
-    """The base URL of a server on loopback that reads each request, sends `answer` (no HTTP, or
-    nothing) and resets the connection: a server crashing, a middlebox dropping us."""
+def hanging_up(
+    answer: bytes,
+    end: Literal["reset", "close", "close_notify"] = "reset",
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[str]:
+    """The base URL of a server on loopback that reads each request, sends `answer` (no HTTP,
+    nothing, or part of a page) and resets the connection: a server crashing, a middlebox
+    dropping us. Or it closes the connection cleanly (`close`), with `tls` sending TLS's
+    closure alert first (`close_notify`) or not."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.05)
     done = threading.Event()
@@ -209,10 +218,17 @@ def hanging_up(answer: bytes) -> Iterator[str]:
                 connection, _ = listener.accept()
             except TimeoutError:
                 continue
-            with connection:
-                connection.recv(65536)
-                connection.sendall(answer)
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.settimeout(5)
+            # Wrapping takes the connection over: closing the TLS socket is closing it.
+            talk = tls.wrap_socket(connection, server_side=True) if tls else connection
+            with talk:
+                talk.recv(65536)
+                talk.sendall(answer)
+                time.sleep(0.2)  # what was sent is read before the connection ends
+                if end == "reset":
+                    talk.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif end == "close_notify":
+                    talk.unwrap()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -260,6 +276,50 @@ def test_a_connection_lost_mid_page_is_a_connection_error_said_in_words(
         " less than the length it announced)",
     )
     assert len(site.hits("/cut")) == 3  # retried, as a connection lost is
+
+
+def test_a_page_sent_without_a_length_is_whole_only_once_the_server_closes_cleanly(
+    home: Home,
+) -> None:
+    """Such a body ends where the connection does. One broken off by a reset was recorded as
+    the page, flagged partial by Scrapy: a new version, its lost end read as clauses removed."""
+    head = b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    page = terms(CLAUSES).encode()
+    with hanging_up(head + page, "close") as whole, hanging_up(head + page[:-600]) as cut:
+        catalog = home.catalog(
+            [{"type": "Whole", "url": f"{whole}/t"}, {"type": "Cut", "url": f"{cut}/t"}]
+        )
+        seen = outcomes(home.crawl(catalog, "--json", "--set", "ROBOTSTXT_OBEY=false"))
+    assert seen == {
+        "testsite/whole": ("first", ""),
+        "testsite/cut": (
+            "failed",
+            "connection-error: the connection was broken off before the page ended (the server"
+            " sent no length, so only its closing the connection cleanly ends the page)",
+        ),
+    }
+    assert home.run("text", "testsite/cut").code == 2  # no version of it
+
+
+def test_over_tls_a_page_without_a_length_ends_only_with_close_notify(home: Home) -> None:
+    """RFC 9112 (9.8): without TLS's closure alert, a truncation attack could have cut it."""
+    authority = trustme.CA()
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    authority.issue_cert("127.0.0.1").configure_cert(tls)
+    answer = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n" + terms(CLAUSES).encode()
+    with (
+        hanging_up(answer, "close_notify", tls) as notified,
+        hanging_up(answer, "close", tls) as unnotified,
+    ):
+        catalog = home.catalog(
+            [
+                {"type": "Notified", "url": f"{notified}/t".replace("http:", "https:")},
+                {"type": "Unnotified", "url": f"{unnotified}/t".replace("http:", "https:")},
+            ]
+        )
+        seen = outcomes(home.crawl(catalog, "--json", "--set", "ROBOTSTXT_OBEY=false"))
+    assert seen["testsite/notified"] == ("first", "")
+    assert seen["testsite/unnotified"][1].startswith("connection-error: the connection was broken")
 
 
 def test_a_collapsed_or_foreign_capture_is_an_issue_and_the_sound_one_comes_back_quietly(

@@ -41,6 +41,7 @@ from twisted.web._newclient import ParseError
 from crawlers.browser import browser_failure, render_meta
 from crawlers.declarations import TrackedDocument
 from crawlers.extraction import RAISE_THE_CAP
+from crawlers.http11 import BrokenOff
 from crawlers.items import FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import (
     BROWSER_MISSING,
@@ -149,14 +150,26 @@ def failure_reason(failure: Failure, kind: str) -> str:
     if isinstance(failure.value, HttpError):  # a status the spider does not handle: a 3xx
         return _not_followed(failure.value.response)
     if failure.check(ResponseDataLossError):  # Scrapy's has no message
-        return (
-            "the connection closed before the whole page arrived (the server sent less than the"
-            " length it announced)"
-        )
+        return _data_lost(failure)
     message = _gathered_words(failure) or str(failure.value) or repr(failure.value)
     if kind == "too-large":
         return f"{_too_large(message)}; {RAISE_THE_CAP}"
     return message
+
+
+def _data_lost(failure: Failure) -> str:
+    """A body cut short: of the length the server announced, or of the clean close that ends
+    a body sent without one (crawlers/http11.py)."""
+    reasons = getattr(getattr(failure.value, "__cause__", None), "reasons", [])
+    if any(reason.check(BrokenOff) for reason in reasons):
+        return (
+            "the connection was broken off before the page ended (the server sent no length,"
+            " so only its closing the connection cleanly ends the page)"
+        )
+    return (
+        "the connection closed before the whole page arrived (the server sent less than the"
+        " length it announced)"
+    )
 
 
 def _too_large(message: str) -> str:
