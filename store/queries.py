@@ -559,42 +559,57 @@ class VersionDetail(JsonRow):
 def get_version(engine: Engine, key: str, seq: int) -> VersionDetail | None:
     """Version `seq` (from 1) of a document; None when the document is not tracked or has no
     such version."""
-    if not 0 < seq < MAX_ID:  # one past it is asked for too: when the version was replaced
+    found = get_versions(engine, key, (seq,))
+    return found[0] if found else None
+
+
+def get_versions(engine: Engine, key: str, seqs: Sequence[int]) -> list[VersionDetail] | None:
+    """Versions `seqs` of a document, in that order, read at once: its versions counted once,
+    not once for each (a comparison reads two). None when the document is not tracked or lacks
+    one of them."""
+    if not all(0 < seq < MAX_ID for seq in seqs):  # one past it is asked for: when replaced
         return None
     with Session(engine) as session:
         document = _document(session, key)
         if document is None:
             return None
-        version = session.exec(
-            select(Version).where(Version.document_id == document.id, Version.seq == seq)
-        ).first()
-        if version is None:
-            return None
         versions = session.exec(
             select(func.count()).select_from(Version).where(Version.document_id == document.id)
         ).one()
-        replaced_at = session.exec(
-            select(Version.seen_at).where(
-                Version.document_id == document.id, Version.seq == seq + 1
-            )
-        ).first()
-        changes = select(Change.id).where(Change.document_id == document.id)
-        came_by = session.exec(changes.where(Change.to_version_id == version.id)).first()
-        left_by = session.exec(changes.where(Change.from_version_id == version.id)).first()
-        return VersionDetail(
-            document.key,
-            document.service,
-            document.document_type,
-            document.url,
-            version.seq,
-            version.seen_at,
-            version.id,  # type: ignore[arg-type]
-            versions,
-            replaced_at,
-            came_by,
-            left_by,
-            version.text,
-        )
+        found = [_version_detail(session, document, seq, versions) for seq in seqs]
+        details = [detail for detail in found if detail is not None]
+        return details if len(details) == len(seqs) else None
+
+
+def _version_detail(
+    session: Session, document: Document, seq: int, versions: int
+) -> VersionDetail | None:
+    """Version `seq` of `document`, which has `versions` in all; None when it has no such one."""
+    version = session.exec(
+        select(Version).where(Version.document_id == document.id, Version.seq == seq)
+    ).first()
+    if version is None:
+        return None
+    replaced_at = session.exec(
+        select(Version.seen_at).where(Version.document_id == document.id, Version.seq == seq + 1)
+    ).first()
+    changes = select(Change.id).where(Change.document_id == document.id)
+    came_by = session.exec(changes.where(Change.to_version_id == version.id)).first()
+    left_by = session.exec(changes.where(Change.from_version_id == version.id)).first()
+    return VersionDetail(
+        document.key,
+        document.service,
+        document.document_type,
+        document.url,
+        version.seq,
+        version.seen_at,
+        version.id,  # type: ignore[arg-type]
+        versions,
+        replaced_at,
+        came_by,
+        left_by,
+        version.text,
+    )
 
 
 def changes_between(engine: Engine, key: str, first: int, last: int) -> list[ChangeRow]:

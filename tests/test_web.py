@@ -16,7 +16,7 @@ import pytest
 import typer
 from click.testing import Result
 from lxml import etree
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy import text as sql
 from typer.testing import CliRunner
 
@@ -412,6 +412,22 @@ def test_two_versions_however_far_apart_compare_with_the_changes_between(
         assert (answer.status_code, message in answer.text) == (status, True), query
     missing = client.get("/documents/whatsapp/business/compare?from=1")
     assert missing.status_code == 404 and f"did you mean {key}?" in missing.text
+
+
+def test_a_comparison_lists_and_counts_the_versions_once(web_store: Engine) -> None:
+    """The compare page listed the versions, then counted them again for each of its two
+    versions; and a number past the last one was found missing, then the versions listed anew
+    to say how many there are."""
+    statements: list[str] = []
+    event.listen(web_store, "before_cursor_execute", lambda *call: statements.append(call[2]))
+    client = TestClient(create_app(web_store))
+    compare = "/documents/whatsapp/business-solution-terms/compare"
+    for query, status in (("from=1", 200), ("from=4", 404), ("from=1&to=3", 200)):
+        statements.clear()
+        assert client.get(f"{compare}?{query}").status_code == status, query
+        listed = [s for s in statements if re.search(r"FROM version\b.*ORDER BY", s, re.S)]
+        counted = [s for s in statements if re.search(r"count\(\*\).*FROM version\b", s, re.S)]
+        assert (len(listed), len(counted)) == (1, 1 if status == 200 else 0), query
 
 
 def test_a_version_not_there_is_a_404_that_says_what_is(client: TestClient) -> None:

@@ -35,6 +35,7 @@ from policywatch.web.selection import (
     Within,
     categories,
     changes,
+    comparison,
     count,
     hidden,
     no_document,
@@ -48,11 +49,9 @@ from store.queries import (
     SEVERITIES,
     ChangeRow,
     Revert,
-    changes_between,
     get_change,
     get_document,
     list_documents,
-    list_versions,
     neighbour_changes,
     reverts,
 )
@@ -256,24 +255,18 @@ def compare(
     """Two versions of a document however far apart (`to`: the latest unless given): all that
     changed since a version was read (a contract signed, a review done), with the changes that
     led from one to the other."""
-    versions = list_versions(engine, key)
-    if versions is None:
-        raise no_document(engine, key)
-    older, newer = sorted((first, to or len(versions)))
-    if older == newer:
-        raise HTTPException(422, f"from and to name one version, {older}: compare two")
-    before, after = version_or_404(engine, key, older), version_or_404(engine, key, newer)
-    between = changes_between(engine, key, older, newer)
+    compared = comparison(engine, key, first, to)
+    before, after = compared.before, compared.after
     return _page(
         request,
         "compare.html",
         before=before,
         after=after,
-        meaningful=[change for change in between if change.meaningful],
-        noise=sum(not change.meaningful for change in between),
+        meaningful=compared.meaningful,
+        noise=compared.noise,
         sections=diffview.sections(before.text, after.text),
         view=view,
-        keep=f"&from={older}&to={newer}",
+        keep=f"&from={before.seq}&to={after.seq}",
     )
 
 
