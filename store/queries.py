@@ -536,11 +536,11 @@ def _versions(session: Session, document_id: int) -> list[VersionRow]:
 
 
 @dataclass(frozen=True)
-class VersionDetail(JsonRow):
-    """One version of a document (`seq` of `versions`, from 1) with its whole text: what the
-    page said from when it was first seen (`seen_at`) until the next version was
-    (`replaced_at`, None for the latest). The changes that led to it and away from it are named
-    by id (`came_by` is None for the first version, `left_by` for the latest)."""
+class VersionInfo(JsonRow):
+    """One version of a document (`seq` of `versions`, from 1), without its text: when the page
+    said it, from when it was first seen (`seen_at`) until the next version was (`replaced_at`,
+    None for the latest). The changes that led to it and away from it are named by id
+    (`came_by` is None for the first version, `left_by` for the latest)."""
 
     key: str
     service: str
@@ -553,6 +553,12 @@ class VersionDetail(JsonRow):
     replaced_at: datetime | None
     came_by: int | None
     left_by: int | None
+
+
+@dataclass(frozen=True)
+class VersionDetail(VersionInfo):
+    """One version of a document with its whole text: what the page said (`text --json`)."""
+
     text: str
 
 

@@ -414,6 +414,53 @@ def test_two_versions_however_far_apart_compare_with_the_changes_between(
     assert missing.status_code == 404 and f"did you mean {key}?" in missing.text
 
 
+def test_the_api_compares_two_versions_as_the_page_does(db_url: str) -> None:
+    """The compare page had no JSON: a script wanting all that changed since a version had to
+    fetch both texts and every change between them, and sort the noise out itself."""
+    engine = open_store(db_url)
+    populate(engine)
+    client = TestClient(create_app(engine, base_url="https://watch.example.org/pw/"))
+    key = "whatsapp/business-solution-terms"
+    compared = client.get(f"/api/documents/{key}/compare?from=3&to=1")  # either order
+    assert compared.status_code == 200
+    answer = compared.json()
+    assert answer == client.get(f"/api/documents/{key.upper()}/compare?from=1").json()
+    assert answer["key"] == key
+    for side, seq in (("before", 1), ("after", 3)):
+        version = client.get(f"/api/documents/{key}/versions/{seq}").json()
+        assert answer[side] == {
+            **{name: value for name, value in version.items() if name != "text"},
+            "href": f"/pw/api/documents/{key}/versions/{seq}",
+        }
+    # The meaningful change between them as `history --json` gives it; the noise counted.
+    [ban] = [row for row in changes_json(engine, list_changes(engine)) if row["key"] == key]
+    assert (answer["changes"], answer["noise"]) == ([ban], 1)
+    diff = answer["diff"].splitlines()
+    assert diff[:2] == ["--- before", "+++ after"]
+    assert f"+{RESTRICTION}" in diff  # the meaningful change and the noise, in one diff
+    assert diff[-2:] == ["-Fees are charged per conversation.", "+Fees are charged per message."]
+    quiet = client.get(f"/api/documents/{key}/compare?from=2&to=3").json()
+    assert (quiet["changes"], quiet["noise"]) == ([], 1)
+    for query, status, detail in [
+        ("from=2&to=2", 422, "from and to name one version, 2: compare two"),
+        ("from=4", 404, f"{key} has 3 versions, no version 4"),
+        (f"from=1&to={HUGE}", 404, f"{key} has 3 versions, no version {HUGE}"),
+    ]:
+        wrong = client.get(f"/api/documents/{key}/compare?{query}")
+        assert (wrong.status_code, wrong.json()) == (status, {"detail": detail}), query
+    missing = client.get("/api/documents/whatsapp/business/compare?from=1")
+    meant = f"no document whatsapp/business (did you mean {key}?)"
+    assert (missing.status_code, missing.json()) == (404, {"detail": meant})
+    unnamed = client.get(f"/api/documents/{key}/compare?to=2")
+    assert unnamed.status_code == 422 and unnamed.json()["detail"][0]["loc"] == ["query", "from"]
+    schema = client.get("/api/openapi.json").json()
+    compare = schema["paths"]["/api/documents/{key}/compare"]["get"]
+    assert compare["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/VersionsCompared"
+    }
+    assert "text" not in schema["components"]["schemas"]["ComparedVersion"]["properties"]
+
+
 def test_a_comparison_lists_and_counts_the_versions_once(web_store: Engine) -> None:
     """The compare page listed the versions, then counted them again for each of its two
     versions; and a number past the last one was found missing, then the versions listed anew

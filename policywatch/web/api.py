@@ -8,16 +8,20 @@ noticing; the dataclasses still describe the responses in the OpenAPI schema.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from policywatch.web.selection import (
     Filters,
+    From,
+    To,
     Within,
     changes,
+    comparison,
     count,
     no_document,
     parse_filters,
@@ -32,6 +36,7 @@ from store.queries import (
     DocumentRow,
     Revert,
     VersionDetail,
+    VersionInfo,
     VersionRow,
     changes_json,
     get_change,
@@ -53,6 +58,29 @@ class ChangeEntry(ChangeRow):
 class ChangeWithDiff(ChangeEntry):
     """`show --json`: a change plus the unified diff of its two texts."""
 
+    diff: str
+
+
+@dataclass(frozen=True)
+class ComparedVersion(VersionInfo):
+    """A side of a comparison: the object of `/api/documents/KEY/versions/N` without its text,
+    and `href`, that address, to ask for the text. The two whole texts are left out: of a long
+    policy they would be most of the answer, and the diff already says how they differ."""
+
+    href: str
+
+
+@dataclass(frozen=True)
+class VersionsCompared:
+    """Two versions of a document, the older `before` (in either order asked), the meaningful
+    changes that led from one to the other, oldest first, as `history --json` gives them, how
+    many more were judged noise (counted, not listed), and the unified diff of the two texts."""
+
+    key: str
+    before: ComparedVersion
+    after: ComparedVersion
+    changes: list[ChangeEntry]
+    noise: int
     diff: str
 
 
@@ -122,6 +150,34 @@ def api_documents(engine: Store) -> JSONResponse:
 def api_version(engine: Store, key: str, seq: Annotated[int, Path(ge=1)]) -> JSONResponse:
     """One version of a document with its whole text (the object of `text --json`)."""
     return JSONResponse(version_or_404(engine, key, seq).to_json())
+
+
+# Before `/documents/{key:path}`, whose path would take `KEY/compare` for a key.
+@router.get("/documents/{key:path}/compare", response_model=VersionsCompared)
+def api_compare(
+    request: Request, engine: Store, key: str, first: From, to: To = None
+) -> JSONResponse:
+    """Versions `from` and `to` (the latest unless given) of a document, as the compare page
+    shows them. The diff is one string, as in `show --json`: `jq -r .diff` hands it as a patch
+    to `less`, `delta` or `diffstat`, where a list of lines would need a loop to rejoin."""
+    compared = comparison(engine, key, first, to)
+    address = f"{request.app.state.root}/api/documents/{quote(compared.after.key)}/versions/"
+
+    def side(version: VersionDetail) -> dict[str, Any]:
+        fields = {name: value for name, value in version.to_json().items() if name != "text"}
+        return {**fields, "href": f"{address}{version.seq}"}
+
+    before, after = compared.before, compared.after
+    return JSONResponse(
+        {
+            "key": after.key,
+            "before": side(before),
+            "after": side(after),
+            "changes": changes_json(engine, compared.meaningful),
+            "noise": compared.noise,
+            "diff": "\n".join(unified_diff(before.text, after.text)),
+        }
+    )
 
 
 @router.get("/documents/{key:path}", response_model=DocumentWithVersions)

@@ -32,6 +32,8 @@ from policywatch.web import diffview
 from policywatch.web.selection import (
     PAGE_SIZE,
     Filters,
+    From,
+    To,
     Within,
     categories,
     changes,
@@ -248,8 +250,8 @@ def compare(
     request: Request,
     engine: Store,
     key: str,
-    first: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int | None, Query(ge=1)] = None,
+    first: From,
+    to: To = None,
     view: Literal["side", "inline"] = "side",
 ) -> HTMLResponse:
     """Two versions of a document however far apart (`to`: the latest unless given): all that

@@ -176,6 +176,11 @@ def hidden(engine: Engine, filters: Filters) -> dict[str, int]:
     return {} if filters.include_noise else hidden_noise(engine, **_where(filters))
 
 
+From = Annotated[int, Query(alias="from", ge=1, description="One version's number, from 1.")]
+To = Annotated[
+    int | None, Query(ge=1, description="The other version's number; the latest unless given.")
+]
+
 Within = Annotated[
     int, Query(ge=0, description="Taking effect within this many days from today; 0: any time.")
 ]
