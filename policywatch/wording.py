@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.queries import TrackedNames
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
@@ -26,6 +30,18 @@ def did_you_mean(value: str, known: Iterable[str]) -> str:
     spelled = {name.lower(): name for name in known}
     close = difflib.get_close_matches(value.lower(), spelled, n=1, cutoff=0.6)
     return f" (did you mean {spelled[close[0]]}?)" if close else ""
+
+
+def untracked(tracked: TrackedNames, service: str | None, document: str | None) -> str:
+    """What a `service` or `document` filter that names nothing tracked is told, with the
+    closest tracked name; "" when each names something tracked, or is not given. The words of
+    `history` and `upcoming`, on the command line and on the web: an empty history would hide
+    the typo."""
+    if service and tracked.service(service) is None:
+        return f"no tracked document of service {service}{did_you_mean(service, tracked.services)}"
+    if document and document.lower() not in tracked.keys:
+        return f"no tracked document {document}{did_you_mean(document, tracked.keys)}"
+    return ""
 
 
 def unified_diff(old: str, new: str) -> list[str]:

@@ -175,6 +175,31 @@ def test_the_api_and_feeds_keep_json_errors(client: TestClient) -> None:
     assert client.get("/feeds/nope.atom").json() == {"detail": "Not Found"}
 
 
+def test_a_filter_naming_nothing_tracked_says_what_was_meant(client: TestClient) -> None:
+    """`?service=Whatsap`, typed by hand, gave an empty timeline that read as "no change",
+    where `history --service Whatsap` says that nothing by that name is tracked, and what is."""
+    key = "whatsapp/business-solution-terms"
+    for query, said in (
+        ("service=Whatsap", "no tracked document of service Whatsap (did you mean WhatsApp?)"),
+        ("document=whatsapp/terms", f"no tracked document whatsapp/terms (did you mean {key}?)"),
+    ):
+        for path in ("/", "/upcoming"):
+            page = client.get(f"{path}?{query}")
+            assert page.status_code == 404 and f'<p class="error">{said}</p>' in page.text, path
+        for path in ("/api/changes", "/api/upcoming"):
+            answer = client.get(f"{path}?{query}")
+            assert (answer.status_code, answer.json()) == (404, {"detail": said}), path
+    # Tracked, in any case, but nothing selected: an empty timeline, as before.
+    for query in ("service=WHATSAPP", f"document={key.upper()}&min_severity=critical"):
+        empty = f"{query}&since=2030-01-01"
+        assert client.get(f"/api/changes?{empty}").json() == [], query
+        assert "No changes for this selection." in client.get(f"/?{empty}").text, query
+    assert client.get("/api/upcoming?service=openai").json() == []
+    # A feed may be subscribed to before its service is tracked: still an empty feed.
+    assert client.get("/feeds/service/Whatsap.atom").status_code == 200
+    assert client.get("/feeds/all.atom?service=Whatsap").status_code == 200
+
+
 def test_a_filter_typed_in_any_case_stays_selected_in_the_form(client: TestClient) -> None:
     """A document key in another case (typed, or from the command line's `--document`) filtered
     the timeline while its menu read "any": the next click on Filter dropped it unseen."""

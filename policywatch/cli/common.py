@@ -22,7 +22,7 @@ from policywatch.config import (
     is_base_url,
     load_settings,
 )
-from policywatch.wording import did_you_mean
+from policywatch.wording import did_you_mean, untracked
 from store.db import MissingStore, StoreError, open_store, store_url
 from store.queries import SEVERITIES, TrackedNames, tracked_names
 
@@ -290,8 +290,5 @@ def checked_rules(paths: list[Path] | None) -> list[Path]:
 
 def check_tracked(store: Engine, service: str | None, document: str | None) -> None:
     """A filter that names nothing tracked is a mistake to point out, not an empty history."""
-    tracked = tracked_names(store)
-    if service and tracked.service(service) is None:
-        fail(f"no tracked document of service {service}{did_you_mean(service, tracked.services)}")
-    if document and document.lower() not in tracked.keys:
-        fail(f"no tracked document {document}{did_you_mean(document, tracked.keys)}")
+    if said := untracked(tracked_names(store), service, document):
+        fail(said)

@@ -21,6 +21,7 @@ from policywatch.web.selection import (
     To,
     Within,
     changes,
+    check_tracked,
     comparison,
     count,
     no_document,
@@ -110,6 +111,8 @@ def api_changes(
     `X-Total-Count` header says how many the selection holds, so that a client paging with
     `offset` knows when it has them all, and one that did not page knows it was cut."""
     total = count(engine, filters)
+    if not total:
+        check_tracked(engine, filters)
     # Nothing to ask the store for past the end: an offset too large for its driver was a 500.
     rows = changes(engine, filters, limit=limit, offset=offset) if offset < total else []
     return JSONResponse(changes_json(engine, rows), headers={"X-Total-Count": str(total)})
@@ -124,6 +127,8 @@ def api_upcoming(
     `category` and `min_severity` filter them. The `X-Unstated-Count` header says how many more
     the selection holds whose date their page no longer states (moved, or withdrawn)."""
     coming = upcoming(engine, filters, within)
+    if not coming.rows:
+        check_tracked(engine, filters)
     unstated = {"X-Unstated-Count": str(coming.unstated)}
     return JSONResponse(changes_json(engine, coming.rows), headers=unstated)
 

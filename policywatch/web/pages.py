@@ -37,6 +37,7 @@ from policywatch.web.selection import (
     Within,
     categories,
     changes,
+    check_tracked,
     comparison,
     count,
     hidden,
@@ -158,6 +159,8 @@ def timeline(
     params = filters.params()
     documents = list_documents(engine)
     shown = listing(engine, filters, page, params)
+    if not shown.total:
+        check_tracked(engine, filters)
     noise = {} if shown.total else hidden(engine, filters)  # said when it leaves nothing shown
     return _page(
         request,
@@ -187,6 +190,8 @@ def upcoming_page(
 ) -> HTMLResponse:
     """The changes taking effect from today on, soonest first: what to act on, and by when."""
     coming = upcoming(engine, filters, within)
+    if not coming.rows:
+        check_tracked(engine, filters)
     documents = list_documents(engine)
     kept = {name: value for name, value in filters.params().items() if name in _UPCOMING_FILTERS}
     return _page(

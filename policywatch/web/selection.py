@@ -15,7 +15,7 @@ from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
-from policywatch.wording import counted, did_you_mean
+from policywatch.wording import counted, did_you_mean, untracked
 from store.queries import (
     SEVERITIES,
     ChangeRow,
@@ -199,6 +199,16 @@ def upcoming(engine: Engine, filters: Filters, within: int) -> Upcoming:
         min_severity=filters.min_severity,
     )
     return upcoming_changes(engine, start=today, end=end, **selection)
+
+
+def check_tracked(engine: Engine, filters: Filters) -> None:
+    """The 404 of a `service` or `document` filter that names nothing tracked, with the closest
+    name, in the words of `history`: typed by hand, one letter off, it gave an empty timeline
+    that read as "no change". Asked of an empty selection only, as `history` asks: a change
+    found names something tracked. Not of the feeds, which may be subscribed to before their
+    service is tracked."""
+    if said := untracked(tracked_names(engine), filters.service, filters.document):
+        raise HTTPException(404, said)
 
 
 def no_document(engine: Engine, key: str) -> HTTPException:
