@@ -634,6 +634,56 @@ def changes_between(engine: Engine, key: str, first: int, last: int) -> list[Cha
         return [change_row(change, document) for change in changes]
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Two versions of a document, the older `before`, and the changes that led from one to
+    the other (`between`, oldest first, noise included): what the compare page and `compare`
+    show and their JSON gives."""
+
+    before: VersionDetail
+    after: VersionDetail
+    between: list[ChangeRow]
+
+    @property
+    def meaningful(self) -> list[ChangeRow]:
+        """The changes between that are listed, oldest first."""
+        return [change for change in self.between if change.meaningful]
+
+    @property
+    def noise(self) -> int:
+        """How many changes between were judged noise: counted, not listed."""
+        return sum(not change.meaningful for change in self.between)
+
+
+def compare_versions(engine: Engine, key: str, first: int, second: int) -> Comparison | None:
+    """Versions `first` and `second` of a document, in either order; None when the document is
+    not tracked or lacks one of them."""
+    older, newer = sorted((first, second))
+    found = get_versions(engine, key, (older, newer))
+    if found is None:
+        return None
+    before, after = found
+    return Comparison(before, after, changes_between(engine, key, older, newer))
+
+
+def comparison_json(engine: Engine, compared: Comparison) -> dict[str, Any]:
+    """What `compare --json` and `/api/documents/KEY/compare` give, but the diff of the texts
+    (the command line's and the web's to make): each side the object of `text --json` without
+    its text, the meaningful changes between as `history --json` gives them, the noise
+    counted."""
+
+    def side(version: VersionDetail) -> dict[str, Any]:
+        return {name: value for name, value in version.to_json().items() if name != "text"}
+
+    return {
+        "key": compared.after.key,
+        "before": side(compared.before),
+        "after": side(compared.after),
+        "changes": changes_json(engine, compared.meaningful),
+        "noise": compared.noise,
+    }
+
+
 def version_on(versions: Sequence[VersionRow], moment: datetime) -> VersionRow | None:
     """The version a page showed at `moment`: the newest first seen by then (versions oldest
     first); None before the first."""

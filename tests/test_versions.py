@@ -1,7 +1,9 @@
-"""`text`: the whole text of any version of a document, by its number or by a date."""
+"""`text`: the whole text of any version of a document, by its number or by a date; `compare`:
+what changed between any two of them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,55 @@ def test_a_document_not_yet_fetched_has_no_version_to_show(home: Home) -> None:
         "error: acme/terms has no version yet: no fetch of it has succeeded (`documents` says"
         " why)\n"
     )
+
+
+def test_two_versions_however_far_apart_are_compared_in_one_diff(imported: Home) -> None:
+    """What changed since a review or a date had to be read change by change, each diff against
+    the version before it, when what matters is the text then against the text now."""
+    shown = imported.run("compare", KEY, "2025-05-31")  # a date: the version current then
+    assert shown.code == 0, shown.stderr
+    head, listing = shown.stdout.split("2 meaningful changes between them.\n")
+    assert head.splitlines()[1:] == [
+        "from version 1 of 3, first seen 2025-01-01 00:00 UTC",
+        "  to version 3 of 3 (the latest), first seen 2025-09-01 00:00 UTC",
+    ]
+    ids = [str(change["id"]) for change in imported.run("history", "--json").json()]
+    listed = re.findall(r"^ *(\d+) +(?:│ +)?2025-", listing, re.MULTILINE)  # table or list
+    assert listed == ids[::-1]  # oldest first
+    # One diff, from the first text to the last; the middle one's wording is not in it.
+    assert "Bots are [-welcome on every channel.-] {+banned. Fees [31mapply[0m to all.+}" in listing
+    assert "\x1b" not in shown.stdout  # shown, never obeyed
+    assert "from every channel" not in listing
+    either_way = imported.run("compare", KEY, "3", "1")
+    assert either_way.stdout == imported.run("compare", KEY, "1").stdout
+
+
+def test_a_comparisons_json_is_the_apis(imported: Home) -> None:
+    compared = imported.run("compare", KEY, "2", "--json").json()
+    middle = imported.run("text", KEY, "--version", "2", "--json").json()
+    assert compared["before"] == {name: value for name, value in middle.items() if name != "text"}
+    assert compared["after"]["seq"] == 3
+    assert compared["changes"] == imported.run("history", "--json").json()[:1]
+    assert compared["noise"] == 0
+    assert compared["diff"].splitlines()[-2:] == [
+        "-Bots are banned from every channel.",
+        "+Bots are banned. Fees \x1b[31mapply\x1b[0m to all.",
+    ]
+
+
+def test_a_comparison_that_names_no_two_versions_is_said_so(imported: Home) -> None:
+    for args, message in [
+        (("acme/rule", "1"), "no tracked document acme/rule (did you mean acme/rules?)"),
+        ((KEY, "4"), f"{KEY} has 3 versions: give FROM a number from 1 to 3"),
+        ((KEY, "1", "9"), f"{KEY} has 3 versions: give TO a number from 1 to 3"),
+        ((KEY, "2", "2025-06-01"), f"FROM and TO name one version of {KEY}, version 2"),
+        ((KEY, "3"), f"FROM and TO name one version of {KEY}, version 3"),
+        (
+            (KEY, "2024-12-31"),
+            f"no version of {KEY} is known on 2024-12-31: it was first seen 2025-01-01 00:00 UTC",
+        ),
+        ((KEY, "June"), "FROM 'June' is not a version's number, nor an ISO date or time"),
+    ]:
+        result = imported.run("compare", *args)
+        assert (result.code, result.stdout) == (2, ""), args
+        assert message in result.stderr, args

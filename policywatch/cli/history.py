@@ -188,9 +188,15 @@ def history(
         hidden = {} if include_noise else hidden_noise(store, **selection)
         console.print(_nothing_shown(hidden), highlight=False)
         return
-    console.print(_changes(rows, _detected, "detected", _summary))
+    console.print(detected_listing(rows))
     if more:
         console.print(_only_newest(limit, total), highlight=False)
+
+
+def detected_listing(rows: list[ChangeRow]) -> Table:
+    """Changes as `history` lists them: each with its id, when it was detected, its document,
+    severity and summary."""
+    return _changes(rows, _detected, "detected", _summary)
 
 
 def _only_newest(limit: int, total: int) -> str:

@@ -1,4 +1,5 @@
-"""`text`: what a document said, at any version of its history or on any date."""
+"""`text` and `compare`: what a document said at any version of its history or on any date,
+and what changed between two of them."""
 
 from __future__ import annotations
 
@@ -7,19 +8,32 @@ from typing import Annotated
 
 import typer
 from rich.text import Text
+from sqlalchemy import Engine
 
 from policywatch.cli.common import (
     DbOption,
     JsonOption,
     check_tracked,
+    console,
     engine,
     err_console,
     fail,
     print_json,
 )
+from policywatch.cli.diffview import render_change
+from policywatch.cli.history import detected_listing
 from policywatch.cli.terminal import inert_text
-from policywatch.wording import counted
-from store.queries import VersionDetail, VersionRow, get_version, list_versions, version_on
+from policywatch.wording import counted, unified_diff
+from store.queries import (
+    Comparison,
+    VersionDetail,
+    VersionRow,
+    compare_versions,
+    comparison_json,
+    get_version,
+    list_versions,
+    version_on,
+)
 
 
 def text(
@@ -47,13 +61,9 @@ def text(
     """The whole text of a document (Markdown), as one of its versions or a date had it."""
     if version is not None and on is not None:
         fail("give --version or --on, not both")
-    moment = _moment(on) if on is not None else None
+    moment = _moment(on, "--on") if on is not None else None
     store = engine(db, existing=True, writes=False)
-    versions = list_versions(store, key)
-    if versions is None:
-        check_tracked(store, None, key)  # says which key was meant
-    if not versions:
-        fail(f"{key} has no version yet: no fetch of it has succeeded (`documents` says why)")
+    versions = _versions(store, key)
     seq = _chosen(key, versions, version, moment, on)
     detail = get_version(store, key, seq)
     assert detail is not None, "a version just listed"
@@ -64,7 +74,92 @@ def text(
     typer.echo(inert_text(detail.text), nl=not detail.text.endswith("\n"))
 
 
-def _moment(value: str) -> datetime:
+_VERSION_HELP = (
+    " A version's number (from 1), or a date (2025-06-01: the version current at the end of"
+    " that day, UTC) or an ISO time."
+)
+
+
+def compare(
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="The document's key, as `documents` lists it.")
+    ],
+    first: Annotated[str, typer.Argument(metavar="FROM", help="One version." + _VERSION_HELP)],
+    second: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TO]", help="The other version (default: the latest)." + _VERSION_HELP
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What changed between two versions of a document, however far apart (since a review,
+    a date, a contract signed): the meaningful changes that led from one to the other, then
+    one diff of the two texts."""
+    store = engine(db, existing=True, writes=False)
+    versions = _versions(store, key)
+    older, newer = sorted(
+        (_given(key, versions, first, "FROM"), _given(key, versions, second, "TO"))
+    )
+    if older == newer:
+        fail(f"FROM and TO name one version of {key}, version {older}: compare two")
+    compared = compare_versions(store, key, older, newer)
+    assert compared is not None, "two versions just listed"
+    if as_json:
+        diff = unified_diff(compared.before.text, compared.after.text)
+        print_json({**comparison_json(store, compared), "diff": "\n".join(diff)})
+        return
+    before, after = compared.before, compared.after
+    console.print(Text(f"{after.service} · {after.document_type}", "bold"), f"({key})")
+    console.print(Text(f"from {_seen(before)}\n  to {_seen(after)}"), highlight=False)
+    console.print(_between(compared), highlight=False)
+    if compared.meaningful:
+        console.print(detected_listing(compared.meaningful))
+    flagged = [
+        sentence.sentence for row in compared.meaningful for sentence in row.matched_sentences()
+    ]
+    console.print(render_change(before.text, after.text, flagged=flagged))
+
+
+def _versions(store: Engine, key: str) -> list[VersionRow]:
+    """The document's versions, oldest first; or the error of a key that names nothing
+    tracked (with the key meant) or of a document no fetch of which has succeeded."""
+    versions = list_versions(store, key)
+    if versions is None:
+        check_tracked(store, None, key)  # says which key was meant
+    if not versions:
+        fail(f"{key} has no version yet: no fetch of it has succeeded (`documents` says why)")
+    return versions
+
+
+def _given(key: str, versions: list[VersionRow], given: str | None, name: str) -> int:
+    """The version a FROM or TO names, by number or by date; the latest when not given."""
+    if given is None:
+        return versions[-1].seq
+    if given.isascii() and given.isdigit():
+        return _chosen(key, versions, int(given), None, None, f"{name} a number from ")
+    moment = _moment(given, name, "a version's number, nor an ISO date or time")
+    return _chosen(key, versions, None, moment, given)
+
+
+def _seen(version: VersionDetail) -> str:
+    """`version 3 of 7, first seen …`, `version 7 of 7 (the latest), first seen …`."""
+    latest = "" if version.replaced_at else " (the latest)"
+    seen = f"first seen {_utc(version.seen_at)}"
+    return f"version {version.seq} of {version.versions}{latest}, {seen}"
+
+
+def _between(compared: Comparison) -> str:
+    """How many changes led from one version to the other, and how many of them were noise:
+    the diff below holds them all, the listing only the meaningful ones."""
+    noise = f" ({counted(compared.noise, 'more')} judged noise)" if compared.noise else ""
+    shown = len(compared.meaningful)
+    listed = counted(shown, "meaningful change") if shown else "No meaningful change"
+    return f"{listed} between them{noise}."
+
+
+def _moment(value: str, name: str, what: str = "an ISO date or time") -> datetime:
     """A bare date stands for the end of that day (what the page said that day, at its last);
     a time without a zone for UTC."""
     try:
@@ -72,7 +167,7 @@ def _moment(value: str) -> datetime:
             return datetime.combine(date.fromisoformat(value), time.max, UTC)
         moment = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"--on {value!r} is not an ISO date or time such as 2026-01-15 or 2026-01-15T09:30")
+        fail(f"{name} {value!r} is not {what} such as 2026-01-15 or 2026-01-15T09:30")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -82,10 +177,11 @@ def _chosen(
     asked: int | None,
     moment: datetime | None,
     on: str | None,
+    asking: str = "--version ",
 ) -> int:
     """The version asked for by number or by date, else the latest."""
     if asked is not None and asked > len(versions):
-        fail(f"{key} has {counted(len(versions), 'version')}: give --version 1 to {len(versions)}")
+        fail(f"{key} has {counted(len(versions), 'version')}: give {asking}1 to {len(versions)}")
     if moment is None:
         return asked or versions[-1].seq
     found = version_on(versions, moment)

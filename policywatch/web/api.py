@@ -8,7 +8,7 @@ noticing; the dataclasses still describe the responses in the OpenAPI schema.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -40,6 +40,7 @@ from store.queries import (
     VersionInfo,
     VersionRow,
     changes_json,
+    comparison_json,
     get_change,
     get_document,
 )
@@ -167,22 +168,11 @@ def api_compare(
     to `less`, `delta` or `diffstat`, where a list of lines would need a loop to rejoin."""
     compared = comparison(engine, key, first, to)
     address = f"{request.app.state.root}/api/documents/{quote(compared.after.key)}/versions/"
-
-    def side(version: VersionDetail) -> dict[str, Any]:
-        fields = {name: value for name, value in version.to_json().items() if name != "text"}
-        return {**fields, "href": f"{address}{version.seq}"}
-
-    before, after = compared.before, compared.after
-    return JSONResponse(
-        {
-            "key": after.key,
-            "before": side(before),
-            "after": side(after),
-            "changes": changes_json(engine, compared.meaningful),
-            "noise": compared.noise,
-            "diff": "\n".join(unified_diff(before.text, after.text)),
-        }
-    )
+    shown = comparison_json(engine, compared)
+    for side in (shown["before"], shown["after"]):
+        side["href"] = f"{address}{side['seq']}"
+    diff = unified_diff(compared.before.text, compared.after.text)
+    return JSONResponse({**shown, "diff": "\n".join(diff)})
 
 
 @router.get("/documents/{key:path}", response_model=DocumentWithVersions)

@@ -19,13 +19,13 @@ from policywatch.wording import counted, did_you_mean, untracked
 from store.queries import (
     SEVERITIES,
     ChangeRow,
+    Comparison,
     Selection,
     Upcoming,
     VersionDetail,
-    changes_between,
+    compare_versions,
     count_changes,
     get_version,
-    get_versions,
     hidden_noise,
     list_changes,
     list_versions,
@@ -233,27 +233,6 @@ def _no_version(key: str, versions: int, seq: int) -> HTTPException:
     return HTTPException(404, f"{key} has {counted(versions, 'version')}, no version {seq}")
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Two versions of a document, the older `before`, and the changes that led from one to
-    the other (`between`, oldest first, noise included): what the compare page shows and its
-    API gives."""
-
-    before: VersionDetail
-    after: VersionDetail
-    between: list[ChangeRow]
-
-    @property
-    def meaningful(self) -> list[ChangeRow]:
-        """The changes between that are listed, oldest first."""
-        return [change for change in self.between if change.meaningful]
-
-    @property
-    def noise(self) -> int:
-        """How many changes between were judged noise: counted, not listed."""
-        return sum(not change.meaningful for change in self.between)
-
-
 def comparison(engine: Engine, key: str, first: int, to: int | None) -> Comparison:
     """Versions `first` and `to` (the latest unless given) of a document, in either order, or
     the 404 of a key or number that names none (saying which key was meant, or how many
@@ -269,8 +248,7 @@ def comparison(engine: Engine, key: str, first: int, to: int | None) -> Comparis
         raise HTTPException(422, f"from and to name one version, {older}: compare two")
     if newer > len(versions):
         raise _no_version(key, len(versions), newer)
-    found = get_versions(engine, key, (older, newer))
-    if found is None:  # the store was emptied between the two reads
+    compared = compare_versions(engine, key, older, newer)
+    if compared is None:  # the store was emptied between the two reads
         raise no_document(engine, key)
-    before, after = found
-    return Comparison(before, after, changes_between(engine, key, older, newer))
+    return compared
