@@ -10,8 +10,9 @@ one virtual sentence, introduction first, so distances are natural.
 - Other groups may come from the introduction (unless the rule says `context: false`); those
   found in the unit must lie within `within` words of each other.
 - The reach is where the rule reads: from its first to its last term; to the end of the clause
-  when the terms start in the lead (an enumerated clause is in the scope of its statement); the
-  whole clause when the introduction supplied a group.
+  when the terms start in the lead (an enumerated clause is in the scope of its statement) or
+  before an enumerated exception (its cases are: "… except (a) …; (b) …"); the whole clause
+  when the introduction supplied a group.
 
 An edit fires a rule again only within its reach: a long sentence retouched elsewhere (a product
 renamed at its end) keeps its verdict, and a sentence turned into a list item under "You will
@@ -30,6 +31,7 @@ from typing import NamedTuple
 
 from diffengine.normalize import comparable
 from diffengine.rules import Rule
+from diffengine.sentences import EXCEPTION_LIST, EXCEPTION_OPENER
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _SIMILAR = 0.5  # a unit at least this alike (by words) to another is that one, edited
@@ -82,6 +84,12 @@ class Unit:
         """Index of the first word of the clause."""
         return self.own_start + len(_WORD.findall(self.lead))
 
+    @cached_property
+    def exception_list(self) -> int | None:
+        """Index of the word opening the unit's enumerated exception ("except: (a) …; (b) …")."""
+        found = EXCEPTION_LIST.search(self.full)
+        return self._word_at(found.start()) if found else None
+
     def positions(self, pattern: re.Pattern[str]) -> list[int]:
         """Word indexes where `pattern` matches in the virtual sentence."""
         return [self._word_at(found.start()) for found in pattern.finditer(self.full)]
@@ -127,7 +135,8 @@ def find(rule: Rule, unit: Unit) -> Reach | None:
     last = len(unit.starts) - 1
     if from_intro:
         return Reach(min(start, unit.text_start), last)
-    if unit.lead and start < unit.text_start:
+    listed = unit.exception_list
+    if (unit.lead and start < unit.text_start) or (listed is not None and start < listed):
         return Reach(start, last)
     return Reach(start, end)
 
@@ -159,14 +168,22 @@ def _window(positions: list[list[int]]) -> Reach:
 # approved in writing by TikTok". What follows a comma may be a new statement ("…approved in
 # writing by TikTok, or use any bot to collect…", "Except as permitted by Apple, you shall not
 # modify…"), so it is never taken for the exception; an exception listing alternatives ("…, or
-# as permitted by law") opens again with its own words.
+# as permitted by law") opens again with its own words. A colon right after the opening word
+# introduces the exception ("except: with YouTube's prior written permission"); one after its
+# words ends it ("except with our permission: even then, you must not…"). An exception whose
+# cases are enumerated ("except: (a) …; (b) …") runs to the end of the clause: the cases are
+# the exception, commas and all.
 _EXCEPTION = re.compile(
-    r"\b(?:except|unless|other\s+than|save\s+for|excluding|with\s+the\s+exception\s+of"
+    rf"{EXCEPTION_LIST.pattern}.*"
+    rf"|\b(?:{EXCEPTION_OPENER}"
     r"|(?:as|where|when)\s+(?:expressly\s+)?(?:permitted|allowed|authori[sz]ed)\s+by"
     r"|(?:that\s+(?:is|are)\s+)?not\s+(?:provided|approved|authori[sz]ed|permitted)\s+by"
-    r"|approved\s+in\s+writing)\b[^.;:,]*",
-    re.IGNORECASE,
+    r"|approved\s+in\s+writing)\b(?:\s*:)?[^.;:,]*",
+    re.IGNORECASE | re.DOTALL,
 )
+# Words that join an exception's cases: one moves as a case is added ("(a) … or (b) …" become
+# "(a) …; (b) …; or (c) …"), and says nothing of the cases themselves.
+_JOINERS = frozenset({"and", "or"})
 
 
 def loosened(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
@@ -189,13 +206,15 @@ def _within(shorter: list[str], longer: list[str]) -> bool:
 
 
 def _apart(unit: Unit) -> tuple[list[str], list[str]]:
-    """The words of `unit` outside its exceptions, and those inside."""
+    """The words of `unit` outside its exceptions, and those inside but the `_JOINERS`."""
     spans = unit.spans(_EXCEPTION)
     outside: list[str] = []
     inside: list[str] = []
     for position, word in enumerate(_words(unit.full)):
-        within = any(span.start <= position <= span.end for span in spans)
-        (inside if within else outside).append(word)
+        if not any(span.start <= position <= span.end for span in spans):
+            outside.append(word)
+        elif word not in _JOINERS:
+            inside.append(word)
     return outside, inside
 
 
@@ -210,20 +229,23 @@ def touched(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     Words inserted or replaced count within `_MARGIN` words of the reach ("not" put before
     "use any robot"), figures within `_FIGURE_MARGIN` (a price or a limit follows the words
     that name it); words deleted count only from inside it, so a sentence that became a list
-    item, its "You will not" moved into the list's introduction, is not touched. With no
-    counterpart alike enough, the whole unit is new, and so touched.
+    item, its "You will not" moved into the list's introduction, is not touched. A reach that
+    runs to the unit's last word takes in what was cut after it: the case cut from the end of
+    "… except: (a) …; or (b) with YouTube's prior written permission". With no counterpart
+    alike enough, the whole unit is new, and so touched.
     """
     edits = _edits(unit.full, tuple(other.full for other in counterparts))
     if edits is None:
         return True
     changed, deleted = edits
     words = _words(unit.full)
+    end = reach.end + (reach.end == len(words) - 1)
 
     def near(word: int) -> bool:
         margin = _FIGURE_MARGIN if words[word].isdigit() else _MARGIN
         return reach.start - margin <= word <= reach.end + margin
 
-    return any(map(near, changed)) or any(reach.start < point <= reach.end for point in deleted)
+    return any(map(near, changed)) or any(reach.start < point <= end for point in deleted)
 
 
 @lru_cache(maxsize=512)

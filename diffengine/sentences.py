@@ -56,7 +56,16 @@ _ABBREVIATIONS = frozenset(
 _LAST_WORD = re.compile(r"(\S+)\.$")
 _BARE_ENUMERATOR = re.compile(r"\(?(?:\d{1,3}[a-z]?|[a-z]|[ivxlc]{1,6})[.)]")
 _TRAILING_JOINER = re.compile(r"[\s;,]*(?:\b(?:and|or)\b)?[\s;,]*$")
-_ENUMERATOR = re.compile(r"(?:(?<=^)|(?<=[\s:;,]))\((?:[ivx]{1,5}|[a-z]|\d{1,2})\)\s")
+_MARKER = r"\((?:[ivx]{1,5}|[a-z]|\d{1,2})\)\s"  # "(iv) ", "(b) ", "(3) "
+_ENUMERATOR = re.compile(rf"(?:(?<=^)|(?<=[\s:;,])){_MARKER}")
+# The words that open an exception to what a clause says ("except", "unless", "other than").
+EXCEPTION_OPENER = (
+    r"except(?:\s+for)?|unless|other\s+than|save\s+for|excluding|with\s+the\s+exception\s+of"
+)
+# An exception whose cases are enumerated, with or without a colon: YouTube's "… using any
+# automated means … except: (a) in the case of public search engines …; (b) with YouTube's prior
+# written permission; or (c) as permitted by applicable law", OpenAI's "… unless: (i) …".
+EXCEPTION_LIST = re.compile(rf"\b(?:{EXCEPTION_OPENER})\s*:?\s+{_MARKER}", re.IGNORECASE)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -87,8 +96,16 @@ class Clause:
 
 
 def clauses(sentence: str) -> list[Clause]:
-    """The enumerated clauses of `sentence` ("… : (i) …; (ii) …"), or the sentence itself."""
-    markers = list(_ENUMERATOR.finditer(sentence))
+    """The enumerated clauses of `sentence` ("… : (i) …; (ii) …"), or the sentence itself.
+
+    An enumeration that lists an exception's cases ("… except: (a) …; (b) …") is the exception,
+    not clauses of the statement: it stays with the clause it excepts from, so that a case
+    added to it reads as the exception widened, not as "(c) as permitted by applicable law"
+    read under the lead "… using any automated means … except:" as a new restriction.
+    """
+    listed = EXCEPTION_LIST.search(sentence)
+    end = listed.start() if listed else len(sentence)
+    markers = list(_ENUMERATOR.finditer(sentence, 0, end))
     if len(markers) < 2:
         return [Clause("", sentence)]
     lead = sentence[: markers[0].start()].strip()

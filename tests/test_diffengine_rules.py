@@ -300,3 +300,45 @@ def test_at_one_severity_what_a_change_adds_leads_what_it_drops() -> None:
         ("third-party-ai-sharing", "removed", "medium"),
     ]
     assert verdict.summary == "Data shared with third parties"
+
+
+# YouTube Terms of Service, 2020-11-09: "(c) as permitted by applicable law" added to the cases
+# of an exception to a ban on automated access; it fired two high scraping alerts.
+AUTOMATED = "access the Service using any automated means (such as robots, botnets or scrapers)"
+CASES_BEFORE = (
+    "except: (a) in the case of public search engines, in accordance with YouTube's robots.txt "
+    "file; or (b) with YouTube's prior written permission;"
+)
+CASES_AFTER = (
+    "except: (a) in the case of public search engines, in accordance with YouTube's robots.txt "
+    "file; (b) with YouTube's prior written permission; or (c) as permitted by applicable law;"
+)
+
+
+def _not_allowed(item: str) -> str:
+    return f"# Terms\n\nYou are not allowed to:\n\n1. {item}\n2. sell any part of the Service."
+
+
+def test_an_exception_after_a_colon_widened_is_no_new_restriction() -> None:
+    before = _not_allowed(f"{AUTOMATED} {CASES_BEFORE}")
+    widened = classify(compare(before, _not_allowed(f"{AUTOMATED} {CASES_AFTER}")))
+    assert widened.matches == () and widened.severity == "low"
+    # A case cut narrows the exception: the restriction reaches further.
+    narrowed = _not_allowed(f"{AUTOMATED} {CASES_BEFORE.split('; or (b)')[0]};")
+    fired = classify(compare(before, narrowed)).matches
+    assert ("automated-access-barred", "changed") in {(m.rule_id, m.side) for m in fired}
+    # Nor is one case, unlisted, after a colon.
+    ban = "# Terms\n\nYou must not collect usernames or faces from the Service using scrapers"
+    kept = classify(compare(f"{ban}.", f"{ban}, except: with YouTube's prior written permission."))
+    assert kept.matches == ()
+
+
+def test_a_colon_after_an_exception_ends_it() -> None:
+    """What follows the exception's colon is the sentence again: a restriction of its own."""
+    ban = "You must not access the Service using any automated means (such as robots or scrapers)"
+    added = (
+        f"{ban} except with YouTube's prior written permission: even then, you must not use "
+        "scrapers to collect usernames or faces."
+    )
+    fired = classify(compare(f"# Terms\n\n{ban}.", f"# Terms\n\n{added}")).matches
+    assert ("scraping-barred", "changed") in {(m.rule_id, m.side) for m in fired}
