@@ -12,7 +12,8 @@ Rules read only what changed, sentence by sentence, page chrome left out:
   fires nothing;
 - a name the change replaces alike in several sentences (Facebook become Meta) is a rename:
   the old wording is read with the new name, so a sentence renamed and nothing else fires
-  nothing.
+  nothing; unless the new name already stood in the old version as a party of its own (a
+  partner swapped: "with OpenAI" become "with Anthropic", Anthropic named elsewhere before).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def classify(
     today = today or date.today()
     substantive = report.substantive
     novel = [sentence for sentence in substantive if not sentence.known]
-    renames = _renames(substantive)
+    renames = _renames(substantive, report.old_blocks)
     matches = sorted(
         _dedupe(match for sentence in novel for match in _fire(rules, sentence, renames)),
         # At one severity, what a change says now is its news before what it dropped: "Data
@@ -95,13 +96,14 @@ def classify(
 Rename = tuple[re.Pattern[str], str]
 
 
-def _renames(sentences: Sequence[SentenceChange]) -> tuple[Rename, ...]:
+def _renames(sentences: Sequence[SentenceChange], old_blocks: Sequence[str]) -> tuple[Rename, ...]:
     """The names the change replaces alike in at least `_RENAMED_IN` reworded sentences, most
     replaced first: Facebook become Meta in 2022 ("… with other Facebook Companies" -> "… with
     other Meta Companies" fired a data-sharing alert), "WhatsApp Inc." become "WhatsApp LLC",
     Mistral's "Le Chat Pro" become "Vibe Pro" (a high training alert). A name is capitalized
     words, at most `_NAME_WORDS`, never a sentence's first word: there a capital marks no name
-    ("We may share" -> "You may share" is no rename)."""
+    ("We may share" -> "You may share" is no rename). Nor is a name replaced by a party the old
+    version already named on its own (`_named_apart`): that is a partner swapped."""
     counts: Counter[tuple[str, str]] = Counter()
     for sentence in sentences:
         if not (sentence.old and sentence.new):
@@ -119,11 +121,29 @@ def _renames(sentences: Sequence[SentenceChange]) -> tuple[Rename, ...]:
                 and all(word[0].isupper() for word in old[i1:i2] + new[j1:j2])
             }
         )
-    return tuple(
-        (re.compile(r"\b" + r"\W+".join(map(re.escape, name.split())) + r"\b"), renamed)
+    renames = (
+        (_name(name), renamed)
         for (name, renamed), count in counts.most_common()
         if count >= _RENAMED_IN
     )
+    return tuple(
+        (name, renamed) for name, renamed in renames if not _named_apart(name, renamed, old_blocks)
+    )
+
+
+def _name(name: str) -> re.Pattern[str]:
+    """`name` as a pattern: its words, whatever spacing or punctuation between them."""
+    return re.compile(r"\b" + r"\W+".join(map(re.escape, name.split())) + r"\b")
+
+
+def _named_apart(name: re.Pattern[str], renamed: str, old_blocks: Sequence[str]) -> bool:
+    """Whether `renamed` stood in a block of the old version that does not name `name`: a party
+    of its own there, not a new name for it. A rename named before the text took it up stands
+    beside the old name ("The Facebook company is now Meta. … Learn more about Meta"). That the
+    old name stays in the new version says nothing: a company renamed keeps its products' names
+    ("the Facebook app"), as Facebook's, Instagram's and Meta's developer terms did in 2022."""
+    party = _name(renamed)
+    return any(party.search(block) and not name.search(block) for block in old_blocks)
 
 
 def _rename(text: str, renames: tuple[Rename, ...]) -> str:

@@ -107,6 +107,9 @@ class ChangeReport:
     sentences: tuple[SentenceChange, ...] = ()
     hunks: tuple[Hunk, ...] = ()
     header: tuple[str, ...] = field(default=(), repr=False)
+    # The old version's blocks, as written: where a name stood before the change (`classify`
+    # tells a rename from a party swapped by it).
+    old_blocks: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def identical(self) -> bool:
@@ -252,6 +255,7 @@ def compare(old: str, new: str, *, context: int = 1) -> ChangeReport:
         sentences=tuple(_without_moves(sentences)),
         hunks=tuple(_hunks(after, new_keys, opcodes, changes, context)),
         header=_header(after),
+        old_blocks=tuple(block.raw for block in before.blocks),
     )
 
 

@@ -136,6 +136,33 @@ def test_a_rename_hides_no_edit_beside_it_and_one_name_swapped_is_a_change() -> 
     assert [(match.rule_id, match.side) for match in fired] == [("third-party-sharing", "changed")]
 
 
+# Written for the tests: a page's AI partner swapped in both sentences that name it.
+SWAPPED = (
+    "When you use AI features, we share your prompts and chats with OpenAI to generate replies.",
+    "These messages are processed by OpenAI on our behalf and kept for up to 30 days.",
+)
+
+
+def test_a_partner_swapped_alike_in_two_sentences_is_no_rename() -> None:
+    """A name replaced alike in two sentences by one the old page already named as a party of
+    its own is another party: data now going to another company is news, not a rename."""
+    partners = "Our advertising partners, including Google and Anthropic, may receive usage data."
+    swapped = [sentence.replace("OpenAI", "Anthropic") for sentence in SWAPPED]
+    fired = classify(compare(_page(*SWAPPED, partners), _page(*swapped, partners))).matches
+    assert ("third-party-ai-sharing", "changed") in {(m.rule_id, m.side) for m in fired}
+
+
+def test_a_rename_announced_beside_the_old_name_is_still_a_rename() -> None:
+    # Facebook's terms, from 2021-10-29: Meta named before the terms said it, beside Facebook.
+    banner = (
+        "_The Facebook company is now Meta. While our company name is changing, we are "
+        "continuing to offer the same products, including the Facebook app from Meta. [Learn "
+        "more about Meta](https://about.facebook.com/meta)._"
+    )
+    renamed = [sentence.replace("Facebook", "Meta") for sentence in RENAMED]
+    assert classify(compare(_page(banner, *RENAMED), _page(banner, *renamed))).matches == ()
+
+
 def test_an_enumerated_clause_is_read_with_the_lead_of_its_sentence() -> None:
     # Threads Terms of Use, 2024-08-30: the prohibition is eighty words before "scraper".
     before, after = fixture("threads_tos_before.md"), fixture("threads_tos_after.md")
