@@ -9,7 +9,8 @@ Rules read only what changed, sentence by sentence, page chrome left out:
   as `changed` when the old wording matched too, as `added` or `removed` when only one side
   did. A long sentence edited elsewhere (a product renamed at its end) does not fire again;
 - a sentence an earlier version already said (`known`: a page flapping between variants)
-  fires nothing;
+  fires nothing, nor does a title ("Account Suspension and Termination"): its section's
+  sentences say what it names;
 - a name the change replaces alike in several sentences (Facebook become Meta) is a rename:
   the old wording is read with the new name, so a sentence renamed and nothing else fires
   nothing; unless the new name already stood in the old version as a party of its own (a
@@ -36,6 +37,36 @@ from diffengine.summary import fill, summarize
 _NAME_WORD = re.compile(r"\w+(?:'\w+)*")
 _NAME_WORDS = 3  # at most, on either side of a rename ("Le Chat" -> "Vibe", "Inc" -> "LLC")
 _RENAMED_IN = 2  # sentences replacing a name alike before it is taken for a rename
+_STATEMENT_END = re.compile(r"[.!?:;]\W*$")
+_NUMBERING = re.compile(r"^\W*(?:\d+(?:\.\d+)*|[a-z]|[ivx]+)[.)]\s+", re.IGNORECASE)
+_TITLE_WORDS = 15  # at most: a title is short
+# Short words a title leaves in lower case ("Effect of Account Suspension or Termination").
+_TITLE_JOINERS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "the",
+        "to",
+        "for",
+        "by",
+        "in",
+        "on",
+        "at",
+        "with",
+        "from",
+        "as",
+        "vs",
+        "these",
+        "this",
+        "your",
+        "our",
+        "its",
+        "their",
+    }
+)
 MAX_MATCHES = 50  # per change: a rewritten policy fires hundreds; the most severe are kept
 _UNMATCHED: Severity = "low"  # a real text change that no rule recognises
 
@@ -65,7 +96,12 @@ def classify(
     novel = [sentence for sentence in substantive if not sentence.known]
     renames = _renames(substantive, report.old_blocks)
     matches = sorted(
-        _dedupe(match for sentence in novel for match in _fire(rules, sentence, renames)),
+        _dedupe(
+            match
+            for sentence in novel
+            if not _title(sentence.new or sentence.old)
+            for match in _fire(rules, sentence, renames)
+        ),
         # At one severity, what a change says now is its news before what it dropped: "Data
         # shared with third parties" before "Sharing of data with third-party AI dropped".
         key=lambda match: (-severity_rank(match.severity), match.side == "removed"),
@@ -90,6 +126,21 @@ def classify(
         summary=summarize(matches, report, effective, described=raised),
         effective_date=effective,
         days_left=remaining,
+    )
+
+
+def _title(text: str) -> bool:
+    """Whether `text` is a title: words capitalized but the short ones that join them, and no
+    punctuation that ends a statement or runs on ("Account Suspension and Termination",
+    "7. Compliance Review Rights and Suspension and Termination of these Terms"). A title names
+    what the sentences under it say and says none of it: a section added fires its sentences'
+    rules, not its title's too. A statement ends in a full stop, a clause in a comma or a colon,
+    and a shout in capitals ("THE SERVICES ARE PROVIDED AS IS.") is a sentence still."""
+    if _STATEMENT_END.search(text) or "," in text:
+        return False
+    words = _NAME_WORD.findall(_NUMBERING.sub("", text))
+    return 0 < len(words) <= _TITLE_WORDS and all(
+        word[0].isupper() or word.lower() in _TITLE_JOINERS for word in words
     )
 
 

@@ -369,3 +369,26 @@ def test_a_colon_after_an_exception_ends_it() -> None:
     )
     fired = classify(compare(f"# Terms\n\n{ban}.", f"# Terms\n\n{added}")).matches
     assert ("scraping-barred", "changed") in {(m.rule_id, m.side) for m in fired}
+
+
+def test_a_title_names_what_its_section_says_and_fires_nothing() -> None:
+    """YouTube's terms, 2019-12-11: "Account Suspension and Termination", a bold line of its own
+    over the clauses, fired a termination alert of its own; so did Meta's numbered "7. Compliance
+    Review Rights and Suspension and Termination of these Terms"."""
+    clause = (
+        "YouTube may suspend or terminate your access, your Google account, or your Google "
+        "account's access to all or part of the Service if you materially or repeatedly breach "
+        "this Agreement."
+    )
+    titles = (
+        "**Account Suspension and Termination**",
+        "7. Compliance Review Rights and Suspension and Termination of these Terms",
+    )
+    page = "# Terms\n\nWelcome to YouTube."
+    for title in titles:
+        fired = classify(compare(page, f"{page}\n\n{title}\n\n{clause}")).matches
+        assert [(m.rule_id, m.sentence) for m in fired] == [("termination-enforcement", clause)]
+    # A list item without its full stop is a statement still.
+    item = "- suspend or terminate your account if you breach these Terms"
+    fired = classify(compare(page, f"{page}\n\nWe may:\n\n{item}")).matches
+    assert [m.rule_id for m in fired] == ["termination-enforcement"]
