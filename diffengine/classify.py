@@ -99,7 +99,7 @@ def classify(
         _dedupe(
             match
             for sentence in novel
-            if not _title(sentence.new or sentence.old)
+            if not _title(sentence)
             for match in _fire(rules, sentence, renames)
         ),
         # At one severity, what a change says now is its news before what it dropped: "Data
@@ -129,14 +129,16 @@ def classify(
     )
 
 
-def _title(text: str) -> bool:
-    """Whether `text` is a title: words capitalized but the short ones that join them, and no
-    punctuation that ends a statement or runs on ("Account Suspension and Termination",
+def _title(sentence: SentenceChange) -> bool:
+    """Whether `sentence` is a title: words capitalized but the short ones that join them, and
+    no punctuation that ends a statement or runs on ("Account Suspension and Termination",
     "7. Compliance Review Rights and Suspension and Termination of these Terms"). A title names
     what the sentences under it say and says none of it: a section added fires its sentences'
     rules, not its title's too. A statement ends in a full stop, a clause in a comma or a colon,
-    and a shout in capitals ("THE SERVICES ARE PROVIDED AS IS.") is a sentence still."""
-    if _STATEMENT_END.search(text) or "," in text:
+    and a shout in capitals ("THE SERVICES ARE PROVIDED AS IS.") is a sentence still; so is a
+    list item, capitalized or not: under "You may not:", "- Automated Scraping" is a ban."""
+    text = sentence.new or sentence.old
+    if sentence.new_intro or sentence.old_intro or _STATEMENT_END.search(text) or "," in text:
         return False
     words = _NAME_WORD.findall(_NUMBERING.sub("", text))
     return 0 < len(words) <= _TITLE_WORDS and all(

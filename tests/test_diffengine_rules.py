@@ -388,7 +388,10 @@ def test_a_title_names_what_its_section_says_and_fires_nothing() -> None:
     for title in titles:
         fired = classify(compare(page, f"{page}\n\n{title}\n\n{clause}")).matches
         assert [(m.rule_id, m.sentence) for m in fired] == [("termination-enforcement", clause)]
-    # A list item without its full stop is a statement still.
-    item = "- suspend or terminate your account if you breach these Terms"
-    fired = classify(compare(page, f"{page}\n\nWe may:\n\n{item}")).matches
-    assert [m.rule_id for m in fired] == ["termination-enforcement"]
+    # A list item without its full stop is a statement still, in title case too.
+    for item in (
+        "- suspend or terminate your account if you breach these Terms",
+        "- Suspend or Terminate Your Account",
+    ):
+        fired = classify(compare(page, f"{page}\n\nWe may:\n\n{item}")).matches
+        assert [m.rule_id for m in fired] == ["termination-enforcement"], item
