@@ -114,6 +114,22 @@ def test_two_versions_however_far_apart_are_compared_in_one_diff(imported: Home)
     assert either_way.stdout == imported.run("compare", KEY, "1").stdout
 
 
+def test_a_comparison_counts_the_noise_between_and_lists_the_rest(
+    home: Home, tmp_path: Path
+) -> None:
+    for name, text in {
+        "2025-01-01.md": "# Rules\n\nBots are 'welcome' here.\n",
+        "2025-02-01.md": "# Rules\n\nBots are \u2018welcome\u2019 here.\n",  # quotes only
+        "2025-02-15.md": "# Rules\n\nBots are \u2018welcome\u2019  here.\n",  # spacing only
+        "2025-03-01.md": "# Rules\n\nBots are banned here.\n",
+    }.items():
+        (tmp_path / name).write_text(text)
+    home.run("import-history", str(tmp_path), "--service", "Acme", "--type", "Rules")
+    shown = home.run("compare", KEY, "1")
+    assert "1 meaningful change between them (2 more judged noise)." in shown.stdout
+    assert shown.stdout.count(" low ") == 1  # the meaningful one listed, not the noise
+
+
 def test_a_comparisons_json_is_the_apis(imported: Home) -> None:
     compared = imported.run("compare", KEY, "2", "--json").json()
     middle = imported.run("text", KEY, "--version", "2", "--json").json()

@@ -153,7 +153,7 @@ def _seen(version: VersionDetail) -> str:
 def _between(compared: Comparison) -> str:
     """How many changes led from one version to the other, and how many of them were noise:
     the diff below holds them all, the listing only the meaningful ones."""
-    noise = f" ({counted(compared.noise, 'more')} judged noise)" if compared.noise else ""
+    noise = f" ({compared.noise:,} more judged noise)" if compared.noise else ""
     shown = len(compared.meaningful)
     listed = counted(shown, "meaningful change") if shown else "No meaningful change"
     return f"{listed} between them{noise}."
@@ -194,9 +194,7 @@ def _heading(detail: VersionDetail) -> str:
     """`KEY · version 3 of 5, first seen …, replaced …`: on stderr, so that the text alone goes
     to a file or a pipe."""
     until = f", replaced {_utc(detail.replaced_at)}" if detail.replaced_at else ""
-    latest = "" if detail.replaced_at else " (the latest)"
-    seen = f"first seen {_utc(detail.seen_at)}"
-    return f"{detail.key} · version {detail.seq} of {detail.versions}{latest}, {seen}{until}"
+    return f"{detail.key} · {_seen(detail)}{until}"
 
 
 def _utc(moment: datetime) -> str:
