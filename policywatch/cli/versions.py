@@ -94,9 +94,10 @@ def compare(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What changed between two versions of a document, however far apart (since a review,
-    a date, a contract signed): the meaningful changes that led from one to the other, then
-    one diff of the two texts."""
+    """What changed between two versions of a document, however far apart.
+
+    Since a review or a date: the meaningful changes between them, then one diff of the texts.
+    """
     store = engine(db, existing=True, writes=False)
     versions = _versions(store, key)
     older, newer = sorted(
