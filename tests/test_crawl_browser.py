@@ -55,6 +55,24 @@ def test_a_script_built_page_is_rendered_before_extraction(
     assert "Loading" not in home.run("show", str(change["id"])).stdout
 
 
+def test_an_unchanged_rendered_page_is_checked_again_not_failed(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """The second crawl sent the validators of the first to Chromium's navigation: the site
+    answered 304, which Chromium cannot render (net::ERR_ABORTED), and every script-built page
+    of a site that honours If-None-Match failed as a `browser-error` from its second crawl on."""
+    site.html("/usage", SHELL % CLAUSE)
+    catalog = home.catalog(
+        [{"type": "Usage", "url": site.url("/usage"), "select": "#terms", "render": "browser"}]
+    )
+    browser = ("--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    assert outcomes(home.crawl(catalog, *browser))["testsite/usage"] == ("first", "")
+    again = home.crawl(catalog, *browser)
+    assert again.code == 0, again.stderr
+    assert outcomes(again)["testsite/usage"] == ("unchanged", "")
+    assert all("If-None-Match" not in hit.headers for hit in site.hits("/usage"))
+
+
 def test_without_a_browser_only_the_pages_that_need_one_fail(home: Home, site: Site) -> None:
     site.html("/usage", SHELL % CLAUSE)
     site.html("/static", "<html><body><main id='terms'><p>Plain terms.</p></main></body></html>")

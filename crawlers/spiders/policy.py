@@ -263,8 +263,10 @@ class PolicySpider(scrapy.Spider):
     ) -> scrapy.Request:
         """The request for the next page of `document` after the `fetched` ones.
 
-        Only a single-page document is fetched conditionally: the store keeps one set of
-        validators per document, and a combined one is compared by the hash of all its pages.
+        Only a single-page document fetched over HTTP is fetched conditionally: the store keeps
+        one set of validators per document, and a combined one is compared by the hash of all
+        its pages. Chromium is sent no validators: it cannot render the 304 they bring
+        (net::ERR_ABORTED), and a rendered page is compared by the hash of its HTML instead.
         """
         page = document.pages[len(fetched)]
         meta: dict[str, Any] = {
@@ -277,7 +279,8 @@ class PolicySpider(scrapy.Spider):
             meta[BROWSER_MISSING] = self.browser_missing  # fails it before it is sent
         elif document.render == "browser":
             meta.update(render_meta(page, self.settings.getfloat("DOWNLOAD_TIMEOUT") * 1000))
-        headers = {} if document.combined else conditional_headers(self.states[document.key])
+        unconditional = document.combined or document.render == "browser"
+        headers = {} if unconditional else conditional_headers(self.states[document.key])
         return scrapy.Request(
             page.url,
             callback=self.parse,
