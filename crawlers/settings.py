@@ -117,5 +117,8 @@ POLICYWATCH_DB = ""
 # Workers: how long one page may hold a worker's event loop (seconds) while the worker still
 # counts as alive; past it, its tasks go back to the queue for the others (crawlers/worker.py).
 POLICYWATCH_WORKER_HUNG = 60.0
+# The Chromium that renders `render: browser` pages (else env POLICYWATCH_BROWSER, else the
+# PATH: crawlers/browser.py); named here so that `--set POLICYWATCH_BROWSER=…` is a known setting.
+POLICYWATCH_BROWSER = ""
 # The user's extra rule files or folders (`--rules`), on top of diffengine's shipped rules.
 POLICYWATCH_RULES: list[str] = []

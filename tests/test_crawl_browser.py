@@ -90,6 +90,7 @@ def test_without_a_browser_only_the_pages_that_need_one_fail(home: Home, site: S
     # The path the user gave is the thing to fix, not a package to install.
     assert "POLICYWATCH_BROWSER names /nonexistent/chromium" in seen["testsite/usage"][1]
     assert "apt-get" not in seen["testsite/usage"][1]
+    assert "is no setting" not in result.stderr  # a setting of ours, as the README gives it
     assert site.hits("/usage") == []
 
 
