@@ -107,6 +107,9 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     days = (change.effective_date - today).days
     left = "tomorrow" if days == 1 else "today" if days <= 0 else f"in {days} days"
     summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
+    # The diff engine ends the summary with the date, which the title gives after it anyway.
+    stated = f"effective {change.effective_date.isoformat()}"
+    summary = summary.removesuffix(stated).rstrip("; ") or summary
     alert = change_message(change, base_url=base_url, today=today)
     found = f"{change.detected_at:%Y-%m-%d}"
     return replace(

@@ -82,6 +82,21 @@ def test_a_coming_date_is_recalled_7_days_and_1_day_before(history: History, hoo
     ]
 
 
+def test_a_reminder_title_says_the_date_once(history: History, hook: Webhook) -> None:
+    """The diff engine ends a dated change's summary with its date ("…; effective 2026-01-15"):
+    the reminder's title said it twice, "…; effective 2026-01-15: takes effect in 7 days
+    (2026-01-15)", where the README shows it once."""
+    ban(history, summary=f"AI providers barred; effective {EFFECTIVE.isoformat()}")
+    add(history, hook, "team")
+    deliver_owed(history.engine, now=reminder_time(EFFECTIVE, 7) + HOUR)
+    [(_, title)] = reminders(hook)
+    assert title == (
+        "[REMINDER] WhatsApp · Business Solution Terms — AI providers barred: takes effect"
+        f" in 7 days ({EFFECTIVE.isoformat()})"
+    )
+    assert "effective" in hook.posts[0]["message"]  # the body quotes the summary whole
+
+
 def test_a_date_moved_or_withdrawn_since_is_not_recalled(history: History, hook: Webhook) -> None:
     """The page moved the date a fortnight later: a reminder of the first date would send
     people after a deadline that no longer exists; the new date is recalled in its turn."""
