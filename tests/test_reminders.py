@@ -169,6 +169,9 @@ def test_reminders_are_set_on_the_command_line(home: Home) -> None:
         ("subscribe", url + "/x", "--remind", "7", "--no-remind"),
     ):
         assert home.run(*wrong).code == 2, wrong
+    both = home.run("subscriptions", "remind", "team", "3", "--off")  # said: "give the days"
+    assert (both.code, both.stderr.strip()) == (2, "error: give the days or --off, not both")
+    assert reminded(home)["team"] == [1]
 
 
 def test_subscriptions_made_before_reminders_existed_are_reminded(history: History) -> None:

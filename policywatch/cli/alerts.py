@@ -304,7 +304,9 @@ def remind(
     db: DbOption = None,
 ) -> None:
     """Set how many days before a change takes effect the subscription is reminded of it."""
-    if bool(days) == off:
+    if days and off:
+        fail("give the days or --off, not both")
+    if not days and not off:
         fail("give the days (such as 7 1), or --off")
     store = engine(db, existing=True)
     found = get_subscription(store, name)
