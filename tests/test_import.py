@@ -75,6 +75,17 @@ def test_service_and_type_can_be_named_and_html_is_extracted(home: Home, tmp_pat
     assert "+" in diff and "Bots are banned." in diff and "menu" not in diff
 
 
+def test_the_summary_gives_each_key_whole_in_a_narrow_terminal(home: Home, tmp_path: Path) -> None:
+    """The table cut a long key at 80 columns ("google-generative-ai-…"), where the keys that
+    `text`, `history --document` and `crawl --only` take were to be copied from."""
+    folder = tmp_path / "Google-Generative-AI-Services__Terms-of-Service"
+    folder.mkdir()
+    (folder / "2025-01-01.md").write_text("# Terms\n\nBots are welcome.\n")
+    result = home.run("import-history", str(folder), columns=80)
+    assert result.code == 0, result.stderr
+    assert "google-generative-ai-services/terms-of-service" in result.stdout
+
+
 def test_importing_again_adds_only_the_newer_versions(home: Home, tmp_path: Path) -> None:
     folder = tmp_path / "Chatterbox__Bot-Rules"
     folder.mkdir()

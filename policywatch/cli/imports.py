@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
 from policywatch.cli.common import (
@@ -83,10 +84,7 @@ def import_history(
         _note_new_service(repository.engine, service)
     html = HtmlRules(select or (), remove or ())
     total = sum(1 for one in folders for _ in one.iterdir())
-    table = Table(title="Imported", show_edge=False)
-    # "skipped" could not be read; "left out" were older than the history, as the note says.
-    for column in ("document", "new versions", "changes", "repeats", "skipped", "left out"):
-        table.add_column(column, justify="left" if column == "document" else "right")
+    rows: list[tuple[str, list[int]]] = []
     already, read, skipped = 0, False, []
     with progress_bar() as progress:
         task = progress.add_task("importing", total=total)
@@ -95,14 +93,8 @@ def import_history(
             report = import_folder(
                 repository, one, name, kind, html, lambda _: progress.advance(task), judge
             )
-            table.add_row(
-                escape(report.key),
-                str(report.versions),
-                str(report.changes),
-                str(report.unchanged),
-                str(len(report.skipped)),
-                str(report.older),
-            )
+            counts = [report.versions, report.changes, report.unchanged, len(report.skipped)]
+            rows.append((report.key, [*counts, report.older]))
             for reason in report.skipped:
                 err_console.print(
                     f"[yellow]skipped[/] {escape(report.key)}: {escape(reason)}", highlight=False
@@ -118,7 +110,7 @@ def import_history(
             already += report.already
             read = read or report.read
             skipped += report.skipped
-    console.print(table)
+    console.print(_summary(rows, console.width))
     if already:
         console.print(f"{counted(already, 'file')} already recorded: left as they were.")
     if not read:  # as a crawl that fetched nothing: there were files, and none could be read
@@ -182,3 +174,30 @@ def _refuse_the_future(folders: list[Path]) -> None:
         f"{counted(len(ahead), 'file')} dated after now, which no version can be: {named};"
         " correct the date in the file name, then import again (nothing was imported)"
     )
+
+
+# "skipped" could not be read; "left out" were older than the history, as the note says.
+COUNTS = ("new versions", "changes", "repeats", "skipped", "left out")
+
+
+def _summary(rows: list[tuple[str, list[int]]], width: int) -> Table:
+    """The counts of each document: a table where its keys fit whole, else each key on a line of
+    its own and its counts below, as `documents` lists them. A table narrower than its keys cut
+    them ("google-generative-ai-…"), and a key is what `text`, `--document` and `--only` take."""
+    longest = max((len(key) for key, _ in rows), default=0)
+    if longest + sum(len(column) + 3 for column in COUNTS) + 2 <= width:
+        table = Table(title="Imported", show_edge=False)
+        table.add_column("document", no_wrap=True)
+        for column in COUNTS:
+            table.add_column(column, justify="right")
+        for key, numbers in rows:
+            table.add_row(escape(key), *(str(number) for number in numbers))
+        return table
+    listing = Table.grid(padding=0)
+    listing.add_column(overflow="fold")
+    for key, numbers in rows:
+        listing.add_row(Text(key, style="bold"))
+        listing.add_row(
+            "  " + " · ".join(f"{n} {column}" for n, column in zip(numbers, COUNTS, strict=True))
+        )
+    return listing
