@@ -1040,6 +1040,14 @@ def test_pages_answer_head_as_uptime_checks_send_it(client: TestClient) -> None:
     for path in ("/", f"/changes/{change_id}", "/documents", "/documents/openai/usage-policies"):
         assert client.head(path).status_code == client.get(path).status_code == 200, path
     assert client.head("/changes/999999").status_code == 404
+    # The API's counts are in its headers, which a client may read without the list.
+    for path, header in (
+        ("/api/changes", "X-Total-Count"),
+        ("/api/upcoming?within=0", "X-Unstated-Count"),
+    ):
+        head, get = client.head(path), client.get(path)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers[header] == get.headers[header], path
 
 
 def titles(found: list[Any]) -> list[tuple[str, int, bool]]:
