@@ -31,7 +31,7 @@ from diffengine.dates import days_left, effective_date
 from diffengine.matching import Unit, dropped, find, loosened, touched
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
-from diffengine.sentences import clauses
+from diffengine.sentences import EXCEPTION_INTRO, clauses
 from diffengine.summary import fill, summarize
 
 _NAME_WORD = re.compile(r"\w+(?:'\w+)*")
@@ -207,7 +207,14 @@ def _rename(text: str, renames: tuple[Rename, ...]) -> str:
 
 
 def _units(sentence: str, intro: str) -> tuple[Unit, ...]:
-    return tuple(Unit(clause.text, clause.lead, intro) for clause in clauses(sentence))
+    """The clauses of `sentence`, each read under the introduction of its list; not under one
+    that opens an exception ("Transfers of data are not allowed, except:"): its items are the
+    cases the restriction leaves out, and "- to an AI model provider, with the user's consent"
+    added there allows what it names, where read as "… not allowed, except: to an AI model
+    provider" it fired a high "AI assistants restricted". An item says then only what it says
+    itself."""
+    lead = "" if EXCEPTION_INTRO.search(intro) else intro
+    return tuple(Unit(clause.text, clause.lead, lead) for clause in clauses(sentence))
 
 
 def _key(unit: Unit) -> tuple[str, str]:

@@ -66,6 +66,13 @@ EXCEPTION_OPENER = (
 # automated means … except: (a) in the case of public search engines …; (b) with YouTube's prior
 # written permission; or (c) as permitted by applicable law", OpenAI's "… unless: (i) …".
 EXCEPTION_LIST = re.compile(rf"\b(?:{EXCEPTION_OPENER})\s*:?\s+{_MARKER}", re.IGNORECASE)
+# A list's introduction that ends by opening an exception: its items are the exception's cases,
+# as Google's "Transfers of data are not allowed, except:" lists them.
+EXCEPTION_INTRO = re.compile(
+    rf"\b(?:{EXCEPTION_OPENER})(?:\s+(?:as\s+follows|the\s+following|in\s+the\s+following"
+    r"\s+cases))?\s*:?\s*$",
+    re.IGNORECASE,
+)
 
 
 def split_sentences(text: str) -> list[str]:

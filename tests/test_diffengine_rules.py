@@ -395,3 +395,20 @@ def test_a_title_names_what_its_section_says_and_fires_nothing() -> None:
     ):
         fired = classify(compare(page, f"{page}\n\nWe may:\n\n{item}")).matches
         assert [m.rule_id for m in fired] == ["termination-enforcement"], item
+
+
+def test_an_item_listed_under_an_exception_is_a_case_it_allows_not_a_restriction() -> None:
+    """Google's "Transfers of data are not allowed, except:" lists the cases allowed: a case
+    added there, read as "… not allowed, except: to an AI model provider", fired a high "AI
+    assistants restricted" for a page that had just allowed them."""
+    page = "# Data\n\nYou may not transfer user data to others{}\n\n- to service providers;\n"
+    allowed = "- to an AI model provider, with the user's consent.\n"
+    excepting, listing = page.format(", except:"), page.format(" in these cases:")
+    assert classify(compare(excepting, excepting + allowed)).matches == ()
+    # The same item under a list of what is barred is barred.
+    barred = classify(compare(listing, listing + allowed)).matches
+    assert [m.rule_id for m in barred] == ["ai-assistants-restricted"]
+    # An exception's case still says what it says itself.
+    bound = "- to partners, who must not use the data to train artificial intelligence models.\n"
+    own = classify(compare(excepting, excepting + bound)).matches
+    assert {m.category for m in own} == {"ai-training"}
