@@ -106,6 +106,30 @@ def test_show_and_history_give_a_reworded_sentence_its_old_wording(home: Home, s
     assert f"was: {old}" in home.run("show", str(change["id"]), columns=200).stdout
 
 
+def test_history_and_show_say_when_the_page_has_since_undone_a_change(
+    home: Home, site: Site
+) -> None:
+    """The timeline and the API marked it; the command line gave a clause withdrawn a week
+    later as the page's last word."""
+    before = "<html><body><main><p>One.</p><p>Be kind.</p></main></body></html>"
+    ban = "<p>We may terminate your account at any time without notice.</p>"
+    site.html("/t", before)
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    home.crawl(catalog)
+    site.html("/t", before.replace("</main>", f"{ban}</main>"))
+    home.crawl(catalog)
+    site.html("/t", before)
+    home.crawl(catalog)
+    undo, change = home.run("history", "--all", "--json").json()
+    assert change["reverted"]["change_id"] == undo["id"]
+    day = undo["detected_at"][:10]
+    listed = home.run("history", columns=200).stdout
+    assert f"(reverted {day} by change {undo['id']})" in listed
+    shown = home.run("show", str(change["id"]), columns=200).stdout
+    assert f"Reverted: since change {undo['id']}, {day}" in shown
+    assert "Reverted" not in home.run("show", str(undo["id"]), columns=200).stdout  # noise
+
+
 def test_a_reworded_sentence_two_rules_read_apart_is_quoted_once(
     home: Home, site: Site, hook: Webhook
 ) -> None:

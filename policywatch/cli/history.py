@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import Engine
 
 from policywatch.cli.common import (
     DbOption,
@@ -31,6 +32,7 @@ from store.outbox import documents_json, failed_by_document
 from store.queries import (
     ChangeRow,
     DocumentRow,
+    Revert,
     Selection,
     changes_json,
     count_changes,
@@ -38,6 +40,7 @@ from store.queries import (
     hidden_noise,
     list_changes,
     list_documents,
+    reverts,
     upcoming_changes,
 )
 
@@ -188,15 +191,28 @@ def history(
         hidden = {} if include_noise else hidden_noise(store, **selection)
         console.print(_nothing_shown(hidden), highlight=False)
         return
-    console.print(detected_listing(rows))
+    console.print(detected_listing(store, rows))
     if more:
         console.print(_only_newest(limit, total), highlight=False)
 
 
-def detected_listing(rows: list[ChangeRow]) -> Table:
+def detected_listing(store: Engine, rows: list[ChangeRow]) -> Table:
     """Changes as `history` lists them: each with its id, when it was detected, its document,
-    severity and summary."""
-    return _changes(rows, _detected, "detected", _summary)
+    severity and summary, and whether the page has since undone it (as the timeline marks it:
+    a clause withdrawn a week later is not the page's last word)."""
+    undone = reverts(store, [row.id for row in rows if row.meaningful])
+
+    def summary(row: ChangeRow) -> Text:
+        said = _summary(row)
+        if row.id in undone:
+            said.append(f" {_reverted(undone[row.id])}", "italic")
+        return said
+
+    return _changes(rows, _detected, "detected", summary)
+
+
+def _reverted(revert: Revert) -> str:
+    return f"(reverted {_when(revert.detected_at, wide=False)} by change {revert.change_id})"
 
 
 def _only_newest(limit: int, total: int) -> str:
@@ -349,6 +365,14 @@ def show(
     console.print(
         hanging(severity, Text(f"{dated(change.summary, change.effective_date)}{verdict}"))
     )
+    undone = reverts(store, [change.id]).get(change.id) if change.meaningful else None
+    if undone:
+        console.print(
+            f"Reverted: since change {undone.change_id}, {_when(undone.detected_at)} UTC, the"
+            " page reads as it did before this change.",
+            style="italic",
+            highlight=False,
+        )
     caught = change.matched_sentences()
     for sentence in caught:
         quoted = f"[{', '.join(sentence.rule_ids)}] {sentence.sentence}"

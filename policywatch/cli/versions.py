@@ -116,7 +116,7 @@ def compare(
     console.print(Text(f"from {_seen(before)}\n  to {_seen(after)}"), highlight=False)
     console.print(_between(compared), highlight=False)
     if compared.meaningful:
-        console.print(detected_listing(compared.meaningful))
+        console.print(detected_listing(store, compared.meaningful))
     flagged = [
         sentence.sentence for row in compared.meaningful for sentence in row.matched_sentences()
     ]
