@@ -394,31 +394,53 @@ def reverts(engine: Engine, change_ids: Sequence[int]) -> dict[int, Revert]:
     among others) read on the timeline as the page's last word."""
     if not change_ids:
         return {}
-    old = aliased(Version)
     with Session(engine) as session:
-        changes = session.execute(
-            sa_select(col(Change.id), col(Change.document_id), col(old.fingerprint))
-            .join(old, col(old.id) == col(Change.from_version_id))
-            .where(col(Change.id).in_(change_ids))
-        ).all()
-        documents = {document_id for _, document_id, _ in changes}
-        latest = _latest_fingerprints(session, documents)
-        back = {
-            (document_id, fingerprint)
-            for _, document_id, fingerprint in changes
-            if fingerprint and latest.get(document_id) == fingerprint
-        }
-        takers = session.execute(
-            sa_select(
-                col(Change.id),
-                col(Change.document_id),
-                col(Change.detected_at),
-                col(Version.fingerprint),
-            )
-            .join(Version, col(Version.id) == col(Change.to_version_id))
-            .where(col(Change.document_id).in_({document_id for document_id, _ in back}))
-            .order_by(col(Change.id))
-        ).all()
+        return reverts_in(session, change_ids)
+
+
+REVERTS_BATCH = 500  # ids per query: SQLite and PostgreSQL cap the parameters of one statement
+
+
+def reverts_in(session: Session, change_ids: Collection[int]) -> dict[int, Revert]:
+    """`reverts` within `session` (the outbox asks within its write transaction), any number
+    of ids: they are asked `REVERTS_BATCH` at a time."""
+    ids = sorted(set(change_ids))
+    found: dict[int, Revert] = {}
+    for start in range(0, len(ids), REVERTS_BATCH):
+        found |= _reverts(session, ids[start : start + REVERTS_BATCH])
+    return found
+
+
+def _reverts(session: Session, change_ids: Sequence[int]) -> dict[int, Revert]:
+    old = aliased(Version)
+    changes = session.execute(
+        sa_select(col(Change.id), col(Change.document_id), col(old.fingerprint))
+        .join(old, col(old.id) == col(Change.from_version_id))
+        .where(col(Change.id).in_(change_ids))
+    ).all()
+    documents = {document_id for _, document_id, _ in changes}
+    latest = _latest_fingerprints(session, documents)
+    back = {
+        (document_id, fingerprint)
+        for _, document_id, fingerprint in changes
+        if fingerprint and latest.get(document_id) == fingerprint
+    }
+    if not back:
+        return {}
+    takers = session.execute(
+        sa_select(
+            col(Change.id),
+            col(Change.document_id),
+            col(Change.detected_at),
+            col(Version.fingerprint),
+        )
+        .join(Version, col(Version.id) == col(Change.to_version_id))
+        .where(
+            col(Change.document_id).in_({document_id for document_id, _ in back}),
+            col(Version.fingerprint).in_({fingerprint for _, fingerprint in back}),
+        )
+        .order_by(col(Change.id))
+    ).all()
     found: dict[int, Revert] = {}
     for change_id, document_id, fingerprint in changes:
         if (document_id, fingerprint) not in back:

@@ -384,6 +384,21 @@ def test_a_change_the_page_has_since_undone_is_known_as_reverted(db_url: str) ->
     assert reverts(repo.engine, [ban]) == {}
 
 
+def test_reverts_answers_for_any_number_of_changes(db_url: str) -> None:
+    """The outbox asks about every alert its subscriptions were sent: more ids than PostgreSQL
+    takes as parameters of one statement (65,535; SQLite's default build, 32,766)."""
+    repo = repository(db_url)
+    before = "# Terms\n\nYou may use the API.\n"
+    repo.record_text(DOC.key, Attempt(DOC.url, at=T0), before, assess)
+    ban = repo.record_text(
+        DOC.key, Attempt(DOC.url, at=T0 + timedelta(days=1)), before + "\nNo bots.\n", assess
+    ).change_id
+    undone = repo.record_text(DOC.key, Attempt(DOC.url, at=T0 + timedelta(days=2)), before, assess)
+    assert ban is not None and undone.change_id is not None
+    many = [ban, *range(10**6, 10**6 + 70_000)]
+    assert reverts(repo.engine, many) == {ban: Revert(undone.change_id, T0 + timedelta(days=2))}
+
+
 def test_a_new_sqlite_store_is_its_owners_alone(tmp_path: Path) -> None:
     """The store holds the subscriptions' Apprise URLs, tokens and passwords: it was made 0644
     in a 0755 folder, readable by every user of the machine. An existing one is left as it is."""
