@@ -23,12 +23,14 @@ from notifier.messages import (
     fetch_event_message,
     fetch_events_message,
     reminder_message,
+    withdrawn_message,
 )
 from notifier.payload import owed_data
 from notifier.render import Message, clip, fit
 from store.models import utcnow
 from store.outbox import (
     REMINDER,
+    WITHDRAWN,
     Held,
     Owed,
     SubscriptionRow,
@@ -90,7 +92,7 @@ def _group_key(owed: Owed) -> Hashable:
     sub = owed.subscription
     if owed.change is None:
         return (sub.id, owed.kind)
-    if owed.kind == REMINDER:  # due on its day, digest or not: a week's digest would be late
+    if owed.kind in (REMINDER, WITHDRAWN):  # digest or not: a week's digest would be late
         return owed.delivery_id
     if sub.digest:
         return (sub.id, period_start(owed.change.detected_at, sub.digest))
@@ -102,7 +104,8 @@ def _compose(items: list[Owed], base_url: str | None, today: datetime) -> Messag
 
 
 def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
-    """What the alert says to people: one change, a digest, or fetch problems."""
+    """What the alert says to people: one change, a digest, a reminder, a withdrawal, or fetch
+    problems."""
     first = items[0]
     sub = first.subscription
     if first.change is None:
@@ -111,6 +114,8 @@ def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
         return fetch_events_message(first.kind, [item.event for item in items])
     if first.kind == REMINDER:
         return reminder_message(first.change, base_url=base_url, today=today.date())
+    if first.kind == WITHDRAWN:
+        return withdrawn_message(first.change, first.event, base_url=base_url, today=today.date())
     if sub.digest:
         return digest_message(
             [item.change for item in items if item.change],

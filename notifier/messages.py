@@ -1,4 +1,5 @@
-"""What each alert says: one change, a digest of changes, or fetch problems and their end.
+"""What each alert says: one change, a digest of changes, a change's date coming near or the
+change withdrawn, or fetch problems and their end.
 
 The title carries what a reader must see first (severity, document, headline, effective date);
 the body gives the evidence (matched sentences, counts) and the way back (source page, and the
@@ -120,6 +121,37 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
             Line(f"Takes effect {left}, on {change.effective_date.isoformat()}; found {found}."),
             *alert.head,
         ),
+    )
+
+
+def _day(moment: str) -> str:
+    """The UTC day of an event's ISO 8601 time."""
+    return datetime.fromisoformat(moment).astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def withdrawn_message(
+    change: ChangeRow, event: dict[str, Any], *, base_url: str | None, today: date
+) -> Message:
+    """A change alerted earlier that the page has since undone, reading again as before it:
+    what was alerted and when first, then what the alert said, so that whoever acted on it
+    (shutting a bot down over a ban) knows what to take back."""
+    summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
+    since = _day(event["reverted_at"])
+    alert = change_message(change, base_url=base_url, today=today)
+    return replace(
+        alert,
+        title=f"[WITHDRAWN] {change.service} · {change.document_type} — {summary}: the page reads "
+        f"again as before this change (since {since})",
+        head=(
+            Line(
+                f"Alerted {_day(event['alerted_at'])} (change {change.id}, found "
+                f"{change.detected_at:%Y-%m-%d}, {_severity(change)}): the page has read again as "
+                f"before it since {since} (change {event['reverted_by']}), so what follows no "
+                "longer stands."
+            ),
+            *alert.head,
+        ),
+        notify_type="info",
     )
 
 

@@ -5,7 +5,8 @@ A person reads the title and the body; a program should not have to parse them. 
 names its kind, the subscription it went to, the outbox rows it delivers (an id seen again is a
 resend: the one window where a message may arrive twice), and its changes with the fields of
 `history --json` (a digest's most severe first, as its text lists them), or its documents with
-their fetch problem.
+their fetch problem. A withdrawal's change also has `reverted`, the change that undid it, as
+`history --json` gives it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from notifier.messages import most_severe_first, review_url
-from store.outbox import Owed
+from store.outbox import WITHDRAWN, Owed
 from store.queries import ChangeRow
 
 # A fetch problem's fields, null where the event has none (a resumption has no issue).
@@ -47,7 +48,7 @@ def owed_data(items: Sequence[Owed], base_url: str | None) -> dict[str, Any]:
     first = items[0]
     changes = [item.change for item in items if item.change]
     kind = "digest" if first.kind == "change" and first.subscription.digest else first.kind
-    return alert_data(
+    data = alert_data(
         kind,
         first.subscription.name,
         deliveries=[item.delivery_id for item in items],
@@ -58,3 +59,10 @@ def owed_data(items: Sequence[Owed], base_url: str | None) -> dict[str, Any]:
         ),
         base_url=base_url,
     )
+    if kind == WITHDRAWN:  # one change, and the change that took it back
+        [change] = data["changes"]
+        change["reverted"] = {
+            "change_id": first.event["reverted_by"],
+            "detected_at": first.event["reverted_at"],
+        }
+    return data

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, or_, update
+from sqlalchemy import ColumnElement, Engine, String, and_, cast, delete, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.db import dialect_insert, writer
@@ -35,12 +36,14 @@ from store.queries import (
     JsonRow,
     change_row,
     list_documents,
+    reverts_in,
     severity_rank,
 )
 
 FETCH_ISSUE = "fetch-issue"
 FETCH_RESUMED = "fetch-resumed"
 REMINDER = "reminder"
+WITHDRAWN = "withdrawn"
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -283,16 +286,19 @@ def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     A change is owed to each active, matching subscription created before it was detected. A
     reminder of a change whose effective date comes near is owed to each matching subscription
     that asks for reminders (`_owed_reminders`). A fetch problem (`issue_streak` failures in a
-    row) is owed once to subscriptions asking for `fetch-issue`, and its end once more.
-    Concurrent runs insert the same rows: duplicates are ignored by the unique (subscription,
-    topic) constraint.
+    row) is owed once to subscriptions asking for `fetch-issue`, and its end once more. The
+    withdrawal of a change is owed to each subscription that was sent its alert, once the page
+    reads again as before it (`_owed_withdrawals`). Concurrent runs insert the same rows:
+    duplicates are ignored by the unique (subscription, topic) constraint.
     """
     with Session(writer(engine)) as session, session.begin():
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all()
         coming = _coming_deadlines(session, subscriptions, now)
+        withdrawals = _owed_withdrawals(session, now)
         for sub in subscriptions:
             _insert_ignoring_duplicates(session, _owed_changes(session, sub, now))
             _insert_ignoring_duplicates(session, _owed_reminders(sub, coming, now))
+            _insert_ignoring_duplicates(session, withdrawals.get(sub.id or 0, []))
             if FETCH_ISSUE in (sub.categories or []):
                 _insert_ignoring_duplicates(
                     session, _owed_fetch_events(session, sub, now, issue_streak)
@@ -390,6 +396,47 @@ def _owed_reminders(
     return rows
 
 
+def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[str, Any]]]:
+    """By subscription, the withdrawals owed: a change whose alert it was sent (one still
+    pending, failed or never owed is no news to take back) and that its page has undone since,
+    reading again as before it (`reverts_in`). Only alerts sent and not yet withdrawn are asked
+    about, each change once however many subscriptions got it. Digest or not, a withdrawal is
+    due at once: a developer shutting down a bot over a ban should not wait out a week.
+    """
+    topic = WITHDRAWN + ":" + cast(col(Delivery.change_id), String)
+    withdrawn = aliased(Delivery)
+    told = exists().where(
+        col(withdrawn.subscription_id) == col(Delivery.subscription_id),
+        col(withdrawn.topic) == topic,
+    )
+    alerted = session.exec(
+        select(Delivery, Subscription, Document)
+        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+        .join(Document, col(Delivery.document_id) == Document.id)
+        .where(
+            col(Subscription.active),
+            col(Delivery.change_id).is_not(None),
+            col(Delivery.status) == SENT,
+            ~told,
+        )
+    ).all()
+    undone = reverts_in(session, {row.change_id for row, *_ in alerted if row.change_id})
+    owed: dict[int, list[dict[str, Any]]] = {}
+    for delivery, sub, document in alerted:
+        revert = undone.get(delivery.change_id or 0)
+        if revert is None:
+            continue
+        event = {
+            "change_id": delivery.change_id,
+            "alerted_at": (delivery.sent_at or delivery.created_at).isoformat(),
+            "reverted_by": revert.change_id,
+            "reverted_at": revert.detected_at.isoformat(),
+        }
+        row = _row(sub, document, f"{WITHDRAWN}:{delivery.change_id}", now, event=event)
+        owed.setdefault(delivery.subscription_id, []).append(row)
+    return owed
+
+
 def _owed_fetch_events(
     session: Session, sub: Subscription, now: datetime, issue_streak: int
 ) -> list[dict[str, Any]]:
@@ -463,27 +510,27 @@ def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = Fa
     )
     with Session(engine) as session:
         rows = session.exec(query).all()
-        reminded = _reminded_changes(session, [delivery for delivery, *_ in rows])
+        recalled = _recalled_changes(session, [delivery for delivery, *_ in rows])
         return [
             Owed(
                 delivery_id=delivery.id,  # type: ignore[arg-type]
                 subscription=_subscription_row(sub),
                 topic=delivery.topic,
-                change=change_row(change, document) if change else reminded.get(delivery.id or 0),
+                change=change_row(change, document) if change else recalled.get(delivery.id or 0),
                 event=dict(delivery.event or {}),
             )
             for delivery, sub, change, document in rows
         ]
 
 
-def _reminded_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[int, ChangeRow]:
-    """The change each reminder among `deliveries` is about, by delivery id. A reminder names
-    its change in its event, not in `change_id`: that column is unique per subscription, for
-    the alert of the change itself."""
+def _recalled_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[int, ChangeRow]:
+    """The change each reminder or withdrawal among `deliveries` is about, by delivery id. They
+    name their change in their event, not in `change_id`: that column is unique per
+    subscription, for the alert of the change itself."""
     about = {
         delivery.id: int(delivery.event["change_id"])
         for delivery in deliveries
-        if delivery.id is not None and delivery.topic.startswith(REMINDER + ":")
+        if delivery.id is not None and delivery.topic.split(":", 1)[0] in (REMINDER, WITHDRAWN)
     }
     if not about:
         return {}

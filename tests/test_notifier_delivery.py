@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from diffengine import Assessment
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
@@ -307,3 +308,98 @@ def test_email_arrives_with_subject_and_html_body(history: History) -> None:
     text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "+ AI providers & bots: barred." in text
     assert 'href="https://review.example/changes/' in html
+
+
+def withdraw(history: History, change_id: int, at: datetime | None = None) -> int:
+    """The page reads again as before `change_id`: a change judged noise (its text was seen
+    before), as the diff engine judges it. Returns the undoing change's id."""
+    detail = get_change(history.engine, change_id)
+    assert detail is not None
+    flapping = Assessment(False, "flapping", None, (), "back", 0, 0, 0)
+    attempt = Attempt(WHATSAPP.url, at=at or datetime.now(UTC))
+    recorded = history.repo.record_text(
+        WHATSAPP.key, attempt, detail.old_text, lambda *_, **__: flapping
+    )
+    assert recorded.change_id is not None
+    return recorded.change_id
+
+
+def test_a_change_the_page_withdrew_is_taken_back_once(history: History, hook: Webhook) -> None:
+    """Alerted that AI providers are barred, a developer starts shutting down their bot; a week
+    later the page reads as before. The undoing change is noise (its text was seen before), so
+    no one was told: the subscription that got the alert is now told it was withdrawn, once;
+    those that never got it (filtered out, or their channel down) are not."""
+    add(history, hook.url("/alerted"), "alerted")
+    add(history, hook.url("/openai"), "openai", services=["OpenAI"])
+    add(history, Webhook().url(), "down")  # nothing listens: its alert stays pending
+    summary = "AI providers barred from the WhatsApp Business Solution"
+    ban = history.change(summary=summary, effective=date(2027, 1, 15))
+    deliver_owed(history.engine, base_url="https://review.example/")
+    [alert] = hook.posts
+    assert alert["policywatch"]["kind"] == "change"
+
+    undone = withdraw(history, ban)
+    add(history, hook.url("/late"), "late")  # made after the ban: never alerted of it
+    report = deliver_owed(history.engine, base_url="https://review.example/")
+    assert (report.messages, report.delivered) == (1, 1)
+    [(path, post)] = list(zip(hook.paths, hook.posts, strict=True))[1:]
+    since = datetime.now(UTC).date().isoformat()
+    assert path == "/alerted"
+    assert post["title"] == (
+        f"[WITHDRAWN] WhatsApp · Business Solution Terms — {summary}: the page reads again as"
+        f" before this change (since {since})"
+    )
+    assert f"Alerted {since} (change {ban}, found {since}, critical)" in post["message"]
+    assert f"since {since} (change {undone})" in post["message"]
+    assert f"https://review.example/changes/{ban}" in post["message"]
+    data = post["policywatch"]
+    assert (data["kind"], data["subscription"], data["documents"]) == ("withdrawn", "alerted", [])
+    [change] = data["changes"]
+    assert (change["id"], change["reverted"]["change_id"]) == (ban, undone)
+    assert change["review_url"] == f"https://review.example/changes/{ban}"
+
+    assert deliver_owed(history.engine).messages == 0  # never twice
+    assert len(hook.posts) == 2
+
+
+def test_a_digest_subscription_hears_of_a_withdrawal_at_once(
+    history: History, hook: Webhook
+) -> None:
+    """A reminder goes on its day, not in the week's digest; a withdrawal goes at once, on its
+    own, after the digest that listed the change."""
+    add(history, hook.url(), digest="weekly")
+    monday = datetime.now(UTC).replace(hour=8, minute=0) + timedelta(days=7)
+    monday -= timedelta(days=monday.weekday())
+    ban = history.change(at=monday)
+    history.change(OPENAI, severity="high", summary="Scraping banned", at=monday)
+    next_week = monday + timedelta(days=7, hours=1)
+    assert deliver_owed(history.engine, now=next_week).delivered == 2
+    undone = withdraw(history, ban, at=next_week + timedelta(hours=1))
+    report = deliver_owed(history.engine, now=next_week + timedelta(hours=2))
+    assert (report.messages, report.delivered, report.held.for_digest) == (1, 1, 0)
+    digest, withdrawal = hook.posts
+    assert digest["policywatch"]["kind"] == "digest"
+    assert withdrawal["title"].startswith("[WITHDRAWN] WhatsApp · Business Solution Terms")
+    [change] = withdrawal["policywatch"]["changes"]
+    assert (change["id"], change["reverted"]["change_id"]) == (ban, undone)
+
+
+def test_a_withdrawal_is_retried_like_any_alert(history: History) -> None:
+    """A change pending when the page took it back is no news to withdraw; once its alert is
+    sent, the withdrawal is owed, and a channel down for it retries it as any alert."""
+    hook = Webhook()
+    add(history, hook.url())
+    ban = history.change()
+    withdraw(history, ban)
+    assert deliver_owed(history.engine).retrying == 1  # the alert alone: it was never sent
+    hook.start()
+    try:
+        assert deliver_owed(history.engine, retry_now=True).delivered == 1
+        hook.stop()
+        assert deliver_owed(history.engine).retrying == 1  # the withdrawal, owed now
+        hook.start()
+        assert deliver_owed(history.engine, retry_now=True).delivered == 1
+        assert [post["policywatch"]["kind"] for post in hook.posts] == ["change", "withdrawn"]
+        assert statuses(history) == ["sent", "sent"]
+    finally:
+        hook.stop()
