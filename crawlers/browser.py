@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -142,18 +143,23 @@ def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
 
 
 async def wait_for_content(page: BrowserPage, selectors: list[str], timeout_ms: float) -> None:
-    """Wait until the policy's element is in the page, or the timeout.
+    """Wait until the policy's element is in the page and the page's requests have settled, or
+    the timeout (one for both).
 
-    A timeout is not an error here: the page as rendered so far goes to extraction, which says
-    plainly that the selector matched nothing. Without selectors, wait for the network to settle.
+    The element alone is not enough: a single-page app's shell often has it from the start,
+    a spinner in it, and fills it with what its script fetches ("Loading…" was recorded as the
+    policy). Without selectors, only the requests are waited for. A timeout is not an error
+    here: the page as rendered so far goes to extraction, which says plainly that the selector
+    matched nothing.
     """
     from playwright.async_api import TimeoutError as BrowserTimeout
 
+    deadline = time.monotonic() + timeout_ms / 1000
     try:
         if selectors:
             await page.wait_for_selector(", ".join(selectors), state="attached", timeout=timeout_ms)
-        else:
-            await page.wait_for_load_state("networkidle", timeout=timeout_ms)
+        left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
+        await page.wait_for_load_state("networkidle", timeout=left_ms)
     except BrowserTimeout:
         return
 

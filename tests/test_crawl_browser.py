@@ -171,3 +171,28 @@ def test_a_rendered_public_page_cannot_lead_chromium_into_this_machine(
         "testsite/fetching": ("first", ""),
     }
     assert not site.hits("/keys")  # the script's fetch was never made
+
+
+# A shell that has the selected element from the start, a placeholder in it, and fills it with
+# what its script fetches: the way most single-page apps show a spinner in their <main>.
+PLACEHOLDER = """<html><body><main><div class="spinner">Loading…</div></main><script>
+fetch("/api/terms").then(function (r) { return r.text(); })
+  .then(function (text) { document.querySelector("main").innerHTML = text; });
+</script></body></html>"""
+
+
+def test_a_placeholder_in_the_selected_element_is_not_taken_for_the_policy(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """The wait ended as soon as the selector matched: on a shell whose <main> holds a spinner
+    until its script's request comes back, "Loading…" was recorded as the policy, crawl after
+    crawl. The page's requests now settle first."""
+    site.html("/usage", PLACEHOLDER)
+    site.html("/api/terms", f"<h1>Usage Policy</h1><p>{CLAUSE}</p>", delay=1.5)
+    catalog = home.catalog(
+        [{"type": "Usage", "url": site.url("/usage"), "select": "main", "render": "browser"}]
+    )
+    browser = ("--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    assert outcomes(home.crawl(catalog, *browser))["testsite/usage"] == ("first", "")
+    text = home.run("text", "testsite/usage").stdout
+    assert CLAUSE in text and "Loading" not in text
