@@ -12,6 +12,8 @@ missing, only the documents that need a browser fail, with a fetch issue saying 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -19,14 +21,18 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from scrapy import Request
+from scrapy.http import Response
 from scrapy.settings import Settings
 
 from crawlers.declarations import Page
 from crawlers.inside import leads_inside
+from crawlers.screening import redirect_verdict
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as BrowserPage
     from playwright.async_api import Request as BrowserRequest
+    from playwright.async_api import Response as BrowserResponse
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
 HANDLER = "crawlers.browser_handler.BrowserDownloadHandler"
@@ -53,6 +59,9 @@ _NETWORK_ERRORS = [
 ]
 # What a policy's text never needs: skipping them makes a render several times faster.
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss"})
+HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})  # "": Chromium sniffs it
+NAVIGATION = "policywatch_navigation"  # request meta: the page's `Navigation`
 
 
 def _configured(settings: Settings) -> str | None:
@@ -119,7 +128,11 @@ async def abort_request(request: BrowserRequest) -> bool:
 
     if request.resource_type in SKIPPED_RESOURCES:
         return True
-    if not await leads_inside(urlsplit(request.url).hostname):
+    target = urlsplit(request.url)
+    # Chromium's own pages and extensions (its PDF viewer's scripts: chrome-extension://<id>/…),
+    # data: and blob: URLs reach no host. Looking their "hosts" up in the DNS held a PDF's
+    # viewer past the timeout, each name failing after the resolver's own.
+    if target.scheme not in NETWORK_SCHEMES or not await leads_inside(target.hostname):
         return False
     try:
         page = request.frame.page.main_frame
@@ -136,15 +149,79 @@ def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
 
     # A range's content begins at its start element: wait for that.
     css = [selector if isinstance(selector, str) else selector.start for selector in page.select]
+    navigation = Navigation()
     return {
         "playwright": True,
-        "playwright_page_methods": [PageMethod(wait_for_content, css, timeout_ms)],
+        "playwright_page_init_callback": navigation.watch,
+        "playwright_page_methods": [PageMethod(wait_for_content, css, timeout_ms, navigation)],
+        NAVIGATION: navigation,
     }
 
 
-async def wait_for_content(page: BrowserPage, selectors: list[str], timeout_ms: float) -> None:
+class Navigation:
+    """What answered the page's navigations, watched from before the first: an answer that is
+    no policy page (an error status, a body that is not HTML, a login or home page the page
+    went to) ends the wait for the policy's element at once, where it was waited for until the
+    timeout; and a body that is not HTML (a PDF) is read as the server sent it, not as the
+    viewer Chromium shows it in."""
+
+    def __init__(self) -> None:
+        self.requested = ""
+        self.answer: BrowserResponse | None = None  # the main frame's last, redirects aside
+        self.body: bytes | None = None  # the server's own bytes, when they are no HTML
+        self.elsewhere = asyncio.Event()
+
+    async def watch(self, page: BrowserPage, request: Request) -> None:
+        """scrapy-playwright's page init callback: called before each attempt's navigation."""
+        self.requested, self.answer, self.body = request.url, None, None
+        self.elsewhere = asyncio.Event()
+        page.on("response", self._answered)
+
+    def _answered(self, response: BrowserResponse) -> None:
+        # A service worker's answers have no frame: only a navigation's is sure to have one.
+        if not response.request.is_navigation_request() or response.frame.parent_frame:
+            return
+        if 300 <= response.status < 400:  # Chromium follows it: its target answers next
+            return
+        self.answer = response
+        no_policy = response.status >= 400 or not _is_html(response)
+        if no_policy or redirect_verdict(self.requested, response.url) is not None:
+            self.elsewhere.set()
+
+    async def read_body(self, page: BrowserPage, timeout_ms: float) -> None:
+        """Keep the answer's own bytes, if they are no HTML. Chromium gives its viewer's page
+        for a PDF's body, even from the answer itself: they are asked again, in the page's
+        context (its cookies), outside the viewer."""
+        from playwright.async_api import Error as BrowserError
+
+        answer = self.answer
+        if answer is None or answer.status >= 300 or _is_html(answer):
+            return
+        with contextlib.suppress(BrowserError):  # the viewer's page goes on to extraction
+            again = await page.request.get(answer.url, timeout=timeout_ms)
+            if again.ok:
+                self.body = await again.body()
+
+
+def _is_html(response: BrowserResponse) -> bool:
+    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type in HTML_TYPES
+
+
+def own_body(response: Response) -> Response:
+    """A rendered response with the server's own bytes in place of Chromium's rendering of
+    them, when they are no HTML (a PDF, in its viewer); any other response as it is."""
+    navigation = response.meta.get(NAVIGATION)
+    if navigation is None or navigation.body is None:
+        return response
+    return response.replace(body=navigation.body)
+
+
+async def wait_for_content(
+    page: BrowserPage, selectors: list[str], timeout_ms: float, navigation: Navigation
+) -> None:
     """Wait until the policy's element is in the page and the page's requests have settled, or
-    the timeout (one for both).
+    the timeout (one for both), or an answer that is no policy page (`Navigation`).
 
     The element alone is not enough: a single-page app's shell often has it from the start,
     a spinner in it, and fills it with what its script fetches ("Loading…" was recorded as the
@@ -152,6 +229,18 @@ async def wait_for_content(page: BrowserPage, selectors: list[str], timeout_ms: 
     here: the page as rendered so far goes to extraction, which says plainly that the selector
     matched nothing.
     """
+    content = asyncio.ensure_future(_content(page, selectors, timeout_ms))
+    elsewhere = asyncio.ensure_future(navigation.elsewhere.wait())
+    try:
+        await asyncio.wait((content, elsewhere), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in (content, elsewhere):
+            waiting.cancel()
+        await asyncio.gather(content, elsewhere, return_exceptions=True)
+    await navigation.read_body(page, timeout_ms)
+
+
+async def _content(page: BrowserPage, selectors: list[str], timeout_ms: float) -> None:
     from playwright.async_api import TimeoutError as BrowserTimeout
 
     deadline = time.monotonic() + timeout_ms / 1000

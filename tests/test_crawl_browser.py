@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 import socket
+import time
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import Home, unavailable
-from tests.site import Site
+from tests.pdfs import text_pdf
+from tests.site import Page, Site
 from tests.test_crawl import outcomes
 
 # The policy is written by a script, a moment after load, as single-page apps do.
@@ -196,3 +198,69 @@ def test_a_placeholder_in_the_selected_element_is_not_taken_for_the_policy(
     assert outcomes(home.crawl(catalog, *browser))["testsite/usage"] == ("first", "")
     text = home.run("text", "testsite/usage").stdout
     assert CLAUSE in text and "Loading" not in text
+
+
+def test_a_rendered_page_that_is_no_policy_is_not_waited_for_until_the_timeout(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """An error page, a challenge, a login page or a JSON answer never grows the policy's
+    element: each was waited for until the timeout (30 s by default), a 503 challenge three
+    times over with its retries, so a site walling its pages held the crawl for minutes."""
+    site.html("/gone", "<html><body><h1>Not here</h1></body></html>", status=404)
+    challenge = "<html><head><title>Just a moment...</title></head><body>Checking…</body></html>"
+    site.html("/walled", challenge, status=503)
+    site.html("/login", "<html><body><form>Log in to continue</form></body></html>")
+    site.html("/members", "<html><body><script>location.href = '/login';</script></body></html>")
+    site.html("/api", '{"terms": "none"}', content_type="application/json")
+    paths = ("/gone", "/walled", "/members", "/api")
+    catalog = home.catalog(
+        [
+            {"type": path, "url": site.url(path), "select": "#terms", "render": "browser"}
+            for path in paths
+        ]
+    )
+    started = time.monotonic()
+    result = home.crawl(
+        catalog,
+        "--json",
+        "--set",
+        f"POLICYWATCH_BROWSER={chromium}",
+        "--set",
+        "DOWNLOAD_TIMEOUT=15",
+    )
+    assert time.monotonic() - started < 15  # not one page waited for its timeout
+    kinds = {key: detail.split(":")[0] for key, (_, detail) in outcomes(result).items()}
+    assert kinds == {
+        "testsite/gone": "not-found",
+        "testsite/walled": "bot-wall",
+        "testsite/members": "login-redirect",
+        "testsite/api": "not-html",
+    }
+    assert len(site.hits("/walled")) == 3  # retried as ever
+
+
+def test_a_pdf_answer_to_a_rendered_page_is_read_as_the_pdf(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """Chromium shows a PDF in its viewer, whose HTML went to extraction: a `format: pdf`
+    document failed with "declared `format: pdf`, but the server sent application/pdf", an
+    undeclared one with "the PDF cannot be read". The server's own bytes are read instead."""
+    clause = "The developer agrees to use the interface only as documented by the platform."
+    site.pages["/terms.pdf"] = Page(text_pdf([clause] * 3), content_type="application/pdf")
+    catalog = home.catalog(
+        [
+            {
+                "type": "Declared",
+                "url": site.url("/terms.pdf"),
+                "render": "browser",
+                "format": "pdf",
+            },
+            {"type": "Served", "url": site.url("/terms.pdf"), "render": "browser"},
+        ]
+    )
+    browser = ("--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    first = outcomes(home.crawl(catalog, *browser))
+    assert first == {"testsite/declared": ("first", ""), "testsite/served": ("first", "")}
+    assert clause in home.run("text", "testsite/served").stdout
+    again = outcomes(home.crawl(catalog, *browser))
+    assert again == {"testsite/declared": ("unchanged", ""), "testsite/served": ("unchanged", "")}

@@ -38,7 +38,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
 
-from crawlers.browser import browser_failure, render_meta
+from crawlers.browser import browser_failure, own_body, render_meta
 from crawlers.declarations import TrackedDocument
 from crawlers.extraction import RAISE_THE_CAP
 from crawlers.http11 import BrokenOff
@@ -291,6 +291,7 @@ class PolicySpider(scrapy.Spider):
         )
 
     def parse(self, response: Response) -> Iterable[FetchedPage | FetchFailed | scrapy.Request]:
+        response = own_body(response)
         key = response.meta["key"]
         document = self.documents[key]
         fetched: list[PageBody] = response.meta["fetched"]
