@@ -62,6 +62,7 @@ SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss"})
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})  # "": Chromium sniffs it
 NAVIGATION = "policywatch_navigation"  # request meta: the page's `Navigation`
+SETTLE_MS = 10_000  # at most, for a page's requests to settle once its element is there
 
 
 def _configured(settings: Settings) -> str | None:
@@ -248,7 +249,10 @@ async def _content(page: BrowserPage, selectors: list[str], timeout_ms: float) -
         if selectors:
             await page.wait_for_selector(", ".join(selectors), state="attached", timeout=timeout_ms)
         left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
-        await page.wait_for_load_state("networkidle", timeout=left_ms)
+        # Once the element is there, its filling is waited for a while, not for as long as a
+        # page whose chat widget or analytics keep polling never falls quiet.
+        settle_ms = min(left_ms, SETTLE_MS) if selectors else left_ms
+        await page.wait_for_load_state("networkidle", timeout=settle_ms)
     except BrowserTimeout:
         return
 

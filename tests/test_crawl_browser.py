@@ -200,6 +200,33 @@ def test_a_placeholder_in_the_selected_element_is_not_taken_for_the_policy(
     assert CLAUSE in text and "Loading" not in text
 
 
+def test_a_page_that_never_falls_quiet_is_read_once_its_element_has_had_time_to_fill(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """A chat widget or analytics polling every moment: waiting for the network to settle
+    after the element matched held each such page until the timeout (30 s by default)."""
+    polling = "setInterval(function () { fetch('/ping'); }, 200);"
+    site.html("/usage", f"<html><body><main><p>{CLAUSE}</p></main><script>{polling}</script>")
+    site.html("/ping", "ok")
+    catalog = home.catalog(
+        [{"type": "Usage", "url": site.url("/usage"), "select": "main", "render": "browser"}]
+    )
+    started = time.monotonic()
+    seen = outcomes(
+        home.crawl(
+            catalog,
+            "--json",
+            "--set",
+            f"POLICYWATCH_BROWSER={chromium}",
+            "--set",
+            "DOWNLOAD_TIMEOUT=45",
+        )
+    )
+    assert time.monotonic() - started < 45  # not waited for until the timeout
+    assert seen["testsite/usage"] == ("first", "")
+    assert len(site.hits("/ping")) > 10  # it did poll all along
+
+
 def test_a_rendered_page_that_is_no_policy_is_not_waited_for_until_the_timeout(
     home: Home, site: Site, chromium: str
 ) -> None:
