@@ -22,6 +22,7 @@ from notifier.messages import (
     digest_message,
     fetch_event_message,
     fetch_events_message,
+    reinstated_message,
     reminder_message,
     withdrawn_message,
 )
@@ -29,6 +30,7 @@ from notifier.payload import owed_data
 from notifier.render import Message, clip, fit
 from store.models import utcnow
 from store.outbox import (
+    REINSTATED,
     REMINDER,
     WITHDRAWN,
     Held,
@@ -92,7 +94,7 @@ def _group_key(owed: Owed) -> Hashable:
     sub = owed.subscription
     if owed.change is None:
         return (sub.id, owed.kind)
-    if owed.kind in (REMINDER, WITHDRAWN):  # digest or not: a week's digest would be late
+    if owed.kind in (REMINDER, WITHDRAWN, REINSTATED):  # digest or not: a week's would be late
         return owed.delivery_id
     if sub.digest:
         return (sub.id, period_start(owed.change.detected_at, sub.digest))
@@ -116,6 +118,8 @@ def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
         return reminder_message(first.change, base_url=base_url, today=today.date())
     if first.kind == WITHDRAWN:
         return withdrawn_message(first.change, first.event, base_url=base_url, today=today.date())
+    if first.kind == REINSTATED:
+        return reinstated_message(first.change, first.event, base_url=base_url, today=today.date())
     if sub.digest:
         return digest_message(
             [item.change for item in items if item.change],

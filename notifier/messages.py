@@ -107,7 +107,7 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     assert change.effective_date is not None, "a reminder is of a dated change"
     days = (change.effective_date - today).days
     left = "tomorrow" if days == 1 else "today" if days <= 0 else f"in {days} days"
-    summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
+    summary = _first_line(change)
     # The diff engine ends the summary with the date, which the title gives after it anyway.
     stated = f"effective {change.effective_date.isoformat()}"
     summary = summary.removesuffix(stated).rstrip("; ") or summary
@@ -135,24 +135,44 @@ def withdrawn_message(
     """A change alerted earlier that the page has since undone, reading again as before it:
     what was alerted and when first, then what the alert said, so that whoever acted on it
     (shutting a bot down over a ban) knows what to take back."""
-    summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
     since = _day(event["reverted_at"])
-    alert = change_message(change, base_url=base_url, today=today)
-    return replace(
-        alert,
-        title=f"[WITHDRAWN] {change.service} · {change.document_type} — {summary}: the page reads "
-        f"again as before this change (since {since})",
-        head=(
-            Line(
-                f"Alerted {_day(event['alerted_at'])} (change {change.id}, found "
-                f"{change.detected_at:%Y-%m-%d}, {_severity(change)}): the page has read again as "
-                f"before it since {since} (change {event['reverted_by']}), so what follows no "
-                "longer stands."
-            ),
-            *alert.head,
-        ),
-        notify_type="info",
+    told = (
+        f"Alerted {_day(event['alerted_at'])} (change {change.id}, found "
+        f"{change.detected_at:%Y-%m-%d}, {_severity(change)}): the page has read again as before "
+        f"it since {since} (change {event['reverted_by']}), so what follows no longer stands."
     )
+    state = f"the page reads again as before this change (since {since})"
+    alert = change_message(change, base_url=base_url, today=today)
+    return replace(_recalled(alert, change, "WITHDRAWN", state, told), notify_type="info")
+
+
+def reinstated_message(
+    change: ChangeRow, event: dict[str, Any], *, base_url: str | None, today: date
+) -> Message:
+    """A change whose withdrawal was told that the page has since put back, reading again as
+    after it: told "no longer stands", whoever took the ban back must hear it stands again. As
+    severe as the change itself."""
+    since = _day(event["reinstated_at"])
+    told = (
+        f"Told withdrawn {_day(event['withdrawn_told_at'])}: since {since} (change "
+        f"{event['reinstated_by']}) the page reads again as after change {change.id} (found "
+        f"{change.detected_at:%Y-%m-%d}, {_severity(change)}), so what follows stands again."
+    )
+    state = f"the page reads again as after this change (since {since})"
+    alert = change_message(change, base_url=base_url, today=today)
+    return _recalled(alert, change, "REINSTATED", state, told)
+
+
+def _recalled(alert: Message, change: ChangeRow, tag: str, state: str, told: str) -> Message:
+    """The alert of a change told again, tagged, with where the page stands now in its title
+    and how it came there above what the alert said."""
+    title = f"[{tag}] {change.service} · {change.document_type} — {_first_line(change)}: {state}"
+    return replace(alert, title=title, head=(Line(told), *alert.head))
+
+
+def _first_line(change: ChangeRow) -> str:
+    """The summary's first line, as a title quotes it."""
+    return change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
 
 
 def most_severe_first(changes: Sequence[ChangeRow]) -> list[ChangeRow]:

@@ -15,9 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from notifier.messages import most_severe_first, review_url
-from store.outbox import WITHDRAWN, Owed
+from store.outbox import REINSTATED, WITHDRAWN, Owed
 from store.queries import ChangeRow
 
+# A withdrawal's or reinstatement's change: the field naming the change that moved the page,
+# and the event's keys of that change's id and time.
+_RECALLED = {
+    WITHDRAWN: ("reverted", "reverted_by", "reverted_at"),
+    REINSTATED: ("reinstated", "reinstated_by", "reinstated_at"),
+}
 # A fetch problem's fields, null where the event has none (a resumption has no issue).
 _DOCUMENT_FIELDS = ("key", "service", "document_type", "url", "issue", "detail", "streak", "since")
 
@@ -59,10 +65,8 @@ def owed_data(items: Sequence[Owed], base_url: str | None) -> dict[str, Any]:
         ),
         base_url=base_url,
     )
-    if kind == WITHDRAWN:  # one change, and the change that took it back
+    if kind in _RECALLED:  # one change, and the change that took it back or put it back
+        field, by, at = _RECALLED[kind]
         [change] = data["changes"]
-        change["reverted"] = {
-            "change_id": first.event["reverted_by"],
-            "detected_at": first.event["reverted_at"],
-        }
+        change[field] = {"change_id": first.event[by], "detected_at": first.event[at]}
     return data

@@ -222,8 +222,8 @@ class Delivery(SQLModel, table=True):
     """One message owed to one subscription: a change, or a fetch problem and its resolution.
 
     `topic` names what is owed (`change:<id>`, `reminder:<change>:<days>`, `withdrawn:<change>`,
-    `fetch-issue:<document>:<since>`, `fetch-resumed:<document>:<since>`); it is unique per
-    subscription, so nothing is owed twice.
+    `reinstated:<change>`, `fetch-issue:<document>:<since>`, `fetch-resumed:<document>:<since>`);
+    it is unique per subscription, so nothing is owed twice.
     Status: `pending` -> `sending` (claimed, committed before the send) -> `sent`, or back to
     `pending` with a later `next_attempt_at`, or `failed` once the attempts are used up.
     """

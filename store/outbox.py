@@ -36,6 +36,7 @@ from store.queries import (
     JsonRow,
     change_row,
     list_documents,
+    restores_in,
     reverts_in,
     severity_rank,
 )
@@ -44,6 +45,7 @@ FETCH_ISSUE = "fetch-issue"
 FETCH_RESUMED = "fetch-resumed"
 REMINDER = "reminder"
 WITHDRAWN = "withdrawn"
+REINSTATED = "reinstated"
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -288,17 +290,21 @@ def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     that asks for reminders (`_owed_reminders`). A fetch problem (`issue_streak` failures in a
     row) is owed once to subscriptions asking for `fetch-issue`, and its end once more. The
     withdrawal of a change is owed to each subscription that was sent its alert, once the page
-    reads again as before it (`_owed_withdrawals`). Concurrent runs insert the same rows:
-    duplicates are ignored by the unique (subscription, topic) constraint.
+    reads again as before it (`_owed_withdrawals`), and its reinstatement to each that was sent
+    the withdrawal, once the page reads again as after it (`_owed_reinstatements`). Concurrent
+    runs insert the same rows: duplicates are ignored by the unique (subscription, topic)
+    constraint.
     """
     with Session(writer(engine)) as session, session.begin():
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all()
         coming = _coming_deadlines(session, subscriptions, now)
         withdrawals = _owed_withdrawals(session, now)
+        reinstatements = _owed_reinstatements(session, now)
         for sub in subscriptions:
             _insert_ignoring_duplicates(session, _owed_changes(session, sub, now))
             _insert_ignoring_duplicates(session, _owed_reminders(sub, coming, now))
             _insert_ignoring_duplicates(session, withdrawals.get(sub.id or 0, []))
+            _insert_ignoring_duplicates(session, reinstatements.get(sub.id or 0, []))
             if FETCH_ISSUE in (sub.categories or []):
                 _insert_ignoring_duplicates(
                     session, _owed_fetch_events(session, sub, now, issue_streak)
@@ -437,6 +443,54 @@ def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[st
     return owed
 
 
+def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict[str, Any]]]:
+    """By subscription, the reinstatements owed: a change whose withdrawal it was sent and whose
+    page reads again as after it (`restores_in`), the clause it was told no longer stands put
+    back; the later flapping brought no alert, as the withdrawal itself brought none. Once: a
+    page that goes on flipping is flapping, and `history` and the timeline say where it stands.
+    """
+    told = set(
+        session.exec(
+            select(Delivery.subscription_id, Delivery.topic).where(
+                col(Delivery.topic).startswith(REINSTATED + ":")
+            )
+        ).all()
+    )
+    withdrawals = [
+        (delivery, sub, document)
+        for delivery, sub, document in session.exec(
+            select(Delivery, Subscription, Document)
+            .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+            .join(Document, col(Delivery.document_id) == Document.id)
+            .where(
+                col(Subscription.active),
+                col(Delivery.topic).startswith(WITHDRAWN + ":"),
+                col(Delivery.status) == SENT,
+            )
+        ).all()
+        if (delivery.subscription_id, _reinstated_topic(delivery)) not in told
+    ]
+    back = restores_in(session, {int(delivery.event["change_id"]) for delivery, *_ in withdrawals})
+    owed: dict[int, list[dict[str, Any]]] = {}
+    for delivery, sub, document in withdrawals:
+        restore = back.get(int(delivery.event["change_id"]))
+        if restore is None:
+            continue
+        event = {
+            **delivery.event,
+            "withdrawn_told_at": (delivery.sent_at or delivery.created_at).isoformat(),
+            "reinstated_by": restore.change_id,
+            "reinstated_at": restore.detected_at.isoformat(),
+        }
+        row = _row(sub, document, _reinstated_topic(delivery), now, event=event)
+        owed.setdefault(delivery.subscription_id, []).append(row)
+    return owed
+
+
+def _reinstated_topic(withdrawal: Delivery) -> str:
+    return f"{REINSTATED}:{withdrawal.event['change_id']}"
+
+
 def _owed_fetch_events(
     session: Session, sub: Subscription, now: datetime, issue_streak: int
 ) -> list[dict[str, Any]]:
@@ -530,7 +584,8 @@ def _recalled_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[
     about = {
         delivery.id: int(delivery.event["change_id"])
         for delivery in deliveries
-        if delivery.id is not None and delivery.topic.split(":", 1)[0] in (REMINDER, WITHDRAWN)
+        if delivery.id is not None
+        and delivery.topic.split(":", 1)[0] in (REMINDER, WITHDRAWN, REINSTATED)
     }
     if not about:
         return {}

@@ -15,7 +15,7 @@ from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Engine, String, cast, func, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 
 from store.deadlines import dated_changes
@@ -404,18 +404,32 @@ REVERTS_BATCH = 500  # ids per query: SQLite and PostgreSQL cap the parameters o
 def reverts_in(session: Session, change_ids: Collection[int]) -> dict[int, Revert]:
     """`reverts` within `session` (the outbox asks within its write transaction), any number
     of ids: they are asked `REVERTS_BATCH` at a time."""
+    return _batched(session, change_ids, col(Change.from_version_id))
+
+
+def restores_in(session: Session, change_ids: Collection[int]) -> dict[int, Revert]:
+    """Of `change_ids`, those whose page reads today as it did *after* them again, a later
+    change having brought that wording back, each with the latest such change: a withdrawn
+    clause put back (the outbox tells whoever it told of the withdrawal)."""
+    return _batched(session, change_ids, col(Change.to_version_id))
+
+
+def _batched(session: Session, change_ids: Collection[int], side: Mapped[int]) -> dict[int, Revert]:
     ids = sorted(set(change_ids))
     found: dict[int, Revert] = {}
     for start in range(0, len(ids), REVERTS_BATCH):
-        found |= _reverts(session, ids[start : start + REVERTS_BATCH])
+        found |= _back_to(session, ids[start : start + REVERTS_BATCH], side)
     return found
 
 
-def _reverts(session: Session, change_ids: Sequence[int]) -> dict[int, Revert]:
-    old = aliased(Version)
+def _back_to(session: Session, change_ids: Sequence[int], side: Mapped[int]) -> dict[int, Revert]:
+    """Of `change_ids`, those whose document's latest version has the fingerprint of their
+    version on `side` (before: undone; after: brought back), each with the latest later change
+    that arrived at that wording."""
+    version = aliased(Version)
     changes = session.execute(
-        sa_select(col(Change.id), col(Change.document_id), col(old.fingerprint))
-        .join(old, col(old.id) == col(Change.from_version_id))
+        sa_select(col(Change.id), col(Change.document_id), col(version.fingerprint))
+        .join(version, col(version.id) == side)
         .where(col(Change.id).in_(change_ids))
     ).all()
     documents = {document_id for _, document_id, _ in changes}

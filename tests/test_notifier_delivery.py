@@ -384,6 +384,56 @@ def test_a_digest_subscription_hears_of_a_withdrawal_at_once(
     assert (change["id"], change["reverted"]["change_id"]) == (ban, undone)
 
 
+def reinstate(history: History, change_id: int) -> int:
+    """The page reads again as after `change_id`: noise too, its text seen before. Returns the
+    reinstating change's id."""
+    detail = get_change(history.engine, change_id)
+    assert detail is not None
+    flapping = Assessment(False, "flapping", None, (), "back", 0, 0, 0)
+    recorded = history.repo.record_text(
+        WHATSAPP.key, Attempt(WHATSAPP.url), detail.new_text, lambda *_, **__: flapping
+    )
+    assert recorded.change_id is not None
+    return recorded.change_id
+
+
+def test_a_withdrawn_change_put_back_is_told_as_standing_again(
+    history: History, hook: Webhook
+) -> None:
+    """Told the ban no longer stands, a developer keeps their bot; the page then puts it back,
+    and that flapping is noise too: without this, they would never hear it."""
+    add(history, hook.url("/told"), "told")
+    summary = "AI providers barred from the WhatsApp Business Solution"
+    ban = history.change(summary=summary)
+    deliver_owed(history.engine)
+    withdraw(history, ban)
+    deliver_owed(history.engine)
+    add(history, hook.url("/late"), "late")  # never told of the withdrawal
+    back = reinstate(history, ban)
+    report = deliver_owed(history.engine)
+    assert (report.messages, report.delivered) == (1, 1)
+    assert hook.paths == ["/told"] * 3
+    post = hook.posts[-1]
+    since = datetime.now(UTC).date().isoformat()
+    assert post["title"] == (
+        f"[REINSTATED] WhatsApp · Business Solution Terms — {summary}: the page reads again as"
+        f" after this change (since {since})"
+    )
+    assert (
+        f"since {since} (change {back}) the page reads again as after change {ban}"
+        in (post["message"])
+    )
+    data = post["policywatch"]
+    [change] = data["changes"]
+    assert (data["kind"], change["id"], change["reinstated"]["change_id"]) == (
+        "reinstated",
+        ban,
+        back,
+    )
+    withdraw(history, ban)  # flipping on is flapping: told once each way
+    assert deliver_owed(history.engine).messages == 0
+
+
 def test_a_withdrawal_is_retried_like_any_alert(history: History) -> None:
     """A change pending when the page took it back is no news to withdraw; once its alert is
     sent, the withdrawal is owed, and a channel down for it retries it as any alert."""
