@@ -142,8 +142,8 @@ def withdrawn_message(
         f"it since {since} (change {event['reverted_by']}), so what follows no longer stands."
     )
     state = f"the page reads again as before this change (since {since})"
-    alert = change_message(change, base_url=base_url, today=today)
-    return replace(_recalled(alert, change, "WITHDRAWN", state, told), notify_type="info")
+    recalled = _recalled(change, "WITHDRAWN", state, told, base_url=base_url, today=today)
+    return replace(recalled, notify_type="info")
 
 
 def reinstated_message(
@@ -159,13 +159,15 @@ def reinstated_message(
         f"{change.detected_at:%Y-%m-%d}, {_severity(change)}), so what follows stands again."
     )
     state = f"the page reads again as after this change (since {since})"
-    alert = change_message(change, base_url=base_url, today=today)
-    return _recalled(alert, change, "REINSTATED", state, told)
+    return _recalled(change, "REINSTATED", state, told, base_url=base_url, today=today)
 
 
-def _recalled(alert: Message, change: ChangeRow, tag: str, state: str, told: str) -> Message:
+def _recalled(
+    change: ChangeRow, tag: str, state: str, told: str, *, base_url: str | None, today: date
+) -> Message:
     """The alert of a change told again, tagged, with where the page stands now in its title
     and how it came there above what the alert said."""
+    alert = change_message(change, base_url=base_url, today=today)
     title = f"[{tag}] {change.service} · {change.document_type} — {_first_line(change)}: {state}"
     return replace(alert, title=title, head=(Line(told), *alert.head))
 
