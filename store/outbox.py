@@ -415,17 +415,7 @@ def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[st
         col(withdrawn.subscription_id) == col(Delivery.subscription_id),
         col(withdrawn.topic) == topic,
     )
-    alerted = session.exec(
-        select(Delivery, Subscription, Document)
-        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
-        .join(Document, col(Delivery.document_id) == Document.id)
-        .where(
-            col(Subscription.active),
-            col(Delivery.change_id).is_not(None),
-            col(Delivery.status) == SENT,
-            ~told,
-        )
-    ).all()
+    alerted = _sent(session, col(Delivery.change_id).is_not(None), ~told)
     undone = reverts_in(session, {row.change_id for row, *_ in alerted if row.change_id})
     owed: dict[int, list[dict[str, Any]]] = {}
     for delivery, sub, document in alerted:
@@ -458,16 +448,9 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
     )
     withdrawals = [
         (delivery, sub, document)
-        for delivery, sub, document in session.exec(
-            select(Delivery, Subscription, Document)
-            .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
-            .join(Document, col(Delivery.document_id) == Document.id)
-            .where(
-                col(Subscription.active),
-                col(Delivery.topic).startswith(WITHDRAWN + ":"),
-                col(Delivery.status) == SENT,
-            )
-        ).all()
+        for delivery, sub, document in _sent(
+            session, col(Delivery.topic).startswith(WITHDRAWN + ":")
+        )
         if (delivery.subscription_id, _reinstated_topic(delivery)) not in told
     ]
     back = restores_in(session, {int(delivery.event["change_id"]) for delivery, *_ in withdrawals})
@@ -485,6 +468,19 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
         row = _row(sub, document, _reinstated_topic(delivery), now, event=event)
         owed.setdefault(delivery.subscription_id, []).append(row)
     return owed
+
+
+def _sent(
+    session: Session, *where: ColumnElement[bool]
+) -> Sequence[tuple[Delivery, Subscription, Document]]:
+    """The deliveries sent to active subscriptions that match `where`, with their subscription
+    and document: what a withdrawal or a reinstatement follows up."""
+    return session.exec(
+        select(Delivery, Subscription, Document)
+        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+        .join(Document, col(Delivery.document_id) == Document.id)
+        .where(col(Subscription.active), col(Delivery.status) == SENT, *where)
+    ).all()
 
 
 def _reinstated_topic(withdrawal: Delivery) -> str:
