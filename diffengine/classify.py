@@ -8,6 +8,7 @@ Rules read only what changed, sentence by sentence, page chrome left out:
 - a reworded sentence fires a rule when it was edited where the rule reads (see `matching`):
   as `changed` when the old wording matched too, as `added` or `removed` when only one side
   did. A long sentence edited elsewhere (a product renamed at its end) does not fire again;
+  an exception to it cut or made stricter does, wherever it stood;
 - a sentence an earlier version already said (`known`: a page flapping between variants)
   fires nothing, nor does a title ("Account Suspension and Termination"): its section's
   sentences say what it names;
@@ -28,7 +29,7 @@ from datetime import date
 
 from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
-from diffengine.matching import Unit, dropped, find, loosened, touched
+from diffengine.matching import Unit, dropped, find, loosened, tightened, touched
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import EXCEPTION_INTRO, clauses
@@ -226,14 +227,15 @@ def _reads(rule: Rule, units: Iterable[Unit]) -> bool:
 
 
 def _fires(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
-    """Whether `rule` reads `unit` where it differs from its counterparts (all of it if new),
-    and not only by an exception added to what the counterparts already said."""
+    """Whether `rule` reads `unit` where it differs from its counterparts (all of it if new), or
+    an exception to what it reads was cut or narrowed, and not only by an exception added to
+    what the counterparts already said."""
     reach = find(rule, unit)
     if reach is None:
         return False
     if not counterparts:
         return True
-    if not touched(reach, unit, counterparts):
+    if not touched(reach, unit, counterparts) and not tightened(unit, counterparts):
         return False
     return not (loosened(unit, counterparts) and _reads(rule, counterparts))
 

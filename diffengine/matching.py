@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -184,25 +185,68 @@ _EXCEPTION = re.compile(
 # Words that join an exception's cases: one moves as a case is added ("(a) … or (b) …" become
 # "(a) …; (b) …; or (c) …"), and says nothing of the cases themselves.
 _JOINERS = frozenset({"and", "or"})
+# Words that narrow the condition an exception sets: "except with our permission" become "except
+# with our prior written permission", "unless you consent" become "unless you expressly consent
+# in writing", allows less than before, though its words grew.
+_NARROWING = frozenset(
+    {
+        "prior",
+        "written",
+        "writing",
+        "in",
+        "express",
+        "expressly",
+        "explicit",
+        "explicitly",
+        "advance",
+        "signed",
+        "separate",
+        "specific",
+    }
+)
 
 
 def loosened(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
-    """Whether `unit` is one of `counterparts` with an exception added ("except as permitted by
-    law", "that is not approved in writing by TikTok"), word for word otherwise: a restriction
-    the old wording already made, loosened, not imposed again. An exception reworded (Le Chat's
-    "except when you are subscribed to Le Chat Pro" becoming "Vibe Pro") is not one added to."""
-    words, exceptions = _apart(unit)
-    for other in counterparts:
-        other_words, other_exceptions = _apart(other)
-        if other_words == words and _within(other_exceptions, exceptions):
-            return True
-    return False
+    """Whether `unit` is one of `counterparts` with an exception added or widened ("except as
+    permitted by law", "that is not approved in writing by TikTok"), word for word otherwise: a
+    restriction the old wording already made, loosened, not imposed again. An exception reworded
+    (Le Chat's "except when you are subscribed to Le Chat Pro" becoming "Vibe Pro") is not one
+    added to, and one made stricter ("with our prior written permission") is `tightened`."""
+    return any(_widened(other, unit) for other in counterparts)
+
+
+def tightened(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` is one of `counterparts` with its exception cut or narrowed, word for word
+    otherwise: "You may not scrape the Service, except for research purposes" cut to "… the
+    Service", or "except with our permission" become "except with our prior written
+    permission". The restriction reaches further, however far from what a rule reads the
+    exception stood: the restriction itself is news again, as when it was first made."""
+    return any(_widened(unit, other) for other in counterparts)
+
+
+def _widened(before: Unit, after: Unit) -> bool:
+    """Whether `after` is `before` with its exceptions allowing more, and words outside them
+    alike: cases or words added to them (but words that only narrow their condition), or their
+    narrowing words cut ("prior written" taken from "with our prior written permission")."""
+    words, exceptions = _apart(before)
+    other_words, other_exceptions = _apart(after)
+    if words != other_words:
+        return False
+    if _within(exceptions, other_exceptions):
+        return not _narrowing(exceptions, other_exceptions)
+    return _within(other_exceptions, exceptions) and _narrowing(other_exceptions, exceptions)
 
 
 def _within(shorter: list[str], longer: list[str]) -> bool:
     """Whether `longer` is `shorter` with words added (in order), and some were."""
     remaining = iter(longer)
     return len(shorter) < len(longer) and all(word in remaining for word in shorter)
+
+
+def _narrowing(shorter: list[str], longer: list[str]) -> bool:
+    """Whether the words `longer` adds to `shorter` (which it holds in order) only narrow the
+    condition they set ("prior written")."""
+    return not (Counter(longer) - Counter(shorter)).keys() - _NARROWING
 
 
 def _apart(unit: Unit) -> tuple[list[str], list[str]]:

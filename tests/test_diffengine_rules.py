@@ -412,3 +412,31 @@ def test_an_item_listed_under_an_exception_is_a_case_it_allows_not_a_restriction
     bound = "- to partners, who must not use the data to train artificial intelligence models.\n"
     own = classify(compare(excepting, excepting + bound)).matches
     assert {m.category for m in own} == {"ai-training"}
+
+
+def test_an_exception_cut_from_running_text_tightens_the_restriction() -> None:
+    """ "… except for research purposes" cut stood three words past what the rules read, and
+    fired nothing; so did "with our permission" made "with our prior written permission"."""
+    ban = "You may not use user data to train artificial intelligence models"
+    cut = classify(compare(_page(f"{ban}, except for research purposes."), _page(f"{ban}.")))
+    assert cut.severity == "high" and {m.side for m in cut.matches} == {"changed"}
+    assert "training-with-content-barred" in {m.rule_id for m in cut.matches}
+
+
+def test_a_stricter_condition_on_an_exception_tightens_the_restriction() -> None:
+    """An exception's words grew, yet it allows less: "with our prior written permission" was
+    read as the exception widened (a loosening) and fired nothing."""
+    ban = "You may not access the Service using any automated means, such as robots or scrapers,"
+    permission = f"{ban} except with our permission."
+    stricter = permission.replace("our permission", "our prior written permission")
+    fired = classify(compare(_page(permission), _page(stricter))).matches
+    assert ("automated-access-barred", "changed", "high") in {
+        (m.rule_id, m.side, m.severity) for m in fired
+    }
+    consent = f"{ban} except with consent."
+    express = classify(
+        compare(_page(consent), _page(consent.replace("with", "with express written")))
+    )
+    assert "automated-access-barred" in {m.rule_id for m in express.matches}
+    # The other way, the condition eased, is a loosening: no restriction again.
+    assert classify(compare(_page(stricter), _page(permission))).matches == ()
