@@ -8,7 +8,8 @@ Rules read only what changed, sentence by sentence, page chrome left out:
 - a reworded sentence fires a rule when it was edited where the rule reads (see `matching`):
   as `changed` when the old wording matched too, as `added` or `removed` when only one side
   did. A long sentence edited elsewhere (a product renamed at its end) does not fire again;
-  an exception to it cut or made stricter does, wherever it stood;
+  an exception to it cut or made stricter does, wherever it stood, and so does a case cut
+  from a list introduced as an exception ("… are not allowed, except:"), on its introduction;
 - a sentence an earlier version already said (`known`: a page flapping between variants)
   fires nothing, nor does a title ("Account Suspension and Termination"): its section's
   sentences say what it names;
@@ -26,13 +27,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 
 from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
 from diffengine.matching import Unit, dropped, find, loosened, tightened, touched
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
-from diffengine.sentences import EXCEPTION_INTRO, clauses
+from diffengine.sentences import EXCEPTION_INTRO, clauses, split_sentences
 from diffengine.summary import fill, summarize
 
 _NAME_WORD = re.compile(r"\w+(?:'\w+)*")
@@ -96,12 +98,17 @@ def classify(
     substantive = report.substantive
     novel = [sentence for sentence in substantive if not sentence.known]
     renames = _renames(substantive, report.old_blocks)
+    struck = {
+        comparable(sentence.old)
+        for sentence in substantive
+        if comparable(sentence.old) != comparable(sentence.new)
+    }
     matches = sorted(
         _dedupe(
             match
             for sentence in novel
             if not _title(sentence)
-            for match in _fire(rules, sentence, renames)
+            for match in chain(_fire(rules, sentence, renames), _case_cut(rules, sentence, struck))
         ),
         # At one severity, what a change says now is its news before what it dropped: "Data
         # shared with third parties" before "Sharing of data with third-party AI dropped".
@@ -280,6 +287,30 @@ def _fire(
         ):
             severity = rule.severity if rule.side == "removed" else lower(rule.severity)
             yield _match(rule, "removed", severity, sentence.old, section)
+
+
+def _case_cut(
+    rules: Sequence[Rule], sentence: SentenceChange, struck: set[str]
+) -> Iterator[RuleMatch]:
+    """The rule matches of a case cut from a list that opens an exception, its introduction
+    kept: under Google's "Transfers of data to third parties are not allowed, except:", "- to
+    processors acting for you" removed leaves the restriction reaching further, as an exception
+    cut from running text does (`tightened`). An item is read without its introduction
+    (`_units`), so by itself the case removed said nothing the rules read: the rules the
+    introduction fires fire on it, changed, at their severity, its old wording the introduction
+    with the case. Not when the introduction is gone or reworded (`struck`): then the change to
+    the restriction is its own, read there."""
+    if sentence.new or not EXCEPTION_INTRO.search(sentence.old_intro):
+        return
+    statement = split_sentences(sentence.old_intro)[-1]
+    if comparable(statement) in struck:
+        return
+    units = _units(statement, "")
+    before = f"{statement} {sentence.old}"
+    section = " › ".join(sentence.section)
+    for rule in rules:
+        if rule.side != "removed" and _reads(rule, units):
+            yield _match(rule, "changed", rule.severity, statement, section, before)
 
 
 def _match(

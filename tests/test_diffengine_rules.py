@@ -414,6 +414,31 @@ def test_an_item_listed_under_an_exception_is_a_case_it_allows_not_a_restriction
     assert {m.category for m in own} == {"ai-training"}
 
 
+# Google's API Services User Data Policy, reworded for the tests: the cases a restriction allows.
+EXCEPTING = "Transfers of user data to third parties are not allowed, except:"
+EXCEPTED = (
+    "- to service providers acting on your behalf, under a written contract;",
+    "- to comply with applicable law.",
+)
+
+
+def test_a_case_cut_from_an_exception_list_tightens_the_restriction() -> None:
+    """A case removed from under "… not allowed, except:" read as low "1 sentence removed": the
+    item is read without its introduction, which said what the case was excepted from."""
+    page = _page(EXCEPTING, "\n".join(EXCEPTED), "Keep your password safe.")
+    [match] = classify(compare(page, page.replace(f"{EXCEPTED[0]}\n", ""))).matches
+    assert (match.rule_id, match.side, match.severity, match.sentence) == (
+        "third-party-sharing",
+        "changed",
+        "medium",
+        EXCEPTING,
+    )
+    assert match.before == f"{EXCEPTING} {EXCEPTED[0][2:]}"  # the case cut, quoted
+    # The list gone with its introduction is the restriction lifted, not tightened.
+    gone = classify(compare(page, _page("Keep your password safe."))).matches
+    assert [(m.rule_id, m.side) for m in gone] == [("third-party-sharing", "removed")]
+
+
 def test_an_exception_cut_from_running_text_tightens_the_restriction() -> None:
     """ "… except for research purposes" cut stood three words past what the rules read, and
     fired nothing; so did "with our permission" made "with our prior written permission"."""
