@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # Seconds a loopback server's loop sleeps between its looks for a shutdown: at the default, 0.5,
 # stopping the server at each test's end waited a quarter of a second on average.
 SHUTDOWN_POLL = 0.05
+HELD_MAX = 120.0  # seconds a held page waits at most: a test that never releases it still ends
 
 
 def serve(server: ThreadingHTTPServer) -> None:
@@ -31,6 +32,7 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     validators: bool = True
     delay: float = 0.0
+    held: threading.Event | None = None  # the answer waits until it is set (at most HELD_MAX)
     headers: dict[str, str] = field(default_factory=dict)
     modified: float = field(default_factory=time.time)
     cut_at: int | None = None  # bytes of the body sent before hanging up: a connection lost
@@ -96,7 +98,7 @@ class Site:
                 if page is None:
                     self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html")
                     return
-                self._wait(page.delay)
+                self._wait(page)
                 if page.validators and page.status == 200 and self._fresh(page):
                     self.send_response(304)
                     self.send_header("ETag", page.etag)
@@ -108,13 +110,15 @@ class Site:
                     extra["Last-Modified"] = formatdate(page.modified, usegmt=True)
                 self._send(page.status, page.body, page.content_type, extra, page.cut_at)
 
-            def _wait(self, delay: float) -> None:
-                """A slow page's delay, counted while it lasts: the answer itself is sent after,
-                so a client may ask again at once without being counted twice."""
+            def _wait(self, page: Page) -> None:
+                """A slow or held page's wait, counted while it lasts: the answer itself is sent
+                after, so a client may ask again at once without being counted twice."""
                 with site._count:
                     site._answering += 1
                     site.busiest = max(site.busiest, site._answering)
-                time.sleep(delay)
+                time.sleep(page.delay)
+                if page.held is not None:
+                    page.held.wait(HELD_MAX)
                 with site._count:
                     site._answering -= 1
 

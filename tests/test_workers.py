@@ -656,18 +656,20 @@ def test_overlapping_crawls_of_one_store_fetch_each_document_once(
     """Two crawls of one store at once (cron lines on two machines, a manual crawl during cron's)
     queued the same documents: each page was fetched twice, a 200 then a 304. A document another
     crawl holds is left to it, forced with --only KEY or not, and reported `elsewhere`."""
-    # A page at a time, a second each: the first crawl holds its documents for ~6 s, the time
-    # the others take to start on a loaded machine and to see its claims renewed.
-    catalog = publish(site, pg_home, 6, delay=1)
+    # The pages are held until the others have ended: the first crawl holds its documents
+    # however long they take to start on a loaded machine and to see its claims renewed.
+    release = threading.Event()
+    catalog = publish(site, pg_home, 6, held=release)
     workers.start("--set", "CONCURRENT_REQUESTS=1")
     first = crawl_started(pg_home, catalog, redis_url, site)
     args = [*POLICYWATCH, "crawl", "--catalog", str(catalog), "--quiet", "--redis", redis_url]
     cron = background(pg_home, *args, "--only", "testsite", "--json")  # as due: all never checked
     forced = background(pg_home, *args, "--only", "testsite/terms-5")  # the first crawl's last
 
-    stdout, stderr = first.communicate(timeout=60)
     cron_out, cron_err = cron.communicate(timeout=60)
     forced_out, forced_err = forced.communicate(timeout=60)
+    release.set()
+    stdout, stderr = first.communicate(timeout=60)
 
     assert first.returncode == 0, stderr
     assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
