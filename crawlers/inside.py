@@ -12,9 +12,16 @@ import asyncio
 import functools
 import ipaddress
 import socket
+import time
 
 INWARD = "it leads from a public address into this machine or its private network"
 LOOKUP_TIMEOUT = 10.0  # seconds; a name not resolved by then is left to the fetch, which fails
+# Seconds a name that failed to resolve is not looked up again. As for Scrapy's own fetches
+# (settings.RETRY_EXCEPTIONS), a name that does not resolve will not resolve a second later:
+# a crawl asks once, and the next crawl (a worker lives through many) asks again.
+UNRESOLVED_TTL = 300.0
+_UNRESOLVED_MAX = 1024  # names remembered as failed, as many as the successes
+_unresolved: dict[str, float] = {}  # name -> when it may be looked up again (monotonic)
 
 
 def is_inside(host: str | None) -> bool:
@@ -43,14 +50,27 @@ async def leads_inside(host: str | None) -> bool:
         return False
     if is_inside(host):
         return True
+    if _unresolved.get(host, 0.0) > time.monotonic():
+        return False
     try:
         return await asyncio.wait_for(asyncio.to_thread(_resolves_inside, host), LOOKUP_TIMEOUT)
     except (OSError, TimeoutError, UnicodeError):
+        _remember_unresolved(host)
         return False
+
+
+def _remember_unresolved(name: str) -> None:
+    """A failed lookup can take the resolver's whole timeout, and a page asks for each of its
+    scripts: without this, each request of a page from an unresolvable host paid it again."""
+    _unresolved.pop(name, None)  # kept in expiry order: the first to expire is the first
+    _unresolved[name] = time.monotonic() + UNRESOLVED_TTL
+    while len(_unresolved) > _UNRESOLVED_MAX:
+        del _unresolved[next(iter(_unresolved))]
 
 
 @functools.lru_cache(maxsize=1024)
 def _resolves_inside(name: str) -> bool:
     """Looked up once a process: Chromium asks for every script and frame of a page, mostly
-    from a few hosts. A name that fails to resolve raises, and is not remembered."""
+    from a few hosts. A name that fails to resolve raises: `leads_inside` remembers the failure
+    for a while only (`UNRESOLVED_TTL`)."""
     return any(is_inside(str(sockaddr[0])) for *_, sockaddr in socket.getaddrinfo(name, None))

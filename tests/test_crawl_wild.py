@@ -6,6 +6,7 @@ assertion that matters in each is that nothing but a sound capture becomes a ver
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import socket
@@ -23,7 +24,8 @@ import pytest
 import trustme
 import zstandard
 
-from crawlers.inside import is_inside
+from crawlers import inside
+from crawlers.inside import is_inside, leads_inside
 from tests import faults
 from tests.conftest import FAST, Home
 from tests.pdfs import image_only_pdf, inflating_pdf, text_pdf
@@ -509,6 +511,33 @@ def test_a_public_page_cannot_redirect_the_crawler_to_a_name_that_resolves_insid
     assert [hit.path for hit in site.log if hit.path.endswith("/admin")] == [
         f"http://{name}:{port}/admin"
     ]
+
+
+def test_a_name_that_does_not_resolve_is_looked_up_once_a_while_not_for_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only names that resolved were remembered: a page whose scripts come from a host that
+    does not resolve had it looked up again for each of them, each failure taking as long as
+    the resolver's own timeout. A failure is remembered for a while (`UNRESOLVED_TTL`)."""
+    lookups: list[str] = []
+    resolve = socket.getaddrinfo
+
+    def counted(host: str, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(host)
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counted)
+    monkeypatch.setattr(inside, "UNRESOLVED_TTL", 1.0)
+    name = f"nowhere-{time.time_ns()}.invalid"  # RFC 2606: never resolves; new to this process
+
+    async def ask(times: int) -> list[bool]:
+        return [await leads_inside(name) for _ in range(times)]
+
+    assert asyncio.run(ask(3)) == [False] * 3
+    assert lookups == [name]
+    time.sleep(1.0)  # a while later, it is asked again
+    assert asyncio.run(ask(2)) == [False] * 2
+    assert lookups == [name] * 2
 
 
 def test_a_redirect_to_a_name_that_resolves_inside_only_at_the_connection_is_not_recorded(
