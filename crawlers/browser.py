@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from scrapy.settings import Settings
 
 from crawlers.declarations import Page
 from crawlers.inside import leads_inside
-from crawlers.screening import redirect_verdict
+from crawlers.screening import bot_wall, redirect_verdict
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as BrowserPage
@@ -63,6 +64,9 @@ NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss"})
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})  # "": Chromium sniffs it
 NAVIGATION = "policywatch_navigation"  # request meta: the page's `Navigation`
 SETTLE_MS = 10_000  # at most, for a page's requests to settle once its element is there
+# At most, for a challenge on screen to solve itself (its script reloads the page, or writes it).
+CHALLENGE_GRACE_MS = 5_000
+LOOK_MS = 500  # how often the screen is looked at for a challenge while the page is waited for
 
 
 def _configured(settings: Settings) -> str | None:
@@ -222,39 +226,94 @@ async def wait_for_content(
     page: BrowserPage, selectors: list[str], timeout_ms: float, navigation: Navigation
 ) -> None:
     """Wait until the policy's element is in the page and the page's requests have settled, or
-    the timeout (one for both), or an answer that is no policy page (`Navigation`).
+    the timeout (one for both), or an answer that is no policy page (`Navigation`), or a
+    challenge that stays on screen (`_walled`).
 
     The element alone is not enough: a single-page app's shell often has it from the start,
     a spinner in it, and fills it with what its script fetches ("Loading…" was recorded as the
     policy). Without selectors, only the requests are waited for. A timeout is not an error
     here: the page as rendered so far goes to extraction, which says plainly that the selector
-    matched nothing.
+    matched nothing, and a challenge still on screen is screened as the bot wall it is.
     """
-    content = asyncio.ensure_future(_content(page, selectors, timeout_ms))
-    elsewhere = asyncio.ensure_future(navigation.elsewhere.wait())
-    try:
-        await asyncio.wait((content, elsewhere), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiting in (content, elsewhere):
-            waiting.cancel()
-        await asyncio.gather(content, elsewhere, return_exceptions=True)
+    await _first(
+        _content(page, selectors, timeout_ms, navigation),
+        navigation.elsewhere.wait(),
+        _walled(page, navigation),
+    )
     await navigation.read_body(page, timeout_ms)
 
 
-async def _content(page: BrowserPage, selectors: list[str], timeout_ms: float) -> None:
+async def _first(*waits: Awaitable[object]) -> None:
+    """Wait for the first of `waits` to end, and stop the others."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _content(
+    page: BrowserPage, selectors: list[str], timeout_ms: float, navigation: Navigation
+) -> None:
+    """The policy rendered: a challenge that solves itself (its script reloads the page, or
+    writes it) is no policy while it is on screen, even with the element in it or its requests
+    settled; its page is waited for, as long as `_walled` allows."""
     from playwright.async_api import TimeoutError as BrowserTimeout
 
     deadline = time.monotonic() + timeout_ms / 1000
     try:
-        if selectors:
-            await page.wait_for_selector(", ".join(selectors), state="attached", timeout=timeout_ms)
-        left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
-        # Once the element is there, its filling is waited for a while, not for as long as a
-        # page whose chat widget or analytics keep polling never falls quiet.
-        settle_ms = min(left_ms, SETTLE_MS) if selectors else left_ms
-        await page.wait_for_load_state("networkidle", timeout=settle_ms)
+        await _rendered(page, selectors, deadline)
+        while await _challenged(page, navigation) is not False:
+            await asyncio.sleep(LOOK_MS / 1000)
+            await _rendered(page, selectors, deadline)
     except BrowserTimeout:
         return
+
+
+async def _rendered(page: BrowserPage, selectors: list[str], deadline: float) -> None:
+    if selectors:
+        css = ", ".join(selectors)
+        await page.wait_for_selector(css, state="attached", timeout=_left_ms(deadline))
+    # Once the element is there, its filling is waited for a while, not for as long as a
+    # page whose chat widget or analytics keep polling never falls quiet.
+    settle_ms = min(_left_ms(deadline), SETTLE_MS) if selectors else _left_ms(deadline)
+    await page.wait_for_load_state("networkidle", timeout=settle_ms)
+
+
+def _left_ms(deadline: float) -> float:
+    return max(1.0, (deadline - time.monotonic()) * 1000)
+
+
+async def _walled(page: BrowserPage, navigation: Navigation) -> None:
+    """Return once a challenge has been on screen at every look for `CHALLENGE_GRACE_MS`.
+
+    A challenge served with an error status ends the wait at once (`Navigation`); one served
+    with 200 (Cloudflare's "Just a moment...", a captcha's interstitial) never grows the
+    policy's element, and was waited for until the timeout (30 s by default). Some solve
+    themselves in a few seconds: only one still there after the grace is given up on."""
+    since: float | None = None
+    while since is None or time.monotonic() - since < CHALLENGE_GRACE_MS / 1000:
+        await asyncio.sleep(LOOK_MS / 1000)
+        challenged = await _challenged(page, navigation)
+        if challenged is False:
+            since = None
+        elif challenged and since is None:
+            since = time.monotonic()
+
+
+async def _challenged(page: BrowserPage, navigation: Navigation) -> bool | None:
+    """Whether what is on screen is a bot wall or captcha, as screening judges the response
+    (`bot_wall`); None while it cannot be looked at (a navigation is replacing it)."""
+    from playwright.async_api import Error as BrowserError
+
+    try:
+        html = await page.content()
+    except BrowserError:
+        return None
+    answer = navigation.answer
+    return bot_wall(answer.headers if answer else {}, html.encode()) is not None
 
 
 def browser_failure(error: BaseException | None) -> tuple[str, str] | None:

@@ -266,6 +266,56 @@ def test_a_rendered_page_that_is_no_policy_is_not_waited_for_until_the_timeout(
     assert len(site.hits("/walled")) == 3  # retried as ever
 
 
+# Cloudflare's interstitial, served with 200. Its script, once the browser has passed, puts the
+# page in its place (`%s`: the script; none, for a challenge the crawler never passes).
+CHALLENGE = """<html><head><title>Just a moment...</title></head><body>
+<div id="cf-wrapper">Checking your browser before accessing the site.</div>
+<script>%s</script></body></html>"""
+SOLVED = """setTimeout(function () {
+  document.documentElement.innerHTML = "<head><title>Terms</title></head><body>"
+    + "<main id='terms'><h1>Usage Policy</h1><p>%s</p></main></body>";
+}, 1000);"""
+
+
+def test_a_challenge_served_with_200_that_never_clears_fails_long_before_the_timeout(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """A 200 challenge never grows the policy's element: it was waited for until the timeout
+    (30 s by default) before being screened as the bot wall it is. It is now given a few
+    seconds (`CHALLENGE_GRACE_MS`) to solve itself."""
+    site.html("/walled", CHALLENGE % "")
+    catalog = home.catalog(
+        [{"type": "Walled", "url": site.url("/walled"), "select": "#terms", "render": "browser"}]
+    )
+    browser = ("--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    started = time.monotonic()
+    result = home.crawl(catalog, *browser, "--set", "DOWNLOAD_TIMEOUT=40")
+    assert time.monotonic() - started < 20  # the grace and Chromium's start, not the timeout
+    assert outcomes(result) == {
+        "testsite/walled": ("failed", "bot-wall: HTTP 200: a bot wall or captcha (Cloudflare)")
+    }
+
+
+def test_a_challenge_that_solves_itself_is_waited_for_and_its_page_recorded(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """Without `select`, the wait ended once the challenge's requests had settled, before its
+    script put the page in its place: the challenge was screened as a bot wall, crawl after
+    crawl. What is on screen is now judged as screening would, and a challenge waited out."""
+    site.html("/usage", CHALLENGE % (SOLVED % CLAUSE))
+    catalog = home.catalog(
+        [
+            {"type": "Whole", "url": site.url("/usage"), "render": "browser"},
+            {"type": "Picked", "url": site.url("/usage"), "select": "#terms", "render": "browser"},
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}"))
+    assert seen == {"testsite/whole": ("first", ""), "testsite/picked": ("first", "")}
+    for key in seen:
+        text = home.run("text", key).stdout
+        assert CLAUSE in text and "Checking your browser" not in text
+
+
 def test_a_pdf_answer_to_a_rendered_page_is_read_as_the_pdf(
     home: Home, site: Site, chromium: str
 ) -> None:
