@@ -231,9 +231,13 @@ async def wait_for_content(
 
     The element alone is not enough: a single-page app's shell often has it from the start,
     a spinner in it, and fills it with what its script fetches ("Loading…" was recorded as the
-    policy). Without selectors, only the requests are waited for. A timeout is not an error
-    here: the page as rendered so far goes to extraction, which says plainly that the selector
-    matched nothing, and a challenge still on screen is screened as the bot wall it is.
+    policy). Without selectors, only the requests are waited for: a page whose script writes
+    its text on a timer, with no request, is read before it does. Nothing tells that timer from
+    a clock's or a carousel's but patching the page's own functions, which bot walls look for,
+    and a text not changing yet says nothing of a timer yet to fire: such a page needs a
+    `select` naming what its script writes. A timeout is not an error here: the page as
+    rendered so far goes to extraction, which says plainly that the selector matched nothing,
+    and a challenge still on screen is screened as the bot wall it is.
     """
     await _first(
         _content(page, selectors, timeout_ms, navigation),
