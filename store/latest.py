@@ -12,14 +12,12 @@ from sqlmodel import col
 from store.models import Version
 
 
-def newest_versions(documents: Collection[int], *columns: Any) -> Select[Any]:
-    """A query of `columns` of the newest version of each of `documents`."""
-    newest = (
-        select(col(Version.document_id), func.max(col(Version.seq)).label("seq"))
-        .where(col(Version.document_id).in_(documents))
-        .group_by(col(Version.document_id))
-        .subquery()
-    )
+def newest_versions(documents: Collection[int] | None, *columns: Any) -> Select[Any]:
+    """A query of `columns` of the newest version of each of `documents` (None: of them all)."""
+    seqs = select(col(Version.document_id), func.max(col(Version.seq)).label("seq"))
+    if documents is not None:
+        seqs = seqs.where(col(Version.document_id).in_(documents))
+    newest = seqs.group_by(col(Version.document_id)).subquery()
     return select(*columns).join(
         newest,
         (col(Version.document_id) == newest.c.document_id) & (col(Version.seq) == newest.c.seq),

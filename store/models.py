@@ -232,6 +232,7 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("change_id", "subscription_id"),
         UniqueConstraint("subscription_id", "topic"),
         Index("ix_delivery_status_next", "status", "next_attempt_at"),
+        Index("ix_delivery_topic", "topic"),  # a withdrawal looked up by its change's topic
     )
 
     id: int | None = Field(default=None, primary_key=True)

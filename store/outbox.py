@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, String, and_, cast, delete, exists, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -36,6 +37,7 @@ from store.queries import (
     JsonRow,
     change_row,
     list_documents,
+    reads_as,
     restores_in,
     reverts_in,
     severity_rank,
@@ -405,9 +407,11 @@ def _owed_reminders(
 def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[str, Any]]]:
     """By subscription, the withdrawals owed: a change whose alert it was sent (one still
     pending, failed or never owed is no news to take back) and that its page has undone since,
-    reading again as before it (`reverts_in`). Only alerts sent and not yet withdrawn are asked
-    about, each change once however many subscriptions got it. Digest or not, a withdrawal is
-    due at once: a developer shutting down a bot over a ban should not wait out a week.
+    reading again as before it (`reverts_in`). Only alerts sent and not yet withdrawn whose page
+    reads as before their change (`reads_as`, in SQL) are asked about, each change once however
+    many subscriptions got it: every run would otherwise load every alert ever sent. Digest or
+    not, a withdrawal is due at once: a developer shutting down a bot over a ban should not wait
+    out a week.
     """
     topic = WITHDRAWN + ":" + cast(col(Delivery.change_id), String)
     withdrawn = aliased(Delivery)
@@ -415,7 +419,8 @@ def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[st
         col(withdrawn.subscription_id) == col(Delivery.subscription_id),
         col(withdrawn.topic) == topic,
     )
-    alerted = _sent(session, col(Delivery.change_id).is_not(None), ~told)
+    undone_now = col(Delivery.change_id).in_(reads_as(col(Change.from_version_id)))
+    alerted = _sent(session, undone_now, ~told)
     undone = reverts_in(session, {row.change_id for row, *_ in alerted if row.change_id})
     owed: dict[int, list[dict[str, Any]]] = {}
     for delivery, sub, document in alerted:
@@ -438,25 +443,21 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
     page reads again as after it (`restores_in`), the clause it was told no longer stands put
     back; the later flapping brought no alert, as the withdrawal itself brought none. Once: a
     page that goes on flipping is flapping, and `history` and the timeline say where it stands.
+    As for withdrawals, only those whose page reads as after their change are asked about.
     """
-    told = set(
-        session.exec(
-            select(Delivery.subscription_id, Delivery.topic).where(
-                col(Delivery.topic).startswith(REINSTATED + ":")
-            )
-        ).all()
+    reinstated = aliased(Delivery)
+    told = exists().where(
+        col(reinstated.subscription_id) == col(Delivery.subscription_id),
+        col(reinstated.topic) == REINSTATED + func.substr(col(Delivery.topic), len(WITHDRAWN) + 1),
     )
-    withdrawals = [
-        (delivery, sub, document)
-        for delivery, sub, document in _sent(
-            session, col(Delivery.topic).startswith(WITHDRAWN + ":")
-        )
-        if (delivery.subscription_id, _reinstated_topic(delivery)) not in told
-    ]
-    back = restores_in(session, {int(delivery.event["change_id"]) for delivery, *_ in withdrawals})
+    back_now = sa_select(WITHDRAWN + ":" + cast(col(Change.id), String)).where(
+        col(Change.id).in_(reads_as(col(Change.to_version_id)))
+    )
+    withdrawals = _sent(session, col(Delivery.topic).in_(back_now), ~told)
+    back = restores_in(session, {_about(delivery) for delivery, *_ in withdrawals})
     owed: dict[int, list[dict[str, Any]]] = {}
     for delivery, sub, document in withdrawals:
-        restore = back.get(int(delivery.event["change_id"]))
+        restore = back.get(_about(delivery))
         if restore is None:
             continue
         event = {
@@ -474,17 +475,28 @@ def _sent(
     session: Session, *where: ColumnElement[bool]
 ) -> Sequence[tuple[Delivery, Subscription, Document]]:
     """The deliveries sent to active subscriptions that match `where`, with their subscription
-    and document: what a withdrawal or a reinstatement follows up."""
+    and document: what a withdrawal or a reinstatement follows up.
+
+    `where` names a few deliveries among all those ever sent: the status is compared through a
+    function, so that SQLite, which keeps no statistics, looks those up by `where`'s index
+    rather than walk every sent delivery by the status index (100 ms at 100,000 of them).
+    """
+    sent = func.lower(col(Delivery.status)) == SENT
     return session.exec(
         select(Delivery, Subscription, Document)
         .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
         .join(Document, col(Delivery.document_id) == Document.id)
-        .where(col(Subscription.active), col(Delivery.status) == SENT, *where)
+        .where(col(Subscription.active), sent, *where)
     ).all()
 
 
 def _reinstated_topic(withdrawal: Delivery) -> str:
-    return f"{REINSTATED}:{withdrawal.event['change_id']}"
+    return f"{REINSTATED}:{_about(withdrawal)}"
+
+
+def _about(follow_up: Delivery) -> int:
+    """The change a reminder, withdrawal or reinstatement is about."""
+    return int(follow_up.event["change_id"])
 
 
 def _owed_fetch_events(
@@ -578,7 +590,7 @@ def _recalled_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[
     name their change in their event, not in `change_id`: that column is unique per
     subscription, for the alert of the change itself."""
     about = {
-        delivery.id: int(delivery.event["change_id"])
+        delivery.id: _about(delivery)
         for delivery in deliveries
         if delivery.id is not None
         and delivery.topic.split(":", 1)[0] in (REMINDER, WITHDRAWN, REINSTATED)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, Engine, String, cast, func, or_
+from sqlalchemy import ColumnElement, Engine, Select, String, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
@@ -412,6 +412,22 @@ def restores_in(session: Session, change_ids: Collection[int]) -> dict[int, Reve
     change having brought that wording back, each with the latest such change: a withdrawn
     clause put back (the outbox tells whoever it told of the withdrawal)."""
     return _batched(session, change_ids, col(Change.to_version_id))
+
+
+def reads_as(side: Mapped[int]) -> Select[int | None]:
+    """The ids of the changes whose document's latest version has the fingerprint of their
+    version on `side`, as a query: those `reverts_in` (before) or `restores_in` (after) may
+    find, and every document's latest change on the after side. A caller asking about each of
+    a growing number of rows (every alert ever sent) narrows them to these in SQL first: few
+    read so, and no page can have changed without its latest version changing."""
+    version = aliased(Version)
+    latest = newest_versions(None, col(Version.document_id), col(Version.fingerprint)).subquery()
+    return (
+        sa_select(col(Change.id))
+        .join(version, col(version.id) == side)
+        .join(latest, latest.c.document_id == col(Change.document_id))
+        .where(col(version.fingerprint) != "", latest.c.fingerprint == col(version.fingerprint))
+    )
 
 
 def _batched(session: Session, change_ids: Collection[int], side: Mapped[int]) -> dict[int, Revert]:
