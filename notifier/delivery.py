@@ -45,6 +45,7 @@ from store.outbox import (
     mark_sent,
     period_start,
     queue_owed,
+    supersede_overtaken,
 )
 
 MAX_ATTEMPTS = 10
@@ -61,7 +62,8 @@ def backoff(attempts: int) -> timedelta:
 
 @dataclass
 class DeliveryReport:
-    """What one run did: messages sent, deliveries sent, retrying, given up, and why."""
+    """What one run did: messages sent, deliveries sent, retrying, given up, superseded, and
+    why."""
 
     messages: int = 0
     delivered: int = 0
@@ -73,6 +75,8 @@ class DeliveryReport:
     held: Held = field(default_factory=Held)  # digests' changes, deliveries given up
     in_flight: int = 0  # claimed by a run sending them, or stopped while it did, and until when
     in_flight_until: datetime | None = None
+    # Withdrawals and reinstatements the page overtook before they went, by kind: never sent.
+    superseded: dict[str, int] = field(default_factory=dict)
 
 
 def send(channel: Channel, message: Message) -> Outcome:
@@ -146,10 +150,11 @@ def deliver_owed(
     """
     clock: Callable[[], datetime] = (lambda: now) if now else utcnow
     queue_owed(engine, clock(), issue_streak=issue_streak)
+    report = DeliveryReport()
+    report.superseded = supersede_overtaken(engine, clock(), lease=LEASE, retry_now=retry_now)
     groups: dict[Hashable, list[Owed]] = {}
     for owed in due(engine, clock(), lease=LEASE, retry_now=retry_now):
         groups.setdefault(_group_key(owed), []).append(owed)
-    report = DeliveryReport()
     channels: dict[int, Channel | ChannelError] = {}
     for group in groups.values():
         sub = group[0].subscription

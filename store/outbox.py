@@ -50,6 +50,7 @@ WITHDRAWN = "withdrawn"
 REINSTATED = "reinstated"
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+SUPERSEDED = "superseded"  # a withdrawal or reinstatement the page overtook before it went
 
 
 class DuplicateName(ValueError):
@@ -89,6 +90,7 @@ class SubscriptionRow(JsonRow):
     pending: int = 0
     sent: int = 0
     failed: int = 0
+    superseded: int = 0
     last_error: str | None = None
     id: int = field(default=0, repr=False)
 
@@ -152,7 +154,8 @@ def add_subscription(engine: Engine, new: NewSubscription, now: datetime) -> Non
 
 
 def list_subscriptions(engine: Engine) -> list[SubscriptionRow]:
-    """Every subscription by name, with its counts of pending, sent and failed deliveries."""
+    """Every subscription by name, with its counts of pending, sent, failed and superseded
+    deliveries."""
     counts = select(Delivery.subscription_id, Delivery.status, func.count()).group_by(
         col(Delivery.subscription_id), col(Delivery.status)
     )
@@ -171,6 +174,7 @@ def list_subscriptions(engine: Engine) -> list[SubscriptionRow]:
                 pending=tally.get((sub.id, PENDING), 0) + tally.get((sub.id, SENDING), 0),
                 sent=tally.get((sub.id, SENT), 0),
                 failed=tally.get((sub.id, FAILED), 0),
+                superseded=tally.get((sub.id, SUPERSEDED), 0),
                 last_error=last_error.get(sub.id or 0),
             )
             for sub in subscriptions
@@ -583,6 +587,43 @@ def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = Fa
             )
             for delivery, sub, change, document in rows
         ]
+
+
+def supersede_overtaken(
+    engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = False
+) -> dict[str, int]:
+    """Settle, unsent, the withdrawals and reinstatements about to be taken (`due`) that the
+    page has overtaken since they were owed: a withdrawal whose change no longer reads as
+    reverted, a reinstatement whose change reads as reverted again. One that waited out a
+    channel's backoff would otherwise tell of a state the page has left ("no longer stands"
+    about a clause that stands, then "[REINSTATED]"). Kept as `superseded`, neither sent nor
+    retried; a withdrawal never sent owes no reinstatement. Returns how many of each kind.
+    """
+    follow_ups = (
+        select(Delivery)
+        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+        .where(
+            _claimable(now, lease, retry_now),
+            col(Subscription.active),
+            or_(*(col(Delivery.topic).startswith(kind + ":") for kind in (WITHDRAWN, REINSTATED))),
+        )
+    )
+    superseded: dict[str, int] = {}
+    with Session(writer(engine)) as session, session.begin():
+        rows = session.exec(follow_ups).all()
+        undone = reverts_in(session, {_about(row) for row in rows})
+        for row in rows:
+            kind = row.topic.split(":", 1)[0]
+            if (kind == WITHDRAWN) == (_about(row) in undone):
+                continue  # the page still reads as it said
+            settled = session.execute(
+                update(Delivery)
+                .where(col(Delivery.id) == row.id, _claimable(now, lease, retry_now))
+                .values(status=SUPERSEDED, event={**row.event, "superseded_at": now.isoformat()})
+            )
+            if settled.rowcount:  # type: ignore[attr-defined]
+                superseded[kind] = superseded.get(kind, 0) + 1
+    return superseded
 
 
 def _recalled_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[int, ChangeRow]:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from diffengine import Assessment, RuleMatch
 from store.db import open_store
+from store.queries import get_change
 from store.repository import Attempt, DocumentInfo, Repository
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -87,3 +88,30 @@ class History:
         change_id = self._record(document, at or datetime.now(UTC), verdict, text)
         assert change_id is not None
         return change_id
+
+
+def withdraw(history: History, change_id: int, at: datetime | None = None) -> int:
+    """The page reads again as before `change_id`: a change judged noise (its text was seen
+    before), as the diff engine judges it. Returns the undoing change's id."""
+    detail = get_change(history.engine, change_id)
+    assert detail is not None
+    flapping = Assessment(False, "flapping", None, (), "back", 0, 0, 0)
+    attempt = Attempt(WHATSAPP.url, at=at or datetime.now(UTC))
+    recorded = history.repo.record_text(
+        WHATSAPP.key, attempt, detail.old_text, lambda *_, **__: flapping
+    )
+    assert recorded.change_id is not None
+    return recorded.change_id
+
+
+def reinstate(history: History, change_id: int) -> int:
+    """The page reads again as after `change_id`: noise too, its text seen before. Returns the
+    reinstating change's id."""
+    detail = get_change(history.engine, change_id)
+    assert detail is not None
+    flapping = Assessment(False, "flapping", None, (), "back", 0, 0, 0)
+    recorded = history.repo.record_text(
+        WHATSAPP.key, Attempt(WHATSAPP.url), detail.new_text, lambda *_, **__: flapping
+    )
+    assert recorded.change_id is not None
+    return recorded.change_id

@@ -13,7 +13,7 @@ import pytest
 
 from notifier.channel import Channel
 from store.repository import Attempt, DocumentInfo
-from tests.alerting import OPENAI, WHATSAPP, History
+from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
 from tests.conftest import FAST, Home, Result
 from tests.receivers import Webhook
 from tests.site import Site
@@ -360,6 +360,27 @@ def test_notify_says_what_waits_for_a_retry(home: Home, hook: Webhook) -> None:
     hook.status = 200
     sent = alerts(home, "notify", "--retry-now")
     assert sent.stdout.strip() == "alerts: 1 message sent (1 delivery)."
+
+
+def test_notify_says_what_the_page_overtook(home: Home, hook: Webhook) -> None:
+    """A withdrawal settled unsent because the page put the change back is said, and listed
+    with the subscription's deliveries: unsaid, it would read as an alert lost."""
+    history = History(home.db)
+    alerts(home, "subscribe", hook.url(), "--name", "hooky")
+    ban = history.change(summary="Scraping banned")
+    alerts(home, "notify")
+    hook.status = 500
+    withdraw(history, ban)
+    alerts(home, "notify")
+    reinstate(history, ban)
+    hook.status = 200
+    said = alerts(home, "notify", "--retry-now")
+    assert said.stdout.strip() == (
+        "alerts: 0 messages sent; 1 withdrawal not sent, the page having put the change back since."
+    )
+    [listed] = alerts(home, "subscriptions", "list", "--json").json()
+    assert (listed["sent"], listed["pending"], listed["superseded"]) == (1, 0, 1)
+    assert "1 superseded" in alerts(home, "subscriptions", "list").stdout
 
 
 def test_subscriptions_list_keeps_a_url_whole_in_80_columns(home: Home, hook: Webhook) -> None:

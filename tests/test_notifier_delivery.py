@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from diffengine import Assessment
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
 from store.outbox import NewSubscription, failed_by_document, list_subscriptions
 from store.queries import changes_json, get_change
 from store.repository import Attempt
-from tests.alerting import OPENAI, WHATSAPP, History
+from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
 from tests.receivers import Mailbox, Webhook
 
 
@@ -310,20 +309,6 @@ def test_email_arrives_with_subject_and_html_body(history: History) -> None:
     assert 'href="https://review.example/changes/' in html
 
 
-def withdraw(history: History, change_id: int, at: datetime | None = None) -> int:
-    """The page reads again as before `change_id`: a change judged noise (its text was seen
-    before), as the diff engine judges it. Returns the undoing change's id."""
-    detail = get_change(history.engine, change_id)
-    assert detail is not None
-    flapping = Assessment(False, "flapping", None, (), "back", 0, 0, 0)
-    attempt = Attempt(WHATSAPP.url, at=at or datetime.now(UTC))
-    recorded = history.repo.record_text(
-        WHATSAPP.key, attempt, detail.old_text, lambda *_, **__: flapping
-    )
-    assert recorded.change_id is not None
-    return recorded.change_id
-
-
 def test_a_change_the_page_withdrew_is_taken_back_once(history: History, hook: Webhook) -> None:
     """Alerted that AI providers are barred, a developer starts shutting down their bot; a week
     later the page reads as before. The undoing change is noise (its text was seen before), so
@@ -384,19 +369,6 @@ def test_a_digest_subscription_hears_of_a_withdrawal_at_once(
     assert (change["id"], change["reverted"]["change_id"]) == (ban, undone)
 
 
-def reinstate(history: History, change_id: int) -> int:
-    """The page reads again as after `change_id`: noise too, its text seen before. Returns the
-    reinstating change's id."""
-    detail = get_change(history.engine, change_id)
-    assert detail is not None
-    flapping = Assessment(False, "flapping", None, (), "back", 0, 0, 0)
-    recorded = history.repo.record_text(
-        WHATSAPP.key, Attempt(WHATSAPP.url), detail.new_text, lambda *_, **__: flapping
-    )
-    assert recorded.change_id is not None
-    return recorded.change_id
-
-
 def test_a_withdrawn_change_put_back_is_told_as_standing_again(
     history: History, hook: Webhook
 ) -> None:
@@ -451,5 +423,59 @@ def test_a_withdrawal_is_retried_like_any_alert(history: History) -> None:
         assert deliver_owed(history.engine, retry_now=True).delivered == 1
         assert [post["policywatch"]["kind"] for post in hook.posts] == ["change", "withdrawn"]
         assert statuses(history) == ["sent", "sent"]
+    finally:
+        hook.stop()
+
+
+def kinds(hook: Webhook) -> list[str]:
+    return [post["policywatch"]["kind"] for post in hook.posts]
+
+
+def test_a_withdrawal_the_page_overtook_is_settled_unsent(history: History) -> None:
+    """The page undid the ban while the channel was down, then put it back before the channel
+    recovered: sent then, the withdrawal would say "no longer stands" of a clause that stands.
+    It is settled unsent and counted; never told of a withdrawal, no one is owed its
+    reinstatement."""
+    hook = Webhook().start()
+    try:
+        add(history, hook.url(), "told")
+        ban = history.change()
+        deliver_owed(history.engine)
+        hook.stop()
+        withdraw(history, ban)
+        assert deliver_owed(history.engine).retrying == 1  # the withdrawal, its channel down
+        reinstate(history, ban)
+        hook.start()
+        report = deliver_owed(history.engine, retry_now=True)
+        assert (report.messages, report.retrying, report.superseded) == (0, 0, {"withdrawn": 1})
+        assert statuses(history) == ["sent", "superseded"]
+        assert deliver_owed(history.engine, retry_now=True).messages == 0
+        assert kinds(hook) == ["change"] and statuses(history) == ["sent", "superseded"]
+        [row] = list_subscriptions(history.engine)
+        assert (row.sent, row.pending, row.failed, row.superseded) == (1, 0, 0, 1)
+    finally:
+        hook.stop()
+
+
+def test_a_reinstatement_the_page_overtook_is_settled_unsent(history: History) -> None:
+    """Told of the withdrawal; the page puts the ban back while the channel is down, then undoes
+    it again: the withdrawal the subscriber heard of stands, and the reinstatement goes
+    unsent."""
+    hook = Webhook().start()
+    try:
+        add(history, hook.url())
+        ban = history.change()
+        deliver_owed(history.engine)
+        withdraw(history, ban)
+        deliver_owed(history.engine)
+        hook.stop()
+        reinstate(history, ban)
+        assert deliver_owed(history.engine).retrying == 1  # the reinstatement
+        withdraw(history, ban)
+        hook.start()
+        report = deliver_owed(history.engine, retry_now=True)
+        assert (report.messages, report.superseded) == (0, {"reinstated": 1})
+        assert kinds(hook) == ["change", "withdrawn"]
+        assert statuses(history) == ["sent", "sent", "superseded"]
     finally:
         hook.stop()

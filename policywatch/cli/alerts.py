@@ -40,6 +40,8 @@ from store.models import DEFAULT_REMINDERS, service_slug
 from store.outbox import (
     DIGESTS,
     FETCH_ISSUE,
+    REINSTATED,
+    WITHDRAWN,
     DuplicateName,
     NewSubscription,
     SubscriptionRow,
@@ -268,7 +270,8 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
             escape(row.name),
             escape(mask(row)),
             escape(_wants(row)),
-            f"{row.sent} sent\n{row.pending} pending\n{failed}",
+            f"{row.sent} sent\n{row.pending} pending\n{failed}"
+            + (f"\n{row.superseded} superseded" if row.superseded else ""),
         )
     console.print(table, highlight=False)
     for row in rows:
@@ -386,6 +389,7 @@ def notify(
                 "digest_due": _iso(report.held.digest_due),
                 "given_up": report.held.given_up,
                 "in_flight": report.in_flight,
+                "superseded": sum(report.superseded.values()),
             }
         )
         return
@@ -424,10 +428,27 @@ def print_delivery(report: DeliveryReport, out: Console) -> None:
         )
     if report.failed:
         said.append(f"{_deliveries(report.failed)} given up after every retry")
+    said += _superseded(report)
     said += _held(report)
     out.print("; ".join(said) + ".", highlight=False)
     for error in report.errors:
         err_console.print(f"[yellow]not delivered:[/] {escape(error)}", highlight=False)
+
+
+def _superseded(report: DeliveryReport) -> list[str]:
+    """Follow-ups dropped unsent: counted nowhere else, they would vanish from sight."""
+    said = []
+    if withdrawals := report.superseded.get(WITHDRAWN):
+        said.append(
+            f"{counted(withdrawals, 'withdrawal')} not sent, the page having put the change back"
+            " since"
+        )
+    if reinstatements := report.superseded.get(REINSTATED):
+        said.append(
+            f"{counted(reinstatements, 'reinstatement')} not sent, the page having undone the"
+            " change again since"
+        )
+    return said
 
 
 def _held(report: DeliveryReport) -> list[str]:

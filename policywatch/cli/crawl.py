@@ -387,7 +387,7 @@ def _notify(store: Engine, base_url: str | None, *, as_json: bool) -> None:
         report = deliver_owed(store, base_url=base_url)
     if report.retrying or report.failed or report.errors:
         print_delivery(report, err_console)
-    elif report.messages and not as_json:
+    elif (report.messages or report.superseded) and not as_json:
         print_delivery(report, console)
 
 
