@@ -597,7 +597,9 @@ def supersede_overtaken(
     reverted, a reinstatement whose change reads as reverted again. One that waited out a
     channel's backoff would otherwise tell of a state the page has left ("no longer stands"
     about a clause that stands, then "[REINSTATED]"). Kept as `superseded`, neither sent nor
-    retried; a withdrawal never sent owes no reinstatement. Returns how many of each kind.
+    retried; a withdrawal never sent owes no reinstatement. Its topic is given up (suffixed with
+    its id), so that when the page flips back again the follow-up is owed anew: no one was told
+    this one. Returns how many of each kind.
     """
     follow_ups = (
         select(Delivery)
@@ -619,7 +621,11 @@ def supersede_overtaken(
             settled = session.execute(
                 update(Delivery)
                 .where(col(Delivery.id) == row.id, _claimable(now, lease, retry_now))
-                .values(status=SUPERSEDED, event={**row.event, "superseded_at": now.isoformat()})
+                .values(
+                    status=SUPERSEDED,
+                    topic=f"{row.topic}:{SUPERSEDED}:{row.id}",
+                    event={**row.event, "superseded_at": now.isoformat()},
+                )
             )
             if settled.rowcount:  # type: ignore[attr-defined]
                 superseded[kind] = superseded.get(kind, 0) + 1

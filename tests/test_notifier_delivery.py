@@ -453,6 +453,10 @@ def test_a_withdrawal_the_page_overtook_is_settled_unsent(history: History) -> N
         assert kinds(hook) == ["change"] and statuses(history) == ["sent", "superseded"]
         [row] = list_subscriptions(history.engine)
         assert (row.sent, row.pending, row.failed, row.superseded) == (1, 0, 0, 1)
+        withdraw(history, ban)  # undone again: this time the subscriber hears of it
+        assert deliver_owed(history.engine).messages == 1
+        assert kinds(hook) == ["change", "withdrawn"]
+        assert statuses(history) == ["sent", "superseded", "sent"]
     finally:
         hook.stop()
 
