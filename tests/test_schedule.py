@@ -10,6 +10,7 @@ import dataclasses
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -356,17 +357,18 @@ def wait_for_hit(site: Site, path: str, child: subprocess.Popen[str]) -> None:
 
 def overlapping_runs_skip(home: Home, site: Site) -> None:
     catalog = declare(home, site, slow="1d")
-    site.html("/slow", TERMS.format(""), delay=3)
+    release = threading.Event()  # the first run's page is held until the second has ended
+    site.html("/slow", TERMS.format(""), held=release)
     first = start_run(home, catalog)
     wait_for_hit(site, "/slow", first)
     second = crawl(home, catalog, "--all", command="run")
+    release.set()
     assert second.code == EXIT_LOCKED
     assert f"another policywatch run is in progress (pid {first.pid} since " in second.stderr
     assert "; skipping" in second.stderr
     _, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr
     assert len(site.hits("/slow")) == 1
-    site.pages["/slow"].delay = 0
     assert crawl(home, catalog, "--all", command="run").code == 0  # the lock is free again
 
 
