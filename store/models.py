@@ -159,7 +159,10 @@ class Version(SQLModel, table=True):
 class Change(SQLModel, table=True):
     """The step from one version to the next, with the diff engine's verdict on it."""
 
-    __table_args__ = (Index("ix_change_detected_at", "detected_at"),)
+    __table_args__ = (
+        Index("ix_change_detected_at", "detected_at"),
+        Index("ix_change_queued", "queued"),  # the few not yet queued, among all ever found
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True)
@@ -189,6 +192,10 @@ class Change(SQLModel, table=True):
     # change judged anew is owed to no subscription: it was found long ago, and alerting it
     # now, as news, would mislead; `rejudge` lists it instead.
     rejudged_at: datetime | None = _when(nullable=True)
+    # The notifier has recorded the deliveries of it owed to the subscriptions it knew then (one
+    # made since catches up on its own: `Subscription.caught_up`). Each `notify` asks only about
+    # the changes not yet queued, not about every change ever found.
+    queued: bool = False
 
 
 DEFAULT_REMINDERS = (7, 1)  # days before a change takes effect, unless a subscription says
@@ -216,6 +223,10 @@ class Subscription(SQLModel, table=True):
     )
     created_at: datetime = _when(nullable=False)
     active: bool = True
+    # The notifier has asked once about every change found since it was made: from then on it
+    # hears of the changes not yet `queued`. Until then it may have been made (committed) after
+    # a `notify` queued a change detected after its `created_at`, and that change is owed to it.
+    caught_up: bool = False
 
 
 class Delivery(SQLModel, table=True):

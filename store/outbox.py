@@ -15,7 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, String, and_, cast, delete, exists, func, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -51,6 +63,7 @@ REINSTATED = "reinstated"
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 SUPERSEDED = "superseded"  # a withdrawal or reinstatement the page overtook before it went
+MARK_BATCH = 1000  # changes marked queued per statement: bound parameters are limited
 
 
 class DuplicateName(ValueError):
@@ -291,30 +304,35 @@ def wants_change(sub: Subscription, change: Change, document: Document) -> bool:
 def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     """Record a pending delivery for everything owed and not yet recorded.
 
-    A change is owed to each active, matching subscription created before it was detected. A
-    reminder of a change whose effective date comes near is owed to each matching subscription
-    that asks for reminders (`_owed_reminders`). A fetch problem (`issue_streak` failures in a
-    row) is owed once to subscriptions asking for `fetch-issue`, and its end once more. The
-    withdrawal of a change is owed to each subscription that was sent its alert, once the page
-    reads again as before it (`_owed_withdrawals`), and its reinstatement to each that was sent
-    the withdrawal, once the page reads again as after it (`_owed_reinstatements`). Concurrent
-    runs insert the same rows: duplicates are ignored by the unique (subscription, topic)
-    constraint.
+    A change is owed to each active, matching subscription created before it was detected
+    (`_owed_changes`). A reminder of a change whose effective date comes near is owed to each
+    matching subscription that asks for reminders (`_owed_reminders`). A fetch problem
+    (`issue_streak` failures in a row) is owed once to subscriptions asking for `fetch-issue`,
+    and its end once more. The withdrawal of a change is owed to each subscription that was
+    sent its alert, once the page reads again as before it (`_owed_withdrawals`), and its
+    reinstatement to each that was sent the withdrawal, once the page reads again as after it
+    (`_owed_reinstatements`). Concurrent runs insert the same rows: duplicates are ignored by
+    the unique (subscription, topic) constraint.
+
+    The changes not yet queued are read before the subscriptions: one committed after that read
+    is not caught up, and asks about every change detected since it was made at its first run.
     """
     with Session(writer(engine)) as session, session.begin():
-        subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all()
+        unqueued = session.exec(_unqueued_changes()).all()
+        subscriptions = session.exec(
+            select(Subscription).where(col(Subscription.active)).order_by(col(Subscription.id))
+        ).all()
         coming = _coming_deadlines(session, subscriptions, now)
         withdrawals = _owed_withdrawals(session, now)
         reinstatements = _owed_reinstatements(session, now)
+        fetch_events = _owed_fetch_events(session, subscriptions, now, issue_streak)
         for sub in subscriptions:
-            _insert_ignoring_duplicates(session, _owed_changes(session, sub, now))
+            _insert_ignoring_duplicates(session, _owed_changes(session, sub, unqueued, now))
             _insert_ignoring_duplicates(session, _owed_reminders(sub, coming, now))
             _insert_ignoring_duplicates(session, withdrawals.get(sub.id or 0, []))
             _insert_ignoring_duplicates(session, reinstatements.get(sub.id or 0, []))
-            if FETCH_ISSUE in (sub.categories or []):
-                _insert_ignoring_duplicates(
-                    session, _owed_fetch_events(session, sub, now, issue_streak)
-                )
+            _insert_ignoring_duplicates(session, fetch_events.get(sub.id or 0, []))
+        _mark_queued(session, [change.id for change, *_ in unqueued if change.id], subscriptions)
 
 
 def _row(
@@ -334,23 +352,33 @@ def _row(
     }
 
 
-def _owed_changes(session: Session, sub: Subscription, now: datetime) -> list[dict[str, Any]]:
-    recorded = exists().where(
-        col(Delivery.change_id) == Change.id, col(Delivery.subscription_id) == sub.id
-    )
-    candidates = session.exec(
-        select(Change, Document)
+def _alertable() -> ColumnElement[bool]:
+    """A meaningful change found as news: what a catalog edit changed is no news of the
+    platform (`redeclared`), nor is a verdict given anew to an old change (`rejudged_at`)."""
+    return and_(col(Change.meaningful), ~col(Change.redeclared), col(Change.rejudged_at).is_(None))
+
+
+def _unqueued_changes() -> Any:
+    """The changes not yet queued (the index on `queued` finds these few among all), with their
+    document and whether they are news at all."""
+    return (
+        select(Change, Document, _alertable())
         .join(Document, col(Change.document_id) == Document.id)
-        .where(
-            col(Change.detected_at) > sub.created_at,
-            col(Change.meaningful),
-            ~col(Change.redeclared),  # what a catalog edit changed is no news of the platform
-            col(Change.rejudged_at).is_(None),  # nor is a verdict given anew to an old change
-            ~recorded,
-        )
-    ).all()
+        .where(col(Change.queued) == false())
+        .order_by(col(Change.id))
+    )
+
+
+def _owed_changes(
+    session: Session,
+    sub: Subscription,
+    unqueued: Sequence[tuple[Change, Document, bool]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The alerts owed to `sub` among the changes not yet queued; until it has caught up,
+    among every change detected since it was made (once, and a new subscription's are few)."""
     rows = []
-    for change, document in candidates:
+    for change, document in _since_made(session, sub, unqueued):
         if not wants_change(sub, change, document):
             continue
         due = now
@@ -359,6 +387,42 @@ def _owed_changes(session: Session, sub: Subscription, now: datetime) -> list[di
         topic = f"change:{change.id}"
         rows.append(_row(sub, document, topic, now, change_id=change.id, next_attempt_at=due))
     return rows
+
+
+def _since_made(
+    session: Session, sub: Subscription, unqueued: Sequence[tuple[Change, Document, bool]]
+) -> Sequence[tuple[Change, Document]]:
+    """The alertable changes detected after `sub` was made and maybe not yet recorded for it."""
+    if sub.caught_up:
+        return [
+            (change, document)
+            for change, document, alertable in unqueued
+            if alertable and change.detected_at > sub.created_at
+        ]
+    recorded = exists().where(
+        col(Delivery.change_id) == Change.id, col(Delivery.subscription_id) == sub.id
+    )
+    return session.exec(
+        select(Change, Document)
+        .join(Document, col(Change.document_id) == Document.id)
+        .where(col(Change.detected_at) > sub.created_at, _alertable(), ~recorded)
+    ).all()
+
+
+def _mark_queued(
+    session: Session, change_ids: Sequence[int], subscriptions: Sequence[Subscription]
+) -> None:
+    """The changes read as not queued are now, and the subscriptions asked about every change
+    since they were made have caught up: by id, in batches, so that a change committed since
+    the read stays unqueued for the next run."""
+    for start in range(0, len(change_ids), MARK_BATCH):
+        batch = change_ids[start : start + MARK_BATCH]
+        session.execute(update(Change).where(col(Change.id).in_(batch)).values(queued=True))
+    new = [sub.id for sub in subscriptions if not sub.caught_up]
+    if new:
+        session.execute(
+            update(Subscription).where(col(Subscription.id).in_(new)).values(caught_up=True)
+        )
 
 
 def _coming_deadlines(
@@ -504,47 +568,89 @@ def _about(follow_up: Delivery) -> int:
 
 
 def _owed_fetch_events(
-    session: Session, sub: Subscription, now: datetime, issue_streak: int
-) -> list[dict[str, Any]]:
-    topics = set(
-        session.exec(
-            select(Delivery.topic).where(
-                col(Delivery.subscription_id) == sub.id, col(Delivery.change_id).is_(None)
-            )
-        ).all()
+    session: Session, subscriptions: Sequence[Subscription], now: datetime, issue_streak: int
+) -> dict[int, list[dict[str, Any]]]:
+    """By subscription asking for `fetch-issue`, the fetch problems owed (a document failing
+    `issue_streak` times in a row, with no episode of it open) and their ends (a document sound
+    again, each of its open episodes). Only those documents are read, once for all: the others
+    owe nothing whatever their history."""
+    asking = [sub for sub in subscriptions if FETCH_ISSUE in (sub.categories or [])]
+    if not asking:
+        return {}
+    episodes = _open_episodes(session, [sub.id for sub in asking if sub.id])
+    failing = and_(col(Document.issue).is_not(None), col(Document.issue_streak) >= issue_streak)
+    documents = session.exec(
+        select(Document)
+        .where(or_(failing, col(Document.id).in_({document for _, document in episodes})))
+        .order_by(col(Document.id))
+    ).all()
+    owed: dict[int, list[dict[str, Any]]] = {}
+    for sub in asking:
+        for document in documents:
+            if wants_document(sub, document):
+                open_since = episodes.get((sub.id or 0, document.id or 0), [])
+                rows = _fetch_event_rows(sub, document, open_since, now, issue_streak)
+                owed.setdefault(sub.id or 0, []).extend(rows)
+    return owed
+
+
+def _open_episodes(
+    session: Session, subscription_ids: Sequence[int]
+) -> dict[tuple[int, int], list[str]]:
+    """By (subscription, document), when each fetch problem it was told of and not yet told
+    the end of began: an episode is named by that time, and open until its resumption is owed.
+    Looked up among the deliveries of no change (by the index on change and subscription), not
+    among every alert ever owed."""
+    resumed = aliased(Delivery)
+    ended = exists().where(
+        col(resumed.subscription_id) == col(Delivery.subscription_id),
+        col(resumed.topic)
+        == FETCH_RESUMED + func.substr(col(Delivery.topic), len(FETCH_ISSUE) + 1),
     )
-    rows = []
-    for document in session.exec(select(Document)).all():
-        if not wants_document(sub, document):
-            continue
-        # An episode is named by when it began; it is open until its resumption is owed.
-        prefix = f":{document.id}:"
-        open_since = [
-            topic.removeprefix(FETCH_ISSUE + prefix)
-            for topic in topics
-            if topic.startswith(FETCH_ISSUE + prefix)
-            and FETCH_RESUMED + prefix + topic.removeprefix(FETCH_ISSUE + prefix) not in topics
-        ]
-        event: dict[str, Any] = {
-            "key": document.key,
-            "service": document.service,
-            "document_type": document.document_type,
-            "url": document.url,
+    issues = session.exec(
+        select(Delivery.subscription_id, Delivery.document_id, Delivery.topic)
+        .where(
+            col(Delivery.change_id).is_(None),
+            col(Delivery.subscription_id).in_(subscription_ids),
+            col(Delivery.topic).startswith(FETCH_ISSUE + ":"),
+            ~ended,
+        )
+        .order_by(col(Delivery.id))
+    ).all()
+    episodes: dict[tuple[int, int], list[str]] = {}
+    for subscription_id, document_id, topic in issues:
+        since = topic.removeprefix(f"{FETCH_ISSUE}:{document_id}:")
+        episodes.setdefault((subscription_id, document_id), []).append(since)
+    return episodes
+
+
+def _fetch_event_rows(
+    sub: Subscription, document: Document, open_since: Sequence[str], now: datetime, streak: int
+) -> list[dict[str, Any]]:
+    """A new problem of `document`, if it fails and no episode is open; or the end of each open
+    episode, if it is sound again."""
+    prefix = f":{document.id}:"
+    event: dict[str, Any] = {
+        "key": document.key,
+        "service": document.service,
+        "document_type": document.document_type,
+        "url": document.url,
+    }
+    if document.issue and document.issue_streak >= streak and not open_since:
+        since = (document.issue_since or now).isoformat()
+        event |= {
+            "issue": document.issue,
+            "detail": document.issue_detail,
+            "streak": document.issue_streak,
+            "since": since,
         }
-        if document.issue and document.issue_streak >= issue_streak and not open_since:
-            since = (document.issue_since or now).isoformat()
-            event |= {
-                "issue": document.issue,
-                "detail": document.issue_detail,
-                "streak": document.issue_streak,
-                "since": since,
-            }
-            rows.append(_row(sub, document, FETCH_ISSUE + prefix + since, now, event=event))
-        elif document.issue is None:
-            for since in open_since:
-                resumed = event | {"since": since}
-                rows.append(_row(sub, document, FETCH_RESUMED + prefix + since, now, event=resumed))
-    return rows
+        return [_row(sub, document, FETCH_ISSUE + prefix + since, now, event=event)]
+    if document.issue is None:
+        return [
+            _row(sub, document, FETCH_RESUMED + prefix + since, now, event=event | {"since": since})
+            for since in open_since
+        ]
+    return []
 
 
 # Claiming and recording

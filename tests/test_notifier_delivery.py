@@ -15,7 +15,12 @@ from sqlmodel import Session, col, select
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
-from store.outbox import NewSubscription, failed_by_document, list_subscriptions
+from store.outbox import (
+    NewSubscription,
+    add_subscription,
+    failed_by_document,
+    list_subscriptions,
+)
 from store.queries import changes_json, get_change
 from store.repository import Attempt
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
@@ -114,6 +119,39 @@ def test_nothing_is_lost_while_the_receiver_is_down(history: History) -> None:
         assert len(hook.posts) == 2 and statuses(history) == ["sent", "sent"]
     finally:
         hook.stop()
+
+
+def test_a_subscription_stored_after_a_run_queued_a_later_change_still_hears_of_it(
+    history: History, hook: Webhook
+) -> None:
+    """Made before the change was detected, but stored only after a run had queued the change
+    to the subscriptions it knew (the insert waited for the database): it is owed the change,
+    and its first run asks about every change detected since it was made."""
+    made = datetime.now(UTC)
+    history.change(at=made + timedelta(seconds=1))
+    assert deliver_owed(history.engine).messages == 0  # queued to no one
+    add_subscription(history.engine, NewSubscription("late", hook.url()), made)
+    assert deliver_owed(history.engine).delivered == 1
+    assert deliver_owed(history.engine).messages == 0 and len(hook.posts) == 1
+
+
+def test_what_a_store_owed_before_its_upgrade_it_still_owes(db_url: str, hook: Webhook) -> None:
+    """Changes found before 0012 (`crawl --no-notify`, say) are marked queued by the upgrade:
+    the subscriptions, left to catch up, are owed them still, and only once."""
+    from alembic import command
+
+    from store.db import alembic_config, open_store
+
+    history = History(db_url)
+    add(history, hook.url())
+    history.change()
+    config = alembic_config()
+    with history.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    engine = open_store(history.engine.url.render_as_string(hide_password=False))
+    assert deliver_owed(engine).delivered == 1
+    assert deliver_owed(engine).messages == 0 and len(hook.posts) == 1
 
 
 def test_concurrent_runs_send_each_change_once(history: History, hook: Webhook) -> None:
