@@ -45,7 +45,6 @@ from store.outbox import (
     mark_sent,
     period_start,
     queue_owed,
-    supersede_overtaken,
 )
 
 MAX_ATTEMPTS = 10
@@ -151,17 +150,17 @@ def deliver_owed(
     clock: Callable[[], datetime] = (lambda: now) if now else utcnow
     queue_owed(engine, clock(), issue_streak=issue_streak)
     report = DeliveryReport()
-    report.superseded = supersede_overtaken(engine, clock(), lease=LEASE, retry_now=retry_now)
     groups: dict[Hashable, list[Owed]] = {}
     for owed in due(engine, clock(), lease=LEASE, retry_now=retry_now):
         groups.setdefault(_group_key(owed), []).append(owed)
     channels: dict[int, Channel | ChannelError] = {}
     for group in groups.values():
         sub = group[0].subscription
-        ids = [owed.delivery_id for owed in group]
         # Claimed at the time of sending, so the lease runs from the send, however long the run.
-        claimed = set(claim(engine, ids, clock(), lease=LEASE, retry_now=retry_now))
-        items = [owed for owed in group if owed.delivery_id in claimed]
+        claimed = claim(engine, group, clock(), lease=LEASE, retry_now=retry_now)
+        for kind in claimed.superseded:
+            report.superseded[kind] = report.superseded.get(kind, 0) + 1
+        items = [owed for owed in group if owed.delivery_id in claimed.ids]
         if not items:
             continue  # another run took them
         if sub.id not in channels:
@@ -172,7 +171,7 @@ def deliver_owed(
             if isinstance(channel, ChannelError)
             else send(channel, _compose(items, base_url, clock()))
         )
-        _record(engine, report, sub, sorted(claimed), outcome, clock(), max_attempts)
+        _record(engine, report, sub, sorted(claimed.ids), outcome, clock(), max_attempts)
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)
     report.in_flight, report.in_flight_until = in_flight(engine, LEASE)

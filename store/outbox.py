@@ -60,6 +60,7 @@ FETCH_RESUMED = "fetch-resumed"
 REMINDER = "reminder"
 WITHDRAWN = "withdrawn"
 REINSTATED = "reinstated"
+FOLLOW_UPS = (WITHDRAWN, REINSTATED)  # what a change's alert is followed up with, as its page flips
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 SUPERSEDED = "superseded"  # a withdrawal or reinstatement the page overtook before it went
@@ -562,7 +563,7 @@ def _reinstated_topic(withdrawal: Delivery) -> str:
     return f"{REINSTATED}:{_about(withdrawal)}"
 
 
-def _about(follow_up: Delivery) -> int:
+def _about(follow_up: Delivery | Owed) -> int:
     """The change a reminder, withdrawal or reinstatement is about."""
     return int(follow_up.event["change_id"])
 
@@ -695,49 +696,6 @@ def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = Fa
         ]
 
 
-def supersede_overtaken(
-    engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = False
-) -> dict[str, int]:
-    """Settle, unsent, the withdrawals and reinstatements about to be taken (`due`) that the
-    page has overtaken since they were owed: a withdrawal whose change no longer reads as
-    reverted, a reinstatement whose change reads as reverted again. One that waited out a
-    channel's backoff would otherwise tell of a state the page has left ("no longer stands"
-    about a clause that stands, then "[REINSTATED]"). Kept as `superseded`, neither sent nor
-    retried; a withdrawal never sent owes no reinstatement. Its topic is given up (suffixed with
-    its id), so that when the page flips back again the follow-up is owed anew: no one was told
-    this one. Returns how many of each kind.
-    """
-    follow_ups = (
-        select(Delivery)
-        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
-        .where(
-            _claimable(now, lease, retry_now),
-            col(Subscription.active),
-            or_(*(col(Delivery.topic).startswith(kind + ":") for kind in (WITHDRAWN, REINSTATED))),
-        )
-    )
-    superseded: dict[str, int] = {}
-    with Session(writer(engine)) as session, session.begin():
-        rows = session.exec(follow_ups).all()
-        undone = reverts_in(session, {_about(row) for row in rows})
-        for row in rows:
-            kind = row.topic.split(":", 1)[0]
-            if (kind == WITHDRAWN) == (_about(row) in undone):
-                continue  # the page still reads as it said
-            settled = session.execute(
-                update(Delivery)
-                .where(col(Delivery.id) == row.id, _claimable(now, lease, retry_now))
-                .values(
-                    status=SUPERSEDED,
-                    topic=f"{row.topic}:{SUPERSEDED}:{row.id}",
-                    event={**row.event, "superseded_at": now.isoformat()},
-                )
-            )
-            if settled.rowcount:  # type: ignore[attr-defined]
-                superseded[kind] = superseded.get(kind, 0) + 1
-    return superseded
-
-
 def _recalled_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[int, ChangeRow]:
     """The change each reminder or withdrawal among `deliveries` is about, by delivery id. They
     name their change in their event, not in `change_id`: that column is unique per
@@ -759,24 +717,90 @@ def _recalled_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[
     return {delivery: rows[change] for delivery, change in about.items() if change in rows}
 
 
-def claim(
-    engine: Engine, ids: Sequence[int], now: datetime, *, lease: timedelta, retry_now: bool = False
-) -> list[int]:
-    """Mark the still-claimable rows among `ids` `sending`, committed; returns those claimed.
+@dataclass(frozen=True)
+class Claimed:
+    """What `claim` did: the deliveries marked `sending`, to send now, and the kinds of the
+    withdrawals and reinstatements it settled `superseded` instead."""
 
-    Each row is claimed by a conditional update, so of two concurrent runs only one wins it.
+    ids: list[int] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+
+
+def claim(
+    engine: Engine,
+    owed: Sequence[Owed],
+    now: datetime,
+    *,
+    lease: timedelta,
+    retry_now: bool = False,
+) -> Claimed:
+    """Mark the still-claimable rows among `owed` `sending`, committed.
+
+    Each row is claimed by a conditional update, so of two concurrent runs only one wins it. A
+    withdrawal or reinstatement is claimed only if its page still reads as it says, asked in
+    the same transaction under the page's lock, which a crawl holds while it records a new
+    version: no crawl commits between the question and the claim. One the page has overtaken
+    since it was owed is settled instead (`_supersede`); an alert of a change is claimed as is.
     """
-    claimed = []
+    claimed = Claimed()
     with Session(writer(engine)) as session, session.begin():
-        for delivery_id in ids:
+        overtaken = _overtaken(session, [item for item in owed if item.kind in FOLLOW_UPS])
+        for item in owed:
+            if item.delivery_id in overtaken:
+                if _supersede(session, item, now, lease, retry_now):
+                    claimed.superseded.append(item.kind)
+                continue
             result = session.execute(
                 update(Delivery)
-                .where(col(Delivery.id) == delivery_id, _claimable(now, lease, retry_now))
+                .where(col(Delivery.id) == item.delivery_id, _claimable(now, lease, retry_now))
                 .values(status=SENDING, claimed_at=now, attempts=col(Delivery.attempts) + 1)
             )
             if result.rowcount:  # type: ignore[attr-defined]
-                claimed.append(delivery_id)
+                claimed.ids.append(item.delivery_id)
     return claimed
+
+
+def _overtaken(session: Session, follow_ups: Sequence[Owed]) -> set[int]:
+    """Of `follow_ups`, the withdrawals whose change no longer reads as undone and the
+    reinstatements whose change reads as undone again: sent, they would tell of a state the
+    page has left ("no longer stands" of a clause that stands, then "[REINSTATED]"), as one
+    that waited out a channel's backoff would. Their pages are locked first (`FOR SHARE`; on
+    SQLite the writer's transaction holds the database) so that the answer holds until the
+    claim commits."""
+    if not follow_ups:
+        return set()
+    keys = sorted({item.change.key for item in follow_ups if item.change})
+    session.execute(
+        sa_select(col(Document.id))
+        .where(col(Document.key).in_(keys))
+        .order_by(col(Document.id))
+        .with_for_update(read=True)
+    )
+    undone = reverts_in(session, {_about(item) for item in follow_ups})
+    return {
+        item.delivery_id
+        for item in follow_ups
+        if (item.kind == WITHDRAWN) != (_about(item) in undone)
+    }
+
+
+def _supersede(
+    session: Session, follow_up: Owed, now: datetime, lease: timedelta, retry_now: bool
+) -> bool:
+    """Settle `follow_up` unsent, if still claimable: kept as `superseded`, neither sent nor
+    retried (a withdrawal never sent owes no reinstatement). Its topic is given up (suffixed
+    with its id), so that when the page flips back again the follow-up is owed anew: no one was
+    told this one."""
+    settled = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == follow_up.delivery_id, _claimable(now, lease, retry_now))
+        .values(
+            status=SUPERSEDED,
+            topic=f"{follow_up.topic}:{SUPERSEDED}:{follow_up.delivery_id}",
+            event={**follow_up.event, "superseded_at": now.isoformat()},
+        )
+    )
+    return bool(settled.rowcount)  # type: ignore[attr-defined]
 
 
 def awaiting_retry(engine: Engine) -> tuple[int, datetime | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -35,6 +36,7 @@ class Webhook:
     posts: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)  # those of each post kept
     paths: list[str] = field(default_factory=list)  # each post's path and query
+    on_post: Callable[[], None] | None = None  # run on each post before it is answered
     _server: ThreadingHTTPServer | None = None
 
     def url(self, path: str = "/hook", scheme: str = "json") -> str:
@@ -53,6 +55,8 @@ class Webhook:
                     receiver.posts.append(payload)
                     receiver.headers.append(dict(self.headers.items()))
                     receiver.paths.append(self.path)
+                if receiver.on_post:
+                    receiver.on_post()
                 self.send_response(receiver.status)
                 self.end_headers()
 

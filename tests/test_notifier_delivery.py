@@ -499,6 +499,27 @@ def test_a_withdrawal_the_page_overtook_is_settled_unsent(history: History) -> N
         hook.stop()
 
 
+def test_a_withdrawal_the_page_overtakes_during_the_run_is_settled_unsent(
+    history: History, hook: Webhook
+) -> None:
+    """The page puts the ban back while the run sends the first of two withdrawals: the
+    second, asked about as it is claimed, is settled unsent, as one found overtaken before the
+    run began would be; the page's state was read too early when it was asked before `due`."""
+    add(history, hook.url("/first"), "first")
+    add(history, hook.url("/second"), "second")
+    ban = history.change()
+    deliver_owed(history.engine)
+    withdraw(history, ban)
+    reinstated: list[int] = []
+    hook.on_post = lambda: reinstated or reinstated.append(reinstate(history, ban))
+    report = deliver_owed(history.engine)
+    assert (report.messages, report.superseded) == (1, {"withdrawn": 1})
+    assert kinds(hook) == ["change", "change", "withdrawn"] and hook.paths[-1] == "/first"
+    assert statuses(history) == ["sent", "sent", "sent", "superseded"]
+    assert deliver_owed(history.engine).messages == 1  # the first is told it stands again
+    assert kinds(hook)[-1] == "reinstated" and hook.paths[-1] == "/first"
+
+
 def test_a_reinstatement_the_page_overtook_is_settled_unsent(history: History) -> None:
     """Told of the withdrawal; the page puts the ban back while the channel is down, then undoes
     it again: the withdrawal the subscriber heard of stands, and the reinstatement goes
