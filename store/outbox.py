@@ -32,6 +32,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from store.db import dialect_insert, writer
 from store.deadlines import dated_changes
@@ -315,8 +316,10 @@ def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     (`_owed_reinstatements`). Concurrent runs insert the same rows: duplicates are ignored by
     the unique (subscription, topic) constraint.
 
-    The changes not yet queued are read before the subscriptions: one committed after that read
-    is not caught up, and asks about every change detected since it was made at its first run.
+    The changes not yet queued are read first, then the subscriptions, and only those changes
+    are marked queued: a change committed meanwhile waits for the next run, and a subscription
+    committed meanwhile, not caught up, asks at its first run about every change detected since
+    it was made, those this run queues included.
     """
     with Session(writer(engine)) as session, session.begin():
         unqueued = session.exec(_unqueued_changes()).all()
@@ -359,7 +362,7 @@ def _alertable() -> ColumnElement[bool]:
     return and_(col(Change.meaningful), ~col(Change.redeclared), col(Change.rejudged_at).is_(None))
 
 
-def _unqueued_changes() -> Any:
+def _unqueued_changes() -> Select[Change, Document, bool]:
     """The changes not yet queued (the index on `queued` finds these few among all), with their
     document and whether they are news at all."""
     return (
