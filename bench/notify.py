@@ -1,14 +1,15 @@
-"""How long an idle `notify` run takes as the alerts ever sent grow: 1,000, 10,000, 100,000.
+"""How long an idle `notify` run takes as the alerts ever sent and the subscriptions grow.
 
-    python bench/notify.py [--sizes 1000,10000,100000] [--runs 5] [--pg URL]
+    python bench/notify.py [--sizes 1000,10000,100000] [--subscriptions 1,20,200] [--runs 5]
+                           [--pg URL]
 
-Builds a throwaway store per size (rows written directly, in bulk: the crawl is not what is
-measured): 10 subscriptions, 100 documents, and as many changes as make the size's sent alerts,
-each alerted to every subscription and sent. On a few documents the latest change undid the one
-before it, and each subscription was sent that withdrawal: a real store's history has some. Then
-it times whole delivery runs (`deliver_owed`, what `policywatch notify` runs) with nothing owed,
-after one warm-up run. With `--pg` (an admin URL), each store is a new PostgreSQL database,
-dropped after it; SQLite otherwise.
+Builds a throwaway store per size and number of subscriptions (rows written directly, in bulk:
+the crawl is not what is measured): 100 documents, and as many changes as make the size's sent
+alerts (at least one per document), each alerted to every subscription and sent. On a few
+documents the latest change undid the one before it, and each subscription was sent that
+withdrawal: a real store's history has some. Then it times whole delivery runs (`deliver_owed`,
+what `policywatch notify` runs) with nothing owed, after one warm-up run. With `--pg` (an admin
+URL), each store is a new PostgreSQL database, dropped after it; SQLite otherwise.
 """
 
 from __future__ import annotations
@@ -32,16 +33,15 @@ from store.db import open_store
 from store.models import Change, Delivery, Document, Subscription, Version
 from store.repository import text_sha256
 
-SUBSCRIPTIONS = 10
 DOCUMENTS = 100
 REVERTED = 5  # documents whose latest change undid the one before it, withdrawn to everyone
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-def build(engine: Engine, alerts: int) -> None:
-    """`alerts` sent alerts: `alerts / SUBSCRIPTIONS` changes spread over DOCUMENTS documents,
+def build(engine: Engine, alerts: int, subscriptions: int) -> None:
+    """`alerts` sent alerts: `alerts / subscriptions` changes spread over DOCUMENTS documents,
     plus the undoing one of each REVERTED document (noise: alerted to no one)."""
-    per_document = max(alerts // SUBSCRIPTIONS // DOCUMENTS, 1)
+    per_document = max(alerts // subscriptions // DOCUMENTS, 1)
     documents, versions, changes = [], [], []
     for d in range(DOCUMENTS):
         documents.append(
@@ -65,7 +65,7 @@ def build(engine: Engine, alerts: int) -> None:
             versions.append(_version(d, seq, per_document, wording))
             if seq:
                 changes.append(_change(d, seq, per_document, meaningful=seq <= per_document))
-    subscriptions = [
+    teams = [
         {
             "id": s + 1,
             "name": f"team-{s}",
@@ -78,14 +78,14 @@ def build(engine: Engine, alerts: int) -> None:
             "created_at": T0,
             "active": True,
         }
-        for s in range(SUBSCRIPTIONS)
+        for s in range(subscriptions)
     ]
     with engine.begin() as connection:
         connection.execute(insert(Document), documents)
         connection.execute(insert(Version), versions)
         connection.execute(insert(Change), changes)
-        connection.execute(insert(Subscription), subscriptions)
-        connection.execute(insert(Delivery), list(_deliveries(changes)))
+        connection.execute(insert(Subscription), teams)
+        connection.execute(insert(Delivery), list(_deliveries(changes, subscriptions)))
 
 
 def _version(d: int, seq: int, per_document: int, wording: int) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def _change(d: int, seq: int, per_document: int, *, meaningful: bool) -> dict[st
     }
 
 
-def _deliveries(changes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _deliveries(changes: list[dict[str, Any]], subscriptions: int) -> Iterator[dict[str, Any]]:
     """Each meaningful change's alert sent to every subscription, and the withdrawal of each
     change a later one undid."""
     undone = {change["id"] - 1: change for change in changes if not change["meaningful"]}
@@ -126,7 +126,7 @@ def _deliveries(changes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         if not change["meaningful"]:
             continue
         sent = change["detected_at"] + timedelta(minutes=1)
-        for s in range(SUBSCRIPTIONS):
+        for s in range(subscriptions):
             yield _sent(s, change, f"change:{change['id']}", sent, change_id=change["id"])
             if revert := undone.get(change["id"]):
                 event = {
@@ -197,20 +197,25 @@ def timed(engine: Engine, runs: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="sent alerts, comma-separated")
+    parser.add_argument("--subscriptions", default="1,20,200", help="comma-separated")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--pg", help="a PostgreSQL admin URL: the stores are databases of it")
     options = parser.parse_args()
     print(
-        f"{'SQLite' if options.pg is None else 'PostgreSQL'}, {SUBSCRIPTIONS} subscriptions,"
-        f" {DOCUMENTS} documents; ms per idle notify run (median / worst of {options.runs})"
+        f"{'SQLite' if options.pg is None else 'PostgreSQL'}, {DOCUMENTS} documents;"
+        f" ms per idle notify run (median / worst of {options.runs})"
     )
-    for size in (int(size) for size in options.sizes.split(",")):
-        with store(options.pg) as url:
-            engine = open_store(url)
-            build(engine, size)
-            median, worst = timed(engine, options.runs)
-            print(f"  {sent(engine):>9,} sent alerts {median:9.1f} / {worst:9.1f}")
-            engine.dispose()
+    for subscriptions in (int(n) for n in options.subscriptions.split(",")):
+        for size in (int(size) for size in options.sizes.split(",")):
+            with store(options.pg) as url:
+                engine = open_store(url)
+                build(engine, size, subscriptions)
+                median, worst = timed(engine, options.runs)
+                print(
+                    f"  {subscriptions:>4} subscriptions {sent(engine):>9,} sent alerts"
+                    f" {median:9.1f} / {worst:9.1f}"
+                )
+                engine.dispose()
 
 
 if __name__ == "__main__":
