@@ -21,21 +21,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, insert, text
 from sqlmodel import Session, col, select
+from storerows import T0, document_row, version_row
 
 from notifier import deliver_owed
 from store.db import open_store
 from store.models import Change, Delivery, Document, Subscription, Version
-from store.repository import text_sha256
 
 DOCUMENTS = 100
 REVERTED = 5  # documents whose latest change undid the one before it, withdrawn to everyone
-T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def build(engine: Engine, alerts: int, subscriptions: int) -> None:
@@ -44,20 +43,7 @@ def build(engine: Engine, alerts: int, subscriptions: int) -> None:
     per_document = max(alerts // subscriptions // DOCUMENTS, 1)
     documents, versions, changes = [], [], []
     for d in range(DOCUMENTS):
-        documents.append(
-            {
-                "id": d + 1,
-                "key": f"service-{d % 12}/document-{d}",
-                "service": f"Service {d % 12}",
-                "document_type": f"Document {d}",
-                "url": f"https://example.com/{d}",
-                "declaration": {},
-                "tags": [],
-                "first_seen": T0,
-                "last_seen": T0,
-                "issue_streak": 0,
-            }
-        )
+        documents.append(document_row(d))
         wordings = list(range(per_document + 1))
         if d < REVERTED:
             wordings.append(per_document - 1)  # back to the wording before the last change
@@ -89,16 +75,8 @@ def build(engine: Engine, alerts: int, subscriptions: int) -> None:
 
 
 def _version(d: int, seq: int, per_document: int, wording: int) -> dict[str, Any]:
-    body = f"# Document {d}\n\nVersion {wording}.\n"
-    return {
-        "id": d * (per_document + 2) + seq + 1,
-        "document_id": d + 1,
-        "seq": seq + 1,
-        "seen_at": T0 + timedelta(hours=seq * DOCUMENTS + d),
-        "text_sha256": text_sha256(body),
-        "fingerprint": f"{d}-{wording}",
-        "text": body,
-    }
+    version_id = d * (per_document + 2) + seq + 1
+    return version_row(version_id, d, seq, wording, hour=seq * DOCUMENTS + d)
 
 
 def _change(d: int, seq: int, per_document: int, *, meaningful: bool) -> dict[str, Any]:

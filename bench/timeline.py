@@ -15,16 +15,16 @@ import statistics
 import tempfile
 import time
 import warnings
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, insert
+from storerows import T0, document_row, version_row
 
 from policywatch.web import create_app
 from store.db import open_store
 from store.models import Change, Document, Version
 from store.queries import SEVERITIES
-from store.repository import text_sha256
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx2
@@ -32,7 +32,6 @@ with warnings.catch_warnings():
 
 DOCUMENTS = 60
 CATEGORIES = ("ai-restriction", "api-access", "pricing", "data-sharing", "rate-limits")
-T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def build(engine: Engine, changes: int) -> None:
@@ -40,33 +39,10 @@ def build(engine: Engine, changes: int) -> None:
     per_document = changes // DOCUMENTS + 1
     documents, versions, rows = [], [], []
     for d in range(DOCUMENTS):
-        documents.append(
-            {
-                "id": d + 1,
-                "key": f"service-{d % 12}/document-{d}",
-                "service": f"Service {d % 12}",
-                "document_type": f"Document {d}",
-                "url": f"https://example.com/{d}",
-                "declaration": {},
-                "tags": [],
-                "first_seen": T0,
-                "last_seen": T0,
-                "issue_streak": 0,
-            }
-        )
+        documents.append(document_row(d))
         for seq in range(per_document + 1):
-            text = f"# Document {d}\n\nVersion {seq}.\n"
-            versions.append(
-                {
-                    "id": d * (per_document + 1) + seq + 1,
-                    "document_id": d + 1,
-                    "seq": seq + 1,
-                    "seen_at": T0 + timedelta(hours=seq * DOCUMENTS + d),
-                    "text_sha256": text_sha256(text),
-                    "fingerprint": f"{d}-{seq}",
-                    "text": text,
-                }
-            )
+            version_id = d * (per_document + 1) + seq + 1
+            versions.append(version_row(version_id, d, seq, seq, hour=seq * DOCUMENTS + d))
     for n in range(changes):
         d, seq = n % DOCUMENTS, n // DOCUMENTS
         category = CATEGORIES[n % len(CATEGORIES)]

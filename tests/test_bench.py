@@ -57,13 +57,17 @@ def test_catalog_load_benchmark_runs() -> None:
     assert [row.split("│")[1].strip() for row in rows] == ["60", "120"], run.stdout
 
 
-def test_timeline_and_diff_benchmarks_run() -> None:
-    """Both build their own inputs from the store's schema or the corpus: a schema change broke
+def test_timeline_notify_and_diff_benchmarks_run() -> None:
+    """They build their own inputs from the store's schema or the corpus: a schema change broke
     the timeline's (a new NOT NULL column) without anyone noticing."""
     timeline = [sys.executable, str(BENCH.with_name("timeline.py")), "--changes", "120"]
     run = subprocess.run([*timeline, "--runs", "1"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "120 changes, 60 documents" in run.stdout and "JSON API" in run.stdout, run.stdout
+    notify = [sys.executable, str(BENCH.with_name("notify.py")), "--sizes", "1000", "--runs", "1"]
+    run = subprocess.run([*notify, "--subscriptions", "2"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "2 subscriptions     1,000 sent alerts" in run.stdout, run.stdout
     diff = subprocess.run(
         [sys.executable, str(BENCH.with_name("diff_speed.py"))],
         capture_output=True,
