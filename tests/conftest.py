@@ -6,6 +6,7 @@ import atexit
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -92,6 +93,15 @@ def hook() -> Iterator[Webhook]:
     receiver = Webhook().start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium, for `render: browser` crawls."""
+    path = shutil.which("chromium")
+    if path is None:
+        unavailable("chromium", "install Debian's chromium package")
+    return str(path)
 
 
 @pytest.fixture

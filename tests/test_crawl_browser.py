@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import Home, unavailable
+from tests.conftest import Home
 from tests.pdfs import text_pdf
 from tests.site import Page, Site
 from tests.test_crawl import outcomes
@@ -25,14 +24,6 @@ setTimeout(function () {
 }, 300);
 </script></body></html>"""
 CLAUSE = "You may not use the API to build a general-purpose AI assistant."
-
-
-@pytest.fixture
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        unavailable("chromium", "install Debian's chromium package")
-    return str(path)
 
 
 def test_a_script_built_page_is_rendered_before_extraction(
