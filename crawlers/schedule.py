@@ -63,8 +63,9 @@ def _fetch_relevant(declaration: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def redeclared(document: TrackedDocument, last: LastCheck | None) -> bool:
-    """Whether `document` was checked with another URL, selectors, format or rendering than its
-    declaration now says."""
+    """Whether `document` was checked with another URL, selectors, format, rendering or
+    language than its declaration now says: each decides what text a capture gives or is
+    admitted with, so the next change may be the declaration's, not the platform's."""
     if last is None or last.at is None:
         return False
     return _fetch_relevant(last.declaration) != _fetch_relevant(document.declaration())

@@ -83,6 +83,9 @@ def test_a_changed_declaration_is_due_but_a_new_interval_or_file_is_not() -> Non
     an_hour_ago = NOW - timedelta(hours=1)
     moved = tracked("24h", url="https://example.com/legal/terms")
     assert due_at(moved, checked(before, an_hour_ago), NOW) is None
+    # A language edited admits captures the old one held back: the next text may be its doing.
+    french = dataclasses.replace(before, language="fr")
+    assert due_at(french, checked(before, an_hour_ago), NOW) is None
     stored = LastCheck(an_hour_ago, before.declaration() | {"source": "/elsewhere.yaml"})
     assert due_at(tracked("12h"), stored, NOW) == an_hour_ago + timedelta(hours=12, minutes=-10)
 
