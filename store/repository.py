@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from store.db import dialect_insert, writer
 from store.models import Change, Document, Fetch, Snapshot, Version, compress, utcnow
 
 HISTORY_DEPTH = 30  # distinct earlier texts the judge searches for a page's variants
+TEXTS_KEPT = HISTORY_DEPTH + 2  # a document's history and baseline, read once for all its versions
 
 
 class Judge(Protocol):
@@ -248,6 +250,7 @@ class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = writer(engine)
+        self._texts: OrderedDict[int, str] = OrderedDict()  # see _texts_of
 
     def sync_documents(
         self, documents: Sequence[DocumentInfo], at: datetime | None = None, *, refresh: bool = True
@@ -420,8 +423,7 @@ class Repository:
             change_id = connection.execute(_INSERT_CHANGE, change).scalar_one()
             return Recorded("changed", change_id, assessment)
 
-    @staticmethod
-    def _past(connection: Connection, document_id: int, latest: Row[Any]) -> Past:
+    def _past(self, connection: Connection, document_id: int, latest: Row[Any]) -> Past:
         """What the judge of a new version is told of the earlier ones (see `Judge`): read only
         when a text differs from the latest, the rare path of a crawl.
 
@@ -435,10 +437,22 @@ class Repository:
             values = {"version_id": latest.id, "fingerprint": earlier[0].fingerprint}
             connection.execute(_SET_FINGERPRINT, values)
 
-        def texts(ids: list[int]) -> dict[int, str]:
-            return {row.id: row.text for row in connection.execute(_TEXTS, {"ids": ids})}
+        return past_of(earlier, lambda ids: self._texts_of(connection, ids))
 
-        return past_of(earlier, texts)
+    def _texts_of(self, connection: Connection, ids: list[int]) -> dict[int, str]:
+        """The texts of the versions `ids`, those read lately kept (`TEXTS_KEPT`): a version
+        never changes, and an import replaying a document's versions one after another asked
+        for each earlier text again at every later one (reading and decompressing them was a
+        tenth of an import). Not shared between threads: a crawl records from one."""
+        missing = [version_id for version_id in ids if version_id not in self._texts]
+        if missing:
+            for row in connection.execute(_TEXTS, {"ids": missing}):
+                self._texts[row.id] = row.text
+        for version_id in ids:
+            self._texts.move_to_end(version_id)
+        while len(self._texts) > TEXTS_KEPT:
+            self._texts.popitem(last=False)
+        return {version_id: self._texts[version_id] for version_id in ids}
 
     @staticmethod
     def _lock(session: Session, key: str) -> Document:
