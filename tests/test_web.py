@@ -358,6 +358,20 @@ def test_change_page(client: TestClient, web_store: Engine) -> None:
     assert client.get("/changes/9999").status_code == 404
 
 
+def test_a_change_page_links_the_sections_that_changed_above_the_folds(
+    client: TestClient, web_store: Engine
+) -> None:
+    """A long policy folds hundreds of unchanged sections: its one change lay screens down."""
+    ban = list_changes(web_store, min_severity="critical")[0]
+    page = client.get(f"/changes/{ban.id}").text
+    jumps = re.search(r'<nav class="changed-sections"[^>]*>(.*?)</nav>', page, re.S)
+    assert jumps, "no list of the sections that changed"
+    assert "2 of 4 sections changed:" in jumps[1]  # its title and its "Acceptable use"
+    target = re.findall(r'<a href="#([^"]+)">Acceptable use</a>', jumps[1])
+    assert target and f'<h3 id="{target[0]}"' in page
+    assert page.index("changed-sections") < page.index('class="diff-section')
+
+
 def test_word_level_diff(client: TestClient, web_store: Engine) -> None:
     fees = list_changes(web_store, include_noise=True, service="whatsapp")[0]
     page = client.get(f"/changes/{fees.id}").text
