@@ -549,6 +549,23 @@ def test_document_page_pages_its_changes(
     assert '<a href="?page=2">Go to page 2</a>' in beyond
 
 
+def test_a_documents_page_says_how_few_of_its_changes_are_meaningful(
+    client: TestClient,
+) -> None:
+    """A page that flaps buried its meaningful changes under pages of noise, unsaid."""
+    page = client.get("/documents/whatsapp/business-solution-terms").text
+    said = re.search(
+        r"2 changes in all, noise included, newest first;\s+1 meaningful: (.*?)</p>", page
+    )
+    assert said, "the count of meaningful changes is not said"
+    link = re.search(r'<a href="([^"]+)">it alone, on the timeline</a>', said[1])
+    assert link
+    assert summaries(client.get(link[1]).text) == [
+        "AI providers barred from the WhatsApp Business Solution"
+    ]
+    assert "meaningful" not in client.get("/documents/openai/usage-policies").text.split("<ol")[0]
+
+
 def neighbours(client: TestClient, address: str) -> tuple[str | None, str | None]:
     """The change page's previous and next links."""
     page = client.get(address).text

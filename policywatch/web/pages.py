@@ -292,12 +292,16 @@ def version(
 @router.head("/documents/{key:path}", include_in_schema=False)  # uptime checks probe with HEAD
 def document(request: Request, engine: Store, key: str, page: Page = 1) -> HTMLResponse:
     """One document: fetch health, its changes (noise included, a page at a time) and versions
-    over time, its latest text."""
+    over time, its latest text.
+
+    A page that flaps buries its few meaningful changes under pages of noise (Instagram's
+    terms: 31 in 756), so how many are meaningful is said, with the timeline that shows them."""
     detail = get_document(engine, key)
     if detail is None:
         raise no_document(engine, key)
     history = listing(engine, Filters(document=key, include_noise=True), page, {})
-    return _page(request, "document.html", detail=detail, listing=history)
+    meaningful = count(engine, Filters(document=key))
+    return _page(request, "document.html", detail=detail, listing=history, meaningful=meaningful)
 
 
 MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
