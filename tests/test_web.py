@@ -340,6 +340,20 @@ def test_an_empty_timeline_says_what_noise_it_hides(client: TestClient) -> None:
     assert "No changes for this selection." in quiet and "noise" not in quiet.split("</form>")[1]
 
 
+def test_an_empty_timeline_says_which_filter_emptied_it(client: TestClient) -> None:
+    """It said only "No changes for this selection", and left the filter that emptied it to
+    be guessed: a document of another service, dates typed the wrong way round."""
+    crossed = client.get("/?service=WhatsApp&document=openai/usage-policies").text
+    wider = dict(re.findall(r'<a href="\?([^"]*)">(any \w+)</a>', crossed))
+    assert set(wider.values()) == {"any service", "any document"}
+    for query, label in wider.items():
+        assert summaries(client.get("/?" + query.replace("&amp;", "&")).text), label
+    swapped = client.get("/?since=2025-10-06&until=2025-10-04").text
+    assert "From (2025-10-06) is after To (2025-10-04)" in swapped
+    assert '<a href="?until=2025-10-04">no From date</a> (1 change)' in swapped
+    assert '<a href="?since=2025-10-06">no To date</a> (1 change)' in swapped
+
+
 def test_change_page(client: TestClient, web_store: Engine) -> None:
     ban = list_changes(web_store, min_severity="critical")[0]
     page = client.get(f"/changes/{ban.id}").text

@@ -46,6 +46,7 @@ from policywatch.web.selection import (
     store,
     upcoming,
     version_or_404,
+    wider,
 )
 from policywatch.wording import noise_hidden
 from store.queries import (
@@ -162,6 +163,7 @@ def timeline(
     if not shown.total:
         check_tracked(engine, filters)
     noise = {} if shown.total else hidden(engine, filters)  # said when it leaves nothing shown
+    widened = [] if shown.total or noise else wider(engine, filters)
     return _page(
         request,
         "timeline.html",
@@ -170,6 +172,7 @@ def timeline(
         feed_query=urlencode(params),
         hidden_note=noise_hidden(noise) if noise else "",
         noise_query=urlencode({**params, "all": "1"}),
+        wider=[(way.label, urlencode(way.filters.params()), way.total) for way in widened],
         services=sorted({row.service for row in documents}, key=str.lower),
         documents=documents,
         categories=categories(),

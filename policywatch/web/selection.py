@@ -171,6 +171,42 @@ def count(engine: Engine, filters: Filters) -> int:
     return count_changes(engine, **_where(filters), include_noise=filters.include_noise)
 
 
+# Each filter of a selection, and what the selection reads as without it.
+_DROPPED = {
+    "service": "any service",
+    "document": "any document",
+    "category": "any category",
+    "min_severity": "any severity",
+    "since": "no From date",
+    "until": "no To date",
+}
+
+
+@dataclass(frozen=True)
+class Wider:
+    """An empty selection with one of its filters dropped, and how many changes that shows."""
+
+    label: str  # "any document"
+    filters: Filters
+    total: int
+
+
+def wider(engine: Engine, filters: Filters) -> list[Wider]:
+    """The selections one filter wider than `filters` that show something.
+
+    An empty timeline said only "No changes for this selection", and left the reader to guess
+    which filter emptied it: a document of another service, a severity none of the category
+    reaches, dates typed the wrong way round."""
+    found = []
+    for name, label in _DROPPED.items():
+        if getattr(filters, name) is None:
+            continue
+        dropped = Filters(**asdict(filters) | {name: None})
+        if total := count(engine, dropped):
+            found.append(Wider(label, dropped, total))
+    return found
+
+
 def hidden(engine: Engine, filters: Filters) -> dict[str, int]:
     """The noise the selection leaves out, by reason; nothing when it shows noise."""
     return {} if filters.include_noise else hidden_noise(engine, **_where(filters))
