@@ -248,6 +248,23 @@ def test_the_timeline_counts_its_pages_and_says_where_they_end(
     assert 'rel="prev" href="?all=1&amp;page=2"' in beyond and 'rel="next"' not in beyond
 
 
+def test_the_pager_leads_to_the_oldest_and_newest_pages_keeping_the_filters(
+    web_store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The oldest change of a real history (45 pages, noise included) was 44 clicks away."""
+    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
+    client = TestClient(create_app(web_store))
+    first = client.get("/?all=1").text
+    assert 'rel="last" href="?all=1&amp;page=4">oldest' in first and 'rel="first"' not in first
+    last = client.get("/?all=1&page=4").text
+    assert 'rel="first" href="?all=1&amp;page=1">' in last and 'rel="last"' not in last
+    # Next to a page its neighbour's link already leads to, there is no second link.
+    assert 'rel="first"' not in client.get("/?all=1&page=2").text
+    assert 'rel="last"' not in client.get("/?all=1&page=3").text
+    document = client.get("/documents/whatsapp/business-solution-terms").text
+    assert 'rel="last"' not in document  # 2 pages: "older" leads to the last
+
+
 HUGE = "9" * 20  # past 64 bits: no database driver takes it
 
 

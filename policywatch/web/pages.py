@@ -118,6 +118,10 @@ class Listing:
     pages: int  # the pages the changes fill; an empty selection still has its one page
     previous_url: str | None
     next_url: str | None
+    # The first and last pages, when neither newer nor older leads there: the oldest change of
+    # a real history (45 pages of it, noise included) lay 44 "older" clicks away.
+    newest_url: str | None
+    oldest_url: str | None
     reverted: dict[int, Revert]  # of the meaningful rows, those the page has since undone
 
 
@@ -140,6 +144,8 @@ def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str])
         pages=last,
         previous_url=page_url(min(page - 1, last)) if page > 1 else None,
         next_url=page_url(page + 1) if page < last else None,
+        newest_url=page_url(1) if page > 2 else None,
+        oldest_url=page_url(last) if page < last - 1 else None,
         reverted=reverts(engine, [row.id for row in rows if row.meaningful]),
     )
 
