@@ -16,6 +16,7 @@ import pytest
 import typer
 from click.testing import Result
 from lxml import etree
+from markupsafe import escape
 from sqlalchemy import Engine, event
 from sqlalchemy import text as sql
 from typer.testing import CliRunner
@@ -40,6 +41,8 @@ from tests.test_web_data import (
     HOSTILE,
     OPENAI_V1,
     RESTRICTION,
+    WHATSAPP_V1,
+    WHATSAPP_V2,
     WHATSAPP_V3,
     google_store,
     judge_with,
@@ -381,7 +384,7 @@ def test_change_page(client: TestClient, web_store: Engine) -> None:
     assert 'class="insert flagged"' in page  # the restriction's line is flagged in the diff
     # Changed sections open, unchanged ones folded; headings are the landmarks.
     assert re.search(r"<h3[^>]*>Acceptable use</h3>\s*<details open>", page)
-    assert re.search(r"<h3[^>]*>Fees</h3>\s*<details>\s*<summary>\d+ lines <span", page)
+    assert re.search(r"<h3[^>]*>Fees</h3>\s*<p class=\"unchanged\">\d+ lines unchanged</p>", page)
     assert 'href="https://www.whatsapp.com/legal/business-solution-terms"' in page
     assert 'rel="prev"' not in page.split("<article")[0]  # its document's first change
     inline = client.get(f"/changes/{ban.id}?view=inline").text
@@ -401,6 +404,25 @@ def test_a_change_page_links_the_sections_that_changed_above_the_folds(
     target = re.findall(r'<a href="#([^"]+)">Acceptable use</a>', jumps[1])
     assert target and f'<h3 id="{target[0]}"' in page
     assert page.index("changed-sections") < page.index('class="diff-section')
+
+
+@pytest.mark.parametrize("view", ["side", "inline"])
+def test_a_change_page_sends_what_changed_not_the_unchanged_sections(
+    client: TestClient, web_store: Engine, view: str
+) -> None:
+    """Folded, a long policy's unchanged sections were still sent, each line twice side by
+    side: 861 KB for one changed line. Their headings stay, their text is a link away."""
+    ban = list_changes(web_store, min_severity="critical")[0]
+    page = client.get(f"/changes/{ban.id}?view={view}").text
+    assert "Fees are charged per conversation." not in page  # the unchanged "Fees"
+    assert re.search(r"<h3[^>]*>Fees</h3>", page)
+    changed = [row for part in sections(WHATSAPP_V1, WHATSAPP_V2) for row in part.rows]
+    words = {span.text for row in changed if row.kind != "equal" for span in row.old + row.new}
+    assert len(words) > 3 and all(escape(word) in page for word in words), words
+    assert "means the WhatsApp Business APIs." not in page  # "Definitions", unchanged too
+    whole = re.search(r'<a href="([^"]+)">the whole text</a>', page)
+    assert whole and whole[1] == "/documents/whatsapp/business-solution-terms/versions/2"
+    assert "Fees are charged per conversation." in client.get(whole[1]).text
 
 
 def test_word_level_diff(client: TestClient, web_store: Engine) -> None:
@@ -1205,5 +1227,5 @@ def test_an_imported_documents_change_page(google_store: Engine) -> None:
     assert re.search(
         r"<h3[^>]*>Additional Requirements for Specific API Scopes</h3>\s*<details open>", page
     )
-    assert re.search(r"<h3[^>]*>Enforcement</h3>\s*<details>", page)
+    assert re.search(r"<h3[^>]*>Enforcement</h3>\s*<p class=\"unchanged\">", page)
     assert page.count('class="insert flagged"') == 1
