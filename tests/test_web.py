@@ -265,7 +265,37 @@ def test_the_pager_leads_to_the_oldest_and_newest_pages_keeping_the_filters(
     assert 'rel="first"' not in client.get("/?all=1&page=2").text
     assert 'rel="last"' not in client.get("/?all=1&page=3").text
     document = client.get("/documents/whatsapp/business-solution-terms").text
-    assert 'rel="last"' not in document  # 2 pages: "older" leads to the last
+    assert 'rel="last"' not in pages_nav(document, "changes")  # 2: "older" leads to the last
+
+
+def pages_nav(page: str, of: str) -> str:
+    """A document page's pager of its changes or of its versions."""
+    found = re.search(rf'<nav class="pages" aria-label="Pages of {of}">(.*?)</nav>', page, re.S)
+    assert found, f"no pager of {of}"
+    return found[1]
+
+
+def test_a_documents_versions_are_paged_apart_from_its_changes(
+    web_store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listed whole, Instagram's 757 versions made its page 42,000 px tall on a phone."""
+    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
+    client = TestClient(create_app(web_store))
+    key = "whatsapp/business-solution-terms"
+
+    def listed(page: str) -> list[str]:
+        return re.findall(rf'<li><a href="/documents/{key}/versions/(\d+)">', page)
+
+    first = client.get(f"/documents/{key}").text
+    assert listed(first) == ["3"] and "page 1 of 3" in pages_nav(first, "versions")
+    assert 'rel="next" href="?versions_page=2#versions-title"' in pages_nav(first, "versions")
+    assert 'max="3"' in first  # the compare form still knows every version
+    # Each pager keeps the other list's page.
+    both = client.get(f"/documents/{key}?page=2&versions_page=2").text
+    assert listed(both) == ["2"]
+    assert 'href="?page=2&amp;versions_page=3#versions-title"' in pages_nav(both, "versions")
+    assert 'rel="prev" href="?versions_page=2&amp;page=1"' in pages_nav(both, "changes")
+    assert listed(client.get(f"/documents/{key}?versions_page=9").text) == ["1"]  # the last
 
 
 HUGE = "9" * 20  # past 64 bits: no database driver takes it
@@ -593,10 +623,12 @@ def test_document_page_pages_its_changes(
     address = "/documents/whatsapp/business-solution-terms"
     first = client.get(address).text
     assert summaries(first) == ["Wording of fees"] and "2 changes in all" in first
-    assert 'rel="next" href="?page=2"' in first and 'rel="prev"' not in first
+    changes = pages_nav(first, "changes")
+    assert 'rel="next" href="?page=2"' in changes and 'rel="prev"' not in changes
     second = client.get(f"{address}?page=2").text
-    assert summaries(second)[0].startswith("AI providers") and 'rel="next"' not in second
-    assert 'rel="prev" href="?page=1"' in second
+    changes = pages_nav(second, "changes")
+    assert summaries(second)[0].startswith("AI providers") and 'rel="next"' not in changes
+    assert 'rel="prev" href="?page=1"' in changes
     beyond = client.get(f"{address}?page=3").text
     assert "No changes on page 3: there are only 2 pages." in beyond
     assert '<a href="?page=2">Go to page 2</a>' in beyond

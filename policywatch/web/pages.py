@@ -8,7 +8,7 @@ is data and is never marked safe.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -53,6 +53,7 @@ from store.queries import (
     SEVERITIES,
     ChangeRow,
     Revert,
+    VersionRow,
     get_change,
     get_document,
     list_documents,
@@ -108,46 +109,80 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
 
 
 @dataclass(frozen=True)
-class Listing:
-    """One page of the changes a selection names, how many there are in all, and the links to
-    the pages either side. Past the last page, the newer link leads to the last page."""
+class Pager:
+    """Where a list paged newest first stands, and the links to the pages either side."""
 
-    rows: list[ChangeRow]
     page: int
-    total: int
-    pages: int  # the pages the changes fill; an empty selection still has its one page
+    pages: int  # the pages the list fills; an empty list still has its one page
     previous_url: str | None
     next_url: str | None
     # The first and last pages, when neither newer nor older leads there: the oldest change of
     # a real history (45 pages of it, noise included) lay 44 "older" clicks away.
     newest_url: str | None
     oldest_url: str | None
+
+
+def pager(
+    page: int, total: int, params: dict[str, str], name: str = "page", anchor: str = ""
+) -> Pager:
+    """Page `page` of `total` items; the links set query parameter `name` and keep `params`,
+    the rest of the page's query, so two lists paged on one page each keep the other's place;
+    `anchor` brings the reader back to the list rather than to the top of the page."""
+    last = max(1, -(-total // PAGE_SIZE))
+
+    def page_url(number: int) -> str:
+        return "?" + urlencode({**params, name: str(number)}) + (anchor and "#" + anchor)
+
+    return Pager(
+        page=page,
+        pages=last,
+        previous_url=page_url(min(page - 1, last)) if page > 1 else None,
+        next_url=page_url(page + 1) if page < last else None,
+        newest_url=page_url(1) if page > 2 else None,
+        oldest_url=page_url(last) if page < last - 1 else None,
+    )
+
+
+@dataclass(frozen=True)
+class Listing(Pager):
+    """One page of the changes a selection names, and how many there are in all. Past the last
+    page, the newer link leads to the last page."""
+
+    rows: list[ChangeRow]
+    total: int
     reverted: dict[int, Revert]  # of the meaningful rows, those the page has since undone
 
 
 def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str]) -> Listing:
     """Page `page` of `filters`' changes; the page links keep `params`, the page's own query."""
     total = count(engine, filters)
-    last = max(1, -(-total // PAGE_SIZE))
+    pages = pager(page, total, params)
     # Past the last page nothing is asked of the store: a page number typed huge made an
     # offset its driver could not take (a 500 where the page says where the pages end).
     offset = (page - 1) * PAGE_SIZE
-    rows = changes(engine, filters, limit=PAGE_SIZE, offset=offset) if page <= last else []
-
-    def page_url(number: int) -> str:
-        return "?" + urlencode({**params, "page": str(number)})
-
+    rows = changes(engine, filters, limit=PAGE_SIZE, offset=offset) if page <= pages.pages else []
     return Listing(
+        **asdict(pages),
         rows=rows,
-        page=page,
         total=total,
-        pages=last,
-        previous_url=page_url(min(page - 1, last)) if page > 1 else None,
-        next_url=page_url(page + 1) if page < last else None,
-        newest_url=page_url(1) if page > 2 else None,
-        oldest_url=page_url(last) if page < last - 1 else None,
         reverted=reverts(engine, [row.id for row in rows if row.meaningful]),
     )
+
+
+@dataclass(frozen=True)
+class VersionList(Pager):
+    """One page of a document's versions, newest first."""
+
+    rows: list[VersionRow]
+
+
+def version_list(versions: list[VersionRow], page: int, params: dict[str, str]) -> VersionList:
+    """The versions of page `page` (the last page past it: a fold of one list, not a selection
+    that may empty). Listed whole, Instagram's 757 made its page 42,000 px tall on a phone."""
+    shown = min(page, max(1, -(-len(versions) // PAGE_SIZE)))
+    newest = versions[::-1][(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
+    pages = pager(shown, len(versions), params, "versions_page", "versions-title")
+    return VersionList(**asdict(pages), rows=newest)
 
 
 Page = Annotated[int, Query(ge=1)]
@@ -299,18 +334,31 @@ def version(
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)
 @router.head("/documents/{key:path}", include_in_schema=False)  # uptime checks probe with HEAD
-def document(request: Request, engine: Store, key: str, page: Page = 1) -> HTMLResponse:
+def document(
+    request: Request, engine: Store, key: str, page: Page = 1, versions_page: Page = 1
+) -> HTMLResponse:
     """One document: fetch health, its changes (noise included, a page at a time) and versions
     over time, its latest text.
 
     A page that flaps buries its few meaningful changes under pages of noise (Instagram's
-    terms: 31 in 756), so how many are meaningful is said, with the timeline that shows them."""
+    terms: 31 in 756), so how many are meaningful is said, with the timeline that shows them.
+    Its changes and its versions are paged apart, each pager keeping the other's page."""
     detail = get_document(engine, key)
     if detail is None:
         raise no_document(engine, key)
-    history = listing(engine, Filters(document=key, include_noise=True), page, {})
+    changes_at = {"page": str(page)} if page > 1 else {}
+    versions_at = {"versions_page": str(versions_page)} if versions_page > 1 else {}
+    history = listing(engine, Filters(document=key, include_noise=True), page, versions_at)
+    versions = version_list(detail.versions, versions_page, changes_at)
     meaningful = count(engine, Filters(document=key))
-    return _page(request, "document.html", detail=detail, listing=history, meaningful=meaningful)
+    return _page(
+        request,
+        "document.html",
+        detail=detail,
+        listing=history,
+        versions=versions,
+        meaningful=meaningful,
+    )
 
 
 MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
