@@ -63,8 +63,10 @@ class DocumentRow(JsonRow):
     url: str
     versions: int
     last_checked: datetime | None
-    last_changed: datetime | None
+    last_changed: datetime | None  # any change, noise included: a flapping page's latest flap
     issue: FetchIssue | None
+    # The latest change judged meaningful: what a reviewer asks "when did it last change?" of.
+    last_meaningful_change: datetime | None
 
 
 @dataclass(frozen=True)
@@ -177,13 +179,25 @@ def list_documents(engine: Engine) -> list[DocumentRow]:
         .group_by(col(Version.document_id))
         .subquery()
     )
+    meaningful = _last_meaningful().subquery()
     query = (
-        select(Document, func.coalesce(counts.c.n, 0))
+        select(Document, func.coalesce(counts.c.n, 0), meaningful.c.at)
         .outerjoin(counts, counts.c.document_id == Document.id)
+        .outerjoin(meaningful, meaningful.c.document_id == Document.id)
         .order_by(Document.key)
     )
     with Session(engine) as session:
-        return [_document_row(document, n) for document, n in session.exec(query).all()]
+        return [_document_row(*found) for found in session.exec(query).all()]
+
+
+def _last_meaningful() -> Select[int, datetime]:
+    """When each document's latest meaningful change was detected: computed from the changes,
+    so that `rejudge` moves it, where `Document.last_changed` counts every flap of the page."""
+    return (
+        sa_select(col(Change.document_id), func.max(col(Change.detected_at)).label("at"))
+        .where(col(Change.meaningful))
+        .group_by(col(Change.document_id))
+    )
 
 
 def last_checks(engine: Engine, keys: Collection[str]) -> dict[str, LastCheck]:
@@ -204,7 +218,9 @@ def last_checks(engine: Engine, keys: Collection[str]) -> dict[str, LastCheck]:
         }
 
 
-def _document_row(document: Document, versions: int) -> DocumentRow:
+def _document_row(
+    document: Document, versions: int, last_meaningful: datetime | None
+) -> DocumentRow:
     issue = None
     if document.issue:
         issue = FetchIssue(
@@ -219,6 +235,7 @@ def _document_row(document: Document, versions: int) -> DocumentRow:
         last_checked=document.last_checked,
         last_changed=document.last_changed,
         issue=issue,
+        last_meaningful_change=last_meaningful,
     )
 
 
@@ -559,8 +576,11 @@ def get_document(engine: Engine, key: str) -> DocumentDetail | None:
         changes = session.exec(
             select(func.count()).select_from(Change).where(Change.document_id == document.id)
         ).one()
+        last_meaningful = session.execute(
+            _last_meaningful().where(col(Change.document_id) == document.id)
+        ).first()
         return DocumentDetail(
-            _document_row(document, len(versions)),
+            _document_row(document, len(versions), last_meaningful[1] if last_meaningful else None),
             versions,
             latest.text if latest else None,
             changes,

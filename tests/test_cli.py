@@ -57,6 +57,7 @@ DOCUMENT_FIELDS = {
     "last_checked",
     "last_changed",
     "issue",
+    "last_meaningful_change",
     "failed_deliveries",
 }
 

@@ -19,9 +19,17 @@ from diffengine import assess, text_fingerprint
 from store.db import HEAD, StoreError, alembic_config, open_store
 from store.models import Change, Document, Fetch, Snapshot, Version, decompress
 from store.outbox import NewSubscription, add_subscription, queue_owed
-from store.queries import Revert, get_change, list_changes, list_documents, reverts
+from store.queries import (
+    Revert,
+    get_change,
+    get_document,
+    list_changes,
+    list_documents,
+    reverts,
+)
 from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
 from tests.alerting import History
+from tests.test_web_data import judge_with, verdict
 
 T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
 DOC = DocumentInfo(
@@ -100,6 +108,22 @@ def test_versions_changes_and_unchanged_texts(db_url: str) -> None:
     )
     [document] = list_documents(repo.engine)
     assert (document.versions, document.last_changed, document.issue) == (2, later, None)
+
+
+def test_a_documents_last_meaningful_change_passes_over_noise(db_url: str) -> None:
+    """A flapping page's latest flap was all a document said of when it changed."""
+    repo = repository(db_url)
+    steps = [(None, "Hello."), (True, "Hello. No bots."), (False, "Hello.  No bots!")]
+    for day, (meaningful, text) in enumerate(steps):
+        judged = verdict("high", "") if meaningful else verdict(None, "", meaningful=False)
+        repo.record_text(
+            DOC.key, Attempt(DOC.url, at=T0 + timedelta(days=day)), text, judge_with(judged)
+        )
+    [listed] = list_documents(repo.engine)
+    detail = get_document(repo.engine, DOC.key)
+    assert detail is not None and detail.document == listed
+    assert listed.last_changed == T0 + timedelta(days=2)  # the noise, as it always was
+    assert listed.last_meaningful_change == T0 + timedelta(days=1)
 
 
 def test_a_downgrade_leaves_rows_that_releases_reading_only_zlib_can_read(db_url: str) -> None:

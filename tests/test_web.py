@@ -634,6 +634,27 @@ def test_document_page_pages_its_changes(
     assert '<a href="?page=2">Go to page 2</a>' in beyond
 
 
+def test_last_change_is_the_last_meaningful_one_and_noise_is_said_apart(
+    client: TestClient, web_store: Engine
+) -> None:
+    """A flapping page's latest flap stood as its last change (Instagram's terms: 2026-08-21,
+    where its last meaningful change was 2026-07-28). `last_changed` keeps its meaning for
+    the scripts that read `documents --json`; the meaningful one stands beside it."""
+    ban, noise = "2025-10-04 09:00 UTC", "2025-10-06 09:00 UTC"  # WhatsApp's two changes
+    key = "whatsapp/business-solution-terms"
+    [whatsapp] = [row for row in documents_json(web_store) if row["key"] == key]
+    assert whatsapp["last_changed"].startswith("2025-10-06T09:00")
+    assert whatsapp["last_meaningful_change"].startswith("2025-10-04T09:00")
+    listed = client.get("/documents").text
+    row = re.search(rf'<td><a href="/documents/{key}">.*?</tr>', listed, re.S)
+    assert row and f"<td>{ban}</td>" in row[0] and f"<td>{noise}</td>" not in row[0]
+    page = client.get(f"/documents/{key}").text
+    assert f"<dt>Last meaningful change</dt><dd>{ban}</dd>" in page
+    assert f"<dt>Last change, noise included</dt><dd>{noise}</dd>" in page
+    openai = client.get("/documents/openai/usage-policies").text  # its last change meaningful
+    assert "Last meaningful change" in openai and "noise included</dt>" not in openai
+
+
 def test_a_documents_page_says_how_few_of_its_changes_are_meaningful(
     client: TestClient,
 ) -> None:
@@ -648,7 +669,8 @@ def test_a_documents_page_says_how_few_of_its_changes_are_meaningful(
     assert summaries(client.get(link[1]).text) == [
         "AI providers barred from the WhatsApp Business Solution"
     ]
-    assert "meaningful" not in client.get("/documents/openai/usage-policies").text.split("<ol")[0]
+    openai = client.get("/documents/openai/usage-policies").text
+    assert "meaningful" not in re.findall(r'<p class="count">(.*?)</p>', openai, re.S)[0]
 
 
 def neighbours(client: TestClient, address: str) -> tuple[str | None, str | None]:

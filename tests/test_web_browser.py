@@ -260,7 +260,7 @@ def test_on_a_phone_the_documents_table_fits_without_scrolling(served: str, brow
     assert box.evaluate("box => box.scrollWidth - box.clientWidth") <= 0
     assert page.locator("table.docs th:visible").all_inner_texts() == [
         "Document",
-        "Last change",
+        "Last meaningful change",
         "Fetch health",
     ]
     health = page.get_by_text("timeout ×1")
