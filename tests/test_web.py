@@ -472,6 +472,23 @@ def test_document_page(client: TestClient) -> None:
     assert client.get("/documents/nope/nothing").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [
+        ("/", ["Timeline"]),
+        ("/?all=1&page=1", ["Timeline"]),
+        ("/upcoming", ["Upcoming"]),
+        ("/documents", ["Documents"]),
+        ("/changes/1", []),  # a page the menu does not list
+    ],
+)
+def test_the_menu_marks_the_page_shown(client: TestClient, path: str, current: list[str]) -> None:
+    """The menu looked the same on every page: where one stood was not said, nor seen."""
+    menu = re.search(r'<nav aria-label="Main">(.*?)</nav>', client.get(path).text, re.S)
+    assert menu
+    assert re.findall(r'<a href="[^"]*" aria-current="page">([^<]*)</a>', menu[1]) == current
+
+
 def test_a_version_page_shows_its_whole_text_between_the_changes_around_it(
     client: TestClient, web_store: Engine
 ) -> None:
