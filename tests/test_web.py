@@ -489,6 +489,15 @@ def test_the_menu_marks_the_page_shown(client: TestClient, path: str, current: l
     assert re.findall(r'<a href="[^"]*" aria-current="page">([^<]*)</a>', menu[1]) == current
 
 
+def test_every_page_opens_with_a_link_past_the_menu(client: TestClient) -> None:
+    """A keyboard went through the menu's five links on every page before reaching the page."""
+    for path in ("/", "/documents", "/changes/1"):
+        page = client.get(path).text
+        body = page[page.index("<body>") + len("<body>") :].lstrip()
+        assert body.startswith('<a class="skip" href="#content">Skip to content</a>'), path
+        assert '<main id="content">' in page, path
+
+
 def test_a_version_page_shows_its_whole_text_between_the_changes_around_it(
     client: TestClient, web_store: Engine
 ) -> None:

@@ -212,6 +212,23 @@ def test_on_a_phone_every_page_fits_its_width(served: str, browser: Any) -> None
 
 
 @pytest.mark.browser
+def test_the_skip_link_shows_on_the_first_tab_and_leads_to_the_page(
+    served: str, browser: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(served + "/")
+    skip = page.get_by_role("link", name="Skip to content")
+    assert skip.evaluate("link => link.getBoundingClientRect().bottom") <= 0  # out of sight
+    page.keyboard.press("Tab")
+    assert skip.evaluate("link => link === document.activeElement")
+    box = skip.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["width"] > 1 and box["height"] > 1
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#content")
+    assert page.evaluate("document.querySelector(':target').tagName") == "MAIN"
+
+
+@pytest.mark.browser
 def test_the_page_icon_loads_with_the_page(served: str, browser: Any) -> None:
     """Browsers asked for /favicon.ico on every page load and got a 404; the page now names an
     icon, which Chromium fetches with the page, and nothing the page asks for is missing."""
