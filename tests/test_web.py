@@ -236,6 +236,26 @@ def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     assert 'rel="next"' not in client.get("/?all=1&page=2&service=whatsapp").text
 
 
+def test_a_filter_sent_with_empty_fields_is_sent_on_to_a_clean_address(web_store: Engine) -> None:
+    """The form sends every field, "any" as empty: the address, then its links and feed, read
+    `?service=&document=&category=&min_severity=critical&since=&until=`."""
+    client = TestClient(create_app(web_store, base_url="https://example.org/pw/"))
+
+    def sent_to(path: str, method: str = "GET") -> tuple[int, str]:
+        answer = client.request(method, path, follow_redirects=False)
+        return answer.status_code, answer.headers.get("location", "")
+
+    form = "/?service=&document=&category=&min_severity=critical&since=&until="
+    assert sent_to(form) == sent_to(form, "HEAD") == (303, "/pw/?min_severity=critical")
+    assert sent_to("/?service=&all=1") == (303, "/pw/?all=1")
+    assert sent_to("/?service=") == (303, "/pw/")
+    assert sent_to("/upcoming?service=&min_severity=&within=30") == (303, "/pw/upcoming?within=30")
+    clean = client.get("/?min_severity=critical")
+    assert clean.status_code == 200 and not clean.history
+    assert 'href="/pw/feeds/all.atom?min_severity=critical"' in clean.text
+    assert client.get("/api/changes?service=").status_code == 200  # the API reads as it did
+
+
 def test_the_timeline_counts_its_pages_and_says_where_they_end(
     web_store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

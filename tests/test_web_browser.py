@@ -107,6 +107,7 @@ def test_review_a_change_in_the_browser(served: str, browser: Any) -> None:
     page.select_option("select[name=min_severity]", "critical")
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**min_severity=critical**")
+    assert page.url == served + "/?min_severity=critical"  # not `?service=&document=&…`
     entries = page.locator("ol.timeline > li")
     assert entries.count() == 1
     assert "WhatsApp" in entries.first.inner_text()

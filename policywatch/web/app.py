@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -65,7 +65,9 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
             return _refusal(request, wrong=presented is not None)
         if "token" not in request.query_params:
             return await call_next(request)
-        response = RedirectResponse(_without_token(request), status_code=303)
+        response = RedirectResponse(
+            pages.address(request, lambda name, _: name != "token"), status_code=303
+        )
         # Lax, not Strict: an alert's "Review this change" link comes from another site (a mail,
         # a chat) and must carry the cookie; every route here is a read-only GET.
         response.set_cookie(
@@ -74,14 +76,6 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
         return response
 
     return check
-
-
-def _without_token(request: Request) -> str:
-    """The address asked for, minus its `token` parameter: a path on this site, never `//host`,
-    under the path the app is served at."""
-    path = request.app.state.root + "/" + quote(request.url.path).lstrip("/")
-    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
-    return f"{path}?{query}" if query else path
 
 
 def _over_https(request: Request) -> bool:

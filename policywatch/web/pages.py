@@ -7,12 +7,12 @@ is data and is never marked safe.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -21,7 +21,7 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine
@@ -106,6 +106,23 @@ templates = Jinja2Templates(env=_environment(), context_processors=[_root])
 
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context)
+
+
+def address(request: Request, keep: Callable[[str, str], bool]) -> str:
+    """The address asked for with only the query parameters `keep` takes (by name and value):
+    a path on this site, never `//host`, under the path the app is served at."""
+    path = request.app.state.root + "/" + quote(request.url.path).lstrip("/")
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if keep(k, v)])
+    return f"{path}?{query}" if query else path
+
+
+def without_empty(request: Request) -> RedirectResponse | None:
+    """A redirect to the same selection minus its empty parameters, if it has any: the filter
+    form sends every field, "any" as `service=`, and without a script to drop them, the
+    address (and the links, feeds and bookmarks made from it) read `?service=&document=&…`."""
+    if all(value for _, value in request.query_params.multi_items()):
+        return None
+    return RedirectResponse(address(request, lambda _, value: bool(value)), status_code=303)
 
 
 @dataclass(frozen=True)
@@ -196,8 +213,10 @@ def timeline(
     engine: Store,
     filters: Annotated[Filters, Depends(parse_filters)],
     page: Page = 1,
-) -> HTMLResponse:
+) -> Response:
     """The changes, newest first, one page at a time, with the filter form."""
+    if redirect := without_empty(request):
+        return redirect
     params = filters.params()
     documents = list_documents(engine)
     shown = listing(engine, filters, page, params)
@@ -231,8 +250,10 @@ def upcoming_page(
     engine: Store,
     filters: Annotated[Filters, Depends(parse_filters)],
     within: Within = 90,
-) -> HTMLResponse:
+) -> Response:
     """The changes taking effect from today on, soonest first: what to act on, and by when."""
+    if redirect := without_empty(request):
+        return redirect
     coming = upcoming(engine, filters, within)
     if not coming.rows:
         check_tracked(engine, filters)
