@@ -229,6 +229,40 @@ def test_the_skip_link_shows_on_the_first_tab_and_leads_to_the_page(
     assert page.evaluate("document.querySelector(':target').tagName") == "MAIN"
 
 
+# The first character of each line a node's text is laid out on (a character lower than the one
+# before it begins a line).
+LINE_STARTS = """node => {
+  const starts = [];
+  let last = null;
+  const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    for (let at = 0; at < text.length; at++) {
+      if (!text.data[at].trim()) continue;
+      const range = document.createRange();
+      range.setStart(text, at);
+      range.setEnd(text, at + 1);
+      const box = range.getBoundingClientRect();
+      if (!box.height) continue;
+      if (!last || box.top >= last.bottom) starts.push(text.data[at]);
+      last = box;
+    }
+  }
+  return starts;
+}"""
+
+
+@pytest.mark.browser
+def test_on_a_phone_a_change_pages_header_lines_start_with_no_separator(
+    served: str, browser: Any
+) -> None:
+    """At 390 px the header's line of facts wrapped into lines that began with its "·"."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(served + "/changes/1")
+    starts = page.locator("article.change > header p.meta").evaluate(LINE_STARTS)
+    assert len(starts) > 2, "the line no longer wraps at 390 px: the test tests nothing"
+    assert "·" not in starts, starts
+
+
 @pytest.mark.browser
 def test_the_page_icon_loads_with_the_page(served: str, browser: Any) -> None:
     """Browsers asked for /favicon.ico on every page load and got a 404; the page now names an
