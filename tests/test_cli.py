@@ -395,6 +395,22 @@ def test_documents_in_a_terminal_of_80_columns_never_cut_a_key_short(home: Home)
     assert f" {long.key} " in wide and "│" in wide  # a table again, the key whole
 
 
+def test_documents_show_the_last_meaningful_change_not_the_latest_flap(home: Home) -> None:
+    """Instagram's terms flapped on to 2026-08-21, judged noise: that stood as their last
+    change, not 2026-07-28, when they last changed in earnest."""
+    history = History(home.db, documents=[WHATSAPP])
+    history.change(at=datetime(2026, 7, 28, 9, 30, tzinfo=UTC))
+    history.change(at=datetime(2026, 8, 21, 9, 30, tzinfo=UTC), meaningful=False)
+    listed = home.run("documents", columns=80).stdout
+    assert "checked 2026-08-21 · meaningful change 2026-07-28" in listed  # the flap was checked
+    assert max(len(line) for line in listed.splitlines()) <= 80
+    wide = home.run("documents", columns=200).stdout
+    assert "┃ last meaningful change ┃" in wide
+    assert "│ 2026-08-21 09:30 │ 2026-07-28 09:30 " in wide
+    [row] = home.run("documents", "--json").json()
+    assert row["last_changed"].startswith("2026-08-21")  # --json keeps the latest flap apart
+
+
 @pytest.mark.parametrize(
     "command", [["documents"], ["history"], ["show", "1"], ["serve"], ["notify"]]
 )

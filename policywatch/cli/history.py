@@ -74,7 +74,7 @@ def _since(value: str | None) -> datetime | None:
 
 
 def documents(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """What is tracked: versions, last check, last change, and any open fetch issue."""
+    """What is tracked: versions, last check, last meaningful change, any open fetch issue."""
     store = engine(db, existing=True, writes=False)
     if as_json:
         print_json(documents_json(store))
@@ -111,7 +111,7 @@ def _documents_table(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
     table = Table(show_edge=False)
     table.add_column("document", no_wrap=True)
     table.add_column("versions", justify="right")
-    for column in ("last checked", "last changed", "fetch issue"):
+    for column in ("last checked", "last meaningful change", "fetch issue"):
         table.add_column(column, ratio=1 if column == "fetch issue" else None)
     if failed:
         table.add_column("alerts failed", justify="right", style="red")
@@ -120,7 +120,7 @@ def _documents_table(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
             escape(row.key),
             str(row.versions),
             _when(row.last_checked),
-            _when(row.last_changed),
+            _when(row.last_meaningful_change),
             _issue(row),
         ]
         if failed:
@@ -139,7 +139,7 @@ def _documents_list(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
         listing.add_row(Text(row.key, style="bold"))
         details = Text(
             f"  {counted(row.versions, 'version')} · checked {_when(row.last_checked, wide=False)}"
-            f" · changed {_when(row.last_changed, wide=False)}",
+            f" · meaningful change {_when(row.last_meaningful_change, wide=False)}",
             no_wrap=True,
             overflow="ellipsis",
         )
