@@ -305,7 +305,7 @@ def test_a_documents_versions_are_paged_apart_from_its_changes(
     key = "whatsapp/business-solution-terms"
 
     def listed(page: str) -> list[str]:
-        return re.findall(rf'<li><a href="/documents/{key}/versions/(\d+)">', page)
+        return re.findall(rf'<li><span><a href="/documents/{key}/versions/(\d+)">', page)
 
     first = client.get(f"/documents/{key}").text
     assert listed(first) == ["3"] and "page 1 of 3" in pages_nav(first, "versions")

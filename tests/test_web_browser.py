@@ -264,6 +264,18 @@ def test_on_a_phone_a_change_pages_header_lines_start_with_no_separator(
 
 
 @pytest.mark.browser
+def test_on_a_phone_the_timelines_entry_lines_start_with_no_separator(
+    served: str, browser: Any
+) -> None:
+    """At 390 px an entry's `service · document` wrapped into a line that began with its "·"."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(served + "/")
+    lines = [meta.evaluate(LINE_STARTS) for meta in page.locator("li.entry .meta").all()]
+    assert any(len(starts) > 1 for starts in lines), "no entry wraps at 390 px: nothing tested"
+    assert not any("·" in starts for starts in lines), lines
+
+
+@pytest.mark.browser
 def test_the_page_icon_loads_with_the_page(served: str, browser: Any) -> None:
     """Browsers asked for /favicon.ico on every page load and got a 404; the page now names an
     icon, which Chromium fetches with the page, and nothing the page asks for is missing."""
