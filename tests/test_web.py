@@ -435,7 +435,8 @@ def test_change_page(client: TestClient, web_store: Engine) -> None:
     assert 'class="insert flagged"' in page  # the restriction's line is flagged in the diff
     # Changed sections open, unchanged ones folded; headings are the landmarks.
     assert re.search(r"<h3[^>]*>Acceptable use</h3>\s*<details open>", page)
-    assert re.search(r"<h3[^>]*>Fees</h3>\s*<p class=\"unchanged\">\d+ lines unchanged</p>", page)
+    folded = r"<h3[^>]*><a [^>]*>Fees</a></h3>\s*<p class=\"unchanged\">\d+ lines unchanged</p>"
+    assert re.search(folded, page)
     assert 'href="https://www.whatsapp.com/legal/business-solution-terms"' in page
     assert 'rel="prev"' not in page.split("<article")[0]  # its document's first change
     inline = client.get(f"/changes/{ban.id}?view=inline").text
@@ -466,7 +467,7 @@ def test_a_change_page_sends_what_changed_not_the_unchanged_sections(
     ban = list_changes(web_store, min_severity="critical")[0]
     page = client.get(f"/changes/{ban.id}?view={view}").text
     assert "Fees are charged per conversation." not in page  # the unchanged "Fees"
-    assert re.search(r"<h3[^>]*>Fees</h3>", page)
+    assert re.search(r"<h3[^>]*><a [^>]*>Fees</a></h3>", page)
     changed = [row for part in sections(WHATSAPP_V1, WHATSAPP_V2) for row in part.rows]
     words = {span.text for row in changed if row.kind != "equal" for span in row.old + row.new}
     assert len(words) > 3 and all(escape(word) in page for word in words), words
@@ -474,6 +475,20 @@ def test_a_change_page_sends_what_changed_not_the_unchanged_sections(
     whole = re.search(r'<a href="([^"]+)">the whole text</a>', page)
     assert whole and whole[1] == "/documents/whatsapp/business-solution-terms/versions/2"
     assert "Fees are charged per conversation." in client.get(whole[1]).text
+
+
+def test_a_folded_sections_heading_leads_to_its_place_in_the_whole_text(
+    client: TestClient, web_store: Engine
+) -> None:
+    """ "The whole text" opened at its top: a folded section's text lay screens down in it."""
+    ban = list_changes(web_store, min_severity="critical")[0]
+    page = client.get(f"/changes/{ban.id}").text
+    whole = "/documents/whatsapp/business-solution-terms/versions/2"
+    folded = re.findall(rf'<h3[^>]*><a href="{whole}#([^"]+)">([^<]+)</a></h3>', page)
+    assert [title for _, title in folded] == ["Definitions", "Fees"]
+    version = client.get(whole).text
+    for place, title in folded:
+        assert re.search(rf'id="{place}">[^\n]*{title}', version), place
 
 
 def test_word_level_diff(client: TestClient, web_store: Engine) -> None:
@@ -1328,5 +1343,5 @@ def test_an_imported_documents_change_page(google_store: Engine) -> None:
     assert re.search(
         r"<h3[^>]*>Additional Requirements for Specific API Scopes</h3>\s*<details open>", page
     )
-    assert re.search(r"<h3[^>]*>Enforcement</h3>\s*<p class=\"unchanged\">", page)
+    assert re.search(r"<h3[^>]*><a [^>]*>Enforcement</a></h3>\s*<p class=\"unchanged\">", page)
     assert page.count('class="insert flagged"') == 1

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from math import isqrt
 from typing import Literal
@@ -56,6 +57,9 @@ class Section:
     title: str
     level: int
     rows: list[Row] = field(default_factory=list)
+    # Its id on the newer version's page, where a folded section's text is read; None for a
+    # heading only the older text has.
+    place: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -119,7 +123,7 @@ class _Side:
         self._blocks = [found.block for found in located]
         self._starts = [found.line for found in located]
         self._owners = [-1] * len(self.lines)  # the block of each line; -1: blank, a rule
-        ends = [*self._starts[1:], len(self.lines)]
+        ends = [*self._starts[1:], len(self.lines)][: len(self._starts)]  # none in a blank text
         for index, (start, end) in enumerate(zip(self._starts, ends, strict=True)):
             for line in range(start, end):
                 if not self.lines[line].strip():
@@ -232,13 +236,39 @@ def _rows(before: _Side, after: _Side, sentences: list[str]) -> list[Row]:
 def sections(old: str, new: str, sentences: list[str] | None = None) -> list[Section]:
     """The diff cut at headings; `sentences` (rule matches) flag the lines that hold them."""
     before, after = _Side(old), _Side(new)
-    result = [Section("Top of the page", 0)]
-    for row in _rows(before, after, sentences or []):
+    return _cut(_rows(before, after, sentences or []), before, after)
+
+
+def outline(text: str) -> list[Section]:
+    """One version cut at its headings as a diff cuts its newer text, so that each section
+    has the `place` the change pages' links to it name."""
+    side = _Side(text)
+    rows = []
+    for number, line in enumerate(side.lines, start=1):
+        same = (Span("same", line),)
+        rows.append(Row("equal", number, number, same, same, same))
+    return _cut(rows, side, side)
+
+
+def _cut(rows: Iterable[Row], before: _Side, after: _Side) -> list[Section]:
+    """Rows cut at headings. Only the newer text's headings are counted into places (the
+    nth of a title is `s-title-n`): a diff and the newer text alone give each the same."""
+    seen: Counter[str] = Counter()
+    result = [_placed(Section("Top of the page", 0), seen)]
+    for row in rows:
         if row.new_no:
             heading = after.heading(row.new_no - 1)
+            if heading:
+                _placed(heading, seen)
         else:
             heading = before.heading(row.old_no - 1) if row.old_no else None
         if heading:
             result.append(heading)
         result[-1].rows.append(row)
     return [section for section in result if section.rows]
+
+
+def _placed(section: Section, seen: Counter[str]) -> Section:
+    seen[section.anchor] += 1
+    section.place = f"{section.anchor}-{seen[section.anchor]}"
+    return section

@@ -350,7 +350,8 @@ def version(
 ) -> HTMLResponse:
     """One version's whole text: what the page said from when it was first seen until the
     next version, with the changes that led to it and away from it."""
-    return _page(request, "version.html", detail=version_or_404(engine, key, seq))
+    detail = version_or_404(engine, key, seq)
+    return _page(request, "version.html", detail=detail, sections=diffview.outline(detail.text))
 
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)
