@@ -32,7 +32,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision. Every command opens the store; comparing the schema's revision
 # with this, instead of asking Alembic for its head, spares each of them ~0.1 s of loading Alembic
 # and reading the migration scripts. tests/test_store.py holds it to Alembic's own head.
-HEAD = "0012"
+HEAD = "0013"
 _PG_MIGRATION_LOCK = 0x706F6C6963  # an arbitrary constant naming policywatch's advisory lock
 # Connection parameters that hold a secret (libpq's `password`, `sslpassword`; a token).
 SECRET_PARAMETER = re.compile(r"pass|secret|token|key", re.IGNORECASE)

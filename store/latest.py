@@ -6,19 +6,28 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from store.models import Version
+from store.models import Document, Version
 
 
 def newest_versions(documents: Collection[int] | None, *columns: Any) -> Select[Any]:
-    """A query of `columns` of the newest version of each of `documents` (None: of them all)."""
-    seqs = select(col(Version.document_id), func.max(col(Version.seq)).label("seq"))
-    if documents is not None:
-        seqs = seqs.where(col(Version.document_id).in_(documents))
-    newest = seqs.group_by(col(Version.document_id)).subquery()
-    return select(*columns).join(
-        newest,
-        (col(Version.document_id) == newest.c.document_id) & (col(Version.seq) == newest.c.seq),
+    """A query of `columns` of the newest version of each of `documents` (None: of them all).
+
+    Each document's newest version is looked up by the index on (document, seq), one per
+    document: grouping the versions by document read every version ever recorded."""
+    newer = aliased(Version)
+    newest = (
+        select(col(newer.id))
+        .where(col(newer.document_id) == col(Document.id))
+        .order_by(col(newer.seq).desc())
+        .limit(1)
+        .correlate(Document)
+        .scalar_subquery()
     )
+    ids = select(newest).select_from(Document)
+    if documents is not None:
+        ids = ids.where(col(Document.id).in_(documents))
+    return select(*columns).where(col(Version.id).in_(ids))

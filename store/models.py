@@ -144,7 +144,11 @@ class Version(SQLModel, table=True):
     empty: a first crawl only checks each page's language, on a sample of its prose.
     """
 
-    __table_args__ = (UniqueConstraint("document_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("document_id", "seq"),
+        # The versions of a document reading as its latest: few, among all its versions.
+        Index("ix_version_document_fingerprint", "document_id", "fingerprint"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True)
@@ -162,6 +166,8 @@ class Change(SQLModel, table=True):
     __table_args__ = (
         Index("ix_change_detected_at", "detected_at"),
         Index("ix_change_queued", "queued"),  # the few not yet queued, among all ever found
+        Index("ix_change_from_version_id", "from_version_id"),  # the change that left a version
+        Index("ix_change_effective_date", "effective_date"),  # the few taking effect soon
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -436,14 +436,21 @@ def reads_as(side: Mapped[int]) -> Select[int | None]:
     version on `side`, as a query: those `reverts_in` (before) or `restores_in` (after) may
     find, and every document's latest change on the after side. A caller asking about each of
     a growing number of rows (every alert ever sent) narrows them to these in SQL first: few
-    read so, and no page can have changed without its latest version changing."""
+    read so, and no page can have changed without its latest version changing. It starts from
+    the latest versions (one per document) and finds the versions sharing their fingerprint by
+    index, then the changes on their `side`: not every change ever found joined with its
+    version."""
+    newest = newest_versions(None, col(Version.document_id), col(Version.fingerprint))
+    latest = newest.where(col(Version.fingerprint) != "").subquery()
     version = aliased(Version)
-    latest = newest_versions(None, col(Version.document_id), col(Version.fingerprint)).subquery()
+    same = (col(version.document_id) == latest.c.document_id) & (
+        col(version.fingerprint) == latest.c.fingerprint
+    )
     return (
         sa_select(col(Change.id))
-        .join(version, col(version.id) == side)
-        .join(latest, latest.c.document_id == col(Change.document_id))
-        .where(col(version.fingerprint) != "", latest.c.fingerprint == col(version.fingerprint))
+        .select_from(latest)
+        .join(version, same)
+        .join(Change, side == col(version.id))
     )
 
 
