@@ -251,14 +251,21 @@ LINE_STARTS = """node => {
 }"""
 
 
+def line_starts_on_a_phone(browser: Any, address: str, selector: str) -> list[list[str]]:
+    """For each node `selector` finds on the page at `address`, 390 px wide, the first
+    character of each line its text is laid out on."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(address)
+    return [node.evaluate(LINE_STARTS) for node in page.locator(selector).all()]
+
+
 @pytest.mark.browser
 def test_on_a_phone_a_change_pages_header_lines_start_with_no_separator(
     served: str, browser: Any
 ) -> None:
     """At 390 px the header's line of facts wrapped into lines that began with its "·"."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(served + "/changes/1")
-    starts = page.locator("article.change > header p.meta").evaluate(LINE_STARTS)
+    header = "article.change > header p.meta"
+    [starts] = line_starts_on_a_phone(browser, served + "/changes/1", header)
     assert len(starts) > 2, "the line no longer wraps at 390 px: the test tests nothing"
     assert "·" not in starts, starts
 
@@ -268,9 +275,7 @@ def test_on_a_phone_the_timelines_entry_lines_start_with_no_separator(
     served: str, browser: Any
 ) -> None:
     """At 390 px an entry's `service · document` wrapped into a line that began with its "·"."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(served + "/")
-    lines = [meta.evaluate(LINE_STARTS) for meta in page.locator("li.entry .meta").all()]
+    lines = line_starts_on_a_phone(browser, served + "/", "li.entry .meta")
     assert any(len(starts) > 1 for starts in lines), "no entry wraps at 390 px: nothing tested"
     assert not any("·" in starts for starts in lines), lines
 
