@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
@@ -491,7 +491,7 @@ def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[st
         col(withdrawn.subscription_id) == col(Delivery.subscription_id),
         col(withdrawn.topic) == topic,
     )
-    undone_now = col(Delivery.change_id).in_(reads_as(col(Change.from_version_id)))
+    undone_now = col(Delivery.change_id).in_(_reading_as(session, col(Change.from_version_id)))
     alerted = _sent(session, undone_now, ~told)
     undone = reverts_in(session, {row.change_id for row, *_ in alerted if row.change_id})
     owed: dict[int, list[dict[str, Any]]] = {}
@@ -522,9 +522,7 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
         col(reinstated.subscription_id) == col(Delivery.subscription_id),
         col(reinstated.topic) == REINSTATED + func.substr(col(Delivery.topic), len(WITHDRAWN) + 1),
     )
-    back_now = sa_select(WITHDRAWN + ":" + cast(col(Change.id), String)).where(
-        col(Change.id).in_(reads_as(col(Change.to_version_id)))
-    )
+    back_now = [f"{WITHDRAWN}:{id_}" for id_ in _reading_as(session, col(Change.to_version_id))]
     withdrawals = _sent(session, col(Delivery.topic).in_(back_now), ~told)
     back = restores_in(session, {_about(delivery) for delivery, *_ in withdrawals})
     owed: dict[int, list[dict[str, Any]]] = {}
@@ -541,6 +539,14 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
         row = _row(sub, document, _reinstated_topic(delivery), now, event=event)
         owed.setdefault(delivery.subscription_id, []).append(row)
     return owed
+
+
+def _reading_as(session: Session, side: Mapped[int]) -> list[int]:
+    """The changes `reads_as` finds, read first: few (about one per document), they are then
+    looked up among the deliveries by index. Left inside the deliveries' query, PostgreSQL,
+    misjudging how many deliveries were sent (see `_sent`), walked every one of them and asked
+    about each (0.6 s at 100,000)."""
+    return [id_ for id_ in session.execute(reads_as(side)).scalars() if id_ is not None]
 
 
 def _sent(
