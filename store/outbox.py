@@ -65,6 +65,8 @@ FOLLOW_UPS = (WITHDRAWN, REINSTATED)  # what a change's alert is followed up wit
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 SUPERSEDED = "superseded"  # a withdrawal or reinstatement the page overtook before it went
+SKIPPED = "skipped"  # held for a paused subscription, and let go on resuming it: never sent
+EDITABLE = {"url", "services", "documents", "tags", "categories", "min_severity", "digest"}
 MARK_BATCH = 1000  # changes marked queued per statement: bound parameters are limited
 
 
@@ -106,14 +108,21 @@ class SubscriptionRow(JsonRow):
     sent: int = 0
     failed: int = 0
     superseded: int = 0
+    skipped: int = 0
     last_error: str | None = None
     id: int = field(default=0, repr=False)
 
+    @property
+    def held(self) -> int:
+        """What a paused subscription is owed and not sent until it is resumed."""
+        return 0 if self.active else self.pending
+
     def to_json(self) -> dict[str, Any]:
-        """Everything but the URL, which only the notifier can mask."""
+        """Everything but the URL, which only the notifier can mask; `held` too, so that a
+        script need not know that a paused subscription's pending deliveries wait for it."""
         data = super().to_json()
         del data["url"]
-        return data
+        return data | {"held": self.held}
 
 
 @dataclass(frozen=True)
@@ -169,8 +178,8 @@ def add_subscription(engine: Engine, new: NewSubscription, now: datetime) -> Non
 
 
 def list_subscriptions(engine: Engine) -> list[SubscriptionRow]:
-    """Every subscription by name, with its counts of pending, sent, failed and superseded
-    deliveries."""
+    """Every subscription by name, with its counts of pending, sent, failed, superseded and
+    skipped deliveries."""
     counts = select(Delivery.subscription_id, Delivery.status, func.count()).group_by(
         col(Delivery.subscription_id), col(Delivery.status)
     )
@@ -190,6 +199,7 @@ def list_subscriptions(engine: Engine) -> list[SubscriptionRow]:
                 sent=tally.get((sub.id, SENT), 0),
                 failed=tally.get((sub.id, FAILED), 0),
                 superseded=tally.get((sub.id, SUPERSEDED), 0),
+                skipped=tally.get((sub.id, SKIPPED), 0),
                 last_error=last_error.get(sub.id or 0),
             )
             for sub in subscriptions
@@ -246,6 +256,117 @@ def set_reminders(engine: Engine, name: str, days: Sequence[int]) -> bool:
         sub.reminders = _reminder_days(days)
         session.add(sub)
         return True
+
+
+def edit_subscription(engine: Engine, name: str, changes: Mapping[str, Any]) -> bool:
+    """Replace the `changes` given (of `EDITABLE`) and keep the rest; False when there is no
+    such subscription. What it is owed already stays owed: the filters choose among the changes
+    queued from now on."""
+    assert set(changes) <= EDITABLE, set(changes) - EDITABLE
+    with Session(writer(engine)) as session, session.begin():
+        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
+        if sub is None:
+            return False
+        for column, value in changes.items():
+            setattr(sub, column, [key.lower() for key in value] if column == "documents" else value)
+        session.add(sub)
+        return True
+
+
+@dataclass(frozen=True)
+class Switched:
+    """What pausing or resuming found and did: whether the subscription was active before, how
+    many deliveries it holds (after resuming: still to send), and how many it let go of."""
+
+    was_active: bool
+    held: int = 0
+    skipped: int = 0
+    stale_reminders: int = 0
+
+
+def pause_subscription(engine: Engine, name: str) -> Switched | None:
+    """Stop sending to a subscription; what it is owed keeps being queued, and waits. None when
+    there is no such subscription."""
+    with Session(writer(engine)) as session, session.begin():
+        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
+        if sub is None:
+            return None
+        was_active, sub.active = sub.active, False
+        session.add(sub)
+        return Switched(was_active, _count_held(session, sub))
+
+
+def resume_subscription(
+    engine: Engine, name: str, now: datetime, *, skip_held: bool = False
+) -> Switched | None:
+    """Send to a paused subscription again: what it holds goes at the next run, or, with
+    `skip_held`, is settled `skipped`. Either way a reminder the pause made late is settled
+    `skipped` (`_stale_reminders`), as a run missed for days sends none late. None when there is
+    no such subscription."""
+    with Session(writer(engine)) as session, session.begin():
+        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
+        if sub is None:
+            return None
+        if sub.active:
+            return Switched(True, _count_held(session, sub))
+        stale = _stale_reminders(session, sub, now)
+        skipped = _skip(session, _held_ids(session, sub) if skip_held else stale)
+        sub.active = True
+        session.add(sub)
+        return Switched(False, _count_held(session, sub), skipped, len(stale))
+
+
+def _held_by(sub: Subscription) -> ColumnElement[bool]:
+    return and_(col(Delivery.subscription_id) == sub.id, col(Delivery.status) == PENDING)
+
+
+def _count_held(session: Session, sub: Subscription) -> int:
+    return session.exec(select(func.count()).where(_held_by(sub))).one()
+
+
+def _held_ids(session: Session, sub: Subscription) -> list[int]:
+    return [id_ for id_ in session.exec(select(Delivery.id).where(_held_by(sub))) if id_]
+
+
+def _stale_reminders(session: Session, sub: Subscription, now: datetime) -> list[int]:
+    """The reminders held for `sub` that `_owed_reminders` would not owe now: of a change no
+    longer coming (its date passed, or moved since), or farther than another held for the same
+    change (of several due at once, only the nearest goes)."""
+    held = session.exec(
+        select(Delivery).where(_held_by(sub), col(Delivery.topic).startswith(REMINDER + ":"))
+    ).all()
+    if not held:
+        return []
+    tomorrow = now.date() + timedelta(days=1)
+    coming, _ = dated_changes(
+        session, start=tomorrow, end=None, where=[col(Change.id).in_({_about(d) for d in held})]
+    )
+    still = {change.id for change, _ in coming}
+    nearest: dict[int, int] = {}
+    for delivery in held:
+        days = int(delivery.event["days"])
+        nearest[_about(delivery)] = min(days, nearest.get(_about(delivery), days))
+    return [
+        delivery.id
+        for delivery in held
+        if delivery.id is not None
+        and (
+            _about(delivery) not in still or int(delivery.event["days"]) > nearest[_about(delivery)]
+        )
+    ]
+
+
+def _skip(session: Session, ids: Sequence[int]) -> int:
+    """Settle the held deliveries `ids` `skipped`: kept on record under their topic, so neither
+    sent nor owed again."""
+    if not ids:
+        return 0
+    skipped = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id).in_(ids), col(Delivery.status) == PENDING)
+        .values(status=SKIPPED)
+    )
+    return int(skipped.rowcount)  # type: ignore[attr-defined]
 
 
 def _reminder_days(days: Sequence[int]) -> list[int]:
@@ -306,9 +427,10 @@ def wants_change(sub: Subscription, change: Change, document: Document) -> bool:
 def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     """Record a pending delivery for everything owed and not yet recorded.
 
-    A change is owed to each active, matching subscription created before it was detected
-    (`_owed_changes`). A reminder of a change whose effective date comes near is owed to each
-    matching subscription that asks for reminders (`_owed_reminders`). A fetch problem
+    A change is owed to each matching subscription created before it was detected
+    (`_owed_changes`), a paused one too: it holds what it is owed until it is resumed. A
+    reminder of a change whose effective date comes near is owed to each matching subscription
+    that asks for reminders (`_owed_reminders`). A fetch problem
     (`issue_streak` failures in a row) is owed once to subscriptions asking for `fetch-issue`,
     and its end once more. The withdrawal of a change is owed to each subscription that was
     sent its alert, once the page reads again as before it (`_owed_withdrawals`), and its
@@ -323,9 +445,7 @@ def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     """
     with Session(writer(engine)) as session, session.begin():
         unqueued = session.exec(_unqueued_changes()).all()
-        subscriptions = session.exec(
-            select(Subscription).where(col(Subscription.active)).order_by(col(Subscription.id))
-        ).all()
+        subscriptions = session.exec(select(Subscription).order_by(col(Subscription.id))).all()
         coming = _coming_deadlines(session, subscriptions, now)
         withdrawals = _owed_withdrawals(session, now)
         reinstatements = _owed_reinstatements(session, now)
@@ -552,8 +672,8 @@ def _reading_as(session: Session, side: Mapped[int]) -> list[int]:
 def _sent(
     session: Session, *where: ColumnElement[bool]
 ) -> Sequence[tuple[Delivery, Subscription, Document]]:
-    """The deliveries sent to active subscriptions that match `where`, with their subscription
-    and document: what a withdrawal or a reinstatement follows up.
+    """The deliveries sent that match `where`, with their subscription and document: what a
+    withdrawal or a reinstatement follows up (held, if the subscription is paused since).
 
     `where` names a few deliveries among all those ever sent: the status is compared through a
     function, so that SQLite, which keeps no statistics, looks those up by `where`'s index
@@ -564,7 +684,7 @@ def _sent(
         select(Delivery, Subscription, Document)
         .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
         .join(Document, col(Delivery.document_id) == Document.id)
-        .where(col(Subscription.active), sent, *where)
+        .where(sent, *where)
     ).all()
 
 
@@ -813,9 +933,14 @@ def _supersede(
 
 
 def awaiting_retry(engine: Engine) -> tuple[int, datetime | None]:
-    """How many deliveries wait out a backoff after a failed send, and when the first is due."""
-    query = select(func.count(), func.min(col(Delivery.next_attempt_at))).where(
-        col(Delivery.status) == PENDING, col(Delivery.attempts) > 0
+    """How many deliveries wait out a backoff after a failed send, and when the first is due
+    (those a paused subscription holds wait for it instead: see `held`)."""
+    query = (
+        select(func.count(), func.min(col(Delivery.next_attempt_at)))
+        .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+        .where(
+            col(Delivery.status) == PENDING, col(Delivery.attempts) > 0, col(Subscription.active)
+        )
     )
     with Session(engine) as session:
         count, first = session.exec(query).one()
@@ -837,27 +962,32 @@ def in_flight(engine: Engine, lease: timedelta) -> tuple[int, datetime | None]:
 @dataclass(frozen=True)
 class Held:
     """What a delivery run leaves waiting on purpose: changes held for a digest whose period is
-    still open (and when the first is due), and deliveries given up after every retry."""
+    still open (and when the first is due), deliveries given up after every retry, and the
+    deliveries paused subscriptions hold (and how many subscriptions)."""
 
     for_digest: int = 0
     digest_due: datetime | None = None
     given_up: int = 0
+    for_paused: int = 0
+    paused: int = 0
 
 
 def held(engine: Engine) -> Held:
-    digests = (
+    pending = (
         select(func.count(), func.min(col(Delivery.next_attempt_at)))
         .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
-        .where(
-            col(Delivery.status) == PENDING,
-            col(Delivery.attempts) == 0,
-            col(Subscription.digest).is_not(None),
-        )
+        .where(col(Delivery.status) == PENDING)
     )
+    digests = pending.where(
+        col(Delivery.attempts) == 0, col(Subscription.digest).is_not(None), col(Subscription.active)
+    )
+    for_paused = pending.where(~col(Subscription.active))
+    paused = select(func.count()).where(~col(Subscription.active))
     failed = select(func.count()).where(col(Delivery.status) == FAILED)
     with Session(engine) as session:
         count, due = session.exec(digests).one()
-        return Held(count, due, session.exec(failed).one())
+        holding, _ = session.exec(for_paused).one()
+        return Held(count, due, session.exec(failed).one(), holding, session.exec(paused).one())
 
 
 def mark_sent(engine: Engine, ids: Sequence[int], now: datetime) -> None:

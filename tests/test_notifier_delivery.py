@@ -17,9 +17,12 @@ from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
 from store.outbox import (
     NewSubscription,
+    Switched,
     add_subscription,
     failed_by_document,
     list_subscriptions,
+    pause_subscription,
+    resume_subscription,
 )
 from store.queries import changes_json, get_change
 from store.repository import Attempt
@@ -542,3 +545,59 @@ def test_a_reinstatement_the_page_overtook_is_settled_unsent(history: History) -
         assert statuses(history) == ["sent", "sent", "superseded"]
     finally:
         hook.stop()
+
+
+def test_a_paused_subscription_holds_what_it_is_owed_until_resumed(
+    history: History, hook: Webhook
+) -> None:
+    """Paused, a subscription is still queued for what it is owed, and caught up: nothing of it
+    is sent until it is resumed, and then all of it is."""
+    add(history, hook.url(), "team")
+    assert pause_subscription(history.engine, "team") == Switched(was_active=True)
+    history.change(summary="AI providers barred")
+    report = deliver_owed(history.engine)
+    assert (report.messages, report.held.for_paused, report.held.paused) == (0, 1, 1)
+    assert hook.posts == [] and statuses(history) == ["pending"]
+    history.change(OPENAI, summary="Scraping banned")  # after a run marked the first queued
+    deliver_owed(history.engine)
+    [row] = list_subscriptions(history.engine)
+    assert (row.active, row.pending, row.held, row.to_json()["held"]) == (False, 2, 2, 2)
+    resumed = resume_subscription(history.engine, "team", datetime.now(UTC))
+    assert resumed == Switched(was_active=False, held=2)
+    assert deliver_owed(history.engine).delivered == 2
+    assert [post["title"].split(" — ")[1] for post in hook.posts] == [
+        "AI providers barred",
+        "Scraping banned",
+    ]
+
+
+def test_resuming_with_skip_held_settles_what_was_held_unsent(
+    history: History, hook: Webhook
+) -> None:
+    add(history, hook.url(), "team")
+    pause_subscription(history.engine, "team")
+    history.change()
+    deliver_owed(history.engine)
+    resumed = resume_subscription(history.engine, "team", datetime.now(UTC), skip_held=True)
+    assert resumed == Switched(was_active=False, held=0, skipped=1)
+    assert deliver_owed(history.engine, retry_now=True).messages == 0
+    assert hook.posts == [] and statuses(history) == ["skipped"]
+    [row] = list_subscriptions(history.engine)
+    assert (row.active, row.pending, row.skipped) == (True, 0, 1)
+    history.change(OPENAI)  # what comes after the resumption is sent
+    assert deliver_owed(history.engine).delivered == 1 and len(hook.posts) == 1
+
+
+def test_a_withdrawal_is_held_for_a_subscription_paused_after_its_alert(
+    history: History, hook: Webhook
+) -> None:
+    add(history, hook.url(), "team")
+    change_id = history.change()
+    deliver_owed(history.engine)
+    pause_subscription(history.engine, "team")
+    withdraw(history, change_id)
+    deliver_owed(history.engine)
+    assert kinds(hook) == ["change"] and statuses(history) == ["sent", "pending"]
+    resume_subscription(history.engine, "team", datetime.now(UTC))
+    deliver_owed(history.engine)
+    assert kinds(hook) == ["change", "withdrawn"]

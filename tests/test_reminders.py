@@ -10,7 +10,12 @@ import pytest
 
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
-from store.outbox import NewSubscription, reminder_time
+from store.outbox import (
+    NewSubscription,
+    pause_subscription,
+    reminder_time,
+    resume_subscription,
+)
 from tests.alerting import OPENAI, History
 from tests.conftest import Home
 from tests.receivers import Webhook
@@ -212,3 +217,23 @@ def test_subscribing_late_says_that_coming_dates_are_still_recalled(home: Home) 
     ]
     quiet = home.run("subscribe", "json://127.0.0.1:9/quiet", "--name", "quiet", "--no-remind")
     assert "recalled" not in quiet.stdout and "not of the 2 recorded so far" in quiet.stdout
+
+
+def test_a_reminder_a_pause_made_late_is_skipped_on_resuming(
+    history: History, hook: Webhook
+) -> None:
+    """Held while paused, the week's reminder would come after the day-before one was due, or
+    after the date itself: as when no run came for days, only the nearest still ahead goes."""
+    ban(history)
+    ban(history, document=OPENAI, summary="Past by then", effective=EFFECTIVE - timedelta(days=2))
+    add(history, hook, "team")
+    pause_subscription(history.engine, "team")
+    for days in (9, 7, 1):
+        deliver_owed(history.engine, now=reminder_time(EFFECTIVE, days) + HOUR)
+    assert hook.posts == []
+    resumed = resume_subscription(history.engine, "team", reminder_time(EFFECTIVE, 1) + HOUR)
+    assert resumed is not None and (resumed.held, resumed.skipped) == (1, 2)
+    deliver_owed(history.engine, now=reminder_time(EFFECTIVE, 1) + 2 * HOUR)
+    assert [title.split(": takes effect ")[1] for _, title in reminders(hook)] == [
+        f"tomorrow ({EFFECTIVE.isoformat()})"
+    ]
