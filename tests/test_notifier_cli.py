@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -567,3 +568,88 @@ def test_ctrl_c_while_alerts_go_out_says_what_becomes_of_them(
     said = "1 delivery claimed by a run sending now, or stopped while sending (tried again from"
     assert said in after, after
     assert alerts(home, "notify", "--json").json()["in_flight"] == 1
+
+
+@pytest.fixture
+def any_home(tmp_path: Path, db_url: str) -> Home:
+    """A user whose store is SQLite or the local PostgreSQL."""
+    return Home(tmp_path, db_url)
+
+
+def test_a_paused_subscription_is_sent_what_it_held_once_resumed(
+    any_home: Home, hook: Webhook
+) -> None:
+    home = any_home
+    history = History(home.db)
+    assert alerts(home, "subscribe", secret_url(hook), "--name", "team").code == 0
+    paused = alerts(home, "subscriptions", "pause", "team")
+    assert paused.code == 0 and "Paused team" in paused.stdout
+    again = alerts(home, "subscriptions", "pause", "team")
+    assert again.code == 0 and again.stdout.startswith("team is paused already (0 deliveries")
+    history.change(summary="AI providers barred")
+    held = alerts(home, "notify", "--json").json()
+    assert (held["delivered"], held["held_for_paused"]) == (0, 1) and hook.posts == []
+    said = alerts(home, "notify").stdout
+    assert "1 delivery held for 1 paused subscription" in said
+    [listed] = alerts(home, "subscriptions", "list", "--json").json()
+    assert (listed["active"], listed["held"], listed["pending"]) == (False, 1, 1)
+    table = alerts(home, "subscriptions", "list")
+    assert "paused" in table.stdout and "1 held" in table.stdout
+    resumed = alerts(home, "subscriptions", "resume", "team")
+    assert resumed.stdout == "Resumed team: 1 delivery held, sent at the next notify or crawl.\n"
+    assert alerts(home, "subscriptions", "resume", "team").stdout.strip() == "team is not paused."
+    assert alerts(home, "notify", "--json").json()["delivered"] == 1
+    assert hook.posts[0]["title"].endswith("AI providers barred")
+    assert_masked(paused, again, table, resumed)
+    for command in (["pause"], ["resume"], ["edit", "--any-tag"]):
+        unknown = alerts(home, "subscriptions", command[0], "nobody", *command[1:])
+        assert unknown.code == 2 and "no subscription named 'nobody'" in unknown.stderr
+
+
+def test_resume_skip_held_sends_nothing_and_lists_it_skipped(any_home: Home, hook: Webhook) -> None:
+    home = any_home
+    history = History(home.db)
+    assert alerts(home, "subscribe", hook.url(), "--name", "team").code == 0
+    assert alerts(home, "subscriptions", "pause", "team").code == 0
+    history.change()
+    history.change(OPENAI)
+    assert alerts(home, "notify").code == 0
+    skipped = alerts(home, "subscriptions", "resume", "team", "--skip-held")
+    assert skipped.stdout.strip() == "Resumed team: 2 deliveries held skipped, never to be sent."
+    assert alerts(home, "notify", "--retry-now", "--json").json()["delivered"] == 0
+    assert hook.posts == []
+    [listed] = alerts(home, "subscriptions", "list", "--json").json()
+    assert (listed["active"], listed["pending"], listed["skipped"]) == (True, 0, 2)
+    assert "2 skipped" in alerts(home, "subscriptions", "list").stdout
+
+
+def test_edit_changes_what_the_next_change_delivers(any_home: Home, hook: Webhook) -> None:
+    home = any_home
+    history = History(home.db)
+    subscribed = ["subscribe", hook.url("/old"), "--name", "team", "--service", "openai"]
+    assert alerts(home, *subscribed, "--min-severity", "critical").code == 0
+    edited = alerts(
+        home, "subscriptions", "edit", "team", "--service", "WhatsApp", "--url", secret_url(hook)
+    )
+    assert edited.code == 0 and "services WhatsApp; critical or worse" not in edited.stdout
+    assert "critical or worse; services WhatsApp" in edited.stdout and "user:****@" in edited.stdout
+    history.change(OPENAI, summary="Scraping banned")
+    history.change(summary="AI providers barred", severity="high")
+    history.change(summary="AI providers barred for good")
+    assert alerts(home, "notify", "--json").json()["delivered"] == 1
+    assert hook.paths == ["/hook"]  # the rotated URL
+    assert hook.posts[0]["title"].endswith("AI providers barred for good")
+    cleared = alerts(
+        home, "subscriptions", "edit", "team", "--any-service", "--min-severity", "HIGH"
+    )
+    [listed] = alerts(home, "subscriptions", "list", "--json").json()
+    assert (listed["services"], listed["min_severity"]) == ([], "high")
+    history.change(OPENAI, summary="Scraping banned again", severity="high")
+    assert alerts(home, "notify", "--json").json()["delivered"] == 1
+    warned = alerts(home, "subscriptions", "edit", "team", "--service", "Whatsap")
+    assert "no service Whatsap is known (did you mean WhatsApp?)" in warned.stderr
+    both = alerts(home, "subscriptions", "edit", "team", "--tag", "ai", "--any-tag")
+    assert both.code == 2 and "--tag or --any-tag" in both.stderr
+    assert alerts(home, "subscriptions", "edit", "team").code == 2
+    assert alerts(home, "subscriptions", "edit", "team", "--digest", "hourly").code == 2
+    assert_masked(edited, cleared, warned)

@@ -1,4 +1,5 @@
-"""`subscribe`, `subscriptions list|remove|remind|test` and `notify`: alerts through Apprise.
+"""`subscribe`, `subscriptions list|remove|remind|pause|resume|edit|test` and `notify`: alerts
+through Apprise.
 
 Subscription URLs hold tokens and passwords: this module only ever prints them masked.
 """
@@ -9,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -45,16 +46,20 @@ from store.outbox import (
     DuplicateName,
     NewSubscription,
     SubscriptionRow,
+    edit_subscription,
     get_subscription,
     hears_changes,
     list_subscriptions,
+    pause_subscription,
     remove_subscription,
+    resume_subscription,
     set_reminders,
 )
 from store.queries import SEVERITIES, count_changes, tracked_names, upcoming_changes
 
 subscriptions_app = typer.Typer(
-    help="The subscriptions: list them (URLs masked), remove one, send a test message.",
+    help="The subscriptions: list them (URLs masked), remove, pause, resume or edit one, send a"
+    " test message.",
     no_args_is_help=True,
 )
 
@@ -69,6 +74,27 @@ BaseUrlOption = Annotated[
     ),
 ]
 Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]
+# The filters of `subscribe`, which `subscriptions edit` replaces.
+ServiceOption = Annotated[
+    list[str] | None, typer.Option(help="Only this service, any case (repeatable).")
+]
+DocumentOption = Annotated[
+    list[str] | None, typer.Option(help="Only this document key (repeatable).")
+]
+TagOption = Annotated[
+    list[str] | None, typer.Option(help="Only documents with this catalog tag (repeatable).")
+]
+CategoryOption = Annotated[
+    list[str] | None,
+    typer.Option(help=f"A change category, or `{FETCH_ISSUE}` for fetch problems."),
+]
+_SEVERITY = typer.Option(
+    help=f"One of {', '.join(SEVERITIES)} (any case).", callback=severity_level
+)
+DigestOption = Annotated[
+    str | None,
+    typer.Option(help="One message per period: daily or weekly (none: one per change)."),
+]
 
 
 def subscribe(
@@ -80,27 +106,12 @@ def subscribe(
         typer.Option(help="An Apprise YAML config: one subscription per URL, with its tags."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Default: the URL's scheme.")] = None,
-    service: Annotated[
-        list[str] | None, typer.Option(help="Only this service, any case (repeatable).")
-    ] = None,
-    document: Annotated[
-        list[str] | None, typer.Option(help="Only this document key (repeatable).")
-    ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option(help="Only documents with this catalog tag (repeatable)."),
-    ] = None,
-    category: Annotated[
-        list[str] | None,
-        typer.Option(help=f"A change category, or `{FETCH_ISSUE}` for fetch problems."),
-    ] = None,
-    min_severity: Annotated[
-        str,
-        typer.Option(help=f"One of {', '.join(SEVERITIES)} (any case).", callback=severity_level),
-    ] = "medium",
-    digest: Annotated[
-        str | None, typer.Option(help="One message per period: daily or weekly.")
-    ] = None,
+    service: ServiceOption = None,
+    document: DocumentOption = None,
+    tag: TagOption = None,
+    category: CategoryOption = None,
+    min_severity: Annotated[str, _SEVERITY] = "medium",
+    digest: DigestOption = None,
     remind: Annotated[
         list[int] | None,
         typer.Option(
@@ -118,8 +129,6 @@ def subscribe(
     """Subscribe an Apprise URL (or config) to the changes that match the filters."""
     if (url is None) == (config is None):
         fail("give either an Apprise URL or --config FILE")
-    if digest is not None and digest not in DIGESTS:
-        fail(f"--digest must be one of {', '.join(DIGESTS)}")
     if remind and no_remind:
         fail("give --remind DAYS or --no-remind, not both")
     hears = hears_changes(category or [])
@@ -133,7 +142,7 @@ def subscribe(
         tags=tag or [],
         categories=category or [],
         min_severity=min_severity,
-        digest=digest,
+        digest=_digest(digest),
         reminders=[] if no_remind or not hears else remind or DEFAULT_REMINDERS,
     )
     store = engine(db)
@@ -158,6 +167,19 @@ def subscribe(
     if hears:
         _say_what_is_not_sent(store, request.reminders)
     _warn_unknown_filters(store, request)
+
+
+def _digest(value: str | None) -> str | None:
+    """`--digest` checked: a period, or `none` (one message per change, as without it)."""
+    if value is None or value == "none":
+        return None
+    if value not in DIGESTS:
+        fail(f"--digest must be one of {', '.join(DIGESTS)} or none")
+    return value
+
+
+def _no_such(name: str) -> NoReturn:
+    fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
 
 
 def _say_what_is_not_sent(store: Engine, reminders: Sequence[int]) -> None:
@@ -253,7 +275,7 @@ def _days(days: list[int]) -> str:
 
 @subscriptions_app.command(name="list")
 def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Every subscription with its masked URL, filters and deliveries (failed ones in red)."""
+    """Every subscription: masked URL, filters, deliveries (failed in red; held if paused)."""
     rows = list_subscriptions(engine(db, existing=True, writes=False))
     if as_json:
         print_json([row.to_json() | {"url": mask(row)} for row in rows])
@@ -265,13 +287,11 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     table.add_column("receives", ratio=3)
     table.add_column("deliveries", no_wrap=True)
     for row in rows:
-        failed = f"[bold red]{row.failed} failed[/]" if row.failed else "0 failed"
         table.add_row(
-            escape(row.name),
+            escape(row.name) + ("" if row.active else "\n[bold yellow]paused[/]"),
             escape(mask(row)),
             escape(_wants(row)),
-            f"{row.sent} sent\n{row.pending} pending\n{failed}"
-            + (f"\n{row.superseded} superseded" if row.superseded else ""),
+            _deliveries_cell(row),
         )
     console.print(table, highlight=False)
     for row in rows:
@@ -283,6 +303,19 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
         console.print("No subscriptions: add one with [bold]policywatch subscribe URL[/].")
 
 
+def _deliveries_cell(row: SubscriptionRow) -> str:
+    """Sent, pending (held, when paused) and failed always; superseded and skipped when any."""
+    failed = f"[bold red]{row.failed} failed[/]" if row.failed else "0 failed"
+    waiting = f"{row.pending} pending" if row.active else f"[yellow]{row.held} held[/]"
+    lines = [f"{row.sent} sent", waiting, failed]
+    lines += [
+        f"{count} {status}"
+        for count, status in ((row.superseded, "superseded"), (row.skipped, "skipped"))
+        if count
+    ]
+    return "\n".join(lines)
+
+
 @subscriptions_app.command()
 def remove(
     name: Annotated[str, typer.Argument(help="The subscription's name.")],
@@ -290,7 +323,7 @@ def remove(
 ) -> None:
     """Remove a subscription and what it is still owed."""
     if not remove_subscription(engine(db, existing=True), name):
-        fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
+        _no_such(name)
     console.print(f"Removed {escape(name)}.", highlight=False)
 
 
@@ -316,9 +349,131 @@ def remind(
     if days and found and not hears_changes(found.categories):
         fail(f"{name} asks for fetch-issue alone: it hears of no change to remind of")
     if not set_reminders(store, name, days or []):
-        fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
+        _no_such(name)
     said = f"reminded {_days(sorted(set(days), reverse=True))} before" if days else "not reminded"
     console.print(f"{escape(name)} is {said} a change takes effect.", highlight=False)
+
+
+@subscriptions_app.command()
+def pause(
+    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    db: DbOption = None,
+) -> None:
+    """Send nothing to a subscription until resumed: what it is owed meanwhile is held.
+
+    Changes, reminders, fetch problems and withdrawals keep being recorded for it."""
+    switched = pause_subscription(engine(db, existing=True), name)
+    if switched is None:
+        _no_such(name)
+    held = _deliveries(switched.held)
+    if not switched.was_active:
+        console.print(f"{escape(name)} is paused already ({held} held).", highlight=False)
+        return
+    console.print(
+        f"Paused {escape(name)}: nothing is sent to it, what it is owed is held ({held} now);"
+        f" policywatch subscriptions resume {escape(name)} sends it.",
+        highlight=False,
+    )
+
+
+@subscriptions_app.command()
+def resume(
+    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    skip_held: Annotated[
+        bool,
+        typer.Option(
+            "--skip-held", help="Settle what was held as skipped (kept on record, never sent)."
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Send to a paused subscription again: what it holds goes at the next notify or crawl.
+
+    With --skip-held, what it holds is settled as skipped: kept on record, never sent.
+
+    A reminder the pause made late (its date past, or a nearer one held) is skipped anyway."""
+    switched = resume_subscription(
+        engine(db, existing=True), name, datetime.now(UTC), skip_held=skip_held
+    )
+    if switched is None:
+        _no_such(name)
+    if switched.was_active:
+        console.print(f"{escape(name)} is not paused.", highlight=False)
+        return
+    if skip_held:
+        said = f"{_deliveries(switched.skipped)} held skipped, never to be sent"
+    else:
+        said = f"{_deliveries(switched.held)} held, sent at the next notify or crawl"
+        if switched.stale_reminders:
+            said += f"; {counted(switched.stale_reminders, 'reminder')} the pause made late skipped"
+    console.print(f"Resumed {escape(name)}: {said}.", highlight=False)
+
+
+@subscriptions_app.command()
+def edit(
+    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    url: Annotated[
+        str | None, typer.Option(help="A new Apprise URL (a rotated token, say).")
+    ] = None,
+    service: ServiceOption = None,
+    document: DocumentOption = None,
+    tag: TagOption = None,
+    category: CategoryOption = None,
+    any_service: Annotated[bool, typer.Option("--any-service", help="Clear --service.")] = False,
+    any_document: Annotated[bool, typer.Option("--any-document", help="Clear --document.")] = False,
+    any_tag: Annotated[bool, typer.Option("--any-tag", help="Clear --tag.")] = False,
+    any_category: Annotated[bool, typer.Option("--any-category", help="Clear --category.")] = False,
+    min_severity: Annotated[str | None, _SEVERITY] = None,
+    digest: DigestOption = None,
+    db: DbOption = None,
+) -> None:
+    """Change a subscription's filters, digest or URL: what is given replaces, the rest stays.
+
+    A repeated option (--service A --service B) is the whole new list; --any-service clears it.
+
+    The new filters apply to the changes queued from now on; what is owed already is still sent."""
+    lists = {
+        "service": ("services", service, any_service),
+        "document": ("documents", document, any_document),
+        "tag": ("tags", tag, any_tag),
+        "category": ("categories", category, any_category),
+    }
+    changes: dict[str, Any] = {}
+    for flag, (column, given, cleared) in lists.items():
+        if given and cleared:
+            fail(f"give --{flag} or --any-{flag}, not both")
+        if given or cleared:
+            changes[column] = given or []
+    if min_severity is not None:
+        changes["min_severity"] = min_severity
+    if digest is not None:
+        changes["digest"] = _digest(digest)
+    if url is not None:
+        changes["url"] = _checked_url(url)
+    if not changes:
+        fail("give what to change: --url, --service, --min-severity… (see --help)")
+    store = engine(db, existing=True)
+    if not edit_subscription(store, name, changes):
+        _no_such(name)
+    row = get_subscription(store, name)
+    assert row is not None, "just edited"
+    console.print(
+        f"Edited {escape(name)} ({escape(mask(row))}): of the changes queued from now on, it"
+        f" receives {escape(_wants(row))}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    named = NewSubscription(name, "", service or [], document or [], tag or [], category or [])
+    _warn_unknown_filters(store, named)
+
+
+def _checked_url(url: str) -> str:
+    """`url` if Apprise recognises it; refused as `subscribe` refuses it, never echoed whole."""
+    try:
+        Channel(url)
+    except ChannelError as error:
+        fail(str(error))
+    return url
 
 
 @subscriptions_app.command()
@@ -329,7 +484,7 @@ def test(
     """Send a test message now; exit 1 when the channel refuses it."""
     row = get_subscription(engine(db, existing=True, writes=False), name)
     if row is None:
-        fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
+        _no_such(name)
     try:
         channel = Channel(row.url)
     except ChannelError as error:
@@ -390,6 +545,7 @@ def notify(
                 "given_up": report.held.given_up,
                 "in_flight": report.in_flight,
                 "superseded": sum(report.superseded.values()),
+                "held_for_paused": report.held.for_paused,
             }
         )
         return
@@ -464,6 +620,12 @@ def _held(report: DeliveryReport) -> list[str]:
         said.append(
             f"{_deliveries(report.in_flight)} claimed by a run sending now, or stopped while"
             f" sending (tried again from {report.in_flight_until:%Y-%m-%d %H:%M} UTC)"
+        )
+    if report.held.for_paused:
+        said.append(
+            f"{_deliveries(report.held.for_paused)} held for"
+            f" {counted(report.held.paused, 'paused subscription')}"
+            " (policywatch subscriptions resume NAME sends them)"
         )
     if earlier := report.held.given_up - report.failed:
         them = "it" if earlier == 1 else "them"
