@@ -156,13 +156,18 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
 # Subscriptions
 
 
+def _keys(documents: Sequence[str]) -> list[str]:
+    """Document keys as the catalog spells them: a filter typed in another case still matches."""
+    return [key.lower() for key in documents]
+
+
 def add_subscription(engine: Engine, new: NewSubscription, now: datetime) -> None:
     """Store a subscription; DuplicateName when the name is taken."""
     row = Subscription(
         name=new.name,
         url=new.url,
         services=list(new.services),
-        documents=[key.lower() for key in new.documents],
+        documents=_keys(new.documents),
         tags=list(new.tags),
         categories=list(new.categories),
         min_severity=new.min_severity,
@@ -268,7 +273,7 @@ def edit_subscription(engine: Engine, name: str, changes: Mapping[str, Any]) -> 
         if sub is None:
             return False
         for column, value in changes.items():
-            setattr(sub, column, [key.lower() for key in value] if column == "documents" else value)
+            setattr(sub, column, _keys(value) if column == "documents" else value)
         session.add(sub)
         return True
 
@@ -310,7 +315,7 @@ def resume_subscription(
         if sub.active:
             return Switched(True, _count_held(session, sub))
         stale = _stale_reminders(session, sub, now)
-        skipped = _skip(session, _held_ids(session, sub) if skip_held else stale)
+        skipped = _skip(session, _held_by(sub) if skip_held else col(Delivery.id).in_(stale))
         sub.active = True
         session.add(sub)
         return Switched(False, _count_held(session, sub), skipped, len(stale))
@@ -322,10 +327,6 @@ def _held_by(sub: Subscription) -> ColumnElement[bool]:
 
 def _count_held(session: Session, sub: Subscription) -> int:
     return session.exec(select(func.count()).where(_held_by(sub))).one()
-
-
-def _held_ids(session: Session, sub: Subscription) -> list[int]:
-    return [id_ for id_ in session.exec(select(Delivery.id).where(_held_by(sub))) if id_]
 
 
 def _stale_reminders(session: Session, sub: Subscription, now: datetime) -> list[int]:
@@ -356,15 +357,11 @@ def _stale_reminders(session: Session, sub: Subscription, now: datetime) -> list
     ]
 
 
-def _skip(session: Session, ids: Sequence[int]) -> int:
-    """Settle the held deliveries `ids` `skipped`: kept on record under their topic, so neither
-    sent nor owed again."""
-    if not ids:
-        return 0
+def _skip(session: Session, which: ColumnElement[bool]) -> int:
+    """Settle the held deliveries `which` picks `skipped`: kept on record under their topic, so
+    neither sent nor owed again."""
     skipped = session.execute(
-        update(Delivery)
-        .where(col(Delivery.id).in_(ids), col(Delivery.status) == PENDING)
-        .values(status=SKIPPED)
+        update(Delivery).where(which, col(Delivery.status) == PENDING).values(status=SKIPPED)
     )
     return int(skipped.rowcount)  # type: ignore[attr-defined]
 
