@@ -91,16 +91,18 @@ def send(channel: Channel, message: Message) -> Outcome:
 
 
 def _group_key(owed: Owed) -> Hashable:
-    """Digest changes of one period travel together, and so do the fetch problems (or their
-    ends) owed at once: a machine offline for a few days, or a site down, opens one per document,
-    and a subscriber wants one alert listing them, not one alert per document."""
+    """A digest's changes owed at once travel together, and so do the fetch problems (or their
+    ends): a machine offline for a few days, or a site down, opens one per document, and a
+    subscriber wants one alert listing them, not one alert per document. Only the periods that
+    are over are owed, usually one; several after a pause or days without a run, and a daily
+    digest resumed after three weeks is one message, not 21."""
     sub = owed.subscription
     if owed.change is None:
         return (sub.id, owed.kind)
     if owed.kind in (REMINDER, WITHDRAWN, REINSTATED):  # digest or not: a week's would be late
         return owed.delivery_id
     if sub.digest:
-        return (sub.id, period_start(owed.change.detected_at, sub.digest))
+        return (sub.id, "digest")
     return owed.delivery_id
 
 
@@ -124,10 +126,11 @@ def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
     if first.kind == REINSTATED:
         return reinstated_message(first.change, first.event, base_url=base_url, today=today.date())
     if sub.digest:
+        changes = [item.change for item in items if item.change]
         return digest_message(
-            [item.change for item in items if item.change],
+            changes,
             digest=sub.digest,
-            start=period_start(first.change.detected_at, sub.digest),
+            start=min(period_start(change.detected_at, sub.digest) for change in changes),
             base_url=base_url,
             today=today.date(),
         )

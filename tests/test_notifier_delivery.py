@@ -259,6 +259,22 @@ def test_a_digest_lists_a_periods_changes_most_severe_first(
     assert deliver_owed(history.engine, now=day + timedelta(days=2, hours=1)).delivered == 1
 
 
+def test_the_periods_a_digest_owes_at_once_go_in_one_message(
+    history: History, hook: Webhook
+) -> None:
+    """Days without a run (or a pause) leave several periods owed: a daily digest resumed after
+    three weeks is one message listing them, from the first period's day, not 21 messages."""
+    add(history, hook.url(), digest="daily")
+    day = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0)
+    for n in range(3):
+        history.change(severity="medium", summary=f"day {n}", at=day + timedelta(days=n))
+    report = deliver_owed(history.engine, now=day + timedelta(days=3, hours=12))
+    assert (report.messages, report.delivered) == (1, 3)
+    [post] = hook.posts
+    assert f"daily digest, {day.date().isoformat()}: 3 changes" in post["title"]
+    assert all(f"day {n}" in post["message"] for n in range(3))
+
+
 def test_fetch_problems_alert_once_and_once_more_when_resolved(
     history: History, hook: Webhook
 ) -> None:
