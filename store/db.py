@@ -13,11 +13,11 @@ import os
 import re
 import shlex
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from filelock import FileLock
@@ -37,6 +37,10 @@ _PG_MIGRATION_LOCK = 0x706F6C6963  # an arbitrary constant naming policywatch's 
 # Connection parameters that hold a secret (libpq's `password`, `sslpassword`; a token).
 SECRET_PARAMETER = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 WRITER_OPTION = "policywatch_writer"
+# Values per IN list: a statement binds at most 999 parameters on SQLite before 3.32, 65,535 on
+# PostgreSQL, and the lists some queries are given grow with the catalog or the history.
+IN_LIST_SIZE = 500
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -45,6 +49,12 @@ class StoreError(Exception):
 
 class MissingStore(StoreError):
     """A SQLite store asked for as existing is not there."""
+
+
+def in_batches(items: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T]]:
+    """`items` in slices that one statement's IN list can bind (`IN_LIST_SIZE`)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def alembic_config() -> Config:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from store.db import dialect_insert, writer
+from store.db import dialect_insert, in_batches, writer
 from store.deadlines import dated_changes
 from store.models import (
     DEFAULT_REMINDERS,
@@ -67,7 +67,7 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 SUPERSEDED = "superseded"  # a withdrawal or reinstatement the page overtook before it went
 SKIPPED = "skipped"  # held for a paused subscription, and let go on resuming it: never sent
 EDITABLE = {"url", "services", "documents", "tags", "categories", "min_severity", "digest"}
-MARK_BATCH = 1000  # changes marked queued per statement: bound parameters are limited
+V = TypeVar("V")
 
 
 class DuplicateName(ValueError):
@@ -536,8 +536,7 @@ def _mark_queued(
     """The changes read as not queued are now, and the subscriptions asked about every change
     since they were made have caught up: by id, in batches, so that a change committed since
     the read stays unqueued for the next run."""
-    for start in range(0, len(change_ids), MARK_BATCH):
-        batch = change_ids[start : start + MARK_BATCH]
+    for batch in in_batches(change_ids):
         session.execute(update(Change).where(col(Change.id).in_(batch)).values(queued=True))
     new = [sub.id for sub in subscriptions if not sub.caught_up]
     if new:
@@ -608,8 +607,8 @@ def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[st
         col(withdrawn.subscription_id) == col(Delivery.subscription_id),
         col(withdrawn.topic) == topic,
     )
-    undone_now = col(Delivery.change_id).in_(_reading_as(session, col(Change.from_version_id)))
-    alerted = _sent(session, undone_now, ~told)
+    undone_now = _reading_as(session, col(Change.from_version_id))
+    alerted = _sent(session, lambda batch: col(Delivery.change_id).in_(batch), undone_now, ~told)
     undone = reverts_in(session, {row.change_id for row, *_ in alerted if row.change_id})
     owed: dict[int, list[dict[str, Any]]] = {}
     for delivery, sub, document in alerted:
@@ -640,7 +639,7 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
         col(reinstated.topic) == REINSTATED + func.substr(col(Delivery.topic), len(WITHDRAWN) + 1),
     )
     back_now = [f"{WITHDRAWN}:{id_}" for id_ in _reading_as(session, col(Change.to_version_id))]
-    withdrawals = _sent(session, col(Delivery.topic).in_(back_now), ~told)
+    withdrawals = _sent(session, lambda batch: col(Delivery.topic).in_(batch), back_now, ~told)
     back = restores_in(session, {_about(delivery) for delivery, *_ in withdrawals})
     owed: dict[int, list[dict[str, Any]]] = {}
     for delivery, sub, document in withdrawals:
@@ -667,22 +666,28 @@ def _reading_as(session: Session, side: Mapped[int]) -> list[int]:
 
 
 def _sent(
-    session: Session, *where: ColumnElement[bool]
-) -> Sequence[tuple[Delivery, Subscription, Document]]:
-    """The deliveries sent that match `where`, with their subscription and document: what a
-    withdrawal or a reinstatement follows up (held, if the subscription is paused since).
+    session: Session,
+    among: Callable[[Sequence[V]], ColumnElement[bool]],
+    values: Sequence[V],
+    *where: ColumnElement[bool],
+) -> list[tuple[Delivery, Subscription, Document]]:
+    """The deliveries sent that are `among` the `values` and match `where`, with their
+    subscription and document: what a withdrawal or a reinstatement follows up (held, if the
+    subscription is paused since). The values (about one per document) go `IN_LIST_SIZE` to a
+    statement.
 
-    `where` names a few deliveries among all those ever sent: the status is compared through a
-    function, so that SQLite, which keeps no statistics, looks those up by `where`'s index
-    rather than walk every sent delivery by the status index (100 ms at 100,000 of them).
+    They name a few deliveries among all those ever sent: the status is compared through a
+    function, so that SQLite, which keeps no statistics, looks those up by their index rather
+    than walk every sent delivery by the status index (100 ms at 100,000 of them).
     """
     sent = func.lower(col(Delivery.status)) == SENT
-    return session.exec(
+    query = (
         select(Delivery, Subscription, Document)
         .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
         .join(Document, col(Delivery.document_id) == Document.id)
         .where(sent, *where)
-    ).all()
+    )
+    return [row for batch in in_batches(values) for row in session.exec(query.where(among(batch)))]
 
 
 def _reinstated_topic(withdrawal: Delivery) -> str:

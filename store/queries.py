@@ -18,6 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 
+from store.db import in_batches
 from store.deadlines import dated_changes
 from store.latest import newest_versions
 from store.models import Change, Document, Version, service_slug
@@ -415,12 +416,9 @@ def reverts(engine: Engine, change_ids: Sequence[int]) -> dict[int, Revert]:
         return reverts_in(session, change_ids)
 
 
-REVERTS_BATCH = 500  # ids per query: SQLite and PostgreSQL cap the parameters of one statement
-
-
 def reverts_in(session: Session, change_ids: Collection[int]) -> dict[int, Revert]:
     """`reverts` within `session` (the outbox asks within its write transaction), any number
-    of ids: they are asked `REVERTS_BATCH` at a time."""
+    of ids: they are asked `IN_LIST_SIZE` at a time."""
     return _batched(session, change_ids, col(Change.from_version_id))
 
 
@@ -455,10 +453,9 @@ def reads_as(side: Mapped[int]) -> Select[int | None]:
 
 
 def _batched(session: Session, change_ids: Collection[int], side: Mapped[int]) -> dict[int, Revert]:
-    ids = sorted(set(change_ids))
     found: dict[int, Revert] = {}
-    for start in range(0, len(ids), REVERTS_BATCH):
-        found |= _back_to(session, ids[start : start + REVERTS_BATCH], side)
+    for batch in in_batches(sorted(set(change_ids))):
+        found |= _back_to(session, batch, side)
     return found
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, insert, update
 from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
-from store.db import dialect_insert, writer
+from store.db import dialect_insert, in_batches, writer
 from store.models import Change, Document, Fetch, Snapshot, Version, compress, utcnow
 
 HISTORY_DEPTH = 30  # distinct earlier texts the judge searches for a page's variants
@@ -147,7 +147,6 @@ def _healthy_values(attempt: Attempt) -> dict[str, Any]:
 # The statements of the per-page paths, built once (SQLAlchemy then skips rebuilding and
 # re-hashing them for every page): the document is named by a bound parameter, and the UPDATE's
 # SET clause is made of the parameters' other keys.
-_BATCH = 500  # keys per IN list, well below SQLite's oldest limit on parameters (999)
 _FETCH_STATES = select(
     Document.key, Document.etag, Document.last_modified, Document.body_sha256
 ).where(col(Document.key).in_(bindparam("keys", expanding=True)))
@@ -312,9 +311,8 @@ class Repository:
         fetched): one query per 500 documents rather than one per document."""
         states = dict.fromkeys(keys, FetchState(None, None, None))
         with self.engine.connect() as connection:
-            for start in range(0, len(keys), _BATCH):
-                batch = list(keys[start : start + _BATCH])
-                for key, *state in connection.execute(_FETCH_STATES, {"keys": batch}):
+            for batch in in_batches(keys):
+                for key, *state in connection.execute(_FETCH_STATES, {"keys": list(batch)}):
                     states[key] = FetchState(*state)
         return states
 
