@@ -28,14 +28,10 @@ from notifier.messages import (
 )
 from notifier.payload import owed_data
 from notifier.render import Message, clip, fit
-from store.models import utcnow
+from store.models import REINSTATED, REMINDER, WITHDRAWN, utcnow
 from store.outbox import (
-    REINSTATED,
-    REMINDER,
-    WITHDRAWN,
     Held,
     Owed,
-    SubscriptionRow,
     awaiting_retry,
     claim,
     due,
@@ -46,6 +42,7 @@ from store.outbox import (
     period_start,
     queue_owed,
 )
+from store.subscriptions import SubscriptionRow
 
 MAX_ATTEMPTS = 10
 ISSUE_STREAK = 3

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from notifier.render import Line, Message
-from store.outbox import FETCH_ISSUE
+from store.models import FETCH_ISSUE
 from store.queries import ChangeRow, severity_rank
 
 NOTIFY_TYPES = {"critical": "failure", "high": "warning"}  # the rest: "info"

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from notifier.messages import most_severe_first, review_url
-from store.outbox import REINSTATED, WITHDRAWN, Owed
+from store.models import REINSTATED, WITHDRAWN
+from store.outbox import Owed
 from store.queries import ChangeRow
 
 # A withdrawal's or reinstatement's change: the field naming the change that moved the page,

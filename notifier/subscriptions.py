@@ -17,7 +17,12 @@ from notifier.channel import Channel, ChannelError
 from notifier.payload import alert_data
 from notifier.render import Line, Message
 from store.models import utcnow
-from store.outbox import NewSubscription, SubscriptionRow, add_subscription, list_subscriptions
+from store.subscriptions import (
+    NewSubscription,
+    SubscriptionRow,
+    add_subscription,
+    list_subscriptions,
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ raw bodies once per distinct content (content-addressed by sha256).
 from __future__ import annotations
 
 import zlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import zstandard
@@ -205,6 +205,7 @@ class Change(SQLModel, table=True):
 
 
 DEFAULT_REMINDERS = (7, 1)  # days before a change takes effect, unless a subscription says
+DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}  # a subscription's periods
 
 
 class Subscription(SQLModel, table=True):
@@ -235,6 +236,19 @@ class Subscription(SQLModel, table=True):
     caught_up: bool = False
 
 
+# What a delivery's topic starts with: what it is owed for (see `Delivery`).
+FETCH_ISSUE = "fetch-issue"
+FETCH_RESUMED = "fetch-resumed"
+REMINDER = "reminder"
+WITHDRAWN = "withdrawn"
+REINSTATED = "reinstated"
+FOLLOW_UPS = (WITHDRAWN, REINSTATED)  # what a change's alert is followed up with, as its page flips
+# A delivery's status.
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+SUPERSEDED = "superseded"  # a withdrawal or reinstatement the page overtook before it went
+SKIPPED = "skipped"  # held for a paused subscription, and let go on resuming it: never sent
+
+
 class Delivery(SQLModel, table=True):
     """One message owed to one subscription: a change, or a fetch problem and its resolution.
 
@@ -242,7 +256,8 @@ class Delivery(SQLModel, table=True):
     `reinstated:<change>`, `fetch-issue:<document>:<since>`, `fetch-resumed:<document>:<since>`);
     it is unique per subscription, so nothing is owed twice.
     Status: `pending` -> `sending` (claimed, committed before the send) -> `sent`, or back to
-    `pending` with a later `next_attempt_at`, or `failed` once the attempts are used up.
+    `pending` with a later `next_attempt_at`, or `failed` once the attempts are used up; a
+    follow-up the page overtook is `superseded`, what a paused subscription let go `skipped`.
     """
 
     __table_args__ = (

@@ -1,4 +1,4 @@
-"""The outbox: subscriptions, what each is owed, and the life of every delivery.
+"""The outbox: what each subscription is owed, and the life of every delivery.
 
 Deliveries are rows, written before anything is sent, so nothing owed is lost when a channel is
 down or the process dies: `queue_owed` records what is owed, `claim` marks rows `sending` in a
@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     and_,
     cast,
-    delete,
     exists,
     false,
     func,
@@ -29,7 +28,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -37,92 +35,35 @@ from sqlmodel.sql.expression import Select
 from store.db import dialect_insert, in_batches, writer
 from store.deadlines import dated_changes
 from store.models import (
-    DEFAULT_REMINDERS,
+    DIGESTS,
+    FAILED,
+    FETCH_ISSUE,
+    FETCH_RESUMED,
+    FOLLOW_UPS,
+    PENDING,
+    REINSTATED,
+    REMINDER,
+    SENDING,
+    SENT,
+    SUPERSEDED,
+    WITHDRAWN,
     Change,
     Delivery,
     Document,
     Subscription,
-    service_slug,
 )
 from store.queries import (
     ChangeRow,
     DocumentRow,
-    JsonRow,
     change_row,
     list_documents,
     reads_as,
     restores_in,
     reverts_in,
-    severity_rank,
 )
+from store.subscriptions import SubscriptionRow, subscription_row, wants_change, wants_document
 
-FETCH_ISSUE = "fetch-issue"
-FETCH_RESUMED = "fetch-resumed"
-REMINDER = "reminder"
-WITHDRAWN = "withdrawn"
-REINSTATED = "reinstated"
-FOLLOW_UPS = (WITHDRAWN, REINSTATED)  # what a change's alert is followed up with, as its page flips
-DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-SUPERSEDED = "superseded"  # a withdrawal or reinstatement the page overtook before it went
-SKIPPED = "skipped"  # held for a paused subscription, and let go on resuming it: never sent
-EDITABLE = {"url", "services", "documents", "tags", "categories", "min_severity", "digest"}
 V = TypeVar("V")
-
-
-class DuplicateName(ValueError):
-    """A subscription of that name exists already."""
-
-
-@dataclass(frozen=True)
-class NewSubscription:
-    """What `subscribe` asks for; empty filter lists match everything."""
-
-    name: str
-    url: str
-    services: Sequence[str] = ()
-    documents: Sequence[str] = ()
-    tags: Sequence[str] = ()
-    categories: Sequence[str] = ()
-    min_severity: str = "medium"
-    digest: str | None = None
-    reminders: Sequence[int] = DEFAULT_REMINDERS
-
-
-@dataclass(frozen=True)
-class SubscriptionRow(JsonRow):
-    """A subscription with the state of its deliveries. `url` is the secret: mask it to show it."""
-
-    name: str
-    url: str
-    services: list[str]
-    documents: list[str]
-    tags: list[str]
-    categories: list[str]
-    min_severity: str
-    digest: str | None
-    reminders: list[int]
-    created_at: datetime
-    active: bool
-    pending: int = 0
-    sent: int = 0
-    failed: int = 0
-    superseded: int = 0
-    skipped: int = 0
-    last_error: str | None = None
-    id: int = field(default=0, repr=False)
-
-    @property
-    def held(self) -> int:
-        """What a paused subscription is owed and not sent until it is resumed."""
-        return 0 if self.active else self.pending
-
-    def to_json(self) -> dict[str, Any]:
-        """Everything but the URL, which only the notifier can mask; `held` too, so that a
-        script need not know that a paused subscription's pending deliveries wait for it."""
-        data = super().to_json()
-        del data["url"]
-        return data | {"held": self.held}
 
 
 @dataclass(frozen=True)
@@ -153,64 +94,6 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     session.execute(insert(Delivery).values(rows).on_conflict_do_nothing())
 
 
-# Subscriptions
-
-
-def _keys(documents: Sequence[str]) -> list[str]:
-    """Document keys as the catalog spells them: a filter typed in another case still matches."""
-    return [key.lower() for key in documents]
-
-
-def add_subscription(engine: Engine, new: NewSubscription, now: datetime) -> None:
-    """Store a subscription; DuplicateName when the name is taken."""
-    row = Subscription(
-        name=new.name,
-        url=new.url,
-        services=list(new.services),
-        documents=_keys(new.documents),
-        tags=list(new.tags),
-        categories=list(new.categories),
-        min_severity=new.min_severity,
-        digest=new.digest,
-        reminders=_reminder_days(new.reminders),
-        created_at=now,
-    )
-    try:
-        with Session(engine) as session, session.begin():
-            session.add(row)
-    except IntegrityError as error:
-        raise DuplicateName(f"a subscription named {new.name!r} exists already") from error
-
-
-def list_subscriptions(engine: Engine) -> list[SubscriptionRow]:
-    """Every subscription by name, with its counts of pending, sent, failed, superseded and
-    skipped deliveries."""
-    counts = select(Delivery.subscription_id, Delivery.status, func.count()).group_by(
-        col(Delivery.subscription_id), col(Delivery.status)
-    )
-    errors = select(Delivery.subscription_id, Delivery.last_error).where(
-        col(Delivery.status).in_([PENDING, FAILED]), col(Delivery.last_error).is_not(None)
-    )
-    with Session(engine) as session:
-        tally: dict[tuple[int | None, str], int] = {
-            (sid, status): n for sid, status, n in session.exec(counts).all()
-        }
-        last_error = dict(session.exec(errors.order_by(col(Delivery.claimed_at))).all())
-        subscriptions = session.exec(select(Subscription).order_by(Subscription.name)).all()
-        return [
-            _subscription_row(
-                sub,
-                pending=tally.get((sub.id, PENDING), 0) + tally.get((sub.id, SENDING), 0),
-                sent=tally.get((sub.id, SENT), 0),
-                failed=tally.get((sub.id, FAILED), 0),
-                superseded=tally.get((sub.id, SUPERSEDED), 0),
-                skipped=tally.get((sub.id, SKIPPED), 0),
-                last_error=last_error.get(sub.id or 0),
-            )
-            for sub in subscriptions
-        ]
-
-
 def failed_by_document(engine: Engine) -> dict[str, int]:
     """Deliveries given up, counted by document key: for `documents` to show beside each one."""
     query = (
@@ -236,189 +119,7 @@ def document_json(row: DocumentRow, failed: Mapping[str, int]) -> dict[str, Any]
     return {**row.to_json(), "failed_deliveries": failed.get(row.key, 0)}
 
 
-def get_subscription(engine: Engine, name: str) -> SubscriptionRow | None:
-    return next((row for row in list_subscriptions(engine) if row.name == name), None)
-
-
-def remove_subscription(engine: Engine, name: str) -> bool:
-    """Delete a subscription and its deliveries; False when there is no such subscription."""
-    with Session(writer(engine)) as session, session.begin():
-        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
-        if sub is None:
-            return False
-        session.execute(delete(Delivery).where(col(Delivery.subscription_id) == sub.id))
-        session.delete(sub)
-        return True
-
-
-def set_reminders(engine: Engine, name: str, days: Sequence[int]) -> bool:
-    """Remind the subscription `days` before a change takes effect (none: never); False when
-    there is no such subscription."""
-    with Session(writer(engine)) as session, session.begin():
-        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
-        if sub is None:
-            return False
-        sub.reminders = _reminder_days(days)
-        session.add(sub)
-        return True
-
-
-def edit_subscription(engine: Engine, name: str, changes: Mapping[str, Any]) -> bool:
-    """Replace the `changes` given (of `EDITABLE`) and keep the rest; False when there is no
-    such subscription. What it is owed already stays owed: the filters choose among the changes
-    queued from now on."""
-    assert set(changes) <= EDITABLE, set(changes) - EDITABLE
-    with Session(writer(engine)) as session, session.begin():
-        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
-        if sub is None:
-            return False
-        for column, value in changes.items():
-            setattr(sub, column, _keys(value) if column == "documents" else value)
-        session.add(sub)
-        return True
-
-
-@dataclass(frozen=True)
-class Switched:
-    """What pausing or resuming found and did: whether the subscription was active before, how
-    many deliveries it holds (after resuming: still to send), and how many it let go of."""
-
-    was_active: bool
-    held: int = 0
-    skipped: int = 0
-    stale_reminders: int = 0
-
-
-def pause_subscription(engine: Engine, name: str) -> Switched | None:
-    """Stop sending to a subscription; what it is owed keeps being queued, and waits. None when
-    there is no such subscription."""
-    with Session(writer(engine)) as session, session.begin():
-        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
-        if sub is None:
-            return None
-        was_active, sub.active = sub.active, False
-        session.add(sub)
-        return Switched(was_active, _count_held(session, sub))
-
-
-def resume_subscription(
-    engine: Engine, name: str, now: datetime, *, skip_held: bool = False
-) -> Switched | None:
-    """Send to a paused subscription again: what it holds goes at the next run, or, with
-    `skip_held`, is settled `skipped`. Either way a reminder the pause made late is settled
-    `skipped` (`_stale_reminders`), as a run missed for days sends none late. None when there is
-    no such subscription."""
-    with Session(writer(engine)) as session, session.begin():
-        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
-        if sub is None:
-            return None
-        if sub.active:
-            return Switched(True, _count_held(session, sub))
-        stale = _stale_reminders(session, sub, now)
-        skipped = _skip(session, _held_by(sub) if skip_held else col(Delivery.id).in_(stale))
-        sub.active = True
-        session.add(sub)
-        return Switched(False, _count_held(session, sub), skipped, len(stale))
-
-
-def _held_by(sub: Subscription) -> ColumnElement[bool]:
-    return and_(col(Delivery.subscription_id) == sub.id, col(Delivery.status) == PENDING)
-
-
-def _count_held(session: Session, sub: Subscription) -> int:
-    return session.exec(select(func.count()).where(_held_by(sub))).one()
-
-
-def _stale_reminders(session: Session, sub: Subscription, now: datetime) -> list[int]:
-    """The reminders held for `sub` that `_owed_reminders` would not owe now: of a change no
-    longer coming (its date passed, or moved since), or farther than another held for the same
-    change (of several due at once, only the nearest goes)."""
-    held = session.exec(
-        select(Delivery).where(_held_by(sub), col(Delivery.topic).startswith(REMINDER + ":"))
-    ).all()
-    if not held:
-        return []
-    tomorrow = now.date() + timedelta(days=1)
-    coming, _ = dated_changes(
-        session, start=tomorrow, end=None, where=[col(Change.id).in_({_about(d) for d in held})]
-    )
-    still = {change.id for change, _ in coming}
-    nearest: dict[int, int] = {}
-    for delivery in held:
-        days = int(delivery.event["days"])
-        nearest[_about(delivery)] = min(days, nearest.get(_about(delivery), days))
-    return [
-        delivery.id
-        for delivery in held
-        if delivery.id is not None
-        and (
-            _about(delivery) not in still or int(delivery.event["days"]) > nearest[_about(delivery)]
-        )
-    ]
-
-
-def _skip(session: Session, which: ColumnElement[bool]) -> int:
-    """Settle the held deliveries `which` picks `skipped`: kept on record under their topic, so
-    neither sent nor owed again."""
-    skipped = session.execute(
-        update(Delivery).where(which, col(Delivery.status) == PENDING).values(status=SKIPPED)
-    )
-    return int(skipped.rowcount)  # type: ignore[attr-defined]
-
-
-def _reminder_days(days: Sequence[int]) -> list[int]:
-    """Each day once, farthest first, as they come to pass."""
-    return sorted(set(days), reverse=True)
-
-
-def _subscription_row(sub: Subscription, **state: Any) -> SubscriptionRow:
-    return SubscriptionRow(
-        id=sub.id,  # type: ignore[arg-type]
-        name=sub.name,
-        url=sub.url,
-        services=list(sub.services or []),
-        documents=list(sub.documents or []),
-        tags=list(sub.tags or []),
-        categories=list(sub.categories or []),
-        min_severity=sub.min_severity,
-        digest=sub.digest,
-        reminders=list(sub.reminders or []),
-        created_at=sub.created_at,
-        active=sub.active,
-        **state,
-    )
-
-
 # What is owed
-
-
-def wants_document(sub: Subscription, document: Document) -> bool:
-    """The service (by name in any case, or by slug: the first half of its keys), document and
-    tag filters (empty: everything)."""
-    services = {service.lower() for service in sub.services or []}
-    if services and not {document.service.lower(), service_slug(document.key)} & services:
-        return False
-    if sub.documents and document.key not in sub.documents:
-        return False
-    return not sub.tags or bool(set(sub.tags) & set(document.tags or []))
-
-
-def hears_changes(categories: Sequence[str]) -> bool:
-    """Whether a subscription asking for `categories` hears of changes at all: one asking for
-    fetch problems alone (`--category fetch-issue`) hears of no change, nor of its date."""
-    return not categories or bool(set(categories) - {FETCH_ISSUE})
-
-
-def wants_change(sub: Subscription, change: Change, document: Document) -> bool:
-    """A meaningful change at least as severe as asked, in an asked-for category if any."""
-    if not hears_changes(sub.categories or []):
-        return False
-    categories = set(sub.categories or []) - {FETCH_ISSUE}
-    if categories and not categories & set(change.categories or []):
-        return False
-    if severity_rank(change.severity) < severity_rank(sub.min_severity):
-        return False
-    return change.meaningful and wants_document(sub, document)
 
 
 def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
@@ -818,7 +519,7 @@ def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = Fa
         return [
             Owed(
                 delivery_id=delivery.id,  # type: ignore[arg-type]
-                subscription=_subscription_row(sub),
+                subscription=subscription_row(sub),
                 topic=delivery.topic,
                 change=change_row(change, document) if change else recalled.get(delivery.id or 0),
                 event=dict(delivery.event or {}),

@@ -15,17 +15,17 @@ from sqlmodel import Session, col, select
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
-from store.outbox import (
+from store.outbox import failed_by_document
+from store.queries import changes_json, get_change
+from store.repository import Attempt
+from store.subscriptions import (
     NewSubscription,
     Switched,
     add_subscription,
-    failed_by_document,
     list_subscriptions,
     pause_subscription,
     resume_subscription,
 )
-from store.queries import changes_json, get_change
-from store.repository import Attempt
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
 from tests.receivers import Mailbox, Webhook
 

@@ -10,12 +10,8 @@ import pytest
 
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
-from store.outbox import (
-    NewSubscription,
-    pause_subscription,
-    reminder_time,
-    resume_subscription,
-)
+from store.outbox import reminder_time
+from store.subscriptions import NewSubscription, pause_subscription, resume_subscription
 from tests.alerting import OPENAI, History
 from tests.conftest import Home
 from tests.receivers import Webhook
@@ -185,7 +181,7 @@ def test_subscriptions_made_before_reminders_existed_are_reminded(history: Histo
     from sqlalchemy import text
 
     from store.db import alembic_config, open_store
-    from store.outbox import list_subscriptions
+    from store.subscriptions import list_subscriptions
 
     config = alembic_config()
     with history.engine.begin() as connection:

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from diffengine import assess, text_fingerprint
 from store.db import HEAD, StoreError, alembic_config, open_store
 from store.models import Change, Document, Fetch, Snapshot, Version, decompress
-from store.outbox import NewSubscription, add_subscription, queue_owed
+from store.outbox import queue_owed
 from store.queries import (
     Revert,
     get_change,
@@ -28,6 +28,7 @@ from store.queries import (
     reverts,
 )
 from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
+from store.subscriptions import NewSubscription, add_subscription
 from tests.alerting import History
 from tests.test_web_data import judge_with, verdict
 

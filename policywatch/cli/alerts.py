@@ -37,12 +37,16 @@ from policywatch.cli.common import (
     user_catalog,
 )
 from policywatch.wording import counted, did_you_mean
-from store.models import DEFAULT_REMINDERS, service_slug
-from store.outbox import (
+from store.models import (
+    DEFAULT_REMINDERS,
     DIGESTS,
     FETCH_ISSUE,
     REINSTATED,
     WITHDRAWN,
+    service_slug,
+)
+from store.queries import SEVERITIES, count_changes, tracked_names, upcoming_changes
+from store.subscriptions import (
     DuplicateName,
     NewSubscription,
     SubscriptionRow,
@@ -55,7 +59,6 @@ from store.outbox import (
     resume_subscription,
     set_reminders,
 )
-from store.queries import SEVERITIES, count_changes, tracked_names, upcoming_changes
 
 subscriptions_app = typer.Typer(
     help="The subscriptions: list them (URLs masked), remove, pause, resume or edit one, send a"
