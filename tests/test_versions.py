@@ -148,6 +148,8 @@ def test_a_comparison_that_names_no_two_versions_is_said_so(imported: Home) -> N
         (("acme/rule", "1"), "no tracked document acme/rule (did you mean acme/rules?)"),
         ((KEY, "4"), f"{KEY} has 3 versions: give FROM a number from 1 to 3"),
         ((KEY, "1", "9"), f"{KEY} has 3 versions: give TO a number from 1 to 3"),
+        ((KEY, "0"), f"{KEY} has 3 versions: give FROM a number from 1 to 3"),
+        ((KEY, "0", "2"), f"{KEY} has 3 versions: give FROM a number from 1 to 3"),
         ((KEY, "2", "2025-06-01"), f"FROM and TO name one version of {KEY}, version 2"),
         ((KEY, "3"), f"FROM and TO name one version of {KEY}, version 3"),
         (

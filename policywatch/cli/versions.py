@@ -180,11 +180,12 @@ def _chosen(
     on: str | None,
     asking: str = "--version ",
 ) -> int:
-    """The version asked for by number or by date, else the latest."""
-    if asked is not None and asked > len(versions):
+    """The version asked for by number or by date, else the latest. Numbers start at 1: a 0
+    taken for "not given" compared the latest version with itself, or with TO."""
+    if asked is not None and not 1 <= asked <= len(versions):
         fail(f"{key} has {counted(len(versions), 'version')}: give {asking}1 to {len(versions)}")
     if moment is None:
-        return asked or versions[-1].seq
+        return versions[-1].seq if asked is None else asked
     found = version_on(versions, moment)
     if found is None:
         fail(f"no version of {key} is known on {on}: it was first seen {_utc(versions[0].seen_at)}")
