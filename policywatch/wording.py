@@ -40,8 +40,23 @@ def untracked(tracked: TrackedNames, service: str | None, document: str | None) 
     if service and tracked.service(service) is None:
         return f"no tracked document of service {service}{did_you_mean(service, tracked.services)}"
     if document and document.lower() not in tracked.keys:
-        return f"no tracked document {document}{did_you_mean(document, tracked.keys)}"
+        return f"no tracked document {document}{key_meant(tracked, document)}"
     return ""
+
+
+def key_meant(tracked: TrackedNames, key: str) -> str:
+    """` (did you mean K?)` for a key one letter off; else, for a key of a tracked service's
+    (or the service alone), the keys it has: a document guessed by its type
+    (`whatsapp/business-terms`) is not close to any key, and its service is."""
+    if close := did_you_mean(key, tracked.keys):
+        return close
+    service = tracked.service(key.partition("/")[0])
+    return _documents_of(tracked, service) if service else ""
+
+
+def _documents_of(tracked: TrackedNames, service: str) -> str:
+    """` (the documents of WhatsApp: whatsapp/privacy-policy, whatsapp/terms-of-service)`."""
+    return f" (the documents of {service}: {', '.join(sorted(tracked.keys_of[service]))})"
 
 
 def unified_diff(old: str, new: str) -> list[str]:

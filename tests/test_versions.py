@@ -82,6 +82,19 @@ def test_a_version_that_is_not_there_is_said_so(imported: Home) -> None:
         assert message in result.stderr, args
 
 
+def test_a_key_guessed_for_a_tracked_service_is_told_its_documents(imported: Home) -> None:
+    """`text whatsapp/business-solution-terms`, the README's example, said only "no tracked
+    document" where WhatsApp was tracked under other keys: a key guessed from a document's type
+    is close to none, and its service names them."""
+    for typed in ("acme/privacy-policy", "Acme", "acme"):
+        for command in (("text", typed), ("compare", typed, "1")):
+            result = imported.run(*command)
+            assert (result.code, result.stdout) == (2, ""), command
+            assert result.stderr == (
+                f"error: no tracked document {typed} (the documents of Acme: {KEY})\n"
+            ), command
+
+
 def test_a_document_not_yet_fetched_has_no_version_to_show(home: Home) -> None:
     unread = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
     Repository(open_store(home.db)).sync_documents([unread])

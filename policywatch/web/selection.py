@@ -15,7 +15,7 @@ from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
-from policywatch.wording import counted, did_you_mean, untracked
+from policywatch.wording import counted, key_meant, untracked
 from store.queries import (
     SEVERITIES,
     ChangeRow,
@@ -250,7 +250,7 @@ def check_tracked(engine: Engine, filters: Filters) -> None:
 def no_document(engine: Engine, key: str) -> HTTPException:
     """The 404 of a document key that names nothing tracked, with the closest key, as the
     command line says it: an address typed by hand is most often one letter off."""
-    return HTTPException(404, f"no document {key}{did_you_mean(key, tracked_names(engine).keys)}")
+    return HTTPException(404, f"no document {key}{key_meant(tracked_names(engine), key)}")
 
 
 def version_or_404(engine: Engine, key: str, seq: int) -> VersionDetail:
