@@ -44,6 +44,17 @@ def untracked(tracked: TrackedNames, service: str | None, document: str | None) 
     return ""
 
 
+def crossed(tracked: TrackedNames, service: str | None, document: str | None) -> str:
+    """What a `document` of another service than `service` is told, with the service's
+    documents; "" otherwise. The command line's words: both filters together select nothing,
+    which read as "No changes recorded (yet)". The web's timeline offers the selections one
+    filter wider instead (`wider`)."""
+    named = tracked.service(service) if service else None
+    if named and document and document.lower() not in tracked.keys_of[named]:
+        return f"{document} is not a document of {named}{_documents_of(tracked, named)}"
+    return ""
+
+
 def key_meant(tracked: TrackedNames, key: str) -> str:
     """` (did you mean K?)` for a key one letter off; else, for a key of a tracked service's
     (or the service alone), the keys it has: a document guessed by its type

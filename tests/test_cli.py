@@ -585,6 +585,23 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     assert known.code == 0 and known.json() == []
 
 
+@pytest.mark.parametrize("command", ["history", "upcoming", "rejudge"])
+def test_a_document_of_another_service_than_the_one_given_is_an_error(
+    home: Home, command: str
+) -> None:
+    """Both filters together select nothing: that was an empty history, "No changes recorded
+    (yet)", as if the document had never changed."""
+    History(home.db).change()
+    result = home.run(command, "--service", "openai", "--document", WHATSAPP.key)
+    assert (result.code, result.stdout) == (2, ""), result
+    assert result.stderr == (
+        f"error: {WHATSAPP.key} is not a document of OpenAI (the documents of OpenAI:"
+        f" {OPENAI.key})\n"
+    )
+    both = home.run(command, "--service", "WhatsApp", "--document", WHATSAPP.key)
+    assert both.code == 0, both
+
+
 def test_history_takes_a_service_by_its_slug(home: Home) -> None:
     acme = DocumentInfo("acme-messenger/terms", "Acme Messenger", "Terms", "https://acme.test")
     History(home.db, [acme, WHATSAPP]).change(acme, summary="Bots barred")

@@ -22,7 +22,7 @@ from policywatch.config import (
     is_base_url,
     load_settings,
 )
-from policywatch.wording import did_you_mean, untracked
+from policywatch.wording import crossed, did_you_mean, untracked
 from store.db import MissingStore, StoreError, open_store, store_url
 from store.queries import SEVERITIES, TrackedNames, tracked_names
 
@@ -289,6 +289,8 @@ def checked_rules(paths: list[Path] | None) -> list[Path]:
 
 
 def check_tracked(store: Engine, service: str | None, document: str | None) -> None:
-    """A filter that names nothing tracked is a mistake to point out, not an empty history."""
-    if said := untracked(tracked_names(store), service, document):
+    """A filter that names nothing tracked, or a document of another service than the one
+    named, is a mistake to point out, not an empty history."""
+    tracked = tracked_names(store)
+    if said := untracked(tracked, service, document) or crossed(tracked, service, document):
         fail(said)
