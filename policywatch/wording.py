@@ -70,6 +70,13 @@ def _documents_of(tracked: TrackedNames, service: str) -> str:
     return f" (the documents of {service}: {', '.join(sorted(tracked.keys_of[service]))})"
 
 
+def why_no_date(error: ValueError) -> str:
+    """` (day is out of range for month)`: why a value written as an ISO date or time gives
+    none (February 30th, hour 25), which "is not an ISO date" denied it was; nothing for a
+    value not written as one, which those words describe."""
+    return "" if str(error).startswith("Invalid isoformat") else f" ({error})"
+
+
 def unified_diff(old: str, new: str) -> list[str]:
     """The change as a unified diff of the extracted texts, three lines of context: what
     `show` prints and `show --json` and the API carry."""

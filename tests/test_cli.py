@@ -602,6 +602,18 @@ def test_a_document_of_another_service_than_the_one_given_is_an_error(
     assert both.code == 0, both
 
 
+def test_a_date_written_right_that_names_no_day_says_why(home: Home) -> None:
+    """`--since 2025-02-30` was "not an ISO date such as 2026-01-15", of a date written just
+    so: the day it names is what does not exist."""
+    History(home.db).change()
+    result = home.run("history", "--since", "2025-02-30")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: --since '2025-02-30' is not an ISO date such as 2026-01-15 (day is out of range"
+        " for month)\n"
+    )
+
+
 def test_history_takes_a_service_by_its_slug(home: Home) -> None:
     acme = DocumentInfo("acme-messenger/terms", "Acme Messenger", "Terms", "https://acme.test")
     History(home.db, [acme, WHATSAPP]).change(acme, summary="Bots barred")

@@ -75,6 +75,8 @@ def test_a_version_that_is_not_there_is_said_so(imported: Home) -> None:
             f"no version of {KEY} is known on 2024-12-31: it was first seen 2025-01-01 00:00 UTC",
         ),
         ((KEY, "--on", "June"), "--on 'June' is not an ISO date or time such as 2026-01-15"),
+        ((KEY, "--on", "2025-02-30"), "2026-01-15T09:30 (day is out of range for month)"),
+        ((KEY, "--on", "2025-06-01T25:00"), "2026-01-15T09:30 (hour must be in 0..23)"),
         ((KEY, "--on", "2025-06-01", "--version", "1"), "give --version or --on, not both"),
     ]:
         result = imported.run("text", *args)

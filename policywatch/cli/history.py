@@ -27,7 +27,7 @@ from policywatch.cli.common import (
 )
 from policywatch.cli.diffview import hanging, render_change
 from policywatch.deadlines import dated, days_left
-from policywatch.wording import counted, noise_hidden, unified_diff
+from policywatch.wording import counted, noise_hidden, unified_diff, why_no_date
 from store.outbox import documents_json, failed_by_document
 from store.queries import (
     ChangeRow,
@@ -68,8 +68,8 @@ def _since(value: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--since {value!r} is not an ISO date such as 2026-01-15")
+    except ValueError as error:
+        fail(f"--since {value!r} is not an ISO date such as 2026-01-15{why_no_date(error)}")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

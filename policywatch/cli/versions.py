@@ -23,7 +23,7 @@ from policywatch.cli.common import (
 from policywatch.cli.diffview import render_change
 from policywatch.cli.history import detected_listing
 from policywatch.cli.terminal import inert_text
-from policywatch.wording import counted, unified_diff
+from policywatch.wording import counted, unified_diff, why_no_date
 from store.queries import (
     Comparison,
     VersionDetail,
@@ -167,8 +167,9 @@ def _moment(value: str, name: str, what: str = "an ISO date or time") -> datetim
         if len(value) == len("2026-01-15"):
             return datetime.combine(date.fromisoformat(value), time.max, UTC)
         moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{name} {value!r} is not {what} such as 2026-01-15 or 2026-01-15T09:30")
+    except ValueError as error:
+        such = f"such as 2026-01-15 or 2026-01-15T09:30{why_no_date(error)}"
+        fail(f"{name} {value!r} is not {what} {such}")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

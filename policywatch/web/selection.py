@@ -15,7 +15,7 @@ from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
-from policywatch.wording import counted, key_meant, untracked
+from policywatch.wording import counted, key_meant, untracked, why_no_date
 from store.queries import (
     SEVERITIES,
     ChangeRow,
@@ -93,8 +93,9 @@ def _date(name: str, value: str | None) -> date | None:
         return None
     try:
         return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{name} must be an ISO date such as 2026-01-15") from None
+    except ValueError as error:
+        such = f"such as 2026-01-15{why_no_date(error)}"
+        raise HTTPException(422, f"{name} must be an ISO date {such}") from None
 
 
 def _midnight(day: date | None) -> datetime | None:
