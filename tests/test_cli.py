@@ -303,6 +303,27 @@ def test_history_in_a_terminal_of_80_columns_keeps_every_word(home: Home) -> Non
     assert "whatsapp/business-solution-terms" in printed
 
 
+def test_history_in_80_columns_writes_lines_a_file_keeps_as_they_are(home: Home) -> None:
+    """Listed as a grid, every line was padded with spaces to the grid's width, in a file and
+    through `less` too; and the grid measured each of its cells before drawing one, which made
+    `history --limit 0` of 2,000 changes take twice as long as it does as lines."""
+    history = History(home.db)
+    history.change(summary="AI providers barred")
+    history.change(OPENAI, summary="Scraping banned")
+    listed = home.run("history", columns=80)
+    assert listed.code == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "2 " + _today() + "  critical  openai/usage-policies",
+        "  Scraping banned",
+        "1 " + _today() + "  critical  whatsapp/business-solution-terms",
+        "  AI providers barred",
+    ]
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 def test_history_and_show_count_the_days_left_when_they_are_shown(home: Home) -> None:
     """The stored summary holds the date; the days left are counted today, not the day it was
     found."""
