@@ -412,6 +412,9 @@ def test_documents_in_a_terminal_of_80_columns_never_cut_a_key_short(home: Home)
     table = home.run("documents", columns=80)
     assert table.code == 0, table.stderr
     assert long.key in [line.strip() for line in table.stdout.splitlines()]
+    # Lines as they are, in a file or through `less`: a grid padded each to its width.
+    listing = table.stdout.partition("1 of 1 documents cannot be fetched")[0].splitlines()
+    assert [line for line in listing if line != line.rstrip()] == []
     wide = home.run("documents", columns=120).stdout
     assert f" {long.key} " in wide and "│" in wide  # a table again, the key whole
 

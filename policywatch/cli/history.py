@@ -131,14 +131,14 @@ def _documents_table(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
     return table
 
 
-def _documents_list(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
+def _documents_list(rows: list[DocumentRow], failed: dict[str, int]) -> Group:
     """Each document as its key on a line of its own, then the rest on one line below it: in a
     table, a terminal of 80 columns folded keys mid-word (`amazon-appstore/d` / `eveloper-…`),
-    and a key is what `--only`, `--document` and the web's addresses take."""
-    listing = Table.grid()
-    listing.add_column(overflow="fold")
+    and a key is what `--only`, `--document` and the web's addresses take. Lines, as
+    `history` lists changes: a grid padded each with spaces to its width."""
+    lines: list[Text] = []
     for row in rows:
-        listing.add_row(Text(row.key, style="bold"))
+        lines.append(Text(row.key, style="bold", overflow="fold"))
         details = Text(
             f"  {counted(row.versions, 'version')} · checked {_when(row.last_checked, wide=False)}"
             f" · meaningful change {_when(row.last_meaningful_change, wide=False)}",
@@ -149,8 +149,8 @@ def _documents_list(rows: list[DocumentRow], failed: dict[str, int]) -> Table:
             details.append(f" · {failed[row.key]} alerts failed", "red")
         if row.issue:
             details.append(" · ").append_text(_issue(row))
-        listing.add_row(details)
-    return listing
+        lines.append(details)
+    return Group(*lines)
 
 
 def history(
