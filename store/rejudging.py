@@ -58,13 +58,15 @@ def rejudge(engine: Engine, key: str, judge: Judge, *, write: bool = True) -> Ju
     verdicts that differ, marked `rejudged_at`, unless not `write`.
 
     The document stays locked meanwhile: a crawl recording a version of it waits, rather than
-    being judged against verdicts half rewritten. Fingerprints are taken again too, as the diff
-    engine takes them now: they tell a page flipping back to an earlier text.
+    being judged against verdicts half rewritten. Not for a dry run, which writes nothing: it
+    held the store's write lock as long (seconds a document, on SQLite), and crawls waited on
+    it. Fingerprints are taken again too, as the diff engine takes them now: they tell a page
+    flipping back to an earlier text.
     """
     now = utcnow()
-    with Session(writer(engine)) as session, session.begin():
-        locked = select(Document).where(Document.key == key).with_for_update()
-        document = session.exec(locked).first()
+    with Session(writer(engine) if write else engine) as session, session.begin():
+        found = select(Document).where(Document.key == key)
+        document = session.exec(found.with_for_update() if write else found).first()
         if document is None:
             raise KeyError(f"unknown document {key}")
         rows = session.exec(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from functools import partial
 
 import pytest
@@ -73,6 +75,29 @@ def test_a_verdict_given_anew_replaces_the_old_and_alerts_no_one(
     assert [(one["id"], one["moved"], one["after"]["severity"]) for one in back] == [
         (found["id"], True, "low")
     ]
+
+
+def test_a_dry_run_reads_while_a_crawl_writes(home: Home, site: Site) -> None:
+    """A dry run took the store's write lock for each document it judged (seconds each, on the
+    corpus), so a crawl recording meanwhile waited; and it waited for a crawl's lock itself,
+    up to the 30 s timeout, to write nothing."""
+    site.html("/terms", PAGE.format(""))
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/terms")}])
+    assert home.crawl(catalog).code == 0
+    site.html("/terms", PAGE.format("<p>Carrier pigeons may not deliver API requests.</p>"))
+    assert home.crawl(catalog).code == 0
+    path = home.db.removeprefix("sqlite:///")
+    crawl = sqlite3.connect(path, isolation_level=None)
+    crawl.execute("BEGIN IMMEDIATE")  # a crawl recording a version holds the write lock
+    try:
+        started = time.monotonic()
+        dry = home.run("rejudge", "--dry-run")
+        waited = time.monotonic() - started
+    finally:
+        crawl.execute("ROLLBACK")
+    assert dry.code == 0, dry.stderr
+    assert "1 change of 1 document judged again" in dry.stdout
+    assert waited < 15, waited
 
 
 def test_a_filter_naming_nothing_tracked_is_an_error(home: Home, site: Site) -> None:
