@@ -497,6 +497,15 @@ def test_validate_a_missing_path() -> None:
     assert "does-not-exist.yaml: no such file or folder" in result.stdout
 
 
+@pytest.mark.parametrize("command", [["list"], ["list", "--json"], ["show", "acme/terms"]])
+def test_list_and_show_refuse_a_catalog_path_that_does_not_exist(command: list[str]) -> None:
+    """`list` warned "skipped: …" above 109 bundled documents and exited 0, so a mistyped
+    --catalog read as a catalog without the user's documents; `crawl` refuses it."""
+    result = invoke(*command, "--catalog", "does-not-exist.yaml")
+    assert result.exit_code == 2
+    assert result.output == "error: catalog does-not-exist.yaml: no such file or folder\n"
+
+
 def test_unreadable_settings_are_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

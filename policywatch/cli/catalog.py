@@ -38,9 +38,9 @@ from policywatch.cli.common import (
     console,
     err_console,
     fail,
+    named_catalog,
     print_json,
     settings,
-    user_catalog,
     warn_catalog_errors,
 )
 from policywatch.wording import counted
@@ -119,7 +119,7 @@ def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
 @app.command("list")
 def list_documents(catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
     """List every tracked document, sorted by key."""
-    loaded = user_catalog(catalog)
+    loaded = named_catalog(catalog)
     warn_catalog_errors(loaded)
     documents = sorted(loaded.documents, key=lambda document: document.key)
     if as_json:
@@ -213,7 +213,7 @@ _UNSET = {"format": "by the response's Content-Type"}  # what a field left out m
 @app.command()
 def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
     """Show the full declaration of one document."""
-    loaded = user_catalog(catalog)
+    loaded = named_catalog(catalog)
     document = loaded.get(key)
     if document is None:
         warn_catalog_errors(loaded)

@@ -137,6 +137,15 @@ def user_catalog(extra: list[Path] | None) -> Catalog:
     return load_catalog(catalog_paths(extra), bundled=settings().bundled_catalog)
 
 
+def named_catalog(extra: list[Path] | None) -> Catalog:
+    """`user_catalog`, once every path named exists: a mistyped `--catalog` is an error, not
+    a warning above a listing of the bundled catalog that reads as if it held the user's."""
+    missing = [str(path) for path in catalog_paths(extra) if not path.exists()]
+    if missing:
+        fail(f"catalog {', '.join(missing)}: no such file or folder")
+    return user_catalog(extra)
+
+
 def warn_catalog_errors(catalog: Catalog) -> None:
     """Broken entries are skipped, not fatal: say which and why, on stderr."""
     for error in catalog.errors:

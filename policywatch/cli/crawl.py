@@ -26,7 +26,6 @@ from policywatch.cli.common import (
     JsonOption,
     RedisOption,
     RulesOption,
-    catalog_paths,
     check_overrides,
     checked_rules,
     connected,
@@ -35,11 +34,11 @@ from policywatch.cli.common import (
     err_console,
     fail,
     fetch_settings,
+    named_catalog,
     print_json,
     progress_bar,
     settings,
     tracked_if_stored,
-    user_catalog,
     warn_catalog_errors,
 )
 from policywatch.deadlines import dated
@@ -165,10 +164,7 @@ def crawl(
     with --only narrows the selection and keeps the schedule, so cron lines may use it.
     With --redis, the due documents are fetched by `policywatch worker`s (crawlers/queue.py).
     """
-    missing = [str(path) for path in catalog_paths(catalog) if not path.exists()]
-    if missing:
-        fail(f"catalog {', '.join(missing)}: no such file or folder")
-    loaded = user_catalog(catalog)
+    loaded = named_catalog(catalog)
     warn_catalog_errors(loaded)
     _check_only(loaded, only or [], db)
     documents = loaded.select(only or [])
