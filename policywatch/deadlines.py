@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 
 def days_left(effective: date | None, today: date | None = None) -> str:
@@ -23,3 +23,13 @@ def dated(summary: str, effective: date | None, today: date | None = None) -> st
     """A change's summary with how far its effective date is, as every listing shows it."""
     left = days_left(effective, today)
     return f"{summary} ({left})" if left else summary
+
+
+def days_after(day: date, days: int) -> date | None:
+    """`days` after `day`; None (no bound) past the calendar's last day, 9999-12-31, which a
+    date typed as the end (`until=9999-12-31`) or a window typed huge (`within`, on the web
+    and on the command line) went beyond (a 500, a traceback)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None

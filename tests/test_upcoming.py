@@ -109,6 +109,17 @@ def test_upcoming_says_when_nothing_is_due_and_refuses_an_unknown_service(
     assert unknown.code == 2 and "Telegarm" in unknown.stderr
 
 
+@pytest.mark.parametrize("days", ["3000000", "99999999999999999999"])
+def test_a_window_past_the_calendars_end_is_any_time(
+    home: Home, deadlines: Deadlines, days: str
+) -> None:
+    """A window reaching past 9999-12-31 was an OverflowError and its traceback; the web's
+    `within` took it for no bound, and so does `--within` now."""
+    huge = home.run("upcoming", "--within", days, "--json")
+    assert huge.code == 0, huge.stderr
+    assert named(deadlines, huge.json()) == ["today", "limits", "ban", "fees", "far off"]
+
+
 def test_a_deadline_the_page_withdrew_is_left_out_and_said(
     home: Home, deadlines: Deadlines
 ) -> None:

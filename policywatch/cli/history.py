@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -28,7 +28,7 @@ from policywatch.cli.common import (
     print_json,
 )
 from policywatch.cli.diffview import hanging, render_change
-from policywatch.deadlines import dated, days_left
+from policywatch.deadlines import dated, days_after, days_left
 from policywatch.wording import counted, noise_hidden, unified_diff, why_no_date
 from store.outbox import documents_json, failed_by_document
 from store.queries import (
@@ -315,7 +315,7 @@ def upcoming(
     """Changes taking effect from today on, soonest first: what to act on before its date."""
     store = engine(db, existing=True, writes=False)
     today = datetime.now(UTC).date()
-    end = today + timedelta(days=within) if within else None
+    end = days_after(today, within) if within else None
     selection = Selection(service=service, document=document, min_severity=min_severity)
     coming = upcoming_changes(store, start=today, end=end, **selection)
     rows = coming.rows
@@ -327,8 +327,8 @@ def upcoming(
             err_console.print(_unstated(coming.unstated), highlight=False)
         return
     if not rows:
-        span = f"in the next {counted(within, 'day')}" if within else "from today on"
-        wider = "; --within 0 looks further" if within else ""
+        span = f"in the next {counted(within, 'day')}" if end else "from today on"
+        wider = "; --within 0 looks further" if end else ""
         console.print(f"No change takes effect {span} for this selection{wider}.", highlight=False)
     else:
         console.print(_changes(rows, _effective, "effective", lambda row: Text(row.summary)))

@@ -7,7 +7,7 @@ an empty value means "any"; a malformed one is a 422 naming the parameter, as Fa
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Annotated
 
@@ -15,6 +15,7 @@ from fastapi import HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from diffengine import load_rules
+from policywatch.deadlines import days_after
 from policywatch.wording import counted, key_meant, untracked, why_no_date
 from store.queries import (
     SEVERITIES,
@@ -102,16 +103,6 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _days_after(day: date, days: int) -> date | None:
-    """`days` after `day`; None (no bound) past the calendar's last day, 9999-12-31, which a
-    date typed as the end (`until=9999-12-31`) or a window typed huge (`within`) went beyond
-    (a 500)."""
-    try:
-        return day + timedelta(days=days)
-    except OverflowError:
-        return None
-
-
 def parse_filters(
     service: Annotated[str | None, Query(description="Service name, any case.")] = None,
     document: Annotated[str | None, Query(description="Document key, e.g. whatsapp/terms.")] = None,
@@ -149,7 +140,7 @@ def store(request: Request) -> Engine:
 def _where(filters: Filters) -> Selection:
     """The filters as the store's queries take them: dates as UTC midnights, `until` made
     exclusive (the day after), so a day typed as the end is included."""
-    until = _midnight(_days_after(filters.until, 1)) if filters.until else None
+    until = _midnight(days_after(filters.until, 1)) if filters.until else None
     return Selection(
         service=filters.service,
         document=filters.document,
@@ -228,7 +219,7 @@ def upcoming(engine: Engine, filters: Filters, within: int) -> Upcoming:
     days, 0: any time) whose date their page still states, soonest first. Dates of detection
     and noise have no say here."""
     today = datetime.now(UTC).date()
-    end = _days_after(today, within) if within else None
+    end = days_after(today, within) if within else None
     selection = Selection(
         service=filters.service,
         document=filters.document,
