@@ -594,6 +594,8 @@ def test_history_says_when_it_shows_only_the_newest(home: Home) -> None:
     assert cut.stderr.strip() == "The 2 newest changes of 3; --limit 0 shows them all."
     assert home.run("history", "--limit", "3", "--json").stderr == ""
     assert home.run("history", "--limit", "-1").code == 2
+    huge = home.run("history", "--limit", "99999999999999999999")
+    assert huge.code == 2 and "not in the range 0<=x<=1000000000" in huge.stderr, huge.stderr
 
 
 def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:

@@ -55,6 +55,9 @@ SEVERITY_STYLE = {
 }
 
 
+# Beyond any store's count, and within what SQLite and PostgreSQL take for a LIMIT: a number
+# past 2**63 was an OverflowError and its traceback.
+_MAX_LIMIT = 10**9
 _WIDE = 100  # columns below which changes are listed, not tabled (see `_changes`)
 _WIDE_DOCUMENTS = 120  # likewise for documents: keys of 55 letters beside four more columns
 # A change read right after its document's declaration changed (`Change.redeclared`).
@@ -162,7 +165,12 @@ def history(
         bool, typer.Option("--all", help="Include changes judged not meaningful.")
     ] = False,
     limit: Annotated[
-        int, typer.Option(min=0, help="At most this many changes, the newest; 0: all of them.")
+        int,
+        typer.Option(
+            min=0,
+            max=_MAX_LIMIT,
+            help="At most this many changes, the newest; 0: all of them.",
+        ),
     ] = 50,
     db: DbOption = None,
     as_json: JsonOption = False,
