@@ -11,6 +11,8 @@ import pytest
 from diffengine import assess, load_rules
 from store.db import open_store
 from store.rejudging import rejudge
+from store.repository import DocumentInfo
+from tests.alerting import History
 from tests.conftest import SHARED, Home
 from tests.receivers import Webhook
 from tests.site import Site
@@ -105,6 +107,17 @@ def test_a_filter_naming_nothing_tracked_is_an_error(home: Home, site: Site) -> 
     assert home.crawl(home.catalog([{"type": "Terms", "url": site.url("/terms")}])).code == 0
     wrong = home.run("rejudge", "--service", "TestSit")
     assert wrong.code == 2 and "did you mean TestSite" in wrong.stderr, wrong.stderr
+
+
+def test_a_service_is_taken_by_its_slug_as_history_takes_it(home: Home) -> None:
+    """`--service google-play` passed the check (the slug names a tracked service) and then
+    matched no document by its name, Google Play: "0 changes of 0 documents judged again"."""
+    acme = DocumentInfo("acme-messenger/terms", "Acme Messenger", "Terms", "https://acme.test")
+    History(home.db, [acme]).change(acme)
+    for given in ("acme-messenger", "ACME MESSENGER"):
+        judged = home.run("rejudge", "--dry-run", "--service", given)
+        assert judged.code == 0, judged.stderr
+        assert "1 change of 1 document judged again" in judged.stdout, judged.stdout
 
 
 @pytest.mark.skipif(not (SHARED / "corpus" / "history").is_dir(), reason="../shared/corpus absent")

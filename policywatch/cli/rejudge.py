@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
 from policywatch.cli.common import (
     DbOption,
@@ -23,7 +24,7 @@ from policywatch.cli.common import (
     progress_bar,
 )
 from policywatch.wording import counted
-from store.queries import list_documents
+from store.queries import tracked_names
 
 if TYPE_CHECKING:  # the diff engine is loaded by the command, not by `--help`
     from store.rejudging import Judged, Rejudged
@@ -49,12 +50,7 @@ def rejudge(
     store = engine(db, existing=True, writes=not dry_run)
     check_tracked(store, service, document)
     judge = partial(assess, rules=load_rules(checked_rules(rules)))
-    keys = [
-        row.key
-        for row in list_documents(store)
-        if (not service or row.service.lower() == service.lower())
-        and (not document or row.key == document.lower())
-    ]
+    keys = _selected(store, service, document)
     judged: list[Judged] = []
     with progress_bar(disable=as_json) as progress:
         task = progress.add_task("judging", total=len(keys))
@@ -65,6 +61,15 @@ def rejudge(
         print_json([_json(one.key, change) for one in judged for change in one.differing])
     else:
         _report(judged, dry_run)
+
+
+def _selected(store: Engine, service: str | None, document: str | None) -> list[str]:
+    """The keys of the documents to judge. A service is taken as `history` takes it, by its
+    name in any case or by its slug: named by its slug (`google-play`), none was judged."""
+    tracked = tracked_names(store)
+    named = tracked.service(service) if service else None
+    keys = tracked.keys_of[named] if named else tracked.keys
+    return sorted(key for key in keys if not document or key == document.lower())
 
 
 def _verdict(columns: dict[str, Any]) -> dict[str, Any]:
