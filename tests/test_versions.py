@@ -97,6 +97,15 @@ def test_a_key_guessed_for_a_tracked_service_is_told_its_documents(imported: Hom
             ), command
 
 
+def test_an_empty_key_is_said_to_be_one(imported: Home) -> None:
+    """`text "$KEY"` with KEY unset said "error:  has no version yet: no fetch of it has
+    succeeded", of a document that is not there."""
+    for command in (("text", ""), ("compare", " ", "1")):
+        result = imported.run(*command)
+        assert (result.code, result.stdout) == (2, ""), command
+        assert result.stderr.startswith("error: KEY must name a document, not "), result.stderr
+
+
 def test_a_document_not_yet_fetched_has_no_version_to_show(home: Home) -> None:
     unread = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
     Repository(open_store(home.db)).sync_documents([unread])

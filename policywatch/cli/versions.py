@@ -126,6 +126,8 @@ def compare(
 def _versions(store: Engine, key: str) -> list[VersionRow]:
     """The document's versions, oldest first; or the error of a key that names nothing
     tracked (with the key meant) or of a document no fetch of which has succeeded."""
+    if not key.strip():  # `text "$KEY"` with KEY unset: said to have "no version yet"
+        fail(f"KEY must name a document, not {key!r}: `policywatch documents` lists them")
     versions = list_versions(store, key)
     if versions is None:
         check_tracked(store, None, key)  # says which key was meant
