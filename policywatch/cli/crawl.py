@@ -7,6 +7,7 @@ import signal
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -49,6 +50,7 @@ from store.queries import last_checks, redeclared_changes
 
 if TYPE_CHECKING:
     from redis import Redis
+    from scrapy.settings import Settings as ScrapySettings
     from sqlalchemy import Engine
 
     from crawlers.declarations import Catalog, TrackedDocument
@@ -64,6 +66,7 @@ OnlyOption = Annotated[
         "repeatable, any case.",
     ),
 ]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -104,17 +107,23 @@ def _check_only(loaded: Catalog, only: list[str], db: str | None) -> None:
             " (catalog = [...])"
         )
     if typos := [name for name in unknown if name not in undeclared]:
-        known = {name for document in loaded.documents for name in (document.key, document.service)}
-        said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in typos)
-        broken = len(loaded.errors)
-        skipped = (
-            f"; or is it declared by one of the {counted(broken, 'entry', 'entries')} skipped"
-            " as broken (above)?"
-            if broken
-            else ""
-        )
-        problems.append(f"--only {said}: no document has that key or service{skipped}")
+        problems.append(f"--only {no_such_document(loaded, typos)}")
     fail("; ".join(problems))
+
+
+def no_such_document(loaded: Catalog, names: list[str]) -> str:
+    """`names`, which no document has as key or service, each with the closest that one has; or
+    the entries skipped as broken, which may have declared them."""
+    known = {name for document in loaded.documents for name in (document.key, document.service)}
+    said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in names)
+    broken = len(loaded.errors)
+    skipped = (
+        f"; or is it declared by one of the {counted(broken, 'entry', 'entries')} skipped"
+        " as broken (above)?"
+        if broken
+        else ""
+    )
+    return f"{said}: no document has that key or service{skipped}"
 
 
 def _undeclared(names: list[str], db: str | None) -> list[str]:
@@ -142,7 +151,7 @@ def crawl(
     rules: RulesOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     no_notify: Annotated[
         bool, typer.Option("--no-notify", help="Record only; leave alerts for `notify`.")
     ] = False,
@@ -164,8 +173,7 @@ def crawl(
     with --only narrows the selection and keeps the schedule, so cron lines may use it.
     With --redis, the due documents are fetched by `policywatch worker`s (crawlers/queue.py).
     """
-    loaded = named_catalog(catalog)
-    warn_catalog_errors(loaded)
+    loaded = loaded_catalog(catalog)
     _check_only(loaded, only or [], db)
     documents = loaded.select(only or [])
     if not documents:
@@ -188,25 +196,9 @@ def crawl(
         rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
 
         def fetch(due: list[TrackedDocument], advance: OnOutcome) -> CrawlResult:
-            # Scrapy: only a crawl that fetches loads it
-            from crawlers.runner import CrawlAborted, run_crawl
-
             check_overrides(overrides)  # here: a crawl with nothing due loads no Scrapy
             scrapy_settings = fetch_settings(db, config, rule_files, overrides)
-            wait = scrapy_settings.getint("DOWNLOAD_TIMEOUT")
-            try:
-                return run_crawl(
-                    due,
-                    scrapy_settings,
-                    advance,
-                    accept_capture=sorted(accepted),
-                    on_stop=lambda signum: err_console.print(
-                        f"Stopping: waiting for the pages being fetched (at most {wait} s);"
-                        f" {_again(signum)} to stop at once."
-                    ),
-                )
-            except CrawlAborted as error:
-                fail(str(error))
+            return crawl_here(due, scrapy_settings, advance, accepted)
 
     schedule = plan(
         documents,
@@ -220,7 +212,7 @@ def crawl(
         from store.repository import Repository  # 40 ms of diffengine: not for nothing due
 
         Repository(store).mark_redeclared(schedule.redeclared)
-    result = _fetch(schedule.due, fetch, quiet=quiet or as_json)
+    result = fetched(schedule.due, fetch, quiet=quiet or as_json)
     if as_json:
         print_json(_json(documents, result, schedule))
     else:
@@ -243,7 +235,41 @@ def crawl(
         raise typer.Exit(EXIT_NOTHING_FETCHED)
 
 
-def _fetch(
+def loaded_catalog(catalog: list[Path] | None) -> Catalog:
+    """The catalog a crawl fetches from: bundled and the user's, its broken entries said (and
+    skipped); a path of the user's that does not exist is an error, not an empty catalog."""
+    loaded = named_catalog(catalog)
+    warn_catalog_errors(loaded)
+    return loaded
+
+
+def crawl_here(
+    documents: list[TrackedDocument],
+    scrapy_settings: ScrapySettings,
+    advance: OnOutcome,
+    accepted: frozenset[str] = frozenset(),
+) -> CrawlResult:
+    """Crawl `documents` in this process; a first Ctrl-C says how long the pages being fetched
+    may still take, and a crawl Scrapy cannot run at all is an error in one line."""
+    from crawlers.runner import CrawlAborted, run_crawl  # Scrapy: only a crawl that fetches
+
+    wait = scrapy_settings.getint("DOWNLOAD_TIMEOUT")
+    try:
+        return run_crawl(
+            documents,
+            scrapy_settings,
+            advance,
+            accept_capture=sorted(accepted),
+            on_stop=lambda signum: err_console.print(
+                f"Stopping: waiting for the pages being fetched (at most {wait} s);"
+                f" {_again(signum)} to stop at once."
+            ),
+        )
+    except CrawlAborted as error:
+        fail(str(error))
+
+
+def fetched(
     documents: list[TrackedDocument],
     fetch: Callable[[list[TrackedDocument], OnOutcome], CrawlResult],
     *,
