@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from store.db import in_batches
 from store.deadlines import dated_changes
 from store.latest import newest_versions
-from store.models import Change, Document, Version, service_slug
+from store.models import Change, Document, Fetch, Version, service_slug
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -795,6 +795,29 @@ def latest_version(session: Session, document_id: int) -> Version | None:
         .order_by(col(Version.seq).desc())
         .limit(1)
     ).first()
+
+
+@dataclass(frozen=True)
+class FetchRow(JsonRow):
+    """A fetch attempt as the preview of a declaration tells it: its status, the bytes of the
+    body fetched (None when it failed before one came) and how long it took."""
+
+    status: int | None
+    bytes: int | None
+    elapsed_ms: int | None
+
+
+def last_fetch(engine: Engine, key: str) -> FetchRow | None:
+    """A document's latest fetch attempt; None when it has none."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(Fetch.status, Fetch.bytes, Fetch.elapsed_ms)
+            .join(Document, col(Document.id) == Fetch.document_id)
+            .where(Document.key == key.lower())
+            .order_by(col(Fetch.id).desc())
+            .limit(1)
+        ).first()
+        return None if row is None else FetchRow(*row)
 
 
 def recorded_versions(engine: Engine, key: str) -> tuple[datetime | None, set[str]]:

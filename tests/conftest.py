@@ -39,7 +39,7 @@ FAST = [
 # Commands that crawl, or serve, or wait on workers: always a process started from scratch, as
 # a crawl's Twisted reactor and Scrapy's settings belong to one process. The others may run in a
 # child of the fork server (tests/forkserver.py), unless TESTS_SPAWN_ALL is set.
-SPAWNED = frozenset({"crawl", "run", "worker", "serve", "demo"})
+SPAWNED = frozenset({"crawl", "run", "worker", "serve", "demo", ("catalog", "preview")})
 # What every command's environment holds but for its own variables, read by the server's libraries
 # on import: a command whose environment differs elsewhere is spawned instead.
 OURS = frozenset({"COLUMNS", "PYTEST_CURRENT_TEST"})
@@ -74,7 +74,7 @@ def spawn(args: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = 
 
 def forkable(args: tuple[str, ...], env: dict[str, str]) -> bool:
     """Whether the fork server may run this command as a fresh process would."""
-    if os.environ.get("TESTS_SPAWN_ALL") or (args and args[0] in SPAWNED):
+    if os.environ.get("TESTS_SPAWN_ALL") or (args and {args[0], args[:2]} & SPAWNED):
         return False
     return _outside(env) == _outside(BASE_ENV)
 

@@ -30,7 +30,9 @@ from crawlers.declarations import (
 )
 from diffengine import language as detection
 from policywatch.cli import app
-from tests.conftest import Home
+from tests.conftest import FAST, Home, spawn
+from tests.conftest import Result as RunResult
+from tests.site import Site
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catalog"
 GOOD = FIXTURES / "good"
@@ -780,3 +782,118 @@ def test_show_json_gives_range_selectors_as_mappings(tmp_path: Path) -> None:
     table = invoke("show", "ranged/imprint", "--catalog", str(path))
     assert table.exit_code == 0, table.output
     assert '{"start_before": "[name=who]", "end_before": "[name=ads]"}' in table.stdout
+
+
+# `catalog preview`: real crawls of the loopback site, into a store the user never sees.
+
+PAGE = """<html><head><title>Terms</title></head><body><nav>Home · Developers</nav>
+<main><h1>API Terms</h1><p>You may call the API.</p><div class="ad">Buy our plan now</div></main>
+</body></html>"""
+WALL = """<html><head><title>Just a moment...</title></head>
+<body><div id="cf-wrapper">Checking your browser</div></body></html>"""
+
+
+def preview(home: Home, catalog: Path, *args: str) -> RunResult:
+    return home.run("catalog", "preview", *args, "--catalog", str(catalog), *FAST)
+
+
+def test_preview_prints_the_extracted_text_and_creates_no_store(home: Home, site: Site) -> None:
+    site.html("/terms", PAGE)
+    catalog = home.catalog(
+        [{"type": "Terms", "url": site.url("/terms"), "select": ["main"], "remove": [".ad"]}]
+    )
+    # The default store is in the user's data folder: none is set, and the folders are kept here.
+    env = {key: value for key, value in home.env().items() if key != "POLICYWATCH_DB"}
+    folders = {name: home.path / name for name in ("XDG_DATA_HOME", "XDG_STATE_HOME")}
+    env |= {name: str(folder) for name, folder in folders.items()}
+    args = ("catalog", "preview", "TestSite/Terms", "--catalog", str(catalog), *FAST)
+    result = spawn(args, env, home.path)
+    assert result.code == 0, result.stderr
+    assert result.stdout == "# API Terms\n\nYou may call the API.\n"
+    assert f"testsite/terms  {site.url('/terms')}" in result.stderr
+    assert "7 words, 1 heading" in result.stderr
+    assert len(site.hits("/terms")) == 1
+    assert [path.name for path in home.path.iterdir()] == [catalog.name]
+
+
+def test_preview_leaves_the_users_store_as_it_was(home: Home, site: Site) -> None:
+    site.html("/terms", PAGE)
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/terms"), "select": ["main"]}])
+    assert home.crawl(catalog).code == 0
+    store = home.path / "store.sqlite3"
+    before = store.read_bytes()
+    site.html("/terms", PAGE.replace("call the API", "call the API twice a day"))
+    result = preview(home, catalog, "testsite")
+    assert result.code == 0, result.stderr
+    assert "twice a day" in result.stdout
+    assert store.read_bytes() == before
+    assert "twice a day" not in home.run("text", "testsite/terms").stdout
+
+
+def test_preview_names_a_selection_that_matched_nothing(home: Home, site: Site) -> None:
+    site.html("/terms", PAGE)
+    catalog = home.catalog(
+        [
+            {"type": "Terms", "url": site.url("/terms"), "select": ["main"]},
+            {"type": "Rules", "url": site.url("/terms"), "select": ["#rules", "article"]},
+        ]
+    )
+    result = preview(home, catalog, "testsite")
+    assert result.code == 1, result.stderr  # one text, one failure
+    assert "You may call the API." in result.stdout
+    assert "selector-matched-nothing: no element matches '#rules', 'article'" in result.stderr
+    assert "`render: browser`" in result.stderr  # the hint for a script-built page
+
+
+def test_preview_reports_a_bot_wall_and_an_error_page_not_as_text(home: Home, site: Site) -> None:
+    site.html("/wall", WALL)
+    catalog = home.catalog(
+        [
+            {"type": "Walled", "url": site.url("/wall")},
+            {"type": "Gone", "url": site.url("/gone")},
+        ]
+    )
+    result = preview(home, catalog, "testsite")
+    assert result.code == 3, result.stderr  # as `crawl`: every fetch failed
+    assert result.stdout == ""
+    assert "bot-wall: " in result.stderr
+    assert "Cloudflare" in result.stderr
+    assert "not-found: HTTP 404" in result.stderr
+
+
+def test_preview_json_gives_each_documents_text_or_issue(home: Home, site: Site) -> None:
+    site.html("/terms", PAGE)
+    catalog = home.catalog(
+        [
+            {"type": "Terms", "url": site.url("/terms"), "select": ["main"], "remove": [".ad"]},
+            {"type": "Rules", "url": site.url("/terms"), "select": ["#rules"]},
+        ]
+    )
+    result = preview(home, catalog, "testsite/terms", "testsite/rules", "--json")
+    assert result.code == 1, result.stderr
+    good, bad = result.json()
+    assert good == {
+        "key": "testsite/terms",
+        "url": site.url("/terms"),
+        "ok": True,
+        "text": "# API Terms\n\nYou may call the API.\n",
+        "issue": None,
+        "words": 7,
+        "headings": 1,
+        "status": 200,
+        "bytes": len(PAGE.encode()),
+        "elapsed_ms": good["elapsed_ms"],
+    }
+    assert isinstance(good["elapsed_ms"], int)
+    assert (bad["ok"], bad["text"], bad["words"]) == (False, None, None)
+    assert bad["issue"]["kind"] == "selector-matched-nothing"
+    assert bad["issue"]["detail"] == "no element matches '#rules'"
+    assert "render: browser" in bad["issue"]["hint"]
+
+
+def test_preview_of_an_unknown_key_names_the_closest(home: Home, site: Site) -> None:
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/terms")}])
+    result = preview(home, catalog, "testsite/term")
+    assert result.code == 2
+    assert "testsite/term (did you mean testsite/terms?): no document has that key" in result.stderr
+    assert site.log == []

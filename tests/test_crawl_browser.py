@@ -48,6 +48,25 @@ def test_a_script_built_page_is_rendered_before_extraction(
     assert "Loading" not in home.run("show", str(change["id"])).stdout
 
 
+def test_preview_shows_the_rendered_text_and_why_the_plain_fetch_read_none(
+    home: Home, site: Site, chromium: str
+) -> None:
+    site.html("/usage", SHELL % CLAUSE)
+    catalog = home.catalog(
+        [
+            {"type": "Usage", "url": site.url("/usage"), "select": "#terms", "render": "browser"},
+            {"type": "Usage plain", "url": site.url("/usage"), "select": "#terms"},
+        ]
+    )
+    browser = ("--set", f"POLICYWATCH_BROWSER={chromium}", "--quiet")
+    result = home.run("catalog", "preview", "testsite", "--catalog", str(catalog), *browser)
+    assert result.code == 1, result.stderr
+    assert result.stdout == f"# Usage Policy\n\n{CLAUSE}\n"
+    assert "testsite/usage-plain" in result.stderr
+    assert "selector-matched-nothing: no element matches '#terms'" in result.stderr
+    assert "read with `render: browser`" in result.stderr
+
+
 def test_an_unchanged_rendered_page_is_checked_again_not_failed(
     home: Home, site: Site, chromium: str
 ) -> None:

@@ -43,9 +43,11 @@ from policywatch.cli.common import (
     settings,
     warn_catalog_errors,
 )
+from policywatch.cli.preview import preview
 from policywatch.wording import counted
 
 app = typer.Typer(help="The catalog of tracked documents.", no_args_is_help=True)
+app.command()(preview)
 
 PathsArgument = Annotated[
     list[Path] | None,

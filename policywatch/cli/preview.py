@@ -1,0 +1,216 @@
+"""`policywatch catalog preview`: what a crawl would record of some documents, recording nothing.
+
+A declaration's first crawl writes its first version into the history, so a wrong selector
+made a wrong first version. The preview is that crawl, for real (the spider, the browser, PDF
+extraction, the screening of bot walls and error pages, the vetting of the capture), into a
+throwaway store in a temporary folder, which is read back and deleted: the user's store and
+data folder are never opened. Nothing is alerted, and no lock is taken: nothing shared is written.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.text import Text
+
+from policywatch.cli.common import (
+    EXIT_NOTHING_FETCHED,
+    CatalogOption,
+    JsonOption,
+    check_overrides,
+    err_console,
+    fail,
+    fetch_settings,
+    print_json,
+    settings,
+)
+from policywatch.cli.crawl import (
+    QuietOption,
+    SetOption,
+    crawl_here,
+    fetched,
+    loaded_catalog,
+    no_such_document,
+    parse_overrides,
+)
+from policywatch.cli.terminal import inert_text
+from policywatch.wording import counted
+from store.db import open_store
+from store.queries import FetchRow, get_version, last_fetch
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from crawlers.declarations import TrackedDocument
+    from crawlers.items import CrawlOutcome, CrawlResult
+
+EXIT_SOME_FAILED = 1  # some documents gave a text, others not
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+NamesArgument = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="KEY-or-SERVICE...",
+        help="Document keys, or service names (all their documents); any case.",
+        show_default=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One document as a crawl would record it: its text, or the fetch issue it would open."""
+
+    document: TrackedDocument
+    text: str | None
+    kind: str | None  # the issue's, when there is no text
+    detail: str | None
+    fetch: FetchRow | None
+
+    @property
+    def hint(self) -> str | None:
+        """What to try, where the issue's own words leave the user guessing."""
+        script_built = self.document.render != "browser"
+        if self.kind == "selector-matched-nothing":
+            hint = "check the selectors against the page's HTML as fetched"
+            if script_built:
+                hint += "; a page whose text its scripts write is read with `render: browser`"
+            return hint
+        if self.kind == "empty-text" and script_built:
+            return "a page whose text its scripts write reads empty without `render: browser`"
+        return None
+
+    def figures(self) -> dict[str, int | None]:
+        text = self.text or ""
+        fetch = self.fetch or FetchRow(None, None, None)
+        return {
+            "words": _words(text) if self.text is not None else None,
+            "headings": _headings(text) if self.text is not None else None,
+            "status": fetch.status,
+            "bytes": fetch.bytes,
+            "elapsed_ms": fetch.elapsed_ms,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        issue = {"kind": self.kind, "detail": self.detail, "hint": self.hint}
+        return {
+            "key": self.document.key,
+            "url": self.document.url,
+            "ok": self.text is not None,
+            "text": self.text,
+            "issue": None if self.text is not None else issue,
+            **self.figures(),
+        }
+
+
+def _words(markdown: str) -> int:
+    """Words as a reader counts them: Markdown's `#`, `-` and `>` are none."""
+    return sum(1 for token in markdown.split() if _LETTER_OR_DIGIT.search(token))
+
+
+def _headings(markdown: str) -> int:
+    return sum(1 for line in markdown.splitlines() if line.startswith("#"))
+
+
+def preview(
+    names: NamesArgument,
+    catalog: CatalogOption = None,
+    set_: SetOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fetch documents as a crawl would and show the text it would record, recording nothing.
+
+    A real crawl (robots.txt, browser, PDFs, screening) into a throwaway store: yours is untouched.
+
+    The text goes to stdout; each document's key, URL and figures, or its issue, to stderr.
+
+    Exit code 0: every document gave a text; 1: some did not; 3: none did.
+    """
+    loaded = loaded_catalog(catalog)
+    if unknown := loaded.unknown(names):
+        fail(no_such_document(loaded, unknown))
+    documents = loaded.select(names)
+    overrides = parse_overrides(set_ or [])
+    with tempfile.TemporaryDirectory(prefix="policywatch-preview-") as folder:
+        store_url = f"sqlite:///{Path(folder) / 'preview.sqlite3'}"
+        result = _crawled(documents, store_url, overrides, quiet=quiet or as_json)
+        store = open_store(store_url)
+        try:
+            previews = [_read_back(store, doc, item) for doc, item in _pairs(documents, result)]
+        finally:
+            store.dispose()
+    if as_json:
+        print_json([item.to_json() for item in previews])
+    else:
+        for item in previews:
+            _show(item)
+    if result.interrupted:
+        raise typer.Exit(128 + (result.stopped_by or 0))  # as a shell reports a signal
+    if result.nothing_fetched:
+        raise typer.Exit(EXIT_NOTHING_FETCHED)
+    if result.failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _crawled(
+    documents: list[TrackedDocument], store_url: str, overrides: dict[str, Any], *, quiet: bool
+) -> CrawlResult:
+    """The crawl `crawl` runs, with the settings it takes (config, `--set`), into `store_url`."""
+    check_overrides(overrides)
+    scrapy_settings = fetch_settings(store_url, settings(), [], overrides)
+    return fetched(
+        documents,
+        lambda due, advance: crawl_here(due, scrapy_settings, advance),
+        quiet=quiet,
+    )
+
+
+def _pairs(
+    documents: list[TrackedDocument], result: CrawlResult
+) -> list[tuple[TrackedDocument, CrawlOutcome]]:
+    return list(zip(documents, result.outcomes, strict=True))  # both in catalog order
+
+
+def _read_back(store: Engine, document: TrackedDocument, outcome: CrawlOutcome) -> Preview:
+    """What the crawl recorded of `document`: its first version, or the issue it failed with."""
+    fetch = last_fetch(store, document.key)
+    if outcome.outcome == "failed":
+        kind, _, detail = outcome.detail.partition(": ")
+        return Preview(document, None, kind, detail, fetch)
+    version = get_version(store, document.key, 1)
+    assert version is not None, f"a fresh store's crawl recorded {outcome.outcome}"
+    return Preview(document, version.text, None, None, fetch)
+
+
+def _show(item: Preview) -> None:
+    """The key and URL, then the text on stdout with its figures on stderr, or the issue."""
+    document = item.document
+    err_console.print(Text(f"{document.key}  {document.url}", style="bold"), highlight=False)
+    if item.text is None:
+        err_console.print(
+            Text.assemble(("✗ ", "red"), (f"{item.kind}: ", "bold red"), item.detail or ""),
+            highlight=False,
+        )
+        if item.hint:
+            err_console.print(f"  hint: {escape(item.hint)}", highlight=False)
+        return
+    err_console.print(f"  {_summary(item)}", style="dim", highlight=False)
+    typer.echo(inert_text(item.text), nl=not item.text.endswith("\n"))
+
+
+def _summary(item: Preview) -> str:
+    """e.g. `1204 words, 9 headings; 48,310 bytes fetched in 0.4 s`."""
+    text, fetch = item.text or "", item.fetch
+    said = f"{counted(_words(text), 'word')}, {counted(_headings(text), 'heading')}"
+    if fetch and fetch.bytes is not None:
+        said += f"; {fetch.bytes:,} bytes fetched"
+    if fetch and fetch.elapsed_ms is not None:
+        said += f" in {fetch.elapsed_ms / 1000:.1f} s"
+    return said
