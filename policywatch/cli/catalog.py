@@ -3,7 +3,8 @@
 The catalog is the one thing users edit by hand, so these commands exist to answer three questions
 quickly: what is tracked (`list`), is my YAML right (`validate`), and what exactly will be fetched
 and kept for one document (`show`). `import-ota` starts a catalog from Open Terms Archive's
-declarations instead of from scratch. `--json` output is stable: scripts and tests read it.
+declarations instead of from scratch; `preview` (policywatch/cli/preview.py) shows what a crawl
+would record of a declaration before one does. `--json` output is stable: scripts and tests read it.
 """
 
 from __future__ import annotations
