@@ -76,22 +76,22 @@ class Preview:
     @property
     def hint(self) -> str | None:
         """What to try, where the issue's own words leave the user guessing."""
-        script_built = self.document.render != "browser"
+        plain = self.document.render != "browser"  # a page's scripts did not run
         if self.kind == "selector-matched-nothing":
             hint = "check the selectors against the page's HTML as fetched"
-            if script_built:
+            if plain:
                 hint += "; a page whose text its scripts write is read with `render: browser`"
             return hint
-        if self.kind == "empty-text" and script_built:
+        if self.kind == "empty-text" and plain:
             return "a page whose text its scripts write reads empty without `render: browser`"
         return None
 
     def figures(self) -> dict[str, int | None]:
-        text = self.text or ""
-        fetch = self.fetch or FetchRow(None, None, None)
+        """The text's words and headings (None without a text), the fetch's status, bytes, time."""
+        text, fetch = self.text, self.fetch or FetchRow(None, None, None)
         return {
-            "words": _words(text) if self.text is not None else None,
-            "headings": _headings(text) if self.text is not None else None,
+            "words": None if text is None else _words(text),
+            "headings": None if text is None else _headings(text),
             "status": fetch.status,
             "bytes": fetch.bytes,
             "elapsed_ms": fetch.elapsed_ms,
