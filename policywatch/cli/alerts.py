@@ -283,6 +283,9 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([row.to_json() | {"url": mask(row)} for row in rows])
         return
+    if not rows:
+        console.print("No subscriptions: add one with [bold]policywatch subscribe URL[/].")
+        return
     # Four columns, the URL the widest: eight of them cut URLs into pieces of nine letters in 80.
     table = Table(show_edge=False, expand=True)
     table.add_column("name", overflow="fold", ratio=1)
@@ -302,8 +305,6 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
             console.print(
                 f"[red]{escape(row.name)}[/]: last error: {escape(row.last_error)}", highlight=False
             )
-    if not rows:
-        console.print("No subscriptions: add one with [bold]policywatch subscribe URL[/].")
 
 
 def _deliveries_cell(row: SubscriptionRow) -> str:
