@@ -173,13 +173,17 @@ def _window(positions: list[list[int]]) -> Reach:
 # introduces the exception ("except: with YouTube's prior written permission"); one after its
 # words ends it ("except with our permission: even then, you must not…"). An exception whose
 # cases are enumerated ("except: (a) …; (b) …") runs to the end of the clause: the cases are
-# the exception, commas and all.
+# the exception, commas and all. "Without" opens one only before a permission ("without our
+# prior written permission": "except with it"), and it ends there: "without notice" is no
+# exception, and what follows the permission is the clause again ("(without our prior
+# permission) or attempt to access data that you do not have permission to access").
 _EXCEPTION = re.compile(
     rf"{EXCEPTION_LIST.pattern}.*"
     rf"|\b(?:{EXCEPTION_OPENER}"
     r"|(?:as|where|when)\s+(?:expressly\s+)?(?:permitted|allowed|authori[sz]ed)\s+by"
     r"|(?:that\s+(?:is|are)\s+)?not\s+(?:provided|approved|authori[sz]ed|permitted)\s+by"
-    r"|approved\s+in\s+writing)\b(?:\s*:)?[^.;:,]*",
+    r"|approved\s+in\s+writing)\b(?:\s*:)?[^.;:,]*"
+    r"|\bwithout\s+(?:[\w']+\s+){0,4}?(?:permission|consent|approval|authori[sz]ation)\b",
     re.IGNORECASE | re.DOTALL,
 )
 # Words that join an exception's cases: one moves as a case is added ("(a) … or (b) …" become

@@ -465,3 +465,25 @@ def test_a_stricter_condition_on_an_exception_tightens_the_restriction() -> None
     assert "automated-access-barred" in {m.rule_id for m in express.matches}
     # The other way, the condition eased, is a loosening: no restriction again.
     assert classify(compare(_page(stricter), _page(permission))).matches == ()
+
+
+def test_a_stricter_permission_a_ban_is_without_tightens_it() -> None:
+    """ "Without our permission" is "except with it": made "without our prior written
+    permission", it fired nothing. "Without" opens no other exception ("without notice"), and
+    the one it opens ends at the permission: Facebook's "(without our prior permission) or
+    attempt to access data that you do not have permission to access" lost its "that", an
+    edit of the clause after the exception, not of the exception."""
+    ban = "You may not access the Service using automated means"
+    permission = f"{ban} without our permission."
+    stricter = permission.replace("our permission", "our prior written permission")
+    fired = classify(compare(_page(permission), _page(stricter))).matches
+    assert ("automated-access-barred", "changed", "high") in {
+        (m.rule_id, m.side, m.severity) for m in fired
+    }
+    assert classify(compare(_page(stricter), _page(permission))).matches == ()
+    facebook = (
+        f"{ban} (without our prior permission) or attempt to access data that you do not have"
+        " permission to access."
+    )
+    reworded = classify(compare(_page(facebook), _page(facebook.replace("data that", "data"))))
+    assert reworded.matches == ()
