@@ -653,4 +653,7 @@ def test_edit_changes_what_the_next_change_delivers(any_home: Home, hook: Webhoo
     assert both.code == 2 and "--tag or --any-tag" in both.stderr
     assert alerts(home, "subscriptions", "edit", "team").code == 2
     assert alerts(home, "subscriptions", "edit", "team", "--digest", "hourly").code == 2
+    assert "reminded 7 days and 1 day before" in cleared.stdout
+    fetching = alerts(home, "subscriptions", "edit", "team", "--category", "fetch-issue")
+    assert "categories fetch-issue" in fetching.stdout and "reminded" not in fetching.stdout
     assert_masked(edited, cleared, warned)

@@ -265,7 +265,7 @@ def _wants(row: SubscriptionRow) -> str:
     ]
     if row.digest:
         parts.append(f"{row.digest} digest")
-    if row.reminders:
+    if row.reminders and hears_changes(row.categories):  # edited to fetch-issue alone: none
         parts.append(f"reminded {_days(row.reminders)} before")
     return "; ".join(parts)
 
