@@ -14,11 +14,15 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from notifier.render import Line, Message
+from notifier.render import Line, Message, clip
 from store.models import FETCH_ISSUE
 from store.queries import ChangeRow, severity_rank
 
 NOTIFY_TYPES = {"critical": "failure", "high": "warning"}  # the rest: "info"
+# A title's length: an email subject or a notification line read at a glance, and within every
+# service's own title limit (ntfy: 200), whose cut would fall on the date at the end.
+TITLE_MAX = 170
+MIN_GIST = 24  # a summary clipped shorter than this would say nothing: the title runs long
 
 
 def _severity(change: ChangeRow) -> str:
@@ -26,16 +30,27 @@ def _severity(change: ChangeRow) -> str:
     return change.severity or "info"
 
 
-def _effective(when: date | None, today: date, summary: str) -> str:
-    """How far the effective date is, counted when the alert goes (a digest goes days later); the
-    date itself too unless the summary ends with it, as the diff engine writes it."""
+def _dated(summary: str, when: date | None, today: date) -> tuple[str, str]:
+    """The summary's gist and what the title says after it of the effective date: how far it
+    is, counted when the alert goes (a digest goes days later), and the date itself, which the
+    diff engine writes at the summary's end. Apart, so that a long gist is clipped, not the date."""
     if when is None:
-        return ""
+        return summary, ""
     days = (when - today).days
     relative = "today" if days == 0 else f"in {days} days" if days > 0 else f"{-days} days ago"
-    if summary.endswith(f"effective {when.isoformat()}"):
-        return f" ({relative})"
-    return f" (effective {when.isoformat()}, {relative})"
+    stated = f"effective {when.isoformat()}"
+    gist = summary.removesuffix(stated).rstrip("; ")
+    if gist and gist != summary:
+        return gist, f"; {stated} ({relative})"
+    return summary, f" ({stated}, {relative})"
+
+
+def _title(lead: str, gist: str, tail: str) -> str:
+    """`lead`, `gist` and `tail`, the gist clipped at a word to keep the title within TITLE_MAX:
+    a change no rule recognised is summarised by counts and section names ("9 sentences added,
+    11 removed, 12 changed, 1 restored in “Microsoft Copilot Supplemental Terms of Use”, …"),
+    and the service's cut of such a title fell on its effective date and days left."""
+    return f"{lead}{clip(gist, max(TITLE_MAX - len(lead) - len(tail), MIN_GIST))}{tail}"
 
 
 def review_url(change: ChangeRow, base_url: str | None) -> str | None:
@@ -45,11 +60,12 @@ def review_url(change: ChangeRow, base_url: str | None) -> str | None:
 
 def headline(change: ChangeRow, today: date) -> str:
     """`[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred (effective …)`."""
-    summary = change.summary.strip().splitlines()[0] if change.summary.strip() else "changed"
-    return (
-        f"[{_severity(change).upper()}] {change.service} · {change.document_type} — {summary}"
-        f"{_effective(change.effective_date, today, summary)}"
-    )
+    gist, when = _dated(_first_line(change), change.effective_date, today)
+    return _title(f"[{_severity(change).upper()}] {_named(change)} — ", gist, when)
+
+
+def _named(change: ChangeRow) -> str:
+    return f"{change.service} · {change.document_type}"
 
 
 def _matched_sentences(change: ChangeRow) -> tuple[Line, ...]:
@@ -107,16 +123,14 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     assert change.effective_date is not None, "a reminder is of a dated change"
     days = (change.effective_date - today).days
     left = "tomorrow" if days == 1 else "today" if days <= 0 else f"in {days} days"
-    summary = _first_line(change)
     # The diff engine ends the summary with the date, which the title gives after it anyway.
-    stated = f"effective {change.effective_date.isoformat()}"
-    summary = summary.removesuffix(stated).rstrip("; ") or summary
+    gist, _ = _dated(_first_line(change), change.effective_date, today)
     alert = change_message(change, base_url=base_url, today=today)
     found = f"{change.detected_at:%Y-%m-%d}"
+    when = f": takes effect {left} ({change.effective_date.isoformat()})"
     return replace(
         alert,
-        title=f"[REMINDER] {change.service} · {change.document_type} — {summary}: takes effect "
-        f"{left} ({change.effective_date.isoformat()})",
+        title=_title(f"[REMINDER] {_named(change)} — ", gist, when),
         head=(
             Line(f"Takes effect {left}, on {change.effective_date.isoformat()}; found {found}."),
             *alert.head,
@@ -168,7 +182,7 @@ def _recalled(
     """The alert of a change told again, tagged, with where the page stands now in its title
     and how it came there above what the alert said."""
     alert = change_message(change, base_url=base_url, today=today)
-    title = f"[{tag}] {change.service} · {change.document_type} — {_first_line(change)}: {state}"
+    title = _title(f"[{tag}] {_named(change)} — ", _first_line(change), f": {state}")
     return replace(alert, title=title, head=(Line(told), *alert.head))
 
 

@@ -216,3 +216,26 @@ def test_a_digest_tells_apart_two_changes_with_the_same_summary() -> None:
     lines = [line.text for line in message.items]
     assert len(set(lines)) == 2
     assert lines[0].endswith("(change 41, 2025-10-20)"), lines
+
+
+def test_a_long_summary_is_clipped_in_the_title_not_its_effective_date() -> None:
+    """Microsoft Copilot's terms: the counts and section names ran the title to 253 characters,
+    and the 250 of Slack's, Discord's or an email's subject cut it at "(110…"."""
+    summary = (
+        "9 sentences added, 11 removed, 12 changed, 1 restored in “Microsoft Copilot Supplemental"
+        " Terms of Use”, “Microsoft Copilot Terms of Use” and 8 more; Effective date changed;"
+        " effective 2026-08-18"
+    )
+    copilot = change_row(
+        service="Microsoft Copilot",
+        document_type="Terms of Service",
+        severity="low",
+        summary=summary,
+        effective_date=date(2026, 8, 18),
+    )
+    title = headline(copilot, date(2026, 8, 4))
+    assert len(title) <= 200, title  # ntfy's title limit, the smallest of the services
+    assert title.startswith("[LOW] Microsoft Copilot · Terms of Service — 9 sentences added, 11")
+    assert title.endswith("…; effective 2026-08-18 (in 14 days)"), title
+    body = render(list(change_message(copilot, base_url=None, today=date(2026, 8, 4)).head), "text")
+    assert summary in body  # the body keeps it whole
