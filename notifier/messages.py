@@ -76,9 +76,10 @@ def _matched_sentences(change: ChangeRow) -> tuple[Line, ...]:
     """
     return tuple(
         Line(
-            f"{caught.sentence} ({', '.join(caught.categories)}; {caught.severity})",
+            caught.sentence,
             "removed" if caught.side == "removed" else "added",
             before="" if caught.side == "removed" else caught.before,
+            note=f"{', '.join(caught.categories)}; {caught.severity}",
         )
         for caught in change.matched_sentences()
     )

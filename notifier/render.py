@@ -23,13 +23,20 @@ class Line:
     """One paragraph: plain text, added or removed text, or a link labelled `text`.
 
     An added line may carry the wording it replaced (`before`), shown struck out above it: one
-    paragraph, so a cut for length never keeps the old wording without the new.
+    paragraph, so a cut for length never keeps the old wording without the new. A `note` is ours
+    about the text (the rules that caught a sentence), put after it outside its marks: inside
+    them, it read as the policy's own words.
     """
 
     text: str
     style: Style = "text"
     href: str | None = None
     before: str = ""
+    note: str = ""
+
+
+def _noted(line: Line) -> str:
+    return f" ({line.note})" if line.note else ""
 
 
 @dataclass(frozen=True)
@@ -59,16 +66,20 @@ def _text(line: Line) -> str:
     if line.style == "link":
         return f"{line.text}: {line.href}"
     old = f"- {line.before}\n" if line.before else ""
-    return old + {"added": "+ ", "removed": "- "}.get(line.style, "") + line.text
+    return old + {"added": "+ ", "removed": "- "}.get(line.style, "") + line.text + _noted(line)
+
+
+def _escaped(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _markdown(line: Line) -> str:
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", line.text)
+    text = _escaped(line.text)
     if line.style == "link":
         return f"[{text}]({line.href})"
-    before = _MARKDOWN_SPECIAL.sub(r"\\\1", line.before)
-    old = f"- ~~{before}~~\n" if before else ""
-    return old + {"added": f"+ **{text}**", "removed": f"- ~~{text}~~"}.get(line.style, text)
+    old = f"- ~~{_escaped(line.before)}~~\n" if line.before else ""
+    marked = {"added": f"+ **{text}**", "removed": f"- ~~{text}~~"}.get(line.style, text)
+    return old + marked + _escaped(_noted(line))
 
 
 def _html(line: Line) -> str:
@@ -80,10 +91,11 @@ def _html(line: Line) -> str:
     # part is this HTML with its tags stripped (Apprise's), where an old wording above its new
     # one read as the same sentence twice.
     old = f"- <del>{html.escape(line.before)}</del><br>" if line.before else ""
+    note = html.escape(_noted(line))
     return {
-        "added": f"<p>{old}+ <ins>{text}</ins></p>",
-        "removed": f"<p>- <del>{text}</del></p>",
-    }.get(line.style, f"<p>{text}</p>")
+        "added": f"<p>{old}+ <ins>{text}</ins>{note}</p>",
+        "removed": f"<p>- <del>{text}</del>{note}</p>",
+    }.get(line.style, f"<p>{text}{note}</p>")
 
 
 RENDERERS: dict[str, tuple[Callable[[Line], str], str]] = {

@@ -87,8 +87,8 @@ def test_a_sentence_caught_by_several_rules_is_listed_once() -> None:
     ]
     message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
     assert message.items == (
-        Line(f"{clause} (api-access, ai-restriction; critical)", "added"),
-        Line(f"{dated} (effective-date; info)", "added"),
+        Line(clause, "added", note="api-access, ai-restriction; critical"),
+        Line(dated, "added", note="effective-date; info"),
     )
 
 
@@ -115,6 +115,19 @@ def test_a_reworded_sentence_shows_its_old_wording_struck_out_above_the_new() ->
     assert render(list(message.items), "markdown").startswith(f"- ~~{old}~~\n+ **{new}")
     assert render(list(message.items), "html").startswith(f"<p>- <del>{old}</del><br>+ <ins>{new}")
     assert len(message.items) == 1  # one item: a cut for length never keeps the old alone
+
+
+def test_the_rules_that_caught_a_sentence_stand_outside_its_quote() -> None:
+    """ "+ **Effective: 2026-08-18 (past versions) (effective-date; info)**": in bold, or in
+    <ins>, the rule's note read as the policy's own words."""
+    sentence = "Effective: 2026-08-18 (past versions)"
+    match = {"rule_id": "effective-date", "category": "effective-date", "severity": "info"}
+    matches = [match | {"sentence": sentence, "side": "added"}]
+    message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
+    items = list(message.items)
+    assert render(items, "text") == f"+ {sentence} (effective-date; info)"
+    assert render(items, "markdown") == f"+ **{sentence}** (effective-date; info)"
+    assert render(items, "html") == f"<p>+ <ins>{sentence}</ins> (effective-date; info)</p>"
 
 
 def test_a_change_no_rule_recognised_quotes_its_first_changed_sentences() -> None:
