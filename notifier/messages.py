@@ -105,9 +105,10 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
     quoted = _matched_sentences(change) or _excerpts(change)
     counts = f"{change.added} added · {change.removed} removed · {change.changed} changed"
     review = review_url(change, base_url)
+    title = headline(change, today)
     return Message(
-        title=headline(change, today),
-        head=tuple(Line(line) for line in change.summary.strip().splitlines()),
+        title=title,
+        head=tuple(Line(line) for line in _untitled(change, title, today)),
         items=quoted,
         foot=(
             Line(counts),
@@ -116,6 +117,14 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
         ),
         notify_type=NOTIFY_TYPES.get(_severity(change), "info"),
     )
+
+
+def _untitled(change: ChangeRow, title: str, today: date) -> list[str]:
+    """The summary's lines the title does not already give whole: every service shows the title
+    above the body (Telegram in bold at its top), where the same line twice read as padding."""
+    first, *rest = change.summary.strip().splitlines() or [""]
+    gist, _ = _dated(first, change.effective_date, today)
+    return rest if gist in title else [first, *rest]
 
 
 def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) -> Message:

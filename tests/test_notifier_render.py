@@ -252,3 +252,14 @@ def test_a_long_summary_is_clipped_in_the_title_not_its_effective_date() -> None
     assert title.endswith("…; effective 2026-08-18 (in 14 days)"), title
     body = render(list(change_message(copilot, base_url=None, today=date(2026, 8, 4)).head), "text")
     assert summary in body  # the body keeps it whole
+
+
+def test_the_body_does_not_repeat_the_summary_the_title_gives() -> None:
+    """Telegram showed YouTube's alert as "[MEDIUM] YouTube · Terms of Service — Termination or
+    enforcement terms changed; Effective date changed" in bold, then the same line again."""
+    summary = "Termination or enforcement terms changed; Effective date changed"
+    youtube = change_row(summary=summary, severity="medium", effective_date=None)
+    message = change_message(youtube, base_url=None, today=date(2026, 12, 6))
+    assert summary in message.title
+    body = fit(message, "html", 4096)
+    assert summary not in body and body.startswith("<p>+ <ins>AI Providers are prohibited")
