@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -263,3 +264,20 @@ def test_the_body_does_not_repeat_the_summary_the_title_gives() -> None:
     assert summary in message.title
     body = fit(message, "html", 4096)
     assert summary not in body and body.startswith("<p>+ <ins>AI Providers are prohibited")
+
+
+@pytest.mark.parametrize("body_format", ["text", "markdown"])
+def test_a_digest_cut_for_length_links_to_the_rest(body_format: str) -> None:
+    """40 changes of the corpus in Discord's 2,000 characters: 10 shown, "… 30 more", and no way
+    to the 30 but opening the review page and finding the day."""
+    changes = [
+        change_row(id=n, summary="Termination or enforcement terms changed; Effective date changed")
+        for n in range(40)
+    ]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    message = digest_message(
+        changes, digest="weekly", start=start, base_url="http://pw.test/", today=date(2026, 1, 8)
+    )
+    body = fit(message, body_format, 2000)
+    assert len(body) <= 2000 and re.search(r"… \d+ more", body)
+    assert "http://pw.test/?since=2026-01-01" in body
