@@ -53,13 +53,14 @@ class Message:
 
 
 def clip(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut at a word boundary and ended with `…`."""
+    """`text` within `limit` characters, cut at a word boundary and ended with `…`; the
+    punctuation before the cut goes too ("and 10 more;…" read as a typo)."""
     if len(text) <= limit:
         return text
     cut = text[: max(limit - 1, 0)]
     if " " in cut.strip():
         cut = cut[: cut.rstrip().rfind(" ")]
-    return cut.rstrip() + "…"
+    return cut.rstrip(" ,;:") + "…"
 
 
 def _text(line: Line) -> str:

@@ -172,6 +172,12 @@ def test_clip_cuts_at_a_word_boundary() -> None:
     assert clip("short", 20) == "short"
 
 
+def test_clip_drops_the_punctuation_before_its_cut() -> None:
+    """LinkedIn's summary, cut before "Effective date changed", ended "and 10 more;…"."""
+    summary = "2 sentences added in “LinkedIn Service Terms” and 10 more; Effective date changed"
+    assert clip(summary, 70) == "2 sentences added in “LinkedIn Service Terms” and 10 more…"
+
+
 @pytest.mark.parametrize("body_format", ["text", "markdown", "html"])
 def test_long_bodies_drop_whole_items_and_say_how_many(body_format: str) -> None:
     items = tuple(Line(f"Sentence number {n} of the new terms.", "added") for n in range(40))
