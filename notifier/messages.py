@@ -103,6 +103,8 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
     """One change: its summary, the sentences the rules matched (or, when none did, the first
     that changed), counts and links."""
     quoted = _matched_sentences(change) or _excerpts(change)
+    # Named: unnamed, "12 added · 0 removed · 5 changed" under "4 sentences added, …" read as
+    # another count than the summary's, of lines perhaps.
     counts = f"{change.added} added · {change.removed} removed · {change.changed} changed"
     review = review_url(change, base_url)
     title = headline(change, today)
@@ -111,7 +113,7 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
         head=tuple(Line(line) for line in _untitled(change, title, today)),
         items=quoted,
         foot=(
-            Line(counts),
+            Line(f"Sentences: {counts}"),
             Line("Source", "link", change.url),
             *([Line("Review this change", "link", review)] if review else []),
         ),

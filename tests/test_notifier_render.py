@@ -153,7 +153,7 @@ def test_body_formats_mark_added_text_and_link_the_change() -> None:
     lines = [*message.head, *message.items, *message.foot]
     text = render(lines, "text")
     assert "+ AI Providers are prohibited" in text
-    assert "3 added · 1 removed · 2 changed" in text
+    assert "\nSentences: 3 added · 1 removed · 2 changed\n" in text  # not lines: named
     assert "Review this change: https://pw.example/changes/7" in text
     assert "+ **AI Providers are prohibited" in render(lines, "markdown")
     html = render(lines, "html")
