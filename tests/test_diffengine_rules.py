@@ -448,42 +448,35 @@ def test_an_exception_cut_from_running_text_tightens_the_restriction() -> None:
     assert "training-with-content-barred" in {m.rule_id for m in cut.matches}
 
 
-def test_a_stricter_condition_on_an_exception_tightens_the_restriction() -> None:
+@pytest.mark.parametrize("opening", ["except with", "without"])
+def test_a_stricter_condition_on_an_exception_tightens_the_restriction(opening: str) -> None:
     """An exception's words grew, yet it allows less: "with our prior written permission" was
-    read as the exception widened (a loosening) and fired nothing."""
+    read as the exception widened (a loosening) and fired nothing. "Without our permission" is
+    "except with it", and fired nothing either."""
     ban = "You may not access the Service using any automated means, such as robots or scrapers,"
-    permission = f"{ban} except with our permission."
+    permission = f"{ban} {opening} our permission."
     stricter = permission.replace("our permission", "our prior written permission")
     fired = classify(compare(_page(permission), _page(stricter))).matches
     assert ("automated-access-barred", "changed", "high") in {
         (m.rule_id, m.side, m.severity) for m in fired
     }
-    consent = f"{ban} except with consent."
+    consent = f"{ban} {opening} consent."
     express = classify(
-        compare(_page(consent), _page(consent.replace("with", "with express written")))
+        compare(_page(consent), _page(consent.replace("consent", "express written consent")))
     )
     assert "automated-access-barred" in {m.rule_id for m in express.matches}
     # The other way, the condition eased, is a loosening: no restriction again.
     assert classify(compare(_page(stricter), _page(permission))).matches == ()
 
 
-def test_a_stricter_permission_a_ban_is_without_tightens_it() -> None:
-    """ "Without our permission" is "except with it": made "without our prior written
-    permission", it fired nothing. "Without" opens no other exception ("without notice"), and
-    the one it opens ends at the permission: Facebook's "(without our prior permission) or
-    attempt to access data that you do not have permission to access" lost its "that", an
-    edit of the clause after the exception, not of the exception."""
-    ban = "You may not access the Service using automated means"
-    permission = f"{ban} without our permission."
-    stricter = permission.replace("our permission", "our prior written permission")
-    fired = classify(compare(_page(permission), _page(stricter))).matches
-    assert ("automated-access-barred", "changed", "high") in {
-        (m.rule_id, m.side, m.severity) for m in fired
-    }
-    assert classify(compare(_page(stricter), _page(permission))).matches == ()
+def test_an_exception_opened_by_without_ends_at_the_permission() -> None:
+    """ "Without" opens no exception but before a permission ("without notice"), and that one
+    ends at the permission: Facebook's "(without our prior permission) or attempt to access data
+    that you do not have permission to access" lost its "that", an edit of the clause after the
+    exception, not a narrower exception."""
     facebook = (
-        f"{ban} (without our prior permission) or attempt to access data that you do not have"
-        " permission to access."
+        "You may not access or collect data from our Products using automated means (without our"
+        " prior permission) or attempt to access data that you do not have permission to access."
     )
     reworded = classify(compare(_page(facebook), _page(facebook.replace("data that", "data"))))
     assert reworded.matches == ()
