@@ -61,7 +61,7 @@ def summarize(
     strongest: dict[str, RuleMatch] = {}  # per category; matches come most severe first
     for match in matches:
         strongest.setdefault(match.category, match)
-    if effective and len(strongest) > 1:
+    if effective and (len(strongest) > 1 or described):
         strongest.pop(DATES, None)  # the date at the end says it better
     titles = list(dict.fromkeys(map(title, strongest.values())))[:MAX_TITLES]
     if described or not titles:

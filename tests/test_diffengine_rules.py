@@ -313,7 +313,8 @@ def test_a_date_rule_does_not_rank_what_no_rule_read_below_low() -> None:
         "effective-date-changed"
     ]
     assert both.summary.startswith("2 sentences added, 1 changed in “Terms”, “Licensed")
-    assert both.summary.endswith("; Effective date changed; effective 2026-06-29")
+    # The date at the end says it: "Effective date changed; effective 2026-06-29" said it twice.
+    assert both.summary.endswith("“Licensed Materials”; effective 2026-06-29")
 
 
 def test_at_one_severity_what_a_change_adds_leads_what_it_drops() -> None:
