@@ -16,10 +16,11 @@ from diffengine.assessment import (
     text_fingerprint,
 )
 from diffengine.classify import Classification, classify
-from diffengine.compare import ChangeReport, Hunk, ParagraphChange, SentenceChange, Span, compare
+from diffengine.compare import ChangeReport, Hunk, ParagraphChange, SentenceChange, compare
 from diffengine.dates import days_left
 from diffengine.normalize import normalize
 from diffengine.rules import Rule, RuleError, RuleMatch, load_rules
+from diffengine.words import Span
 
 __all__ = [
     "Assessment",

@@ -27,6 +27,7 @@ from diffengine.blocks import parse_blocks, run_in_title
 from diffengine.chrome import chrome_zones, is_chrome
 from diffengine.normalize import comparable, inline, item_text
 from diffengine.sentences import split_sentences
+from diffengine.words import Span, word_spans
 
 Path = tuple[str, ...]
 ParagraphKind = Literal["added", "removed", "changed", "moved"]
@@ -48,14 +49,6 @@ _DATELINE = re.compile(
     r"(?:\s*\([^()\d]{1,40}\))?\W*$"
 )
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A run of words of a changed paragraph: kept, inserted or deleted."""
-
-    op: Literal["equal", "insert", "delete"]
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,24 +612,3 @@ def _hunks(
             group_changes,
             tuple(after.text(index) for index, _ in new_keys[last : last + context]),
         )
-
-
-def word_spans(old: str, new: str) -> tuple[Span, ...]:
-    """Word-level differences between two paragraphs, as kept, deleted and inserted runs."""
-    old_words, new_words = old.split(), new.split()
-    matcher = difflib.SequenceMatcher(
-        None,
-        [comparable(word) for word in old_words],
-        [comparable(word) for word in new_words],
-        autojunk=False,
-    )
-    spans: list[Span] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            spans.append(Span("equal", " ".join(new_words[j1:j2])))
-            continue
-        if i2 > i1:
-            spans.append(Span("delete", " ".join(old_words[i1:i2])))
-        if j2 > j1:
-            spans.append(Span("insert", " ".join(new_words[j1:j2])))
-    return tuple(spans)

@@ -104,6 +104,8 @@ def _context(text: str) -> Table:
 
 def _spans(spans: tuple[Span, ...], plain: bool) -> Text:
     """Deleted words struck in red, inserted words in green, long unchanged runs elided."""
+    from diffengine.words import elided  # the diff engine: only `show` loads it
+
     text = Text()
     for index, span in enumerate(spans):
         if span.op == "delete":
@@ -111,19 +113,8 @@ def _spans(spans: tuple[Span, ...], plain: bool) -> Text:
         elif span.op == "insert":
             text.append(f"{{+{span.text}+}}" if plain else span.text, style="bold green")
         else:
-            text.append(_elide(span.text, first=index == 0, last=index == len(spans) - 1))
+            last = index == len(spans) - 1
+            text.append(elided(span.text, first=index == 0, last=last, kept=_KEPT_WORDS))
         text.append(" ")
     text.rstrip()
     return text
-
-
-def _elide(run: str, *, first: bool, last: bool) -> str:
-    """An unchanged run of words with its middle elided; at either end, only its edited side."""
-    words = run.split()
-    keep_head = 0 if first else _KEPT_WORDS
-    keep_tail = 0 if last else _KEPT_WORDS
-    if len(words) <= keep_head + keep_tail + 2:
-        return run
-    head = " ".join(words[:keep_head])
-    tail = " ".join(words[len(words) - keep_tail :])
-    return " ".join(part for part in (head, "…", tail) if part)

@@ -22,11 +22,12 @@ from typing import Literal
 from diffengine.blocks import locate_blocks
 from diffengine.compare import MAX_PAIRING, pair_alike
 from diffengine.normalize import inline, item_text
+from diffengine.words import token_spans
 
 SpanKind = Literal["same", "del", "ins"]
 RowKind = Literal["equal", "insert", "delete", "replace"]
 
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
+_KINDS: dict[str, SpanKind] = {"equal": "same", "delete": "del", "insert": "ins"}
 _CONTEXT = 2  # unchanged lines shown around an edit inside an expanded section
 _STRETCH = isqrt(MAX_PAIRING)  # lines a side of the longest run `pair_alike` pairs
 
@@ -88,25 +89,12 @@ class Section:
 
 def word_spans(old: str, new: str) -> tuple[tuple[Span, ...], tuple[Span, ...], tuple[Span, ...]]:
     """The old line, the new line and the inline view of both, as marked word spans."""
-    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    left: list[Span] = []
-    right: list[Span] = []
-    inline: list[Span] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        before, after = "".join(a[i1:i2]), "".join(b[j1:j2])
-        if tag == "equal":
-            same = Span("same", before)
-            left.append(same)
-            right.append(same)
-            inline.append(same)
-            continue
-        if before:
-            left.append(Span("del", before))
-            inline.append(Span("del", before))
-        if after:
-            right.append(Span("ins", after))
-            inline.append(Span("ins", after))
-    return tuple(left), tuple(right), tuple(inline)
+    inline_spans = tuple(Span(_KINDS[span.op], span.text) for span in token_spans(old, new))
+    return (
+        tuple(span for span in inline_spans if span.kind != "ins"),
+        tuple(span for span in inline_spans if span.kind != "del"),
+        inline_spans,
+    )
 
 
 def _squash(text: str) -> str:

@@ -1,0 +1,77 @@
+"""Which words of a reworded text changed: the one word-level diff, for every reader of a diff.
+
+A reworded paragraph or sentence is shown with its deleted and inserted runs of words marked in
+place, so that a reader sees the two words that moved the meaning instead of comparing two long
+paragraphs: the terminal's `policywatch show`, the review page and the alerts all draw these
+spans. Two cuts of a text into words serve them: `word_spans` reads words as the engine compares
+sentences (what counts as changed is what the engine counted), `token_spans` keeps every byte
+(the review page faces the raw lines of the page). Both are the same diff underneath.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from diffengine.normalize import comparable
+
+_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")  # words, punctuation and the spaces between, all kept
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of words of a changed paragraph: kept, inserted or deleted."""
+
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+def word_spans(old: str, new: str) -> tuple[Span, ...]:
+    """Word-level differences between two paragraphs, as kept, deleted and inserted runs.
+
+    Words are compared as the engine compares sentences (`comparable`: case, punctuation and
+    spelling aside), so a word marked is a word the engine saw change; runs are joined by one
+    space, kept runs in the new wording.
+    """
+    return _spans(old.split(), new.split(), key=comparable, glue=" ")
+
+
+def token_spans(old: str, new: str) -> tuple[Span, ...]:
+    """Byte-exact differences between two lines: the kept and deleted runs join back into `old`,
+    the kept and inserted runs into `new`, whitespace and punctuation included."""
+    return _spans(_TOKEN.findall(old), _TOKEN.findall(new), key=str, glue="")
+
+
+def _spans(
+    old: Sequence[str], new: Sequence[str], *, key: Callable[[str], str], glue: str
+) -> tuple[Span, ...]:
+    matcher = difflib.SequenceMatcher(
+        None, [key(word) for word in old], [key(word) for word in new], autojunk=False
+    )
+    spans: list[Span] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            spans.append(Span("equal", glue.join(new[j1:j2])))
+            continue
+        if i2 > i1:
+            spans.append(Span("delete", glue.join(old[i1:i2])))
+        if j2 > j1:
+            spans.append(Span("insert", glue.join(new[j1:j2])))
+    return tuple(spans)
+
+
+def elided(run: str, *, first: bool, last: bool, kept: int) -> str:
+    """An unchanged run of words with its middle elided, `kept` words left each side of it; at
+    either end of a paragraph, only its edited side: the words next to an edit are what make it
+    read, the rest of a long clause only delays it."""
+    words = run.split()
+    keep_head = 0 if first else kept
+    keep_tail = 0 if last else kept
+    if len(words) <= keep_head + keep_tail + 2:
+        return run
+    head = " ".join(words[:keep_head])
+    tail = " ".join(words[len(words) - keep_tail :])
+    return " ".join(part for part in (head, "…", tail) if part)
