@@ -71,8 +71,9 @@ def _named(change: ChangeRow) -> str:
 def _matched_sentences(change: ChangeRow) -> tuple[Line, ...]:
     """Each matched sentence once, with every category that caught it and its worst severity.
 
-    A reworded sentence is quoted in its new wording, as added, with its old wording struck out
-    above it: "up to 100 messages per second" alone would hide that it was 1,000.
+    A reworded sentence is quoted in its new wording, as added, with its old wording, which the
+    rendering marks word by word (`notifier.render`): "up to 100 messages per second" alone would
+    hide that it was 1,000.
     """
     return tuple(
         Line(

@@ -105,17 +105,68 @@ def test_a_reworded_sentence_is_quoted_as_added_and_a_removed_one_as_removed() -
     assert [line.style for line in message.items] == ["added", "removed"]
 
 
-def test_a_reworded_sentence_shows_its_old_wording_struck_out_above_the_new() -> None:
-    """ "+ … up to 100 messages per second" alone hid that the limit was 1,000."""
-    old = "Each business account may send up to 1,000 messages per second."
-    new = old.replace("1,000", "100")
+def reworded(old: str, new: str) -> Message:
     match = {"rule_id": "rate-limits", "category": "rate-limits", "severity": "medium"}
     matches = [match | {"sentence": new, "side": "changed", "before": old}]
-    message = change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
-    assert render(list(message.items), "text") == f"- {old}\n+ {new} (rate-limits; medium)"
-    assert render(list(message.items), "markdown").startswith(f"- ~~{old}~~\n+ **{new}")
-    assert render(list(message.items), "html").startswith(f"<p>- <del>{old}</del><br>+ <ins>{new}")
+    return change_message(change_row(matches=matches), base_url=None, today=date(2025, 11, 22))
+
+
+def test_a_reworded_sentence_marks_its_changed_words_in_place() -> None:
+    """ "+ … up to 100 messages per second" alone hid that the limit was 1,000; the old sentence
+    above the new one, 400 characters each, made a phone's reader play spot-the-difference."""
+    old = "Each business account may send up to 1,000 <b>messages</b> per second."
+    message = reworded(old, old.replace("1,000", "100").replace("messages", "*calls*"))
+    items = list(message.items)
+    assert render(items, "text") == (
+        "~ Each business account may send up to [-1,000 <b>messages</b>-] "
+        "{+100 <b>*calls*</b>+} per second. (rate-limits; medium)"
+    )
+    assert render(items, "markdown") == (
+        r"~ Each business account may send up to ~~1,000 \<b\>messages\</b\>~~ "
+        r"**100 \<b\>\*calls\*\</b\>** per second. (rate-limits; medium)"
+    )
+    assert render(items, "html") == (
+        "<p>~ Each business account may send up to <del>1,000 &lt;b&gt;messages&lt;/b&gt;</del> "
+        "<ins>100 &lt;b&gt;*calls*&lt;/b&gt;</ins> per second. (rate-limits; medium)</p>"
+    )
     assert len(message.items) == 1  # one item: a cut for length never keeps the old alone
+
+
+# YouTube's termination clause, reworded by one word among 70.
+YOUTUBE = (
+    "YouTube reserves the right to suspend or terminate your Google account or your access to "
+    "all or part of the Service if: (a) you materially or repeatedly breach this Agreement; (b) "
+    "we are required to do so to comply with a legal requirement or a court order; or (c) we "
+    "believe that there has been conduct that creates liability or harm to any user, other third "
+    "party, YouTube or our Affiliates."
+)
+
+
+@pytest.mark.parametrize(
+    ("body_format", "edit"),
+    [("text", "{+reasonably+}"), ("markdown", "**reasonably**"), ("html", "<ins>reasonably</ins>")],
+)
+def test_a_cut_keeps_a_small_edit_and_its_marks_whole(body_format: str, edit: str) -> None:
+    """Clipped at its end, the sentence lost the one word that changed, or left a mark open."""
+    message = reworded(YOUTUBE, YOUTUBE.replace("we believe", "we reasonably believe"))
+    body = fit(message, body_format, 300)
+    assert len(body) <= 300
+    assert f"; or (c) we {edit} believe that there has " in body, body  # the edit, in context
+    assert body.startswith(("~ …", "<p>~ …")), body  # the clause's start elided, not its edit
+    for opening, closing in [("[-", "-]"), ("{+", "+}"), ("<ins>", "</ins>"), ("<del>", "</del>")]:
+        assert body.count(opening) == body.count(closing), body
+    assert body.count("**") % 2 == 0 and body.count("~~") % 2 == 0, body
+
+
+def test_a_sentence_mostly_rewritten_keeps_its_old_wording_above_the_new() -> None:
+    """Google's API policy paired two sentences sharing only "the": marked in place, they read
+    as a puzzle."""
+    old = "Local client applications may be exempt from the requirement."
+    new = "More information about the assessment is available in the guide."
+    items = list(reworded(old, new).items)
+    assert render(items, "text") == f"- {old}\n+ {new} (rate-limits; medium)"
+    assert render(items, "markdown").startswith(f"- ~~{old}~~\n+ **{new}")
+    assert render(items, "html").startswith(f"<p>- <del>{old}</del><br>+ <ins>{new}")
 
 
 def test_the_rules_that_caught_a_sentence_stand_outside_its_quote() -> None:
