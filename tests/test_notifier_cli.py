@@ -414,7 +414,7 @@ def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(
     assert "alerts: 1 message sent" in crawled.stdout and "alerts" not in crawled.stderr
     [post] = hook.posts
     assert post["title"].startswith("[LOW] TestSite · Terms — 1 sentence added, 1 changed")
-    assert "Refunds take 14 days to process." in post["message"]
+    assert "~ Refunds take [-30-] {+14+} days to process." in post["message"]  # the edit marked
     assert "Gift cards are final." in post["message"]
 
 
@@ -442,7 +442,7 @@ def test_a_change_read_under_a_new_declaration_is_recorded_but_not_alerted(
     site.html("/t", page.format("<h1>Terms</h1><p>Refunds take 14 days to process.</p>"))
     assert "alerts: 1 message sent" in home.crawl(catalog).stdout
     [post] = hook.posts
-    assert "Refunds take 14 days to process." in post["message"]
+    assert "Refunds take [-30-] {+14+} days to process." in post["message"]
     latest = home.run("history", "--all", "--json").json()[0]
     assert latest["redeclared"] is False
 
