@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -302,14 +303,10 @@ def _owed_withdrawals(session: Session, now: datetime) -> dict[int, list[dict[st
     not, a withdrawal is due at once: a developer shutting down a bot over a ban should not wait
     out a week.
     """
-    topic = WITHDRAWN + ":" + cast(col(Delivery.change_id), String)
-    withdrawn = aliased(Delivery)
-    told = exists().where(
-        col(withdrawn.subscription_id) == col(Delivery.subscription_id),
-        col(withdrawn.topic) == topic,
-    )
     undone_now = _reading_as(session, col(Change.from_version_id))
-    alerted = _sent(session, lambda batch: col(Delivery.change_id).in_(batch), undone_now, ~told)
+    alerted = _sent(
+        session, lambda batch: col(Delivery.change_id).in_(batch), undone_now, ~_withdrawn()
+    )
     undone = reverts_in(session, {row.change_id for row, *_ in alerted if row.change_id})
     owed: dict[int, list[dict[str, Any]]] = {}
     for delivery, sub, document in alerted:
@@ -334,13 +331,10 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
     page that goes on flipping is flapping, and `history` and the timeline say where it stands.
     As for withdrawals, only those whose page reads as after their change are asked about.
     """
-    reinstated = aliased(Delivery)
-    told = exists().where(
-        col(reinstated.subscription_id) == col(Delivery.subscription_id),
-        col(reinstated.topic) == REINSTATED + func.substr(col(Delivery.topic), len(WITHDRAWN) + 1),
-    )
     back_now = [f"{WITHDRAWN}:{id_}" for id_ in _reading_as(session, col(Change.to_version_id))]
-    withdrawals = _sent(session, lambda batch: col(Delivery.topic).in_(batch), back_now, ~told)
+    withdrawals = _sent(
+        session, lambda batch: col(Delivery.topic).in_(batch), back_now, ~_reinstated()
+    )
     back = restores_in(session, {_about(delivery) for delivery, *_ in withdrawals})
     owed: dict[int, list[dict[str, Any]]] = {}
     for delivery, sub, document in withdrawals:
@@ -356,6 +350,28 @@ def _owed_reinstatements(session: Session, now: datetime) -> dict[int, list[dict
         row = _row(sub, document, _reinstated_topic(delivery), now, event=event)
         owed.setdefault(delivery.subscription_id, []).append(row)
     return owed
+
+
+# The two below are built once: building them (an alias, a subquery) took longer than an idle
+# run's queries.
+@cache
+def _withdrawn() -> ColumnElement[bool]:
+    """Whether the subscription of the delivery at hand was owed its change's withdrawal."""
+    withdrawn = aliased(Delivery)
+    return exists().where(
+        col(withdrawn.subscription_id) == col(Delivery.subscription_id),
+        col(withdrawn.topic) == WITHDRAWN + ":" + cast(col(Delivery.change_id), String),
+    )
+
+
+@cache
+def _reinstated() -> ColumnElement[bool]:
+    """Whether the subscription of the withdrawal at hand was owed its reinstatement."""
+    reinstated = aliased(Delivery)
+    return exists().where(
+        col(reinstated.subscription_id) == col(Delivery.subscription_id),
+        col(reinstated.topic) == REINSTATED + func.substr(col(Delivery.topic), len(WITHDRAWN) + 1),
+    )
 
 
 def _reading_as(session: Session, side: Mapped[int]) -> list[int]:
@@ -381,6 +397,8 @@ def _sent(
     function, so that SQLite, which keeps no statistics, looks those up by their index rather
     than walk every sent delivery by the status index (100 ms at 100,000 of them).
     """
+    if not values:  # the usual idle run: no page reads as before or after an alerted change
+        return []
     sent = func.lower(col(Delivery.status)) == SENT
     query = (
         select(Delivery, Subscription, Document)

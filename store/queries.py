@@ -11,6 +11,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Engine, Select, String, cast, func, or_
@@ -429,6 +430,7 @@ def restores_in(session: Session, change_ids: Collection[int]) -> dict[int, Reve
     return _batched(session, change_ids, col(Change.to_version_id))
 
 
+@cache  # built once per side: building it (aliases, subqueries) cost more than running it
 def reads_as(side: Mapped[int]) -> Select[int | None]:
     """The ids of the changes whose document's latest version has the fingerprint of their
     version on `side`, as a query: those `reverts_in` (before) or `restores_in` (after) may
