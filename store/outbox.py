@@ -46,6 +46,7 @@ from store.models import (
     REMINDER,
     SENDING,
     SENT,
+    SKIPPED,
     SUPERSEDED,
     WITHDRAWN,
     Change,
@@ -450,8 +451,9 @@ def _open_episodes(
 ) -> dict[tuple[int, int], list[str]]:
     """By (subscription, document), when each fetch problem it was told of and not yet told
     the end of began: an episode is named by that time, and open until its resumption is owed.
-    Looked up among the deliveries of no change (by the index on change and subscription), not
-    among every alert ever owed."""
+    One let go unsent on resuming a paused subscription (`skipped`) was never told, nor is its
+    end. Looked up among the deliveries of no change (by the index on change and subscription),
+    not among every alert ever owed."""
     resumed = aliased(Delivery)
     ended = exists().where(
         col(resumed.subscription_id) == col(Delivery.subscription_id),
@@ -464,6 +466,7 @@ def _open_episodes(
             col(Delivery.change_id).is_(None),
             col(Delivery.subscription_id).in_(subscription_ids),
             col(Delivery.topic).startswith(FETCH_ISSUE + ":"),
+            col(Delivery.status) != SKIPPED,
             ~ended,
         )
         .order_by(col(Delivery.id))

@@ -604,6 +604,22 @@ def test_resuming_with_skip_held_settles_what_was_held_unsent(
     assert deliver_owed(history.engine).delivered == 1 and len(hook.posts) == 1
 
 
+def test_the_end_of_a_fetch_problem_skipped_on_resuming_is_not_told(
+    history: History, hook: Webhook
+) -> None:
+    """A subscriber who let a held fetch problem go (`--skip-held`) never heard of it: "fetched
+    again" about it, sent once the site came back, told the end of news never told."""
+    add(history, hook.url(), "ops", categories=["fetch-issue"])
+    pause_subscription(history.engine, "ops")
+    for _ in range(3):
+        history.repo.record_issue(WHATSAPP.key, Attempt(WHATSAPP.url), "timeout", "no answer")
+    deliver_owed(history.engine)
+    resume_subscription(history.engine, "ops", datetime.now(UTC), skip_held=True)
+    history.change(severity="low")  # a good fetch clears the issue
+    deliver_owed(history.engine)
+    assert hook.posts == [] and statuses(history) == ["skipped"]
+
+
 def test_a_withdrawal_is_held_for_a_subscription_paused_after_its_alert(
     history: History, hook: Webhook
 ) -> None:
