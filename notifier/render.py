@@ -146,12 +146,13 @@ def _html(line: Line) -> str:
     if line.style == "link":
         href = html.escape(line.href or "")
         return f'<p>{text}: <a href="{href}">{href}</a></p>'
-    # The marks of the text form stand before <del> and <ins>, visible: a mail's plain-text
-    # part is this HTML with its tags stripped (Apprise's), where an old wording above its new
-    # one read as the same sentence twice.
+    # The marks of the text form stand by <del> and <ins>, visible: a mail's plain-text part is
+    # this HTML with its tags stripped (Apprise's), where an old wording above its new one read
+    # as the same sentence twice, and a word marked in place as no change at all.
     note = html.escape(_noted(line))
     if marks := _marks(line):
-        return f"<p>~ {_marked(marks, '<del>{}</del>', '<ins>{}</ins>', html.escape)}{note}</p>"
+        inline = _marked(marks, "<del>[-{}-]</del>", "<ins>{{+{}+}}</ins>", html.escape)
+        return f"<p>~ {inline}{note}</p>"
     old = f"- <del>{html.escape(line.before)}</del><br>" if line.before else ""
     return {
         "added": f"<p>{old}+ <ins>{text}</ins>{note}</p>",
