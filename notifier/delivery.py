@@ -124,10 +124,12 @@ def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
         return reinstated_message(first.change, first.event, base_url=base_url, today=today.date())
     if sub.digest:
         changes = [item.change for item in items if item.change]
+        periods = sorted({period_start(change.detected_at, sub.digest) for change in changes})
         return digest_message(
             changes,
             digest=sub.digest,
-            start=min(period_start(change.detected_at, sub.digest) for change in changes),
+            start=periods[0],
+            last=periods[-1],
             base_url=base_url,
             today=today.date(),
         )

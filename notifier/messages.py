@@ -216,10 +216,12 @@ def digest_message(
     start: datetime,
     base_url: str | None,
     today: date,
+    last: datetime | None = None,
 ) -> Message:
     """One message for a period: its changes, most severe first, each linked, and named by its
     id and day: two edits of a page in a period can share a summary, and without a review page
-    they share their link too (`policywatch show ID` tells them apart)."""
+    they share their link too (`policywatch show ID` tells them apart). Several periods owed at
+    once (after a pause) go together, `start` to `last` (the last one's start)."""
     ordered = most_severe_first(changes)
     worst = _severity(ordered[0])
     items = tuple(
@@ -232,13 +234,19 @@ def digest_message(
     )
     noun = "change" if len(ordered) == 1 else "changes"
     return Message(
-        title=f"[{worst.upper()}] policywatch {digest} digest, {start.date().isoformat()}: "
+        title=f"[{worst.upper()}] policywatch {digest} digest, {_periods(start, last)}: "
         f"{len(ordered)} {noun}",
         head=(Line(f"{len(ordered)} {noun} since {start.date().isoformat()}, most severe first."),),
         items=items,
         foot=_timeline(start.date(), base_url),
         notify_type=NOTIFY_TYPES.get(worst, "info"),
     )
+
+
+def _periods(start: datetime, last: datetime | None) -> str:
+    """`2026-11-02`, or `2026-11-02 to 2026-11-16` for the periods a paused digest owes at once."""
+    first = start.date().isoformat()
+    return first if last is None or last == start else f"{first} to {last.date().isoformat()}"
 
 
 def _timeline(since: date, base_url: str | None) -> tuple[Line, ...]:

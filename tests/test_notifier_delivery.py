@@ -271,7 +271,8 @@ def test_the_periods_a_digest_owes_at_once_go_in_one_message(
     report = deliver_owed(history.engine, now=day + timedelta(days=3, hours=12))
     assert (report.messages, report.delivered) == (1, 3)
     [post] = hook.posts
-    assert f"daily digest, {day.date().isoformat()}: 3 changes" in post["title"]
+    last = (day + timedelta(days=2)).date().isoformat()
+    assert f"daily digest, {day.date().isoformat()} to {last}: 3 changes" in post["title"]
     assert all(f"day {n}" in post["message"] for n in range(3))
 
 
