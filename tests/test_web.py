@@ -66,6 +66,13 @@ def client(web_store: Engine) -> TestClient:
     return TestClient(create_app(web_store))
 
 
+@pytest.fixture
+def paged_client(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    """A client of pages listing one item each: the small store's pagers then have pages."""
+    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
+    return TestClient(create_app(web_store))
+
+
 @dataclass
 class Serve:
     """`policywatch serve` over a store of its own, uvicorn's runs recorded instead of served."""
@@ -273,19 +280,17 @@ def test_the_timeline_counts_its_pages_and_says_where_they_end(
 
 
 def test_the_pager_leads_to_the_oldest_and_newest_pages_keeping_the_filters(
-    web_store: Engine, monkeypatch: pytest.MonkeyPatch
+    paged_client: TestClient,
 ) -> None:
     """The oldest change of a real history (45 pages, noise included) was 44 clicks away."""
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
-    client = TestClient(create_app(web_store))
-    first = client.get("/?all=1").text
+    first = paged_client.get("/?all=1").text
     assert 'rel="last" href="?all=1&amp;page=4">oldest' in first and 'rel="first"' not in first
-    last = client.get("/?all=1&page=4").text
+    last = paged_client.get("/?all=1&page=4").text
     assert 'rel="first" href="?all=1&amp;page=1">' in last and 'rel="last"' not in last
     # Next to a page its neighbour's link already leads to, there is no second link.
-    assert 'rel="first"' not in client.get("/?all=1&page=2").text
-    assert 'rel="last"' not in client.get("/?all=1&page=3").text
-    document = client.get("/documents/whatsapp/business-solution-terms").text
+    assert 'rel="first"' not in paged_client.get("/?all=1&page=2").text
+    assert 'rel="last"' not in paged_client.get("/?all=1&page=3").text
+    document = paged_client.get("/documents/whatsapp/business-solution-terms").text
     assert 'rel="last"' not in pages_nav(document, "changes")  # 2: "older" leads to the last
 
 
@@ -296,27 +301,23 @@ def pages_nav(page: str, of: str) -> str:
     return found[1]
 
 
-def test_a_documents_versions_are_paged_apart_from_its_changes(
-    web_store: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_documents_versions_are_paged_apart_from_its_changes(paged_client: TestClient) -> None:
     """Listed whole, Instagram's 757 versions made its page 42,000 px tall on a phone."""
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
-    client = TestClient(create_app(web_store))
     key = "whatsapp/business-solution-terms"
 
     def listed(page: str) -> list[str]:
         return re.findall(rf'<li><span><a href="/documents/{key}/versions/(\d+)">', page)
 
-    first = client.get(f"/documents/{key}").text
+    first = paged_client.get(f"/documents/{key}").text
     assert listed(first) == ["3"] and "page 1 of 3" in pages_nav(first, "versions")
     assert 'rel="next" href="?versions_page=2#versions-title"' in pages_nav(first, "versions")
     assert 'max="3"' in first  # the compare form still knows every version
     # Each pager keeps the other list's page.
-    both = client.get(f"/documents/{key}?page=2&versions_page=2").text
+    both = paged_client.get(f"/documents/{key}?page=2&versions_page=2").text
     assert listed(both) == ["2"]
     assert 'href="?page=2&amp;versions_page=3#versions-title"' in pages_nav(both, "versions")
     assert 'rel="prev" href="?versions_page=2&amp;page=1"' in pages_nav(both, "changes")
-    assert listed(client.get(f"/documents/{key}?versions_page=9").text) == ["1"]  # the last
+    assert listed(paged_client.get(f"/documents/{key}?versions_page=9").text) == ["1"]  # the last
 
 
 HUGE = "9" * 20  # past 64 bits: no database driver takes it
@@ -676,22 +677,18 @@ def test_a_version_not_there_is_a_404_that_says_what_is(client: TestClient) -> N
             assert message.removeprefix("seq: ") in said, prefix + path
 
 
-def test_document_page_pages_its_changes(
-    web_store: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_document_page_pages_its_changes(paged_client: TestClient) -> None:
     """It listed the first 500 changes and said nothing of the rest."""
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
-    client = TestClient(create_app(web_store))
     address = "/documents/whatsapp/business-solution-terms"
-    first = client.get(address).text
+    first = paged_client.get(address).text
     assert summaries(first) == ["Wording of fees"] and "2 changes in all" in first
     changes = pages_nav(first, "changes")
     assert 'rel="next" href="?page=2"' in changes and 'rel="prev"' not in changes
-    second = client.get(f"{address}?page=2").text
+    second = paged_client.get(f"{address}?page=2").text
     changes = pages_nav(second, "changes")
     assert summaries(second)[0].startswith("AI providers") and 'rel="next"' not in changes
     assert 'rel="prev" href="?page=1"' in changes
-    beyond = client.get(f"{address}?page=3").text
+    beyond = paged_client.get(f"{address}?page=3").text
     assert "No changes on page 3: there are only 2 pages." in beyond
     assert '<a href="?page=2">Go to page 2</a>' in beyond
 
