@@ -589,11 +589,12 @@ def claim(
 ) -> Claimed:
     """Mark the still-claimable rows among `owed` `sending`, committed.
 
-    Each row is claimed by a conditional update, so of two concurrent runs only one wins it. A
-    withdrawal or reinstatement is claimed only if its page still reads as it says, asked in
-    the same transaction under the page's lock, which a crawl holds while it records a new
-    version: no crawl commits between the question and the claim. One the page has overtaken
-    since it was owed is settled instead (`_supersede`); an alert of a change is claimed as is.
+    Each row is claimed by a conditional update, so of two concurrent runs only one wins it, and
+    none while its subscription is paused (`_still_active`). A withdrawal or reinstatement is
+    claimed only if its page still reads as it says, asked in the same transaction under the
+    page's lock, which a crawl holds while it records a new version: no crawl commits between
+    the question and the claim. One the page has overtaken since it was owed is settled instead
+    (`_supersede`); an alert of a change is claimed as is.
     """
     claimed = Claimed()
     with Session(writer(engine)) as session, session.begin():
@@ -605,12 +606,25 @@ def claim(
                 continue
             result = session.execute(
                 update(Delivery)
-                .where(col(Delivery.id) == item.delivery_id, _claimable(now, lease, retry_now))
+                .where(
+                    col(Delivery.id) == item.delivery_id,
+                    _claimable(now, lease, retry_now),
+                    _still_active(),
+                )
                 .values(status=SENDING, claimed_at=now, attempts=col(Delivery.attempts) + 1)
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 claimed.ids.append(item.delivery_id)
     return claimed
+
+
+@cache
+def _still_active() -> ColumnElement[bool]:
+    """Asked again at the claim, not taken from `due`: a subscription paused while a run sends
+    other groups holds what that run has not claimed yet."""
+    return exists().where(
+        col(Subscription.id) == col(Delivery.subscription_id), col(Subscription.active)
+    )
 
 
 def _overtaken(session: Session, follow_ups: Sequence[Owed]) -> set[int]:

@@ -588,6 +588,26 @@ def test_a_paused_subscription_holds_what_it_is_owed_until_resumed(
     ]
 
 
+def test_a_pause_landing_while_a_run_sends_holds_what_it_has_not_sent(
+    history: History, hook: Webhook
+) -> None:
+    """The run listed both alerts before the pause; the one it had not claimed yet waits."""
+    add(history, hook.url(), "team")
+    history.change(summary="AI providers barred")
+    history.change(OPENAI, summary="Scraping banned")
+
+    def pause() -> None:
+        pause_subscription(history.engine, "team")
+
+    hook.on_post = pause
+    report = deliver_owed(history.engine)
+    assert (report.delivered, report.held.for_paused) == (1, 1)
+    assert len(hook.posts) == 1 and statuses(history) == ["sent", "pending"]
+    hook.on_post = None
+    resume_subscription(history.engine, "team", datetime.now(UTC))
+    assert deliver_owed(history.engine).delivered == 1 and len(hook.posts) == 2
+
+
 def test_resuming_with_skip_held_settles_what_was_held_unsent(
     history: History, hook: Webhook
 ) -> None:
