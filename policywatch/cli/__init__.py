@@ -20,7 +20,7 @@ from policywatch.cli import (
     worker,
 )
 from policywatch.cli import web as web_cli
-from policywatch.cli.common import console, fail
+from policywatch.cli.common import PlainUsageErrors, console, fail
 
 app = typer.Typer(
     name="policywatch",
@@ -28,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=PlainUsageErrors,
 )
 
 

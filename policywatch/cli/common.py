@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -11,6 +14,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from sqlalchemy import Engine
+from typer._click import Context as ClickContext  # Typer 0.28 ships its own Click (pinned <0.29)
+from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from crawlers.declarations import Catalog, load_catalog
 from policywatch.cli.terminal import inert_json, safe_console
@@ -78,11 +84,88 @@ ServiceOption = Annotated[str | None, typer.Option(help="Only this service (any 
 DocumentOption = Annotated[str | None, typer.Option(help="Only this document key.")]
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> NoReturn:
     """Print an error the user can act on and exit with `code`. The message is plain text: it
-    quotes what the user gave and what failed, where [brackets] are no markup."""
+    quotes what the user gave and what failed, where [brackets] are no markup. A `hint` (plain
+    text too) is a line of its own below it."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
+    if hint:
+        err_console.print(Text(hint), highlight=False)
     raise typer.Exit(code)
+
+
+# Click's words for an IntRange (`0<=x<=1000000000`, `x>=1`), and ours.
+_RANGES = (
+    (re.compile(r"(\S+)<=x<=(\S+?)"), r"\1 to \2"),
+    (re.compile(r"x>=(\S+?)"), r"\1 or more"),
+    (re.compile(r"x<=(\S+?)"), r"\1 or less"),
+)
+
+
+def _plain(words: str) -> str:
+    """Click's sentence as the other errors read: lower case, no full stop, ranges in words."""
+    words = words.strip().removesuffix(".")
+    for pattern, ours in _RANGES:
+        words = re.sub(rf"range {pattern.pattern}$", rf"range {ours}", words)
+    if words[:1].isupper() and not words[1:2].isupper():
+        words = words[0].lower() + words[1:]
+    return words
+
+
+def usage_message(error: UsageError) -> str:
+    """What `fail` says of one of Click's usage errors: `--limit: -1 is not in the range 0 to
+    1000000000`, `no such option: --bogus (did you mean --limit?)`, `missing argument 'KEY'`."""
+    if isinstance(error, BadParameter) and not isinstance(error, MissingParameter):
+        named = error.param_hint or (
+            error.param.opts or [error.param.human_readable_name] if error.param else None
+        )
+        if named:
+            names = [named] if isinstance(named, str) else list(named)
+            return f"{' / '.join(names)}: {_plain(error.message)}"
+        return _plain(error.message)
+    possible = sorted(getattr(error, "possibilities", None) or [])
+    meant = f" (did you mean {' or '.join(possible)}?)" if possible else ""
+    return _plain(error.message if meant else error.format_message()) + meant
+
+
+def _help_hint(ctx: ClickContext | None) -> str | None:
+    """`Try 'policywatch history --help' for help.`, as Click says it under its usage line."""
+    if ctx is None or ctx.command.get_help_option(ctx) is None:
+        return None
+    return f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help."
+
+
+@contextmanager
+def _said_plainly() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:  # `policywatch catalog` alone: the help, as Typer prints it
+        raise
+    except UsageError as error:
+        fail(usage_message(error), EXIT_USAGE, hint=_help_hint(error.ctx))
+
+
+class PlainUsageErrors(TyperGroup):
+    """The root command, whose usage errors and every sub-command's (a value out of range, an
+    unknown option or command, a missing argument) are said as `fail` says the others: one line
+    `error: …`, the line telling where help is, exit 2; not Typer's box under a usage line.
+
+    Click parses the root's options in `make_context` and resolves, parses and runs a
+    sub-command within the root's `invoke`, so these two see every usage error."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: ClickContext | None = None,
+        **extra: Any,
+    ) -> ClickContext:
+        with _said_plainly():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        with _said_plainly():
+            return super().invoke(ctx)
 
 
 def severity_level(value: str | None) -> str | None:
