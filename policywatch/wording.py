@@ -25,11 +25,49 @@ def noise_hidden(hidden: dict[str, int]) -> str:
     return f"{counted(total, 'change')} {was} judged noise ({reasons}) and hidden"
 
 
-def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """` (did you mean X?)` when one of `known` is close to `value` (any case), else nothing."""
+def typos(given: str, name: str) -> int:
+    """How many letters typed wrong, left out, added or swapped with the next make `given` of
+    `name` (the optimal string alignment distance)."""
+    before: list[int] = []
+    row = list(range(len(name) + 1))
+    for i, a in enumerate(given, 1):
+        above, before, row = before, row, [i] + [0] * len(name)
+        for j, b in enumerate(name, 1):
+            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == name[j - 2] and given[i - 2] == b:
+                row[j] = min(row[j], above[j - 2] + 1)
+    return row[-1]
+
+
+def near_miss(given: str, name: str) -> bool:
+    """Whether a user who typed `given` (any case) can be taken to have meant `name`: a typo of
+    it (one slip in a short name, up to three in a long key), or, for a key, the same service
+    and some of the words of the document's part (`whatsapp/business-terms` for
+    `whatsapp/business-solution-terms`). Letters two words share by chance are none:
+    "nope" is no typo of "openai"."""
+    given, name = given.lower(), name.lower()
+    if typos(given, name) <= (1 if len(name) <= 5 else 2 if len(name) <= 12 else 3):
+        return True
+    service, slash, document = given.partition("/")
+    of, _, named = name.partition("/")
+    words = set(document.split("-")) - {""}
+    return bool(slash and words and service == of and words <= set(named.split("-")))
+
+
+def close_names(given: str, known: Iterable[str], n: int = 1) -> list[str]:
+    """The `n` names of `known` closest to `given` (any case) of those that are near misses."""
     spelled = {name.lower(): name for name in known}
-    close = difflib.get_close_matches(value.lower(), spelled, n=1, cutoff=0.6)
-    return f" (did you mean {spelled[close[0]]}?)" if close else ""
+    if not spelled:
+        return []
+    ranked = difflib.get_close_matches(given.lower(), spelled, n=len(spelled), cutoff=0.0)
+    return [spelled[name] for name in ranked if near_miss(given, name)][:n]
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """` (did you mean X?)` when one of `known` is a near miss of `value` (any case), else
+    nothing."""
+    close = close_names(value, known)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def untracked(tracked: TrackedNames, service: str | None, document: str | None) -> str:
@@ -57,11 +95,12 @@ def crossed(tracked: TrackedNames, service: str | None, document: str | None) ->
 
 def key_meant(tracked: TrackedNames, key: str) -> str:
     """` (did you mean K?)` for a key one letter off; else, for a key of a tracked service's
-    (or the service alone), the keys it has: a document guessed by its type
+    (or the service alone, or a typo of it), the keys it has: a document guessed by its type
     (`whatsapp/business-terms`) is not close to any key, and its service is."""
     if close := did_you_mean(key, tracked.keys):
         return close
-    service = tracked.service(key.partition("/")[0])
+    typed = key.partition("/")[0]
+    service = tracked.service(typed) or next(iter(close_names(typed, tracked.services)), None)
     return _documents_of(tracked, service) if service else ""
 
 

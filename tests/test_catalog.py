@@ -675,6 +675,32 @@ def test_show_unknown_key_suggests_close_matches() -> None:
     assert "whatsapp/business-solution-terms" in result.stderr
 
 
+def test_show_of_a_word_close_to_no_key_suggests_nothing() -> None:
+    """ "nope" shares three letters with "openai": every OpenAI document was offered."""
+    result = invoke("show", "nope")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "no document with key 'nope', nor a key or service close to it" in result.stderr
+    assert "policywatch catalog list lists them" in result.stderr
+    assert "did you mean" not in result.stderr and "openai/" not in result.stderr
+
+
+def test_show_of_a_key_typed_wrong_suggests_that_key_alone() -> None:
+    """Keys that share a few letters with it (`aws/responsible-ai-policy`) were offered too."""
+    result = invoke("show", "openai/usage-polcies")
+    assert result.exit_code == 2
+    assert "; did you mean: openai/usage-policies (" in result.stderr
+    by_part = invoke("show", "usage-polices")  # the document part alone, misspelt
+    assert "openai/usage-policies" in by_part.stderr and "whatsapp/" not in by_part.stderr
+
+
+def test_show_of_a_misspelt_service_lists_its_documents_alone() -> None:
+    result = invoke("show", "telegarm/privacy")
+    assert result.exit_code == 2
+    listed = result.stderr.split("did you mean: ")[1].split(" (")[0].split(", ")
+    assert "telegram/terms-of-service" in listed
+    assert all(key.startswith("telegram/") for key in listed), listed
+
+
 def test_show_a_service_name_lists_its_documents() -> None:
     result = invoke("show", "telegram")
     assert result.exit_code == 2

@@ -608,6 +608,11 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     assert document.code == 2 and "(did you mean whatsapp/business-solution-terms?)" in (
         document.stderr
     )
+    # A word that shares letters with a tracked name ("nope", "openai") is no typo of it.
+    nonsense = home.run("history", "--service", "nope")
+    assert nonsense.stderr == "error: no tracked document of service nope\n", nonsense
+    misspelt = home.run("history", "--document", "whatsap/terms")  # the service, misspelt
+    assert "(the documents of WhatsApp: whatsapp/business-solution-terms)" in misspelt.stderr
     known = home.run("history", "--service", "openai", "--json")  # tracked, no change yet
     assert known.code == 0 and known.json() == []
 

@@ -9,7 +9,6 @@ would record of a declaration before one does. `--json` output is stable: script
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import tempfile
@@ -45,7 +44,7 @@ from policywatch.cli.common import (
     warn_catalog_errors,
 )
 from policywatch.cli.preview import preview
-from policywatch.wording import counted
+from policywatch.wording import close_names, counted, near_miss, typos
 
 app = typer.Typer(help="The catalog of tracked documents.", no_args_is_help=True)
 app.command()(preview)
@@ -177,19 +176,25 @@ def validate(paths: PathsArgument = None) -> None:
 
 
 def _suggestions(key: str, catalog: Catalog) -> list[str]:
-    """Keys the user probably meant: close spellings, or every document of a service named, or
-    of the service closest to the name (`whatsap`: no key is close, as keys are long; `crawl
-    --only` suggests the service)."""
+    """Keys the user probably meant, only near misses: every document of a service named (by
+    name or slug, or a typo of either: `whatsap`); else keys a typo away, or of the same service
+    with some of the words (`whatsapp/business-terms`); else the keys whose document part is
+    the one given or a typo of it (`usage-polices`). Nothing for a word close to none ("nope"):
+    five keys sharing a few letters with it only misled."""
     keys = sorted(document.key for document in catalog.documents)
-    wanted = key.lower()
-    of_service = [doc.key for doc in catalog.select([wanted.rstrip("/")])]
-    close = of_service or difflib.get_close_matches(wanted, keys, n=5, cutoff=0.5)
-    if close:
+    wanted = key.lower().rstrip("/")
+    if of_service := [doc.key for doc in catalog.select([wanted])]:
+        return sorted(of_service)
+    typed, slash, _ = wanted.partition("/")
+    if slash and (close := close_names(wanted, keys, n=5)):
         return sorted(close)
-    services = {part.lower() for doc in catalog.documents for part in (doc.service, doc.key)}
-    services = {name.partition("/")[0] for name in services}
-    meant = difflib.get_close_matches(wanted.rstrip("/"), services, n=1, cutoff=0.6)
-    return sorted(doc.key for doc in catalog.select(meant)) if meant else []
+    services = {
+        name.lower() for doc in catalog.documents for name in (doc.service, doc.key.split("/")[0])
+    }
+    if meant := close_names(typed, services):
+        return sorted(doc.key for doc in catalog.select(meant))
+    parts = {k: k.partition("/")[2] for k in keys if near_miss(wanted, k.partition("/")[2])}
+    return sorted(parts, key=lambda k: (typos(wanted, parts[k]), k))[:8]
 
 
 def _shown(item: Any) -> str:
@@ -224,6 +229,8 @@ def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = 
         close = _suggestions(key, loaded)
         if close:
             message += "; did you mean: " + ", ".join(escape(match) for match in close)
+        else:
+            message += ", nor a key or service close to it: policywatch catalog list lists them"
         if not catalog:
             message += " (a document of your own catalog files needs --catalog PATH, or the file"
             message += " in the config's catalog setting)"
