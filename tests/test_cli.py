@@ -304,6 +304,18 @@ def test_history_in_a_terminal_of_80_columns_keeps_every_word(home: Home) -> Non
     assert "whatsapp/business-solution-terms" in printed
 
 
+@pytest.mark.parametrize("columns", [80, 200])
+def test_output_written_to_a_pipe_ends_no_line_with_spaces(home: Home, columns: int) -> None:
+    """Rich pads each line of a table, and of text wrapped in one, to the table's width: a file
+    or a pipe kept those spaces, which `diff`, `grep ' $'` and a reviewer's editor all show."""
+    History(home.db).change(summary="AI providers barred from the platform; API access restricted")
+    for command in (["documents"], ["history"], ["catalog", "list"], ["show", "1"]):
+        result = home.run(*command, columns=columns)
+        assert result.code == 0, result.stderr
+        padded = [line for line in result.stdout.splitlines() if line != line.rstrip()]
+        assert padded == [], (command, padded)
+
+
 def test_history_in_80_columns_writes_lines_a_file_keeps_as_they_are(home: Home) -> None:
     """Listed as a grid, every line was padded with spaces to the grid's width, in a file and
     through `less` too; and the grid measured each of its cells before drawing one, which made

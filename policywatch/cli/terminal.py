@@ -11,6 +11,7 @@ prints, and keeps the styles and cursor moves Rich adds itself (its control segm
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderHook, RenderResult
@@ -21,17 +22,59 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class _Inert:
-    """A renderable drawn as usual, with any control character dropped from its text."""
+    """A renderable drawn as usual, with any control character dropped from its text; and,
+    written to a file or a pipe, without the spaces Rich pads a line with to the width of its
+    table or wrapped text (a real terminal is given them: they carry the cells' backgrounds)."""
 
     def __init__(self, renderable: ConsoleRenderable) -> None:
         self.renderable = renderable
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for segment in console.render(self.renderable, options):
+        segments = self._inert(console.render(self.renderable, options))
+        if console.is_terminal:
+            yield from segments
+        else:
+            yield from _unpadded(segments)
+
+    @staticmethod
+    def _inert(segments: Iterable[Segment]) -> Iterator[Segment]:
+        for segment in segments:
             if segment.control or not _CONTROLS.search(segment.text):
                 yield segment
             else:
                 yield Segment(_CONTROLS.sub("", segment.text), segment.style)
+
+
+def _unpadded(segments: Iterable[Segment]) -> Iterator[Segment]:
+    """`segments` with the spaces at the end of each line dropped. A line the renderable leaves
+    open (no newline: `print(..., end="")`) keeps them, as what follows it may need them."""
+    line: list[Segment] = []
+    for segment in segments:
+        if segment.control or "\n" not in segment.text:
+            line.append(segment)
+            continue
+        *ended, rest = segment.text.split("\n")
+        for text in ended:
+            line.append(Segment(text, segment.style))
+            yield from _rstripped(line)
+            yield Segment("\n", segment.style)
+            line = []
+        line.append(Segment(rest, segment.style))
+    yield from line
+
+
+def _rstripped(line: list[Segment]) -> list[Segment]:
+    """One line's segments without the spaces that end it (control segments kept)."""
+    kept = list(line)
+    for at in range(len(kept) - 1, -1, -1):
+        segment = kept[at]
+        if segment.control:
+            continue
+        text = segment.text.rstrip(" ")
+        kept[at] = Segment(text, segment.style)
+        if text:
+            break
+    return [segment for segment in kept if segment.control or segment.text]
 
 
 class _InertText(RenderHook):
