@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from rapidfuzz.distance import OSA
+
 if TYPE_CHECKING:
     from store.queries import TrackedNames
 
@@ -27,16 +29,8 @@ def noise_hidden(hidden: dict[str, int]) -> str:
 
 def typos(given: str, name: str) -> int:
     """How many letters typed wrong, left out, added or swapped with the next make `given` of
-    `name` (the optimal string alignment distance)."""
-    before: list[int] = []
-    row = list(range(len(name) + 1))
-    for i, a in enumerate(given, 1):
-        above, before, row = before, row, [i] + [0] * len(name)
-        for j, b in enumerate(name, 1):
-            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + (a != b))
-            if i > 1 and j > 1 and a == name[j - 2] and given[i - 2] == b:
-                row[j] = min(row[j], above[j - 2] + 1)
-    return row[-1]
+    `name`."""
+    return int(OSA.distance(given, name))
 
 
 def near_miss(given: str, name: str) -> bool:
