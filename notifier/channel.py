@@ -178,7 +178,14 @@ class Channel:
         # (`…&%2BX-Token=…`, `Authorization: Bearer …`). Its captures, from which a failure's
         # reason is taken and scrubbed, are handlers of its own logger and still see it all.
         logging.getLogger(apprise.LOGGER_NAME).propagate = False
-        self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
+        # Sent in the calling thread, not Apprise's thread pool (no overall time limit, no
+        # parallel sends): Ctrl-C then stops the send itself, where a send in the pool went on
+        # after the run said it had stopped, and an interrupt landing as the pool started its
+        # thread left the process waiting at exit for a thread nothing would ever end
+        # (ThreadPoolExecutor records a thread only after starting it). Each send stays bounded
+        # by Apprise's socket timeouts: 4 s to connect, 4 s of silence while reading.
+        asset = apprise.AppriseAsset(storage_mode="memory", service_timeout=0, async_mode=False)
+        self._apprise = apprise.Apprise(asset=asset)
         with apprise.LogCapture(level=logging.WARNING, fmt="%(levelname)s %(message)s") as log:
             added = self._apprise.add(url)
         if not added:

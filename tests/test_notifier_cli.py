@@ -571,6 +571,23 @@ def test_ctrl_c_while_alerts_go_out_says_what_becomes_of_them(
     assert alerts(home, "notify", "--json").json()["in_flight"] == 1
 
 
+def test_a_send_is_made_in_the_calling_thread() -> None:
+    """Sent from Apprise's thread pool, a send went on after Ctrl-C, and an interrupt landing as
+    the pool started its thread left the process waiting forever at exit: the test above hung one
+    run in seven on a loaded machine. A fresh process, so that no earlier send made the pool."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes a request, never answers
+        url = f"json://127.0.0.1:{silent.getsockname()[1]}/hook?rto=0.5"
+        script = (
+            "import threading, sys; from notifier.channel import Channel;"
+            "outcome = Channel(sys.argv[1]).send('t', 'b', 'info');"
+            "print(outcome.ok, [t.name for t in threading.enumerate()])"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script, url], capture_output=True, text=True, timeout=60
+        )
+    assert done.stdout.strip() == "False ['MainThread']", done.stdout + done.stderr
+
+
 @pytest.fixture
 def any_home(tmp_path: Path, db_url: str) -> Home:
     """A user whose store is SQLite or the local PostgreSQL."""
