@@ -36,10 +36,11 @@ FAST = [
     "RETRY_BACKOFF_BASE=0.05",
     "--quiet",
 ]
-# Commands that crawl, or serve, or wait on workers: always a process started from scratch, as
-# a crawl's Twisted reactor and Scrapy's settings belong to one process. The others may run in a
-# child of the fork server (tests/forkserver.py), unless TESTS_SPAWN_ALL is set.
-SPAWNED = frozenset({"crawl", "run", "worker", "serve", "demo", ("catalog", "preview")})
+# Commands that run until signalled (a worker, the web server): always a process started from
+# scratch, as the tests signal them. The others, crawls included (the server imports Scrapy but
+# installs no reactor: each child installs its own), may run in a child of the fork server
+# (tests/forkserver.py), unless TESTS_SPAWN_ALL is set.
+SPAWNED = frozenset({"worker", "serve"})
 # What every command's environment holds but for its own variables, read by the server's libraries
 # on import: a command whose environment differs elsewhere is spawned instead.
 OURS = frozenset({"COLUMNS", "PYTEST_CURRENT_TEST"})
@@ -57,6 +58,13 @@ def _fork_server() -> ForkServer:
     server = ForkServer(BASE_ENV)
     atexit.register(server.close)
     return server
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two test processes a core, as most tests wait on child processes and loopback
+    servers (2 cores: 9 min 12 s with one a core, 8 min 6 s with two); at most 15, the Redis
+    databases `redis_url` shares out."""
+    return min(2 * (os.cpu_count() or 1), 15)
 
 
 def spawn(args: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> Result:

@@ -1,15 +1,17 @@
 """`python -m policywatch COMMAND` for the tests, without paying Python's imports each time.
 
-A test run spawns the real command some three hundred times to read its output (`documents`,
-`history`, `subscribe`...): each child spent most of its second importing SQLAlchemy, pydantic,
-typer, rich and Apprise. This server imports those third-party libraries once, then forks a
-child per command, which runs `policywatch` as `python -m` does (`runpy`, its own argv, cwd,
-environment, stdin, stdout and stderr) and exits through the interpreter's own exit, so exit
-codes, tracebacks and atexit handlers are a real process's. Policywatch's own modules are never
-imported by the server: each child imports them anew, reading its environment (a console's
-`COLUMNS`) as a fresh process does. `Home.run` only uses it for commands that start no crawl,
-worker or server, in an environment equal to the server's but for POLICYWATCH_* and COLUMNS,
-which no library reads on import (anything else, a PYTHONPATH, a proxy: a real subprocess).
+A test run spawns the real command some five hundred times to read its output (`documents`,
+`history`, `subscribe`, `crawl`...): each child spent most of its second importing SQLAlchemy,
+pydantic, typer, rich, Apprise and Scrapy. This server imports those third-party libraries
+once, then forks a child per command, which runs `policywatch` as `python -m` does (`runpy`,
+its own argv, cwd, environment, stdin, stdout and stderr) and exits through the interpreter's
+own exit, so exit codes, tracebacks and atexit handlers are a real process's. Policywatch's own
+modules are never imported by the server: each child imports them anew, reading its
+environment (a console's `COLUMNS`) as a fresh process does. Nor is a Twisted reactor installed
+in the server (`twisted.internet.reactor` is never imported there): each crawl installs its
+own. `Home.run` uses it for every command but a worker or the web server, which the tests
+signal, in an environment equal to the server's but for POLICYWATCH_* and COLUMNS, which no
+library reads on import (anything else, a PYTHONPATH, a proxy: a real subprocess).
 
 Run as a script, it is the server: `python forkserver.py FD`, FD a socket of a socketpair.
 """
@@ -28,11 +30,14 @@ import time
 from dataclasses import dataclass
 
 OWN = ("policywatch", "store", "notifier", "crawlers", "diffengine")
-# What the command imports: its libraries are what the server imports (Apprise's plugins too,
-# which `subscribe`, `notify` and `subscriptions test` load).
+# What the commands import: their libraries are what the server imports (Apprise's plugins,
+# which `subscribe`, `notify` and `subscriptions test` load, and Scrapy, Twisted and Playwright,
+# which a crawl loads), all but the module whose import installs a reactor.
 PROBE = f"""
 import sys, policywatch.cli, apprise
+import crawlers.runner, crawlers.spiders.policy, crawlers.pipelines, crawlers.browser
 apprise.Apprise().add("json://localhost")
+assert "twisted.internet.reactor" not in sys.modules
 print("\\n".join(name for name in sys.modules if name.split(".")[0] not in {OWN!r}))
 """
 MAX_REQUEST = 1 << 20

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Home, Result, _fork_server, forkable, spawn
+from tests.conftest import FAST, Home, Result, _fork_server, forkable, spawn
 
 COMMANDS = [
     ("--help",),  # a rich panel, as wide as COLUMNS
@@ -16,6 +16,7 @@ COMMANDS = [
     ("show", "999"),  # an error of the command's own
     ("catalog", "validate", "relative.yaml"),  # read from the command's working directory
     ("subscribe", "json://127.0.0.1:1/hook", "--name", "ops"),  # Apprise, preloaded
+    ("crawl", "--catalog", "refused.yaml", "--only", "x", *FAST),  # Scrapy, a reactor anew
 ]
 
 
@@ -29,6 +30,8 @@ def test_a_forked_command_answers_as_a_spawned_one(
     for home in homes:
         home.path.mkdir()
         (home.path / "relative.yaml").write_text("service: X\ndocuments: [{type: T, url: x}]\n")
+        refused = "service: X\ndocuments: [{type: T, url: 'http://127.0.0.1:1/t'}]\n"
+        (home.path / "refused.yaml").write_text(refused)
     env = {**homes[0].env(), "COLUMNS": str(columns)}
     assert forkable(args, env), args
     forked = Result(*_fork_server().run([*args], env, str(homes[0].path), 120))
@@ -40,6 +43,7 @@ def test_a_forked_command_answers_as_a_spawned_one(
 
 
 def test_what_the_fork_server_cannot_stand_in_for_is_spawned(home: Home) -> None:
-    assert not forkable(("crawl", "--all"), home.env())
+    assert not forkable(("worker", "--redis", "redis://127.0.0.1"), home.env())
+    assert not forkable(("serve",), home.env())
     assert not forkable(("documents",), {**home.env(), "PYTHONPATH": "/elsewhere"})
     assert forkable(("documents",), {**home.env(), "POLICYWATCH_DB": "sqlite://"})
