@@ -210,6 +210,15 @@ class Channel:
         return str(plugin.resolve_format().value)
 
     @property
+    def dialect(self) -> str:
+        """What the body is written in: `format`, or `slack` for Slack's Markdown."""
+        from apprise.plugins.slack import NotifySlack
+
+        if self.format == "markdown" and all(isinstance(p, NotifySlack) for p in self._plugins):
+            return "slack"
+        return self.format
+
+    @property
     def body_maxlen(self) -> int:
         return min(int(plugin.body_maxlen) for plugin in self._plugins)
 

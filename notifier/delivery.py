@@ -83,7 +83,7 @@ def send(channel: Channel, message: Message) -> Outcome:
         title = clip(title, channel.title_maxlen)
     else:  # no title field: Apprise puts the title into the body
         body_room -= len(title) + 2
-    body = fit(message, channel.format, body_room)
+    body = fit(message, channel.dialect, body_room)
     return channel.send(title, body, message.notify_type, message.data)
 
 

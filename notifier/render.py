@@ -130,15 +130,22 @@ def _escaped(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def _markdown(line: Line) -> str:
+def _markdown(line: Line, strike: str = "~~") -> str:
     text = _escaped(line.text)
     if line.style == "link":
         return f"[{text}]({line.href})"
+    struck = strike + "{}" + strike
     if marks := _marks(line):
-        return "~ " + _marked(marks, "~~{}~~", "**{}**", _escaped) + _escaped(_noted(line))
-    old = f"- ~~{_escaped(line.before)}~~\n" if line.before else ""
-    marked = {"added": f"+ **{text}**", "removed": f"- ~~{text}~~"}.get(line.style, text)
-    return old + marked + _escaped(_noted(line))
+        return "~ " + _marked(marks, struck, "**{}**", _escaped) + _escaped(_noted(line))
+    old = "- " + struck.format(_escaped(line.before)) + "\n" if line.before else ""
+    marked = {"added": f"+ **{text}**", "removed": "- " + struck.format(text)}
+    return old + marked.get(line.style, text) + _escaped(_noted(line))
+
+
+def _slack(line: Line) -> str:
+    """Markdown as Slack reads it once Apprise has made it Slack's own (`**` become `*`): its
+    strike-through is one tilde (`~old~`); Markdown's two are not Slack's syntax."""
+    return _markdown(line, strike="~")
 
 
 def _html(line: Line) -> str:
@@ -163,6 +170,7 @@ def _html(line: Line) -> str:
 RENDERERS: dict[str, tuple[Callable[[Line], str], str]] = {
     "text": (_text, "\n"),
     "markdown": (_markdown, "\n\n"),
+    "slack": (_slack, "\n\n"),
     "html": (_html, "\n"),
 }
 

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from apprise.plugins.slack import NotifySlack
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -134,6 +135,24 @@ def test_a_reworded_sentence_marks_its_changed_words_in_place() -> None:
         "~ Each business account may send up to [-1,000"
     )
     assert len(message.items) == 1  # one item: a cut for length never keeps the old alone
+
+
+def test_slack_is_sent_its_own_strike_through() -> None:
+    """Slack strikes words out between single tildes, and Apprise's conversion of Markdown to
+    Slack's leaves tildes alone: it was sent Markdown's `~~1,000~~`, which is not Slack's."""
+    channel = Channel("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general")
+    assert (channel.format, channel.dialect) == ("markdown", "slack")
+    assert Channel("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV?format=markdown").dialect == (
+        "markdown"
+    )
+    old = "Each business account may send up to 1,000 messages per second."
+    message = reworded(old, old.replace("1,000", "100"))
+    body = NotifySlack._commonmark_to_slack(fit(message, channel.dialect, channel.body_maxlen))
+    assert "may send up to ~1,000~ *100* messages per second." in body, body
+    removed = Message("t", items=(Line("Bots are welcome.", "removed"),))
+    assert NotifySlack._commonmark_to_slack(render(list(removed.items), "slack")) == (
+        "- ~Bots are welcome.~"
+    )
 
 
 # YouTube's termination clause, reworded by one word among 70.
@@ -270,7 +289,7 @@ def test_service_limits_come_from_the_apprise_plugin() -> None:
     items=st.lists(st.text(min_size=1, max_size=80), max_size=30),
     head=st.lists(st.text(max_size=200), max_size=3),
     maxlen=st.integers(min_value=0, max_value=1500),
-    body_format=st.sampled_from(["text", "markdown", "html"]),
+    body_format=st.sampled_from(["text", "markdown", "slack", "html"]),
 )
 def test_fit_never_exceeds_the_limit(
     items: list[str], head: list[str], maxlen: int, body_format: str
