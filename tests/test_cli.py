@@ -763,6 +763,18 @@ def test_usage_errors_are_one_line_as_every_other_error(
     assert not set("╭│╰─") & set(result.stderr)
 
 
+def test_a_url_click_quotes_back_is_said_by_its_scheme_alone(home: Home) -> None:
+    """A second URL given to `subscribe` came back whole in Click's "unexpected extra argument",
+    a Telegram bot's token with it."""
+    result = home.run("subscribe", "json://127.0.0.1/hook", "tgram://123456789:AAH-s3cr3t/42")
+    assert result.code == 2
+    assert "got unexpected extra argument(s) (tgram://…)" in result.stderr, result.stderr
+    assert "s3cr3t" not in result.stderr and "123456789" not in result.stderr
+    wrong_kind = home.run("history", "--limit", "json://user:pa55word@example.com/hook")
+    assert wrong_kind.code == 2 and "'json://…' is not" in wrong_kind.stderr, wrong_kind.stderr
+    assert "pa55word" not in wrong_kind.stderr
+
+
 def test_a_command_group_alone_still_prints_its_help(home: Home) -> None:
     result = home.run("catalog")
     assert result.code == 2 and "Usage:" in result.stdout and " catalog " in result.stdout

@@ -19,6 +19,7 @@ from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelp
 from typer.core import TyperGroup
 
 from crawlers.declarations import Catalog, load_catalog
+from notifier.channel import redact_unparsed
 from policywatch.cli.terminal import inert_json, safe_console
 from policywatch.config import (
     BASE_URL_EXPECTED,
@@ -142,7 +143,16 @@ def _said_plainly() -> Iterator[None]:
     except NoArgsIsHelpError:  # `policywatch catalog` alone: the help, as Typer prints it
         raise
     except UsageError as error:
-        fail(usage_message(error), EXIT_USAGE, hint=_help_hint(error.ctx))
+        fail(_URL.sub(_unsaid, usage_message(error)), EXIT_USAGE, hint=_help_hint(error.ctx))
+
+
+# A URL Click quotes back (an extra argument, a value of the wrong kind): an Apprise URL carries
+# its tokens and passwords, so only its scheme is said.
+_URL = re.compile(r"\b[A-Za-z][\w+.-]*://[^\s)'\"]*")
+
+
+def _unsaid(url: re.Match[str]) -> str:
+    return redact_unparsed(url[0])
 
 
 class PlainUsageErrors(TyperGroup):
