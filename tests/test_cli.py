@@ -746,7 +746,7 @@ def test_show_wants_a_number(home: Home) -> None:
         (["history", "--limti", "3"], "no such option: --limti (did you mean --limit?)", "history"),
         (["catalog", "nosuch"], "no such command 'nosuch'", "catalog"),
         (["show"], "missing argument 'CHANGE_ID'", "show"),
-        (["history", "--limit", "abc"], "--limit: 'abc' is not a valid int range", "history"),
+        (["history", "--limit", "abc"], "--limit: 'abc' is not a whole number", "history"),
     ],
 )
 def test_usage_errors_are_one_line_as_every_other_error(

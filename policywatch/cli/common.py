@@ -95,11 +95,13 @@ def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> No
     raise typer.Exit(code)
 
 
-# Click's words for an IntRange (`0<=x<=1000000000`, `x>=1`), and ours.
+# Click's words for an IntRange (`0<=x<=1000000000`, `x>=1`, `'abc' is not a valid int range`),
+# and ours.
 _RANGES = (
-    (re.compile(r"(\S+)<=x<=(\S+?)"), r"\1 to \2"),
-    (re.compile(r"x>=(\S+?)"), r"\1 or more"),
-    (re.compile(r"x<=(\S+?)"), r"\1 or less"),
+    (re.compile(r"range (\S+)<=x<=(\S+?)$"), r"range \1 to \2"),
+    (re.compile(r"range x>=(\S+?)$"), r"range \1 or more"),
+    (re.compile(r"range x<=(\S+?)$"), r"range \1 or less"),
+    (re.compile(r"is not a valid (?:int range|integer)$"), "is not a whole number"),
 )
 
 
@@ -107,7 +109,7 @@ def _plain(words: str) -> str:
     """Click's sentence as the other errors read: lower case, no full stop, ranges in words."""
     words = words.strip().removesuffix(".")
     for pattern, ours in _RANGES:
-        words = re.sub(rf"range {pattern.pattern}$", rf"range {ours}", words)
+        words = pattern.sub(ours, words)
     if words[:1].isupper() and not words[1:2].isupper():
         words = words[0].lower() + words[1:]
     return words
