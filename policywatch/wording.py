@@ -49,12 +49,12 @@ def near_miss(given: str, name: str) -> bool:
 
 
 def close_names(given: str, known: Iterable[str], n: int = 1) -> list[str]:
-    """The `n` names of `known` closest to `given` (any case) of those that are near misses."""
+    """The `n` names of `known` closest to `given` (any case) of those that are near misses,
+    fewest typos first."""
     spelled = {name.lower(): name for name in known}
-    if not spelled:
-        return []
-    ranked = difflib.get_close_matches(given.lower(), spelled, n=len(spelled), cutoff=0.0)
-    return [spelled[name] for name in ranked if near_miss(given, name)][:n]
+    near = [name for name in spelled if near_miss(given, name)]
+    ranked = sorted(near, key=lambda name: (typos(given.lower(), name), name))
+    return [spelled[name] for name in ranked][:n]
 
 
 def did_you_mean(value: str, known: Iterable[str]) -> str:

@@ -138,6 +138,15 @@ def _help_hint(ctx: ClickContext | None) -> str | None:
     return f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help."
 
 
+# A URL Click quotes back (an extra argument, a value of the wrong kind): an Apprise URL carries
+# its tokens and passwords, so only its scheme is said.
+_URL = re.compile(r"\b[A-Za-z][\w+.-]*://[^\s)'\"]*")
+
+
+def _unsaid(url: re.Match[str]) -> str:
+    return redact_unparsed(url[0])
+
+
 @contextmanager
 def _said_plainly() -> Iterator[None]:
     try:
@@ -146,15 +155,6 @@ def _said_plainly() -> Iterator[None]:
         raise
     except UsageError as error:
         fail(_URL.sub(_unsaid, usage_message(error)), EXIT_USAGE, hint=_help_hint(error.ctx))
-
-
-# A URL Click quotes back (an extra argument, a value of the wrong kind): an Apprise URL carries
-# its tokens and passwords, so only its scheme is said.
-_URL = re.compile(r"\b[A-Za-z][\w+.-]*://[^\s)'\"]*")
-
-
-def _unsaid(url: re.Match[str]) -> str:
-    return redact_unparsed(url[0])
 
 
 class PlainUsageErrors(TyperGroup):
