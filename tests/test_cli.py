@@ -740,13 +740,22 @@ def test_show_wants_a_number(home: Home) -> None:
         (
             ["history", "--limit", "-1"],
             "--limit: -1 is not in the range 0 to 1000000000",
-            "history",
+            "policywatch history",
         ),
-        (["history", "--bogus"], "no such option: --bogus", "history"),
-        (["history", "--limti", "3"], "no such option: --limti (did you mean --limit?)", "history"),
-        (["catalog", "nosuch"], "no such command 'nosuch'", "catalog"),
-        (["show"], "missing argument 'CHANGE_ID'", "show"),
-        (["history", "--limit", "abc"], "--limit: 'abc' is not a whole number", "history"),
+        (["history", "--bogus"], "no such option: --bogus", "policywatch history"),
+        (
+            ["history", "--limti", "3"],
+            "no such option: --limti (did you mean --limit?)",
+            "policywatch history",
+        ),
+        (["catalog", "nosuch"], "no such command 'nosuch'", "policywatch catalog"),
+        (["histroy"], "no such command 'histroy' (did you mean history?)", "policywatch"),
+        (["show"], "missing argument 'CHANGE_ID'", "policywatch show"),
+        (
+            ["history", "--limit", "abc"],
+            "--limit: 'abc' is not a whole number",
+            "policywatch history",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_as_every_other_error(
@@ -759,7 +768,7 @@ def test_usage_errors_are_one_line_as_every_other_error(
     # The tests run `python -m policywatch`, which Click names the command as it was run.
     [error, hint] = result.stderr.replace("python -m policywatch", "policywatch").splitlines()
     assert error == f"error: {said}"
-    assert hint == f"Try 'policywatch {command} --help' for help."
+    assert hint == f"Try '{command} --help' for help."
     assert not set("╭│╰─") & set(result.stderr)
 
 
