@@ -32,12 +32,12 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from crawlers.css import css_xpath
+from crawlers.pacing import Pacing, interval_seconds
 
 # libyaml's safe loader when PyYAML was built with it: five times faster on a large catalog.
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE = "tag:yaml.org,2002:merge"
 BUNDLED_CATALOG = Path(str(resources.files("crawlers") / "catalog"))
-_INTERVAL = re.compile(r"^(\d+)([mhd])$")
 # The codes the language check (diffengine.language) can tell a page is in: a page declared in
 # another could never pass it. Written out, not imported: loading the catalog (`catalog list`)
 # must not load the diff engine. tests/test_catalog.py holds the two sets equal.
@@ -54,20 +54,6 @@ def slugify(text: str) -> str:
 def document_key(service: str, document_type: str) -> str:
     """A document's key, `service-slug/type-slug`: unique across every catalog loaded together."""
     return f"{slugify(service)}/{slugify(document_type)}"
-
-
-def interval_seconds(text: str) -> int:
-    """`30m`, `6h`, `1d` in seconds.
-
-    Zero is refused: it would re-check the page on every run, which no site's terms deserve.
-    """
-    match = _INTERVAL.match(text)
-    if not match:
-        raise ValueError(f"interval {text!r} is not a number followed by m, h or d (e.g. 6h)")
-    number, unit = int(match[1]), match[2]
-    if number == 0:
-        raise ValueError(f"interval {text!r} must be longer than zero")
-    return number * {"m": 60, "h": 3600, "d": 86400}[unit]
 
 
 def check_css(selector: str) -> str:
@@ -226,7 +212,7 @@ class DocumentDeclaration(BaseModel):
     render: Render = "http"
     format: Format | None = None
     tags: list[str] = Field(default_factory=list)
-    interval: str = "24h"
+    interval: str | None = None  # None: as the settings say (see crawlers/pacing.py)
     language: str | None = "en"
 
     @field_validator("combine", mode="before")
@@ -259,8 +245,9 @@ class DocumentDeclaration(BaseModel):
 
     @field_validator("interval")
     @classmethod
-    def _valid_interval(cls, value: str) -> str:
-        interval_seconds(value)
+    def _valid_interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            interval_seconds(value)
         return value
 
     @field_validator("language")
@@ -309,6 +296,7 @@ class TrackedDocument:
     source: str
     render: Render = "http"
     format: Format | None = None
+    paced_by: str = "declaration"  # what set `interval`: see crawlers/pacing.py
 
     @property
     def url(self) -> str:
@@ -359,9 +347,11 @@ class CatalogError:
 
 @dataclass
 class Catalog:
-    """The documents that loaded, and the errors of those that did not."""
+    """The documents that loaded, and the errors of those that did not; each document is paced
+    as `pacing` (the user's settings) says."""
 
     errors: list[CatalogError] = field(default_factory=list)
+    pacing: Pacing = field(default_factory=Pacing)
     # By key: loading looks up every new key (duplicates), and a list scan made it quadratic.
     _by_key: dict[str, TrackedDocument] = field(default_factory=dict, init=False, repr=False)
 
@@ -386,6 +376,18 @@ class Catalog:
             for doc in self._by_key.values()
             if doc.key in wanted or doc.service.lower() in wanted or slugify(doc.service) in wanted
         ]
+
+    def names(self) -> set[str]:
+        """What the `intervals` setting may name: keys, services (name and slug) and tags."""
+        return {
+            name
+            for doc in self._by_key.values()
+            for name in (doc.key, doc.service, slugify(doc.service), *doc.tags)
+        }
+
+    def unpaced(self) -> list[str]:
+        """The names of the `intervals` setting that name no document, service or tag here."""
+        return self.pacing.unmatched(self.names())
 
     def unknown(self, only: Sequence[str]) -> list[str]:
         """The names in `only` that match no document."""
@@ -482,18 +484,22 @@ def _load_document(
         message = f"duplicate key {key} (first declared in {existing.source})"
         catalog.errors.append(CatalogError(source, label, "type", message))
         return
+    tags = tuple(dict.fromkeys([*service.tags, *entry.tags]))
+    names = (service.service, slugify(service.service))
+    paced = catalog.pacing.pace(key, names, tags, entry.interval)
     catalog.add(
         TrackedDocument(
             key=key,
             service=service.service,
             document_type=entry.type,
             pages=entry.pages(),
-            tags=tuple(dict.fromkeys([*service.tags, *entry.tags])),
-            interval=entry.interval,
+            tags=tags,
+            interval=paced.interval,
             language=entry.language,
             source=source,
             render=entry.render,
             format=entry.format,
+            paced_by=paced.by,
         )
     )
 
@@ -589,9 +595,12 @@ def declaration_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_catalog(paths: Iterable[Path] = (), *, bundled: bool = True) -> Catalog:
-    """The bundled catalog (unless `bundled` is false) plus the user's files and folders."""
-    catalog = Catalog()
+def load_catalog(
+    paths: Iterable[Path] = (), *, bundled: bool = True, pacing: Pacing | None = None
+) -> Catalog:
+    """The bundled catalog (unless `bundled` is false) plus the user's files and folders, paced
+    as `pacing` says (None: each document as declared, else daily)."""
+    catalog = Catalog(pacing=pacing or Pacing())
     roots = [BUNDLED_CATALOG, *paths] if bundled else list(paths)
     for path in declaration_files(roots):
         if not path.exists():

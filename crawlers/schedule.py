@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crawlers.declarations import TrackedDocument, interval_seconds
+from crawlers.declarations import TrackedDocument
 from crawlers.items import UNREACHABLE
+from crawlers.pacing import interval_seconds
 from store.queries import LastCheck
 
 NOT_DUE = "not-due"  # the crawl outcome of a document skipped by its schedule

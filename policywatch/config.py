@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from crawlers.pacing import Pacing, interval_seconds
+
 APP_NAME = "policywatch"
 BASE_URL_EXPECTED = "an absolute http(s) URL without query or fragment"
 
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
     base_url: str | None = None
     # The Redis that spreads crawls over `policywatch worker`s; None: crawl in this process.
     redis: str | None = None
+    # How often documents are fetched (crawlers/pacing.py): `interval` those whose declaration
+    # names none (None: daily); `intervals` by key, service or tag, over any declaration.
+    interval: str | None = None
+    intervals: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("catalog", mode="before")
     @classmethod
@@ -79,6 +85,27 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             return [Path(part).expanduser() if isinstance(part, str) else part for part in value]
         return value
+
+    @field_validator("interval")
+    @classmethod
+    def _valid_interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            interval_seconds(value)
+        return value
+
+    @field_validator("intervals")
+    @classmethod
+    def _valid_intervals(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, interval in value.items():
+            try:
+                interval_seconds(interval)
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
+        return value
+
+    @property
+    def pacing(self) -> Pacing:
+        return Pacing(self.interval, self.intervals)
 
     @field_validator("base_url")
     @classmethod
@@ -132,8 +159,14 @@ def load_settings() -> Settings:
 def _source(location: tuple[int | str, ...], path: Path) -> str:
     """Where a setting's bad value came from: its environment variable, which wins, else the
     config file. The value itself is not repeated: a database URL may hold a password."""
-    variable = f"POLICYWATCH_{str(location[0]).upper()}"
-    return variable if variable in os.environ else str(path)
+    return where_set(str(location[0]), path)
+
+
+def where_set(name: str, path: Path | None = None) -> str:
+    """Where the setting `name` is read from: its environment variable when set, else the config
+    file (`path`, or the one in force)."""
+    variable = f"POLICYWATCH_{name.upper()}"
+    return variable if variable in os.environ else str(path or config_file())
 
 
 def _check_names(path: Path) -> None:

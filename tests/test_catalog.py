@@ -24,10 +24,10 @@ from crawlers.declarations import (
     LANGUAGES,
     CatalogError,
     RangeSelector,
-    interval_seconds,
     load_catalog,
     slugify,
 )
+from crawlers.pacing import interval_seconds
 from diffengine import language as detection
 from policywatch.cli import app
 from tests.conftest import FAST, Home, spawn
@@ -49,6 +49,7 @@ JSON_FIELDS = {
     "render",
     "format",
     "interval",
+    "interval_from",
     "language",
     "source",
 }
@@ -923,3 +924,72 @@ def test_preview_of_an_unknown_key_names_the_closest(home: Home, site: Site) -> 
     assert result.code == 2
     assert "testsite/term (did you mean testsite/terms?): no document has that key" in result.stderr
     assert site.log == []
+
+
+def test_the_settings_pace_bundled_and_own_documents_without_copying_their_declarations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user who wants the business terms their bot lives under checked hourly had to copy the
+    declaration into a catalog of their own, which the crawl then skipped as a duplicate key."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'catalog = ["{GOOD}"]\ninterval = "12h"\n[intervals]\n'
+        '"whatsapp/business-solution-terms" = "1h"\nacme-chat = "30m"\nWhatsApp = "2h"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    paced = {
+        row["key"]: (row["interval"], row["interval_from"])
+        for row in json_of(invoke("list", "--json"))
+    }
+    assert paced["whatsapp/business-solution-terms"] == (
+        "1h",
+        "intervals whatsapp/business-solution-terms",
+    )
+    assert paced["whatsapp/terms-of-service"] == ("2h", "intervals WhatsApp")
+    assert paced["acme-chat/bot-developer-terms"] == ("30m", "intervals acme-chat")  # over its 6h
+    assert paced["telegram/terms-of-service"] == ("12h", "interval")
+
+    config.write_text(f'catalog = ["{GOOD}"]\n', encoding="utf-8")
+    paced = {
+        row["key"]: (row["interval"], row["interval_from"])
+        for row in json_of(invoke("list", "--json"))
+    }
+    assert paced["acme-chat/bot-developer-terms"] == ("6h", "declaration")
+    assert paced["whatsapp/terms-of-service"] == ("24h", "default")
+
+
+def test_a_name_in_the_intervals_setting_that_names_nothing_is_an_error_with_its_near_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo left a document at its old pace without a word."""
+    config = tmp_path / "config.toml"
+    config.write_text('[intervals]\nwhatsap = "1h"\nopenai = "6h"\n', encoding="utf-8")
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    result = invoke("validate")
+    assert result.exit_code == 2
+    assert (
+        f"{config} · field intervals.whatsap: names no document key, service or tag of the catalog"
+        " (did you mean whatsapp?); it paces nothing"
+    ) in " ".join(result.stdout.split())
+    assert "intervals.openai" not in result.stdout
+
+    listed = invoke("list", "--json")  # a listing (or a crawl) goes on, and says it
+    assert listed.exit_code == 0
+    assert "field intervals.whatsap" in listed.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("POLICYWATCH_INTERVAL", "0h", "interval: interval '0h' must be longer than zero"),
+        ("POLICYWATCH_INTERVALS", '{"openai": "2w"}', "intervals: openai: interval '2w' is not"),
+    ],
+)
+def test_a_bad_interval_setting_is_refused_with_where_it_came_from(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = invoke("list")
+    assert result.exit_code == 2
+    assert said in result.stderr and f"(in {variable})" in result.stderr

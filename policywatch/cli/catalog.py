@@ -39,6 +39,7 @@ from policywatch.cli.common import (
     err_console,
     fail,
     named_catalog,
+    paced_catalog,
     print_json,
     settings,
     warn_catalog_errors,
@@ -78,6 +79,7 @@ def document_data(document: TrackedDocument) -> dict[str, Any]:
         "render": document.render,
         "format": document.format,
         "interval": document.interval,
+        "interval_from": document.paced_by,
         "language": document.language,
         "source": document.source,
     }
@@ -132,7 +134,7 @@ def list_documents(catalog: CatalogOption = None, as_json: JsonOption = False) -
 
 def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path], int]:
     """What `validate` checks, its files and how many of their documents loaded: the named paths,
-    or everything the crawler would load.
+    or everything the crawler would load, with the names the `intervals` setting gives.
 
     Named paths are loaded after the bundled catalog, as `crawl --catalog` loads them: a key the
     bundled catalog already has is skipped there, so it is an error here (the bundled documents
@@ -142,7 +144,7 @@ def _validation_target(paths: list[Path] | None) -> tuple[Catalog, list[Path], i
     bundled = settings().bundled_catalog  # off: a crawl loads the user's files alone
     if not paths:
         configured = settings().catalog
-        catalog = load_catalog(configured, bundled=bundled)
+        catalog = paced_catalog(configured, bundled=bundled)
         roots = [BUNDLED_CATALOG, *configured] if bundled else configured
         return catalog, declaration_files(roots), len(catalog.documents)
     catalog = load_catalog(paths, bundled=bundled)

@@ -18,7 +18,7 @@ from typer._click import Context as ClickContext  # Typer 0.28 ships its own Cli
 from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from crawlers.declarations import Catalog, load_catalog
+from crawlers.declarations import Catalog, CatalogError, load_catalog
 from notifier.channel import redact_unparsed
 from policywatch.cli.terminal import inert_json, safe_console
 from policywatch.config import (
@@ -28,6 +28,7 @@ from policywatch.config import (
     UnknownSetting,
     is_base_url,
     load_settings,
+    where_set,
 )
 from policywatch.wording import crossed, did_you_mean, untracked
 from store.db import MissingStore, StoreError, open_store, store_url
@@ -230,8 +231,22 @@ def catalog_paths(extra: list[Path] | None) -> list[Path]:
 
 
 def user_catalog(extra: list[Path] | None) -> Catalog:
-    """The bundled catalog (unless `bundled_catalog` is off) plus the user's."""
-    return load_catalog(catalog_paths(extra), bundled=settings().bundled_catalog)
+    """The bundled catalog (unless `bundled_catalog` is off) plus the user's, paced as the
+    settings say."""
+    return paced_catalog(catalog_paths(extra), bundled=settings().bundled_catalog)
+
+
+def paced_catalog(paths: list[Path], *, bundled: bool) -> Catalog:
+    """The catalog of `paths`, each document paced as the settings say; a name in `intervals`
+    that names nothing is among its errors, with the name it likely meant."""
+    catalog = load_catalog(paths, bundled=bundled, pacing=settings().pacing)
+    for name in catalog.unpaced():
+        message = "names no document key, service or tag of the catalog"
+        message += did_you_mean(name, sorted(catalog.names())) + "; it paces nothing"
+        catalog.errors.append(
+            CatalogError(where_set("intervals"), None, f"intervals.{name}", message)
+        )
+    return catalog
 
 
 def named_catalog(extra: list[Path] | None) -> Catalog:
