@@ -214,6 +214,11 @@ class DocumentDeclaration(BaseModel):
     tags: list[str] = Field(default_factory=list)
     interval: str | None = None  # None: as the settings say (see crawlers/pacing.py)
     language: str | None = "en"
+    # A user's declaration of a key the bundled catalog has: theirs is tracked, not the bundled
+    # one (a selector the site's redesign broke, fixed before a release does). Without it, a
+    # duplicate key is an error: an import of Open Terms Archive's declarations must not
+    # replace curated entries unasked.
+    replaces_bundled: bool = False
 
     @field_validator("combine", mode="before")
     @classmethod
@@ -352,6 +357,9 @@ class Catalog:
 
     errors: list[CatalogError] = field(default_factory=list)
     pacing: Pacing = field(default_factory=Pacing)
+    with_bundled: bool = True  # whether the bundled catalog was loaded (first)
+    # The keys whose bundled declaration a user's file replaces, and that bundled file.
+    replaced: dict[str, str] = field(default_factory=dict)
     # By key: loading looks up every new key (duplicates), and a list scan made it quadratic.
     _by_key: dict[str, TrackedDocument] = field(default_factory=dict, init=False, repr=False)
 
@@ -480,10 +488,21 @@ def _load_document(
         return
     key = document_key(service.service, entry.type)
     existing = catalog.get(key)
-    if existing:
+    replacing = existing is not None and is_bundled(existing.source) and not is_bundled(source)
+    if existing and not (replacing and entry.replaces_bundled):
         message = f"duplicate key {key} (first declared in {existing.source})"
+        if replacing:
+            message += "; add `replaces_bundled: true` to track yours instead of the bundled one"
         catalog.errors.append(CatalogError(source, label, "type", message))
         return
+    if entry.replaces_bundled and catalog.with_bundled and not replacing:
+        meant = difflib.get_close_matches(key, [doc.key for doc in catalog.documents], n=1)
+        hint = f"did you mean {meant[0]}?" if meant else "catalog list lists them"
+        message = f"the bundled catalog has no document {key} to replace ({hint})"
+        catalog.errors.append(CatalogError(source, label, "replaces_bundled", message))
+        return
+    if existing:
+        catalog.replaced[key] = existing.source
     tags = tuple(dict.fromkeys([*service.tags, *entry.tags]))
     names = (service.service, slugify(service.service))
     paced = catalog.pacing.pace(key, names, tags, entry.interval)
@@ -576,6 +595,11 @@ def _load_file(path: Path, catalog: Catalog) -> None:
         _load_document(raw, service, index, source, catalog)
 
 
+def is_bundled(source: str) -> bool:
+    """Whether the declaration file `source` is one of the bundled catalog's."""
+    return Path(source).resolve().is_relative_to(BUNDLED_CATALOG.resolve())
+
+
 def declaration_files(paths: Iterable[Path]) -> list[Path]:
     """The YAML files named, or found (sorted) in the folders named, each once.
 
@@ -600,7 +624,7 @@ def load_catalog(
 ) -> Catalog:
     """The bundled catalog (unless `bundled` is false) plus the user's files and folders, paced
     as `pacing` says (None: each document as declared, else daily)."""
-    catalog = Catalog(pacing=pacing or Pacing())
+    catalog = Catalog(pacing=pacing or Pacing(), with_bundled=bundled)
     roots = [BUNDLED_CATALOG, *paths] if bundled else list(paths)
     for path in declaration_files(roots):
         if not path.exists():

@@ -3,12 +3,12 @@ say otherwise.
 
 The bundled catalog names no interval: its documents are fetched once a day. A user who wants
 one of them hourly (the business terms their bot lives under), or every document every 6 hours,
-says so in the settings rather than copying the declarations into a catalog of their own (which
-the crawl would skip as duplicate keys, and which would miss the bundled catalog's fixes):
-`interval` is the pace of a document whose declaration names none; `intervals` names documents
-(by key), services (by name or slug) or tags, and wins over any declaration. The most precise
-name wins: a key over a service, a service over a tag; of several tags, the shortest interval,
-as checking more often is the safe side.
+says so in the settings rather than copying the declarations into a catalog of their own
+(which would miss the bundled catalog's fixes): `interval` is the pace of a document whose
+declaration names none; `intervals` names documents (by key), services (by name or slug) or
+tags, and wins over any declaration. The most precise name wins: a key over a service, a
+service over a tag; of several tags, the shortest interval, as checking more often is the safe
+side.
 """
 
 from __future__ import annotations

@@ -993,3 +993,71 @@ def test_a_bad_interval_setting_is_refused_with_where_it_came_from(
     result = invoke("list")
     assert result.exit_code == 2
     assert said in result.stderr and f"(in {variable})" in result.stderr
+
+
+def test_a_declaration_of_yours_replaces_the_bundled_one_only_when_it_says_so(
+    tmp_path: Path,
+) -> None:
+    """A site's redesign broke a bundled selector: the fix could not wait for a release, yet a
+    declaration of the same key was skipped as a duplicate, whatever it said."""
+    path = tmp_path / "whatsapp.yaml"
+    path.write_text(
+        "service: WhatsApp\ndocuments:\n"
+        "  - type: Business Solution Terms\n    url: https://www.whatsapp.com/legal/bst\n"
+        "    select: main\n    replaces_bundled: true\n"
+        "  - type: Terms of Service\n    url: https://www.whatsapp.com/legal/terms\n"
+        "  - type: Buisness Solution Terms\n    url: https://www.whatsapp.com/legal/x\n"
+        "    replaces_bundled: true\n",
+        encoding="utf-8",
+    )
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    said = " ".join(result.stdout.split())
+    assert (
+        "whatsapp/business-solution-terms: yours replaces the bundled declaration"
+        f" ({BUNDLED_CATALOG / 'whatsapp.yaml'})"
+    ) in said
+    assert (
+        f"· document Terms of Service · field type: duplicate key whatsapp/terms-of-service (first"
+        f" declared in {BUNDLED_CATALOG / 'whatsapp.yaml'}); add `replaces_bundled: true` to track"
+        " yours instead of the bundled one"
+    ) in said
+    assert (
+        "· document Buisness Solution Terms · field replaces_bundled: the bundled catalog has no"
+        " document whatsapp/buisness-solution-terms to replace (did you mean"
+        " whatsapp/business-solution-terms?)"
+    ) in said
+    assert "1 document in 1 file is valid" in said
+
+    shown = json_of(
+        invoke("show", "whatsapp/business-solution-terms", "--catalog", str(path), "--json")
+    )
+    assert (shown["url"], shown["select"], shown["source"]) == (
+        "https://www.whatsapp.com/legal/bst",
+        ["main"],
+        str(path),
+    )
+    keys = [row["key"] for row in json_of(invoke("list", "--catalog", str(path), "--json"))]
+    assert keys.count("whatsapp/business-solution-terms") == 1
+    assert len(keys) == len(load_catalog().documents)  # replaced in place, the typo skipped
+
+
+def test_a_crawl_fetches_the_declaration_that_replaces_a_bundled_one(
+    home: Home, site: Site
+) -> None:
+    site.html(
+        "/bst", "<html><body><main><h1>Terms</h1><p>Bots may use the API.</p></main></body></html>"
+    )
+    mine = home.path / "whatsapp.yaml"
+    mine.write_text(
+        "service: WhatsApp\ndocuments:\n  - type: Business Solution Terms\n"
+        f"    url: {site.url('/bst')}\n    select: main\n    replaces_bundled: true\n",
+        encoding="utf-8",
+    )
+    key = "whatsapp/business-solution-terms"
+    result = home.run("crawl", "--catalog", str(mine), "--only", key, "--json", *FAST)
+    assert result.code == 0, result.stderr
+    assert [(row["key"], row["outcome"]) for row in result.json()] == [(key, "first")]
+    assert len(site.hits("/bst")) == 1
+    text = home.run("text", key)
+    assert "Bots may use the API." in text.stdout

@@ -289,7 +289,8 @@ def test_import_the_reference_declarations_then_validate(home: Home) -> None:
         f"warning: {output / 'discord.yaml'}: 2 keys the bundled catalog already has"
         " (discord/terms-of-service, discord/community-guidelines), which crawl skips: it keeps the"
         " bundled entries, so nothing is replaced. Drop these documents to use the bundled ones,"
-        " or give them another `type:` to track both."
+        " give them another `type:` to track both, or add `replaces_bundled: true` to one to"
+        " track it instead of the bundled one."
     ) in result.stderr
     assert result.stderr.count("warning: ") == 14
     validated = home.run("catalog", "validate", str(output))

@@ -172,6 +172,11 @@ def validate(paths: PathsArgument = None) -> None:
     valid = counted(documents, "document")
     verb = "is" if documents == 1 else "are"
     console.print(f"{valid} in {counted(len(readable), 'file')} {verb} valid")
+    for key, bundled in catalog.replaced.items():
+        console.print(
+            f"{escape(key)}: yours replaces the bundled declaration ({escape(bundled)})",
+            highlight=False,
+        )
     if catalog.errors:
         console.print(f"[red]{counted(len(catalog.errors), 'error')}[/]")
         raise typer.Exit(EXIT_USAGE)
@@ -357,7 +362,8 @@ def _warn_bundled(target: Path, keys: list[str]) -> None:
         f"[yellow]warning:[/] {escape(str(target))}: {counted(len(keys), 'key')} the bundled"
         f" catalog already has ({escape(', '.join(keys))}), which crawl skips: it keeps the"
         " bundled entries, so nothing is replaced. Drop these documents to use the bundled ones,"
-        " or give them another `type:` to track both.",
+        " give them another `type:` to track both, or add `replaces_bundled: true` to one to"
+        " track it instead of the bundled one.",
         highlight=False,
         soft_wrap=True,
     )
