@@ -274,6 +274,23 @@ def _failed(event: dict[str, Any]) -> str:
     return f"{streak} failed fetch" + ("" if streak == 1 else "es")
 
 
+# Issues a page's redesign brings about: the declaration, not the site, needs a fix, and who
+# reads the alert can make it at once (README: The catalog).
+_REDECLARE = frozenset({"selector-matched-nothing", "empty-text"})
+
+
+def _remedy(event: dict[str, Any]) -> tuple[Line, ...]:
+    if event["issue"] not in _REDECLARE:
+        return ()
+    return (
+        Line(
+            f"The page may have been redesigned: policywatch catalog preview {event['key']} shows"
+            " what its selectors keep now; a bundled declaration is fixed in a file of yours"
+            " with replaces_bundled: true."
+        ),
+    )
+
+
 def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
     """A document that kept failing to fetch, or that is tracked again after failing."""
     document = _document(event)
@@ -283,6 +300,7 @@ def fetch_event_message(kind: str, event: dict[str, Any]) -> Message:
             head=(
                 Line(f"Failing since {_since(event)}: {event.get('detail') or event['issue']}."),
                 Line("Changes to this page go unnoticed until it can be fetched again."),
+                *_remedy(event),
             ),
             foot=(Line("Source", "link", event["url"]),),
             notify_type="warning",

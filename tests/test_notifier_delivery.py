@@ -299,10 +299,31 @@ def test_fetch_problems_alert_once_and_once_more_when_resolved(
     assert re.search(
         r"Failing since \d{4}-\d\d-\d\d \d\d:\d\d UTC: no answer in 30 s", alert["message"]
     )
+    assert "catalog preview" not in alert["message"]  # a timeout is the site's, not the page's
     history.change(severity="low")  # a good fetch clears the issue
     deliver_owed(history.engine)
     deliver_owed(history.engine)
     assert [post["title"].split(" ")[0] for post in hook.posts] == ["[FETCH", "[RESUMED]"]
+
+
+def test_a_selector_that_matches_nothing_is_alerted_with_how_to_fix_it(
+    history: History, hook: Webhook
+) -> None:
+    add(history, hook.url(), categories=["fetch-issue"])
+    for _ in range(3):
+        history.repo.record_issue(
+            WHATSAPP.key,
+            Attempt(WHATSAPP.url),
+            "selector-matched-nothing",
+            "no element matches main",
+        )
+    deliver_owed(history.engine)
+    [alert] = hook.posts
+    assert (
+        f"The page may have been redesigned: policywatch catalog preview {WHATSAPP.key} shows what"
+        " its selectors keep now; a bundled declaration is fixed in a file of yours with"
+        " replaces_bundled: true."
+    ) in alert["message"]
 
 
 def test_fetch_problems_owed_together_arrive_in_one_alert(history: History, hook: Webhook) -> None:
