@@ -31,7 +31,7 @@ from itertools import chain
 
 from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
-from diffengine.matching import Unit, dropped, find, loosened, tightened, touched
+from diffengine.matching import Unit, dropped, find, loosened, negated, tightened, touched
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import EXCEPTION_INTRO, clauses, split_sentences
@@ -236,11 +236,13 @@ def _reads(rule: Rule, units: Iterable[Unit]) -> bool:
 def _fires(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `rule` reads `unit` where it differs from its counterparts (all of it if new), or
     an exception to what it reads was cut or narrowed, and not only by an exception added to
-    what the counterparts already said."""
+    what the counterparts already said; or a counterpart said it denied ("We do not use your
+    content to train our models" become "We use…"), however far the denial stood from what the
+    rule reads."""
     reach = find(rule, unit)
     if reach is None:
         return False
-    if not counterparts:
+    if not counterparts or any(negated(rule, other) for other in counterparts):
         return True
     if not touched(reach, unit, counterparts) and not tightened(unit, counterparts):
         return False

@@ -109,6 +109,22 @@ class Unit:
 
 def find(rule: Rule, unit: Unit) -> Reach | None:
     """Where `rule` reads its subject in `unit`, or None if it does not."""
+    reach = _reach(rule, unit)
+    return None if reach is None or _denied(rule, unit) else reach
+
+
+def negated(rule: Rule, unit: Unit) -> bool:
+    """Whether `unit` says what `rule` reads, denied as the rule's `none` words say: "We do not
+    use your content to train our models" for the rule on training with users' content."""
+    return _denied(rule, unit) and _reach(rule, unit) is not None
+
+
+def _denied(rule: Rule, unit: Unit) -> bool:
+    return rule.none is not None and rule.none.search(unit.full, len(unit.intro)) is not None
+
+
+def _reach(rule: Rule, unit: Unit) -> Reach | None:
+    """Where `rule` reads its subject in `unit`, its `none` words aside."""
     lifted: list[Reach] | None = None  # read once a group matches: most rules read nothing
     pinned: list[list[int]] = []
     from_intro = False
@@ -128,8 +144,6 @@ def find(rule: Rule, unit: Unit) -> Reach | None:
             from_intro = True
         else:
             return None
-    if rule.none is not None and rule.none.search(unit.full, len(unit.intro)):
-        return None
     start, end = _window(pinned)
     if end - start > rule.within:
         return None

@@ -481,3 +481,32 @@ def test_an_exception_opened_by_without_ends_at_the_permission() -> None:
     )
     reworded = classify(compare(_page(facebook), _page(facebook.replace("data that", "data"))))
     assert reworded.matches == ()
+
+
+@pytest.mark.parametrize("content", ["your content", "your messages", "your business messages"])
+def test_a_denial_cut_far_from_what_the_rule_reads_fires_it_both_ways(content: str) -> None:
+    """ "We do not use your content to train our models" become "We use…": the rule reads from
+    the content on, the edit stood before it, and a reworded sentence fires a rule only where it
+    was edited. So the one sentence a user most needs to hear of was "1 sentence changed", low;
+    and the promise made again was nothing."""
+    denied = f"# Data\n\nWe do not use {content} to train our models.\n"
+    used = f"# Data\n\nWe use {content} to train our models.\n"
+    started = classify(compare(denied, used))
+    assert (started.severity, started.summary) == (
+        "high",
+        "Content or data used to train AI models",
+    )
+    assert [(m.rule_id, m.side) for m in started.matches] == [("training-on-user-content", "added")]
+    stopped = classify(compare(used, denied))
+    assert (stopped.severity, stopped.summary) == ("medium", "Training on content or data dropped")
+
+
+def test_a_right_to_change_the_terms_without_notice_replacing_a_promise_of_notice() -> None:
+    promised = "# Changes\n\nWe will give you 30 days notice before changes to these terms.\n"
+    unannounced = "# Changes\n\nWe may change these terms at any time without notice.\n"
+    verdict = classify(compare(promised, unannounced))
+    assert verdict.severity == "medium"
+    assert {(m.rule_id, m.side) for m in verdict.matches} == {
+        ("changes-without-notice", "added"),
+        ("change-notice-dropped", "removed"),
+    }
