@@ -49,8 +49,11 @@ _EFFECTIVE = re.compile(
     r"\b(?:effective(?:\s+date)?|in\s+effect|(?:takes?|taking)\s+effect"
     r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going)\s+into\s+(?:effect|force)"
     r"|(?:starting|beginning)(?:\s+on|\s+from)?|as\s+(?:of|from)|from|applies|apply|will\s+apply"
-    # An announced update: "We're updating our Terms of Service on 2026-07-30".
-    r"|(?:(?:are|we're|we\s+are|is)\s+updating|will\s+(?:be\s+)?(?:updat\w*|chang\w*))"
+    # An announced update: "We're updating our Terms of Service on 2026-07-30"; an end
+    # announced: "Version 17.0 of the Graph API will be deprecated on 2026-09-01".
+    r"|(?:(?:are|we're|we\s+are|is)\s+updating|will\s+(?:be\s+)?(?:updat\w*|chang\w*"
+    r"|deprecat\w*|discontinu\w*|retir\w*|sunset\w*|shut\s+down|turned\s+off|removed"
+    r"|stop\s+working))"
     r"\b[^.;:]{0,60}?(?=\s+on\s))"
     r"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
     re.IGNORECASE,

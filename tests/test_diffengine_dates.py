@@ -25,6 +25,10 @@ TODAY = date(2025, 10, 15)
         "We're updating our Terms of Service on January 15, 2026.",
         "On January 15, 2026, we will update the Terms of Service to prohibit collection.",
         "The Developer Distribution Agreement will change on 2026-01-15.",
+        # An end announced: its date is when the change bites.
+        "Version 17.0 of the Graph API will be deprecated on January 15, 2026.",
+        "The On-Premises API will be shut down on 15 January 2026.",
+        "Legacy webhooks will stop working on 2026-01-15.",
     ],
 )
 def test_effective_dates_in_common_english_forms(sentence: str) -> None:

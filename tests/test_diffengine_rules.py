@@ -510,3 +510,10 @@ def test_a_right_to_change_the_terms_without_notice_replacing_a_promise_of_notic
         ("changes-without-notice", "added"),
         ("change-notice-dropped", "removed"),
     }
+
+
+def test_a_messaging_limit_over_a_rolling_day_is_a_rate_limit() -> None:
+    """WhatsApp's tiers: how many customers a business may message in 24 hours."""
+    limit = "# Limits\n\nTier 1 can message {} unique customers in a rolling 24-hour period.\n"
+    verdict = classify(compare(limit.format("1,000"), limit.format("250")))
+    assert (verdict.severity, verdict.categories) == ("medium", ("rate-limits",))
