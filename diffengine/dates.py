@@ -49,6 +49,9 @@ _EFFECTIVE = re.compile(
     r"\b(?:effective(?:\s+date)?|in\s+effect|(?:takes?|taking)\s+effect"
     r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going)\s+into\s+(?:effect|force)"
     r"|(?:starting|beginning)(?:\s+on|\s+from)?|as\s+(?:of|from)|from|applies|apply|will\s+apply"
+    # A deadline, or the end of a grace period: the day to act before ("migrate to the Cloud
+    # API by 2027-01-15", "no later than …", "may continue to use the Solution until …").
+    r"|no\s+later\s+than|on\s+or\s+(?:after|before)|by|until|(?:ends?|ending)\s+on"
     # An announced update: "We're updating our Terms of Service on 2026-07-30"; an end
     # announced: "Version 17.0 of the Graph API will be deprecated on 2026-09-01".
     r"|(?:(?:are|we're|we\s+are|is)\s+updating|will\s+(?:be\s+)?(?:updat\w*|chang\w*"

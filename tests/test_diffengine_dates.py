@@ -29,6 +29,12 @@ TODAY = date(2025, 10, 15)
         "Version 17.0 of the Graph API will be deprecated on January 15, 2026.",
         "The On-Premises API will be shut down on 15 January 2026.",
         "Legacy webhooks will stop working on 2026-01-15.",
+        # A deadline, or the end of a grace period: the day to act before.
+        "You must migrate to the Cloud API by January 15, 2026.",
+        "Users must link their accounts no later than 15 January 2026.",
+        "The new pricing applies to messages sent on or after January 15, 2026.",
+        "Until January 15, 2026, AI providers may continue to use the Solution.",
+        "Support for version 1 ends on January 15, 2026.",
     ],
 )
 def test_effective_dates_in_common_english_forms(sentence: str) -> None:
