@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from crawlers.css import css_xpath
-from crawlers.pacing import Pacing, interval_seconds
+from crawlers.pacing import Interval, Pacing
 
 # libyaml's safe loader when PyYAML was built with it: five times faster on a large catalog.
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -212,7 +212,7 @@ class DocumentDeclaration(BaseModel):
     render: Render = "http"
     format: Format | None = None
     tags: list[str] = Field(default_factory=list)
-    interval: str | None = None  # None: as the settings say (see crawlers/pacing.py)
+    interval: Interval | None = None  # None: as the settings say (see crawlers/pacing.py)
     language: str | None = "en"
     # A user's declaration of a key the bundled catalog has: theirs is tracked, not the bundled
     # one (a selector the site's redesign broke, fixed before a release does). Without it, a
@@ -247,13 +247,6 @@ class DocumentDeclaration(BaseModel):
             )
             for part in self.combine
         )
-
-    @field_validator("interval")
-    @classmethod
-    def _valid_interval(cls, value: str | None) -> str | None:
-        if value is not None:
-            interval_seconds(value)
-        return value
 
     @field_validator("language")
     @classmethod

@@ -16,10 +16,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 DEFAULT_INTERVAL = "24h"
 
 _INTERVAL = re.compile(r"^(\d+)([mhd])$")
+
+
+def checked_interval(text: str) -> str:
+    """`text`, once it reads as an interval (else the ValueError saying why)."""
+    interval_seconds(text)
+    return text
+
+
+# An interval as a declaration or the settings write it, checked when they load.
+Interval = Annotated[str, AfterValidator(checked_interval)]
 
 
 def interval_seconds(text: str) -> int:

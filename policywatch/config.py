@@ -22,7 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from crawlers.pacing import Pacing, interval_seconds
+from crawlers.pacing import Interval, Pacing
 
 APP_NAME = "policywatch"
 BASE_URL_EXPECTED = "an absolute http(s) URL without query or fragment"
@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     redis: str | None = None
     # How often documents are fetched (crawlers/pacing.py): `interval` those whose declaration
     # names none (None: daily); `intervals` by key, service or tag, over any declaration.
-    interval: str | None = None
-    intervals: dict[str, str] = Field(default_factory=dict)
+    interval: Interval | None = None
+    intervals: dict[str, Interval] = Field(default_factory=dict)
 
     @field_validator("catalog", mode="before")
     @classmethod
@@ -84,23 +84,6 @@ class Settings(BaseSettings):
             value = [part for part in value.split(os.pathsep) if part]
         if isinstance(value, list):
             return [Path(part).expanduser() if isinstance(part, str) else part for part in value]
-        return value
-
-    @field_validator("interval")
-    @classmethod
-    def _valid_interval(cls, value: str | None) -> str | None:
-        if value is not None:
-            interval_seconds(value)
-        return value
-
-    @field_validator("intervals")
-    @classmethod
-    def _valid_intervals(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, interval in value.items():
-            try:
-                interval_seconds(interval)
-            except ValueError as error:
-                raise ValueError(f"{name}: {error}") from None
         return value
 
     @property

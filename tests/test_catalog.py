@@ -983,7 +983,7 @@ def test_a_name_in_the_intervals_setting_that_names_nothing_is_an_error_with_its
     ("variable", "value", "said"),
     [
         ("POLICYWATCH_INTERVAL", "0h", "interval: interval '0h' must be longer than zero"),
-        ("POLICYWATCH_INTERVALS", '{"openai": "2w"}', "intervals: openai: interval '2w' is not"),
+        ("POLICYWATCH_INTERVALS", '{"openai": "2w"}', "intervals.openai: interval '2w' is not"),
     ],
 )
 def test_a_bad_interval_setting_is_refused_with_where_it_came_from(
