@@ -114,8 +114,13 @@ _WORDS = re.compile(r"\w+")
 _BRITISH_WORD = re.compile(r"\b(?:" + "|".join(_AMERICAN) + r")\b")
 
 
+@lru_cache(maxsize=8192)
 def inline(text: str) -> str:
-    """The cosmetic-free form of one block's text, on one line, markers excluded."""
+    """The cosmetic-free form of one block's text, on one line, markers excluded.
+
+    Memoized: consecutive versions of a page share most of their blocks, and a replay of its
+    history (`import-history`, `rejudge`) normalizes each version whole.
+    """
     for _ in range(4):  # removing markup can reveal markup; stop when nothing changes
         cleaned = _inline_once(text)
         if cleaned == text:
