@@ -91,9 +91,9 @@ class Unit:
         found = EXCEPTION_LIST.search(self.full)
         return self._word_at(found.start()) if found else None
 
-    def positions(self, pattern: re.Pattern[str]) -> list[int]:
+    def positions(self, pattern: re.Pattern[str]) -> tuple[int, ...]:
         """Word indexes where `pattern` matches in the virtual sentence."""
-        return [self._word_at(found.start()) for found in pattern.finditer(self.full)]
+        return _positions(self, pattern.pattern, pattern.flags)
 
     def spans(self, pattern: re.Pattern[str]) -> list[Reach]:
         """The words each match of `pattern` covers in the virtual sentence."""
@@ -105,6 +105,15 @@ class Unit:
 
     def _word_at(self, offset: int) -> int:
         return max(0, bisect.bisect_right(self.starts, offset) - 1)
+
+
+@lru_cache(maxsize=32768)
+def _positions(unit: Unit, source: str, flags: int) -> tuple[int, ...]:
+    """`Unit.positions`, memoized by the pattern's source (a pattern hashes its compiled code,
+    slowly): each rule reads each unit several times (`find` for its fresh clauses, `_reads`
+    for the side it fired on), and a replay meets the same sentences in many changes."""
+    pattern = re.compile(source, flags)  # from `re`'s own cache
+    return tuple(unit._word_at(found.start()) for found in pattern.finditer(unit.full))
 
 
 def find(rule: Rule, unit: Unit) -> Reach | None:
@@ -129,7 +138,7 @@ def _reach(rule: Rule, unit: Unit) -> Reach | None:
     pinned: list[list[int]] = []
     from_intro = False
     for number, group in enumerate(rule.groups):
-        found = unit.positions(group)
+        found: Sequence[int] = unit.positions(group)
         if found and rule.lifted_by is not None:
             lifted = unit.spans(rule.lifted_by) if lifted is None else lifted
             found = [
