@@ -295,11 +295,26 @@ def comparable(text: str) -> str:
     "Program" to "Programme", and Instagram's terms from "personalized" to "personalised", with
     the locale served. Memoized: the same sentences are compared many times.
     """
-    return comparable_text(text)
+    return _spelled(" ".join(_WORDS.findall(_unnumbered(text))))
 
 
 def comparable_text(text: str) -> str:
-    """`comparable` without the memo, for whole texts."""
-    text = _ENUMERATORS.sub("", text.casefold().replace("'", ""))
-    text = _ISE.sub(r"\1z\2", " ".join(_WORDS.findall(text)))
-    return _BRITISH_WORD.sub(lambda word: _AMERICAN[word[0]], text)
+    """`comparable` for whole texts, such as a normal form: line by line, each line memoized,
+    as the versions of a page share most of their blocks. The same as in one pass: no word runs
+    across lines, and the numbering at the text's start is taken off first."""
+    return " ".join(filter(None, map(_comparable_line, _unnumbered(text).split("\n"))))
+
+
+@lru_cache(maxsize=16384)
+def _comparable_line(line: str) -> str:
+    return _spelled(" ".join(_WORDS.findall(line)))
+
+
+def _unnumbered(text: str) -> str:
+    """`text` case-folded, without apostrophes, and without the numbering that opens it."""
+    return _ENUMERATORS.sub("", text.casefold().replace("'", ""))
+
+
+def _spelled(words: str) -> str:
+    """Words (one space between each) in American spelling: "-ize", "program", "color"."""
+    return _BRITISH_WORD.sub(lambda word: _AMERICAN[word[0]], _ISE.sub(r"\1z\2", words))
