@@ -18,16 +18,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
+from itertools import pairwise
 
 from diffengine.classify import classify
 from diffengine.compare import ChangeReport, compare
 from diffengine.language import detect_language
 from diffengine.noise import collapse_ratio, looks_broken
-from diffengine.normalize import comparable, comparable_text, normalize
+from diffengine.normalize import comparable, comparable_lines, normalize
 from diffengine.rules import Rule, RuleMatch
 from diffengine.summary import Excerpt, excerpts
 
@@ -113,7 +114,7 @@ def assess(
     if history:
         earlier = [_searchable(text) for text in history]
         report = _mark_known(report, earlier)
-        if _variant_of(report, earlier, history):
+        if _variant_of(report, [version.text for version in earlier], history):
             return _unmeaningful("flapping", "Flapping between page variants seen before", report)
     if not report.substantive:
         if report.sentences:
@@ -204,22 +205,61 @@ def _last_sound(history: Sequence[str]) -> str | None:
     return next((text for text in history if not _broken(text)), None)
 
 
+@dataclass(frozen=True)
+class _Earlier:
+    """An earlier version in the form sentences are compared in: `text` is its words, padded
+    with spaces so a sentence is searched for as whole words (`f" {key} " in text`); `lines`
+    are those of its blocks, and `seams` each last word of a line with the first of the next."""
+
+    text: str
+    lines: tuple[str, ...]
+    seams: frozenset[tuple[str, str]]
+
+
 @lru_cache(maxsize=32)
-def _searchable(text: str) -> str:
-    """A whole earlier version in the form sentences are compared in, padded with spaces so a
-    sentence is searched for as whole words (`f" {key} " in text`)."""
-    return f" {comparable_text(normalize(text))} "
+def _searchable(text: str) -> _Earlier:
+    lines = comparable_lines(normalize(text))
+    seams = frozenset(
+        (line.rpartition(" ")[2], after.partition(" ")[0]) for line, after in pairwise(lines)
+    )
+    return _Earlier(f" {' '.join(lines)} ", lines, seams)
 
 
-def _mark_known(report: ChangeReport, earlier: list[str]) -> ChangeReport:
+def _mark_known(report: ChangeReport, earlier: list[_Earlier]) -> ChangeReport:
     """The report with the sentences whose new wording an earlier version held marked known."""
+    held = _holder(earlier)
     sentences = tuple(
         replace(sentence, known=True)
-        if sentence.new and any(f" {comparable(sentence.new)} " in text for text in earlier)
+        if sentence.new and held(comparable(sentence.new))
         else sentence
         for sentence in report.sentences
     )
     return replace(report, sentences=sentences)
+
+
+def _holder(earlier: Sequence[_Earlier]) -> Callable[[str], bool]:
+    """Whether one of `earlier` holds a sentence, by its comparable key: `f" {key} " in text`
+    for one of their texts.
+
+    The versions share most of their lines, so a sentence is looked for in their lines, each
+    line once; only one that runs across a seam between two lines of a version is looked for in
+    that version whole. Most sentences of a change are in none, and were looked for in every
+    version, thirty times the same text.
+    """
+    distinct = dict.fromkeys(line for version in earlier for line in version.lines)
+    lines = " " + " \n ".join(distinct) + " "  # no key holds a line break
+
+    def held(key: str) -> bool:
+        if f" {key} " in lines:
+            return True
+        words = key.split()
+        pairs = list(pairwise(words))
+        return any(
+            (not words or not version.seams.isdisjoint(pairs)) and f" {key} " in version.text
+            for version in earlier
+        )
+
+    return held
 
 
 def _variant_of(report: ChangeReport, earlier: list[str], texts: Sequence[str]) -> bool:

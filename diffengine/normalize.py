@@ -302,7 +302,12 @@ def comparable_text(text: str) -> str:
     """`comparable` for whole texts, such as a normal form: line by line, each line memoized,
     as the versions of a page share most of their blocks. The same as in one pass: no word runs
     across lines, and the numbering at the text's start is taken off first."""
-    return " ".join(filter(None, map(_comparable_line, _unnumbered(text).split("\n"))))
+    return " ".join(comparable_lines(text))
+
+
+def comparable_lines(text: str) -> tuple[str, ...]:
+    """The lines of `comparable_text` that hold words: joined by spaces, they are it."""
+    return tuple(filter(None, map(_comparable_line, _unnumbered(text).split("\n"))))
 
 
 @lru_cache(maxsize=16384)

@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffengine import assess, classify, compare, normalize
+from diffengine.assessment import _holder, _searchable
 from diffengine.language import _ASCII_WORDS, _NON_LATIN_LETTER, _WORD, _mostly_latin
+from diffengine.normalize import comparable
 
 # Arbitrary Unicode, plus text built from the pieces of Markdown policies are made of.
 MARKDOWN_PIECES = st.sampled_from(
@@ -96,3 +98,21 @@ def test_a_sample_passed_as_mostly_latin_has_few_letters_of_other_scripts(text: 
     """The language check skips its search for other scripts on such a sample."""
     if _mostly_latin(text):
         assert len(_NON_LATIN_LETTER.findall(text)) <= len(text) // 4
+
+
+LINES = st.lists(
+    st.sampled_from(["you", "may", "not", "scrape", "the", "API", ".", "\n", "\n\n", "- ", "# "]),
+    max_size=30,
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINES, min_size=1, max_size=4), LINES)
+def test_a_sentence_is_held_by_earlier_versions_as_if_each_were_read_whole(
+    texts: list[str], sentence: str
+) -> None:
+    """Earlier versions are searched line by line, each line once, and whole only across a
+    seam between two lines; a sentence found so is one found in a version's whole text."""
+    earlier = [_searchable(text) for text in texts]
+    key = comparable(sentence)
+    assert _holder(earlier)(key) == any(f" {key} " in version.text for version in earlier)
