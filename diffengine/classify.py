@@ -254,12 +254,13 @@ def _cut(rule: Rule, gone: Sequence[Unit], new_units: tuple[Unit, ...]) -> bool:
     the rule still reads the sentence: "You may only use our APIs (i) for your own personal
     needs and (ii) to incorporate them in products" cut to "… for your own personal needs"
     changes what the statement allows, though each word left is one the old sentence had."""
-    if not new_units or not _reads(rule, new_units):
+    if not new_units:
         return False
+    # The clauses cut first: most rules read none of them, and then the new ones go unread.
     for unit in gone:
         reach = find(rule, unit)
         if reach is not None and reach.start < unit.text_start and dropped(unit, new_units):
-            return True
+            return _reads(rule, new_units)
     return False
 
 

@@ -93,7 +93,8 @@ class Unit:
 
     def positions(self, pattern: re.Pattern[str]) -> tuple[int, ...]:
         """Word indexes where `pattern` matches in the virtual sentence."""
-        return _positions(self, pattern.pattern, pattern.flags)
+        offsets = _offsets(self.full, pattern.pattern, pattern.flags)
+        return tuple(map(self._word_at, offsets)) if offsets else ()
 
     def spans(self, pattern: re.Pattern[str]) -> list[Reach]:
         """The words each match of `pattern` covers in the virtual sentence."""
@@ -108,12 +109,12 @@ class Unit:
 
 
 @lru_cache(maxsize=32768)
-def _positions(unit: Unit, source: str, flags: int) -> tuple[int, ...]:
-    """`Unit.positions`, memoized by the pattern's source (a pattern hashes its compiled code,
-    slowly): each rule reads each unit several times (`find` for its fresh clauses, `_reads`
-    for the side it fired on), and a replay meets the same sentences in many changes."""
-    pattern = re.compile(source, flags)  # from `re`'s own cache
-    return tuple(unit._word_at(found.start()) for found in pattern.finditer(unit.full))
+def _offsets(text: str, source: str, flags: int) -> tuple[int, ...]:
+    """Where the pattern of `source` and `flags` starts to match in `text`. Memoized by the
+    pattern's source (a pattern hashes its compiled code, slowly): each rule reads each unit
+    several times (`find` for its fresh clauses, `_reads` for the side it fired on), and a
+    replay meets the same sentences in many changes."""
+    return tuple(found.start() for found in re.compile(source, flags).finditer(text))
 
 
 def find(rule: Rule, unit: Unit) -> Reach | None:
