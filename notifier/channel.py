@@ -83,11 +83,13 @@ def _shown(plugin: Any, given: set[str]) -> str:
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
         if name.lower() in given
     ]
+    # A mail address is shown as written (`alice@example.com`, not Apprise's `alice%40…`): an
+    # `@` is plain in a path or a query, and only the user part of the host's holds a password.
     return urlunsplit(
         parts._replace(
             netloc=f"{user}{at}{masked(host)}{colon}{port}",
-            path="/".join(masked(segment) for segment in parts.path.split("/")),
-            query=urlencode(query, safe="*"),
+            path="/".join(masked(segment).replace("%40", "@") for segment in parts.path.split("/")),
+            query=urlencode(query, safe="*@"),
         )
     )
 

@@ -188,6 +188,12 @@ def test_a_url_is_shown_as_written_masked_without_the_defaults_apprise_spells_ou
     assert given.masked == "json://127.0.0.1:8799/h...k?method=PUT&%2BX-Token=****"
 
 
+def test_mail_addresses_are_shown_as_written_the_password_masked() -> None:
+    """Apprise writes `alice%40example.com`: a listing of who is mailed read as noise."""
+    mail = Channel("mailtos://bob:pw5ecret@smtp.example.com?to=alice@example.com&from=a@b.example")
+    assert mail.masked == "mailtos://bob:****@smtp.example.com/alice@example.com?from=a@b.example"
+
+
 @pytest.mark.parametrize(
     ("url", "shown", "secrets"),
     [
