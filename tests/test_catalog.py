@@ -560,12 +560,16 @@ def test_list_json_is_the_sorted_bundled_catalog() -> None:
     assert "messaging" in bst["tags"]
 
 
-def test_list_table_shows_keys_and_urls() -> None:
-    result = invoke("list")
+def test_list_table_shows_keys_urls_and_paces() -> None:
+    result = invoke("list", "--catalog", str(GOOD))
     assert result.exit_code == 0, result.output
     assert "whatsapp/business-solution-terms" in result.stdout
     assert "https://www.whatsapp.com/legal/business-solution-terms" in result.stdout
-    assert f"{len(load_catalog().documents)} documents tracked" in result.stdout
+    assert f"{len(load_catalog().documents) + 3} documents tracked" in result.stdout
+    [acme] = [
+        line for line in result.stdout.splitlines() if "acme-chat/bot-developer-terms" in line
+    ]
+    assert acme.split()[-1] == "6h"  # the pace its declaration sets
 
 
 def test_list_in_a_narrow_terminal_keeps_keys_and_urls_readable(
@@ -580,7 +584,7 @@ def test_list_in_a_narrow_terminal_keeps_keys_and_urls_readable(
     for document in documents:
         at = lines.index(document.key)
         assert lines[at + 1] == f"  {document.url}"[:80]
-    assert lines[-1].strip().startswith("Service, type and tags:")
+    assert lines[-1].strip().startswith("Service, type, tags and pace:")
 
 
 def test_catalog_option_adds_documents() -> None:

@@ -97,7 +97,9 @@ def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
     if width < _WIDE:
         listing = Table.grid(padding=(0, 1))
         listing.title = title
-        listing.caption = "Service, type and tags: catalog show KEY, --json, or a wider terminal."
+        listing.caption = (
+            "Service, type, tags and pace: catalog show KEY, --json, or a wider terminal."
+        )
         listing.add_column(overflow="fold")
         for document in documents:
             listing.add_row(Text(document.key, style="bold"))
@@ -109,6 +111,7 @@ def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
     table.add_column("type", overflow="fold", ratio=3)
     table.add_column("url", overflow="fold", ratio=6)
     table.add_column("tags", overflow="fold", ratio=2)
+    table.add_column("every", no_wrap=True)  # the pace, as the settings may have set it
     for document in documents:
         table.add_row(
             escape(document.key),
@@ -116,6 +119,7 @@ def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
             escape(document.document_type),
             escape(document.url),
             escape(", ".join(document.tags)),
+            document.interval,
         )
     return table
 
