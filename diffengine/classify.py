@@ -236,9 +236,9 @@ def _reads(rule: Rule, units: Iterable[Unit]) -> bool:
 def _fires(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `rule` reads `unit` where it differs from its counterparts (all of it if new), or
     an exception to what it reads was cut or narrowed, and not only by an exception added to
-    what the counterparts already said; or a counterpart said it denied ("We do not use your
-    content to train our models" become "We use…"), however far the denial stood from what the
-    rule reads."""
+    what the counterparts already said; or a counterpart said it but for the rule's `none`
+    words ("We do not use your content to train our models" become "We use…"), however far
+    they stood from what the rule reads."""
     reach = find(rule, unit)
     if reach is None:
         return False

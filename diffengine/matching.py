@@ -124,8 +124,9 @@ def find(rule: Rule, unit: Unit) -> Reach | None:
 
 
 def negated(rule: Rule, unit: Unit) -> bool:
-    """Whether `unit` says what `rule` reads, denied as the rule's `none` words say: "We do not
-    use your content to train our models" for the rule on training with users' content."""
+    """Whether `unit` says what `rule` reads but for the rule's `none` words: a denial ("We do
+    not use your content to train our models"), a right merely reserved ("We may discontinue
+    the API"). A unit that lost them says it outright, which is the rule's news."""
     return _denied(rule, unit) and _reach(rule, unit) is not None
 
 

@@ -517,3 +517,12 @@ def test_a_messaging_limit_over_a_rolling_day_is_a_rate_limit() -> None:
     limit = "# Limits\n\nTier 1 can message {} unique customers in a rolling 24-hour period.\n"
     verdict = classify(compare(limit.format("1,000"), limit.format("250")))
     assert (verdict.severity, verdict.categories) == ("medium", ("rate-limits",))
+
+
+def test_a_right_reserved_become_an_announcement_fires_as_the_denial_cut_does() -> None:
+    """`none` keeps api-discontinued from "We reserve the right to discontinue…": those words
+    cut, the end is announced, though they stood before what the rule reads."""
+    reserved = "# API\n\nWe reserve the right to discontinue the Graph API.\n"
+    announced = "# API\n\nWe discontinue the Graph API.\n"
+    verdict = classify(compare(reserved, announced))
+    assert [(m.rule_id, m.side) for m in verdict.matches] == [("api-discontinued", "added")]
