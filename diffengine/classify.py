@@ -8,7 +8,8 @@ Rules read only what changed, sentence by sentence, page chrome left out:
 - a reworded sentence fires a rule when it was edited where the rule reads (see `matching`):
   as `changed` when the old wording matched too, as `added` or `removed` when only one side
   did. A long sentence edited elsewhere (a product renamed at its end) does not fire again;
-  an exception to it cut or made stricter does, wherever it stood, and so does a case cut
+  an exception to it cut, reworded or made stricter does, wherever it stood (a permission it
+  is conditioned on made stricter too), and so does a case cut
   from a list introduced as an exception ("… are not allowed, except:"), on its introduction;
 - a sentence an earlier version already said (`known`: a page flapping between variants)
   fires nothing, nor does a title ("Account Suspension and Termination"): its section's

@@ -211,6 +211,17 @@ _EXCEPTION = re.compile(
     r"|\bwithout\s+(?:[\w']+\s+){0,4}?(?:permission|consent|approval|authori[sz]ation)\b",
     re.IGNORECASE | re.DOTALL,
 )
+# A permission a clause is conditioned on, outside any exception: "only with our permission",
+# "requires our approval", "subject to our consent". Made stricter ("with our prior written
+# permission") it tightens what the clause allows, as an exception's does; other words added to
+# it say nothing sure (a condition added to "You may use the API" restricts, an exception added
+# to "You may not" loosens), so only its narrowing words are read (`_narrowed`).
+_GUARDS = re.compile(
+    rf"{_EXCEPTION.pattern}"
+    r"|\b(?:with|requires?|requiring|subject\s+to|upon|after\s+obtaining|obtain(?:ing)?)\s+"
+    r"(?:[\w']+\s+){0,4}?(?:permission|consent|approval|authori[sz]ation)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 # Words that join an exception's cases: one moves as a case is added ("(a) … or (b) …" become
 # "(a) …; (b) …; or (c) …"), and says nothing of the cases themselves.
 _JOINERS = frozenset({"and", "or"})
@@ -237,20 +248,30 @@ _NARROWING = frozenset(
 
 def loosened(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `unit` is one of `counterparts` with an exception added or widened ("except as
-    permitted by law", "that is not approved in writing by TikTok"), word for word otherwise: a
-    restriction the old wording already made, loosened, not imposed again. An exception reworded
-    (Le Chat's "except when you are subscribed to Le Chat Pro" becoming "Vibe Pro") is not one
-    added to, and one made stricter ("with our prior written permission") is `tightened`."""
-    return any(_widened(other, unit) for other in counterparts)
+    permitted by law", "that is not approved in writing by TikTok"), or a condition's narrowing
+    words cut ("only with our prior written permission" become "only with our permission"), word
+    for word otherwise: a restriction the old wording already made, loosened, not imposed again.
+    An exception reworded (Le Chat's "except when you are subscribed to Le Chat Pro" becoming
+    "Vibe Pro") is not one added to, and one made stricter ("with our prior written permission")
+    is `tightened`."""
+    return any(_widened(other, unit) or _narrowed(unit, other) for other in counterparts)
 
 
 def tightened(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `unit` is one of `counterparts` with its exception cut or narrowed, word for word
     otherwise: "You may not scrape the Service, except for research purposes" cut to "… the
     Service", or "except with our permission" become "except with our prior written
-    permission". The restriction reaches further, however far from what a rule reads the
-    exception stood: the restriction itself is news again, as when it was first made."""
-    return any(_widened(unit, other) for other in counterparts)
+    permission"; or with the permission it is conditioned on narrowed so, outside any exception
+    ("AI providers may access the Solution only with our permission", "… requires our
+    approval"); or with an exception reworded ("except for non-commercial research" become
+    "except for academic research approved by Reddit"): what the restriction leaves out is not
+    what it was. The restriction reaches otherwise, however far from what a rule reads the
+    exception stood: the restriction itself is news again, as when it was first made. An
+    exception only added to or widened is `loosened`."""
+    return any(
+        _widened(unit, other) or _narrowed(other, unit) or _reworded(other, unit)
+        for other in counterparts
+    )
 
 
 def _widened(before: Unit, after: Unit) -> bool:
@@ -266,6 +287,61 @@ def _widened(before: Unit, after: Unit) -> bool:
     return _within(other_exceptions, exceptions) and _narrowing(other_exceptions, exceptions)
 
 
+def _narrowed(before: Unit, after: Unit) -> bool:
+    """Whether `after` is `before` with only narrowing words added to a permission it is
+    conditioned on or excepts, words outside alike: "with our permission" become "with our
+    prior written permission", in an exception or not. A bare condition is no exception: words
+    added to it other than these ("with our permission" become "with our or a partner's
+    permission") are not read as widening it."""
+    words, inside = _apart(before, _GUARDS)
+    other_words, other_inside = _apart(after, _GUARDS)
+    return (
+        words == other_words and _within(inside, other_inside) and _narrowing(inside, other_inside)
+    )
+
+
+def _reworded(before: Unit, after: Unit) -> bool:
+    """Whether `after` is `before` with an exception's words replaced, words outside alike: the
+    cases it leaves out are others ("except for non-commercial research" become "except for
+    academic research approved by Reddit"). Words only added to it, or only cut from it, are
+    `_widened` one way or the other."""
+    words, exceptions = _apart(before)
+    other_words, other_exceptions = _apart(after)
+    if words != other_words:
+        return False
+    exceptions, other_exceptions = _gist(exceptions), _gist(other_exceptions)
+    return (
+        exceptions != other_exceptions
+        and not _within(exceptions, other_exceptions)
+        and not _within(other_exceptions, exceptions)
+    )
+
+
+# Words of an exception that say the same as others: Google Play's "except as specifically
+# permitted" become "except as expressly authorized" leaves out what it did.
+_SYNONYMS = {
+    "allowed": "permitted",
+    "authorized": "permitted",
+    "authorised": "permitted",
+    "specifically": "expressly",
+    "explicitly": "expressly",
+}
+# A cross-reference's number: Le Chat's "except as permitted in Section 10 (Assignment)" become
+# "Section 13", the sections renumbered.
+_REFERENCE = frozenset({"section", "sections", "clause", "clauses", "paragraph", "article"})
+
+
+def _gist(words: list[str]) -> list[str]:
+    """An exception's words as `_reworded` compares them: fillers left out, synonyms alike, the
+    numbers of the sections it refers to dropped."""
+    gist: list[str] = []
+    for position, word in enumerate(words):
+        if word in _FILLERS or (position and words[position - 1] in _REFERENCE):
+            continue
+        gist.append(_SYNONYMS.get(word, word))
+    return gist
+
+
 def _within(shorter: list[str], longer: list[str]) -> bool:
     """Whether `longer` is `shorter` with words added (in order), and some were."""
     remaining = iter(longer)
@@ -278,9 +354,10 @@ def _narrowing(shorter: list[str], longer: list[str]) -> bool:
     return not (Counter(longer) - Counter(shorter)).keys() - _NARROWING
 
 
-def _apart(unit: Unit) -> tuple[list[str], list[str]]:
-    """The words of `unit` outside its exceptions, and those inside but the `_JOINERS`."""
-    spans = unit.spans(_EXCEPTION)
+def _apart(unit: Unit, pattern: re.Pattern[str] | None = None) -> tuple[list[str], list[str]]:
+    """The words of `unit` outside its exceptions (or what `pattern` covers), and those inside
+    but the `_JOINERS`."""
+    spans = unit.spans(pattern or _EXCEPTION)
     outside: list[str] = []
     inside: list[str] = []
     for position, word in enumerate(_words(unit.full)):
