@@ -356,14 +356,15 @@ def _narrowing(shorter: list[str], longer: list[str]) -> bool:
 
 def _apart(unit: Unit, pattern: re.Pattern[str] | None = None) -> tuple[list[str], list[str]]:
     """The words of `unit` outside its exceptions (or what `pattern` covers), and those inside
-    but the `_JOINERS`."""
+    but the `_JOINERS` and `_FILLERS` ("unless the changes are required by law" become "unless
+    changes …" cuts nothing from the exception)."""
     spans = unit.spans(pattern or _EXCEPTION)
     outside: list[str] = []
     inside: list[str] = []
     for position, word in enumerate(_words(unit.full)):
         if not any(span.start <= position <= span.end for span in spans):
             outside.append(word)
-        elif word not in _JOINERS:
+        elif word not in _JOINERS and word not in _FILLERS:
             inside.append(word)
     return outside, inside
 
