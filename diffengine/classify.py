@@ -43,6 +43,7 @@ _NAME_WORDS = 3  # at most, on either side of a rename ("Le Chat" -> "Vibe", "In
 _RENAMED_IN = 2  # sentences replacing a name alike before it is taken for a rename
 _STATEMENT_END = re.compile(r"[.!?:;]\W*$")
 _NUMBERING = re.compile(r"^\W*(?:\d+(?:\.\d+)*|[a-z]|[ivx]+)[.)]\s+", re.IGNORECASE)
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _TITLE_WORDS = 15  # at most: a title is short
 # Short words a title leaves in lower case ("Effect of Account Suspension or Termination").
 _TITLE_JOINERS = frozenset(
@@ -278,7 +279,10 @@ def _fire(
     fresh = [unit for unit in new_units if _key(unit) not in old_keys]
     gone = [unit for unit in old_units if _key(unit) not in new_keys]
     section = " › ".join(sentence.section)
+    same_figures = _figures(sentence.old) == _figures(sentence.new)
     for rule in rules:
+        if rule.figures and sentence.old and sentence.new and same_figures:
+            continue
         if rule.side != "removed" and (
             any(_fires(rule, unit, old_units) for unit in fresh) or _cut(rule, gone, new_units)
         ):
@@ -291,6 +295,11 @@ def _fire(
         ):
             severity = rule.severity if rule.side == "removed" else lower(rule.severity)
             yield _match(rule, "removed", severity, sentence.old, section)
+
+
+def _figures(text: str) -> Counter[str]:
+    """The figures of `text` ("30", "0.005"), for the rules that read a period or an amount."""
+    return Counter(_FIGURE.findall(text))
 
 
 def _case_cut(

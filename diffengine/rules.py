@@ -65,6 +65,7 @@ class _RuleSpec(BaseModel):
     lifted_by: list[str] = []
     within: int = Field(default=30, ge=1)
     context: bool = True
+    figures: bool = False
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -117,6 +118,10 @@ class Rule:
     lifted_by: re.Pattern[str] | None
     within: int
     context: bool
+    # A reworded sentence fires the rule only when its figures changed: a notice period's rule
+    # reads its "30 days", and "30 days' notice of amendments" become "30 days' advance notice
+    # of changes" changes no period.
+    figures: bool = False
 
 
 def _term_pattern(term: str) -> str:
@@ -166,6 +171,7 @@ def _compile(spec: _RuleSpec, terms: dict[str, list[str]]) -> Rule:
         lifted_by=_group(spec.lifted_by, terms) if spec.lifted_by else None,
         within=spec.within,
         context=spec.context,
+        figures=spec.figures,
     )
 
 
