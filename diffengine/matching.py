@@ -437,11 +437,37 @@ def _edits(text: str, others: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[i
 def _cosmetic(old: Sequence[str], new: Sequence[str]) -> bool:
     """Whether words `old` replaced by `new` say the same: the same letters spaced otherwise
     (the App Store's captures glue and split words: "terminate automatically" and
-    "terminateautomatically", "these" and "th ese"), or a verb agreeing with another subject.
+    "terminateautomatically", "these" and "th ese"), a verb agreeing with another subject, or a
+    typo mended ("devlop" become "develop").
     Anything else is an edit, "the" become "any" included (an "any" inserted)."""
     return "".join(old) == "".join(new) or (
-        len(old) == len(new) == 1 and frozenset((old[0], new[0])) in _AGREEMENT
+        len(old) == len(new) == 1
+        and (frozenset((old[0], new[0])) in _AGREEMENT or _typo(old[0], new[0]))
     )
+
+
+_TYPO_LENGTH = 5  # letters at least: "now" and "not" are words apart, "devlop" and "develop" not
+
+
+def _typo(old: str, new: str) -> bool:
+    """Whether `new` is `old` with a typo mended or made: one letter inserted, dropped, replaced
+    or two swapped, in words of `_TYPO_LENGTH` letters or more ("to devlop competing models"
+    become "to develop …" fired a high training alert). A negation is two letters or more
+    ("lawful", "unlawful"); a figure is never a typo."""
+    if not (old.isalpha() and new.isalpha()) or min(len(old), len(new)) < _TYPO_LENGTH:
+        return False
+    if len(old) == len(new):
+        diff = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and old[diff[0]] == new[diff[1]]
+            and old[diff[1]] == new[diff[0]]
+        )
+    shorter, longer = sorted((old, new), key=len)
+    if len(longer) - len(shorter) != 1:
+        return False
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
 def _words(text: str) -> list[str]:
