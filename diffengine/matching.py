@@ -276,15 +276,30 @@ def tightened(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
 
 def _widened(before: Unit, after: Unit) -> bool:
     """Whether `after` is `before` with its exceptions allowing more, and words outside them
-    alike: cases or words added to them (but words that only narrow their condition), or their
-    narrowing words cut ("prior written" taken from "with our prior written permission")."""
+    alike: an exception where there was none, or a case added to one (an "or", an "and", a
+    "(c)" more: "…; or (c) as permitted by applicable law"), but words that only narrow their
+    condition; or their narrowing words cut ("prior written" taken from "with our prior written
+    permission"). Words added to a case, no case more, qualify it: "for public search engines"
+    become "… approved by us" leaves out less (`_reworded`)."""
     words, exceptions = _apart(before)
     other_words, other_exceptions = _apart(after)
     if words != other_words:
         return False
     if _within(exceptions, other_exceptions):
-        return not _narrowing(exceptions, other_exceptions)
+        return not _narrowing(exceptions, other_exceptions) and (
+            not exceptions or _cases(after) > _cases(before)
+        )
     return _within(other_exceptions, exceptions) and _narrowing(other_exceptions, exceptions)
+
+
+_CASE_JOINT = re.compile(r"\b(?:and|or)\b|\((?:[ivx]{1,5}|[a-z]|\d{1,2})\)", re.IGNORECASE)
+
+
+def _cases(unit: Unit) -> int:
+    """How many cases `unit`'s exceptions name, as far as words tell: one per exception, and one
+    more per "and", "or" or enumerator ("(b)") in them."""
+    found = list(_EXCEPTION.finditer(unit.full))
+    return len(found) + sum(len(_CASE_JOINT.findall(match.group())) for match in found)
 
 
 def _narrowed(before: Unit, after: Unit) -> bool:
@@ -310,15 +325,20 @@ def _reworded(before: Unit, after: Unit) -> bool:
     if words != other_words:
         return False
     exceptions, other_exceptions = _gist(exceptions), _gist(other_exceptions)
-    return (
-        exceptions != other_exceptions
-        and not _within(exceptions, other_exceptions)
-        and not _within(other_exceptions, exceptions)
-    )
+    if exceptions == other_exceptions or _within(other_exceptions, exceptions):
+        return False  # the same, or words cut (`_widened` reads a cut)
+    if _within(exceptions, other_exceptions):  # words added: a qualifier, or a case more
+        return (
+            bool(exceptions)
+            and _cases(after) <= _cases(before)
+            and not _narrowing(exceptions, other_exceptions)
+        )
+    return True
 
 
 # Words of an exception that say the same as others: Google Play's "except as specifically
-# permitted" become "except as expressly authorized" leaves out what it did.
+# permitted" become "except as expressly authorized" leaves out what it did; "applicable" law is
+# the law.
 _SYNONYMS = {
     "allowed": "permitted",
     "authorized": "permitted",
@@ -329,6 +349,7 @@ _SYNONYMS = {
 # A cross-reference's number: Le Chat's "except as permitted in Section 10 (Assignment)" become
 # "Section 13", the sections renumbered.
 _REFERENCE = frozenset({"section", "sections", "clause", "clauses", "paragraph", "article"})
+_NEUTRAL = _FILLERS | {"applicable", "otherwise"}
 
 
 def _gist(words: list[str]) -> list[str]:
@@ -336,7 +357,7 @@ def _gist(words: list[str]) -> list[str]:
     numbers of the sections it refers to dropped."""
     gist: list[str] = []
     for position, word in enumerate(words):
-        if word in _FILLERS or (position and words[position - 1] in _REFERENCE):
+        if word in _NEUTRAL or (position and words[position - 1] in _REFERENCE):
             continue
         gist.append(_SYNONYMS.get(word, word))
     return gist
