@@ -32,7 +32,16 @@ from itertools import chain
 
 from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
-from diffengine.matching import Unit, dropped, find, loosened, negated, tightened, touched
+from diffengine.matching import (
+    Unit,
+    case_narrowed,
+    dropped,
+    find,
+    loosened,
+    negated,
+    tightened,
+    touched,
+)
 from diffengine.normalize import comparable
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import EXCEPTION_INTRO, clauses, split_sentences
@@ -312,8 +321,15 @@ def _case_cut(
     (`_units`), so by itself the case removed said nothing the rules read: the rules the
     introduction fires fire on it, changed, at their severity, its old wording the introduction
     with the case. Not when the introduction is gone or reworded (`struck`): then the change to
-    the restriction is its own, read there."""
-    if sentence.new or not EXCEPTION_INTRO.search(sentence.old_intro):
+    the restriction is its own, read there. So does a case qualified or reworded, under the
+    same introduction ("- with the user's consent" become "- with the user's explicit
+    consent"): it leaves out less; one only cut short leaves out more, and fires nothing."""
+    if not EXCEPTION_INTRO.search(sentence.old_intro):
+        return
+    if sentence.new and (
+        comparable(sentence.new_intro) != comparable(sentence.old_intro)
+        or not case_narrowed(sentence.old, sentence.new)
+    ):
         return
     statement = split_sentences(sentence.old_intro)[-1]
     if comparable(statement) in struck:

@@ -390,6 +390,26 @@ def _apart(unit: Unit, pattern: re.Pattern[str] | None = None) -> tuple[list[str
     return outside, inside
 
 
+def case_narrowed(old: str, new: str) -> bool:
+    """Whether a case of an exception, listed as an item of its own ("Transfers … are not
+    allowed, except:", "- with the user's consent"), reworded from `old` to `new` leaves out
+    less: words added or replaced ("with the user's explicit consent"), not only cut (the case
+    widened), nor edits that say the same (fillers, typos, synonyms, "applicable")."""
+    edits = _edits(new, (old,))
+    if edits is None or not edits[0]:
+        return False
+    before, after = _gist(_words(old)), _gist(_words(new))
+    if _bag(before) == _bag(after):  # the same words reordered: "the consent of the user"
+        return False
+    return not _within(after, before)
+
+
+def _bag(words: list[str]) -> Counter[str]:
+    """Words in any order, a genitive's "of" and "'s" aside ("the user's consent", compared as
+    "users"), and so a plural's "s"."""
+    return Counter(word.removesuffix("s") for word in words if word != "of")
+
+
 def dropped(unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether none of `counterparts` is `unit` edited: a clause cut, not reworded."""
     return _edits(unit.full, tuple(other.full for other in counterparts)) is None
