@@ -52,6 +52,8 @@ _EFFECTIVE = re.compile(
     # A deadline, or the end of a grace period: the day to act before ("migrate to the Cloud
     # API by 2027-01-15", "no later than …", "may continue to use the Solution until …").
     r"|no\s+later\s+than|on\s+or\s+(?:after|before)|by|until|(?:ends?|ending)\s+on"
+    # An end put as the last day of use: "will no longer be available after 2027-01-15".
+    r"|no\s+longer\s+(?:be\s+)?(?:available|supported|accessible|work|function)\w*\s+after"
     # An announced update: "We're updating our Terms of Service on 2026-07-30"; an end
     # announced: "Version 17.0 of the Graph API will be deprecated on 2026-09-01".
     r"|(?:(?:are|we're|we\s+are|is)\s+updating|will\s+(?:be\s+)?(?:updat\w*|chang\w*"

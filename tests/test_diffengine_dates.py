@@ -35,6 +35,9 @@ TODAY = date(2025, 10, 15)
         "The new pricing applies to messages sent on or after January 15, 2026.",
         "Until January 15, 2026, AI providers may continue to use the Solution.",
         "Support for version 1 ends on January 15, 2026.",
+        # An end put as the last day of use.
+        "The On-Premises API will no longer be available after January 15, 2026.",
+        "Version 1 of the API will no longer be supported after 2026-01-15.",
     ],
 )
 def test_effective_dates_in_common_english_forms(sentence: str) -> None:
