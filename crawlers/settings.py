@@ -92,7 +92,15 @@ _unused = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware",
 }
 EXTENSIONS_BASE = _without(default_settings.EXTENSIONS_BASE, _unused)
-DOWNLOADER_MIDDLEWARES_BASE = _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _unused)
+_SCRAPY_COMPRESSION = "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"
+# In the base list, in the place of Scrapy's decompression, so that a user's
+# `--set DOWNLOADER_MIDDLEWARES=...` keeps it: a compressed page cut short fails (compression.py).
+DOWNLOADER_MIDDLEWARES_BASE = {
+    **_without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _unused | {_SCRAPY_COMPRESSION}),
+    "crawlers.compression.WholeBodyCompressionMiddleware": (
+        default_settings.DOWNLOADER_MIDDLEWARES_BASE[_SCRAPY_COMPRESSION]
+    ),
+}
 # In the base list, so that a user's `--set SPIDER_MIDDLEWARES=...` keeps it.
 SPIDER_MIDDLEWARES_BASE = {
     **_without(default_settings.SPIDER_MIDDLEWARES_BASE, _unused),

@@ -14,6 +14,7 @@ import ssl
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -198,6 +199,59 @@ def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_
         f"too-large: the page inflates past the size cap of 100,000 bytes ({compressed:,} bytes"
         " compressed); a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)"
     )
+
+
+def test_a_compressed_page_cut_short_is_never_a_version(home: Home, site: Site) -> None:
+    """Scrapy decodes a compressed body "as much as possible": a gzip, deflate, brotli or zstd
+    stream cut before its end marker (its length announced honestly, as a cache that stored a
+    truncated object sends it) was recorded as the page, its lost end read as clauses removed."""
+    page = terms(CLAUSES).encode()
+    whole_gzip = gzip.compress(page)
+    bad_crc = whole_gzip[:-8] + bytes(4) + whole_gzip[-4:]  # data whole, trailer wrong
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    encoded = {
+        "gzip": whole_gzip,
+        "deflate": zlib.compress(page),
+        "br": brotli.compress(page),
+        "zstd": zstandard.compress(page),
+    }
+    for encoding, body in encoded.items():
+        site.pages[f"/{encoding}"] = Page(body, headers={"Content-Encoding": encoding})
+        site.pages[f"/{encoding}-cut"] = Page(
+            body[: len(body) * 2 // 3], headers={"Content-Encoding": encoding}
+        )
+    site.pages["/raw-deflate"] = Page(
+        raw.compress(page) + raw.flush(), headers={"Content-Encoding": "deflate"}
+    )
+    site.pages["/two-members"] = Page(
+        gzip.compress(page[:500]) + gzip.compress(page[500:]), headers={"Content-Encoding": "gzip"}
+    )
+    site.pages["/bad-crc"] = Page(bad_crc, headers={"Content-Encoding": "gzip"})
+    site.pages["/not-gzip"] = Page(page, headers={"Content-Encoding": "gzip"})
+    # An error page is screened by its status: its body is read as it came.
+    site.pages["/gone"] = Page(whole_gzip[:-40], status=404, headers={"Content-Encoding": "gzip"})
+    paths = [*(f"/{e}" for e in encoded), *(f"/{e}-cut" for e in encoded)]
+    catalog = declare(home, site, *paths, "/raw-deflate", "/two-members", "/bad-crc", "/not-gzip",
+                      "/gone", select=["#terms"])  # fmt: skip
+    seen = outcomes(home.crawl(catalog, "--json"))
+    for encoding in encoded:
+        assert seen[f"testsite/doc-{encoding}"] == ("first", ""), seen
+        kind, detail = seen[f"testsite/doc-{encoding}-cut"]
+        assert kind == "failed", seen
+        name = {"br": "brotli"}.get(encoding, encoding)
+        assert detail.startswith(f"connection-error: the page's {name} data stops before its end")
+        assert detail.endswith("it was cut short on the way, so it is not recorded")
+    for whole in ("raw-deflate", "two-members", "bad-crc"):
+        assert seen[f"testsite/doc-{whole}"] == ("first", ""), seen
+    assert seen["testsite/doc-not-gzip"] == (
+        "failed",
+        "fetch-error: the page is sent as gzip-compressed (Content-Encoding), but its data is"
+        " not valid gzip (no gzip header)",
+    )
+    assert seen["testsite/doc-gone"][1].startswith("not-found: HTTP 404")
+    texts = {home.run("text", f"testsite/doc-{path}").stdout for path in ("gzip", "two-members")}
+    assert len(texts) == 1 and "Clause 8" in texts.pop()
+    assert home.run("text", "testsite/doc-gzip-cut").code == 2  # no version of it
 
 
 @contextlib.contextmanager

@@ -39,6 +39,7 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
 
 from crawlers.browser import browser_failure, own_body, render_meta
+from crawlers.compression import CompressedCutShort
 from crawlers.declarations import TrackedDocument
 from crawlers.extraction import RAISE_THE_CAP
 from crawlers.http11 import BrokenOff
@@ -76,6 +77,7 @@ _FAILURE_KINDS: list[tuple[type[BaseException], str]] = [
     (DownloadCancelledError, "too-large"),
     (ConnectError, "connection-error"),
     (ResponseDataLossError, "connection-error"),
+    (CompressedCutShort, "connection-error"),
     (HttpError, "http-error"),  # before IgnoreRequest, of which it is a kind
     (LedInside, "http-error"),
     (IgnoreRequest, "robots-disallowed"),
