@@ -97,9 +97,12 @@ def status_verdict(status: int, retry_after: float = 0) -> Verdict:
         return Verdict("forbidden", "HTTP 403 Forbidden: the site refuses this crawler")
     if status in (404, 410):
         return Verdict("not-found", f"HTTP {status}: the page is gone (has it moved?)")
-    if status >= 500:
+    if 500 <= status < 600:
         detail = _with_retry_after(f"HTTP {status} server error", retry_after)
         return Verdict("server-error", detail)
+    if status >= 600:  # LinkedIn's 999 says "Request denied"
+        detail = f"HTTP {status}, a status HTTP does not define: the site refuses this crawler?"
+        return Verdict("http-error", detail)
     return Verdict("http-error", f"HTTP {status} {_phrase(status)}".strip())
 
 

@@ -130,7 +130,10 @@ def test_refusals_are_classified_and_a_long_retry_after_is_not_retried_now(
     site.html("/busy", "<html><body>busy</body></html>", status=503)
     site.pages["/busy"].headers["Retry-After"] = "0"
     site.html("/forbidden", "<html><body>no</body></html>", status=403)
-    catalog = declare(home, site, "/limited", "/busy", "/forbidden")
+    # LinkedIn's answer to crawlers: it read "HTTP 999: a redirect without a Location is not
+    # followed (only http and https are)".
+    site.html("/denied", "<html><body>Request denied</body></html>", status=999)
+    catalog = declare(home, site, "/limited", "/busy", "/forbidden", "/denied")
     seen = outcomes(home.crawl(catalog, "--json"))
     assert seen["testsite/doc-limited"] == (
         "failed",
@@ -140,6 +143,11 @@ def test_refusals_are_classified_and_a_long_retry_after_is_not_retried_now(
     assert len(site.hits("/busy")) == 3  # a short wait: retried twice
     assert seen["testsite/doc-busy"][1].startswith("server-error: HTTP 503")
     assert seen["testsite/doc-forbidden"][1].startswith("forbidden: HTTP 403")
+    assert seen["testsite/doc-denied"] == (
+        "failed",
+        "http-error: HTTP 999, a status HTTP does not define: the site refuses this crawler?",
+    )
+    assert len(site.hits("/denied")) == 1
 
 
 def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Site) -> None:

@@ -57,6 +57,7 @@ def test_error_statuses_become_issue_kinds_with_the_wait_asked() -> None:
     assert status_verdict(410).kind == "not-found"
     assert status_verdict(502).kind == "server-error"
     assert status_verdict(418).detail == "HTTP 418 I'm a Teapot"
+    assert status_verdict(999).kind == "http-error"  # LinkedIn's refusal: no server error
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,8 @@ _SIZES = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)
 # decompression."
 _INFLATED = re.compile(r"\((\d+) B compressed, .*DOWNLOAD_MAXSIZE \((\d+) B\)")
 # Error statuses reach the spider so they are recorded with their reason; redirects still follow.
-HANDLED_STATUSES = [304, *range(400, 600)]
+# So do the ones past 599 that no standard defines: LinkedIn refuses crawlers with 999.
+HANDLED_STATUSES = [304, *range(400, 1000)]
 NOT_HTTP = "only http and https are"
 
 _FAILURE_KINDS: list[tuple[type[BaseException], str]] = [
