@@ -13,6 +13,7 @@ count only on pages too short to be a policy.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,30 @@ def bot_wall(headers: Mapping[str, str], body: bytes) -> str | None:
     # Counting words strips the markup of the whole page: done only when a marker was found.
     if vendor and len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) < _WALL_WORDS:
         return vendor
+    return None
+
+
+# A page that says, in its title or main heading, that it is not there: a "soft 404" served with
+# 200 (a CMS's error template, a page taken down). Told only on a page too short to be a policy,
+# as a wall is; error templates carry a site's menus, so the bound is wider than a wall's.
+_HEADINGS = re.compile(rb"<(title|h1)\b[^>]*>(.{0,300}?)</\1\s*>", re.DOTALL | re.IGNORECASE)
+_NOT_THERE = re.compile(
+    r"\b(not found|(cannot|can['’]t|could not|couldn['’]t) be found|(does not|doesn['’]t) exist"
+    r"|(is not|isn['’]t) available|no longer (exists|available))\b",
+    re.IGNORECASE,
+)
+_SOFT_404_WORDS = 300
+
+
+def soft_404(body: bytes) -> str | None:
+    """What a 200 page says of itself when it is an error page ("Page not found"), if it does."""
+    page = body[:_SCANNED]
+    for match in _HEADINGS.finditer(page):
+        said = html.unescape(_MARKUP.sub(" ", match[2].decode("utf-8", "replace")))
+        if _NOT_THERE.search(said):
+            if len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) < _SOFT_404_WORDS:
+                return " ".join(said.split())
+            return None
     return None
 
 

@@ -106,6 +106,40 @@ def test_a_wall_after_a_sound_version_is_not_a_change(home: Home, site: Site) ->
     assert issues(home) == {"testsite/doc-terms": None}
 
 
+SOFT_404 = """<html><head><title>Page Not Found | TestSite</title></head><body>
+<nav>Home · Products · Developers</nav><main id="terms"><h1>Oops! That page can&rsquo;t be
+found.</h1><p>It looks like nothing was found at this location.</p></main></body></html>"""
+
+
+def test_an_error_page_served_with_200_is_not_found_never_a_version(home: Home, site: Site) -> None:
+    """A "soft 404" (a CMS's error template, served with 200) was recorded as the document's
+    first version, reported as new; the policy's first sound capture then read as a change."""
+    site.html("/terms", SOFT_404)
+    site.html("/moved", terms(CLAUSES))
+    site.html("/faq", terms("<h2>What if a page is not found?</h2>" + CLAUSES))
+    catalog = declare(home, site, "/terms", "/moved", "/faq", select=["#terms"])
+    crawled = home.crawl(catalog, "--json")
+    seen = outcomes(crawled)
+    assert seen["testsite/doc-terms"] == (
+        "failed",
+        "not-found: HTTP 200, but the page says 'Page Not Found | TestSite': an error page, not"
+        " the policy (has it moved?)",
+    )
+    assert seen["testsite/doc-faq"] == ("first", "")  # "not found" in a sound page's heading
+    site.html("/moved", SOFT_404)  # after a sound version: said as what it is
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-moved"][1].startswith(
+        "not-found: HTTP 200, but the page says"
+    )
+    site.html("/terms", terms(CLAUSES))
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"] == ("first", "")
+    assert versions(home) == {
+        "testsite/doc-terms": 1,
+        "testsite/doc-moved": 1,
+        "testsite/doc-faq": 1,
+    }
+    assert home.run("history", "--all", "--json").json() == []
+
+
 def test_the_body_last_recorded_is_still_screened_by_its_status_and_headers(
     home: Home, site: Site
 ) -> None:

@@ -51,7 +51,7 @@ from crawlers.middlewares import (
     LedInside,
     retry_after,
 )
-from crawlers.screening import Verdict, bot_wall, redirect_verdict, status_verdict
+from crawlers.screening import Verdict, bot_wall, redirect_verdict, soft_404, status_verdict
 from store.db import StoreError, driver_words, open_store, public_url
 from store.repository import DocumentInfo, FetchState, Repository, body_sha256
 
@@ -351,7 +351,13 @@ class PolicySpider(scrapy.Spider):
             return Verdict("bot-wall", f"HTTP {response.status}: a bot wall or captcha ({vendor})")
         if response.status >= 400:
             return status_verdict(response.status, retry_after(response.headers.get("Retry-After")))
-        return redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
+        redirect = redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
+        if redirect is not None or not scan_body or response.status >= 300:
+            return redirect
+        if said := soft_404(response.body):  # a "soft 404": an error page served with 200
+            detail = f"HTTP {response.status}, but the page says {said!r}: an error page"
+            return Verdict("not-found", f"{detail}, not the policy (has it moved?)")
+        return None
 
     def _not_modified(self, response: Response) -> FetchedPage:
         state = self.states[response.meta["key"]]
