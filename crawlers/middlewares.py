@@ -45,6 +45,28 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     Deferred and the result passes through unchanged to the next.
     """
 
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._failing: dict[str, int] = {}  # host -> the error status its robots.txt answered
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        """A robots.txt that answers a server error (5xx, or 429) says nothing of what is
+        allowed: RFC 9309 (2.3.1.4) has a crawler then take the whole site as disallowed, where
+        Scrapy read the error page as a robots.txt allowing all. Other statuses (a 404, a 403)
+        mean no rules, as the RFC says too."""
+        if response.status >= 500 or response.status == 429:
+            self._failing[netloc] = response.status
+        await super()._parse_robots(response, netloc, request)
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        status = self._failing.get(urlparse_cached(request).netloc)
+        if status is not None:
+            raise IgnoreRequest(
+                f"robots.txt answered HTTP {status}: while it fails, the whole site counts as"
+                " disallowed (RFC 9309); the next crawl asks again"
+            )
+        super().process_request_2(rp, request)
+
     async def robot_parser(self, request: Request) -> RobotParser | None:
         netloc = urlparse_cached(request).netloc
         if netloc not in self._parsers:  # the first request to this host downloads robots.txt

@@ -112,6 +112,32 @@ def test_robots_txt_disallow_is_honoured_for_every_request_order(
     assert outcomes(result)["testsite/doc-a"][0] == "first"
 
 
+def test_a_robots_txt_that_fails_with_a_server_error_disallows_the_site(
+    home: Home, site: Site
+) -> None:
+    """RFC 9309 (2.3.1.4): a robots.txt answering 5xx means the whole site is disallowed. Scrapy
+    read the error page as a robots.txt that allows all, and fetched the pages."""
+    from tests.site import Page
+
+    site.pages["/robots.txt"] = Page(b"<html><body>oops</body></html>", status=500)
+    site.html("/a", terms())
+    seen = outcomes(home.crawl(declare(home, site, "/a"), "--json"))
+    assert seen["testsite/doc-a"] == (
+        "failed",
+        "robots-disallowed: robots.txt answered HTTP 500: while it fails, the whole site counts"
+        " as disallowed (RFC 9309); the next crawl asks again",
+    )
+    assert site.hits("/a") == [] and len(site.hits("/robots.txt")) == 3  # retried as a 500 is
+    # A robots.txt that is not there (404) or not for us (403) has no rules: all is allowed.
+    for status in (404, 403):
+        site.pages["/robots.txt"] = Page(b"<html><body>no</body></html>", status=status)
+        assert outcomes(home.crawl(declare(home, site, "/a"), "--json"))["testsite/doc-a"][0] in (
+            "first",
+            "unchanged",
+            "not-modified",
+        )
+
+
 def test_every_request_names_the_release_and_the_contact_the_user_set(
     home: Home, site: Site
 ) -> None:
