@@ -3,7 +3,7 @@
 A tracker that records a captcha page as "the terms were deleted" is worse than none. Each
 response is screened before extraction; what fails screening becomes a fetch issue with a kind
 (`bot-wall`, `forbidden`, `rate-limited`, `not-found`, `server-error`, `http-error`,
-`login-redirect`, `home-redirect`) and never a version.
+`login-redirect`, `home-redirect`, `script-redirect`) and never a version.
 
 Bot walls are told by the markers their vendors put in every challenge page (script paths,
 element ids, headers), not by words a policy could contain: Google's privacy policy talks about
@@ -104,6 +104,31 @@ def soft_404(body: bytes) -> str | None:
             if len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) < _SOFT_404_WORDS:
                 return " ".join(said.split())
             return None
+    return None
+
+
+# A script that sends the browser elsewhere: `location = "…"`, `location.href = "…"`,
+# `location.replace("…")`, `location.assign("…")` (on `window`, `document`, `top` or `self`).
+_SCRIPTS = re.compile(rb"<script\b[^>]*>(.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
+_GOES = re.compile(
+    rb"\blocation(?:\.href)?\s*=(?!=)\s*(?:(['\"])(.*?)\1)?"
+    rb"|\blocation\.(?:replace|assign)\(\s*(?:(['\"])(.*?)\3)?",
+    re.DOTALL,
+)
+
+
+def script_redirect(body: bytes) -> str | None:
+    """Where a page sends the browser by script, when that is all it does: a short page whose
+    script sets `location`. The address as written ('' when the script computes it)."""
+    page = body[:_SCANNED]
+    for script in _SCRIPTS.finditer(page):
+        goes = _GOES.search(script[1])
+        if goes is None:
+            continue
+        if len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) >= _WALL_WORDS:
+            return None
+        target = goes[2] if goes[2] is not None else goes[4]
+        return (target or b"").decode("utf-8", "replace").strip()
     return None
 
 

@@ -140,6 +140,41 @@ def test_an_error_page_served_with_200_is_not_found_never_a_version(home: Home, 
     assert home.run("history", "--all", "--json").json() == []
 
 
+def test_a_page_that_only_sends_the_browser_on_by_script_is_not_the_policy(
+    home: Home, site: Site
+) -> None:
+    """Its "Redirecting…" was recorded as the document's first version, and every later crawl
+    found it unchanged: the policy itself was never tracked, and nothing said so."""
+    site.html(
+        "/members-terms",
+        "<html><head><script>window.location.href = '/accounts/login?next=/terms';</script>"
+        "</head><body><p>Redirecting...</p></body></html>",
+    )
+    site.html(
+        "/terms",
+        '<html><head><script>location.replace("/en/terms")</script></head><body>'
+        "<noscript>Please enable JavaScript.</noscript></body></html>",
+    )
+    script = "<script>document.querySelector('a').onclick = () => { location.href = '/x' }</script>"
+    site.html("/policy", terms(CLAUSES + script))  # a policy with such a script is the policy
+    catalog = declare(home, site, "/members-terms", "/terms", "/policy")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen == {
+        "testsite/doc-members-terms": (
+            "failed",
+            "login-redirect: by script, redirected to a login page:"
+            f" {site.url('/accounts/login?next=/terms')}",
+        ),
+        "testsite/doc-terms": (
+            "failed",
+            f"script-redirect: HTTP 200: the page only sends the browser on by script to"
+            f" {site.url('/en/terms')}: declare the address it leads to, or `render: browser`",
+        ),
+        "testsite/doc-policy": ("first", ""),
+    }
+    assert versions(home)["testsite/doc-terms"] == 0
+
+
 def test_the_body_last_recorded_is_still_screened_by_its_status_and_headers(
     home: Home, site: Site
 ) -> None:

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy.exceptions import (
@@ -51,7 +52,14 @@ from crawlers.middlewares import (
     LedInside,
     retry_after,
 )
-from crawlers.screening import Verdict, bot_wall, redirect_verdict, soft_404, status_verdict
+from crawlers.screening import (
+    Verdict,
+    bot_wall,
+    redirect_verdict,
+    script_redirect,
+    soft_404,
+    status_verdict,
+)
 from store.db import StoreError, driver_words, open_store, public_url
 from store.repository import DocumentInfo, FetchState, Repository, body_sha256
 
@@ -357,7 +365,9 @@ class PolicySpider(scrapy.Spider):
         if said := soft_404(response.body):  # a "soft 404": an error page served with 200
             detail = f"HTTP {response.status}, but the page says {said!r}: an error page"
             return Verdict("not-found", f"{detail}, not the policy (has it moved?)")
-        return None
+        if response.meta.get("playwright"):  # Chromium ran its scripts: judged where it arrived
+            return None
+        return _script_redirect(response, requested)
 
     def _not_modified(self, response: Response) -> FetchedPage:
         state = self.states[response.meta["key"]]
@@ -389,6 +399,27 @@ class PolicySpider(scrapy.Spider):
             logger.exception("internal error while wording the failure of %s (%s)", request, key)
             page, kind, reason = "", "internal-error", f"{type(error).__name__}: {error}"
         yield FetchFailed(key, request.url, kind, page + reason, None, _elapsed_ms(request.meta))
+
+
+def _script_redirect(response: Response, requested: str) -> Verdict | None:
+    """A short page whose script sends the browser elsewhere is not the policy: "Redirecting…"
+    was recorded as the document's text, and every later crawl found it unchanged."""
+    target = script_redirect(response.body)
+    if target is None:
+        return None
+    try:
+        to = urljoin(response.url, target) if target else ""
+    except ValueError:  # an address no URL parser reads: said as written
+        to = target
+    elsewhere = redirect_verdict(requested, to) if to else None
+    if elsewhere is not None:  # a login or home page
+        return Verdict(elsewhere.kind, f"by script, {elsewhere.detail}")
+    where = f" to {to}" if to else ""
+    return Verdict(
+        "script-redirect",
+        f"HTTP {response.status}: the page only sends the browser on by script{where}: declare"
+        " the address it leads to, or `render: browser`",
+    )
 
 
 def _which_page(document: TrackedDocument, index: int) -> str:
