@@ -131,7 +131,9 @@ class InsideRedirectMiddleware:
         try:
             target = urlsplit(urljoin(request.url, location.decode("latin-1"))).hostname
             start = urlsplit(origin).hostname
-        except ValueError:  # a malformed Location: Scrapy's redirect judges it
+        except ValueError:  # a malformed Location: Scrapy's redirect failed with Python's words
+            request.meta["dont_redirect"] = True  # ("fetch-error: Invalid IPv6 URL")
+            request.meta[REDIRECT_REFUSED] = "its Location is no URL that can be read"
             return response
         if await leads_inside(target) and not await leads_inside(start):
             request.meta["dont_redirect"] = True

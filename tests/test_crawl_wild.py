@@ -254,17 +254,23 @@ def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_
     secret = tmp_path / "secret.html"
     secret.write_text(terms("<p>" + "This machine's private file. " * 20 + "</p>"))
     site.html("/to-file", "", status=302, headers={"Location": secret.as_uri()})
+    site.html("/to-nowhere", "", status=302, headers={"Location": "http://[::1/terms"})
     inflated = b"<html><body><p>" + b"policy " * 200_000 + b"</p></body></html>"
     site.pages["/bomb"] = Page(gzip.compress(inflated), headers={"Content-Encoding": "gzip"})
     site.pages["/br"] = Page(brotli.compress(inflated), headers={"Content-Encoding": "br"})
     zstd = zstandard.compress(inflated)
     site.pages["/zstd"] = Page(zstd, headers={"Content-Encoding": "zstd"})
-    catalog = declare(home, site, "/to-file", "/bomb", "/br", "/zstd")
+    catalog = declare(home, site, "/to-file", "/to-nowhere", "/bomb", "/br", "/zstd")
     seen = outcomes(home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=100000"))
     assert seen["testsite/doc-to-file"] == (
         "failed",
         f"http-error: HTTP 302: a redirect to {secret.as_uri()} is not followed"
         " (only http and https are)",
+    )
+    assert seen["testsite/doc-to-nowhere"] == (  # it read "fetch-error: Invalid IPv6 URL"
+        "failed",
+        "http-error: HTTP 302: a redirect to http://[::1/terms is not followed (its Location is"
+        " no URL that can be read)",
     )
     for bomb in ("testsite/doc-bomb", "testsite/doc-br", "testsite/doc-zstd"):
         assert seen[bomb][0] == "failed" and seen[bomb][1].startswith("too-large: "), seen
