@@ -11,6 +11,8 @@ data lost that a body short of its Content-Length is: the fetch fails, and is re
 Over TLS a clean close is the server's close_notify. Without it the end is no clean close
 either: RFC 9112 (9.8) has a client treat a body delimited by the connection's close as
 incomplete then, since that is how a truncation attack cuts a page short.
+
+Its header lines may be as long as a browser takes them (see HEADER_LINE_MAX).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from scrapy.core.downloader.handlers.http11 import (
     HTTP11DownloadHandler,
     _LenientHTTP11ClientFactory,
     _LenientHTTP11ClientProtocol,
+    _LenientHTTPClientParser,
 )
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IAddress
@@ -42,7 +45,34 @@ class _BrokenOffDecoder:
         raise BrokenOff()
 
 
+# Twisted reads a response's header lines with LineReceiver's limit, 16 KiB a line, and past it
+# drops the connection: a page sending a long Content-Security-Policy or Link header failed as
+# "the connection was lost … (Connection was closed cleanly.)". Browsers take far longer lines
+# (Chromium: 256 KiB of headers in all); so does this parser, and past that it says why.
+HEADER_LINE_MAX = 256 * 1024
+
+
+class HeaderTooLong(Exception):
+    """A header line of the answer longer than HEADER_LINE_MAX."""
+
+    def __init__(self) -> None:
+        super().__init__(f"a header line is longer than {HEADER_LINE_MAX:,} bytes")
+
+
+class _RoomyParser(_LenientHTTPClientParser):
+    MAX_LENGTH = HEADER_LINE_MAX
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        raise HeaderTooLong()
+
+
 class _ClosePolicingProtocol(_LenientHTTP11ClientProtocol):
+    def request(self, request: Any) -> Any:
+        answer = super().request(request)
+        if self._parser is not None:  # the parser Scrapy's request() set, with room for headers
+            self._parser.__class__ = _RoomyParser
+        return answer
+
     def _disconnectParser(self, reason: Failure) -> None:
         decoder = getattr(self._parser, "bodyDecoder", None)
         delimited_by_close = (

@@ -379,6 +379,23 @@ def hanging_up(
         listener.close()
 
 
+def test_a_long_header_line_is_read_as_browsers_read_it(home: Home, site: Site) -> None:
+    """Twisted's limit of 16 KiB a header line dropped the connection on a page with a long
+    Content-Security-Policy: "connection-error: … (Connection was closed cleanly.)"."""
+    policy = "default-src 'self' " + "https://cdn.example.com/assets/ " * 1_500  # ~48 KB
+    site.html("/terms", terms(CLAUSES), headers={"Content-Security-Policy": policy})
+    site.html("/absurd", terms(CLAUSES), headers={"X-Padding": "x" * 300_000})
+    seen = outcomes(home.crawl(declare(home, site, "/terms", "/absurd"), "--json"))
+    assert seen == {
+        "testsite/doc-terms": ("first", ""),
+        "testsite/doc-absurd": (
+            "failed",
+            "fetch-error: the server's answer is not HTTP that can be read (a header line is"
+            " longer than 262,144 bytes)",
+        ),
+    }
+
+
 def test_a_connection_reset_or_an_answer_that_is_no_http_is_said_in_words(home: Home) -> None:
     """Both read `fetch-error: [<twisted.python.failure.Failure twisted.internet.error.
     ConnectionLost: Connection to the other side was lost in a non-clean fashion.>]`, Twisted's
