@@ -10,16 +10,18 @@ from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.response import get_meta_refresh
 from twisted.internet.defer import Deferred
 
 from crawlers.inside import INWARD, is_inside, leads_inside
@@ -157,6 +159,22 @@ async def _refuse_arrival_inside(request: Request, response: Response) -> None:
     if arrived and not await leads_inside(urlsplit(origin).hostname):
         at = f" ({address})" if address else ""
         raise LedInside(f"the page led to {response.url}{at}, which is not read ({INWARD})")
+
+
+class MetaRefreshElsewhereMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta refresh, not followed when it reloads the page itself: a policy page that
+    refreshes every 30 s (`<meta http-equiv="refresh" content="30; url=/terms">`) was
+    followed to itself until Scrapy gave up, "too-many-redirects", and never recorded. A
+    browser shows the page, then reloads it."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if isinstance(response, HtmlResponse):
+            _, url = get_meta_refresh(response, ignore_tags=self._ignore_tags)
+            if url and urldefrag(url).url == urldefrag(response.url).url:
+                return response
+        return super().process_response(request, response)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -92,14 +92,20 @@ _unused = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware",
 }
 EXTENSIONS_BASE = _without(default_settings.EXTENSIONS_BASE, _unused)
-_SCRAPY_COMPRESSION = "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"
-# In the base list, in the place of Scrapy's decompression, so that a user's
-# `--set DOWNLOADER_MIDDLEWARES=...` keeps it: a compressed page cut short fails (compression.py).
-DOWNLOADER_MIDDLEWARES_BASE = {
-    **_without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _unused | {_SCRAPY_COMPRESSION}),
-    "crawlers.compression.WholeBodyCompressionMiddleware": (
-        default_settings.DOWNLOADER_MIDDLEWARES_BASE[_SCRAPY_COMPRESSION]
+# Scrapy's downloader middlewares that policywatch replaces by its own, in their place in the base
+# list, so that a user's `--set DOWNLOADER_MIDDLEWARES=...` keeps them: a compressed page cut short
+# fails (compression.py); a page's meta refresh to itself is not followed (middlewares.py).
+_REPLACED = {
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": (
+        "crawlers.compression.WholeBodyCompressionMiddleware"
     ),
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": (
+        "crawlers.middlewares.MetaRefreshElsewhereMiddleware"
+    ),
+}
+DOWNLOADER_MIDDLEWARES_BASE = {
+    _REPLACED.get(name, name): order
+    for name, order in _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _unused).items()
 }
 # In the base list, so that a user's `--set SPIDER_MIDDLEWARES=...` keeps it.
 SPIDER_MIDDLEWARES_BASE = {

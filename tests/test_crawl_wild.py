@@ -233,6 +233,29 @@ def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Si
     assert seen["testsite/doc-moved"] == ("first", "")  # a page that moved is still the page
 
 
+def test_a_page_that_refreshes_itself_is_the_page_and_a_refresh_elsewhere_is_followed(
+    home: Home, site: Site
+) -> None:
+    """A meta refresh to the page itself was followed until Scrapy gave up: the policy was
+    never recorded, "too-many-redirects: the page redirects in a loop"."""
+    refresh = '<meta http-equiv="refresh" content="{delay}; url={to}">'
+    site.html("/terms", terms(refresh.format(delay=30, to="/terms#top") + CLAUSES))
+    site.html("/old", f"<html><head>{refresh.format(delay=0, to='/new')}</head></html>")
+    site.html("/new", terms(CLAUSES))
+    site.html("/to-login", f"<html><head>{refresh.format(delay=1, to='/login')}</head></html>")
+    site.html("/login", terms("<form><p>Sign in to continue.</p></form>"))
+    seen = outcomes(home.crawl(declare(home, site, "/terms", "/old", "/to-login"), "--json"))
+    assert seen == {
+        "testsite/doc-terms": ("first", ""),
+        "testsite/doc-old": ("first", ""),
+        "testsite/doc-to-login": (
+            "failed",
+            f"login-redirect: redirected to a login page: {site.url('/login')}",
+        ),
+    }
+    assert len(site.hits("/terms")) == 1
+
+
 def test_a_redirect_loop_is_its_own_issue(home: Home, site: Site) -> None:
     """Scrapy gives up on a loop with the exception robots.txt raises: it read as a robots.txt
     refusal ("robots-disallowed: max redirections reached")."""
