@@ -219,6 +219,36 @@ def test_refusals_are_classified_and_a_long_retry_after_is_not_retried_now(
     assert len(site.hits("/denied")) == 1
 
 
+def test_a_304_or_206_to_a_request_that_asked_for_neither_is_no_page(
+    home: Home, site: Site
+) -> None:
+    """A 304 answering a first request (no validators sent) was recorded as "not-modified": the
+    document never captured, and no issue said so. A 206 was recorded as the whole page."""
+    site.pages["/confused"] = Page(b"", status=304, validators=False)
+    site.pages["/part"] = Page(terms(CLAUSES).encode()[:300], status=206, validators=False)
+    site.html("/terms", terms(CLAUSES))
+    catalog = declare(home, site, "/confused", "/part", "/terms")
+    assert outcomes(home.crawl(catalog, "--json")) == {
+        "testsite/doc-confused": (
+            "failed",
+            "http-error: HTTP 304 Not Modified, to a request that named no version: there is no"
+            " page",
+        ),
+        "testsite/doc-part": (
+            "failed",
+            "http-error: HTTP 206 Partial Content: a part of the page, which was not asked for",
+        ),
+        "testsite/doc-terms": ("first", ""),
+    }
+    # Asked with the validators of the version recorded, a 304 is what it says.
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"] == ("not-modified", "")
+    assert versions(home) == {
+        "testsite/doc-confused": 0,
+        "testsite/doc-part": 0,
+        "testsite/doc-terms": 1,
+    }
+
+
 def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Site) -> None:
     site.html("/", terms("<p>Welcome to our home page and our products.</p>"))
     site.html("/accounts/login", terms("<form><p>Sign in to continue.</p></form>"))

@@ -359,6 +359,8 @@ class PolicySpider(scrapy.Spider):
             return Verdict("bot-wall", f"HTTP {response.status}: a bot wall or captcha ({vendor})")
         if response.status >= 400:
             return status_verdict(response.status, retry_after(response.headers.get("Retry-After")))
+        if unasked := _unasked(response):
+            return Verdict("http-error", unasked)
         redirect = redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
         if redirect is not None or not scan_body or response.status >= 300:
             return redirect
@@ -399,6 +401,20 @@ class PolicySpider(scrapy.Spider):
             logger.exception("internal error while wording the failure of %s (%s)", request, key)
             page, kind, reason = "", "internal-error", f"{type(error).__name__}: {error}"
         yield FetchFailed(key, request.url, kind, page + reason, None, _elapsed_ms(request.meta))
+
+
+def _unasked(response: Response) -> str | None:
+    """A status that answers a question the request did not ask: a 304 to a request that named
+    no version was recorded as "not-modified", the document never captured and no issue said;
+    a 206, part of the page, as the whole page."""
+    asked = response.request.headers if response.request else {}
+    if response.status == 304 and not (
+        asked.get("If-None-Match") or asked.get("If-Modified-Since")
+    ):
+        return "HTTP 304 Not Modified, to a request that named no version: there is no page"
+    if response.status == 206:
+        return "HTTP 206 Partial Content: a part of the page, which was not asked for"
+    return None
 
 
 def _script_redirect(response: Response, requested: str) -> Verdict | None:
