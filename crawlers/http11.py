@@ -37,12 +37,20 @@ class BrokenOff(_DataLoss):
     """A body without a length whose connection ended other than by a clean close."""
 
 
+class Overrun(_DataLoss):
+    """A body followed by more bytes than its Content-Length announced: where it ends is not
+    known, and the length may have been taken from an older, shorter page."""
+
+
 class _BrokenOffDecoder:
     """Stands in for the body's decoder once its connection is lost: all data has been
     delivered, and Twisted's parser asks the decoder whether that was the whole body."""
 
+    def __init__(self, loss: type[_DataLoss] = BrokenOff) -> None:
+        self.loss = loss
+
     def noMoreData(self) -> None:
-        raise BrokenOff()
+        raise self.loss()
 
 
 # Twisted reads a response's header lines with LineReceiver's limit, 16 KiB a line, and past it
@@ -67,11 +75,24 @@ class _RoomyParser(_LenientHTTPClientParser):
 
 
 class _ClosePolicingProtocol(_LenientHTTP11ClientProtocol):
+    _overrun = False
+
     def request(self, request: Any) -> Any:
         answer = super().request(request)
         if self._parser is not None:  # the parser Scrapy's request() set, with room for headers
             self._parser.__class__ = _RoomyParser
+        self._overrun = False
         return answer
+
+    def _finishResponse_WAITING(self, rest: bytes) -> None:
+        # `rest`: what came after the body's Content-Length in the same read, which Twisted
+        # drops. Whitespace is let pass (some servers end a body with a stray CRLF); anything
+        # else is the page going on past the length announced, whose text would be cut short.
+        decoder = getattr(self._parser, "bodyDecoder", None)
+        self._overrun = isinstance(decoder, _IdentityTransferDecoder) and bool(rest.strip())
+        super()._finishResponse_WAITING(rest)
+
+    _finishResponse_TRANSMITTING = _finishResponse_WAITING
 
     def _disconnectParser(self, reason: Failure) -> None:
         decoder = getattr(self._parser, "bodyDecoder", None)
@@ -80,6 +101,8 @@ class _ClosePolicingProtocol(_LenientHTTP11ClientProtocol):
         )
         if delimited_by_close and not reason.check(ConnectionDone):
             self._parser.bodyDecoder = _BrokenOffDecoder()  # type: ignore[union-attr]
+        elif self._overrun:
+            self._parser.bodyDecoder = _BrokenOffDecoder(Overrun)  # type: ignore[union-attr]
         super()._disconnectParser(reason)
 
 

@@ -523,6 +523,36 @@ def test_a_page_sent_without_a_length_is_whole_only_once_the_server_closes_clean
     assert home.run("text", "testsite/cut").code == 2  # no version of it
 
 
+def test_a_page_longer_than_its_content_length_is_not_cut_to_it(home: Home) -> None:
+    """Twisted reads a body to its Content-Length and drops what follows: a page whose server
+    announced too short a length (one computed for an older page, say) was recorded cut short
+    there, its lost end read as clauses removed. A stray CRLF after the body is no more page."""
+    page = terms(CLAUSES).encode()
+
+    def answer(length: int, after: bytes = b"") -> bytes:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {length}\r\n"
+        return head.encode() + b"Connection: close\r\n\r\n" + page + after
+
+    with (
+        hanging_up(answer(len(page) * 2 // 3), "close") as overrun,
+        hanging_up(answer(len(page), b"\r\n"), "close") as crlf,
+    ):
+        catalog = home.catalog(
+            [{"type": "Overrun", "url": f"{overrun}/t"}, {"type": "Crlf", "url": f"{crlf}/t"}]
+        )
+        seen = outcomes(home.crawl(catalog, "--json", "--set", "ROBOTSTXT_OBEY=false"))
+    assert seen == {
+        "testsite/overrun": (
+            "failed",
+            "connection-error: the server sent more than the length it announced"
+            " (Content-Length), so where the page ends is not known: read to that length, its"
+            " text would be cut short",
+        ),
+        "testsite/crlf": ("first", ""),
+    }
+    assert home.run("text", "testsite/overrun").code == 2  # no version of it
+
+
 def test_over_tls_a_page_without_a_length_ends_only_with_close_notify(home: Home) -> None:
     """RFC 9112 (9.8): without TLS's closure alert, a truncation attack could have cut it."""
     authority = trustme.CA()

@@ -43,7 +43,7 @@ from crawlers.browser import browser_failure, own_body, render_meta
 from crawlers.compression import CompressedCutShort
 from crawlers.declarations import TrackedDocument
 from crawlers.extraction import RAISE_THE_CAP
-from crawlers.http11 import BrokenOff
+from crawlers.http11 import BrokenOff, Overrun
 from crawlers.items import FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import (
     BROWSER_MISSING,
@@ -172,6 +172,11 @@ def _data_lost(failure: Failure) -> str:
     """A body cut short: of the length the server announced, or of the clean close that ends
     a body sent without one (crawlers/http11.py)."""
     reasons = getattr(getattr(failure.value, "__cause__", None), "reasons", [])
+    if any(reason.check(Overrun) for reason in reasons):
+        return (
+            "the server sent more than the length it announced (Content-Length), so where the"
+            " page ends is not known: read to that length, its text would be cut short"
+        )
     if any(reason.check(BrokenOff) for reason in reasons):
         return (
             "the connection was broken off before the page ended (the server sent no length,"
