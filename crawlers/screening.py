@@ -83,27 +83,44 @@ def bot_wall(headers: Mapping[str, str], body: bytes) -> str | None:
     return None
 
 
-# A page that says, in its title or main heading, that it is not there: a "soft 404" served with
-# 200 (a CMS's error template, a page taken down). Told only on a page too short to be a policy,
-# as a wall is; error templates carry a site's menus, so the bound is wider than a wall's.
+# A page that says, in its title or main heading, that it is not there, or that the site is
+# down: a "soft 404" or a maintenance page served with 200 (a CMS's error template, a page taken
+# down, a maintenance mode). Told only on a page too short to be a policy, as a wall is; error
+# templates carry a site's menus, so the bound is wider than a wall's.
 _HEADINGS = re.compile(rb"<(title|h1)\b[^>]*>(.{0,300}?)</\1\s*>", re.DOTALL | re.IGNORECASE)
 _NOT_THERE = re.compile(
     r"\b(not found|(cannot|can['’]t|could not|couldn['’]t) be found|(does not|doesn['’]t) exist"
     r"|(is not|isn['’]t) available|no longer (exists|available))\b",
     re.IGNORECASE,
 )
-_SOFT_404_WORDS = 300
+_DOWN = re.compile(
+    r"\b((under|down for|scheduled) maintenance|maintenance mode|(be|are) (right )?back soon"
+    r"|be right back|temporarily unavailable)\b",
+    re.IGNORECASE,
+)
+_ERROR_PAGE_WORDS = 300
 
 
-def soft_404(body: bytes) -> str | None:
-    """What a 200 page says of itself when it is an error page ("Page not found"), if it does."""
+def error_page(body: bytes, status: int = 200) -> Verdict | None:
+    """A 2xx page that says of itself that it is an error page ("Page not found", "Down for
+    maintenance"): `not-found` or `server-error`, with what it says."""
     page = body[:_SCANNED]
     for match in _HEADINGS.finditer(page):
         said = html.unescape(_MARKUP.sub(" ", match[2].decode("utf-8", "replace")))
-        if _NOT_THERE.search(said):
-            if len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) < _SOFT_404_WORDS:
-                return " ".join(said.split())
+        kind = (
+            "not-found"
+            if _NOT_THERE.search(said)
+            else "server-error"
+            if _DOWN.search(said)
+            else None
+        )
+        if kind is None:
+            continue
+        if len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) >= _ERROR_PAGE_WORDS:
             return None
+        said = " ".join(said.split())
+        what = "not the policy (has it moved?)" if kind == "not-found" else "the site is down"
+        return Verdict(kind, f"HTTP {status}, but the page says {said!r}: an error page, {what}")
     return None
 
 

@@ -111,15 +111,23 @@ SOFT_404 = """<html><head><title>Page Not Found | TestSite</title></head><body>
 found.</h1><p>It looks like nothing was found at this location.</p></main></body></html>"""
 
 
-def test_an_error_page_served_with_200_is_not_found_never_a_version(home: Home, site: Site) -> None:
-    """A "soft 404" (a CMS's error template, served with 200) was recorded as the document's
-    first version, reported as new; the policy's first sound capture then read as a change."""
+def test_an_error_page_served_with_200_is_an_issue_never_a_version(home: Home, site: Site) -> None:
+    """A "soft 404" (a CMS's error template, served with 200), or a maintenance page, was
+    recorded as the document's first version, reported as new; the policy's first sound capture
+    then read as a change."""
     site.html("/terms", SOFT_404)
     site.html("/moved", terms(CLAUSES))
     site.html("/faq", terms("<h2>What if a page is not found?</h2>" + CLAUSES))
-    catalog = declare(home, site, "/terms", "/moved", "/faq", select=["#terms"])
+    down = '<main id="terms"><h1>Down for maintenance</h1><p>Please check back later.</p></main>'
+    site.html("/down", f"<html><head><title>We&#39;ll be back soon!</title></head>{down}</html>")
+    catalog = declare(home, site, "/terms", "/moved", "/faq", "/down", select=["#terms"])
     crawled = home.crawl(catalog, "--json")
     seen = outcomes(crawled)
+    assert seen["testsite/doc-down"] == (
+        "failed",
+        'server-error: HTTP 200, but the page says "We\'ll be back soon!": an error page, the'
+        " site is down",
+    )
     assert seen["testsite/doc-terms"] == (
         "failed",
         "not-found: HTTP 200, but the page says 'Page Not Found | TestSite': an error page, not"
@@ -136,6 +144,7 @@ def test_an_error_page_served_with_200_is_not_found_never_a_version(home: Home, 
         "testsite/doc-terms": 1,
         "testsite/doc-moved": 1,
         "testsite/doc-faq": 1,
+        "testsite/doc-down": 0,
     }
     assert home.run("history", "--all", "--json").json() == []
 

@@ -55,9 +55,9 @@ from crawlers.middlewares import (
 from crawlers.screening import (
     Verdict,
     bot_wall,
+    error_page,
     redirect_verdict,
     script_redirect,
-    soft_404,
     status_verdict,
 )
 from store.db import StoreError, driver_words, open_store, public_url
@@ -369,9 +369,8 @@ class PolicySpider(scrapy.Spider):
         redirect = redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
         if redirect is not None or not scan_body or response.status >= 300:
             return redirect
-        if said := soft_404(response.body):  # a "soft 404": an error page served with 200
-            detail = f"HTTP {response.status}, but the page says {said!r}: an error page"
-            return Verdict("not-found", f"{detail}, not the policy (has it moved?)")
+        if said := error_page(response.body, response.status):  # a "soft 404", with 200
+            return said
         if response.meta.get("playwright"):  # Chromium ran its scripts: judged where it arrived
             return None
         return _script_redirect(response, requested)
