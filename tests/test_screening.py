@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.screening import bot_wall, redirect_verdict, status_verdict
+from crawlers.screening import (
+    bot_wall,
+    error_page,
+    redirect_verdict,
+    script_redirect,
+    status_verdict,
+)
 
 POLICY = "<main>" + "<p>We collect data to run the service and keep it safe.</p>" * 40 + "</main>"
 
@@ -74,3 +80,46 @@ def test_error_statuses_become_issue_kinds_with_the_wait_asked() -> None:
 def test_redirects_away_from_the_policy(final: str, kind: str | None) -> None:
     verdict = redirect_verdict("https://example.com/legal/terms", final)
     assert (verdict.kind if verdict else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"<title>Page not found</title>", "not-found"),
+        (b"<title>Error 404 (Not Found)!!1</title>", "not-found"),
+        (b"<h1>Oops! That page can&rsquo;t be found.</h1>", "not-found"),
+        (b"<h1 class=x>This content isn\xe2\x80\x99t available right now</h1>", "not-found"),
+        (b"<title>Site under maintenance</title>", "server-error"),
+        (b"<title>Terms of Service</title><h1>Terms</h1>", None),
+        (b"<title>API Terms</title><h1>404 errors and rate limits</h1>", None),
+        (b"<title>Maintenance and Support Terms</title>", None),
+        (b"<h2>If a page is not found</h2>", None),  # a section's heading says nothing
+        (b"<title>Page Not Found | Acme</title>" + POLICY.encode(), None),  # a policy's length
+    ],
+)
+def test_error_pages_served_with_200_say_so_in_their_title_or_heading(
+    body: bytes, kind: str | None
+) -> None:
+    verdict = error_page(body)
+    assert (verdict.kind if verdict else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("body", "target"),
+    [
+        (b"<script>window.location.href = '/login'</script><p>Redirecting...</p>", "/login"),
+        (
+            b'<script>location.replace("https://x.example/en/terms")</script>',
+            "https://x.example/en/terms",
+        ),
+        (b'<script>if (a) { top.location = base + "/x" }</script>', ""),
+        (b'<script>if (location.href == "x") {}</script><p>Terms</p>', None),
+        (b"<script>location.hash = 'top'</script><p>Terms</p>", None),
+        (b"<script>var tracking = 1;</script><p>Terms</p>", None),
+        (b"<script>location.href = '/x'</script>" + POLICY.encode(), None),
+    ],
+)
+def test_a_short_page_whose_script_sends_the_browser_on_is_told(
+    body: bytes, target: str | None
+) -> None:
+    assert script_redirect(body) == target
