@@ -134,10 +134,27 @@ _GOES = re.compile(
 )
 
 
+# What `_GOES` starts with, looked for where a plain search finds "location" (half of the pages
+# say it, in their text or their scripts): reading every script of every page cost 0.9 ms a page
+# of the corpus, this 0.1 ms.
+_SETS_LOCATION = re.compile(rb"location(?:\.href)?\s*=(?!=)|location\.(?:replace|assign)\(")
+
+
+def _sets_location(page: bytes) -> bool:
+    at = page.find(b"location")
+    while at >= 0:
+        if _SETS_LOCATION.match(page, at):
+            return True
+        at = page.find(b"location", at + len(b"location"))
+    return False
+
+
 def script_redirect(body: bytes) -> str | None:
     """Where a page sends the browser by script, when that is all it does: a short page whose
     script sets `location`. The address as written ('' when the script computes it)."""
     page = body[:_SCANNED]
+    if not _sets_location(page):
+        return None
     for script in _SCRIPTS.finditer(page):
         goes = _GOES.search(script[1])
         if goes is None:
