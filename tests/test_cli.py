@@ -195,6 +195,8 @@ def test_unknown_change_and_unusable_database_are_clear_errors(home: Home) -> No
     # The driver's words, not SQLAlchemy's wrapping of them in a class name and a link.
     assert "port 1 failed" in bad.stderr and "sqlalche.me" not in bad.stderr
     assert "OperationalError" not in bad.stderr
+    # One line, though libpq words a refused connection on two ("Is the server running …").
+    assert len(bad.stderr.splitlines()) == 1 and "Is the server running" in bad.stderr, bad
 
 
 def test_empty_store_says_what_to_do(home: Home) -> None:

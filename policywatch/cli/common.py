@@ -88,8 +88,11 @@ DocumentOption = Annotated[str | None, typer.Option(help="Only this document key
 
 def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> NoReturn:
     """Print an error the user can act on and exit with `code`. The message is plain text: it
-    quotes what the user gave and what failed, where [brackets] are no markup. A `hint` (plain
-    text too) is a line of its own below it."""
+    quotes what the user gave and what failed, where [brackets] are no markup. It is one line,
+    however the words it quotes are broken (libpq says a refused connection on two), so that
+    cron's mail and a grep of a log keep it whole. A `hint` (plain text too) is a line of its
+    own below it."""
+    message = re.sub(r"[ \t]*[\r\n]+\s*", " ", message.strip())
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     if hint:
         err_console.print(Text(hint), highlight=False)
