@@ -6,7 +6,9 @@ config file (`config.toml` in the user config directory, or `POLICYWATCH_CONFIG`
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +21,7 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -137,6 +140,17 @@ def load_settings() -> Settings:
             for problem in error.errors()
         )
         raise ConfigError(problems) from None
+    except SettingsError as error:  # a variable read as JSON (`intervals`) that is no JSON
+        found = re.search(r'field "(\w+)"', str(error))
+        name = found.group(1) if found else "?"
+        cause = error.__cause__
+        why = f"not JSON ({cause})" if isinstance(cause, json.JSONDecodeError) else str(cause)
+        example = JSON_EXAMPLES.get(name, "")
+        raise ConfigError(f"{name}: {why}{example} (in {where_set(name, path)})") from None
+
+
+# What a variable read as JSON looks like, for the error that says it is no JSON.
+JSON_EXAMPLES = {"intervals": """; write an object, such as {"openai": "6h"}"""}
 
 
 def _source(location: tuple[int | str, ...], path: Path) -> str:

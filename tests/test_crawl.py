@@ -479,6 +479,13 @@ def test_the_config_file_names_the_catalog_and_the_database(home: Home, site: Si
         ("max_bytes = 0\n", {}, "max_bytes: Input should be greater than 0"),
         ("", {"POLICYWATCH_TIMEOUT": "0"}, "greater than 0 (in POLICYWATCH_TIMEOUT)"),
         ("", {"POLICYWATCH_MAX_BYTES": "5MB"}, "integer (in POLICYWATCH_MAX_BYTES)"),
+        # A JSON variable that is no JSON was a traceback of pydantic-settings, exit 1.
+        (
+            "",
+            {"POLICYWATCH_INTERVALS": '{"openai": "6h"'},
+            "intervals: not JSON (Expecting ',' delimiter: line 1 column 16 (char 15)); write an"
+            ' object, such as {"openai": "6h"} (in POLICYWATCH_INTERVALS)',
+        ),
     ],
 )
 def test_settings_that_would_break_every_fetch_are_refused(
