@@ -566,6 +566,31 @@ def test_a_store_password_is_never_printed(home: Home, given: str) -> None:
         assert "postgresql+psycopg://nobody@127.0.0.1:1/none?password=***" in result.stderr
 
 
+def test_a_broken_store_url_of_the_config_file_says_where_it_is(home: Home) -> None:
+    """A command given no --db said "the URL given is not a database URL": given where?"""
+    config = home.path / "config.toml"
+    config.write_text('db = "postgresql://nobody:hunter2@127.0.0.1:port/none"\n')
+    env = {k: v for k, v in home.env().items() if k != "POLICYWATCH_DB"}
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", "documents"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "hunter2" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: the URL given is not a database URL")
+    assert done.stderr.endswith(f"(in {config})\n"), done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", "documents"],
+        env={**env, "POLICYWATCH_DB": str(home.path / "x.sqlite3")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.endswith(" (in POLICYWATCH_DB)\n"), done.stderr
+
+
 def test_an_empty_history_counts_the_noise_it_hides(home: Home) -> None:
     """A document whose every change was noise said "No changes", as if nothing had been seen."""
     history = History(home.db)

@@ -268,11 +268,13 @@ def warn_catalog_errors(catalog: Catalog) -> None:
 
 
 def db_url(option: str | None) -> str:
-    """The URL of the store named by `--db` (or the configured default), or a clear error."""
+    """The URL of the store named by `--db` (or the configured default), or a clear error. One
+    set in the config file or POLICYWATCH_DB is said to be from there: "the URL given" of a
+    command that was given none sent its user looking for it."""
     try:
         return store_url(option or settings().db)
     except StoreError as error:
-        fail(str(error))
+        fail(str(error) if option else f"{error} (in {where_set('db')})")
 
 
 def engine(option: str | None, *, existing: bool = False, writes: bool = True) -> Engine:
