@@ -81,9 +81,12 @@ def test_the_summary_gives_each_key_whole_in_a_narrow_terminal(home: Home, tmp_p
     folder = tmp_path / "Google-Generative-AI-Services__Terms-of-Service"
     folder.mkdir()
     (folder / "2025-01-01.md").write_text("# Terms\n\nBots are welcome.\n")
+    (folder / "2025-02-01.md").write_text("# Terms\n\nBots are banned.\n")
     result = home.run("import-history", str(folder), columns=80)
     assert result.code == 0, result.stderr
     assert "google-generative-ai-services/terms-of-service" in result.stdout
+    # Counted as words are ("1 changes" read as a typo).
+    assert "2 new versions · 1 change · 0 repeats · 0 skipped · 0 left out" in result.stdout
 
 
 def test_importing_again_adds_only_the_newer_versions(home: Home, tmp_path: Path) -> None:

@@ -178,6 +178,7 @@ def _refuse_the_future(folders: list[Path]) -> None:
 
 # "skipped" could not be read; "left out" were older than the history, as the note says.
 COUNTS = ("new versions", "changes", "repeats", "skipped", "left out")
+ONE = ("new version", "change", "repeat", "skipped", "left out")  # in the list: "1 change"
 
 
 def _summary(rows: list[tuple[str, list[int]]], width: int) -> Table:
@@ -198,6 +199,10 @@ def _summary(rows: list[tuple[str, list[int]]], width: int) -> Table:
     for key, numbers in rows:
         listing.add_row(Text(key, style="bold"))
         listing.add_row(
-            "  " + " · ".join(f"{n} {column}" for n, column in zip(numbers, COUNTS, strict=True))
+            "  "
+            + " · ".join(
+                f"{n} {column if n != 1 else one}"
+                for n, column, one in zip(numbers, COUNTS, ONE, strict=True)
+            )
         )
     return listing
