@@ -927,7 +927,14 @@ def test_preview_of_an_unknown_key_names_the_closest(home: Home, site: Site) -> 
     result = preview(home, catalog, "testsite/term")
     assert result.code == 2
     assert "testsite/term (did you mean testsite/terms?): no document has that key" in result.stderr
+    assert "--catalog PATH" not in result.stderr  # given
     assert site.log == []
+    # A key of the user's own catalog, named without it, says where it is to be found, as
+    # `catalog show` does: "no document has that key" of a file just written read as a typo.
+    without = home.run("catalog", "preview", "testsite/terms")
+    assert without.code == 2 and len(without.stderr.splitlines()) == 1, without
+    assert without.stderr.startswith("error: testsite/terms: no document has that key or service")
+    assert "your own catalog files needs --catalog PATH" in without.stderr
 
 
 def test_the_settings_pace_bundled_and_own_documents_without_copying_their_declarations(

@@ -33,6 +33,7 @@ from crawlers.declarations import (
 from crawlers.ota import Conversion, Omission, OtaError, convert
 from policywatch.cli.common import (
     EXIT_USAGE,
+    OWN_CATALOG,
     CatalogOption,
     JsonOption,
     console,
@@ -243,8 +244,7 @@ def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = 
         else:
             message += ", nor a key or service close to it: policywatch catalog list lists them"
         if not catalog:
-            message += " (a document of your own catalog files needs --catalog PATH, or the file"
-            message += " in the config's catalog setting)"
+            message += f" {OWN_CATALOG}"
         err_console.print(message, highlight=False)
         raise typer.Exit(EXIT_USAGE)
     if as_json:

@@ -86,6 +86,13 @@ ServiceOption = Annotated[str | None, typer.Option(help="Only this service (any 
 DocumentOption = Annotated[str | None, typer.Option(help="Only this document key.")]
 
 
+# Said where a key names nothing loaded and no --catalog was given: it may be one of yours.
+OWN_CATALOG = (
+    "(a document of your own catalog files needs --catalog PATH, or the file in the config's"
+    " catalog setting)"
+)
+
+
 def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> NoReturn:
     """Print an error the user can act on and exit with `code`. The message is plain text: it
     quotes what the user gave and what failed, where [brackets] are no markup. It is one line,

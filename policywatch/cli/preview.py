@@ -21,6 +21,7 @@ from rich.text import Text
 
 from policywatch.cli.common import (
     EXIT_NOTHING_FETCHED,
+    OWN_CATALOG,
     CatalogOption,
     JsonOption,
     check_overrides,
@@ -135,7 +136,7 @@ def preview(
     """
     loaded = loaded_catalog(catalog)
     if unknown := loaded.unknown(names):
-        fail(no_such_document(loaded, unknown))
+        fail(no_such_document(loaded, unknown) + ("" if catalog else f" {OWN_CATALOG}"))
     documents = loaded.select(names)
     overrides = parse_overrides(set_ or [])
     with tempfile.TemporaryDirectory(prefix="policywatch-preview-") as folder:
