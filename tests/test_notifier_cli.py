@@ -97,7 +97,9 @@ def test_bad_options_are_usage_errors(home: Home, hook: Webhook) -> None:
     assert alerts(home, "subscribe").code == 2
     assert alerts(home, "subscribe", hook.url(), "--name", "a").code == 0
     taken = alerts(home, "subscribe", hook.url(), "--name", "a")
-    assert taken.code == 2 and "exists already" in taken.stderr
+    assert taken.code == 2 and len(taken.stderr.splitlines()) == 1, taken
+    assert taken.stderr.startswith("error: a subscription named 'a' exists already: give another")
+    assert "--name, or change that one with policywatch subscriptions edit" in taken.stderr
     assert alerts(home, "subscriptions", "remove", "nobody").code == 2
 
 

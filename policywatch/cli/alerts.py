@@ -154,7 +154,12 @@ def subscribe(
             done = [store_subscription(store, request)]
         else:
             done = subscribe_config(store, _read(config), request)
-    except (ChannelError, DuplicateName) as error:
+    except DuplicateName as error:  # the name, not the URL: say what to do instead
+        fail(
+            f"{error}: give another --name, or change that one with policywatch subscriptions"
+            " edit (policywatch subscriptions list shows them)"
+        )
+    except ChannelError as error:
         fail(f"{config}: {error}" if config else str(error))
     for subscribed in done:
         console.print(
