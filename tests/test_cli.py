@@ -769,6 +769,7 @@ def test_show_wants_a_number(home: Home) -> None:
             "--limit: -1 is not in the range 0 to 1000000000",
             "policywatch history",
         ),
+        (["upcoming", "--within", "-1"], "--within: -1 is not 0 or more", "policywatch upcoming"),
         (["history", "--bogus"], "no such option: --bogus", "policywatch history"),
         (
             ["history", "--limti", "3"],

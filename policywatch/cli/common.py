@@ -110,8 +110,8 @@ def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> No
 # and for a command meant, and ours.
 _RANGES = (
     (re.compile(r"range (\S+)<=x<=(\S+?)$"), r"range \1 to \2"),
-    (re.compile(r"range x>=(\S+?)$"), r"range \1 or more"),
-    (re.compile(r"range x<=(\S+?)$"), r"range \1 or less"),
+    (re.compile(r"in the range x>=(\S+?)$"), r"\1 or more"),  # not "in the range 0 or more"
+    (re.compile(r"in the range x<=(\S+?)$"), r"\1 or less"),
     (re.compile(r"is not a valid (?:int range|integer)$"), "is not a whole number"),
     # Typer's own suggestion of a command, said as ours of an option: "(did you mean X?)".
     (re.compile(r"\. Did you mean '([^']+)'\?$"), r" (did you mean \1?)"),
