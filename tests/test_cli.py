@@ -233,6 +233,11 @@ def test_demo_keeps_its_store_to_review_when_asked(home: Home) -> None:
     refused = home.run("demo", "--keep", str(kept))
     assert refused.code == 2 and "not an empty folder" in refused.stderr
     assert [path.name for path in kept.iterdir()] == ["notes.txt"]
+    a_file = home.run("demo", "--keep", str(kept / "notes.txt"))  # the store's name, say
+    assert a_file.code == 2 and a_file.stderr == (
+        f"error: {kept / 'notes.txt'} is a file: the demo keeps its files in a folder, new or"
+        " empty\n"
+    ), a_file
     kept = home.path / "new" / "demo"
     result = home.run("demo", "--keep", str(kept), timeout=180, columns=60)
     assert result.code == 0, result.stderr

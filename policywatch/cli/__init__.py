@@ -83,7 +83,9 @@ def demo(
     """The whole loop offline: serve sample pages, crawl, change a clause, crawl, show."""
     from policywatch import demo as demo_loop
 
-    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+    if keep is not None and keep.exists() and not keep.is_dir():  # "not an empty folder" of a file
+        fail(f"{keep} is a file: the demo keeps its files in a folder, new or empty")
+    if keep is not None and keep.exists() and any(keep.iterdir()):
         fail(f"{keep} is not an empty folder: the demo keeps its files in a new or empty one")
     demo_loop.run(console, keep)
 
