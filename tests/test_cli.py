@@ -278,6 +278,10 @@ def test_the_command_list_gives_each_command_its_one_line_summary(home: Home) ->
     names = [row.split()[0] for row in rows]
     assert len(rows) == len(set(names)) > 10, rows
     assert not any("crawlers/" in row for row in rows)
+    # Each subcommand of `subscriptions` is named in its summary (`remind` was left out).
+    said = " ".join(" ".join(panel).split("│ subscriptions", 1)[1].replace("│", " ").split())
+    for verb in ("list", "remove", "pause", "resume", "edit", "reminders", "test"):
+        assert verb in said, said
 
 
 def test_text_in_brackets_is_printed_as_it_is(home: Home) -> None:

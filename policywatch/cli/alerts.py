@@ -61,8 +61,8 @@ from store.subscriptions import (
 )
 
 subscriptions_app = typer.Typer(
-    help="The subscriptions: list them (URLs masked), remove, pause, resume or edit one, send a"
-    " test message.",
+    help="The subscriptions: list them (URLs masked), remove, pause, resume, edit or set the"
+    " reminders of one, send a test message.",
     no_args_is_help=True,
 )
 
