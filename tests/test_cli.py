@@ -62,6 +62,19 @@ DOCUMENT_FIELDS = {
 }
 
 
+def test_a_crawl_outside_a_terminal_leaves_stderr_empty(home: Home, site: Site) -> None:
+    """The progress bar, shown to no one in cron or a journal, left an empty line on stderr at
+    its end: cron mailed every run, which was to mail only errors."""
+    site.html("/t", "<html><body><main><p>One.</p></main></body></html>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])
+    fast = [arg for arg in FAST if arg != "--quiet"]
+    crawled = home.run("crawl", "--catalog", str(catalog), "--only", "testsite", *fast)
+    assert crawled.code == 0 and crawled.stderr == "", crawled
+    assert "Crawl summary" in crawled.stdout
+    previewed = home.run("catalog", "preview", "testsite/terms", "--catalog", str(catalog), *fast)
+    assert previewed.code == 0 and not previewed.stderr.startswith("\n"), previewed
+
+
 def test_json_outputs_keep_their_documented_fields(home: Home, site: Site) -> None:
     site.html("/t", "<html><body><main><p>One.</p></main></body></html>")
     catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])

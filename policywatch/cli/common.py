@@ -398,14 +398,16 @@ def print_json(data: Any) -> None:
 
 
 def progress_bar(*, disable: bool = False) -> Progress:
-    """The progress bar of long commands: on stderr, gone when done, so stdout stays data."""
+    """The progress bar of long commands: on stderr, gone when done, so stdout stays data. Only
+    in a terminal: elsewhere (cron, a journal, a pipe) nothing shows it, and rich left an empty
+    line on stderr at its end, which cron mailed after every crawl."""
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        disable=disable,
+        disable=disable or not err_console.is_terminal,
         transient=True,
     )
 
