@@ -613,6 +613,23 @@ def test_a_broken_store_url_of_the_config_file_says_where_it_is(home: Home) -> N
     assert done.returncode == 2 and done.stderr.endswith(" (in POLICYWATCH_DB)\n"), done.stderr
 
 
+def test_a_bad_value_of_an_options_variable_names_the_variable(home: Home) -> None:
+    """POLICYWATCH_MAX_ATTEMPTS=abc was said as "--max-attempts: 'abc' is not a whole number"
+    to a command given no --max-attempts: the user looked for an option never typed."""
+    open_store(home.db).dispose()
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", "notify"],
+        env={**home.env(), "POLICYWATCH_MAX_ATTEMPTS": "abc"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "error: POLICYWATCH_MAX_ATTEMPTS (for --max-attempts): 'abc' is not a whole number"
+    )
+
+
 def test_an_empty_history_counts_the_noise_it_hides(home: Home) -> None:
     """A document whose every change was noise said "No changes", as if nothing had been seen."""
     history = History(home.db)

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 from sqlalchemy import Engine
 from typer._click import Context as ClickContext  # Typer 0.28 ships its own Click (pinned <0.29)
+from typer._click.core import ParameterSource
 from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
@@ -135,6 +136,8 @@ def usage_message(error: UsageError) -> str:
         named = error.param_hint or (
             error.param.opts or [error.param.human_readable_name] if error.param else None
         )
+        if _from_environment(error):  # `--max-attempts: 'abc' …` of a command given no option
+            named = f"{error.param.envvar} (for {' / '.join(error.param.opts)})"  # type: ignore[union-attr]
         if named:
             names = [named] if isinstance(named, str) else list(named)
             return f"{' / '.join(names)}: {_plain(error.message)}"
@@ -142,6 +145,14 @@ def usage_message(error: UsageError) -> str:
     possible = sorted(getattr(error, "possibilities", None) or [])
     meant = f" (did you mean {' or '.join(possible)}?)" if possible else ""
     return _plain(error.message if meant else error.format_message()) + meant
+
+
+def _from_environment(error: BadParameter) -> bool:
+    """Whether the bad value came from the option's environment variable, not the command."""
+    param, ctx = error.param, error.ctx
+    if param is None or ctx is None or not param.name or not isinstance(param.envvar, str):
+        return False
+    return ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT
 
 
 def _help_hint(ctx: ClickContext | None) -> str | None:
