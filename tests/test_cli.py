@@ -630,6 +630,23 @@ def test_a_bad_value_of_an_options_variable_names_the_variable(home: Home) -> No
     )
 
 
+def test_a_catalog_path_of_the_settings_that_is_not_there_says_where_it_is_set(
+    home: Home,
+) -> None:
+    """A crawl from cron said "catalog /srv/policies: no such file or folder" of a path on no
+    command line: the config file or POLICYWATCH_CATALOG was where to look."""
+    (home.path / "config.toml").write_text(f'catalog = ["{home.path / "gone"}"]\n')
+    result = home.run("catalog", "list")
+    assert result.code == 2 and result.stderr == (
+        f"error: catalog {home.path / 'gone'}: no such file or folder"
+        f" (in {home.path / 'config.toml'})\n"
+    ), result
+    given = home.run("crawl", "--catalog", str(home.path / "typo"))
+    assert given.code == 2 and given.stderr.startswith(
+        f"error: catalog {home.path / 'typo'}: no such file or folder; catalog"
+    ), given
+
+
 def test_an_empty_history_counts_the_noise_it_hides(home: Home) -> None:
     """A document whose every change was noise said "No changes", as if nothing had been seen."""
     history = History(home.db)

@@ -273,9 +273,15 @@ def paced_catalog(paths: list[Path], *, bundled: bool) -> Catalog:
 def named_catalog(extra: list[Path] | None) -> Catalog:
     """`user_catalog`, once every path named exists: a mistyped `--catalog` is an error, not
     a warning above a listing of the bundled catalog that reads as if it held the user's."""
-    missing = [str(path) for path in catalog_paths(extra) if not path.exists()]
-    if missing:
-        fail(f"catalog {', '.join(missing)}: no such file or folder")
+    configured = [str(path) for path in settings().catalog if not path.exists()]
+    given = [str(path) for path in extra or [] if not path.exists()]
+    said = [f"catalog {', '.join(given)}: no such file or folder"] if given else []
+    if configured:  # a path never typed: say where it is set
+        said.append(
+            f"catalog {', '.join(configured)}: no such file or folder (in {where_set('catalog')})"
+        )
+    if said:
+        fail("; ".join(said))
     return user_catalog(extra)
 
 
