@@ -156,6 +156,24 @@ def test_an_apprise_config_subscribes_each_url_with_its_tags(home: Home, hook: W
     assert [post["title"].split(" — ")[1] for post in hook.posts] == ["whatsapp only"]
 
 
+def test_a_config_with_a_url_apprise_does_not_recognise_subscribes_nothing(
+    home: Home, hook: Webhook
+) -> None:
+    """Apprise's config loader dropped the URL without a word: the others were subscribed, and
+    the channel left out (its scheme misspelt, a plain https:// hook) never heard a thing."""
+    config = home.path / "alerts.yaml"
+    config.write_text(
+        f"urls:\n  - {secret_url(hook)}:\n      tag: ai\n"
+        f"  - https://user:{PASSWORD}@127.0.0.1:{hook.port}/hook\n"
+    )
+    refused = alerts(home, "subscribe", "--config", str(config))
+    assert refused.code == 2 and len(refused.stderr.splitlines()) == 1, refused
+    assert refused.stderr.startswith(f"error: {config}: Apprise does not recognise the URL https")
+    assert refused.stderr.endswith("; nothing was subscribed\n"), refused
+    assert PASSWORD not in refused.stderr + refused.stdout
+    assert alerts(home, "subscriptions", "list", "--json").json() == []
+
+
 def test_a_config_url_is_shown_without_the_defaults_and_keeps_what_it_sets(
     home: Home, hook: Webhook
 ) -> None:

@@ -153,7 +153,10 @@ def subscribe(
         if config is None:
             done = [store_subscription(store, request)]
         else:
-            done = subscribe_config(store, _read(config), request)
+            text = _read(config)
+            if unrecognised := _unrecognised(text):
+                fail(f"{config}: {'; '.join(unrecognised)}; nothing was subscribed")
+            done = subscribe_config(store, text, request)
     except DuplicateName as error:  # the name, not the URL: say what to do instead
         fail(
             f"{error}: give another --name, or change that one with policywatch subscriptions"
@@ -246,6 +249,30 @@ def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
                     f"no {label} {value} is known{did_you_mean(value, known[label])};"
                     " the subscription gets nothing of it until one is"
                 )
+
+
+def _unrecognised(text: str) -> list[str]:
+    """Why each URL of an Apprise YAML config that Apprise does not recognise is refused (its
+    scheme alone said): Apprise's config loader drops such a URL without a word, and the others
+    were subscribed as if the channel left out had been too."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # said as such when the config is read
+    entries = loaded.get("urls") if isinstance(loaded, dict) else None
+    said = []
+    for entry in entries if isinstance(entries, list) else []:
+        # `- URL`, or `- URL: {tag: …}` (or a list of such options) under it
+        url = next(iter(entry), None) if isinstance(entry, dict) and len(entry) == 1 else entry
+        if not isinstance(url, str):
+            continue
+        try:
+            Channel(url)
+        except ChannelError as error:
+            said.append(str(error))
+    return said
 
 
 def _read(path: Path) -> str:
