@@ -648,6 +648,12 @@ def test_a_paused_subscription_is_sent_what_it_held_once_resumed(
     for command in (["pause"], ["resume"], ["edit", "--any-tag"]):
         unknown = alerts(home, "subscriptions", command[0], "nobody", *command[1:])
         assert unknown.code == 2 and "no subscription named 'nobody'" in unknown.stderr
+    for command in (["test"], ["remove"], ["remind", "3"], ["pause"], ["edit", "--any-tag"]):
+        typo = alerts(home, "subscriptions", command[0], "taem", *command[1:])
+        assert typo.code == 2 and typo.stderr == (
+            "error: no subscription named 'taem' (did you mean team?): `policywatch subscriptions"
+            " list` shows them\n"
+        ), typo
 
 
 def test_resume_skip_held_sends_nothing_and_lists_it_skipped(any_home: Home, hook: Webhook) -> None:

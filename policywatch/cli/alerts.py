@@ -189,8 +189,13 @@ def _digest(value: str | None) -> str | None:
     return value
 
 
-def _no_such(name: str) -> NoReturn:
-    fail(f"no subscription named {name!r}: `policywatch subscriptions list` shows them")
+def _no_such(name: str, db: str | None) -> NoReturn:
+    """A name that is no subscription's, with the one likely meant (`hok` for `hook`)."""
+    names = [row.name for row in list_subscriptions(engine(db, existing=True, writes=False))]
+    fail(
+        f"no subscription named {name!r}{did_you_mean(name, names)}: `policywatch subscriptions"
+        " list` shows them"
+    )
 
 
 def _say_what_is_not_sent(store: Engine, reminders: Sequence[int]) -> None:
@@ -359,7 +364,7 @@ def remove(
 ) -> None:
     """Remove a subscription and what it is still owed."""
     if not remove_subscription(engine(db, existing=True), name):
-        _no_such(name)
+        _no_such(name, db)
     console.print(f"Removed {escape(name)}.", highlight=False)
 
 
@@ -385,7 +390,7 @@ def remind(
     if days and found and not hears_changes(found.categories):
         fail(f"{name} asks for fetch-issue alone: it hears of no change to remind of")
     if not set_reminders(store, name, days or []):
-        _no_such(name)
+        _no_such(name, db)
     said = f"reminded {_days(sorted(set(days), reverse=True))} before" if days else "not reminded"
     console.print(f"{escape(name)} is {said} a change takes effect.", highlight=False)
 
@@ -400,7 +405,7 @@ def pause(
     Changes, reminders, fetch problems and withdrawals keep being recorded for it."""
     switched = pause_subscription(engine(db, existing=True), name)
     if switched is None:
-        _no_such(name)
+        _no_such(name, db)
     held = _deliveries(switched.held)
     if not switched.was_active:
         console.print(f"{escape(name)} is paused already ({held} held).", highlight=False)
@@ -432,7 +437,7 @@ def resume(
         engine(db, existing=True), name, datetime.now(UTC), skip_held=skip_held
     )
     if switched is None:
-        _no_such(name)
+        _no_such(name, db)
     if switched.was_active:
         console.print(f"{escape(name)} is not paused.", highlight=False)
         return
@@ -490,7 +495,7 @@ def edit(
         fail("give what to change: --url, --service, --min-severity… (see --help)")
     store = engine(db, existing=True)
     if not edit_subscription(store, name, changes):
-        _no_such(name)
+        _no_such(name, db)
     row = get_subscription(store, name)
     assert row is not None, "just edited"
     console.print(
@@ -520,7 +525,7 @@ def test(
     """Send a test message now; exit 1 when the channel refuses it."""
     row = get_subscription(engine(db, existing=True, writes=False), name)
     if row is None:
-        _no_such(name)
+        _no_such(name, db)
     try:
         channel = Channel(row.url)
     except ChannelError as error:
