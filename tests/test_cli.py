@@ -705,7 +705,10 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     )
     # A word that shares letters with a tracked name ("nope", "openai") is no typo of it.
     nonsense = home.run("history", "--service", "nope")
-    assert nonsense.stderr == "error: no tracked document of service nope\n", nonsense
+    # Then where to look: the error said what was wrong, not what there is.
+    assert nonsense.stderr == (
+        "error: no tracked document of service nope: policywatch documents lists what is tracked\n"
+    ), nonsense
     misspelt = home.run("history", "--document", "whatsap/terms")  # the service, misspelt
     assert "(the documents of WhatsApp: whatsapp/business-solution-terms)" in misspelt.stderr
     known = home.run("history", "--service", "openai", "--json")  # tracked, no change yet
