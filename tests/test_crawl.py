@@ -527,6 +527,11 @@ def test_user_rules_classify_changes_and_a_broken_rule_file_stops_early(
     rules.write_text("rules:\n  - id: broken\n")
     broken = home.crawl(catalog, "--rules", str(rules))
     assert broken.code == 2 and "broken" in broken.stderr and not site.hits("/robots.txt")[2:]
+    # A path mistyped is said as a --catalog one is, not as Python's "[Errno 2] …".
+    typo = home.crawl(catalog, "--rules", str(home.path / "rulez.yaml"))
+    assert typo.code == 2 and typo.stderr == (
+        f"error: --rules {home.path / 'rulez.yaml'}: no such file or folder\n"
+    ), typo
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])

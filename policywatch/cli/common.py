@@ -433,6 +433,8 @@ def checked_rules(paths: list[Path] | None) -> list[Path]:
     """The user's rule files, validated now so that a typo fails before any fetch."""
     from diffengine import RuleError, load_rules  # the diff engine: only commands that judge
 
+    if missing := [str(path) for path in paths or [] if not path.exists()]:  # as --catalog says
+        fail(f"--rules {', '.join(missing)}: no such file or folder")
     try:
         load_rules(paths or [])
     except (RuleError, OSError) as error:
