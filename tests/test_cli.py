@@ -647,6 +647,21 @@ def test_a_catalog_path_of_the_settings_that_is_not_there_says_where_it_is_set(
     ), given
 
 
+def test_an_empty_catalog_says_why_and_how_to_fill_it(home: Home) -> None:
+    """With the bundled catalog off and no file of one's own, `catalog list` printed a table
+    titled "0 documents tracked" above a hint about its columns, and `crawl` offered a choice
+    of causes ("the catalog is empty … or every entry is broken") and no way out."""
+    (home.path / "config.toml").write_text("bundled_catalog = false\n")
+    why = (
+        "the bundled catalog is off (bundled_catalog = false) and no declaration of yours"
+        " loaded; give yours with --catalog PATH, or catalog = [...] in the config file"
+    )
+    listed = home.run("catalog", "list")
+    assert listed.code == 0 and " ".join(listed.stdout.split()) == f"No document is tracked: {why}."
+    crawled = home.run("crawl")
+    assert crawled.code == 2 and crawled.stderr == f"error: no document to crawl: {why}\n"
+
+
 def test_an_empty_history_counts_the_noise_it_hides(home: Home) -> None:
     """A document whose every change was noise said "No changes", as if nothing had been seen."""
     history = History(home.db)

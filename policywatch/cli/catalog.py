@@ -32,6 +32,7 @@ from crawlers.declarations import (
 )
 from crawlers.ota import Conversion, Omission, OtaError, convert
 from policywatch.cli.common import (
+    EMPTY_CATALOG,
     EXIT_USAGE,
     OWN_CATALOG,
     CatalogOption,
@@ -133,6 +134,8 @@ def list_documents(catalog: CatalogOption = None, as_json: JsonOption = False) -
     documents = sorted(loaded.documents, key=lambda document: document.key)
     if as_json:
         print_json([document_data(document) for document in documents])
+    elif not documents:  # an empty table read as a catalog lost: say why, and what to do
+        console.print(f"No document is tracked: {EMPTY_CATALOG}.", highlight=False)
     else:
         console.print(_documents_table(documents, console.width))
 

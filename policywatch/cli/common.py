@@ -94,6 +94,14 @@ OWN_CATALOG = (
 )
 
 
+# Why a catalog holds no document, and what to do: the bundled one is off, and none of yours is
+# given (or each of their entries is broken, as said above).
+EMPTY_CATALOG = (
+    "the bundled catalog is off (bundled_catalog = false) and no declaration of yours loaded;"
+    " give yours with --catalog PATH, or catalog = [...] in the config file"
+)
+
+
 def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> NoReturn:
     """Print an error the user can act on and exit with `code`. The message is plain text: it
     quotes what the user gave and what failed, where [brackets] are no markup. It is one line,

@@ -21,6 +21,7 @@ from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
 from policywatch.cli.alerts import interruptible_delivery, print_delivery
 from policywatch.cli.common import (
+    EMPTY_CATALOG,
     EXIT_NOTHING_FETCHED,
     CatalogOption,
     DbOption,
@@ -177,8 +178,9 @@ def crawl(
     _check_only(loaded, only or [], db)
     documents = loaded.select(only or [])
     if not documents:
-        off = "" if settings().bundled_catalog else " (bundled_catalog is off: only yours count)"
-        fail(f"no document to crawl: the catalog is empty{off} or every entry is broken")
+        if not settings().bundled_catalog:
+            fail(f"no document to crawl: {EMPTY_CATALOG}")
+        fail("no document to crawl: every entry of the catalog is broken")
     named = {document.key for name in only or [] if (document := loaded.get(name))}
     if accept_capture and not named:
         fail("--accept-capture applies to documents named by key: add --only SERVICE/TYPE")
