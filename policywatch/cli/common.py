@@ -144,8 +144,8 @@ def usage_message(error: UsageError) -> str:
         named = error.param_hint or (
             error.param.opts or [error.param.human_readable_name] if error.param else None
         )
-        if _from_environment(error):  # `--max-attempts: 'abc' …` of a command given no option
-            named = f"{error.param.envvar} (for {' / '.join(error.param.opts)})"  # type: ignore[union-attr]
+        if variable := _from_environment(error):  # not `--max-attempts: …`, never typed
+            named = f"{variable} (for {' / '.join(error.param.opts if error.param else [])})"
         if named:
             names = [named] if isinstance(named, str) else list(named)
             return f"{' / '.join(names)}: {_plain(error.message)}"
@@ -155,12 +155,13 @@ def usage_message(error: UsageError) -> str:
     return _plain(error.message if meant else error.format_message()) + meant
 
 
-def _from_environment(error: BadParameter) -> bool:
-    """Whether the bad value came from the option's environment variable, not the command."""
+def _from_environment(error: BadParameter) -> str | None:
+    """The option's environment variable, when the bad value came from it, not the command."""
     param, ctx = error.param, error.ctx
     if param is None or ctx is None or not param.name or not isinstance(param.envvar, str):
-        return False
-    return ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT
+        return None
+    from_it = ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT
+    return param.envvar if from_it else None
 
 
 def _help_hint(ctx: ClickContext | None) -> str | None:
