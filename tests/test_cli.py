@@ -662,6 +662,18 @@ def test_an_empty_catalog_says_why_and_how_to_fill_it(home: Home) -> None:
     assert crawled.code == 2 and crawled.stderr == f"error: no document to crawl: {why}\n"
 
 
+def test_a_name_of_intervals_that_paces_nothing_is_a_warning_not_a_skip(home: Home) -> None:
+    """It was said as "skipped: …", the word of a broken entry left out of the crawl, where
+    nothing was left out: the setting's name paces nothing, and every document is crawled."""
+    (home.path / "config.toml").write_text('[intervals]\nwhatsap = "1h"\n')
+    listed = home.run("catalog", "list", "--json")
+    assert listed.code == 0 and len(listed.json()) > 100
+    assert listed.stderr.startswith(
+        f"warning: {home.path / 'config.toml'} · field intervals.whatsap: names no document key,"
+    ), listed
+    assert "skipped" not in listed.stderr
+
+
 def test_an_empty_history_counts_the_noise_it_hides(home: Home) -> None:
     """A document whose every change was noise said "No changes", as if nothing had been seen."""
     history = History(home.db)

@@ -295,9 +295,12 @@ def named_catalog(extra: list[Path] | None) -> Catalog:
 
 
 def warn_catalog_errors(catalog: Catalog) -> None:
-    """Broken entries are skipped, not fatal: say which and why, on stderr."""
+    """Broken entries are skipped, not fatal: say which and why, on stderr. A name of the
+    `intervals` setting that paces nothing skips nothing: it is warned about as such."""
     for error in catalog.errors:
-        err_console.print(f"[yellow]skipped:[/] {escape(str(error))}", highlight=False)
+        unpaced = (error.field or "").startswith("intervals.")
+        said = "warning:" if unpaced else "skipped:"
+        err_console.print(f"[yellow]{said}[/] {escape(str(error))}", highlight=False)
 
 
 def db_url(option: str | None) -> str:
