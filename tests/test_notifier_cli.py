@@ -444,6 +444,35 @@ def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(
     assert "Gift cards are final." in post["message"]
 
 
+def test_a_crawl_whose_changes_a_digest_holds_says_so(
+    home: Home, hook: Webhook, site: Site
+) -> None:
+    """The crawl said nothing of alerts when it sent none: a change held for a digest read as
+    heard by no subscription."""
+    terms = "<html><body><main><h1>Terms</h1><h2>Refunds</h2><p>{}</p></main></body></html>"
+    site.html("/t", terms.format("Refunds take 30 days to process."))
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
+    assert home.crawl(catalog).code == 0
+    alerts(
+        home,
+        "subscribe",
+        hook.url(),
+        "--name",
+        "daily",
+        "--min-severity",
+        "low",
+        "--digest",
+        "daily",
+    )
+    assert "alerts" not in home.crawl(catalog).stdout  # nothing changed: nothing to say
+    site.html("/t", terms.format("Refunds take 14 days to process."))
+    crawled = home.crawl(catalog)
+    assert crawled.code == 0 and crawled.stderr == "", crawled
+    said = " ".join(crawled.stdout.split())
+    assert "alerts: 0 messages sent; 1 change held for a digest, the next sent after" in said
+    assert hook.posts == []
+
+
 def test_a_change_read_under_a_new_declaration_is_recorded_but_not_alerted(
     home: Home, hook: Webhook, site: Site
 ) -> None:

@@ -225,7 +225,8 @@ def crawl(
     if queue is not None and result.unreached:
         _say_unreported(result)
     if not no_notify:
-        _notify(store, config.base_url, as_json=as_json)
+        changed = any(outcome.change_id for outcome in result.outcomes)
+        _notify(store, config.base_url, as_json=as_json, changed=changed)
     if result.nothing_fetched:
         if result.offline:
             err_console.print(
@@ -403,15 +404,18 @@ def _say_interrupted(result: CrawlResult) -> None:
     )
 
 
-def _notify(store: Engine, base_url: str | None, *, as_json: bool) -> None:
+def _notify(store: Engine, base_url: str | None, *, as_json: bool, changed: bool) -> None:
     """Deliver what this crawl made owed, and retry earlier alerts. What went wrong is said on
     stderr, which cron mails; alerts all sent are said with the summary on stdout (not at all
-    under --json, whose stdout is data): on stderr, they made cron mail every alert twice."""
+    under --json, whose stdout is data): on stderr, they made cron mail every alert twice. A
+    crawl that found changes says what holds their alerts back (a digest, a pause), where it
+    said nothing, as if no subscription had heard of them."""
     with interruptible_delivery():
         report = deliver_owed(store, base_url=base_url)
+    held = changed and (report.held.for_digest or report.held.for_paused)
     if report.retrying or report.failed or report.errors:
         print_delivery(report, err_console)
-    elif (report.messages or report.superseded) and not as_json:
+    elif (report.messages or report.superseded or held) and not as_json:
         print_delivery(report, console)
 
 
