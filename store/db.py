@@ -8,11 +8,13 @@ beside a SQLite file, an advisory lock on PostgreSQL.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import re
 import shlex
 import stat
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cache
@@ -160,6 +162,22 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+# The SQLite engines still alive, closed when the process ends (`_close_sqlite_stores`).
+_SQLITE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_sqlite_stores() -> None:
+    """Close the connections SQLite engines still hold. The last connection to close moves what
+    the `-wal` file holds into the store's own file and deletes it; a crawl's engines live in
+    reference cycles (and the crawl freezes the collector), which Python does not free at its
+    exit, so a crawl left its whole history in `-wal` beside a 4 KB store, and a copy of the
+    store's file, the way most people back one up, held none of it."""
+    for engine in list(_SQLITE_ENGINES):
+        with suppress(Exception):  # a store gone by now (a folder deleted) has nothing to keep
+            engine.dispose()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url` (as `store_url` gives it); a new SQLite file is made private.
 
@@ -172,6 +190,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+        _SQLITE_ENGINES.add(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 

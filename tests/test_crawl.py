@@ -57,6 +57,19 @@ def test_first_crawl_records_one_version_per_document(home: Home, site: Site) ->
     assert home.run("history", "--json").json() == []
 
 
+def test_a_crawl_leaves_its_sqlite_store_whole_in_its_file(home: Home, site: Site) -> None:
+    """A crawl left what it wrote in the store's `-wal` file, the store itself a 4 KB shell: a
+    copy of the file, the way most people back one up, held no history."""
+    site.html("/terms", terms())
+    assert home.crawl(declare(home, site, "/terms"), "-q").code == 0
+    store = home.path / "store.sqlite3"
+    assert not store.with_name("store.sqlite3-wal").exists()
+    copy = home.path / "backup.sqlite3"
+    copy.write_bytes(store.read_bytes())
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT count(*) FROM version").fetchone() == (1,)
+
+
 def test_unchanged_recrawl_sends_conditional_headers_and_records_nothing(
     home: Home, site: Site
 ) -> None:
