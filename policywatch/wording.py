@@ -37,10 +37,13 @@ def near_miss(given: str, name: str) -> bool:
     """Whether a user who typed `given` (any case) can be taken to have meant `name`: a typo of
     it (one slip in a short name, up to three in a long key), or, for a key, the same service
     and some of the words of the document's part (`whatsapp/business-terms` for
-    `whatsapp/business-solution-terms`). Letters two words share by chance are none:
-    "nope" is no typo of "openai"."""
+    `whatsapp/business-solution-terms`), or, for a name of several words, its first (`acme` for
+    "Acme Messenger"). Letters two words share by chance are none: "nope" is no typo of
+    "openai"."""
     given, name = given.lower(), name.lower()
     if typos(given, name) <= (1 if len(name) <= 5 else 2 if len(name) <= 12 else 3):
+        return True
+    if " " in name and name.split()[0] == given.strip():
         return True
     service, slash, document = given.partition("/")
     of, _, named = name.partition("/")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from policywatch.wording import close_names
 from store.db import open_store
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History
@@ -719,6 +720,14 @@ def test_history_says_when_it_shows_only_the_newest(home: Home) -> None:
     assert home.run("history", "--limit", "-1").code == 2
     huge = home.run("history", "--limit", "99999999999999999999")
     assert huge.code == 2 and "not in the range 0 to 1000000000" in huge.stderr, huge.stderr
+
+
+def test_a_name_of_several_words_is_meant_by_its_first() -> None:
+    """`--service Acme` found nothing, and suggested nothing, with "Acme Messenger" tracked."""
+    assert close_names("acme", ["Acme Messenger", "Zoom"]) == ["Acme Messenger"]
+    assert close_names("Google", ["Google Play", "Gemini API"]) == ["Google Play"]
+    assert close_names("messenger", ["Acme Messenger"]) == []  # the first word only
+    assert close_names("acme", ["Acmecorp Messenger"]) == []  # a word, not the start of one
 
 
 def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
