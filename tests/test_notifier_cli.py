@@ -411,16 +411,28 @@ def test_notify_says_what_the_page_overtook(home: Home, hook: Webhook) -> None:
     assert "1 superseded" in alerts(home, "subscriptions", "list").stdout
 
 
-def test_subscriptions_list_keeps_a_url_whole_in_80_columns(home: Home, hook: Webhook) -> None:
-    alerts(home, "subscribe", hook.url(), "--service", "WhatsApp", "--digest", "daily")
+def test_subscriptions_list_keeps_names_and_urls_whole_in_80_columns(
+    home: Home, hook: Webhook
+) -> None:
+    """Tabled in 80 columns, a name was folded mid-word ("team-ch" / "at"), and `subscriptions
+    edit` takes it as copied; eight columns had cut URLs into pieces of nine letters. Narrow,
+    each subscription is listed: its name on a line, then its URL, filters and deliveries."""
+    alerts(home, "subscribe", hook.url(), "--name", "team-chat", "--service", "WhatsApp")
+    alerts(home, "subscribe", hook.url(), "--name", "digest-of-the-day", "--digest", "daily")
+    alerts(home, "subscriptions", "pause", "digest-of-the-day")
     listed = home.run("subscriptions", "list", columns=80).stdout
-    assert f"json://127.0.0.1:{hook.port}/h...k" in listed, (
-        listed
-    )  # eight columns cut it into pieces of nine letters
-    receives = [line.split("│")[2].strip() for line in listed.splitlines()[2:]]
-    assert " ".join(receives) == (
-        "medium or worse; services WhatsApp; daily digest; reminded 7 days and 1 day before"
-    )
+    assert listed.splitlines() == [
+        "digest-of-the-day (paused)",
+        f"  json://127.0.0.1:{hook.port}/h...k",
+        "  medium or worse; daily digest; reminded 7 days and 1 day before",
+        "  0 sent · 0 held · 0 failed",
+        "team-chat",
+        f"  json://127.0.0.1:{hook.port}/h...k",
+        "  medium or worse; services WhatsApp; reminded 7 days and 1 day before",
+        "  0 sent · 0 pending · 0 failed",
+    ], listed
+    wide = home.run("subscriptions", "list", columns=120).stdout
+    assert "┃ receives" in wide and "team-chat " in wide  # a table from 100 columns on
 
 
 def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(

@@ -323,7 +323,31 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
     if not rows:
         console.print("No subscriptions: add one with [bold]policywatch subscribe URL[/].")
         return
-    # Four columns, the URL the widest: eight of them cut URLs into pieces of nine letters in 80.
+    console.print(_subscriptions_table(rows, console.width), highlight=False)
+    for row in rows:
+        if row.last_error:
+            console.print(
+                f"[red]{escape(row.name)}[/]: last error: {escape(row.last_error)}", highlight=False
+            )
+
+
+_WIDE = 100  # columns below which subscriptions are listed, not tabled
+
+
+def _subscriptions_table(rows: Sequence[SubscriptionRow], width: int) -> Table:
+    """Four columns, the URL the widest: eight of them cut URLs into pieces of nine letters in
+    80. Narrower than _WIDE, each subscription is listed, its name whole on a line of its own:
+    four columns in 80 folded names mid-word ("team-ch" / "at"), which `subscriptions edit`
+    takes as copied, and masked URLs over two lines."""
+    if width < _WIDE:
+        listing = Table.grid(padding=(0, 1))
+        listing.add_column(overflow="fold")
+        for row in rows:
+            paused = "" if row.active else " [bold yellow](paused)[/]"
+            listing.add_row(f"[bold]{escape(row.name)}[/]{paused}")
+            for line in (escape(mask(row)), escape(_wants(row)), _delivered(row, " · ")):
+                listing.add_row(f"  {line}")
+        return listing
     table = Table(show_edge=False, expand=True)
     table.add_column("name", overflow="fold", ratio=1)
     table.add_column("url", overflow="fold", ratio=4)
@@ -334,17 +358,12 @@ def list_(db: DbOption = None, as_json: JsonOption = False) -> None:
             escape(row.name) + ("" if row.active else "\n[bold yellow]paused[/]"),
             escape(mask(row)),
             escape(_wants(row)),
-            _deliveries_cell(row),
+            _delivered(row, "\n"),
         )
-    console.print(table, highlight=False)
-    for row in rows:
-        if row.last_error:
-            console.print(
-                f"[red]{escape(row.name)}[/]: last error: {escape(row.last_error)}", highlight=False
-            )
+    return table
 
 
-def _deliveries_cell(row: SubscriptionRow) -> str:
+def _delivered(row: SubscriptionRow, separator: str) -> str:
     """Sent, pending (held, when paused) and failed always; superseded and skipped when any."""
     failed = f"[bold red]{row.failed} failed[/]" if row.failed else "0 failed"
     waiting = f"{row.pending} pending" if row.active else f"[yellow]{row.held} held[/]"
@@ -354,7 +373,7 @@ def _deliveries_cell(row: SubscriptionRow) -> str:
         for count, status in ((row.superseded, "superseded"), (row.skipped, "skipped"))
         if count
     ]
-    return "\n".join(lines)
+    return separator.join(lines)
 
 
 @subscriptions_app.command()
