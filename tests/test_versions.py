@@ -151,7 +151,8 @@ def test_a_comparison_counts_the_noise_between_and_lists_the_rest(
     home.run("import-history", str(tmp_path), "--service", "Acme", "--type", "Rules")
     shown = home.run("compare", KEY, "1")
     assert "1 meaningful change between them (2 more judged noise)." in shown.stdout
-    assert shown.stdout.count(" low ") == 1  # the meaningful one listed, not the noise
+    # The meaningful one listed (bots banned: medium), not the noise.
+    assert shown.stdout.count(" medium ") == 1 and "cosmetic" not in shown.stdout, shown.stdout
 
 
 def test_a_comparisons_json_is_the_apis(imported: Home) -> None:
