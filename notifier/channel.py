@@ -229,6 +229,12 @@ class Channel:
         """0 when the service has no title (Apprise then puts the title into the body)."""
         return min(int(plugin.title_maxlen) for plugin in self._plugins)
 
+    @property
+    def title_shares_body_limit(self) -> bool:
+        """Whether the title counts toward `body_maxlen`: Discord sends `title\r\nbody` as one
+        message of at most 2,000 characters, and refuses a longer one."""
+        return any(bool(plugin.overflow_amalgamate_title) for plugin in self._plugins)
+
     def scrub(self, text: str) -> str:
         """`text` with every secret part of the URL replaced by ****."""
         for secret in self._secrets:

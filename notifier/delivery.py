@@ -27,7 +27,7 @@ from notifier.messages import (
     withdrawn_message,
 )
 from notifier.payload import owed_data
-from notifier.render import Message, clip, fit
+from notifier.render import TITLE_IN_BODY, Message, clip, fit, title_in_body
 from store.models import REINSTATED, REMINDER, WITHDRAWN, utcnow
 from store.outbox import (
     Held,
@@ -81,8 +81,11 @@ def send(channel: Channel, message: Message) -> Outcome:
     title = message.title
     if channel.title_maxlen:
         title = clip(title, channel.title_maxlen)
-    else:  # no title field: Apprise puts the title into the body
-        body_room -= len(title) + 2
+        if channel.title_shares_body_limit:  # sent as `title\r\nbody` (Discord)
+            body_room -= len(title) + 2
+    else:  # no title field: Apprise puts the title into the body, as it is, in its markup
+        title = title_in_body(title, channel.dialect)
+        body_room -= len(title) + TITLE_IN_BODY[channel.dialect]
     body = fit(message, channel.dialect, body_room)
     return channel.send(title, body, message.notify_type, message.data)
 

@@ -175,6 +175,21 @@ RENDERERS: dict[str, tuple[Callable[[Line], str], str]] = {
 }
 
 
+# What Apprise adds around a title it puts into the body of a service that has none:
+# `<b>TITLE</b><br />\r\n` in HTML, `# TITLE\n` in Markdown, `TITLE\r\n` in text.
+TITLE_IN_BODY = {"text": 2, "markdown": 3, "slack": 3, "html": 15}
+
+
+def title_in_body(title: str, body_format: str) -> str:
+    """`title` escaped for the body Apprise puts it into, as the body's text is: it is markup
+    there (Telegram dropped a `<script>` quoted in a title, Rocket.Chat made `*must*` italic)."""
+    if body_format == "html":
+        return html.escape(title, quote=False)
+    if body_format in ("markdown", "slack"):
+        return _escaped(title)
+    return title
+
+
 def render(lines: list[Line], body_format: str) -> str:
     one, separator = RENDERERS[body_format]
     return separator.join(one(line) for line in lines)

@@ -675,3 +675,36 @@ def test_a_withdrawal_is_held_for_a_subscription_paused_after_its_alert(
     resume_subscription(history.engine, "team", datetime.now(UTC))
     deliver_owed(history.engine)
     assert kinds(hook) == ["change", "withdrawn"]
+
+
+def test_a_title_sent_within_the_body_limit_leaves_the_body_room_for_it(
+    history: History, hook: Webhook
+) -> None:
+    """Discord (and Fluxer, its self-hosted kin, here on loopback) sends `title\\r\\nbody` as one
+    message of at most 2,000 characters and refuses a longer one: the body was cut to 2,000 and
+    the title came on top, so every long alert was refused, retried and given up."""
+    add(history, f"fluxer://127.0.0.1:{hook.port}/1234567890/abcdefghijTOKENxyz123", "chat")
+    history.change(sentences=[f"Clause {n} restricts automated access." for n in range(300)])
+    assert deliver_owed(history.engine).delivered == 1
+    [post] = hook.posts
+    assert len(post["content"]) <= 2000
+    assert post["content"].startswith("[CRITICAL] WhatsApp")
+    assert re.search(r"… \d+ more\n", post["content"])
+    assert post["content"].endswith("Source: " + WHATSAPP.url)
+
+
+def test_a_title_put_into_the_body_is_escaped_as_the_body_is(
+    history: History, hook: Webhook
+) -> None:
+    """A service with no title field (Rocket.Chat, Telegram) gets the title as the body's first
+    line, in the body's markup: a summary's `*` and `[…](…)` were Markdown there, where the
+    same words in the body are escaped."""
+    webhook = "WebhookTOKENabcdef123"
+    add(history, f"rocket://{webhook}@127.0.0.1:{hook.port}/?mode=webhook&webhook={webhook}")
+    history.change(summary="Bots *must* not use_the [API](x)", sentences=["Bots *must* stop."])
+    assert deliver_owed(history.engine).delivered == 1
+    [post] = hook.posts
+    heading, _, body = post["text"].partition("\n")
+    assert heading.endswith(r"Bots \*must\* not use\_the \[API\](x)")
+    assert r"Bots \*must\* stop." in body
+    assert len(post["text"]) <= 1000
