@@ -7,6 +7,7 @@ the URL, and the same applied to error text, which may quote the URL's parts.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -92,6 +93,19 @@ def _shown(plugin: Any, given: set[str]) -> str:
             query=urlencode(query, safe="*@"),
         )
     )
+
+
+def _basic_auth(plugins: list[Any]) -> set[str]:
+    """The HTTP Basic credentials the services send (`Authorization: Basic dXNlcjpz…`, the
+    password in base64): an endpoint's error may quote the request's headers (ntfy's does,
+    and Apprise quotes it), where the password itself was scrubbed and this was not."""
+    found = set()
+    for plugin in plugins:
+        user, password = getattr(plugin, "user", None), getattr(plugin, "password", None)
+        if isinstance(password, str) and password:
+            pair = f"{user or ''}:{password}".encode("latin-1", "replace")
+            found.add(base64.b64encode(pair).decode().rstrip("="))
+    return found
 
 
 def redact_unparsed(url: str) -> str:
@@ -199,11 +213,8 @@ class Channel:
         given = _given_parameters(url)
         self.masked = " ".join(_shown(plugin, given) for plugin in self._plugins)
         visible = _words(self.masked)
-        self._secrets = sorted(
-            (word for word in _words(url) if len(word) >= MIN_SECRET and word not in visible),
-            key=len,
-            reverse=True,
-        )
+        secrets = {word for word in _words(url) if len(word) >= MIN_SECRET and word not in visible}
+        self._secrets = sorted(secrets | _basic_auth(self._plugins), key=len, reverse=True)
 
     @property
     def format(self) -> str:

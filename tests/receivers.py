@@ -37,6 +37,8 @@ class Webhook:
     headers: list[dict[str, str]] = field(default_factory=list)  # those of each post kept
     paths: list[str] = field(default_factory=list)  # each post's path and query
     on_post: Callable[[], None] | None = None  # run on each post before it is answered
+    # The JSON body answered, from the request's headers (an endpoint quoting them in its error)
+    reply: Callable[[dict[str, str]], dict[str, Any]] | None = None
     _server: ThreadingHTTPServer | None = None
 
     def url(self, path: str = "/hook", scheme: str = "json") -> str:
@@ -57,8 +59,17 @@ class Webhook:
                     receiver.paths.append(self.path)
                 if receiver.on_post:
                     receiver.on_post()
+                answer = (
+                    json.dumps(receiver.reply(dict(self.headers.items()))).encode()
+                    if (receiver.reply)
+                    else b""
+                )
                 self.send_response(receiver.status)
+                if answer:
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import signal
 import socket
 import sqlite3
@@ -141,6 +142,27 @@ def test_secrets_are_masked_in_every_output(home: Home, hook: Webhook) -> None:
     assert_masked(delivered)
     assert alerts(home, "subscriptions", "remove", "hooky").code == 0
     assert alerts(home, "subscriptions", "list", "--json").json() == []
+
+
+def test_an_endpoint_quoting_the_request_in_its_error_never_shows_the_password(
+    home: Home, hook: Webhook
+) -> None:
+    """An ntfy server (here on loopback) answering 401 with the request's headers in its error:
+    Apprise quotes the error, and the password scrubbed from it was still there in base64
+    (`Authorization: Basic dXNlcjpzM2NyZXRwYXNz`), in `notify`'s errors and the stored one."""
+    basic = base64.b64encode(f"user:{PASSWORD}".encode()).decode().rstrip("=")
+    hook.status = 401
+    hook.reply = lambda headers: {"code": 40101, "error": f"refused {headers['Authorization']}"}
+    history = History(home.db)
+    url = f"ntfy://user:{PASSWORD}@127.0.0.1:{hook.port}/alerts"
+    assert alerts(home, "subscribe", url, "--name", "phone").code == 0
+    history.change()
+    runs = [alerts(home, "notify"), alerts(home, "notify", "--retry-now", "--json")]
+    runs += [alerts(home, "subscriptions", "list", "--json")]
+    assert "refused Basic ****" in runs[0].stderr, runs[0]
+    assert runs[2].json()[0]["last_error"].endswith("refused Basic ****, error=40101.")
+    assert all(basic not in run.stdout + run.stderr for run in runs)
+    assert_masked(*runs)
 
 
 def test_an_apprise_config_subscribes_each_url_with_its_tags(home: Home, hook: Webhook) -> None:
