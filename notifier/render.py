@@ -221,10 +221,21 @@ def fit(message: Message, body_format: str, maxlen: int) -> str:
     more_line = [Line(f"… {len(items) - len(shown)} more")] if len(shown) < len(items) else []
     kept = [*message.head, *shown, *more_line, *message.foot]
     body = render(kept, body_format)
-    # Too long even without items: clip the longest line (dropping it once empty).
+    # Too long even without items: clip the longest line (dropping it once empty), the links
+    # last (an SMS's 160 characters kept "Sentences: 30 added…" and dropped the review link),
+    # and a link whole or not at all: a label cut to "Re…" named nothing. The links that
+    # cannot fit even alone go first, the longest first, so the others spare the text.
+    while len(body) > maxlen and len(links := [line for line in kept if line.style == "link"]) > 1:
+        if len(render(links, body_format)) <= maxlen:
+            break
+        kept.remove(max(links, key=lambda line: len(one(line))))
+        body = render(kept, body_format)
     while len(body) > maxlen and kept:
-        longest = max(range(len(kept)), key=lambda i: len(one(kept[i])))
+        texts = [i for i, line in enumerate(kept) if line.style != "link"] or range(len(kept))
+        longest = max(texts, key=lambda i: len(one(kept[i])))
         shorter = _shortened(kept[longest], len(body) - maxlen)
+        if kept[longest].style == "link":
+            shorter = None
         if shorter:
             kept[longest] = shorter
         else:

@@ -270,6 +270,29 @@ def test_long_bodies_drop_whole_items_and_say_how_many(body_format: str) -> None
     assert fit(message, body_format, 100_000).count("Sentence number") == 40
 
 
+@pytest.mark.parametrize(("body_format", "maxlen"), [("text", 90), ("markdown", 90), ("html", 160)])
+def test_a_tiny_limit_keeps_the_review_link_before_the_counts(
+    body_format: str, maxlen: int
+) -> None:
+    """An SMS-like limit (160, Apprise's for most SMS services, less the title put into the
+    body) kept "… 30 more" and the sentence counts, and dropped both links, or cut the review
+    link's label to "Re…"."""
+    review = Line("Review this change", "link", "https://review.example/changes/1")
+    message = Message(
+        "t",
+        items=tuple(Line(f"Clause {n} restricts automated access.", "added") for n in range(30)),
+        foot=(
+            Line("Sentences: 30 added · 0 removed · 0 changed"),
+            Line("Source", "link", "https://www.whatsapp.com/legal/business-solution-terms"),
+            review,
+        ),
+    )
+    body = fit(message, body_format, maxlen)
+    assert len(body) <= maxlen
+    assert body.endswith(render([review], body_format)), body
+    assert "… 30 more" in body
+
+
 def test_a_single_overlong_paragraph_is_clipped_not_split_mid_word() -> None:
     words = " ".join(f"word{n}" for n in range(500))
     body = fit(Message("t", head=(Line(words),)), "text", 200)
