@@ -135,17 +135,21 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     what the change said, as its alert did."""
     assert change.effective_date is not None, "a reminder is of a dated change"
     days = (change.effective_date - today).days
-    left = "tomorrow" if days == 1 else "today" if days <= 0 else f"in {days} days"
+    # One retried past its date (its channel down for days) says so: "takes effect today" of a
+    # date three days gone misled.
+    left = {1: "takes effect tomorrow", 0: "takes effect today", -1: "took effect yesterday"}.get(
+        days, f"takes effect in {days} days" if days > 0 else f"took effect {-days} days ago"
+    )
     # The diff engine ends the summary with the date, which the title gives after it anyway.
     gist, _ = _dated(_first_line(change), change.effective_date, today)
     alert = change_message(change, base_url=base_url, today=today)
     found = f"{change.detected_at:%Y-%m-%d}"
-    when = f": takes effect {left} ({change.effective_date.isoformat()})"
+    when = f": {left} ({change.effective_date.isoformat()})"
     return replace(
         alert,
         title=_title(f"[REMINDER] {_named(change)} — ", gist, when),
         head=(
-            Line(f"Takes effect {left}, on {change.effective_date.isoformat()}; found {found}."),
+            Line(f"{left.capitalize()}, on {change.effective_date.isoformat()}; found {found}."),
             *alert.head,
         ),
     )

@@ -235,3 +235,21 @@ def test_a_reminder_a_pause_made_late_is_skipped_on_resuming(
     assert [title.split(": takes effect ")[1] for _, title in reminders(hook)] == [
         f"tomorrow ({EFFECTIVE.isoformat()})"
     ]
+
+
+def test_a_reminder_retried_past_its_date_says_the_date_is_past(history: History) -> None:
+    """The day-before reminder, its channel down until two days after the date, went saying
+    "takes effect today": retried, it says how long ago the date was."""
+    ban(history)
+    hook = Webhook()  # down
+    add(history, hook, "team")
+    deliver_owed(history.engine, now=reminder_time(EFFECTIVE, 1) + HOUR)
+    hook.start()
+    try:
+        later = reminder_time(EFFECTIVE, -2) + HOUR
+        assert deliver_owed(history.engine, now=later, retry_now=True).delivered == 1
+    finally:
+        hook.stop()
+    [(_, title)] = reminders(hook)
+    assert title.endswith(f": took effect 2 days ago ({EFFECTIVE.isoformat()})")
+    assert hook.posts[0]["message"].startswith(f"Took effect 2 days ago, on {EFFECTIVE}")
