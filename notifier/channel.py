@@ -133,6 +133,7 @@ def _why(log: StringIO, url: str) -> str:
     return f": {reason.rstrip(': ')}"
 
 
+NTFY_MESSAGE_BYTES = 4096  # ntfy's `message-size-limit`, ntfy.sh's too
 DATA_FIELD = "policywatch"  # the webhook payload's field holding the alert as data
 
 
@@ -239,6 +240,15 @@ class Channel:
     def title_maxlen(self) -> int:
         """0 when the service has no title (Apprise then puts the title into the body)."""
         return min(int(plugin.title_maxlen) for plugin in self._plugins)
+
+    @property
+    def body_maxbytes(self) -> int | None:
+        """The body's limit in UTF-8 bytes, where the service's own is below Apprise's: an ntfy
+        server turns a message over 4,096 bytes into a file (`attachment.txt`), which the phone
+        shows in place of the alert; Apprise lets 7,800 characters through."""
+        from apprise.plugins.ntfy import NotifyNtfy
+
+        return NTFY_MESSAGE_BYTES if any(isinstance(p, NotifyNtfy) for p in self._plugins) else None
 
     @property
     def title_shares_body_limit(self) -> bool:

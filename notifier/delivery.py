@@ -87,6 +87,9 @@ def send(channel: Channel, message: Message) -> Outcome:
         title = title_in_body(title, channel.dialect)
         body_room -= len(title) + TITLE_IN_BODY[channel.dialect]
     body = fit(message, channel.dialect, body_room)
+    while channel.body_maxbytes and len(body.encode()) > channel.body_maxbytes:
+        body_room -= len(body.encode()) - channel.body_maxbytes  # `·`, `—`, `…` weigh 2 or 3
+        body = fit(message, channel.dialect, body_room)
     return channel.send(title, body, message.notify_type, message.data)
 
 

@@ -708,3 +708,17 @@ def test_a_title_put_into_the_body_is_escaped_as_the_body_is(
     assert heading.endswith(r"Bots \*must\* not use\_the \[API\](x)")
     assert r"Bots \*must\* stop." in body
     assert len(post["text"]) <= 1000
+
+
+def test_an_ntfy_alert_stays_within_ntfys_message_size(history: History, hook: Webhook) -> None:
+    """An ntfy server turns a message over 4,096 bytes into a file (`attachment.txt`), shown
+    on the phone in place of the alert; Apprise let 7,800 characters through, and a digest's
+    `·` and `—` weigh more than a byte each."""
+    add(history, f"ntfy://127.0.0.1:{hook.port}/alerts", "phone")
+    history.change(sentences=[f"Clause {n} · restricts — automated access." for n in range(300)])
+    assert deliver_owed(history.engine).delivered == 1
+    [post] = hook.posts
+    assert post["topic"] == "alerts"
+    assert 3500 < len(post["message"].encode()) <= 4096
+    assert re.search(r"… \d+ more\n", post["message"])
+    assert post["message"].endswith("Source: " + WHATSAPP.url)
