@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MIN_SECRET = 3  # shorter URL parts are not scrubbed from error text: they would mangle words
 _DELIMITERS = re.compile(r"[/:@?&=#,;+\s]+")
@@ -46,8 +46,14 @@ def _given_parameters(urls: str) -> set[str]:
     return {  # unquote, not parse_qsl: a header parameter's `+` is a plus, not a space
         unquote(pair.partition("=")[0]).lower()
         for url in urls.split()
-        for pair in urlsplit(url).query.split("&")
+        for pair in _query(urlsplit(url)).split("&")
     }
+
+
+def _query(parts: SplitResult) -> str:
+    """The URL's query, or the one after a `#channel` (`rocket://…/#general?avatar=no`), which
+    urlsplit takes for part of the fragment."""
+    return parts.query or parts.fragment.partition("?")[2]
 
 
 def _credential_parts(plugin: Any) -> set[str]:
@@ -63,7 +69,13 @@ def _credential_parts(plugin: Any) -> set[str]:
         return set(plugin.topics)
     if isinstance(plugin, NotifyJSON | NotifyForm | NotifyXML):
         return {segment for segment in plugin.fullpath.split("/") if segment}
-    return set()
+    # A self-hosted service's path before its own parts: where a token lands when Apprise reads
+    # the URL otherwise than meant (`mmost://host/TOKEN/#channel` takes `#channel` for the
+    # token, and showed TOKEN as the path).
+    fullpath = getattr(plugin, "fullpath", None)
+    if not isinstance(fullpath, str) or "{host}" not in " ".join(plugin.templates):
+        return set()
+    return {segment for segment in fullpath.split("/") if segment}
 
 
 def _shown(plugin: Any, given: set[str]) -> str:
@@ -71,6 +83,11 @@ def _shown(plugin: Any, given: set[str]) -> str:
     parts masked too, and only the parameters the user wrote: the defaults Apprise spells out
     (`method=POST&overflow=upstream&retry=0…`) buried the URL the user would recognise."""
     parts = urlsplit(plugin.url(privacy=True))
+    # Apprise writes a channel as a bare `#` in the path (`rocket://…/#general/?mode=basic…`),
+    # which leaves its parameters in the fragment, all shown: back into the query.
+    fragment, mark, query_in_fragment = parts.fragment.partition("?")
+    if mark and not parts.query:
+        parts = parts._replace(fragment=fragment, query=query_in_fragment)
     hidden = _credential_parts(plugin)
 
     def masked(part: str) -> str:  # Apprise's own style: the first and last character

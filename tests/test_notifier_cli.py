@@ -228,6 +228,22 @@ def test_a_url_is_shown_as_written_masked_without_the_defaults_apprise_spells_ou
     )
     given = Channel("json://127.0.0.1:8799/hook?+X-Token=abc123&method=PUT")
     assert given.masked == "json://127.0.0.1:8799/h...k?method=PUT&%2BX-Token=****"
+    # A channel written `#general`, which Apprise leaves bare in its path: the defaults it
+    # spells out after it were the URL's fragment, all shown.
+    chat = Channel("rocket://bot:s3cret@chat.example/#general?avatar=yes")
+    assert chat.masked == "rocket://bot:****@chat.example/?avatar=yes#general/"
+
+
+def test_a_token_apprise_reads_as_a_path_is_masked(home: Home, hook: Webhook) -> None:
+    """`mmost://host/TOKEN/#channel`: Apprise takes `#channel` for the token and TOKEN for a
+    path under which the server lives, which it shows: the token was in clear in `subscribe`,
+    `subscriptions list` and any error quoting it."""
+    url = f"mmost://127.0.0.1:{hook.port}/{TOKEN}/#alerts"
+    added = alerts(home, "subscribe", url, "--name", "mm")
+    listed = alerts(home, "subscriptions", "list", "--json")
+    tested = alerts(home, "subscriptions", "test", "mm")
+    assert added.code == 0 and listed.json()[0]["url"].startswith(f"mmost://127.0.0.1:{hook.port}/")
+    assert_masked(added, listed, tested)
 
 
 def test_mail_addresses_are_shown_as_written_the_password_masked() -> None:
