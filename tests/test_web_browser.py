@@ -22,8 +22,16 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from policywatch.web import create_app
+from store.repository import DocumentInfo
 from tests.conftest import ROOT, unavailable
-from tests.test_web_data import ACME_FOLDER, RESTRICTION, google_store, retitled_store, web_store
+from tests.test_web_data import (
+    ACME_FOLDER,
+    RESTRICTION,
+    google_store,
+    imported_store,
+    retitled_store,
+    web_store,
+)
 
 # the fixtures, imported for pytest to find
 __all__ = ["google_store", "retitled_store", "web_store"]
@@ -478,3 +486,36 @@ def test_a_change_page_has_a_few_landmarks_and_its_sections_by_their_headings(
     assert names == ["matches-title", "diff-title"]
     headings = page.get_by_role("heading", level=3).all_inner_texts()
     assert headings == ["WhatsApp Business Solution Terms", "Definitions", "Acceptable use", "Fees"]
+
+
+@pytest.fixture
+def served_long(tmp_path: Path) -> Iterator[str]:
+    """The app over a document whose text is 200 paragraphs long, as `served`."""
+    paragraphs = [f"Section {n}. You may use the API for purpose {n}." for n in range(200)]
+    versions = ("\n\n".join(paragraphs), "\n\n".join([*paragraphs, "You may not resell it."]))
+    acme = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
+    with running(create_app(imported_store(tmp_path / "long.sqlite3", acme, versions))) as base:
+        yield base
+
+
+@pytest.mark.browser
+def test_a_long_text_scrolls_in_its_box_by_the_keyboard(served_long: str, browser: Any) -> None:
+    """A document's latest text, and a version's, scroll in a box 40rem tall that holds no link:
+    where a browser does not make such a box focusable (Safari), Tab passed it by, and a keyboard
+    read no further than its first screen (axe: scrollable-region-focusable)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    for path in ("/documents/acme/terms", "/documents/acme/terms/versions/2"):
+        page.goto(served_long + path)
+        box = page.locator("pre.text")
+        assert box.evaluate("box => box.scrollHeight > box.clientHeight")
+        # in the order of Tab in every browser, not only where scrollers are focusable (Safari's
+        # are not): Chromium's would not say 0
+        assert box.evaluate("box => box.tabIndex") == 0
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if box.evaluate("box => box === document.activeElement"):
+                break
+        else:
+            raise AssertionError(f"Tab does not reach the text of {path}")
+        page.keyboard.press("PageDown")
+        page.wait_for_function("() => document.querySelector('pre.text').scrollTop > 0")
