@@ -519,3 +519,45 @@ def test_a_long_text_scrolls_in_its_box_by_the_keyboard(served_long: str, browse
             raise AssertionError(f"Tab does not reach the text of {path}")
         page.keyboard.press("PageDown")
         page.wait_for_function("() => document.querySelector('pre.text').scrollTop > 0")
+
+
+# A heading that is an address, as some developer terms title a section, and a document named
+# in one word: neither has a space or hyphen to wrap at before a phone's edge.
+ADDRESS_HEADING = "https://developers.acme.test/terms/platform-data-and-privacy-requirements"
+ONE_WORD = "Datenschutzgrundverordnungsdurchführungsbestimmungen"
+
+
+@pytest.fixture
+def served_long_words(tmp_path: Path) -> Iterator[str]:
+    """The app over a document whose one change is in a section headed by an address."""
+    before = (
+        f"Terms\n=====\n\nYou may use the API.\n\n{ADDRESS_HEADING}\n{'-' * 20}\n\nShare data.\n"
+    )
+    after = before.replace("Share data.", "You may not share data with anyone.")
+    acme = DocumentInfo("acme/dsgvo", "Acme", ONE_WORD, "https://acme.test/dsgvo")
+    store = imported_store(tmp_path / "words.sqlite3", acme, (before, after))
+    with running(create_app(store)) as base:
+        yield base
+
+
+@pytest.mark.browser
+def test_on_a_phone_a_word_longer_than_the_screen_breaks(
+    served_long_words: str, browser: Any
+) -> None:
+    """The summary quotes the section's heading (`1 sentence changed in “https://…”`): on the
+    timeline, a document's page and the compare page it pushed the page past a phone's edge (by
+    49 px for an address of 75 characters); the heading of the diff's section, the
+    page's title and its crumbs, by up to 535 px."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    for path in (
+        "/?all=1",
+        "/changes/1?all=1",
+        "/changes/1?all=1&view=inline",
+        "/documents/acme/dsgvo",
+        "/documents/acme/dsgvo/versions/2",
+        "/documents/acme/dsgvo/compare?from=1",
+    ):
+        page.goto(served_long_words + path)
+        assert ADDRESS_HEADING in page.locator("main").inner_text()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
