@@ -564,18 +564,19 @@ def test_on_a_phone_a_word_longer_than_the_screen_breaks(
 
 
 @pytest.mark.browser
-def test_on_a_phone_a_versions_underline_is_cut_at_the_edge(
+def test_on_a_phone_a_texts_underline_is_cut_at_the_edge(
     served_retitled: str, browser: Any
 ) -> None:
-    """A version's text wrapped a heading's 70 `=` onto two lines of `=` on a phone, where a
-    change page cuts it at the edge."""
+    """A version's text, and a document's latest, wrapped a heading's 70 `=` onto two lines of
+    `=` on a phone, where a change page cuts it at the edge."""
     page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(served_retitled + "/documents/acme/terms/versions/2")
-    underline = page.locator("pre.text .underline")
-    assert underline.count() == 1
-    assert underline.inner_text() == "=" * 70  # the text whole, as copied
-    height = underline.evaluate("line => line.getBoundingClientRect().height")
-    line = underline.evaluate("line => parseFloat(getComputedStyle(line).lineHeight)")
-    assert height < 2 * line, (height, line)
-    box = page.locator("pre.text")
-    assert box.evaluate("box => box.scrollWidth - box.clientWidth") <= 0
+    for path in ("/documents/acme/terms/versions/2", "/documents/acme/terms"):
+        page.goto(served_retitled + path)
+        underline = page.locator("pre.text .underline")
+        assert underline.count() == 1, path
+        assert underline.inner_text() == "=" * 70  # the text whole, as copied
+        height = underline.evaluate("line => line.getBoundingClientRect().height")
+        line = underline.evaluate("line => parseFloat(getComputedStyle(line).lineHeight)")
+        assert height < 2 * line, (path, height, line)
+        box = page.locator("pre.text")
+        assert box.evaluate("box => box.scrollWidth - box.clientWidth") <= 0

@@ -75,10 +75,11 @@ def is_web(url: str) -> bool:
     return urlsplit(url).scheme in {"http", "https"}
 
 
-def is_underline(spans: Sequence[diffview.Span]) -> bool:
-    """Whether a diff line is one character repeated (`=====`, `-----`, a heading's underline or
-    a rule): such a line is clipped to its cell, not wrapped onto many lines of `=`."""
-    text = "".join(span.text for span in spans).strip()
+def is_underline(line: str | Sequence[diffview.Span]) -> bool:
+    """Whether a line of text, or of a diff, is one character repeated (`=====`, `-----`, a
+    heading's underline or a rule): such a line is clipped to its cell, not wrapped onto many
+    lines of `=`."""
+    text = (line if isinstance(line, str) else "".join(span.text for span in line)).strip()
     return len(text) >= 3 and len(set(text)) == 1
 
 
