@@ -279,6 +279,25 @@ def test_on_a_phone_a_change_pages_header_lines_start_with_no_separator(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("path", ["/compare?from=1", "/versions/2"])
+def test_on_a_phone_compare_and_version_headers_start_no_line_with_a_separator(
+    served: str, browser: Any, path: str
+) -> None:
+    """Their facts were joined by a bare "·", a box of its own in the wrapping line: on a phone
+    a compare page's stood alone on a line between its two versions (Google Play's 400 to 437,
+    at 390 px). Every phone width from 320 to 430 px is tried, as the dates' widths vary."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{served}/documents/whatsapp/business-solution-terms{path}")
+    wrapped = False
+    for width in range(320, 431, 5):
+        page.set_viewport_size({"width": width, "height": 844})
+        for starts in (node.evaluate(LINE_STARTS) for node in page.locator("main p.meta").all()):
+            wrapped = wrapped or len(starts) > 1
+            assert "·" not in starts, (width, starts)
+    assert wrapped, "no line wraps on a phone: nothing tested"
+
+
+@pytest.mark.browser
 def test_on_a_phone_the_timelines_entry_lines_start_with_no_separator(
     served: str, browser: Any
 ) -> None:
