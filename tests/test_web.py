@@ -917,6 +917,29 @@ def test_feed_base_url(web_store: Engine) -> None:
     assert feed.entries[0].link.startswith("https://watch.example.org/pw/changes/")
 
 
+def test_a_page_names_its_own_feed_first_for_a_feed_reader(client: TestClient) -> None:
+    """A feed reader given a page's address subscribes to the first feed its head names: that of
+    all changes came first everywhere, so a filtered timeline's, or a document's, was not had by
+    its address."""
+    for path, feed, title in [
+        (
+            "/?service=WhatsApp&min_severity=high",
+            "/feeds/all.atom?service=WhatsApp&min_severity=high",
+            "policywatch: WhatsApp, high and above",
+        ),
+        (
+            "/documents/openai/usage-policies",
+            "/feeds/document/openai/usage-policies.atom",
+            "openai/usage-policies",
+        ),
+        ("/", "/feeds/all.atom", "policywatch: all changes"),
+    ]:
+        head = etree.HTML(client.get(path).text).find("head")
+        first = head.find("link[@type='application/atom+xml']")
+        assert (first.get("href"), first.get("title")) == (feed, title), path
+        assert client.get(feed).status_code == 200
+
+
 def test_feeds_of_odd_names_have_valid_ids_plain_titles_and_their_page(web_store: Engine) -> None:
     """A service named `AT&T <Beta>`, a key with a space and an accent: feed ids were raw text
     (not IRIs), and every feed's HTML page was the site's front page, whatever it selected."""
