@@ -395,6 +395,11 @@ def test_a_pages_title_says_which_selection_and_page_it_is(
     assert title(document) == ("WhatsApp · Business Solution Terms · changes page 2 · policywatch")
     assert title(client.get("/changes/9999").text) == "Not found · policywatch"
     assert title(client.get("/?page=x").text) == "Not a valid request · policywatch"
+    # upcoming was "Upcoming · policywatch", whatever its filters and window
+    assert title(client.get("/upcoming").text) == "Upcoming, within 90 days · policywatch"
+    assert title(client.get("/upcoming?service=whatsapp&min_severity=high&within=0").text) == (
+        "Upcoming: whatsapp, high and above, any time · policywatch"
+    )
 
 
 def test_an_empty_timeline_says_what_noise_it_hides(client: TestClient) -> None:

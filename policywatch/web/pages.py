@@ -8,7 +8,7 @@ is data and is never marked safe.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -260,9 +260,12 @@ def upcoming_page(
         check_tracked(engine, filters)
     documents = list_documents(engine)
     kept = {name: value for name, value in filters.params().items() if name in _UPCOMING_FILTERS}
+    # the selection in words, for the title, of the filters the page takes (not `since`, `all`)
+    shown = replace(filters, since=None, until=None, include_noise=False)
     return _page(
         request,
         "upcoming.html",
+        selection=shown.described() if kept else "",
         rows=coming.rows,
         unstated=coming.unstated,
         filters=filters,
