@@ -35,7 +35,7 @@ import signal
 import socket
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, zip_longest
@@ -311,14 +311,23 @@ def _holder(value: bytes | str | None) -> str | None:
 
 def give_back(client: redis.Redis, worker: str, tasks: Sequence[str]) -> None:
     """Tasks `worker` took and cannot do (it is stopping, or its store is out of reach), back at
-    the head of the queue for another worker, in their order."""
-    if not tasks:
-        return
-    with client.pipeline() as pipe:
-        for raw in tasks:
-            pipe.lrem(TAKEN_PREFIX + worker, 1, raw)
-        pipe.lpush(QUEUE, *reversed(tasks))
-        pipe.execute()
+    the head of the queue for another worker, in their order. Only those still in its list: a
+    crawl that took this worker for dead may have put them back already (`rescue`), and a
+    second copy in the queue would be fetched twice."""
+    if tasks:
+        client.register_script(_GIVE_BACK)([TAKEN_PREFIX + worker, QUEUE], list(reversed(tasks)))
+
+
+def strays(client: redis.Redis, worker: str, known: Collection[str]) -> int:
+    """Put back in the queue the tasks in `worker`'s list that it does not know it holds; how
+    many. A reply lost to a Redis that timed out (paused, a network cut) left a task moved to
+    the list by a `take` that the worker took for failed, or still there after a `release` or
+    `report` it took for failed: the worker, alive, was never rescued, and the crawl waited
+    for that document until it gave up (STALL, 10 minutes)."""
+    listed = Counter(_text(raw) for raw in client.lrange(TAKEN_PREFIX + worker, 0, -1))
+    lost = list((listed - Counter(known)).elements())
+    give_back(client, worker, lost)
+    return len(lost)
 
 
 def rescue(client: redis.Redis, crawl: str, alive: Collection[str]) -> int:
@@ -387,6 +396,12 @@ for _, key in ipairs(KEYS) do
   end
 end
 return renewed
+"""
+# Each task (ARGV, last first) still in the worker's list (KEYS[1]) moves to the queue's head.
+_GIVE_BACK = """
+for _, task in ipairs(ARGV) do
+  if redis.call('LREM', KEYS[1], 1, task) == 1 then redis.call('LPUSH', KEYS[2], task) end
+end
 """
 _RELEASE = """
 for _, key in ipairs(KEYS) do

@@ -13,8 +13,11 @@ whose crawl no longer holds its document (killed outright, its claims lapsed) is
 fetched. A worker stopped with SIGINT or SIGTERM takes no more tasks, puts back at once those
 whose requests are not sent, and finishes the pages it is fetching (Scrapy's graceful stop); a
 task it took and could not start (its store unreachable, say) goes back to the queue for another
-worker. Its sign of life comes from a thread (`Pulse`), so that a page that holds the event loop
-does not make it look dead.
+worker. Redis failing (a restart, a network cut) costs no page: one answered meanwhile is
+recorded, and its outcome reported once Redis answers again; a task whose move to this worker's
+list Redis made but whose reply was lost goes back to the queue then (`_mend`). Its sign of
+life comes from a thread (`Pulse`), so that a page that holds the event loop does not make it
+look dead.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from crawlers.queue import (
     release,
     report,
     retire,
+    strays,
     take,
 )
 from crawlers.spiders.policy import PolicySpider, document_info
@@ -146,6 +150,9 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         # The tasks taken and not yet reported, by document (two crawls may queue one document,
         # and one fetch answers both), each with its text as queued, to release or give back.
         self.taken: dict[str, list[tuple[Task, str]]] = {}
+        # Outcomes Redis failed to take (crawl, outcome, task), reported again at each beat: the
+        # crawl waited for them until it gave up, the worker alive and its tasks never rescued.
+        self.unreported: list[tuple[str, CrawlOutcome, str]] = []
         self.drained = False  # the last look at the queue found fewer tasks than a batch
         self.unanswered = 0  # requests sent or queued here, their response not yet in
         # scrapy-redis sets this once, when its module is imported: the idle clock starts now.
@@ -261,8 +268,11 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             try:
                 report(self.server, task.crawl, item, self.worker, raw)
             except redis.RedisError as error:  # a line, not Scrapy's traceback of the signal
+                self.redis.failed(error)
+                self.unreported.append((task.crawl, item, raw))
                 logger.warning(
-                    "%s: %s, not reported to crawl %s: Redis failed: %s",
+                    "%s: %s, not yet reported to crawl %s (Redis failed: %s): reported once"
+                    " Redis answers",
                     item.key,
                     item.outcome,
                     task.crawl,
@@ -292,8 +302,12 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         left the downloader idle between batches, and made a 304 recrawl of 1,000 pages by one
         worker twice as long as a local crawl."""
         self.unanswered -= 1
-        if not self.drained and self.unanswered <= self.redis_batch_size // 2:
+        if self.drained or self.unanswered > self.redis_batch_size // 2:
+            return
+        try:
             self._take_more()
+        except redis.RedisError as error:  # the next beat tries again; this page is recorded
+            self.redis.failed(error)
 
     def _take_more(self) -> None:
         if self.crawler.engine.running:  # not while stopping
@@ -310,12 +324,28 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         if self.pulse:
             self.pulse.tick()
         try:
+            self._mend()
             if self.unanswered < self.redis_batch_size:
                 self._take_more()
         except redis.RedisError as error:  # the next beat tries again
             self.redis.failed(error)
         except Exception:  # a beat that raised would stop the beats: this worker would vanish
             logger.exception("could not look for tasks")
+
+    def _mend(self) -> None:
+        """Report the outcomes Redis failed to take, and put back in the queue the tasks this
+        worker's list holds unknown to it (`strays`), saying how many."""
+        while self.unreported:
+            crawl, outcome, raw = self.unreported[0]
+            report(self.server, crawl, outcome, self.worker, raw)
+            self.unreported.pop(0)
+            logger.warning("%s: %s, reported to crawl %s", outcome.key, outcome.outcome, crawl)
+        known = [raw for held in self.taken.values() for _, raw in held]
+        lost = strays(self.server, self.worker, known)
+        if lost:
+            logger.warning(
+                "%s this worker took as Redis failed put back in the queue", _tasks(lost)
+            )
 
     def _stop_asked(self, signum: int) -> None:
         """Put back at once the tasks whose requests are not sent, and say so. Scrapy's graceful
@@ -351,9 +381,11 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         unfinished = list(self.taken)
         try:
             self._put_back(unfinished)
+            self._mend()
             retire(self.server, self.worker)
         except redis.RedisError as error:  # its sign of life lapses; a crawl takes the tasks back
-            logger.warning("stopping: cannot reach Redis to put tasks back: %s", error)
+            unsaid = f" nor to report {len(self.unreported)} outcomes" if self.unreported else ""
+            logger.warning("stopping: cannot reach Redis to put tasks back%s: %s", unsaid, error)
             return
         if unfinished:
             told = _tasks(len(unfinished), "unfinished ")

@@ -11,14 +11,16 @@ import itertools
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -962,6 +964,100 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+class RedisLink:
+    """A TCP link from workers to a Redis that the test cuts (each connection closed, and each
+    new one at once: a network cut) or makes deaf (requests go through, replies are lost: Redis
+    does what it is asked, and the worker times out not knowing it), while crawls reach that
+    Redis directly."""
+
+    def __init__(self, target: str) -> None:
+        parts = urlsplit(target)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}{parts.path}"
+        self.state = "up"
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                near, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            if self.state == "cut":
+                near.close()
+                continue
+            far = socket.create_connection(self.target)
+            self.sockets += [near, far]
+            threading.Thread(target=self._pipe, args=(near, far, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(far, near, True), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if not (replies and self.state == "deaf"):
+                    sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            end.close()
+
+    def cut(self) -> None:
+        self.state = "cut"
+        for end in self.sockets:
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+@pytest.mark.parametrize("how", ["cut", "deaf"])
+def test_a_worker_that_loses_redis_mid_page_records_and_reports_it(
+    pg_home: Home, site: Site, redis_url: str, how: str
+) -> None:
+    """A page answered while the worker could not reach Redis failed `internal-error` with a
+    traceback, unrecorded: asking Redis for more tasks raised in the page's callback. Its
+    outcome, which Redis could not take, was never reported, and a task Redis moved to the
+    worker's list while its reply was lost stayed there: the worker, alive, was never rescued,
+    and the crawl waited for both documents for 10 minutes. Now the page is recorded, its
+    outcome reported once Redis answers, and the stray task put back in the queue."""
+    catalog = publish(site, pg_home, 3, delay=1.5)
+    link = RedisLink(redis_url)
+    pool = Workers(pg_home, link.url)
+    coordinator = None
+    try:
+        pool.start("--set", "CONCURRENT_REQUESTS=1")  # fetching one, the others queued
+        coordinator = crawl_started(pg_home, catalog, redis_url, site)
+        if how == "cut":
+            link.cut()
+            time.sleep(3)  # the page is answered meanwhile; the worker's key lasts 5 s
+        else:
+            link.state = "deaf"
+            time.sleep(4)  # Redis moves the next task to the worker, which never hears
+        link.state = "up"
+
+        stdout, stderr = coordinator.communicate(timeout=60)
+
+        assert coordinator.returncode == 0, stderr
+        assert {row["outcome"] for row in json.loads(stdout)} == {"first"}, stdout
+        documents = pg_home.run("documents", "--json").json()
+        assert [row["versions"] for row in documents] == [1] * 3
+        if how == "cut":  # a deaf link also keeps the worker's sign of life from it a while
+            assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(3)]  # each once
+        log = pool.stop(0)
+        assert "internal-error" not in log and "Traceback" not in log, log
+    finally:
+        if coordinator is not None and coordinator.poll() is None:
+            coordinator.kill()  # hung: the test failed
+            coordinator.wait()
+        link.state = "up"
+        pool.stop_all()
+        link.close()
 
 
 @pytest.fixture
