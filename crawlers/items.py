@@ -113,6 +113,10 @@ class CrawlResult:
     # `elsewhere`: the documents another crawl of the store was fetching (`crawl --redis`). Not
     # among the outcomes: this crawl did not check them, nor fail to.
     elsewhere: list[CrawlOutcome] = field(default_factory=list)
+    # Why a crawl through workers stopped waiting before every outcome was in, if it did: its
+    # `never_reached` documents say so. Not the others reported `no result: …` by a worker that
+    # could not record them (its store failed), which the crawl did not stop waiting for.
+    gave_up: str | None = None
 
     @property
     def interrupted(self) -> bool:

@@ -601,6 +601,7 @@ def dispatch(
     tasks: dict[str, str] = {}
     outcomes: dict[str, CrawlOutcome] = {}
     why = "the crawl stopped before a worker reported it"
+    gave_up: str | None = None
     stopped_by: int | None = None
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
@@ -622,7 +623,7 @@ def dispatch(
             client.rpush(QUEUE, *tasks.values())
         for outcome in _collect(client, crawl, set(tasks), stall, claims):
             if isinstance(outcome, str):
-                why = outcome
+                why = gave_up = outcome
                 break
             outcomes[outcome.key] = outcome
             on_outcome(outcome)
@@ -651,6 +652,7 @@ def dispatch(
         ],
         stopped_by=stopped_by,
         elsewhere=[elsewhere[doc.key] for doc in documents if doc.key in elsewhere],
+        gave_up=gave_up,
     )
 
 

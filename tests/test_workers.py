@@ -464,6 +464,39 @@ def test_a_worker_that_loses_its_store_puts_the_tasks_back(
     assert fetched(site) == []
 
 
+def test_a_crawl_says_its_workers_store_failed_not_that_it_stopped_waiting(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, pg_url: str
+) -> None:
+    """A worker whose store fails reports each document it could not record `no result: the
+    store … failed: …`; the crawl said of them `Stopped waiting for the workers: the store …
+    failed … 2 of 2 documents were not reported`, when it had waited for, and been told, each."""
+    catalog = publish(site, pg_home, 2)
+    workers.start()
+    store = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with store.connect() as connection:  # no fetch recorded from now on: a disk full, say
+        connection.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION"
+                " 'could not extend file: No space left on device'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        connection.execute(
+            text('CREATE TRIGGER disk_full BEFORE INSERT ON "fetch" EXECUTE FUNCTION refuse()')
+        )
+    store.dispose()
+
+    result = crawl(pg_home, catalog, redis_url, "--json")
+
+    assert result.code == 3, result.stderr  # nothing recorded
+    details = {row["detail"] for row in result.json()}
+    assert all(detail.startswith("no result: the store ") for detail in details), details
+    assert "Stopped waiting" not in result.stderr
+    said = "The workers could not record 2 of 2 documents: the store postgresql+psycopg://"
+    assert said in result.stderr
+    assert "No space left on device" in result.stderr
+    assert result.stderr.rstrip().endswith("They are due again.")
+
+
 def test_a_bug_in_a_worker_fails_that_document_at_once(
     pg_home: Home, site: Site, workers: Workers, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

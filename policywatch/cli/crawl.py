@@ -379,16 +379,31 @@ def _say_all_failed(result: CrawlResult) -> None:
 
 
 def _say_unreported(result: CrawlResult) -> None:
-    """Why a crawl stopped waiting for its workers (all stopped, Redis lost, …), on stderr: a
-    cron job discards stdout, and its summary's failed rows said it to nobody."""
-    unreached = result.unreached
-    why = "; ".join(dict.fromkeys(item.detail.removeprefix(NO_RESULT) for item in unreached))
-    err_console.print(
-        f"[bold yellow]Stopped waiting for the workers:[/] {escape(why)}. {len(unreached)} of"
-        f" {len(result.outcomes)} documents were not reported: what the workers recorded is in"
-        " the store, alerted by the next crawl (or policywatch notify); the rest is due again.",
-        highlight=False,
-    )
+    """Why a crawl stopped waiting for its workers (all stopped, Redis lost, …), and why the
+    workers could not record the documents they reported `no result` (their store failed), on
+    stderr: a cron job discards stdout, and its summary's failed rows said it to nobody. A
+    worker's store failure was said as the crawl's giving up on its workers, which it had not:
+    `Stopped waiting for the workers: the store … failed: …; 4 of 8 documents were not
+    reported`, each of them reported."""
+    mine = NO_RESULT + (result.gave_up or "")
+    waited = [item for item in result.unreached if result.gave_up and item.detail == mine]
+    unrecorded = [item for item in result.unreached if item not in waited]
+    total = len(result.outcomes)
+    if waited:
+        err_console.print(
+            f"[bold yellow]Stopped waiting for the workers:[/] {escape(result.gave_up or '')}."
+            f" {len(waited)} of {total} documents were not reported: what the workers recorded"
+            " is in the store, alerted by the next crawl (or policywatch notify); the rest is due"
+            " again.",
+            highlight=False,
+        )
+    if unrecorded:
+        why = "; ".join(dict.fromkeys(item.detail.removeprefix(NO_RESULT) for item in unrecorded))
+        err_console.print(
+            f"[bold yellow]The workers could not record {len(unrecorded)} of {total}"
+            f" documents:[/] {escape(why)}. They are due again.",
+            highlight=False,
+        )
 
 
 def _say_interrupted(result: CrawlResult) -> None:
