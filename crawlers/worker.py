@@ -37,6 +37,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.spiders import RedisMixin
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
@@ -60,7 +61,7 @@ from crawlers.queue import (
     take,
 )
 from crawlers.spiders.policy import PolicySpider, document_info
-from store.db import open_store, public_url
+from store.db import StoreError, check_schema, open_store, public_url
 from store.repository import Repository
 
 logger = logging.getLogger(__name__)
@@ -201,8 +202,17 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             return
         assert self.repository is not None, "start() opens the store"
         try:
+            check_schema(self.repository.engine)
             self.repository.sync_documents([document_info(task.document) for task in fresh])
             self.states.update(self.repository.fetch_states([t.document.key for t in fresh]))
+        except StoreError as error:  # a newer release's store: leave its tasks to its workers
+            self._put_back([task.document.key for task in fresh])
+            if self.store_failure is None:
+                self.store_failure = (
+                    f"the worker stopped: {error} ({_tasks(len(fresh))} put back in the queue)"
+                )
+                deferred_from_coro(self.crawler.stop_async())
+            return
         except Exception as error:
             logger.error(
                 "cannot reach the store, %s put back in the queue: %s",

@@ -246,6 +246,21 @@ def migrate(engine: Engine) -> str | None:
     return current
 
 
+def check_schema(engine: Engine) -> None:
+    """A StoreError unless the store is still at the schema this release knows: a process that
+    runs for weeks (a worker) opened it at an older one, and a later release (a crawl upgraded
+    first) migrated it since, which that process would misread, or write rows it does not
+    expect into."""
+    with engine.connect() as connection:
+        current = _current(connection)
+    if current != HEAD:
+        raise StoreError(
+            f"the store is now at schema {current}, not {HEAD}, the one this release of"
+            " policywatch knows: another release migrated it since this process opened it;"
+            " upgrade policywatch to use it"
+        )
+
+
 def _refuse_unknown(revision: str | None) -> None:
     """A store a later release upgraded is refused, not misread by code that knows less."""
     from alembic.script import ScriptDirectory

@@ -497,6 +497,29 @@ def test_a_crawl_says_its_workers_store_failed_not_that_it_stopped_waiting(
     assert result.stderr.rstrip().endswith("They are due again.")
 
 
+def test_a_worker_whose_store_a_newer_release_migrated_stops_and_puts_its_tasks_back(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, pg_url: str
+) -> None:
+    """A worker checked the store's schema only as it started: one left running while a crawl
+    of a later release migrated the store went on recording into a schema it did not know."""
+    catalog = publish(site, pg_home, 1)
+    [document] = load_catalog([catalog], bundled=False).documents
+    index = workers.start()
+    store = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with store.connect() as connection:  # as the migration of a later release leaves it
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.dispose()
+    task = encode_task(Task("c1", document))
+    workers.client.rpush(QUEUE, task)
+
+    _, log = workers.processes[index].communicate(timeout=60)
+
+    assert workers.processes[index].returncode == 2, log
+    assert "error: the worker stopped: the store is now at schema 9999, not " in log
+    assert workers.client.lrange(QUEUE, 0, -1) == [task.encode()]  # for an upgraded worker
+    assert fetched(site) == []
+
+
 def test_a_bug_in_a_worker_fails_that_document_at_once(
     pg_home: Home, site: Site, workers: Workers, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
