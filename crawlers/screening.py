@@ -78,7 +78,7 @@ def bot_wall(headers: Mapping[str, str], body: bytes) -> str | None:
     if vendor is None and _captcha(page):
         vendor = "a captcha"
     # Counting words strips the markup of the whole page: done only when a marker was found.
-    if vendor and len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) < _WALL_WORDS:
+    if vendor and _words(page) < _WALL_WORDS:
         return vendor
     return None
 
@@ -116,7 +116,7 @@ def error_page(body: bytes, status: int = 200) -> Verdict | None:
         )
         if kind is None:
             continue
-        if len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) >= _ERROR_PAGE_WORDS:
+        if _words(page) >= _ERROR_PAGE_WORDS:
             return None
         said = " ".join(said.split())
         what = "not the policy (has it moved?)" if kind == "not-found" else "the site is down"
@@ -159,11 +159,17 @@ def script_redirect(body: bytes) -> str | None:
         goes = _GOES.search(script[1])
         if goes is None:
             continue
-        if len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split()) >= _WALL_WORDS:
+        if _words(page) >= _WALL_WORDS:
             return None
         target = goes[2] if goes[2] is not None else goes[4]
         return (target or b"").decode("utf-8", "replace").strip()
     return None
+
+
+def _words(page: bytes) -> int:
+    """How many words `page` shows, its markup, scripts and styles left out: whether a page is
+    too short to be a policy. The whole page is read, so only once a marker was found."""
+    return len(_MARKUP.sub(" ", page.decode("utf-8", "replace")).split())
 
 
 def _captcha(page: bytes) -> bool:
