@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rapidfuzz.distance import OSA
@@ -67,27 +68,41 @@ def did_you_mean(value: str, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def untracked(tracked: TrackedNames, service: str | None, document: str | None) -> str:
+@dataclass(frozen=True)
+class Untracked:
+    """A filter that names nothing tracked: what is wrong, and apart from it the names it may
+    have meant, so that a caller with no name to offer says where to look instead without
+    reading the words (the user's own, quoted, may hold any)."""
+
+    fault: str  # `no tracked document of service nope`
+    meant: str = ""  # ` (did you mean WhatsApp?)`, ` (the documents of WhatsApp: …)`, or none
+
+    def __str__(self) -> str:
+        return self.fault + self.meant
+
+
+def untracked(tracked: TrackedNames, service: str | None, document: str | None) -> Untracked | None:
     """What a `service` or `document` filter that names nothing tracked is told, with the
-    closest tracked name; "" when each names something tracked, or is not given. The words of
+    closest tracked name; None when each names something tracked, or is not given. The words of
     `history` and `upcoming`, on the command line and on the web: an empty history would hide
     the typo."""
     if service and tracked.service(service) is None:
-        return f"no tracked document of service {service}{did_you_mean(service, tracked.services)}"
+        meant = did_you_mean(service, tracked.services)
+        return Untracked(f"no tracked document of service {service}", meant)
     if document and document.lower() not in tracked.keys:
-        return f"no tracked document {document}{key_meant(tracked, document)}"
-    return ""
+        return Untracked(f"no tracked document {document}", key_meant(tracked, document))
+    return None
 
 
-def crossed(tracked: TrackedNames, service: str | None, document: str | None) -> str:
+def crossed(tracked: TrackedNames, service: str | None, document: str | None) -> Untracked | None:
     """What a `document` of another service than `service` is told, with the service's
-    documents; "" otherwise. The command line's words: both filters together select nothing,
+    documents; None otherwise. The command line's words: both filters together select nothing,
     which read as "No changes recorded (yet)". The web's timeline offers the selections one
     filter wider instead (`wider`)."""
     named = tracked.service(service) if service else None
     if named and document and document.lower() not in tracked.keys_of[named]:
-        return f"{document} is not a document of {named}{_documents_of(tracked, named)}"
-    return ""
+        return Untracked(f"{document} is not a document of {named}", _documents_of(tracked, named))
+    return None
 
 
 def key_meant(tracked: TrackedNames, key: str) -> str:

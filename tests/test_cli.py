@@ -751,6 +751,21 @@ def test_history_filters_naming_nothing_tracked_are_errors(home: Home) -> None:
     assert known.code == 0 and known.json() == []
 
 
+@pytest.mark.parametrize(
+    ("option", "typed"),
+    [("--service", "nope (did you mean it?)"), ("--document", "x (the documents of y)")],
+)
+def test_a_filter_quoting_a_suggestions_words_is_still_told_where_to_look(
+    home: Home, option: str, typed: str
+) -> None:
+    """Whether a name was offered was read from the words of the error, the user's included:
+    a filter typed with "(did you mean" in it was told neither a name nor where to look."""
+    History(home.db).change()
+    result = home.run("history", option, typed)
+    assert result.code == 2
+    assert result.stderr.endswith(f" {typed}: policywatch documents lists what is tracked\n")
+
+
 @pytest.mark.parametrize("command", ["history", "upcoming", "rejudge"])
 def test_a_document_of_another_service_than_the_one_given_is_an_error(
     home: Home, command: str

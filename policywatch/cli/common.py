@@ -459,5 +459,4 @@ def check_tracked(store: Engine, service: str | None, document: str | None) -> N
     named, is a mistake to point out, not an empty history."""
     tracked = tracked_names(store)
     if said := untracked(tracked, service, document) or crossed(tracked, service, document):
-        guided = " (did you mean " in said or " (the documents of " in said
-        fail(said if guided else f"{said}: policywatch documents lists what is tracked")
+        fail(str(said) if said.meant else f"{said}: policywatch documents lists what is tracked")

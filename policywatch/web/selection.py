@@ -236,7 +236,7 @@ def check_tracked(engine: Engine, filters: Filters) -> None:
     found names something tracked. Not of the feeds, which may be subscribed to before their
     service is tracked."""
     if said := untracked(tracked_names(engine), filters.service, filters.document):
-        raise HTTPException(404, said)
+        raise HTTPException(404, str(said))
 
 
 def no_document(engine: Engine, key: str) -> HTTPException:
