@@ -6,6 +6,7 @@ The app runs on uvicorn on a free loopback port in a thread, as `policywatch ser
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import threading
@@ -19,6 +20,7 @@ import feedparser
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from policywatch.web import create_app
@@ -607,6 +609,21 @@ def test_a_long_text_scrolls_in_its_box_by_the_keyboard(served_long: str, browse
             raise AssertionError(f"Tab does not reach the text of {path}")
         page.keyboard.press("PageDown")
         page.wait_for_function("() => document.querySelector('pre.text').scrollTop > 0")
+
+
+@pytest.mark.browser
+def test_a_printed_text_is_whole_and_prints_no_menu(served_long: str, browser: Any) -> None:
+    """Printed, a version's text (a record of what a contract referred to) stopped where its box
+    stopped on screen, at the 15th of 201 paragraphs, and the menu's white links printed as a
+    blank band; a document's latest text, likewise."""
+    page = browser.new_page()
+    for path in ("/documents/acme/terms/versions/2", "/documents/acme/terms"):
+        page.goto(served_long + path)
+        printed = PdfReader(io.BytesIO(page.pdf())).pages
+        words = " ".join(" ".join(sheet.extract_text() for sheet in printed).split())
+        assert "Section 199. You may use the API for purpose 199." in words, path
+        assert "You may not resell it." in words, path
+        assert "Upcoming" not in words, path
 
 
 # A heading that is an address, as some developer terms title a section, and a document named
