@@ -3,8 +3,18 @@ terminal, while Rich's own styling does."""
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
 
+import pytest
 from rich.text import Text
 
 from policywatch.cli.terminal import safe_console
@@ -41,3 +51,65 @@ def test_history_json_reaches_the_terminal_inert(home: Home) -> None:
     History(home.db).change(summary="Fees \x9b2Japply")
     printed = home.run("history", "--json")
     assert "\x9b" not in printed.stdout and printed.json()[0]["summary"] == "Fees \x9b2Japply"
+
+
+def _terminal(columns: int) -> tuple[int, int]:
+    """A pseudo-terminal this many columns wide: (the side a program reads, the side it writes)."""
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    return main, side
+
+
+def _help(args: list[str], stdin: int, stdout: int) -> subprocess.Popen[bytes]:
+    """`policywatch ARGS --help` started, where no variable sets a width or forces colour."""
+    unset = {"COLUMNS", "LINES", "TERMINAL_WIDTH", "FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    command = [str(Path(sys.executable).with_name("policywatch")), *args, "--help"]
+    return subprocess.Popen(command, stdin=stdin, stdout=stdout, env=env)
+
+
+def _read_all(main: int) -> bytes:
+    """What was written to a pseudo-terminal, once every writer closed it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 1 << 16)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("args", [[], ["crawl"], ["subscriptions", "list"]])
+def test_help_written_to_a_pipe_is_80_columns_and_ends_no_line_with_spaces(
+    args: list[str],
+) -> None:
+    """`policywatch crawl --help | less` in a terminal 200 columns wide drew its boxes 200 wide,
+    each line padded with spaces to the last one, in the pager and in a file alike."""
+    main, side = _terminal(200)
+    try:
+        printed = _help(args, stdin=side, stdout=subprocess.PIPE).communicate(timeout=60)[0]
+    finally:
+        os.close(main), os.close(side)
+    lines = printed.decode().splitlines()
+    assert lines[1].startswith(" Usage: policywatch")
+    assert [line for line in lines if line != line.rstrip()] == []
+    assert max(len(line) for line in lines) == 80
+
+
+def test_help_in_a_terminal_is_drawn_to_its_width() -> None:
+    """In a terminal Typer's help is as it was: its boxes as wide as the terminal."""
+    main, side = _terminal(120)
+    helping = _help(["crawl"], stdin=side, stdout=side)
+    os.close(side)
+    try:
+        printed = _read_all(main).decode()
+    finally:
+        os.close(main)
+    assert helping.wait(timeout=60) == 0
+    assert "\x1b[1;33mUsage: " in printed  # styled, as a terminal is
+    lines = re.sub(r"\x1b\[[\d;]*m", "", printed).splitlines()
+    assert lines[1].rstrip().endswith("Usage: policywatch crawl [OPTIONS]")
+    assert {len(line) for line in lines if line} == {120}  # padded to the width, as Typer draws

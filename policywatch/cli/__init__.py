@@ -21,6 +21,9 @@ from policywatch.cli import (
 )
 from policywatch.cli import web as web_cli
 from policywatch.cli.common import PlainUsageErrors, console, fail
+from policywatch.cli.terminal import plain_piped_help
+
+plain_piped_help()
 
 app = typer.Typer(
     name="policywatch",

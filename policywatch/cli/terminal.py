@@ -10,6 +10,7 @@ prints, and keeps the styles and cursor moves Rich adds itself (its control segm
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -85,9 +86,37 @@ class _InertText(RenderHook):
 def safe_console(**options: Any) -> Console:
     """A Rich console (`options` as for `Console`) that never writes a control character it was
     given to print."""
-    console = Console(**options)
+    return _made_safe(Console(**options))
+
+
+def _made_safe(console: Console) -> Console:
     console.push_render_hook(_InertText())
     return console
+
+
+# The width of help written to a file or a pipe: Rich measures the terminal the command was typed
+# in (its stdin's), and `--help | less` in a wide one drew boxes as wide, padded to the last cell.
+PIPED_HELP_WIDTH = 80
+
+
+def plain_piped_help() -> None:
+    """Have Typer print help (and its own errors) through a console made as ours are: in a
+    terminal, as Typer draws it; written to a file or a pipe, with no line ending in spaces and
+    at most 80 columns wide, unless COLUMNS or Typer's TERMINAL_WIDTH asks for a width. Typer
+    makes that console in one function of its own, called each time it prints, which this
+    wraps: its help is drawn by Rich straight to stdout, past Click's formatter."""
+    from typer import rich_utils
+
+    typers = rich_utils._get_rich_console
+
+    def console(stderr: bool = False) -> Console:
+        made = typers(stderr)
+        asked = "COLUMNS" in os.environ or rich_utils.MAX_WIDTH
+        if not made.is_terminal and not asked:
+            made.width = min(made.width, PIPED_HELP_WIDTH)
+        return _made_safe(made)
+
+    rich_utils._get_rich_console = console
 
 
 # What JSON leaves raw of those: DEL and the C1 controls (it escapes C0 itself).
