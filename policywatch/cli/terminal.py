@@ -83,20 +83,24 @@ class _InertText(RenderHook):
         return [_Inert(renderable) for renderable in renderables]
 
 
+# The width of what is written to a file or a pipe: Rich measures the terminal the command was
+# typed in (its stdin's), and `history | less` or `--help > help.txt` in a wide one was as wide,
+# each line of a table or a box padded to the last cell.
+PIPED_WIDTH = 80
+
+
 def safe_console(**options: Any) -> Console:
     """A Rich console (`options` as for `Console`) that never writes a control character it was
-    given to print."""
-    return _made_safe(Console(**options))
+    given to print, and that is 80 columns wide written to a file or a pipe, unless `width` or
+    COLUMNS says."""
+    return _made_safe(Console(**options), sized="width" in options)
 
 
-def _made_safe(console: Console) -> Console:
+def _made_safe(console: Console, *, sized: bool) -> Console:
+    if not (sized or console.is_terminal or "COLUMNS" in os.environ):
+        console.width = min(console.width, PIPED_WIDTH)
     console.push_render_hook(_InertText())
     return console
-
-
-# The width of help written to a file or a pipe: Rich measures the terminal the command was typed
-# in (its stdin's), and `--help | less` in a wide one drew boxes as wide, padded to the last cell.
-PIPED_HELP_WIDTH = 80
 
 
 def plain_piped_help() -> None:
@@ -110,11 +114,7 @@ def plain_piped_help() -> None:
     typers = rich_utils._get_rich_console
 
     def console(stderr: bool = False) -> Console:
-        made = typers(stderr)
-        asked = "COLUMNS" in os.environ or rich_utils.MAX_WIDTH
-        if not made.is_terminal and not asked:
-            made.width = min(made.width, PIPED_HELP_WIDTH)
-        return _made_safe(made)
+        return _made_safe(typers(stderr), sized=bool(rich_utils.MAX_WIDTH))
 
     rich_utils._get_rich_console = console
 
