@@ -417,6 +417,24 @@ def test_an_empty_timeline_says_what_noise_it_hides(client: TestClient) -> None:
     assert "No changes for this selection." in quiet and "noise" not in quiet.split("</form>")[1]
 
 
+def test_an_empty_history_says_what_to_do_not_that_a_selection_is_empty(tmp_path: Path) -> None:
+    """On a new store the timeline said "No changes for this selection.", unfiltered, as if a
+    filter hid something: it now says that nothing is tracked and how to track something, and,
+    once documents are read for the first time, that no change is recorded yet."""
+    engine = open_store(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    client = TestClient(create_app(engine))
+    for query in ("", "?min_severity=high", "?all=1&page=2"):
+        page = client.get("/" + query).text
+        assert "Nothing tracked yet: run <code>policywatch crawl</code>" in page, query
+        assert "for this selection" not in page, query
+    repo = Repository(engine)
+    repo.sync_documents([WHATSAPP])
+    repo.record_text(WHATSAPP.key, Attempt(WHATSAPP.url), WHATSAPP_V1, assess)
+    page = client.get("/?category=ai-restriction").text
+    assert "No change recorded yet: 1 document is tracked" in page
+    assert "for this selection" not in page
+
+
 def test_an_empty_timeline_says_which_filter_emptied_it(client: TestClient) -> None:
     """It said only "No changes for this selection", and left the filter that emptied it to
     be guessed: a document of another service, dates typed the wrong way round."""

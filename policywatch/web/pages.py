@@ -223,12 +223,15 @@ def timeline(
     shown = listing(engine, filters, page, params)
     if not shown.total:
         check_tracked(engine, filters)
+    # an empty history is said as such, whatever the filters: there is no selection to blame
+    recorded = bool(shown.total) or bool(count(engine, Filters(include_noise=True)))
     noise = {} if shown.total else hidden(engine, filters)  # said when it leaves nothing shown
     widened = [] if shown.total or noise else wider(engine, filters)
     return _page(
         request,
         "timeline.html",
         listing=shown,
+        recorded=recorded,
         filters=filters,
         feed_query=urlencode(params),
         hidden_note=noise_hidden(noise) if noise else "",
