@@ -139,6 +139,9 @@ def test_bad_filter_is_an_error_not_a_crash(client: TestClient) -> None:
     assert client.get("/api/changes?since=yesterday").status_code == 422
 
 
+NO_KEY = "the address names no document: its key goes after /documents/"
+
+
 @pytest.mark.parametrize(
     ("path", "status", "message"),
     [
@@ -150,6 +153,9 @@ def test_bad_filter_is_an_error_not_a_crash(client: TestClient) -> None:
             "no document openai/usage-policy (did you mean openai/usage-policies?)",
         ),
         ("/no/such/page", 404, "There is no page at this address."),
+        # cut short before the key, the address said "no document " and nothing more
+        ("/documents/", 404, f"{NO_KEY}</p>"),
+        ("/documents//versions/1", 404, f"{NO_KEY}</p>"),
         ("/?min_severity=huge", 422, "min_severity must be one of info, low"),
         ("/?page=0", 422, "page: Input should be greater than or equal to 1"),
     ],
@@ -181,6 +187,7 @@ def test_the_api_and_feeds_keep_json_errors(client: TestClient) -> None:
     assert client.get("/api/documents/openai/usage-policy").json() == {
         "detail": "no document openai/usage-policy (did you mean openai/usage-policies?)"
     }
+    assert client.get("/api/documents/").json() == {"detail": NO_KEY}
     assert client.get("/api/changes?limit=0").json()["detail"][0]["loc"] == ["query", "limit"]
     assert client.get("/feeds/nope.atom").json() == {"detail": "Not Found"}
 

@@ -241,7 +241,10 @@ def check_tracked(engine: Engine, filters: Filters) -> None:
 
 def no_document(engine: Engine, key: str) -> HTTPException:
     """The 404 of a document key that names nothing tracked, with the closest key, as the
-    command line says it: an address typed by hand is most often one letter off."""
+    command line says it: an address typed by hand is most often one letter off. An address
+    cut short before its key (`/documents/`) is said to name none: "no document " said nothing."""
+    if not key.strip():
+        return HTTPException(404, "the address names no document: its key goes after /documents/")
     return HTTPException(404, f"no document {key}{key_meant(tracked_names(engine), key)}")
 
 
