@@ -3,6 +3,8 @@ normalization is idempotent, shortcuts agree with what they stand for."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +12,7 @@ from diffengine import assess, classify, compare, normalize
 from diffengine.assessment import _holder, _searchable
 from diffengine.language import _ASCII_WORDS, _NON_LATIN_LETTER, _WORD, _mostly_latin
 from diffengine.normalize import comparable
+from diffengine.words import token_spans
 
 # Arbitrary Unicode, plus text built from the pieces of Markdown policies are made of.
 MARKDOWN_PIECES = st.sampled_from(
@@ -83,6 +86,20 @@ def test_identical_inputs_give_no_change(text: str) -> None:
 @given(TEXT)
 def test_normalizing_is_cosmetic_to_the_engine(text: str) -> None:
     assert not compare(text, normalize(text)).substantive
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT, TEXT)
+def test_marked_words_join_back_into_both_lines(old: str, new: str) -> None:
+    """The review page draws a line from its spans: kept and deleted runs must give the old
+    line back byte for byte, kept and inserted the new, however the shared ends are cut off
+    before the search; a kept run cut in two would draw a seam."""
+    spans = token_spans(old, new)
+    assert "".join(span.text for span in spans if span.op != "insert") == old
+    assert "".join(span.text for span in spans if span.op != "delete") == new
+    kinds = [span.op for span in spans]
+    assert ("equal", "equal") not in pairwise(kinds)
+    assert all(span.text for span in spans)
 
 
 @settings(max_examples=300, deadline=None)
