@@ -17,12 +17,13 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import get_meta_refresh
 from twisted.internet.defer import Deferred
+from twisted.internet.error import DNSLookupError
 
 from crawlers.inside import INWARD, is_inside, leads_inside
 from crawlers.items import FetchFailed
@@ -38,6 +39,19 @@ logger = logging.getLogger(__name__)
 stop_asked = object()
 
 
+ASKED_AGAIN = "the next crawl asks again"
+
+
+class RobotsTxtUnreachable(IgnoreRequest):
+    """A page not requested because its site's robots.txt could not be fetched. `cause`: what
+    that download raised, which the spider words as it words a page's own failed download, so
+    that an unreachable host reads as one (`timeout`, `connection-refused`…)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(f"robots.txt could not be fetched: {cause}")
+        self.cause = cause
+
+
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware, with every waiting request given the parser.
 
@@ -49,7 +63,9 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self._failing: dict[str, int] = {}  # host -> the error status its robots.txt answered
+        # host -> why its robots.txt failed: the error status it answered, or what its download
+        # raised
+        self._failing: dict[str, int | Exception] = {}
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         """A robots.txt that answers a server error (5xx, or 429) says nothing of what is
@@ -60,12 +76,26 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._failing[netloc] = response.status
         await super()._parse_robots(response, netloc, request)
 
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        """A robots.txt that could not be fetched at all (a timeout, a refused or broken
+        connection, an answer that is no HTTP) is unreachable: RFC 9309 (2.3.1.4) has the whole
+        site disallowed then too, where Scrapy took it as allowing all, and fetched the pages.
+        An IgnoreRequest is a decision of the crawl's own (a redirect loop, a stop), not the
+        site's failing, and leaves all allowed as before. So does a name that does not resolve:
+        the page, on the same host, fails with it at once in its own words (Chromium's, for a
+        rendered page), which say more than "robots.txt could not be fetched"."""
+        if not isinstance(exc, (IgnoreRequest, CannotResolveHostError, DNSLookupError)):
+            self._failing[netloc] = exc
+        super()._robots_error(exc, netloc)
+
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
-        status = self._failing.get(urlparse_cached(request).netloc)
-        if status is not None:
+        failing = self._failing.get(urlparse_cached(request).netloc)
+        if isinstance(failing, Exception):
+            raise RobotsTxtUnreachable(failing)
+        if failing is not None:
             raise IgnoreRequest(
-                f"robots.txt answered HTTP {status}: while it fails, the whole site counts as"
-                " disallowed (RFC 9309); the next crawl asks again"
+                f"robots.txt answered HTTP {failing}: while it fails, the whole site counts as"
+                f" disallowed (RFC 9309); {ASKED_AGAIN}"
             )
         super().process_request_2(rp, request)
 

@@ -151,6 +151,34 @@ def test_a_robots_txt_that_fails_with_a_server_error_disallows_the_site(
         )
 
 
+def test_a_robots_txt_that_cannot_be_fetched_disallows_the_site_until_it_can(
+    home: Home, site: Site
+) -> None:
+    """RFC 9309 (2.3.1.4): a robots.txt unreachable for a network error means the whole site is
+    disallowed. One that timed out, or whose connection broke, was read as allowing all, and
+    the pages were fetched. The issue keeps the network's kind, so an unreachable host reads as
+    one; the next crawl asks again."""
+    from tests.site import Page
+
+    site.html("/a", terms())
+    catalog = declare(home, site, "/a")
+    site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", delay=2)
+    seen = outcomes(home.crawl(catalog, "--json", "--set", "DOWNLOAD_TIMEOUT=1"))
+    assert seen["testsite/doc-a"] == (
+        "failed",
+        f"timeout: robots.txt could not be fetched: Getting {site.url('/robots.txt')} took longer"
+        " than 1.0 seconds; while it cannot be, the whole site counts as disallowed (RFC 9309);"
+        " the next crawl asks again",
+    )
+    assert site.hits("/a") == [] and len(site.hits("/robots.txt")) == 3  # retried as a timeout is
+    site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", cut_at=5)
+    detail = outcomes(home.crawl(catalog, "--json"))["testsite/doc-a"][1]
+    assert detail.startswith("connection-error: robots.txt could not be fetched: the connection")
+    assert site.hits("/a") == [] and home.run("documents", "--json").json()[0]["versions"] == 0
+    site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n")
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-a"] == ("first", "")
+
+
 def test_every_request_names_the_release_and_the_contact_the_user_set(
     home: Home, site: Site
 ) -> None:

@@ -46,10 +46,12 @@ from crawlers.extraction import RAISE_THE_CAP
 from crawlers.http11 import BrokenOff, Overrun
 from crawlers.items import FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import (
+    ASKED_AGAIN,
     BROWSER_MISSING,
     REDIRECT_REFUSED,
     BrowserUnavailable,
     LedInside,
+    RobotsTxtUnreachable,
     retry_after,
 )
 from crawlers.screening import (
@@ -117,6 +119,8 @@ def conditional_headers(state: FetchState) -> dict[str, str]:
 
 
 def failure_kind(failure: Failure) -> str:
+    if robots := _robots_failure(failure):
+        return failure_kind(robots)  # the host is unreachable, as the page would have found
     if failure.check(IgnoreRequest) and "max redirections" in str(failure.value):
         # Scrapy's redirect middleware gives up on a loop with the IgnoreRequest robots.txt
         # raises: told apart by its message, or a loop would read as a robots.txt refusal.
@@ -126,6 +130,14 @@ def failure_kind(failure: Failure) -> str:
     if any(reason.check(ConnectionLost, ConnectionDone) for reason in _gathered(failure)):
         return "connection-error"
     return next((kind for error, kind in _FAILURE_KINDS if failure.check(error)), "fetch-error")
+
+
+def _robots_failure(failure: Failure) -> Failure | None:
+    """How the download of the site's robots.txt failed, when that is why the page was not
+    requested (`RobotsTxtUnreachable`)."""
+    if not isinstance(failure.value, RobotsTxtUnreachable):
+        return None
+    return Failure(failure.value.cause)
 
 
 def _gathered(failure: Failure) -> list[Failure]:
@@ -156,6 +168,12 @@ def _gathered_words(failure: Failure) -> str | None:
 def failure_reason(failure: Failure, kind: str) -> str:
     """What went wrong, in words: Scrapy's own message, unless it would mislead or leave the
     user without the setting that helps."""
+    if robots := _robots_failure(failure):
+        why = failure_reason(robots, kind).rstrip(".")
+        return (
+            f"robots.txt could not be fetched: {why}; while it cannot be, the whole site counts"
+            f" as disallowed (RFC 9309); {ASKED_AGAIN}"
+        )
     if kind == "too-many-redirects":
         return "the page redirects in a loop (or through too many pages)"
     if isinstance(failure.value, HttpError):  # a status the spider does not handle: a 3xx
