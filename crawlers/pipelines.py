@@ -18,7 +18,13 @@ from sqlalchemy.exc import DBAPIError
 
 from crawlers.checks import CheckWriter
 from crawlers.declarations import Page, TrackedDocument
-from crawlers.extraction import ExtractionError, extract_markdown, pdf_markdown
+from crawlers.extraction import (
+    TEXT_TYPES,
+    ExtractionError,
+    extract_markdown,
+    pdf_markdown,
+    text_markdown,
+)
 from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
 from crawlers.spiders.policy import PolicySpider
 from diffengine import assess, capture_problem, load_rules
@@ -133,7 +139,7 @@ class RecordPipeline:
 
 def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_bytes: int) -> str:
     """The Markdown of one fetched page: from its PDF, its pages inflating to `max_bytes` at
-    most, or from its HTML with its selectors."""
+    most, from its plain text or Markdown, or from its HTML with its selectors."""
     media_type = (part.content_type or "").split(";")[0].strip().lower()
     # PDF readers allow junk before the header; undeclared, a PDF must say so from its start.
     if document.format == "pdf" and b"%PDF-" not in part.body[:1024]:
@@ -142,8 +148,17 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_
         raise ExtractionError("not-pdf", f"declared `format: pdf`, but the server sent {sent}")
     if document.format == "pdf" or media_type == PDF_TYPE or part.body.startswith(b"%PDF-"):
         return pdf_markdown(part.body, max_bytes=max_bytes)
+    if media_type in TEXT_TYPES:
+        return text_markdown(
+            part.body,
+            media_type,
+            select=declared.select,
+            remove=declared.remove,
+            url=part.url,
+            encoding=part.encoding,
+        )
     if media_type and media_type not in HTML_TYPES:
-        raise ExtractionError("not-html", f"the server sent {media_type}, not HTML")
+        raise ExtractionError("not-html", f"the server sent {media_type}, not HTML or text")
     return extract_markdown(
         part.body,
         select=declared.select,

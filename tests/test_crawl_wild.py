@@ -658,6 +658,48 @@ def test_a_pdf_document_is_extracted_and_its_change_judged(home: Home, site: Sit
     assert "general-purpose AI assistant" in home.run("show", str(change["id"])).stdout
 
 
+TERMS_MD = "# Developer Terms\n\n" + "".join(
+    f"## Clause {n}\n\nThe developer agrees to use the interface only as documented and\nto"
+    f" respect the limits published for each endpoint of the platform.\n\n"
+    for n in range(1, 9)
+)
+
+
+def test_a_policy_served_as_plain_text_or_markdown_is_tracked(home: Home, site: Site) -> None:
+    """Raw files on GitHub (a TERMS.md is sent as text/plain) and .txt notices were refused,
+    `not-html: the server sent text/plain, not HTML`, and never tracked."""
+    site.pages["/TERMS.md"] = Page(TERMS_MD.encode(), content_type="text/plain; charset=utf-8")
+    site.pages["/notice"] = Page(b"Notice\x00\x00\x00", content_type="text/markdown")
+    catalog = declare(home, site, "/TERMS.md", "/notice")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen == {
+        "testsite/doc-terms-md": ("first", ""),
+        "testsite/doc-notice": (
+            "failed",
+            "not-html: the body contains NUL bytes: binary, not text",
+        ),
+    }
+    text = home.run("text", "testsite/doc-terms-md").stdout
+    assert text.startswith("# Developer Terms\n\n## Clause 1\n\nThe developer agrees to use")
+    assert "documented and to respect" in text  # its lines joined, as an HTML paragraph's
+    rewrapped = TERMS_MD.replace("documented and\nto respect", "documented\nand to respect")
+    site.pages["/TERMS.md"] = Page(rewrapped.encode(), content_type="text/plain; charset=utf-8")
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms-md"][0] == "unchanged"
+    ban = "## Clause 9\n\nYou may not use the API to build a general-purpose AI assistant.\n"
+    site.pages["/TERMS.md"] = Page((rewrapped + ban).encode(), content_type="text/markdown")
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms-md"][0] == "changed"
+    [change] = home.run("history", "--json").json()
+    assert "general-purpose AI assistant" in home.run("show", str(change["id"])).stdout
+    # CSS selectors have nothing to match in plain text: said, and nothing recorded.
+    selected = declare(home, site, "/TERMS.md", select=["main"])
+    assert outcomes(home.crawl(selected, "--json"))["testsite/doc-terms-md"] == (
+        "failed",
+        "selector-matched-nothing: the server sent text/markdown, plain text with no elements for"
+        " `select` or `remove` to match: declare the document without them",
+    )
+    assert versions(home)["testsite/doc-terms-md"] == 2
+
+
 def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, site: Site) -> None:
     """A PDF's text may hold escape sequences that would clear the screen, recolour the diff or
     plant a hyperlink in the user's terminal: they are dropped when the text is read, and `show`

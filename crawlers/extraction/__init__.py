@@ -1,4 +1,5 @@
-"""HTML and PDF to normalized Markdown: the text policywatch stores, compares and classifies.
+"""HTML, PDF and plain text to normalized Markdown: the text policywatch stores, compares and
+classifies.
 
 Every later stage (hashing, diffing, classifying, alerting) trusts that the same page gives the same
 bytes, and that a difference in the Markdown is a difference on the page. So the conversion is
@@ -8,12 +9,20 @@ as found; judging it is the diff engine's job.
 
 An HTML page goes through `decoding` (bytes to text), `tree` (the parsed document), `selection`
 (what the declaration keeps) and `markdown` (rendering, with `links` cleaning link targets), in
-turn by `html.extract_markdown`; `pdf.pdf_markdown` reads a PDF. Both raise `ExtractionError`
-for a page without policy text.
+turn by `html.extract_markdown`; `pdf.pdf_markdown` reads a PDF, and `text.text_markdown` a policy
+served as plain text or Markdown. Each raises `ExtractionError` for a page without policy text.
 """
 
 from crawlers.extraction.errors import RAISE_THE_CAP, ExtractionError
 from crawlers.extraction.html import extract_markdown
 from crawlers.extraction.pdf import pdf_markdown
+from crawlers.extraction.text import TEXT_TYPES, text_markdown
 
-__all__ = ["RAISE_THE_CAP", "ExtractionError", "extract_markdown", "pdf_markdown"]
+__all__ = [
+    "RAISE_THE_CAP",
+    "TEXT_TYPES",
+    "ExtractionError",
+    "extract_markdown",
+    "pdf_markdown",
+    "text_markdown",
+]

@@ -26,14 +26,15 @@ _JUNK_CONTROLS = "".join(map(chr, [*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20),
 _JUNK = re.compile(f"[{_JUNK_CONTROLS}\ud800-\udfff\ufffe\uffff]")
 
 
-def decode(body: bytes | str, declared: str | None) -> str:
-    """Text with the junk removed, or `not-html` for bodies that are plainly binary."""
+def decode(body: bytes | str, declared: str | None, what: str = "HTML") -> str:
+    """Text with the junk removed, or `not-html` for bodies that are plainly binary, not the
+    `what` they were served as."""
     head = body[:8].encode("latin-1", "ignore") if isinstance(body, str) else body[:8]
     if head.startswith(_BINARY_MAGIC):
         raise ExtractionError("not-html", "the body is a binary file (PDF, image or archive)")
     text = body if isinstance(body, str) else _decode_bytes(body, declared)
     if "\x00" in text:
-        raise ExtractionError("not-html", "the body contains NUL bytes: binary, not HTML")
+        raise ExtractionError("not-html", f"the body contains NUL bytes: binary, not {what}")
     return without_junk(text)
 
 
