@@ -658,6 +658,27 @@ def test_a_pdf_document_is_extracted_and_its_change_judged(home: Home, site: Sit
     assert "general-purpose AI assistant" in home.run("show", str(change["id"])).stdout
 
 
+def test_a_page_that_declares_no_charset_reads_alike_whatever_its_words(
+    home: Home, site: Site
+) -> None:
+    """A windows-1252 page sent as `text/html` with no charset: Scrapy's guess from its bytes
+    read it as windows-1252, then as cp1250 once a paragraph was added, and the change showed
+    its French notice rewritten, "données ŕ caractčre personnel", where it had not changed."""
+    notice = "Conditions générales d’utilisation, données à caractère personnel."
+    first = terms(f"<p>{notice}</p>{CLAUSES}")
+    site.pages["/terms"] = Page(first.encode("cp1252"), content_type="text/html")
+    catalog = declare(home, site, "/terms", select=["#terms"])
+    assert outcomes(home.crawl(catalog, "--json")) == {"testsite/doc-terms": ("first", "")}
+    more = "<p>" + "You may use the API within the limits of your plan. " * 40 + "</p>"
+    second = terms(f"<p>{notice}</p>{CLAUSES}{more}")
+    site.pages["/terms"] = Page(second.encode("cp1252"), content_type="text/html")
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"][0] == "changed"
+    [change] = home.run("history", "--json").json()
+    shown = home.run("show", str(change["id"])).stdout
+    assert notice in home.run("text", "testsite/doc-terms").stdout
+    assert "ŕ" not in shown and "caractčre" not in shown
+
+
 TERMS_MD = "# Developer Terms\n\n" + "".join(
     f"## Clause {n}\n\nThe developer agrees to use the interface only as documented and\nto"
     f" respect the limits published for each endpoint of the platform.\n\n"

@@ -388,7 +388,17 @@ def test_encoding_argument_beats_meta_charset() -> None:
 
 def test_encoding_defaults_to_utf8_and_survives_bad_bytes() -> None:
     assert md("<p>naïve</p>".encode()) == "naïve\n"
-    assert md(b"<p>caf\xe9 ok</p>") == "caf\ufffd ok\n"
+    assert md("<p>naïve, caf".encode() + b"\xe9 ok</p>") == "naïve, caf\ufffd ok\n"
+
+
+def test_a_page_that_declares_no_charset_and_is_no_utf8_is_windows_1252() -> None:
+    """As browsers read it. Scrapy's guess from the bytes changed with the page's words: this
+    page read as cp1250 (`données ŕ caractčre`), and a shorter one as cp775 once a paragraph
+    was added (`donÆt`, `®`), a change of every such letter that was none."""
+    text = "Données à caractère personnel. We don’t sell them. © 2025"
+    for extra in ("", "<p>" + "You may use the API within the limits of your plan. " * 40):
+        page = f"<p>{text}</p>{extra}".encode("cp1252")
+        assert md(page).startswith(text + "\n")
 
 
 def test_unknown_encoding_labels_fall_back() -> None:

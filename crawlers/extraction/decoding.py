@@ -64,7 +64,9 @@ def _has_junk(text: str) -> bool:
 
 def _decode_bytes(body: bytes, declared: str | None) -> str:
     """Decode as a browser would: byte-order mark, then HTTP charset, then meta charset, then
-    UTF-8. Undecodable bytes become U+FFFD rather than failing the page."""
+    UTF-8, unless the bytes are plainly not (windows-1252 then, the default of browsers in most
+    of the world): never a guess from the bytes, which changes as the page's words do. Undecodable
+    bytes become U+FFFD rather than failing the page."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return body.decode(codec, errors="replace")
@@ -76,7 +78,17 @@ def _decode_bytes(body: bytes, declared: str | None) -> str:
             return body.decode(codec, errors="replace")
         except LookupError:  # an unknown label, or a codec that is not a text encoding
             continue
-    return body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace")
+    if "\ufffd" in text and not _any_utf8_sequence(text):
+        return body.decode("cp1252", errors="replace")
+    return text
+
+
+def _any_utf8_sequence(text: str) -> bool:
+    """Whether UTF-8 decoded a multi-byte sequence into `text`: a UTF-8 page with a stray byte
+    holds them, a windows-1252 page next to never (its é, ’ and © are single bytes UTF-8 can
+    not read). Looked at only for a page that has bytes UTF-8 could not read."""
+    return any(char > "\x7f" and char != "\ufffd" for char in text)
 
 
 def _codec_for(label: str) -> str:

@@ -25,7 +25,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError
@@ -341,7 +341,7 @@ class PolicySpider(scrapy.Spider):
             yield self._not_modified(response)
             return
         content_type = _header(response, "Content-Type")
-        encoding = getattr(response, "encoding", None)
+        encoding = _declared_charset(response)
         fetched = [*fetched, PageBody(response.url, response.body, content_type, encoding)]
         if len(fetched) < len(document.pages):
             yield self._request(document, fetched, response.meta["sent"])
@@ -458,6 +458,15 @@ def _script_redirect(response: Response, requested: str) -> Verdict | None:
         f"HTTP {response.status}: the page only sends the browser on by script{where}: declare"
         " the address it leads to, or `render: browser`",
     )
+
+
+def _declared_charset(response: Response) -> str | None:
+    """The charset a page declares (its byte-order mark, Content-Type or meta tag; for a
+    rendered page, the one its HTML was re-encoded in), never Scrapy's guess from its bytes
+    (`TextResponse.encoding`): a windows-1252 page that declared none was read as cp1250 one day
+    and as cp775 the next, once a paragraph was added, its "don’t" turned "donÆt" as if changed.
+    Without one, extraction reads UTF-8, or windows-1252 as browsers do."""
+    return response._declared_encoding() if isinstance(response, TextResponse) else None
 
 
 def _which_page(document: TrackedDocument, index: int) -> str:
