@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,6 +36,15 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     modified: float = field(default_factory=time.time)
     cut_at: int | None = None  # bytes of the body sent before hanging up: a connection lost
+    # Bodies by the first language the request's Accept-Language names, as a site that
+    # negotiates it serves them; `body` for any other (or none).
+    languages: dict[str, bytes] = field(default_factory=dict)
+
+    def for_language(self, accept_language: str | None) -> Page:
+        """The page as served to a request that sent `accept_language`."""
+        first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
+        body = self.languages.get(first.split("-")[0], self.body)
+        return self if body is self.body else replace(self, body=body)
 
     @property
     def etag(self) -> str:
@@ -98,6 +107,7 @@ class Site:
                 if page is None:
                     self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html")
                     return
+                page = page.for_language(self.headers.get("Accept-Language"))
                 self._wait(page)
                 if page.validators and page.status == 200 and self._fresh(page):
                     self.send_response(304)

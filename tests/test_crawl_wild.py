@@ -634,6 +634,27 @@ def test_a_first_capture_in_another_language_than_declared_is_refused(
     assert seen["testsite/terms"] == ("first", "")
 
 
+def test_a_page_is_asked_for_in_the_language_declared(home: Home, site: Site) -> None:
+    """A site that serves its terms in the language the request asks for (Accept-Language)
+    was always asked for English, so a document declared `language: fr` failed every crawl,
+    `wrong-language: the page is in en, the catalog expects fr`."""
+    english = terms(CLAUSES).encode()
+    site.pages["/conditions"] = Page(english, languages={"fr": FRENCH.encode()})
+    site.pages["/terms"] = Page(english, languages={"fr": FRENCH.encode()})
+    catalog = home.catalog(
+        [
+            {"type": "Conditions", "url": site.url("/conditions"), "language": "fr"},
+            {"type": "Terms", "url": site.url("/terms")},
+        ]
+    )
+    assert outcomes(home.crawl(catalog, "--json")) == {
+        "testsite/conditions": ("first", ""),
+        "testsite/terms": ("first", ""),
+    }
+    assert "Article 1 : le développeur" in home.run("text", "testsite/conditions").stdout
+    assert "Clause 1: the developer" in home.run("text", "testsite/terms").stdout
+
+
 def test_a_pdf_document_is_extracted_and_its_change_judged(home: Home, site: Site) -> None:
     clauses = [f"{n}. Clause {n}" for n in range(1, 4)]
     body = [

@@ -301,6 +301,9 @@ class PolicySpider(scrapy.Spider):
         one set of validators per document, and a combined one is compared by the hash of all
         its pages. Chromium is sent no validators: it cannot render the 304 they bring
         (net::ERR_ABORTED), and a rendered page is compared by the hash of its HTML instead.
+        Every page is asked for in the document's declared language: a site that serves its
+        terms in the language asked sent a `language: fr` document in English, every crawl a
+        `wrong-language` issue.
         """
         page = document.pages[len(fetched)]
         meta: dict[str, Any] = {
@@ -315,6 +318,8 @@ class PolicySpider(scrapy.Spider):
             meta.update(render_meta(page, self.settings.getfloat("DOWNLOAD_TIMEOUT") * 1000))
         unconditional = document.combined or document.render == "browser"
         headers = {} if unconditional else conditional_headers(self.states[document.key])
+        if document.language:  # Scrapy asks every page in English ("Accept-Language: en")
+            headers["Accept-Language"] = document.language
         return scrapy.Request(
             page.url,
             callback=self.parse,
