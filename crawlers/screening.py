@@ -3,7 +3,7 @@
 A tracker that records a captcha page as "the terms were deleted" is worse than none. Each
 response is screened before extraction; what fails screening becomes a fetch issue with a kind
 (`bot-wall`, `forbidden`, `rate-limited`, `not-found`, `server-error`, `http-error`,
-`login-redirect`, `home-redirect`, `script-redirect`) and never a version.
+`login-redirect`, `consent-redirect`, `home-redirect`, `script-redirect`) and never a version.
 
 Bot walls are told by the markers their vendors put in every challenge page (script paths,
 element ids, headers), not by words a policy could contain: Google's privacy policy talks about
@@ -56,6 +56,10 @@ _WALL_WORDS = 150
 _SCANNED = 200_000  # bytes of the body looked at: markers sit in a challenge page's first screen
 _LOGIN_PATH = re.compile(r"(^|/)(log-?in|sign-?in|signin|auth|sso|accounts?|session|oauth)(/|$|\?)")
 _LOGIN_HOST = re.compile(r"^(login|signin|auth|accounts|sso|id)\.")
+# Cookie-consent interstitials a site sends visitors to before the page: Google's and YouTube's
+# (consent.google.com), Yahoo's (guce.yahoo.com/consent), a site's own `/consent`.
+_CONSENT_PATH = re.compile(r"(^|/)(cookie-?)?consent(/|$)")
+_CONSENT_HOST = re.compile(r"^consent\.")
 
 
 @dataclass(frozen=True)
@@ -197,13 +201,16 @@ def status_verdict(status: int, retry_after: float = 0) -> Verdict:
 
 
 def redirect_verdict(requested: str, final: str, chain: Sequence[str] = ()) -> Verdict | None:
-    """A redirect that lands on a login page, or on the site's home page, is not the policy."""
+    """A redirect that lands on a login page, a cookie-consent page, or the site's home page,
+    is not the policy."""
     if final == requested:
         return None
     target = urlsplit(final)
     path = target.path.lower()
     if _LOGIN_HOST.match(target.hostname or "") or _LOGIN_PATH.search(path):
         return Verdict("login-redirect", f"redirected to a login page: {final}")
+    if _CONSENT_HOST.match(target.hostname or "") or _CONSENT_PATH.search(path):
+        return Verdict("consent-redirect", f"redirected to a cookie-consent page: {final}")
     if path in ("", "/") and urlsplit(requested).path not in ("", "/"):
         hops = len(chain) or 1
         return Verdict("home-redirect", f"redirected to the home page {final} ({hops} hop(s))")

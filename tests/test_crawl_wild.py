@@ -272,6 +272,32 @@ def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Si
     assert seen["testsite/doc-moved"] == ("first", "")  # a page that moved is still the page
 
 
+# Google's consent interstitial, where consent.google.com sends a visitor from the EU.
+CONSENT = terms(
+    "<h1>Before you continue to Google</h1><p>We use cookies and data to deliver and maintain"
+    " Google services, track outages and protect against spam, fraud and abuse, measure audience"
+    " engagement and site statistics to understand how our services are used and enhance the"
+    " quality of those services.</p><p>If you choose to Accept all, we will also use cookies and"
+    " data to develop and improve new services, deliver and measure the effectiveness of ads and"
+    " show personalised content. If you choose to Reject all, we will not use cookies for these"
+    " additional purposes.</p><button>Reject all</button><button>Accept all</button>"
+)
+
+
+def test_a_redirect_to_a_cookie_consent_page_is_a_fetch_issue(home: Home, site: Site) -> None:
+    """Google sends a crawler from the EU to its consent page first: the page of cookie choices
+    was recorded as the policy's first version, and each crawl found it unchanged."""
+    consent = site.url("/consent?continue=" + site.url("/terms"))
+    site.html(consent.removeprefix(site.base), CONSENT)
+    site.html("/terms", "", status=302, headers={"Location": consent})
+    seen = outcomes(home.crawl(declare(home, site, "/terms"), "--json"))
+    assert seen["testsite/doc-terms"] == (
+        "failed",
+        f"consent-redirect: redirected to a cookie-consent page: {consent}",
+    )
+    assert versions(home)["testsite/doc-terms"] == 0
+
+
 def test_a_page_that_refreshes_itself_is_the_page_and_a_refresh_elsewhere_is_followed(
     home: Home, site: Site
 ) -> None:

@@ -73,7 +73,14 @@ def test_error_statuses_become_issue_kinds_with_the_wait_asked() -> None:
         ("https://example.com/login?next=/legal/terms", "login-redirect"),
         ("https://accounts.example.com/ServiceLogin", "login-redirect"),
         ("https://example.com/auth/sign-in", "login-redirect"),
+        (
+            "https://consent.google.com/ml?continue=https://policies.google.com/terms",
+            "consent-redirect",
+        ),
+        ("https://guce.yahoo.com/consent?brandType=nonEu", "consent-redirect"),
+        ("https://example.com/cookie-consent/", "consent-redirect"),
         ("https://example.com/legal/terms-of-service", None),
+        ("https://example.com/legal/consent-policy", None),  # a page that moved: still the page
         ("https://example.com/legal/terms", None),
     ],
 )
