@@ -43,6 +43,7 @@ from diffengine.matching import (
     touched,
 )
 from diffengine.normalize import comparable
+from diffengine.periods import lengthened
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import EXCEPTION_INTRO, clauses, split_sentences
 from diffengine.summary import fill, summarize
@@ -291,6 +292,8 @@ def _fire(
     same_figures = _figures(sentence.old) == _figures(sentence.new)
     for rule in rules:
         if rule.figures and sentence.old and sentence.new and same_figures:
+            continue
+        if rule.lengthened and not lengthened(sentence.old, sentence.new):
             continue
         if rule.side != "removed" and (
             any(_fires(rule, unit, old_units) for unit in fresh) or _cut(rule, gone, new_units)

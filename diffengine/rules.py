@@ -66,6 +66,7 @@ class _RuleSpec(BaseModel):
     within: int = Field(default=30, ge=1)
     context: bool = True
     figures: bool = False
+    lengthened: bool = False
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -122,6 +123,9 @@ class Rule:
     # reads its "30 days", and "30 days' notice of amendments" become "30 days' advance notice
     # of changes" changes no period.
     figures: bool = False
+    # A change fires the rule only when the period it states grew (`periods.lengthened`): data
+    # kept 2 years where it was 30 days is a user's risk, kept 7 days is not.
+    lengthened: bool = False
 
 
 def _term_pattern(term: str) -> str:
@@ -172,6 +176,7 @@ def _compile(spec: _RuleSpec, terms: dict[str, list[str]]) -> Rule:
         within=spec.within,
         context=spec.context,
         figures=spec.figures,
+        lengthened=spec.lengthened,
     )
 
 

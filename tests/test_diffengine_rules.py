@@ -268,6 +268,7 @@ def test_the_shipped_rules_cover_the_categories() -> None:
         "rate-limits",
         "pricing",
         "data-sharing",
+        "data-retention",
         "termination",
         "effective-date",
     }
