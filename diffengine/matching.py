@@ -164,7 +164,26 @@ def _reach(rule: Rule, unit: Unit) -> Reach | None:
     listed = unit.exception_list
     if (unit.lead and start < unit.text_start) or (listed is not None and start < listed):
         return Reach(start, last)
-    return Reach(start, end)
+    return Reach(start, last if _opens_list(unit, end) else end)
+
+
+_LIST_LEAD = 3  # words: "… in the following regions: Cuba, Iran" ends what a rule read by a colon
+
+
+def _opens_list(unit: Unit, end: int) -> bool:
+    """Whether what a rule read ends, within `_LIST_LEAD` words, at a colon that opens a list run
+    into the sentence ("The Services are not available in the following regions: Cuba, Iran,
+    North Korea, Syria"): the list is what the statement reads, as a list's items are read with
+    their introduction, and a country added to it ("…, Syria, Russia") is an edit there."""
+    after = unit.starts[end + 1 : end + 1 + _LIST_LEAD]
+    if not after:
+        return False
+    lead = unit.full[unit.starts[end] : after[-1]]
+    colon = lead.find(":")
+    return colon >= 0 and not _STOPS.search(lead, 0, colon)
+
+
+_STOPS = re.compile(r"[.;!?]")
 
 
 def _window(positions: list[list[int]]) -> Reach:
