@@ -30,7 +30,10 @@ _TYPOGRAPHY = {
 }
 _TYPOGRAPHIC = re.compile("[" + "".join(_TYPOGRAPHY) + "]")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+# An escaped bracket opens no link: LinkedIn's "**\[Note: … migrated to the** [**LinkedIn
+# Marketing Solutions (LMS) Program**](…) **effective October 1, 2020\]**", a section title,
+# lost its "[" to a link read from it, and kept a stray backslash.
+_LINK = re.compile(r"(?<!\\)\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
 _ORPHAN_TARGET = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)")
 _EMPTY_BRACKETS = re.compile(r"\[\s*\]|\(\s*\)")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]*)>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from diffengine import compare
+from diffengine import compare, normalize
 from diffengine.blocks import Block, locate_blocks, parse_blocks
 from diffengine.compare import Span, word_spans
 
@@ -107,6 +107,29 @@ def test_hunks_carry_context_and_their_section() -> None:
     assert hunk.section == ("Terms", "2. Fees")
     assert hunk.before == ("2. Fees",)
     assert hunk.after == ("3. Ending",)
+
+
+# LinkedIn Service Terms, 2022-11-11: a heading in escaped brackets, a link inside.
+NOTE = (
+    "#### **\\[Note: Talent Media Services migrated to the** [**LinkedIn Marketing Solutions "
+    "(LMS) Program**](https://www.linkedin.com/legal/l/lmsprogramterms) **effective October 1, "
+    "2020\\]**"
+)
+
+
+def test_a_section_title_is_plain_text_whatever_markup_it_had() -> None:
+    """Alerts and pages name a change's section by its title: this one was shown as "\\Note: …
+    the [LinkedIn Marketing Solutions (LMS) Program effective 2020-10-01]", its escaped "[" taken
+    for a link's."""
+    old = f"### 5. TALENT MEDIA SERVICES\n\n{NOTE}\n\nAds are billed monthly."
+    report = compare(old, old.replace("monthly", "weekly"))
+    [sentence] = report.sentences
+    assert sentence.section == (
+        "5. TALENT MEDIA SERVICES",
+        "[Note: Talent Media Services migrated to the LinkedIn Marketing Solutions (LMS) "
+        "Program effective 2020-10-01]",
+    )
+    assert normalize("please \\[[contact us](https://about.google/)\\].") == "please [contact us]."
 
 
 def test_a_heading_change_is_placed_in_its_parent_section() -> None:
