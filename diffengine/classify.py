@@ -254,7 +254,9 @@ def _fires(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     reach = find(rule, unit)
     if reach is None:
         return False
-    if not counterparts or any(negated(rule, other) for other in counterparts):
+    if rule.lengthened or not counterparts or any(negated(rule, other) for other in counterparts):
+        # A period grown is its rule's news wherever the sentence grew it (`_fire` checked it),
+        # an exception added included: it keeps data past the period, no restriction loosened.
         return True
     if not touched(reach, unit, counterparts) and not tightened(unit, counterparts):
         return False

@@ -43,18 +43,31 @@ _OPEN_ENDED = re.compile(
     r"|they|such|the)\b|no\s+(?:fixed|set|specific)\s+(?:retention\s+)?period)",
     re.IGNORECASE,
 )
+# An exception that keeps data past its period: "within 30 days, except where the law requires
+# us to keep it", "unless retention is required", "other than what we must retain".
+_KEPT_BEYOND = re.compile(
+    r"\b(?:except|unless|other\s+than|save\s+where)\b[^.;]{0,80}?\b(?:keep|kept|retain\w*"
+    r"|preserv\w*|hold|store|stored|required|requires)\b",
+    re.IGNORECASE,
+)
 _UNSTATED = 0.0  # a sentence reworded to state a period bounded nothing before ("we do not store")
 _UNSAID = float(2**63)  # no sentence: the page said nothing, bounded or not
 
 
 def lengthened(old: str, new: str) -> bool:
     """Whether `new` lets something last longer than `old` said: a longer period, or none at all
-    ("as long as necessary", or the sentence gone). `old` empty (a sentence added) is no bound
-    known, so only an open end is longer than it; a reworded `old` with no period ("We do not
-    store your prompts") bounded at nothing, so any period is longer."""
+    ("as long as necessary", or the sentence gone), or an exception added that keeps it past
+    its period ("…, except where the law requires us to keep it"). `old` empty (a sentence
+    added) is no bound known, so only an open end is longer than it; a reworded `old` with no
+    period ("We do not store your prompts") bounded at nothing, so any period is longer."""
     before = _bound(old) if old else _UNSAID
     after = _bound(new) if new else math.inf
-    return after > before
+    excepted = bool(old) and _kept_beyond(new) and not _kept_beyond(old)
+    return after > before or excepted
+
+
+def _kept_beyond(text: str) -> bool:
+    return _KEPT_BEYOND.search(text) is not None
 
 
 def _bound(text: str) -> float:
