@@ -27,7 +27,15 @@ from notifier.messages import (
     withdrawn_message,
 )
 from notifier.payload import owed_data
-from notifier.render import TITLE_IN_BODY, Message, clip, fit, title_in_body
+from notifier.render import (
+    RENDERERS,
+    TITLE_IN_BODY,
+    Message,
+    fit,
+    render,
+    short_title,
+    title_in_body,
+)
 from store.models import REINSTATED, REMINDER, WITHDRAWN, utcnow
 from store.outbox import (
     Held,
@@ -78,19 +86,27 @@ class DeliveryReport:
 def send(channel: Channel, message: Message) -> Outcome:
     """`message` rendered for the channel's format and length limits, then sent."""
     body_room = channel.body_maxlen
-    title = message.title
     if channel.title_maxlen:
-        title = clip(title, channel.title_maxlen)
+        title = short_title(message, channel.title_maxlen)
         if channel.title_shares_body_limit:  # sent as `title\r\nbody` (Discord)
             body_room -= len(title) + 2
     else:  # no title field: Apprise puts the title into the body, as it is, in its markup
-        title = title_in_body(title, channel.dialect)
+        title = title_in_body(short_title(message, _title_room(channel, message)), channel.dialect)
         body_room -= len(title) + TITLE_IN_BODY[channel.dialect]
     body = fit(message, channel.dialect, body_room)
     while channel.body_maxbytes and len(body.encode()) > channel.body_maxbytes:
         body_room -= len(body.encode()) - channel.body_maxbytes  # `·`, `—`, `…` weigh 2 or 3
         body = fit(message, channel.dialect, body_room)
     return channel.send(title, body, message.notify_type, message.data)
+
+
+def _title_room(channel: Channel, message: Message) -> int:
+    """What a title put into the body may take: the body's room less the last link, the change
+    on the review page (`fit` keeps it). An SMS's 160 characters given a longer title kept no
+    body at all, and Apprise refused to send it."""
+    links = [line for line in message.foot if line.style == "link"]
+    kept = len(render(links[-1:], channel.dialect)) + len(RENDERERS[channel.dialect][1])
+    return channel.body_maxlen - TITLE_IN_BODY[channel.dialect] - kept
 
 
 def _group_key(owed: Owed) -> Hashable:

@@ -45,12 +45,14 @@ def _dated(summary: str, when: date | None, today: date) -> tuple[str, str]:
     return summary, f" ({stated}, {relative})"
 
 
-def _title(lead: str, gist: str, tail: str) -> str:
+def _title(lead: str, gist: str, tail: str) -> tuple[str, str]:
     """`lead`, `gist` and `tail`, the gist clipped at a word to keep the title within TITLE_MAX:
     a change no rule recognised is summarised by counts and section names ("9 sentences added,
     11 removed, 12 changed, 1 restored in “Microsoft Copilot Supplemental Terms of Use”, …"),
-    and the service's cut of such a title fell on its effective date and days left."""
-    return f"{lead}{clip(gist, max(TITLE_MAX - len(lead) - len(tail), MIN_GIST))}{tail}"
+    and the service's cut of such a title fell on its effective date and days left. With the
+    gist as the title gives it: a service with less room cuts it alone (`Message.gist`)."""
+    shown = clip(gist, max(TITLE_MAX - len(lead) - len(tail), MIN_GIST))
+    return f"{lead}{shown}{tail}", shown
 
 
 def review_url(change: ChangeRow, base_url: str | None) -> str | None:
@@ -60,6 +62,11 @@ def review_url(change: ChangeRow, base_url: str | None) -> str | None:
 
 def headline(change: ChangeRow, today: date) -> str:
     """`[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred (effective …)`."""
+    return _headline(change, today)[0]
+
+
+def _headline(change: ChangeRow, today: date) -> tuple[str, str]:
+    """The headline and its gist, as `_title` gives them."""
     gist, when = _dated(_first_line(change), change.effective_date, today)
     return _title(f"[{_severity(change).upper()}] {_named(change)} — ", gist, when)
 
@@ -108,9 +115,10 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
     # another count than the summary's, of lines perhaps.
     counts = f"{change.added} added · {change.removed} removed · {change.changed} changed"
     review = review_url(change, base_url)
-    title = headline(change, today)
+    title, gist = _headline(change, today)
     return Message(
         title=title,
+        gist=gist,
         head=tuple(Line(line) for line in _untitled(change, title, today)),
         items=quoted,
         foot=(
@@ -145,9 +153,11 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     alert = change_message(change, base_url=base_url, today=today)
     found = f"{change.detected_at:%Y-%m-%d}"
     when = f": {left} ({change.effective_date.isoformat()})"
+    title, shown = _title(f"[REMINDER] {_named(change)} — ", gist, when)
     return replace(
         alert,
-        title=_title(f"[REMINDER] {_named(change)} — ", gist, when),
+        title=title,
+        gist=shown,
         head=(
             Line(f"{left.capitalize()}, on {change.effective_date.isoformat()}; found {found}."),
             *alert.head,
@@ -199,8 +209,8 @@ def _recalled(
     """The alert of a change told again, tagged, with where the page stands now in its title
     and how it came there above what the alert said."""
     alert = change_message(change, base_url=base_url, today=today)
-    title = _title(f"[{tag}] {_named(change)} — ", _first_line(change), f": {state}")
-    return replace(alert, title=title, head=(Line(told), *alert.head))
+    title, gist = _title(f"[{tag}] {_named(change)} — ", _first_line(change), f": {state}")
+    return replace(alert, title=title, gist=gist, head=(Line(told), *alert.head))
 
 
 def _first_line(change: ChangeRow) -> str:

@@ -49,9 +49,11 @@ def _noted(line: Line) -> str:
 @dataclass(frozen=True)
 class Message:
     """Title and body; `items` are what may be cut, `head` and `foot` are always kept. `data` is
-    the same alert for programs (`notifier.payload`), carried by the webhooks that can."""
+    the same alert for programs (`notifier.payload`), carried by the webhooks that can. `gist`
+    is the part of the title a short limit cuts (`short_title`)."""
 
     title: str
+    gist: str = ""
     head: tuple[Line, ...] = ()
     items: tuple[Line, ...] = ()
     foot: tuple[Line, ...] = ()
@@ -68,6 +70,22 @@ def clip(text: str, limit: int) -> str:
     if " " in cut.strip():
         cut = cut[: cut.rstrip().rfind(" ")]
     return cut.rstrip(" ,;:") + "…"
+
+
+def short_title(message: Message, limit: int) -> str:
+    """The title within `limit` characters, its gist cut: what comes before it (the severity,
+    the document) and after it (the effective date, the days left) are what a reader must see,
+    where a plain cut kept the gist and lost the date. Then the document's name is cut, after
+    the severity; a title with no gist is cut at its end."""
+    title = message.title
+    if len(title) <= limit:
+        return title
+    lead, found, tail = title.partition(message.gist) if message.gist else ("", "", "")
+    if not found or limit <= len(tail):
+        return clip(title, limit)
+    if (room := limit - len(lead) - len(tail)) > 0:
+        return lead + clip(message.gist, room) + tail
+    return clip(lead.removesuffix(" — "), limit - len(tail)) + tail
 
 
 # Above this share of both wordings' words changed, a sentence was rewritten, not edited: the
@@ -224,11 +242,12 @@ def fit(message: Message, body_format: str, maxlen: int) -> str:
     # Too long even without items: clip the longest line (dropping it once empty), the links
     # last (an SMS's 160 characters kept "Sentences: 30 added…" and dropped the review link),
     # and a link whole or not at all: a label cut to "Re…" named nothing. The links that
-    # cannot fit even alone go first, the longest first, so the others spare the text.
+    # cannot fit together go first, the longest first, but never the last one, the way to the
+    # change on the review page when there is one: a long one went before the source page.
     while len(body) > maxlen and len(links := [line for line in kept if line.style == "link"]) > 1:
         if len(render(links, body_format)) <= maxlen:
             break
-        kept.remove(max(links, key=lambda line: len(one(line))))
+        kept.remove(max(links[:-1], key=lambda line: len(one(line))))
         body = render(kept, body_format)
     while len(body) > maxlen and kept:
         texts = [i for i, line in enumerate(kept) if line.style != "link"] or range(len(kept))

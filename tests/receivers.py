@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import socket
+import ssl
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +19,10 @@ from urllib.parse import parse_qsl
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.site import serve
 
@@ -24,6 +32,37 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _tls() -> ssl.SSLContext:
+    """A server context with a self-signed certificate for 127.0.0.1: the services Apprise
+    reaches by HTTPS only (Infobip's SMS) are sent to with `?verify=no`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.NamedTemporaryFile(suffix=".pem") as chain:
+        chain.write(pem)
+        chain.flush()
+        context.load_cert_chain(chain.name)
+    return context
 
 
 @dataclass
@@ -37,6 +76,7 @@ class Webhook:
     headers: list[dict[str, str]] = field(default_factory=list)  # those of each post kept
     paths: list[str] = field(default_factory=list)  # each post's path and query
     on_post: Callable[[], None] | None = None  # run on each post before it is answered
+    tls: bool = False  # HTTPS, with a self-signed certificate
     # The JSON body answered, from the request's headers (an endpoint quoting them in its error)
     reply: Callable[[dict[str, str]], dict[str, Any]] | None = None
     _server: ThreadingHTTPServer | None = None
@@ -75,6 +115,8 @@ class Webhook:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls:
+            self._server.socket = _tls().wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=serve, args=(self._server,), daemon=True).start()
         return self
 

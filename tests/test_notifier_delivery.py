@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from apprise.plugins.infobip import NotifyInfobip
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -722,3 +723,30 @@ def test_an_ntfy_alert_stays_within_ntfys_message_size(history: History, hook: W
     assert 3500 < len(post["message"].encode()) <= 4096
     assert re.search(r"… \d+ more\n", post["message"])
     assert post["message"].endswith("Source: " + WHATSAPP.url)
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.parametrize("base_url", ["https://watch.example.org/", None])
+def test_an_sms_keeps_severity_date_and_link_whatever_the_title(
+    history: History, monkeypatch: pytest.MonkeyPatch, base_url: str | None
+) -> None:
+    """An SMS (Infobip's, 160 characters, no title field: Apprise puts the title into the body)
+    given a title over 160 characters got no body at all, and Apprise refused to send it; the
+    summary between the document and the date is what is cut, not the link nor the date."""
+    receiver = Webhook(tls=True).start()
+    # Infobip's host is the account's own; its port is always 443, here the receiver's.
+    monkeypatch.setattr(NotifyInfobip, "notify_url", f"https://{{host}}:{receiver.port}/sms/3/m")
+    try:
+        add(history, "infobip://KEYabc123@127.0.0.1/+15551234567?verify=no", "sms")
+        change_id = history.change(summary="Bots barred " * 14, effective=date(2027, 1, 15))
+        assert deliver_owed(history.engine, base_url=base_url).delivered == 1
+    finally:
+        receiver.stop()
+    [post] = receiver.posts
+    text = post["messages"][0]["content"]["text"]
+    assert len(text) <= 160
+    title = text.splitlines()[0]
+    assert title.startswith("[CRITICAL] WhatsApp · Business Solution Terms — Bots")
+    assert re.search(r"Bots… \(effective 2027-01-15, in \d+ days\)$", title)
+    link = f"https://watch.example.org/changes/{change_id}" if base_url else WHATSAPP.url
+    assert text.endswith(link)

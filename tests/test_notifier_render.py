@@ -293,6 +293,19 @@ def test_a_tiny_limit_keeps_the_review_link_before_the_counts(
     assert "… 30 more" in body
 
 
+def test_a_tiny_limit_keeps_the_review_link_longer_than_the_source() -> None:
+    """The link that did not fit beside the other went, the longest first: a review page on a
+    long host lost its link to the change for a short source URL's."""
+    review = Line(
+        "Review this change", "link", "https://policywatch.intranet.example.org/changes/9"
+    )
+    message = Message(
+        "t", foot=(Line("Sentences: 1 added"), Line("Source", "link", "https://x.com/tos"), review)
+    )
+    body = fit(message, "text", 80)
+    assert body.endswith(render([review], "text")) and "x.com" not in body
+
+
 def test_a_single_overlong_paragraph_is_clipped_not_split_mid_word() -> None:
     words = " ".join(f"word{n}" for n in range(500))
     body = fit(Message("t", head=(Line(words),)), "text", 200)
