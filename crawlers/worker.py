@@ -156,6 +156,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         self.unreported: list[tuple[str, CrawlOutcome, str]] = []
         self.drained = False  # the last look at the queue found fewer tasks than a batch
         self.unanswered = 0  # requests sent or queued here, their response not yet in
+        # The documents a page of which was answered, being read or recorded: in hand on a stop.
+        self.answered: set[str] = set()
         # scrapy-redis sets this once, when its module is imported: the idle clock starts now.
         self.spider_idle_start_time = int(time.time())
         self.beat = LoopingCall(self._beat)
@@ -288,6 +290,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
                     task.crawl,
                     error,
                 )
+        self.answered.discard(item.key)
         self.documents.pop(item.key, None)
         self.states.pop(item.key, None)
         self.accept_capture.discard(item.key)
@@ -299,18 +302,19 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         return super()._request(document, fetched, sent)
 
     def parse(self, response: Response) -> Iterable[FetchedPage | FetchFailed | scrapy.Request]:
-        self._answered()
+        self._answered(response.meta["key"])
         return super().parse(response)
 
     def failed(self, failure: Failure) -> Iterable[FetchFailed]:
-        self._answered()
+        self._answered(failure.request.meta["key"])  # type: ignore[attr-defined]
         return super().failed(failure)
 
-    def _answered(self) -> None:
-        """Take the next batch once half of this one is answered, not when all of it is
-        recorded: waiting for the pipeline (a batch of checks commits 50 ms after its first)
-        left the downloader idle between batches, and made a 304 recrawl of 1,000 pages by one
-        worker twice as long as a local crawl."""
+    def _answered(self, key: str) -> None:
+        """Note `key` in hand (`_stop_asked` finishes it), and take the next batch once half of
+        this one is answered, not when all of it is recorded: waiting for the pipeline (a batch
+        of checks commits 50 ms after its first) left the downloader idle between batches, and
+        made a 304 recrawl of 1,000 pages by one worker twice as long as a local crawl."""
+        self.answered.add(key)
         self.unanswered -= 1
         if self.drained or self.unanswered > self.redis_batch_size // 2:
             return
@@ -362,14 +366,16 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         stop waits for every request handed to its downloader, most of a batch still waiting for
         its host's turn, and sends none of them now (crawlers.downloader,
         SharedHostDelayMiddleware): their tasks went back only as the worker exited, and the
-        other workers waited for them in the meantime. The pages being fetched are finished."""
+        other workers waited for them in the meantime. The pages being fetched are finished, and
+        so are those answered and still being read or recorded: put back, they were recorded
+        here and never reported, and another worker fetched them a second time."""
         downloader = self.crawler.engine.downloader
-        sending = {
+        started = self.answered | {
             request.meta.get("key")
             for slot in downloader.slots.values()
             for request in slot.transferring
         }
-        unstarted = [key for key in self.taken if key not in sending]
+        unstarted = [key for key in self.taken if key not in started]
         self._put_back(unstarted)
         said = [f"{_tasks(len(unstarted))} not started put back in the queue"] if unstarted else []
         if self.taken:

@@ -4,6 +4,7 @@ this module when the test puts `ROOT` on its PYTHONPATH."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import warnings
@@ -50,6 +51,22 @@ class BlockOnSlowPage:
     ) -> AsyncIterator[Any]:
         if response.url.endswith("/slow"):
             time.sleep(BLOCKED)
+        async for item in result:
+            yield item
+
+
+DWELL = 4.0  # seconds a page is read without holding the event loop
+
+
+class DwellOnSlowPage:
+    """Reads any page whose path ends in /slow for DWELL seconds while the event loop runs on:
+    a page answered and still being read or recorded, no longer being fetched."""
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any], spider: object = None
+    ) -> AsyncIterator[Any]:
+        if response.url.endswith("/slow"):
+            await asyncio.sleep(DWELL)
         async for item in result:
             yield item
 

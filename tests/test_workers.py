@@ -669,6 +669,30 @@ def test_a_stopped_worker_puts_back_at_once_the_tasks_it_has_not_started(
     assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(5)]  # each page once
 
 
+def test_a_worker_stopped_while_reading_a_page_finishes_it_and_nothing_is_fetched_twice(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while a page's answer is being read or recorded (no longer being fetched): the
+    worker put its task back in the queue, recorded the page all the same and never reported
+    it, and another worker fetched the page a second time for the crawl."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    site.html("/slow", PAGE.format(n="slow"))
+    catalog = pg_home.catalog([{"type": "Slow", "url": site.url("/slow"), "select": "main"}])
+    index = workers.start(*faults.spider_middlewares("DwellOnSlowPage"))
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    time.sleep(1)  # its answer in, being read (for 4 s)
+    log = workers.stop(index)
+    workers.start()  # would take the task, were it put back
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 0, stderr
+    assert [row["outcome"] for row in json.loads(stdout)] == ["first"], stdout
+    assert "stopping: finishing the 1 being fetched" in log, log
+    assert "testsite/slow: first" in log and "put back" not in log, log
+    assert fetched(site) == ["/slow"]
+
+
 def test_a_workers_log_is_a_line_per_document_and_real_errors(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:
