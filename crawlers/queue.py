@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import signal
@@ -94,6 +95,8 @@ CLIENT_OPTIONS = {
 # Keys a SCAN looks at per round trip: Redis's default, 10, took a round trip per 10 keys of the
 # whole database (the hosts' delays, other crawls' lists) at each of a crawl's looks for workers.
 SCAN_COUNT = 1000
+
+logger = logging.getLogger(__name__)
 
 
 class QueueError(Exception):
@@ -330,12 +333,13 @@ def strays(client: redis.Redis, worker: str, known: Collection[str]) -> int:
     return len(lost)
 
 
-def rescue(client: redis.Redis, crawl: str, alive: Collection[str]) -> int:
+def rescue(client: redis.Redis, crawl: str, alive: Collection[str]) -> dict[str, list[str]]:
     """Put the tasks of `crawl` that workers no longer `alive` were holding back at the head of
-    the queue, for the live ones; how many."""
-    rescued = 0
+    the queue, for the live ones; the documents put back, by the worker that held them."""
+    rescued: dict[str, list[str]] = {}
     for key in client.scan_iter(TAKEN_PREFIX + "*", count=SCAN_COUNT):
-        if _text(key)[len(TAKEN_PREFIX) :] in alive:
+        worker = _text(key)[len(TAKEN_PREFIX) :]
+        if worker in alive:
             continue
         mine = [_text(raw) for raw in client.lrange(key, 0, -1) if _ids(raw)[0] == crawl]
         if mine:
@@ -344,8 +348,24 @@ def rescue(client: redis.Redis, crawl: str, alive: Collection[str]) -> int:
                     pipe.lrem(key, 1, raw)
                 pipe.lpush(QUEUE, *reversed(mine))
                 pipe.execute()
-            rescued += len(mine)
+            rescued[worker] = [_ids(raw)[1] or "?" for raw in mine]
     return rescued
+
+
+def _say_rescued(rescued: Mapping[str, list[str]]) -> None:
+    """Tell the operator, once, which documents were taken back from which dead worker: a worker
+    killed (`kill -9`, out of memory, a lost machine) showed nowhere, its pages fetched again by
+    the others as if nothing had happened, and its death went unnoticed crawl after crawl."""
+    for worker, keys in rescued.items():
+        count = f"{len(keys)} document{'' if len(keys) == 1 else 's'}"
+        logger.warning(
+            "worker %s stopped answering (no sign of life for %d s) while fetching %s of this"
+            " crawl, put back in the queue for the other workers: %s",
+            worker,
+            WORKER_TTL,
+            count,
+            ", ".join(keys),
+        )
 
 
 def live_workers(client: redis.Redis) -> dict[str, str]:
@@ -713,7 +733,8 @@ def _collect(
                 if gone is not None and popped is None and looked - gone > WORKERLESS:
                     yield f"every worker stopped before reporting it (none for {WORKERLESS:.0f} s)"
                     return
-                if rescue(client, crawl, alive):  # a worker died holding some: others take them
+                if rescued := rescue(client, crawl, alive):  # a worker died holding some
+                    _say_rescued(rescued)
                     last = time.monotonic()
             lost = None
         except redis.RedisError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import shutil
 import signal
 import socket
@@ -295,7 +296,7 @@ def test_a_killed_worker_ends_the_wait_and_its_queued_tasks_are_withdrawn(
     assert redis.Redis.from_url(redis_url).llen(QUEUE) == 0
 
 
-def test_the_tasks_of_a_killed_worker_go_to_the_live_one(
+def test_the_tasks_of_a_killed_worker_go_to_the_live_one_and_the_crawl_says_so(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:
     catalog = publish(site, pg_home, 3, delay=2)
@@ -304,13 +305,22 @@ def test_the_tasks_of_a_killed_worker_go_to_the_live_one(
     coordinator = crawl_started(pg_home, catalog, redis_url, site)
     while workers.client.llen(QUEUE) > 1:  # until each holds one
         time.sleep(0.05)
-    workers.stop(doomed, signal.SIGKILL)
+    dead = workers.stop(doomed, signal.SIGKILL).split()[1].rstrip(":")  # named by its banner
 
     stdout, stderr = coordinator.communicate(timeout=60)
 
     assert coordinator.returncode == 0, stderr
     assert {row["outcome"] for row in json.loads(stdout)} == {"first"}
     assert workers.client.keys("policywatch:taken:*") == []  # nothing held, by the dead or alive
+    # The operator hears of it, once: the worker's death showed nowhere.
+    said = [line for line in stderr.splitlines() if "stopped answering" in line]
+    assert len(said) == 1, stderr
+    assert re.fullmatch(
+        rf"worker {re.escape(dead)} stopped answering \(no sign of life for {WORKER_TTL} s\)"
+        r" while fetching 1 document of this crawl, put back in the queue for the other"
+        r" workers: testsite/terms-\d",
+        said[0],
+    ), said
 
 
 def test_a_crawl_waits_for_a_worker_restarted_after_the_last_one_died(
