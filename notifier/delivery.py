@@ -4,17 +4,21 @@ Guarantee: every owed (subscription, change) pair is sent until it succeeds, and
 under normal operation. A delivery is claimed (`sending`, committed) before its send and marked
 `sent` right after, so a run that crashes or is killed does not resend what it already sent. A
 crash exactly between the send and that commit leaves the row `sending`; it is retried once its
-lease (`LEASE`) has expired, so in that one case the message may arrive twice. Failures are
+lease (`LEASE`) has expired, so in that one case the message may arrive twice; a send still
+running renews its lease (`_leased`). Failures are
 retried with exponential backoff and marked `failed` after `max_attempts`, never dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from notifier.channel import Channel, ChannelError, Outcome
 from notifier.messages import (
@@ -49,6 +53,7 @@ from store.outbox import (
     mark_sent,
     period_start,
     queue_owed,
+    renew,
 )
 from store.subscriptions import SubscriptionRow
 
@@ -190,16 +195,41 @@ def deliver_owed(
         if sub.id not in channels:
             channels[sub.id] = _channel(sub)
         channel = channels[sub.id]
-        outcome = (
-            Outcome(False, str(channel))
-            if isinstance(channel, ChannelError)
-            else send(channel, _compose(items, base_url, clock()))
-        )
+        with _leased(engine, sorted(claimed.ids), clock):
+            outcome = (
+                Outcome(False, str(channel))
+                if isinstance(channel, ChannelError)
+                else send(channel, _compose(items, base_url, clock()))
+            )
         _record(engine, report, sub, sorted(claimed.ids), outcome, clock(), max_attempts)
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)
     report.in_flight, report.in_flight_until = in_flight(engine, LEASE)
     return report
+
+
+@contextmanager
+def _leased(engine: Engine, ids: list[int], clock: Callable[[], datetime]) -> Iterator[None]:
+    """Renew the lease of `ids` every third of it while they are sent: Apprise bounds each
+    read of an answer (4 s), not the whole of it, and an endpoint dribbling its answer a byte
+    at a time outlasted the lease; another run took the delivery for a crashed one's and sent
+    it again. A run that dies stops renewing, and the lease runs out as before."""
+    done = threading.Event()
+
+    def keep() -> None:
+        while not done.wait(LEASE.total_seconds() / 3):
+            try:
+                renew(engine, ids, clock())
+            except SQLAlchemyError:  # the store busy or away: the next renewal tries again
+                continue
+
+    renewer = threading.Thread(target=keep, name="policywatch-lease", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
 
 
 def _channel(sub: SubscriptionRow) -> Channel | ChannelError:

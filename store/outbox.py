@@ -728,6 +728,17 @@ def held(engine: Engine) -> Held:
         return Held(count, due, session.exec(failed).one(), holding, session.exec(paused).one())
 
 
+def renew(engine: Engine, ids: Sequence[int], now: datetime) -> None:
+    """Start the lease of deliveries still being sent afresh at `now`: their send is slow, not
+    abandoned, and another run must not take them for a crashed one's."""
+    with Session(writer(engine)) as session, session.begin():
+        session.execute(
+            update(Delivery)
+            .where(col(Delivery.id).in_(ids), col(Delivery.status) == SENDING)
+            .values(claimed_at=now)
+        )
+
+
 def mark_sent(engine: Engine, ids: Sequence[int], now: datetime) -> None:
     with Session(engine) as session, session.begin():
         session.execute(

@@ -9,6 +9,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -65,6 +66,9 @@ def _tls() -> ssl.SSLContext:
     return context
 
 
+DRIBBLED = b"accepted"  # a dribbling endpoint's answer, sent a byte at a time
+
+
 @dataclass
 class Webhook:
     """An HTTP server taking JSON (or form) POSTs; `status` is what it answers (500: a broken
@@ -77,6 +81,7 @@ class Webhook:
     paths: list[str] = field(default_factory=list)  # each post's path and query
     on_post: Callable[[], None] | None = None  # run on each post before it is answered
     tls: bool = False  # HTTPS, with a self-signed certificate
+    dribble: float = 0.0  # seconds between the bytes of its answer: an endpoint that dribbles
     # The JSON body answered, from the request's headers (an endpoint quoting them in its error)
     reply: Callable[[dict[str, str]], dict[str, Any]] | None = None
     _server: ThreadingHTTPServer | None = None
@@ -104,12 +109,23 @@ class Webhook:
                     if (receiver.reply)
                     else b""
                 )
+                if receiver.dribble:
+                    self._dribble(receiver.dribble)
+                    return
                 self.send_response(receiver.status)
                 if answer:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
+
+            def _dribble(self, pause: float) -> None:
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", str(len(DRIBBLED)))
+                self.end_headers()
+                for byte in DRIBBLED:
+                    time.sleep(pause)
+                    self.wfile.write(bytes([byte]))
 
             def log_message(self, *args: Any) -> None:
                 pass

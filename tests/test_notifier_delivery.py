@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -13,6 +14,7 @@ from apprise.plugins.infobip import NotifyInfobip
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+import notifier.delivery
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
@@ -210,6 +212,29 @@ def test_a_claimed_delivery_is_not_resent_until_its_lease_expires(
     # The resend names the same delivery: a receiver that has seen it can drop it.
     first, again = (post["policywatch"]["deliveries"] for post in hook.posts)
     assert first == again == [delivery_ids(history)[0]]
+
+
+def test_a_delivery_sent_past_its_lease_is_not_sent_again(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An endpoint that dribbles its answer (a byte a second: Apprise's 4 s without a byte never
+    comes) held the send past the lease (30 minutes; 1.5 s here), and the next run, taking the
+    delivery for a crashed one's, sent the alert a second time."""
+    monkeypatch.setattr(notifier.delivery, "LEASE", timedelta(seconds=1.5))
+    hook = Webhook(dribble=1.0).start()  # 8 bytes: 8 s
+    try:
+        add(history, hook.url())
+        history.change()
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(deliver_owed, history.engine)
+            while not hook.posts:
+                time.sleep(0.05)
+            time.sleep(3)  # twice the lease, the answer still coming
+            assert deliver_owed(history.engine).messages == 0
+            assert slow.result().delivered == 1
+    finally:
+        hook.stop()
+    assert len(hook.posts) == 1 and statuses(history) == ["sent"]
 
 
 def test_filters_and_minimum_severity(history: History, hook: Webhook) -> None:
