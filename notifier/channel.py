@@ -177,6 +177,17 @@ def _carrying(plugins: list[Any], data: Mapping[str, Any]) -> Iterator[None]:
             plugin.payload_extras = extras
 
 
+def _redirected(reason: str) -> str:
+    """What to do about a redirect answered (not followed: see `Channel`), said after Apprise's
+    bare `error=301`."""
+    if not re.search(r"\berror=30[12378]\b", reason):
+        return ""
+    return (
+        " (a redirect, not followed: give the subscription the address it redirects to with"
+        " `subscriptions edit NAME --url …`, or add ?redirect=yes to its URL)"
+    )
+
+
 _WEBHOOK_SCHEMES = {"http": "json", "https": "jsons"}  # Apprise's generic JSON webhook
 
 
@@ -218,7 +229,13 @@ class Channel:
         # thread left the process waiting at exit for a thread nothing would ever end
         # (ThreadPoolExecutor records a thread only after starting it). Each send stays bounded
         # by Apprise's socket timeouts: 4 s to connect, 4 s of silence while reading.
-        asset = apprise.AppriseAsset(storage_mode="memory", service_timeout=0, async_mode=False)
+        # Redirects are not followed unless the URL says `?redirect=yes`: requests turns a POST
+        # redirected by a 301, 302 or 303 (a webhook moved, http:// sent on to https://) into a
+        # GET without its body, which the endpoint answered 200: the alert was lost, and
+        # recorded sent. Refused, the redirect is an error `subscriptions list` shows.
+        asset = apprise.AppriseAsset(
+            storage_mode="memory", service_timeout=0, async_mode=False, http_redirects=False
+        )
         self._apprise = apprise.Apprise(asset=asset)
         with apprise.LogCapture(level=logging.WARNING, fmt="%(levelname)s %(message)s") as log:
             added = self._apprise.add(url)
@@ -302,4 +319,4 @@ class Channel:
                 if entry.level in ("WARNING", "ERROR", "CRITICAL")
             ]
             reason = reasons[-1] if reasons else f"Apprise reported {result.status.name}"
-            return Outcome(False, self.scrub(reason))
+            return Outcome(False, self.scrub(reason) + _redirected(reason))

@@ -82,6 +82,8 @@ class Webhook:
     on_post: Callable[[], None] | None = None  # run on each post before it is answered
     tls: bool = False  # HTTPS, with a self-signed certificate
     dribble: float = 0.0  # seconds between the bytes of its answer: an endpoint that dribbles
+    moved_to: str = ""  # a path the others are redirected to (301): a webhook moved
+    gets: list[str] = field(default_factory=list)  # the paths asked for by GET
     # The JSON body answered, from the request's headers (an endpoint quoting them in its error)
     reply: Callable[[dict[str, str]], dict[str, Any]] | None = None
     _server: ThreadingHTTPServer | None = None
@@ -93,7 +95,19 @@ class Webhook:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                receiver.gets.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_POST(self) -> None:
+                if receiver.moved_to and self.path != receiver.moved_to:
+                    self.send_response(301)
+                    self.send_header("Location", receiver.moved_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 form = self.headers.get_content_type() == "application/x-www-form-urlencoded"

@@ -237,6 +237,24 @@ def test_a_delivery_sent_past_its_lease_is_not_sent_again(
     assert len(hook.posts) == 1 and statuses(history) == ["sent"]
 
 
+def test_a_webhook_that_moved_is_an_error_not_an_alert_lost(history: History) -> None:
+    """A webhook answering 301 (moved, or http:// sent on to https://) had its POST turned into
+    a GET without the alert by the redirect followed: answered 200, the delivery was recorded
+    sent, and nothing arrived. Now it fails, saying what to do."""
+    hook = Webhook(moved_to="/new").start()
+    try:
+        add(history, hook.url("/old"), "moved")
+        history.change()
+        report = deliver_owed(history.engine)
+    finally:
+        hook.stop()
+    assert report.delivered == 0 and report.retrying == 1
+    [error] = report.errors
+    assert error.startswith("moved: Failed to send JSON POST notification: ")
+    assert "error=301. (a redirect, not followed: give the subscription the address" in error
+    assert hook.gets == [] and hook.posts == []
+
+
 def test_filters_and_minimum_severity(history: History, hook: Webhook) -> None:
     add(history, hook.url("/whatsapp"), "whatsapp", services=["whatsapp"])
     add(history, hook.url("/ai"), "ai", tags=["ai"])
