@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notifier.channel import Channel, ChannelError, Outcome
 from notifier.messages import (
+    burst_message,
     change_message,
     digest_message,
     fetch_event_message,
@@ -62,6 +63,8 @@ ISSUE_STREAK = 3
 LEASE = timedelta(minutes=30)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
+# Change alerts owed at once to one subscription past which they travel in one message.
+BURST = 10
 
 
 def backoff(attempts: int) -> timedelta:
@@ -130,6 +133,23 @@ def _group_key(owed: Owed) -> Hashable:
     return owed.delivery_id
 
 
+def _grouped(owed: list[Owed]) -> list[list[Owed]]:
+    """`owed` in messages (`_group_key`), a subscription's change alerts past BURST in one: a
+    crawl finding 500 pages changed (a site redesigned, a catalog fixed) sent 500 alerts, which
+    flooded the channel, and its service's rate limit refused most of them."""
+    groups: dict[Hashable, list[Owed]] = {}
+    for item in owed:
+        groups.setdefault(_group_key(item), []).append(item)
+    alerts: dict[int | None, list[Hashable]] = {}
+    for key, [first, *_] in groups.items():
+        if first.kind == "change" and first.change is not None and not first.subscription.digest:
+            alerts.setdefault(first.subscription.id, []).append(key)
+    for sub_id, keys in alerts.items():
+        if len(keys) > BURST:
+            groups[(sub_id, "burst")] = [item for key in keys for item in groups.pop(key)]
+    return list(groups.values())
+
+
 def _compose(items: list[Owed], base_url: str | None, today: datetime) -> Message:
     return replace(_words(items, base_url, today), data=owed_data(items, base_url))
 
@@ -160,6 +180,9 @@ def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
             base_url=base_url,
             today=today.date(),
         )
+    if len(items) > 1:
+        changes = [item.change for item in items if item.change]
+        return burst_message(changes, base_url=base_url, today=today.date())
     return change_message(first.change, base_url=base_url, today=today.date())
 
 
@@ -179,11 +202,8 @@ def deliver_owed(
     clock: Callable[[], datetime] = (lambda: now) if now else utcnow
     queue_owed(engine, clock(), issue_streak=issue_streak)
     report = DeliveryReport()
-    groups: dict[Hashable, list[Owed]] = {}
-    for owed in due(engine, clock(), lease=LEASE, retry_now=retry_now):
-        groups.setdefault(_group_key(owed), []).append(owed)
     channels: dict[int, Channel | ChannelError] = {}
-    for group in groups.values():
+    for group in _grouped(due(engine, clock(), lease=LEASE, retry_now=retry_now)):
         sub = group[0].subscription
         # Claimed at the time of sending, so the lease runs from the send, however long the run.
         claimed = claim(engine, group, clock(), lease=LEASE, retry_now=retry_now)

@@ -238,22 +238,43 @@ def digest_message(
     once (after a pause) go together, `start` to `last` (the last one's start)."""
     ordered = most_severe_first(changes)
     worst = _severity(ordered[0])
-    items = tuple(
+    noun = "change" if len(ordered) == 1 else "changes"
+    return Message(
+        title=f"[{worst.upper()}] policywatch {digest} digest, {_periods(start, last)}: "
+        f"{len(ordered)} {noun}",
+        head=(Line(f"{len(ordered)} {noun} since {start.date().isoformat()}, most severe first."),),
+        items=_listed(ordered, base_url, today),
+        foot=_timeline(start.date(), base_url),
+        notify_type=NOTIFY_TYPES.get(worst, "info"),
+    )
+
+
+def burst_message(changes: Sequence[ChangeRow], *, base_url: str | None, today: date) -> Message:
+    """The changes owed at once past a burst's size (a crawl finding 500 pages changed, a site
+    redesigned): one message listing them as a digest does, where one alert each flooded the
+    channel, and its service's rate limit refused most of them."""
+    ordered = most_severe_first(changes)
+    worst = _severity(ordered[0])
+    since = min(change.detected_at for change in ordered).date()
+    return Message(
+        title=f"[{worst.upper()}] policywatch: {len(ordered)} changes at once",
+        head=(Line(f"{len(ordered)} changes found since {since.isoformat()}, most severe first."),),
+        items=_listed(ordered, base_url, today),
+        foot=_timeline(since, base_url),
+        notify_type=NOTIFY_TYPES.get(worst, "info"),
+    )
+
+
+def _listed(ordered: Sequence[ChangeRow], base_url: str | None, today: date) -> tuple[Line, ...]:
+    """Each change's headline, linked, named by its id and day: two edits of a page can share a
+    summary, and without a review page they share their link too."""
+    return tuple(
         Line(
             f"{headline(change, today)} (change {change.id}, {change.detected_at:%Y-%m-%d})",
             "link",
             review_url(change, base_url) or change.url,
         )
         for change in ordered
-    )
-    noun = "change" if len(ordered) == 1 else "changes"
-    return Message(
-        title=f"[{worst.upper()}] policywatch {digest} digest, {_periods(start, last)}: "
-        f"{len(ordered)} {noun}",
-        head=(Line(f"{len(ordered)} {noun} since {start.date().isoformat()}, most severe first."),),
-        items=items,
-        foot=_timeline(start.date(), base_url),
-        notify_type=NOTIFY_TYPES.get(worst, "info"),
     )
 
 

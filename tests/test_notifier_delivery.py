@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 import notifier.delivery
 from notifier import deliver_owed
+from notifier.delivery import BURST
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
 from store.outbox import failed_by_document
@@ -253,6 +254,28 @@ def test_a_webhook_that_moved_is_an_error_not_an_alert_lost(history: History) ->
     assert error.startswith("moved: Failed to send JSON POST notification: ")
     assert "error=301. (a redirect, not followed: give the subscription the address" in error
     assert hook.gets == [] and hook.posts == []
+
+
+def test_a_burst_of_changes_is_one_alert_not_a_flood(history: History, hook: Webhook) -> None:
+    """A crawl finding hundreds of pages changed at once (a site redesigned) sent one alert per
+    change: a flood, most of it refused by the service's rate limit. Past BURST (10) owed at
+    once, a subscription gets one alert listing them, most severe first."""
+    add(history, hook.url(), "team")
+    for n in range(BURST):
+        history.change(summary=f"change {n}", severity="medium")
+    history.change(summary="AI providers barred", severity="critical")
+    report = deliver_owed(history.engine, base_url="https://review.example/")
+    assert (report.messages, report.delivered) == (1, BURST + 1)
+    [post] = hook.posts
+    assert post["title"] == f"[CRITICAL] policywatch: {BURST + 1} changes at once"
+    assert post["message"].splitlines()[1].startswith("[CRITICAL] WhatsApp")
+    assert "Every change since " in post["message"]  # the rest, on the review page
+    data = post["policywatch"]
+    assert len(data["changes"]) == len(data["deliveries"]) == BURST + 1
+    assert statuses(history) == ["sent"] * (BURST + 1)
+    history.change(summary="one more")
+    deliver_owed(history.engine)  # alone again: its own alert
+    assert hook.posts[-1]["title"].endswith("— one more")
 
 
 def test_filters_and_minimum_severity(history: History, hook: Webhook) -> None:
