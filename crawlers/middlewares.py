@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from functools import partial
@@ -59,13 +60,20 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     Deferred: the first waiter consumes the result and the others get None, which means "allow
     all", so a disallowed page queued third was fetched anyway. Here each waiter chains its own
     Deferred and the result passes through unchanged to the next.
+
+    A host's robots.txt is asked for again once it is `POLICYWATCH_ROBOTS_MAX_AGE` seconds old:
+    Scrapy keeps it for the crawler's life, which for a worker is weeks, where RFC 9309 (2.4)
+    keeps it 24 hours at most. A site that came to disallow the crawler was still crawled by the
+    workers, and one whose robots.txt failed once stayed refused until they restarted.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        self.max_age = crawler.settings.getfloat("POLICYWATCH_ROBOTS_MAX_AGE")
         # host -> why its robots.txt failed: the error status it answered, or what its download
         # raised
         self._failing: dict[str, int | Exception] = {}
+        self._asked: dict[str, float] = {}  # host -> when its robots.txt was asked for
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         """A robots.txt that answers a server error (5xx, or 429) says nothing of what is
@@ -101,7 +109,9 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         netloc = urlparse_cached(request).netloc
+        self._forget_if_old(netloc)
         if netloc not in self._parsers:  # the first request to this host downloads robots.txt
+            self._asked[netloc] = time.monotonic()
             return await super().robot_parser(request)
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
@@ -109,6 +119,18 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             parser.addBoth(_pass_through, own)
             return await maybe_deferred_to_future(own)
         return parser
+
+    def _forget_if_old(self, netloc: str) -> None:
+        """Forget the host's robots.txt, and why it failed, once it is older than `max_age`
+        (unless it is still being downloaded), so that the next request asks for it again."""
+        asked = self._asked.get(netloc)
+        if asked is None or time.monotonic() - asked < self.max_age:
+            return
+        if isinstance(self._parsers.get(netloc), Deferred):
+            return
+        self._parsers.pop(netloc, None)
+        self._failing.pop(netloc, None)
+        del self._asked[netloc]
 
 
 def _pass_through(result: Any, waiter: Deferred[Any]) -> Any:

@@ -29,6 +29,9 @@ CONTACT_URL = "https://github.com/policywatch/policywatch"  # until the user set
 USER_AGENT = user_agent(CONTACT_URL)
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_USER_AGENT = "policywatch"
+# Seconds a host's robots.txt is kept before it is asked for again (crawlers/middlewares.py): a
+# local crawl never keeps it that long, a worker runs for weeks. RFC 9309 (2.4) allows 24 hours.
+POLICYWATCH_ROBOTS_MAX_AGE = 3600.0
 
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
