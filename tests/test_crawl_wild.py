@@ -681,6 +681,22 @@ def test_a_page_is_asked_for_in_the_language_declared(home: Home, site: Site) ->
     assert "Clause 1: the developer" in home.run("text", "testsite/terms").stdout
 
 
+def test_a_page_that_shows_its_policy_in_a_frame_is_no_version(home: Home, site: Site) -> None:
+    """A policy vendor's embed: the page's header and footer were recorded as the policy."""
+    footer = "<footer>© Acme 2025 · Privacy · Terms · Contact us</footer>"
+    site.html(
+        "/privacy", f'<body><header>Acme</header><iframe src="/embed"></iframe>{footer}</body>'
+    )
+    site.html("/embed", terms(CLAUSES))
+    seen = outcomes(home.crawl(declare(home, site, "/privacy"), "--json"))
+    assert seen["testsite/doc-privacy"] == (
+        "failed",
+        "framed: the page shows its text in a frame: declare the address of the frame that holds"
+        f" the policy instead ({site.url('/embed')})",
+    )
+    assert versions(home)["testsite/doc-privacy"] == 0
+
+
 def test_a_pdf_document_is_extracted_and_its_change_judged(home: Home, site: Site) -> None:
     clauses = [f"{n}. Clause {n}" for n in range(1, 4)]
     body = [

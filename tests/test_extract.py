@@ -633,3 +633,42 @@ def test_any_input_gives_normal_markdown_or_an_extraction_error(
         return
     _assert_normal_form(out)
     assert out == md(body, select=select, remove=remove, url=PAGE, encoding=encoding)
+
+
+# --- Frames -----------------------------------------------------------------------------------
+
+
+def test_a_page_that_shows_its_policy_in_a_frame_says_where() -> None:
+    """Its header and footer were recorded as the policy, which was never tracked."""
+    framed = '<body><header>Acme</header><iframe src="/embed/terms"></iframe><p>© Acme</p></body>'
+    frameset = '<frameset><frame src="menu.html"><frame src="terms.html"></frameset>'
+    said = "the page shows its text in a frame: declare the address of the frame that holds"
+    for page, frames in [
+        (framed, "https://example.com/embed/terms"),
+        (frameset, "https://example.com/legal/menu.html, https://example.com/legal/terms.html"),
+    ]:
+        with pytest.raises(ExtractionError) as caught:
+            md(page, url=PAGE)
+        assert (caught.value.kind, str(caught.value)) == (
+            "framed",
+            f"{said} the policy instead ({frames})",
+        )
+
+
+def test_frames_a_page_does_not_show_or_beside_its_policy_are_no_policy_frame() -> None:
+    # A tag manager's, in most pages' <noscript>, and hidden or zero-sized ones.
+    tracking = [
+        '<noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-1"></iframe>'
+        "</noscript>",
+        '<iframe src="/pixel" style="display: none"></iframe>',
+        '<iframe src="/pixel" width="0" height="0"></iframe>',
+        '<iframe src="/pixel" hidden></iframe>',
+        '<iframe src="about:blank"></iframe>',
+    ]
+    for frame in tracking:
+        assert md(f"<body>{frame}<p>Short terms.</p></body>") == "Short terms.\n"
+    assert md('<main><p>Terms.</p></main><iframe src="/ad"></iframe>', select=["main"]) == (
+        "Terms.\n"
+    )
+    policy = "<p>" + "The developer agrees to the terms. " * 30 + "</p>"
+    assert md(f'<body>{policy}<iframe src="https://video.example/embed"></iframe></body>')

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import urljoin
+
+from lxml import etree
 
 from crawlers.declarations import Selector
 from crawlers.extraction.decoding import decode
@@ -11,9 +14,14 @@ from crawlers.extraction.errors import ExtractionError
 from crawlers.extraction.links import base_url
 from crawlers.extraction.markdown import Renderer, tidy
 from crawlers.extraction.selection import Order, Part, range_parts, roots, split
-from crawlers.extraction.tree import Node, parse
+from crawlers.extraction.tree import Document, Node, is_tag, parse
 
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+# Fewer words than a policy has, around a frame: the page shows its policy in the frame (a
+# policy vendor's embed, a frameset), and what is around it (a header, a footer) is not the
+# policy. It was recorded as the policy's text, and the policy never tracked.
+_FRAMED_WORDS = 150
+_NOT_A_PAGE = ("about:", "javascript:", "data:")
 
 
 def extract_markdown(
@@ -42,7 +50,8 @@ def extract_markdown(
     order = Order(document) if ranges_select or ranges_remove else None
     if order is not None:
         removed.update(order.contained_in(ranges_remove))
-    renderer = Renderer(base_url(document, url), frozenset(removed))
+    base = base_url(document, url)
+    renderer = Renderer(base, frozenset(removed))
     parts: list[Part]
     if order is not None and ranges_select:
         parts = range_parts(document, css_select, ranges_select, renderer, order)
@@ -52,6 +61,38 @@ def extract_markdown(
         names = [repr(css) for css in css_select] + [str(bounds) for bounds in ranges_select]
         raise ExtractionError("selector-matched-nothing", f"no element matches {', '.join(names)}")
     markdown = tidy("\n\n".join(block.text for root, by in parts for block in by.blocks(root)))
+    if len(markdown.split()) < _FRAMED_WORDS and (frames := _frames(parts, base)):
+        raise ExtractionError(
+            "framed",
+            "the page shows its text in a frame: declare the address of the frame that holds"
+            f" the policy instead ({', '.join(frames)})",
+        )
     if not _LETTER_OR_DIGIT.search(markdown):
         raise ExtractionError("empty-text", "the page has no text once markup is removed")
     return markdown
+
+
+def _frames(parts: Sequence[Part], base: str | None) -> list[str]:
+    """The addresses of the frames (`iframe`, `frame`) the parts show that load a page."""
+    return [
+        urljoin(base or "", source)
+        for root, renderer in parts
+        for node in (root.nodes if isinstance(root, Document) else [root])
+        for frame in (node.iter("iframe", "frame") if is_tag(node) else ())
+        if _shown(frame, renderer)
+        and not (source := (frame.get("src") or "").strip()).lower().startswith(_NOT_A_PAGE)
+    ]
+
+
+def _shown(frame: etree._Element, renderer: Renderer) -> bool:
+    """Whether the page shows the frame: not hidden, not sized 0 (a tag manager's, in most pages'
+    `<noscript>`), not in a part dropped or removed."""
+    style = (frame.get("style") or "").replace(" ", "").lower()
+    return (
+        frame.get("src") is not None
+        and frame.get("hidden") is None
+        and "display:none" not in style
+        and "0" not in (frame.get("width"), frame.get("height"))
+        and renderer.kept(frame)
+        and not any(renderer.skipped(parent) for parent in frame.iterancestors())
+    )
