@@ -672,3 +672,17 @@ def test_frames_a_page_does_not_show_or_beside_its_policy_are_no_policy_frame() 
     )
     policy = "<p>" + "The developer agrees to the terms. " * 30 + "</p>"
     assert md(f'<body>{policy}<iframe src="https://video.example/embed"></iframe></body>')
+
+
+def test_a_cookie_consent_banner_is_no_part_of_the_policy() -> None:
+    """A script-built page carries its consent platform's banner in its rendered HTML: without a
+    `select`, its text was recorded with the policy's, every rewording of it a change."""
+    banners = [
+        '<div id="onetrust-consent-sdk"><div id="onetrust-banner-sdk"><p>We use cookies to'
+        " improve your experience.</p><button>Accept All Cookies</button></div></div>",
+        '<div id="CybotCookiebotDialog"><h2>This website uses cookies</h2></div>',
+        '<div id="usercentrics-root"><p>Privacy settings</p></div>',
+    ]
+    for banner in banners:
+        page = f"<body><main><h1>Terms</h1><p>You may call the API.</p></main>{banner}</body>"
+        assert md(page) == "# Terms\n\nYou may call the API.\n"

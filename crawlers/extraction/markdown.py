@@ -22,6 +22,17 @@ _DROPPED = frozenset(
         "canvas", "audio", "video", "datalist", "input", "select", "textarea",
     }
 )  # fmt: skip
+# The containers cookie-consent platforms put their banner in, by id: OneTrust, Cookiebot,
+# Didomi, Usercentrics, TrustArc, Quantcast, Complianz, iubenda. A script-built page carries the
+# banner in its rendered HTML, and without a `select` its text was recorded with the policy's,
+# every rewording of the banner a change.
+_CONSENT_BANNERS = frozenset(
+    {
+        "onetrust-consent-sdk", "CybotCookiebotDialog", "didomi-host", "usercentrics-root",
+        "truste-consent-track", "consent_blackbar", "qc-cmp2-container",
+        "cmplz-cookiebanner-container", "iubenda-cs-banner",
+    }
+)  # fmt: skip
 # Elements that start a block of their own, so their text never runs into their neighbours'.
 _BLOCKS = frozenset(
     {
@@ -89,13 +100,16 @@ class Renderer:
         return _paragraphs(self._node(root, _PLAIN, 0))
 
     def skipped(self, tag: etree._Element) -> bool:
-        """Dropped by nature (scripts, hidden parts, widgets) or by the declaration's `remove`.
+        """Dropped by nature (scripts, hidden parts, widgets, cookie-consent banners) or by the
+        declaration's `remove`.
 
         A button is a widget, unless it opens a section (`aria-expanded`, the accordion pattern):
         then its label is that section's title, and policies put their headings there.
         """
         name = tag.tag
         if name in _DROPPED or tag in self._removed or tag.get("hidden") is not None:
+            return True
+        if tag.get("id") in _CONSENT_BANNERS:
             return True
         if name == "button" and tag.get("aria-expanded") is None:
             return True
