@@ -910,6 +910,29 @@ def test_usage_errors_are_one_line_as_every_other_error(
     assert not set("╭│╰─") & set(result.stderr)
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["import-history"], "{DIR}"),
+        (["catalog", "show"], "{KEY}"),
+        (["catalog", "import-ota"], "{FILE.json...}"),
+        (["catalog", "validate"], "[PATH...]"),
+    ],
+)
+def test_arguments_are_named_as_the_readme_names_them(args: list[str], named: str) -> None:
+    """`import-history` alone said "missing argument 'folder'", and its help `{folder}`, where
+    the README (and `show`, `text`, `compare`) write its argument `DIR`; so did `catalog show`
+    (`key`), `import-ota` (`files`) and `validate` (`[paths]...`)."""
+    from policywatch.cli import app
+
+    runner = CliRunner()
+    usage = runner.invoke(app, [*args, "--help"], terminal_width=200).output.splitlines()[1]
+    assert usage == f" Usage: policywatch {' '.join(args)} [OPTIONS] {named}"
+    if named.startswith("{"):
+        missing = runner.invoke(app, args)
+        assert f"error: missing argument '{named.strip('{}')}'" in missing.output
+
+
 def test_a_url_click_quotes_back_is_said_by_its_scheme_alone(home: Home) -> None:
     """A second URL given to `subscribe` came back whole in Click's "unexpected extra argument",
     a Telegram bot's token with it."""

@@ -55,13 +55,14 @@ app.command()(preview)
 PathsArgument = Annotated[
     list[Path] | None,
     typer.Argument(
+        metavar="PATH...",
         help="Declaration files or folders to check on their own; default: the bundled catalog "
         "plus your configured files.",
         show_default=False,
     ),
 ]
 KeyArgument = Annotated[
-    str, typer.Argument(help="Document key, e.g. whatsapp/business-solution-terms.")
+    str, typer.Argument(metavar="KEY", help="Document key, e.g. whatsapp/business-solution-terms.")
 ]
 
 
@@ -258,7 +259,11 @@ def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = 
 
 OtaFilesArgument = Annotated[
     list[Path],
-    typer.Argument(help="Open Terms Archive declaration files (Service.json).", show_default=False),
+    typer.Argument(
+        metavar="FILE.json...",
+        help="Open Terms Archive declaration files (Service.json).",
+        show_default=False,
+    ),
 ]
 OutputOption = Annotated[
     Path,

@@ -30,7 +30,10 @@ from store.queries import tracked_names
 
 def import_history(
     folder: Annotated[
-        Path, typer.Argument(help="One document's folder of dated files, or a tree of them.")
+        Path,
+        typer.Argument(
+            metavar="DIR", help="One document's folder of dated files, or a tree of them."
+        ),
     ],
     service: Annotated[
         str | None, typer.Option(help="Service name, for a single document's folder.")
