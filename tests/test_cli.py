@@ -933,6 +933,15 @@ def test_arguments_are_named_as_the_readme_names_them(args: list[str], named: st
         assert f"error: missing argument '{named.strip('{}')}'" in missing.output
 
 
+def test_import_history_of_a_folder_that_is_not_there_says_so(home: Home) -> None:
+    """A mistyped folder was "snapshots is not a folder", as if it were a file."""
+    (home.path / "notes.md").write_text("# notes\n")
+    missing = home.run("import-history", "snapshots")
+    assert (missing.code, missing.stderr) == (2, "error: snapshots: no such folder\n")
+    a_file = home.run("import-history", "notes.md")
+    assert (a_file.code, a_file.stderr) == (2, "error: notes.md is not a folder\n")
+
+
 def test_a_url_click_quotes_back_is_said_by_its_scheme_alone(home: Home) -> None:
     """A second URL given to `subscribe` came back whole in Click's "unexpected extra argument",
     a Telegram bot's token with it."""

@@ -57,6 +57,8 @@ def import_history(
     from diffengine import assess, load_rules
     from store.repository import Repository
 
+    if not folder.exists():  # as --catalog and --rules say it: a typo, not a file
+        fail(f"{folder}: no such folder")
     if not folder.is_dir():
         fail(f"{folder} is not a folder")
     if (service is None) != (doc_type is None):
