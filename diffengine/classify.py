@@ -307,8 +307,15 @@ def _fire(
             and any(_fires(rule, unit, new_units) for unit in gone)
             and not _reads(rule, new_units)
         ):
-            severity = rule.severity if rule.side == "removed" else lower(rule.severity)
-            yield _match(rule, "removed", severity, sentence.old, section)
+            yield _match(rule, "removed", _removed_severity(rule), sentence.old, section)
+
+
+def _removed_severity(rule: Rule) -> Severity:
+    """How much a sentence removed weighs: one step less than added (a restriction lifted matters
+    less than one imposed), unless the removal is the rule's news: an opt-out taken away
+    (`side: removed`), or a period bounded (`lengthened`): "We delete your messages after 30
+    days" gone leaves them kept for no time said, as "… for as long as necessary" would."""
+    return rule.severity if rule.side == "removed" or rule.lengthened else lower(rule.severity)
 
 
 def _figures(text: str) -> Counter[str]:

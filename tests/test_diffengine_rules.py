@@ -48,6 +48,21 @@ def test_a_restriction_added_is_more_severe_than_one_removed() -> None:
     assert removed.summary.startswith("Restriction on scraping and crawling lifted")
 
 
+def test_a_retention_bound_removed_weighs_what_the_rule_does() -> None:
+    """The sentence bounding how long data is kept, gone, leaves it kept for no time said: the
+    rule's news at its severity, not a restriction lifted one step lower."""
+    base = "# Privacy\n\nWelcome."
+    bound = "\n\nWe delete your messages after 30 days.\n"
+    verdict = classify(compare(base + bound, base))
+    (match,) = verdict.matches
+    assert (match.rule_id, match.side, match.severity) == (
+        "retention-extended",
+        "removed",
+        "medium",
+    )
+    assert verdict.summary.startswith("Limit on how long data is kept dropped")
+
+
 def test_a_match_keeps_its_title_filled_as_the_summary_says_it() -> None:
     """Every consumer of a stored match (history, show, the API, alerts) reads its title."""
     ban = "AI Providers are prohibited from accessing or using the WhatsApp Business Solution."
