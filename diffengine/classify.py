@@ -37,6 +37,7 @@ from diffengine.matching import (
     case_narrowed,
     dropped,
     find,
+    items_cut,
     loosened,
     negated,
     tightened,
@@ -297,7 +298,9 @@ def _fire(
             continue
         if rule.lengthened and not lengthened(sentence.old, sentence.new):
             continue
-        if rule.side != "removed" and (
+        if rule.side != "added" and any(items_cut(rule, unit, old_units) for unit in fresh):
+            yield _match(rule, "removed", _removed_severity(rule), sentence.old, section)
+        elif rule.side != "removed" and (
             any(_fires(rule, unit, old_units) for unit in fresh) or _cut(rule, gone, new_units)
         ):
             side = "changed" if _reads(rule, old_units) else "added"

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from diffengine.normalize import comparable
 from diffengine.rules import Rule
-from diffengine.sentences import EXCEPTION_LIST, EXCEPTION_OPENER
+from diffengine.sentences import EXCEPTION_INTRO, EXCEPTION_LIST, EXCEPTION_OPENER
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _SIMILAR = 0.5  # a unit at least this alike (by words) to another is that one, edited
@@ -164,26 +164,61 @@ def _reach(rule: Rule, unit: Unit) -> Reach | None:
     listed = unit.exception_list
     if (unit.lead and start < unit.text_start) or (listed is not None and start < listed):
         return Reach(start, last)
-    return Reach(start, last if _opens_list(unit, end) else end)
+    return Reach(start, last if _opens_list(unit, start, end) else end)
 
 
 _LIST_LEAD = 3  # words: "… in the following regions: Cuba, Iran" ends what a rule read by a colon
 
 
-def _opens_list(unit: Unit, end: int) -> bool:
+def _opens_list(unit: Unit, start: int, end: int) -> bool:
     """Whether what a rule read ends, within `_LIST_LEAD` words, at a colon that opens a list run
     into the sentence ("The Services are not available in the following regions: Cuba, Iran,
-    North Korea, Syria"): the list is what the statement reads, as a list's items are read with
-    their introduction, and a country added to it ("…, Syria, Russia") is an edit there."""
+    North Korea, Syria"), or runs across one into its first item ("not available in: Cuba"):
+    the list is what the statement reads, as a list's items are read with their introduction,
+    and a country added to it ("…, Syria, Russia") is an edit there."""
     after = unit.starts[end + 1 : end + 1 + _LIST_LEAD]
     if not after:
         return False
-    lead = unit.full[unit.starts[end] : after[-1]]
+    lead = unit.full[unit.starts[start] : after[-1]]
     colon = lead.find(":")
     return colon >= 0 and not _STOPS.search(lead, 0, colon)
 
 
 _STOPS = re.compile(r"[.;!?]")
+# A list of what is allowed, not of what is barred: "available only in the following countries:
+# United States, Canada". An item cut from it allows less.
+_ALLOWLIST = re.compile(r"\b(?:only|solely|exclusively|limited\s+to|restricted\s+to)\b", re.I)
+_ITEM_JOINT = re.compile(r"[,;]|\b(?:and/or|and|or)\b", re.IGNORECASE)
+
+
+def items_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` is one of `counterparts` with items only cut from the list run into it after
+    a colon that `rule` reads (`_opens_list`), its introduction alike: "The Services are not
+    available in the following regions: Cuba, Iran, Russia" become "…: Cuba, Iran" bars fewer,
+    the restriction lifted for what was cut, as an item removed from a list of its own is. Not
+    a list of what is allowed ("available only in the following countries: …"), nor the cases
+    of an exception ("except: …"): an item cut from those allows less."""
+    reach = find(rule, unit)
+    if reach is None or reach.end < len(unit.starts) - 1:
+        return False
+    lead, items = _run_in(unit.full, unit.starts[reach.start])
+    if not items or _ALLOWLIST.search(lead) or EXCEPTION_INTRO.search(lead):
+        return False
+    for other in counterparts:
+        other_lead, other_items = _run_in(other.full, unit.starts[reach.start])
+        if comparable(other_lead) == comparable(lead) and items < other_items:
+            return True
+    return False
+
+
+def _run_in(text: str, start: int) -> tuple[str, frozenset[str]]:
+    """`text` up to the first colon from `start` (its list's introduction, with the colon), and
+    the items after it in comparable form, whatever joins them ("Cuba, Iran and Syria")."""
+    colon = text.find(":", start)
+    if colon < 0:
+        return text, frozenset()
+    items = (comparable(item) for item in _ITEM_JOINT.split(text[colon + 1 :]))
+    return text[: colon + 1], frozenset(item for item in items if item)
 
 
 def _window(positions: list[list[int]]) -> Reach:
