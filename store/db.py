@@ -2,8 +2,8 @@
 
 `open_store(url)` is the one way in: it makes the engine (SQLite tuned for several processes:
 WAL, a 30 s busy timeout) and brings the schema to the latest migration. Two crawls started at
-once on a fresh database must not both create tables, so upgrades run under a lock: a file lock
-beside a SQLite file, an advisory lock on PostgreSQL.
+once on a fresh database must not both create tables, so upgrades run under a lock: SQLite's own
+write lock, taken at the migration's BEGIN, an advisory lock on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
-from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -35,6 +34,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # with this, instead of asking Alembic for its head, spares each of them ~0.1 s of loading Alembic
 # and reading the migration scripts. tests/test_store.py holds it to Alembic's own head.
 HEAD = "0013"
+BUSY_TIMEOUT = 30  # seconds a SQLite statement waits for another process's write lock
+# Seconds a process waits for another one's migration of the same store, which can be long.
+MIGRATION_WAIT = 120
 _PG_MIGRATION_LOCK = 0x706F6C6963  # an arbitrary constant naming policywatch's advisory lock
 # Connection parameters that hold a secret (libpq's `password`, `sslpassword`; a token).
 SECRET_PARAMETER = re.compile(r"pass|secret|token|key", re.IGNORECASE)
@@ -187,7 +189,7 @@ def make_engine(url: str) -> Engine:
     if (path := sqlite_path(url)) is not None:
         _create_private(path)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         _SQLITE_ENGINES.add(engine)
@@ -197,12 +199,8 @@ def make_engine(url: str) -> Engine:
 
 @contextmanager
 def _migration_lock(engine: Engine) -> Iterator[None]:
-    backend = engine.url.get_backend_name()
-    database = engine.url.database
-    if backend == "sqlite" and database and database != ":memory:":
-        with FileLock(f"{database}.migrate.lock", timeout=120):
-            yield
-    elif backend == "postgresql":
+    """On PostgreSQL, an advisory lock; SQLite's migration takes the write lock (`_migrating`)."""
+    if engine.url.get_backend_name() == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             connection.commit()
@@ -283,15 +281,20 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
     with foreign keys enforced, that drop fails as soon as rows of another table refer to it (a
     store with deliveries could not be upgraded past 0005). SQLite ignores the pragma inside a
     transaction, so it is set on the driver's connection before BEGIN, and put back after.
+
+    On SQLite the transaction takes the write lock at BEGIN, and waits for it as long as another
+    process's migration may take: that lock keeps two processes from migrating at once, and
+    unlike a lock file beside the store (`demo --keep DIR` left one in DIR), it leaves nothing.
     """
-    with engine.connect() as connection:
-        if engine.dialect.name != "sqlite":
-            with connection.begin():
-                yield connection
-            return
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as connection, connection.begin():
+            yield connection
+        return
+    with writer(engine).connect() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None
         driver.execute("PRAGMA foreign_keys=OFF")
+        driver.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT * 1000}")
         try:
             with connection.begin():
                 yield connection
@@ -300,6 +303,7 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                     raise StoreError(f"the migration left rows of {broken[0]} referring to none")
         finally:
             driver.execute("PRAGMA foreign_keys=ON")
+            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
 
 
 def public_url(url: str | URL) -> str:

@@ -257,6 +257,12 @@ def test_demo_keeps_its_store_to_review_when_asked(home: Home) -> None:
     assert result.code == 0, result.stderr
     db = f"sqlite:///{kept / 'demo.sqlite3'}"
     assert f"policywatch serve --db {db}\n" in result.stdout
+    # The store's migration lock was left there: demo.sqlite3.migrate.lock
+    assert sorted(path.name for path in kept.iterdir()) == [
+        "chatterbox.yaml",
+        "demo.sqlite3",
+        "site",
+    ]
     [change] = home.run("history", "--db", db, "--json").json()
     assert (
         change["key"] == "chatterbox/business-solution-terms" and change["severity"] == "critical"

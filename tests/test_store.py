@@ -80,6 +80,14 @@ def test_concurrent_first_runs_do_not_race_on_schema_creation(db_url: str) -> No
     assert "document" in inspect(open_store(db_url)).get_table_names()
 
 
+def test_a_new_store_leaves_nothing_but_itself_in_its_folder(tmp_path: Path) -> None:
+    """`policywatch demo --keep DIR` left an empty `demo.sqlite3.migrate.lock` in DIR: the lock
+    that kept two processes from migrating at once was a file beside the store."""
+    open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    names = {path.name for path in tmp_path.iterdir()}
+    assert names <= {"store.sqlite3", "store.sqlite3-wal", "store.sqlite3-shm"}, names
+
+
 def test_versions_changes_and_unchanged_texts(db_url: str) -> None:
     repo = repository(db_url)
     first = repo.record_text(
