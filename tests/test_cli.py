@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -923,20 +924,27 @@ def test_usage_errors_are_one_line_as_every_other_error(
         (["catalog", "show"], "{KEY}"),
         (["catalog", "import-ota"], "{FILE.json...}"),
         (["catalog", "validate"], "[PATH...]"),
+        (["subscribe"], "[URL]"),
+        (["subscriptions", "remind"], "{NAME} [DAYS...]"),
+        *[
+            (["subscriptions", verb], "{NAME}")
+            for verb in ("remove", "pause", "resume", "edit", "test")
+        ],
     ],
 )
 def test_arguments_are_named_as_the_readme_names_them(args: list[str], named: str) -> None:
     """`import-history` alone said "missing argument 'folder'", and its help `{folder}`, where
     the README (and `show`, `text`, `compare`) write its argument `DIR`; so did `catalog show`
-    (`key`), `import-ota` (`files`) and `validate` (`[paths]...`)."""
+    (`key`), `import-ota` (`files`) and `validate` (`[paths]...`); `subscribe` (`[url]`) and
+    the `subscriptions` commands (`{name} [days]...`) too."""
     from policywatch.cli import app
 
     runner = CliRunner()
     usage = runner.invoke(app, [*args, "--help"], terminal_width=200).output.splitlines()[1]
     assert usage == f" Usage: policywatch {' '.join(args)} [OPTIONS] {named}"
-    if named.startswith("{"):
+    if required := re.match(r"{(\S+)}", named):
         missing = runner.invoke(app, args)
-        assert f"error: missing argument '{named.strip('{}')}'" in missing.output
+        assert f"error: missing argument '{required[1]}'" in missing.output
 
 
 def test_import_history_of_a_folder_that_is_not_there_says_so(home: Home) -> None:

@@ -94,6 +94,8 @@ CategoryOption = Annotated[
 _SEVERITY = typer.Option(
     help=f"One of {', '.join(SEVERITIES)} (any case).", callback=severity_level
 )
+# Arguments are named as the README names them (URL, NAME, DAYS...), not by the parameter.
+NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="The subscription's name.")]
 DigestOption = Annotated[
     str | None,
     typer.Option(help="One message per period: daily or weekly (none: one per change)."),
@@ -102,7 +104,8 @@ DigestOption = Annotated[
 
 def subscribe(
     url: Annotated[
-        str | None, typer.Argument(help="An Apprise URL: mailto://, slack://, json://, …")
+        str | None,
+        typer.Argument(metavar="URL", help="An Apprise URL: mailto://, slack://, json://, …"),
     ] = None,
     config: Annotated[
         Path | None,
@@ -378,7 +381,7 @@ def _delivered(row: SubscriptionRow, separator: str) -> str:
 
 @subscriptions_app.command()
 def remove(
-    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    name: NameArgument,
     db: DbOption = None,
 ) -> None:
     """Remove a subscription and what it is still owed."""
@@ -389,11 +392,14 @@ def remove(
 
 @subscriptions_app.command()
 def remind(
-    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    name: NameArgument,
     days: Annotated[
         list[int] | None,
         typer.Argument(
-            min=1, help="Days before a change takes effect, e.g. 14 7 1.", show_default=False
+            metavar="DAYS...",
+            min=1,
+            help="Days before a change takes effect, e.g. 14 7 1.",
+            show_default=False,
         ),
     ] = None,
     off: Annotated[bool, typer.Option("--off", help="Never remind this subscription.")] = False,
@@ -416,7 +422,7 @@ def remind(
 
 @subscriptions_app.command()
 def pause(
-    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    name: NameArgument,
     db: DbOption = None,
 ) -> None:
     """Send nothing to a subscription until resumed: what it is owed meanwhile is held.
@@ -438,7 +444,7 @@ def pause(
 
 @subscriptions_app.command()
 def resume(
-    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    name: NameArgument,
     skip_held: Annotated[
         bool,
         typer.Option(
@@ -471,7 +477,7 @@ def resume(
 
 @subscriptions_app.command()
 def edit(
-    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    name: NameArgument,
     url: Annotated[
         str | None, typer.Option(help="A new Apprise URL (a rotated token, say).")
     ] = None,
@@ -538,7 +544,7 @@ def _checked_url(url: str) -> str:
 
 @subscriptions_app.command()
 def test(
-    name: Annotated[str, typer.Argument(help="The subscription's name.")],
+    name: NameArgument,
     db: DbOption = None,
 ) -> None:
     """Send a test message now; exit 1 when the channel refuses it."""
