@@ -473,6 +473,16 @@ def test_subscriptions_list_keeps_names_and_urls_whole_in_80_columns(
     assert "┃ receives" in wide and "team-chat " in wide  # a table from 100 columns on
 
 
+def test_subscriptions_list_piped_indents_a_line_it_wraps(home: Home, hook: Webhook) -> None:
+    """Piped (80 columns), what a subscription receives went on at the left edge of the next
+    line ("digest; reminded 7 days and 1 day before"), where subscriptions' names start."""
+    filters = ["--service", "OpenAI", "--service", "WhatsApp", "--category", "ai-restriction"]
+    alerts(home, "subscribe", hook.url(), "--name", "team", *filters, "--digest", "daily")
+    listed = home.run("subscriptions", "list", columns=80).stdout.splitlines()
+    assert len(listed) == 5, listed  # the name, the URL, what it receives on two, deliveries
+    assert [line for line in listed if not line.startswith("  ")] == ["team"], listed
+
+
 def test_an_alert_about_a_change_no_rule_recognised_quotes_what_changed(
     home: Home, hook: Webhook, site: Site
 ) -> None:

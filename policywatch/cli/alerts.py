@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -341,7 +342,9 @@ def _subscriptions_table(rows: Sequence[SubscriptionRow], width: int) -> Table:
     """Four columns, the URL the widest: eight of them cut URLs into pieces of nine letters in
     80. Narrower than _WIDE, each subscription is listed, its name whole on a line of its own:
     four columns in 80 folded names mid-word ("team-ch" / "at"), which `subscriptions edit`
-    takes as copied, and masked URLs over two lines."""
+    takes as copied, and masked URLs over two lines. A line longer than the width goes on
+    indented under its own: piped (80 columns), "reminded 7 days and 1 day before" went on at
+    the left edge, where the next subscription's name starts."""
     if width < _WIDE:
         listing = Table.grid(padding=(0, 1))
         listing.add_column(overflow="fold")
@@ -349,7 +352,7 @@ def _subscriptions_table(rows: Sequence[SubscriptionRow], width: int) -> Table:
             paused = "" if row.active else " [bold yellow](paused)[/]"
             listing.add_row(f"[bold]{escape(row.name)}[/]{paused}")
             for line in (escape(mask(row)), escape(_wants(row)), _delivered(row, " · ")):
-                listing.add_row(f"  {line}")
+                listing.add_row(Padding(line, (0, 0, 0, 2)))
         return listing
     table = Table(show_edge=False, expand=True)
     table.add_column("name", overflow="fold", ratio=1)
