@@ -25,7 +25,7 @@ from diffengine import assess
 from diffengine.rules import RuleMatch
 from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
-from policywatch.web import create_app
+from policywatch.web import api, create_app, feeds, pages
 from policywatch.web.diffview import sections
 from policywatch.web.feeds import ATOM
 from store.db import open_store
@@ -1298,6 +1298,29 @@ def test_pages_answer_head_as_uptime_checks_send_it(client: TestClient) -> None:
         head, get = client.head(path), client.get(path)
         assert (head.status_code, head.content) == (200, b""), path
         assert head.headers[header] == get.headers[header], path
+
+
+def test_every_get_route_answers_head(web_store: Engine) -> None:
+    """A monitor or a link checker sends HEAD: `/api/documents`, `/api/changes/ID`,
+    `/favicon.ico` answered it 405, where only the routes declared with HEAD took it."""
+    app = create_app(web_store)
+    client = TestClient(app)
+    change_id = client.get("/api/changes").json()[0]["id"]
+    values = {
+        "change_id": str(change_id),
+        "key": "openai/usage-policies",
+        "seq": "1",
+        "name": "OpenAI",
+        "level": "high",
+    }
+    declared = [*app.routes, *api.router.routes, *feeds.router.routes, *pages.router.routes]
+    routes = [route.path for route in declared if "GET" in getattr(route, "methods", ())]
+    paths = [re.sub(r"{(\w+)(:\w+)?}", lambda name: values[name[1]], path) for path in routes]
+    assert {"/api/documents", f"/api/changes/{change_id}", "/favicon.ico"} <= set(paths)
+    for path in [*paths, "/static/style.css", "/api/changes/999999"]:
+        head, get = client.head(path), client.get(path)
+        assert (head.status_code, head.content) == (get.status_code, b""), path
+        assert head.headers["content-type"] == get.headers["content-type"], path
 
 
 def titles(found: list[Any]) -> list[tuple[str, int, bool]]:

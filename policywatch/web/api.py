@@ -102,7 +102,6 @@ class DocumentWithVersions(DocumentEntry):
 
 
 @router.get("/changes", response_model=list[ChangeEntry])
-@router.head("/changes", include_in_schema=False)  # how many there are, by the header alone
 def api_changes(
     engine: Store,
     filters: Annotated[Filters, Depends(parse_filters)],
@@ -121,7 +120,6 @@ def api_changes(
 
 
 @router.get("/upcoming", response_model=list[ChangeEntry])
-@router.head("/upcoming", include_in_schema=False)  # how many are unstated, by the header alone
 def api_upcoming(
     engine: Store, filters: Annotated[Filters, Depends(parse_filters)], within: Within = 90
 ) -> JSONResponse:
