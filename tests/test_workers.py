@@ -56,7 +56,7 @@ from store.db import public_url
 from tests import faults
 from tests.conftest import PG_ADMIN_URL, Home, Result, unavailable
 from tests.receivers import free_port
-from tests.site import Site
+from tests.site import Page, Site
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -1286,3 +1286,23 @@ def test_a_crawl_suspended_past_its_claims_stops_waiting_for_the_dropped_tasks(
     lost = [row["key"] for row in json.loads(stdout) if row["outcome"] == "failed"]
     assert lost, stdout
     assert len(fetched(site)) < 3  # the dropped tasks were not fetched
+
+
+def test_a_worker_asks_for_robots_txt_again_once_it_is_old(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """A worker runs for weeks, and kept the first robots.txt it read of a host for its life:
+    a site that came to disallow the crawler was still crawled, and one whose robots.txt
+    failed once (now: the whole site disallowed) stayed refused, whatever the next crawl found.
+    RFC 9309 (2.4): a robots.txt is not to be kept more than 24 hours."""
+    site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    site.html("/terms", "<html><body><main><p>You may call the API.</p></main></body></html>")
+    catalog = pg_home.catalog([{"type": "Terms", "url": site.url("/terms"), "select": "main"}])
+    workers.start("--set", "POLICYWATCH_ROBOTS_MAX_AGE=1")
+    assert outcomes(crawl(pg_home, catalog, redis_url, "--json")) == {"testsite/terms": "first"}
+    site.pages["/robots.txt"] = Page(b"User-agent: *\nDisallow: /\n", content_type="text/plain")
+    time.sleep(1.5)
+    result = crawl(pg_home, catalog, redis_url, "--json")
+    assert outcomes(result) == {"testsite/terms": "failed"}
+    assert "robots-disallowed" in result.stdout
+    assert len(site.hits("/robots.txt")) == 2 and len(site.hits("/terms")) == 1
