@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from crawlers.extraction.text import TEXT_TYPES, mislabelled_html
+
 # (vendor, markers of its challenge pages in the lower-cased body). Every page is screened, so
 # markers are plain bytes where they can be: a scan for one is a C loop over the raw body, where
 # a regex alternation costs several times as much and decoding the body would cost more again.
@@ -54,12 +56,25 @@ _MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.DOTALL)
 # their scripts into the pages they let through, so a marker counts only on a page this short.
 _WALL_WORDS = 150
 _SCANNED = 200_000  # bytes of the body looked at: markers sit in a challenge page's first screen
+_PEEK = 1024  # bytes of a text body looked at for the start of an HTML page
 _LOGIN_PATH = re.compile(r"(^|/)(log-?in|sign-?in|signin|auth|sso|accounts?|session|oauth)(/|$|\?)")
 _LOGIN_HOST = re.compile(r"^(login|signin|auth|accounts|sso|id)\.")
 # Cookie-consent interstitials a site sends visitors to before the page: Google's and YouTube's
 # (consent.google.com), Yahoo's (guce.yahoo.com/consent), a site's own `/consent`.
 _CONSENT_PATH = re.compile(r"(^|/)(cookie-?)?consent(/|$)")
 _CONSENT_HOST = re.compile(r"^consent\.")
+
+
+def markup(content_type: str | None, body: bytes) -> bool:
+    """Whether a body's tags and phrases are a page's, which the checks of its body read: not
+    those of a plain-text or Markdown policy, whose `<script>` or `<title>` is a code sample it
+    shows, never run nor shown as a title, and whose words about bots are no captcha's. A short
+    TERMS.md quoting `location.href = "…"` was a script-redirect; unless it is an HTML page
+    labelled `text/plain`, read as the HTML it is."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type not in TEXT_TYPES:
+        return True
+    return mislabelled_html(body[:_PEEK].decode("utf-8-sig", "replace"), media_type)
 
 
 @dataclass(frozen=True)

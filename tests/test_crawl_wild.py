@@ -784,6 +784,34 @@ def test_a_policy_served_as_plain_text_or_markdown_is_tracked(home: Home, site: 
     assert versions(home)["testsite/doc-terms-md"] == 2
 
 
+def test_a_text_or_markdown_policy_is_not_screened_as_a_page(home: Home, site: Site) -> None:
+    """A short TERMS.md quoting `location.href = "…"` in a code sample was a script-redirect, a
+    .txt quoting `<title>Page not found</title>` a not-found, one asking "are you a robot?" a
+    bot wall: a text file's tags and words are its text. An HTML page sent as text/plain is
+    still screened as the page it is."""
+    sample = '<script>location.href = "https://elsewhere.example/";</script>'
+    redirect = f"# Terms\n\nNever ship this:\n\n```html\n{sample}\n```\n"
+    site.pages["/redirect.md"] = Page(redirect.encode(), content_type="text/markdown")
+    title = b"Error pages\n\nName the error: <title>Page not found</title>\n"
+    site.pages["/title.txt"] = Page(title, content_type="text/plain")
+    bots = b'# Bots\n\nAsked "are you a robot?", a bot says it is one.\n'
+    site.pages["/bots.md"] = Page(bots, content_type="text/markdown")
+    page = "<html><head><script>location.replace('/en/terms')</script></head><body></body></html>"
+    site.pages["/page.txt"] = Page(page.encode(), content_type="text/plain")
+    catalog = declare(home, site, "/redirect.md", "/title.txt", "/bots.md", "/page.txt")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen == {
+        "testsite/doc-redirect-md": ("first", ""),
+        "testsite/doc-title-txt": ("first", ""),
+        "testsite/doc-bots-md": ("first", ""),
+        "testsite/doc-page-txt": (
+            "failed",
+            f"script-redirect: HTTP 200: the page only sends the browser on by script to"
+            f" {site.url('/en/terms')}: declare the address it leads to, or `render: browser`",
+        ),
+    }, seen
+
+
 def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, site: Site) -> None:
     """A PDF's text may hold escape sequences that would clear the screen, recolour the diff or
     plant a hyperlink in the user's terminal: they are dropped when the text is read, and `show`

@@ -46,7 +46,7 @@ def text_markdown(
     has no elements for them to match: recording the whole text instead would keep what
     `remove` was to drop."""
     text = decode(body, encoding, what="text")
-    if media_type == PLAIN_TYPE and _HTML_START.match(text):
+    if mislabelled_html(text, media_type):
         return extract_markdown(text, select=select, remove=remove, url=url)
     if select or remove:
         raise ExtractionError(
@@ -55,6 +55,11 @@ def text_markdown(
             " to match: declare the document without them",
         )
     return extract_markdown(_reader(media_type != PLAIN_TYPE).render(text), url=url)
+
+
+def mislabelled_html(text: str, media_type: str) -> bool:
+    """Whether a `text/plain` body is an HTML page (a server that labels its pages wrongly)."""
+    return media_type == PLAIN_TYPE and _HTML_START.match(text) is not None
 
 
 @cache

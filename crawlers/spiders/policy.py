@@ -58,6 +58,7 @@ from crawlers.screening import (
     Verdict,
     bot_wall,
     error_page,
+    markup,
     redirect_verdict,
     script_redirect,
     status_verdict,
@@ -376,12 +377,14 @@ class PolicySpider(scrapy.Spider):
 
     def _screen(self, response: Response, requested: str, scan_body: bool) -> Verdict | None:
         """Why this response is not the page asked for, if it is not: see `crawlers.screening`.
-        Its status, headers and redirects are always screened, its body when `scan_body`."""
+        Its status, headers and redirects are always screened, its body when `scan_body` and
+        it is markup (`crawlers.screening.markup`: not a text or Markdown file's)."""
         headers = {
             name.decode("latin-1").lower(): values[-1].decode("latin-1")
             for name, values in response.headers.items()
             if values
         }
+        scan_body = scan_body and markup(headers.get("content-type"), response.body)
         vendor = bot_wall(headers, response.body if scan_body else b"")
         if vendor:
             return Verdict("bot-wall", f"HTTP {response.status}: a bot wall or captcha ({vendor})")
