@@ -178,21 +178,18 @@ Store = Annotated[Engine, Depends(store)]
 
 
 @router.get("/all.atom", response_class=Response)
-@router.head("/all.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_all(request: Request, engine: Store, filters: Selection) -> Response:
     """Every meaningful change (the timeline's filters apply as query parameters)."""
     return _feed(request, engine, filters)
 
 
 @router.get("/service/{name}.atom", response_class=Response)
-@router.head("/service/{name}.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_service(request: Request, engine: Store, filters: Selection, name: str) -> Response:
     """The changes of one service, by name (any case)."""
     return _feed(request, engine, replace(filters, service=name))
 
 
 @router.get("/severity/{level}.atom", response_class=Response)
-@router.head("/severity/{level}.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_severity(request: Request, engine: Store, filters: Selection, level: str) -> Response:
     """The changes at least as severe as `level` (any case)."""
     level = level.lower()
@@ -202,7 +199,6 @@ def feed_severity(request: Request, engine: Store, filters: Selection, level: st
 
 
 @router.get("/document/{key:path}.atom", response_class=Response)
-@router.head("/document/{key:path}.atom", include_in_schema=False)  # readers probe with HEAD
 def feed_document(request: Request, engine: Store, filters: Selection, key: str) -> Response:
     """The changes of one document, by key (`service/document-type`); no key is no feed (an
     empty key would select every document)."""

@@ -208,7 +208,6 @@ Noise = Annotated[bool, Query(alias="all")]
 
 
 @router.get("/", response_class=HTMLResponse)
-@router.head("/", include_in_schema=False)  # uptime checks probe with HEAD
 def timeline(
     request: Request,
     engine: Store,
@@ -248,7 +247,6 @@ _UPCOMING_FILTERS = ("service", "document", "category", "min_severity")
 
 
 @router.get("/upcoming", response_class=HTMLResponse)
-@router.head("/upcoming", include_in_schema=False)  # uptime checks probe with HEAD
 def upcoming_page(
     request: Request,
     engine: Store,
@@ -281,7 +279,6 @@ def upcoming_page(
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
-@router.head("/changes/{change_id}", include_in_schema=False)  # uptime checks probe with HEAD
 def change(
     request: Request,
     engine: Store,
@@ -314,7 +311,6 @@ def change(
 
 
 @router.get("/documents", response_class=HTMLResponse)
-@router.head("/documents", include_in_schema=False)  # uptime checks probe with HEAD
 def documents(request: Request, engine: Store) -> HTMLResponse:
     """What is tracked and how its fetching goes."""
     return _page(request, "documents.html", documents=list_documents(engine))
@@ -322,7 +318,6 @@ def documents(request: Request, engine: Store) -> HTMLResponse:
 
 # Before `/documents/{key:path}`, whose path would take `KEY/compare` for a key.
 @router.get("/documents/{key:path}/compare", response_class=HTMLResponse)
-@router.head("/documents/{key:path}/compare", include_in_schema=False)
 def compare(
     request: Request,
     engine: Store,
@@ -351,7 +346,6 @@ def compare(
 
 # Before `/documents/{key:path}`, whose path would take `KEY/versions/N` for a key.
 @router.get("/documents/{key:path}/versions/{seq}", response_class=HTMLResponse)
-@router.head("/documents/{key:path}/versions/{seq}", include_in_schema=False)
 def version(
     request: Request, engine: Store, key: str, seq: Annotated[int, PathParam(ge=1)]
 ) -> HTMLResponse:
@@ -362,7 +356,6 @@ def version(
 
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)
-@router.head("/documents/{key:path}", include_in_schema=False)  # uptime checks probe with HEAD
 def document(
     request: Request, engine: Store, key: str, page: Page = 1, versions_page: Page = 1
 ) -> HTMLResponse:
