@@ -216,7 +216,7 @@ def test_on_a_phone_every_page_fits_its_width(served: str, browser: Any) -> None
     ):
         answer = page.goto(served + path)
         assert answer is not None and answer.status == 200, path
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = _overflow(page)
         assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
         api = page.get_by_role("link", name="API", exact=True)
         assert api.evaluate("link => link.getBoundingClientRect().right") <= 390, path
@@ -395,6 +395,11 @@ def test_diff_line_numbers_pass_wcag_aa_contrast(served: str, browser: Any) -> N
     assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (ink, paper)
 
 
+def _overflow(page: Any) -> int:
+    """How many pixels the page is wider than its window: what a phone scrolls sideways."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
 def _contrast(node: Any) -> float:
     """The WCAG contrast of `node`'s text with the first opaque background behind it."""
     ink = node.evaluate("node => getComputedStyle(node).color")
@@ -524,7 +529,7 @@ def test_on_a_phone_side_by_side_lines_stack(served_google: str, browser: Any) -
     new = page.locator("tr.flagged td.new")
     assert new.bounding_box()["width"] >= 300
     assert not page.locator("tr.flagged td.old").is_visible()  # the empty side is not shown
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = _overflow(page)
     assert overflow <= 0
 
 
@@ -546,7 +551,7 @@ def test_on_a_phone_a_lengthened_underline_is_cut_at_the_edge_with_its_words(
     height = underline.evaluate("cell => cell.getBoundingClientRect().height")
     line = underline.evaluate("cell => parseFloat(getComputedStyle(cell).lineHeight)")
     assert height < 2 * line, (height, line)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = _overflow(page)
     assert overflow <= 0, f"the {view} diff is {overflow} px wider than the phone"
 
 
@@ -558,7 +563,7 @@ def test_on_a_phone_a_long_source_address_wraps(served_retitled: str, browser: A
     for path in ("/changes/1?all=1", "/documents/acme/terms"):
         page.goto(served_retitled + path)
         assert ACME_FOLDER in page.locator("main").inner_text()
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = _overflow(page)
         assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
 
 
@@ -664,7 +669,7 @@ def test_on_a_phone_a_word_longer_than_the_screen_breaks(
     ):
         page.goto(served_long_words + path)
         assert ADDRESS_HEADING in page.locator("main").inner_text()
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = _overflow(page)
         assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
 
 
