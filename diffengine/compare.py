@@ -27,7 +27,7 @@ from diffengine.blocks import parse_blocks, run_in_title
 from diffengine.chrome import chrome_zones, is_chrome
 from diffengine.normalize import comparable, inline, item_text
 from diffengine.sentences import split_sentences
-from diffengine.words import Span, word_spans
+from diffengine.words import Span, shared_head, word_spans
 
 Path = tuple[str, ...]
 ParagraphKind = Literal["added", "removed", "changed", "moved"]
@@ -399,6 +399,8 @@ class _Likeness:
 
     def split(self, i1: int, i2: int, j1: int, j2: int) -> list[tuple[int | None, int | None]]:
         """The pairs of old items i1..i2 and new items j1..j2, by the most alike pair first."""
+        if i2 - i1 == j2 - j1 == 1:  # one item each: paired or not, how alike does not matter
+            return [(i1, j1)] if self._alike(i1, j1) else [(i1, None), (None, j1)]
         best: tuple[int, int] | None = None
         best_ratio = _SIMILAR
         for j in range(j1, j2):
@@ -409,6 +411,20 @@ class _Likeness:
             return [(i, None) for i in range(i1, i2)] + [(None, j) for j in range(j1, j2)]
         i, j = best
         return [*self.split(i1, i, j1, j), (i, j), *self.split(i + 1, i2, j + 1, j2)]
+
+    def _alike(self, i: int, j: int) -> bool:
+        """Whether old item `i` and new item `j` are alike enough to pair.
+
+        The words both begin or end with settle most of them without difflib's search: the
+        first match difflib's ratio counts is the longest the two have, so at least as long.
+        A page reworded throughout is mostly regions of one line each, decided here.
+        """
+        old, new = self.old_words[i], self.new_words[j]
+        shared = max(shared_head(old, new), shared_head(old[::-1], new[::-1]))
+        size = len(old) + len(new)
+        if size and 2.0 * shared / size > _SIMILAR:
+            return True
+        return self._ratio(i, j, _SIMILAR) is not None
 
     def _ratio(self, i: int, j: int, floor: float) -> float | None:
         """How alike old item `i` and new item `j` are when above `floor`, else None: their
@@ -444,8 +460,10 @@ class _Likeness:
 def _shape(words: list[str]) -> tuple[str, ...] | None:
     """The words with each figure as `#`, when there are both figures and other words: items of
     one shape differ in figures only."""
+    if not any(map(str.isdigit, words)):
+        return None  # most items: no figure, no shape to build
     shape = tuple("#" if word.isdigit() else word for word in words)
-    return shape if "#" in shape and any(word != "#" for word in shape) else None
+    return shape if any(word != "#" for word in shape) else None
 
 
 def _real_quick_ratio(a: list[str], b: list[str]) -> float:

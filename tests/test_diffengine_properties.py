@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 
 from diffengine import assess, classify, compare, normalize
 from diffengine.assessment import _holder, _searchable
+from diffengine.compare import _SIMILAR, _Likeness
 from diffengine.language import _ASCII_WORDS, _NON_LATIN_LETTER, _WORD, _mostly_latin
 from diffengine.normalize import comparable
-from diffengine.words import token_spans
+from diffengine.words import _TOKEN as _LINE_TOKEN
+from diffengine.words import _spans, token_spans
 
 # Arbitrary Unicode, plus text built from the pieces of Markdown policies are made of.
 MARKDOWN_PIECES = st.sampled_from(
@@ -100,6 +102,38 @@ def test_marked_words_join_back_into_both_lines(old: str, new: str) -> None:
     kinds = [span.op for span in spans]
     assert ("equal", "equal") not in pairwise(kinds)
     assert all(span.text for span in spans)
+
+
+# Lines that share their ends, cut anywhere, even inside a word: "scrape" and "scraped".
+LINE_BITS = st.text(alphabet=st.sampled_from("ab_1 \t\u00a0.,é’中—"), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LINE_BITS | TEXT, LINE_BITS, LINE_BITS, LINE_BITS | TEXT)
+def test_marked_words_are_those_of_the_whole_lines(
+    head: str, old: str, new: str, tail: str
+) -> None:
+    """The shared ends are found on characters, cut back to where a word ends in both lines;
+    the marks are the ones the words of the whole lines give."""
+    old, new = head + old + tail, head + new + tail
+    whole = _spans(_LINE_TOKEN.findall(old), _LINE_TOKEN.findall(new), key=str, glue="")
+    assert token_spans(old, new) == whole
+
+
+WORDS = st.lists(
+    st.sampled_from(["you", "may", "not", "the", "API", "3", "10", ",", "."]), max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(WORDS, WORDS, WORDS, WORDS)
+def test_two_items_are_paired_as_their_ratio_says(
+    head: list[str], old: list[str], new: list[str], tail: list[str]
+) -> None:
+    """A region of one item each is settled by the words both ends share when they make it
+    alike enough, without difflib's search; the verdict is the search's."""
+    likeness = _Likeness([head + old + tail], [head + new + tail])
+    assert likeness._alike(0, 0) == (likeness._ratio(0, 0, _SIMILAR) is not None)
 
 
 @settings(max_examples=300, deadline=None)
