@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from diffengine import assess
 from diffengine.rules import RuleMatch
+from policywatch.cli import web
 from policywatch.cli.web import is_loopback, serve
 from policywatch.deadlines import days_left
 from policywatch.web import api, create_app, feeds, pages
@@ -537,6 +538,30 @@ def test_document_page(client: TestClient) -> None:
     assert "version 2" in page
     assert "timeout ×1" in client.get("/documents").text
     assert client.get("/documents/nope/nothing").status_code == 404
+
+
+def test_a_documents_pace_unread_is_said_and_the_page_still_shown(
+    web_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config file broken while `serve` runs: the pace is unknown, said with where to look,
+    and the rest of the page is there; an app given no catalog says no pace at all."""
+    config = tmp_path / "config.toml"
+    config.write_text('interval = "6 hours"\n')
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    assert web._catalog() is None
+    page = TestClient(create_app(web_store, catalog=web._catalog)).get(
+        "/documents/openai/usage-policies"
+    )
+    assert page.status_code == 200 and "Do not scrape our services." in page.text
+    pace = re.search(r'<dd class="pace">(.*?)</dd>', page.text)
+    assert pace and pace[1] == (
+        "unknown: the catalog or the settings could not be read"
+        " (<code>policywatch catalog validate</code> says why)"
+    )
+    assert (
+        "Checked every"
+        not in TestClient(create_app(web_store)).get("/documents/openai/usage-policies").text
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,22 @@ from fastapi import FastAPI
 from pypdf import PdfReader
 from sqlalchemy import Engine
 
+from crawlers.declarations import load_catalog
+from crawlers.pacing import Pacing
 from policywatch.web import create_app
-from store.repository import DocumentInfo
+from policywatch.web.pages import when
+from store.models import utcnow
+from store.repository import Attempt, DocumentInfo, Repository
 from tests.conftest import ROOT, unavailable
 from tests.test_web_data import (
     ACME_FOLDER,
     RESTRICTION,
+    WHATSAPP_V3,
     google_store,
     imported_store,
+    judge_with,
     retitled_store,
+    verdict,
     web_store,
 )
 
@@ -198,6 +206,62 @@ def test_a_documents_form_compares_two_of_its_versions(served: str, browser: Any
     assert page.locator("h1").inner_text().endswith("version 1 to version 3")
     added = page.locator("section.diff ins").all_inner_texts()
     assert any(RESTRICTION in text for text in added), added
+
+
+PACED_CATALOG = {
+    "whatsapp.yaml": """service: WhatsApp
+documents:
+  - type: Business Solution Terms
+    url: https://www.whatsapp.com/legal/business-solution-terms
+    interval: 6h
+""",
+    "openai.yaml": """service: OpenAI
+documents:
+  - type: Usage Policies
+    url: https://openai.com/policies
+""",
+}
+
+
+@pytest.mark.browser
+def test_a_documents_page_says_its_pace_and_when_it_is_next_checked(
+    web_store: Engine, tmp_path: Path, browser: Any
+) -> None:
+    """How often a document is checked, what set that, and when the next run fetches it, as
+    `catalog show` and the schedule say; a document the catalog dropped is checked no more."""
+    for name, declarations in PACED_CATALOG.items():
+        (tmp_path / name).write_text(declarations)
+    catalog = load_catalog([tmp_path], bundled=False, pacing=Pacing("12h"))
+    assert not catalog.errors and len(catalog.documents) == 2
+    repository = Repository(web_store)
+    repository.sync_documents(
+        [
+            DocumentInfo(doc.key, doc.service, doc.document_type, doc.url, doc.declaration())
+            for doc in catalog.documents
+        ]
+    )
+    checked = utcnow() - timedelta(hours=1)
+    whatsapp = catalog.get("whatsapp/business-solution-terms")
+    assert whatsapp is not None
+    repository.record_text(
+        whatsapp.key, Attempt(whatsapp.url, at=checked), WHATSAPP_V3, judge_with(verdict(None, ""))
+    )
+    page = browser.new_page()
+    with running(create_app(web_store, catalog=lambda: catalog)) as base:
+        page.goto(f"{base}/documents/{whatsapp.key}")
+        health = page.locator("section.health")
+        assert health.locator("dd.pace").inner_text() == "6h, set by its declaration"
+        due = checked + timedelta(hours=6) - timedelta(minutes=10)  # 10 min early at most
+        assert health.locator("dd.due").inner_text() == (
+            f"due {when(due)}, by the first policywatch run after"
+        )
+        page.goto(f"{base}/documents/openai/usage-policies")
+        assert health.locator("dd.pace").inner_text() == "12h, set by the interval setting"
+        page.goto(f"{base}/documents/evil/terms")
+        assert health.locator("dd.pace").inner_text() == (
+            "never again: it is no longer in the catalog"
+        )
+        assert health.locator("dd.due").count() == 0
 
 
 @pytest.mark.browser

@@ -6,7 +6,7 @@ import errno
 import ipaddress
 import os
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,7 +18,11 @@ from policywatch.cli.common import (
     fail,
     note,
     settings,
+    user_catalog,
 )
+
+if TYPE_CHECKING:
+    from crawlers.declarations import Catalog
 
 TOKEN_ENV = "POLICYWATCH_TOKEN"
 # The shortest token taken: a guessable one opens the pages, the API and the change history.
@@ -72,10 +76,22 @@ def serve(
         )
     # The setting alerts link to: a proxy's public address, told once for every command.
     public = base_url or settings().base_url
-    app = create_app(engine(db, existing=True, writes=False), token=secret, base_url=public)
+    app = create_app(
+        engine(db, existing=True, writes=False), token=secret, base_url=public, catalog=_catalog
+    )
     _check_free(host, port)
     console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _catalog() -> Catalog | None:
+    """The catalog as `policywatch run` reads it, for the document pages' pace; None when the
+    settings cannot be read (a config file broken while serving: said on stderr, as at a
+    crawl), so that the pages still show everything else."""
+    try:
+        return user_catalog(None)
+    except typer.Exit:
+        return None
 
 
 def _check_token(secret: str, source: str) -> None:

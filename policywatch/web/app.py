@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from policywatch.web import api, feeds, pages
+from policywatch.web.pace import CatalogLoader
 
 TOKEN_COOKIE = "policywatch_token"
 OPEN_PREFIXES = ("/feeds/", "/static/", "/favicon.ico")
@@ -152,8 +153,15 @@ def _favicon() -> FileResponse:
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
-def create_app(engine: Engine, *, token: str | None = None, base_url: str | None = None) -> FastAPI:
-    """The app over `engine`; `token` guards all but the feeds; `base_url` makes feed links."""
+def create_app(
+    engine: Engine,
+    *,
+    token: str | None = None,
+    base_url: str | None = None,
+    catalog: CatalogLoader | None = None,
+) -> FastAPI:
+    """The app over `engine`; `token` guards all but the feeds; `base_url` makes feed links;
+    `catalog` gives each document page its pace (none without it)."""
     app = FastAPI(
         title="policywatch",
         summary="Changes of platform policy pages: timeline, diffs, feeds, JSON API.",
@@ -164,6 +172,7 @@ def create_app(engine: Engine, *, token: str | None = None, base_url: str | None
     )
     app.state.engine = engine
     app.state.base_url = base_url
+    app.state.catalog = catalog
     # A proxy may serve the app under the base URL's path (`https://example.org/pw/` proxied to
     # `/`): the pages' links and redirects then start with it.
     app.state.root = urlsplit(base_url).path.rstrip("/") if base_url else ""

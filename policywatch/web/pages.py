@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from policywatch.deadlines import days_left
 from policywatch.web import diffview
+from policywatch.web.pace import CatalogLoader, pace_of
 from policywatch.web.selection import (
     PAGE_SIZE,
     Filters,
@@ -49,6 +50,7 @@ from policywatch.web.selection import (
     wider,
 )
 from policywatch.wording import noise_hidden
+from store.models import utcnow
 from store.queries import (
     SEVERITIES,
     ChangeRow,
@@ -380,7 +382,21 @@ def document(
         listing=history,
         versions=versions,
         meaningful=meaningful,
+        **_pace(request, engine, detail.document.key),
     )
+
+
+def _pace(request: Request, engine: Engine, key: str) -> dict[str, Any]:
+    """The document's pace for its page: `paced` is false for an app given no catalog,
+    `pace` None when the catalog no longer holds the document, `unread` when the catalog (or
+    the settings that pace it) could not be read."""
+    loader: CatalogLoader | None = request.app.state.catalog
+    if loader is None:
+        return {"paced": False}
+    catalog = loader()
+    if catalog is None:
+        return {"paced": True, "unread": True}
+    return {"paced": True, "pace": pace_of(engine, catalog, key, utcnow())}
 
 
 MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
