@@ -180,6 +180,33 @@ def test_an_imported_documents_change_reads_by_its_headings(
 
 
 @pytest.mark.browser
+def test_an_alerts_reader_finds_the_matched_section_and_what_was_counted(
+    served: str, browser: Any
+) -> None:
+    """Opened from an alert: the list of changed sections says which holds the sentence a
+    rule matched (a rewrite changes dozens; the one that raised the alert is what was looked
+    for), and the counts say what they count, as the alert does ("1 sentence added")."""
+    page = browser.new_page()
+    page.goto(served + "/?min_severity=critical")
+    page.locator("p.summary a").first.click()
+    page.wait_for_url("**/changes/*")
+    assert "1 sentence added, 0 removed, 0 changed" in page.locator("p.meta").inner_text()
+    jumps = page.locator("nav.changed-sections li")
+    assert jumps.all_inner_texts() == [
+        "WhatsApp Business Solution Terms",
+        "Acceptable use matched by a rule",
+    ]
+    marker = jumps.nth(1).locator(".holds-match")
+    assert marker.is_visible()
+    assert marker.evaluate("node => getComputedStyle(node).borderLeftStyle") == "solid"
+    jumps.nth(1).locator("a").click()
+    assert page.url.endswith(
+        "#" + page.locator("h3", has_text="Acceptable use").get_attribute("id")
+    )
+    assert page.locator("tr.flagged").first.is_visible()
+
+
+@pytest.mark.browser
 def test_a_dead_link_leads_back_to_the_timeline(served: str, browser: Any) -> None:
     """An alert's link to a change the store no longer holds: a styled page, then the way back."""
     page = browser.new_page()

@@ -67,6 +67,12 @@ class Section:
         return any(row.kind != "equal" for row in self.rows)
 
     @property
+    def flagged(self) -> bool:
+        """Whether a line of it holds a sentence a rule matched: the section a reviewer looks
+        for first among the many a rewrite changes."""
+        return any(row.flagged for row in self.rows)
+
+    @property
     def anchor(self) -> str:
         return "s-" + re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")
 
