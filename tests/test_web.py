@@ -29,6 +29,7 @@ from policywatch.deadlines import days_left
 from policywatch.web import api, create_app, feeds, pages
 from policywatch.web.diffview import sections
 from policywatch.web.feeds import ATOM
+from policywatch.web.pace import set_by
 from store.db import open_store
 from store.outbox import documents_json
 from store.queries import changes_json, get_version, list_changes
@@ -562,6 +563,20 @@ def test_a_documents_pace_unread_is_said_and_the_page_still_shown(
         "Checked every"
         not in TestClient(create_app(web_store)).get("/documents/openai/usage-policies").text
     )
+
+
+@pytest.mark.parametrize(
+    ("paced_by", "said"),
+    [
+        ("declaration", "set by its declaration"),
+        ("default", "the default"),  # not "set by the default"
+        ("interval", "set by the interval setting"),
+        ("intervals WhatsApp", "set by the intervals setting for WhatsApp"),
+    ],
+)
+def test_what_set_a_pace_is_said_in_words(paced_by: str, said: str) -> None:
+    """`catalog show`'s interval_from, as a document's page says it after the interval."""
+    assert set_by(paced_by) == said
 
 
 @pytest.mark.parametrize(

@@ -21,16 +21,16 @@ from store.queries import last_checks
 # The catalog as the settings pace it; None when it cannot be read (a broken config file).
 CatalogLoader = Callable[[], Catalog | None]
 _SET_BY = {
-    "declaration": "its declaration",
+    "declaration": "set by its declaration",
     "default": "the default",
-    "interval": "the interval setting",
+    "interval": "set by the interval setting",
 }
 
 
 @dataclass(frozen=True)
 class Pace:
-    """How often a document is checked, what set that (`paced_by` in words), and when it is
-    next due (None: at the next run)."""
+    """How often a document is checked, what set that (`paced_by` in words: "set by its
+    declaration"), and when it is next due (None: at the next run)."""
 
     interval: str
     set_by: str
@@ -48,8 +48,8 @@ def pace_of(engine: Engine, catalog: Catalog, key: str, now: datetime) -> Pace |
 
 
 def set_by(paced_by: str) -> str:
-    """What set a pace, as `catalog show` names it (`intervals whatsapp`), in words ("the
-    intervals setting for whatsapp")."""
+    """What set a pace, as `catalog show` names it (`intervals whatsapp`), in words ("set by
+    the intervals setting for whatsapp")."""
     if paced_by.startswith("intervals "):
-        return f"the intervals setting for {paced_by.removeprefix('intervals ')}"
+        return f"set by the intervals setting for {paced_by.removeprefix('intervals ')}"
     return _SET_BY.get(paced_by, paced_by)
