@@ -117,11 +117,16 @@ def classify(
         if comparable(sentence.old) != comparable(sentence.new)
     }
     matches = sorted(
-        _dedupe(
-            match
-            for sentence in novel
-            if not _title(sentence)
-            for match in chain(_fire(rules, sentence, renames), _case_cut(rules, sentence, struck))
+        _restated(
+            _dedupe(
+                match
+                for sentence in novel
+                if not _title(sentence)
+                for match in chain(
+                    _fire(rules, sentence, renames), _case_cut(rules, sentence, struck)
+                )
+            ),
+            rules,
         ),
         # At one severity, what a change says now is its news before what it dropped: "Data
         # shared with third parties" before "Sharing of data with third-party AI dropped".
@@ -324,6 +329,32 @@ def _removed_severity(rule: Rule) -> Severity:
 def _figures(text: str) -> Counter[str]:
     """The figures of `text` ("30", "0.005"), for the rules that read a period or an amount."""
     return Counter(_FIGURE.findall(text))
+
+
+def _restated(matches: Iterable[RuleMatch], rules: Sequence[Rule]) -> list[RuleMatch]:
+    """`matches` less those of a `figures` rule said again: a sentence removed and one added in
+    the same change, with the same figures, are its figure restated in a sentence rewritten past
+    recognition (YouTube's "If you are under 13 years of age, then please do not use the
+    Service" become "You must be at least 13 years old to use the Service"), as a reworded
+    sentence with its figures kept is. A sentence without figures is never taken for another."""
+    matches = list(matches)
+    figured = {rule.id for rule in rules if rule.figures}
+    said: dict[str, set[tuple[str, frozenset[str]]]] = {"added": set(), "removed": set()}
+    for match in matches:
+        if match.rule_id in figured and match.side in said:
+            said[match.side].add((match.rule_id, frozenset(_figures(match.sentence))))
+
+    def again(match: RuleMatch) -> bool:
+        figures = frozenset(_figures(match.sentence))
+        other = "removed" if match.side == "added" else "added"
+        return (
+            match.rule_id in figured
+            and match.side in said
+            and bool(figures)
+            and (match.rule_id, figures) in said[other]
+        )
+
+    return [match for match in matches if not again(match)]
 
 
 def _case_cut(

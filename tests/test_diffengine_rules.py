@@ -102,6 +102,26 @@ def test_an_edit_far_from_what_a_rule_reads_does_not_fire_it_again() -> None:
     assert [match.side for match in classify(reworded).matches] == ["changed"]
 
 
+def test_a_figure_restated_in_a_sentence_rewritten_past_recognition_fires_nothing() -> None:
+    """YouTube's 2020 terms put its age of 13 in a new section, in new words: one sentence
+    removed and one added, the age the same, fired "Minimum age changed" and its "dropped"
+    twin. A new age, there, is news."""
+    old = (
+        "# Terms\n\n## Age\n\nIf you are under 13 years of age, then please do not use the Service."
+    )
+    new = (
+        "# Terms\n\n## Who may use the Service?\n\nYou may use the Service if you are at least "
+        "{} years old; however, children of all ages may use the Service and YouTube Kids (where "
+        "available) if enabled by a parent or legal guardian."
+    )
+    assert not classify(compare(old, new.format(13))).matches
+    raised = classify(compare(old, new.format(16))).matches
+    assert [(match.rule_id, match.side) for match in raised] == [
+        ("minimum-age", "added"),
+        ("minimum-age", "removed"),
+    ]
+
+
 # Facebook's and Instagram's terms and Meta's Platform Terms, 2022: every sentence naming
 # Facebook names Meta instead.
 RENAMED = (
@@ -286,6 +306,7 @@ def test_the_shipped_rules_cover_the_categories() -> None:
         "data-retention",
         "termination",
         "effective-date",
+        "eligibility",
     }
     assert (FIXTURES.parents[2] / "diffengine" / "rules" / "README.md").is_file()
 
