@@ -12,9 +12,17 @@ from pypdf.generic import DictionaryObject, NameObject, StreamObject
 HEADER = "ACME Developer Agreement"
 
 
-def text_pdf(paragraphs: list[str], *, per_page: int = 3, password: str | None = None) -> bytes:
-    """Paragraphs laid out `per_page` to a page, each page with a running header and number."""
+def text_pdf(
+    paragraphs: list[str],
+    *,
+    per_page: int = 3,
+    password: str | None = None,
+    compress: bool = True,
+) -> bytes:
+    """Paragraphs laid out `per_page` to a page, each page with a running header and number;
+    with `compress=False`, its text is in the file's bytes as written, as some tools leave it."""
     pdf = FPDF()
+    pdf.set_compression(compress)
     if password:
         pdf.set_encryption(owner_password="owner-" + password, user_password=password)
     pdf.set_font("Helvetica", size=11)

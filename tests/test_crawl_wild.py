@@ -812,6 +812,31 @@ def test_a_text_or_markdown_policy_is_not_screened_as_a_page(home: Home, site: S
     }, seen
 
 
+def test_a_pdf_is_not_screened_as_a_page_but_a_wall_at_a_pdf_address_is(
+    home: Home, site: Site
+) -> None:
+    """A PDF guide to error pages whose text stream, left uncompressed, quotes
+    `<title>Page not found</title>` was a not-found error page, never tracked: a PDF's bytes are
+    its text, not a page's tags (nor are its words a captcha's). What a `.pdf` address serves as
+    HTML, a challenge page, is still screened."""
+    quoted = (
+        "Error pages. Name the error in the title, as in <title>Page not found</title>, for all."
+    )
+    pdf = text_pdf([quoted, quoted], compress=False)
+    assert b"<title>Page not found</title>" in pdf
+    site.pages["/errors.pdf"] = Page(pdf, content_type="application/pdf")
+    site.html("/wall.pdf", CLOUDFLARE)
+    catalog = declare(home, site, "/errors.pdf", "/wall.pdf", format="pdf")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen == {
+        "testsite/doc-errors-pdf": ("first", ""),
+        "testsite/doc-wall-pdf": (
+            "failed",
+            "bot-wall: HTTP 200: a bot wall or captcha (Cloudflare)",
+        ),
+    }, seen
+
+
 def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, site: Site) -> None:
     """A PDF's text may hold escape sequences that would clear the screen, recolour the diff or
     plant a hyperlink in the user's terminal: they are dropped when the text is read, and `show`
