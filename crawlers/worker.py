@@ -157,6 +157,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         self.drained = False  # the last look at the queue found fewer tasks than a batch
         self.unanswered = 0  # requests sent or queued here, their response not yet in
         # The documents a page of which was answered, being read or recorded: in hand on a stop.
+        # Not a combined one waiting for its next page, which a stop does not send.
         self.answered: set[str] = set()
         # scrapy-redis sets this once, when its module is imported: the idle clock starts now.
         self.spider_idle_start_time = int(time.time())
@@ -299,6 +300,8 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         self, document: TrackedDocument, fetched: list[PageBody], sent: float
     ) -> scrapy.Request:
         self.unanswered += 1
+        if fetched:  # the next page of a combined document: until it is sent, none is in hand
+            self.answered.discard(document.key)
         return super()._request(document, fetched, sent)
 
     def parse(self, response: Response) -> Iterable[FetchedPage | FetchFailed | scrapy.Request]:
@@ -366,9 +369,11 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         stop waits for every request handed to its downloader, most of a batch still waiting for
         its host's turn, and sends none of them now (crawlers.downloader,
         SharedHostDelayMiddleware): their tasks went back only as the worker exited, and the
-        other workers waited for them in the meantime. The pages being fetched are finished, and
-        so are those answered and still being read or recorded: put back, they were recorded
-        here and never reported, and another worker fetched them a second time."""
+        other workers waited for them in the meantime. So does a combined document between its
+        pages: its next page is not sent, and the worker that takes it fetches the document
+        whole, from its first page, as its text is compared whole. The pages being fetched are
+        finished, and so are those answered and still being read or recorded: put back, they
+        were recorded here and never reported, and another worker fetched them a second time."""
         downloader = self.crawler.engine.downloader
         started = self.answered | {
             request.meta.get("key")

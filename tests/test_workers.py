@@ -679,6 +679,55 @@ def test_a_stopped_worker_puts_back_at_once_the_tasks_it_has_not_started(
     assert sorted(fetched(site)) == [f"/terms-{n}" for n in range(5)]  # each page once
 
 
+def test_a_stopped_worker_puts_back_at_once_a_combined_document_between_its_pages(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str
+) -> None:
+    """SIGTERM after the first page of a combined document, its second waiting for the host's
+    turn: that page is never sent, yet the task was held as if being fetched, and went back
+    only as the worker exited, once its other pages (here one held on another host) were done.
+    It goes back at once; the worker that takes it fetches the document whole again, as its
+    text is compared whole."""
+    held = threading.Event()
+    site.html("/part-1", PAGE.format(n=1))
+    site.html("/part-2", PAGE.format(n=2))
+    site.html("/held", PAGE.format(n="held"), held=held)
+    elsewhere = site.url("/held").replace("127.0.0.1", "localhost")  # a host of its own
+    catalog = pg_home.catalog(
+        [
+            {
+                "type": "Both",
+                "select": "main",
+                "combine": [site.url(p) for p in ("/part-1", "/part-2")],
+            },
+            {"type": "Held", "select": "main", "url": elsewhere},
+        ]
+    )
+    index = workers.start("--set", "DOWNLOAD_DELAY=3", "--set", "CONCURRENT_REQUESTS=4")
+    coordinator = crawl_started(pg_home, catalog, redis_url, site)
+    deadline = time.monotonic() + 30
+    while sorted(fetched(site)) != ["/held", "/part-1"]:
+        assert time.monotonic() < deadline, fetched(site)
+        time.sleep(0.05)
+    time.sleep(0.5)  # the first page read; the second waits its turn, 3 s after the first
+    process = workers.processes[index]
+    process.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    while workers.client.llen(QUEUE) < 1:
+        assert time.monotonic() - signalled < 1.5, "the worker held on to the combined document"
+        time.sleep(0.05)
+    assert process.poll() is None  # still fetching the held page
+    held.set()
+
+    _, log = process.communicate(timeout=60)
+    workers.start()
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert "stopping: 1 task not started put back in the queue; finishing the 1 being" in log
+    assert coordinator.returncode == 0, stderr
+    assert {row["outcome"] for row in json.loads(stdout)} == {"first"}, stdout
+    assert sorted(fetched(site)) == ["/held", "/part-1", "/part-1", "/part-2"]
+
+
 def test_a_worker_stopped_while_reading_a_page_finishes_it_and_nothing_is_fetched_twice(
     pg_home: Home, site: Site, workers: Workers, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
