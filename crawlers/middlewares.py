@@ -74,6 +74,9 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         # raised
         self._failing: dict[str, int | Exception] = {}
         self._asked: dict[str, float] = {}  # host -> when its robots.txt was asked for
+        # Hosts whose robots.txt failed for a name that did not resolve: asked for again by the
+        # next request, not kept as "allow all" (`_robots_error`).
+        self._unresolved: set[str] = set()
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         """A robots.txt that answers a server error (5xx, or 429) says nothing of what is
@@ -91,8 +94,13 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         An IgnoreRequest is a decision of the crawl's own (a redirect loop, a stop), not the
         site's failing, and leaves all allowed as before. So does a name that does not resolve:
         the page, on the same host, fails with it at once in its own words (Chromium's, for a
-        rendered page), which say more than "robots.txt could not be fetched"."""
-        if not isinstance(exc, (IgnoreRequest, CannotResolveHostError, DNSLookupError)):
+        rendered page), which say more than "robots.txt could not be fetched". Only the pages
+        waiting for it are let through so: a lookup that failed for a moment (a network coming
+        back) had the host's rules taken as "allow all" until `max_age`, and a worker fetched
+        for an hour the pages its robots.txt disallows."""
+        if isinstance(exc, (CannotResolveHostError, DNSLookupError)):
+            self._unresolved.add(netloc)
+        elif not isinstance(exc, IgnoreRequest):
             self._failing[netloc] = exc
         super()._robots_error(exc, netloc)
 
@@ -121,15 +129,19 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         return parser
 
     def _forget_if_old(self, netloc: str) -> None:
-        """Forget the host's robots.txt, and why it failed, once it is older than `max_age`
-        (unless it is still being downloaded), so that the next request asks for it again."""
+        """Forget the host's robots.txt, and why it failed, once it is older than `max_age` or
+        its name did not resolve (unless it is still being downloaded), so that the next
+        request asks for it again."""
         asked = self._asked.get(netloc)
-        if asked is None or time.monotonic() - asked < self.max_age:
+        if asked is None:
+            return
+        if netloc not in self._unresolved and time.monotonic() - asked < self.max_age:
             return
         if isinstance(self._parsers.get(netloc), Deferred):
             return
         self._parsers.pop(netloc, None)
         self._failing.pop(netloc, None)
+        self._unresolved.discard(netloc)
         del self._asked[netloc]
 
 

@@ -16,6 +16,7 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet import defer
+from twisted.internet.error import DNSLookupError
 
 FAULT = "injected fault"
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -110,3 +111,21 @@ class RebindingResolver(CachingThreadedResolver):
         if name.endswith(REBOUND):
             return defer.succeed("127.0.0.1")
         return super().getHostByName(name, timeout)
+
+
+FLAKY = ".flaky.test"
+_FAILED_ONCE: set[str] = set()  # the names under FLAKY whose first lookup failed
+
+
+class FlakyResolver(CachingThreadedResolver):
+    """Scrapy's resolver, but every name under `FLAKY` fails its first lookup, then connects to
+    127.0.0.1: a resolver that failed for a moment (a network coming back). Name it with `--set
+    DNS_RESOLVER=tests.faults.FlakyResolver`."""
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
+        if not name.endswith(FLAKY):
+            return super().getHostByName(name, timeout)
+        if name in _FAILED_ONCE:
+            return defer.succeed("127.0.0.1")
+        _FAILED_ONCE.add(name)
+        return defer.fail(DNSLookupError(name))

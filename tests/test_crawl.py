@@ -179,6 +179,30 @@ def test_a_robots_txt_that_cannot_be_fetched_disallows_the_site_until_it_can(
     assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-a"] == ("first", "")
 
 
+def test_a_robots_txt_whose_name_failed_to_resolve_is_asked_for_again(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that does not resolve lets the page waiting for robots.txt fail with its own DNS
+    error. A lookup that failed for a moment left the host's rules as "allow all" for the
+    crawl (for a worker, an hour): the second page of this document, which robots.txt
+    disallows, was fetched and recorded. The next request asks for robots.txt again."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    site.pages["/robots.txt"] = _robots()
+    site.html("/public", terms())
+    site.html("/private", terms("<p>Kept from crawlers.</p>"))
+    flaky = site.url("").replace("127.0.0.1", f"policy{faults.FLAKY}")
+    catalog = home.catalog([{"type": "Terms", "combine": [flaky + "/public", flaky + "/private"]}])
+    resolver = ["--set", "DNS_RESOLVER=tests.faults.FlakyResolver"]
+    seen = outcomes(home.crawl(catalog, "--json", *resolver))
+    assert seen == {
+        "testsite/terms": (
+            "failed",
+            f"robots-disallowed: page 2 of 2 ({flaky}/private): Forbidden by robots.txt",
+        )
+    }, seen
+    assert [hit.path for hit in site.log] == ["/public", "/robots.txt"]
+
+
 def test_every_request_names_the_release_and_the_contact_the_user_set(
     home: Home, site: Site
 ) -> None:
