@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import socket
 import warnings
@@ -563,6 +564,49 @@ def test_a_documents_pace_unread_is_said_and_the_page_still_shown(
         "Checked every"
         not in TestClient(create_app(web_store)).get("/documents/openai/usage-policies").text
     )
+
+
+def test_serves_catalog_is_read_anew_only_once_a_file_it_comes_from_changed(
+    web_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """`serve` read the catalog (100 ms of YAML) at each view of a document, and said a broken
+    config file's error at each: it reads it once, then again when the config file or a
+    declaration file in a folder it names changed, so that a pace changed there still shows
+    without restarting it, and a config file broken then fixed is said broken once."""
+    config, declarations = tmp_path / "config.toml", tmp_path / "mine"
+    declarations.mkdir()
+    monkeypatch.setenv("POLICYWATCH_CONFIG", str(config))
+    monkeypatch.delenv("POLICYWATCH_CATALOG", raising=False)
+    loader = web.catalog_loader()
+    client = TestClient(create_app(web_store, catalog=loader))
+
+    def pace() -> str:
+        page = client.get("/documents/openai/usage-policies").text
+        found = re.search(r'<dd class="pace">(.*?)</dd>', page)
+        assert found, page
+        return found[1]
+
+    def edit(text: str) -> None:  # a second edit within the clock's tick is still one
+        config.write_text(text)
+        tick = config.stat().st_mtime_ns + 1_000_000_000
+        os.utime(config, ns=(tick, tick))
+
+    edit(f'interval = "12h"\ncatalog = ["{declarations}"]\n')
+    assert pace() == "12h, set by the interval setting"
+    assert loader() is loader()  # not read again: nothing changed
+    edit(f'interval = "8h"\ncatalog = ["{declarations}"]\n')
+    assert pace() == "8h, set by the interval setting"
+    (declarations / "acme.yaml").write_text(
+        "service: Acme\ndocuments:\n  - type: Terms\n    url: https://acme.example/terms\n"
+        "    interval: 6h\n"
+    )
+    assert loader().get("acme/terms") is not None  # a declaration added to a folder named
+    capsys.readouterr()
+    edit('interval = "6 hours"\n')
+    assert pace().startswith("unknown") and pace().startswith("unknown")
+    assert capsys.readouterr().err.count("cannot read the settings") == 1
+    edit('interval = "2h"\n')
+    assert pace() == "2h, set by the interval setting"
 
 
 @pytest.mark.parametrize(

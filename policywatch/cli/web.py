@@ -6,10 +6,12 @@ import errno
 import ipaddress
 import os
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from crawlers.declarations import declaration_files
 from policywatch.cli.common import (
     DbOption,
     checked_base_url,
@@ -20,9 +22,11 @@ from policywatch.cli.common import (
     settings,
     user_catalog,
 )
+from policywatch.config import ConfigError, config_file, load_settings
 
 if TYPE_CHECKING:
     from crawlers.declarations import Catalog
+    from policywatch.web.pace import WatchedCatalog
 
 TOKEN_ENV = "POLICYWATCH_TOKEN"
 # The shortest token taken: a guessable one opens the pages, the API and the change history.
@@ -77,11 +81,32 @@ def serve(
     # The setting alerts link to: a proxy's public address, told once for every command.
     public = base_url or settings().base_url
     app = create_app(
-        engine(db, existing=True, writes=False), token=secret, base_url=public, catalog=_catalog
+        engine(db, existing=True, writes=False),
+        token=secret,
+        base_url=public,
+        catalog=catalog_loader(),
     )
     _check_free(host, port)
     console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def catalog_loader() -> WatchedCatalog:
+    """The catalog of the document pages, read anew once the config file or a declaration file
+    changed: a pace changed there shows without restarting `serve`."""
+    from policywatch.web.pace import WatchedCatalog  # the web app's imports: only for `serve`
+
+    return WatchedCatalog(_catalog, _catalog_sources)
+
+
+def _catalog_sources() -> list[Path]:
+    """The files and folders the catalog is read from: the config file, and the declaration
+    files and folders it names (none while it is broken: its fix is a change of its own)."""
+    try:
+        paths = load_settings().catalog
+    except ConfigError:
+        paths = []
+    return [config_file(), *paths, *declaration_files(paths)]
 
 
 def _catalog() -> Catalog | None:
