@@ -243,7 +243,8 @@ def _document_row(
 
 class Selection(TypedDict, total=False):
     """Which changes: the filters `history`, the web timeline, its feeds and the API share.
-    `until` is exclusive; `category` is a rule category."""
+    `until` is exclusive; `category` is a rule category; `after` a change id, the changes
+    recorded after it (a poller's cursor)."""
 
     service: str | None
     document: str | None
@@ -251,6 +252,7 @@ class Selection(TypedDict, total=False):
     until: datetime | None
     min_severity: str | None
     category: str | None
+    after: int | None
 
 
 def list_changes(
@@ -261,8 +263,10 @@ def list_changes(
     offset: int = 0,
     **selection: Unpack[Selection],
 ) -> list[ChangeRow]:
-    """Changes newest first; noise (not meaningful) only when asked for; `offset` serves the
-    web timeline's pages."""
+    """Changes newest first, or in the order recorded (by id) when the selection has an `after`
+    cursor: a page taken after the last one seen, however many were recorded since, neither
+    skips nor repeats one; noise (not meaningful) only when asked for; `offset` serves the web
+    timeline's pages."""
     query = (
         select(Change, Document)
         .join(Document, col(Change.document_id) == Document.id)
@@ -270,7 +274,10 @@ def list_changes(
     )
     if not include_noise:
         query = query.where(col(Change.meaningful).is_(True))
-    query = query.order_by(col(Change.detected_at).desc(), col(Change.id).desc())
+    if selection.get("after") is None:
+        query = query.order_by(col(Change.detected_at).desc(), col(Change.id).desc())
+    else:
+        query = query.order_by(col(Change.id))
     query = query.offset(offset).limit(limit)
     with Session(engine) as session:
         return [change_row(change, doc) for change, doc in session.exec(query).all()]
@@ -337,6 +344,8 @@ def _filters(selection: Selection) -> list[ColumnElement[bool]]:
     since, until = selection.get("since"), selection.get("until")
     min_severity, category = selection.get("min_severity"), selection.get("category")
     conditions: list[ColumnElement[bool]] = []
+    if (after := selection.get("after")) is not None:  # past every id: PostgreSQL's integer
+        conditions.append(col(Change.id) > min(after, MAX_ID))
     if service:
         conditions.append(_service_is(service))
     if document:

@@ -853,6 +853,57 @@ def neighbours(client: TestClient, address: str) -> tuple[str | None, str | None
     return found[0] and found[0][1], found[1] and found[1][1]
 
 
+def test_a_poller_asking_after_the_last_id_it_was_given_misses_and_repeats_nothing(
+    client: TestClient, web_store: Engine
+) -> None:
+    """A script polling `/api/changes` paged newest first by `offset`: a change recorded
+    between two pages pushed the others down, and the next page repeated one. `after=ID` gives
+    the changes recorded after ID, oldest first, however many arrive between two asks."""
+
+    def poll(query: str) -> tuple[list[str], int]:
+        answer = client.get(f"/api/changes?{query}")
+        assert answer.status_code == 200, answer.text
+        return [row["summary"] for row in answer.json()], int(answer.headers["X-Total-Count"])
+
+    def ids(query: str) -> list[int]:
+        return [row["id"] for row in client.get(f"/api/changes?{query}").json()]
+
+    first = poll("after=0&limit=2")
+    assert first == (
+        ["AI providers barred from the WhatsApp Business Solution", "Scraping clause added"],
+        3,
+    )
+    cursor = ids("after=0&limit=2")[-1]
+    repository = Repository(web_store)
+    for key, text, summary in (
+        ("openai/usage-policies", f"{OPENAI_V1}\nNo training on outputs.", "Training clause"),
+        ("whatsapp/business-solution-terms", f"{WHATSAPP_V3}\nNo bots.", "Bots barred"),
+    ):
+        judge = judge_with(verdict("medium", summary))
+        repository.record_text(key, Attempt("https://example.com/"), text, judge)
+    assert poll(f"after={cursor}&limit=2") == ([f"Summary {HOSTILE}", "Training clause"], 3)
+    cursor = ids(f"after={cursor}&limit=2")[-1]
+    assert poll(f"after={cursor}&limit=2") == (["Bots barred"], 1)
+    assert poll(f"after={ids('limit=1')[0]}") == ([], 0)  # the newest: nothing since
+    assert poll("after=0&service=openai") == (["Scraping clause added", "Training clause"], 2)
+    for bad in ("-1", "x"):
+        refused = client.get(f"/api/changes?after={bad}")
+        assert refused.status_code == 422 and "after" in refused.text, bad
+
+
+def test_a_poller_after_every_id_is_given_an_empty_list_on_either_store(db_url: str) -> None:
+    """An `after` past what the store's integers hold was a 500 (PostgreSQL's "integer out of
+    range", SQLite's driver past 2**63): it is after every change, so nothing."""
+    engine = open_store(db_url)
+    populate(engine)
+    client = TestClient(create_app(engine))
+    for after in (2**31 - 1, 2**31, 2**70):
+        answer = client.get(f"/api/changes?after={after}")
+        assert answer.status_code == 200 and answer.json() == [], after
+        assert answer.headers["X-Total-Count"] == "0"
+    engine.dispose()
+
+
 def test_a_reworded_match_shows_its_old_wording_struck_out(
     client: TestClient, web_store: Engine
 ) -> None:

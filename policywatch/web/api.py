@@ -46,6 +46,10 @@ from store.queries import (
 )
 
 router = APIRouter(prefix="/api", tags=["api"])
+AFTER = (
+    "Only changes recorded after the change of this id, oldest first: a poller's cursor, the"
+    " last id it was given."
+)
 Store = Annotated[Engine, Depends(store)]
 
 
@@ -107,15 +111,20 @@ def api_changes(
     filters: Annotated[Filters, Depends(parse_filters)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int | None, Query(ge=0, description=AFTER)] = None,
 ) -> JSONResponse:
     """Changes newest first, filtered as on the timeline (the fields of `history --json`); the
     `X-Total-Count` header says how many the selection holds, so that a client paging with
-    `offset` knows when it has them all, and one that did not page knows it was cut."""
-    total = count(engine, filters)
+    `offset` knows when it has them all, and one that did not page knows it was cut.
+
+    Paging by `offset` repeats a change when others are recorded between two pages; a poller
+    asks `after` the last id it was given instead, the changes then in the order recorded."""
+    total = count(engine, filters, after=after)
     if not total:
         check_tracked(engine, filters)
     # Nothing to ask the store for past the end: an offset too large for its driver was a 500.
-    rows = changes(engine, filters, limit=limit, offset=offset) if offset < total else []
+    found = offset < total
+    rows = changes(engine, filters, limit=limit, offset=offset, after=after) if found else []
     return JSONResponse(changes_json(engine, rows), headers={"X-Total-Count": str(total)})
 
 

@@ -137,9 +137,10 @@ def store(request: Request) -> Engine:
     return engine
 
 
-def _where(filters: Filters) -> Selection:
+def _where(filters: Filters, after: int | None = None) -> Selection:
     """The filters as the store's queries take them: dates as UTC midnights, `until` made
-    exclusive (the day after), so a day typed as the end is included."""
+    exclusive (the day after), so a day typed as the end is included; `after` an API poller's
+    cursor."""
     until = _midnight(days_after(filters.until, 1)) if filters.until else None
     return Selection(
         service=filters.service,
@@ -148,19 +149,27 @@ def _where(filters: Filters) -> Selection:
         min_severity=filters.min_severity,
         since=_midnight(filters.since),
         until=until,
+        after=after,
     )
 
 
-def changes(engine: Engine, filters: Filters, *, limit: int, offset: int = 0) -> list[ChangeRow]:
-    """The changes a selection names, newest first: the one query behind pages, feeds and API."""
+def changes(
+    engine: Engine, filters: Filters, *, limit: int, offset: int = 0, after: int | None = None
+) -> list[ChangeRow]:
+    """The changes a selection names, newest first (in the order recorded after change
+    `after`, for a poller): the one query behind pages, feeds and API."""
     return list_changes(
-        engine, **_where(filters), include_noise=filters.include_noise, limit=limit, offset=offset
+        engine,
+        **_where(filters, after),
+        include_noise=filters.include_noise,
+        limit=limit,
+        offset=offset,
     )
 
 
-def count(engine: Engine, filters: Filters) -> int:
-    """How many changes the selection names, all pages together."""
-    return count_changes(engine, **_where(filters), include_noise=filters.include_noise)
+def count(engine: Engine, filters: Filters, *, after: int | None = None) -> int:
+    """How many changes the selection names (after change `after`), all pages together."""
+    return count_changes(engine, **_where(filters, after), include_noise=filters.include_noise)
 
 
 # Each filter of a selection, and what the selection reads as without it.
