@@ -1151,6 +1151,35 @@ def atom(client: TestClient, path: str) -> etree._Element:
     return etree.fromstring(response.content)
 
 
+def test_a_feed_reader_polling_an_unchanged_feed_is_told_so_in_a_304(
+    client: TestClient, web_store: Engine
+) -> None:
+    """A feed had no ETag: a reader polling every few minutes was sent its 50 entries each
+    time. It sends the tag it holds and is answered 304, without the feed, until the feed
+    changes: a new change, or a change rejudged."""
+    path = "/feeds/service/openai.atom"
+    first = client.get(path)
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag.startswith('W/"')
+    assert [entry.title for entry in feedparser.parse(first.content).entries] == [
+        "[low] OpenAI · Usage Policies: Scraping clause added"
+    ]
+    for held in (etag, etag.removeprefix("W/"), f'"other", {etag}'):  # as readers send it
+        unchanged = client.get(path, headers={"If-None-Match": held})
+        assert unchanged.status_code == 304 and unchanged.content == b"", held
+        assert unchanged.headers["ETag"] == etag
+    assert client.head(path, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+    judge = judge_with(verdict("medium", "Training clause"))
+    text = f"{OPENAI_V1}\nNo training on outputs."
+    Repository(web_store).record_text(
+        "openai/usage-policies", Attempt("https://o.example/"), text, judge
+    )
+    changed = client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert feedparser.parse(changed.content).entries[0].title.endswith("Training clause")
+
+
 def test_a_feed_is_titled_by_its_selection_under_one_canonical_id(
     threads_client: TestClient,
 ) -> None:

@@ -10,6 +10,7 @@ timeline shows.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -170,7 +171,19 @@ def _feed(request: Request, engine: Engine, filters: Filters) -> Response:
     title = feed_title(filters)
     rows = changes(engine, filters, limit=FEED_SIZE)
     body = render_feed(rows, title=title, self_url=self_url, page_url=page_url, base=base)
-    return Response(body, media_type="application/atom+xml; charset=utf-8")
+    return _conditional(request, body)
+
+
+def _conditional(request: Request, body: bytes) -> Response:
+    """The feed, tagged with an ETag of its bytes; a 304 without them to a reader that sends
+    the tag it holds (`If-None-Match`): most poll every few minutes, and a feed is 50 entries
+    of HTML. Weak (`W/`): the same feed is sent gzip-compressed or not. The tag is of the body,
+    not of the newest change's date, so a change rejudged (a new summary) is sent anew."""
+    etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+    held = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+    if held & {etag, etag[2:], "*"}:  # a weak comparison, as RFC 9110 says
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(body, media_type="application/atom+xml; charset=utf-8", headers={"ETag": etag})
 
 
 Selection = Annotated[Filters, Depends(parse_filters)]
