@@ -1180,6 +1180,24 @@ def test_a_feed_reader_polling_an_unchanged_feed_is_told_so_in_a_304(
     assert feedparser.parse(changed.content).entries[0].title.endswith("Training clause")
 
 
+def test_a_change_judged_anew_is_updated_in_the_feeds(
+    client: TestClient, web_store: Engine
+) -> None:
+    """An entry's `updated` was when its change was found, judged anew or not: a reader kept
+    its first summary and severity. It is when it was last judged, `published` when found."""
+    key = "openai/usage-policies"
+    [change] = list_changes(web_store, document=key)
+    rejudge(web_store, key, judge_with(verdict("critical", "Scraping barred")))
+    [rejudged] = list_changes(web_store, document=key)
+    assert rejudged.rejudged_at and rejudged.rejudged_at > change.detected_at
+    feed = feedparser.parse(client.get("/feeds/all.atom").content)
+    entry = next(entry for entry in feed.entries if entry.id.endswith(f"/changes/{change.id}"))
+    assert entry.title.endswith("Scraping barred")
+    assert entry.updated == rejudged.rejudged_at.isoformat()
+    assert entry.published == change.detected_at.isoformat()
+    assert feed.feed.updated == entry.updated  # the newest found is older than the verdict
+
+
 def test_a_feed_is_titled_by_its_selection_under_one_canonical_id(
     threads_client: TestClient,
 ) -> None:

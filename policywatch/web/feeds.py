@@ -82,6 +82,12 @@ def _entry_html(row: ChangeRow) -> str:
     return html
 
 
+def _updated(row: ChangeRow) -> datetime:
+    """When an entry last changed: found, or judged anew since (a new summary, a new severity),
+    which a reader shows again only when its `updated` moves."""
+    return max(row.detected_at, row.rejudged_at or row.detected_at)
+
+
 def render_feed(
     rows: list[ChangeRow], *, title: str, self_url: str, page_url: str, base: str
 ) -> bytes:
@@ -91,7 +97,7 @@ def render_feed(
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(feed, "id", self_url)
     _add(feed, "title", title)
-    updated = rows[0].detected_at if rows else datetime(2000, 1, 1, tzinfo=UTC)
+    updated = max((_updated(row) for row in rows), default=datetime(2000, 1, 1, tzinfo=UTC))
     _add(feed, "updated", updated.isoformat())
     _add(_add(feed, "author"), "name", "policywatch")
     _add(feed, "link", rel="self", href=self_url, type="application/atom+xml")
@@ -102,7 +108,8 @@ def render_feed(
         _add(entry, "id", link)
         severity = f"[{row.severity}] " if row.severity else ""
         _add(entry, "title", f"{severity}{row.service} · {row.document_type}: {row.summary}")
-        _add(entry, "updated", row.detected_at.isoformat())
+        _add(entry, "updated", _updated(row).isoformat())
+        _add(entry, "published", row.detected_at.isoformat())
         _add(entry, "link", rel="alternate", href=link, type="text/html")
         if is_web(row.url):  # an imported document's `file://` folder is no link
             _add(entry, "link", rel="related", href=row.url)
