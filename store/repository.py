@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, update
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
@@ -173,6 +174,12 @@ _UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("documen
 _INSERT_VERSION = insert(Version).returning(col(Version.id))
 _SET_FINGERPRINT = update(Version).where(col(Version.id) == bindparam("version_id"))
 _INSERT_CHANGE = insert(Change).returning(col(Change.id))
+# On PostgreSQL, held from a change's insert to its commit, so that change ids are handed out in
+# the order they commit: a poller asking for the changes `after` the last id it was given
+# (`/api/changes?after=`) would otherwise see a worker's later id committed first, move past it,
+# and never be given the earlier one committed a moment later. Workers record changes seldom
+# (most pages are unchanged): they wait on it for an insert and a commit, no longer.
+_CHANGE_ORDER_LOCK = sql_text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=0x706F6C6964)
 # The judge's view of the history, newest first: each version's fingerprint and its change's
 # verdict (none for the first version).
 _PAST = (
@@ -418,6 +425,8 @@ class Repository:
             change = _change_values(document_id, latest.id, version_id, attempt.at, assessment)
             change["accepted"] = accepted
             change["redeclared"] = locked.redeclared and not imported
+            if connection.dialect.name == "postgresql":
+                connection.execute(_CHANGE_ORDER_LOCK)
             change_id = connection.execute(_INSERT_CHANGE, change).scalar_one()
             return Recorded("changed", change_id, assessment)
 

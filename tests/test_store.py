@@ -6,12 +6,13 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, update
+from sqlalchemy import Engine, create_engine, event, inspect, update
 from sqlalchemy import text as sa_text
 from sqlmodel import Session, col, select
 
@@ -452,3 +453,40 @@ def test_a_new_sqlite_store_is_its_owners_alone(tmp_path: Path) -> None:
     kept.touch(mode=0o640)
     open_store(f"sqlite:///{kept}")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+
+
+@pytest.mark.postgres
+def test_change_ids_are_handed_out_in_the_order_changes_commit(pg_url: str) -> None:
+    """Two workers recording changes at once: the second waits for the first to commit before
+    taking its id, so a poller asking `after` the last id it was given never moves past one
+    still to commit (`/api/changes?after=`)."""
+    other = DocumentInfo("telegram/bot-terms", "Telegram", "Bot Terms", "https://example.invalid/b")
+    first, second = Repository(open_store(pg_url)), Repository(open_store(pg_url))
+    first.sync_documents([DOC, other], at=T0)
+    for repo, doc in ((first, DOC), (second, other)):
+        repo.record_text(doc.key, Attempt(doc.url, at=T0), "# Terms\n\nHello.\n", assess)
+    later = Attempt(DOC.url, at=T0 + timedelta(days=1))
+    seen_meanwhile: list[list[int]] = []
+
+    def record_the_other() -> None:
+        second.record_text(other.key, later, "# Terms\n\nHello.\n\nNo bots.\n", assess)
+
+    def meanwhile(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        """Between the first worker's insert of its change and its commit, the second records
+        one, and a poller asks what is new."""
+        if not statement.startswith("INSERT INTO change"):
+            return
+        worker = threading.Thread(target=record_the_other)
+        worker.start()
+        worker.join(timeout=1)
+        seen_meanwhile.append([row.id for row in list_changes(first.engine, after=0)])
+        threads.append(worker)
+
+    threads: list[threading.Thread] = []
+    event.listen(first.engine, "after_cursor_execute", meanwhile)
+    recorded = first.record_text(DOC.key, later, "# Terms\n\nHello.\n\nNo bots.\n", assess)
+    event.remove(first.engine, "after_cursor_execute", meanwhile)
+    threads[0].join(timeout=30)
+    assert seen_meanwhile == [[]]  # the other worker's change had to wait
+    ids = [row.id for row in list_changes(first.engine, after=0)]
+    assert ids[0] == recorded.change_id and len(ids) == 2
