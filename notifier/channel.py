@@ -8,12 +8,13 @@ the URL, and the same applied to error text, which may quote the URL's parts.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import StringIO
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -31,10 +32,13 @@ class ChannelError(ValueError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """Apprise's verdict on one send: ok, or the (scrubbed) reason it failed."""
+    """Apprise's verdict on one send: ok, or the (scrubbed) reason it failed; and the
+    destinations (`Channel.destinations`) that have the message, those of earlier sends
+    included."""
 
     ok: bool
     error: str | None = None
+    delivered: frozenset[str] = field(default_factory=frozenset)
 
 
 def _words(url: str) -> set[str]:
@@ -247,6 +251,10 @@ class Channel:
         self._plugins = list(self._apprise)
         given = _given_parameters(url)
         self.masked = " ".join(_shown(plugin, given) for plugin in self._plugins)
+        self._destinations = [
+            (name, apprise.Apprise(plugin, asset=asset))
+            for name, plugin in _destinations(self._plugins, given)
+        ]
         visible = _words(self.masked)
         secrets = {word for word in _words(url) if len(word) >= MIN_SECRET and word not in visible}
         self._secrets = sorted(secrets | _basic_auth(self._plugins), key=len, reverse=True)
@@ -296,21 +304,50 @@ class Channel:
             text = text.replace(secret, "****")
         return text
 
+    @property
+    def destinations(self) -> list[str]:
+        """The names of the destinations a message is sent to one by one, each accepting or
+        refusing it on its own: one per Apprise URL, one per recipient of a mail URL."""
+        return [name for name, _ in self._destinations]
+
     def send(
-        self, title: str, body: str, notify_type: str, data: Mapping[str, Any] | None = None
+        self,
+        title: str,
+        body: str,
+        notify_type: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        done: frozenset[str] = frozenset(),
     ) -> Outcome:
-        """Send one message, and `data` to the webhooks that carry it; failed unless every
-        service behind the URL accepted it."""
+        """Send one message to each destination not `done` (those that have it from an earlier
+        send), and `data` to the webhooks that carry it; failed unless every destination has
+        it. The destinations that took it are in the outcome: a retry leaves them out, where a
+        mail refused by one of its recipients went again to the others at every retry."""
+        delivered, failures = set(done), []
+        with _carrying(self._plugins, data or {}):
+            for name, one in self._destinations:
+                if name in done:
+                    continue
+                reason = self._send_one(one, title, body, notify_type)
+                if reason is None:
+                    delivered.add(name)
+                else:
+                    failures.append((name, reason))
+        if not failures:
+            return Outcome(True, delivered=frozenset(delivered))
+        return Outcome(False, self._failed(failures, delivered), frozenset(delivered))
+
+    def _send_one(self, one: Any, title: str, body: str, notify_type: str) -> str | None:
+        """Send to one destination (an Apprise object holding it alone): None, or why not."""
         try:
-            with _carrying(self._plugins, data or {}):
-                result = self._apprise.notify(
-                    body=body, title=title, notify_type=notify_type, body_format=self.format
-                )
+            result = one.notify(
+                body=body, title=title, notify_type=notify_type, body_format=self.format
+            )
         except Exception as error:  # a plugin's bug must fail this send, not the whole run
-            return Outcome(False, self.scrub(f"{type(error).__name__}: {error}"))
+            return self.scrub(f"{type(error).__name__}: {error}")
         with result:
-            if result and result.success_count == len(self._plugins):
-                return Outcome(True)
+            if result and result.success_count == len(one):
+                return None
             reasons = [
                 entry.message
                 for service in result
@@ -319,4 +356,35 @@ class Channel:
                 if entry.level in ("WARNING", "ERROR", "CRITICAL")
             ]
             reason = reasons[-1] if reasons else f"Apprise reported {result.status.name}"
-            return Outcome(False, self.scrub(reason) + _redirected(reason))
+            return self.scrub(reason) + _redirected(reason)
+
+    def _failed(self, failures: list[tuple[str, str]], delivered: set[str]) -> str:
+        """Why a send failed: each failed destination's reason, named when there are several,
+        and how many have the message all the same."""
+        if len(self._destinations) == 1:
+            return failures[0][1]
+        said = "; ".join(
+            reason if name in reason else f"{name}: {reason}" for name, reason in failures
+        )
+        if not delivered:
+            return said
+        return (
+            f"{said} ({len(delivered)} of {len(self._destinations)} destinations have it, and"
+            " are not sent it again)"
+        )
+
+
+def _destinations(plugins: list[Any], given: set[str]) -> Iterator[tuple[str, Any]]:
+    """Each destination of `plugins`, named, with a plugin sending to it alone: a mail URL's
+    recipients apart, named by their address (Apprise mails each `to` address a message of its
+    own, so each is refused or accepted on its own), any other URL whole, named masked."""
+    from apprise.plugins.email import NotifyEmail
+
+    for plugin in plugins:
+        if isinstance(plugin, NotifyEmail) and len(plugin.targets) > 1:
+            for target in plugin.targets:
+                alone = copy.copy(plugin)
+                alone.targets = [target]
+                yield target[1], alone
+        else:
+            yield _shown(plugin, given), plugin

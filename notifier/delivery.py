@@ -6,7 +6,9 @@ under normal operation. A delivery is claimed (`sending`, committed) before its 
 crash exactly between the send and that commit leaves the row `sending`; it is retried once its
 lease (`LEASE`) has expired, so in that one case the message may arrive twice; a send still
 running renews its lease (`_leased`). Failures are
-retried with exponential backoff and marked `failed` after `max_attempts`, never dropped.
+retried with exponential backoff and marked `failed` after `max_attempts`, never dropped; the
+destinations of a subscription that took a message whose send failed for others (a mail's
+recipients, each sent its own) are recorded, and its retries go to the others only.
 """
 
 from __future__ import annotations
@@ -91,8 +93,14 @@ class DeliveryReport:
     superseded: dict[str, int] = field(default_factory=dict)
 
 
-def send(channel: Channel, message: Message) -> Outcome:
-    """`message` rendered for the channel's format and length limits, then sent."""
+def send(
+    channel: Channel,
+    message: Message,
+    *,
+    done: frozenset[str] = frozenset(),
+) -> Outcome:
+    """`message` rendered for the channel's format and length limits, then sent to the
+    destinations not `done`."""
     body_room = channel.body_maxlen
     if channel.title_maxlen:
         title = short_title(message, channel.title_maxlen)
@@ -105,7 +113,7 @@ def send(channel: Channel, message: Message) -> Outcome:
     while channel.body_maxbytes and len(body.encode()) > channel.body_maxbytes:
         body_room -= len(body.encode()) - channel.body_maxbytes  # `·`, `—`, `…` weigh 2 or 3
         body = fit(message, channel.dialect, body_room)
-    return channel.send(title, body, message.notify_type, message.data)
+    return channel.send(title, body, message.notify_type, message.data, done=done)
 
 
 def _title_room(channel: Channel, message: Message) -> int:
@@ -219,13 +227,24 @@ def deliver_owed(
             outcome = (
                 Outcome(False, str(channel))
                 if isinstance(channel, ChannelError)
-                else send(channel, _compose(items, base_url, clock()))
+                else send(
+                    channel,
+                    _compose(items, base_url, clock()),
+                    done=_delivered_to_all(items),
+                )
             )
         _record(engine, report, sub, sorted(claimed.ids), outcome, clock(), max_attempts)
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)
     report.in_flight, report.in_flight_until = in_flight(engine, LEASE)
     return report
+
+
+def _delivered_to_all(items: list[Owed]) -> frozenset[str]:
+    """The destinations that have every delivery of a message from earlier sends: left out of
+    this one. One that has some of them only (a digest's change joining a retried one) is sent
+    the message again, the new delivery in it."""
+    return frozenset.intersection(*(item.delivered_to for item in items))
 
 
 @contextmanager
@@ -274,7 +293,15 @@ def _record(
         report.delivered += len(ids)
         return
     error = outcome.error or "unknown error"
-    given_up = mark_failed(engine, ids, done, error, max_attempts=max_attempts, backoff=backoff)
+    given_up = mark_failed(
+        engine,
+        ids,
+        done,
+        error,
+        delivered=outcome.delivered,
+        max_attempts=max_attempts,
+        backoff=backoff,
+    )
     report.failed += given_up
     report.retrying += len(ids) - given_up
     report.errors.append(f"{sub.name}: {error}")

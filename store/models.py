@@ -258,6 +258,9 @@ class Delivery(SQLModel, table=True):
     Status: `pending` -> `sending` (claimed, committed before the send) -> `sent`, or back to
     `pending` with a later `next_attempt_at`, or `failed` once the attempts are used up; a
     follow-up the page overtook is `superseded`, what a paused subscription let go `skipped`.
+    `delivered_to` names the destinations of the subscription's URL (a mail's recipients, the
+    URLs of several) that took the message in a send that failed for others: retried, it goes
+    to the others only.
     """
 
     __table_args__ = (
@@ -280,3 +283,7 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime = _when(nullable=False)
     claimed_at: datetime | None = _when(nullable=True)
     sent_at: datetime | None = _when(nullable=True)
+    delivered_to: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )

@@ -10,7 +10,7 @@ notifier hands it outcomes as plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -77,6 +77,7 @@ class Owed:
     topic: str
     change: ChangeRow | None
     event: dict[str, Any]
+    delivered_to: frozenset[str] = frozenset()  # destinations an earlier send reached
 
     @property
     def kind(self) -> str:
@@ -544,6 +545,7 @@ def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = Fa
                 topic=delivery.topic,
                 change=change_row(change, document) if change else recalled.get(delivery.id or 0),
                 event=dict(delivery.event or {}),
+                delivered_to=frozenset(delivery.delivered_to),
             )
             for delivery, sub, change, document in rows
         ]
@@ -754,16 +756,19 @@ def mark_failed(
     now: datetime,
     error: str,
     *,
+    delivered: Collection[str] = (),
     max_attempts: int,
     backoff: Callable[[int], timedelta],
 ) -> int:
     """A failed send: retried after `backoff(attempts)`, or `failed` once `max_attempts` are
-    used up. Returns how many were given up."""
+    used up; the destinations that took it all the same (`delivered`) are recorded, not to be
+    sent it again. Returns how many were given up."""
     given_up = 0
     with Session(writer(engine)) as session, session.begin():
         for delivery in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all():
             delivery.status = FAILED if delivery.attempts >= max_attempts else PENDING
             delivery.last_error = error
+            delivery.delivered_to = sorted({*delivery.delivered_to, *delivered})
             delivery.next_attempt_at = now + backoff(delivery.attempts)
             given_up += delivery.status == FAILED
             session.add(delivery)

@@ -160,6 +160,15 @@ class Webhook:
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.messages.append(message_from_bytes(envelope.content))  # type: ignore[arg-type]
@@ -167,7 +176,8 @@ class _Inbox:
 
 
 class Mailbox:
-    """An aiosmtpd server on loopback keeping every message it receives."""
+    """An aiosmtpd server on loopback keeping every message it receives; it refuses the
+    recipients in `refused` (550 User unknown), as a server does a mistyped address."""
 
     def __init__(self) -> None:
         self._inbox = _Inbox()
@@ -178,11 +188,12 @@ class Mailbox:
     def messages(self) -> list[Message]:
         return self._inbox.messages
 
-    def url(self) -> str:
-        return (
-            f"mailto://127.0.0.1:{self.port}?mode=insecure"
-            "&from=a@example.invalid&to=b@example.invalid"
-        )
+    @property
+    def refused(self) -> set[str]:
+        return self._inbox.refused
+
+    def url(self, to: str = "b@example.invalid") -> str:
+        return f"mailto://127.0.0.1:{self.port}?mode=insecure&from=a@example.invalid&to={to}"
 
     def start(self) -> Mailbox:
         self._controller.start()

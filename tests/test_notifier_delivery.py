@@ -455,6 +455,57 @@ def test_email_arrives_with_subject_and_html_body(history: History) -> None:
     assert 'href="https://review.example/changes/' in html
 
 
+def test_a_mail_refused_by_one_recipient_is_retried_to_that_one_only(history: History) -> None:
+    """Apprise mails each recipient of `to=a,b,c` a message of its own; the server refusing one
+    failed the whole send, and each retry mailed the two who had it again. The refused one is
+    named in the error, and retried alone."""
+    mailbox = Mailbox().start()
+    mailbox.refused.add("bob@example.invalid")
+    try:
+        add(history, mailbox.url("alice@example.invalid,bob@example.invalid,carol@example.invalid"))
+        history.change()
+        for retry_now in (False, True):
+            report = deliver_owed(history.engine, retry_now=retry_now)
+            assert (report.delivered, report.retrying) == (0, 1)
+            [error] = report.errors
+            assert 'Sending email to "bob@example.invalid" failed.' in error
+            assert error.endswith("(2 of 3 destinations have it, and are not sent it again)")
+        assert sorted(mail["To"] for mail in mailbox.messages) == [
+            "alice@example.invalid",
+            "carol@example.invalid",
+        ]
+        [row] = list_subscriptions(history.engine)
+        assert row.pending == 1 and row.last_error and "bob@example.invalid" in row.last_error
+
+        mailbox.refused.clear()  # the address fixed on the server's side
+        assert deliver_owed(history.engine, retry_now=True).delivered == 1
+        assert deliver_owed(history.engine, retry_now=True).messages == 0
+    finally:
+        mailbox.stop()
+    assert sorted(mail["To"] for mail in mailbox.messages) == [
+        "alice@example.invalid",
+        "bob@example.invalid",
+        "carol@example.invalid",
+    ]
+    assert statuses(history) == ["sent"]
+
+
+def test_a_subscription_of_several_urls_retries_only_those_that_failed(
+    history: History, hook: Webhook
+) -> None:
+    down = Webhook()  # not started: its port is closed
+    add(history, f"{hook.url('/up')} {down.url('/down')}")
+    history.change()
+    report = deliver_owed(history.engine)
+    assert report.retrying == 1 and f"{down.url('/d...n')}: " in report.errors[0]
+    down.start()
+    try:
+        assert deliver_owed(history.engine, retry_now=True).delivered == 1
+    finally:
+        down.stop()
+    assert (hook.paths, down.paths) == (["/up"], ["/down"])
+
+
 def test_a_change_the_page_withdrew_is_taken_back_once(history: History, hook: Webhook) -> None:
     """Alerted that AI providers are barred, a developer starts shutting down their bot; a week
     later the page reads as before. The undoing change is noise (its text was seen before), so
