@@ -12,6 +12,8 @@ import copy
 import json
 import logging
 import re
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +41,35 @@ class Outcome:
     ok: bool
     error: str | None = None
     delivered: frozenset[str] = field(default_factory=frozenset)
+
+
+class SendTimedOut(BaseException):
+    """A send outlasted its time limit. Raised in the sending thread by a timer, and a
+    BaseException as KeyboardInterrupt is: a plugin's `except Exception` would take it for a
+    failure of its own and go on to its next recipient, or retry."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise `SendTimedOut` in this thread once `seconds` have passed: each read of an answer
+    is bounded (4 s), not the whole of it, and an endpoint trickling a byte every 3 s held a
+    run for ever. A timer signal interrupts the blocking read, as Ctrl-C does; signals reach
+    the main thread only, where every command sends, so elsewhere (a library caller's thread)
+    the send has no overall limit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise SendTimedOut
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _words(url: str) -> set[str]:
@@ -227,12 +258,13 @@ class Channel:
         # (`…&%2BX-Token=…`, `Authorization: Bearer …`). Its captures, from which a failure's
         # reason is taken and scrubbed, are handlers of its own logger and still see it all.
         logging.getLogger(apprise.LOGGER_NAME).propagate = False
-        # Sent in the calling thread, not Apprise's thread pool (no overall time limit, no
-        # parallel sends): Ctrl-C then stops the send itself, where a send in the pool went on
-        # after the run said it had stopped, and an interrupt landing as the pool started its
-        # thread left the process waiting at exit for a thread nothing would ever end
-        # (ThreadPoolExecutor records a thread only after starting it). Each send stays bounded
-        # by Apprise's socket timeouts: 4 s to connect, 4 s of silence while reading.
+        # Sent in the calling thread, not Apprise's thread pool (no parallel sends, and the
+        # overall time limit is `_time_limit`'s): Ctrl-C then stops the send itself, where a
+        # send in the pool went on after the run said it had stopped, and an interrupt landing
+        # as the pool started its thread left the process waiting at exit for a thread nothing
+        # would ever end (ThreadPoolExecutor records a thread only after starting it). Each
+        # send stays bounded by Apprise's socket timeouts (4 s to connect, 4 s of silence while
+        # reading) and by `send`'s time limit in all.
         # Redirects are not followed unless the URL says `?redirect=yes`: requests turns a POST
         # redirected by a 301, 302 or 303 (a webhook moved, http:// sent on to https://) into a
         # GET without its body, which the endpoint answered 200: the alert was lost, and
@@ -318,21 +350,27 @@ class Channel:
         data: Mapping[str, Any] | None = None,
         *,
         done: frozenset[str] = frozenset(),
+        time_limit: float,
     ) -> Outcome:
         """Send one message to each destination not `done` (those that have it from an earlier
-        send), and `data` to the webhooks that carry it; failed unless every destination has
-        it. The destinations that took it are in the outcome: a retry leaves them out, where a
-        mail refused by one of its recipients went again to the others at every retry."""
+        send), and `data` to the webhooks that carry it, within `time_limit` seconds in all;
+        failed unless every destination has it. The destinations that took it are in the
+        outcome: a retry leaves them out, where a mail refused by one of its recipients went
+        again to the others at every retry."""
         delivered, failures = set(done), []
-        with _carrying(self._plugins, data or {}):
-            for name, one in self._destinations:
-                if name in done:
-                    continue
-                reason = self._send_one(one, title, body, notify_type)
-                if reason is None:
-                    delivered.add(name)
-                else:
-                    failures.append((name, reason))
+        pending = [(name, one) for name, one in self._destinations if name not in done]
+        try:
+            with _time_limit(time_limit), _carrying(self._plugins, data or {}):
+                for name, one in pending:
+                    reason = self._send_one(one, title, body, notify_type)
+                    if reason is None:
+                        delivered.add(name)
+                    else:
+                        failures.append((name, reason))
+        except SendTimedOut:
+            tried = delivered | {name for name, _ in failures}
+            cut = [name for name, _ in pending if name not in tried][:1]  # the one being sent
+            failures += [(name, f"no complete answer within {time_limit:g} s") for name in cut]
         if not failures:
             return Outcome(True, delivered=frozenset(delivered))
         return Outcome(False, self._failed(failures, delivered), frozenset(delivered))

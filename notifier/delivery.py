@@ -63,6 +63,7 @@ from store.subscriptions import SubscriptionRow
 MAX_ATTEMPTS = 10
 ISSUE_STREAK = 3
 LEASE = timedelta(minutes=30)
+SEND_TIMEOUT = 60.0  # seconds one message may take to be sent, to all its destinations
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 # Change alerts owed at once to one subscription past which they travel in one message.
@@ -98,6 +99,7 @@ def send(
     message: Message,
     *,
     done: frozenset[str] = frozenset(),
+    time_limit: float = SEND_TIMEOUT,
 ) -> Outcome:
     """`message` rendered for the channel's format and length limits, then sent to the
     destinations not `done`."""
@@ -113,7 +115,9 @@ def send(
     while channel.body_maxbytes and len(body.encode()) > channel.body_maxbytes:
         body_room -= len(body.encode()) - channel.body_maxbytes  # `·`, `—`, `…` weigh 2 or 3
         body = fit(message, channel.dialect, body_room)
-    return channel.send(title, body, message.notify_type, message.data, done=done)
+    return channel.send(
+        title, body, message.notify_type, message.data, done=done, time_limit=time_limit
+    )
 
 
 def _title_room(channel: Channel, message: Message) -> int:
@@ -201,9 +205,11 @@ def deliver_owed(
     max_attempts: int = MAX_ATTEMPTS,
     retry_now: bool = False,
     issue_streak: int = ISSUE_STREAK,
+    send_timeout: float = SEND_TIMEOUT,
     now: datetime | None = None,
 ) -> DeliveryReport:
-    """Queue what is owed and send what is due; `retry_now` skips backoff and revives failures.
+    """Queue what is owed and send what is due; `retry_now` skips backoff and revives failures;
+    a message not sent within `send_timeout` seconds fails, to be retried.
 
     `now` fixes the clock (for tests): deliveries due later than `now` wait.
     """
@@ -231,6 +237,7 @@ def deliver_owed(
                     channel,
                     _compose(items, base_url, clock()),
                     done=_delivered_to_all(items),
+                    time_limit=send_timeout,
                 )
             )
         _record(engine, report, sub, sorted(claimed.ids), outcome, clock(), max_attempts)

@@ -139,7 +139,10 @@ class Webhook:
                 self.end_headers()
                 for byte in DRIBBLED:
                     time.sleep(pause)
-                    self.wfile.write(bytes([byte]))
+                    try:
+                        self.wfile.write(bytes([byte]))
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # the sender gave up waiting
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from notifier.channel import Channel
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
-from tests.conftest import FAST, Home, Result
+from tests.conftest import FAST, Home, Result, spawn
 from tests.receivers import Webhook
 from tests.site import Site
 
@@ -394,6 +395,25 @@ def test_notify_refuses_a_count_below_one(home: Home, hook: Webhook, option: str
     assert "0 messages sent; 1 delivery failed and will be retried" in tried.stdout
 
 
+def test_a_send_trickling_past_its_time_limit_fails_and_notify_goes_on(home: Home) -> None:
+    """An endpoint answering a byte every 3 s held `notify` for as long as it went on: past the
+    send's time limit (POLICYWATCH_SEND_TIMEOUT here) it fails, and waits for a retry."""
+    history = History(home.db)
+    trickling = Webhook(dribble=3.0).start()  # 8 bytes: 24 s
+    try:
+        alerts(home, "subscribe", trickling.url(), "--name", "slow")
+        history.change(summary="Scraping banned")
+        started = time.monotonic()
+        done = spawn(["notify"], {**home.env(), "POLICYWATCH_SEND_TIMEOUT": "1.5"}, home.path)
+        assert time.monotonic() - started < 15  # a fresh process's start-up included
+    finally:
+        trickling.stop()
+    assert "0 messages sent; 1 delivery failed and will be retried" in done.stdout, done
+    assert "not delivered: slow: no complete answer within 1.5 s" in done.stderr
+    refused = alerts(home, "notify", "--send-timeout", "0")
+    assert refused.code == 2 and "--send-timeout" in refused.stderr, refused.stderr
+
+
 def test_a_single_failed_fetch_is_counted_as_one(home: Home, hook: Webhook) -> None:
     """`notify --issue-streak 1` alerted of "1 failed fetches" (alone, and in a list)."""
     history = History(home.db)
@@ -694,7 +714,7 @@ def test_a_send_is_made_in_the_calling_thread() -> None:
         url = f"json://127.0.0.1:{silent.getsockname()[1]}/hook?rto=0.5"
         script = (
             "import threading, sys; from notifier.channel import Channel;"
-            "outcome = Channel(sys.argv[1]).send('t', 'b', 'info');"
+            "outcome = Channel(sys.argv[1]).send('t', 'b', 'info', time_limit=60);"
             "print(outcome.ok, [t.name for t in threading.enumerate()])"
         )
         done = subprocess.run(

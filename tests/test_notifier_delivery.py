@@ -506,6 +506,28 @@ def test_a_subscription_of_several_urls_retries_only_those_that_failed(
     assert (hook.paths, down.paths) == (["/up"], ["/down"])
 
 
+def test_a_send_trickling_past_its_time_limit_fails_and_is_retried(history: History) -> None:
+    """An endpoint answering a byte every second never trips Apprise's 4 s without a byte:
+    it held the run as long as it went on. Past `send_timeout` the send fails, the run goes on
+    to the next subscription, and the delivery is retried as any failure."""
+    trickling = Webhook(dribble=1.0).start()  # 8 bytes: 8 s
+    try:
+        add(history, trickling.url(), "slow")
+        add(history, Webhook().url(), "down")  # after it: reached all the same
+        history.change()
+        started = time.monotonic()
+        report = deliver_owed(history.engine, send_timeout=1.5)
+        assert time.monotonic() - started < 5
+    finally:
+        trickling.stop()
+    assert (report.delivered, report.retrying) == (0, 2)
+    assert report.errors[0] == "slow: no complete answer within 1.5 s"
+    assert report.errors[1].startswith("down: ")
+    with Session(history.engine) as session:
+        rows = session.exec(select(Delivery).order_by(col(Delivery.id))).all()
+    assert [(row.status, row.attempts) for row in rows] == [("pending", 1), ("pending", 1)]
+
+
 def test_a_change_the_page_withdrew_is_taken_back_once(history: History, hook: Webhook) -> None:
     """Alerted that AI providers are barred, a developer starts shutting down their bot; a week
     later the page reads as before. The undoing change is noise (its text was seen before), so

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from notifier import DeliveryReport, deliver_owed
 from notifier.channel import Channel, ChannelError
-from notifier.delivery import ISSUE_STREAK, LEASE, MAX_ATTEMPTS, send
+from notifier.delivery import ISSUE_STREAK, LEASE, MAX_ATTEMPTS, SEND_TIMEOUT, send
 from notifier.subscriptions import mask, subscribe_config, trial_message
 from notifier.subscriptions import subscribe as store_subscription
 from policywatch.cli.common import (
@@ -586,6 +586,15 @@ def notify(
         bool,
         typer.Option("--retry-now", help="Ignore the backoff and retry failed deliveries too."),
     ] = False,
+    send_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="POLICYWATCH_SEND_TIMEOUT",
+            min=1,
+            metavar="SECONDS",
+            help="Time one message may take to be sent; past it, it fails and is retried.",
+        ),
+    ] = SEND_TIMEOUT,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -598,6 +607,7 @@ def notify(
             max_attempts=max_attempts,
             retry_now=retry_now,
             issue_streak=issue_streak,
+            send_timeout=send_timeout,
         )
     if as_json:
         print_json(
