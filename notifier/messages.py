@@ -36,8 +36,7 @@ def _dated(summary: str, when: date | None, today: date) -> tuple[str, str]:
     diff engine writes at the summary's end. Apart, so that a long gist is clipped, not the date."""
     if when is None:
         return summary, ""
-    days = (when - today).days
-    relative = "today" if days == 0 else f"in {days} days" if days > 0 else f"{-days} days ago"
+    relative = _relative((when - today).days)
     stated = f"effective {when.isoformat()}"
     gist = summary.removesuffix(stated).rstrip("; ")
     if gist and gist != summary:
@@ -138,6 +137,12 @@ def _untitled(change: ChangeRow, title: str, today: date) -> list[str]:
     return rest if gist in title else [first, *rest]
 
 
+def _relative(days: int) -> str:
+    """How far a day is from today: `in 1 days` was said of a change taking effect tomorrow."""
+    named = {1: "tomorrow", 0: "today", -1: "yesterday"}
+    return named.get(days, f"in {days} days" if days > 0 else f"{-days} days ago")
+
+
 def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) -> Message:
     """A change whose effective date comes near, found days or months ago: the date first, then
     what the change said, as its alert did."""
@@ -145,9 +150,7 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     days = (change.effective_date - today).days
     # One retried past its date (its channel down for days) says so: "takes effect today" of a
     # date three days gone misled.
-    left = {1: "takes effect tomorrow", 0: "takes effect today", -1: "took effect yesterday"}.get(
-        days, f"takes effect in {days} days" if days > 0 else f"took effect {-days} days ago"
-    )
+    left = f"{'takes' if days >= 0 else 'took'} effect {_relative(days)}"
     # The diff engine ends the summary with the date, which the title gives after it anyway.
     gist, _ = _dated(_first_line(change), change.effective_date, today)
     alert = change_message(change, base_url=base_url, today=today)

@@ -67,6 +67,8 @@ def test_title_names_severity_document_headline_and_effective_date() -> None:
         "[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred; effective 2026-01-15"
         " (5 days ago)"
     )
+    assert headline(change_row(), date(2026, 1, 14)).endswith("(effective 2026-01-15, tomorrow)")
+    assert headline(dated, date(2026, 1, 16)).endswith("; effective 2026-01-15 (yesterday)")
     unrated = change_row(severity=None, effective_date=None, summary="")
     assert headline(unrated, date(2025, 11, 22)) == (
         "[INFO] WhatsApp · Business Solution Terms — changed"
