@@ -386,14 +386,16 @@ class Channel:
         with result:
             if result and result.success_count == len(one):
                 return None
-            reasons = [
+            # Each warning, once: the last alone was 'Sending email to "alice@…" failed.' of a
+            # mail Alice had, where the server refused its cc, said in the warning before it.
+            reasons = dict.fromkeys(
                 entry.message
                 for service in result
                 if not service
                 for entry in service.logs()
                 if entry.level in ("WARNING", "ERROR", "CRITICAL")
-            ]
-            reason = reasons[-1] if reasons else f"Apprise reported {result.status.name}"
+            )
+            reason = " ".join(reasons) or f"Apprise reported {result.status.name}"
             return self.scrub(reason) + _redirected(reason)
 
     def _failed(self, failures: list[tuple[str, str]], delivered: set[str]) -> str:

@@ -490,6 +490,21 @@ def test_a_mail_refused_by_one_recipient_is_retried_to_that_one_only(history: Hi
     assert statuses(history) == ["sent"]
 
 
+def test_a_mail_whose_cc_is_refused_names_the_cc(history: History) -> None:
+    """The error was Apprise's last warning alone, 'Sending email to "alice@…" failed.', of a
+    mail Alice had: the server had refused its cc, as the warning before it said."""
+    mailbox = Mailbox().start()
+    mailbox.refused.add("bob@example.invalid")
+    try:
+        add(history, mailbox.url("alice@example.invalid") + "&cc=bob@example.invalid")
+        history.change()
+        [error] = deliver_owed(history.engine).errors
+    finally:
+        mailbox.stop()
+    assert "SMTP recipient bob@example.invalid was refused: 550 " in error
+    assert "Recipient address rejected: User unknown" in error
+
+
 def test_a_subscription_of_several_urls_retries_only_those_that_failed(
     history: History, hook: Webhook
 ) -> None:
