@@ -360,7 +360,8 @@ class Channel:
         delivered, failures = set(done), []
         pending = [(name, one) for name, one in self._destinations if name not in done]
         try:
-            with _time_limit(time_limit), _carrying(self._plugins, data or {}):
+            # The timer stops before the webhooks' payloads are put back, never midway.
+            with _carrying(self._plugins, data or {}), _time_limit(time_limit):
                 for name, one in pending:
                     reason = self._send_one(one, title, body, notify_type)
                     if reason is None:
