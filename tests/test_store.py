@@ -197,6 +197,43 @@ def _rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
+def test_the_migrated_schema_is_the_models_own(db_url: str) -> None:
+    """An index declared on a model and forgotten in a migration exists in no store: the
+    queries written for it scan. The schema the migrations build is what the models say."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    engine = open_store(db_url)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def test_the_follow_ups_topic_index_is_partial_and_goes_back_on_downgrade(db_url: str) -> None:
+    """Migration 0014: the deliveries of no change alone are indexed by topic (the withdrawals
+    a reinstatement may follow are looked up there), in place of 0011's index of them all."""
+    from alembic import command
+
+    engine = open_store(db_url)
+
+    def topic_indexes() -> dict[str, str]:
+        return {
+            index["name"]: str(next(iter(index.get("dialect_options", {}).values()), ""))
+            for index in inspect(engine).get_indexes("delivery")
+            if index["column_names"] == ["topic"]
+        }
+
+    assert topic_indexes().keys() == {"ix_delivery_follow_up_topic"}
+    assert "change_id IS NULL" in topic_indexes()["ix_delivery_follow_up_topic"]
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014")
+    assert topic_indexes().keys() == {"ix_delivery_topic"}
+    open_store(db_url)
+    assert topic_indexes().keys() == {"ix_delivery_follow_up_topic"}
+
+
 def test_a_store_a_later_release_upgraded_is_refused_unchanged(db_url: str) -> None:
     """Code that does not know the store's schema cannot read it right: it says so, and why."""
     engine = open_store(db_url)

@@ -9,9 +9,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from store.db import open_store
 from store.models import Subscription
@@ -42,3 +43,32 @@ def test_a_run_owing_thousands_of_alerts_queues_them_in_a_few_seconds(
     start = time.process_time()
     queue_owed(engine, datetime.now(UTC))
     assert time.process_time() - start < 4
+
+
+def test_the_withdrawals_a_reinstatement_may_follow_are_looked_up_by_index(
+    db_url: str, notify_bench: ModuleType
+) -> None:
+    """Each run asks which withdrawals sent may be followed by a reinstatement, by topic. Over an
+    index of every delivery's topic, PostgreSQL (no statistics yet, or reckoning each topic owed
+    to every subscription) read all 100,100 deliveries of the benchmark's store: 52 ms a run;
+    by the follow-ups' own index, 0.2 ms."""
+    engine = open_store(db_url)
+    notify_bench.build(engine, 100_000 if "postgresql" in db_url else 20_000, 20)
+    asked: list[tuple[str, Any]] = []
+
+    def keep(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "delivery.topic IN" in statement:
+            asked.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    queue_owed(engine, datetime.now(UTC))
+    event.remove(engine, "before_cursor_execute", keep)
+
+    [(statement, parameters)] = asked
+    sqlite = db_url.startswith("sqlite")
+    with engine.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
+        plan = " ".join(str(row[-1] if sqlite else row[0]) for row in cursor.fetchall())
+    assert "Seq Scan on delivery" not in plan and "SCAN delivery " not in f"{plan} ", plan
+    assert "ix_delivery_follow_up_topic" in plan, plan
