@@ -168,6 +168,9 @@ class Change(SQLModel, table=True):
         Index("ix_change_queued", "queued"),  # the few not yet queued, among all ever found
         Index("ix_change_from_version_id", "from_version_id"),  # the change that left a version
         Index("ix_change_effective_date", "effective_date"),  # the few taking effect soon
+        # Each document's latest meaningful change (`documents`, every timeline page's filters),
+        # read from the index alone, not from every change's row (30,000: 240 -> 30 ms).
+        Index("ix_change_document_meaningful", "document_id", "meaningful", "detected_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

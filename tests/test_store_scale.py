@@ -72,3 +72,16 @@ def test_the_withdrawals_a_reinstatement_may_follow_are_looked_up_by_index(
         plan = " ".join(str(row[-1] if sqlite else row[0]) for row in cursor.fetchall())
     assert "Seq Scan on delivery" not in plan and "SCAN delivery " not in f"{plan} ", plan
     assert "ix_delivery_follow_up_topic" in plan, plan
+
+
+def test_each_documents_latest_meaningful_change_is_read_from_an_index(tmp_path: Path) -> None:
+    """`documents` and every timeline page (its filters list the documents) ask when each
+    document last changed meaningfully: from every change's row, 240 ms at 30,000 changes on
+    SQLite; from the index on (document, meaningful, detected_at) alone, 30 ms."""
+    from store.queries import _last_meaningful
+
+    engine = open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    query = _last_meaningful().compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}").all()
+    assert "COVERING INDEX ix_change_document_meaningful" in " ".join(row[-1] for row in plan)
