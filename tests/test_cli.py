@@ -896,6 +896,17 @@ def test_show_wants_a_number(home: Home) -> None:
         (["catalog", "nosuch"], "no such command 'nosuch'", "policywatch catalog"),
         (["histroy"], "no such command 'histroy' (did you mean history?)", "policywatch"),
         (["show"], "missing argument 'CHANGE_ID'", "policywatch show"),
+        # An argument is named as its help and usage line name it, not by its name in the code.
+        (
+            ["subscriptions", "remind", "ops", "0"],
+            "DAYS: 0 is not 1 or more",
+            "policywatch subscriptions remind",
+        ),
+        (
+            ["subscriptions", "remind", "ops", "7", "x"],
+            "DAYS: 'x' is not a whole number",
+            "policywatch subscriptions remind",
+        ),
         (
             ["history", "--limit", "abc"],
             "--limit: 'abc' is not a whole number",

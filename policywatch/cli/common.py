@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 from sqlalchemy import Engine
 from typer._click import Context as ClickContext  # Typer 0.28 ships its own Click (pinned <0.29)
-from typer._click.core import ParameterSource
+from typer._click.core import Parameter, ParameterSource
 from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
@@ -141,9 +141,7 @@ def usage_message(error: UsageError) -> str:
     """What `fail` says of one of Click's usage errors: `--limit: -1 is not in the range 0 to
     1000000000`, `no such option: --bogus (did you mean --limit?)`, `missing argument 'KEY'`."""
     if isinstance(error, BadParameter) and not isinstance(error, MissingParameter):
-        named = error.param_hint or (
-            error.param.opts or [error.param.human_readable_name] if error.param else None
-        )
+        named = error.param_hint or (_as_shown(error.param) if error.param else None)
         if variable := _from_environment(error):  # not `--max-attempts: …`, never typed
             named = f"{variable} (for {' / '.join(error.param.opts if error.param else [])})"
         if named:
@@ -153,6 +151,14 @@ def usage_message(error: UsageError) -> str:
     possible = sorted(getattr(error, "possibilities", None) or [])
     meant = f" (did you mean {' or '.join(possible)}?)" if possible else ""
     return _plain(error.message if meant else error.format_message()) + meant
+
+
+def _as_shown(param: Parameter) -> list[str]:
+    """A parameter named as the user typed it or its help shows it: `--within`, `-n / --limit`,
+    `DAYS`; an argument's own name (`days`) is in no help and no command line."""
+    if param.param_type_name == "argument":
+        return [param.human_readable_name.strip("[]").removesuffix("...")]
+    return param.opts
 
 
 def _from_environment(error: BadParameter) -> str | None:
