@@ -103,7 +103,9 @@ def compare(
     older, newer = sorted(
         (_given(key, versions, first, "FROM"), _given(key, versions, second, "TO"))
     )
-    if older == newer:
+    # FROM the latest and TO not given: "what changed since 2025-12-01" of a page unchanged
+    # since is answered (nothing), not an error that fails a script.
+    if older == newer and second is not None:
         fail(f"FROM and TO name one version of {key}, version {older}: compare two")
     compared = compare_versions(store, key, older, newer)
     assert compared is not None, "two versions just listed"
@@ -113,6 +115,9 @@ def compare(
         return
     before, after = compared.before, compared.after
     console.print(Text(f"{after.service} · {after.document_type}", "bold"), f"({key})")
+    if before.seq == after.seq:  # `compare KEY DATE`, nothing changed since: an answer
+        console.print(Text(f"No change since {first}: {_seen(after)}."), highlight=False)
+        return
     console.print(Text(f"from {_seen(before)}\n  to {_seen(after)}"), highlight=False)
     console.print(_between(compared), highlight=False)
     if compared.meaningful:
