@@ -322,6 +322,9 @@ def test_a_subscription_to_fetch_issues_alone_is_not_told_of_changes_or_reminder
     assert done.stdout.splitlines()[1:] == []
     [row] = alerts(home, "subscriptions", "list", "--json").json()
     assert row["categories"] == ["fetch-issue"] and row["reminders"] == []
+    # No severity either: it sorts changes, and "medium or worse" said one its alerts never meet.
+    listed = home.run("subscriptions", "list", columns=80).stdout
+    assert listed.splitlines()[2] == "  categories fetch-issue", listed
     for asked in (
         ("subscribe", hook.url(), "--category", "fetch-issue", "--remind", "3"),
         ("subscriptions", "remind", "ops", "3"),

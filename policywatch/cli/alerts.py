@@ -292,8 +292,11 @@ def _read(path: Path) -> str:
 
 
 def _wants(row: SubscriptionRow) -> str:
-    """What the subscription receives, in one cell: severity, filters, digest."""
-    parts = [f"{row.min_severity} or worse"]
+    """What the subscription receives, in one cell: severity, filters, digest. The severity
+    sorts changes alone: of one that hears of fetch problems alone, "medium or worse" said a
+    bar its alerts never meet."""
+    hears = hears_changes(row.categories)
+    parts = [f"{row.min_severity} or worse"] if hears else []
     parts += [
         f"{label} {', '.join(values)}"
         for label, values in (
@@ -306,7 +309,7 @@ def _wants(row: SubscriptionRow) -> str:
     ]
     if row.digest:
         parts.append(f"{row.digest} digest")
-    if row.reminders and hears_changes(row.categories):  # edited to fetch-issue alone: none
+    if row.reminders and hears:  # edited to fetch-issue alone: none
         parts.append(f"reminded {_days(row.reminders)} before")
     return "; ".join(parts)
 
