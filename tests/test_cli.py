@@ -1049,3 +1049,27 @@ def _get_when_up(url: str, wait: float = 30) -> str:
 def test_notify_takes_a_base_url_with_a_path(home: Home) -> None:
     open_store(home.db).dispose()
     assert home.run("notify", "--base-url", "https://example.org/policywatch").code == 0
+
+
+def test_serve_probes_an_ipv6_host_on_ipv6_and_says_why_it_cannot_listen(home: Home) -> None:
+    """`serve --host ::1` was refused, "cannot listen on ::1:8000: Address family for hostname
+    not supported": its port was probed on an IPv4 socket. A host that does not resolve was
+    "Unknown error -2", and the address is written as a URL writes it, `[::1]:PORT`."""
+    import socket
+
+    open_store(home.db).dispose()
+    try:
+        taken = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with taken:
+        port = taken.getsockname()[1]
+        busy = home.run("serve", "--host", "::1", "--port", str(port))
+    assert busy.code == 2 and busy.stderr.startswith(
+        f"error: cannot listen on [::1]:{port}: another program is serving there"
+    ), busy.stderr
+    token = "t" * 32
+    unknown = home.run("serve", "--host", "nosuch.invalid", "--port", "8000", "--token", token)
+    [error] = [line for line in unknown.stderr.splitlines() if line.startswith("error:")]
+    assert unknown.code == 2 and error.startswith("error: cannot listen on nosuch.invalid:8000: ")
+    assert "Unknown error" not in error and "while attempting" not in error, error

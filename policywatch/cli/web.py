@@ -87,7 +87,7 @@ def serve(
         catalog=catalog_loader(),
     )
     _check_free(host, port)
-    console.print(f"policywatch is serving on http://{host}:{port}/  (Ctrl-C stops it)")
+    console.print(f"policywatch is serving on http://{_address(host, port)}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -135,16 +135,28 @@ def _check_token(secret: str, source: str) -> None:
         )
 
 
+def _address(host: str, port: int) -> str:
+    """`127.0.0.1:8000`, `[::1]:8000`: an IPv6 address in brackets, as a URL writes it
+    (`http://::1:8000/` is no address a browser opens)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _check_free(host: str, port: int) -> None:
     """A port taken is one line, before "serving on" is said: uvicorn would print that line
-    first, then its own error."""
+    first, then its own error. It binds as uvicorn does: an IPv6 address on an IPv6 socket
+    (`--host ::1` was refused, "Address family for hostname not supported", probed on an IPv4
+    one), SO_REUSEADDR set (a port a closed server left in TIME_WAIT is free). The reason is the
+    error's own words: a host that does not resolve was "Unknown error -2", os.strerror of a
+    lookup's (negative) error code."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        socket.create_server((host, port)).close()
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             fail(
-                f"cannot listen on {host}:{port}: another program is serving there (another"
-                " policywatch serve?); choose another port with --port"
+                f"cannot listen on {_address(host, port)}: another program is serving there"
+                " (another policywatch serve?); choose another port with --port"
             )
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        fail(f"cannot listen on {host}:{port}: {reason}")
+        fail(f"cannot listen on {_address(host, port)}: {error.strerror or error}")
