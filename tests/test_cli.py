@@ -1073,3 +1073,22 @@ def test_serve_probes_an_ipv6_host_on_ipv6_and_says_why_it_cannot_listen(home: H
     [error] = [line for line in unknown.stderr.splitlines() if line.startswith("error:")]
     assert unknown.code == 2 and error.startswith("error: cannot listen on nosuch.invalid:8000: ")
     assert "Unknown error" not in error and "while attempting" not in error, error
+
+
+def test_an_unknown_key_is_sent_to_the_users_catalog_only_where_none_of_it_loaded(
+    home: Home,
+) -> None:
+    """With the user's catalog set in the config file, `catalog show nope` told them to give
+    --catalog or set the config's catalog setting, set already; and a name of `intervals` that
+    paces nothing was counted as "1 entry skipped as broken (above)" that might declare it."""
+    own = home.catalog([{"type": "Terms", "url": "https://testsite.example/terms"}])
+    (home.path / "config.toml").write_text(f'catalog = ["{own}"]\n[intervals]\ntestsit = "1h"\n')
+    for args in (
+        ["catalog", "show", "nope"],
+        ["catalog", "preview", "nope"],
+        ["crawl", "--only", "nope"],
+    ):
+        result = home.run(*args)
+        [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert result.code == 2 and "nope" in error, result.stderr
+        assert "--catalog PATH" not in error and "skipped as broken" not in error, error

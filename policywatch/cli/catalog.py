@@ -34,13 +34,13 @@ from crawlers.ota import Conversion, Omission, OtaError, convert
 from policywatch.cli.common import (
     EMPTY_CATALOG,
     EXIT_USAGE,
-    OWN_CATALOG,
     CatalogOption,
     JsonOption,
     console,
     err_console,
     fail,
     named_catalog,
+    own_catalog_hint,
     paced_catalog,
     print_json,
     settings,
@@ -247,8 +247,7 @@ def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = 
             message += "; did you mean: " + ", ".join(escape(match) for match in close)
         else:
             message += ", nor a key or service close to it: policywatch catalog list lists them"
-        if not catalog:
-            message += f" {OWN_CATALOG}"
+        message += own_catalog_hint(catalog)
         err_console.print(message, highlight=False)
         raise typer.Exit(EXIT_USAGE)
     if as_json:

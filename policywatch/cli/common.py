@@ -87,8 +87,8 @@ ServiceOption = Annotated[str | None, typer.Option(help="Only this service (any 
 DocumentOption = Annotated[str | None, typer.Option(help="Only this document key.")]
 
 
-# Said where a key names nothing loaded and no --catalog was given: it may be one of yours.
-OWN_CATALOG = (
+# Said where a key names nothing loaded and no catalog of yours was: it may be one of yours.
+_OWN_CATALOG = (
     "(a document of your own catalog files needs --catalog PATH, or the file in the config's"
     " catalog setting)"
 )
@@ -266,6 +266,13 @@ def catalog_paths(extra: list[Path] | None) -> list[Path]:
     return [*settings().catalog, *(extra or [])]
 
 
+def own_catalog_hint(extra: list[Path] | None) -> str:
+    """Where a key names nothing loaded, the hint that it may be one of the user's own files,
+    when none of theirs was loaded: with one set in the config file, the hint sent them to make
+    the setting they had made."""
+    return "" if catalog_paths(extra) else f" {_OWN_CATALOG}"
+
+
 def user_catalog(extra: list[Path] | None) -> Catalog:
     """The bundled catalog (unless `bundled_catalog` is off) plus the user's, paced as the
     settings say."""
@@ -300,12 +307,21 @@ def named_catalog(extra: list[Path] | None) -> Catalog:
     return user_catalog(extra)
 
 
+def _unpaced(error: CatalogError) -> bool:
+    """An error of a name of the `intervals` setting that paces nothing: it skips nothing."""
+    return (error.field or "").startswith("intervals.")
+
+
+def skipped_entries(catalog: Catalog) -> list[CatalogError]:
+    """The catalog's errors that skipped an entry: not those of `intervals` names."""
+    return [error for error in catalog.errors if not _unpaced(error)]
+
+
 def warn_catalog_errors(catalog: Catalog) -> None:
     """Broken entries are skipped, not fatal: say which and why, on stderr. A name of the
     `intervals` setting that paces nothing skips nothing: it is warned about as such."""
     for error in catalog.errors:
-        unpaced = (error.field or "").startswith("intervals.")
-        said = "warning:" if unpaced else "skipped:"
+        said = "warning:" if _unpaced(error) else "skipped:"
         err_console.print(f"[yellow]{said}[/] {escape(str(error))}", highlight=False)
 
 

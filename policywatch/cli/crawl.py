@@ -40,6 +40,7 @@ from policywatch.cli.common import (
     print_json,
     progress_bar,
     settings,
+    skipped_entries,
     tracked_if_stored,
     warn_catalog_errors,
 )
@@ -117,7 +118,7 @@ def no_such_document(loaded: Catalog, names: list[str]) -> str:
     the entries skipped as broken, which may have declared them."""
     known = {name for document in loaded.documents for name in (document.key, document.service)}
     said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in names)
-    broken = len(loaded.errors)
+    broken = len(skipped_entries(loaded))  # a name of `intervals` pacing nothing skips none
     skipped = (
         f"; or is it declared by one of the {counted(broken, 'entry', 'entries')} skipped"
         " as broken (above)?"

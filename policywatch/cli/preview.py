@@ -21,13 +21,13 @@ from rich.text import Text
 
 from policywatch.cli.common import (
     EXIT_NOTHING_FETCHED,
-    OWN_CATALOG,
     CatalogOption,
     JsonOption,
     check_overrides,
     err_console,
     fail,
     fetch_settings,
+    own_catalog_hint,
     print_json,
     settings,
 )
@@ -136,7 +136,7 @@ def preview(
     """
     loaded = loaded_catalog(catalog)
     if unknown := loaded.unknown(names):
-        fail(no_such_document(loaded, unknown) + ("" if catalog else f" {OWN_CATALOG}"))
+        fail(no_such_document(loaded, unknown) + own_catalog_hint(catalog))
     documents = loaded.select(names)
     overrides = parse_overrides(set_ or [])
     with tempfile.TemporaryDirectory(prefix="policywatch-preview-") as folder:
