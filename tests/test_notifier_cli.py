@@ -366,6 +366,11 @@ def test_filters_naming_nothing_known_are_warned_with_the_closest_name(
     )  # fmt: skip
     assert right.code == 0 and "is known" not in right.stderr, right.stderr
     assert "already subscribed as json" in right.stderr  # the same URL twice: both get alerts
+    # A category close to none: no command lists them, so the warning does.
+    far = alerts(home, "subscribe", hook.url(), "--name", "far", "--category", "spam")
+    assert "no category spam is known (the rules' categories: ai-restriction, ai-training," in (
+        far.stderr
+    ) and "fetch-issue, pricing," in " ".join(far.stderr.split())
 
 
 def test_a_subscription_names_a_service_by_its_slug(home: Home, hook: Webhook) -> None:

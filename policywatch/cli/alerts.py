@@ -254,8 +254,11 @@ def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
         names = {name.lower() for name in known[label]} | (slugs if label == "service" else set())
         for value in values:
             if value.lower() not in names:
+                meant = did_you_mean(value, known[label])
+                if not meant and label == "category":  # no command lists them: say them here
+                    meant = f" (the rules' categories: {', '.join(sorted(known[label]))})"
                 _warn(
-                    f"no {label} {value} is known{did_you_mean(value, known[label])};"
+                    f"no {label} {value} is known{meant};"
                     " the subscription gets nothing of it until one is"
                 )
 
