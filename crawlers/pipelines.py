@@ -22,6 +22,8 @@ from crawlers.extraction import (
     TEXT_TYPES,
     ExtractionError,
     extract_markdown,
+    html_start,
+    pdf_header,
     pdf_markdown,
     text_markdown,
 )
@@ -141,11 +143,9 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_
     """The Markdown of one fetched page: from its PDF, its pages inflating to `max_bytes` at
     most, from its plain text or Markdown, or from its HTML with its selectors."""
     media_type = (part.content_type or "").split(";")[0].strip().lower()
-    # PDF readers allow junk before the header; undeclared, a PDF must say so from its start.
-    if document.format == "pdf" and b"%PDF-" not in part.body[:1024]:
-        # pypdf's own words ("Stream has ended unexpectedly") did not say what came instead.
-        sent = media_type or "a body of no declared type"
-        raise ExtractionError("not-pdf", f"declared `format: pdf`, but the server sent {sent}")
+    # Undeclared and unlabelled, a PDF must say so from its start.
+    if (document.format == "pdf" or media_type == PDF_TYPE) and not pdf_header(part.body):
+        raise ExtractionError("not-pdf", _not_a_pdf(media_type, part.body))
     if document.format == "pdf" or media_type == PDF_TYPE or part.body.startswith(b"%PDF-"):
         return pdf_markdown(part.body, max_bytes=max_bytes)
     if media_type in TEXT_TYPES:
@@ -166,6 +166,19 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_
         url=part.url,
         encoding=part.encoding,
     )
+
+
+def _not_a_pdf(media_type: str, body: bytes) -> str:
+    """What came where a PDF was expected (declared `format: pdf`, or labelled one): pypdf's own
+    words ("Stream has ended unexpectedly") did not say. A login page at a `.pdf` address is
+    labelled as its address is; screening already took it for an error page or a wall if it
+    says it is one."""
+    if media_type != PDF_TYPE:
+        sent = media_type or "a body of no declared type"
+        return f"declared `format: pdf`, but the server sent {sent}"
+    html = html_start(body[:1024].decode("utf-8-sig", "replace"))
+    sent = "an HTML page" if html else "a body that is not a PDF"
+    return f"the server labelled it {PDF_TYPE}, but sent {sent}"
 
 
 def vet_capture(previous: str | None, text: str, language: str | None) -> tuple[str, str] | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from crawlers.extraction.pdf import pdf_header
 from crawlers.extraction.text import TEXT_TYPES, mislabelled_html
 
 # (vendor, markers of its challenge pages in the lower-cased body). Every page is screened, so
@@ -56,8 +57,7 @@ _MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.DOTALL)
 # their scripts into the pages they let through, so a marker counts only on a page this short.
 _WALL_WORDS = 150
 _SCANNED = 200_000  # bytes of the body looked at: markers sit in a challenge page's first screen
-_PEEK = 1024  # bytes of a body looked at for the start of an HTML page or a PDF
-_PDF_HEADER = b"%PDF-"
+_PEEK = 1024  # bytes of a body looked at for the start of an HTML page
 _LOGIN_PATH = re.compile(r"(^|/)(log-?in|sign-?in|signin|auth|sso|accounts?|session|oauth)(/|$|\?)")
 _LOGIN_HOST = re.compile(r"^(login|signin|auth|accounts|sso|id)\.")
 # Cookie-consent interstitials a site sends visitors to before the page: Google's and YouTube's
@@ -74,7 +74,7 @@ def markup(content_type: str | None, body: bytes) -> bool:
     labelled `text/plain`, read as the HTML it is. Nor a PDF's, told by its header whatever it
     is labelled (a challenge page is HTML, even at a `.pdf` address): a short PDF notice whose
     text stream says "verify you are human" was a bot wall."""
-    if _PDF_HEADER in body[:_PEEK]:  # where PDF readers look for it, as extraction does
+    if pdf_header(body):  # as extraction tells a PDF
         return False
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type not in TEXT_TYPES:

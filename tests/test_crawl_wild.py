@@ -837,6 +837,48 @@ def test_a_pdf_is_not_screened_as_a_page_but_a_wall_at_a_pdf_address_is(
     }, seen
 
 
+def test_an_html_page_labelled_a_pdf_is_screened_as_html_and_said_to_be_no_pdf(
+    home: Home, site: Site
+) -> None:
+    """A login or error page at a `.pdf` address, sent as `application/pdf` (a site's template
+    given the address's type), failed in pypdf's own words ("Stream has ended unexpectedly"),
+    which do not say what came instead. It is screened as the HTML page it is; a page that
+    passes is said not to be a PDF, and nothing is recorded."""
+    login = (
+        "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form method=post>"
+        "<input name=user><input name=password type=password></form></body></html>"
+    )
+    for path, body in [
+        ("/login.pdf", login.encode()),
+        ("/missing.pdf", SOFT_404.encode()),
+        ("/wall.pdf", CAPTCHA.encode()),
+        ("/junk.pdf", b"\x89PNG\r\n\x1a\n not a document"),
+    ]:
+        site.pages[path] = Page(body, content_type="application/pdf")
+    catalog = declare(home, site, "/login.pdf", "/missing.pdf", "/wall.pdf", "/junk.pdf")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen == {
+        "testsite/doc-login-pdf": (
+            "failed",
+            "not-pdf: the server labelled it application/pdf, but sent an HTML page",
+        ),
+        "testsite/doc-missing-pdf": (
+            "failed",
+            "not-found: HTTP 200, but the page says 'Page Not Found | TestSite': an error page,"
+            " not the policy (has it moved?)",
+        ),
+        "testsite/doc-wall-pdf": (
+            "failed",
+            "bot-wall: HTTP 200: a bot wall or captcha (a captcha)",
+        ),
+        "testsite/doc-junk-pdf": (
+            "failed",
+            "not-pdf: the server labelled it application/pdf, but sent a body that is not a PDF",
+        ),
+    }, seen
+    assert set(versions(home).values()) == {0}
+
+
 def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, site: Site) -> None:
     """A PDF's text may hold escape sequences that would clear the screen, recolour the diff or
     plant a hyperlink in the user's terminal: they are dropped when the text is read, and `show`

@@ -15,14 +15,16 @@ served as plain text or Markdown. Each raises `ExtractionError` for a page witho
 
 from crawlers.extraction.errors import RAISE_THE_CAP, ExtractionError
 from crawlers.extraction.html import extract_markdown
-from crawlers.extraction.pdf import pdf_markdown
-from crawlers.extraction.text import TEXT_TYPES, text_markdown
+from crawlers.extraction.pdf import pdf_header, pdf_markdown
+from crawlers.extraction.text import TEXT_TYPES, html_start, text_markdown
 
 __all__ = [
     "RAISE_THE_CAP",
     "TEXT_TYPES",
     "ExtractionError",
     "extract_markdown",
+    "html_start",
+    "pdf_header",
     "pdf_markdown",
     "text_markdown",
 ]

@@ -19,6 +19,8 @@ from collections import Counter
 from crawlers.extraction.decoding import without_junk
 from crawlers.extraction.errors import RAISE_THE_CAP, ExtractionError
 
+_PDF_HEADER = b"%PDF-"
+_HEADER_WITHIN = 1024  # PDF readers allow junk before the header, up to its first KB
 _PAGE_NUMBER = re.compile(r"^(page\s+)?\d+(\s*(/|of)\s*\d+)?$", re.IGNORECASE)
 _HEADING = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|article\s+\d+|section\s+\d+)\s+\S", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.:;!?)\"”]$")
@@ -44,6 +46,12 @@ def pdf_markdown(body: bytes, *, max_bytes: int) -> str:
             "the PDF has no extractable text (scanned or image-only pages?)",
         )
     return text + "\n"
+
+
+def pdf_header(body: bytes) -> bool:
+    """Whether a body says it is a PDF, where PDF readers look: it, not its label, tells a PDF
+    from the HTML page a site sends at a `.pdf` address."""
+    return _PDF_HEADER in body[:_HEADER_WITHIN]
 
 
 def _page_lines(body: bytes, max_bytes: int) -> list[list[str]]:

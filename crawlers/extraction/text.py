@@ -59,7 +59,13 @@ def text_markdown(
 
 def mislabelled_html(text: str, media_type: str) -> bool:
     """Whether a `text/plain` body is an HTML page (a server that labels its pages wrongly)."""
-    return media_type == PLAIN_TYPE and _HTML_START.match(text) is not None
+    return media_type == PLAIN_TYPE and html_start(text)
+
+
+def html_start(text: str) -> bool:
+    """Whether a text starts as an HTML page does (`<!DOCTYPE html>`, `<html>`), to say what a
+    server sent under another page's label."""
+    return _HTML_START.match(text) is not None
 
 
 @cache
