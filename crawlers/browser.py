@@ -27,6 +27,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 
 from crawlers.declarations import Page
+from crawlers.extraction import media_type
 from crawlers.inside import leads_inside
 from crawlers.screening import bot_wall, redirect_verdict
 
@@ -209,8 +210,7 @@ class Navigation:
 
 
 def _is_html(response: BrowserResponse) -> bool:
-    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    return media_type in HTML_TYPES
+    return media_type(response.headers.get("content-type")) in HTML_TYPES
 
 
 def own_body(response: Response) -> Response:

@@ -23,6 +23,7 @@ from crawlers.extraction import (
     ExtractionError,
     extract_markdown,
     html_start,
+    media_type,
     pdf_header,
     pdf_markdown,
     text_markdown,
@@ -142,23 +143,23 @@ class RecordPipeline:
 def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_bytes: int) -> str:
     """The Markdown of one fetched page: from its PDF, its pages inflating to `max_bytes` at
     most, from its plain text or Markdown, or from its HTML with its selectors."""
-    media_type = (part.content_type or "").split(";")[0].strip().lower()
+    sent = media_type(part.content_type)
     # Undeclared and unlabelled, a PDF must say so from its start.
-    if (document.format == "pdf" or media_type == PDF_TYPE) and not pdf_header(part.body):
-        raise ExtractionError("not-pdf", _not_a_pdf(media_type, part.body))
-    if document.format == "pdf" or media_type == PDF_TYPE or part.body.startswith(b"%PDF-"):
+    if (document.format == "pdf" or sent == PDF_TYPE) and not pdf_header(part.body):
+        raise ExtractionError("not-pdf", _not_a_pdf(sent, part.body))
+    if document.format == "pdf" or sent == PDF_TYPE or part.body.startswith(b"%PDF-"):
         return pdf_markdown(part.body, max_bytes=max_bytes)
-    if media_type in TEXT_TYPES:
+    if sent in TEXT_TYPES:
         return text_markdown(
             part.body,
-            media_type,
+            sent,
             select=declared.select,
             remove=declared.remove,
             url=part.url,
             encoding=part.encoding,
         )
-    if media_type and media_type not in HTML_TYPES:
-        raise ExtractionError("not-html", f"the server sent {media_type}, not HTML or text")
+    if sent and sent not in HTML_TYPES:
+        raise ExtractionError("not-html", f"the server sent {sent}, not HTML or text")
     return extract_markdown(
         part.body,
         select=declared.select,
@@ -168,13 +169,13 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_
     )
 
 
-def _not_a_pdf(media_type: str, body: bytes) -> str:
+def _not_a_pdf(labelled: str, body: bytes) -> str:
     """What came where a PDF was expected (declared `format: pdf`, or labelled one): pypdf's own
     words ("Stream has ended unexpectedly") did not say. A login page at a `.pdf` address is
     labelled as its address is; screening already took it for an error page or a wall if it
     says it is one."""
-    if media_type != PDF_TYPE:
-        sent = media_type or "a body of no declared type"
+    if labelled != PDF_TYPE:
+        sent = labelled or "a body of no declared type"
         return f"declared `format: pdf`, but the server sent {sent}"
     html = html_start(body[:1024].decode("utf-8-sig", "replace"))
     sent = "an HTML page" if html else "a body that is not a PDF"

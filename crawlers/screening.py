@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from crawlers.extraction.media import media_type
 from crawlers.extraction.pdf import pdf_header
 from crawlers.extraction.text import TEXT_TYPES, mislabelled_html
 
@@ -76,10 +77,10 @@ def markup(content_type: str | None, body: bytes) -> bool:
     text stream says "verify you are human" was a bot wall."""
     if pdf_header(body):  # as extraction tells a PDF
         return False
-    media_type = (content_type or "").split(";")[0].strip().lower()
-    if media_type not in TEXT_TYPES:
+    sent = media_type(content_type)
+    if sent not in TEXT_TYPES:
         return True
-    return mislabelled_html(body[:_PEEK].decode("utf-8-sig", "replace"), media_type)
+    return mislabelled_html(body[:_PEEK].decode("utf-8-sig", "replace"), sent)
 
 
 @dataclass(frozen=True)

@@ -749,6 +749,26 @@ TERMS_MD = "# Developer Terms\n\n" + "".join(
 )
 
 
+def test_a_content_type_joined_by_a_proxy_is_read_as_browsers_read_it(
+    home: Home, site: Site
+) -> None:
+    """Some proxies join a repeated header into one line (`text/html, text/html`): the page was
+    `not-html: the server sent text/html, text/html, not HTML or text`, never tracked. Its type
+    is the last valid one it names (`*/*` is none), as browsers read it."""
+    site.pages["/terms"] = Page(terms(CLAUSES).encode(), content_type="text/html, text/html")
+    site.pages["/any"] = Page(terms(CLAUSES).encode(), content_type="text/html;charset=utf-8, */*")
+    site.pages["/TERMS.md"] = Page(TERMS_MD.encode(), content_type="text/markdown, text/markdown")
+    catalog = declare(home, site, "/terms", "/any", "/TERMS.md")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen == {
+        "testsite/doc-terms": ("first", ""),
+        "testsite/doc-any": ("first", ""),
+        "testsite/doc-terms-md": ("first", ""),
+    }, seen
+    text = home.run("text", "testsite/doc-terms-md").stdout
+    assert text.startswith("# Developer Terms\n\n## Clause 1\n\nThe developer agrees to use")
+
+
 def test_a_policy_served_as_plain_text_or_markdown_is_tracked(home: Home, site: Site) -> None:
     """Raw files on GitHub (a TERMS.md is sent as text/plain) and .txt notices were refused,
     `not-html: the server sent text/plain, not HTML`, and never tracked."""
