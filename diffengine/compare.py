@@ -214,8 +214,9 @@ class _Version:
                 if self.text(back).endswith(":"):
                     parts.append(self.text(back))
                 break
-            if previous.depth < depth and self.text(back).endswith(":"):
-                parts.append(self.text(back))
+            if previous.depth < depth:  # its parent item: its own introduction, if any
+                if self.text(back).endswith(":"):
+                    parts.append(self.text(back))
                 depth = previous.depth
         return " ".join(reversed(parts))
 

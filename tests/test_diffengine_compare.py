@@ -149,6 +149,22 @@ def test_list_items_carry_the_text_that_introduces_them() -> None:
     )
 
 
+def test_a_nested_item_is_introduced_by_its_own_parent_not_an_earlier_list() -> None:
+    """Walking back from a nested item passes its parent; what introduced an earlier item of the
+    outer list introduces nothing here: Google Play's "Adult action …" bullet was read under
+    the previous item's "The warning should contain the following:"."""
+    old = (
+        "Apps must:\n\n"
+        "1.  Show a warning. The warning should contain the following:\n"
+        "    *   the rating\n"
+        "2.  Offer an adult action\n"
+        "    *   a check that the user is an adult\n"
+    )
+    new = old + "    *   a way back for children\n"
+    (sentence,) = compare(old, new).sentences
+    assert (sentence.new, sentence.new_intro) == ("a way back for children", "Apps must:")
+
+
 def test_word_spans_mark_deleted_and_inserted_runs() -> None:
     assert word_spans("subscribed to Le Chat Pro", "subscribed to Vibe Pro") == (
         Span("equal", "subscribed to"),
