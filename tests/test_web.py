@@ -702,6 +702,14 @@ def test_two_versions_however_far_apart_compare_with_the_changes_between(
     assert f'action="/documents/{key}/compare"' in document
     version = client.get(f"/documents/{key}/versions/2").text
     assert f'href="/documents/{key}/compare?from=2"' in version
+    # From the latest, nothing changed since: an answer, as `compare KEY 3` gives it (was a 422).
+    unchanged = client.get(f"/documents/{key}/compare?from=3")
+    assert unchanged.status_code == 200
+    assert re.search(
+        r"No change since version 3: <a [^>]*>version 3</a> of 3 \(the latest\), first seen",
+        unchanged.text,
+    )
+    assert "Changes between them" not in unchanged.text
     for query, status, message in [
         ("from=2&to=2", 422, "from and to name one version, 2: compare two"),
         ("from=4", 404, f"{key} has 3 versions, no version 4"),
@@ -740,6 +748,12 @@ def test_the_api_compares_two_versions_as_the_page_does(db_url: str) -> None:
     assert diff[-2:] == ["-Fees are charged per conversation.", "+Fees are charged per message."]
     quiet = client.get(f"/api/documents/{key}/compare?from=2&to=3").json()
     assert (quiet["changes"], quiet["noise"]) == ([], 1)
+    # From the latest, nothing changed since: `compare KEY 3 --json`'s answer (was a 422).
+    unchanged = client.get(f"/api/documents/{key}/compare?from=3")
+    assert unchanged.status_code == 200
+    since = unchanged.json()
+    assert since["before"] == since["after"] == answer["after"]
+    assert (since["changes"], since["noise"], since["diff"]) == ([], 0, "")
     for query, status, detail in [
         ("from=2&to=2", 422, "from and to name one version, 2: compare two"),
         ("from=4", 404, f"{key} has 3 versions, no version 4"),

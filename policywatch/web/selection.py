@@ -276,7 +276,8 @@ def _no_version(key: str, versions: int, seq: int) -> HTTPException:
 def comparison(engine: Engine, key: str, first: int, to: int | None) -> Comparison:
     """Versions `first` and `to` (the latest unless given) of a document, in either order, or
     the 404 of a key or number that names none (saying which key was meant, or how many
-    versions there are) or the 422 of two numbers that name one version.
+    versions there are) or the 422 of two numbers given that name one version. `from` the
+    latest with no `to` is an answer, as with `compare KEY FROM`: nothing changed since.
 
     The numbers are checked against the list of versions read first, so a number typed past
     the last version (however huge) never reaches a query."""
@@ -284,7 +285,7 @@ def comparison(engine: Engine, key: str, first: int, to: int | None) -> Comparis
     if versions is None:
         raise no_document(engine, key)
     older, newer = sorted((first, to or len(versions)))
-    if older == newer:
+    if older == newer and to is not None:
         raise HTTPException(422, f"from and to name one version, {older}: compare two")
     if newer > len(versions):
         raise _no_version(key, len(versions), newer)
