@@ -419,6 +419,29 @@ def test_a_send_trickling_past_its_time_limit_fails_and_notify_goes_on(home: Hom
     assert refused.code == 2 and "--send-timeout" in refused.stderr, refused.stderr
 
 
+def test_a_crawls_own_alerts_are_sent_under_notifys_settings(home: Home, site: Site) -> None:
+    """The crawl's delivery at its end ignored POLICYWATCH_SEND_TIMEOUT and
+    POLICYWATCH_MAX_ATTEMPTS: it waited 24 s on an endpoint trickling its answer, and retried
+    a delivery the user had said to give up after one attempt."""
+    terms = "<html><body><main><h1>Terms</h1><p>{}</p></main></body></html>"
+    site.html("/t", terms.format("Refunds take 30 days to process."))
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
+    assert home.crawl(catalog).code == 0
+    trickling = Webhook(dribble=3.0).start()  # 8 bytes: 24 s
+    try:
+        alerts(home, "subscribe", trickling.url(), "--name", "slow", "--min-severity", "info")
+        site.html("/t", terms.format("Refunds take 14 days to process."))
+        env = {**home.env(), "POLICYWATCH_SEND_TIMEOUT": "1.5", "POLICYWATCH_MAX_ATTEMPTS": "1"}
+        args = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", *FAST]
+        crawled = spawn(args, env, home.path)
+    finally:
+        trickling.stop()
+    assert crawled.code == 0, crawled
+    said = " ".join(crawled.stderr.split())
+    assert "alerts: 0 messages sent; 1 delivery given up after every retry." in said, said
+    assert "not delivered: slow: no complete answer within 1.5 s" in said
+
+
 def test_a_single_failed_fetch_is_counted_as_one(home: Home, hook: Webhook) -> None:
     """`notify --issue-streak 1` alerted of "1 failed fetches" (alone, and in a list)."""
     history = History(home.db)

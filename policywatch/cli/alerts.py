@@ -77,6 +77,27 @@ BaseUrlOption = Annotated[
         callback=checked_base_url,
     ),
 ]
+# Shared by `notify` and `crawl`, which delivers at its end: with only `notify` reading them,
+# a crawl's own delivery ignored POLICYWATCH_MAX_ATTEMPTS and POLICYWATCH_SEND_TIMEOUT.
+MaxAttemptsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-attempts",
+        envvar="POLICYWATCH_MAX_ATTEMPTS",
+        min=1,  # 0 gave up every owed delivery after a single try
+        help="Attempts before a delivery is marked failed.",
+    ),
+]
+SendTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--send-timeout",
+        envvar="POLICYWATCH_SEND_TIMEOUT",
+        min=1,
+        metavar="SECONDS",
+        help="Time one message may take to be sent; past it, it fails and is retried.",
+    ),
+]
 Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]
 # The filters of `subscribe`, which `subscriptions edit` replaces.
 ServiceOption = Annotated[
@@ -576,14 +597,7 @@ def test(
 
 def notify(
     base_url: BaseUrlOption = None,
-    max_attempts: Annotated[
-        int,
-        typer.Option(
-            envvar="POLICYWATCH_MAX_ATTEMPTS",
-            min=1,  # 0 gave up every owed delivery after a single try
-            help="Attempts before a delivery is marked failed.",
-        ),
-    ] = MAX_ATTEMPTS,
+    max_attempts: MaxAttemptsOption = MAX_ATTEMPTS,
     issue_streak: Annotated[
         int,
         typer.Option(min=1, help="Failed fetches in a row that make a fetch-issue alert."),
@@ -592,15 +606,7 @@ def notify(
         bool,
         typer.Option("--retry-now", help="Ignore the backoff and retry failed deliveries too."),
     ] = False,
-    send_timeout: Annotated[
-        float,
-        typer.Option(
-            envvar="POLICYWATCH_SEND_TIMEOUT",
-            min=1,
-            metavar="SECONDS",
-            help="Time one message may take to be sent; past it, it fails and is retried.",
-        ),
-    ] = SEND_TIMEOUT,
+    send_timeout: SendTimeoutOption = SEND_TIMEOUT,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

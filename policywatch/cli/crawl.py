@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from rich.markup import escape
@@ -19,7 +19,13 @@ from crawlers.declarations import slugify
 from crawlers.items import NO_RESULT, CrawlOutcome, CrawlResult
 from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
-from policywatch.cli.alerts import interruptible_delivery, print_delivery
+from notifier.delivery import MAX_ATTEMPTS, SEND_TIMEOUT
+from policywatch.cli.alerts import (
+    MaxAttemptsOption,
+    SendTimeoutOption,
+    interruptible_delivery,
+    print_delivery,
+)
 from policywatch.cli.common import (
     EMPTY_CATALOG,
     EXIT_NOTHING_FETCHED,
@@ -157,6 +163,8 @@ def crawl(
     no_notify: Annotated[
         bool, typer.Option("--no-notify", help="Record only; leave alerts for `notify`.")
     ] = False,
+    max_attempts: MaxAttemptsOption = MAX_ATTEMPTS,
+    send_timeout: SendTimeoutOption = SEND_TIMEOUT,
     accept_capture: Annotated[
         bool,
         typer.Option(
@@ -227,7 +235,8 @@ def crawl(
         _say_unreported(result)
     if not no_notify:
         changed = any(outcome.change_id for outcome in result.outcomes)
-        _notify(store, config.base_url, as_json=as_json, changed=changed)
+        delivery = Delivery(config.base_url, max_attempts, send_timeout)
+        _notify(store, delivery, as_json=as_json, changed=changed)
     if result.nothing_fetched:
         if result.offline:
             err_console.print(
@@ -420,14 +429,22 @@ def _say_interrupted(result: CrawlResult) -> None:
     )
 
 
-def _notify(store: Engine, base_url: str | None, *, as_json: bool, changed: bool) -> None:
+class Delivery(NamedTuple):
+    """How the crawl's own alerts are sent: as `notify` sends them, the same settings read."""
+
+    base_url: str | None
+    max_attempts: int
+    send_timeout: float
+
+
+def _notify(store: Engine, delivery: Delivery, *, as_json: bool, changed: bool) -> None:
     """Deliver what this crawl made owed, and retry earlier alerts. What went wrong is said on
     stderr, which cron mails; alerts all sent are said with the summary on stdout (not at all
     under --json, whose stdout is data): on stderr, they made cron mail every alert twice. A
     crawl that found changes says what holds their alerts back (a digest, a pause), where it
     said nothing, as if no subscription had heard of them."""
     with interruptible_delivery():
-        report = deliver_owed(store, base_url=base_url)
+        report = deliver_owed(store, **delivery._asdict())
     held = changed and (report.held.for_digest or report.held.for_paused)
     if report.retrying or report.failed or report.errors:
         print_delivery(report, err_console)
