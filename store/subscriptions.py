@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from store.db import writer
@@ -310,6 +311,24 @@ def wants_document(sub: Subscription, document: Document) -> bool:
     if sub.documents and document.key not in sub.documents:
         return False
     return not sub.tags or bool(set(sub.tags) & set(document.tags or []))
+
+
+def changes_wanted(engine: Engine, names: Sequence[str]) -> int:
+    """How many of the meaningful changes recorded so far the filters of subscriptions `names`
+    (any of them) select: what `subscribe` says a new one will not hear of. Counting every
+    meaningful change told a subscriber to one service's critical changes of 258 it never
+    wanted."""
+    with Session(engine) as session:
+        subs = session.exec(select(Subscription).where(col(Subscription.name).in_(names))).all()
+        found = session.exec(
+            select(Change, Document)
+            .join(Document, col(Change.document_id) == Document.id)
+            .where(col(Change.meaningful).is_(True))
+            .options(defer(Change.matches), defer(Change.excerpts))  # type: ignore[arg-type]
+        ).all()
+        return sum(
+            any(wants_change(sub, change, document) for sub in subs) for change, document in found
+        )
 
 
 def hears_changes(categories: Sequence[str]) -> bool:

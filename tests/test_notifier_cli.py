@@ -311,6 +311,33 @@ def test_subscribing_says_the_changes_already_recorded_are_not_sent(
     assert "not of the 2 recorded so far" in again.stdout
 
 
+def test_the_changes_a_new_subscription_did_not_hear_of_are_those_its_filters_select(
+    home: Home, hook: Webhook
+) -> None:
+    """ "Not of the 258 recorded so far" counted every meaningful change: a subscription to one
+    service's critical changes was told of hundreds it would never have been sent."""
+    history = History(home.db)
+    history.change(summary="AI providers barred")  # WhatsApp, critical, ai-restriction
+    history.change(severity="low", categories=["pricing"], summary="Fees reworded")
+    history.change(OPENAI, severity="high", summary="Scraping banned")  # tagged ai
+    for filters, recorded in [
+        (("--service", "whatsapp"), 1),  # the low one is under its medium bar
+        (("--service", "whatsapp", "--min-severity", "low"), 2),
+        (("--tag", "ai"), 1),
+        (("--category", "pricing", "--min-severity", "info"), 1),
+        (("--min-severity", "critical"), 1),
+        ((), 2),
+    ]:
+        done = alerts(home, "subscribe", hook.url(), *filters)
+        assert done.code == 0, done.stderr
+        said = " ".join(done.stdout.split())
+        assert f"not of the {recorded} recorded so far" in said, filters
+        assert alerts(home, "subscriptions", "remove", done.stdout.split()[1][:-1]).code == 0
+    # One its filters select none of is not told of the others at all.
+    quiet = alerts(home, "subscribe", hook.url(), "--service", "openai", "--tag", "none")
+    assert "recorded so far" not in quiet.stdout
+
+
 def test_a_subscription_to_fetch_issues_alone_is_not_told_of_changes_or_reminders(
     home: Home, hook: Webhook
 ) -> None:
@@ -331,7 +358,7 @@ def test_a_subscription_to_fetch_issues_alone_is_not_told_of_changes_or_reminder
     ):
         refused = alerts(home, *asked)
         assert refused.code == 2 and "hears of no change to remind of" in refused.stderr
-    both = ("--category", "fetch-issue", "--category", "pricing", "--name", "both")
+    both = ("--category", "fetch-issue", "--category", "ai-restriction", "--name", "both")
     assert "recorded so far" in alerts(home, "subscribe", hook.url(), *both).stdout
     assert alerts(home, "subscriptions", "remind", "both", "3").code == 0
 

@@ -46,11 +46,12 @@ from store.models import (
     WITHDRAWN,
     service_slug,
 )
-from store.queries import SEVERITIES, count_changes, tracked_names, upcoming_changes
+from store.queries import SEVERITIES, tracked_names, upcoming_changes
 from store.subscriptions import (
     DuplicateName,
     NewSubscription,
     SubscriptionRow,
+    changes_wanted,
     edit_subscription,
     get_subscription,
     hears_changes,
@@ -201,7 +202,7 @@ def subscribe(
                 " both match is sent twice"
             )
     if hears:
-        _say_what_is_not_sent(store, request.reminders)
+        _say_what_is_not_sent(store, [subscribed.name for subscribed in done], request.reminders)
     _warn_unknown_filters(store, request)
 
 
@@ -223,12 +224,12 @@ def _no_such(name: str, db: str | None) -> NoReturn:
     )
 
 
-def _say_what_is_not_sent(store: Engine, reminders: Sequence[int]) -> None:
+def _say_what_is_not_sent(store: Engine, names: Sequence[str], reminders: Sequence[int]) -> None:
     """A subscription is owed the changes detected after it: subscribed after a first crawl had
     found the change that mattered, a user saw `notify` send nothing, and did not know why. Of
     those, the ones still to take effect will be recalled: said too, or the user would think
     the ban found last week lost to them."""
-    earlier = count_changes(store)
+    earlier = changes_wanted(store, names)  # those its filters select, not every one
     if not earlier:
         return
     said = (
