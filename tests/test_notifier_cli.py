@@ -469,6 +469,24 @@ def test_a_crawls_own_alerts_are_sent_under_notifys_settings(home: Home, site: S
     assert "not delivered: slow: no complete answer within 1.5 s" in said
 
 
+def test_a_crawls_own_fetch_issue_alerts_honour_the_issue_streak(
+    home: Home, site: Site, hook: Webhook
+) -> None:
+    """`notify --issue-streak` had no env var and `crawl` no such option: a crawl's own delivery
+    alerted of a failing document after 3 failed fetches, whatever the user had set."""
+    site.html("/t", "<html><body><main><h1>Terms</h1><p>Refunds in 30 days.</p></main></body>")
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
+    assert home.crawl(catalog).code == 0
+    alerts(home, "subscribe", hook.url(), "--name", "ops", "--category", "fetch-issue")
+    site.html("/t", "gone", status=404)
+    env = {**home.env(), "POLICYWATCH_ISSUE_STREAK": "1"}
+    args = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", *FAST]
+    crawled = spawn(args, env, home.path)
+    assert "alerts: 1 message sent" in crawled.stdout, crawled
+    [alert] = hook.posts
+    assert alert["title"].endswith("— 1 failed fetch (not-found)"), alert["title"]
+
+
 def test_a_single_failed_fetch_is_counted_as_one(home: Home, hook: Webhook) -> None:
     """`notify --issue-streak 1` alerted of "1 failed fetches" (alone, and in a list)."""
     history = History(home.db)

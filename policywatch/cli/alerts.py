@@ -79,7 +79,8 @@ BaseUrlOption = Annotated[
     ),
 ]
 # Shared by `notify` and `crawl`, which delivers at its end: with only `notify` reading them,
-# a crawl's own delivery ignored POLICYWATCH_MAX_ATTEMPTS and POLICYWATCH_SEND_TIMEOUT.
+# a crawl's own delivery ignored POLICYWATCH_MAX_ATTEMPTS and POLICYWATCH_SEND_TIMEOUT, and
+# alerted of fetch problems after 3 failures whatever `notify --issue-streak` said.
 MaxAttemptsOption = Annotated[
     int,
     typer.Option(
@@ -97,6 +98,15 @@ SendTimeoutOption = Annotated[
         min=1,
         metavar="SECONDS",
         help="Time one message may take to be sent; past it, it fails and is retried.",
+    ),
+]
+IssueStreakOption = Annotated[
+    int,
+    typer.Option(
+        "--issue-streak",
+        envvar="POLICYWATCH_ISSUE_STREAK",
+        min=1,  # 0 alerted at a first failure, as 1 does
+        help="Failed fetches in a row that make a fetch-issue alert.",
     ),
 ]
 Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]
@@ -599,10 +609,7 @@ def test(
 def notify(
     base_url: BaseUrlOption = None,
     max_attempts: MaxAttemptsOption = MAX_ATTEMPTS,
-    issue_streak: Annotated[
-        int,
-        typer.Option(min=1, help="Failed fetches in a row that make a fetch-issue alert."),
-    ] = ISSUE_STREAK,
+    issue_streak: IssueStreakOption = ISSUE_STREAK,
     retry_now: Annotated[
         bool,
         typer.Option("--retry-now", help="Ignore the backoff and retry failed deliveries too."),

@@ -19,8 +19,9 @@ from crawlers.declarations import slugify
 from crawlers.items import NO_RESULT, CrawlOutcome, CrawlResult
 from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
-from notifier.delivery import MAX_ATTEMPTS, SEND_TIMEOUT
+from notifier.delivery import ISSUE_STREAK, MAX_ATTEMPTS, SEND_TIMEOUT
 from policywatch.cli.alerts import (
+    IssueStreakOption,
     MaxAttemptsOption,
     SendTimeoutOption,
     interruptible_delivery,
@@ -165,6 +166,7 @@ def crawl(
     ] = False,
     max_attempts: MaxAttemptsOption = MAX_ATTEMPTS,
     send_timeout: SendTimeoutOption = SEND_TIMEOUT,
+    issue_streak: IssueStreakOption = ISSUE_STREAK,
     accept_capture: Annotated[
         bool,
         typer.Option(
@@ -235,7 +237,7 @@ def crawl(
         _say_unreported(result)
     if not no_notify:
         changed = any(outcome.change_id for outcome in result.outcomes)
-        delivery = Delivery(config.base_url, max_attempts, send_timeout)
+        delivery = Delivery(config.base_url, max_attempts, send_timeout, issue_streak)
         _notify(store, delivery, as_json=as_json, changed=changed)
     if result.nothing_fetched:
         if result.offline:
@@ -435,6 +437,7 @@ class Delivery(NamedTuple):
     base_url: str | None
     max_attempts: int
     send_timeout: float
+    issue_streak: int
 
 
 def _notify(store: Engine, delivery: Delivery, *, as_json: bool, changed: bool) -> None:
