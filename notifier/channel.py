@@ -28,6 +28,11 @@ _DELIMITERS = re.compile(r"[/:@?&=#,;+\s]+")
 _SECRET_PARAMETER = re.compile(r"^\+|token|key|secret|pass|auth|sig", re.IGNORECASE)
 
 
+# A reply quoted by smtplib's exceptions (`(550, b'5.1.1 <bob@…>: User unknown')`)
+_SMTP_REPLY = re.compile(r"\((\d{3}), b(['\"])(.*?)\2\)")
+_REPLY_BREAK = re.compile(r"(\\r)?\\n")  # the lines of a multiline reply, as repr() wrote them
+
+
 class ChannelError(ValueError):
     """Apprise does not recognise the URL; the message never contains the URL's secrets."""
 
@@ -379,9 +384,10 @@ class Channel:
     def _send_one(self, one: Any, title: str, body: str, notify_type: str) -> str | None:
         """Send to one destination (an Apprise object holding it alone): None, or why not."""
         try:
-            result = one.notify(
-                body=body, title=title, notify_type=notify_type, body_format=self.format
-            )
+            with _mail_debug(one) as log:
+                result = one.notify(
+                    body=body, title=title, notify_type=notify_type, body_format=self.format
+                )
         except Exception as error:  # a plugin's bug must fail this send, not the whole run
             return self.scrub(f"{type(error).__name__}: {error}")
         with result:
@@ -397,6 +403,9 @@ class Channel:
                 if entry.level in ("WARNING", "ERROR", "CRITICAL")
             )
             reason = " ".join(reasons) or f"Apprise reported {result.status.name}"
+            replies = [reply for reply in _smtp_replies(log.getvalue()) if reply not in reason]
+            if replies:
+                reason = f"{reason.rstrip('.')}: the server answered {'; '.join(replies)}"
             return self.scrub(reason) + _redirected(reason)
 
     def _failed(self, failures: list[tuple[str, str]], delivered: set[str]) -> str:
@@ -413,6 +422,33 @@ class Channel:
             f"{said} ({len(delivered)} of {len(self._destinations)} destinations have it, and"
             " are not sent it again)"
         )
+
+
+@contextmanager
+def _mail_debug(one: Any) -> Iterator[StringIO]:
+    """Apprise's DEBUG log of a mail send: a recipient refused alone (`550 5.1.1 no such user`)
+    is said there only, its warning being 'Sending email to "bob@…" failed.' Any other
+    destination's log stays empty: its warnings say why already."""
+    import apprise
+    from apprise.plugins.email import NotifyEmail
+
+    if not any(isinstance(plugin, NotifyEmail) for plugin in one):
+        yield StringIO()
+        return
+    with apprise.LogCapture(level=logging.DEBUG, fmt="%(message)s") as log:
+        yield log
+
+
+def _smtp_replies(log: str) -> list[str]:
+    """The SMTP replies quoted in the exceptions of a mail send's DEBUG `log`, once each
+    (`550 5.1.1 <bob@…>: User unknown`); only these are taken from it, never the rest."""
+    replies = (
+        f"{code} {_REPLY_BREAK.sub(' ', text)}"
+        for line in log.splitlines()
+        if line.startswith("Socket Exception: ")
+        for code, _, text in _SMTP_REPLY.findall(line)
+    )
+    return list(dict.fromkeys(replies))
 
 
 def _destinations(plugins: list[Any], given: set[str]) -> Iterator[tuple[str, Any]]:

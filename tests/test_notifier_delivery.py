@@ -468,7 +468,9 @@ def test_a_mail_refused_by_one_recipient_is_retried_to_that_one_only(history: Hi
             report = deliver_owed(history.engine, retry_now=retry_now)
             assert (report.delivered, report.retrying) == (0, 1)
             [error] = report.errors
-            assert 'Sending email to "bob@example.invalid" failed.' in error
+            assert (
+                'Sending email to "bob@example.invalid" failed: the server answered 550 ' in error
+            )
             assert error.endswith("(2 of 3 destinations have it, and are not sent it again)")
         assert sorted(mail["To"] for mail in mailbox.messages) == [
             "alice@example.invalid",
@@ -488,6 +490,23 @@ def test_a_mail_refused_by_one_recipient_is_retried_to_that_one_only(history: Hi
         "carol@example.invalid",
     ]
     assert statuses(history) == ["sent"]
+
+
+def test_a_mail_to_one_refused_recipient_says_the_servers_reply(history: History) -> None:
+    """Apprise logs the reply of a server refusing a lone recipient at DEBUG only: the error
+    was 'Sending email to "bob@…" failed.', with no word of why (a mistyped address)."""
+    mailbox = Mailbox().start()
+    mailbox.refused.add("bob@example.invalid")
+    try:
+        add(history, mailbox.url("bob@example.invalid"))
+        history.change()
+        [error] = deliver_owed(history.engine).errors
+    finally:
+        mailbox.stop()
+    assert error == (
+        'mailto: Sending email to "bob@example.invalid" failed: the server answered 550 5.1.1'
+        " <bob@example.invalid>: Recipient address rejected: User unknown"
+    ), error
 
 
 def test_a_mail_whose_cc_is_refused_names_the_cc(history: History) -> None:
