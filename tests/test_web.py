@@ -918,11 +918,13 @@ def test_a_poller_after_every_id_is_given_an_empty_list_on_either_store(db_url: 
     engine.dispose()
 
 
-def test_a_reworded_match_shows_its_old_wording_struck_out(
+def test_a_reworded_match_shows_the_words_it_lost_and_gained(
     client: TestClient, web_store: Engine
 ) -> None:
-    """ "Up to 100 messages per second" alone hid that the limit had been 1,000: on the change
-    page, and in the feeds, as alerts quote it."""
+    """ "Up to 100 messages per second" alone hid that the limit had been 1,000: the feeds
+    quote the old wording struck out, as alerts do; the change page shows the sentence once,
+    its changed words marked (its two wordings whole, one above the other, hid the one word
+    that changed in a long clause)."""
     key = "whatsapp/business-solution-terms"
     old, new = "Send up to 1,000 messages per second.", "Send up to 100 messages per second."
     limit = RuleMatch("rate-limits", "rate-limits", "medium", new, "changed", before=old)
@@ -930,11 +932,33 @@ def test_a_reworded_match_shows_its_old_wording_struck_out(
     Repository(web_store).record_text(key, Attempt("https://w.example/"), WHATSAPP_V3 + new, judge)
     [change] = list_changes(web_store, document=key, limit=1)
     page = client.get(f"/changes/{change.id}").text
-    assert f'<del class="before"><span class="vh">was: </span>{old}</del>' in page
-    assert f'<mark class="match">{new}</mark>' in page
+    reworded = (
+        '<mark class="match">Send up to <del><span class="vh">removed: </span>1,000</del>'
+        '<ins><span class="vh">added: </span>100</ins> messages per second.</mark>'
+    )
+    assert reworded in page
+    assert old not in page.split('id="diff-title"')[0]  # not also whole above the diff
     newest = atom(client, f"/feeds/document/{key}.atom").find(f"{{{ATOM}}}entry/{{{ATOM}}}content")
     assert newest is not None
     assert f"<li><del>was: {old}</del><br>[rate-limits] {new}</li>" in (newest.text or "")
+
+
+def test_a_removed_match_reads_as_removed(client: TestClient, web_store: Engine) -> None:
+    """A clause the page dropped was highlighted as the added ones are: only the small word
+    "removed" beside it told a reader the restriction was gone, not new."""
+    key = "whatsapp/business-solution-terms"
+    judge = judge_with(
+        verdict(
+            "high",
+            "Restriction lifted",
+            (RuleMatch("ai-restricted", "ai-restriction", "high", RESTRICTION, "removed"),),
+        )
+    )
+    Repository(web_store).record_text(key, Attempt("https://w.example/"), WHATSAPP_V1, judge)
+    [change] = list_changes(web_store, document=key, limit=1)
+    page = client.get(f"/changes/{change.id}").text
+    struck = f'<mark class="match"><del><span class="vh">removed: </span>{RESTRICTION}</del></mark>'
+    assert struck in page
 
 
 def test_a_change_the_page_has_since_undone_says_so(client: TestClient, web_store: Engine) -> None:

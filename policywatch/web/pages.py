@@ -85,6 +85,13 @@ def is_underline(line: str | Sequence[diffview.Span]) -> bool:
     return len(text) >= 3 and len(set(text)) == 1
 
 
+def reworded(before: str, sentence: str) -> tuple[diffview.Span, ...]:
+    """A matched sentence in its new wording with the words it lost and gained marked: the
+    engine gives an old wording only to a sentence it paired as reworded, so the two share
+    most of their words, and the few that differ are what the rule was about."""
+    return diffview.word_spans(before, sentence)[2]
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -92,7 +99,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals.update(days_left=days_left, when=when, severities=SEVERITIES)
+    environment.globals.update(
+        days_left=days_left, when=when, severities=SEVERITIES, reworded=reworded
+    )
     environment.tests["web"] = is_web
     environment.tests["underline"] = is_underline
     return environment
