@@ -943,6 +943,18 @@ def test_a_reworded_match_shows_the_words_it_lost_and_gained(
     assert f"<li><del>was: {old}</del><br>[rate-limits] {new}</li>" in (newest.text or "")
 
 
+def test_a_matched_sentence_leads_to_its_section_of_the_diff(
+    client: TestClient, web_store: Engine
+) -> None:
+    """Le Chat's rewrite changed 42 sections, 4 of them holding one of 7 matched sentences:
+    nothing said which sentence stood where, and finding one meant searching the page."""
+    ban = list_changes(web_store, min_severity="critical")[0]
+    page = client.get(f"/changes/{ban.id}").text
+    [place] = re.findall(r'<a class="place" href="#([^"]+)">in “Acceptable use”</a>', page)
+    section = page.split(f'<h3 id="{place}"', 1)[1].split("</section>", 1)[0]
+    assert 'class="insert flagged"' in section and RESTRICTION in section
+
+
 def test_a_removed_match_reads_as_removed(client: TestClient, web_store: Engine) -> None:
     """A clause the page dropped was highlighted as the added ones are: only the small word
     "removed" beside it told a reader the restriction was gone, not new."""

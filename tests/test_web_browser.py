@@ -207,6 +207,28 @@ def test_an_alerts_reader_finds_the_matched_section_and_what_was_counted(
 
 
 @pytest.mark.browser
+def test_a_matched_sentences_place_link_brings_its_flagged_line_into_view(
+    served: str, browser: Any
+) -> None:
+    """On a phone the diff lay screens below the matched sentences; each now leads to its
+    section, where the line holding it is flagged."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(served + "/?min_severity=critical")
+    page.locator("p.summary a").first.click()
+    page.wait_for_url("**/changes/*")
+    below = "document.querySelector('tr.flagged').getBoundingClientRect().top > innerHeight"
+    assert page.evaluate(below)  # screens down, past the matches
+    page.locator("section.matches a.place").first.click()
+    assert page.url.endswith(
+        "#" + page.locator("h3", has_text="Acceptable use").get_attribute("id")
+    )
+    assert page.evaluate(
+        "(() => { const box = document.querySelector('tr.flagged').getBoundingClientRect();"
+        " return box.top >= 0 && box.bottom <= innerHeight; })()"
+    )
+
+
+@pytest.mark.browser
 def test_a_dead_link_leads_back_to_the_timeline(served: str, browser: Any) -> None:
     """An alert's link to a change the store no longer holds: a styled page, then the way back."""
     page = browser.new_page()

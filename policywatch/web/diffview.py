@@ -48,7 +48,12 @@ class Row:
     old: tuple[Span, ...]
     new: tuple[Span, ...]
     inline: tuple[Span, ...]
-    flagged: bool = False  # the line holds a sentence a rule matched
+    holds: frozenset[int] = frozenset()  # the matched sentences (by index) the line holds
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the line holds a sentence a rule matched."""
+        return bool(self.holds)
 
 
 @dataclass
@@ -71,6 +76,10 @@ class Section:
         """Whether a line of it holds a sentence a rule matched: the section a reviewer looks
         for first among the many a rewrite changes."""
         return any(row.flagged for row in self.rows)
+
+    def holds(self, sentence: int) -> bool:
+        """Whether a line of it holds matched sentence number `sentence`."""
+        return any(sentence in row.holds for row in self.rows)
 
     @property
     def anchor(self) -> str:
@@ -134,15 +143,18 @@ class _Side:
         title = self._text(index)
         return Section(title, block.level) if title else None
 
-    def holds(self, line: int, sentences: list[str]) -> bool:
-        """Whether `line` is part of a block holding one of `sentences` (squashed).
+    def holds(self, line: int, sentences: list[str]) -> frozenset[int]:
+        """Which of `sentences` (squashed; "" for none) the block `line` is part of holds.
 
         Matched sentences are quoted in the engine's normal form (ISO dates, link targets
         gone, plain quotes), and a sentence may be wrapped over lines: so the comparison is
         made on the normal form of the whole block the line belongs to.
         """
         index = self._owners[line]
-        return index >= 0 and any(sentence in _squash(self._text(index)) for sentence in sentences)
+        if index < 0:
+            return frozenset()
+        text = _squash(self._text(index))
+        return frozenset(n for n, sentence in enumerate(sentences) if sentence and sentence in text)
 
     def normal(self, lines: range) -> dict[int, str]:
         """Some lines in normal form, by index: what lines are paired by."""
@@ -199,7 +211,7 @@ def _blank(line: str) -> bool:
 
 
 def _rows(before: _Side, after: _Side, sentences: list[str]) -> list[Row]:
-    wanted = [squashed for squashed in map(_squash, sentences) if squashed]
+    wanted = [_squash(sentence) for sentence in sentences]
     rows: list[Row] = []
     for tag, i1, i2, j1, j2 in _line_opcodes(before.lines, after.lines):
         if tag == "equal":
@@ -220,8 +232,8 @@ def _rows(before: _Side, after: _Side, sentences: list[str]) -> list[Row]:
                     left,
                     right,
                     inline_spans,
-                    (old is not None and before.holds(old, wanted))
-                    or (new is not None and after.holds(new, wanted)),
+                    (frozenset() if old is None else before.holds(old, wanted))
+                    | (frozenset() if new is None else after.holds(new, wanted)),
                 )
             )
     return rows
@@ -231,6 +243,16 @@ def sections(old: str, new: str, sentences: list[str] | None = None) -> list[Sec
     """The diff cut at headings; `sentences` (rule matches) flag the lines that hold them."""
     before, after = _Side(old), _Side(new)
     return _cut(_rows(before, after, sentences or []), before, after)
+
+
+def holders(found: list[Section], count: int) -> list[tuple[int, Section] | None]:
+    """For each of `count` matched sentences, the first section of `found` holding it, with
+    its place in the list from 1 (what its heading's id is made of); None where no line holds
+    it (a sentence the engine read in a page's header)."""
+    return [
+        next(((place, section) for place, section in enumerate(found, 1) if section.holds(n)), None)
+        for n in range(count)
+    ]
 
 
 def outline(text: str) -> list[Section]:

@@ -304,14 +304,19 @@ def change(
     detail = get_change(engine, change_id)
     if detail is None:
         raise HTTPException(404, f"no change with id {change_id}")
-    sentences = [str(match.get("sentence", "")) for match in detail.change.matches]
+    caught = detail.change.matched_sentences()
+    found = diffview.sections(
+        detail.old_text, detail.new_text, [sentence.sentence for sentence in caught]
+    )
     previous_id, next_id = neighbour_changes(engine, change_id, include_noise=include_noise)
     return _page(
         request,
         "change.html",
         row=detail.change,
         reverted=reverts(engine, [change_id]).get(change_id) if detail.change.meaningful else None,
-        sections=diffview.sections(detail.old_text, detail.new_text, sentences),
+        caught=caught,
+        holders=diffview.holders(found, len(caught)),
+        sections=found,
         view=view,
         old_seq=detail.old_seq,
         new_seq=detail.new_seq,
