@@ -955,6 +955,33 @@ def test_a_matched_sentence_leads_to_its_section_of_the_diff(
     assert 'class="insert flagged"' in section and RESTRICTION in section
 
 
+def test_a_change_after_a_broken_capture_shows_the_diff_it_was_judged_on(
+    web_store: Engine,
+) -> None:
+    """Le Chat's terms read once as "Redirecting to legal.mistral.ai"; the next version was
+    judged against the last sound one, but its page showed the diff from the broken text: the
+    whole policy inserted, under counts and matches of another comparison."""
+    acme = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
+    repo = Repository(web_store)
+    repo.sync_documents([acme])
+    general = "".join(f"Clause {n} of these terms applies to every business.\n" for n in range(40))
+    policy = f"{WHATSAPP_V1}\n## General\n\n{general}"  # long enough to be seen to collapse
+    for text in (policy, "Redirecting to acme.test", policy.replace(WHATSAPP_V1, WHATSAPP_V2)):
+        repo.record_text(acme.key, Attempt(acme.url), text, assess)
+    broken, restored = list_changes(web_store, document=acme.key, include_noise=True)[::-1]
+    assert broken.reason == "anomaly" and restored.meaningful
+    page = TestClient(create_app(web_store)).get(f"/changes/{restored.id}").text
+    diff = page.split('id="diff-title"')[1]
+    inserted = re.findall(r'<tr class="(insert[^"]*)"', diff)
+    assert inserted == ["insert flagged"]  # the clause alone, not the whole policy
+    assert "Redirecting" not in diff
+    skipped = (
+        f'the last capture that read right: <a href="/changes/{broken.id}?all=1">version 2</a>'
+    )
+    assert skipped in page
+    assert 'from <a href="/documents/acme/terms/versions/1">version 1</a>' in page
+
+
 def test_a_removed_match_reads_as_removed(client: TestClient, web_store: Engine) -> None:
     """A clause the page dropped was highlighted as the added ones are: only the small word
     "removed" beside it told a reader the restriction was gone, not new."""
