@@ -316,7 +316,7 @@ def change(
         "change.html",
         row=detail.change,
         reverted=reverts(engine, [change_id]).get(change_id) if detail.change.meaningful else None,
-        caught=caught,
+        matched=caught,
         holders=diffview.holders(found, len(caught)),
         sections=found,
         view=view,
