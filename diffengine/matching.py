@@ -158,6 +158,7 @@ def _reach(rule: Rule, unit: Unit) -> Reach | None:
     start, end = _window(pinned)
     if end - start > rule.within:
         return None
+    end = _term_end(rule, unit, Reach(start, end))
     last = len(unit.starts) - 1
     if from_intro:
         return Reach(min(start, unit.text_start), last)
@@ -165,6 +166,22 @@ def _reach(rule: Rule, unit: Unit) -> Reach | None:
     if (unit.lead and start < unit.text_start) or (listed is not None and start < listed):
         return Reach(start, last)
     return Reach(start, last if _opens_list(unit, start, end) else end)
+
+
+def _term_end(rule: Rule, unit: Unit, reach: Reach) -> int:
+    """The last word of the terms `rule` found starting in `reach`: a term read is read whole,
+    to its last word, not only where it starts. A recipient named ("we share your data with
+    Meta", `@named_recipient`, a list of names: "with Meta, Google and Amazon") is read to the
+    last name, so that one added to the list ("with Meta and Google") is an edit there."""
+    return max(
+        (
+            span.end
+            for group in rule.groups
+            for span in unit.spans(group)
+            if reach.start <= span.start <= reach.end
+        ),
+        default=reach.end,
+    )
 
 
 _LIST_LEAD = 3  # words: "… in the following regions: Cuba, Iran" ends what a rule read by a colon
