@@ -10,7 +10,8 @@ Rules read only what changed, sentence by sentence, page chrome left out:
   did. A long sentence edited elsewhere (a product renamed at its end) does not fire again;
   an exception to it cut, reworded or made stricter does, wherever it stood (a permission it
   is conditioned on made stricter too), and so does a case cut
-  from a list introduced as an exception ("… are not allowed, except:"), on its introduction;
+  from a list introduced as an exception ("… are not allowed, except:"), on its introduction,
+  and a place cut from where a service is "available in" (`allowed_cut`: fewer places allowed);
 - a sentence an earlier version already said (`known`: a page flapping between variants)
   fires nothing, nor does a title ("Account Suspension and Termination"): its section's
   sentences say what it names;
@@ -34,6 +35,7 @@ from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
 from diffengine.matching import (
     Unit,
+    allowed_cut,
     case_narrowed,
     dropped,
     find,
@@ -310,6 +312,8 @@ def _fire(
         ):
             side = "changed" if _reads(rule, old_units) else "added"
             yield _match(rule, side, rule.severity, sentence.new, section, sentence.old)
+        elif rule.side != "removed" and any(allowed_cut(rule, unit, old_units) for unit in fresh):
+            yield _match(rule, "changed", rule.severity, sentence.new, section, sentence.old)
         elif (
             rule.side != "added"
             and any(_fires(rule, unit, new_units) for unit in gone)

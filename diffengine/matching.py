@@ -228,6 +228,56 @@ def items_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     return False
 
 
+# Where a service is said to be available, its places listed after: "The API is available in
+# the US, UK and Canada". With no "only", the places listed are still what is allowed.
+_AVAILABLE_IN = re.compile(
+    r"\b(available|offered|supported|accessible)\s+in\s+"
+    r"(?:the\s+following\s+(?:countries|regions|territories|markets|locations)\s*:\s*)?",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[;:!?]|\.(?:\s|$)")
+
+
+def allowed_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` is one of `counterparts` with places only cut from the list of where the
+    service is available, words around alike: "available in the US, UK and Canada" become
+    "available in the US" makes it available in fewer places, as "available only in …" cut
+    would, though no word of the sentence restricts. Read by `rule` as the list it is, "only"
+    implied: a rule reading "available only in the US" as a restriction fires; the list grown
+    (a place added) allows more, and is none of this."""
+    places = _places(unit.text)
+    if places is None:
+        return False
+    found, items, rest = places
+    lead, tail = unit.text[: found.start()], unit.text[found.end() :]
+    implied = Unit(f"{lead}{found.group(1)} only in {tail}", unit.lead, unit.intro)
+    if find(rule, implied) is None:
+        return False
+    for other in counterparts:
+        before = _places(other.text)
+        if (
+            before is not None
+            and comparable(other.text[: before[0].end()]) == comparable(unit.text[: found.end()])
+            and before[2] == rest
+            and items < before[1]
+        ):
+            return True
+    return False
+
+
+def _places(text: str) -> tuple[re.Match[str], frozenset[str], str] | None:
+    """Where `text` says the service is available in a list of places ("available in "), the
+    places in comparable form, and what follows the list's clause; None when it says no such
+    thing."""
+    found = _AVAILABLE_IN.search(text)
+    if found is None:
+        return None
+    stop = _CLAUSE_END.search(text, found.end())
+    end = stop.start() if stop else len(text)
+    items = (comparable(item) for item in _ITEM_JOINT.split(text[found.end() : end]))
+    return found, frozenset(item for item in items if item), comparable(text[end:])
+
+
 def _run_in(text: str, start: int) -> tuple[str, frozenset[str]]:
     """`text` up to the first colon from `start` (its list's introduction, with the colon), and
     the items after it in comparable form, whatever joins them ("Cuba, Iran and Syria")."""
