@@ -1,8 +1,9 @@
 """Dates in policy text: one spelling for every date, effective dates, days left.
 
 Pages write the same date several ways ("September 15, 2025" one day, "15 September 2025" the
-next: Claude.ai's Usage Policy flips between the two), so `normalize` rewrites every full English
-date as ISO 8601. Everything downstream (rules, effective dates) then only has to read ISO dates.
+next: Claude.ai's Usage Policy flips between the two), so `normalize` rewrites every full date
+as ISO 8601 (English ones, and those of the other languages the corpus writes). Everything
+downstream (rules, effective dates) then only has to read ISO dates.
 """
 
 from __future__ import annotations
@@ -26,19 +27,49 @@ _MONTHS = {
     "december": 12,
 }
 _MONTH_ABBREVIATIONS = {name[:3]: number for name, number in _MONTHS.items()} | {"sept": 9}
-_MONTH_NUMBERS = _MONTHS | _MONTH_ABBREVIATIONS
+# Months as the corpus writes them in other languages: French (YouTube's and Instagram's French
+# terms, "Ces mises à jour prendront effet le 5 juillet 2023"), and the editions Anthropic and
+# Mistral list ("Version en vigueur à partir du 26 janvier 2026", "Versión en vigor a partir del
+# 26 de enero de 2026", "Gültige Fassung ab dem 26. Januar 2026"), Thai ("25 พฤษภาคม ค.ศ. 2018").
+_FOREIGN_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "janvier enero gennaio janeiro januar januari มกราคม",
+            "février fevrier febrero febbraio fevereiro februar februari กุมภาพันธ์",
+            "mars marzo março märz maart มีนาคม",
+            "avril abril aprile april เมษายน",
+            "mai mayo maggio maio mei maj พฤษภาคม",
+            "juin junio giugno junho juni มิถุนายน",
+            "juillet julio luglio julho juli กรกฎาคม",
+            "août aout agosto augustus augusti สิงหาคม",
+            "septembre septiembre settembre setembro กันยายน",
+            "octobre octubre ottobre outubro oktober ตุลาคม",
+            "novembre noviembre novembro november พฤศจิกายน",
+            "décembre decembre diciembre dicembre dezembro dezember december ธันวาคม",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+_MONTH_NUMBERS = _FOREIGN_MONTHS | _MONTHS | _MONTH_ABBREVIATIONS
 
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
-# "January 15, 2026", "Jan. 15th 2026", "15 January 2026", "15th of January, 2026": each ends
-# with its year, so they are searched for just before the years of a text (a fast scan).
-_ENGLISH_DATES = (
+# "January 15, 2026", "Jan. 15th 2026", "15 January 2026", "15th of January, 2026"; and the day
+# first in other languages: "1er janvier 2025", "26 de enero de 2026", "26. Januar 2026", "25
+# พฤษภาคม ค.ศ. 2018" (the Christian era named). Each ends with its year, so they are searched
+# for just before the years of a text (a fast scan).
+_DATES = (
     re.compile(rf"\b{_MONTH}\s*{_DAY},?\s+{_YEAR}$", re.IGNORECASE),
-    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}$", re.IGNORECASE),
+    re.compile(
+        rf"\b{_DAY}(?:er|\.)?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|ค\.ศ\.\s*)?{_YEAR}$",
+        re.IGNORECASE,
+    ),
 )
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # "2025Previous Version": a link glued on
-_LONGEST_DAY_AND_MONTH = 24
+_LONGEST_DAY_AND_MONTH = 30
 STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
 # An announcement taken down this soon after its date was taken down by the update it announced.
 ARRIVAL = timedelta(days=14)
@@ -63,6 +94,21 @@ _EFFECTIVE = re.compile(
     r"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
     re.IGNORECASE,
 )
+_ISO = r"((?:19|20)\d\d-[01]\d-[0-3]\d)\b"
+# The same in the other languages the corpus writes dates in (see `_FOREIGN_MONTHS`): French
+# "prendront effet le", "entrera en vigueur le", "en vigueur à partir du"; Spanish "en vigor a
+# partir del", Italian "in vigore dal", Portuguese "entrará em vigor em", German "gültige
+# Fassung ab dem", Dutch "van kracht vanaf", Swedish "från och med den", Thai "มีผลตั้งแต่วันที่".
+_FOREIGN_EFFECTIVE = re.compile(
+    r"(?:\b(?:prend\w*\s+effet|(?:entr\w*\s+)?en\s+vigueur|entr\w*\s+(?:en|em)\s+vigor"
+    r"|(?:entr\w*\s+)?in\s+vigore|em\s+vigor|en\s+vigor|gültig\w*(?:\s+fassung)?|van\s+kracht"
+    r"|från\s+och\s+med)"
+    r"(?:\s+(?:le|du|el|del|il|dal|em|a\s+partir\s+(?:du|del|de)|à\s+(?:partir|compter)\s+du"
+    r"|ab(?:\s+dem)?|vanaf|per|den))?"
+    r"|มีผลตั้งแต่(?:วันที่)?)"
+    rf"[\s:,]*{_ISO}",
+    re.IGNORECASE,
+)
 # The date first: "On 2021-06-01, we will update the Terms of Service to …".
 _ANNOUNCED_ON = re.compile(
     r"\bon\s+((?:19|20)\d\d-[01]\d-[0-3]\d),?\s+(?:we|these|the|our|this)\b[^.;:]{0,40}?"
@@ -75,6 +121,13 @@ _LAST_UPDATED = re.compile(
     r"((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
     re.IGNORECASE,
 )
+# "Date de la dernière mise à jour : 2022-07-26", "Mise à jour le …", "Révisé : …", "Actualizado
+# el …", "Aggiornata al …", "Atualizada em …".
+_FOREIGN_UPDATED = re.compile(
+    r"\b(?:mise?\s+à\s+jour|révisée?|actualizad[oa]|aggiornat[oa]|atualizad[oa])"
+    rf"(?:\s+(?:le|el|al|em))?[\s:,]*{_ISO}",
+    re.IGNORECASE,
+)
 
 
 def _iso(year: str, month: str, day: str) -> str | None:
@@ -85,12 +138,13 @@ def _iso(year: str, month: str, day: str) -> str | None:
 
 
 def canonical_dates(text: str) -> str:
-    """Rewrite every full English date of `text` as an ISO date; leave impossible dates alone."""
+    """Rewrite every full date of `text` (English, or day first in the languages of
+    `_FOREIGN_MONTHS`) as an ISO date; leave impossible dates alone."""
     pieces = []
     done = 0
     for year in _YEARS.finditer(text):
         window = max(done, year.start() - _LONGEST_DAY_AND_MONTH)
-        for pattern in _ENGLISH_DATES:
+        for pattern in _DATES:
             found = pattern.search(text, window, year.end())
             if found and (iso := _iso(found["year"], found["month"], found["day"])):
                 pieces += [text[done : found.start()], iso]
@@ -118,12 +172,12 @@ def _dates(patterns: Iterable[re.Pattern[str]], texts: Iterable[str]) -> list[da
 
 def effective_dates(texts: Iterable[str]) -> list[date]:
     """Dates that `texts` (normalized) give as the date something takes effect, in text order."""
-    return _dates((_EFFECTIVE, _ANNOUNCED_ON), texts)
+    return _dates((_EFFECTIVE, _ANNOUNCED_ON, _FOREIGN_EFFECTIVE), texts)
 
 
 def last_updated_dates(texts: Iterable[str]) -> list[date]:
     """Dates that `texts` (normalized) give as the date the page was last updated."""
-    return _dates((_LAST_UPDATED,), texts)
+    return _dates((_LAST_UPDATED, _FOREIGN_UPDATED), texts)
 
 
 def effective_date(

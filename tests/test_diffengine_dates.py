@@ -50,6 +50,43 @@ def test_an_update_announced_without_a_date_of_its_own_gives_none() -> None:
     assert effective_date([said], [], TODAY) is None
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # As the corpus writes them: YouTube's and Instagram's French terms, the other
+        # editions Anthropic and Mistral list, Instagram's Thai.
+        "Ces mises à jour prendront effet le 15 janvier 2026.",
+        "Cette Politique d'utilisation entrera en vigueur le 15 janvier 2026",
+        "Version en vigueur à partir du 15 janvier 2026",
+        "Versión en vigor a partir del 15 de enero de 2026",
+        "Questa politica entrerà in vigore il 15 gennaio 2026",
+        "Versione in vigore dal 15 gennaio 2026",
+        "A Política de Uso entrará em vigor em 15 de janeiro de 2026",
+        "Gültige Fassung ab dem 15. Januar 2026",
+        "Versie van kracht vanaf 15 januari 2026",
+        "Gällande version från och med den 15 januari 2026",
+        "มีผลตั้งแต่วันที่ 15 มกราคม ค.ศ. 2026",
+    ],
+)
+def test_effective_dates_in_the_corpus_other_languages(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2026, 1, 15)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Date de la dernière mise à jour : 1er octobre 2025",
+        "Mise à jour le 1 octobre 2025",
+        "Révisé : 1 octobre 2025",
+        "Actualizado el 1 de octubre de 2025",
+        "Aggiornata al 1 ottobre 2025",
+        "Atualizada em 1 de outubro de 2025",
+    ],
+)
+def test_last_updated_in_the_corpus_other_languages(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2025, 10, 1)
+
+
 def test_last_updated_counts_only_when_it_changed_with_the_text() -> None:
     assert effective_date(["Last updated: 2025-10-01"], [], TODAY) == date(2025, 10, 1)
     assert effective_date([], ["Last updated: 2025-10-01"], TODAY) is None
