@@ -28,10 +28,24 @@ _TARGET = re.compile(
 )
 
 
+# "To use Copilot you must…", "to access WhatsApp": a product named without "the", after the
+# verb of its use. Not a word that only points ("to use Your account", "using Any …").
+_NAMED_TARGET = re.compile(
+    r"\b(?i:to\s+use|to\s+access|using|accessing)\s+"
+    r"(?!(?:You|Your|Our|Its|Their|This|These|That|Those|Any|All|Such|Each|Other|The)\b)"
+    r"((?:[A-Z][\w'&-]*\s?){1,3})"
+)
+
+
 def target(sentence: str) -> str:
-    """The platform or product a restriction applies to, as the sentence names it."""
+    """The platform or product a restriction applies to, as the sentence names it: "the
+    WhatsApp Business Solution", or a product named bare after the verb of its use ("To use
+    Copilot you must…": Copilot's minimum age was "to use the platform")."""
     found = _TARGET.search(sentence)
-    return f"the {found.group(1).strip()}" if found else _FALLBACK_TARGET
+    if found:
+        return f"the {found.group(1).strip()}"
+    named = _NAMED_TARGET.search(sentence)
+    return named.group(1).strip() if named else _FALLBACK_TARGET
 
 
 def fill(template: str, sentence: str) -> str:

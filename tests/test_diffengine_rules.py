@@ -74,6 +74,24 @@ def test_a_match_keeps_its_title_filled_as_the_summary_says_it() -> None:
     assert verdict.summary.startswith(titles["ai-providers-barred"])
 
 
+def test_a_product_named_without_the_is_the_target() -> None:
+    """Copilot's 2026-08-17 age change read "Minimum age to use the platform changed", the
+    product it names bare ("To use Copilot") not taken for the target."""
+    old = (
+        "You need to be old enough to use Copilot - usually at least 13, but sometimes 18 or "
+        "older, depending on your country's laws."
+    )
+    new = (
+        "To use Copilot you must have a Microsoft Account, and you need to be old enough at "
+        "least 13, but sometimes older, depending on your country's laws."
+    )
+    verdict = classify(compare(f"# Terms\n\n{old}", f"# Terms\n\n{new}"))
+    assert verdict.summary == "Minimum age to use Copilot changed"
+    pointer = "You must be at least 16 years old to use Your account."
+    verdict = classify(compare("# Terms\n\nWelcome.", f"# Terms\n\nWelcome.\n\n{pointer}"))
+    assert verdict.summary == "Minimum age to use the platform changed"
+
+
 def test_a_reworded_sentence_keeps_its_old_wording() -> None:
     """An alert quoting "up to 100 messages per second" alone hid that it was 1,000."""
     old = "Each business account may send up to 1,000 messages per second."
