@@ -11,7 +11,9 @@ Rules read only what changed, sentence by sentence, page chrome left out:
   an exception to it cut, reworded or made stricter does, wherever it stood (a permission it
   is conditioned on made stricter too), and so does a case cut
   from a list introduced as an exception ("… are not allowed, except:"), on its introduction,
-  and a place cut from where a service is "available in" (`allowed_cut`: fewer places allowed);
+  and a place cut from where a service is "available (only) in" (`allowed_cut`: fewer places
+  allowed); one added there (`allowed_grown`) lifts the restriction, as an item cut from a list
+  of what is barred does (`items_cut`);
 - a sentence an earlier version already said (`known`: a page flapping between variants)
   fires nothing, nor does a title ("Account Suspension and Termination"): its section's
   sentences say what it names;
@@ -36,6 +38,7 @@ from diffengine.dates import days_left, effective_date
 from diffengine.matching import (
     Unit,
     allowed_cut,
+    allowed_grown,
     case_narrowed,
     dropped,
     find,
@@ -305,7 +308,10 @@ def _fire(
             continue
         if rule.lengthened and not lengthened(sentence.old, sentence.new):
             continue
-        if rule.side != "added" and any(items_cut(rule, unit, old_units) for unit in fresh):
+        if rule.side != "added" and any(
+            items_cut(rule, unit, old_units) or allowed_grown(rule, unit, old_units)
+            for unit in fresh
+        ):
             yield _match(rule, "removed", _removed_severity(rule), sentence.old, section)
         elif rule.side != "removed" and (
             any(_fires(rule, unit, old_units) for unit in fresh) or _cut(rule, gone, new_units)

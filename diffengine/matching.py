@@ -25,7 +25,7 @@ import bisect
 import difflib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import NamedTuple
@@ -231,35 +231,57 @@ def items_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
 # Where a service is said to be available, its places listed after: "The API is available in
 # the US, UK and Canada". With no "only", the places listed are still what is allowed.
 _AVAILABLE_IN = re.compile(
-    r"\b(available|offered|supported|accessible)\s+in\s+"
+    r"\b(available|offered|supported|accessible)\s+(only\s+)?in\s+"
     r"(?:the\s+following\s+(?:countries|regions|territories|markets|locations)\s*:\s*)?",
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[;:!?]|\.(?:\s|$)")
+# A list of where it is not available is of what is barred (`items_cut` reads it).
+_DENIED_BEFORE = re.compile(r"\b(?:not|no\s+longer|never)\s+(?:be\s+)?$", re.IGNORECASE)
 
 
 def allowed_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     """Whether `unit` is one of `counterparts` with places only cut from the list of where the
     service is available, words around alike: "available in the US, UK and Canada" become
     "available in the US" makes it available in fewer places, as "available only in …" cut
-    would, though no word of the sentence restricts. Read by `rule` as the list it is, "only"
-    implied: a rule reading "available only in the US" as a restriction fires; the list grown
-    (a place added) allows more, and is none of this."""
+    does, though no word of the sentence restricts. Read by `rule` as the list it is, "only"
+    implied: a rule reading "available only in the US" as a restriction fires."""
+    return _places_edited(rule, unit, counterparts, frozenset.__lt__)
+
+
+def allowed_grown(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` is one of `counterparts` with places only added to the list of where the
+    service is available ("available only in the US" become "… in the US and Canada"), "only"
+    said or implied: the restriction lifted for the places added, however the words around the
+    list read as restricting."""
+    return _places_edited(rule, unit, counterparts, frozenset.__gt__)
+
+
+def _places_edited(
+    rule: Rule,
+    unit: Unit,
+    counterparts: tuple[Unit, ...],
+    edited: Callable[[frozenset[str], frozenset[str]], bool],
+) -> bool:
+    """Whether `rule` reads the list of where the service is available in `unit` ("only"
+    implied when not said), and one of `counterparts` says the same around a list of places
+    that the new one is `edited` from (fewer, or more)."""
     places = _places(unit.text)
     if places is None:
         return False
     found, items, rest = places
     lead, tail = unit.text[: found.start()], unit.text[found.end() :]
     implied = Unit(f"{lead}{found.group(1)} only in {tail}", unit.lead, unit.intro)
-    if find(rule, implied) is None:
+    if find(rule, implied) is None:  # "only" implied, or said: the places listed, none else
         return False
     for other in counterparts:
         before = _places(other.text)
         if (
             before is not None
-            and comparable(other.text[: before[0].end()]) == comparable(unit.text[: found.end()])
+            and comparable(before[0].group()) == comparable(found.group())
+            and comparable(other.text[: before[0].start()]) == comparable(lead)
             and before[2] == rest
-            and items < before[1]
+            and edited(items, before[1])
         ):
             return True
     return False
@@ -268,9 +290,9 @@ def allowed_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
 def _places(text: str) -> tuple[re.Match[str], frozenset[str], str] | None:
     """Where `text` says the service is available in a list of places ("available in "), the
     places in comparable form, and what follows the list's clause; None when it says no such
-    thing."""
+    thing, or says it is not available there."""
     found = _AVAILABLE_IN.search(text)
-    if found is None:
+    if found is None or _DENIED_BEFORE.search(text, 0, found.start()):
         return None
     stop = _CLAUSE_END.search(text, found.end())
     end = stop.start() if stop else len(text)
