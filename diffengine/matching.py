@@ -93,15 +93,15 @@ class Unit:
 
     def positions(self, pattern: re.Pattern[str]) -> tuple[int, ...]:
         """Word indexes where `pattern` matches in the virtual sentence."""
-        offsets = _offsets(self.full, pattern.pattern, pattern.flags)
-        return tuple(map(self._word_at, offsets)) if offsets else ()
+        found = _matches(self.full, pattern.pattern, pattern.flags)
+        return tuple(self._word_at(start) for start, _ in found)
 
     def spans(self, pattern: re.Pattern[str]) -> list[Reach]:
         """The words each match of `pattern` covers in the virtual sentence."""
         return [
-            Reach(self._word_at(found.start()), self._word_at(found.end() - 1))
-            for found in pattern.finditer(self.full)
-            if found.end() > found.start()
+            Reach(self._word_at(start), self._word_at(end - 1))
+            for start, end in _matches(self.full, pattern.pattern, pattern.flags)
+            if end > start
         ]
 
     def _word_at(self, offset: int) -> int:
@@ -109,12 +109,12 @@ class Unit:
 
 
 @lru_cache(maxsize=32768)
-def _offsets(text: str, source: str, flags: int) -> tuple[int, ...]:
-    """Where the pattern of `source` and `flags` starts to match in `text`. Memoized by the
-    pattern's source (a pattern hashes its compiled code, slowly): each rule reads each unit
-    several times (`find` for its fresh clauses, `_reads` for the side it fired on), and a
-    replay meets the same sentences in many changes."""
-    return tuple(found.start() for found in re.compile(source, flags).finditer(text))
+def _matches(text: str, source: str, flags: int) -> tuple[tuple[int, int], ...]:
+    """Where each match of the pattern of `source` and `flags` starts and ends in `text`.
+    Memoized by the pattern's source (a pattern hashes its compiled code, slowly): each rule
+    reads each unit several times (`find` for its fresh clauses, `_reads` for the side it fired
+    on, its terms' ends for its reach), and a replay meets the same sentences in many changes."""
+    return tuple(found.span() for found in re.compile(source, flags).finditer(text))
 
 
 def find(rule: Rule, unit: Unit) -> Reach | None:
@@ -287,10 +287,11 @@ def _places_edited(
     return False
 
 
+@lru_cache(maxsize=4096)
 def _places(text: str) -> tuple[re.Match[str], frozenset[str], str] | None:
     """Where `text` says the service is available in a list of places ("available in "), the
     places in comparable form, and what follows the list's clause; None when it says no such
-    thing, or says it is not available there."""
+    thing, or says it is not available there. Memoized: every rule asks of every fresh clause."""
     found = _AVAILABLE_IN.search(text)
     if found is None or _DENIED_BEFORE.search(text, 0, found.start()):
         return None
