@@ -14,7 +14,7 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import StringIO
@@ -40,8 +40,7 @@ class ChannelError(ValueError):
 @dataclass(frozen=True)
 class Outcome:
     """Apprise's verdict on one send: ok, or the (scrubbed) reason it failed; and the
-    destinations (`Channel.destinations`) that have the message, those of earlier sends
-    included."""
+    destinations (`Channel.destinations`) that took the message in this send."""
 
     ok: bool
     error: str | None = None
@@ -75,6 +74,20 @@ def _time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def _timer_held() -> Iterator[None]:
+    """Hold off `_time_limit`'s signal until the block is done: a send's time running out is
+    then raised after it, never in the middle of it (a delivery's recording, say)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
 
 
 def _words(url: str) -> set[str]:
@@ -354,16 +367,19 @@ class Channel:
         notify_type: str,
         data: Mapping[str, Any] | None = None,
         *,
-        done: frozenset[str] = frozenset(),
+        to: Collection[str] | None = None,
         time_limit: float,
+        on_delivered: Callable[[str], None] = lambda name: None,
     ) -> Outcome:
-        """Send one message to each destination not `done` (those that have it from an earlier
-        send), and `data` to the webhooks that carry it, within `time_limit` seconds in all;
-        failed unless every destination has it. The destinations that took it are in the
-        outcome: a retry leaves them out, where a mail refused by one of its recipients went
-        again to the others at every retry."""
-        delivered, failures = set(done), []
-        pending = [(name, one) for name, one in self._destinations if name not in done]
+        """Send one message to each destination named in `to` (all of them when None), and
+        `data` to the webhooks that carry it, within `time_limit` seconds in all; failed unless
+        each of them takes it. Each destination that takes it is told to `on_delivered` at once,
+        before the next is sent (the timer held meanwhile, not to cut its recording short): a
+        run killed between two destinations leaves the first on record as having it, where a
+        retry mailed it again."""
+        delivered: set[str] = set()
+        failures: list[tuple[str, str]] = []
+        pending = [(name, one) for name, one in self._destinations if to is None or name in to]
         try:
             # The timer stops before the webhooks' payloads are put back, never midway.
             with _carrying(self._plugins, data or {}), _time_limit(time_limit):
@@ -371,6 +387,8 @@ class Channel:
                     reason = self._send_one(one, title, body, notify_type)
                     if reason is None:
                         delivered.add(name)
+                        with _timer_held():
+                            on_delivered(name)
                     else:
                         failures.append((name, reason))
         except SendTimedOut:
@@ -379,7 +397,7 @@ class Channel:
             failures += [(name, f"no complete answer within {time_limit:g} s") for name in cut]
         if not failures:
             return Outcome(True, delivered=frozenset(delivered))
-        return Outcome(False, self._failed(failures, delivered), frozenset(delivered))
+        return Outcome(False, self._failed(failures), frozenset(delivered))
 
     def _send_one(self, one: Any, title: str, body: str, notify_type: str) -> str | None:
         """Send to one destination (an Apprise object holding it alone): None, or why not."""
@@ -408,19 +426,12 @@ class Channel:
                 reason = f"{reason.rstrip('.')}: the server answered {'; '.join(replies)}"
             return self.scrub(reason) + _redirected(reason)
 
-    def _failed(self, failures: list[tuple[str, str]], delivered: set[str]) -> str:
-        """Why a send failed: each failed destination's reason, named when there are several,
-        and how many have the message all the same."""
+    def _failed(self, failures: list[tuple[str, str]]) -> str:
+        """Why a send failed: each failed destination's reason, named when there are several."""
         if len(self._destinations) == 1:
             return failures[0][1]
-        said = "; ".join(
+        return "; ".join(
             reason if name in reason else f"{name}: {reason}" for name, reason in failures
-        )
-        if not delivered:
-            return said
-        return (
-            f"{said} ({len(delivered)} of {len(self._destinations)} destinations have it, and"
-            " are not sent it again)"
         )
 
 

@@ -1,20 +1,21 @@
 """Deliver what is owed: queue it, claim it, send it through Apprise, record the outcome.
 
 Guarantee: every owed (subscription, change) pair is sent until it succeeds, and at most once
-under normal operation. A delivery is claimed (`sending`, committed) before its send and marked
-`sent` right after, so a run that crashes or is killed does not resend what it already sent. A
-crash exactly between the send and that commit leaves the row `sending`; it is retried once its
-lease (`LEASE`) has expired, so in that one case the message may arrive twice; a send still
-running renews its lease (`_leased`). Failures are
-retried with exponential backoff and marked `failed` after `max_attempts`, never dropped; the
-destinations of a subscription that took a message whose send failed for others (a mail's
-recipients, each sent its own) are recorded, and its retries go to the others only.
+to each destination under normal operation. A delivery is claimed (`sending`, committed) before
+its send; each destination of the subscription (a mail's recipient, one URL of several) that
+takes the message is recorded at once, and the delivery is marked `sent` once all have it. A
+run that crashes or is killed does not resend what a destination has on record; a crash exactly
+between a destination taking the message and that commit leaves it unrecorded, retried once the
+lease (`LEASE`) has expired, so in that one case it may arrive twice there; a send still running
+renews its lease (`_leased`). Failures are retried with exponential backoff and marked `failed`
+after `max_attempts`, never dropped; a retry goes to each destination with the deliveries it
+lacks only, a retried alert joining a new one in a digest included.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -56,6 +57,7 @@ from store.outbox import (
     mark_sent,
     period_start,
     queue_owed,
+    record_delivered,
     renew,
 )
 from store.subscriptions import SubscriptionRow
@@ -98,11 +100,12 @@ def send(
     channel: Channel,
     message: Message,
     *,
-    done: frozenset[str] = frozenset(),
+    to: Collection[str] | None = None,
     time_limit: float = SEND_TIMEOUT,
+    on_delivered: Callable[[str], None] = lambda name: None,
 ) -> Outcome:
     """`message` rendered for the channel's format and length limits, then sent to the
-    destinations not `done`."""
+    destinations `to` (all when None), each that takes it told to `on_delivered`."""
     body_room = channel.body_maxlen
     if channel.title_maxlen:
         title = short_title(message, channel.title_maxlen)
@@ -116,7 +119,13 @@ def send(
         body_room -= len(body.encode()) - channel.body_maxbytes  # `·`, `—`, `…` weigh 2 or 3
         body = fit(message, channel.dialect, body_room)
     return channel.send(
-        title, body, message.notify_type, message.data, done=done, time_limit=time_limit
+        title,
+        body,
+        message.notify_type,
+        message.data,
+        to=to,
+        time_limit=time_limit,
+        on_delivered=on_delivered,
     )
 
 
@@ -228,30 +237,85 @@ def deliver_owed(
             continue  # another run took them
         if sub.id not in channels:
             channels[sub.id] = _channel(sub)
-        channel = channels[sub.id]
         with _leased(engine, sorted(claimed.ids), clock):
-            outcome = (
-                Outcome(False, str(channel))
-                if isinstance(channel, ChannelError)
-                else send(
-                    channel,
-                    _compose(items, base_url, clock()),
-                    done=_delivered_to_all(items),
-                    time_limit=send_timeout,
-                )
-            )
-        _record(engine, report, sub, sorted(claimed.ids), outcome, clock(), max_attempts)
+            sent = _send_group(engine, channels[sub.id], items, base_url, clock, send_timeout)
+        _record(engine, report, sub, sent, clock(), max_attempts)
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)
     report.in_flight, report.in_flight_until = in_flight(engine, LEASE)
     return report
 
 
-def _delivered_to_all(items: list[Owed]) -> frozenset[str]:
-    """The destinations that have every delivery of a message from earlier sends: left out of
-    this one. One that has some of them only (a digest's change joining a retried one) is sent
-    the message again, the new delivery in it."""
-    return frozenset.intersection(*(item.delivered_to for item in items))
+@dataclass
+class _Sent:
+    """What the messages of one group did: by delivery, the destinations that have it now, of
+    the channel's `destinations`; how many messages every destination they went to took; and
+    why the others failed."""
+
+    has: dict[int, set[str]]
+    destinations: list[str]
+    messages: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def complete(self, delivery_id: int) -> bool:
+        return bool(self.destinations) and set(self.destinations) <= self.has[delivery_id]
+
+    @property
+    def error(self) -> str:
+        """The failures, and how many destinations have every delivery of the group."""
+        said = "; ".join(self.errors) or "unknown error"
+        having = [d for d in self.destinations if all(d in has for has in self.has.values())]
+        if not having or len(self.destinations) < 2:
+            return said
+        return (
+            f"{said} ({len(having)} of {len(self.destinations)} destinations have it, and"
+            " are not sent it again)"
+        )
+
+
+def _send_group(
+    engine: Engine,
+    channel: Channel | ChannelError,
+    items: list[Owed],
+    base_url: str | None,
+    clock: Callable[[], datetime],
+    time_limit: float,
+) -> _Sent:
+    """Send each destination of the channel the deliveries of `items` it lacks (`_parts`), in
+    one message for all those that lack the same ones; each taking one is recorded at once."""
+    has = {item.delivery_id: set(item.delivered_to) for item in items}
+    if isinstance(channel, ChannelError):
+        return _Sent(has, [], errors=[str(channel)])
+    sent = _Sent(has, channel.destinations)
+    for part, to in _parts(items, channel.destinations):
+        ids = [item.delivery_id for item in part]
+
+        def took(name: str, ids: list[int] = ids) -> None:
+            record_delivered(engine, ids, name)
+            for id_ in ids:
+                has[id_].add(name)
+
+        message = _compose(part, base_url, clock())
+        outcome = send(channel, message, to=to, time_limit=time_limit, on_delivered=took)
+        sent.messages += outcome.ok
+        if outcome.error:
+            sent.errors.append(outcome.error)
+    return sent
+
+
+def _parts(items: list[Owed], destinations: list[str]) -> list[tuple[list[Owed], list[str]]]:
+    """The messages to send for `items`: for each set of deliveries some destinations lack (an
+    earlier send having reached the others), those deliveries and those destinations. A retried
+    alert joining a new one (a digest's next change) went to every destination, those that had
+    it included."""
+    lacking: dict[tuple[int, ...], list[str]] = {}
+    for name in destinations:
+        ids = tuple(item.delivery_id for item in items if name not in item.delivered_to)
+        if ids:
+            lacking.setdefault(ids, []).append(name)
+    return [
+        ([item for item in items if item.delivery_id in ids], to) for ids, to in lacking.items()
+    ]
 
 
 @contextmanager
@@ -289,26 +353,21 @@ def _record(
     engine: Engine,
     report: DeliveryReport,
     sub: SubscriptionRow,
-    ids: list[int],
-    outcome: Outcome,
+    sent: _Sent,
     done: datetime,
     max_attempts: int,
 ) -> None:
-    if outcome.ok:
-        mark_sent(engine, ids, done)
-        report.messages += 1
-        report.delivered += len(ids)
+    """Mark sent the deliveries every destination has, and failed the others."""
+    complete = [id_ for id_ in sorted(sent.has) if sent.complete(id_)]
+    missing = [id_ for id_ in sorted(sent.has) if not sent.complete(id_)]
+    report.messages += sent.messages
+    if complete:
+        mark_sent(engine, complete, done)
+        report.delivered += len(complete)
+    if not missing:
         return
-    error = outcome.error or "unknown error"
-    given_up = mark_failed(
-        engine,
-        ids,
-        done,
-        error,
-        delivered=outcome.delivered,
-        max_attempts=max_attempts,
-        backoff=backoff,
-    )
+    error = sent.error
+    given_up = mark_failed(engine, missing, done, error, max_attempts=max_attempts, backoff=backoff)
     report.failed += given_up
-    report.retrying += len(ids) - given_up
+    report.retrying += len(missing) - given_up
     report.errors.append(f"{sub.name}: {error}")

@@ -10,7 +10,7 @@ notifier hands it outcomes as plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -778,25 +778,33 @@ def mark_sent(engine: Engine, ids: Sequence[int], now: datetime) -> None:
         )
 
 
+def record_delivered(engine: Engine, ids: Sequence[int], destination: str) -> None:
+    """`destination` took the message of the deliveries `ids` being sent: on record at once, so
+    that neither a retry nor a run taking them over from a killed one sends it there again."""
+    with Session(writer(engine)) as session, session.begin():
+        query = select(Delivery).where(col(Delivery.id).in_(ids), col(Delivery.status) == SENDING)
+        for delivery in session.exec(query.with_for_update()).all():
+            delivery.delivered_to = sorted({*delivery.delivered_to, destination})
+            session.add(delivery)
+
+
 def mark_failed(
     engine: Engine,
     ids: Sequence[int],
     now: datetime,
     error: str,
     *,
-    delivered: Collection[str] = (),
     max_attempts: int,
     backoff: Callable[[int], timedelta],
 ) -> int:
     """A failed send: retried after `backoff(attempts)`, or `failed` once `max_attempts` are
-    used up; the destinations that took it all the same (`delivered`) are recorded, not to be
-    sent it again. Returns how many were given up."""
+    used up; the destinations that took it all the same are on record (`record_delivered`), not
+    to be sent it again. Returns how many were given up."""
     given_up = 0
     with Session(writer(engine)) as session, session.begin():
         for delivery in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all():
             delivery.status = FAILED if delivery.attempts >= max_attempts else PENDING
             delivery.last_error = error
-            delivery.delivered_to = sorted({*delivery.delivered_to, *delivered})
             delivery.next_attempt_at = now + backoff(delivery.attempts)
             given_up += delivery.status == FAILED
             session.add(delivery)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -204,9 +208,10 @@ def test_a_claimed_delivery_is_not_resent_until_its_lease_expires(
     add(history, hook.url())
     history.change()
     deliver_owed(history.engine)
-    # As if a run crashed after sending, before recording: the row stays `sending`.
+    # As if a run crashed after sending, before recording it: the row stays `sending`.
     with Session(history.engine) as session, session.begin():
-        session.execute(update(Delivery).values(status="sending", claimed_at=datetime.now(UTC)))
+        crashed = {"status": "sending", "claimed_at": datetime.now(UTC), "delivered_to": []}
+        session.execute(update(Delivery).values(**crashed))
     assert deliver_owed(history.engine).messages == 0
     assert deliver_owed(history.engine, now=datetime.now(UTC) + timedelta(hours=1)).messages == 1
     assert len(hook.posts) == 2 and statuses(history) == ["sent"]
@@ -538,6 +543,60 @@ def test_a_subscription_of_several_urls_retries_only_those_that_failed(
     finally:
         down.stop()
     assert (hook.paths, down.paths) == (["/up"], ["/down"])
+
+
+def test_a_retried_alert_joining_a_digest_goes_only_where_it_failed(
+    history: History, hook: Webhook
+) -> None:
+    """Day one's digest reached /up and not /down; day two's change joined its retry in one
+    digest, which went to both, so /up was sent day one's change a second time. Each
+    destination is sent the changes it lacks: /up day two's alone, /down both."""
+    down = Webhook()  # not started: its port is closed
+    add(history, f"{hook.url('/up')} {down.url('/down')}", digest="daily")
+    day = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0)
+    first = history.change(summary="day one", at=day)
+    assert deliver_owed(history.engine, now=day + timedelta(days=1)).retrying == 1
+    second = history.change(summary="day two", at=day + timedelta(days=1, hours=1))
+    down.start()
+    try:
+        report = deliver_owed(history.engine, now=day + timedelta(days=2, hours=1))
+    finally:
+        down.stop()
+    ids = delivery_ids(history)
+    sent = [
+        (path, post["policywatch"]["deliveries"])
+        for path, post in zip([*hook.paths, *down.paths], [*hook.posts, *down.posts], strict=True)
+    ]
+    assert sent == [("/up", [ids[0]]), ("/up", [ids[1]]), ("/down", ids)]
+    assert (report.messages, report.delivered, report.errors) == (2, 2, [])
+    assert [c["id"] for c in down.posts[0]["policywatch"]["changes"]] == [first, second]
+    assert statuses(history) == ["sent", "sent"]
+
+
+def test_a_run_killed_mid_send_does_not_resend_where_it_was_taken(
+    history: History, hook: Webhook
+) -> None:
+    """A run killed (SIGKILL, a cron timeout) while sending to the second of two URLs had
+    recorded nothing: after its lease the alert went to both again, the first included. Each
+    destination that takes a message is on record at once."""
+    hanging = Webhook().start()
+    add(history, f"{hook.url('/first')} {hanging.url('/second')}")
+    history.change()
+    script = "import sys; from notifier import deliver_owed; from store.db import open_store;"
+    script += "deliver_owed(open_store(sys.argv[1]))"
+    url = history.engine.url.render_as_string(hide_password=False)
+    run = subprocess.Popen([sys.executable, "-c", script, url])
+    hanging.on_post = lambda: os.kill(run.pid, signal.SIGKILL)
+    try:
+        assert run.wait(timeout=60) == -signal.SIGKILL
+        hanging.on_post = None
+        assert statuses(history) == ["sending"]
+        later = datetime.now(UTC) + timedelta(hours=1)  # its lease over
+        assert deliver_owed(history.engine, now=later).delivered == 1
+    finally:
+        hanging.stop()
+    assert (hook.paths, hanging.paths) == (["/first"], ["/second", "/second"])
+    assert statuses(history) == ["sent"]
 
 
 def test_a_send_trickling_past_its_time_limit_fails_and_is_retried(history: History) -> None:
