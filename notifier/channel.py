@@ -464,15 +464,32 @@ def _smtp_replies(log: str) -> list[str]:
 
 def _destinations(plugins: list[Any], given: set[str]) -> Iterator[tuple[str, Any]]:
     """Each destination of `plugins`, named, with a plugin sending to it alone: a mail URL's
-    recipients apart, named by their address (Apprise mails each `to` address a message of its
-    own, so each is refused or accepted on its own), any other URL whole, named masked."""
+    addresses apart (`_mail_destinations`), any other URL whole, named masked."""
     from apprise.plugins.email import NotifyEmail
 
     for plugin in plugins:
-        if isinstance(plugin, NotifyEmail) and len(plugin.targets) > 1:
-            for target in plugin.targets:
-                alone = copy.copy(plugin)
-                alone.targets = [target]
-                yield target[1], alone
+        if isinstance(plugin, NotifyEmail) and len(_addresses(plugin)) > 1:
+            yield from _mail_destinations(plugin)
         else:
             yield _shown(plugin, given), plugin
+
+
+def _addresses(mail: Any) -> list[tuple[Any, str]]:
+    """A mail URL's addresses, `to` first, then `cc` and `bcc` (sorted: Apprise keeps them in
+    sets), each once, with its display name."""
+    found = {address: name for name, address in mail.targets}
+    for address in sorted(mail.cc) + sorted(mail.bcc):
+        found.setdefault(address, mail.names.get(address, False))
+    return [(name, address) for address, name in found.items()]
+
+
+def _mail_destinations(mail: Any) -> Iterator[tuple[str, Any]]:
+    """Each address of a mail URL, `cc=` and `bcc=` ones included, sent a message of its own
+    and named by its address. Apprise mails each `to` address its own message and copies the
+    `cc` and `bcc` addresses onto every one of them: a cc was mailed once per recipient, and
+    one refused failed every recipient's send, though the server had taken it for them, so
+    each retry mailed them again."""
+    for address in _addresses(mail):
+        alone = copy.copy(mail)
+        alone.targets, alone.cc, alone.bcc = [address], set(), set()
+        yield address[1], alone

@@ -163,6 +163,7 @@ class Webhook:
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.recipients: list[str] = []  # each message's accepted envelope recipients, in turn
         self.refused: set[str] = set()
 
     async def handle_RCPT(
@@ -175,6 +176,7 @@ class _Inbox:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.messages.append(message_from_bytes(envelope.content))  # type: ignore[arg-type]
+        self.recipients.extend(envelope.rcpt_tos)
         return "250 OK"
 
 
@@ -190,6 +192,11 @@ class Mailbox:
     @property
     def messages(self) -> list[Message]:
         return self._inbox.messages
+
+    @property
+    def recipients(self) -> list[str]:
+        """Whom the server took the messages for: a mail's cc and bcc addresses too."""
+        return self._inbox.recipients
 
     @property
     def refused(self) -> set[str]:

@@ -525,8 +525,42 @@ def test_a_mail_whose_cc_is_refused_names_the_cc(history: History) -> None:
         [error] = deliver_owed(history.engine).errors
     finally:
         mailbox.stop()
-    assert "SMTP recipient bob@example.invalid was refused: 550 " in error
+    assert 'Sending email to "bob@example.invalid" failed: the server answered 550 ' in error
     assert "Recipient address rejected: User unknown" in error
+
+
+def test_each_cc_and_bcc_is_mailed_once_and_a_refused_one_fails_alone(history: History) -> None:
+    """Apprise copies the cc and bcc addresses onto each recipient's mail: a cc was mailed
+    once per recipient, and one refused failed every recipient's send though the server had
+    taken it for them, so each retry mailed them all again. Each address is sent its own mail,
+    once; a refused one is retried alone."""
+    mailbox = Mailbox().start()
+    mailbox.refused.add("bob@example.invalid")
+    to = "alice@example.invalid,carol@example.invalid"
+    try:
+        add(
+            history,
+            f"{mailbox.url(to)}&cc=bob@example.invalid,dan@example.invalid&bcc=eve@x.invalid",
+        )
+        history.change()
+        for retry_now in (False, True):
+            report = deliver_owed(history.engine, retry_now=retry_now)
+            assert (report.delivered, report.retrying) == (0, 1)
+            [error] = report.errors
+            assert 'Sending email to "bob@example.invalid" failed: the server answered 550' in error
+            assert error.endswith("(4 of 5 destinations have it, and are not sent it again)")
+        mailbox.refused.clear()
+        assert deliver_owed(history.engine, retry_now=True).delivered == 1
+    finally:
+        mailbox.stop()
+    assert sorted(mailbox.recipients) == [
+        "alice@example.invalid",
+        "bob@example.invalid",
+        "carol@example.invalid",
+        "dan@example.invalid",
+        "eve@x.invalid",
+    ]
+    assert statuses(history) == ["sent"]
 
 
 def test_a_subscription_of_several_urls_retries_only_those_that_failed(
