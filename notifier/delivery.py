@@ -225,20 +225,21 @@ def deliver_owed(
     clock: Callable[[], datetime] = (lambda: now) if now else utcnow
     queue_owed(engine, clock(), issue_streak=issue_streak)
     report = DeliveryReport()
-    channels: dict[int, Channel | ChannelError] = {}
+    channels: dict[str, Channel | ChannelError] = {}
     for group in _grouped(due(engine, clock(), lease=LEASE, retry_now=retry_now)):
-        sub = group[0].subscription
         # Claimed at the time of sending, so the lease runs from the send, however long the run.
         claimed = claim(engine, group, clock(), lease=LEASE, retry_now=retry_now)
         for kind in claimed.superseded:
             report.superseded[kind] = report.superseded.get(kind, 0) + 1
-        items = [owed for owed in group if owed.delivery_id in claimed.ids]
-        if not items:
+        if not claimed.owed:
             continue  # another run took them
-        if sub.id not in channels:
-            channels[sub.id] = _channel(sub)
+        sub = claimed.owed[0].subscription  # its URL as it stands now
+        if sub.url not in channels:
+            channels[sub.url] = _channel(sub)
         with _leased(engine, sorted(claimed.ids), clock):
-            sent = _send_group(engine, channels[sub.id], items, base_url, clock, send_timeout)
+            sent = _send_group(
+                engine, channels[sub.url], claimed.owed, base_url, clock, send_timeout
+            )
         _record(engine, report, sub, sent, clock(), max_attempts)
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)

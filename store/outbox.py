@@ -11,7 +11,7 @@ notifier hands it outcomes as plain strings.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any, TypeVar
@@ -602,11 +602,16 @@ def _recalled_changes(session: Session, deliveries: Sequence[Delivery]) -> dict[
 
 @dataclass(frozen=True)
 class Claimed:
-    """What `claim` did: the deliveries marked `sending`, to send now, and the kinds of the
-    withdrawals and reinstatements it settled `superseded` instead."""
+    """What `claim` did: the deliveries marked `sending`, to send now, as they stand at the
+    claim (`_as_claimed`), and the kinds of the withdrawals and reinstatements it settled
+    `superseded` instead."""
 
-    ids: list[int] = field(default_factory=list)
+    owed: list[Owed] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        return [item.delivery_id for item in self.owed]
 
 
 def claim(
@@ -626,13 +631,14 @@ def claim(
     the question and the claim. One the page has overtaken since it was owed is settled instead
     (`_supersede`); an alert of a change is claimed as is.
     """
-    claimed = Claimed()
+    claimed: list[Owed] = []
+    superseded: list[str] = []
     with Session(writer(engine)) as session, session.begin():
         overtaken = _overtaken(session, [item for item in owed if item.kind in FOLLOW_UPS])
         for item in owed:
             if item.delivery_id in overtaken:
                 if _supersede(session, item, now, lease, retry_now):
-                    claimed.superseded.append(item.kind)
+                    superseded.append(item.kind)
                 continue
             result = session.execute(
                 update(Delivery)
@@ -644,8 +650,33 @@ def claim(
                 .values(status=SENDING, claimed_at=now, attempts=col(Delivery.attempts) + 1)
             )
             if result.rowcount:  # type: ignore[attr-defined]
-                claimed.ids.append(item.delivery_id)
-    return claimed
+                claimed.append(item)
+        return Claimed(_as_claimed(session, claimed), superseded)
+
+
+def _as_claimed(session: Session, owed: list[Owed]) -> list[Owed]:
+    """`owed` with the destinations that have each and its subscription's URL read again at the
+    claim, not taken from `due`: a run listing a delivery, then sending other messages while an
+    overlapping run sent it to some of its destinations, sent it there again; and one whose
+    subscription's URL was edited meanwhile sent it to the URL the user had just replaced."""
+    if not owed:
+        return []
+    current = {
+        id_: (delivered_to, url)
+        for id_, delivered_to, url in session.execute(
+            sa_select(col(Delivery.id), col(Delivery.delivered_to), col(Subscription.url))
+            .join(Subscription, col(Delivery.subscription_id) == Subscription.id)
+            .where(col(Delivery.id).in_([item.delivery_id for item in owed]))
+        )
+    }
+    return [
+        replace(
+            item,
+            delivered_to=frozenset(current[item.delivery_id][0]),
+            subscription=replace(item.subscription, url=current[item.delivery_id][1]),
+        )
+        for item in owed
+    ]
 
 
 @cache
@@ -783,7 +814,7 @@ def record_delivered(engine: Engine, ids: Sequence[int], destination: str) -> No
     that neither a retry nor a run taking them over from a killed one sends it there again."""
     with Session(writer(engine)) as session, session.begin():
         query = select(Delivery).where(col(Delivery.id).in_(ids), col(Delivery.status) == SENDING)
-        for delivery in session.exec(query.with_for_update()).all():
+        for delivery in session.exec(query.order_by(col(Delivery.id)).with_for_update()).all():
             delivery.delivered_to = sorted({*delivery.delivered_to, destination})
             session.add(delivery)
 

@@ -30,6 +30,7 @@ from store.subscriptions import (
     NewSubscription,
     Switched,
     add_subscription,
+    edit_subscription,
     list_subscriptions,
     pause_subscription,
     resume_subscription,
@@ -631,6 +632,42 @@ def test_a_run_killed_mid_send_does_not_resend_where_it_was_taken(
         hanging.stop()
     assert (hook.paths, hanging.paths) == (["/first"], ["/second", "/second"])
     assert statuses(history) == ["sent"]
+
+
+def test_an_overlapping_run_does_not_resend_what_the_other_delivered(
+    history: History, hook: Webhook
+) -> None:
+    """Cron's `notify` and a `notify --retry-now` overlap: the second lists an alert, sends
+    another subscription's first, and meanwhile the first run sends the alert to /up (/down
+    refusing it). The second then claims it with what it had listed, nothing delivered, and
+    sent /up the alert again."""
+    add(history, hook.url("/slow"), "slow")
+    add(history, f"{hook.url('/up')} {Webhook().url('/down')}", "split")
+    history.change()
+    overlapping: list[object] = []
+    hook.on_post = lambda: overlapping or overlapping.append(deliver_owed(history.engine))
+    report = deliver_owed(history.engine, retry_now=True)
+    assert hook.paths == ["/slow", "/up"]
+    assert (report.delivered, report.retrying) == (1, 1) and statuses(history) == [
+        "sent",
+        "pending",
+    ]
+
+
+def test_a_url_edited_while_a_run_sends_is_the_one_sent_to(history: History, hook: Webhook) -> None:
+    """The run listed both alerts, then the user replaced the subscription's URL while it sent
+    the first: the second went to the URL just replaced (a recipient taken off, a leaked
+    token)."""
+    add(history, hook.url("/old"), "team")
+    history.change(summary="AI providers barred")
+    history.change(OPENAI, summary="Scraping banned")
+    edited: list[bool] = []
+    hook.on_post = lambda: (
+        edited
+        or edited.append(edit_subscription(history.engine, "team", {"url": hook.url("/new")}))
+    )
+    assert deliver_owed(history.engine).delivered == 2
+    assert hook.paths == ["/old", "/new"]
 
 
 def test_a_send_trickling_past_its_time_limit_fails_and_is_retried(history: History) -> None:
