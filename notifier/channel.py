@@ -305,6 +305,7 @@ class Channel:
             (name, apprise.Apprise(plugin, asset=asset))
             for name, plugin in _destinations(self._plugins, given)
         ]
+        self._renamed = _former_names(self._plugins, given)
         visible = _words(self.masked)
         secrets = {word for word in _words(url) if len(word) >= MIN_SECRET and word not in visible}
         self._secrets = sorted(secrets | _basic_auth(self._plugins), key=len, reverse=True)
@@ -353,6 +354,10 @@ class Channel:
         for secret in self._secrets:
             text = text.replace(secret, "****")
         return text
+
+    def known_as(self, names: Collection[str]) -> set[str]:
+        """`names` of destinations (as a delivery records them) by the names they have now."""
+        return {self._renamed.get(name, name) for name in names}
 
     @property
     def destinations(self) -> list[str]:
@@ -464,14 +469,29 @@ def _smtp_replies(log: str) -> list[str]:
 
 def _destinations(plugins: list[Any], given: set[str]) -> Iterator[tuple[str, Any]]:
     """Each destination of `plugins`, named, with a plugin sending to it alone: a mail URL's
-    addresses apart (`_mail_destinations`), any other URL whole, named masked."""
+    addresses apart, named by their address (`_mail_destinations`) however many it has, so
+    that an address keeps its name when the URL is edited; any other URL whole, named
+    masked."""
     from apprise.plugins.email import NotifyEmail
 
     for plugin in plugins:
-        if isinstance(plugin, NotifyEmail) and len(_addresses(plugin)) > 1:
+        if isinstance(plugin, NotifyEmail):
             yield from _mail_destinations(plugin)
         else:
             yield _shown(plugin, given), plugin
+
+
+def _former_names(plugins: list[Any], given: set[str]) -> dict[str, str]:
+    """The names earlier versions gave a mail URL of one address (the URL, masked), by the
+    name it has now (the address): a delivery pending since still says who has it."""
+    from apprise.plugins.email import NotifyEmail
+
+    mails = [plugin for plugin in plugins if isinstance(plugin, NotifyEmail)]
+    return {
+        _shown(mail, given): addresses[0][1]
+        for mail in mails
+        if len(addresses := _addresses(mail)) == 1
+    }
 
 
 def _addresses(mail: Any) -> list[tuple[Any, str]]:

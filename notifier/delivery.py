@@ -15,7 +15,7 @@ lacks only, a retried alert joining a new one in a digest included.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -284,11 +284,12 @@ def _send_group(
 ) -> _Sent:
     """Send each destination of the channel the deliveries of `items` it lacks (`_parts`), in
     one message for all those that lack the same ones; each taking one is recorded at once."""
-    has = {item.delivery_id: set(item.delivered_to) for item in items}
     if isinstance(channel, ChannelError):
+        has = {item.delivery_id: set(item.delivered_to) for item in items}
         return _Sent(has, [], errors=[str(channel)])
+    has = {item.delivery_id: channel.known_as(item.delivered_to) for item in items}
     sent = _Sent(has, channel.destinations)
-    for part, to in _parts(items, channel.destinations):
+    for part, to in _parts(items, has, channel.destinations):
         ids = [item.delivery_id for item in part]
 
         def took(name: str, ids: list[int] = ids) -> None:
@@ -304,14 +305,16 @@ def _send_group(
     return sent
 
 
-def _parts(items: list[Owed], destinations: list[str]) -> list[tuple[list[Owed], list[str]]]:
+def _parts(
+    items: list[Owed], has: Mapping[int, set[str]], destinations: list[str]
+) -> list[tuple[list[Owed], list[str]]]:
     """The messages to send for `items`: for each set of deliveries some destinations lack (an
     earlier send having reached the others), those deliveries and those destinations. A retried
     alert joining a new one (a digest's next change) went to every destination, those that had
     it included."""
     lacking: dict[tuple[int, ...], list[str]] = {}
     for name in destinations:
-        ids = tuple(item.delivery_id for item in items if name not in item.delivered_to)
+        ids = tuple(item.delivery_id for item in items if name not in has[item.delivery_id])
         if ids:
             lacking.setdefault(ids, []).append(name)
     return [

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 import notifier.delivery
 from notifier import deliver_owed
+from notifier.channel import Channel
 from notifier.delivery import BURST
 from notifier.subscriptions import subscribe
 from store.models import Delivery, Document
@@ -562,6 +563,47 @@ def test_each_cc_and_bcc_is_mailed_once_and_a_refused_one_fails_alone(history: H
         "eve@x.invalid",
     ]
     assert statuses(history) == ["sent"]
+
+
+def test_a_recipient_who_has_the_mail_keeps_it_when_the_url_is_edited(
+    history: History,
+) -> None:
+    """Told that bob@… refuses the mail, the user takes him off the URL: left with one
+    address, the mail URL was a destination named otherwise, and Alice, who had the alert,
+    was mailed it again."""
+    mailbox = Mailbox().start()
+    mailbox.refused.add("bob@example.invalid")
+    try:
+        add(history, mailbox.url("alice@example.invalid,bob@example.invalid"), "team")
+        history.change()
+        assert deliver_owed(history.engine).retrying == 1
+        edit_subscription(history.engine, "team", {"url": mailbox.url("alice@example.invalid")})
+        report = deliver_owed(history.engine, retry_now=True)
+    finally:
+        mailbox.stop()
+    assert mailbox.recipients == ["alice@example.invalid"]
+    assert (report.messages, report.delivered) == (0, 1) and statuses(history) == ["sent"]
+
+
+def test_a_delivery_recorded_before_mail_destinations_were_named_by_address_is_not_resent(
+    history: History, hook: Webhook
+) -> None:
+    """A mail URL of one address beside another URL was named by the URL, masked: a delivery
+    pending across the upgrade that had reached it is not mailed there again."""
+    mailbox = Mailbox().start()
+    try:
+        mail = mailbox.url("alice@example.invalid")
+        add(history, f"{mail} {hook.url()}")
+        history.change()
+        hook.status = 500
+        assert deliver_owed(history.engine).retrying == 1
+        with Session(history.engine) as session, session.begin():
+            session.execute(update(Delivery).values(delivered_to=[Channel(mail).masked]))
+        hook.status = 200
+        assert deliver_owed(history.engine, retry_now=True).delivered == 1
+    finally:
+        mailbox.stop()
+    assert mailbox.recipients == ["alice@example.invalid"] and len(hook.posts) == 1
 
 
 def test_a_subscription_of_several_urls_retries_only_those_that_failed(
