@@ -261,9 +261,9 @@ class Delivery(SQLModel, table=True):
     Status: `pending` -> `sending` (claimed, committed before the send) -> `sent`, or back to
     `pending` with a later `next_attempt_at`, or `failed` once the attempts are used up; a
     follow-up the page overtook is `superseded`, what a paused subscription let go `skipped`.
-    `delivered_to` names the destinations of the subscription's URL (a mail's recipients, the
-    URLs of several) that took the message in a send that failed for others: retried, it goes
-    to the others only.
+    `delivered_to` names the destinations of the subscription's URL (a mail's addresses, the
+    URLs of several) that took the message, each as it did: retried, or taken over from a run
+    killed while sending, it goes to the others only.
     """
 
     __table_args__ = (

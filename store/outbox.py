@@ -2,10 +2,11 @@
 
 Deliveries are rows, written before anything is sent, so nothing owed is lost when a channel is
 down or the process dies: `queue_owed` records what is owed, `claim` marks rows `sending` in a
-committed transaction of its own just before the send, and `mark_sent` / `mark_failed` record the
-outcome right after. A row left `sending` by a crash is claimable again only after a lease, so
-a pair is sent at most once under normal operation. The store knows nothing of Apprise: the
-notifier hands it outcomes as plain strings.
+committed transaction of its own just before the send, `record_delivered` notes each destination
+that takes it as it does, and `mark_sent` / `mark_failed` record the outcome right after. A row
+left `sending` by a crash is claimable again only after a lease, and then goes only to the
+destinations not on record, so a pair reaches each at most once under normal operation. The
+store knows nothing of Apprise: the notifier hands it outcomes as plain strings.
 """
 
 from __future__ import annotations
