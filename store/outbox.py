@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from store.db import dialect_insert, in_batches, writer
 from store.deadlines import dated_changes
@@ -149,7 +149,7 @@ def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
     """
     with Session(writer(engine)) as session, session.begin():
         unqueued = session.exec(_unqueued_changes()).all()
-        subscriptions = session.exec(select(Subscription).order_by(col(Subscription.id))).all()
+        subscriptions = session.exec(_subscriptions_kept()).all()
         coming = _coming_deadlines(session, subscriptions, now)
         withdrawals = _owed_withdrawals(session, now)
         reinstatements = _owed_reinstatements(session, now)
@@ -161,6 +161,14 @@ def queue_owed(engine: Engine, now: datetime, *, issue_streak: int = 3) -> None:
             _insert_ignoring_duplicates(session, reinstatements.get(sub.id or 0, []))
             _insert_ignoring_duplicates(session, fetch_events.get(sub.id or 0, []))
         _mark_queued(session, [change.id for change, *_ in unqueued if change.id], subscriptions)
+
+
+def _subscriptions_kept() -> SelectOfScalar[Subscription]:
+    """Every subscription, each kept from removal until the run has recorded what it is owed
+    (`FOR KEY SHARE` on PostgreSQL, which `remove_subscription`'s lock waits for; SQLite's
+    writer lock keeps it already): removed meanwhile, the run inserted alerts of a subscription
+    gone, and ended on a foreign key error with nothing sent."""
+    return select(Subscription).order_by(col(Subscription.id)).with_for_update(key_share=True)
 
 
 def _row(

@@ -155,9 +155,12 @@ def get_subscription(engine: Engine, name: str) -> SubscriptionRow | None:
 
 
 def remove_subscription(engine: Engine, name: str) -> bool:
-    """Delete a subscription and its deliveries; False when there is no such subscription."""
+    """Delete a subscription and its deliveries; False when there is no such subscription.
+    Locked first, it waits for a run recording what the subscription is owed (see
+    `queue_owed`): its deliveries are then deleted with it, none inserted after."""
     with Session(writer(engine)) as session, session.begin():
-        sub = session.exec(select(Subscription).where(Subscription.name == name)).first()
+        named = select(Subscription).where(Subscription.name == name)
+        sub = session.exec(named.with_for_update()).first()
         if sub is None:
             return False
         session.execute(delete(Delivery).where(col(Delivery.subscription_id) == sub.id))

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +24,7 @@ from notifier import deliver_owed
 from notifier.channel import Channel
 from notifier.delivery import BURST
 from notifier.subscriptions import subscribe
+from store import outbox
 from store.models import Delivery, Document
 from store.outbox import failed_by_document
 from store.queries import changes_json, get_change
@@ -34,6 +36,7 @@ from store.subscriptions import (
     edit_subscription,
     list_subscriptions,
     pause_subscription,
+    remove_subscription,
     resume_subscription,
 )
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
@@ -710,6 +713,37 @@ def test_a_url_edited_while_a_run_sends_is_the_one_sent_to(history: History, hoo
     )
     assert deliver_owed(history.engine).delivered == 2
     assert hook.paths == ["/old", "/new"]
+
+
+def test_a_subscription_removed_while_a_run_queues_its_alerts(
+    history: History, hook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`subscriptions remove` landing while `notify` records what is owed: on PostgreSQL the
+    run then inserted alerts of a subscription gone (a foreign key error, the run ended with
+    nothing sent), or the removal left them. The removal waits for the run to record them,
+    then removes them with it; the other subscriptions' alerts go."""
+    add(history, hook.url("/kept"), "kept")
+    add(history, hook.url("/removed"), "removed")
+    history.change()
+    read, removed = threading.Event(), threading.Event()
+    coming = outbox._coming_deadlines
+
+    def reading(*args: object) -> object:
+        read.set()
+        removed.wait(timeout=5)  # the removal, unless it waits for this run
+        return coming(*args)
+
+    monkeypatch.setattr(outbox, "_coming_deadlines", reading)
+    with ThreadPoolExecutor(2) as pool:
+        run = pool.submit(deliver_owed, history.engine)
+        read.wait(timeout=60)
+        removal = pool.submit(remove_subscription, history.engine, "removed")
+        removal.add_done_callback(lambda _: removed.set())
+        assert removal.result() is True
+        assert run.result().errors == []
+    assert hook.paths in (["/kept"], ["/kept", "/removed"])
+    assert [row.name for row in list_subscriptions(history.engine)] == ["kept"]
+    assert statuses(history) == ["sent"]
 
 
 def test_a_send_trickling_past_its_time_limit_fails_and_is_retried(history: History) -> None:
