@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, text
+from sqlalchemy import Engine, func, insert
 from sqlmodel import Session, col, select
-from storerows import T0, document_row, version_row
+from storerows import T0, document_row, store, version_row
 
 from notifier import deliver_owed
 from store.db import open_store
@@ -133,25 +129,6 @@ def _sent(s: int, change: dict[str, Any], topic: str, at: datetime, **extra: Any
         "sent_at": at,
         **extra,
     }
-
-
-@contextmanager
-def store(pg: str | None) -> Iterator[str]:
-    """A new, empty store's URL: a SQLite file, or a PostgreSQL database dropped after it."""
-    if pg is None:
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        return
-    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-    name = f"pw_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{pg.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def sent(engine: Engine) -> int:

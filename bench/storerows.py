@@ -3,8 +3,15 @@ history (`timeline.py`, `notify.py`): what they measure is the reading, not the 
 
 from __future__ import annotations
 
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine, text
 
 from store.repository import text_sha256
 
@@ -41,3 +48,23 @@ def version_row(version_id: int, d: int, seq: int, wording: int, hour: int) -> d
         "fingerprint": f"{d}-{wording}",
         "text": body,
     }
+
+
+@contextmanager
+def store(pg: str | None) -> Iterator[str]:
+    """A new, empty store's URL: a SQLite file, or a PostgreSQL database of the admin URL `pg`,
+    dropped after it."""
+    if pg is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        return
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    name = f"pw_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{pg.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
