@@ -9,6 +9,8 @@ template or serialisation) and prints, per request, the median (and worst) at ea
 how many times the cost grew from the smallest size to the largest: a page whose cost follows
 the history's size reads every change where it shows fifty. `--only` keeps the requests whose
 label holds LABEL, to profile one (`py-spy record -- python bench/timeline.py --only …`).
+The CPU time of the process is printed beside the wall time: the steadier figure on a machine
+shared with other work (it leaves out the PostgreSQL server's).
 """
 
 from __future__ import annotations
@@ -115,20 +117,23 @@ def requests(client: TestClient, changes: int) -> list[tuple[str, str]]:
 
 
 def timed(client: TestClient, path: str, runs: int) -> tuple[float, float]:
-    """Median and worst wall time in ms of GET `path`, after one warm-up request."""
+    """Median wall time and median CPU time of this process (the app and its client, not the
+    PostgreSQL server), in ms, of GET `path`, after one warm-up request. On a machine shared
+    with other work the CPU time is the steadier of the two."""
     assert client.get(path).status_code == 200, path
-    samples = []
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         response = client.get(path)
-        samples.append((time.perf_counter() - start) * 1000)
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
         assert response.status_code == 200
-    return statistics.median(samples), max(samples)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 @dataclass
 class Size:
-    """The figures of one size: median and worst per label."""
+    """The figures of one size: median wall and CPU time per label."""
 
     changes: int
     figures: dict[str, tuple[float, float]]
@@ -150,13 +155,14 @@ def measure(url: str, changes: int, runs: int, only: str) -> Size:
 
 
 def report(sizes: list[Size], runs: int, backend: str) -> None:
-    """One row per request: each size's median (worst), then how many times it grew."""
-    print(f"\n{backend}, {DOCUMENTS} documents; ms per request, median (worst) of {runs}")
+    """One row per request: each size's medians (wall / CPU), then how many times the CPU
+    time grew from the first size to the last."""
+    print(f"\n{backend}, {DOCUMENTS} documents; ms per request, median of {runs}: wall / CPU")
     header = "".join(f"{f'{size.changes:,} changes':>20}" for size in sizes)
     print(f"  {'request':<40}{header}{'growth':>9}")
     for label in sizes[0].figures:
-        cells = "".join(f"{f'{m:.1f} ({w:.0f})':>20}" for m, w in (s.figures[label] for s in sizes))
-        growth = sizes[-1].figures[label][0] / sizes[0].figures[label][0]
+        cells = "".join(f"{f'{w:.1f} / {c:.1f}':>20}" for w, c in (s.figures[label] for s in sizes))
+        growth = sizes[-1].figures[label][1] / sizes[0].figures[label][1]
         print(f"  {label:<40}{cells}{growth:>8.1f}×")
 
 
