@@ -83,11 +83,19 @@ def test_the_withdrawals_a_reinstatement_may_follow_are_looked_up_by_index(
 def test_each_documents_latest_meaningful_change_is_read_from_an_index(tmp_path: Path) -> None:
     """`documents` and every timeline page (its filters list the documents) ask when each
     document last changed meaningfully: from every change's row, 240 ms at 30,000 changes on
-    SQLite; from the index on (document, meaningful, detected_at) alone, 30 ms."""
-    from store.queries import _last_meaningful
+    SQLite; from the index on (document, meaningful, detected_at) alone, 30 ms; then from the
+    end of each document's range of it, not the whole index grouped (8 -> 0.1 ms)."""
+    from sqlalchemy import select
+
+    from store.models import Document
+    from store.queries import _last_meaningful_of
 
     engine = open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    query = _last_meaningful().compile(engine, compile_kwargs={"literal_binds": True})
+    each = select(Document.id, _last_meaningful_of(Document.id))  # type: ignore[call-overload]
+    query = each.compile(engine, compile_kwargs={"literal_binds": True})
     with engine.connect() as connection:
-        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}").all()
-    assert "COVERING INDEX ix_change_document_meaningful" in " ".join(row[-1] for row in plan)
+        plan = " ".join(
+            row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")
+        )
+    assert "SEARCH change USING COVERING INDEX ix_change_document_meaningful" in plan, plan
+    assert "SCAN change" not in plan, plan

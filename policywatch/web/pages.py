@@ -57,6 +57,7 @@ from store.queries import (
     ChangeRow,
     Revert,
     VersionRow,
+    document_names,
     get_change,
     get_document,
     list_documents,
@@ -153,21 +154,29 @@ class Pager:
 
 
 def pager(
-    page: int, total: int, params: dict[str, str], name: str = "page", anchor: str = ""
+    page: int,
+    total: int,
+    params: dict[str, str],
+    name: str = "page",
+    anchor: str = "",
+    older: dict[str, str] | None = None,
 ) -> Pager:
     """Page `page` of `total` items; the links set query parameter `name` and keep `params`,
     the rest of the page's query, so two lists paged on one page each keep the other's place;
-    `anchor` brings the reader back to the list rather than to the top of the page."""
+    `anchor` brings the reader back to the list rather than to the top of the page. `older`,
+    given when the list knows an older page follows, is added to the older link's query: where
+    the next page starts (`before`, a cursor)."""
     last = max(1, -(-total // PAGE_SIZE))
 
-    def page_url(number: int) -> str:
-        return "?" + urlencode({**params, name: str(number)}) + (anchor and "#" + anchor)
+    def page_url(number: int, cursor: dict[str, str] | None = None) -> str:
+        query = urlencode({**params, name: str(number), **(cursor or {})})
+        return "?" + query + (anchor and "#" + anchor)
 
     return Pager(
         page=page,
         pages=last,
         previous_url=page_url(min(page - 1, last)) if page > 1 else None,
-        next_url=page_url(page + 1) if page < last else None,
+        next_url=page_url(page + 1, older) if older or page < last else None,
         newest_url=page_url(1) if page > 2 else None,
         oldest_url=page_url(last) if page < last - 1 else None,
     )
@@ -183,14 +192,27 @@ class Listing(Pager):
     reverted: dict[int, Revert]  # of the meaningful rows, those the page has since undone
 
 
-def listing(engine: Engine, filters: Filters, page: int, params: dict[str, str]) -> Listing:
-    """Page `page` of `filters`' changes; the page links keep `params`, the page's own query."""
+def listing(
+    engine: Engine, filters: Filters, page: int, params: dict[str, str], before: int | None = None
+) -> Listing:
+    """Page `page` of `filters`' changes, or, given `before` (the last change of the page
+    before it, which its older link names), the changes after that one: a reader paging back
+    through the history is not shown again the changes that newer ones pushed onto this page,
+    and the store reads the page from its index rather than skipping every change before it.
+    The page links keep `params`, the page's own query."""
     total = count(engine, filters)
-    pages = pager(page, total, params)
+    last = max(1, -(-total // PAGE_SIZE))
     # Past the last page nothing is asked of the store: a page number typed huge made an
     # offset its driver could not take (a 500 where the page says where the pages end).
     offset = (page - 1) * PAGE_SIZE
-    rows = changes(engine, filters, limit=PAGE_SIZE, offset=offset) if page <= pages.pages else []
+    found = (
+        changes(engine, filters, limit=PAGE_SIZE + 1, offset=offset, before=before)
+        if page <= last
+        else []
+    )
+    rows = found[:PAGE_SIZE]  # one more was read to know whether an older page follows
+    older = {"before": str(rows[-1].id)} if len(found) > PAGE_SIZE else None
+    pages = pager(page, total, params, older=older)
     return Listing(
         **asdict(pages),
         rows=rows,
@@ -217,6 +239,8 @@ def version_list(versions: list[VersionRow], page: int, params: dict[str, str]) 
 
 Page = Annotated[int, Query(ge=1)]
 Noise = Annotated[bool, Query(alias="all")]
+# Where a page of changes starts: after this change, newest first (the older link's cursor).
+Before = Annotated[int | None, Query(ge=1)]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -225,13 +249,14 @@ def timeline(
     engine: Store,
     filters: Annotated[Filters, Depends(parse_filters)],
     page: Page = 1,
+    before: Before = None,
 ) -> Response:
     """The changes, newest first, one page at a time, with the filter form."""
     if redirect := without_empty(request):
         return redirect
     params = filters.params()
-    documents = list_documents(engine)
-    shown = listing(engine, filters, page, params)
+    documents = document_names(engine)
+    shown = listing(engine, filters, page, params, before)
     if not shown.total:
         check_tracked(engine, filters)
     # an empty history is said as such, whatever the filters: there is no selection to blame
@@ -271,7 +296,7 @@ def upcoming_page(
     coming = upcoming(engine, filters, within)
     if not coming.rows:
         check_tracked(engine, filters)
-    documents = list_documents(engine)
+    documents = document_names(engine)
     kept = {name: value for name, value in filters.params().items() if name in _UPCOMING_FILTERS}
     # the selection in words, for the title, of the filters the page takes (not `since`, `all`)
     shown = replace(filters, since=None, until=None, include_noise=False)
@@ -404,7 +429,12 @@ def version(
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)
 def document(
-    request: Request, engine: Store, key: str, page: Page = 1, versions_page: Page = 1
+    request: Request,
+    engine: Store,
+    key: str,
+    page: Page = 1,
+    versions_page: Page = 1,
+    before: Before = None,
 ) -> HTMLResponse:
     """One document: fetch health, its changes (noise included, a page at a time) and versions
     over time, its latest text.
@@ -416,8 +446,10 @@ def document(
     if detail is None:
         raise no_document(engine, key)
     changes_at = {"page": str(page)} if page > 1 else {}
+    if before is not None:
+        changes_at["before"] = str(before)
     versions_at = {"versions_page": str(versions_page)} if versions_page > 1 else {}
-    history = listing(engine, Filters(document=key, include_noise=True), page, versions_at)
+    history = listing(engine, Filters(document=key, include_noise=True), page, versions_at, before)
     versions = version_list(detail.versions, versions_page, changes_at)
     meaningful = count(engine, Filters(document=key))
     return _page(

@@ -154,16 +154,24 @@ def _where(filters: Filters, after: int | None = None) -> Selection:
 
 
 def changes(
-    engine: Engine, filters: Filters, *, limit: int, offset: int = 0, after: int | None = None
+    engine: Engine,
+    filters: Filters,
+    *,
+    limit: int,
+    offset: int = 0,
+    after: int | None = None,
+    before: int | None = None,
 ) -> list[ChangeRow]:
     """The changes a selection names, newest first (in the order recorded after change
-    `after`, for a poller): the one query behind pages, feeds and API."""
+    `after`, for a poller; from the change after `before`, for the timeline's older link): the
+    one query behind pages, feeds and API."""
     return list_changes(
         engine,
         **_where(filters, after),
         include_noise=filters.include_noise,
         limit=limit,
         offset=offset,
+        before=before,
     )
 
 
