@@ -26,7 +26,10 @@ from sqlalchemy import (
     or_,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from store.db import in_batches
@@ -429,9 +432,29 @@ def _filters(selection: Selection) -> list[ColumnElement[bool]]:
         # in any case (SQLite's LIKE ignored case, PostgreSQL's did not).
         quoted = json.dumps(category.lower()).replace("\\", "\\\\").replace("%", "\\%")
         quoted = quoted.replace("_", "\\_")
-        listed = func.lower(cast(col(Change.categories), String))
+        listed = _AsciiLower(cast(col(Change.categories), String))
         conditions.append(listed.like(f"%{quoted}%", escape="\\"))
     return conditions
+
+
+class _AsciiLower(FunctionElement[str]):
+    """`lower()` of text known to be ASCII: JSON as the store writes it (`json.dumps` escapes
+    every other character). SQLite's LIKE already ignores ASCII case, so there it is the text
+    as it is: the store's own `lower()` for SQLite, Python's (which folds names in any
+    script), ran once for every change a category filter read (30,000: 18 -> 4 ms)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_AsciiLower)
+def _lowered(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_AsciiLower, "sqlite")
+def _as_it_is(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
 
 
 def _of_documents(condition: ColumnElement[bool]) -> ColumnElement[bool]:

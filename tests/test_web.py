@@ -408,6 +408,39 @@ def test_pages_read_the_changes_and_versions_by_index_not_whole(
     assert not [line for line in read if line == "SCAN change"], read
 
 
+def test_a_category_is_matched_in_any_case_without_folding_each_change_in_python(
+    client: TestClient, web_store: Engine
+) -> None:
+    """A category is matched in each change's JSON text, which the store writes in ASCII:
+    SQLite's LIKE ignores its case by itself, where the store's Python `lower()` (for names in
+    any script) ran once for every change the filter read (30,000: 18 -> 8 ms)."""
+    folded: list[object] = []
+
+    def counted_lower(value: object) -> object:
+        folded.append(value)
+        return value.lower() if isinstance(value, str) else value
+
+    def register(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.create_function("lower", 1, counted_lower, deterministic=True)
+
+    event.listen(web_store, "connect", register)
+    web_store.dispose()  # connections anew, each with the counting lower()
+    try:
+        shown = [
+            summaries(client.get(f"/?category={name}").text)
+            for name in ("ai-restriction", "AI-Restriction")
+        ]
+    finally:
+        event.remove(web_store, "connect", register)
+        web_store.dispose()
+    assert (
+        shown[0]
+        == shown[1]
+        == [f"Summary {escape(HOSTILE)}", "AI providers barred from the WhatsApp Business Solution"]
+    )
+    assert folded == []
+
+
 def pages_nav(page: str, of: str) -> str:
     """A document page's pager of its changes or of its versions."""
     found = re.search(rf'<nav class="pages" aria-label="Pages of {of}">(.*?)</nav>', page, re.S)
