@@ -172,8 +172,8 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_
 def _not_a_pdf(labelled: str, body: bytes) -> str:
     """What came where a PDF was expected (declared `format: pdf`, or labelled one): pypdf's own
     words ("Stream has ended unexpectedly") did not say. A login page at a `.pdf` address is
-    labelled as its address is; screening already took it for an error page or a wall if it
-    says it is one."""
+    labelled as its address is; screening already took it for an error page, a sign-in page or
+    a wall if it is one."""
     if labelled != PDF_TYPE:
         sent = labelled or "a body of no declared type"
         return f"declared `format: pdf`, but the server sent {sent}"

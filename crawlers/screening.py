@@ -3,7 +3,8 @@
 A tracker that records a captcha page as "the terms were deleted" is worse than none. Each
 response is screened before extraction; what fails screening becomes a fetch issue with a kind
 (`bot-wall`, `forbidden`, `rate-limited`, `not-found`, `server-error`, `http-error`,
-`login-redirect`, `consent-redirect`, `home-redirect`, `script-redirect`) and never a version.
+`login-redirect`, `login-wall`, `consent-redirect`, `home-redirect`, `script-redirect`) and never
+a version.
 
 Bot walls are told by the markers their vendors put in every challenge page (script paths,
 element ids, headers), not by words a policy could contain: Google's privacy policy talks about
@@ -147,6 +148,27 @@ def error_page(body: bytes, status: int = 200) -> Verdict | None:
         what = "not the policy (has it moved?)" if kind == "not-found" else "the site is down"
         return Verdict(kind, f"HTTP {status}, but the page says {said!r}: an error page, {what}")
     return None
+
+
+# A password field: a sign-in form. Told only on a page too short to be a policy, as a wall is:
+# a site's header may hold a sign-in box beside the policy.
+_PASSWORD_FIELD = re.compile(rb"<input\b[^>]*?\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
+
+
+def login_page(body: bytes, status: int = 200) -> Verdict | None:
+    """A page that asks to sign in, served where the policy was asked for without a redirect to
+    say so (a site's sign-in template, even at a `.pdf` address): `login-wall`."""
+    page = body[:_SCANNED]
+    # Plain searches first: the pattern's scan of a whole page costs several times theirs, and
+    # most pages say no "password" at all.
+    if b"assword" not in page and b"ASSWORD" not in page:
+        return None
+    if _PASSWORD_FIELD.search(page) is None or _words(page) >= _WALL_WORDS:
+        return None
+    return Verdict(
+        "login-wall",
+        f"HTTP {status}: a sign-in page (a password form), not the policy: it is behind a login",
+    )
 
 
 # A script that sends the browser elsewhere: `location = "…"`, `location.href = "…"`,

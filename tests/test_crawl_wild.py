@@ -862,26 +862,28 @@ def test_an_html_page_labelled_a_pdf_is_screened_as_html_and_said_to_be_no_pdf(
 ) -> None:
     """A login or error page at a `.pdf` address, sent as `application/pdf` (a site's template
     given the address's type), failed in pypdf's own words ("Stream has ended unexpectedly"),
-    which do not say what came instead. It is screened as the HTML page it is; a page that
-    passes is said not to be a PDF, and nothing is recorded."""
-    login = (
-        "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form method=post>"
-        "<input name=user><input name=password type=password></form></body></html>"
-    )
+    which do not say what came instead; then a sign-in form was `not-pdf … sent an HTML page`,
+    not the login wall it is. It is screened as the HTML page it is; a page that passes is said
+    not to be a PDF, and nothing is recorded."""
     for path, body in [
-        ("/login.pdf", login.encode()),
+        ("/login.pdf", SIGN_IN.encode()),
         ("/missing.pdf", SOFT_404.encode()),
         ("/wall.pdf", CAPTCHA.encode()),
+        ("/page.pdf", terms(CLAUSES).encode()),
         ("/junk.pdf", b"\x89PNG\r\n\x1a\n not a document"),
     ]:
         site.pages[path] = Page(body, content_type="application/pdf")
-    catalog = declare(home, site, "/login.pdf", "/missing.pdf", "/wall.pdf", "/junk.pdf")
+    site.html("/declared.pdf", SIGN_IN)  # declared `format: pdf`, sent as the HTML it is
+    paths = ["/login.pdf", "/missing.pdf", "/wall.pdf", "/page.pdf", "/junk.pdf"]
+    catalog = home.catalog(
+        [
+            *({"type": f"Doc {path.strip('/')}", "url": site.url(path)} for path in paths),
+            {"type": "Declared", "url": site.url("/declared.pdf"), "format": "pdf"},
+        ]
+    )
     seen = outcomes(home.crawl(catalog, "--json"))
     assert seen == {
-        "testsite/doc-login-pdf": (
-            "failed",
-            "not-pdf: the server labelled it application/pdf, but sent an HTML page",
-        ),
+        "testsite/doc-login-pdf": ("failed", LOGIN_WALL),
         "testsite/doc-missing-pdf": (
             "failed",
             "not-found: HTTP 200, but the page says 'Page Not Found | TestSite': an error page,"
@@ -891,12 +893,45 @@ def test_an_html_page_labelled_a_pdf_is_screened_as_html_and_said_to_be_no_pdf(
             "failed",
             "bot-wall: HTTP 200: a bot wall or captcha (a captcha)",
         ),
+        "testsite/doc-page-pdf": (
+            "failed",
+            "not-pdf: the server labelled it application/pdf, but sent an HTML page",
+        ),
         "testsite/doc-junk-pdf": (
             "failed",
             "not-pdf: the server labelled it application/pdf, but sent a body that is not a PDF",
         ),
+        "testsite/declared": ("failed", LOGIN_WALL),
     }, seen
     assert set(versions(home).values()) == {0}
+
+
+SIGN_IN = (
+    "<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Welcome back</h1>"
+    "<form method=post><input name=user><INPUT name=secret TYPE='Password'>"
+    "<button>Continue</button></form></body></html>"
+)
+LOGIN_WALL = (
+    "login-wall: HTTP 200: a sign-in page (a password form), not the policy: it is behind a login"
+)
+
+
+def test_a_sign_in_page_served_in_the_policys_place_is_a_login_wall(home: Home, site: Site) -> None:
+    """A site that answers the policy's own address with its sign-in form (no redirect to a
+    login page to tell it by) had the form recorded as the policy, and its return read as the
+    terms rewritten. A policy whose header holds a sign-in box is still the policy."""
+    header_box = '<form><input name=user><input type="password" name=pw></form>'
+    site.html("/terms", terms(header_box + CLAUSES))
+    catalog = declare(home, site, "/terms", "/members")
+    site.html("/members", SIGN_IN)
+    assert outcomes(home.crawl(catalog, "--json")) == {
+        "testsite/doc-terms": ("first", ""),
+        "testsite/doc-members": ("failed", LOGIN_WALL),
+    }
+    site.html("/terms", SIGN_IN)
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"] == ("failed", LOGIN_WALL)
+    assert versions(home) == {"testsite/doc-terms": 1, "testsite/doc-members": 0}
+    assert home.run("history", "--all", "--json").json() == []
 
 
 def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, site: Site) -> None:

@@ -58,6 +58,7 @@ from crawlers.screening import (
     Verdict,
     bot_wall,
     error_page,
+    login_page,
     markup,
     redirect_verdict,
     script_redirect,
@@ -395,7 +396,9 @@ class PolicySpider(scrapy.Spider):
         redirect = redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
         if redirect is not None or not scan_body or response.status >= 300:
             return redirect
-        if said := error_page(response.body, response.status):  # a "soft 404", with 200
+        if said := error_page(response.body, response.status) or login_page(
+            response.body, response.status
+        ):  # a "soft 404", or a sign-in form, with 200
             return said
         if response.meta.get("playwright"):  # Chromium ran its scripts: judged where it arrived
             return None
