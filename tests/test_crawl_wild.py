@@ -769,6 +769,30 @@ def test_a_content_type_joined_by_a_proxy_is_read_as_browsers_read_it(
     assert text.startswith("# Developer Terms\n\n## Clause 1\n\nThe developer agrees to use")
 
 
+OPERATOR = "<p>The platform is operated by ООО «Яндекс», Москва, for every developer.</p>"
+
+
+def test_the_charset_of_a_joined_or_repeated_content_type_is_read_as_browsers_read_it(
+    home: Home, site: Site
+) -> None:
+    """A page's type was read by the Fetch standard, its charset still as the first `charset=`
+    written in the whole header: `text/html; charset=utf-8, text/html; charset=windows-1251`
+    was decoded as UTF-8, its Cyrillic turned to U+FFFD; and of a header sent twice only the
+    last line was read, the first's charset lost, `ООО` read as `ÎÎÎ`. Its charset now follows
+    the reading of its type: the last value's, or the one carried from a value of the same
+    type before it."""
+    body = terms(CLAUSES + OPERATOR).encode("cp1251")
+    cp1251 = "text/html; charset=windows-1251"
+    site.pages["/joined"] = Page(body, content_type="text/html; charset=utf-8, " + cp1251)
+    site.pages["/twice"] = Page(body, content_type=cp1251, headers={"Content-Type": "text/html"})
+    site.pages["/carried"] = Page(body, content_type=cp1251 + ", text/html")
+    catalog = declare(home, site, "/joined", "/twice", "/carried")
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert set(seen.values()) == {("first", "")}, seen
+    for key in seen:
+        assert "operated by ООО «Яндекс», Москва," in home.run("text", key).stdout, key
+
+
 def test_a_policy_served_as_plain_text_or_markdown_is_tracked(home: Home, site: Site) -> None:
     """Raw files on GitHub (a TERMS.md is sent as text/plain) and .txt notices were refused,
     `not-html: the server sent text/plain, not HTML`, and never tracked."""

@@ -15,7 +15,7 @@ served as plain text or Markdown. Each raises `ExtractionError` for a page witho
 
 from crawlers.extraction.errors import RAISE_THE_CAP, ExtractionError
 from crawlers.extraction.html import extract_markdown
-from crawlers.extraction.media import media_type
+from crawlers.extraction.media import charset, media_type
 from crawlers.extraction.pdf import pdf_header, pdf_markdown
 from crawlers.extraction.text import TEXT_TYPES, html_start, text_markdown
 
@@ -23,6 +23,7 @@ __all__ = [
     "RAISE_THE_CAP",
     "TEXT_TYPES",
     "ExtractionError",
+    "charset",
     "extract_markdown",
     "html_start",
     "media_type",

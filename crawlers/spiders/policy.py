@@ -38,11 +38,12 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
+from w3lib.encoding import html_body_declared_encoding, read_bom
 
 from crawlers.browser import browser_failure, own_body, render_meta
 from crawlers.compression import CompressedCutShort
 from crawlers.declarations import TrackedDocument
-from crawlers.extraction import RAISE_THE_CAP
+from crawlers.extraction import RAISE_THE_CAP, charset
 from crawlers.http11 import BrokenOff, Overrun
 from crawlers.items import FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import (
@@ -337,7 +338,10 @@ class PolicySpider(scrapy.Spider):
         document = self.documents[key]
         fetched: list[PageBody] = response.meta["fetched"]
         recorded = self._last_recorded(response, document)
-        problem = self._screen(response, document.pages[len(fetched)].url, scan_body=not recorded)
+        content_type = _content_type(response)
+        problem = self._screen(
+            response, document.pages[len(fetched)].url, content_type, scan_body=not recorded
+        )
         if problem:
             detail = _which_page(document, len(fetched)) + problem.detail
             yield FetchFailed(
@@ -347,8 +351,7 @@ class PolicySpider(scrapy.Spider):
         if response.status == 304:
             yield self._not_modified(response)
             return
-        content_type = _header(response, "Content-Type")
-        encoding = _declared_charset(response)
+        encoding = _declared_charset(response, content_type)
         fetched = [*fetched, PageBody(response.url, response.body, content_type, encoding)]
         if len(fetched) < len(document.pages):
             yield self._request(document, fetched, response.meta["sent"])
@@ -376,7 +379,9 @@ class PolicySpider(scrapy.Spider):
             and body_sha256(response.body) == recorded
         )
 
-    def _screen(self, response: Response, requested: str, scan_body: bool) -> Verdict | None:
+    def _screen(
+        self, response: Response, requested: str, content_type: str | None, scan_body: bool
+    ) -> Verdict | None:
         """Why this response is not the page asked for, if it is not: see `crawlers.screening`.
         Its status, headers and redirects are always screened, its body when `scan_body` and
         it is markup (`crawlers.screening.markup`: not a text or Markdown file's)."""
@@ -385,7 +390,7 @@ class PolicySpider(scrapy.Spider):
             for name, values in response.headers.items()
             if values
         }
-        scan_body = scan_body and markup(headers.get("content-type"), response.body)
+        scan_body = scan_body and markup(content_type, response.body)
         vendor = bot_wall(headers, response.body if scan_body else b"")
         if vendor:
             return Verdict("bot-wall", f"HTTP {response.status}: a bot wall or captcha ({vendor})")
@@ -471,13 +476,26 @@ def _script_redirect(response: Response, requested: str) -> Verdict | None:
     )
 
 
-def _declared_charset(response: Response) -> str | None:
-    """The charset a page declares (its byte-order mark, Content-Type or meta tag; for a
-    rendered page, the one its HTML was re-encoded in), never Scrapy's guess from its bytes
-    (`TextResponse.encoding`): a windows-1252 page that declared none was read as cp1250 one day
-    and as cp775 the next, once a paragraph was added, its "don’t" turned "donÆt" as if changed.
-    Without one, extraction reads UTF-8, or windows-1252 as browsers do."""
-    return response._declared_encoding() if isinstance(response, TextResponse) else None
+def _content_type(response: Response) -> str | None:
+    """The Content-Type as browsers take it: a header sent twice is its values joined (RFC 9110
+    §5.3), which `crawlers.extraction.media` reads. Scrapy's `get` gave the last line alone, and
+    a charset named on the first was lost."""
+    values = response.headers.getlist("Content-Type")
+    return ", ".join(value.decode("latin-1") for value in values) if values else None
+
+
+def _declared_charset(response: Response, content_type: str | None) -> str | None:
+    """The charset a page declares (its byte-order mark, Content-Type or meta tag, in turn, as
+    browsers and Scrapy take them; for a rendered page, the one its HTML was re-encoded in),
+    never Scrapy's guess from its bytes (`TextResponse.encoding`): a windows-1252 page that
+    declared none was read as cp1250 one day and as cp775 the next, once a paragraph was added,
+    its "don’t" turned "donÆt" as if changed. The Content-Type's charset is the one browsers
+    read (`crawlers.extraction.media.charset`), not the first written in it. Without one,
+    extraction reads UTF-8, or windows-1252 as browsers do."""
+    if response.meta.get("playwright") and isinstance(response, TextResponse):
+        return response.encoding  # as scrapy-playwright encoded Chromium's HTML
+    body = response.body
+    return read_bom(body)[0] or charset(content_type) or html_body_declared_encoding(body)
 
 
 def _which_page(document: TrackedDocument, index: int) -> str:
