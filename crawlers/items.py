@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import cached_property
 
+from crawlers.extraction.media import media_type
+
+_UNTYPED = "application/octet-stream"  # a page sent with no media type
+
 
 @dataclass(frozen=True)
 class PageBody:
@@ -48,20 +52,34 @@ class FetchedPage:
 
 
 def combined_body(parts: list[PageBody]) -> bytes:
-    """The pages as one MIME multipart (each with its URL and type), identical for identical
-    pages, so an unchanged combined document is recognised by its hash like any other."""
+    """The pages as one MIME multipart (each with its URL, type and charset), identical for
+    identical pages, so an unchanged combined document is recognised by its hash like any other.
+    """
     message = EmailMessage()
     message.set_type("multipart/mixed")
     message.set_boundary(hashlib.sha256(b"".join(part.body for part in parts)).hexdigest())
     for part in parts:
-        maintype, _, subtype = (part.content_type or "application/octet-stream").partition("/")
-        attachment = EmailMessage()
-        attachment.set_content(
-            part.body, maintype=maintype, subtype=subtype.split(";")[0] or "octet-stream"
-        )
-        attachment["Content-Location"] = part.url
-        message.attach(attachment)
+        message.attach(_attachment(part))
     return message.as_bytes()
+
+
+def _attachment(part: PageBody) -> EmailMessage:
+    """One page of a combined snapshot, typed as it was read: its media type as browsers read
+    its Content-Type, and the charset it declares (`PageBody.encoding`: none where it declares
+    none, and its text was read as UTF-8 or windows-1252). The header was copied as sent,
+    so a joined one (`text/html, text/html`) made a type no reader knows, and every part lost
+    its charset: a windows-1251 page's bytes were left to be read as ASCII."""
+    maintype, _, subtype = (media_type(part.content_type) or _UNTYPED).partition("/")
+    textual = maintype == "text" or subtype.endswith("+xml")
+    attachment = EmailMessage()
+    attachment.set_content(
+        part.body,
+        maintype=maintype,
+        subtype=subtype,
+        params={"charset": part.encoding} if textual and part.encoding else None,
+    )
+    attachment["Content-Location"] = part.url
+    return attachment
 
 
 @dataclass

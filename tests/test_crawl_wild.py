@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import gzip
 import socket
+import sqlite3
 import ssl
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -27,6 +31,7 @@ import zstandard
 
 from crawlers import inside
 from crawlers.inside import is_inside, leads_inside
+from store.models import decompress
 from tests import faults
 from tests.conftest import FAST, Home
 from tests.pdfs import image_only_pdf, inflating_pdf, text_pdf
@@ -1205,6 +1210,39 @@ def test_a_combined_document_is_its_pages_in_order(home: Home, site: Site) -> No
     seen = outcomes(home.crawl(catalog, "--json"))
     assert seen["testsite/terms"][1].startswith("not-found: page 2 of 2")
     assert versions(home) == {"testsite/terms": 2}
+
+
+def test_a_combined_snapshot_types_each_page_as_it_was_read(home: Home, site: Site) -> None:
+    """A combined document's snapshot copied each page's Content-Type as sent: a joined one
+    made a part typed `text/html, text/html`, which no reader knows, and every part lost its
+    charset, a windows-1251 page's bytes left to be read as ASCII. Each part is now typed as
+    the page was read, with the charset it declared, so the snapshot reads back as the text
+    that was recorded."""
+    cp1251 = "text/html; charset=utf-8, text/html; charset=windows-1251"
+    site.pages["/a"] = Page(terms(CLAUSES + OPERATOR).encode("cp1251"), content_type=cp1251)
+    joined = "text/html, text/html;charset=utf-8"
+    site.pages["/b"] = Page(terms("<p>Part B: «fair use».</p>").encode(), content_type=joined)
+    site.pages["/c"] = Page(TERMS_MD.encode("utf-16"), content_type="text/markdown")
+    pages = [site.url(path) for path in ("/a", "/b", "/c")]
+    catalog = home.catalog([{"type": "Terms", "combine": pages}])
+    assert outcomes(home.crawl(catalog, "--json")) == {"testsite/terms": ("first", "")}
+    with sqlite3.connect(home.path / "store.sqlite3") as connection:
+        [(content, content_type)] = connection.execute("SELECT content, content_type FROM snapshot")
+    assert content_type == "multipart/mixed"
+    snapshot = email.message_from_bytes(decompress(content), policy=email.policy.default)
+    assert isinstance(snapshot, EmailMessage)
+    read = [
+        (part["Content-Location"], part.get_content_type(), part.get_param("charset"))
+        for part in snapshot.iter_parts()
+    ]
+    assert read == [
+        (pages[0], "text/html", "cp1251"),
+        (pages[1], "text/html", "utf-8"),
+        (pages[2], "text/markdown", "utf-16-le"),
+    ]
+    texts = [part.get_content() for part in snapshot.iter_parts()]  # decoded by their charsets
+    assert "ООО «Яндекс»" in texts[0] and "«fair use»" in texts[1]
+    assert texts[2].lstrip("\ufeff").startswith("# Developer Terms")
 
 
 def test_identical_combined_pages_are_recognised_as_unchanged(home: Home, site: Site) -> None:
