@@ -14,7 +14,9 @@ import logging
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
 
 from crawlers.checks import CheckWriter
 from crawlers.declarations import Page, TrackedDocument
@@ -30,7 +32,9 @@ from crawlers.extraction import (
 )
 from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
 from crawlers.spiders.policy import PolicySpider
+from crawlers.steady import steady_text
 from diffengine import assess, capture_problem, load_rules
+from store.models import Document, Version
 from store.repository import Attempt, Check, Repository, body_sha256
 
 if TYPE_CHECKING:
@@ -40,6 +44,13 @@ logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPE = "application/pdf"
+_LATEST_TEXT = (
+    select(col(Version.text))
+    .join(Document, col(Document.id) == col(Version.document_id))
+    .where(col(Document.key) == bindparam("key"))
+    .order_by(col(Version.seq).desc())
+    .limit(1)
+)
 
 
 class RecordPipeline:
@@ -103,16 +114,14 @@ class RecordPipeline:
         if page.recorded or (last_body and body_sha256(page.body) == last_body):
             await self.checks.record(Check(page.key, attempt, not_modified=False))
             return CrawlOutcome(page.key, "unchanged")
-        return self._extracted(page, attempt)
+        return await self._extracted(page, attempt)
 
-    def _extracted(self, page: FetchedPage, attempt: Attempt) -> CrawlOutcome:
+    async def _extracted(self, page: FetchedPage, attempt: Attempt) -> CrawlOutcome:
         document = self.spider.documents[page.key]
-        max_bytes = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
         try:
-            texts = [
-                page_text(part, declared, document, max_bytes=max_bytes)
-                for part, declared in zip(page.parts, document.pages, strict=True)
-            ]
+            text = self._text(page.parts, document)
+            if self._may_vary(document):
+                text = await self._steadied(text, document)
         except ExtractionError as error:
             self.repository.record_issue(page.key, attempt, error.kind, str(error))
             return CrawlOutcome(page.key, "failed", f"{error.kind}: {error}")
@@ -120,7 +129,7 @@ class RecordPipeline:
         recorded = self.repository.record_text(
             page.key,
             attempt,
-            "\n".join(texts),
+            text,
             partial(self.judge, language=document.language),
             vet=None if accepted else partial(vet_capture, language=document.language),
             body=page.body,
@@ -138,6 +147,42 @@ class RecordPipeline:
             recorded.change_id,
             effective.isoformat() if effective else None,
         )
+
+    def _text(self, parts: list[PageBody], document: TrackedDocument) -> str:
+        """The text of a document's fetched pages, in order."""
+        max_bytes = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        return "\n".join(
+            page_text(part, declared, document, max_bytes=max_bytes)
+            for part, declared in zip(parts, document.pages, strict=True)
+        )
+
+    @staticmethod
+    def _may_vary(document: TrackedDocument) -> bool:
+        """Whether a text that is not the last recorded is checked against a second fetch
+        (crawlers/steady.py): a single page fetched over HTTP. A combined document's pages, or a
+        rendered page, would cost a second fetch of each, or a second render."""
+        return not document.combined and document.render != "browser"
+
+    def _latest_text(self, key: str) -> str | None:
+        """The text last recorded of `key`, None before its first."""
+        with self.repository.engine.connect() as connection:
+            return connection.execute(_LATEST_TEXT, {"key": key}).scalar()
+
+    async def _steadied(self, text: str, document: TrackedDocument) -> str:
+        """`text` with what changes on every fetch kept as last recorded (crawlers/steady.py),
+        told by fetching the page again: only when it is not the text last recorded, as the
+        page's first text has nothing to keep."""
+        previous = self._latest_text(document.key)
+        if previous is None or text == previous:
+            return text
+        again = await self.spider.fetch_again(document.key)
+        if again is None:
+            return text
+        try:
+            other = self._text([again], document)
+        except ExtractionError:  # no page this time: nothing to tell the first one by
+            return text
+        return steady_text(text, other, previous)
 
 
 def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_bytes: int) -> str:

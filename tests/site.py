@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,9 @@ class Page:
     # Bodies by the first language the request's Accept-Language names, as a site that
     # negotiates it serves them; `body` for any other (or none).
     languages: dict[str, bytes] = field(default_factory=dict)
+    # A body made anew for every request (given the number of requests so far), as a page with
+    # a nonce or a request id in it is: `body` is then ignored.
+    each: Callable[[int], bytes] | None = None
 
     def for_language(self, accept_language: str | None) -> Page:
         """The page as served to a request that sent `accept_language`."""
@@ -108,6 +112,8 @@ class Site:
                     self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html")
                     return
                 page = page.for_language(self.headers.get("Accept-Language"))
+                if page.each is not None:
+                    page = replace(page, body=page.each(len(site.log)), each=None)
                 self._wait(page)
                 if page.validators and page.status == 200 and self._fresh(page):
                     self.send_response(304)

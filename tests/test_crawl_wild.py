@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
@@ -1254,6 +1254,54 @@ def test_identical_combined_pages_are_recognised_as_unchanged(home: Home, site: 
     home.crawl(catalog)
     assert outcomes(home.crawl(catalog, "--json")) == {"testsite/terms": ("unchanged", "")}
     assert "If-None-Match" not in site.hits("/a")[-1].headers
+
+
+def per_fetch(extra: str = "") -> Callable[[int], bytes]:
+    """A policy page whose element shows a stamp, a request id and a session token made anew
+    for each request, as some servers render them."""
+
+    def body(number: int) -> bytes:
+        stamp = f"2026-12-07T12:{number % 60:02d}:{number * 7 % 60:02d}.{number * 7919:06d}Z"
+        volatile = (
+            f"<p>Page generated {stamp}, request id {number * 104729:x}a9.</p>"
+            f'<form><input type="hidden" name="csrf" value="{number}x"><button>OK</button></form>'
+            f"<p>Session token: {number * 1299709:x}f1c2e</p>"
+        )
+        return terms(CLAUSES + extra + volatile).encode()
+
+    return body
+
+
+def test_a_page_that_changes_on_every_fetch_only_in_its_tokens_is_no_change(
+    home: Home, site: Site
+) -> None:
+    """A page whose policy element shows a generation stamp, a request id or a session token,
+    made anew for every request, gave a new version judged a meaningful change ("2 sentences
+    changed") on every crawl. A text that is not the one last recorded is checked against a
+    second fetch at once: where it differs only in words the two fetches do not share, the
+    words last recorded are kept, so the page reads as unchanged, and a clause that did change
+    is a change, without the tokens around it."""
+    site.pages["/terms"] = Page(b"", each=per_fetch())
+    site.html("/plain", terms(CLAUSES))
+    catalog = declare(home, site, "/terms", "/plain", select=["#terms"])
+    assert set(outcomes(home.crawl(catalog, "--json")).values()) == {("first", "")}
+    first = home.run("text", "testsite/doc-terms").stdout
+    for _ in range(2):
+        seen = outcomes(home.crawl(catalog, "--json"))
+        assert seen["testsite/doc-terms"] == ("unchanged", ""), seen
+    ban = "<p>You may not use the API to train artificial intelligence models.</p>"
+    site.pages["/terms"] = Page(b"", each=per_fetch(ban))
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"][0] == "changed"
+    [change] = home.run("history", "--json").json()
+    diff = home.run("show", str(change["id"]), "--json").json()["diff"]
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert changed == ["+You may not use the API to train artificial intelligence models."]
+    tokens = first.split("platform.\n\n")[-1]  # "Page generated …": as first recorded
+    assert tokens.startswith("Page generated 2026-12-07T")
+    assert home.run("text", "testsite/doc-terms").stdout.endswith("models.\n\n" + tokens)
+    # Fetched again only when its text was not the one last recorded, never a plain page.
+    assert len(site.hits("/terms")) == 1 + 2 * 3
+    assert len(site.hits("/plain")) == 4
 
 
 def test_a_page_that_really_shrank_is_recorded_once_accepted(home: Home, site: Site) -> None:

@@ -321,8 +321,7 @@ class PolicySpider(scrapy.Spider):
             meta.update(render_meta(page, self.settings.getfloat("DOWNLOAD_TIMEOUT") * 1000))
         unconditional = document.combined or document.render == "browser"
         headers = {} if unconditional else conditional_headers(self.states[document.key])
-        if document.language:  # Scrapy asks every page in English ("Accept-Language: en")
-            headers["Accept-Language"] = document.language
+        headers.update(_language_headers(document))
         return scrapy.Request(
             page.url,
             callback=self.parse,
@@ -365,6 +364,31 @@ class PolicySpider(scrapy.Spider):
             last_modified=None if document.combined else _header(response, "Last-Modified"),
             elapsed_ms=_elapsed_ms(response.meta),
             recorded=recorded,
+        )
+
+    async def fetch_again(self, key: str) -> PageBody | None:
+        """The single page of `key` fetched once more, at once and without validators, to tell
+        what of it changes on every fetch (crawlers/steady.py); None when the fetch fails or
+        its answer does not pass screening: the first fetch then stands alone. Downloaded
+        through the engine, as the crawl's own requests are (robots.txt, the per-host delay,
+        redirects kept outside), but parsed by no callback."""
+        url = self.documents[key].pages[0].url
+        request = scrapy.Request(
+            url,
+            headers=_language_headers(self.documents[key]),
+            dont_filter=True,
+            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+        )
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as error:  # whatever it is, the page as first fetched is still sound
+            logger.debug("fetching %s again failed: %r", key, error)
+            return None
+        content_type = _content_type(response)
+        if response.status != 200 or self._screen(response, url, content_type, scan_body=True):
+            return None
+        return PageBody(
+            response.url, response.body, content_type, _declared_charset(response, content_type)
         )
 
     def _last_recorded(self, response: Response, document: TrackedDocument) -> bool:
@@ -496,6 +520,11 @@ def _declared_charset(response: Response, content_type: str | None) -> str | Non
         return response.encoding  # as scrapy-playwright encoded Chromium's HTML
     body = response.body
     return read_bom(body)[0] or charset(content_type) or html_body_declared_encoding(body)
+
+
+def _language_headers(document: TrackedDocument) -> dict[str, str]:
+    """Every page is asked for in the document's declared language: Scrapy asks in English."""
+    return {"Accept-Language": document.language} if document.language else {}
 
 
 def _which_page(document: TrackedDocument, index: int) -> str:
