@@ -60,7 +60,11 @@ _MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.DOTALL)
 _WALL_WORDS = 150
 _SCANNED = 200_000  # bytes of the body looked at: markers sit in a challenge page's first screen
 _PEEK = 1024  # bytes of a body looked at for the start of an HTML page
-_LOGIN_PATH = re.compile(r"(^|/)(log-?in|sign-?in|signin|auth|sso|accounts?|session|oauth)(/|$|\?)")
+# An identity provider's pages too: OAuth's `/oauth2/…/authorize` (Okta's, on a company's own
+# host), SAML's `…/SSO`.
+_LOGIN_PATH = re.compile(
+    r"(^|/)(log-?in|sign-?in|signin|auth|sso|accounts?|session|oauth2?|authorize)(/|$|\?)"
+)
 _LOGIN_HOST = re.compile(r"^(login|signin|auth|accounts|sso|id)\.")
 # Cookie-consent interstitials a site sends visitors to before the page: Google's and YouTube's
 # (consent.google.com), Yahoo's (guce.yahoo.com/consent), a site's own `/consent`.

@@ -277,6 +277,37 @@ def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Si
     assert seen["testsite/doc-moved"] == ("first", "")  # a page that moved is still the page
 
 
+def test_a_redirect_to_another_hosts_sign_in_is_a_login_redirect(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy behind a single sign-on sent the crawler to the identity provider's OAuth page
+    (Okta's `/oauth2/v1/authorize`, on the company's own host), whose script-built sign-in was
+    recorded as the policy. Here the site plays both hosts through a proxy."""
+    monkeypatch.setenv("http_proxy", site.base)
+    authorize = "http://example.okta.example/oauth2/v1/authorize?client_id=x&state=terms"
+    shell = (
+        '<html><body><div id="okta-sign-in"></div><script src="/okta.js"></script>{}</body></html>'
+    )
+    site.html(authorize, shell.format("<p>Sign in with your company account.</p>"))
+    site.html("http://policy.example/terms", "", status=302, headers={"Location": authorize})
+    site.html("http://policy.example/saml", "", status=302, headers={"Location": SAML})
+    site.html(SAML, shell.format("<p>Continue to your organisation's sign-in.</p>"))
+    catalog = home.catalog(
+        [
+            {"type": "Terms", "url": "http://policy.example/terms"},
+            {"type": "Saml", "url": "http://policy.example/saml"},
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json"))
+    assert seen == {
+        "testsite/terms": ("failed", f"login-redirect: redirected to a login page: {authorize}"),
+        "testsite/saml": ("failed", f"login-redirect: redirected to a login page: {SAML}"),
+    }, seen
+
+
+SAML = "http://idp.example.org/idp/profile/SAML2/Redirect/SSO?SAMLRequest=fZJNT8Mw"
+
+
 # Google's consent interstitial, where consent.google.com sends a visitor from the EU.
 CONSENT = terms(
     "<h1>Before you continue to Google</h1><p>We use cookies and data to deliver and maintain"
