@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from w3lib.encoding import read_bom
+
 from crawlers.extraction.media import media_type
 from crawlers.extraction.pdf import pdf_header
 from crawlers.extraction.text import TEXT_TYPES, mislabelled_html
@@ -70,6 +72,18 @@ _LOGIN_HOST = re.compile(r"^(login|signin|auth|accounts|sso|id)\.")
 # (consent.google.com), Yahoo's (guce.yahoo.com/consent), a site's own `/consent`.
 _CONSENT_PATH = re.compile(r"(^|/)(cookie-?)?consent(/|$)")
 _CONSENT_HOST = re.compile(r"^consent\.")
+
+
+def scanned(body: bytes) -> bytes:
+    """A body as the checks below read it: bytes in which an ASCII tag or phrase is its ASCII
+    bytes. A UTF-16 or UTF-32 page (its byte-order mark says so, and browsers obey it) holds
+    each letter in two or four bytes, so no marker, title or password field was ever found in
+    it: a UTF-16 "Page not found" was recorded as the policy. Such a body is read as UTF-8;
+    any other is as it came (one look at its first bytes)."""
+    codec, bom = read_bom(body[:4])
+    if codec is None or bom is None or not codec.startswith(("utf-16", "utf-32")):
+        return body
+    return body[len(bom) :].decode(codec, "replace").encode("utf-8")
 
 
 def markup(content_type: str | None, body: bytes) -> bool:

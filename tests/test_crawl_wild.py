@@ -994,6 +994,59 @@ def test_a_sign_in_page_served_in_the_policys_place_is_a_login_wall(home: Home, 
     assert home.run("history", "--all", "--json").json() == []
 
 
+def test_hostile_pages_each_give_a_clear_outcome_never_a_version_of_what_is_no_policy(
+    home: Home, site: Site
+) -> None:
+    """Pages a hostile or broken site serves: each is a plain outcome. A UTF-16 page (with its
+    byte-order mark, which browsers obey over any charset named) is read as such, and screened
+    as any page is: a UTF-16 "Page not found" or sign-in page was recorded as the policy, as no
+    marker written in ASCII was found in its two-byte letters."""
+    operator = "<p>Données à caractère personnel — “quoted”.</p>"
+    site.pages["/utf16"] = Page(
+        terms(CLAUSES + operator).encode("utf-16"), content_type="text/html"
+    )
+    utf16be = b"\xfe\xff" + terms(CLAUSES + operator).encode("utf-16-be")
+    site.pages["/utf16be"] = Page(utf16be, content_type="text/html; charset=utf-8")
+    site.pages["/missing"] = Page(SOFT_404.encode("utf-16"), content_type="text/html")
+    site.pages["/sign-in"] = Page(SIGN_IN.encode("utf-16"), content_type="text/html")
+    site.html("/empty", "")
+    refresh = '<html><head><meta http-equiv="refresh" content="0; url={}"></head></html>'
+    site.html("/ping", refresh.format("/pong"))
+    site.html("/pong", refresh.format("/ping"))
+    inflated = b"<html><body><p>" + b"policy " * 200_000 + b"</p></body></html>"
+    twice = gzip.compress(gzip.compress(inflated))
+    site.pages["/gzip-gzip"] = Page(twice, headers={"Content-Encoding": "gzip, gzip"})
+    site.html("/twice", terms("<p>Cookie notice.</p>").replace("</body>", terms(CLAUSES)[6:]))
+    paths = ["/utf16", "/utf16be", "/missing", "/sign-in", "/empty", "/ping", "/gzip-gzip"]
+    catalog = declare(home, site, *paths, "/twice")
+    seen = outcomes(home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=1000000"))
+    assert seen == {
+        "testsite/doc-utf16": ("first", ""),
+        "testsite/doc-utf16be": ("first", ""),
+        "testsite/doc-missing": (
+            "failed",
+            "not-found: HTTP 200, but the page says 'Page Not Found | TestSite': an error page,"
+            " not the policy (has it moved?)",
+        ),
+        "testsite/doc-sign-in": ("failed", LOGIN_WALL),
+        "testsite/doc-empty": ("failed", "empty-text: the page is blank: no element, no text"),
+        "testsite/doc-ping": (
+            "failed",
+            "too-many-redirects: the page redirects in a loop (or through too many pages)",
+        ),
+        "testsite/doc-gzip-gzip": (
+            "failed",
+            f"too-large: the page inflates past the size cap of 1,000,000 bytes ({len(twice):,}"
+            " bytes compressed); a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)",
+        ),
+        "testsite/doc-twice": ("first", ""),
+    }, seen
+    for key in ("testsite/doc-utf16", "testsite/doc-utf16be"):
+        assert "Données à caractère personnel — “quoted”." in home.run("text", key).stdout
+    both = home.run("text", "testsite/doc-twice").stdout  # both elements, in the page's order
+    assert both.index("Cookie notice.") < both.index("Clause 1:") and both.count("Clause 1:") == 1
+
+
 def test_terminal_controls_in_fetched_text_never_reach_the_terminal(home: Home, site: Site) -> None:
     """A PDF's text may hold escape sequences that would clear the screen, recolour the diff or
     plant a hyperlink in the user's terminal: they are dropped when the text is read, and `show`

@@ -62,6 +62,7 @@ from crawlers.screening import (
     login_page,
     markup,
     redirect_verdict,
+    scanned,
     script_redirect,
     status_verdict,
 )
@@ -414,8 +415,9 @@ class PolicySpider(scrapy.Spider):
             for name, values in response.headers.items()
             if values
         }
-        scan_body = scan_body and markup(content_type, response.body)
-        vendor = bot_wall(headers, response.body if scan_body else b"")
+        body = scanned(response.body)
+        scan_body = scan_body and markup(content_type, body)
+        vendor = bot_wall(headers, body if scan_body else b"")
         if vendor:
             return Verdict("bot-wall", f"HTTP {response.status}: a bot wall or captcha ({vendor})")
         if response.status >= 400:
@@ -425,13 +427,13 @@ class PolicySpider(scrapy.Spider):
         redirect = redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
         if redirect is not None or not scan_body or response.status >= 300:
             return redirect
-        if said := error_page(response.body, response.status) or login_page(
-            response.body, response.status
+        if said := error_page(body, response.status) or login_page(
+            body, response.status
         ):  # a "soft 404", or a sign-in form, with 200
             return said
         if response.meta.get("playwright"):  # Chromium ran its scripts: judged where it arrived
             return None
-        return _script_redirect(response, requested)
+        return _script_redirect(response, body, requested)
 
     def _not_modified(self, response: Response) -> FetchedPage:
         state = self.states[response.meta["key"]]
@@ -479,10 +481,11 @@ def _unasked(response: Response) -> str | None:
     return None
 
 
-def _script_redirect(response: Response, requested: str) -> Verdict | None:
+def _script_redirect(response: Response, body: bytes, requested: str) -> Verdict | None:
     """A short page whose script sends the browser elsewhere is not the policy: "Redirecting…"
-    was recorded as the document's text, and every later crawl found it unchanged."""
-    target = script_redirect(response.body)
+    was recorded as the document's text, and every later crawl found it unchanged. `body`: the
+    response's, as screening reads it (`crawlers.screening.scanned`)."""
+    target = script_redirect(body)
     if target is None:
         return None
     try:
