@@ -1000,7 +1000,9 @@ def test_hostile_pages_each_give_a_clear_outcome_never_a_version_of_what_is_no_p
     """Pages a hostile or broken site serves: each is a plain outcome. A UTF-16 page (with its
     byte-order mark, which browsers obey over any charset named) is read as such, and screened
     as any page is: a UTF-16 "Page not found" or sign-in page was recorded as the policy, as no
-    marker written in ASCII was found in its two-byte letters."""
+    marker written in ASCII was found in its two-byte letters. A page that holds its policy in
+    a `<noscript>` (shown to readers without scripts) had its header and footer recorded as the
+    policy: it is said, with what to declare."""
     operator = "<p>Données à caractère personnel — “quoted”.</p>"
     site.pages["/utf16"] = Page(
         terms(CLAUSES + operator).encode("utf-16"), content_type="text/html"
@@ -1016,9 +1018,10 @@ def test_hostile_pages_each_give_a_clear_outcome_never_a_version_of_what_is_no_p
     inflated = b"<html><body><p>" + b"policy " * 200_000 + b"</p></body></html>"
     twice = gzip.compress(gzip.compress(inflated))
     site.pages["/gzip-gzip"] = Page(twice, headers={"Content-Encoding": "gzip, gzip"})
+    site.html("/noscript", terms(f'<div id="app"></div><noscript>{CLAUSES}</noscript>'))
     site.html("/twice", terms("<p>Cookie notice.</p>").replace("</body>", terms(CLAUSES)[6:]))
     paths = ["/utf16", "/utf16be", "/missing", "/sign-in", "/empty", "/ping", "/gzip-gzip"]
-    catalog = declare(home, site, *paths, "/twice")
+    catalog = declare(home, site, *paths, "/noscript", "/twice")
     seen = outcomes(home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=1000000"))
     assert seen == {
         "testsite/doc-utf16": ("first", ""),
@@ -1038,6 +1041,11 @@ def test_hostile_pages_each_give_a_clear_outcome_never_a_version_of_what_is_no_p
             "failed",
             f"too-large: the page inflates past the size cap of 1,000,000 bytes ({len(twice):,}"
             " bytes compressed); a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)",
+        ),
+        "testsite/doc-noscript": (  # its header and footer were recorded as the policy
+            "failed",
+            "noscript: the page shows its text only to readers without scripts, in a <noscript>"
+            " element (192 words there, 13 shown): declare `render: browser`",
         ),
         "testsite/doc-twice": ("first", ""),
     }, seen

@@ -22,6 +22,11 @@ _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 # policy. It was recorded as the policy's text, and the policy never tracked.
 _FRAMED_WORDS = 150
 _NOT_A_PAGE = ("about:", "javascript:", "data:")
+# More words than a `<noscript>` notice has ("This site needs JavaScript: enable it…"): a page
+# that holds its policy there, for readers without scripts, and shows those with them a script's
+# page. A reader without scripts is not what the policy's readers see, and the text dropped with
+# the `<noscript>` left a version of the page's header and footer.
+_NOTICE_WORDS = 30
 
 
 def extract_markdown(
@@ -67,6 +72,13 @@ def extract_markdown(
             "the page shows its text in a frame: declare the address of the frame that holds"
             f" the policy instead ({', '.join(frames)})",
         )
+    shown = len(markdown.split())
+    if shown < _FRAMED_WORDS and (hidden := _noscript_words(parts)) > max(shown, _NOTICE_WORDS):
+        raise ExtractionError(
+            "noscript",
+            f"the page shows its text only to readers without scripts, in a <noscript> element"
+            f" ({hidden} words there, {shown} shown): declare `render: browser`",
+        )
     if not _LETTER_OR_DIGIT.search(markdown):
         raise ExtractionError("empty-text", "the page has no text once markup is removed")
     return markdown
@@ -82,6 +94,17 @@ def _frames(parts: Sequence[Part], base: str | None) -> list[str]:
         if _shown(frame, renderer)
         and not (source := (frame.get("src") or "").strip()).lower().startswith(_NOT_A_PAGE)
     ]
+
+
+def _noscript_words(parts: Sequence[Part]) -> int:
+    """How many words the parts hold in `<noscript>` elements, which rendering drops."""
+    words = 0
+    for root, renderer in parts:
+        for node in root.nodes if isinstance(root, Document) else [root]:
+            for hidden in node.iter("noscript") if is_tag(node) else ():
+                if renderer.kept(hidden):
+                    words += len(" ".join(map(str, hidden.itertext())).split())
+    return words
 
 
 def _shown(frame: etree._Element, renderer: Renderer) -> bool:
