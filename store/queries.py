@@ -192,15 +192,29 @@ class LastCheck:
 
 
 @dataclass(frozen=True)
+class Skipped(JsonRow):
+    """A version passed over as a broken capture in judging a later change: the change that
+    made it (judged an anomaly), its store id and its number in the document's history."""
+
+    change_id: int
+    version: int
+    seq: int
+
+
+@dataclass(frozen=True)
 class ChangeDetail:
-    """A change with the two texts it lies between, and their numbers in the document's
-    history (`seq`, by which the web page links them), for display."""
+    """A change with the two texts its verdict compared, their numbers in the document's
+    history (`seq`, by which the web page links them) and the store's id of the old one, for
+    display. After broken captures the old text is the last sound version's, not the change's
+    `from_version`: `skipped` lists the captures between, oldest first (usually none)."""
 
     change: ChangeRow
     old_text: str
     new_text: str
     old_seq: int
     new_seq: int
+    old_version: int
+    skipped: list[Skipped]
 
 
 def list_documents(engine: Engine) -> list[DocumentRow]:
@@ -490,7 +504,13 @@ MAX_ID = 2**31 - 1
 
 
 def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
-    """One change with its before and after texts; None when there is no such change."""
+    """One change with the texts its verdict compared; None when there is no such change.
+
+    After a capture judged an anomaly (Le Chat's terms read once as "Redirecting to
+    legal.mistral.ai"), the engine compares the next version with the last version whose
+    change was not one (`store.repository.past_of`): its counts and matches are of that
+    comparison. Diffed with the broken text, the page, `show` and the API showed the whole
+    policy inserted under "234 removed", none of the removed sentences it quoted in it."""
     if not 0 < change_id <= MAX_ID:
         return None
     with Session(engine) as session:
@@ -498,10 +518,60 @@ def get_change(engine: Engine, change_id: int) -> ChangeDetail | None:
         if change is None:
             return None
         document = session.get_one(Document, change.document_id)
-        before = session.get_one(Version, change.from_version_id)
-        after = session.get_one(Version, change.to_version_id)
+        old_version, broken = _judged_from(session, change)
+        texts = _texts(session, [old_version, change.to_version_id])
+        (old_seq, old_text), (new_seq, new_text) = texts[old_version], texts[change.to_version_id]
         row = change_row(change, document)
-        return ChangeDetail(row, before.text, after.text, before.seq, after.seq)
+        return ChangeDetail(row, old_text, new_text, old_seq, new_seq, old_version, broken)
+
+
+def change_detail_json(engine: Engine, detail: ChangeDetail) -> dict[str, Any]:
+    """What `show --json` and `/api/changes/ID` give, but the diff of the texts (the command
+    line's and the web's to make): the object of `history --json`, the store's id of the version
+    the verdict compared with (`compared_with`: `from_version` unless broken captures were
+    passed over) and those captures (`skipped`), so a script knows which texts the diff is of."""
+    [entry] = changes_json(engine, [detail.change])
+    skipped = [broken.to_json() for broken in detail.skipped]
+    return {**entry, "compared_with": detail.old_version, "skipped": skipped}
+
+
+_ANOMALY = "anomaly"  # the reason of a change judged a broken capture (the diff engine's)
+
+
+def _judged_from(session: Session, change: Change) -> tuple[int, list[Skipped]]:
+    """The id of the version `change` was judged from, and the broken captures passed over
+    since, from one query however many they are: the document's versions from its last sound
+    one (the first, or one made by a change not judged an anomaly) to `from_version`."""
+    same = col(Version.document_id) == change.document_id
+    made_by = col(Change.to_version_id) == col(Version.id)
+    last = sa_select(col(Version.seq)).where(col(Version.id) == change.from_version_id)
+    last_seq = last.scalar_subquery()
+    sound = (
+        sa_select(col(Version.seq))
+        .outerjoin(Change, made_by)
+        .where(same, col(Version.seq) <= last_seq)
+        .where(func.coalesce(col(Change.reason), "") != _ANOMALY)
+        .order_by(col(Version.seq).desc())
+        .limit(1)
+    )
+    rows = session.execute(
+        sa_select(col(Change.id), col(Version.id), col(Version.seq))
+        .outerjoin(Change, made_by)
+        .where(same, col(Version.seq).between(sound.scalar_subquery(), last_seq))
+        .order_by(col(Version.seq))
+    ).all()
+    (_, sound_version, _), *broken = rows
+    return sound_version, [Skipped(made, version, seq) for made, version, seq in broken]
+
+
+def _texts(session: Session, version_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """The number and text of each of `version_ids`, by id, from one query."""
+    rows = session.execute(
+        sa_select(col(Version.id), col(Version.seq), col(Version.text)).where(
+            col(Version.id).in_(version_ids)
+        )
+    ).all()
+    return {version_id: (seq, text) for version_id, seq, text in rows}
 
 
 @dataclass(frozen=True)

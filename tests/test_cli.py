@@ -50,6 +50,7 @@ CHANGE_FIELDS = {
     "rejudged_at",
     "reverted",
 }
+SHOW_FIELDS = {"compared_with", "skipped", "diff"}  # `show --json`'s, beside CHANGE_FIELDS
 DOCUMENT_FIELDS = {
     "key",
     "service",
@@ -87,7 +88,7 @@ def test_json_outputs_keep_their_documented_fields(home: Home, site: Site) -> No
     assert set(document) == DOCUMENT_FIELDS
     [change] = home.run("history", "--json").json()
     assert set(change) == CHANGE_FIELDS
-    assert set(home.run("show", str(change["id"]), "--json").json()) == CHANGE_FIELDS | {"diff"}
+    assert set(home.run("show", str(change["id"]), "--json").json()) == CHANGE_FIELDS | SHOW_FIELDS
     table = home.run("history")
     assert "testsite/terms" in table.stdout and str(change["id"]) in table.stdout
 
@@ -144,6 +145,33 @@ def test_history_and_show_say_when_the_page_has_since_undone_a_change(
     shown = home.run("show", str(change["id"]), columns=200).stdout
     assert f"Reverted: since change {undo['id']}, {day}" in shown
     assert "Reverted" not in home.run("show", str(undo["id"]), columns=200).stdout  # noise
+
+
+def test_show_diffs_a_change_after_a_broken_capture_from_the_text_it_was_judged_on(
+    home: Home,
+) -> None:
+    """After a capture judged an anomaly, the next version is judged against the last sound
+    one, as the web page shows it; `show` diffed it from the broken text and did not say so."""
+    history = History(home.db)
+    broken = history.change(meaningful=False, noise="anomaly", text="Redirecting to whatsapp.com")
+    restored = history.change()
+    shown = home.run("show", str(restored), columns=200).stdout
+    said = (
+        "Compared with version 1, the last capture that read right: version 2 (change"
+        f" {broken}) was a broken capture, passed over in judging this change."
+    )
+    assert said in " ".join(shown.split()), shown
+    assert "Redirecting" not in shown
+    data = home.run("show", str(restored), "--json").json()
+    [version] = [
+        row for row in home.run("history", "--all", "--json").json() if row["id"] == broken
+    ]
+    assert data["skipped"] == [{"change_id": broken, "version": version["to_version"], "seq": 2}]
+    assert data["compared_with"] == version["from_version"]
+    assert "Redirecting" not in data["diff"] and "-Version 0 of whatsapp" in data["diff"]
+    sound = home.run("show", str(broken), "--json").json()  # judged against its from_version
+    assert sound["skipped"] == [] and sound["compared_with"] == sound["from_version"]
+    assert "Compared with" not in home.run("show", str(broken), columns=200).stdout
 
 
 def test_a_reworded_sentence_two_rules_read_apart_is_quoted_once(

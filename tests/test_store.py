@@ -30,7 +30,7 @@ from store.queries import (
 )
 from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
 from store.subscriptions import NewSubscription, add_subscription
-from tests.alerting import History
+from tests.alerting import OPENAI, WHATSAPP, History
 from tests.test_web_data import judge_with, verdict
 
 T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
@@ -118,6 +118,27 @@ def test_versions_changes_and_unchanged_texts(db_url: str) -> None:
     )
     [document] = list_documents(repo.engine)
     assert (document.versions, document.last_changed, document.issue) == (2, later, None)
+
+
+def test_a_change_after_broken_captures_is_read_with_them_in_as_many_queries(db_url: str) -> None:
+    """`get_change` gives the texts the verdict compared, passing over the broken captures
+    between, the same few statements for one broken capture as for three: walking back one
+    change at a time, as the web page did, read each capture's change and texts in turn."""
+    history = History(db_url)
+    shown: dict[int, tuple[int, list[int]]] = {}
+    statements: list[str] = []
+    event.listen(history.engine, "before_cursor_execute", lambda *c: statements.append(c[2]))
+    for document, captures in ((WHATSAPP, 1), (OPENAI, 3)):
+        for n in range(captures):
+            history.change(document, meaningful=False, noise="anomaly", text=f"Redirect {n}")
+        restored = history.change(document)
+        statements.clear()
+        detail = get_change(history.engine, restored)
+        assert detail is not None and "Redirect" not in detail.old_text
+        assert detail.old_text.startswith("Version ") and detail.old_seq == 1
+        shown[captures] = (len(statements), [skipped.seq for skipped in detail.skipped])
+    assert shown == {1: (shown[1][0], [2]), 3: (shown[1][0], [2, 3, 4])}
+    assert shown[1][0] <= 5  # the change, its document, the versions walked, the two texts
 
 
 def test_a_documents_last_meaningful_change_passes_over_noise(db_url: str) -> None:

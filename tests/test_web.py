@@ -35,7 +35,7 @@ from policywatch.web.feeds import ATOM
 from policywatch.web.pace import set_by
 from store.db import open_store
 from store.outbox import documents_json
-from store.queries import changes_json, get_version, list_changes
+from store.queries import ChangeRow, changes_json, get_version, list_changes
 from store.rejudging import rejudge
 from store.repository import Attempt, DocumentInfo, Repository
 from tests.alerting import WHATSAPP, History
@@ -1095,21 +1095,29 @@ def test_a_matched_sentence_leads_to_its_section_of_the_diff(
     assert 'class="insert flagged"' in section and RESTRICTION in section
 
 
+def after_broken_captures(engine: Engine, *captures: str) -> tuple[list[ChangeRow], ChangeRow]:
+    """Acme's terms, then each of `captures` (broken: "Redirecting…"), then the terms with a
+    clause added, judged by the diff engine: the broken captures' changes and the last one."""
+    acme = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
+    repo = Repository(engine)
+    repo.sync_documents([acme])
+    general = "".join(f"Clause {n} of these terms applies to every business.\n" for n in range(40))
+    policy = f"{WHATSAPP_V1}\n## General\n\n{general}"  # long enough to be seen to collapse
+    for text in (policy, *captures, policy.replace(WHATSAPP_V1, WHATSAPP_V2)):
+        repo.record_text(acme.key, Attempt(acme.url), text, assess)
+    *broken, restored = list_changes(engine, document=acme.key, include_noise=True)[::-1]
+    assert [change.reason for change in broken] == ["anomaly"] * len(captures)
+    assert restored.meaningful
+    return broken, restored
+
+
 def test_a_change_after_a_broken_capture_shows_the_diff_it_was_judged_on(
     web_store: Engine,
 ) -> None:
     """Le Chat's terms read once as "Redirecting to legal.mistral.ai"; the next version was
     judged against the last sound one, but its page showed the diff from the broken text: the
     whole policy inserted, under counts and matches of another comparison."""
-    acme = DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/terms")
-    repo = Repository(web_store)
-    repo.sync_documents([acme])
-    general = "".join(f"Clause {n} of these terms applies to every business.\n" for n in range(40))
-    policy = f"{WHATSAPP_V1}\n## General\n\n{general}"  # long enough to be seen to collapse
-    for text in (policy, "Redirecting to acme.test", policy.replace(WHATSAPP_V1, WHATSAPP_V2)):
-        repo.record_text(acme.key, Attempt(acme.url), text, assess)
-    broken, restored = list_changes(web_store, document=acme.key, include_noise=True)[::-1]
-    assert broken.reason == "anomaly" and restored.meaningful
+    [broken], restored = after_broken_captures(web_store, "Redirecting to acme.test")
     page = TestClient(create_app(web_store)).get(f"/changes/{restored.id}").text
     diff = page.split('id="diff-title"')[1]
     inserted = re.findall(r'<tr class="(insert[^"]*)"', diff)
@@ -1120,6 +1128,31 @@ def test_a_change_after_a_broken_capture_shows_the_diff_it_was_judged_on(
     )
     assert skipped in page
     assert 'from <a href="/documents/acme/terms/versions/1">version 1</a>' in page
+
+
+def test_the_api_gives_a_change_after_broken_captures_the_diff_it_was_judged_on(
+    web_store: Engine,
+) -> None:
+    """The page showed the diff the verdict was of, but `/api/changes/ID` still diffed from
+    the broken text: the whole policy added, and nothing said the verdict was of other texts."""
+    broken, restored = after_broken_captures(
+        web_store, "Redirecting to acme.test", "Redirecting to acme.test/legal"
+    )
+    client = TestClient(create_app(web_store))
+    shown = client.get(f"/api/changes/{restored.id}").json()
+    versions = client.get("/api/documents/acme/terms").json()["version_list"]
+    assert shown["skipped"] == [
+        {"change_id": change.id, "version": change.to_version, "seq": seq}
+        for change, seq in zip(broken, (2, 3), strict=True)
+    ]
+    assert shown["compared_with"] == versions[0]["id"] != shown["from_version"]
+    assert "Redirecting" not in shown["diff"]
+    added = [line for line in shown["diff"].splitlines() if line.startswith("+")]
+    assert len(added) == 3 and RESTRICTION in added[-1]  # "+++ after", the date, the clause
+    # The broken capture itself: judged against the last sound version too.
+    second = client.get(f"/api/changes/{broken[1].id}").json()
+    assert second["skipped"] == shown["skipped"][:1]
+    assert second["compared_with"] == shown["compared_with"]
 
 
 def test_a_removed_match_reads_as_removed(client: TestClient, web_store: Engine) -> None:
@@ -1219,7 +1252,9 @@ def test_api_matches_cli_json(client: TestClient, web_store: Engine) -> None:
     rows = client.get("/api/changes?all=1").json()
     assert rows == changes_json(web_store, list_changes(web_store, include_noise=True))
     one = client.get(f"/api/changes/{rows[0]['id']}").json()
-    assert set(one) == {*rows[0], "diff"} and one["diff"].startswith("--- before")
+    assert set(one) == {*rows[0], "compared_with", "skipped", "diff"}
+    assert one["diff"].startswith("--- before") and one["skipped"] == []
+    assert one["compared_with"] == one["from_version"]
     page = client.get("/api/changes?all=1&limit=1&offset=1")
     assert page.json()[0]["id"] == rows[1]["id"]
     # How many the selection holds, beyond the page: a client knows whether to ask for more.

@@ -32,10 +32,12 @@ from policywatch.deadlines import dated, days_after, days_left
 from policywatch.wording import counted, noise_hidden, unified_diff, why_no_date
 from store.outbox import documents_json, failed_by_document
 from store.queries import (
+    ChangeDetail,
     ChangeRow,
     DocumentRow,
     Revert,
     Selection,
+    change_detail_json,
     changes_json,
     count_changes,
     get_change,
@@ -355,6 +357,17 @@ def _unstated(count: int) -> str:
     return f"Left out: {counted(count, 'change')} {whose} (moved, or withdrawn)."
 
 
+def _passed_over(detail: ChangeDetail) -> str:
+    """Which text the change was judged against, when broken captures came between, as the
+    web page says it: the diff below is from that text, not from the broken one."""
+    broken = [f"version {skipped.seq} (change {skipped.change_id})" for skipped in detail.skipped]
+    were = "was a broken capture" if len(broken) == 1 else "were broken captures"
+    return (
+        f"Compared with version {detail.old_seq}, the last capture that read right:"
+        f" {', '.join(broken)} {were}, passed over in judging this change."
+    )
+
+
 def show(
     change_id: Annotated[
         str,
@@ -373,10 +386,9 @@ def show(
     if detail is None:
         fail(f"no change with id {change_id}: `policywatch history --all` lists them")
     change = detail.change
-    diff = unified_diff(detail.old_text, detail.new_text)
     if as_json:
-        [entry] = changes_json(store, [change])
-        print_json({**entry, "diff": "\n".join(diff)})
+        diff = unified_diff(detail.old_text, detail.new_text)
+        print_json({**change_detail_json(store, detail), "diff": "\n".join(diff)})
         return
     title = f"{change.service} · {change.document_type}"
     console.print(Text(title, style="bold"), f" (change {change.id})")
@@ -390,6 +402,8 @@ def show(
     console.print(
         hanging(severity, Text(f"{dated(change.summary, change.effective_date)}{verdict}"))
     )
+    if detail.skipped:
+        console.print(_passed_over(detail), style="italic", highlight=False)
     undone = reverts(store, [change.id]).get(change.id) if change.meaningful else None
     if undone:
         console.print(

@@ -36,9 +36,11 @@ from store.queries import (
     ChangeRow,
     DocumentRow,
     Revert,
+    Skipped,
     VersionDetail,
     VersionInfo,
     VersionRow,
+    change_detail_json,
     changes_json,
     comparison_json,
     get_change,
@@ -62,8 +64,11 @@ class ChangeEntry(ChangeRow):
 
 @dataclass(frozen=True)
 class ChangeWithDiff(ChangeEntry):
-    """`show --json`: a change plus the unified diff of its two texts."""
+    """`show --json`: a change plus the version its verdict compared with (`from_version`
+    unless broken captures were passed over: `skipped`), and the unified diff of the two."""
 
+    compared_with: int
+    skipped: list[Skipped]
     diff: str
 
 
@@ -145,13 +150,13 @@ def api_upcoming(
 
 @router.get("/changes/{change_id}", response_model=ChangeWithDiff)
 def api_change(engine: Store, change_id: int) -> JSONResponse:
-    """One change with its unified diff (the object of `show --json`)."""
+    """One change with the unified diff of the texts its verdict compared, and the broken
+    captures it passed over, if any (the object of `show --json`)."""
     detail = get_change(engine, change_id)
     if detail is None:
         raise HTTPException(404, f"no change with id {change_id}")
     diff = "\n".join(unified_diff(detail.old_text, detail.new_text))
-    [entry] = changes_json(engine, [detail.change])
-    return JSONResponse({**entry, "diff": diff})
+    return JSONResponse({**change_detail_json(engine, detail), "diff": diff})
 
 
 @router.get("/documents", response_model=list[DocumentEntry])

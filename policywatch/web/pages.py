@@ -53,7 +53,6 @@ from policywatch.wording import noise_hidden
 from store.models import utcnow
 from store.queries import (
     SEVERITIES,
-    ChangeDetail,
     ChangeRow,
     Revert,
     VersionRow,
@@ -327,10 +326,9 @@ def change(
 
     Previous and next step over noise, as the timeline hides it, unless the page was opened
     from a list that shows noise (`?all=1`, which the links then keep)."""
-    found_detail = get_change(engine, change_id)
-    if found_detail is None:
+    detail = get_change(engine, change_id)
+    if detail is None:
         raise HTTPException(404, f"no change with id {change_id}")
-    detail, broken = judged_against(engine, found_detail)
     caught = detail.change.matched_sentences()
     found = diffview.sections(
         detail.old_text, detail.new_text, [sentence.sentence for sentence in caught]
@@ -347,39 +345,11 @@ def change(
         view=view,
         old_seq=detail.old_seq,
         new_seq=detail.new_seq,
-        broken=broken,
+        skipped=detail.skipped,
         previous_id=previous_id,
         next_id=next_id,
         noise_query="?all=1" if include_noise else "",
     )
-
-
-@dataclass(frozen=True)
-class Broken:
-    """A version skipped as a broken capture, and the change that judged it one."""
-
-    seq: int
-    change_id: int
-
-
-def judged_against(engine: Engine, detail: ChangeDetail) -> tuple[ChangeDetail, list[Broken]]:
-    """The change between the texts its verdict compared, and the broken captures between.
-
-    After a capture judged an anomaly (Le Chat's terms read once as "Redirecting to
-    legal.mistral.ai"), the engine compares the next version with the last version whose
-    change was not one, as the store's history hands it the baseline: its counts and matched
-    sentences are of that comparison. The diff of the broken text showed the whole policy
-    inserted (90 KB in green under "234 removed"), and not one removed sentence it quoted."""
-    broken: list[Broken] = []
-    previous_id, _ = neighbour_changes(engine, detail.change.id, include_noise=True)
-    while previous_id is not None:
-        earlier = get_change(engine, previous_id)
-        if earlier is None or earlier.change.reason != "anomaly":
-            break
-        broken.insert(0, Broken(earlier.new_seq, previous_id))
-        detail = replace(detail, old_text=earlier.old_text, old_seq=earlier.old_seq)
-        previous_id, _ = neighbour_changes(engine, previous_id, include_noise=True)
-    return detail, broken
 
 
 @router.get("/documents", response_class=HTMLResponse)
