@@ -1443,7 +1443,7 @@ def test_a_change_judged_anew_is_updated_in_the_feeds(
     [rejudged] = list_changes(web_store, document=key)
     assert rejudged.rejudged_at and rejudged.rejudged_at > change.detected_at
     feed = feedparser.parse(client.get("/feeds/all.atom").content)
-    entry = next(entry for entry in feed.entries if entry.id.endswith(f"/changes/{change.id}"))
+    entry = next(entry for entry in feed.entries if entry.link.endswith(f"/changes/{change.id}"))
     assert entry.title.endswith("Scraping barred")
     assert entry.updated == rejudged.rejudged_at.isoformat()
     assert entry.published == change.detected_at.isoformat()

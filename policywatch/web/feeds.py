@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Annotated
 from urllib.parse import quote, urlencode
+from uuid import UUID, uuid5
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import Engine
@@ -28,6 +29,8 @@ from store.queries import SEVERITIES, ChangeRow, tracked_names
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
+# The namespace of the entry ids made without a configured base URL (see `entry_id`).
+_ENTRY_IDS = UUID("5f0c2b1e-6d1a-4c47-9a53-0c8f3a1d7e42")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
@@ -88,11 +91,27 @@ def _updated(row: ChangeRow) -> datetime:
     return max(row.detected_at, row.rejudged_at or row.detected_at)
 
 
+def entry_id(row: ChangeRow, configured: str | None) -> str:
+    """The permanent id of a change's entry: its address under the configured base URL, else a
+    UUID of the change alone (its id and when it was found, so two stores' change 1 differ).
+    Made of the address a request named, it changed with the host name a reader used
+    (`localhost`, the machine's name, its address), and readers showed each change again."""
+    if configured:
+        return f"{configured}changes/{row.id}"
+    return f"urn:uuid:{uuid5(_ENTRY_IDS, f'{row.id} {row.detected_at.isoformat()}')}"
+
+
 def render_feed(
-    rows: list[ChangeRow], *, title: str, self_url: str, page_url: str, base: str
+    rows: list[ChangeRow],
+    *,
+    title: str,
+    self_url: str,
+    page_url: str,
+    base: str,
+    configured: str | None,
 ) -> bytes:
-    """An Atom document of `rows`; `page_url` is the HTML page of the same selection and `base`
-    the site's absolute URL, ending in '/'."""
+    """An Atom document of `rows`; `page_url` is the HTML page of the same selection, `base`
+    the site's absolute URL and `configured` the base URL set for it, if any, ending in '/'."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(feed, "id", self_url)
@@ -105,7 +124,7 @@ def render_feed(
     for row in rows:
         entry = _add(feed, "entry")
         link = f"{base}changes/{row.id}"
-        _add(entry, "id", link)
+        _add(entry, "id", entry_id(row, configured))
         severity = f"[{row.severity}] " if row.severity else ""
         _add(entry, "title", f"{severity}{row.service} · {row.document_type}: {row.summary}")
         _add(entry, "updated", _updated(row).isoformat())
@@ -120,10 +139,19 @@ def render_feed(
     return body
 
 
+def configured_base(request: Request) -> str | None:
+    """The base URL set for the site (`--base-url`, `base_url`), ending in '/', if any."""
+    base: str | None = request.app.state.base_url
+    return base and _slashed(base)
+
+
 def site_base(request: Request) -> str:
     """The absolute URL of the site: the configured base URL, else the one the request used."""
-    base: str = request.app.state.base_url or str(request.base_url)
-    return base if base.endswith("/") else base + "/"
+    return configured_base(request) or _slashed(str(request.base_url))
+
+
+def _slashed(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 def _service_name(engine: Engine, typed: str) -> str:
@@ -171,13 +199,15 @@ def _feed(request: Request, engine: Engine, filters: Filters) -> Response:
     same selection."""
     if filters.service:  # one feed, one id, whether named by name or by slug
         filters = replace(filters, service=_service_name(engine, filters.service))
-    base = site_base(request)
+    base, configured = site_base(request), configured_base(request)
     self_url = base + canonical_address(filters)
     page_query = urlencode(filters.params())
     page_url = base + (f"?{page_query}" if page_query else "")
     title = feed_title(filters)
     rows = changes(engine, filters, limit=FEED_SIZE)
-    body = render_feed(rows, title=title, self_url=self_url, page_url=page_url, base=base)
+    body = render_feed(
+        rows, title=title, self_url=self_url, page_url=page_url, base=base, configured=configured
+    )
     return _conditional(request, body)
 
 
