@@ -10,7 +10,7 @@ spellings the diff engine reads as that date.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
@@ -66,3 +66,8 @@ def _latest_texts(session: Session, documents: set[int]) -> dict[int, str]:
         return {}
     latest = newest_versions(documents, col(Version.document_id), col(Version.text))
     return dict(session.execute(latest).all())
+
+
+def reminder_time(effective: date, days: int) -> datetime:
+    """When the reminder `days` before `effective` is due: the start of that UTC day."""
+    return datetime.combine(effective - timedelta(days=days), time(), tzinfo=UTC)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from store.db import dialect_insert, in_batches, writer
-from store.deadlines import dated_changes
+from store.deadlines import dated_changes, reminder_time
 from store.models import (
     DIGESTS,
     FAILED,
@@ -282,11 +282,6 @@ def _coming_deadlines(
     tomorrow = now.date() + timedelta(days=1)  # nothing is recalled on its own day
     coming, _ = dated_changes(session, start=tomorrow, end=now.date() + timedelta(days=farthest))
     return coming
-
-
-def reminder_time(effective: date, days: int) -> datetime:
-    """When the reminder `days` before `effective` is due: the start of that UTC day."""
-    return datetime.combine(effective - timedelta(days=days), time(), tzinfo=UTC)
 
 
 def _owed_reminders(

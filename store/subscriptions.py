@@ -18,7 +18,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from store.db import writer
-from store.deadlines import dated_changes
+from store.deadlines import dated_changes, reminder_time
 from store.models import (
     DEFAULT_REMINDERS,
     FAILED,
@@ -316,11 +316,19 @@ def wants_document(sub: Subscription, document: Document) -> bool:
     return not sub.tags or bool(set(sub.tags) & set(document.tags or []))
 
 
-def changes_wanted(engine: Engine, names: Sequence[str]) -> int:
-    """How many of the meaningful changes recorded so far the filters of subscriptions `names`
-    (any of them) select: what `subscribe` says a new one will not hear of. Counting every
-    meaningful change told a subscriber to one service's critical changes of 258 it never
-    wanted."""
+@dataclass(frozen=True)
+class Unheard:
+    """What `subscribe` says a new subscription is not alerted of, its filters applied."""
+
+    recorded: int  # the meaningful changes recorded so far
+    recalled: int  # of those, the ones still to take effect that its reminders will recall
+
+
+def changes_unheard(engine: Engine, names: Sequence[str], now: datetime) -> Unheard:
+    """The meaningful changes recorded so far that the filters of subscriptions `names` (any of
+    them) select, and those of them that one of their reminders still recalls. Counting every
+    change told a subscriber to one service's critical changes of 258 it never wanted, and of
+    dates to come of other services, which it would never be reminded of."""
     with Session(engine) as session:
         subs = session.exec(select(Subscription).where(col(Subscription.name).in_(names))).all()
         found = session.exec(
@@ -329,9 +337,25 @@ def changes_wanted(engine: Engine, names: Sequence[str]) -> int:
             .where(col(Change.meaningful).is_(True))
             .options(defer(Change.matches), defer(Change.excerpts))  # type: ignore[arg-type]
         ).all()
-        return sum(
+        recorded = sum(
             any(wants_change(sub, change, document) for sub in subs) for change, document in found
         )
+        tomorrow = now.date() + timedelta(days=1)  # nothing is recalled on its own day
+        coming, _ = dated_changes(session, start=tomorrow, end=None)
+        recalled = sum(
+            any(_recalls(sub, change, document) for sub in subs) for change, document in coming
+        )
+    return Unheard(recorded, recalled)
+
+
+def _recalls(sub: Subscription, change: Change, document: Document) -> bool:
+    """Whether a reminder of `change` is owed to `sub`: it wants the change, and one of its
+    reminders falls after it was made (as the outbox owes them)."""
+    assert change.effective_date is not None, "a dated change"
+    effective = change.effective_date
+    return wants_change(sub, change, document) and any(
+        reminder_time(effective, days) >= sub.created_at for days in sub.reminders or []
+    )
 
 
 def hears_changes(categories: Sequence[str]) -> bool:

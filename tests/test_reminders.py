@@ -210,8 +210,7 @@ def test_subscribing_late_says_that_coming_dates_are_still_recalled(home: Home) 
     said = home.run("subscribe", "json://127.0.0.1:9/hook", "--name", "team", "--remind", "3")
     assert said.stdout.splitlines()[1:] == [
         "It hears of changes detected from now on, not of the 2 recorded so far (see policywatch"
-        " history); those still to take effect are recalled 3 days before (policywatch upcoming"
-        " lists 1)."
+        " history); 1 of them, still to take effect, is recalled 3 days before its date."
     ]
     quiet = home.run("subscribe", "json://127.0.0.1:9/quiet", "--name", "quiet", "--no-remind")
     assert "recalled" not in quiet.stdout and "not of the 2 recorded so far" in quiet.stdout

@@ -46,12 +46,12 @@ from store.models import (
     WITHDRAWN,
     service_slug,
 )
-from store.queries import SEVERITIES, tracked_names, upcoming_changes
+from store.queries import SEVERITIES, tracked_names
 from store.subscriptions import (
     DuplicateName,
     NewSubscription,
     SubscriptionRow,
-    changes_wanted,
+    changes_unheard,
     edit_subscription,
     get_subscription,
     hears_changes,
@@ -238,22 +238,22 @@ def _say_what_is_not_sent(store: Engine, names: Sequence[str], reminders: Sequen
     """A subscription is owed the changes detected after it: subscribed after a first crawl had
     found the change that mattered, a user saw `notify` send nothing, and did not know why. Of
     those, the ones still to take effect will be recalled: said too, or the user would think
-    the ban found last week lost to them."""
-    earlier = changes_wanted(store, names)  # those its filters select, not every one
-    if not earlier:
+    the ban found last week lost to them. Both counted by its filters, as its alerts are."""
+    unheard = changes_unheard(store, names, datetime.now(UTC))
+    if not unheard.recorded:
         return
     said = (
-        f"It hears of changes detected from now on, not of the {earlier} recorded so far"
-        " (see policywatch history)"
+        f"It hears of changes detected from now on, not of the {unheard.recorded} recorded so"
+        " far (see policywatch history)"
     )
-    if reminders:
-        coming = upcoming_changes(store, start=datetime.now(UTC).date()).rows
-        if coming:
-            said += (
-                f"; those still to take effect are recalled"
-                f" {_days(sorted(set(reminders), reverse=True))} before"
-                f" (policywatch upcoming lists {len(coming)})"
-            )
+    if unheard.recalled:
+        one = unheard.recalled == 1
+        said += (
+            f"; {unheard.recalled} of them, still to take effect,"
+            f" {'is' if one else 'are'} recalled"
+            f" {_days(sorted(set(reminders), reverse=True))} before {'its' if one else 'their'}"
+            " date"
+        )
     console.print(said + ".", highlight=False)
 
 

@@ -1,0 +1,61 @@
+"""What `policywatch subscribe` tells a new subscriber of the changes recorded before it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from tests.alerting import OPENAI, History
+from tests.conftest import Home
+
+TODAY = datetime.now(UTC).date()
+
+
+def stating(day: date) -> str:
+    return f"AI providers may not use the API, effective {day:%B} {day.day}, {day.year}."
+
+
+def said(home: Home, *filters: str) -> str:
+    done = home.run("subscribe", "json://127.0.0.1:9/hook", *filters)
+    assert done.code == 0, done.stderr
+    return " ".join(done.stdout.split()[3:])  # after "Subscribed NAME: URL"
+
+
+def test_the_dates_a_new_subscription_is_reminded_of_are_those_its_filters_select(
+    home: Home,
+) -> None:
+    """Its note counted every date to come ("policywatch upcoming lists 2"), another service's
+    and those under its severity too, and said they were recalled when its filters selected
+    none of them: a subscriber to OpenAI's was promised WhatsApp's reminders."""
+    history = History(home.db)
+    soon, later = TODAY + timedelta(days=30), TODAY + timedelta(days=60)
+    history.change(effective=soon, text=stating(soon), summary="AI providers barred")
+    history.change(OPENAI, severity="high", summary="Scraping banned")  # undated
+    history.change(OPENAI, severity="low", effective=later, text=stating(later))
+    assert said(home, "--name", "all", "--min-severity", "low") == (
+        "It hears of changes detected from now on, not of the 3 recorded so far (see policywatch"
+        " history); 2 of them, still to take effect, are recalled 7 days and 1 day before their"
+        " date."
+    )
+    assert said(home, "--name", "whatsapp", "--service", "whatsapp", "--remind", "3") == (
+        "It hears of changes detected from now on, not of the 1 recorded so far (see policywatch"
+        " history); 1 of them, still to take effect, is recalled 3 days before its date."
+    )
+    # OpenAI's dated change is under its bar; its undated one is no date to recall.
+    assert said(home, "--name", "openai", "--service", "openai") == (
+        "It hears of changes detected from now on, not of the 1 recorded so far (see policywatch"
+        " history)."
+    )
+
+
+def test_a_date_too_near_for_any_reminder_is_not_said_to_be_recalled(home: Home) -> None:
+    """A reminder that falls before the subscription was made is never sent."""
+    history = History(home.db)
+    near = TODAY + timedelta(days=3)
+    history.change(effective=near, text=stating(near), summary="AI providers barred")
+    assert said(home, "--name", "week", "--remind", "7") == (
+        "It hears of changes detected from now on, not of the 1 recorded so far (see policywatch"
+        " history)."
+    )
+    assert "1 of them, still to take effect, is recalled" in said(
+        home, "--name", "day", "--remind", "7", "--remind", "1"
+    )
