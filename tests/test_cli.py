@@ -1120,3 +1120,34 @@ def test_an_unknown_key_is_sent_to_the_users_catalog_only_where_none_of_it_loade
         [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert result.code == 2 and "nope" in error, result.stderr
         assert "--catalog PATH" not in error and "skipped as broken" not in error, error
+
+
+INTERRUPTED_WHILE_LOADING = """
+import sys
+
+class Interrupt:  # Ctrl-C as the command line's modules load
+    def find_spec(self, name, path=None, target=None):
+        if name == "policywatch.cli":
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["policywatch", "history"]
+from policywatch.__main__ import main
+
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback() -> None:
+    """Its libraries take a second or two to import: a Ctrl-C then printed thirty lines of
+    SQLAlchemy internals where a Ctrl-C a moment later exits 130, nothing said."""
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "scripts"
+    ]
+    assert scripts["policywatch"] == "policywatch.__main__:main"  # the console script loads it
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_LOADING], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stderr) == (130, "")
