@@ -44,7 +44,7 @@ def near_miss(given: str, name: str) -> bool:
     given, name = given.lower(), name.lower()
     if typos(given, name) <= (1 if len(name) <= 5 else 2 if len(name) <= 12 else 3):
         return True
-    if " " in name and name.split()[0] == given.strip():
+    if len(parts := name.split()) > 1 and parts[0] == given.strip():
         return True
     service, slash, document = given.partition("/")
     of, _, named = name.partition("/")

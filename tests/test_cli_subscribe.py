@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from notifier.subscriptions import subscribe
+from store.db import open_store
+from store.subscriptions import NewSubscription
 from tests.alerting import OPENAI, History
 from tests.conftest import Home
 
@@ -59,3 +62,17 @@ def test_a_date_too_near_for_any_reminder_is_not_said_to_be_recalled(home: Home)
     assert "1 of them, still to take effect, is recalled" in said(
         home, "--name", "day", "--remind", "7", "--remind", "1"
     )
+
+
+def test_a_blank_name_is_refused_and_one_stored_breaks_no_lookup(home: Home) -> None:
+    """`subscribe --name ' '` made a subscription no command could name, and every lookup of a
+    name after it (`subscriptions remove hok`) failed with a traceback, as the closest name to
+    suggest was sought among them."""
+    History(home.db)
+    for blank in ("", "   "):
+        refused = home.run("subscribe", "json://127.0.0.1:9/hook", "--name", blank)
+        assert refused.code == 2 and refused.stderr.startswith("error: --name is blank"), blank
+    subscribe(open_store(home.db), NewSubscription(name="  ", url="json://127.0.0.1:9/"))
+    missing = home.run("subscriptions", "remove", "hok")
+    assert missing.code == 2 and "Traceback" not in missing.stderr, missing.stderr
+    assert missing.stderr.startswith("error: no subscription named 'hok'")

@@ -168,6 +168,8 @@ def subscribe(
     """Subscribe an Apprise URL (or config) to the changes that match the filters."""
     if (url is None) == (config is None):
         fail("give either an Apprise URL or --config FILE")
+    if name is not None and not name.strip():  # `subscriptions remove ' '` could not name it
+        fail("--name is blank: give the name subscriptions edit, pause, remove… will know it by")
     if remind and no_remind:
         fail("give --remind DAYS or --no-remind, not both")
     hears = hears_changes(category or [])
