@@ -40,8 +40,10 @@ def near_miss(given: str, name: str) -> bool:
     and some of the words of the document's part (`whatsapp/business-terms` for
     `whatsapp/business-solution-terms`), or, for a name of several words, its first (`acme` for
     "Acme Messenger"). Letters two words share by chance are none: "nope" is no typo of
-    "openai"."""
+    "openai", and nothing typed (`--only ''`) is no typo of "X"."""
     given, name = given.lower(), name.lower()
+    if not given.strip():
+        return False
     if typos(given, name) <= (1 if len(name) <= 5 else 2 if len(name) <= 12 else 3):
         return True
     if len(parts := name.split()) > 1 and parts[0] == given.strip():

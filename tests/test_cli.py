@@ -1151,3 +1151,15 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback() -> None:
         [sys.executable, "-c", INTERRUPTED_WHILE_LOADING], capture_output=True, text=True
     )
     assert (done.returncode, done.stderr) == (130, "")
+
+
+def test_nothing_typed_is_no_typo_of_a_one_letter_name(home: Home) -> None:
+    """A blank `--service` or `--only` (a shell variable left empty) was "did you mean X?", X's
+    one letter being one slip from none."""
+    assert close_names("", ["X", "x/terms-of-service"]) == []
+    assert close_names("  ", ["X"]) == []
+    History(home.db, [WHATSAPP, DocumentInfo("x/terms", "X", "Terms", "https://x.test/")])
+    for filters in (("--service", " "), ("--document", " ")):
+        said = home.run("history", *filters)
+        assert said.code == 2 and "did you mean" not in said.stderr, said.stderr
+        assert "(the documents of X" not in said.stderr, said.stderr
