@@ -76,3 +76,16 @@ def test_a_blank_name_is_refused_and_one_stored_breaks_no_lookup(home: Home) -> 
     missing = home.run("subscriptions", "remove", "hok")
     assert missing.code == 2 and "Traceback" not in missing.stderr, missing.stderr
     assert missing.stderr.startswith("error: no subscription named 'hok'")
+
+
+def test_a_blank_filter_is_refused_as_it_would_select_nothing(home: Home) -> None:
+    """`--service "$SERVICE"`, the variable unset, made a subscription that matched nothing:
+    a warning scrolled by, and it never sent a word."""
+    History(home.db)
+    assert home.run("subscribe", "json://127.0.0.1:9/hook", "--name", "team").code == 0
+    for command in (("subscribe", "json://127.0.0.1:9/other"), ("subscriptions", "edit", "team")):
+        for option in ("--service", "--document", "--tag", "--category"):
+            refused = home.run(*command, option, "whatsapp", option, " ")
+            assert refused.code == 2, (command, option)
+            assert refused.stderr.startswith(f"error: {option}: a blank value names nothing")
+    assert [row["name"] for row in home.run("subscriptions", "list", "--json").json()] == ["team"]

@@ -110,19 +110,34 @@ IssueStreakOption = Annotated[
     ),
 ]
 Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]
+
+
 # The filters of `subscribe`, which `subscriptions edit` replaces.
+def _no_blank(values: list[str] | None) -> list[str] | None:
+    """A filter's values, none blank: `--service "$SERVICE"` with the variable unset made a
+    subscription that matched nothing, and never sent a word."""
+    if values and any(not value.strip() for value in values):
+        raise typer.BadParameter("a blank value names nothing, and would select nothing")
+    return values
+
+
 ServiceOption = Annotated[
-    list[str] | None, typer.Option(help="Only this service, any case (repeatable).")
+    list[str] | None,
+    typer.Option(help="Only this service, any case (repeatable).", callback=_no_blank),
 ]
 DocumentOption = Annotated[
-    list[str] | None, typer.Option(help="Only this document key (repeatable).")
+    list[str] | None,
+    typer.Option(help="Only this document key (repeatable).", callback=_no_blank),
 ]
 TagOption = Annotated[
-    list[str] | None, typer.Option(help="Only documents with this catalog tag (repeatable).")
+    list[str] | None,
+    typer.Option(help="Only documents with this catalog tag (repeatable).", callback=_no_blank),
 ]
 CategoryOption = Annotated[
     list[str] | None,
-    typer.Option(help=f"A change category, or `{FETCH_ISSUE}` for fetch problems."),
+    typer.Option(
+        help=f"A change category, or `{FETCH_ISSUE}` for fetch problems.", callback=_no_blank
+    ),
 ]
 _SEVERITY = typer.Option(
     help=f"One of {', '.join(SEVERITIES)} (any case).", callback=severity_level
