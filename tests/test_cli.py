@@ -1163,3 +1163,41 @@ def test_nothing_typed_is_no_typo_of_a_one_letter_name(home: Home) -> None:
         said = home.run("history", *filters)
         assert said.code == 2 and "did you mean" not in said.stderr, said.stderr
         assert "(the documents of X" not in said.stderr, said.stderr
+
+
+def test_ctrl_c_mid_import_keeps_what_was_imported_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted, an import ended with 130 and not a word: whether anything was kept, and
+    what to do, the user could only guess. The documents done are summed up, and importing the
+    folder again adds the rest."""
+    import crawlers.importer
+    from policywatch.cli import app
+    from store.queries import list_documents
+
+    for service in ("Acme", "Zeta"):
+        folder = tmp_path / "tree" / f"{service}__Terms"
+        folder.mkdir(parents=True)
+        for day, clause in (("2025-01-01", "may"), ("2025-02-01", "must not")):
+            (folder / f"{day}.md").write_text(f"# Terms\n\nYou {clause} use it to train AI.\n")
+    real = crawlers.importer.import_folder
+
+    def interrupted_at_the_second(repository: Any, folder: Path, *args: Any) -> Any:
+        if folder.name.startswith("Zeta"):
+            raise KeyboardInterrupt
+        return real(repository, folder, *args)
+
+    db = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    command = ["import-history", str(tmp_path / "tree"), "--db", db]
+    monkeypatch.setattr(crawlers.importer, "import_folder", interrupted_at_the_second)
+    stopped = CliRunner().invoke(app, command, terminal_width=100)
+    assert stopped.exit_code == 130
+    assert "acme/terms │            2 │       1" in stopped.stdout
+    assert "Interrupted: the versions imported so far are kept; import the same folder" in (
+        stopped.stderr
+    )
+    assert [row.key for row in list_documents(open_store(db))] == ["acme/terms"]
+    monkeypatch.setattr(crawlers.importer, "import_folder", real)
+    again = CliRunner().invoke(app, command, terminal_width=100)
+    assert again.exit_code == 0 and "2 files already recorded" in again.stdout
+    assert [row.key for row in list_documents(open_store(db))] == ["acme/terms", "zeta/terms"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -91,7 +93,7 @@ def import_history(
     total = sum(1 for one in folders for _ in one.iterdir())
     rows: list[tuple[str, list[int]]] = []
     already, read, skipped = 0, False, []
-    with progress_bar() as progress:
+    with _interruptible(rows), progress_bar() as progress:
         task = progress.add_task("importing", total=total)
         for one in folders:
             name, kind = (service, doc_type) if service and doc_type else identify(one)
@@ -124,6 +126,24 @@ def import_history(
             f" skipped, the first {skipped[0]}); no version and no document was recorded",
             EXIT_NOTHING_FETCHED,
         )
+
+
+@contextmanager
+def _interruptible(rows: list[tuple[str, list[int]]]) -> Iterator[None]:
+    """Ctrl-C mid-import: it ended with 130 and not a word, and the user could not tell whether
+    anything was kept. Each version is written with its change, so what was imported stays:
+    the documents done are summed up, and importing again adds only the rest."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if rows:
+            console.print(_summary(rows, console.width))
+        err_console.print(
+            "Interrupted: the versions imported so far are kept; import the same folder again"
+            " to add the rest (those recorded are counted as already recorded).",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
 
 
 def _note_new_service(store: Engine, service: str) -> None:
