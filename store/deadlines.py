@@ -69,5 +69,10 @@ def _latest_texts(session: Session, documents: set[int]) -> dict[int, str]:
 
 
 def reminder_time(effective: date, days: int) -> datetime:
-    """When the reminder `days` before `effective` is due: the start of that UTC day."""
-    return datetime.combine(effective - timedelta(days=days), time(), tzinfo=UTC)
+    """When the reminder `days` before `effective` is due: the start of that UTC day, or, for
+    days before the calendar begins (stored before `MAX_REMINDER` bounded them), its first
+    moment, which is never owed: a notify failed on them, for every subscription."""
+    try:
+        return datetime.combine(effective - timedelta(days=days), time(), tzinfo=UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)

@@ -208,6 +208,9 @@ class Change(SQLModel, table=True):
 
 
 DEFAULT_REMINDERS = (7, 1)  # days before a change takes effect, unless a subscription says
+MAX_REMINDER = (
+    3650  # days: ten years ahead; far more ran past the calendar, and every notify failed
+)
 DIGESTS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}  # a subscription's periods
 
 

@@ -42,6 +42,7 @@ from store.models import (
     FETCH_ISSUE,
     FETCH_RESUMED,
     FOLLOW_UPS,
+    MAX_REMINDER,
     PENDING,
     REINSTATED,
     REMINDER,
@@ -276,7 +277,8 @@ def _coming_deadlines(
     """The meaningful changes taking effect within the farthest reminder any subscription asks
     for, whose date their page still states (`still_stated`): a date moved or withdrawn since
     is no deadline."""
-    farthest = max((day for sub in subscriptions for day in sub.reminders or []), default=0)
+    reminders = (day for sub in subscriptions for day in sub.reminders or [])
+    farthest = min(max(reminders, default=0), MAX_REMINDER)  # stored before it was bounded
     if not farthest:
         return []
     tomorrow = now.date() + timedelta(days=1)  # nothing is recalled on its own day

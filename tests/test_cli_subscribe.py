@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from notifier.subscriptions import subscribe
 from store.db import open_store
-from store.subscriptions import NewSubscription
+from store.subscriptions import NewSubscription, set_reminders
 from tests.alerting import OPENAI, History
 from tests.conftest import Home
+from tests.receivers import Webhook
 
 TODAY = datetime.now(UTC).date()
 
@@ -89,3 +90,24 @@ def test_a_blank_filter_is_refused_as_it_would_select_nothing(home: Home) -> Non
             assert refused.code == 2, (command, option)
             assert refused.stderr.startswith(f"error: {option}: a blank value names nothing")
     assert [row["name"] for row in home.run("subscriptions", "list", "--json").json()] == ["team"]
+
+
+def test_reminders_beyond_the_calendar_are_refused_and_those_stored_break_no_notify(
+    home: Home, hook: Webhook
+) -> None:
+    """`subscriptions remind team 99999999999` was taken, and from then on every notify (and
+    every crawl's delivery) failed with an OverflowError traceback: no one was alerted."""
+    history = History(home.db)
+    for asked in (
+        ("subscribe", hook.url("/far"), "--name", "far", "--remind", "3651"),
+        ("subscriptions", "remind", "team", "99999999999"),
+    ):
+        refused = home.run(*asked)
+        assert refused.code == 2 and "is not in the range 1 to 3650" in refused.stderr, asked
+    assert home.run("subscribe", hook.url("/team"), "--name", "team", "--remind", "3650").code == 0
+    set_reminders(open_store(home.db), "team", [99999999999, 1000000, 7])  # stored before
+    soon = TODAY + timedelta(days=30)
+    history.change(effective=soon, text=stating(soon), summary="AI providers barred")
+    sent = home.run("notify", "--json")
+    assert sent.code == 0 and sent.json()["delivered"] == 1, sent.stderr
+    assert [post["title"][:10] for post in hook.posts] == ["[CRITICAL]"]

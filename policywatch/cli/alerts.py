@@ -42,6 +42,7 @@ from store.models import (
     DEFAULT_REMINDERS,
     DIGESTS,
     FETCH_ISSUE,
+    MAX_REMINDER,
     REINSTATED,
     WITHDRAWN,
     service_slug,
@@ -170,6 +171,7 @@ def subscribe(
         list[int] | None,
         typer.Option(
             min=1,
+            max=MAX_REMINDER,
             help="Remind this many days before a change takes effect (repeatable; default: 7 "
             "and 1).",
             show_default=False,
@@ -456,6 +458,7 @@ def remind(
         typer.Argument(
             metavar="DAYS...",
             min=1,
+            max=MAX_REMINDER,
             help="Days before a change takes effect, e.g. 14 7 1.",
             show_default=False,
         ),
