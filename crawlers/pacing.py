@@ -21,6 +21,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 DEFAULT_INTERVAL = "24h"
+MAX_INTERVAL = 3650  # days
 
 _INTERVAL = re.compile(r"^(\d+)([mhd])$")
 
@@ -39,6 +40,8 @@ def interval_seconds(text: str) -> int:
     """`30m`, `6h`, `1d` in seconds.
 
     Zero is refused: it would re-check the page on every run, which no site's terms deserve.
+    So is more than ten years: `99999999999d` passed `catalog validate`, then every crawl of
+    the document failed with an OverflowError, when its next check ran past the calendar.
     """
     match = _INTERVAL.match(text)
     if not match:
@@ -46,7 +49,10 @@ def interval_seconds(text: str) -> int:
     number, unit = int(match[1]), match[2]
     if number == 0:
         raise ValueError(f"interval {text!r} must be longer than zero")
-    return number * {"m": 60, "h": 3600, "d": 86400}[unit]
+    seconds = number * {"m": 60, "h": 3600, "d": 86400}[unit]
+    if seconds > MAX_INTERVAL * 86400:
+        raise ValueError(f"interval {text!r} is longer than {MAX_INTERVAL}d, ten years")
+    return seconds
 
 
 @dataclass(frozen=True)

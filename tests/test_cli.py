@@ -1201,3 +1201,21 @@ def test_ctrl_c_mid_import_keeps_what_was_imported_and_says_so(
     again = CliRunner().invoke(app, command, terminal_width=100)
     assert again.exit_code == 0 and "2 files already recorded" in again.stdout
     assert [row.key for row in list_documents(open_store(db))] == ["acme/terms", "zeta/terms"]
+
+
+def test_an_interval_past_ten_years_is_refused_where_it_crashed_every_crawl(home: Home) -> None:
+    """`interval: 99999999999d` passed `catalog validate`; then every crawl of the service
+    failed with an OverflowError traceback, its next check past the calendar."""
+    import yaml
+
+    from crawlers.pacing import interval_seconds
+
+    assert interval_seconds("3650d") == 3650 * 86400
+    declared = {"type": "Terms", "url": "http://127.0.0.1:9/terms", "interval": "99999999999d"}
+    catalog = home.path / "huge.yaml"
+    catalog.write_text(yaml.safe_dump({"service": "Huge", "documents": [declared]}))
+    refused = home.run("catalog", "validate", str(catalog))
+    assert refused.code == 2 and "interval '99999999999d' is longer than 3650d" in refused.stdout
+    (home.path / "config.toml").write_text('interval = "87601h"\n')
+    unread = home.run("history")
+    assert unread.code == 2 and "interval '87601h' is longer than 3650d" in unread.stderr
