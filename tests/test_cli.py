@@ -1219,3 +1219,17 @@ def test_an_interval_past_ten_years_is_refused_where_it_crashed_every_crawl(home
     (home.path / "config.toml").write_text('interval = "87601h"\n')
     unread = home.run("history")
     assert unread.code == 2 and "interval '87601h' is longer than 3650d" in unread.stderr
+
+
+def test_a_send_timeout_the_timer_cannot_hold_is_refused(home: Home, hook: Webhook) -> None:
+    """`--send-timeout 1e10` (or `inf`, `nan`, or in POLICYWATCH_SEND_TIMEOUT) was taken, and
+    each send then failed with a traceback from the timer that enforces it."""
+    history = History(home.db)
+    assert home.run("subscribe", hook.url(), "--name", "team").code == 0
+    history.change(summary="AI providers barred")
+    for given, said in (("1e10", "is not in the range 1 to 86400"), ("nan", "nan is no number")):
+        refused = home.run("notify", "--send-timeout", given)
+        assert refused.code == 2 and said in refused.stderr, refused.stderr
+    assert hook.posts == []
+    sent = home.run("notify", "--send-timeout", "86400", "--json")
+    assert sent.code == 0 and sent.json()["delivered"] == 1, sent.stderr

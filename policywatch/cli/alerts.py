@@ -6,6 +6,7 @@ Subscription URLs hold tokens and passwords: this module only ever prints them m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -91,12 +92,24 @@ MaxAttemptsOption = Annotated[
         help="Attempts before a delivery is marked failed.",
     ),
 ]
+
+
+def _a_number(seconds: float) -> float:
+    """`nan` passes every range check: the timer that enforces the limit refused it, and each
+    send failed with a traceback."""
+    if math.isnan(seconds):
+        raise typer.BadParameter("nan is no number of seconds")
+    return seconds
+
+
 SendTimeoutOption = Annotated[
     float,
     typer.Option(
         "--send-timeout",
         envvar="POLICYWATCH_SEND_TIMEOUT",
         min=1,
+        max=86400,  # a day; the timer that enforces it overflowed at 1e10, and failed each send
+        callback=_a_number,
         metavar="SECONDS",
         help="Time one message may take to be sent; past it, it fails and is retried.",
     ),
