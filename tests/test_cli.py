@@ -1233,3 +1233,33 @@ def test_a_send_timeout_the_timer_cannot_hold_is_refused(home: Home, hook: Webho
     assert hook.posts == []
     sent = home.run("notify", "--send-timeout", "86400", "--json")
     assert sent.code == 0 and sent.json()["delivered"] == 1, sent.stderr
+
+
+def test_ctrl_c_mid_rejudge_lists_the_verdicts_already_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted, rejudge ended with 130 and not a word, its list unprinted: the documents
+    judged kept their new verdicts, and the next run, finding them agreed, listed them no more.
+    What changed was never said."""
+    import store.rejudging
+    from policywatch.cli import app
+
+    db = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    history = History(db)
+    history.change(WHATSAPP, summary="Made up", severity="low")  # the rules judge it otherwise
+    history.change(OPENAI, summary="Made up too", severity="low")
+    real = store.rejudging.rejudge
+    calls: list[str] = []
+
+    def interrupted_at_the_second(engine: Any, key: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(key)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(engine, key, *args, **kwargs)
+
+    monkeypatch.setattr(store.rejudging, "rejudge", interrupted_at_the_second)
+    stopped = CliRunner().invoke(app, ["rejudge", "--db", db], terminal_width=200)
+    assert stopped.exit_code == 130
+    assert "Judged otherwise" in stopped.stdout
+    assert "1 change of 1 document judged again: 1 verdict changed" in stopped.stdout
+    assert stopped.stderr.startswith("Interrupted: 1 of 2 documents judged again, their verdicts")

@@ -20,6 +20,7 @@ from policywatch.cli.common import (
     checked_rules,
     console,
     engine,
+    err_console,
     print_json,
     progress_bar,
 )
@@ -52,11 +53,27 @@ def rejudge(
     judge = partial(assess, rules=load_rules(checked_rules(rules)))
     keys = _selected(store, service, document)
     judged: list[Judged] = []
-    with progress_bar(disable=as_json) as progress:
-        task = progress.add_task("judging", total=len(keys))
-        for key in keys:
-            judged.append(judge_again(store, key, judge, write=not dry_run))
-            progress.advance(task)
+    try:
+        with progress_bar(disable=as_json) as progress:
+            task = progress.add_task("judging", total=len(keys))
+            for key in keys:
+                judged.append(judge_again(store, key, judge, write=not dry_run))
+                progress.advance(task)
+    except KeyboardInterrupt:
+        # The documents judged keep their new verdicts, and a second run, finding them agreed,
+        # lists them no more: the list is printed now or never.
+        _print(judged, dry_run, as_json)
+        err_console.print(
+            f"Interrupted: {len(judged)} of {counted(len(keys), 'document')} judged again"
+            f"{'' if dry_run else ', their verdicts replaced as listed'}; the others keep"
+            " theirs, and policywatch rejudge judges them again.",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    _print(judged, dry_run, as_json)
+
+
+def _print(judged: list[Judged], dry_run: bool, as_json: bool) -> None:
     if as_json:
         print_json([_json(one.key, change) for one in judged for change in one.differing])
     else:
