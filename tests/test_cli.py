@@ -927,7 +927,7 @@ def test_show_wants_a_number(home: Home) -> None:
         # An argument is named as its help and usage line name it, not by its name in the code.
         (
             ["subscriptions", "remind", "ops", "0"],
-            "DAYS: 0 is not 1 or more",
+            "DAYS: 0 is not in the range 1 to 3650",
             "policywatch subscriptions remind",
         ),
         (
