@@ -1263,3 +1263,11 @@ def test_ctrl_c_mid_rejudge_lists_the_verdicts_already_replaced(
     assert "Judged otherwise" in stopped.stdout
     assert "1 change of 1 document judged again: 1 verdict changed" in stopped.stdout
     assert stopped.stderr.startswith("Interrupted: 1 of 2 documents judged again, their verdicts")
+
+
+def test_a_blank_only_is_quoted_in_its_error(home: Home) -> None:
+    """`--only ''` (a variable left empty) read `error: --only : no document has that key`."""
+    for args in (("crawl", "--only", ""), ("catalog", "preview", "")):
+        said = home.run(*args)
+        assert said.code == 2, said.stderr
+        assert "'': no document has that key or service" in said.stderr, said.stderr

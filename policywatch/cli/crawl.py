@@ -124,7 +124,7 @@ def no_such_document(loaded: Catalog, names: list[str]) -> str:
     """`names`, which no document has as key or service, each with the closest that one has; or
     the entries skipped as broken, which may have declared them."""
     known = {name for document in loaded.documents for name in (document.key, document.service)}
-    said = ", ".join(f"{name}{did_you_mean(name, known)}" for name in names)
+    said = ", ".join(f"{_shown(name)}{did_you_mean(name, known)}" for name in names)
     broken = len(skipped_entries(loaded))  # a name of `intervals` pacing nothing skips none
     skipped = (
         f"; or is it declared by one of the {counted(broken, 'entry', 'entries')} skipped"
@@ -133,6 +133,11 @@ def no_such_document(loaded: Catalog, names: list[str]) -> str:
         else ""
     )
     return f"{said}: no document has that key or service{skipped}"
+
+
+def _shown(name: str) -> str:
+    """A name as typed, quoted when blank: `--only ''` read `error: --only : no document…`."""
+    return name if name.strip() else repr(name)
 
 
 def _undeclared(names: list[str], db: str | None) -> list[str]:
