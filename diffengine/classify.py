@@ -13,7 +13,8 @@ Rules read only what changed, sentence by sentence, page chrome left out:
   from a list introduced as an exception ("… are not allowed, except:"), on its introduction,
   and a place cut from where a service is "available (only) in" (`allowed_cut`: fewer places
   allowed); one added there (`allowed_grown`) lifts the restriction, as an item cut from a list
-  of what is barred does (`items_cut`);
+  of what is barred does (`items_cut`), and an item cut from a list a rule reads ("with Meta
+  and Google" become "with Meta": `listed_cut`, sharing narrowed);
 - a sentence an earlier version already said (`known`: a page flapping between variants)
   fires nothing, nor does a title ("Account Suspension and Termination"): its section's
   sentences say what it names;
@@ -43,6 +44,7 @@ from diffengine.matching import (
     dropped,
     find,
     items_cut,
+    listed_cut,
     loosened,
     negated,
     tightened,
@@ -309,7 +311,9 @@ def _fire(
         if rule.lengthened and not lengthened(sentence.old, sentence.new):
             continue
         if rule.side != "added" and any(
-            items_cut(rule, unit, old_units) or allowed_grown(rule, unit, old_units)
+            items_cut(rule, unit, old_units)
+            or allowed_grown(rule, unit, old_units)
+            or listed_cut(rule, unit, old_units)
             for unit in fresh
         ):
             yield _match(rule, "removed", _removed_severity(rule), sentence.old, section)

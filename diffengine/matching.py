@@ -228,6 +228,75 @@ def items_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     return False
 
 
+_TOKEN = re.compile(r"\w+(?:'\w+)*|[,;]")
+_JOINT_WORDS = frozenset({",", ";", "and", "or", "and/or"})
+
+
+def listed_cut(rule: Rule, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` is one of `counterparts` with items only cut from a list that `rule` reads:
+    "We share your data with Meta and Google" become "… with Meta" shares with fewer, "with
+    advertisers and partners" become "with partners" too; "You may not scrape, crawl or index"
+    become "… scrape or index" bars less. Each item cut holds a term the rule read (or lay where
+    it read), and a joint ("and", "or", a comma) beside it; no other word changed. The rule
+    narrowed, as an item cut from a list run in after a colon is (`items_cut`); not a list of
+    what is allowed ("only with Meta and Google", "available only in …") nor of an exception's
+    cases: an item cut there allows less."""
+    if find(rule, unit) is None:
+        return False
+    return any(_items_only_cut(rule, other, unit) for other in counterparts)
+
+
+def _items_only_cut(rule: Rule, before: Unit, after: Unit) -> bool:
+    reach = find(rule, before)
+    if reach is None:
+        return False
+    old, new = _tokens(before.full), _tokens(after.full)
+    read = [reach, *(span for group in rule.groups for span in before.spans(group))]
+    matcher = difflib.SequenceMatcher(None, [t for t, _ in old], [t for t, _ in new], False)
+    cut = False
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        gone = [token for token, _ in old[i1:i2]]
+        came = [token for token, _ in new[j1:j2]]
+        if tag == "equal" or not (set(gone) | set(came)) - _JOINT_WORDS:
+            continue  # a joint moved: "Meta, Google and Amazon" become "Meta and Google"
+        if tag != "delete" or not _cut_item(before, old, i1, i2, read):
+            return False
+        cut = True
+    return cut
+
+
+def _cut_item(
+    before: Unit, old: list[tuple[str, int]], i1: int, i2: int, read: list[Reach]
+) -> bool:
+    """Whether tokens `i1` to `i2` of `old` cut from `before` are list items the rule read: a
+    joint beside or among them, every word within what the rule read, no "only" or exception
+    opening before them."""
+    joined = any(token in _JOINT_WORDS for token, _ in old[max(0, i1 - 1) : min(len(old), i2 + 1)])
+    words = [position for token, position in old[i1:i2] if token not in _JOINT_WORDS]
+    head = before.full[: before.starts[words[0]]] if words else ""
+    return (
+        joined
+        and bool(words)
+        and all(any(span.start <= word <= span.end for span in read) for word in words)
+        and not _ALLOWLIST.search(head)
+        and not _EXCEPTION.search(head)
+    )
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """The words of `text` in comparable form, each with its word position (`Unit.starts`), and
+    its commas and semicolons (position -1): the joints of a list."""
+    tokens: list[tuple[str, int]] = []
+    position = 0
+    for found in _TOKEN.finditer(text):
+        if found.group() in ",;":
+            tokens.append((found.group(), -1))
+        else:
+            tokens.append((comparable(found.group()), position))
+            position += 1
+    return tokens
+
+
 # Where a service is said to be available, its places listed after: "The API is available in
 # the US, UK and Canada". With no "only", the places listed are still what is allowed.
 _AVAILABLE_IN = re.compile(
