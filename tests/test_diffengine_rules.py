@@ -373,9 +373,9 @@ def test_a_date_rule_does_not_rank_what_no_rule_read_below_low() -> None:
 
 
 def test_at_one_severity_what_a_change_adds_leads_what_it_drops() -> None:
-    """Meta AI's terms traded one data flow for another; the summary named only the one dropped
+    """A change trading one data flow for another; the summary named only the one dropped
     ("Sharing of data with third-party AI dropped"), the news read backwards."""
-    dropped = "When you share your private messages with AIs, Meta cannot read them."
+    dropped = "Prompts typed in the assistant are disclosed to Anthropic for abuse checks."
     added = "Search terms based on your chat may be sent to these search partners."
     verdict = assess(f"# Terms\n\n{dropped}\n", f"# Terms\n\n{added}\n")
     assert [(m.rule_id, m.side, m.severity) for m in verdict.matches] == [
