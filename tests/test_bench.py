@@ -30,7 +30,7 @@ def test_crawl_benchmark_measures_every_scenario(tmp_path: Path) -> None:
     expected = {
         ("policywatch", "first"): {"first": 20, "http-200": 20},
         ("policywatch", "unchanged"): {"not-modified": 20, "http-304": 20},
-        ("policywatch", "changed"): {"changed": 2, "not-modified": 18, "http-200": 2},
+        ("policywatch", "changed"): {"changed": 2, "not-modified": 18, "http-200": 4},  # 2 twice
         ("policywatch", "unchanged-no-cond"): {"unchanged": 20, "http-200": 20},
         ("floor", "get"): {"200": 20},
         ("floor", "conditional"): {"304": 20},
