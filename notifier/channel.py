@@ -407,7 +407,7 @@ class Channel:
     def _send_one(self, one: Any, title: str, body: str, notify_type: str) -> str | None:
         """Send to one destination (an Apprise object holding it alone): None, or why not."""
         try:
-            with _mail_debug(one) as log:
+            with _debug_log() as log:
                 result = one.notify(
                     body=body, title=title, notify_type=notify_type, body_format=self.format
                 )
@@ -425,7 +425,9 @@ class Channel:
                 for entry in service.logs()
                 if entry.level in ("WARNING", "ERROR", "CRITICAL")
             )
-            reason = " ".join(reasons) or f"Apprise reported {result.status.name}"
+            reason = _timed_out(" ".join(reasons), log.getvalue()) or (
+                " ".join(reasons) or f"Apprise reported {result.status.name}"
+            )
             replies = [reply for reply in _smtp_replies(log.getvalue()) if reply not in reason]
             if replies:
                 reason = f"{reason.rstrip('.')}: the server answered {'; '.join(replies)}"
@@ -441,18 +443,38 @@ class Channel:
 
 
 @contextmanager
-def _mail_debug(one: Any) -> Iterator[StringIO]:
-    """Apprise's DEBUG log of a mail send: a recipient refused alone (`550 5.1.1 no such user`)
-    is said there only, its warning being 'Sending email to "bob@…" failed.' Any other
-    destination's log stays empty: its warnings say why already."""
+def _debug_log() -> Iterator[StringIO]:
+    """Apprise's DEBUG log of a send, where the cause of a failure is said that its warning
+    leaves out: a mail recipient refused alone (`550 5.1.1 no such user`), its warning being
+    'Sending email to "bob@…" failed.'; a timeout, its warning 'A Connection error occurred'.
+    Only what `_smtp_replies` and `_timed_out` pick out of it is ever shown."""
     import apprise
-    from apprise.plugins.email import NotifyEmail
 
-    if not any(isinstance(plugin, NotifyEmail) for plugin in one):
-        yield StringIO()
-        return
     with apprise.LogCapture(level=logging.DEBUG, fmt="%(message)s") as log:
         yield log
+
+
+# How requests says a timeout (`Read timed out. (read timeout=4.0)`, `… (connect timeout=4.0)`)
+_TIMEOUT = re.compile(r"\((connect|read) timeout=(\d+(?:\.\d+)?)\)")
+_CONNECTION_ERROR = re.compile(r"^A Connection error occurr?ed\b\s*", re.IGNORECASE)
+
+
+def _timed_out(warning: str, log: str) -> str | None:
+    """The failure said as the timeout it was, after how long, and how to wait longer
+    (`Timed out (no answer within 4 s) sending JSON notification to 127.0.0.1 (…?rto=…)`), when
+    the send's `log` quotes one; None otherwise. Apprise's warning, 'A Connection error
+    occurred', read as an endpoint down or refusing, not one too slow."""
+    quoted = "\n".join(line for line in log.splitlines() if line.startswith("Socket Exception"))
+    found = _TIMEOUT.search(quoted)
+    if found is None:
+        return None
+    kind, seconds = found.groups()
+    waited = "no connection" if kind == "connect" else "no answer"
+    sending = _CONNECTION_ERROR.sub("", warning).rstrip(". ")
+    return (
+        f"Timed out ({waited} within {float(seconds):g} s) {sending}"
+        f" (to wait longer, add ?{kind[0]}to=SECONDS to its URL)"
+    )
 
 
 def _smtp_replies(log: str) -> list[str]:

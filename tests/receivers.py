@@ -10,7 +10,8 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -64,6 +65,13 @@ def _tls() -> ssl.SSLContext:
         chain.flush()
         context.load_cert_chain(chain.name)
     return context
+
+
+@contextmanager
+def silent_endpoint() -> Iterator[socket.socket]:
+    """A listening socket that takes connections and never answers: a webhook hung."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        yield silent
 
 
 DRIBBLED = b"accepted"  # a dribbling endpoint's answer, sent a byte at a time

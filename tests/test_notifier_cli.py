@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from notifier.channel import Channel
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
 from tests.conftest import FAST, Home, Result, spawn
-from tests.receivers import Webhook
+from tests.receivers import Webhook, silent_endpoint
 from tests.site import Site
 
 PASSWORD = "s3cretpass"
@@ -748,7 +747,7 @@ def test_ctrl_c_while_alerts_go_out_says_what_becomes_of_them(
     site.html("/t", "<html><body><main><h1>Terms</h1><p>Be nice to others.</p></main></body>")
     catalog = home.catalog([{"type": "Terms", "url": site.url("/t")}])
     crawl = ["crawl", "--catalog", str(catalog), "--only", "testsite", "--all", *FAST]
-    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes a request, never answers
+    with silent_endpoint() as silent:
         url = f"json://127.0.0.1:{silent.getsockname()[1]}/hook"
         assert alerts(home, "subscribe", url, "--name", "slow").code == 0
         history.change(OPENAI, severity="high", summary="Scraping banned")
@@ -783,7 +782,7 @@ def test_a_send_is_made_in_the_calling_thread() -> None:
     """Sent from Apprise's thread pool, a send went on after Ctrl-C, and an interrupt landing as
     the pool started its thread left the process waiting forever at exit: the test above hung one
     run in seven on a loaded machine. A fresh process, so that no earlier send made the pool."""
-    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes a request, never answers
+    with silent_endpoint() as silent:
         url = f"json://127.0.0.1:{silent.getsockname()[1]}/hook?rto=0.5"
         script = (
             "import threading, sys; from notifier.channel import Channel;"

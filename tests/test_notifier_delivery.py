@@ -40,7 +40,7 @@ from store.subscriptions import (
     resume_subscription,
 )
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
-from tests.receivers import Mailbox, Webhook
+from tests.receivers import Mailbox, Webhook, silent_endpoint
 
 
 @pytest.fixture
@@ -264,6 +264,21 @@ def test_a_webhook_that_moved_is_an_error_not_an_alert_lost(history: History) ->
     assert error.startswith("moved: Failed to send JSON POST notification: ")
     assert "error=301. (a redirect, not followed: give the subscription the address" in error
     assert hook.gets == [] and hook.posts == []
+
+
+def test_a_webhook_that_never_answers_is_said_to_time_out(history: History) -> None:
+    """A webhook that took the connection and never answered failed with Apprise's 'A
+    Connection error occurred', as one down would: nothing said it was too slow, nor after
+    how long, nor that `?rto=` waits longer."""
+    with silent_endpoint() as silent:
+        add(history, f"json://127.0.0.1:{silent.getsockname()[1]}/hook?rto=0.5", "slow")
+        history.change()
+        report = deliver_owed(history.engine)
+    assert report.retrying == 1
+    assert report.errors == [
+        "slow: Timed out (no answer within 0.5 s) sending JSON notification to 127.0.0.1"
+        " (to wait longer, add ?rto=SECONDS to its URL)"
+    ]
 
 
 def test_a_burst_of_changes_is_one_alert_not_a_flood(history: History, hook: Webhook) -> None:
