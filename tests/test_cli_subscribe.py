@@ -111,3 +111,32 @@ def test_reminders_beyond_the_calendar_are_refused_and_those_stored_break_no_not
     sent = home.run("notify", "--json")
     assert sent.code == 0 and sent.json()["delivered"] == 1, sent.stderr
     assert [post["title"][:10] for post in hook.posts] == ["[CRITICAL]"]
+
+
+def test_a_document_of_another_service_than_the_one_named_is_refused(home: Home) -> None:
+    """`subscribe --service openai --document whatsapp/…` was taken without a word (with a
+    service unknown, a warning about the service alone), and the subscription, whose filters
+    must both pass, never heard of anything; `history` refuses the same pair. So do subscribe
+    and `subscriptions edit`, naming the document's service."""
+    history = History(home.db)
+    history.change()
+    history.change(OPENAI)
+    key = "whatsapp/business-solution-terms"
+    crossed = f"error: {key} is a document of WhatsApp, not of openai: the subscription would"
+    refused = home.run(
+        "subscribe", "json://127.0.0.1:9/hook", "--service", "openai", "--document", key
+    )
+    assert refused.code == 2 and refused.stderr.startswith(crossed), refused.stderr
+    assert home.run("subscriptions", "list", "--json").json() == []
+    # Its own service, by name or slug, among others: taken.
+    for service in ("WhatsApp", "whatsapp"):
+        both = ["--service", "openai", "--service", service, "--document", key, "--name", service]
+        assert home.run("subscribe", "json://127.0.0.1:9/hook", *both).code == 0
+    edited = home.run("subscriptions", "edit", "whatsapp", "--service", "openai")
+    assert edited.code == 2 and edited.stderr.startswith(crossed), edited.stderr
+    [kept] = [
+        row
+        for row in home.run("subscriptions", "list", "--json").json()
+        if row["name"] == "whatsapp"
+    ]
+    assert kept["services"] == ["openai", "whatsapp"]

@@ -217,6 +217,7 @@ def subscribe(
         reminders=[] if no_remind or not hears else remind or DEFAULT_REMINDERS,
     )
     store = engine(db)
+    _refuse_crossed(store, request.services, request.documents)
     try:
         if config is None:
             done = [store_subscription(store, request)]
@@ -291,6 +292,29 @@ def _say_what_is_not_sent(store: Engine, names: Sequence[str], reminders: Sequen
 
 def _warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def _services_of(store: Engine) -> dict[str, str]:
+    """Each document known (tracked, or declared in the catalog), by key: its service."""
+    tracked = tracked_names(store)
+    of = {key: service for service, keys in tracked.keys_of.items() for key in keys}
+    return {document.key: document.service for document in user_catalog(None).documents} | of
+
+
+def _refuse_crossed(store: Engine, services: Sequence[str], documents: Sequence[str]) -> None:
+    """A document filter of a service the service filter leaves out selects nothing (a change
+    must pass both): such a subscription never sent a word, where `history` refuses the same
+    pair. Refused, naming the document's own service."""
+    wanted = {service.lower() for service in services}
+    known = _services_of(store) if wanted and documents else {}
+    for key in documents:
+        service = known.get(key.lower())
+        if service and not {service.lower(), service_slug(key)} & wanted:
+            fail(
+                f"{key} is a document of {service}, not of {' or '.join(services)}: the"
+                f" subscription would hear nothing of it (give --service {service} too, or no"
+                " service filter)"
+            )
 
 
 def _warn_unknown_filters(store: Engine, request: NewSubscription) -> None:
@@ -593,6 +617,14 @@ def edit(
     if not changes:
         fail("give what to change: --url, --service, --min-severity… (see --help)")
     store = engine(db, existing=True)
+    before = get_subscription(store, name)
+    if before is None:
+        _no_such(name, db)
+    _refuse_crossed(
+        store,
+        changes.get("services", before.services),
+        changes.get("documents", before.documents),
+    )
     if not edit_subscription(store, name, changes):
         _no_such(name, db)
     row = get_subscription(store, name)
