@@ -54,3 +54,33 @@ def test_with_a_base_url_an_entry_id_is_the_change_page_under_it_as_before(
     for host in HOSTS:
         [entry] = entries(history, host, base_url="https://watch.example.org/pw")
         assert entry["id"] == entry["link"] == f"https://watch.example.org/pw/changes/{change}"
+
+
+def feed_of(history: History, host: str, path: str, base_url: str | None = None) -> dict[str, str]:
+    app = create_app(history.engine, base_url=base_url)
+    feed = feedparser.parse(TestClient(app, base_url=host).get(path).content).feed
+    return {"id": feed.id, "self": next(link.href for link in feed.links if link.rel == "self")}
+
+
+def test_a_feed_keeps_its_id_whatever_host_name_it_is_read_through(tmp_path: Path) -> None:
+    """Without a base URL a feed's own id was the address the request named, as its entries'
+    were: read as `localhost` and as `127.0.0.1`, one feed was two to a reader. Its self link
+    still follows the host; each selection keeps an id of its own."""
+    history = History(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    history.change(at=T0)
+    paths = ("/feeds/all.atom", "/feeds/service/whatsapp.atom", "/feeds/all.atom?service=WhatsApp")
+    read = {(host, path): feed_of(history, host, path) for host in HOSTS for path in paths}
+    assert {feed["self"] for feed in read.values()} == {
+        f"{host}/feeds/{tail}" for host in HOSTS for tail in ("all.atom", "service/whatsapp.atom")
+    }
+    ids = {path: {read[host, path]["id"] for host in HOSTS} for path in paths}
+    assert all(len(held) == 1 and next(iter(held)).startswith("urn:uuid:") for held in ids.values())
+    assert ids[paths[1]] == ids[paths[2]] != ids[paths[0]]
+
+
+def test_with_a_base_url_a_feed_id_is_its_address_under_it_as_before(tmp_path: Path) -> None:
+    history = History(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    history.change()
+    for host in HOSTS:
+        feed = feed_of(history, host, "/feeds/severity/HIGH.atom", "https://watch.example.org/pw")
+        assert feed["id"] == feed["self"] == "https://watch.example.org/pw/feeds/severity/high.atom"

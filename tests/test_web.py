@@ -1458,13 +1458,10 @@ def test_a_feed_is_titled_by_its_selection_under_one_canonical_id(
     either case) had two ids: two feeds to a reader."""
     filtered = atom(threads_client, "/feeds/all.atom?service=threads&min_severity=LOW")
     assert filtered.findtext(f"{{{ATOM}}}title") == "policywatch: Threads, low and above"
-    assert filtered.findtext(f"{{{ATOM}}}id") == (
-        "http://testserver/feeds/service/threads.atom?min_severity=low"
-    )
-    assert atom(threads_client, "/feeds/service/Threads.atom?min_severity=low").findtext(
-        f"{{{ATOM}}}id"
-    ) == filtered.findtext(f"{{{ATOM}}}id")
-    ids = set()
+    assert self_link(filtered) == "http://testserver/feeds/service/threads.atom?min_severity=low"
+    typed_so = atom(threads_client, "/feeds/service/Threads.atom?min_severity=low")
+    assert feed_key(typed_so) == feed_key(filtered)
+    keys = set()
     for path in (
         "/feeds/service/threads.atom",
         "/feeds/service/THREADS.atom?service=x",
@@ -1472,15 +1469,26 @@ def test_a_feed_is_titled_by_its_selection_under_one_canonical_id(
     ):
         feed = atom(threads_client, path)
         assert feed.findtext(f"{{{ATOM}}}title") == "policywatch: Threads"
-        ids.add(feed.findtext(f"{{{ATOM}}}id"))
-        assert feed.find(f"{{{ATOM}}}link[@rel='self']").get("href") in ids
-    assert ids == {"http://testserver/feeds/service/threads.atom"}
+        keys.add(feed_key(feed))
+    assert keys == {("http://testserver/feeds/service/threads.atom", feed_id(feed))}
     noisy = atom(threads_client, "/feeds/all.atom?min_severity=high&all=1&since=2025-10-02")
     assert noisy.findtext(f"{{{ATOM}}}title") == (
         "policywatch: high and above, from 2025-10-02, noise included"
     )
-    noisy_id = noisy.findtext(f"{{{ATOM}}}id") or ""
-    assert noisy_id.endswith("/feeds/severity/high.atom?since=2025-10-02&all=1")
+    assert self_link(noisy).endswith("/feeds/severity/high.atom?since=2025-10-02&all=1")
+
+
+def self_link(feed: etree._Element) -> str:
+    return str(feed.find(f"{{{ATOM}}}link[@rel='self']").get("href"))  # type: ignore[union-attr]
+
+
+def feed_id(feed: etree._Element) -> str:
+    return feed.findtext(f"{{{ATOM}}}id") or ""
+
+
+def feed_key(feed: etree._Element) -> tuple[str, str]:
+    """What tells a reader it holds the same feed: its address and its id."""
+    return self_link(feed), feed_id(feed)
 
 
 def test_a_service_is_named_by_its_slug_as_crawl_only_takes_it(tmp_path: Path) -> None:
@@ -1496,7 +1504,7 @@ def test_a_service_is_named_by_its_slug_as_crawl_only_takes_it(tmp_path: Path) -
         "[critical] Acme Messenger · Terms: Bots barred"
     ]
     assert feed.findtext(f"{{{ATOM}}}title") == "policywatch: Acme Messenger"
-    assert feed.findtext(f"{{{ATOM}}}id") == "http://testserver/feeds/service/acme%20messenger.atom"
+    assert self_link(feed) == "http://testserver/feeds/service/acme%20messenger.atom"
     assert "Bots barred" in client.get("/?service=acme-messenger").text
     assert "AI providers barred" not in client.get("/?service=acme-messenger").text
     assert atom(client, "/feeds/service/acme.atom").find(f"{{{ATOM}}}entry") is None

@@ -29,8 +29,8 @@ from store.queries import SEVERITIES, ChangeRow, tracked_names
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
-# The namespace of the entry ids made without a configured base URL (see `entry_id`).
-_ENTRY_IDS = UUID("5f0c2b1e-6d1a-4c47-9a53-0c8f3a1d7e42")
+# The namespace of the feed and entry ids made without a configured base URL (see `entry_id`).
+_IDS = UUID("5f0c2b1e-6d1a-4c47-9a53-0c8f3a1d7e42")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
@@ -98,23 +98,34 @@ def entry_id(row: ChangeRow, configured: str | None) -> str:
     (`localhost`, the machine's name, its address), and readers showed each change again."""
     if configured:
         return f"{configured}changes/{row.id}"
-    return f"urn:uuid:{uuid5(_ENTRY_IDS, f'{row.id} {row.detected_at.isoformat()}')}"
+    return f"urn:uuid:{uuid5(_IDS, f'{row.id} {row.detected_at.isoformat()}')}"
+
+
+def feed_id(address: str, configured: str | None) -> str:
+    """The permanent id of the feed at `address` (`canonical_address`): that address under the
+    configured base URL, else a UUID of the address alone. Under the address a request named,
+    a reader that read the feed as `localhost` and as the machine's name held two feeds."""
+    if configured:
+        return configured + address
+    return f"urn:uuid:{uuid5(_IDS, address)}"
 
 
 def render_feed(
     rows: list[ChangeRow],
     *,
     title: str,
-    self_url: str,
+    address: str,
     page_url: str,
     base: str,
     configured: str | None,
 ) -> bytes:
-    """An Atom document of `rows`; `page_url` is the HTML page of the same selection, `base`
-    the site's absolute URL and `configured` the base URL set for it, if any, ending in '/'."""
+    """An Atom document of `rows`, the feed at `address` under the site; `page_url` is the HTML
+    page of the same selection, `base` the site's absolute URL and `configured` the base URL
+    set for it, if any, ending in '/'."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
-    _add(feed, "id", self_url)
+    self_url = base + address
+    _add(feed, "id", feed_id(address, configured))
     _add(feed, "title", title)
     updated = max((_updated(row) for row in rows), default=datetime(2000, 1, 1, tzinfo=UTC))
     _add(feed, "updated", updated.isoformat())
@@ -200,13 +211,17 @@ def _feed(request: Request, engine: Engine, filters: Filters) -> Response:
     if filters.service:  # one feed, one id, whether named by name or by slug
         filters = replace(filters, service=_service_name(engine, filters.service))
     base, configured = site_base(request), configured_base(request)
-    self_url = base + canonical_address(filters)
     page_query = urlencode(filters.params())
     page_url = base + (f"?{page_query}" if page_query else "")
     title = feed_title(filters)
     rows = changes(engine, filters, limit=FEED_SIZE)
     body = render_feed(
-        rows, title=title, self_url=self_url, page_url=page_url, base=base, configured=configured
+        rows,
+        title=title,
+        address=canonical_address(filters),
+        page_url=page_url,
+        base=base,
+        configured=configured,
     )
     return _conditional(request, body)
 
