@@ -59,7 +59,12 @@ def default_db_url() -> str:
 class Settings(BaseSettings):
     """Everything a user may set once instead of on every command."""
 
-    model_config = SettingsConfigDict(env_prefix="POLICYWATCH_", extra="ignore")
+    # A variable exported blank (`POLICYWATCH_DB=` in a unit file, `"$DB"` unset in a script)
+    # is unset, as POLICYWATCH_CONFIG and the options' variables are: POLICYWATCH_DB='' was no
+    # database URL, an error, where the config file or the default was meant.
+    model_config = SettingsConfigDict(
+        env_prefix="POLICYWATCH_", extra="ignore", env_ignore_empty=True
+    )
 
     db: str = Field(default_factory=default_db_url)
     catalog: Annotated[list[Path], NoDecode] = Field(default_factory=list)
@@ -160,10 +165,10 @@ def _source(location: tuple[int | str, ...], path: Path) -> str:
 
 
 def where_set(name: str, path: Path | None = None) -> str:
-    """Where the setting `name` is read from: its environment variable when set, else the config
-    file (`path`, or the one in force)."""
+    """Where the setting `name` is read from: its environment variable when set (not blank),
+    else the config file (`path`, or the one in force)."""
     variable = f"POLICYWATCH_{name.upper()}"
-    return variable if variable in os.environ else str(path or config_file())
+    return variable if os.environ.get(variable) else str(path or config_file())
 
 
 def _check_names(path: Path) -> None:

@@ -1271,3 +1271,31 @@ def test_a_blank_only_is_quoted_in_its_error(home: Home) -> None:
         said = home.run(*args)
         assert said.code == 2, said.stderr
         assert "'': no document has that key or service" in said.stderr, said.stderr
+
+
+def test_a_blank_store_variable_is_unset(home: Home) -> None:
+    """POLICYWATCH_DB exported blank (`POLICYWATCH_DB=` in a unit file, `"$DB"` unset) was an
+    error ("'' is not a database URL"), where most tools, and policywatch's other variables
+    read by its options, take a blank variable for an unset one: the config file's store, or
+    the default, was meant. A blank variable does not hide where a bad value was set either."""
+    open_store(home.db).dispose()
+    config = home.path / "config.toml"
+    config.write_text(f'db = "{home.db}"\n')
+    blank = {**home.env(), "POLICYWATCH_DB": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", "documents", "--json"],
+        env=blank,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+    config.write_text('db = "postgresql://nobody@127.0.0.1:port/none"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "policywatch", "documents"],
+        env=blank,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.endswith(f"(in {config})\n"), done.stderr
