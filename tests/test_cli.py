@@ -1299,3 +1299,28 @@ def test_a_blank_store_variable_is_unset(home: Home) -> None:
         timeout=60,
     )
     assert done.returncode == 2 and done.stderr.endswith(f"(in {config})\n"), done.stderr
+
+
+def test_every_option_says_what_it_is_and_whether_it_repeats() -> None:
+    """`--help` of `subscribe` said `--name`: "Default: the URL's scheme." (of what?), and
+    `--category` of `subscribe`, `--select` and `--remove` of `import-history` did not say they
+    could be given again, where their siblings did: each parameter of every command has help
+    that starts by saying what it is, and one that repeats says so."""
+    import typer
+
+    from policywatch.cli import app
+
+    def commands(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+        yield path, command
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            yield from commands(sub, f"{path} {name}")
+
+    params = {
+        f"{path} {'/'.join(param.opts)}": param
+        for path, command in commands(typer.main.get_command(app), "policywatch")
+        for param in command.params
+    }
+    assert not [name for name, param in params.items() if not param.help]
+    assert not [name for name, param in params.items() if param.help.startswith("Default")]
+    repeats = [name for name, param in params.items() if getattr(param, "multiple", False)]
+    assert not [name for name in repeats if "repeatable" not in params[name].help]

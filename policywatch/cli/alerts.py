@@ -150,7 +150,8 @@ TagOption = Annotated[
 CategoryOption = Annotated[
     list[str] | None,
     typer.Option(
-        help=f"A change category, or `{FETCH_ISSUE}` for fetch problems.", callback=_no_blank
+        help=f"Only this change category, or `{FETCH_ISSUE}` for fetch problems (repeatable).",
+        callback=_no_blank,
     ),
 ]
 _SEVERITY = typer.Option(
@@ -173,7 +174,12 @@ def subscribe(
         Path | None,
         typer.Option(help="An Apprise YAML config: one subscription per URL, with its tags."),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Default: the URL's scheme.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="The subscription's name (default: the URL's scheme; with --config, the file's).",
+        ),
+    ] = None,
     service: ServiceOption = None,
     document: DocumentOption = None,
     tag: TagOption = None,

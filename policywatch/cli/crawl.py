@@ -72,7 +72,7 @@ OnlyOption = Annotated[
     typer.Option(
         "--only",
         help="A document key (fetched now, due or not) or a service name (its due documents); "
-        "repeatable, any case.",
+        "repeatable, any case; default: every document due.",
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

@@ -44,10 +44,14 @@ def import_history(
         str | None, typer.Option("--type", help="Document type, for a single document's folder.")
     ] = None,
     select: Annotated[
-        list[str] | None, typer.Option(help="CSS selector to keep, for .html versions.")
+        list[str] | None,
+        typer.Option(
+            help="CSS selector to keep, for .html versions (repeatable; default: the whole <body>)."
+        ),
     ] = None,
     remove: Annotated[
-        list[str] | None, typer.Option(help="CSS selector to drop, for .html versions.")
+        list[str] | None,
+        typer.Option(help="CSS selector to drop, for .html versions (repeatable)."),
     ] = None,
     rules: RulesOption = None,
     db: DbOption = None,
