@@ -470,11 +470,9 @@ def _timed_out(warning: str, log: str) -> str | None:
         return None
     kind, seconds = found.groups()
     waited = "no connection" if kind == "connect" else "no answer"
-    sending = _CONNECTION_ERROR.sub("", warning).rstrip(". ")
-    return (
-        f"Timed out ({waited} within {float(seconds):g} s) {sending}"
-        f" (to wait longer, add ?{kind[0]}to=SECONDS to its URL)"
-    )
+    sending = _CONNECTION_ERROR.sub("", warning).rstrip(". ")  # `sending JSON notification …`
+    said = " ".join(filter(None, [f"Timed out ({waited} within {float(seconds):g} s)", sending]))
+    return f"{said} (to wait longer, add ?{kind[0]}to=SECONDS to its URL)"
 
 
 def _smtp_replies(log: str) -> list[str]:

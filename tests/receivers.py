@@ -74,6 +74,24 @@ def silent_endpoint() -> Iterator[socket.socket]:
         yield silent
 
 
+@contextmanager
+def unconnectable_endpoint() -> Iterator[socket.socket]:
+    """A listening socket whose backlog is full, never accepting: a new connection is never
+    made (Linux drops its SYNs), as to a host behind a firewall that drops them."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(server.getsockname())
+        try:
+            yield server
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
 DRIBBLED = b"accepted"  # a dribbling endpoint's answer, sent a byte at a time
 
 

@@ -6,11 +6,14 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -40,7 +43,7 @@ from store.subscriptions import (
     resume_subscription,
 )
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
-from tests.receivers import Mailbox, Webhook, silent_endpoint
+from tests.receivers import Mailbox, Webhook, silent_endpoint, unconnectable_endpoint
 
 
 @pytest.fixture
@@ -266,18 +269,27 @@ def test_a_webhook_that_moved_is_an_error_not_an_alert_lost(history: History) ->
     assert hook.gets == [] and hook.posts == []
 
 
-def test_a_webhook_that_never_answers_is_said_to_time_out(history: History) -> None:
-    """A webhook that took the connection and never answered failed with Apprise's 'A
-    Connection error occurred', as one down would: nothing said it was too slow, nor after
-    how long, nor that `?rto=` waits longer."""
-    with silent_endpoint() as silent:
-        add(history, f"json://127.0.0.1:{silent.getsockname()[1]}/hook?rto=0.5", "slow")
+@pytest.mark.parametrize(
+    ("endpoint", "waited", "parameter"),
+    [(silent_endpoint, "no answer", "rto"), (unconnectable_endpoint, "no connection", "cto")],
+)
+def test_a_webhook_that_times_out_is_said_to(
+    history: History,
+    endpoint: Callable[[], AbstractContextManager[socket.socket]],
+    waited: str,
+    parameter: str,
+) -> None:
+    """A webhook that took the connection and never answered, or never took it, failed with
+    Apprise's 'A Connection error occurred', as one refusing it would: nothing said it was too
+    slow, nor after how long, nor which URL parameter waits longer."""
+    with endpoint() as server:
+        add(history, f"json://127.0.0.1:{server.getsockname()[1]}/hook?cto=0.5&rto=0.5", "slow")
         history.change()
         report = deliver_owed(history.engine)
     assert report.retrying == 1
     assert report.errors == [
-        "slow: Timed out (no answer within 0.5 s) sending JSON notification to 127.0.0.1"
-        " (to wait longer, add ?rto=SECONDS to its URL)"
+        f"slow: Timed out ({waited} within 0.5 s) sending JSON notification to 127.0.0.1"
+        f" (to wait longer, add ?{parameter}=SECONDS to its URL)"
     ]
 
 
