@@ -22,7 +22,7 @@ from policywatch.wording import close_names
 from store.db import open_store
 from store.repository import Attempt, DocumentInfo
 from tests.alerting import OPENAI, WHATSAPP, History
-from tests.conftest import FAST, Home
+from tests.conftest import FAST, Home, spawn
 from tests.receivers import Webhook, free_port
 from tests.site import Site
 
@@ -629,38 +629,22 @@ def test_a_broken_store_url_of_the_config_file_says_where_it_is(home: Home) -> N
     config = home.path / "config.toml"
     config.write_text('db = "postgresql://nobody:hunter2@127.0.0.1:port/none"\n')
     env = {k: v for k, v in home.env().items() if k != "POLICYWATCH_DB"}
-    done = subprocess.run(
-        [sys.executable, "-m", "policywatch", "documents"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2 and "hunter2" not in done.stderr, done.stderr
+    done = spawn(["documents"], env, home.path, timeout=60)
+    assert done.code == 2 and "hunter2" not in done.stderr, done.stderr
     assert done.stderr.startswith("error: the URL given is not a database URL")
     assert done.stderr.endswith(f"(in {config})\n"), done.stderr
-    done = subprocess.run(
-        [sys.executable, "-m", "policywatch", "documents"],
-        env={**env, "POLICYWATCH_DB": str(home.path / "x.sqlite3")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2 and done.stderr.endswith(" (in POLICYWATCH_DB)\n"), done.stderr
+    elsewhere = {**env, "POLICYWATCH_DB": str(home.path / "x.sqlite3")}
+    done = spawn(["documents"], elsewhere, home.path, timeout=60)
+    assert done.code == 2 and done.stderr.endswith(" (in POLICYWATCH_DB)\n"), done.stderr
 
 
 def test_a_bad_value_of_an_options_variable_names_the_variable(home: Home) -> None:
     """POLICYWATCH_MAX_ATTEMPTS=abc was said as "--max-attempts: 'abc' is not a whole number"
     to a command given no --max-attempts: the user looked for an option never typed."""
     open_store(home.db).dispose()
-    done = subprocess.run(
-        [sys.executable, "-m", "policywatch", "notify"],
-        env={**home.env(), "POLICYWATCH_MAX_ATTEMPTS": "abc"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2, done.stderr
+    bad = {**home.env(), "POLICYWATCH_MAX_ATTEMPTS": "abc"}
+    done = spawn(["notify"], bad, home.path, timeout=60)
+    assert done.code == 2, done.stderr
     assert done.stderr.splitlines()[0] == (
         "error: POLICYWATCH_MAX_ATTEMPTS (for --max-attempts): 'abc' is not a whole number"
     )
@@ -1282,23 +1266,11 @@ def test_a_blank_store_variable_is_unset(home: Home) -> None:
     config = home.path / "config.toml"
     config.write_text(f'db = "{home.db}"\n')
     blank = {**home.env(), "POLICYWATCH_DB": ""}
-    done = subprocess.run(
-        [sys.executable, "-m", "policywatch", "documents", "--json"],
-        env=blank,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+    done = spawn(["documents", "--json"], blank, home.path, timeout=60)
+    assert done.code == 0 and done.stdout.strip() == "[]", done.stderr
     config.write_text('db = "postgresql://nobody@127.0.0.1:port/none"\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "policywatch", "documents"],
-        env=blank,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2 and done.stderr.endswith(f"(in {config})\n"), done.stderr
+    done = spawn(["documents"], blank, home.path, timeout=60)
+    assert done.code == 2 and done.stderr.endswith(f"(in {config})\n"), done.stderr
 
 
 def test_every_option_says_what_it_is_and_whether_it_repeats() -> None:
