@@ -152,6 +152,11 @@ class Pager:
     oldest_url: str | None
 
 
+def page_count(total: int) -> int:
+    """How many pages `total` items fill: one at least, the page that says there are none."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
 def pager(
     page: int,
     total: int,
@@ -165,7 +170,7 @@ def pager(
     `anchor` brings the reader back to the list rather than to the top of the page. `older`,
     given when the list knows an older page follows, is added to the older link's query: where
     the next page starts (`before`, a cursor)."""
-    last = max(1, -(-total // PAGE_SIZE))
+    last = page_count(total)
 
     def page_url(number: int, cursor: dict[str, str] | None = None) -> str:
         query = urlencode({**params, name: str(number), **(cursor or {})})
@@ -200,7 +205,7 @@ def listing(
     and the store reads the page from its index rather than skipping every change before it.
     The page links keep `params`, the page's own query."""
     total = count(engine, filters)
-    last = max(1, -(-total // PAGE_SIZE))
+    last = page_count(total)
     # Past the last page nothing is asked of the store: a page number typed huge made an
     # offset its driver could not take (a 500 where the page says where the pages end).
     offset = (page - 1) * PAGE_SIZE
@@ -230,7 +235,7 @@ class VersionList(Pager):
 def version_list(versions: list[VersionRow], page: int, params: dict[str, str]) -> VersionList:
     """The versions of page `page` (the last page past it: a fold of one list, not a selection
     that may empty). Listed whole, Instagram's 757 made its page 42,000 px tall on a phone."""
-    shown = min(page, max(1, -(-len(versions) // PAGE_SIZE)))
+    shown = min(page, page_count(len(versions)))
     newest = versions[::-1][(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
     pages = pager(shown, len(versions), params, "versions_page", "versions-title")
     return VersionList(**asdict(pages), rows=newest)
