@@ -14,9 +14,7 @@ import logging
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import col
 
 from crawlers.checks import CheckWriter
 from crawlers.declarations import Page, TrackedDocument
@@ -34,7 +32,6 @@ from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
 from crawlers.spiders.policy import PolicySpider
 from crawlers.steady import steady_text
 from diffengine import assess, capture_problem, load_rules
-from store.models import Document, Version
 from store.repository import Attempt, Check, Repository, body_sha256
 
 if TYPE_CHECKING:
@@ -44,13 +41,6 @@ logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPE = "application/pdf"
-_LATEST_TEXT = (
-    select(col(Version.text))
-    .join(Document, col(Document.id) == col(Version.document_id))
-    .where(col(Document.key) == bindparam("key"))
-    .order_by(col(Version.seq).desc())
-    .limit(1)
-)
 
 
 class RecordPipeline:
@@ -163,16 +153,11 @@ class RecordPipeline:
         rendered page, would cost a second fetch of each, or a second render."""
         return not document.combined and document.render != "browser"
 
-    def _latest_text(self, key: str) -> str | None:
-        """The text last recorded of `key`, None before its first."""
-        with self.repository.engine.connect() as connection:
-            return connection.execute(_LATEST_TEXT, {"key": key}).scalar()
-
     async def _steadied(self, text: str, document: TrackedDocument) -> str:
         """`text` with what changes on every fetch kept as last recorded (crawlers/steady.py),
         told by fetching the page again: only when it is not the text last recorded, as the
         page's first text has nothing to keep."""
-        previous = self._latest_text(document.key)
+        previous = self.repository.latest_text(document.key)
         if previous is None or text == previous:
             return text
         again = await self.spider.fetch_again(document.key)

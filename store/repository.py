@@ -170,6 +170,13 @@ _LATEST = (
     .order_by(col(Version.seq).desc())
     .limit(1)
 )
+_LATEST_TEXT = (
+    select(col(Version.text))
+    .join(Document, col(Document.id) == col(Version.document_id))
+    .where(col(Document.key) == bindparam("key"))
+    .order_by(col(Version.seq).desc())
+    .limit(1)
+)
 _UPDATE_DOCUMENT = update(Document).where(col(Document.id) == bindparam("document_id"))
 _INSERT_VERSION = insert(Version).returning(col(Version.id))
 _SET_FINGERPRINT = update(Version).where(col(Version.id) == bindparam("version_id"))
@@ -348,6 +355,12 @@ class Repository:
         with Session(self._writer) as session, session.begin():
             document = self._lock(session, key)
             return self._issue(session, document, attempt, kind, detail)
+
+    def latest_text(self, key: str) -> str | None:
+        """The text last recorded of `key`, None before its first: what a crawl compares a
+        fetch with before it records it (crawlers/steady.py)."""
+        with self.engine.connect() as connection:
+            return connection.execute(_LATEST_TEXT, {"key": key}).scalar()
 
     def record_text(
         self,
