@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -88,9 +88,7 @@ def _frames(parts: Sequence[Part], base: str | None) -> list[str]:
     """The addresses of the frames (`iframe`, `frame`) the parts show that load a page."""
     return [
         urljoin(base or "", source)
-        for root, renderer in parts
-        for node in (root.nodes if isinstance(root, Document) else [root])
-        for frame in (node.iter("iframe", "frame") if is_tag(node) else ())
+        for frame, renderer in _elements(parts, "iframe", "frame")
         if _shown(frame, renderer)
         and not (source := (frame.get("src") or "").strip()).lower().startswith(_NOT_A_PAGE)
     ]
@@ -98,13 +96,20 @@ def _frames(parts: Sequence[Part], base: str | None) -> list[str]:
 
 def _noscript_words(parts: Sequence[Part]) -> int:
     """How many words the parts hold in `<noscript>` elements, which rendering drops."""
-    words = 0
+    return sum(
+        len(" ".join(map(str, hidden.itertext())).split())
+        for hidden, renderer in _elements(parts, "noscript")
+        if renderer.kept(hidden)
+    )
+
+
+def _elements(parts: Sequence[Part], *tags: str) -> Iterator[tuple[etree._Element, Renderer]]:
+    """The elements of `tags` in the parts, each with its part's renderer."""
     for root, renderer in parts:
         for node in root.nodes if isinstance(root, Document) else [root]:
-            for hidden in node.iter("noscript") if is_tag(node) else ():
-                if renderer.kept(hidden):
-                    words += len(" ".join(map(str, hidden.itertext())).split())
-    return words
+            if is_tag(node):
+                for element in node.iter(*tags):
+                    yield element, renderer
 
 
 def _shown(frame: etree._Element, renderer: Renderer) -> bool:
