@@ -803,3 +803,26 @@ def test_on_a_phone_a_texts_underline_is_cut_at_the_edge(
         assert height < 2 * line, (path, height, line)
         box = page.locator("pre.text")
         assert box.evaluate("box => box.scrollWidth - box.clientWidth") <= 0
+
+
+@pytest.mark.browser
+def test_on_a_phone_an_error_or_empty_note_quoting_a_long_value_wraps(
+    served: str, browser: Any
+) -> None:
+    """The notes of an error page and of an empty list quote the value typed (a number pasted
+    whole, a name): with nowhere to wrap, they pushed the page past a 360 px phone's edge (by
+    73 px for an unknown change's 41 digits)."""
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    digits, name = "9" * 41, "a" * 50
+    for path, status, quoted in (
+        (f"/changes/{digits}", 404, digits),
+        (f"/documents/whatsapp/business-solution-terms/versions/{digits}", 404, digits),
+        (f"/?service={name}", 404, name),
+        (f"/?page={digits}", 200, digits),
+        (f"/upcoming?within={digits}", 200, digits),
+    ):
+        answer = page.goto(served + path)
+        assert answer is not None and answer.status == status, path
+        assert quoted in page.locator("main").inner_text(), path
+        overflow = _overflow(page)
+        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
