@@ -222,6 +222,37 @@ def test_a_filter_naming_nothing_tracked_says_what_was_meant(client: TestClient)
     assert client.get("/feeds/all.atom?service=Whatsap").status_code == 200
 
 
+def test_a_category_naming_nothing_says_which_was_meant(
+    client: TestClient, web_store: Engine
+) -> None:
+    """`?category=ai-restrictions`, typed by hand or by a script, gave an empty timeline (and
+    `[]` from the API) that read as "no change of that kind", where no rule assigns the
+    category and no change holds it: a 404 now says so, with the closest category or them all.
+    A category the rules assign that no change holds yet, or one only a change holds (judged
+    by a rule file of the user's own), is a selection that may be empty."""
+    for query, said in (
+        ("category=ai-restrictions", "no category ai-restrictions (did you mean ai-restriction?)"),
+        ("category=zzz&service=openai", "no category zzz (the rules' categories: "),
+    ):
+        for path in ("/", "/upcoming"):
+            page = client.get(f"{path}?{query}")
+            assert page.status_code == 404, path
+            assert f'<p class="error">{said}' in html.unescape(page.text), path
+        for path in ("/api/changes", "/api/upcoming"):
+            answer = client.get(f"{path}?{query}")
+            assert answer.status_code == 404 and answer.json()["detail"].startswith(said), path
+    assert "ai-restriction, ai-training," in client.get("/api/changes?category=zzz").text
+    assert client.get("/?category=pricing").status_code == 200  # a rule's, not yet seen
+    assert client.get("/api/changes?category=AI-Restriction&service=openai").json() == []
+    assert client.get("/feeds/all.atom?category=zzz").status_code == 200  # subscribed ahead
+    own = RuleMatch("no-resale", "resale", "low", "You may not resell it.", "added")
+    judge = judge_with(verdict("low", "Resale barred", (own,)))
+    Repository(web_store).record_text(
+        "openai/usage-policies", Attempt("https://openai.com/policies"), OPENAI_V1 + "x\n", judge
+    )
+    assert client.get("/api/changes?category=resale&service=whatsapp").json() == []
+
+
 def test_a_filter_typed_in_any_case_stays_selected_in_the_form(client: TestClient) -> None:
     """A document key in another case (typed, or from the command line's `--document`) filtered
     the timeline while its menu read "any": the next click on Filter dropped it unseen."""

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from diffengine import load_rules
 from policywatch.deadlines import days_after
-from policywatch.wording import counted, key_meant, untracked, why_no_date
+from policywatch.wording import counted, did_you_mean, key_meant, untracked, why_no_date
 from store.queries import (
     SEVERITIES,
     ChangeRow,
@@ -247,13 +247,28 @@ def upcoming(engine: Engine, filters: Filters, within: int) -> Upcoming:
 
 
 def check_tracked(engine: Engine, filters: Filters) -> None:
-    """The 404 of a `service` or `document` filter that names nothing tracked, with the closest
-    name, in the words of `history`: typed by hand, one letter off, it gave an empty timeline
-    that read as "no change". Asked of an empty selection only, as `history` asks: a change
-    found names something tracked. Not of the feeds, which may be subscribed to before their
-    service is tracked."""
+    """The 404 of a `service` or `document` filter that names nothing tracked, or a `category`
+    that names nothing known, with the closest name, in the words of `history`: typed by hand,
+    one letter off, it gave an empty timeline that read as "no change". Asked of an empty
+    selection only, as `history` asks: a change found names something tracked. Not of the
+    feeds, which may be subscribed to before their service is tracked."""
     if said := untracked(tracked_names(engine), filters.service, filters.document):
         raise HTTPException(404, str(said))
+    if filters.category and not _known_category(engine, filters.category):
+        known = categories()
+        meant = did_you_mean(filters.category, known) or (
+            f" (the rules' categories: {', '.join(known)})"
+        )
+        raise HTTPException(404, f"no category {filters.category}{meant}")
+
+
+def _known_category(engine: Engine, category: str) -> bool:
+    """Whether a rule assigns `category` (in any case), or a change holds it: one judged by a
+    rule file of the user's own (`crawl --rules`), which the app does not read. A typo named
+    neither, and its empty selection read as "no change of that kind"."""
+    if category.lower() in {known.lower() for known in categories()}:
+        return True
+    return bool(count(engine, Filters(category=category, include_noise=True)))
 
 
 def no_document(engine: Engine, key: str) -> HTTPException:
