@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from policywatch.web import api, feeds, pages
 from policywatch.web.pace import CatalogLoader
+from policywatch.web.selection import invalid
 
 TOKEN_COOKIE = "policywatch_token"
 OPEN_PREFIXES = ("/feeds/", "/static/", "/favicon.ico")
@@ -41,6 +42,7 @@ WRONG_TOKEN_HELP = (
     "The token given is not the one policywatch serve was started with. Open the address with "
     "?token=YOUR-TOKEN at its end, with the token the site's keeper gave you."
 )
+NUL = "should hold no NUL character (%00), which no name has"
 Next = Callable[[Request], Awaitable[Response]]
 
 
@@ -115,12 +117,11 @@ def _no_nul(request: Request) -> None:
     """A 422 for an address holding a NUL character (`%00`), which no service, key or filter
     has: PostgreSQL refuses it in a query, and each page, feed and API call asked with one
     answered with a bare 500 (a scanner's probe, a value pasted from a binary)."""
-    values = [
-        request.scope["path"],
-        *(item for pair in request.query_params.multi_items() for item in pair),
-    ]
-    if any("\x00" in value for value in values):
-        raise HTTPException(422, "the address holds a NUL character (%00), which no name has")
+    if "\x00" in request.scope["path"]:
+        raise invalid("path", None, request.scope["path"], f"The address {NUL}")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name + value:
+            raise invalid("query", name, value, f"Input {NUL}")
 
 
 class _HeadAsGet:

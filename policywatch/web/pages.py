@@ -495,8 +495,10 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 
 def _invalid(error: RequestValidationError) -> str:
-    """`page: Input should be greater than or equal to 1`, one clause per bad parameter."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'][1:])}: {problem['msg']}"
-        for problem in error.errors()
-    )
+    """`page: Input should be greater than or equal to 1`, one clause per bad parameter (the
+    address's own, which names none, without a name)."""
+    clauses = []
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"][1:])
+        clauses.append(f"{name}: {problem['msg']}" if name else problem["msg"])
+    return "; ".join(clauses)

@@ -1,7 +1,8 @@
 """Which changes a request asks for: one parser shared by the pages, the feeds and the JSON API.
 
 The timeline form submits empty fields for unset filters, so every parameter arrives as text and
-an empty value means "any"; a malformed one is a 422 naming the parameter, as FastAPI does.
+an empty value means "any"; a malformed one is a 422 naming the parameter, in FastAPI's own
+shape (`invalid`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine
 
 from diffengine import load_rules
@@ -89,6 +91,16 @@ class Filters:
         return ", ".join(words)
 
 
+def invalid(where: str, name: str | None, value: str, message: str) -> RequestValidationError:
+    """The 422 of a parameter the app's own checks refuse, in the shape FastAPI gives those
+    its types refuse (`{"detail": [{"loc": ["query", "since"], "msg": …}]}`), which the API's
+    schema declares: its own were `{"detail": "since must be …"}`, so a script reading a 422
+    met two shapes, and the one the schema promised failed it. `name` None: the address."""
+    loc = (where,) if name is None else (where, name)
+    problem = {"type": "value_error", "loc": loc, "msg": message, "input": value}
+    return RequestValidationError([problem])
+
+
 def _date(name: str, value: str | None) -> date | None:
     if not value:
         return None
@@ -96,7 +108,7 @@ def _date(name: str, value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError as error:
         such = f"such as 2026-01-15{why_no_date(error)}"
-        raise HTTPException(422, f"{name} must be an ISO date {such}") from None
+        raise invalid("query", name, value, f"Input should be an ISO date {such}") from None
 
 
 def _midnight(day: date | None) -> datetime | None:
@@ -117,14 +129,15 @@ def parse_filters(
     ] = False,
 ) -> Filters:
     """FastAPI dependency: the filters of a request, validated."""
-    min_severity = (min_severity or "").lower()  # any case, as the command line takes it
-    if min_severity and min_severity not in SEVERITIES:
-        raise HTTPException(422, f"min_severity must be one of {', '.join(SEVERITIES)}")
+    level = (min_severity or "").lower()  # any case, as the command line takes it
+    if level and level not in SEVERITIES:
+        one_of = f"Input should be one of {', '.join(SEVERITIES)}"
+        raise invalid("query", "min_severity", min_severity or "", one_of)
     return Filters(
         service=service or None,
         document=document or None,
         category=category or None,
-        min_severity=min_severity or None,
+        min_severity=level or None,
         since=_date("since", since),
         until=_date("until", until),
         include_noise=include_noise,
@@ -309,7 +322,8 @@ def comparison(engine: Engine, key: str, first: int, to: int | None) -> Comparis
         raise no_document(engine, key)
     older, newer = sorted((first, to or len(versions)))
     if older == newer and to is not None:
-        raise HTTPException(422, f"from and to name one version, {older}: compare two")
+        same = f"Input should name another version than from, {older}: compare two"
+        raise invalid("query", "to", str(to), same)
     if newer > len(versions):
         raise _no_version(key, len(versions), newer)
     compared = compare_versions(engine, key, older, newer)
