@@ -1687,7 +1687,7 @@ def test_without_the_token_a_browser_is_told_how_to_open_the_page(web_store: Eng
     assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
     assert "<h1>Token required</h1>" in page.text and "?token=YOUR-TOKEN" in page.text
     script = client.get("/api/changes", headers={"Accept": "application/json"})
-    assert script.status_code == 401 and script.headers["content-type"].startswith("text/plain")
+    assert script.status_code == 401 and script.headers["content-type"] == "application/json"
     assert script.headers["www-authenticate"] == "Bearer"
     sideways = client.get("/%2F/evil.example/?token=s3cret", follow_redirects=False)
     assert sideways.headers["location"] == "/evil.example/"  # a path here, not another host
@@ -1702,6 +1702,22 @@ def test_a_wrong_token_is_called_wrong_and_not_echoed(web_store: Engine) -> None
     assert page.status_code == 401 and "The token given is not the one" in page.text
     assert "n0pe" not in script.text + page.text
     assert "a token is required" in client.get("/api/changes").text  # none given: required
+
+
+def test_the_apis_401_is_json_as_its_other_errors_are(web_store: Engine) -> None:
+    """`/api/…` without the token answered a line of plain text, where every other error of
+    the API is JSON: a script's `response.json()` failed on it, before it could say why."""
+    client = TestClient(create_app(web_store, token="s3cret"))
+    for headers, said in (
+        ({}, "401: a token is required (Authorization: Bearer, or ?token=)"),
+        ({"Authorization": "Bearer n0pe"}, "401: the token given is wrong"),
+    ):
+        answer = client.get("/api/changes", headers=headers)
+        assert (answer.status_code, answer.headers["content-type"]) == (401, "application/json")
+        assert answer.json()["detail"].startswith(said.removeprefix("401: ")), headers
+        assert answer.headers["www-authenticate"] == "Bearer"
+        page = client.get("/documents", headers=headers)  # curl on a page: a line of text
+        assert page.text.startswith(said) and page.headers["content-type"].startswith("text/plain")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -90,17 +90,19 @@ def _over_https(request: Request) -> bool:
 
 
 def _refusal(request: Request, *, wrong: bool) -> Response:
-    """A 401 that says what to do: a page for a browser, a line of text for a script. A token
-    that was given but is wrong is said to be wrong (never echoed), not to be missing."""
+    """A 401 that says what to do: a page for a browser, JSON for the API (as its other
+    errors: a script's `response.json()` failed on a line of text), else a line of text. A
+    token that was given but is wrong is said to be wrong (never echoed), not to be missing."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if "text/html" in request.headers.get("accept", ""):
         response = pages.error_page(request, 401, WRONG_TOKEN_HELP if wrong else TOKEN_HELP)
         response.headers.update(challenge)
         return response
     reason = "the token given is wrong" if wrong else "a token is required"
-    return PlainTextResponse(
-        f"401: {reason} (Authorization: Bearer, or ?token=)", status_code=401, headers=challenge
-    )
+    said = f"{reason} (Authorization: Bearer, or ?token=)"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": said}, status_code=401, headers=challenge)
+    return PlainTextResponse(f"401: {said}", status_code=401, headers=challenge)
 
 
 async def _headers(request: Request, call_next: Next) -> Response:
