@@ -365,6 +365,28 @@ def test_the_pager_leads_to_the_oldest_and_newest_pages_keeping_the_filters(
     assert 'rel="last"' not in pages_nav(document, "changes")  # 2: "older" leads to the last
 
 
+def pager_links(page: str, label: str = "Pages") -> list[str]:
+    """The words of a pager's links, in order."""
+    found = re.search(rf'<nav class="pages" aria-label="{label}">(.*?)</nav>', page, re.S)
+    assert found, f"no pager {label}"
+    return re.findall(r"<a [^>]*>([^<]*)</a>", found[1])
+
+
+def test_the_pagers_links_say_the_page_they_lead_to(paged_client: TestClient) -> None:
+    """ "oldest ⇥" and "← newer" did not say which page they lead to: on page 7 of 45 the
+    reader could not tell the oldest page's number without following it, and a screen reader's
+    list of links read "older →" twice on a document's page."""
+    second = paged_client.get("/?all=1&page=2").text
+    assert pager_links(second) == ["← newer (page 1)", "older (page 3) →", "oldest (page 4) ⇥"]
+    last = paged_client.get("/?all=1&page=4").text
+    assert pager_links(last) == ["⇤ newest (page 1)", "← newer (page 3)"]
+    document = paged_client.get("/documents/whatsapp/business-solution-terms").text
+    assert pager_links(document, "Pages of versions") == [
+        "older (page 2) →",
+        "oldest (page 3) ⇥",
+    ]
+
+
 def older_link(page: str) -> str:
     """Where a page's "older" link leads, as a browser follows it."""
     found = re.search(r'rel="next" href="\?([^"]+)"', page)
