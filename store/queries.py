@@ -246,6 +246,25 @@ def _last_meaningful_of(document_id: Any) -> ScalarSelect[datetime]:
     )
 
 
+def last_meaningful_ids(engine: Engine, key: str | None = None) -> dict[str, int]:
+    """The id of each document's latest meaningful change (the one `last_meaningful_change`
+    dates; of the document `key` alone, when given), by key; a document with none is left
+    out. What the web pages link that date to. One document at a time, from the end of its
+    range of the index on (document, meaningful, detected_at), as `_last_meaningful_of`."""
+    latest = (
+        sa_select(col(Change.id))
+        .where(col(Change.document_id) == col(Document.id), col(Change.meaningful).is_(True))
+        .order_by(col(Change.detected_at).desc(), col(Change.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = sa_select(col(Document.key), latest)
+    if key is not None:
+        query = query.where(col(Document.key) == key.lower())
+    with engine.connect() as connection:
+        return {found: change for found, change in connection.execute(query) if change}
+
+
 @dataclass(frozen=True)
 class DocumentName:
     """What names a tracked document in a filter's choices."""

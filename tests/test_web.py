@@ -1067,12 +1067,37 @@ def test_last_change_is_the_last_meaningful_one_and_noise_is_said_apart(
     assert whatsapp["last_meaningful_change"].startswith("2025-10-04T09:00")
     listed = client.get("/documents").text
     row = re.search(rf'<td><a href="/documents/{key}">.*?</tr>', listed, re.S)
-    assert row and f"<td>{ban}</td>" in row[0] and f"<td>{noise}</td>" not in row[0]
+    linked = f'<a href="/changes/1">{ban}</a>'  # the ban, a link to its change
+    assert row and f"<td>{linked}</td>" in row[0] and f"<td>{noise}</td>" not in row[0]
     page = client.get(f"/documents/{key}").text
-    assert f"<dt>Last meaningful change</dt><dd>{ban}</dd>" in page
+    assert f"<dt>Last meaningful change</dt><dd>{linked}</dd>" in page
     assert f"<dt>Last change, noise included</dt><dd>{noise}</dd>" in page
     openai = client.get("/documents/openai/usage-policies").text  # its last change meaningful
     assert "Last meaningful change" in openai and "noise included</dt>" not in openai
+
+
+def test_a_documents_last_meaningful_change_is_a_link_to_it(
+    client: TestClient, web_store: Engine
+) -> None:
+    """The documents' list said when each last changed in earnest, but not which change that
+    was: finding it meant paging through the document's changes, noise included (Instagram's
+    terms: 756), for the one of that date. Each date now leads to its change; a document with
+    no meaningful change has no link."""
+    repo = Repository(web_store)
+    repo.sync_documents([DocumentInfo("acme/terms", "Acme", "Terms", "https://acme.test/")])
+    repo.record_text(
+        "acme/terms", Attempt("https://acme.test/"), "# Terms\n", judge_with(verdict(None, ""))
+    )
+    listed = client.get("/documents").text
+    for key, change in (("openai/usage-policies", 2), ("evil/terms", 4)):
+        row = re.search(rf'<td><a href="/documents/{key}">.*?</tr>', listed, re.S)
+        assert row and f'<a href="/changes/{change}">2025-10-0' in row[0], key
+        page = client.get(f"/documents/{key}").text
+        assert f'<dt>Last meaningful change</dt><dd><a href="/changes/{change}">' in page
+    acme = re.search(r'<td><a href="/documents/acme/terms">.*?</tr>', listed, re.S)
+    assert acme and "/changes/" not in acme[0] and "<td>—</td>" in acme[0]
+    unchanged = client.get("/documents/acme/terms").text
+    assert "<dt>Last meaningful change</dt><dd>—</dd>" in unchanged
 
 
 def test_a_documents_page_says_how_few_of_its_changes_are_meaningful(

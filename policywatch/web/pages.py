@@ -59,6 +59,7 @@ from store.queries import (
     document_names,
     get_change,
     get_document,
+    last_meaningful_ids,
     list_documents,
     neighbour_changes,
     reverts,
@@ -359,8 +360,14 @@ def change(
 
 @router.get("/documents", response_class=HTMLResponse)
 def documents(request: Request, engine: Store) -> HTMLResponse:
-    """What is tracked and how its fetching goes."""
-    return _page(request, "documents.html", documents=list_documents(engine))
+    """What is tracked and how its fetching goes; each one's last meaningful change, a link
+    to it."""
+    return _page(
+        request,
+        "documents.html",
+        documents=list_documents(engine),
+        latest=last_meaningful_ids(engine),
+    )
 
 
 # Before `/documents/{key:path}`, whose path would take `KEY/compare` for a key.
@@ -434,6 +441,7 @@ def document(
         listing=history,
         versions=versions,
         meaningful=meaningful,
+        latest=last_meaningful_ids(engine, detail.document.key),
         **_pace(request, engine, detail.document.key),
     )
 
