@@ -676,6 +676,26 @@ def test_an_empty_history_says_what_to_do_not_that_a_selection_is_empty(tmp_path
     assert "for this selection" not in page
 
 
+def test_an_empty_history_is_said_on_upcoming_as_on_the_timeline(tmp_path: Path) -> None:
+    """On a new store `/upcoming` said "No change takes effect in the next 90 days for this
+    selection", and its "Look further" led to the same words: nothing said that nothing was
+    tracked yet, nor how to track something."""
+    engine = open_store(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    client = TestClient(create_app(engine))
+    for query in ("", "?min_severity=high", "?within=0"):
+        page = client.get("/upcoming" + query).text
+        assert "Nothing tracked yet: run <code>policywatch crawl</code>" in page, query
+        assert "for this selection" not in page and "Look further" not in page, query
+    repo = Repository(engine)
+    repo.sync_documents([WHATSAPP])
+    repo.record_text(WHATSAPP.key, Attempt(WHATSAPP.url), WHATSAPP_V1, assess)
+    page = client.get("/upcoming").text
+    assert "No change recorded yet: 1 document is tracked" in page
+    repo.record_text(WHATSAPP.key, Attempt(WHATSAPP.url), WHATSAPP_V1 + "\nMore.\n", assess)
+    recorded = client.get("/upcoming").text  # a change, taking effect on no date
+    assert "No change takes effect in the next 90 days for this selection." in recorded
+
+
 def test_an_empty_timeline_says_which_filter_emptied_it(client: TestClient) -> None:
     """It said only "No changes for this selection", and left the filter that emptied it to
     be guessed: a document of another service, dates typed the wrong way round."""

@@ -295,12 +295,15 @@ def upcoming_page(
     filters: Annotated[Filters, Depends(parse_filters)],
     within: Within = 90,
 ) -> Response:
-    """The changes taking effect from today on, soonest first: what to act on, and by when."""
+    """The changes taking effect from today on, soonest first: what to act on, and by when.
+    Nothing recorded yet is said as the timeline says it: "No change takes effect in the next
+    90 days for this selection", and its "Look further", told an empty store nothing."""
     if redirect := without_empty(request):
         return redirect
     coming = upcoming(engine, filters, within)
     if not coming.rows:
         check_tracked(engine, filters)
+    recorded = bool(coming.rows) or bool(count(engine, Filters(include_noise=True)))
     documents = document_names(engine)
     kept = {name: value for name, value in filters.params().items() if name in _UPCOMING_FILTERS}
     # the selection in words, for the title, of the filters the page takes (not `since`, `all`)
@@ -310,6 +313,8 @@ def upcoming_page(
         "upcoming.html",
         selection=shown.described() if kept else "",
         rows=coming.rows,
+        recorded=recorded,
+        documents=documents,
         unstated=coming.unstated,
         filters=filters,
         kept=kept,
