@@ -1096,6 +1096,27 @@ def test_last_change_is_the_last_meaningful_one_and_noise_is_said_apart(
     assert "Last meaningful change" in openai and "noise included</dt>" not in openai
 
 
+def link_targets(page: str) -> dict[str, set[str]]:
+    """Where each link text of a page leads."""
+    targets: dict[str, set[str]] = {}
+    for href, words in re.findall(r'<a [^>]*href="([^"]*)"[^>]*>([^<]*)</a>', page):
+        targets.setdefault(html.unescape(words), set()).add(href)
+    return targets
+
+
+def test_a_feed_link_says_whose_feed_it_is(client: TestClient) -> None:
+    """A document's page had two links reading "Atom feed", the menu's (every change) and the
+    document's own, and a change page's read "feed" alone: in a screen reader's list of links
+    the two could not be told apart, nor the third placed."""
+    key = "whatsapp/business-solution-terms"
+    document = link_targets(client.get(f"/documents/{key}").text)
+    assert document["Atom feed"] == {"/feeds/all.atom"}  # the menu's
+    assert document["Atom feed of this document"] == {f"/feeds/document/{key}.atom"}
+    change = link_targets(client.get("/changes/1").text)
+    assert change["Atom feed of this document"] == {f"/feeds/document/{key}.atom"}
+    assert "feed" not in change
+
+
 def test_a_documents_last_meaningful_change_is_a_link_to_it(
     client: TestClient, web_store: Engine
 ) -> None:

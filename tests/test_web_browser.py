@@ -145,7 +145,7 @@ def test_review_a_change_in_the_browser(served: str, browser: Any) -> None:
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # Chromium hands Atom to a feed reader (a download), so follow the link as a reader would.
-    href = page.get_by_role("link", name="feed", exact=True).get_attribute("href")
+    href = page.get_by_role("link", name="Atom feed of this document").get_attribute("href")
     assert href == "/feeds/document/whatsapp/business-solution-terms.atom"
     feed = feedparser.parse(page.request.get(served + href).body())
     assert feed.bozo == 0 and feed.entries[0].title.startswith("[critical] WhatsApp")
