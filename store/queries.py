@@ -377,6 +377,40 @@ def list_changes(
     return [_change_row(row) for row in rows]
 
 
+def newer_ids(
+    engine: Engine,
+    change_id: int,
+    *,
+    limit: int,
+    include_noise: bool = False,
+    **selection: Unpack[Selection],
+) -> list[int]:
+    """The ids of the `limit` changes of the selection just newer than change `change_id` in
+    the timeline's order (detected later, or at the same moment with a larger id), nearest
+    first: where the timeline's "newer" link starts, as `before` says where "older" does; none
+    when the change is not recorded. Read from the index on `detected_at`, from the change up."""
+    conditions = _filters(selection)
+    if not include_noise:
+        conditions.append(col(Change.meaningful).is_(True))
+    if not 0 < change_id <= MAX_ID:
+        return []
+    with Session(engine) as session:
+        at = session.execute(
+            sa_select(col(Change.detected_at)).where(col(Change.id) == change_id)
+        ).scalar()
+        if at is None:
+            return []
+        detected = col(Change.detected_at)
+        newer = or_(detected > at, and_(detected == at, col(Change.id) > change_id))
+        query = (
+            sa_select(col(Change.id))
+            .where(*conditions, newer)
+            .order_by(detected, col(Change.id))
+            .limit(limit)
+        )
+        return list(session.execute(query).scalars())
+
+
 def _older_than(session: Session, change_id: int) -> ColumnElement[bool] | None:
     """The changes after `change_id` newest first (detected earlier, or at the same moment
     with a smaller id), as a range of the index on `detected_at`; None when there is no such

@@ -423,11 +423,43 @@ def test_the_older_link_goes_on_after_the_last_change_shown_whatever_arrives(
     assert "before=" in pages_nav(document_older.text, "versions")
 
 
+def newer_link(page: str) -> str:
+    """Where a page's "newer" link leads, as a browser follows it."""
+    found = re.search(r'rel="prev" href="\?([^"]+)"', page)
+    assert found, "no newer link"
+    return "?" + html.unescape(found[1])
+
+
+def test_the_newer_link_goes_on_before_the_first_change_shown_whatever_arrives(
+    paged_client: TestClient, web_store: Engine
+) -> None:
+    """Paging back up by page number, a change recorded meanwhile pushed every other down a
+    place: the newer page ended a change short of the one shown first, which was never shown.
+    The newer link now leads to the changes just newer than the first shown, and to page 1
+    once no more than a page of them lies above; a page of them above page 2 is not page 1."""
+    third = paged_client.get("/?all=1&page=3").text  # 4 changes, one a page: the 3rd newest
+    assert summaries(third) == ["Scraping clause added"]
+    judge = judge_with(verdict("medium", "Bots barred"))
+    text = f"{WHATSAPP_V3}\nNo bots.\n"
+    Repository(web_store).record_text(
+        "whatsapp/business-solution-terms", Attempt("https://example.com/"), text, judge
+    )
+    second = paged_client.get("/" + newer_link(third)).text
+    assert summaries(second) == ["Wording of fees"]  # by number: the hostile one
+    assert pager_links(second)[0] == "⇤ newest (page 1)"
+    top = paged_client.get("/" + newer_link(second)).text
+    assert summaries(top) == [f"Summary {escape(HOSTILE)}"]
+    assert pager_links(top)[:1] == ["← newer (page 1)"]  # "Bots barred" lies above it
+    newest = paged_client.get("/" + newer_link(top)).text
+    assert summaries(newest) == ["Bots barred"] and 'rel="prev"' not in newest
+
+
 def test_following_the_older_links_lists_every_change_once_in_the_timelines_order(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Changes found in one crawl share their moment: the cursor orders them by id as the
-    timeline does, so none is skipped or shown twice where a page ends among them."""
+    """Changes found in one crawl share their moment: the cursors (older and newer) order
+    them by id as the timeline does, so none is skipped or shown twice where a page ends among
+    them."""
     engine = open_store(db_url)
     populate(engine)
     repository, moment = Repository(engine), datetime(2026, 1, 2, tzinfo=UTC)
@@ -446,6 +478,13 @@ def test_following_the_older_links_lists_every_change_once_in_the_timelines_orde
         address = "/" + older_link(page) if 'rel="next"' in page else ""
     assert walked == [str(escape(row.summary)) for row in list_changes(engine, include_noise=True)]
     assert len(walked) == len(set(walked)) == 9
+    # Back up from the oldest page by the newer links, each page the changes just above.
+    climbed, address = [], "/?all=1&page=5"
+    while address:
+        page = client.get(address).text
+        climbed.insert(0, summaries(page))
+        address = "/" + newer_link(page) if 'rel="prev"' in page else ""
+    assert [summary for page in climbed for summary in page] == walked
     engine.dispose()
 
 

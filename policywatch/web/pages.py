@@ -42,6 +42,7 @@ from policywatch.web.selection import (
     comparison,
     count,
     hidden,
+    newer_than,
     no_document,
     parse_filters,
     store,
@@ -145,6 +146,7 @@ class Pager:
 
     page: int
     pages: int  # the pages the list fills; an empty list still has its one page
+    previous_page: int  # the number the newer link leads to (1 when it leads to the top)
     previous_url: str | None
     next_url: str | None
     # The first and last pages, when neither newer nor older leads there: the oldest change of
@@ -165,24 +167,30 @@ def pager(
     name: str = "page",
     anchor: str = "",
     older: dict[str, str] | None = None,
+    newer: dict[str, str] | None = None,
 ) -> Pager:
     """Page `page` of `total` items; the links set query parameter `name` and keep `params`,
     the rest of the page's query, so two lists paged on one page each keep the other's place;
     `anchor` brings the reader back to the list rather than to the top of the page. `older`,
     given when the list knows an older page follows, is added to the older link's query: where
-    the next page starts (`before`, a cursor)."""
+    the next page starts (`before`, a cursor). `newer`, given when the list knows what lies
+    above the page, is the newer link's cursor: empty when that is the top, page 1."""
     last = page_count(total)
 
     def page_url(number: int, cursor: dict[str, str] | None = None) -> str:
         query = urlencode({**params, name: str(number), **(cursor or {})})
         return "?" + query + (anchor and "#" + anchor)
 
+    # Above a page whose newer changes fill more than a page, the newer one is never page 1:
+    # changes recorded since lie above it.
+    previous = min(page - 1, last) if newer is None else max(page - 1, 2) if newer else 1
     return Pager(
         page=page,
         pages=last,
-        previous_url=page_url(min(page - 1, last)) if page > 1 else None,
+        previous_page=previous,
+        previous_url=page_url(previous, newer) if page > 1 else None,
         next_url=page_url(page + 1, older) if older or page < last else None,
-        newest_url=page_url(1) if page > 2 else None,
+        newest_url=page_url(1) if page > 1 and previous > 1 else None,
         oldest_url=page_url(last) if page < last - 1 else None,
     )
 
@@ -217,13 +225,27 @@ def listing(
     )
     rows = found[:PAGE_SIZE]  # one more was read to know whether an older page follows
     older = {"before": str(rows[-1].id)} if len(found) > PAGE_SIZE else None
-    pages = pager(page, total, params, older=older)
+    pages = pager(page, total, params, older=older, newer=_newer(engine, filters, page, rows))
     return Listing(
         **asdict(pages),
         rows=rows,
         total=total,
         reverted=reverts(engine, [row.id for row in rows if row.meaningful]),
     )
+
+
+def _newer(
+    engine: Engine, filters: Filters, page: int, rows: list[ChangeRow]
+) -> dict[str, str] | None:
+    """The newer link's cursor: the page of changes just newer than the first shown starts
+    right after the one a page above it (`before`), or is the top (empty: page 1, when fewer
+    than a page lie above). Led to by number, the newer page was read by its offset, which
+    changes recorded since had shifted: the changes pushed between the two pages were never
+    shown. None on page 1, or past the last page."""
+    if page == 1 or not rows:
+        return None
+    above = newer_than(engine, filters, rows[0].id, limit=PAGE_SIZE + 1)
+    return {"before": str(above[PAGE_SIZE])} if len(above) > PAGE_SIZE else {}
 
 
 @dataclass(frozen=True)

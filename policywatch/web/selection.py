@@ -32,6 +32,7 @@ from store.queries import (
     hidden_noise,
     list_changes,
     list_versions,
+    newer_ids,
     tracked_names,
     upcoming_changes,
 )
@@ -185,6 +186,14 @@ def changes(
         limit=limit,
         offset=offset,
         before=before,
+    )
+
+
+def newer_than(engine: Engine, filters: Filters, change_id: int, *, limit: int) -> list[int]:
+    """The ids of the `limit` changes of the selection just newer than change `change_id`,
+    nearest first: where the timeline's "newer" link starts."""
+    return newer_ids(
+        engine, change_id, **_where(filters), include_noise=filters.include_noise, limit=limit
     )
 
 
