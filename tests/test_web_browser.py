@@ -826,3 +826,22 @@ def test_on_a_phone_an_error_or_empty_note_quoting_a_long_value_wraps(
         assert quoted in page.locator("main").inner_text(), path
         overflow = _overflow(page)
         assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+
+
+@pytest.mark.browser
+def test_a_timeline_entrys_document_link_is_named_with_its_service(
+    served: str, browser: Any
+) -> None:
+    """An entry's link to its document was named by the document's type alone: a screen
+    reader's list of links read "Terms of Service" for TikTok's, Google Play's and Le Chat's,
+    each leading elsewhere. It is named with its service, as it reads on the screen."""
+    page = browser.new_page()
+    page.goto(served + "/?all=1")
+    link = page.get_by_role("link", name="WhatsApp · Business Solution Terms", exact=True)
+    assert link.count() == 2  # the ban and the noise after it
+    assert link.first.get_attribute("href") == "/documents/whatsapp/business-solution-terms"
+    assert link.first.inner_text() == "Business Solution Terms"  # the service stands beside it
+    names = page.locator("li.entry .meta a[href^='/documents/']").evaluate_all(
+        "links => links.map(link => link.getAttribute('aria-label'))"
+    )
+    assert len(names) == 4 and all(" · " in name for name in names), names
