@@ -123,6 +123,13 @@ def classify(
         for sentence in substantive
         if comparable(sentence.old) != comparable(sentence.new)
     }
+    figured = [rule for rule in rules if rule.figures]
+    restored = [
+        match
+        for sentence in substantive
+        if sentence.known and not _title(sentence)
+        for match in _fire(figured, sentence, renames)
+    ]
     matches = sorted(
         _restated(
             _dedupe(
@@ -133,7 +140,8 @@ def classify(
                     _fire(rules, sentence, renames), _case_cut(rules, sentence, struck)
                 )
             ),
-            rules,
+            figured,
+            restored,
         ),
         # At one severity, what a change says now is its news before what it dropped: "Data
         # shared with third parties" before "Sharing of data with third-party AI dropped".
@@ -345,16 +353,21 @@ def _figures(text: str) -> Counter[str]:
     return Counter(_FIGURE.findall(text))
 
 
-def _restated(matches: Iterable[RuleMatch], rules: Sequence[Rule]) -> list[RuleMatch]:
+def _restated(
+    matches: Iterable[RuleMatch], rules: Sequence[Rule], restored: Sequence[RuleMatch] = ()
+) -> list[RuleMatch]:
     """`matches` less those of a `figures` rule said again: a sentence removed and one added in
     the same change, with the same figures, are its figure restated in a sentence rewritten past
     recognition (YouTube's "If you are under 13 years of age, then please do not use the
     Service" become "You must be at least 13 years old to use the Service"), as a reworded
-    sentence with its figures kept is. A sentence without figures is never taken for another."""
+    sentence with its figures kept is. A sentence without figures is never taken for another.
+    `restored`: the matches of sentences an earlier version said, which fire nothing themselves
+    but restate a figure all the same: YouTube brought back on 2021-02-23 its 2020 wording of
+    the age of 13 as it removed the other, read "Minimum age to use the platform dropped"."""
     matches = list(matches)
     figured = {rule.id for rule in rules if rule.figures}
     said: dict[str, set[tuple[str, frozenset[str]]]] = {"added": set(), "removed": set()}
-    for match in matches:
+    for match in chain(matches, restored):
         if match.rule_id in figured and match.side in said:
             said[match.side].add((match.rule_id, frozenset(_figures(match.sentence))))
 
