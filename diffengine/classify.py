@@ -42,6 +42,7 @@ from diffengine.matching import (
     allowed_grown,
     case_narrowed,
     dropped,
+    edited_within,
     find,
     items_cut,
     listed_cut,
@@ -51,7 +52,7 @@ from diffengine.matching import (
     touched,
 )
 from diffengine.normalize import comparable
-from diffengine.periods import lengthened
+from diffengine.periods import NUMBER_WORDS, lengthened
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
 from diffengine.sentences import EXCEPTION_INTRO, clauses, split_sentences
 from diffengine.summary import fill, summarize
@@ -62,6 +63,9 @@ _RENAMED_IN = 2  # sentences replacing a name alike before it is taken for a ren
 _STATEMENT_END = re.compile(r"[.!?:;]\W*$")
 _NUMBERING = re.compile(r"^\W*(?:\d+(?:\.\d+)*|[a-z]|[ivx]+)[.)]\s+", re.IGNORECASE)
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+# Figures written out: "at least thirty days" says the 30 it replaced ("a", "one" say little).
+_SPELLED = {word: str(number) for word, number in NUMBER_WORDS.items() if number > 1}
+_SPELLED_FIGURE = re.compile(rf"\b(?:{'|'.join(_SPELLED)})\b", re.IGNORECASE)
 _TITLE_WORDS = 15  # at most: a title is short
 # Short words a title leaves in lower case ("Effect of Account Suspension or Termination").
 _TITLE_JOINERS = frozenset(
@@ -330,7 +334,10 @@ def _fire(
         ):
             side = "changed" if _reads(rule, old_units) else "added"
             yield _match(rule, side, rule.severity, sentence.new, section, sentence.old)
-        elif rule.side != "removed" and any(allowed_cut(rule, unit, old_units) for unit in fresh):
+        elif rule.side != "removed" and (
+            any(allowed_cut(rule, unit, old_units) for unit in fresh)
+            or _figure_cut(rule, sentence, gone, tuple(fresh))
+        ):
             yield _match(rule, "changed", rule.severity, sentence.new, section, sentence.old)
         elif (
             rule.side != "added"
@@ -338,6 +345,29 @@ def _fire(
             and not _reads(rule, new_units)
         ):
             yield _match(rule, "removed", _removed_severity(rule), sentence.old, section)
+
+
+def _figure_cut(
+    rule: Rule, sentence: SentenceChange, gone: Sequence[Unit], fresh: tuple[Unit, ...]
+) -> bool:
+    """Whether a `figures` rule read the old wording of `sentence` and not the new only because
+    its figure was cut, the rest of what it read kept: Instagram's "we will notify you … at
+    least 30 days before we make changes to these Terms" cut to "… before we make changes" on
+    2021-02-23 promised notice still, by no period, and fired nothing (the rule reads a
+    figure; the promise dropped is another rule's). The figure is changed, at the rule's
+    severity, as one replaced by another is; not one written out instead (Facebook's "at least
+    30 days" become "at least thirty days")."""
+    if not (rule.figures and sentence.new):
+        return False
+    spelled = {_SPELLED[word.lower()] for word in _SPELLED_FIGURE.findall(sentence.new)}
+    if not set(_figures(sentence.old)) - set(_figures(sentence.new)) - spelled:
+        return False
+    if _reads(rule, fresh):
+        return False
+    return any(
+        (reach := find(rule, unit)) is not None and edited_within(reach, unit, fresh)
+        for unit in gone
+    )
 
 
 def _removed_severity(rule: Rule) -> Severity:

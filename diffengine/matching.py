@@ -653,6 +653,23 @@ def touched(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
     return any(map(near, changed)) or any(reach.start < point <= end for point in deleted)
 
 
+def edited_within(reach: Reach, unit: Unit, counterparts: tuple[Unit, ...]) -> bool:
+    """Whether `unit` became the most alike of `counterparts` by edits all within `reach`, give
+    or take `_MARGIN` words, as `touched` reads it: "we will notify you … at least 30 days
+    before we make changes" become "… notify you … before we make changes" is the notice kept
+    and its period cut, where an edit further off says more than that."""
+    edits = _edits(unit.full, tuple(other.full for other in counterparts))
+    if edits is None:
+        return False
+    changed, deleted = edits
+    start, end = reach.start - _MARGIN, reach.end + _MARGIN
+    return (
+        bool(changed or deleted)
+        and all(start <= word <= end for word in changed)
+        and all(start < point <= end + 1 for point in deleted)
+    )
+
+
 @lru_cache(maxsize=512)
 def _edits(text: str, others: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """Where `text` differs from the most alike of `others`: the positions of its words

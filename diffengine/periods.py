@@ -12,7 +12,9 @@ import math
 import re
 
 _DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}
-_NUMBERS = {
+# Numbers as the pages write them out ("thirty days", "a year"); `classify` reads those above one
+# as the figures they are.
+NUMBER_WORDS = {
     "a": 1,
     "an": 1,
     "one": 1,
@@ -34,7 +36,7 @@ _NUMBERS = {
 }
 # "30 days", "2 years", "a year", "six months", "a 90-day period", "24 hours".
 _PERIOD = re.compile(
-    rf"\b(\d[\d,.]*|{'|'.join(_NUMBERS)})[\s-]+(hour|day|week|month|year)s?\b", re.IGNORECASE
+    rf"\b(\d[\d,.]*|{'|'.join(NUMBER_WORDS)})[\s-]+(hour|day|week|month|year)s?\b", re.IGNORECASE
 )
 # No end at all: "as long as necessary", "for as long as your account is active", "indefinitely",
 # "until you delete it", "no set retention period".
@@ -79,6 +81,6 @@ def _bound(text: str) -> float:
 
 
 def _days(count: str, unit: str) -> float:
-    figure = _NUMBERS.get(count.lower())
+    figure = NUMBER_WORDS.get(count.lower())
     number = figure if figure is not None else float(count.replace(",", "").rstrip("."))
     return number * _DAYS[unit.lower()]
