@@ -328,7 +328,9 @@ def _fire(
             or listed_cut(rule, unit, old_units)
             for unit in fresh
         ):
-            yield _match(rule, "removed", _removed_severity(rule), sentence.old, section)
+            yield _match(
+                rule, "removed", _removed_severity(rule), sentence.old, section, partly=True
+            )
         elif rule.side != "removed" and (
             any(_fires(rule, unit, old_units) for unit in fresh) or _cut(rule, gone, new_units)
         ):
@@ -446,10 +448,21 @@ def _case_cut(
 
 
 def _match(
-    rule: Rule, side: str, severity: Severity, sentence: str, section: str, before: str = ""
+    rule: Rule,
+    side: str,
+    severity: Severity,
+    sentence: str,
+    section: str,
+    before: str = "",
+    *,
+    partly: bool = False,
 ) -> RuleMatch:
-    """A match quoting `sentence`, with `before`, the old wording when the sentence was reworded."""
-    title = fill(rule.removed_title if side == "removed" else rule.title, sentence)
+    """A match quoting `sentence`, with `before`, the old wording when the sentence was reworded.
+    `partly`: the sentence only narrowed what the rule reads, an item cut from its list ("with
+    Meta and Google" become "with Meta"), and the title says so: "Sharing of data with third
+    parties dropped" alone read as all sharing ended."""
+    template = rule.removed_title if side == "removed" else rule.title
+    title = fill(f"{template}, in part" if partly else template, sentence)
     return RuleMatch(rule.id, rule.category, severity, sentence, side, title, section, before)
 
 

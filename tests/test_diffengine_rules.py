@@ -29,6 +29,7 @@ def test_rule_fires_on_its_real_sentence(case: dict[str, Any]) -> None:
     match = fired[case["rule"]]
     assert match.side == case["side"]
     assert match.category == RULES[case["rule"]].category
+    assert match.title == case.get("title", match.title)
 
 
 @pytest.mark.parametrize("case", CASES["quiet"], ids=lambda case: case["source"])
