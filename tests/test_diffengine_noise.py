@@ -217,3 +217,23 @@ def test_text_brought_back_beside_other_edits_is_counted_as_restored() -> None:
     quoted = [excerpt.sentence for excerpt in verdict.excerpts[:2]]
     assert quoted == ["Effective from 2022-07-11", "Effective 2022-09-29"]
     assert all(match.category == "effective-date" for match in verdict.matches)
+
+
+def test_words_glued_or_split_by_the_capture_are_cosmetic() -> None:
+    """Copilot's terms, 2025-11-24: "jail breaking" become "jailbreaking" (a comma or two
+    beside) was a low change; the App Store's captures glue and split words ("th ese", "A
+    PPLE"), and its terms read "4 sentences removed, 105 changed" where four were."""
+    page = "# Code of conduct\n\nBe kind.\n\n- {}\n"
+    old = page.format(
+        "Don't use bots or scrapers and don't engage in technical attacks, excess usage, "
+        'prompt-based manipulation, "jail breaking" and other abuses.'
+    )
+    new = page.format(
+        "Don't use bots or scrapers, and don't engage in technical attacks, excess usage, "
+        'prompt-based manipulation, "jailbreaking", and other abuses.'
+    )
+    verdict = assess(old, new)
+    assert (verdict.meaningful, verdict.reason) == (False, "cosmetic")
+    split = new.replace("abuses", "ab uses").replace("Be kind.", "Be kind.\n\nBe quick.")
+    counted = assess(old, split)
+    assert (counted.added, counted.removed, counted.changed) == (1, 0, 0)
