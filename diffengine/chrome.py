@@ -3,8 +3,9 @@
 Real captures pick up chrome: Anthropic's help-centre breadcrumbs ("All Collections › Safeguards
 › …"), Mistral's site menu ("Products", "Solutions", "Contact Sales"), the feedback form and
 rotating "related articles" of Meta's help centre, Google's product chooser. Such blocks never
-carry a policy: they are left out of rule matching (a bare "AI" in a menu is not a
-restriction), and a change made only of them is a capture anomaly, not a policy change.
+carry a policy, nor does a stylesheet the capture left in the text (TikTok's, 2026-07-21): they
+are left out of rule matching (a bare "AI" in a menu is not a restriction), and a change made
+only of them is a capture anomaly, not a policy change.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ _LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _BREADCRUMBS = re.compile(r"(?:\[[^\]]*\]\([^)]*\)\s*[›>/|»]?\s*){2,}")  # links in a row
 _MARKUP = re.compile(r"[!\[\]*_#`\\]")
 _SENTENCE_MARK = re.compile(r"[.:;!?\d]")
+# A page's stylesheet left in the text, two rules or more: "p.p1 {margin: 0.0px; font: 12.0px
+# Times} span.s1 {font-kerning: none}" (selectors, then property: value pairs in braces). Each
+# part can be read one way only, so a long paragraph that is no stylesheet fails fast.
+_SELECTOR = r"[\w.#*-]+(?:(?:\s*[,>+~]\s*|\s+)[\w.#*-]+)*"
+_DECLARATION = r"-?[a-z]+(?:-[a-z]+)*\s*:[^;{}\":]*(?:;\s*|(?=\}))"
+_STYLE_RULE = rf"{_SELECTOR}\s*\{{\s*(?:{_DECLARATION})+\}}"
+_STYLESHEET = re.compile(rf"\s*{_STYLE_RULE}(?:\s*{_STYLE_RULE})+\s*")
 _LINK_SHARE = 0.6  # a block this much link text is a menu, a table of contents or a widget
 _MENU_WORDS = 2  # a bare paragraph this short, without a sentence mark, is a menu entry
 
@@ -122,7 +130,7 @@ def is_chrome(block: Block, text: str) -> bool:
         return True
     if block.kind == "heading":
         return False
-    if _BREADCRUMBS.match(block.raw):
+    if _BREADCRUMBS.match(block.raw) or _STYLESHEET.fullmatch(block.raw):
         return True
     link_chars = sum(len(_MARKUP.sub("", link)) for link in _LINK_TEXT.findall(block.raw))
     if link_chars >= _LINK_SHARE * len(text):

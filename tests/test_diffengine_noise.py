@@ -132,6 +132,20 @@ def test_a_help_centre_feedback_widget_is_chrome() -> None:
     assert assess(POLICY, POLICY + "\n\n" + widget).reason == "anomaly"
 
 
+def test_a_stylesheet_left_in_the_text_is_chrome() -> None:
+    """TikTok's terms, 2026-07-21: the page's style rules ("p.p1 {margin: 0.0px …}") came into
+    the text for two days, a low change when they came and another when they went. JSON in
+    running text is no stylesheet."""
+    css = (
+        "p.p1 {margin: 0.0px 0.0px 12.0px 0.0px; font: 12.0px Times} li.li3 {margin: 0.0px} "
+        "span.s1 {font-kerning: none} ul.ul1 {list-style-type: disc}"
+    )
+    assert assess(POLICY, POLICY + "\n\n" + css).reason == "anomaly"
+    assert assess(POLICY + "\n\n" + css, POLICY).reason == "anomaly"
+    json = 'Send the body {"model": "large"} to the API. Read the reply {"id": 1}.'
+    assert assess(POLICY, POLICY + "\n\n" + json).meaningful
+
+
 def test_a_bare_mention_of_ai_in_page_chrome_is_not_a_restriction() -> None:
     menu = "*   [Meta AI](https://www.meta.ai/?ref=nav)\n*   [AI Studio](https://aistudio.instagram.com/)\n"
     verdict = assess(POLICY, POLICY + "\n\n" + menu)
