@@ -3,8 +3,8 @@
 A tracker that records a captcha page as "the terms were deleted" is worse than none. Each
 response is screened before extraction; what fails screening becomes a fetch issue with a kind
 (`bot-wall`, `forbidden`, `rate-limited`, `not-found`, `server-error`, `http-error`,
-`login-redirect`, `login-wall`, `consent-redirect`, `home-redirect`, `script-redirect`) and never
-a version.
+`login-redirect`, `login-wall`, `consent-redirect`, `consent-wall`, `home-redirect`,
+`script-redirect`) and never a version.
 
 Bot walls are told by the markers their vendors put in every challenge page (script paths,
 element ids, headers), not by words a policy could contain: Google's privacy policy talks about
@@ -186,6 +186,33 @@ def login_page(body: bytes, status: int = 200) -> Verdict | None:
     return Verdict(
         "login-wall",
         f"HTTP {status}: a sign-in page (a password form), not the policy: it is behind a login",
+    )
+
+
+# A choice to accept or reject, on a button or link (its label maybe wrapped in a <span>), or a
+# submit input: what a cookie wall asks for.
+_CONSENT_CHOICE = re.compile(
+    rb"<(?:button|a)\b[^>]*>(?:\s|<[^>]*>)*(?:i\s+)?(?:accept|allow|agree|reject|decline|refuse)\b"
+    rb"|<input\b[^>]*\bvalue\s*=\s*[\"']?\s*(?:i\s+)?(?:accept|allow|agree|reject|decline|refuse)\b",
+    re.IGNORECASE,
+)
+
+
+def consent_page(body: bytes, status: int = 200) -> Verdict | None:
+    """A cookie wall served in the policy's place (as sites show visitors from the EU, at the
+    policy's own address, without a redirect to a consent page to tell it by): a page that
+    speaks of cookies and offers to accept or reject them, too short to be a policy, as a
+    policy's own cookie banner holds the same buttons. `consent-wall`: it was recorded as the
+    policy's first version, and the policy's return read as its whole text changed."""
+    page = body[:_SCANNED]
+    if b"cookie" not in page.lower() or _CONSENT_CHOICE.search(page) is None:
+        return None
+    if _words(page) >= _WALL_WORDS:
+        return None
+    return Verdict(
+        "consent-wall",
+        f"HTTP {status}: a page of cookie choices (accept or reject), not the policy: the site"
+        " asks for consent before it shows the page",
     )
 
 

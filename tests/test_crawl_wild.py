@@ -334,6 +334,35 @@ def test_a_redirect_to_a_cookie_consent_page_is_a_fetch_issue(home: Home, site: 
     assert versions(home)["testsite/doc-terms"] == 0
 
 
+CONSENT_WALL = (
+    "consent-wall: HTTP 200: a page of cookie choices (accept or reject), not the policy: the"
+    " site asks for consent before it shows the page"
+)
+
+
+def test_a_cookie_wall_served_in_the_policys_place_is_a_fetch_issue(home: Home, site: Site) -> None:
+    """A site that shows visitors from the EU its cookie wall at the policy's own address, with
+    200 and no redirect to tell it by, had the wall recorded as the policy's first version, and
+    the policy's first sound capture then read as the whole text changed (after a sound
+    version, a `text-collapsed` that did not say why). A policy whose page carries a cookie
+    banner with the same buttons is still the policy."""
+    banner = '<div class="cookies"><p>We use cookies.</p><button>Accept all</button></div>'
+    site.html("/terms", CONSENT)
+    site.html("/privacy", terms(banner + CLAUSES))
+    catalog = declare(home, site, "/terms", "/privacy")
+    assert outcomes(home.crawl(catalog, "--json")) == {
+        "testsite/doc-terms": ("failed", CONSENT_WALL),
+        "testsite/doc-privacy": ("first", ""),
+    }
+    site.html("/terms", terms(CLAUSES))
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"] == ("first", "")
+    spans = CONSENT.replace("<button>", '<button class="choice"><span>')
+    site.html("/terms", spans.replace("</button>", "</span></button>"))
+    assert outcomes(home.crawl(catalog, "--json"))["testsite/doc-terms"] == ("failed", CONSENT_WALL)
+    assert versions(home) == {"testsite/doc-terms": 1, "testsite/doc-privacy": 1}
+    assert home.run("history", "--all", "--json").json() == []
+
+
 def test_a_page_that_refreshes_itself_is_the_page_and_a_refresh_elsewhere_is_followed(
     home: Home, site: Site
 ) -> None:

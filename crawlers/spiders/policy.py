@@ -58,6 +58,7 @@ from crawlers.middlewares import (
 from crawlers.screening import (
     Verdict,
     bot_wall,
+    consent_page,
     error_page,
     login_page,
     markup,
@@ -427,9 +428,11 @@ class PolicySpider(scrapy.Spider):
         redirect = redirect_verdict(requested, response.url, response.meta.get("redirect_urls", ()))
         if redirect is not None or not scan_body or response.status >= 300:
             return redirect
-        if said := error_page(body, response.status) or login_page(
-            body, response.status
-        ):  # a "soft 404", or a sign-in form, with 200
+        if said := (
+            error_page(body, response.status)
+            or login_page(body, response.status)
+            or consent_page(body, response.status)
+        ):  # a "soft 404", a sign-in form or a cookie wall, with 200
             return said
         if response.meta.get("playwright"):  # Chromium ran its scripts: judged where it arrived
             return None
