@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPE = "application/pdf"
+# What a server or storage bucket labels a file whose type it was not told (S3 gives an object
+# uploaded without one `binary/octet-stream`): its body says what it is.
+UNTYPED = ("application/octet-stream", "binary/octet-stream", "application/unknown")
 
 
 class RecordPipeline:
@@ -188,7 +191,7 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_
             url=part.url,
             encoding=part.encoding,
         )
-    if sent and sent not in HTML_TYPES:
+    if sent and sent not in HTML_TYPES and not _untyped_html(sent, part.body):
         raise ExtractionError("not-html", f"the server sent {sent}, not HTML or text")
     return extract_markdown(
         part.body,
@@ -199,6 +202,17 @@ def page_text(part: PageBody, declared: Page, document: TrackedDocument, *, max_
     )
 
 
+def _untyped_html(sent: str, body: bytes) -> bool:
+    """Whether a body labelled as a file of no known type (`UNTYPED`) starts as an HTML page: a
+    policy kept in a storage bucket was `not-html`, never tracked, as a PDF so labelled is read
+    by its header."""
+    return sent in UNTYPED and _starts_as_html(body)
+
+
+def _starts_as_html(body: bytes) -> bool:
+    return html_start(body[:1024].decode("utf-8-sig", "replace"))
+
+
 def _not_a_pdf(labelled: str, body: bytes) -> str:
     """What came where a PDF was expected (declared `format: pdf`, or labelled one): pypdf's own
     words ("Stream has ended unexpectedly") did not say. A login page at a `.pdf` address is
@@ -207,8 +221,7 @@ def _not_a_pdf(labelled: str, body: bytes) -> str:
     if labelled != PDF_TYPE:
         sent = labelled or "a body of no declared type"
         return f"declared `format: pdf`, but the server sent {sent}"
-    html = html_start(body[:1024].decode("utf-8-sig", "replace"))
-    sent = "an HTML page" if html else "a body that is not a PDF"
+    sent = "an HTML page" if _starts_as_html(body) else "a body that is not a PDF"
     return f"the server labelled it {PDF_TYPE}, but sent {sent}"
 
 

@@ -834,6 +834,32 @@ def test_a_content_type_joined_by_a_proxy_is_read_as_browsers_read_it(
     assert text.startswith("# Developer Terms\n\n## Clause 1\n\nThe developer agrees to use")
 
 
+def test_an_html_page_sent_as_a_file_of_no_known_type_is_read_as_html(
+    home: Home, site: Site
+) -> None:
+    """A policy kept in a storage bucket is sent with the type the bucket gives a file whose type
+    it was not told (`binary/octet-stream`, `application/octet-stream`): such a page was
+    `not-html: the server sent binary/octet-stream, not HTML or text`, never tracked, and no
+    declaration could say otherwise. One that starts as an HTML page is read as one (and
+    screened as one); any other such body is still not HTML."""
+    page = terms(CLAUSES).encode()
+    site.pages["/s3"] = Page(b"<!DOCTYPE html>\n" + page, content_type="binary/octet-stream")
+    site.pages["/octet"] = Page(page, content_type="application/octet-stream")
+    site.pages["/wall"] = Page(CONSENT.encode(), content_type="application/octet-stream")
+    site.pages["/zip"] = Page(b"PK\x03\x04" + bytes(200), content_type="application/octet-stream")
+    seen = outcomes(home.crawl(declare(home, site, "/s3", "/octet", "/wall", "/zip"), "--json"))
+    assert seen == {
+        "testsite/doc-s3": ("first", ""),
+        "testsite/doc-octet": ("first", ""),
+        "testsite/doc-wall": ("failed", CONSENT_WALL),
+        "testsite/doc-zip": (
+            "failed",
+            "not-html: the server sent application/octet-stream, not HTML or text",
+        ),
+    }, seen
+    assert "Clause 8:" in home.run("text", "testsite/doc-s3").stdout
+
+
 OPERATOR = "<p>The platform is operated by ООО «Яндекс», Москва, for every developer.</p>"
 
 
