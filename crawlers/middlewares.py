@@ -20,6 +20,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
+from scrapy.http.cookies import CookieJar
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import get_meta_refresh
@@ -223,6 +224,33 @@ async def _refuse_arrival_inside(request: Request, response: Response) -> None:
     if arrived and not await leads_inside(urlsplit(origin).hostname):
         at = f" ({address})" if address else ""
         raise LedInside(f"the page led to {response.url}{at}, which is not read ({INWARD})")
+
+
+# The cookies the redirects of one fetch set, in its requests' meta (copied along its redirects).
+REDIRECT_COOKIES = "policywatch_redirect_cookies"
+
+
+class RedirectCookiesMiddleware:
+    """The cookies a redirect sets, sent along that redirect's chain, as a browser sends them
+    on its first visit: a site that gives a new visitor a cookie (a session, a check that
+    cookies are kept) and sends it back to the same address was followed, cookieless, until
+    Scrapy gave up, `too-many-redirects`, the policy never recorded. Nothing is kept beyond
+    the chain (Scrapy's cookies middleware is left out: policy pages are public), so each
+    fetch, the second fetch of crawlers/steady.py too, comes as a new visitor. Placed before
+    Scrapy's RedirectMiddleware in the response's way, it sees the 3xx first."""
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        jar = request.meta.get(REDIRECT_COOKIES)
+        if jar is not None:  # its cookies for this request's host and path, as a browser's
+            jar.add_cookie_header(request)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if 300 <= response.status < 400 and b"Set-Cookie" in response.headers:
+            jar = request.meta.setdefault(REDIRECT_COOKIES, CookieJar())
+            jar.extract_cookies(response, request)
+        return response
 
 
 class MetaRefreshElsewhereMiddleware(MetaRefreshMiddleware):

@@ -124,6 +124,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    "crawlers.middlewares.RedirectCookiesMiddleware": 605,  # after RedirectMiddleware (600)
     "crawlers.middlewares.InsideRedirectMiddleware": 610,  # after RedirectMiddleware (600)
     "crawlers.middlewares.SharedHostDelayMiddleware": 950,  # workers only (REDIS_URL)
 }

@@ -43,6 +43,10 @@ class Page:
     # A body made anew for every request (given the number of requests so far), as a page with
     # a nonce or a request id in it is: `body` is then ignored.
     each: Callable[[int], bytes] | None = None
+    # A cookie (`name=value`) a visitor must bring to see the page: one who brings none is sent
+    # back to the page's address with it set (a 302 with Set-Cookie), as a site does that checks
+    # that its visitor keeps cookies, or sets a session before anything else.
+    needs_cookie: str | None = None
 
     def for_language(self, accept_language: str | None) -> Page:
         """The page as served to a request that sent `accept_language`."""
@@ -112,6 +116,10 @@ class Site:
                     self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html")
                     return
                 page = page.for_language(self.headers.get("Accept-Language"))
+                if page.needs_cookie and page.needs_cookie not in self.headers.get("Cookie", ""):
+                    cookie = {"Set-Cookie": f"{page.needs_cookie}; Path=/", "Location": self.path}
+                    self._send(302, b"", "text/html", cookie)
+                    return
                 if page.each is not None:
                     page = replace(page, body=page.each(len(site.log)), each=None)
                 self._wait(page)

@@ -398,6 +398,34 @@ def test_a_redirect_loop_is_its_own_issue(home: Home, site: Site) -> None:
     )
 
 
+def test_a_page_that_first_sets_a_cookie_and_redirects_to_itself_is_read(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site that first gives a new visitor a cookie (a session, a check that cookies are kept)
+    and sends it back to the same address, with a 302, shows the page to a browser, which sends
+    the cookie back. The crawler kept no cookie, was sent back again and again, and recorded
+    `too-many-redirects: the page redirects in a loop`, never the policy. A redirect's cookies
+    are sent along its own chain, as a browser's first visit does; nothing else is kept: each
+    fetch comes as a new visitor, and no page's cookie reaches another."""
+    site.html("/terms", terms(CLAUSES), needs_cookie="visited=1")
+    site.html("/plain", terms(CLAUSES))
+    catalog = declare(home, site, "/terms", "/plain")
+    seen = outcomes(home.crawl(catalog, "--json", "--set", "ROBOTSTXT_OBEY=false"))
+    assert seen == {"testsite/doc-terms": ("first", ""), "testsite/doc-plain": ("first", "")}
+    cookies = [(hit.path, hit.headers.get("Cookie", "")) for hit in site.log]
+    assert sorted(cookies) == [("/plain", ""), ("/terms", ""), ("/terms", "visited=1")]
+    # A cookie goes only where a browser would send it: not to another host the chain reaches.
+    monkeypatch.setenv("http_proxy", site.base)
+    moved = {"Location": "http://policies.example/terms", "Set-Cookie": "session=1; Path=/"}
+    site.html("http://www.example/terms", "", status=302, headers=moved)
+    site.html("http://policies.example/terms", terms(CLAUSES))
+    catalog = home.catalog([{"type": "Moved", "url": "http://www.example/terms"}])
+    assert outcomes(home.crawl(catalog, "--json", "--set", "ROBOTSTXT_OBEY=false")) == {
+        "testsite/moved": ("first", "")
+    }
+    assert "Cookie" not in site.hits("http://policies.example/terms")[0].headers
+
+
 def test_a_redirect_to_a_local_file_is_not_followed_and_a_decompression_bomb_is_capped(
     home: Home, site: Site, tmp_path: Path
 ) -> None:
