@@ -133,14 +133,20 @@ def bot_wall(headers: Mapping[str, str], body: bytes) -> str | None:
 # templates carry a site's menus, so the bound is wider than a wall's.
 _HEADINGS = re.compile(rb"<(title|h1)\b[^>]*>(.{0,300}?)</\1\s*>", re.DOTALL | re.IGNORECASE)
 _NOT_THERE = re.compile(
-    r"\b(not found|(cannot|can['’]t|could not|couldn['’]t) be found|(does not|doesn['’]t) exist"
-    r"|(is not|isn['’]t) available|no longer (exists|available))\b",
+    r"\b(not found|(cannot|can['’]t|could not|couldn['’]t) (be found|find)"
+    r"|(does not|doesn['’]t) exist|(not|isn['’]t) available|no longer (exists|available))\b",
     re.IGNORECASE,
 )
 _DOWN = re.compile(
     r"\b((under|down for|scheduled) maintenance|maintenance mode|(be|are) (right )?back soon"
-    r"|be right back|temporarily unavailable)\b",
+    r"|be right back|temporarily unavailable|internal server error|service unavailable"
+    r"|something went wrong)\b",
     re.IGNORECASE,
+)
+# A heading that is an error status itself ("404", "404 | Site", "Error 500"), as error
+# templates are titled; not one that starts a sentence with it ("404 errors and rate limits").
+_STATUS_HEADING = re.compile(
+    r"\s*((http|error)\s*)?(?P<code>404|410|50[0-4])\s*($|[-|:·•–—!.(])", re.IGNORECASE
 )
 _ERROR_PAGE_WORDS = 300
 
@@ -151,13 +157,7 @@ def error_page(body: bytes, status: int = 200) -> Verdict | None:
     page = body[:_SCANNED]
     for match in _HEADINGS.finditer(page):
         said = html.unescape(_MARKUP.sub(" ", match[2].decode("utf-8", "replace")))
-        kind = (
-            "not-found"
-            if _NOT_THERE.search(said)
-            else "server-error"
-            if _DOWN.search(said)
-            else None
-        )
+        kind = _heading_kind(said)
         if kind is None:
             continue
         if _words(page) >= _ERROR_PAGE_WORDS:
@@ -165,6 +165,17 @@ def error_page(body: bytes, status: int = 200) -> Verdict | None:
         said = " ".join(said.split())
         what = "not the policy (has it moved?)" if kind == "not-found" else "the site is down"
         return Verdict(kind, f"HTTP {status}, but the page says {said!r}: an error page, {what}")
+    return None
+
+
+def _heading_kind(said: str) -> str | None:
+    """What a title or main heading says the page is: `not-found`, `server-error`, or none."""
+    if _NOT_THERE.search(said):
+        return "not-found"
+    if _DOWN.search(said):
+        return "server-error"
+    if status := _STATUS_HEADING.match(said):
+        return "not-found" if status["code"].startswith("4") else "server-error"
     return None
 
 

@@ -154,6 +154,30 @@ def test_an_error_page_served_with_200_is_an_issue_never_a_version(home: Home, s
     assert home.run("history", "--all", "--json").json() == []
 
 
+def test_an_error_page_served_with_200_is_told_by_its_usual_words(home: Home, site: Site) -> None:
+    """The commonest words of error templates served with 200 were not told: a page titled
+    "404", "500 Internal Server Error" or "Something went wrong" was recorded as the policy's
+    first version (after a sound one, a `text-collapsed` that did not say why)."""
+    said = {
+        "<title>404 | TestSite</title>": "not-found",
+        "<h1>Error 404</h1>": "not-found",
+        "<h1>Sorry, we couldn&rsquo;t find that page</h1>": "not-found",
+        "<title>Page not available</title>": "not-found",
+        "<title>500 Internal Server Error</title>": "server-error",
+        "<h1>Oops! Something went wrong.</h1>": "server-error",
+        "<title>503 Service Unavailable</title>": "server-error",
+    }
+    for number, heading in enumerate(said):
+        site.html(f"/{number}", f"<html><head>{heading}</head><body><p>Back home.</p></body>")
+    seen = outcomes(home.crawl(declare(home, site, *(f"/{n}" for n in range(len(said)))), "--json"))
+    kinds = {heading: seen[f"testsite/doc-{n}"][1].split(":")[0] for n, heading in enumerate(said)}
+    assert kinds == said
+    assert seen["testsite/doc-0"][1] == (
+        "not-found: HTTP 200, but the page says '404 | TestSite': an error page, not the policy"
+        " (has it moved?)"
+    )
+
+
 def test_a_page_that_only_sends_the_browser_on_by_script_is_not_the_policy(
     home: Home, site: Site
 ) -> None:
