@@ -37,6 +37,9 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     modified: float = field(default_factory=time.time)
     cut_at: int | None = None  # bytes of the body sent before hanging up: a connection lost
+    # Without a Content-Length, the body ends as the server closes the connection: a page
+    # streamed by a server that does not know its length beforehand.
+    sized: bool = True
     # Bodies by the first language the request's Accept-Language names, as a site that
     # negotiates it serves them; `body` for any other (or none).
     languages: dict[str, bytes] = field(default_factory=dict)
@@ -132,7 +135,9 @@ class Site:
                 if page.validators:
                     extra["ETag"] = page.etag
                     extra["Last-Modified"] = formatdate(page.modified, usegmt=True)
-                self._send(page.status, page.body, page.content_type, extra, page.cut_at)
+                self._send(
+                    page.status, page.body, page.content_type, extra, page.cut_at, page.sized
+                )
 
             def _wait(self, page: Page) -> None:
                 """A slow or held page's wait, counted while it lasts: the answer itself is sent
@@ -156,16 +161,18 @@ class Site:
                 content_type: str,
                 extra: dict[str, str] | None = None,
                 cut_at: int | None = None,
+                sized: bool = True,
             ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
+                if sized:
+                    self.send_header("Content-Length", str(len(body)))
                 for name, value in (extra or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
                 # The crawler may hang up first, as it should on a page over its size limit.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body[:cut_at])
-                self.close_connection = cut_at is not None
+                self.close_connection = cut_at is not None or not sized
 
         return Handler

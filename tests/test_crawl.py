@@ -250,9 +250,12 @@ def test_error_pages_oversize_and_binary_bodies_are_failed_fetches(home: Home, s
     site.html("/gone", "<html><body>gone</body></html>", status=404)
     site.html("/broken", "<html><body>oops</body></html>", status=500)
     site.html("/huge", "<html><body><p>" + "x" * 300_000 + "</p></body></html>")
+    # Sent without a length, it is told as it comes in: Scrapy's words were none, and the issue
+    # read "too-large: DownloadCancelledError('')".
+    site.html("/streamed", "<html><body><p>" + "x" * 300_000 + "</p></body></html>", sized=False)
     site.pages["/binary"] = _binary()
     site.html("/ok", terms())
-    catalog = declare(home, site, "/gone", "/broken", "/huge", "/binary", "/ok")
+    catalog = declare(home, site, "/gone", "/broken", "/huge", "/streamed", "/binary", "/ok")
     result = home.crawl(catalog, "--json", "--set", "DOWNLOAD_MAXSIZE=100000")
     assert result.code == 0, result.stderr
     seen = outcomes(result)
@@ -263,6 +266,11 @@ def test_error_pages_oversize_and_binary_bodies_are_failed_fetches(home: Home, s
     assert seen["testsite/doc-huge"][1].startswith("too-large: the page is ")
     assert "over the size cap of 100,000; " in seen["testsite/doc-huge"][1]
     assert seen["testsite/doc-huge"][1].endswith("raise max_bytes (POLICYWATCH_MAX_BYTES)")
+    assert seen["testsite/doc-streamed"] == (
+        "failed",
+        "too-large: the page grew past the size cap of 100,000 bytes as it came in (its server"
+        " sent no length); a policy this large? raise max_bytes (POLICYWATCH_MAX_BYTES)",
+    )
     assert (
         seen["testsite/doc-binary"][0] == "failed" and "not-html" in seen["testsite/doc-binary"][1]
     )

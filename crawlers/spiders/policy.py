@@ -170,11 +170,11 @@ def _gathered_words(failure: Failure) -> str | None:
     return f"the server's answer is not HTTP that can be read ({words})"
 
 
-def failure_reason(failure: Failure, kind: str) -> str:
+def failure_reason(failure: Failure, kind: str, cap: int) -> str:
     """What went wrong, in words: Scrapy's own message, unless it would mislead or leave the
-    user without the setting that helps."""
+    user without the setting that helps. `cap`: the size cap the page was fetched under."""
     if robots := _robots_failure(failure):
-        why = failure_reason(robots, kind).rstrip(".")
+        why = failure_reason(robots, kind, cap).rstrip(".")
         return (
             f"robots.txt could not be fetched: {why}; while it cannot be, the whole site counts"
             f" as disallowed (RFC 9309); {ASKED_AGAIN}"
@@ -185,10 +185,9 @@ def failure_reason(failure: Failure, kind: str) -> str:
         return _not_followed(failure.value.response)
     if failure.check(ResponseDataLossError):  # Scrapy's has no message
         return _data_lost(failure)
-    message = _gathered_words(failure) or str(failure.value) or repr(failure.value)
     if kind == "too-large":
-        return f"{_too_large(message)}; {RAISE_THE_CAP}"
-    return message
+        return f"{_too_large(str(failure.value), cap)}; {RAISE_THE_CAP}"
+    return _gathered_words(failure) or str(failure.value) or repr(failure.value)
 
 
 def _data_lost(failure: Failure) -> str:
@@ -211,8 +210,15 @@ def _data_lost(failure: Failure) -> str:
     )
 
 
-def _too_large(message: str) -> str:
-    """Scrapy's words for a body over the size cap, as sizes the user reads at a glance."""
+def _too_large(message: str, cap: int) -> str:
+    """Scrapy's words for a body over the size cap, as sizes the user reads at a glance. A body
+    sent without a length (streamed, chunked) that grows past the cap is cut off with no words
+    at all: the issue read "too-large: DownloadCancelledError('')"."""
+    if not message:
+        return (
+            f"the page grew past the size cap of {cap:,} bytes as it came in (its server sent"
+            " no length)"
+        )
     if sizes := _SIZES.search(message):
         size, limit = (int(number) for number in sizes.groups())
         return f"the page is {size:,} bytes or more, over the size cap of {limit:,}"
@@ -460,7 +466,11 @@ class PolicySpider(scrapy.Spider):
         try:
             page = _which_page(self.documents[key], len(request.meta.get("fetched", ())))
             kind = failure_kind(failure)
-            kind, reason = browser_failure(failure.value) or (kind, failure_reason(failure, kind))
+            cap = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
+            kind, reason = browser_failure(failure.value) or (
+                kind,
+                failure_reason(failure, kind, cap),
+            )
         except Exception as error:
             # Scrapy logs an errback's own exception and forgets the request: no spider
             # middleware sees it (crawlers.middlewares.InternalErrorMiddleware), and the document
