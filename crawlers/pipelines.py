@@ -119,12 +119,14 @@ class RecordPipeline:
             self.repository.record_issue(page.key, attempt, error.kind, str(error))
             return CrawlOutcome(page.key, "failed", f"{error.kind}: {error}")
         accepted = page.key in self.spider.accept_capture
+        sent_to = page.url if page.url != document.pages[0].url else None
+        vet = partial(vet_capture, language=document.language, sent_to=sent_to)
         recorded = self.repository.record_text(
             page.key,
             attempt,
             text,
             partial(self.judge, language=document.language),
-            vet=None if accepted else partial(vet_capture, language=document.language),
+            vet=None if accepted else vet,
             body=page.body,
             content_type=page.content_type,
             accepted=accepted,
@@ -225,7 +227,18 @@ def _not_a_pdf(labelled: str, body: bytes) -> str:
     return f"the server labelled it {PDF_TYPE}, but sent {sent}"
 
 
-def vet_capture(previous: str | None, text: str, language: str | None) -> tuple[str, str] | None:
-    """The diff engine's verdict on whether this capture is sound, as the store's `Vet` wants it."""
+def vet_capture(
+    previous: str | None, text: str, language: str | None, sent_to: str | None = None
+) -> tuple[str, str] | None:
+    """The diff engine's verdict on whether this capture is sound, as the store's `Vet` wants it.
+    `sent_to`: where redirects took the crawler, if not to the address declared; a text in
+    another language read there is named with it, as a site that sends a visitor to its
+    region's page (`/en-us/` to `/de-de/`) made an English address read as German with nothing
+    to say why."""
     problem = capture_problem(previous, text, language)
-    return (problem.kind, problem.message) if problem else None
+    if problem is None:
+        return None
+    if problem.kind == "wrong-language" and sent_to:
+        where = f"the site sent the crawler to {sent_to}: its page for another region or language?"
+        return problem.kind, f"{problem.message}; {where}"
+    return problem.kind, problem.message

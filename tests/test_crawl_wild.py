@@ -777,6 +777,30 @@ def test_a_first_capture_in_another_language_than_declared_is_refused(
     assert seen["testsite/terms"] == ("first", "")
 
 
+def test_a_page_redirected_to_another_regions_page_in_another_language_says_where(
+    home: Home, site: Site
+) -> None:
+    """A site that sends a visitor from elsewhere to its own region's page (`/en-us/` to
+    `/de-de/`, by where the request comes from) gave `wrong-language: the page is in fr, the
+    catalog expects en` for an English address, with nothing to say why: the issue names the
+    page the crawler was sent to."""
+    site.html("/en-us/terms", "", status=302, headers={"Location": "/fr-fr/terms"})
+    site.html("/fr-fr/terms", FRENCH)
+    site.html("/conditions", FRENCH)
+    seen = outcomes(home.crawl(declare(home, site, "/en-us/terms", "/conditions"), "--json"))
+    assert seen == {
+        "testsite/doc-en-us-terms": (
+            "failed",
+            "wrong-language: the page is in fr, the catalog expects en; the site sent the crawler"
+            f" to {site.url('/fr-fr/terms')}: its page for another region or language?",
+        ),
+        "testsite/doc-conditions": (
+            "failed",
+            "wrong-language: the page is in fr, the catalog expects en",
+        ),
+    }, seen
+
+
 def test_a_page_is_asked_for_in_the_language_declared(home: Home, site: Site) -> None:
     """A site that serves its terms in the language the request asks for (Accept-Language)
     was always asked for English, so a document declared `language: fr` failed every crawl,
