@@ -301,6 +301,37 @@ def test_redirects_to_a_login_or_home_page_are_fetch_issues(home: Home, site: Si
     assert seen["testsite/doc-moved"] == ("first", "")  # a page that moved is still the page
 
 
+def test_a_redirect_to_a_sign_in_or_consent_page_that_robots_txt_disallows_says_so(
+    home: Home, site: Site
+) -> None:
+    """Most sites' robots.txt disallow their sign-in page: a policy that redirected there was
+    `robots-disallowed: Forbidden by robots.txt`, which reads as the policy itself being kept
+    from crawlers. A page a redirect took away from the policy (to a login, cookie-consent or
+    home page) is said as that redirect, however its own fetch failed."""
+    site.pages["/robots.txt"] = Page(
+        b"User-agent: *\nDisallow: /login\nDisallow: /consent\nDisallow: /private\n",
+        content_type="text/plain",
+    )
+    site.html("/login", terms("<form><p>Sign in.</p></form>"))
+    site.html("/consent", CONSENT)
+    site.html("/members", "", status=302, headers={"Location": "/login?next=/members"})
+    site.html("/terms", "", status=302, headers={"Location": "/consent?continue=/terms"})
+    site.html("/moved", "", status=301, headers={"Location": "/private/terms"})
+    seen = outcomes(home.crawl(declare(home, site, "/members", "/terms", "/moved"), "--json"))
+    assert seen == {
+        "testsite/doc-members": (
+            "failed",
+            f"login-redirect: redirected to a login page: {site.url('/login?next=/members')}",
+        ),
+        "testsite/doc-terms": (
+            "failed",
+            "consent-redirect: redirected to a cookie-consent page:"
+            f" {site.url('/consent?continue=/terms')}",
+        ),
+        "testsite/doc-moved": ("failed", "robots-disallowed: Forbidden by robots.txt"),
+    }, seen
+
+
 def test_a_redirect_to_another_hosts_sign_in_is_a_login_redirect(
     home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -467,9 +467,10 @@ class PolicySpider(scrapy.Spider):
             page = _which_page(self.documents[key], len(request.meta.get("fetched", ())))
             kind = failure_kind(failure)
             cap = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
-            kind, reason = browser_failure(failure.value) or (
-                kind,
-                failure_reason(failure, kind, cap),
+            kind, reason = (
+                browser_failure(failure.value)
+                or _redirected_away(request)
+                or (kind, failure_reason(failure, kind, cap))
             )
         except Exception as error:
             # Scrapy logs an errback's own exception and forgets the request: no spider
@@ -478,6 +479,17 @@ class PolicySpider(scrapy.Spider):
             logger.exception("internal error while wording the failure of %s (%s)", request, key)
             page, kind, reason = "", "internal-error", f"{type(error).__name__}: {error}"
         yield FetchFailed(key, request.url, kind, page + reason, None, _elapsed_ms(request.meta))
+
+
+def _redirected_away(request: scrapy.Request) -> tuple[str, str] | None:
+    """The redirect that took a failed request away from the policy, to a login, cookie-consent
+    or home page, as screening says it of a page that arrives there: the page was no policy
+    however its fetch failed. Most sites' robots.txt disallow their sign-in page, and a policy
+    redirected there read `robots-disallowed: Forbidden by robots.txt`, as if the policy itself
+    were kept from crawlers."""
+    chain = request.meta.get("redirect_urls")
+    away = redirect_verdict(chain[0], request.url, chain) if chain else None
+    return (away.kind, away.detail) if away else None
 
 
 def _unasked(response: Response) -> str | None:
