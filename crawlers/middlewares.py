@@ -242,6 +242,9 @@ class RedirectCookiesMiddleware:
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         jar = request.meta.get(REDIRECT_COOKIES)
         if jar is not None:  # its cookies for this request's host and path, as a browser's
+            # A redirect copies the header of the request before it, which the jar would leave
+            # as it is, without the cookies set since.
+            request.headers.pop("Cookie", None)
             jar.add_cookie_header(request)
 
     def process_response(

@@ -469,6 +469,13 @@ def test_a_page_that_first_sets_a_cookie_and_redirects_to_itself_is_read(
     assert seen == {"testsite/doc-terms": ("first", ""), "testsite/doc-plain": ("first", "")}
     cookies = [(hit.path, hit.headers.get("Cookie", "")) for hit in site.log]
     assert sorted(cookies) == [("/plain", ""), ("/terms", ""), ("/terms", "visited=1")]
+    # Each redirect's cookies are added to those of the redirects before it.
+    site.html("/one", "", status=302, headers={"Location": "/two", "Set-Cookie": "one=1"})
+    site.html("/two", "", status=302, headers={"Location": "/three", "Set-Cookie": "two=2"})
+    site.html("/three", terms(CLAUSES))
+    catalog = declare(home, site, "/one")
+    assert home.crawl(catalog, "--set", "ROBOTSTXT_OBEY=false").code == 0
+    assert [hit.headers.get("Cookie") for hit in site.hits("/three")] == ["one=1; two=2"]
     # A cookie goes only where a browser would send it: not to another host the chain reaches.
     monkeypatch.setenv("http_proxy", site.base)
     moved = {"Location": "http://policies.example/terms", "Set-Cookie": "session=1; Path=/"}
