@@ -6,6 +6,7 @@ import pytest
 
 from crawlers.screening import (
     bot_wall,
+    consent_page,
     error_page,
     redirect_verdict,
     script_redirect,
@@ -97,7 +98,10 @@ def test_redirects_away_from_the_policy(final: str, kind: str | None) -> None:
         (b"<h1>Oops! That page can&rsquo;t be found.</h1>", "not-found"),
         (b"<h1 class=x>This content isn\xe2\x80\x99t available right now</h1>", "not-found"),
         (b"<title>Site under maintenance</title>", "server-error"),
+        (b"<title>404 | Acme</title>", "not-found"),
+        (b"<h1>HTTP 500</h1>", "server-error"),
         (b"<title>Terms of Service</title><h1>Terms</h1>", None),
+        (b"<title>Terms</title><h1>500 requests a day, at most</h1>", None),
         (b"<title>API Terms</title><h1>404 errors and rate limits</h1>", None),
         (b"<title>Maintenance and Support Terms</title>", None),
         (b"<h2>If a page is not found</h2>", None),  # a section's heading says nothing
@@ -109,6 +113,28 @@ def test_error_pages_served_with_200_say_so_in_their_title_or_heading(
 ) -> None:
     verdict = error_page(body)
     assert (verdict.kind if verdict else None) == kind
+
+
+WALL = b"<h1>We value your privacy</h1><p>We and our partners use cookies.</p>"
+
+
+@pytest.mark.parametrize(
+    ("body", "wall"),
+    [
+        (WALL + b"<button>Accept all</button><button>Reject all</button>", True),
+        (WALL + b'<button class="b"><span>I agree</span></button>', True),
+        (WALL + b'<form><input type="submit" value="Accept cookies"></form>', True),
+        (WALL + b'<a href="/consent?yes" role="button">Allow all</a>', True),
+        (b"<p>Accept our terms.</p><button>Accept</button>", False),  # no cookies
+        (WALL + b'<a href="/aup">Acceptable use</a>', False),  # no choice
+        (POLICY.encode() + WALL + b"<button>Accept all</button>", False),  # a policy's banner
+    ],
+)
+def test_a_cookie_wall_is_a_short_page_asking_to_accept_or_reject_cookies(
+    body: bytes, wall: bool
+) -> None:
+    verdict = consent_page(body)
+    assert (verdict.kind if verdict else None) == ("consent-wall" if wall else None)
 
 
 @pytest.mark.parametrize(
