@@ -525,6 +525,17 @@ class _CatalogLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
     or merged some in (`<<: *defaults`, whose keys may be overridden).
     """
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.lines = stream.splitlines()
+
+    def construct_yaml_null(self, node: yaml.Node) -> None:
+        """An empty value refused where a `#` that starts a comment stands in its place:
+        `select: #content` declared no selector (an error that said the value should be a list),
+        and a combined page's took the document's, silently."""
+        if node.value == "" and _commented_value(self.lines, node.start_mark.line):
+            raise yaml.constructor.ConstructorError(None, None, "no value", node.start_mark)
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         written = list(node.value) if isinstance(node, yaml.MappingNode) else []
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
@@ -544,10 +555,28 @@ class _CatalogLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
             first[key] = node
 
 
+_CatalogLoader.add_constructor("tag:yaml.org,2002:null", _CatalogLoader.construct_yaml_null)
+
+# A `#` where a value or a list entry begins (`select: #content`, `- #content`, `[#content]`):
+# YAML reads a comment there, not the CSS id selector meant.
+_COMMENTED_VALUE = re.compile(r"(?:^\s*-\s+|:\s+|[\[,]\s*)(#[\w-]+)")
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
+
+
+def _commented_value(lines: list[str], number: int) -> str | None:
+    """The `#…` read as a comment where a value begins on line `number` (from 0), if any; a
+    `#` within quotes (`select: "main, #content"`) is the selector's own."""
+    line = _QUOTED.sub('""', lines[number]) if number < len(lines) else ""
+    found = _COMMENTED_VALUE.search(line)
+    return found[1] if found else None
+
+
 def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
     """One line saying what is wrong and where: PyYAML's own message spans several lines. On a
     line indented with a tab, libyaml only says it "found character that cannot start any
-    token": the hint names the tab."""
+    token": the hint names the tab. Where a value was read as a comment (`select: #content`),
+    the error may be lines below it, or says only that no value is there: the hint names the
+    line of the nearest such `#` above it."""
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if mark is None:
@@ -557,6 +586,13 @@ def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
     line = lines[mark.line] if mark.line < len(lines) else ""
     if "\t" in line[: len(line) - len(line.lstrip())]:
         message += " (the line is indented with a tab: YAML indentation must use spaces)"
+    for number in range(min(mark.line, len(lines) - 1), -1, -1):
+        if found := _commented_value(lines, number):
+            message += (
+                f" (line {number + 1}: an unquoted # starts a YAML comment; quote a selector"
+                f' that starts with one, "{found}")'
+            )
+            break
     return message
 
 

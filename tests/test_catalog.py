@@ -1072,3 +1072,45 @@ def test_a_crawl_fetches_the_declaration_that_replaces_a_bundled_one(
     assert len(site.hits("/bst")) == 1
     text = home.run("text", key)
     assert "Bots may use the API." in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("lines", "line"),
+    [
+        (["    select: #content"], 5),  # YAML reads no value: a null select
+        (["    select:", "      - #content"], 6),  # a null entry
+        (["    select: [#content]"], 5),  # a flow list never closed: a parse error below
+        (["    select: [main, #content]"], 5),
+    ],
+)
+def test_an_unquoted_id_selector_is_said_to_be_a_yaml_comment(
+    tmp_path: Path, lines: list[str], line: int
+) -> None:
+    """`#` starts a YAML comment, so `select: #content` declared no selector at all: the error
+    said "Input should be a valid list" (or, in a `[…]` list, "did not find expected ',' or ']'"
+    a line below), and a combined page's `select: #content` silently took the document's."""
+    path = tmp_path / "acme.yaml"
+    head = ["service: Acme", "documents:", "  - type: Terms", "    url: https://acme.example/"]
+    path.write_text("\n".join([*head, *lines, "    remove: nav", ""]), encoding="utf-8")
+    catalog = load_catalog([path], bundled=False)
+    assert catalog.documents == []
+    [error] = catalog.errors
+    assert error.message.startswith("invalid YAML at line ")
+    assert error.message.endswith(
+        f"(line {line}: an unquoted # starts a YAML comment; quote a selector that starts with"
+        ' one, "#content")'
+    )
+
+
+def test_a_comment_after_a_value_is_no_selector_mistake(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(
+        "service: Acme  # comment\ndocuments:\n  - type: Terms\n    url: https://acme.example/\n"
+        "    select: main  # was #content\n    remove: ['nav, #ad']\n"
+        "    language:  # none given: English\n",
+        encoding="utf-8",
+    )
+    catalog = load_catalog([path], bundled=False)
+    assert catalog.errors == []
+    assert catalog.documents[0].pages[0].select == ("main",)
+    assert catalog.documents[0].pages[0].remove == ("nav, #ad",)
