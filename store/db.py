@@ -127,6 +127,9 @@ def store_url(text: str) -> str:
 
     `postgresql://` and `postgres://` (as hosting services hand them out) name psycopg 3, the
     driver policywatch installs; SQLAlchemy would look for psycopg2 or refuse the scheme.
+    A SQLite path that starts with `~` is in the home folder, as in a shell: no shell reads the
+    config file (or the `~` inside `--db sqlite:///~/…`), and SQLite made a folder named `~`
+    in whatever folder the command ran in.
     """
     try:
         parsed = make_url(text)
@@ -144,6 +147,8 @@ def store_url(text: str) -> str:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in _DIALECTS:
         raise StoreError(f"the store runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}")
+    if parsed.get_backend_name() == "sqlite" and (parsed.database or "").startswith("~"):
+        parsed = parsed.set(database=str(Path(parsed.database or "").expanduser()))
     return parsed.render_as_string(hide_password=False)
 
 

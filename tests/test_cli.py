@@ -601,6 +601,24 @@ def test_a_store_url_naming_a_folder_says_so(home: Home, tmp_path: Path) -> None
         ), result
 
 
+def test_a_sqlite_store_under_a_tilde_is_in_the_home_folder(home: Home) -> None:
+    """`db = "sqlite:///~/policywatch.sqlite3"` (the config file's `catalog` takes `~` as the
+    home folder) made a folder named `~` wherever the command ran, cron's one in the home
+    folder: `~/~/policywatch.sqlite3`, a store each working folder had its own of."""
+    user = home.path / "user"
+    user.mkdir()
+    (home.path / "config.toml").write_text('db = "sqlite:///~/policywatch.sqlite3"\n')
+    env = {k: v for k, v in home.env().items() if k != "POLICYWATCH_DB"} | {"HOME": str(user)}
+    made = spawn(["subscribe", "json://127.0.0.1:9/hook", "--name", "hook"], env, home.path)
+    assert made.code == 0, made
+    assert (user / "policywatch.sqlite3").is_file() and not (home.path / "~").exists()
+    given = {**env, "POLICYWATCH_CONFIG": str(home.path / "none.toml")}
+    listed = spawn(
+        ["subscriptions", "list", "--db", "sqlite:///~/policywatch.sqlite3"], given, user
+    )
+    assert listed.code == 0 and "hook" in listed.stdout, listed
+
+
 def test_postgres_scheme_is_taken_as_postgresql(home: Home) -> None:
     result = home.run("documents", "--db", "postgres://nobody:secret@127.0.0.1:1/none")
     assert result.code == 2 and "postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
