@@ -147,6 +147,9 @@ def selector_data(selector: Selector) -> str | dict[str, str]:
     return selector if isinstance(selector, str) else selector.data()
 
 
+_HOST = re.compile(r"[\w-]+(\.[\w-]+)+(:\d+)?")  # a host name or address, and its port
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:
@@ -156,7 +159,10 @@ def _http_url(value: str) -> str:
             " the store and the web page show URLs as they are"
         )
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not an http(s) URL")
+        # One copied from the address bar without its scheme is written out whole, as meant.
+        bare = value.lstrip("/")
+        fixed = f"; write https://{bare}" if _HOST.fullmatch(bare.split("/")[0]) else ""
+        raise ValueError(f"{value!r} is not an http(s) URL{fixed}")
     return value
 
 

@@ -1114,3 +1114,22 @@ def test_a_comment_after_a_value_is_no_selector_mistake(tmp_path: Path) -> None:
     assert catalog.errors == []
     assert catalog.documents[0].pages[0].select == ("main",)
     assert catalog.documents[0].pages[0].remove == ("nav, #ad",)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("www.acme.example/terms", "; write https://www.acme.example/terms"),
+        ("acme.example:8443/legal/terms", "; write https://acme.example:8443/legal/terms"),
+        ("//acme.example/terms", "; write https://acme.example/terms"),
+        ("ftp://acme.example/terms", ""),
+        ("mailto:legal@acme.example", ""),
+    ],
+)
+def test_a_url_without_its_scheme_is_said_how_to_write(tmp_path: Path, url: str, said: str) -> None:
+    """A URL copied from the address bar without `https://` was "not an http(s) URL", no more:
+    the user was left to guess what one looks like."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(f"service: Acme\ndocuments:\n  - type: Terms\n    url: '{url}'\n")
+    [error] = load_catalog([path], bundled=False).errors
+    assert (error.field, error.message) == ("url", f"{url!r} is not an http(s) URL{said}")
