@@ -578,28 +578,50 @@ def _commented_value(lines: list[str], number: int) -> str | None:
 
 
 def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
-    """One line saying what is wrong and where: PyYAML's own message spans several lines. On a
-    line indented with a tab, libyaml only says it "found character that cannot start any
-    token": the hint names the tab. Where a value was read as a comment (`select: #content`),
-    the error may be lines below it, or says only that no value is there: the hint names the
-    line of the nearest such `#` above it."""
+    """One line saying what is wrong and where, and what to do: PyYAML's own message spans
+    several lines, and reads as a parser's (`did not find expected '-' indicator`)."""
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if mark is None:
         return f"invalid YAML: {problem}"
     message = f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
-    lines = text.splitlines()
+    hint = _yaml_hint(problem, text.splitlines(), mark)
+    return f"{message} ({hint})" if hint else message
+
+
+# What libyaml says of a line indented unlike the lines it belongs with.
+_MISALIGNED = (
+    "mapping values are not allowed",
+    "did not find expected '-' indicator",
+    "did not find expected key",
+)
+
+
+def _yaml_hint(problem: str, lines: list[str], mark: Any) -> str | None:
+    """What most likely went wrong. On a line indented with a tab, libyaml only says it "found
+    character that cannot start any token". Where a value was read as a comment (`select:
+    #content`), the error may be lines below it, or says only that no value is there: the hint
+    names the line of the nearest such `#` above it. A line indented unlike its neighbours, or
+    a value holding `: ` (`type: Terms: EU`, read as a mapping), is said as such."""
     line = lines[mark.line] if mark.line < len(lines) else ""
     if "\t" in line[: len(line) - len(line.lstrip())]:
-        message += " (the line is indented with a tab: YAML indentation must use spaces)"
+        return "the line is indented with a tab: YAML indentation must use spaces"
     for number in range(min(mark.line, len(lines) - 1), -1, -1):
         if found := _commented_value(lines, number):
-            message += (
-                f" (line {number + 1}: an unquoted # starts a YAML comment; quote a selector"
-                f' that starts with one, "{found}")'
+            return (
+                f"line {number + 1}: an unquoted # starts a YAML comment; quote a selector that"
+                f' starts with one, "{found}"'
             )
-            break
-    return message
+    if not problem.startswith(_MISALIGNED):
+        return None
+    before = line[: mark.column].strip().removeprefix("- ")
+    if ": " in before:  # the error's colon is the line's second
+        key, _, value = line.strip().removeprefix("- ").partition(": ")
+        return f'a value that holds ": " is quoted: {key}: "{value}"'
+    return (
+        f"check the indentation of line {mark.line + 1}: the keys of one mapping start in one"
+        " column (a document's under its `type:`), and so do the `- ` of a list's entries"
+    )
 
 
 def _load_file(path: Path, catalog: Catalog) -> None:

@@ -1133,3 +1133,33 @@ def test_a_url_without_its_scheme_is_said_how_to_write(tmp_path: Path, url: str,
     path.write_text(f"service: Acme\ndocuments:\n  - type: Terms\n    url: '{url}'\n")
     [error] = load_catalog([path], bundled=False).errors
     assert (error.field, error.message) == ("url", f"{url!r} is not an http(s) URL{said}")
+
+
+INDENTATION = (
+    "(check the indentation of line {}: the keys of one mapping start in one column (a"
+    " document's under its `type:`), and so do the `- ` of a list's entries)"
+)
+
+
+@pytest.mark.parametrize(
+    ("lines", "said"),
+    [
+        (["  - type: Terms", "      url: https://acme.example/"], INDENTATION.format(4)),
+        (["  - type: Terms", "  url: https://acme.example/"], INDENTATION.format(4)),
+        (
+            ["  - type: Terms", "    url: https://acme.example/", " - type: Privacy"],
+            INDENTATION.format(5),
+        ),
+        (
+            ["  - type: Terms: EU", "    url: https://acme.example/"],
+            '(a value that holds ": " is quoted: type: "Terms: EU")',
+        ),
+    ],
+)
+def test_a_misaligned_line_is_said_to_be_one(tmp_path: Path, lines: list[str], said: str) -> None:
+    """libyaml said "did not find expected '-' indicator", "mapping values are not allowed in
+    this context": a parser's words, not what to correct."""
+    path = tmp_path / "acme.yaml"
+    path.write_text("\n".join(["service: Acme", "documents:", *lines, ""]), encoding="utf-8")
+    [error] = load_catalog([path], bundled=False).errors
+    assert error.message.startswith("invalid YAML at line ") and error.message.endswith(said)
