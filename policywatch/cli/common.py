@@ -52,7 +52,8 @@ CatalogOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--catalog",
-        help="Extra declaration file or folder (repeatable); added to the bundled catalog.",
+        help="Extra declaration file or folder (repeatable); added to the bundled catalog and to"
+        " the files of the catalog setting.",
         show_default=False,
     ),
 ]
@@ -262,7 +263,8 @@ def settings() -> Settings:
 
 
 def catalog_paths(extra: list[Path] | None) -> list[Path]:
-    """The user's declaration paths: config file, `POLICYWATCH_CATALOG`, then `--catalog`."""
+    """The user's declaration paths: the `catalog` setting (`POLICYWATCH_CATALOG`, else the
+    config file's), then `--catalog`, which adds to them rather than replacing them."""
     return [*settings().catalog, *(extra or [])]
 
 
