@@ -422,7 +422,19 @@ def _problem_message(problem: ErrorDetails, model: type[BaseModel]) -> str:
             return "unknown field"
         elsewhere = _belongs(meant[0], here)
         return f"unknown field; did you mean {meant[0]}?" + (f" ({elsewhere})" if elsewhere else "")
+    if problem["type"] == "list_type" and problem["loc"]:
+        return _not_a_list(str(problem["loc"][-1]), problem["input"])
     return problem["msg"]
+
+
+def _not_a_list(name: str, value: Any) -> str:
+    """What to write where a list is expected: pydantic said "Input should be a valid list" of
+    `documents:` whose one entry's `- ` was forgotten, and of `tags: messaging`."""
+    if isinstance(value, dict):
+        return "expected a list, not a mapping: start each of its entries with `- `"
+    if value is None:
+        return "expected a list, and none is given"
+    return f"expected a list: {name}: [{value}]"
 
 
 def _model_at(model: type[BaseModel], location: tuple[int | str, ...]) -> type[BaseModel]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 DEFAULT_INTERVAL = "24h"
 MAX_INTERVAL = 3650  # days
@@ -32,8 +32,14 @@ def checked_interval(text: str) -> str:
     return text
 
 
+def _number_as_text(value: Any) -> Any:
+    """`interval: 6` (a YAML or TOML number) as the text `6`, so that its error says what an
+    interval is, where it said "Input should be a valid string"."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 # An interval as a declaration or the settings write it, checked when they load.
-Interval = Annotated[str, AfterValidator(checked_interval)]
+Interval = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(checked_interval)]
 
 
 def interval_seconds(text: str) -> int:

@@ -1163,3 +1163,36 @@ def test_a_misaligned_line_is_said_to_be_one(tmp_path: Path, lines: list[str], s
     path.write_text("\n".join(["service: Acme", "documents:", *lines, ""]), encoding="utf-8")
     [error] = load_catalog([path], bundled=False).errors
     assert error.message.startswith("invalid YAML at line ") and error.message.endswith(said)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "where", "said"),
+    [
+        (  # the `- ` forgotten: one document written as a mapping
+            "service: Acme\ndocuments:\n  type: Terms\n  url: https://acme.example/\n",
+            (None, "documents"),
+            "expected a list, not a mapping: start each of its entries with `- `",
+        ),
+        ("service: Acme\ndocuments:\n", (None, "documents"), "expected a list, and none is given"),
+        (
+            "service: Acme\ntags: messaging\ndocuments:\n  - type: T\n    url: https://a.example/\n",
+            (None, "tags"),
+            "expected a list: tags: [messaging]",
+        ),
+        (
+            "service: Acme\ndocuments:\n  - type: T\n    url: https://a.example/\n"
+            "    interval: 6\n",
+            ("T", "interval"),
+            "interval '6' is not a number followed by m, h or d (e.g. 6h)",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_said_how_to_write(
+    tmp_path: Path, yaml_text: str, where: tuple[str | None, str], said: str
+) -> None:
+    """Pydantic's "Input should be a valid list" (or "string", of `interval: 6`) named the type,
+    not the YAML to write."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    [error] = load_catalog([path], bundled=False).errors
+    assert ((error.document, error.field), error.message) == (where, said)
