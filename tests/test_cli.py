@@ -601,6 +601,29 @@ def test_a_store_url_naming_a_folder_says_so(home: Home, tmp_path: Path) -> None
         ), result
 
 
+def test_a_missing_store_of_the_settings_says_where_it_is_named(home: Home) -> None:
+    """`no store at PATH … name another store with --db or POLICYWATCH_DB`, of a path the
+    config file named, sent its user to crawl into that new, empty store, a mistyped path."""
+    missing = home.path / "polcywatch.sqlite3"
+    config = home.path / "config.toml"
+    config.write_text(f'db = "sqlite:///{missing}"\n')
+    env = {k: v for k, v in home.env().items() if k != "POLICYWATCH_DB"}
+    elsewhere = home.path / "elsewhere.sqlite3"
+    for environment, path, where in (
+        (env, missing, str(config)),
+        ({**env, "POLICYWATCH_DB": f"sqlite:///{elsewhere}"}, elsewhere, "POLICYWATCH_DB"),
+    ):
+        done = spawn(["history"], environment, home.path)
+        assert done.code == 2, done
+        assert done.stderr == (
+            f"error: no store at {path} (in {where}): nothing has been crawled or imported there"
+            " yet (run policywatch crawl, or name another store with --db, POLICYWATCH_DB or the"
+            " config file's db)\n"
+        )
+    given = spawn(["history", "--db", f"sqlite:///{missing}"], env, home.path)
+    assert given.stderr.startswith(f"error: no store at {missing}: "), given.stderr
+
+
 def test_a_sqlite_store_under_a_tilde_is_in_the_home_folder(home: Home) -> None:
     """`db = "sqlite:///~/policywatch.sqlite3"` (the config file's `catalog` takes `~` as the
     home folder) made a folder named `~` wherever the command ran, cron's one in the home

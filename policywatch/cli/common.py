@@ -351,11 +351,18 @@ def engine(option: str | None, *, existing: bool = False, writes: bool = True) -
         return open_store(db_url(option), create=not existing, writes=writes, notice=note)
     except MissingStore as error:
         fail(
-            f"{error}: nothing has been crawled or imported there yet (run policywatch crawl, or"
-            " name another store with --db or POLICYWATCH_DB)"
+            f"{error}{_named_where(option)}: nothing has been crawled or imported there yet (run"
+            " policywatch crawl, or name another store with --db, POLICYWATCH_DB or the config"
+            " file's db)"
         )
     except StoreError as error:
         fail(str(error))
+
+
+def _named_where(option: str | None) -> str:
+    """` (in FILE)` or ` (in POLICYWATCH_DB)`, of a store that no `--db` named: a path mistyped
+    in the config file, long forgotten, read as a store that was never made."""
+    return "" if option or "db" not in settings().model_fields_set else f" (in {where_set('db')})"
 
 
 def note(message: str) -> None:
