@@ -129,7 +129,9 @@ def store_url(text: str) -> str:
     driver policywatch installs; SQLAlchemy would look for psycopg2 or refuse the scheme.
     A SQLite path that starts with `~` is in the home folder, as in a shell: no shell reads the
     config file (or the `~` inside `--db sqlite:///~/…`), and SQLite made a folder named `~`
-    in whatever folder the command ran in.
+    in whatever folder the command ran in. One named by no file (`sqlite://`, or `sqlite:///$DIR`
+    with `DIR` unset) is refused: SQLite kept it in memory, and a crawl's or a subscription's
+    success was lost as the command ended.
     """
     try:
         parsed = make_url(text)
@@ -147,6 +149,11 @@ def store_url(text: str) -> str:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in _DIALECTS:
         raise StoreError(f"the store runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}")
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise StoreError(
+            f"{text} names no file: SQLite would keep the store in memory, lost as the command"
+            " ends; write sqlite:///PATH"
+        )
     if parsed.get_backend_name() == "sqlite" and (parsed.database or "").startswith("~"):
         parsed = parsed.set(database=str(Path(parsed.database or "").expanduser()))
     return parsed.render_as_string(hide_password=False)

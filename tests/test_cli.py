@@ -601,6 +601,19 @@ def test_a_store_url_naming_a_folder_says_so(home: Home, tmp_path: Path) -> None
         ), result
 
 
+@pytest.mark.parametrize("given", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_a_store_in_memory_is_refused(home: Home, given: str) -> None:
+    """SQLite keeps a store named by no file in memory: `subscribe` said "Subscribed", a crawl
+    its summary, and all was gone as the command ended. `sqlite:///$DIR/…` with `DIR` unset in
+    a unit file or a script is `sqlite:///`, one such."""
+    for command in (["subscribe", "json://127.0.0.1:9/hook"], ["documents"]):
+        result = home.run(*command, "--db", given)
+        assert result.code == 2 and result.stderr == (
+            f"error: {given} names no file: SQLite would keep the store in memory, lost as the"
+            " command ends; write sqlite:///PATH\n"
+        ), result
+
+
 def test_a_missing_store_of_the_settings_says_where_it_is_named(home: Home) -> None:
     """`no store at PATH … name another store with --db or POLICYWATCH_DB`, of a path the
     config file named, sent its user to crawl into that new, empty store, a mistyped path."""
