@@ -494,7 +494,10 @@ def _load_document(
         return
     if not slugify(service.service) or not slugify(entry.type):
         where = "type" if slugify(service.service) else "service"
-        message = "needs at least one letter or digit to make a key"
+        message = (
+            "needs a letter a-z or a digit to make a key (service-slug/type-slug): write the"
+            " name in Latin letters"
+        )
         catalog.errors.append(CatalogError(source, label, where, message))
         return
     key = document_key(service.service, entry.type)

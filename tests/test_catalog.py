@@ -1196,3 +1196,18 @@ def test_a_value_of_the_wrong_shape_is_said_how_to_write(
     path.write_text(yaml_text, encoding="utf-8")
     [error] = load_catalog([path], bundled=False).errors
     assert ((error.document, error.field), error.message) == (where, said)
+
+
+def test_a_name_without_latin_letters_is_said_to_need_them(tmp_path: Path) -> None:
+    """ "needs at least one letter or digit", of 微信, which is all letters: keys take a-z, 0-9."""
+    path = tmp_path / "wechat.yaml"
+    path.write_text(
+        "service: 微信\ndocuments:\n  - type: Terms\n    url: https://weixin.example/\n",
+        encoding="utf-8",
+    )
+    [error] = load_catalog([path], bundled=False).errors
+    assert (error.field, error.message) == (
+        "service",
+        "needs a letter a-z or a digit to make a key (service-slug/type-slug): write the name in"
+        " Latin letters",
+    )
