@@ -586,8 +586,11 @@ _QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 
 def _commented_value(lines: list[str], number: int) -> str | None:
     """The `#…` read as a comment where a value begins on line `number` (from 0), if any; a
-    `#` within quotes (`select: "main, #content"`) is the selector's own."""
+    `#` within quotes (`select: "main, #content"`) is the selector's own, and a line that is a
+    comment (`# select: #old-id`) meant one."""
     line = _QUOTED.sub('""', lines[number]) if number < len(lines) else ""
+    if line.lstrip().startswith("#"):
+        return None
     found = _COMMENTED_VALUE.search(line)
     return found[1] if found else None
 

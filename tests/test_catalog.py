@@ -1106,6 +1106,7 @@ def test_a_comment_after_a_value_is_no_selector_mistake(tmp_path: Path) -> None:
     path = tmp_path / "acme.yaml"
     path.write_text(
         "service: Acme  # comment\ndocuments:\n  - type: Terms\n    url: https://acme.example/\n"
+        "    # select: #old-id, before the redesign\n"
         "    select: main  # was #content\n    remove: ['nav, #ad']\n"
         "    language:  # none given: English\n",
         encoding="utf-8",
@@ -1114,6 +1115,9 @@ def test_a_comment_after_a_value_is_no_selector_mistake(tmp_path: Path) -> None:
     assert catalog.errors == []
     assert catalog.documents[0].pages[0].select == ("main",)
     assert catalog.documents[0].pages[0].remove == ("nav, #ad",)
+    path.write_text(path.read_text().replace("    remove", "   remove"))  # an error below
+    [error] = load_catalog([path], bundled=False).errors
+    assert "#old-id" not in error.message and "check the indentation of line 7" in error.message
 
 
 @pytest.mark.parametrize(
