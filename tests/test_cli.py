@@ -978,6 +978,14 @@ def test_show_wants_a_number(home: Home) -> None:
             "--limit: 'abc' is not a whole number",
             "policywatch history",
         ),
+        # Click's parser says these of no command: the hint was left out.
+        (["crawl", "--only"], "option '--only' requires an argument", "policywatch crawl"),
+        (
+            ["catalog", "preview", "x", "--set"],
+            "option '--set' requires an argument",
+            "policywatch catalog preview",
+        ),
+        (["history", "--all=yes"], "option '--all' does not take a value", "policywatch history"),
     ],
 )
 def test_usage_errors_are_one_line_as_every_other_error(

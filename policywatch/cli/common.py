@@ -194,7 +194,21 @@ def _said_plainly() -> Iterator[None]:
     except NoArgsIsHelpError:  # `policywatch catalog` alone: the help, as Typer prints it
         raise
     except UsageError as error:
-        fail(_URL.sub(_unsaid, usage_message(error)), EXIT_USAGE, hint=_help_hint(error.ctx))
+        ctx = error.ctx or _parsing(error)
+        fail(_URL.sub(_unsaid, usage_message(error)), EXIT_USAGE, hint=_help_hint(ctx))
+
+
+def _parsing(error: UsageError) -> ClickContext | None:
+    """The context of the command whose options Click's parser was reading as it raised
+    `error`: it gives some errors none (`option '--only' requires an argument`), and the line
+    saying where help is was left out of them. It is the `ctx` of the innermost call that has
+    one, the command's `parse_args`."""
+    found, frame = None, error.__traceback__
+    while frame is not None:
+        if isinstance(ctx := frame.tb_frame.f_locals.get("ctx"), ClickContext):
+            found = ctx
+        frame = frame.tb_next
+    return found
 
 
 class PlainUsageErrors(TyperGroup):
