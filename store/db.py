@@ -136,10 +136,10 @@ def store_url(text: str) -> str:
     try:
         parsed = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number
-        if "://" not in text:
+        if "://" not in text:  # a path, or `sqlite:` before one with a slash or two too few
+            path = Path(text.removeprefix("sqlite:")).expanduser().resolve()
             raise StoreError(
-                f"{text!r} is not a database URL; for a SQLite file write"
-                f" sqlite:///{Path(text).expanduser().resolve()}"
+                f"{text!r} is not a database URL; for a SQLite file write sqlite:///{path}"
             ) from None
         # Not quoted: a URL, even a broken one, may hold a password.
         raise StoreError(
@@ -150,8 +150,9 @@ def store_url(text: str) -> str:
     if parsed.get_backend_name() not in _DIALECTS:
         raise StoreError(f"the store runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}")
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        shown = text if parsed.password is None else parsed.render_as_string()  # `***` for it
         raise StoreError(
-            f"{text} names no file: SQLite would keep the store in memory, lost as the command"
+            f"{shown} names no file: SQLite would keep the store in memory, lost as the command"
             " ends; write sqlite:///PATH"
         )
     if parsed.get_backend_name() == "sqlite" and (parsed.database or "").startswith("~"):

@@ -526,6 +526,8 @@ def test_reading_a_store_that_does_not_exist_creates_nothing(
     ("given", "said"),
     [
         ("store.sqlite3", "write sqlite:///"),
+        # Not `sqlite:////CWD/sqlite:/srv/…`: the scheme is no part of the path.
+        ("sqlite:/srv/pw/store.sqlite3", "for a SQLite file write sqlite:////srv/pw/store.sqlite3"),
         ("not a url at all", "not a database URL"),
         ("mysql://root@127.0.0.1/db", "SQLite or PostgreSQL, not mysql"),
     ],
