@@ -178,6 +178,19 @@ def _basic_auth(plugins: list[Any]) -> set[str]:
     return found
 
 
+def _shows_markdown(plugin: Any) -> bool:
+    """Whether the service shows the plain text Apprise sends it as Markdown: Mattermost's and
+    Zulip's messages are Markdown, and so is a Discord message's text (Apprise sends Discord
+    embeds only when the URL says `format=markdown`). Sent our plain text, a policy's
+    `[here](https://…)` became a link hiding where it went, its `*` and `_` emphasis, and the
+    `+` of a clause added and the `-` of one removed the same list bullet."""
+    from apprise.plugins.discord import NotifyDiscord
+    from apprise.plugins.mattermost import NotifyMattermost
+    from apprise.plugins.zulip import NotifyZulip
+
+    return isinstance(plugin, NotifyDiscord | NotifyMattermost | NotifyZulip)
+
+
 def redact_unparsed(url: str) -> str:
     """How to name a URL Apprise could not read: its scheme only."""
     scheme, found, _ = url.partition("://")
@@ -318,12 +331,26 @@ class Channel:
 
     @property
     def dialect(self) -> str:
-        """What the body is written in: `format`, or `slack` for Slack's Markdown."""
+        """What the body is written in: `format`, `slack` for Slack's Markdown, or `markdown`
+        for the chats that show the plain text Apprise sends them as such (`_shows_markdown`)."""
         from apprise.plugins.slack import NotifySlack
 
         if self.format == "markdown" and all(isinstance(p, NotifySlack) for p in self._plugins):
             return "slack"
+        if self.format == "text" and all(_shows_markdown(p) for p in self._plugins):
+            return "markdown"
         return self.format
+
+    @property
+    def title_marked_up(self) -> bool:
+        """Whether the title is read in the body's markup: Apprise puts it into the body of a
+        service with no title field, and Discord, sent text, posts `title\r\nbody` as one
+        message, shown as Markdown."""
+        from apprise.plugins.discord import NotifyDiscord
+
+        return not self.title_maxlen or (
+            self.dialect != self.format and all(isinstance(p, NotifyDiscord) for p in self._plugins)
+        )
 
     @property
     def body_maxlen(self) -> int:

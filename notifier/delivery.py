@@ -109,6 +109,8 @@ def send(
     body_room = channel.body_maxlen
     if channel.title_maxlen:
         title = short_title(message, channel.title_maxlen)
+        if channel.title_marked_up:  # posted with the body, in its markup (Discord)
+            title = title_in_body(title, channel.dialect)
         if channel.title_shares_body_limit:  # sent as `title\r\nbody` (Discord)
             body_room -= len(title) + 2
     else:  # no title field: Apprise puts the title into the body, as it is, in its markup

@@ -18,7 +18,9 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from apprise.plugins.discord import NotifyDiscord
 from apprise.plugins.infobip import NotifyInfobip
+from markdown_it import MarkdownIt
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -1156,3 +1158,31 @@ def test_an_sms_keeps_severity_date_and_link_whatever_the_title(
     assert re.search(r"Bots… \(effective 2027-01-15, in \d+ days\)$", title)
     link = f"https://watch.example.org/changes/{change_id}" if base_url else WHATSAPP.url
     assert text.endswith(link)
+
+
+@pytest.mark.parametrize("service", ["mattermost", "discord"])
+def test_a_chat_that_shows_text_as_markdown_gets_the_policys_markup_escaped(
+    history: History, hook: Webhook, monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    """Mattermost and Discord show a message's plain text as Markdown, and Apprise sends them
+    plain text as it is: a policy's `[here](https://…)` was a link hiding where it went, its
+    `*` and `_` emphasis, and the `+` of a clause added and the `-` of one removed the same
+    list bullet. They get the body (and Discord the title, posted with it) in Markdown,
+    escaped, as Slack and Rocket.Chat do."""
+    if service == "discord":  # Discord's host is its own: its webhook API, here the receiver's
+        monkeypatch.setattr(NotifyDiscord, "notify_url", f"http://127.0.0.1:{hook.port}/api")
+        url = "discord://1234567890/WebhookTOKENabcdef123"
+    else:
+        url = f"mmost://127.0.0.1:{hook.port}/WebhookTOKENabcdef123"
+    add(history, url)
+    history.change(
+        summary="Bots *must* not use_the [API](https://evil.example)",
+        sentences=["Scrapers must stop; see [our terms](https://evil.example/x) *now*."],
+    )
+    assert deliver_owed(history.engine).delivered == 1
+    [post] = hook.posts
+    shown = MarkdownIt("commonmark").render(post["text" if service == "mattermost" else "content"])
+    assert 'href="https://evil.example' not in shown and "<em>" not in shown
+    assert f'<a href="{WHATSAPP.url}">Source</a>' in shown
+    assert "<strong>Scrapers must stop; see [our terms](https://evil.example/x) *now*." in shown
+    assert "Bots *must* not use_the [API](https://evil.example)" in shown
