@@ -452,8 +452,8 @@ class Channel:
                 for entry in service.logs()
                 if entry.level in ("WARNING", "ERROR", "CRITICAL")
             )
-            reason = _timed_out(" ".join(reasons), log.getvalue()) or (
-                " ".join(reasons) or f"Apprise reported {result.status.name}"
+            reason = _timed_out(" ".join(reasons), log.getvalue()) or _unreachable(
+                " ".join(reasons) or f"Apprise reported {result.status.name}", log.getvalue()
             )
             replies = [reply for reply in _smtp_replies(log.getvalue()) if reply not in reason]
             if replies:
@@ -500,6 +500,38 @@ def _timed_out(warning: str, log: str) -> str | None:
     sending = _CONNECTION_ERROR.sub("", warning).rstrip(". ")  # `sending JSON notification …`
     said = " ".join(filter(None, [f"Timed out ({waited} within {float(seconds):g} s)", sending]))
     return f"{said} (to wait longer, add ?{kind[0]}to=SECONDS to its URL)"
+
+
+# Why a connection failed, as the exceptions quoted in a send's DEBUG log say it (requests's,
+# smtplib's, ssl's), and how to say it: the first that matches is said.
+_CAUSES = (
+    (
+        r"NameResolutionError|\[Errno -[235]\]|Name or service not known",
+        "the host name does not resolve",
+    ),
+    (r"\[Errno 111\]|Connection refused", "connection refused"),
+    (
+        r"certificate verify failed: ([^('\")]+)",
+        "TLS certificate not trusted: {} (?verify=no skips the check)",
+    ),
+    (r"\[SSL: ([A-Z_]+)\]", "TLS failed: {}"),
+    (r"\[Errno 104\]|Connection reset by peer", "connection reset by the server"),
+    (r"\[Errno 101\]|Network is unreachable", "network unreachable"),
+)
+
+
+def _unreachable(warning: str, log: str) -> str:
+    """`warning` with why the connection failed said after it, when the send's `log` quotes a
+    cause `_CAUSES` knows: Apprise's 'A Connection error occurred sending JSON notification to
+    hooks.example.' was all a name that does not resolve, a port refusing and a certificate
+    not trusted said alike. Only the cause is taken from the log, never the rest (it quotes the
+    URL's path)."""
+    quoted = "\n".join(line for line in log.splitlines() if line.startswith("Socket Exception"))
+    for pattern, said in _CAUSES:
+        if found := re.search(pattern, quoted):
+            words = [word.strip().lower().replace("_", " ") for word in found.groups()]
+            return f"{warning.rstrip('. ')}: {said.format(*words)}"
+    return warning
 
 
 def _smtp_replies(log: str) -> list[str]:

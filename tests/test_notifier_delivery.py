@@ -45,7 +45,13 @@ from store.subscriptions import (
     resume_subscription,
 )
 from tests.alerting import OPENAI, WHATSAPP, History, reinstate, withdraw
-from tests.receivers import Mailbox, Webhook, silent_endpoint, unconnectable_endpoint
+from tests.receivers import (
+    Mailbox,
+    Webhook,
+    free_port,
+    silent_endpoint,
+    unconnectable_endpoint,
+)
 
 
 @pytest.fixture
@@ -293,6 +299,43 @@ def test_a_webhook_that_times_out_is_said_to(
         f"slow: Timed out ({waited} within 0.5 s) sending JSON notification to 127.0.0.1"
         f" (to wait longer, add ?{parameter}=SECONDS to its URL)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("where", "cause"),
+    [
+        ("json://user:s3cretPW@no-such-host.invalid/TOKENabc123", "the host name does not resolve"),
+        ("json://user:s3cretPW@127.0.0.1:{free}/TOKENabc123", "connection refused"),
+        (
+            "jsons://user:s3cretPW@127.0.0.1:{tls}/TOKENabc123",
+            "TLS certificate not trusted: self-signed certificate (?verify=no skips the check)",
+        ),
+        ("jsons://user:s3cretPW@127.0.0.1:{plain}/TOKENabc123", "TLS failed: wrong version number"),
+        (
+            "mailto://user:s3cretPW@127.0.0.1:{free}?mode=insecure&from=a@example.invalid&to=b@example.invalid",
+            "connection refused",
+        ),
+    ],
+)
+def test_a_channel_that_cannot_be_reached_says_why(
+    history: History, hook: Webhook, where: str, cause: str
+) -> None:
+    """A host name that does not resolve, a port nothing listens on and a certificate the
+    sender does not trust all failed with Apprise's bare 'A Connection error occurred', which
+    said neither what to fix nor where: the cause is said after it, the secrets still hidden."""
+    receiver = Webhook(tls=True).start()
+    try:
+        url = where.format(free=free_port(), tls=receiver.port, plain=hook.port)
+        add(history, url, "down")
+        history.change()
+        report = deliver_owed(history.engine)
+    finally:
+        receiver.stop()
+    assert report.retrying == 1
+    [error] = report.errors
+    assert error.endswith(f": {cause}"), error
+    assert "s3cretPW" not in error and "TOKENabc123" not in error
+    assert list_subscriptions(history.engine)[0].last_error == error.removeprefix("down: ")
 
 
 def test_a_burst_of_changes_is_one_alert_not_a_flood(history: History, hook: Webhook) -> None:
