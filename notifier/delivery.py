@@ -59,6 +59,7 @@ from store.outbox import (
     queue_owed,
     record_delivered,
     renew,
+    revive,
 )
 from store.subscriptions import SubscriptionRow
 
@@ -228,21 +229,31 @@ def deliver_owed(
     queue_owed(engine, clock(), issue_streak=issue_streak)
     report = DeliveryReport()
     channels: dict[str, Channel | ChannelError] = {}
-    for group in _grouped(due(engine, clock(), lease=LEASE, retry_now=retry_now)):
-        # Claimed at the time of sending, so the lease runs from the send, however long the run.
-        claimed = claim(engine, group, clock(), lease=LEASE, retry_now=retry_now)
-        for kind in claimed.superseded:
-            report.superseded[kind] = report.superseded.get(kind, 0) + 1
-        if not claimed.owed:
-            continue  # another run took them
-        sub = claimed.owed[0].subscription  # its URL as it stands now
-        if sub.url not in channels:
-            channels[sub.url] = _channel(sub)
-        with _leased(engine, sorted(claimed.ids), clock):
-            sent = _send_group(
-                engine, channels[sub.url], claimed.owed, base_url, clock, send_timeout
-            )
-        _record(engine, report, sub, sent, clock(), max_attempts)
+    reached: set[int] = set()  # the subscriptions a message went through to
+
+    def send_due() -> None:
+        for group in _grouped(due(engine, clock(), lease=LEASE, retry_now=retry_now)):
+            # Claimed at the time of sending: the lease runs from the send, however long the run.
+            claimed = claim(engine, group, clock(), lease=LEASE, retry_now=retry_now)
+            for kind in claimed.superseded:
+                report.superseded[kind] = report.superseded.get(kind, 0) + 1
+            if not claimed.owed:
+                continue  # another run took them
+            sub = claimed.owed[0].subscription  # its URL as it stands now
+            if sub.url not in channels:
+                channels[sub.url] = _channel(sub)
+            with _leased(engine, sorted(claimed.ids), clock):
+                sent = _send_group(
+                    engine, channels[sub.url], claimed.owed, base_url, clock, send_timeout
+                )
+            _record(engine, report, sub, sent, clock(), max_attempts)
+            if sent.messages:
+                reached.add(sub.id)
+
+    send_due()
+    # A channel working again is sent what it was given up on, in this run (see `_claimable`).
+    if revive(engine, reached, clock()):
+        send_due()
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)
     report.in_flight, report.in_flight_until = in_flight(engine, LEASE)
@@ -373,7 +384,15 @@ def _record(
     if not missing:
         return
     error = sent.error
-    given_up = mark_failed(engine, missing, done, error, max_attempts=max_attempts, backoff=backoff)
+    given_up = mark_failed(
+        engine,
+        missing,
+        done,
+        error,
+        max_attempts=max_attempts,
+        backoff=backoff,
+        probe_every=BACKOFF_CAP,
+    )
     report.failed += given_up
     report.retrying += len(missing) - given_up
     report.errors.append(f"{sub.name}: {error}")

@@ -11,7 +11,7 @@ store knows nothing of Apprise: the notifier hands it outcomes as plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -489,12 +489,6 @@ def _open_episodes(
     One let go unsent on resuming a paused subscription (`skipped`) was never told, nor is its
     end. Looked up among the deliveries of no change (by the index on change and subscription),
     not among every alert ever owed."""
-    resumed = aliased(Delivery)
-    ended = exists().where(
-        col(resumed.subscription_id) == col(Delivery.subscription_id),
-        col(resumed.topic)
-        == FETCH_RESUMED + func.substr(col(Delivery.topic), len(FETCH_ISSUE) + 1),
-    )
     issues = session.exec(
         select(Delivery.subscription_id, Delivery.document_id, Delivery.topic)
         .where(
@@ -502,7 +496,7 @@ def _open_episodes(
             col(Delivery.subscription_id).in_(subscription_ids),
             col(Delivery.topic).startswith(FETCH_ISSUE + ":"),
             col(Delivery.status) != SKIPPED,
-            ~ended,
+            ~_ended(Delivery),
         )
         .order_by(col(Delivery.id))
     ).all()
@@ -511,6 +505,16 @@ def _open_episodes(
         since = topic.removeprefix(f"{FETCH_ISSUE}:{document_id}:")
         episodes.setdefault((subscription_id, document_id), []).append(since)
     return episodes
+
+
+def _ended(issue: type[Delivery]) -> ColumnElement[bool]:
+    """Whether the end of the fetch problem `issue` (a delivery, or an alias of it) is owed:
+    its document was fetched again since."""
+    resumed = aliased(Delivery)
+    return exists().where(
+        col(resumed.subscription_id) == col(issue.subscription_id),
+        col(resumed.topic) == FETCH_RESUMED + func.substr(col(issue.topic), len(FETCH_ISSUE) + 1),
+    )
 
 
 def _fetch_event_rows(
@@ -546,17 +550,57 @@ def _fetch_event_rows(
 
 
 def _claimable(now: datetime, lease: timedelta, retry_now: bool) -> ColumnElement[bool]:
-    """Pending and due, or abandoned mid-send past the lease; `retry_now` also takes deliveries
-    waiting out a backoff and failed ones (never a digest whose period is still open)."""
+    """Pending and due, or abandoned mid-send past the lease, or given up and due to probe its
+    channel (`_probes`); `retry_now` also takes deliveries waiting out a backoff and failed
+    ones (never a digest whose period is still open)."""
     due_now = col(Delivery.next_attempt_at) <= now
     if retry_now:
         due_now = or_(due_now, col(Delivery.attempts) > 0)
     waiting = and_(col(Delivery.status) == PENDING, due_now)
     abandoned = and_(col(Delivery.status) == SENDING, col(Delivery.claimed_at) < now - lease)
-    statuses = [waiting, abandoned]
+    probe = and_(col(Delivery.status) == FAILED, col(Delivery.next_attempt_at) <= now)
+    statuses = [waiting, abandoned, probe]
     if retry_now:
         statuses.append(col(Delivery.status) == FAILED)
     return or_(*statuses)
+
+
+def _revivable(delivery: type[Delivery]) -> ColumnElement[bool]:
+    """Whether `delivery` (or an alias of it) is given up and worth sending still: not a fetch
+    problem whose end is owed already (its alert, arriving after the one saying the page is
+    fetched again, would say it fails)."""
+    return and_(
+        col(delivery.status) == FAILED,
+        or_(~col(delivery.topic).startswith(FETCH_ISSUE + ":"), ~_ended(delivery)),
+    )
+
+
+@cache
+def _probes() -> ColumnElement[bool]:
+    """Whether the delivery at hand, given up, is its subscription's oldest worth sending
+    (`_revivable`): the one sent, alone, to see whether a channel that failed for so long its
+    deliveries were given up is back, every `mark_failed`'s `probe_every`; `revive` sends the
+    rest once it goes through. A channel down for a day lost its alerts, a critical change's
+    among them, unless someone ran --retry-now."""
+    given_up = aliased(Delivery)
+    oldest = select(func.min(given_up.id)).where(_revivable(given_up))
+    return col(Delivery.id).in_(oldest.group_by(col(given_up.subscription_id)))
+
+
+def revive(engine: Engine, subscription_ids: Collection[int], now: datetime) -> int:
+    """The deliveries given up (`_revivable`) of subscriptions a message has just reached, due
+    again now: their channel works again. Their attempts are kept: one failing again is given
+    up again at once. Returns how many."""
+    if not subscription_ids:
+        return 0
+    with Session(writer(engine)) as session, session.begin():
+        result = session.execute(
+            update(Delivery)
+            .where(col(Delivery.subscription_id).in_(subscription_ids), _revivable(Delivery))
+            .values(status=PENDING, next_attempt_at=now),
+            execution_options=_UNSYNCHRONIZED,
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = False) -> list[Owed]:
@@ -569,6 +613,8 @@ def due(engine: Engine, now: datetime, *, lease: timedelta, retry_now: bool = Fa
         .where(_claimable(now, lease, retry_now), col(Subscription.active))
         .order_by(col(Delivery.id))
     )
+    if not retry_now:
+        query = query.where(or_(col(Delivery.status) != FAILED, _probes()))
     with Session(engine) as session:
         rows = session.exec(query).all()
         recalled = _recalled_changes(session, [delivery for delivery, *_ in rows])
@@ -833,16 +879,19 @@ def mark_failed(
     *,
     max_attempts: int,
     backoff: Callable[[int], timedelta],
+    probe_every: timedelta,
 ) -> int:
     """A failed send: retried after `backoff(attempts)`, or `failed` once `max_attempts` are
-    used up; the destinations that took it all the same are on record (`record_delivered`), not
-    to be sent it again. Returns how many were given up."""
+    used up, its channel probed with it after `probe_every` (`_probes`); the destinations
+    that took it all the same are on record (`record_delivered`), not to be sent it again.
+    Returns how many were given up."""
     given_up = 0
     with Session(writer(engine)) as session, session.begin():
         for delivery in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all():
             delivery.status = FAILED if delivery.attempts >= max_attempts else PENDING
             delivery.last_error = error
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            wait = probe_every if delivery.status == FAILED else backoff(delivery.attempts)
+            delivery.next_attempt_at = now + wait
             given_up += delivery.status == FAILED
             session.add(delivery)
     return given_up

@@ -215,7 +215,59 @@ def test_failures_back_off_then_give_up_visibly(history: History) -> None:
     [row] = list_subscriptions(history.engine)
     assert (row.failed, row.pending, row.sent) == (1, 0, 0)
     assert failed_by_document(history.engine) == {WHATSAPP.key: 1}
-    assert deliver_owed(history.engine, now=later + timedelta(days=1)).retrying == 0
+    # Given up, it is tried again now and then, alone, to see whether the channel is back.
+    probe = deliver_owed(history.engine, now=later + timedelta(days=1), max_attempts=2)
+    assert (probe.retrying, probe.failed) == (0, 1)
+
+
+def test_alerts_given_up_while_a_channel_was_down_go_once_it_is_back(history: History) -> None:
+    """A channel down for a day (a mail server, a revoked token replaced) had its alerts given
+    up after 10 attempts (about 16 hours of hourly runs), and they were never sent once it came
+    back, a critical change among them, unless someone ran --retry-now. The oldest given up is
+    tried again every 6 hours, alone; once one goes through, the rest follow in the same run."""
+    hook = Webhook(status=503).start()
+    try:
+        add(history, hook.url(), "team")
+        first = history.change(summary="first")
+        history.change(summary="second", document=OPENAI)
+        start = datetime.now(UTC)
+        deliver_owed(history.engine, now=start, max_attempts=2)
+        down = deliver_owed(history.engine, now=start + timedelta(hours=1), max_attempts=2)
+        assert (down.failed, down.held.given_up) == (2, 2)
+        # Still down 6 hours on: one probe, not every alert given up.
+        probed = deliver_owed(history.engine, now=start + timedelta(hours=7), max_attempts=2)
+        assert (probed.messages, probed.failed, len(probed.errors)) == (0, 1, 1)
+        assert deliver_owed(history.engine, now=start + timedelta(hours=8)).errors == []
+        hook.status = 200
+        back = deliver_owed(history.engine, now=start + timedelta(hours=13), max_attempts=2)
+    finally:
+        hook.stop()
+    assert (back.delivered, back.failed, back.held.given_up) == (2, 0, 0)
+    assert [post["title"].rpartition(" — ")[2] for post in hook.posts] == ["first", "second"]
+    assert hook.posts[0]["policywatch"]["changes"][0]["id"] == first
+    [row] = list_subscriptions(history.engine)
+    assert (row.sent, row.failed, row.last_error) == (2, 0, None)
+
+
+def test_a_fetch_problem_given_up_is_not_sent_once_the_page_is_fetched_again(
+    history: History,
+) -> None:
+    """The alert of a fetch problem given up is not tried again once its end is owed: sent
+    after "[RESUMED] … tracked again", it would say the page fails."""
+    hook = Webhook(status=503).start()
+    try:
+        add(history, hook.url(), categories=["fetch-issue"])
+        for _ in range(3):
+            history.repo.record_issue(WHATSAPP.key, Attempt(WHATSAPP.url), "timeout", "30 s")
+        start = datetime.now(UTC)
+        assert deliver_owed(history.engine, now=start, max_attempts=1).failed == 1
+        history.change(severity="low")  # fetched again
+        hook.status = 200
+        later = start + timedelta(days=1)
+        assert deliver_owed(history.engine, now=later, max_attempts=1).held.given_up == 1
+    finally:
+        hook.stop()
+    assert [post["title"].split(" ")[0] for post in hook.posts] == ["[RESUMED]"]
 
 
 def test_a_claimed_delivery_is_not_resent_until_its_lease_expires(
