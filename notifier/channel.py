@@ -511,7 +511,7 @@ _CAUSES = (
     ),
     (r"\[Errno 111\]|Connection refused", "connection refused"),
     (
-        r"certificate verify failed: ([^('\")]+)",
+        r"certificate verify failed: (.+?)\.? \(_ssl",
         "TLS certificate not trusted: {} (?verify=no skips the check)",
     ),
     (r"\[SSL: ([A-Z_]+)\]", "TLS failed: {}"),
