@@ -226,7 +226,8 @@ def deliver_owed(
     `now` fixes the clock (for tests): deliveries due later than `now` wait.
     """
     clock: Callable[[], datetime] = (lambda: now) if now else utcnow
-    queue_owed(engine, clock(), issue_streak=issue_streak)
+    started = clock()
+    queue_owed(engine, started, issue_streak=issue_streak)
     report = DeliveryReport()
     channels: dict[str, Channel | ChannelError] = {}
     reached: set[int] = set()  # the subscriptions a message went through to
@@ -252,7 +253,7 @@ def deliver_owed(
 
     send_due()
     # A channel working again is sent what it was given up on, in this run (see `_claimable`).
-    if revive(engine, reached, clock()):
+    if revive(engine, reached, clock(), tried_before=started):
         send_due()
     report.waiting, report.next_attempt = awaiting_retry(engine)
     report.held = held(engine)

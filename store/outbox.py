@@ -587,16 +587,24 @@ def _probes() -> ColumnElement[bool]:
     return col(Delivery.id).in_(oldest.group_by(col(given_up.subscription_id)))
 
 
-def revive(engine: Engine, subscription_ids: Collection[int], now: datetime) -> int:
+def revive(
+    engine: Engine, subscription_ids: Collection[int], now: datetime, *, tried_before: datetime
+) -> int:
     """The deliveries given up (`_revivable`) of subscriptions a message has just reached, due
-    again now: their channel works again. Their attempts are kept: one failing again is given
-    up again at once. Returns how many."""
+    again now: their channel works again. Not those tried since `tried_before` (the run's
+    start), given up again in this run: one the service refuses whatever the channel's state
+    was sent twice a run. Their attempts are kept: one failing again is given up again at
+    once. Returns how many."""
     if not subscription_ids:
         return 0
     with Session(writer(engine)) as session, session.begin():
         result = session.execute(
             update(Delivery)
-            .where(col(Delivery.subscription_id).in_(subscription_ids), _revivable(Delivery))
+            .where(
+                col(Delivery.subscription_id).in_(subscription_ids),
+                _revivable(Delivery),
+                col(Delivery.claimed_at) < tried_before,
+            )
             .values(status=PENDING, next_attempt_at=now),
             execution_options=_UNSYNCHRONIZED,
         )

@@ -249,6 +249,30 @@ def test_alerts_given_up_while_a_channel_was_down_go_once_it_is_back(history: Hi
     assert (row.sent, row.failed, row.last_error) == (2, 0, None)
 
 
+def test_an_alert_given_up_again_is_not_revived_in_the_same_run(history: History) -> None:
+    """An alert the service refuses whatever the channel's state (too long for it, say) is not
+    sent twice a run: failing as the probe, it was revived by the next alert going through,
+    and failed again at once."""
+    hook = Webhook(status=503).start()
+    answers: list[int] = []
+
+    def refuse_every_other() -> None:  # the probe first (the oldest), then the new alert
+        hook.status = 503 if len(answers) % 2 == 0 else 200
+        answers.append(hook.status)
+
+    try:
+        add(history, hook.url(), "team")
+        history.change(summary="refused")
+        start = datetime.now(UTC)
+        assert deliver_owed(history.engine, now=start, max_attempts=1).failed == 1
+        hook.on_post = refuse_every_other
+        history.change(summary="new", document=OPENAI)
+        run = deliver_owed(history.engine, now=start + timedelta(hours=7), max_attempts=1)
+    finally:
+        hook.stop()
+    assert (run.delivered, run.failed, answers) == (1, 1, [503, 200])
+
+
 def test_a_fetch_problem_given_up_is_not_sent_once_the_page_is_fetched_again(
     history: History,
 ) -> None:
