@@ -376,6 +376,23 @@ class Channel:
         message of at most 2,000 characters, and refuses a longer one."""
         return any(bool(plugin.overflow_amalgamate_title) for plugin in self._plugins)
 
+    @property
+    def title_overhead(self) -> int:
+        """What a title costs the body beside its own length, where it shares the body's limit:
+        the `\r\n` after it; and under `?overflow=split` or `truncate`, the room Apprise keeps
+        for a part counter (` [1/2]`), which split an alert filling the rest in two messages
+        (the review link alone in the second) or cut it in the middle of the review link."""
+        return max(
+            [
+                2,
+                *(
+                    int(plugin.overflow_max_display_count_width) + int(plugin.overflow_buffer)
+                    for plugin in self._plugins
+                    if plugin.overflow_amalgamate_title
+                ),
+            ]
+        )
+
     def scrub(self, text: str) -> str:
         """`text` with every secret part of the URL replaced by ****."""
         for secret in self._secrets:

@@ -113,7 +113,7 @@ def send(
         if channel.title_marked_up:  # posted with the body, in its markup (Discord)
             title = title_in_body(title, channel.dialect)
         if channel.title_shares_body_limit:  # sent as `title\r\nbody` (Discord)
-            body_room -= len(title) + 2
+            body_room -= len(title) + channel.title_overhead
     else:  # no title field: Apprise puts the title into the body, as it is, in its markup
         title = title_in_body(short_title(message, _title_room(channel, message)), channel.dialect)
         body_room -= len(title) + TITLE_IN_BODY[channel.dialect]

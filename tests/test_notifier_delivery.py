@@ -1221,6 +1221,25 @@ def test_a_title_sent_within_the_body_limit_leaves_the_body_room_for_it(
     assert post["content"].endswith("Source: " + WHATSAPP.url)
 
 
+@pytest.mark.parametrize("overflow", ["split", "truncate"])
+def test_an_alert_fitted_to_the_limit_is_neither_split_nor_cut_by_apprise(
+    history: History, hook: Webhook, overflow: str
+) -> None:
+    """With Apprise's `?overflow=split` or `truncate` (the usual advice for Discord's 2,000
+    characters), Apprise keeps room beside the title for a part counter (` [1/2]`): the alert,
+    fitted to the 2,000 less the title, went in two messages, the review link alone in the
+    second, or was cut in the middle of the review link."""
+    url = f"fluxer://127.0.0.1:{hook.port}/1234567890/abcdefghijTOKENxyz123?overflow={overflow}"
+    add(history, url, "chat")
+    change_id = history.change(sentences=[f"Clause {n} restricts access." for n in range(300)])
+    assert deliver_owed(history.engine, base_url="https://review.example/").delivered == 1
+    [post] = hook.posts
+    assert len(post["content"]) <= 2000
+    assert post["content"].endswith(
+        f"Review this change: https://review.example/changes/{change_id}"
+    )
+
+
 def test_a_title_put_into_the_body_is_escaped_as_the_body_is(
     history: History, hook: Webhook
 ) -> None:
