@@ -30,6 +30,7 @@ from notifier.messages import (
     digest_message,
     fetch_event_message,
     fetch_events_message,
+    found_earlier,
     reinstated_message,
     reminder_message,
     withdrawn_message,
@@ -207,7 +208,8 @@ def _words(items: list[Owed], base_url: str | None, today: datetime) -> Message:
     if len(items) > 1:
         changes = [item.change for item in items if item.change]
         return burst_message(changes, base_url=base_url, today=today.date())
-    return change_message(first.change, base_url=base_url, today=today.date())
+    alert = change_message(first.change, base_url=base_url, today=today.date())
+    return found_earlier(alert, first.change, today)
 
 
 def deliver_owed(
@@ -252,7 +254,7 @@ def deliver_owed(
                 reached.add(sub.id)
 
     send_due()
-    # A channel working again is sent what it was given up on, in this run (see `_claimable`).
+    # A channel working again is sent what it was given up on, in this run (`outbox._probes`).
     if revive(engine, reached, clock(), tried_before=started):
         send_due()
     report.waiting, report.next_attempt = awaiting_retry(engine)

@@ -129,6 +129,19 @@ def change_message(change: ChangeRow, *, base_url: str | None, today: date) -> M
     )
 
 
+def found_earlier(alert: Message, change: ChangeRow, now: datetime) -> Message:
+    """The alert of `change` with the day it was found said first, when that was a day or more
+    before `now`: one that waited out a channel down for days (or a pause) read as news of the
+    day."""
+    days = (now - change.detected_at).days
+    if days < 1:
+        return alert
+    before = f"{days} day{'s' if days > 1 else ''} before this alert"
+    return replace(
+        alert, head=(Line(f"Found {change.detected_at:%Y-%m-%d}, {before}."), *alert.head)
+    )
+
+
 def _untitled(change: ChangeRow, title: str, today: date) -> list[str]:
     """The summary's lines the title does not already give whole: every service shows the title
     above the body (Telegram in bold at its top), where the same line twice read as padding."""

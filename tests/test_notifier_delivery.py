@@ -249,6 +249,26 @@ def test_alerts_given_up_while_a_channel_was_down_go_once_it_is_back(history: Hi
     assert (row.sent, row.failed, row.last_error) == (2, 0, None)
 
 
+def test_an_alert_sent_days_late_says_when_its_change_was_found(history: History) -> None:
+    """An alert that waited out a channel down for days read as news of the day: nothing in it
+    said the change was found two days before."""
+    hook = Webhook(status=503).start()
+    try:
+        add(history, hook.url(), "team")
+        history.change()
+        found = datetime.now(UTC)
+        deliver_owed(history.engine, now=found)
+        hook.status = 200
+        assert deliver_owed(history.engine, now=found + timedelta(days=2)).delivered == 1
+        history.change(summary="on time", document=OPENAI)
+        deliver_owed(history.engine)
+    finally:
+        hook.stop()
+    late, on_time = (post["message"].splitlines()[0] for post in hook.posts)
+    assert late == f"Found {found:%Y-%m-%d}, 2 days before this alert."
+    assert not on_time.startswith("Found")
+
+
 def test_an_alert_given_up_again_is_not_revived_in_the_same_run(history: History) -> None:
     """An alert the service refuses whatever the channel's state (too long for it, say) is not
     sent twice a run: failing as the probe, it was revived by the next alert going through,
