@@ -132,6 +132,10 @@ def store_url(text: str) -> str:
     in whatever folder the command ran in. One named by no file (`sqlite://`, or `sqlite:///$DIR`
     with `DIR` unset) is refused: SQLite kept it in memory, and a crawl's or a subscription's
     success was lost as the command ended.
+    A SQLite file named by a relative path (`sqlite:///store.sqlite3`) is made absolute: the URL
+    is how crawls and workers tell their stores apart (and claim documents), and the same text
+    run from two folders named two stores, taken for one (a crawl reported the fetches of a
+    worker recording elsewhere), while one file named both ways was taken for two.
     """
     try:
         parsed = make_url(text)
@@ -155,12 +159,12 @@ def store_url(text: str) -> str:
             f"{shown} names no file: SQLite would keep the store in memory, lost as the command"
             " ends; write sqlite:///PATH"
         )
-    if parsed.get_backend_name() == "sqlite" and (parsed.database or "").startswith("~"):
-        parsed = parsed.set(database=str(Path(parsed.database or "").expanduser()))
+    if (path := sqlite_path(parsed)) is not None and not parsed.query.get("uri"):  # `file:` URIs
+        parsed = parsed.set(database=str(path.expanduser().absolute()))
     return parsed.render_as_string(hide_password=False)
 
 
-def sqlite_path(url: str) -> Path | None:
+def sqlite_path(url: str | URL) -> Path | None:
     """The file of a SQLite store, None for another store or an in-memory one."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):

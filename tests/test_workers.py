@@ -266,6 +266,30 @@ def test_crawl_refuses_workers_of_another_store(
     assert site.log == []
 
 
+def test_a_relative_sqlite_store_is_the_file_in_the_folder_each_command_runs_in(
+    site: Site, redis_url: str, tmp_path: Path
+) -> None:
+    """`sqlite:///store.sqlite3` names a file in the folder a command runs in: a worker and a
+    crawl started in two folders named two stores by the same text, and the crawl, taking them
+    for one, reported each fetch `new` while its own store never heard of any."""
+    relative = "sqlite:///store.sqlite3"
+    crawler, worker = Home(tmp_path / "cron", relative), Home(tmp_path / "service", relative)
+    crawler.path.mkdir()
+    worker.path.mkdir()
+    catalog = publish(site, crawler, 1)
+    pool = Workers(worker, redis_url)
+    try:
+        pool.start()
+        result = crawl(crawler, catalog, redis_url)
+    finally:
+        pool.stop_all()
+
+    assert result.code == 2, result.stdout
+    theirs, ours = (f"sqlite:///{home.path / 'store.sqlite3'}" for home in (worker, crawler))
+    assert f"the workers on this Redis record into {theirs}, not into {ours}" in result.stderr
+    assert site.log == []
+
+
 def test_redis_password_is_never_printed(pg_home: Home, site: Site) -> None:
     catalog = publish(site, pg_home, 1)
     result = crawl(pg_home, catalog, "redis://:hunter2@127.0.0.1:1/0")
