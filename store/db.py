@@ -241,23 +241,26 @@ def migrate(engine: Engine) -> str | None:
             return None
     from alembic import command
 
-    with _migration_lock(engine), _migrating(engine) as connection:
-        current = _current(connection)
-        if current == HEAD:  # another process migrated while we waited
-            return None
-        _refuse_unknown(current)
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        try:
+    upgrading: str | None = None  # the schema being upgraded from, once the upgrade starts
+    try:
+        with _migration_lock(engine), _migrating(engine) as connection:
+            current = _current(connection)
+            if current == HEAD:  # another process migrated while we waited
+                return None
+            _refuse_unknown(current)
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            upgrading = current
             command.upgrade(config, "head")
-        except Exception as error:
-            if current is None:
-                raise
-            # Each migration runs in this one transaction (DDL included, on both databases).
-            raise StoreError(
-                f"upgrading it from schema {current} to {HEAD} failed, and it is left as it was"
-                f" ({current}): {error}"
-            ) from error
+    except Exception as error:
+        if upgrading is None:
+            raise
+        # Each migration runs in this one transaction (DDL included, on both databases), whose
+        # end is covered too: SQLite's foreign keys checked there, a disk full as it commits.
+        raise StoreError(
+            f"upgrading it from schema {upgrading} to {HEAD} failed, and it is left as it was"
+            f" ({upgrading}): {driver_words(error)}"
+        ) from error
     return current
 
 

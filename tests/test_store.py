@@ -207,6 +207,40 @@ def test_a_store_with_alerts_in_its_outbox_upgrades_and_keeps_them(db_url: str) 
     assert len(said) == 1
 
 
+def test_an_upgrade_failing_as_it_commits_says_the_store_is_left_as_it_was(tmp_path: Path) -> None:
+    """What fails as the upgrade ends (SQLite's foreign keys checked at its end, a disk full as
+    it commits) was said as a bare error, without the schema it was upgraded from nor that
+    nothing changed: as an upgrade failing midway is said."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    engine = open_store(url)
+    config = alembic_config()
+    # As an earlier release, whose engine did not enforce foreign keys, may have left it.
+    with create_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+        connection.execute(
+            sa_text(
+                "INSERT INTO delivery (subscription_id, topic, change_id, document_id, status,"
+                " attempts, created_at, next_attempt_at)"
+                " VALUES (42, 'change:42', 42, 42, 'pending', 0, '2025-10-01', '2025-10-01')"
+            )
+        )
+
+    with pytest.raises(StoreError) as refused:
+        open_store(url)
+
+    assert str(refused.value) == (
+        f"cannot open the store {url}: upgrading it from schema 0004 to {HEAD} failed, and it is"
+        " left as it was (0004): the migration left rows of delivery referring to none"
+    )
+    with engine.connect() as connection:
+        assert connection.execute(sa_text("SELECT version_num FROM alembic_version")).all() == [
+            ("0004",)
+        ]
+
+
 def _rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     with engine.connect() as connection:
         return {
