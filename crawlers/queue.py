@@ -312,13 +312,25 @@ def _holder(value: bytes | str | None) -> str | None:
     return None if value is None else _text(value)
 
 
-def give_back(client: redis.Redis, worker: str, tasks: Sequence[str]) -> None:
+def give_back(
+    client: redis.Redis, worker: str, tasks: Sequence[str], *, last: bool = False
+) -> None:
     """Tasks `worker` took and cannot do (it is stopping, or its store is out of reach), back at
-    the head of the queue for another worker, in their order. Only those still in its list: a
-    crawl that took this worker for dead may have put them back already (`rescue`), and a
-    second copy in the queue would be fetched twice."""
+    the head of the queue for another worker, in their order; at its tail if `last`: tasks of
+    another store (`of_store`), which this worker, taking from the head, would take again before
+    its own. Only those still in its list: a crawl that took this worker for dead may have put
+    them back already (`rescue`), and a second copy in the queue would be fetched twice."""
     if tasks:
-        client.register_script(_GIVE_BACK)([TAKEN_PREFIX + worker, QUEUE], list(reversed(tasks)))
+        pushed = ["RPUSH", *tasks] if last else ["LPUSH", *reversed(tasks)]
+        client.register_script(_GIVE_BACK)([TAKEN_PREFIX + worker, QUEUE], pushed)
+
+
+def of_store(task: Task, store: str) -> bool:
+    """Whether `task` was queued by a crawl of `store` (its URL without password), as its claim
+    names it: workers of several stores may share a Redis and its one queue, and one of another
+    store recorded the page there, where the crawl's own store never heard of it. A task of the
+    previous format names no claim, and is taken for this store's, as that release's were."""
+    return task.claim is None or task.claim.startswith(claim_prefix(store))
 
 
 def strays(client: redis.Redis, worker: str, known: Collection[str]) -> int:
@@ -417,10 +429,11 @@ for _, key in ipairs(KEYS) do
 end
 return renewed
 """
-# Each task (ARGV, last first) still in the worker's list (KEYS[1]) moves to the queue's head.
+# Each task (ARGV[2] on) still in the worker's list (KEYS[1]) is pushed to the queue (KEYS[2]) by
+# ARGV[1]: LPUSH, to its head (the tasks given last first), or RPUSH, to its tail.
 _GIVE_BACK = """
-for _, task in ipairs(ARGV) do
-  if redis.call('LREM', KEYS[1], 1, task) == 1 then redis.call('LPUSH', KEYS[2], task) end
+for i = 2, #ARGV do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call(ARGV[1], KEYS[2], ARGV[i]) end
 end
 """
 _RELEASE = """
@@ -448,6 +461,12 @@ def _claim_ms() -> int:
     return round(CLAIM_TTL * 1000)
 
 
+def claim_prefix(store: str) -> str:
+    """What the keys of the claims on `store`'s documents begin with: the store's URL hashed, so
+    that crawls of two stores sharing a Redis never hold each other's."""
+    return f"{CLAIM_PREFIX}{hashlib.sha256(store.encode()).hexdigest()[:12]}:"
+
+
 class Claims:
     """The documents a crawl holds, so that another crawl of the same store does not queue them
     too: two overlapping crawls each fetched every document due, a 200 and then a 304 from each
@@ -459,8 +478,7 @@ class Claims:
 
     def __init__(self, client: redis.Redis, store: str, crawl: str) -> None:
         self.client, self.crawl = client, crawl
-        # The store's URL hashed: crawls of two stores sharing a Redis never hold each other's.
-        self.prefix = f"{CLAIM_PREFIX}{hashlib.sha256(store.encode()).hexdigest()[:12]}:"
+        self.prefix = claim_prefix(store)
         self.held: set[str] = set()
         self.renew = client.register_script(_RENEW)
         self.release = client.register_script(_RELEASE)

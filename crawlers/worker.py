@@ -26,7 +26,7 @@ import logging
 import signal
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
@@ -54,6 +54,7 @@ from crawlers.queue import (
     decode_task,
     give_back,
     heartbeat,
+    of_store,
     release,
     report,
     retire,
@@ -165,6 +166,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         self.pulse: Pulse | None = None  # started with the store's URL, in start()
         self.redis = RedisWatch()
         self.store = ""  # the store's URL without password, once start() has opened it
+        self.passed_on: set[str] = set()  # the crawls of other stores whose tasks were seen
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> QueuedPolicySpider:
@@ -196,7 +198,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         batch = take(self.server, self.worker, self.redis_batch_size)
         self.drained = len(batch) < self.redis_batch_size
         read = [(task, raw) for raw in batch if (task := self._read(raw)) is not None]
-        for task, raw in self._claimed(read):
+        for task, raw in self._claimed(self._ours(read)):
             key = task.document.key
             if key not in self.taken:
                 fresh.append(task)
@@ -243,6 +245,25 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             else:
                 release(self.server, self.worker, [raw])
             return None
+
+    def _ours(self, tasks: list[tuple[Task, str]]) -> list[tuple[Task, str]]:
+        """The `tasks` queued by crawls of this worker's store; the others go back to the queue's
+        tail, unfetched, for their store's workers, a line the first time a crawl's do."""
+        theirs = [(task, raw) for task, raw in tasks if not of_store(task, self.store)]
+        if not theirs:
+            return tasks
+        give_back(self.server, self.worker, [raw for _, raw in theirs], last=True)
+        for crawl, count in Counter(task.crawl for task, _ in theirs).items():
+            if crawl not in self.passed_on:
+                self.passed_on.add(crawl)
+                logger.warning(
+                    "passed on %s of crawl %s, queued for another store than this worker's (%s):"
+                    " left to that store's workers",
+                    _tasks(count),
+                    crawl,
+                    self.store,
+                )
+        return [(task, raw) for task, raw in tasks if of_store(task, self.store)]
 
     def _claimed(self, tasks: list[tuple[Task, str]]) -> list[tuple[Task, str]]:
         """The `tasks` whose crawl still holds their document; the others are dropped, a line

@@ -290,6 +290,28 @@ def test_a_relative_sqlite_store_is_the_file_in_the_folder_each_command_runs_in(
     assert site.log == []
 
 
+def test_a_worker_leaves_the_tasks_of_another_stores_crawl_to_that_stores_workers(
+    pg_home: Home, site: Site, workers: Workers, tmp_path: Path
+) -> None:
+    """Workers of two stores on one Redis (staging beside production, a worker left pointing at
+    an old database) took each other's tasks from the one queue: the page was recorded into the
+    other store, and the crawl reported an outcome its own store never held."""
+    catalog = publish(site, pg_home, 1)
+    [document] = load_catalog([catalog], bundled=False).documents
+    other = workers.start(db=f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    claims = Claims(workers.client, public_url(pg_home.db), "c1")
+    claims.take([document.key])
+    task = encode_task(Task("c1", document, claim=claims.key(document.key)))
+    workers.client.rpush(QUEUE, task)
+    time.sleep(3)  # the worker takes it within a second
+
+    log = workers.stop(other)
+
+    assert fetched(site) == []
+    assert workers.client.lrange(QUEUE, 0, -1) == [task.encode()]  # for its store's workers
+    assert "passed on 1 task of crawl c1, queued for another store than this worker's" in log
+
+
 def test_redis_password_is_never_printed(pg_home: Home, site: Site) -> None:
     catalog = publish(site, pg_home, 1)
     result = crawl(pg_home, catalog, "redis://:hunter2@127.0.0.1:1/0")
