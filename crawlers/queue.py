@@ -659,7 +659,7 @@ def dispatch(
         }
         if tasks:
             client.rpush(QUEUE, *tasks.values())
-        for outcome in _collect(client, crawl, set(tasks), stall, claims):
+        for outcome in _collect(client, crawl, store, set(tasks), stall, claims):
             if isinstance(outcome, str):
                 why = gave_up = outcome
                 break
@@ -713,7 +713,7 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def _collect(
-    client: redis.Redis, crawl: str, keys: set[str], stall: float, claims: Claims
+    client: redis.Redis, crawl: str, store: str, keys: set[str], stall: float, claims: Claims
 ) -> Iterator[CrawlOutcome | str]:
     """Each outcome as a worker reports it; a string saying why, if the wait ends before all.
     Every RESCUE_EVERY seconds, the claims of the documents still awaited are renewed, and
@@ -745,7 +745,8 @@ def _collect(
                     yield CLAIMS_LOST
                     return
                 alive = live_workers(client)
-                gone = None if alive else gone or looked
+                # Workers of other stores on this Redis pass this crawl's tasks on (`of_store`).
+                gone = None if store in alive.values() else gone or looked
                 # Not as soon as the last worker goes: one restarted is back within WORKERLESS;
                 # and what the last ones reported is read first.
                 if gone is not None and popped is None and looked - gone > WORKERLESS:

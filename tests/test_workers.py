@@ -312,6 +312,24 @@ def test_a_worker_leaves_the_tasks_of_another_stores_crawl_to_that_stores_worker
     assert "passed on 1 task of crawl c1, queued for another store than this worker's" in log
 
 
+def test_a_crawl_whose_workers_died_stops_waiting_beside_another_stores_workers(
+    pg_home: Home, site: Site, workers: Workers, redis_url: str, tmp_path: Path
+) -> None:
+    """The workers of another store, alive on the same Redis, counted as the crawl's: it waited
+    10 minutes (STALL) for tasks that only its own store's workers, all dead, would fetch."""
+    catalog = publish(site, pg_home, 3, delay=60)
+    workers.start(db=f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    own = workers.start("--set", "CONCURRENT_REQUESTS=1")
+    coordinator = crawl_started(pg_home, catalog, redis_url, site, ("-c", SHORT_WAIT))
+    workers.stop(own, signal.SIGKILL)
+
+    stdout, stderr = coordinator.communicate(timeout=60)
+
+    assert coordinator.returncode == 3, stderr
+    details = {row["detail"] for row in json.loads(stdout)}
+    assert details == {"no result: every worker stopped before reporting it (none for 3 s)"}
+
+
 def test_redis_password_is_never_printed(pg_home: Home, site: Site) -> None:
     catalog = publish(site, pg_home, 1)
     result = crawl(pg_home, catalog, "redis://:hunter2@127.0.0.1:1/0")
