@@ -75,6 +75,11 @@ WATCH_EVERY = 0.2  # seconds between a crawl's looks at the claims another crawl
 ELSEWHERE = "elsewhere"
 FETCHING_ELSEWHERE = "being fetched by another crawl"
 FETCHED_MEANWHILE = "fetched by another crawl since this one planned"
+# The same, by a crawl whose claim this one took over: that crawl died, and reports nothing.
+FETCHED_FOR_A_STOPPED_CRAWL = (
+    "fetched since this crawl planned, for a crawl that stopped (killed outright?) before"
+    " reporting it"
+)
 # Why a crawl stops waiting when its claims are gone: the workers drop its tasks.
 CLAIMS_LOST = (
     "this crawl's claims in Redis lapsed or were lost (the crawl was suspended, or Redis"
@@ -480,6 +485,8 @@ class Claims:
         self.client, self.crawl = client, crawl
         self.prefix = claim_prefix(store)
         self.held: set[str] = set()
+        # The documents whose claim was taken over, with the dead crawl that held each.
+        self.taken_over: dict[str, str] = {}
         self.renew = client.register_script(_RENEW)
         self.release = client.register_script(_RELEASE)
         self.take_over = client.register_script(_TAKE_OVER)
@@ -567,6 +574,7 @@ class Claims:
         taken = {_text(claim) for claim in self.take_over(claims, [self.crawl, _claim_ms(), *seen])}
         over = {key for key in stale if self.key(key) in taken}
         self.held |= over
+        self.taken_over |= {key: stale[key][0] for key in over}
         return over
 
     def keep(self, keys: Collection[str]) -> bool:
@@ -646,7 +654,9 @@ def dispatch(
         for key, holder in claims.take([document.key for document in documents]).items():
             elsewhere[key] = CrawlOutcome(key, ELSEWHERE, f"{FETCHING_ELSEWHERE} ({holder})")
         for key in fetched_meanwhile(sorted(claims.held)):
-            elsewhere[key] = CrawlOutcome(key, ELSEWHERE, FETCHED_MEANWHILE)
+            dead = claims.taken_over.get(key)  # no summary of its crawl reports it
+            why = FETCHED_MEANWHILE if dead is None else f"{FETCHED_FOR_A_STOPPED_CRAWL} ({dead})"
+            elsewhere[key] = CrawlOutcome(key, ELSEWHERE, why)
         claims.keep(claims.held - elsewhere.keys())
         for left in elsewhere.values():
             on_outcome(left)

@@ -35,6 +35,7 @@ from crawlers.queue import (
     CLAIM_PREFIX,
     CLAIM_STALE,
     ELSEWHERE,
+    FETCHED_FOR_A_STOPPED_CRAWL,
     FETCHED_MEANWHILE,
     FETCHING_ELSEWHERE,
     QUEUE,
@@ -1025,6 +1026,29 @@ def test_a_document_fetched_since_the_crawl_planned_is_not_queued(
     assert sorted(told) == sorted(keys)  # the progress bar is told of each
     assert client.llen(QUEUE) == 0
     assert len(others) == 1  # the other crawl's, not ours
+
+
+def test_a_document_fetched_for_a_crawl_killed_outright_is_not_left_to_its_summary(
+    home: Home, site: Site, redis_url: str
+) -> None:
+    """A crawl started just after one was killed outright takes its claims over, and finds
+    some of its documents fetched meanwhile (tasks the workers took before it died): it said
+    another crawl's summary reported them, which none ever would."""
+    catalog = publish(site, home, 2)
+    documents = load_catalog([catalog], bundled=False).documents
+    keys = [document.key for document in documents]
+    client = redis.Redis.from_url(redis_url)
+    heartbeat(client, "w1", "postgresql://store")
+    Claims(client, "postgresql://store", "dead").take(keys[:1])  # never renewed, nor released
+
+    result = dispatch(
+        client, documents, "postgresql://store", fetched_meanwhile=lambda claimed: claimed
+    )
+
+    assert [(row.key, row.detail) for row in result.elsewhere] == [
+        (keys[0], f"{FETCHED_FOR_A_STOPPED_CRAWL} (dead)"),
+        (keys[1], FETCHED_MEANWHILE),
+    ]
 
 
 def orphaned_tasks(

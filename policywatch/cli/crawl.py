@@ -462,6 +462,28 @@ def _notify(store: Engine, delivery: Delivery, *, as_json: bool, changed: bool) 
         print_delivery(report, console)
 
 
+def _elsewhere(outcomes: list[CrawlOutcome]) -> None:
+    """What the summary says of the documents left to other crawls: those fetched for a crawl
+    killed outright (its claims taken over) are reported by no summary, and were said to be."""
+    from crawlers.queue import FETCHED_FOR_A_STOPPED_CRAWL  # redis: crawls over workers only
+
+    orphans = sum(item.detail.startswith(FETCHED_FOR_A_STOPPED_CRAWL) for item in outcomes)
+    if len(outcomes) > orphans:
+        many = counted(len(outcomes) - orphans, "document")
+        console.print(
+            f"Elsewhere: another crawl of this store is fetching {many}, or just did;"
+            " its summary reports them.",
+            highlight=False,
+        )
+    if orphans:
+        console.print(
+            f"Elsewhere: {counted(orphans, 'document')} fetched since this crawl planned, for a"
+            " crawl that stopped (killed outright?) before reporting them: policywatch history"
+            " and documents show what was found.",
+            highlight=False,
+        )
+
+
 def _summary(result: CrawlResult, schedule: Schedule, store: Engine) -> None:
     if not result.outcomes and not result.elsewhere:
         console.print(f"Nothing is due: {_waiting(schedule)}.", highlight=False)
@@ -486,12 +508,7 @@ def _summary(result: CrawlResult, schedule: Schedule, store: Engine) -> None:
     if schedule.waiting:
         console.print(f"Not due: {_waiting(schedule)}.", highlight=False)
     if result.elsewhere:
-        many = counted(len(result.elsewhere), "document")
-        console.print(
-            f"Elsewhere: another crawl of this store is fetching {many}, or just did;"
-            " its summary reports them.",
-            highlight=False,
-        )
+        _elsewhere(result.elsewhere)
     changed = [item for item in result.outcomes if item.outcome == "changed"]
     if changed:
         redeclared = redeclared_changes(
