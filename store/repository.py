@@ -13,11 +13,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
-from typing import Any, NamedTuple, Protocol
+from functools import cache, wraps
+from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, update
 from sqlalchemy import text as sql_text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
 from diffengine import Assessment, text_fingerprint
@@ -257,6 +258,29 @@ def _fetch_values(
     }
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reconnecting(write: Callable[P, R]) -> Callable[P, R]:
+    """`write`, one transaction, run once more on a new connection when its own was lost midway
+    (PostgreSQL restarted, a connection cut by a proxy or an administrator): it was rolled back,
+    and the pool has replaced the connection, yet the fetch failed its document, and stopped a
+    local crawl whole. Lost as it commits, the write may be in already: run again, it finds the
+    text as recorded, and logs the fetch twice, nothing worse."""
+
+    @wraps(write)
+    def written(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return write(*args, **kwargs)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        return write(*args, **kwargs)
+
+    return written
+
+
 class Repository:
     """The write side of the store, shared by the crawl pipeline and `import-history`."""
 
@@ -330,6 +354,7 @@ class Repository:
                     states[key] = FetchState(*state)
         return states
 
+    @_reconnecting
     def record_checks(self, checks: Sequence[Check]) -> None:
         """Checks that found their documents as last recorded, written in one transaction.
 
@@ -350,6 +375,7 @@ class Repository:
                 fetch = _fetch_values(document_id, check.attempt, outcome)
                 connection.execute(_INSERT_FETCH, fetch)
 
+    @_reconnecting
     def record_issue(self, key: str, attempt: Attempt, kind: str, detail: str) -> int:
         """A failed fetch: logged, and the document's issue streak grows. Returns the streak."""
         with Session(self._writer) as session, session.begin():
@@ -362,6 +388,7 @@ class Repository:
         with self.engine.connect() as connection:
             return connection.execute(_LATEST_TEXT, {"key": key}).scalar()
 
+    @_reconnecting
     def record_text(
         self,
         key: str,

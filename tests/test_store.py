@@ -307,6 +307,35 @@ def test_a_store_a_later_release_upgraded_is_refused_unchanged(db_url: str) -> N
         ]
 
 
+def test_a_fetch_is_recorded_though_its_connection_is_lost_midway(pg_url: str) -> None:
+    """A connection lost as a fetch is recorded (PostgreSQL restarted, an idle connection cut
+    by a proxy, a failover) failed the document, and stopped a local crawl whole, when the pool
+    had a new connection ready: its transaction, rolled back, is run once more on another."""
+    repo = repository(pg_url)
+    with create_engine(pg_url, isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.execute(sa_text("CREATE SEQUENCE tries"))  # outside any transaction
+        connection.execute(
+            sa_text(
+                "CREATE FUNCTION cut_once() RETURNS trigger AS $$ BEGIN"
+                " IF nextval('tries') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid());"
+                " END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        connection.execute(
+            sa_text(
+                'CREATE TRIGGER cut BEFORE INSERT ON "fetch" FOR EACH ROW'
+                " EXECUTE FUNCTION cut_once()"
+            )
+        )
+
+    recorded = repo.record_text(DOC.key, Attempt(DOC.url, at=T0), "# Terms\n\nWe may.", assess)
+
+    assert recorded.outcome == "first"
+    with Session(repo.engine) as session:
+        assert len(session.exec(select(Fetch)).all()) == 1
+        assert len(session.exec(select(Version)).all()) == 1
+
+
 def test_a_first_version_is_fingerprinted_when_a_second_comes(db_url: str) -> None:
     """A first crawl only checks each page's language; the fingerprint that recognises a page
     flapping back to its first version is taken when the second version is judged."""
