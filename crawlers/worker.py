@@ -249,10 +249,10 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
     def _ours(self, tasks: list[tuple[Task, str]]) -> list[tuple[Task, str]]:
         """The `tasks` queued by crawls of this worker's store; the others go back to the queue's
         tail, unfetched, for their store's workers, a line the first time a crawl's do."""
+        ours = [(task, raw) for task, raw in tasks if of_store(task, self.store)]
         theirs = [(task, raw) for task, raw in tasks if not of_store(task, self.store)]
-        if not theirs:
-            return tasks
-        give_back(self.server, self.worker, [raw for _, raw in theirs], last=True)
+        if theirs:
+            give_back(self.server, self.worker, [raw for _, raw in theirs], last=True)
         for crawl, count in Counter(task.crawl for task, _ in theirs).items():
             if crawl not in self.passed_on:
                 self.passed_on.add(crawl)
@@ -263,7 +263,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
                     crawl,
                     self.store,
                 )
-        return [(task, raw) for task, raw in tasks if of_store(task, self.store)]
+        return ours
 
     def _claimed(self, tasks: list[tuple[Task, str]]) -> list[tuple[Task, str]]:
         """The `tasks` whose crawl still holds their document; the others are dropped, a line
