@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+import lxml.html
+from lxml import etree
 from w3lib.encoding import read_bom
 
 from crawlers.extraction.media import media_type
@@ -207,6 +209,7 @@ _CONSENT_CHOICE = re.compile(
     rb"|<input\b[^>]*\bvalue\s*=\s*[\"']?\s*(?:i\s+)?(?:accept|allow|agree|reject|decline|refuse)\b",
     re.IGNORECASE,
 )
+_CHOICE_LABEL = re.compile(r"\s*(?:i\s+)?(?:accept|allow|agree|reject|decline|refuse)\b", re.I)
 
 
 def consent_page(body: bytes, status: int = 200) -> Verdict | None:
@@ -218,13 +221,36 @@ def consent_page(body: bytes, status: int = 200) -> Verdict | None:
     page = body[:_SCANNED]
     if (b"ookie" not in page and b"OOKIE" not in page) or _CONSENT_CHOICE.search(page) is None:
         return None
-    if not _short(page, _WALL_WORDS):
+    if not _short(page, _WALL_WORDS) or not _mostly_cookie_choices(page):
         return None
     return Verdict(
         "consent-wall",
         f"HTTP {status}: a page of cookie choices (accept or reject), not the policy: the site"
         " asks for consent before it shows the page",
     )
+
+
+def _mostly_cookie_choices(page: bytes) -> bool:
+    """Whether the cookie choices, with what says they are about cookies around them, hold
+    at least half of what a short page says: the whole of a wall, a line of a short policy
+    (the demo's "We use cookies. [Accept]" above its clauses was taken for a wall). Each
+    choice's container is its nearest ancestor that speaks of cookies. Parsed only for a short
+    page that has the markers already, so it costs a crawl nothing."""
+    root = lxml.html.document_fromstring(page)
+    etree.strip_elements(root, "script", "style", etree.Comment, with_tail=False)
+    said = len(_text(root).split())
+    for choice in root.iter("button", "a", "input"):
+        label = choice.get("value", "") if choice.tag == "input" else _text(choice)
+        if not _CHOICE_LABEL.match(label):
+            continue
+        banner = next((up for up in choice.iterancestors() if "cookie" in _text(up).lower()), None)
+        if banner is not None and 2 * len(_text(banner).split()) >= said:
+            return True
+    return False
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join(map(str, element.itertext()))  # text, never bytes, from an HTML parse
 
 
 # A script that sends the browser elsewhere: `location = "…"`, `location.href = "…"`,

@@ -128,6 +128,17 @@ WALL = b"<h1>We value your privacy</h1><p>We and our partners use cookies.</p>"
         (b"<p>Accept our terms.</p><button>Accept</button>", False),  # no cookies
         (WALL + b'<a href="/aup">Acceptable use</a>', False),  # no choice
         (POLICY.encode() + WALL + b"<button>Accept all</button>", False),  # a policy's banner
+        (  # a short policy's banner: a line of what the page says
+            b'<div class="cookie-banner">We use cookies. <button>Accept</button></div><main>'
+            + b"<h1>Business Terms</h1><p>You may send messages to people who opted in.</p>" * 4
+            + b"</main>",
+            False,
+        ),
+        (  # the wall's words and its choices apart, both in the page's one container
+            b"<body><div><h1>Before you continue</h1><p>We use cookies and data to deliver"
+            b" our services.</p></div><div><button>Reject all</button></div></body>",
+            True,
+        ),
     ],
 )
 def test_a_cookie_wall_is_a_short_page_asking_to_accept_or_reject_cookies(
