@@ -141,9 +141,9 @@ def store_url(text: str) -> str:
         parsed = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number
         if "://" not in text:  # a path, or `sqlite:` before one with a slash or two too few
-            path = Path(text.removeprefix("sqlite:")).expanduser().resolve()
+            meant = Path(text.removeprefix("sqlite:")).expanduser().resolve()
             raise StoreError(
-                f"{text!r} is not a database URL; for a SQLite file write sqlite:///{path}"
+                f"{text!r} is not a database URL; for a SQLite file write sqlite:///{meant}"
             ) from None
         # Not quoted: a URL, even a broken one, may hold a password.
         raise StoreError(
