@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawlers.declarations import document_key
@@ -27,8 +27,9 @@ from store.repository import Attempt, DocumentInfo, Judge, Repository, text_sha2
 
 _DATED = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:T(?P<h>\d{2})[-:]?(?P<m>\d{2})[-:]?(?P<s>\d{2})(?:\.\d+)?Z?)?"
-    r"(?:[_.-].*)?$"
+    r"(?:T(?P<h>\d{2})[-:]?(?P<m>\d{2})[-:]?(?P<s>\d{2})(?P<fraction>\.\d+)?"
+    r"(?:Z|(?P<offset>[+-]\d{2}:?\d{2}))?)?"
+    r"(?P<rest>[_.-].*)?$"
 )
 _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")  # meant as a date, read or not
 SUFFIXES = (".md", ".html", ".htm")
@@ -36,13 +37,29 @@ SUFFIXES = (".md", ".html", ".htm")
 
 def _moment(stem: str) -> datetime | None:
     """The UTC moment a dated name gives, None when it is not dated; ValueError (`month must be
-    in 1..12`) when the date or time it gives does not exist."""
+    in 1..12`) when the date or time it gives does not exist.
+
+    A time with an offset (`2024-05-22T07:36:09-05:00`, as `date -Iseconds` names files outside
+    UTC) is that moment in UTC: the offset was read as a suffix of the name, so a file saved in
+    New York at 23:00 was dated 23:00 UTC, five hours early, and could sort before a version
+    saved after it. Fractions of a second are kept: two versions saved in one second are two.
+    """
     match = _DATED.match(stem)
     if not match:
         return None
     day = datetime.fromisoformat(match["date"])
     hour, minute, second = (int(match[part] or 0) for part in ("h", "m", "s"))
-    return day.replace(hour=hour, minute=minute, second=second, tzinfo=UTC)
+    micro = int(f"{match['fraction'] or '.'}000000"[1:7])
+    moment = day.replace(hour=hour, minute=minute, second=second, microsecond=micro, tzinfo=UTC)
+    return moment - _offset(match["offset"]) if match["offset"] else moment
+
+
+def _offset(written: str) -> timedelta:
+    """`-05:00` or `+0200` as a timedelta; ValueError for one no time zone has."""
+    hours, minutes = int(written[1:3]), int(written[-2:])
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"offset {written} is out of range")
+    return (-1 if written[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
 
 
 def file_timestamp(path: Path) -> datetime | None:

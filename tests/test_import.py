@@ -24,6 +24,13 @@ COLLAPSED = (FIXTURES.parent / "diffengine" / "whatsapp_tos_collapsed.md").read_
         ("2024-05-22T12-36-09Z.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
         ("2024-05-22T123609Z_fc4bbd876.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
         ("2024-05-22T12:36:09Z.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
+        # With an offset (`date -Iseconds` outside UTC): the same moment, in UTC. A negative one
+        # was read as a suffix of the name, five hours off for New York; a positive one refused.
+        ("2024-05-22T07:36:09-05:00.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
+        ("2024-05-22T14:36:09+02:00.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
+        ("2024-05-22T143609+0200_fc4bbd876.md", datetime(2024, 5, 22, 12, 36, 9, tzinfo=UTC)),
+        ("2024-05-22T12:36:09.25Z.md", datetime(2024, 5, 22, 12, 36, 9, 250000, tzinfo=UTC)),
+        ("2024-05-22T12:36:09+24:00.md", None),  # no such offset: `misnamed` names it
         ("notes.md", None),
         ("2025-02-30.md", None),  # no such day: `misnamed` names it, for the import to refuse
     ],
