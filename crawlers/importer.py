@@ -170,17 +170,36 @@ def _versions(folder: Path) -> list[tuple[datetime, list[Path]]]:
     page, all named by the same moment; imported one by one, each page was taken for the next
     version of the whole (a change "collapsing" it to one page, then another "restoring" it).
     Their texts are joined as the crawl joins a combined document's pages, in the order of the
-    page names (the part after the moment), the same at every moment.
+    page names (`_page`), the same at every moment.
+
+    Files of one moment that are not each a page of its own are versions of their own, in the
+    order of their names (`2024-05-22.md` before `2024-05-22-evening.md`, two captures named by
+    one day), as Open Terms Archive's change and its re-extraction (a technical upgrade) dated
+    alike are (Facebook's terms at 2022-04-26T06:33:18Z). Joined as pages, they made one version
+    holding the policy twice.
     """
     moments: dict[datetime, list[Path]] = {}
     for path in _dated_files(folder):
         moment = file_timestamp(path)
         assert moment is not None
         moments.setdefault(moment, []).append(path)
-    return [
-        (moment, sorted(paths, key=lambda path: (path.stem.partition(".")[2], path.name)))
-        for moment, paths in sorted(moments.items())
-    ]
+    versions: list[tuple[datetime, list[Path]]] = []
+    for moment, paths in sorted(moments.items()):
+        pages = {_page(path) for path in paths} - {""}
+        if len(pages) == len(paths):
+            versions.append((moment, sorted(paths, key=lambda path: (_page(path), path.name))))
+        else:
+            named = sorted(paths, key=lambda path: (path.stem, path.name))
+            versions.extend((moment, [path]) for path in named)
+    return versions
+
+
+def _page(path: Path) -> str:
+    """The page of a combined document a file holds, named after its moment and id as Open Terms
+    Archive names them (`2025-11-11T152254Z_04227919e.legal-aup.html`: `legal-aup`); '' for a
+    file of the whole document."""
+    match = _DATED.match(path.stem)
+    return (match["rest"] or "").partition(".")[2] if match else ""
 
 
 def import_folder(

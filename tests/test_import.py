@@ -136,6 +136,34 @@ def test_the_pages_of_a_combined_document_saved_at_one_moment_make_one_version(
     assert "4 files already recorded" in again.stdout.replace("\n", " ")
 
 
+def test_files_of_one_moment_that_are_no_pages_are_versions_of_their_own(
+    home: Home, tmp_path: Path
+) -> None:
+    """Two captures of one day (`2025-06-01.md`, `2025-06-01-evening.md`), or Open Terms
+    Archive's change and its re-extraction dated alike, were joined as the pages of a combined
+    document: one version holding the policy twice, and a change that 'added' all of it again.
+    They are versions of their own, in the order of their names."""
+    folder = tmp_path / "Chatterbox__Bot-Rules"
+    write(folder / "2025-01-01.md", "# Rules\n\nBots are welcome.\n")
+    write(folder / "2025-06-01.md", "# Rules\n\nBots are banned.\n")
+    write(folder / "2025-06-01-evening.md", "# Rules\n\nBots are banned. Humans too.\n")
+    write(folder / "2025-09-01T00-00-00Z.md", "# Rules\n\nBots are banned.\n")
+    write(folder / "2025-09-01T000000Z.html", "<h1>Rules</h1><p>Bots are banned.</p>")
+    result = home.run("import-history", str(folder))
+    assert result.code == 0, result.stderr
+    assert table_row(result.stdout, "chatterbox/bot-rules") == {
+        "new versions": "4", "changes": "3", "repeats": "1", "skipped": "0", "left out": "0"
+    }  # fmt: skip
+    text = home.run("text", "chatterbox/bot-rules").stdout
+    assert text.count("Bots are banned.") == 1, text
+    changes = home.run("history", "--all", "--json").json()
+    assert [change["detected_at"][:10] for change in changes] == [
+        "2025-09-01", "2025-06-01", "2025-06-01"
+    ]  # fmt: skip
+    again = home.run("import-history", str(folder))
+    assert "5 files already recorded" in again.stdout.replace("\n", " ")
+
+
 def test_a_folder_named_otherwise_than_service_and_type_is_named_by_its_path(
     home: Home, tmp_path: Path
 ) -> None:
