@@ -21,6 +21,7 @@ from pathlib import Path
 
 from crawlers.declarations import document_key
 from crawlers.extraction import ExtractionError, extract_markdown
+from crawlers.extraction.decoding import decode
 from diffengine import assess
 from store.queries import recorded_versions
 from store.repository import Attempt, DocumentInfo, Judge, Repository, text_sha256
@@ -158,9 +159,17 @@ class HtmlRules:
 
 
 def _read_text(path: Path, rules: HtmlRules) -> str:
-    if path.suffix.lower() == ".md":
-        return path.read_text(encoding="utf-8")
-    return extract_markdown(path.read_bytes(), select=rules.select, remove=rules.remove)
+    """A version's text: an `.html` file extracted, a `.md` file as it is (UTF-8), its control
+    characters dropped as a fetched page's are. A `.md` file with no text, or a binary one (NUL
+    bytes), raises `ExtractionError` and is skipped, as a crawl makes neither a version: recorded,
+    an empty capture was a change that 'lifted' every restriction of the policy, and NULs and
+    terminal escapes reached diffs, feeds and --json."""
+    if path.suffix.lower() != ".md":
+        return extract_markdown(path.read_bytes(), select=rules.select, remove=rules.remove)
+    text = decode(path.read_text(encoding="utf-8"), None, what="Markdown")
+    if not text.strip():
+        raise ExtractionError("empty-text", "the file holds no text")
+    return text
 
 
 def _versions(folder: Path) -> list[tuple[datetime, list[Path]]]:

@@ -164,6 +164,33 @@ def test_files_of_one_moment_that_are_no_pages_are_versions_of_their_own(
     assert "5 files already recorded" in again.stdout.replace("\n", " ")
 
 
+def test_an_empty_or_binary_markdown_file_is_skipped_not_a_version(
+    home: Home, tmp_path: Path
+) -> None:
+    """An empty capture was recorded as a version, its change 'Restriction on bots lifted'
+    (medium) and the next one a flap back; NULs and terminal escapes were stored as text.
+    A crawl makes neither a version: the import skips them, saying why."""
+    folder = tmp_path / "Chatterbox__Bot-Rules"
+    rules = "# Rules\n\nBots are banned. You must not scrape the service.\n"
+    write(folder / "2025-01-01.md", rules)
+    write(folder / "2025-02-01.md", "")
+    write(folder / "2025-03-01.md", " \n\n")
+    write(folder / "2025-04-01.md", rules + "\x00\x00\x00")
+    write(folder / "2025-05-01.md", rules + "\nHumans \x1b[2Jtoo.\n")
+    result = home.run("import-history", str(folder))
+    assert result.code == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    for name, why in (
+        ("2025-02-01.md", "the file holds no text"),
+        ("2025-03-01.md", "the file holds no text"),
+        ("2025-04-01.md", "the body contains NUL bytes: binary, not Markdown"),
+    ):
+        assert f"skipped chatterbox/bot-rules: {name}: {why}" in said, said
+    [change] = home.run("history", "--all", "--json").json()
+    assert change["detected_at"].startswith("2025-05-01")
+    assert [excerpt["sentence"] for excerpt in change["excerpts"]] == ["Humans [2Jtoo."]
+
+
 def test_a_folder_named_otherwise_than_service_and_type_is_named_by_its_path(
     home: Home, tmp_path: Path
 ) -> None:

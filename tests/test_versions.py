@@ -45,7 +45,7 @@ def test_any_version_is_read_whole_by_its_number_or_a_date(imported: Home) -> No
     assert imported.run("text", KEY, "--on", "2025-06-01T11:59").stdout == first
     assert imported.run("text", KEY, "--on", "2025-06-01T12:00:00+00:00").stdout == second
     latest = imported.run("text", KEY)
-    # A terminal is shown the text, never obeys it: the escape sequences stored are dropped.
+    # The import drops a file's escape characters, as a crawl drops a page's: never obeyed.
     assert latest.stdout == third.replace("\x1b", "")
     assert "version 3 of 3 (the latest)" in latest.stderr
 
@@ -164,7 +164,7 @@ def test_a_comparisons_json_is_the_apis(imported: Home) -> None:
     assert compared["noise"] == 0
     assert compared["diff"].splitlines()[-2:] == [
         "-Bots are banned from every channel.",
-        "+Bots are banned. Fees \x1b[31mapply\x1b[0m to all.",
+        "+Bots are banned. Fees [31mapply[0m to all.",  # the escape characters not stored
     ]
 
 
