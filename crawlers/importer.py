@@ -141,7 +141,7 @@ class FolderReport:
     unchanged: int = 0
     already: int = 0  # files whose text the history holds, at or before its latest version
     older: int = 0  # files older than the latest version whose text the history lacks
-    recorded_until: datetime | None = None  # the latest version's moment before the import
+    recorded_until: datetime | None = None  # see recorded_versions, before the import
     skipped: list[str] = field(default_factory=list)
 
     @property

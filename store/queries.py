@@ -1069,16 +1069,32 @@ def last_fetch(engine: Engine, key: str) -> FetchRow | None:
 
 
 def recorded_versions(engine: Engine, key: str) -> tuple[datetime | None, set[str]]:
-    """When a document's latest version was seen (None before its first), and the sha256 of
-    every version's text: what an import needs to add only what the history lacks."""
+    """Until when a document's text is recorded (None before its first version), and the sha256
+    of every version's text: what an import needs to add only what the history lacks.
+
+    Recorded until its latest version, or a later check that found that text again: a repeat an
+    import read (a file whose text is the one before), or a crawl's. Up to its latest version
+    only, importing a folder again read its trailing repeats anew, counted them as repeats, not
+    as already recorded, and logged each once more; and a file dated between a crawl's version
+    and its later checks was recorded as the newest wording, though those checks saw another.
+    """
     query = (
         select(Version.seen_at, Version.text_sha256)
         .join(Document, col(Document.id) == col(Version.document_id))
         .where(Document.key == key)
     )
+    checked = (
+        select(func.max(Fetch.at))
+        .join(Document, col(Document.id) == col(Fetch.document_id))
+        .where(Document.key == key, col(Fetch.outcome).in_(("unchanged", "not-modified")))
+    )
     with Session(engine) as session:
         rows = session.exec(query).all()
-    return max((seen for seen, _ in rows), default=None), {digest for _, digest in rows}
+        last_check = session.exec(checked).one()
+    until = max((seen for seen, _ in rows), default=None)
+    if until is not None and last_check is not None:
+        until = max(until, last_check)
+    return until, {digest for _, digest in rows}
 
 
 @dataclass(frozen=True)

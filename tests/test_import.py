@@ -114,6 +114,30 @@ def test_importing_again_adds_only_the_newer_versions(home: Home, tmp_path: Path
     assert len(home.run("history", "--all", "--json").json()) == 2
 
 
+def test_importing_again_counts_the_trailing_repeats_as_already_recorded(
+    home: Home, tmp_path: Path
+) -> None:
+    """A history that ends with repeats (files whose text is the one before) was read anew at
+    every import after its latest version: '0 new versions, 2 repeats' again, where the README
+    promises 'already recorded', and each repeat logged once more among the document's checks."""
+    folder = tmp_path / "Chatterbox__Bot-Rules"
+    write(folder / "2025-01-01.md", "# Rules\n\nBots are welcome.\n")
+    for day in ("2025-06-01", "2025-07-01", "2025-08-01"):
+        write(folder / f"{day}.md", "# Rules\n\nBots are banned.\n")
+    first = home.run("import-history", str(folder))
+    assert table_row(first.stdout, "chatterbox/bot-rules")["repeats"] == "2"
+    again = home.run("import-history", str(folder))
+    assert again.code == 0, again.stderr
+    assert table_row(again.stdout, "chatterbox/bot-rules") == {
+        "new versions": "0", "changes": "0", "repeats": "0", "skipped": "0", "left out": "0"
+    }  # fmt: skip
+    assert "4 files already recorded" in again.stdout.replace("\n", " ")
+    write(folder / "2025-07-15.md", "# Rules\n\nBots are welcome again.\n")
+    later = home.run("import-history", str(folder))  # before the last repeat read: history
+    assert table_row(later.stdout, "chatterbox/bot-rules")["left out"] == "1"
+    assert "its text is recorded until 2025-08-01 00:00 UTC" in " ".join(later.stderr.split())
+
+
 def test_the_pages_of_a_combined_document_saved_at_one_moment_make_one_version(
     home: Home, tmp_path: Path
 ) -> None:

@@ -113,7 +113,7 @@ def import_history(
             if report.older:
                 err_console.print(
                     f"[yellow]left out[/] {escape(report.key)}: {counted(report.older, 'file')}"
-                    " older than the history already recorded (its latest version is of"
+                    " older than the history already recorded (its text is recorded until"
                     f" {report.recorded_until:%Y-%m-%d %H:%M} UTC); an import only adds versions"
                     " after it",
                     highlight=False,
