@@ -5,9 +5,11 @@ A document's folder holds one file per version, named by the moment it was recor
 `2024-05-22T12:36:09Z.md`). Each version takes the timestamp of its file name, so each change is
 dated by the later version, as if it had been crawled then.
 
-An import only appends: a file no newer than the document's latest version is left out, whether
-its text is already recorded (the same folder imported again) or not (a crawled document's history
-is not rewritten from the past, which would date old wording as its newest change).
+An import only appends: a file no newer than the document's history (`recorded_versions`) is left
+out, whether its text is already recorded (the same folder imported again) or not (a crawled
+document's history is not rewritten from the past, which would date old wording as its newest
+change). A file of the history's very moment whose text it lacks is the next version, not the past:
+the second of two versions of one moment, after an import interrupted between them.
 """
 
 from __future__ import annotations
@@ -240,11 +242,11 @@ def import_folder(
         if len(texts) < len(paths):
             continue  # a version missing a page is no version of the whole
         text = "\n".join(texts)
-        if until is not None and at <= until:
-            if text_sha256(text) in known:
-                report.already += len(paths)
-            else:
-                report.older += len(paths)
+        if text_sha256(text) in known and until is not None and at <= until:
+            report.already += len(paths)
+            continue
+        if until is not None and at < until:
+            report.older += len(paths)
             continue
         if not made:  # with its first version: an import that records none leaves no document
             repository.sync_documents([document], at=at, refresh=False)

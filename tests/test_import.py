@@ -186,6 +186,11 @@ def test_files_of_one_moment_that_are_no_pages_are_versions_of_their_own(
     ]  # fmt: skip
     again = home.run("import-history", str(folder))
     assert "5 files already recorded" in again.stdout.replace("\n", " ")
+    # Interrupted between two versions of one moment, the import is finished by a rerun: the
+    # second is the next version, not a file older than the history.
+    write(folder / "2025-09-01T00-00-00Z_late.md", "# Rules\n\nBots are banned at night.\n")
+    rerun = home.run("import-history", str(folder))
+    assert table_row(rerun.stdout, "chatterbox/bot-rules")["new versions"] == "1", rerun
 
 
 def test_an_empty_or_binary_markdown_file_is_skipped_not_a_version(
