@@ -624,6 +624,7 @@ def test_numbers_typed_past_what_a_store_holds_are_answered_not_a_500(db_url: st
 
 
 NUL = "should hold no NUL character (%00), which no name has"
+LONGER = "should have at most 1000 characters, more than any name or key has"
 
 
 def test_a_nul_character_in_the_address_is_a_422_on_any_store(db_url: str) -> None:
@@ -650,6 +651,37 @@ def test_a_nul_character_in_the_address_is_a_422_on_any_store(db_url: str) -> No
         [problem] = answer.json()["detail"]
         assert (problem["loc"], problem["msg"].endswith(NUL)) == (loc, True), path
     assert client.get("/?service=WhatsApp").status_code == 200
+
+
+LONG = "a" * 60_000  # past SQLite's longest LIKE pattern (50,000 bytes)
+
+
+def test_a_name_too_long_to_be_one_is_a_422_not_a_500(client: TestClient) -> None:
+    """A service, category or feed name of 60,000 characters (a scanner's probe, a paste gone
+    wrong) became a LIKE pattern SQLite calls "too complex": the timeline, the upcoming page
+    and API, and the feeds answered a bare 500. Any value of the query, and the path, is held
+    to 1,000 characters, more than any name, key or date needs."""
+    for path, said in (
+        (f"/?service={LONG}", f"service: Input {LONGER}"),
+        (f"/?category={LONG}", f"category: Input {LONGER}"),
+        (f"/upcoming?service={LONG}", f"service: Input {LONGER}"),
+        (f"/documents/{LONG}", f"The address {LONGER}"),
+    ):
+        page = client.get(path)
+        assert page.status_code == 422 and f'<p class="error">{said}</p>' in page.text, path[:20]
+    for path, loc in (
+        (f"/api/upcoming?service={LONG}", ["query", "service"]),
+        (f"/api/changes?category={LONG}", ["query", "category"]),
+        (f"/feeds/all.atom?service={LONG}", ["query", "service"]),
+        (f"/feeds/service/{LONG}.atom", ["path"]),
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 422, path[:20]
+        [problem] = answer.json()["detail"]
+        assert (problem["loc"], problem["msg"].endswith(LONGER)) == (loc, True), path[:20]
+    longest = "a" * 1000
+    assert client.get(f"/?service={longest}").status_code == 404  # no such service, said
+    assert client.get(f"/feeds/all.atom?category={longest}").status_code == 200
 
 
 def title(html: str) -> str:

@@ -43,6 +43,8 @@ WRONG_TOKEN_HELP = (
     "?token=YOUR-TOKEN at its end, with the token the site's keeper gave you."
 )
 NUL = "should hold no NUL character (%00), which no name has"
+LONGEST = 1000  # characters of the path, and of each value of the query
+LONGER = f"should have at most {LONGEST} characters, more than any name or key has"
 Next = Callable[[Request], Awaitable[Response]]
 
 
@@ -115,15 +117,22 @@ async def _headers(request: Request, call_next: Next) -> Response:
     return response
 
 
-def _no_nul(request: Request) -> None:
-    """A 422 for an address holding a NUL character (`%00`), which no service, key or filter
-    has: PostgreSQL refuses it in a query, and each page, feed and API call asked with one
-    answered with a bare 500 (a scanner's probe, a value pasted from a binary)."""
-    if "\x00" in request.scope["path"]:
-        raise invalid("path", None, request.scope["path"], f"The address {NUL}")
+def _plausible(request: Request) -> None:
+    """A 422 for an address no name, key or filter makes: one holding a NUL character (`%00`),
+    which PostgreSQL refuses in a query (each page, feed and API call asked with one answered a
+    bare 500: a scanner's probe, a value pasted from a binary), or one longer than `LONGEST`
+    characters, path or value (a service or category of 60,000 made a LIKE pattern SQLite
+    calls "too complex": a 500 again)."""
+    path = request.scope["path"]
+    if "\x00" in path:
+        raise invalid("path", None, path, f"The address {NUL}")
+    if len(path) > LONGEST:
+        raise invalid("path", None, path, f"The address {LONGER}")
     for name, value in request.query_params.multi_items():
         if "\x00" in name + value:
             raise invalid("query", name, value, f"Input {NUL}")
+        if len(value) > LONGEST:
+            raise invalid("query", name, value, f"Input {LONGER}")
 
 
 class _HeadAsGet:
@@ -171,7 +180,7 @@ def create_app(
         openapi_url="/api/openapi.json",
         docs_url=None,  # Swagger UI loads its scripts from a CDN: unreachable offline, no CSP
         redoc_url=None,
-        dependencies=[Depends(_no_nul)],
+        dependencies=[Depends(_plausible)],
     )
     app.state.engine = engine
     app.state.base_url = base_url
