@@ -27,9 +27,10 @@ from typer.testing import CliRunner
 from diffengine import assess
 from diffengine.rules import RuleMatch
 from policywatch.cli import web
-from policywatch.cli.web import is_loopback, serve
+from policywatch.cli.web import serve
 from policywatch.deadlines import days_left
 from policywatch.web import api, create_app, feeds, pages
+from policywatch.web.app import is_loopback
 from policywatch.web.diffview import sections
 from policywatch.web.feeds import ATOM
 from policywatch.web.pace import set_by
@@ -84,6 +85,7 @@ class Serve:
 
     db: list[str]
     started: list[dict[str, Any]]
+    apps: list[Any]
 
     def __call__(self, *args: str) -> Result:
         app = typer.Typer()
@@ -94,11 +96,17 @@ class Serve:
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Serve:
     started: list[dict[str, Any]] = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: started.append(options))
+    apps: list[Any] = []
+
+    def run(app: Any, **options: Any) -> None:
+        started.append(options)
+        apps.append(app)
+
+    monkeypatch.setattr("uvicorn.run", run)
     monkeypatch.delenv("POLICYWATCH_TOKEN", raising=False)
     db = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
     open_store(db).dispose()
-    return Serve(["--db", db], started)
+    return Serve(["--db", db], started, apps)
 
 
 def summaries(html: str) -> list[str]:
@@ -1919,6 +1927,33 @@ def test_serve_binds_public_address_only_with_token(
     assert len(started) == 2 and "serving on" not in busy.output
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_served_without_a_token_it_answers_only_to_this_machines_names(
+    served: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a token (on loopback), any name the browser was given for the address was
+    answered: a web page the user opened could have its own name resolve anew to 127.0.0.1
+    (DNS rebinding) and read every page and the API as its own. A request must now name this
+    machine, or the base URL's host (a proxy's); a token, when set, guards instead."""
+    port = str(free_port())
+    assert served("--port", port).exit_code == 0
+    assert served("--port", port, "--base-url", "https://watch.example.org/").exit_code == 0
+    monkeypatch.setenv("POLICYWATCH_TOKEN", SERVE_TOKEN)
+    assert served("--host", "0.0.0.0", "--port", port).exit_code == 0
+    local, proxied, guarded = (TestClient(app) for app in served.apps)
+    for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "LOCALHOST"):
+        assert local.get("/", headers={"Host": host}).status_code == 200, host
+    for host in ("rebound.example:8000", "watch.example.org", ""):
+        refused = local.get("/api/changes", headers={"Host": host})
+        assert refused.status_code == 421, host
+        assert "only to this machine's names" in refused.text
+        assert refused.headers["content-security-policy"].startswith("default-src 'none'")
+    assert local.get("/feeds/all.atom", headers={"Host": "rebound.example"}).status_code == 421
+    assert proxied.get("/", headers={"Host": "watch.example.org"}).status_code == 200
+    assert proxied.get("/", headers={"Host": "rebound.example"}).status_code == 421
+    bearer = {"Host": "192.168.1.5:8000", "Authorization": f"Bearer {SERVE_TOKEN}"}
+    assert guarded.get("/", headers=bearer).status_code == 200
 
 
 def test_serve_refuses_a_short_token_and_says_where_a_long_one_is_kept_private(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -33,16 +32,6 @@ TOKEN_ENV = "POLICYWATCH_TOKEN"
 TOKEN_MIN_LENGTH = 16
 
 
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to bind; anything but loopback needs a token.")
@@ -68,7 +57,7 @@ def serve(
     """The review web page, Atom feeds and JSON API over the store."""
     import uvicorn
 
-    from policywatch.web import create_app
+    from policywatch.web.app import create_app, is_loopback
 
     secret = token or os.environ.get(TOKEN_ENV) or None
     if secret is not None:
@@ -85,6 +74,7 @@ def serve(
         token=secret,
         base_url=public,
         catalog=catalog_loader(),
+        local=secret is None,
     )
     _check_free(host, port)
     console.print(f"policywatch is serving on http://{_address(host, port)}/  (Ctrl-C stops it)")

@@ -9,6 +9,7 @@ a policy page's `<script>`.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,6 +42,10 @@ TOKEN_HELP = (
 WRONG_TOKEN_HELP = (
     "The token given is not the one policywatch serve was started with. Open the address with "
     "?token=YOUR-TOKEN at its end, with the token the site's keeper gave you."
+)
+ELSEWHERE = (
+    "421: served without a token, this site answers only to this machine's names (localhost,"
+    " 127.0.0.1, [::1]) and the host of its --base-url; open it by one of those"
 )
 NUL = "should hold no NUL character (%00), which no name has"
 LONGEST = 1000  # characters of the path, and of each value of the query
@@ -80,6 +85,36 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
             TOKEN_COOKIE, token, httponly=True, samesite="lax", secure=_over_https(request)
         )
         return response
+
+    return check
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_only(base_url: str | None) -> Callable[[Request, Next], Awaitable[Response]]:
+    """Middleware of a site served without a token: a 421 for a request whose Host names
+    neither this machine nor the base URL's host (a proxy's).
+
+    Bound to loopback, the site is out of other machines' reach, but not of the pages the
+    user's browser opens: one whose own name is made to resolve anew to 127.0.0.1 (DNS
+    rebinding) is then of one origin with this site, and reads every page and the API. Its
+    requests still carry its own name in the Host header. A token, when set, guards instead.
+    """
+    public = urlsplit(base_url).hostname if base_url else None
+
+    async def check(request: Request, call_next: Next) -> Response:
+        named = urlsplit("//" + request.headers.get("host", "")).hostname or ""
+        if is_loopback(named) or named == public:
+            return await call_next(request)
+        return PlainTextResponse(ELSEWHERE, status_code=421)
 
     return check
 
@@ -171,9 +206,11 @@ def create_app(
     token: str | None = None,
     base_url: str | None = None,
     catalog: CatalogLoader | None = None,
+    local: bool = False,
 ) -> FastAPI:
     """The app over `engine`; `token` guards all but the feeds; `base_url` makes feed links;
-    `catalog` gives each document page its pace (none without it)."""
+    `catalog` gives each document page its pace (none without it); `local` answers only
+    requests naming this machine or the base URL's host (`serve` without a token)."""
     app = FastAPI(
         title="policywatch",
         summary="Changes of platform policy pages: timeline, diffs, feeds, JSON API.",
@@ -190,6 +227,8 @@ def create_app(
     app.state.root = urlsplit(base_url).path.rstrip("/") if base_url else ""
     if token:
         app.middleware("http")(_guard(token))
+    if local:
+        app.middleware("http")(_local_only(base_url))
     app.middleware("http")(_headers)  # added last, so it runs first: refusals get headers too
     # A big change page is 800 KB of HTML, 96 KB compressed: seconds less on a phone's network.
     # Level 6 takes 15 ms on it (9, the default, 33 ms for 3% less).
