@@ -1837,10 +1837,13 @@ def test_token_guards_all_but_feeds(web_store: Engine) -> None:
 
 def test_pages_served_under_the_base_urls_path_link_under_it(web_store: Engine) -> None:
     """Proxied at https://watch.example.org/pw/ (the proxy strips /pw), every page linked to
-    /static/style.css, /changes/… and /documents: unstyled, and every link led off the app."""
+    /static/style.css, /changes/… and /documents: unstyled, and every link led off the app;
+    the token's cookie was sent to every other site of the proxy (its path was `/`)."""
     client = TestClient(create_app(web_store, token="s3cret", base_url="https://x.example/pw/"))
     first = client.get("/documents?all=1&token=s3cret", follow_redirects=False)
     assert first.headers["location"] == "/pw/documents?all=1"
+    # The cookie goes back to the app alone, not to every other site the proxy serves.
+    assert "; path=/pw;" in first.headers["set-cookie"].lower()
     client.cookies.set("policywatch_token", "s3cret")
     for path in ("/", "/documents", f"/changes/{list_changes(web_store)[0].id}", "/nowhere"):
         page = client.get(path).text

@@ -80,9 +80,15 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
             pages.address(request, lambda name, _: name != "token"), status_code=303
         )
         # Lax, not Strict: an alert's "Review this change" link comes from another site (a mail,
-        # a chat) and must carry the cookie; every route here is a read-only GET.
+        # a chat) and must carry the cookie; every route here is a read-only GET. Its path is
+        # the app's: under a proxy's /pw/, `/` sent the token to every other site it serves.
         response.set_cookie(
-            TOKEN_COOKIE, token, httponly=True, samesite="lax", secure=_over_https(request)
+            TOKEN_COOKIE,
+            token,
+            path=request.app.state.root or "/",
+            httponly=True,
+            samesite="lax",
+            secure=_over_https(request),
         )
         return response
 
