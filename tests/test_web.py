@@ -1835,6 +1835,20 @@ def test_token_guards_all_but_feeds(web_store: Engine) -> None:
     assert client.get("/documents").status_code == 200  # the cookie now carries it
 
 
+def test_what_the_token_guards_is_kept_from_shared_caches(web_store: Engine) -> None:
+    """A page or API answer opened with the token carried no Cache-Control: a caching proxy or
+    CDN in front (the TLS proxy the README asks for) could keep it and hand it to anyone
+    without the token, as the cookie, unlike the Authorization header, does not stop it.
+    Guarded answers are now `private`; the feeds, public anyway, stay cacheable."""
+    client = TestClient(create_app(web_store, token="s3cret"))
+    bearer = {"Authorization": "Bearer s3cret"}
+    for path in ("/", "/api/changes", "/documents", "/changes/1", "/api/openapi.json"):
+        answer = client.get(path, headers=bearer)
+        assert answer.status_code == 200 and answer.headers["cache-control"] == "private", path
+    assert "cache-control" not in client.get("/feeds/all.atom").headers
+    assert "cache-control" not in TestClient(create_app(web_store)).get("/").headers
+
+
 def test_pages_served_under_the_base_urls_path_link_under_it(web_store: Engine) -> None:
     """Proxied at https://watch.example.org/pw/ (the proxy strips /pw), every page linked to
     /static/style.css, /changes/… and /documents: unstyled, and every link led off the app;

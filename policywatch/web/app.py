@@ -63,7 +63,8 @@ def _presented_token(request: Request) -> str | None:
 def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
     """Middleware: a request without the token gets a 401, except for the feeds, CSS and icon.
 
-    A browser can open `/?token=…` once: the token is then kept in an HttpOnly cookie, and the
+    What it guards is answered `Cache-Control: private`, for no shared cache to keep. A
+    browser can open `/?token=…` once: the token is then kept in an HttpOnly cookie, and the
     browser is sent on to the same address without it, so the token stays out of the address
     bar, the history and bookmarks.
     """
@@ -75,7 +76,11 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
         if not hmac.compare_digest((presented or "").encode(), token.encode()):
             return _refusal(request, wrong=presented is not None)
         if "token" not in request.query_params:
-            return await call_next(request)
+            response = await call_next(request)
+            # Opened with the token: a caching proxy or CDN in front must not keep it for
+            # others (a cookie, unlike the Authorization header, does not stop it).
+            response.headers.setdefault("Cache-Control", "private")
+            return response
         response = RedirectResponse(
             pages.address(request, lambda name, _: name != "token"), status_code=303
         )
