@@ -534,8 +534,10 @@ def _of_documents(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 def _service_is(name: str) -> ColumnElement[bool]:
     """The documents of a service named as the catalog writes it, in any case, or by its slug,
     the first half of its documents' keys, as `crawl --only` takes it ("acme-messenger" for
-    "Acme Messenger"): a feed subscribed by the slug was empty."""
-    by_slug = col(Document.key).startswith(name.lower() + "/", autoescape=True)
+    "Acme Messenger"): a feed subscribed by the slug was empty. The keys' start is compared,
+    not matched as a LIKE pattern, which SQLite refuses as "too complex" past 50,000 bytes."""
+    prefix = name.lower() + "/"
+    by_slug = func.substr(col(Document.key), 1, len(prefix)) == prefix
     return or_(func.lower(Document.service) == name.lower(), by_slug)
 
 

@@ -48,6 +48,20 @@ def repository(db_url: str) -> Repository:
     return repo
 
 
+def test_a_service_is_looked_for_by_its_slug_however_long_its_name(db_url: str) -> None:
+    """A service is matched by its slug too, the start of its documents' keys: written as a
+    LIKE pattern, a name of 60,000 characters was "too complex" for SQLite, and `history
+    --service` ended in a traceback."""
+    acme = DocumentInfo("acme-messenger/terms", "Acme Messenger", "Terms", "https://acme.test")
+    history = History(db_url, [acme, WHATSAPP])
+    history.change(acme, summary="Bots barred")
+    assert [row.summary for row in list_changes(history.engine, service="ACME-messenger")] == [
+        "Bots barred"
+    ]
+    assert list_changes(history.engine, service="acme") == []  # a slug is whole, not a start
+    assert list_changes(history.engine, service="a" * 60_000) == []
+
+
 def test_schema_is_created_by_the_migration(db_url: str) -> None:
     engine = open_store(db_url)
     tables = set(inspect(engine).get_table_names())
