@@ -2001,6 +2001,21 @@ def test_serve_refuses_a_short_token_and_says_where_a_long_one_is_kept_private(
     assert "POLICYWATCH_TOKEN" not in kept.output
 
 
+def test_serve_off_loopback_without_https_says_the_token_crosses_in_clear_text(
+    served: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bound off loopback with no TLS proxy in front (no `https://` base URL), the token and
+    every page cross the network in plain http, and nothing said so."""
+    monkeypatch.setenv("POLICYWATCH_TOKEN", SERVE_TOKEN)
+    public = ["--host", "0.0.0.0", "--port", str(free_port())]
+    plain = " ".join(served(*public).output.split())
+    assert "the token and every page cross the network in clear text" in plain
+    assert "--base-url https://" in plain and SERVE_TOKEN not in plain
+    assert "clear text" not in served(*public, "--base-url", "https://watch.example.org/").output
+    assert "clear text" not in served("--port", str(free_port())).output  # loopback
+    assert len(served.started) == 3
+
+
 def test_days_left() -> None:
     from datetime import date
 

@@ -69,6 +69,11 @@ def serve(
         )
     # The setting alerts link to: a proxy's public address, told once for every command.
     public = base_url or settings().base_url
+    if not is_loopback(host) and not (public or "").startswith("https:"):
+        note(
+            f"--host {host} serves plain http: the token and every page cross the network in"
+            " clear text; put a TLS proxy in front and give its address as --base-url https://…"
+        )
     app = create_app(
         engine(db, existing=True, writes=False),
         token=secret,
