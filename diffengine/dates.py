@@ -78,7 +78,7 @@ ARRIVAL = timedelta(days=14)
 # "from 2026-01-15", "as of 2026-01-15", "Effective date: 2026-01-15" (dates already in ISO form).
 _EFFECTIVE = re.compile(
     r"\b(?:effective(?:\s+date)?|in\s+effect|(?:takes?|taking)\s+effect"
-    r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going)\s+into\s+(?:effect|force)"
+    r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going|went)\s+into\s+(?:effect|force)"
     r"|(?:starting|beginning)(?:\s+on|\s+from)?|as\s+(?:of|from)|from|applies|apply|will\s+apply"
     # A deadline, or the end of a grace period: the day to act before ("migrate to the Cloud
     # API by 2027-01-15", "no later than …", "may continue to use the Solution until …").
@@ -115,9 +115,11 @@ _ANNOUNCED_ON = re.compile(
     r"\bwill\s+(?:be\s+)?(?:updat\w*|chang\w*|take\s+effect|apply|come\s+into|go\s+into)",
     re.IGNORECASE,
 )
-# "Last updated: 2026-01-04", "Updated 2026-01-04", "Last modified on 2026-01-04".
+# "Last updated: 2026-01-04", "Updated 2026-01-04", "Last modified on 2026-01-04", "Date of
+# last revision: 2026-01-04" (Facebook's), "Dated: 2026-01-04" (YouTube's; only as a label: "the
+# Addendum … dated 2022-03-21" is the date of another document).
 _LAST_UPDATED = re.compile(
-    r"\b(?:last\s+)?(?:updated|modified|revised|changed)\b[\s:,]*(?:on\s+)?"
+    r"\b(?:(?:last\s+)?(?:updated|modified|revised|changed|revision)\b|dated\s*:)[\s:,]*(?:on\s+)?"
     r"((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
     re.IGNORECASE,
 )

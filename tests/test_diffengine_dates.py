@@ -20,6 +20,8 @@ TODAY = date(2025, 10, 15)
         "As of 2026-01-15, AI Providers may not use the API.",
         "Effective date: Jan. 15th, 2026",
         "This section will take effect on 15th of January, 2026.",
+        # Facebook's Platform Terms: "… went into effect on 2020-08-31", posted days after.
+        "The new Platform Terms went into effect on January 15, 2026.",
         "Effective:January 15, 2026",
         # Announced updates (the audit's: YouTube, Google Play, Instagram).
         "We're updating our Terms of Service on January 15, 2026.",
@@ -85,6 +87,27 @@ def test_effective_dates_in_the_corpus_other_languages(sentence: str) -> None:
 )
 def test_last_updated_in_the_corpus_other_languages(sentence: str) -> None:
     assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2025, 10, 1)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Last updated: October 1, 2025",
+        # Facebook's Terms of Service: "Date of last revision: 2020-10-22" dated nothing.
+        "Date of last revision: October 1, 2025",
+        "Date of Last Revision: 1 October 2025",
+        # YouTube's Terms of Service, a page with no other date in some regions.
+        "Dated: 1 October 2025",
+    ],
+)
+def test_last_updated_in_english(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2025, 10, 1)
+
+
+def test_a_date_a_referenced_document_is_dated_is_not_last_updated() -> None:
+    """Only "Dated:" heading a page dates it, not the date of another document it cites."""
+    cited = "The Approved Addendum, issued by the Commissioner and dated 2025-10-01, applies."
+    assert effective_date([cited], [], TODAY) is None
 
 
 def test_last_updated_counts_only_when_it_changed_with_the_text() -> None:
