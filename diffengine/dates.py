@@ -199,8 +199,11 @@ def effective_date(
     go into effect on 2026-02-03" with the update itself, which then carried no date at all.
     A header date that did not change with the text is not the date
     of this change, so an unchanged "Last updated" or a past header "Effective" date is ignored;
-    nor is a "last revised on" date that a reworded sentence kept (`previous`: the old wording
-    of the changed sentences): the page was revised then, not now.
+    nor is a date that a reworded sentence kept (`previous`: the old wording of the changed
+    sentences), "last revised on 2025-01-02" or "Effective as of 2025-09-15 (view archived
+    version)" become "… | Archived versions": the page was revised then, not now. Nor is a "last
+    updated" date older than one the change took away: a page swapped for a regional variant
+    revised earlier (Facebook's "Date of last revision: 2020-12-20" gave way to "2020-10-22").
 
     A date more than `STALE` before the change is history the text cites, not when the change
     applies: a reworded clause "effective as of 2020-10-01" found in 2022, a regional variant
@@ -210,16 +213,21 @@ def effective_date(
     older date ("starting on 2022-05-28, EEA consumer law gives you…" beside "Effective as of
     2023-10-06"), and the latest is the one the new wording waits for.
     """
-    changed = list(changed)
+    changed, previous, withdrawn = list(changed), list(previous), list(withdrawn)
     recent = today - STALE
-    stated = [when for when in effective_dates(changed) if when >= recent]
+    kept = set(effective_dates(previous))
+    stated = [when for when in effective_dates(changed) if when >= recent and when not in kept]
     if stated:
         return max(stated)
     upcoming = [when for when in effective_dates(header) if when >= today]
     if upcoming:
         return upcoming[0]
-    kept = set(last_updated_dates(previous))
-    updated = [when for when in last_updated_dates(changed) if when not in kept and when >= recent]
+    taken = last_updated_dates([*previous, *withdrawn])
+    updated = [
+        when
+        for when in last_updated_dates(changed)
+        if when >= recent and all(when > old for old in taken)
+    ]
     if updated:
         return updated[0]
     # An announcement whose date is still to come, taken down, dates nothing (the update may

@@ -130,6 +130,28 @@ def test_a_revision_date_a_reworded_sentence_kept_is_not_this_change() -> None:
     assert assess(before, revised, today=date(2026, 12, 3)).effective_date == date(2026, 12, 2)
 
 
+def test_a_revision_date_older_than_the_one_taken_away_is_not_this_change() -> None:
+    """Facebook's terms, 2021-02-23: "Date of last revision: 2020-12-20" gave way to a regional
+    variant's "Date of Last Revision: 2020-10-22", and the change was dated 2020-10-22."""
+    older = ["Date of Last Revision: 2025-09-01"]
+    assert effective_date(older, [], TODAY, withdrawn=["Date of last revision: 2025-10-01"]) is None
+    assert effective_date(older, [], TODAY, previous=["Last updated: 2025-10-01"]) is None
+    newer = ["Date of last revision: 2025-10-10"]
+    assert effective_date(newer, [], TODAY, withdrawn=["Last updated: 2025-10-01"]) == date(
+        2025, 10, 10
+    )
+
+
+def test_an_effective_date_a_reworded_sentence_kept_is_not_this_change() -> None:
+    """Google Play's Developer Distribution Agreement, 2026-02-24: "Effective as of 2025-09-15
+    (view archived version)" reworded to "… | Archived versions" dated the change 2025-09-15."""
+    kept = ["Effective as of 2025-09-15 | Archived versions"]
+    previous = ["Effective as of 2025-09-15 (view archived version)"]
+    assert effective_date(kept, [], TODAY, previous) is None
+    moved = ["Effective as of 2025-10-14 | Archived versions"]
+    assert effective_date(moved, [], TODAY, previous) == date(2025, 10, 14)
+
+
 def test_a_stated_effective_date_wins_over_last_updated() -> None:
     changed = ["Last updated: 2025-10-15", "These terms take effect on 2026-01-15."]
     assert effective_date(changed, [], TODAY) == date(2026, 1, 15)
