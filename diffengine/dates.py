@@ -57,19 +57,23 @@ _MONTH_NUMBERS = _FOREIGN_MONTHS | _MONTHS | _MONTH_ABBREVIATIONS
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
+# A weekday before the date is no part of it: "Effective: Thursday, January 15, 2026" is the date
+# a page without the weekday gives.
+_WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day|\.)?,?\s+)?"
 # "January 15, 2026", "Jan. 15th 2026", "15 January 2026", "15th of January, 2026"; and the day
 # first in other languages: "1er janvier 2025", "26 de enero de 2026", "26. Januar 2026", "25
 # พฤษภาคม ค.ศ. 2018" (the Christian era named). Each ends with its year, so they are searched
 # for just before the years of a text (a fast scan).
 _DATES = (
-    re.compile(rf"\b{_MONTH}\s*{_DAY},?\s+{_YEAR}$", re.IGNORECASE),
+    re.compile(rf"\b{_WEEKDAY}{_MONTH}\s*{_DAY},?\s+{_YEAR}$", re.IGNORECASE),
     re.compile(
-        rf"\b{_DAY}(?:er|\.)?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|ค\.ศ\.\s*)?{_YEAR}$",
+        rf"\b{_WEEKDAY}{_DAY}(?:er|\.)?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|ค\.ศ\.\s*)?"
+        rf"{_YEAR}$",
         re.IGNORECASE,
     ),
 )
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # "2025Previous Version": a link glued on
-_LONGEST_DAY_AND_MONTH = 30
+_LONGEST_DAY_AND_MONTH = 42  # with the weekday: "Wednesday, 15th of September, "
 STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
 # An announcement taken down this soon after its date was taken down by the update it announced.
 ARRIVAL = timedelta(days=14)

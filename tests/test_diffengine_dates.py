@@ -23,6 +23,9 @@ TODAY = date(2025, 10, 15)
         # Facebook's Platform Terms: "… went into effect on 2020-08-31", posted days after.
         "The new Platform Terms went into effect on January 15, 2026.",
         "Effective:January 15, 2026",
+        # A weekday named before the date.
+        "Effective: Thursday, January 15, 2026",
+        "These changes take effect on Thu., 15 January 2026.",
         # Announced updates (the audit's: YouTube, Google Play, Instagram).
         "We're updating our Terms of Service on January 15, 2026.",
         "On January 15, 2026, we will update the Terms of Service to prohibit collection.",
@@ -44,6 +47,14 @@ TODAY = date(2025, 10, 15)
 )
 def test_effective_dates_in_common_english_forms(sentence: str) -> None:
     assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2026, 1, 15)
+
+
+def test_a_weekday_is_no_part_of_a_dates_spelling() -> None:
+    """A page naming the weekday one day and not the next changed no date."""
+    assert canonical_dates("Last updated: Wednesday, October 1, 2025") == "Last updated: 2025-10-01"
+    assert (
+        canonical_dates("Open Monday to Friday, 2025 hours") == "Open Monday to Friday, 2025 hours"
+    )
 
 
 def test_an_update_announced_without_a_date_of_its_own_gives_none() -> None:
