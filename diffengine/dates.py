@@ -74,6 +74,13 @@ _DATES = (
 )
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # "2025Previous Version": a link glued on
 _LONGEST_DAY_AND_MONTH = 42  # with the weekday: "Wednesday, 15th of September, "
+# A day written without its year, in an announcement ("Starting March 1, bots must…", "take
+# effect on 1st of March"): English month names capitalized only, so "you may 2…" is no date.
+_NAMED_MONTH = r"(?P<month>" + "|".join(name.capitalize() for name in _MONTHS) + r")"
+_YEARLESS = (
+    re.compile(rf"\b{_NAMED_MONTH}\s+{_DAY}\b(?!,?\s*\d)"),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_NAMED_MONTH}\b(?!,?\s*\d)"),
+)
 STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
 # An announcement taken down this soon after its date was taken down by the update it announced.
 ARRIVAL = timedelta(days=14)
@@ -159,6 +166,26 @@ def canonical_dates(text: str) -> str:
     return "".join([*pieces, text[done:]]) if pieces else text
 
 
+def _with_years(text: str, today: date) -> str:
+    """`text` with each day written without a year as the ISO date of its next coming after
+    `today`, or of its last if that came at most `ARRIVAL` before (an announcement of "March 1"
+    still up on March 4 means the March just past, not the next)."""
+
+    def dated(match: re.Match[str]) -> str:
+        for year in range(today.year - 1, today.year + 2):
+            try:
+                when = date(year, _MONTHS[match["month"].lower()], int(match["day"]))
+            except ValueError:  # "February 29" in a year without one, "March 32"
+                continue
+            if when >= today - ARRIVAL:
+                return when.isoformat()
+        return match[0]
+
+    for pattern in _YEARLESS:
+        text = pattern.sub(dated, text)
+    return text
+
+
 def _dates(patterns: Iterable[re.Pattern[str]], texts: Iterable[str]) -> list[date]:
     """The dates (group 1) the `patterns` find in `texts`, in text order."""
     patterns = list(patterns)
@@ -213,11 +240,17 @@ def effective_date(
     applies: a reworded clause "effective as of 2020-10-01" found in 2022, a regional variant
     dated 2022 swapped in for one dated 2025.
 
+    A day written without its year ("Starting March 1, …") is taken in the year that makes it
+    come next (see `_with_years`).
+
     Of several dates stated, the latest: the changed text may also reword a clause that names an
     older date ("starting on 2022-05-28, EEA consumer law gives you…" beside "Effective as of
     2023-10-06"), and the latest is the one the new wording waits for.
     """
-    changed, previous, withdrawn = list(changed), list(previous), list(withdrawn)
+    changed, header, previous, withdrawn = (
+        [_with_years(text, today) for text in texts]
+        for texts in (changed, header, previous, withdrawn)
+    )
     recent = today - STALE
     kept = set(effective_dates(previous))
     stated = [when for when in effective_dates(changed) if when >= recent and when not in kept]

@@ -57,6 +57,27 @@ def test_a_weekday_is_no_part_of_a_dates_spelling() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("sentence", "found", "when"),
+    [
+        ("Starting March 1, bots must identify themselves.", TODAY, date(2026, 3, 1)),
+        ("These terms take effect on 1st of March.", TODAY, date(2026, 3, 1)),
+        # Just past: the announcement of a day that came days ago, not one a year away.
+        ("Effective October 10, the new limits apply.", TODAY, date(2025, 10, 10)),
+        ("Starting March 1, bots must identify themselves.", date(2026, 3, 4), date(2026, 3, 1)),
+    ],
+)
+def test_an_effective_day_without_a_year_is_its_next_coming(
+    sentence: str, found: date, when: date
+) -> None:
+    assert effective_date([canonical_dates(sentence)], [], found) == when
+
+
+def test_a_day_without_a_year_and_without_an_effective_word_dates_nothing() -> None:
+    said = "Our offices close on December 25. You may 2 times a day call support."
+    assert effective_date([canonical_dates(said)], [], TODAY) is None
+
+
 def test_an_update_announced_without_a_date_of_its_own_gives_none() -> None:
     """ "On" a date must follow the announcement, or lead it: no date is taken from afar."""
     said = "We will update these terms from time to time. Questions: write to us on 2026-01-15."
