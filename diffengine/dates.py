@@ -186,6 +186,12 @@ def _with_years(text: str, today: date) -> str:
     return text
 
 
+def states(text: str, when: date, today: date) -> bool:
+    """Whether `text` (normalized) gives the day `when` in any spelling `effective_date` read on
+    `today`, a day without its year included: the page still stating a change's date."""
+    return when.isoformat() in text or when.isoformat() in _with_years(text, today)
+
+
 def _dates(patterns: Iterable[re.Pattern[str]], texts: Iterable[str]) -> list[date]:
     """The dates (group 1) the `patterns` find in `texts`, in text order."""
     patterns = list(patterns)

@@ -45,7 +45,7 @@ def dated_changes(
 def still_stated(session: Session, changes: Sequence[Change]) -> set[int]:
     """The ids of `changes` whose effective date their document's latest version still states."""
     # Imported on use: `history`, `documents` and `--help` load this module, not the engine.
-    from diffengine.dates import canonical_dates
+    from diffengine.dates import canonical_dates, states
 
     documents = {change.document_id for change in changes if change.effective_date}
     latest = {
@@ -57,7 +57,10 @@ def still_stated(session: Session, changes: Sequence[Change]) -> set[int]:
         for change in changes
         if change.id is not None
         and change.effective_date is not None
-        and change.effective_date.isoformat() in latest.get(change.document_id, "")
+        # A day given without its year ("Starting March 1") is read as on the day it was found.
+        and states(
+            latest.get(change.document_id, ""), change.effective_date, change.detected_at.date()
+        )
     }
 
 

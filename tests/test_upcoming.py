@@ -157,3 +157,15 @@ def test_the_upcoming_page_and_api(deadlines: Deadlines) -> None:
     assert "No change takes effect in the next 3 days" in none
     assert 'href="?service=WhatsApp&amp;within=0">Look further' in none
     assert client.get("/api/upcoming", params={"within": -1}).status_code == 422
+
+
+def test_a_day_its_page_gives_without_a_year_is_still_stated(home: Home) -> None:
+    """ "Starting March 1, bots must…" dates the change; the page still saying so, `upcoming`
+    and reminders left it out as a date the page no longer states (no year in the text)."""
+    history = History(home.db)
+    effective = TODAY + timedelta(days=10)
+    said = f"Starting {effective:%B} {effective.day}, bots must identify themselves."
+    history.change(effective=effective, summary="yearless", text=said)
+    listed = home.run("upcoming", "--json")
+    assert [row["summary"] for row in listed.json()] == ["yearless"]
+    assert "Left out" not in listed.stderr
