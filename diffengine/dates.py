@@ -72,6 +72,13 @@ _DATES = (
         re.IGNORECASE,
     ),
 )
+# A date in figures: "15.01.2026" (dots: the day first, both of two figures, unlike a version
+# "1.2.2026"), "01/15/2026" or "15/01/2026" (slashes: either order; read only when one of the
+# two cannot be a month, or both are the same).
+_NUMERIC = re.compile(
+    r"(?<![\w./-])(?:(?P<dotted_day>[0-3]\d)\.(?P<dotted_month>[01]\d)\."
+    rf"|(?P<first>[0-3]?\d)/(?P<second>[0-3]?\d)/){_YEAR}$"
+)
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # "2025Previous Version": a link glued on
 _LONGEST_DAY_AND_MONTH = 42  # with the weekday: "Wednesday, 15th of September, "
 # A day written without its year, in an announcement ("Starting March 1, bots must…", "take
@@ -143,23 +150,36 @@ _FOREIGN_UPDATED = re.compile(
 )
 
 
-def _iso(year: str, month: str, day: str) -> str | None:
+def _iso(found: re.Match[str]) -> str | None:
+    """The ISO spelling of a date `_DATES` or `_NUMERIC` found; None for an impossible one, or
+    figures in either order that make two dates ("03/04/2026")."""
+    parts = found.groupdict()
+    if parts.get("month"):
+        month, day = _MONTH_NUMBERS[parts["month"].lower()], int(parts["day"])
+    elif parts.get("dotted_day"):
+        month, day = int(parts["dotted_month"]), int(parts["dotted_day"])
+    else:
+        first, second = int(parts["first"]), int(parts["second"])
+        if first <= 12 and second <= 12 and first != second:
+            return None
+        month, day = (first, second) if first <= 12 else (second, first)
     try:
-        return date(int(year), _MONTH_NUMBERS[month.lower()], int(day)).isoformat()
+        return date(int(parts["year"]), month, day).isoformat()
     except ValueError:
         return None
 
 
 def canonical_dates(text: str) -> str:
     """Rewrite every full date of `text` (English, or day first in the languages of
-    `_FOREIGN_MONTHS`) as an ISO date; leave impossible dates alone."""
+    `_FOREIGN_MONTHS`, or in figures whose order is plain: `_NUMERIC`) as an ISO date; leave
+    impossible dates alone, and figures that read as two dates."""
     pieces = []
     done = 0
     for year in _YEARS.finditer(text):
         window = max(done, year.start() - _LONGEST_DAY_AND_MONTH)
-        for pattern in _DATES:
+        for pattern in (*_DATES, _NUMERIC):
             found = pattern.search(text, window, year.end())
-            if found and (iso := _iso(found["year"], found["month"], found["day"])):
+            if found and (iso := _iso(found)):
                 pieces += [text[done : found.start()], iso]
                 done = found.end()
                 break

@@ -78,6 +78,23 @@ def test_a_day_without_a_year_and_without_an_effective_word_dates_nothing() -> N
     assert effective_date([canonical_dates(said)], [], TODAY) is None
 
 
+@pytest.mark.parametrize(
+    ("written", "iso"),
+    [
+        ("Effective 01/15/2026", "Effective 2026-01-15"),  # the month first: 15 is no month
+        ("Effective 15/01/2026", "Effective 2026-01-15"),  # the day first
+        ("Gültig ab 15.01.2026", "Gültig ab 2026-01-15"),  # dots: the day first
+        ("LYL116 06/06/2022", "LYL116 2022-06-06"),  # either way the same day
+        # Either order a date: left as written, not guessed.
+        ("Effective 03/04/2026", "Effective 03/04/2026"),
+        ("Version 1.2.2026", "Version 1.2.2026"),
+        ("Effective 31/31/2026", "Effective 31/31/2026"),
+    ],
+)
+def test_numeric_dates_are_iso_when_their_order_is_plain(written: str, iso: str) -> None:
+    assert canonical_dates(written) == iso
+
+
 def test_an_update_announced_without_a_date_of_its_own_gives_none() -> None:
     """ "On" a date must follow the announcement, or lead it: no date is taken from afar."""
     said = "We will update these terms from time to time. Questions: write to us on 2026-01-15."
