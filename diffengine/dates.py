@@ -97,7 +97,8 @@ ARRIVAL = timedelta(days=14)
 _EFFECTIVE = re.compile(
     r"\b(?:effective(?:\s+date)?|in\s+effect|(?:takes?|taking)\s+effect"
     r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going|went)\s+into\s+(?:effect|force)"
-    r"|(?:starting|beginning)(?:\s+on|\s+from)?|as\s+(?:of|from)|from|applies|apply|will\s+apply"
+    r"|(?:starting|beginning|begins?|began|commencing)(?:\s+on|\s+from)?"
+    r"|as\s+(?:of|from)|from|applies|apply|will\s+apply"
     # A deadline, or the end of a grace period: the day to act before ("migrate to the Cloud
     # API by 2027-01-15", "no later than …", "may continue to use the Solution until …").
     r"|no\s+later\s+than|on\s+or\s+(?:after|before)|by|until|(?:ends?|ending)\s+on"

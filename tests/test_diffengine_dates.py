@@ -22,6 +22,10 @@ TODAY = date(2025, 10, 15)
         "This section will take effect on 15th of January, 2026.",
         # Facebook's Platform Terms: "… went into effect on 2020-08-31", posted days after.
         "The new Platform Terms went into effect on January 15, 2026.",
+        # Google's API terms: "Enforcement of the Google Fit requirements … began on …".
+        "Enforcement of these requirements began on January 15, 2026.",
+        "Enforcement begins on 15 January 2026.",
+        "Commencing January 15, 2026, AI providers may not use the API.",
         "Effective:January 15, 2026",
         # A weekday named before the date.
         "Effective: Thursday, January 15, 2026",
