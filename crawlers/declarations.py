@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,9 +47,20 @@ LANGUAGES = frozenset(
 )
 
 
+# Latin letters that are no letter plus accent, so that NFKD leaves them whole: spelled as
+# their languages write them in ASCII. (`ß` is `ss` by case folding.)
+_LETTERS = str.maketrans(
+    {"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+)
+
+
 def slugify(text: str) -> str:
-    """Lower-case words joined by dashes: the form keys take (`WhatsApp` -> `whatsapp`)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """Lower-case words joined by dashes, in ASCII: the form keys take (`WhatsApp` ->
+    `whatsapp`, `Société Générale` -> `societe-generale`). Accents are dropped, not taken for
+    word breaks: `soci-t-g-n-rale` was no key anyone would type in `crawl --only`."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
 
 
 def document_key(service: str, document_type: str) -> str:

@@ -154,6 +154,39 @@ def test_each_bundled_file_is_one_service_named_after_it() -> None:
         assert path.stem == slugify(data["service"]), path.name
 
 
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("WhatsApp", "whatsapp"),
+        ("Société Générale", "societe-generale"),
+        ("Conditions générales d'utilisation", "conditions-generales-d-utilisation"),
+        ("Straße & Ørsted", "strasse-orsted"),
+        ("Łódź Œuvre Æble", "lodz-oeuvre-aeble"),
+        ("İstanbul Ｔｅｒｍｓ", "istanbul-terms"),
+        ("微信", ""),  # nothing to spell in ASCII: the loader refuses it
+    ],
+)
+def test_keys_spell_accented_letters_without_their_accents(name: str, slug: str) -> None:
+    """Each accented letter was a word break: `Société Générale` made `soci-t-g-n-rale`."""
+    assert slugify(name) == slug
+
+
+def test_a_service_with_accents_is_crawled_and_named_by_its_plain_key(tmp_path: Path) -> None:
+    path = tmp_path / "societe-generale.yaml"
+    entry = {"type": "Conditions générales", "url": "https://sg.example/cg", "select": "main"}
+    path.write_text(
+        yaml.safe_dump({"service": "Société Générale", "documents": [entry]}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    catalog = load_catalog([path], bundled=False)
+    assert [document.key for document in catalog.documents] == [
+        "societe-generale/conditions-generales"
+    ]
+    assert [document.key for document in catalog.select(["societe-generale"])] == [
+        "societe-generale/conditions-generales"
+    ]
+
+
 def test_bundled_urls_are_not_tracked_twice() -> None:
     urls = [document.url for document in load_catalog().documents]
     assert len(urls) == len(set(urls))
