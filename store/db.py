@@ -33,7 +33,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision. Every command opens the store; comparing the schema's revision
 # with this, instead of asking Alembic for its head, spares each of them ~0.1 s of loading Alembic
 # and reading the migration scripts. tests/test_store.py holds it to Alembic's own head.
-HEAD = "0016"
+HEAD = "0017"
 BUSY_TIMEOUT = 30  # seconds a SQLite statement waits for another process's write lock
 # Seconds a process waits for another one's migration of the same store, which can be long.
 MIGRATION_WAIT = 120
@@ -230,11 +230,12 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         yield
 
 
-def migrate(engine: Engine) -> str | None:
+def migrate(engine: Engine, notes: list[str] | None = None) -> str | None:
     """Bring the schema to the latest migration; a no-op (two queries) when it is already there.
 
     Returns the revision an existing store was upgraded from (None: up to date, or new), so that
-    the command can say so: from then on, earlier releases refuse the store.
+    the command can say so: from then on, earlier releases refuse the store. What a migration
+    has to tell the user (a document key it could not rename, say) is added to `notes`.
     """
     with engine.connect() as connection:
         if _current(connection) == HEAD:
@@ -250,6 +251,7 @@ def migrate(engine: Engine) -> str | None:
             _refuse_unknown(current)
             config = alembic_config()
             config.attributes["connection"] = connection
+            config.attributes["notes"] = notes if notes is not None else []
             upgrading = current
             command.upgrade(config, "head")
     except Exception as error:
@@ -411,7 +413,8 @@ def open_store(
         raise StoreError(f"cannot write the store {public_url(url)}: {why}")
     try:
         engine = make_engine(url)
-        previous = migrate(engine)
+        notes: list[str] = []
+        previous = migrate(engine, notes)
         exposed = _readable_by_others(engine, path) if notice and path else None
     except Exception as error:
         why = _unwritable(path) if path is not None else None
@@ -426,6 +429,8 @@ def open_store(
             f"upgraded the store {public_url(url)} from schema {previous} to {HEAD}; earlier"
             " releases of policywatch (a worker not yet upgraded, say) no longer open it"
         )
+    for note in notes:
+        notice(note)
     if exposed is not None:
         notice(exposed)
     return engine

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import Engine, create_engine, event, inspect, update
 from sqlalchemy import text as sa_text
 from sqlmodel import Session, col, select
@@ -31,6 +32,8 @@ from store.queries import (
 from store.repository import Attempt, Check, DocumentInfo, FetchState, Repository
 from store.subscriptions import NewSubscription, add_subscription
 from tests.alerting import OPENAI, WHATSAPP, History
+from tests.conftest import FAST, Home
+from tests.site import Site
 from tests.test_web_data import judge_with, verdict
 
 T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
@@ -253,6 +256,66 @@ def test_an_upgrade_failing_as_it_commits_says_the_store_is_left_as_it_was(tmp_p
         assert connection.execute(sa_text("SELECT version_num FROM alembic_version")).all() == [
             ("0004",)
         ]
+
+
+def test_a_document_keyed_with_accents_for_word_breaks_keeps_its_history_under_its_new_key(
+    db_url: str, tmp_path: Path, site: Site
+) -> None:
+    """Keys took each accented letter for a word break (`soci-t-g-n-rale/...`); spelled without
+    accents now, a store of an earlier release would have had the next crawl start the document
+    anew beside its history, and a subscription filter on it name a key no document has."""
+    from alembic import command
+
+    old, new = "soci-t-g-n-rale/conditions-g-n-rales", "societe-generale/conditions-generales"
+    entry = {"type": "Conditions générales", "url": site.url("/cg"), "select": "main"}
+    catalog = tmp_path / "societe-generale.yaml"
+    declared = {"service": "Société Générale", "documents": [entry]}
+    catalog.write_text(yaml.safe_dump(declared, allow_unicode=True), encoding="utf-8")
+    home = Home(tmp_path, db_url)
+    crawl = ("crawl", "--catalog", str(catalog), "--only", "societe-generale", "--all", *FAST)
+    site.html("/cg", "<html><body><main><p>Un.</p></main></body></html>")
+    assert home.run(*crawl).code == 0
+    engine = open_store(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:  # as an earlier release left it
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+        connection.execute(update(Document).values(key=old))
+    filters = NewSubscription("sg", "json://x", services=["Soci-t-G-N-Rale"], documents=[old])
+    add_subscription(engine, filters, T0)
+    engine.dispose()
+
+    site.html("/cg", "<html><body><main><p>Un.</p><p>Deux.</p></main></body></html>")
+    crawled = home.run(*crawl)
+
+    assert crawled.code == 0, crawled
+    [document] = home.run("documents", "--json").json()
+    assert (document["key"], document["versions"]) == (new, 2)
+    [change] = home.run("history", "--json").json()
+    assert (change["key"], change["from_version"], change["to_version"]) == (new, 1, 2)
+    [subscription] = home.run("subscriptions", "list", "--json").json()
+    assert (subscription["services"], subscription["documents"]) == (["societe-generale"], [new])
+
+
+def test_a_key_whose_new_spelling_another_document_has_is_kept_and_said(db_url: str) -> None:
+    from alembic import command
+
+    accented = DocumentInfo("caf/terms", "Café", "Terms", "https://example.invalid/cafe")
+    plain = DocumentInfo("cafe/terms", "Cafe", "Terms", "https://example.invalid/cafe-plain")
+    history = History(db_url, documents=(accented, plain))
+    config = alembic_config()
+    with history.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+
+    said: list[str] = []
+    open_store(db_url, notice=said.append)
+
+    assert [row.key for row in list_documents(history.engine)] == ["caf/terms", "cafe/terms"]
+    assert said[1:] == [
+        "kept the document key caf/terms of Café (Terms) as it was: its key in this release,"
+        " cafe/terms, is another document's already; their histories stay apart"
+    ]
 
 
 def _rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
