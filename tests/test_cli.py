@@ -78,6 +78,39 @@ def test_a_crawl_outside_a_terminal_leaves_stderr_empty(home: Home, site: Site) 
     assert previewed.code == 0 and not previewed.stderr.startswith("\n"), previewed
 
 
+def test_the_crawl_summary_reads_whole_on_a_narrow_terminal(home: Home, site: Site) -> None:
+    """Below about 55 columns the counts' headers were cut (`che… unc… cha…`), and beside a
+    long key a change's summary or a fetch's failure was not shown at all: each table that
+    does not fit is now laid out one row (or count) a line, keys whole."""
+    long_type = "Developer Program License Agreement for Apps"
+    site.html("/t", "<html><body><main><p>One.</p></main></body></html>")
+    catalog = home.catalog(
+        [
+            {"type": long_type, "url": site.url("/t"), "select": "main"},
+            {"type": f"Retired {long_type}", "url": site.url("/gone"), "select": "main"},
+        ]
+    )
+    home.crawl(catalog)
+    ban = "We may terminate your account at any time without notice."
+    site.html("/t", f"<html><body><main><p>One.</p><p>{ban}</p></main></body></html>")
+    fast = [arg for arg in FAST if arg != "--quiet"]  # the summary, as a terminal shows it
+    crawl = ("crawl", "--catalog", str(catalog), "--only", "testsite", "--all", *fast)
+
+    narrow = home.run(*crawl, columns=40)
+
+    [change] = home.run("history", "--json").json()
+    lines = narrow.stdout.splitlines()
+    assert "…" not in narrow.stdout, narrow.stdout
+    for count in ("checked", "unchanged", "changed", "new", "failed", "not due"):
+        assert any(line.split("│")[0].strip() == count for line in lines), narrow.stdout
+    assert f"{change['id']}  testsite/developer-program-license-agreement-for-apps" in lines
+    assert "testsite/retired-developer-program-license-agreement-for-apps" in lines
+    assert change["summary"] in " ".join(narrow.stdout.split())
+    assert "HTTP 404" in " ".join(narrow.stdout.split())
+    wide = home.run(*crawl, columns=120)  # as it was: tables
+    assert "checked ┃ unchanged ┃ changed" in wide.stdout, wide.stdout
+
+
 def test_json_outputs_keep_their_documented_fields(home: Home, site: Site) -> None:
     site.html("/t", "<html><body><main><p>One.</p></main></body></html>")
     catalog = home.catalog([{"type": "Terms", "url": site.url("/t"), "select": "main"}])

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -484,6 +486,30 @@ def _elsewhere(outcomes: list[CrawlOutcome]) -> None:
         )
 
 
+_UNBOUNDED = 100_000  # columns
+
+
+def _fits(table: Table) -> bool:
+    """Whether the terminal is wide enough for each of `table`'s columns, its words whole: in a
+    narrower one, rich cut them to a letter and an ellipsis (below 55 columns the crawl's
+    counts read `che… unc… cha…`) or left them out (a change's summary beside a long key)."""
+    unbounded = console.options.update_width(_UNBOUNDED)  # measured within the width, it fits
+    return Measurement.get(console, unbounded, table).minimum <= console.width
+
+
+def _print_table(table: Table, stacked: list[tuple[Text, Text]]) -> None:
+    """`table`, or where it does not fit, its rows one under another: each row's heading (its
+    document's key, whole: the terminal wraps it, and it is still copied as one line), then
+    the rest, indented."""
+    if _fits(table):
+        console.print(table)
+        return
+    console.print(Text(str(table.title), style="table.title"))
+    for heading, rest in stacked:
+        console.print(heading, soft_wrap=True)
+        console.print(Padding(rest, (0, 0, 0, 4)))
+
+
 def _summary(result: CrawlResult, schedule: Schedule, store: Engine) -> None:
     if not result.outcomes and not result.elsewhere:
         console.print(f"Nothing is due: {_waiting(schedule)}.", highlight=False)
@@ -492,18 +518,25 @@ def _summary(result: CrawlResult, schedule: Schedule, store: Engine) -> None:
     # apart (and still due), not listed as failures.
     unreached = result.unreached if result.interrupted else []
     failed = [item for item in result.failed if item not in unreached]
-    counts = Table(title="Crawl summary", show_edge=False)
-    for column in ("checked", "unchanged", "changed", "new", "failed", "not due"):
-        counts.add_column(column, justify="right")
-    unchanged = result.count("unchanged") + result.count("not-modified")
-    counts.add_row(
+    labels = ("checked", "unchanged", "changed", "new", "failed", "not due")
+    values = (
         str(len(result.outcomes) - len(unreached)),
-        str(unchanged),
+        str(result.count("unchanged") + result.count("not-modified")),
         str(result.count("changed")),
         str(result.count("first")),
         str(len(failed)),
         str(len(schedule.waiting) + len(result.elsewhere)),
     )
+    counts = Table(title="Crawl summary", show_edge=False)
+    for label in labels:
+        counts.add_column(label, justify="right")
+    counts.add_row(*values)
+    if not _fits(counts):  # one count a line
+        counts = Table(title="Crawl summary", show_edge=False, show_header=False)
+        counts.add_column()
+        counts.add_column(justify="right")
+        for row in zip(labels, values, strict=True):
+            counts.add_row(*row)
     console.print(counts)
     if schedule.waiting:
         console.print(f"Not due: {_waiting(schedule)}.", highlight=False)
@@ -520,17 +553,20 @@ def _summary(result: CrawlResult, schedule: Schedule, store: Engine) -> None:
         # them, and a key folded at 80 columns (`…-term` / `s`) cannot be copied.
         table.add_column("document", no_wrap=True)
         table.add_column("summary", ratio=1, overflow="fold")
+        rows = []
         for item in changed:
             effective = date.fromisoformat(item.effective_date) if item.effective_date else None
             document = Text(item.key)
             if item.change_id in redeclared:  # the new selectors may be what changed it
                 document.append("\n(declaration changed)", style="dim")
-            table.add_row(str(item.change_id), document, Text(dated(item.detail, effective)))
-        console.print(table)
+            summary = Text(dated(item.detail, effective))
+            table.add_row(str(item.change_id), document, summary)
+            rows.append((Text(f"{item.change_id}  ").append_text(document), summary))
+        _print_table(table, rows)
     if failed and not result.offline:  # offline, one sentence says it better than N rows
         table = Table(title="Failed fetches", show_edge=False)
         table.add_column("document", no_wrap=True)
         table.add_column("reason", overflow="fold")
         for item in failed:
             table.add_row(escape(item.key), escape(item.detail))
-        console.print(table)
+        _print_table(table, [(Text(item.key), Text(item.detail)) for item in failed])
