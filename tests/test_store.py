@@ -19,7 +19,16 @@ from sqlmodel import Session, col, select
 
 from diffengine import assess, text_fingerprint
 from store.db import HEAD, StoreError, alembic_config, open_store
-from store.models import Change, Document, Fetch, Snapshot, Version, decompress
+from store.models import (
+    Change,
+    Delivery,
+    Document,
+    Fetch,
+    Snapshot,
+    Subscription,
+    Version,
+    decompress,
+)
 from store.outbox import queue_owed
 from store.queries import (
     Revert,
@@ -283,6 +292,21 @@ def test_a_document_keyed_with_accents_for_word_breaks_keeps_its_history_under_i
         connection.execute(update(Document).values(key=old))
     filters = NewSubscription("sg", "json://x", services=["Soci-t-G-N-Rale"], documents=[old])
     add_subscription(engine, filters, T0)
+    event = {"key": old, "service": "Société Générale", "document_type": "Conditions générales"}
+    event |= {"url": entry["url"], "issue": "not-found", "detail": "HTTP 404", "streak": 3}
+    with Session(engine) as session, session.begin():  # its fetch problem, still to be sent
+        subscription_id = session.exec(select(Subscription.id)).one()
+        document_id = session.exec(select(Document.id)).one()
+        issue = Delivery(
+            subscription_id=subscription_id,
+            topic=f"fetch-issue:{document_id}:{T0.isoformat()}",
+            document_id=document_id,
+            event=event | {"since": T0.isoformat()},
+            status="failed",
+            created_at=T0,
+            next_attempt_at=T0,
+        )
+        session.add(issue)
     engine.dispose()
 
     site.html("/cg", "<html><body><main><p>Un.</p><p>Deux.</p></main></body></html>")
@@ -295,6 +319,8 @@ def test_a_document_keyed_with_accents_for_word_breaks_keeps_its_history_under_i
     assert (change["key"], change["from_version"], change["to_version"]) == (new, 1, 2)
     [subscription] = home.run("subscriptions", "list", "--json").json()
     assert (subscription["services"], subscription["documents"]) == (["societe-generale"], [new])
+    with Session(create_engine(db_url)) as session:
+        assert session.exec(select(Delivery.event)).one()["key"] == new
 
 
 def test_a_key_whose_new_spelling_another_document_has_is_kept_and_said(db_url: str) -> None:
