@@ -144,8 +144,18 @@ def _text(line: Line) -> str:
     return old + {"added": "+ ", "removed": "- "}.get(line.style, "") + line.text + _noted(line)
 
 
+# An `@` opening a word (`@here`, `@all`, `<@123>`, Zulip's `@**all**`, Mattermost's `@name`),
+# or before the names that ping a whole channel wherever they stand, as Discord reads them.
+_MENTION = re.compile(r"(?<!\w)@(?=\S)|@(?=(?:everyone|here|channel|all)\b)", re.IGNORECASE)
+
+
 def _escaped(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """`text` as plain text in Markdown, and mentioning no one: the chats that read Markdown
+    (Discord, Mattermost, Zulip, Slack, Rocket.Chat) pinged a whole channel, or a user, for a
+    policy quoting `@everyone` or `<@123>`, and Apprise's Discord embeds even asked Discord to.
+    A zero-width space after the `@` makes it no mention in any of them, and reads the same; a
+    mail address (`privacy@example.com`) is left whole."""
+    return _MENTION.sub("@\u200b", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 def _markdown(line: Line, strike: str = "~~") -> str:

@@ -20,6 +20,8 @@ from email import message_from_bytes, policy
 import pytest
 from apprise.plugins.discord import NotifyDiscord
 from apprise.plugins.infobip import NotifyInfobip
+from apprise.plugins.slack import NotifySlack
+from apprise.plugins.zulip import NotifyZulip
 from markdown_it import MarkdownIt
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -1344,3 +1346,54 @@ def test_a_chat_that_shows_text_as_markdown_gets_the_policys_markup_escaped(
     assert f'<a href="{WHATSAPP.url}">Source</a>' in shown
     assert "<strong>Scrapers must stop; see [our terms](https://evil.example/x) *now*." in shown
     assert "Bots *must* not use_the [API](https://evil.example)" in shown
+
+
+MENTIONS = ["@everyone", "@here", "@channel", "@all", "<@123456789012345678>", "<!channel>"]
+
+
+@pytest.mark.parametrize(
+    "service", ["discord", "discord-embeds", "mattermost", "slack", "zulip", "rocket"]
+)
+def test_a_policy_quoting_a_mention_pings_no_one(
+    history: History, hook: Webhook, monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    """A policy quoting `@everyone`, `@here`, `<@id>` (an example in a bot policy) was posted
+    as it is, and the chat pinged the whole channel, or the user; with Discord's embeds
+    Apprise even asked Discord to (`allow_mentions`). The chats get each `@` of a mention
+    followed by a zero-width space, which no chat reads as a mention; a mail address is kept."""
+    monkeypatch.setattr(NotifyDiscord, "notify_url", f"http://127.0.0.1:{hook.port}/api")
+    monkeypatch.setattr(NotifySlack, "api_url", f"http://127.0.0.1:{hook.port}/slack/{{}}")
+    monkeypatch.setattr(NotifyZulip, "notify_url", f"http://127.0.0.1:{hook.port}/zulip/{{org}}")
+    hook.reply = lambda headers: {"ok": True}  # Slack's API's answer to a post it took
+    token = "WebhookTOKENabcdef123"
+    add(
+        history,
+        {
+            "discord": f"discord://1234567890/{token}",
+            "discord-embeds": f"discord://1234567890/{token}?format=markdown",
+            "mattermost": f"mmost://127.0.0.1:{hook.port}/{token}",
+            "slack": "slack://xoxb-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d/#general",
+            "zulip": "zulip://bot@org/abcdefghijklmnopqrstuvwxyz123456/general",
+            "rocket": f"rocket://{token}@127.0.0.1:{hook.port}/?mode=webhook&webhook={token}",
+        }[service],
+    )
+    quoted = " ".join(MENTIONS) + " @**all** (write to privacy@example.com)"
+    history.change(summary="Bots may not ping @everyone", sentences=[quoted])
+    assert deliver_owed(history.engine).delivered == 1
+    [post] = hook.posts
+    post.pop("topic", None)  # a title in a field of its own (Zulip's topic, Slack's attachment
+    for part in [*post.get("attachments", []), *post.get("embeds", [])]:  # or Discord's embed
+        part.pop("title")  # title) is shown apart from the message, where no mention pings
+    sent = json.dumps(post, ensure_ascii=False)
+    # Apprise's Discord embeds take a mail address's `@example` for a mention: it pings no one.
+    pinged = post.get("allow_mentions", {})
+    assert not (
+        pinged.get("users")
+        or pinged.get("roles")
+        or {"everyone", "here"} & {*pinged.get("parse", [])}
+    )
+    mention = (
+        r"@(everyone|here|channel|all|\d|\\\\\*)|(?<!\\)<!channel"  # escaped: \<, Slack's &lt;
+    )
+    assert not re.search(mention, sent)
+    assert "privacy@example.com" in sent and "everyone" in sent
