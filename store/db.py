@@ -214,12 +214,32 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
+def _migration_busy(error: Exception) -> StoreError:
+    """What a process says that gave up waiting for another one's migration of the store."""
+    return StoreError(
+        f"another process has been migrating it for over {MIGRATION_WAIT} s (or holds its"
+        f" migration lock, stopped midway): try again once it is done, or stop it"
+        f" ({driver_words(error)})"
+    )
+
+
 @contextmanager
 def _migration_lock(engine: Engine) -> Iterator[None]:
-    """On PostgreSQL, an advisory lock; SQLite's migration takes the write lock (`_migrating`)."""
+    """On PostgreSQL, an advisory lock; SQLite's migration takes the write lock (`_migrating`).
+
+    The advisory lock is waited for MIGRATION_WAIT at most, as SQLite's write lock is
+    (`lock_timeout` bounds it): held by a migration stuck, a process stopped at a breakpoint
+    or a psql session left open, it was waited for without end, and nothing said why."""
     if engine.url.get_backend_name() == "postgresql":
         with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            connection.execute(text(f"SET lock_timeout = '{MIGRATION_WAIT}s'"))
+            try:
+                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                    raise
+                raise _migration_busy(error) from error
+            connection.execute(text("RESET lock_timeout"))
             connection.commit()
             try:
                 yield
@@ -318,7 +338,13 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
         driver.execute("PRAGMA foreign_keys=OFF")
         driver.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT * 1000}")
         try:
-            with connection.begin():
+            try:
+                transaction = connection.begin()
+            except DBAPIError as error:
+                if "locked" not in driver_words(error):
+                    raise
+                raise _migration_busy(error) from error
+            with transaction:
                 yield connection
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
                 if broken is not None:

@@ -17,8 +17,10 @@ from sqlalchemy import Engine, create_engine, event, inspect, update
 from sqlalchemy import text as sa_text
 from sqlmodel import Session, col, select
 
+import store.db
 from diffengine import assess, text_fingerprint
-from store.db import HEAD, StoreError, alembic_config, open_store
+from store.db import _PG_MIGRATION_LOCK as MIGRATION_LOCK
+from store.db import HEAD, StoreError, alembic_config, make_engine, open_store, writer
 from store.models import (
     Change,
     Delivery,
@@ -105,6 +107,26 @@ def test_concurrent_first_runs_do_not_race_on_schema_creation(db_url: str) -> No
     errors = [child.communicate(timeout=120)[1] for child in children]
     assert [child.returncode for child in children] == [0, 0, 0, 0], errors
     assert "document" in inspect(open_store(db_url)).get_table_names()
+
+
+def test_a_migration_waited_for_too_long_gives_up_and_says_why(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process opening a store another one is migrating waits for it, at most MIGRATION_WAIT:
+    on PostgreSQL, held by a migration stuck (a process stopped at a breakpoint, a session
+    left open in psql), the advisory lock was waited for without end, and nothing said why;
+    SQLite's write lock gave up with its bare "database is locked". Both now say what holds
+    them up."""
+    monkeypatch.setattr(store.db, "MIGRATION_WAIT", 1)
+    holder = make_engine(db_url)
+    with writer(holder).begin() as connection:  # another process's migration, under way
+        if holder.dialect.name == "postgresql":
+            connection.execute(sa_text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        with pytest.raises(StoreError, match="another process has been migrating it") as raised:
+            open_store(db_url)
+    assert "for over 1 s" in str(raised.value) and "try again" in str(raised.value)
+    holder.dispose()
+    assert open_store(db_url).dialect.name == holder.dialect.name  # the wait is over: it opens
 
 
 def test_a_new_store_leaves_nothing_but_itself_in_its_folder(tmp_path: Path) -> None:
