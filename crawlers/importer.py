@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -174,6 +175,19 @@ def _read_text(path: Path, rules: HtmlRules) -> str:
     return text
 
 
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
+    """Why a `.md` file was skipped that is not UTF-8, and how to convert it: Python's words
+    (`'utf-8' codec can't decode byte 0xe9 in position 14: invalid continuation byte`) named
+    neither. Windows-1252 is what such a file most often is (Notepad's, Word's "plain text")."""
+    source = shlex.quote(str(path))
+    converted = shlex.quote(f"{path}.utf8")
+    return (
+        f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start});"
+        " convert it to UTF-8 and import again, from Windows-1252 (the usual other) with:"
+        f" iconv -f windows-1252 -t utf-8 {source} > {converted} && mv {converted} {source}"
+    )
+
+
 def _versions(folder: Path) -> list[tuple[datetime, list[Path]]]:
     """The folder's versions, oldest first: the files of one moment make one version.
 
@@ -237,7 +251,9 @@ def import_folder(
             on_file(path)
             try:
                 texts.append(_read_text(path, rules or HtmlRules()))
-            except (OSError, UnicodeDecodeError, ExtractionError) as error:
+            except UnicodeDecodeError as error:
+                report.skipped.append(f"{path.name}: {_not_utf8(path, error)}")
+            except (OSError, ExtractionError) as error:
                 report.skipped.append(f"{path.name}: {error}")
         if len(texts) < len(paths):
             continue  # a version missing a page is no version of the whole

@@ -220,6 +220,26 @@ def test_an_empty_or_binary_markdown_file_is_skipped_not_a_version(
     assert [excerpt["sentence"] for excerpt in change["excerpts"]] == ["Humans [2Jtoo."]
 
 
+def test_a_markdown_file_not_in_utf8_is_skipped_saying_how_to_convert_it(
+    home: Home, tmp_path: Path
+) -> None:
+    """A `.md` file saved in Windows-1252 was skipped with Python's own words (`'utf-8' codec
+    can't decode byte 0xe9 in position 14: invalid continuation byte`), which named no encoding
+    to convert it from, nor how."""
+    folder = tmp_path / "Chatterbox__Bot-Rules"
+    write(folder / "2025-01-01.md", "# Rules\n\nBots are banned.\n")
+    (folder / "2025-02-01.md").write_bytes("# Règles\n\nBots are banned.\n".encode("cp1252"))
+    result = home.run("import-history", str(folder))
+    assert result.code == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    assert (
+        "skipped chatterbox/bot-rules: 2025-02-01.md: not UTF-8 text (byte 0xe8 at offset 3);"
+        " convert it to UTF-8 and import again" in said
+    ), said
+    assert f"iconv -f windows-1252 -t utf-8 {folder / '2025-02-01.md'}" in said, said
+    assert "codec" not in said
+
+
 def test_a_folder_named_otherwise_than_service_and_type_is_named_by_its_path(
     home: Home, tmp_path: Path
 ) -> None:
