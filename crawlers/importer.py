@@ -25,7 +25,7 @@ from pathlib import Path
 from crawlers.declarations import document_key
 from crawlers.extraction import ExtractionError, extract_markdown
 from crawlers.extraction.decoding import decode
-from diffengine import assess
+from diffengine import assess, compare
 from store.queries import recorded_versions
 from store.repository import Attempt, DocumentInfo, Judge, Repository, text_sha256
 
@@ -37,6 +37,7 @@ _DATED = re.compile(
 )
 _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")  # meant as a date, read or not
 SUFFIXES = (".md", ".html", ".htm")
+UNRELATED = 0.1  # under this share of a history's paragraphs kept, a file is another document's
 
 
 def _moment(stem: str) -> datetime | None:
@@ -146,6 +147,9 @@ class FolderReport:
     older: int = 0  # files older than the latest version whose text the history lacks
     recorded_until: datetime | None = None  # see recorded_versions, before the import
     skipped: list[str] = field(default_factory=list)
+    # The first file recorded after the document's history, and the share of that history's
+    # paragraphs it kept, when under UNRELATED: most likely another document's (`_kept`).
+    unlike: tuple[str, float] | None = None
 
     @property
     def read(self) -> bool:
@@ -173,6 +177,16 @@ def _read_text(path: Path, rules: HtmlRules) -> str:
     if not text.strip():
         raise ExtractionError("empty-text", "the file holds no text")
     return text
+
+
+def _kept(recorded: str, text: str) -> float:
+    """The share of the paragraphs of the `recorded` text that `text` keeps, as they are or
+    reworded, by the diff engine's own pairing of the two: those it finds removed are gone.
+    Another document's text keeps next to none (a TikTok folder imported under WhatsApp's key,
+    recorded as a high change without a word); a policy's next version most of them."""
+    report = compare(recorded, text)
+    removed = sum(1 for paragraph in report.paragraphs if paragraph.kind == "removed")
+    return 1 - removed / len(report.old_blocks) if report.old_blocks else 1.0
 
 
 def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
@@ -264,6 +278,9 @@ def import_folder(
         if until is not None and at < until:
             report.older += len(paths)
             continue
+        first = until is not None and not report.versions  # the first file after the history
+        if first and (kept := _kept(repository.latest_text(key) or "", text)) < UNRELATED:
+            report.unlike = (paths[0].name, kept)
         if not made:  # with its first version: an import that records none leaves no document
             repository.sync_documents([document], at=at, refresh=False)
             made = True

@@ -240,6 +240,33 @@ def test_a_markdown_file_not_in_utf8_is_skipped_saying_how_to_convert_it(
     assert "codec" not in said
 
 
+def test_a_folder_sharing_nothing_with_the_documents_text_is_imported_with_a_warning(
+    home: Home, tmp_path: Path
+) -> None:
+    """A TikTok folder imported under WhatsApp's key (`--service WhatsApp --type Terms`, a
+    slip of the shell's history) was recorded as WhatsApp's next version, a high change,
+    and nothing said; the import warns when a folder's first file keeps almost nothing of
+    the text the document has recorded. The same document's next version is no warning."""
+    whatsapp = [
+        f"WhatsApp clause {n}: you must not use our Services to send spam." for n in range(8)
+    ]
+    tiktok = [f"TikTok section {n}: creators own the videos they post here." for n in range(8)]
+    write(tmp_path / "WhatsApp__Terms" / "2025-01-01.md", "\n\n".join(whatsapp))
+    write(tmp_path / "later" / "2025-03-01.md", "\n\n".join([*whatsapp, "Bots are banned."]))
+    write(tmp_path / "tiktok" / "2025-06-01.md", "\n\n".join(tiktok))
+    assert home.run("import-history", str(tmp_path / "WhatsApp__Terms")).code == 0
+    named = ("--service", "WhatsApp", "--type", "Terms")
+    later = home.run("import-history", str(tmp_path / "later"), *named)
+    assert later.code == 0 and "warning" not in later.stderr, later.stderr
+    other = home.run("import-history", str(tmp_path / "tiktok"), *named)
+    assert other.code == 0, other.stderr
+    said = " ".join(other.stderr.split())
+    assert (
+        "warning: whatsapp/terms: 2025-06-01.md keeps 0% of the paragraphs of the text recorded"
+        " before it (2025-03-01 00:00 UTC)" in said
+    ), said
+
+
 def test_a_folder_named_otherwise_than_service_and_type_is_named_by_its_path(
     home: Home, tmp_path: Path
 ) -> None:

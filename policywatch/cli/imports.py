@@ -110,6 +110,16 @@ def import_history(
                 err_console.print(
                     f"[yellow]skipped[/] {escape(report.key)}: {escape(reason)}", highlight=False
                 )
+            if report.unlike:
+                first, kept = report.unlike
+                err_console.print(
+                    f"[yellow]warning:[/] {escape(report.key)}: {escape(first)} keeps {kept:.0%} of"
+                    " the paragraphs of the text recorded before it"
+                    f" ({report.recorded_until:%Y-%m-%d %H:%M} UTC), as another document's would:"
+                    " it is recorded as its next version; if the folder is another document's,"
+                    " name it with --service and --type",
+                    highlight=False,
+                )
             if report.older:
                 err_console.print(
                     f"[yellow]left out[/] {escape(report.key)}: {counted(report.older, 'file')}"
