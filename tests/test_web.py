@@ -395,11 +395,15 @@ def test_the_pagers_links_say_the_page_they_lead_to(paged_client: TestClient) ->
     ]
 
 
-def older_link(page: str) -> str:
-    """Where a page's "older" link leads, as a browser follows it."""
-    found = re.search(r'rel="next" href="\?([^"]+)"', page)
-    assert found, "no older link"
+def pager_link(page: str, rel: str) -> str:
+    """Where a page's "older" (`next`) or "newer" (`prev`) link leads, as a browser follows it."""
+    found = re.search(rf'rel="{rel}" href="\?([^"]+)"', page)
+    assert found, f"no {rel} link"
     return "?" + html.unescape(found[1])
+
+
+def older_link(page: str) -> str:
+    return pager_link(page, "next")
 
 
 def test_the_older_link_goes_on_after_the_last_change_shown_whatever_arrives(
@@ -432,10 +436,7 @@ def test_the_older_link_goes_on_after_the_last_change_shown_whatever_arrives(
 
 
 def newer_link(page: str) -> str:
-    """Where a page's "newer" link leads, as a browser follows it."""
-    found = re.search(r'rel="prev" href="\?([^"]+)"', page)
-    assert found, "no newer link"
-    return "?" + html.unescape(found[1])
+    return pager_link(page, "prev")
 
 
 def test_the_newer_link_goes_on_before_the_first_change_shown_whatever_arrives(
