@@ -150,7 +150,12 @@ async def abort_request(request: BrowserRequest) -> bool:
 
 
 def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
-    """Request meta that renders `page` in Chromium and waits for what its selectors pick."""
+    """Request meta that renders `page` in Chromium and waits for what its selectors pick.
+
+    The navigation ends once the page is parsed (`domcontentloaded`), not at its `load`
+    event, which waits for every script, stylesheet and frame: an async analytics script or
+    a chat widget's frame that never answers held it back for good, and a policy on screen
+    failed as a `timeout`. What the policy needs is waited for after (`wait_for_content`)."""
     from scrapy_playwright.page import PageMethod
 
     # A range's content begins at its start element: wait for that.
@@ -158,6 +163,7 @@ def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
     navigation = Navigation()
     return {
         "playwright": True,
+        "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
         "playwright_page_init_callback": navigation.watch,
         "playwright_page_methods": [PageMethod(wait_for_content, css, timeout_ms, navigation)],
         NAVIGATION: navigation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -351,3 +352,26 @@ def test_a_pdf_answer_to_a_rendered_page_is_read_as_the_pdf(
     assert clause in home.run("text", "testsite/served").stdout
     again = outcomes(home.crawl(catalog, *browser))
     assert again == {"testsite/declared": ("unchanged", ""), "testsite/served": ("unchanged", "")}
+
+
+def test_a_page_whose_script_or_frame_never_answers_is_read_all_the_same(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """Chromium's navigation waited for the page's `load` event, which an async analytics
+    script or a chat widget's frame that never answers holds back for good: a policy on
+    screen failed as a `timeout` after the whole timeout (30 s by default), and a crawl of
+    such pages said the machine looked offline. The wait starts once the page is parsed."""
+    never = threading.Event()
+    site.html("/beacon.js", "", content_type="application/javascript", held=never)
+    site.html("/chat", "<p>How can we help?</p>", held=never)
+    hanging = "<script async src='/beacon.js'></script><iframe src='/chat'></iframe>"
+    site.html("/usage", f"<html><body><main><p>{CLAUSE}</p></main>{hanging}</body></html>")
+    catalog = home.catalog(
+        [{"type": "Usage", "url": site.url("/usage"), "select": "main", "render": "browser"}]
+    )
+    try:
+        result = home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    finally:
+        never.set()
+    assert outcomes(result) == {"testsite/usage": ("first", "")}
+    assert CLAUSE in home.run("text", "testsite/usage").stdout
