@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.settings import Settings
 
 from crawlers.declarations import Page
@@ -68,6 +68,28 @@ SETTLE_MS = 10_000  # at most, for a page's requests to settle once its element 
 # At most, for a challenge on screen to solve itself (its script reloads the page, or writes it).
 CHALLENGE_GRACE_MS = 5_000
 LOOK_MS = 500  # how often the screen is looked at for a challenge while the page is waited for
+# The page's HTML as it is shown, its open shadow trees in place of their hosts' children and
+# what their slots show in place of the slots; null when it has none. Copied into a document
+# of no window, where a web component's class is not run again for its copy.
+COMPOSED_HTML = """() => {
+  if (![...document.querySelectorAll("*")].some((element) => element.shadowRoot)) return null;
+  const inert = document.implementation.createHTMLDocument("");
+  const fill = (into, nodes) => {
+    for (const node of nodes) {
+      if (node.localName === "slot") {
+        const shown = node.assignedNodes();
+        fill(into, shown.length ? shown : node.childNodes);
+      } else {
+        const copy = into.appendChild(inert.importNode(node, false));
+        fill(copy, (node.shadowRoot || node).childNodes);
+      }
+    }
+  };
+  const root = inert.importNode(document.documentElement, false);
+  fill(root, document.documentElement.childNodes);
+  const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
+  return doctype + root.outerHTML;
+}"""
 
 
 def _configured(settings: Settings) -> str | None:
@@ -175,17 +197,19 @@ class Navigation:
     no policy page (an error status, a body that is not HTML, a login or home page the page
     went to) ends the wait for the policy's element at once, where it was waited for until the
     timeout; and a body that is not HTML (a PDF) is read as the server sent it, not as the
-    viewer Chromium shows it in."""
+    viewer Chromium shows it in; and a page that draws its text in shadow trees is read with
+    them in place."""
 
     def __init__(self) -> None:
         self.requested = ""
         self.answer: BrowserResponse | None = None  # the main frame's last, redirects aside
         self.body: bytes | None = None  # the server's own bytes, when they are no HTML
+        self.composed: str | None = None  # the page's HTML with its shadow trees, if it has any
         self.elsewhere = asyncio.Event()
 
     async def watch(self, page: BrowserPage, request: Request) -> None:
         """scrapy-playwright's page init callback: called before each attempt's navigation."""
-        self.requested, self.answer, self.body = request.url, None, None
+        self.requested, self.answer, self.body, self.composed = request.url, None, None, None
         self.elsewhere = asyncio.Event()
         page.on("response", self._answered)
 
@@ -214,6 +238,16 @@ class Navigation:
             if again.ok:
                 self.body = await again.body()
 
+    async def compose(self, page: BrowserPage) -> None:
+        """Keep the page's HTML with its open shadow trees in place, if it has any: Chromium's
+        HTML of a page (`page.content()`) leaves them out, and a policy a web component draws
+        (its text in the component's shadow tree) was waited for, Playwright's selectors
+        seeing into them, then read as missing. A closed shadow tree cannot be read."""
+        from playwright.async_api import Error as BrowserError
+
+        with contextlib.suppress(BrowserError):  # a navigation replacing it: read as it is
+            self.composed = await page.evaluate(COMPOSED_HTML)
+
 
 def _is_html(response: BrowserResponse) -> bool:
     return media_type(response.headers.get("content-type")) in HTML_TYPES
@@ -221,11 +255,19 @@ def _is_html(response: BrowserResponse) -> bool:
 
 def own_body(response: Response) -> Response:
     """A rendered response with the server's own bytes in place of Chromium's rendering of
-    them, when they are no HTML (a PDF, in its viewer); any other response as it is."""
+    them, when they are no HTML (a PDF, in its viewer), or with the page's HTML with its shadow
+    trees in place of Chromium's without them (in the response's encoding, which extraction
+    reads it in: a character it lacks as a character reference); any other response as it is."""
     navigation = response.meta.get(NAVIGATION)
-    if navigation is None or navigation.body is None:
+    if navigation is None:
         return response
-    return response.replace(body=navigation.body)
+    if navigation.body is not None:
+        return response.replace(body=navigation.body)
+    if navigation.composed is not None and isinstance(response, TextResponse):
+        return response.replace(
+            body=navigation.composed.encode(response.encoding, "xmlcharrefreplace")
+        )
+    return response
 
 
 async def wait_for_content(
@@ -251,6 +293,7 @@ async def wait_for_content(
         _walled(page, navigation),
     )
     await navigation.read_body(page, timeout_ms)
+    await navigation.compose(page)
 
 
 async def _first(*waits: Awaitable[object]) -> None:

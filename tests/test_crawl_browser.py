@@ -375,3 +375,42 @@ def test_a_page_whose_script_or_frame_never_answers_is_read_all_the_same(
         never.set()
     assert outcomes(result) == {"testsite/usage": ("first", "")}
     assert CLAUSE in home.run("text", "testsite/usage").stdout
+
+
+# A policy drawn by a web component: its text is in the component's shadow tree, the heading
+# the page passes it put in place by a <slot>.
+SHADOW = """<html><body><policy-view><h1 slot="title">Usage Policy</h1></policy-view><script>
+customElements.define("policy-view", class extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({mode: "open"}).innerHTML =
+      "<style>p { color: #333 }</style><article id='terms'><slot name='title'></slot>"
+      + "<p>%s</p><slot name='missing'><p>Last updated: May 2026.</p></slot></article>";
+  }
+});
+</script></body></html>"""
+
+
+def test_a_policy_in_a_shadow_tree_is_read_as_it_is_shown(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """Chromium's HTML of a page leaves its shadow trees out: a policy a web component draws
+    was waited for (Playwright's selectors see into them), then failed as `selector-matched-
+    nothing` with a `select`, as `empty-text` without. Open shadow trees are read in place."""
+    site.html("/usage", SHADOW % CLAUSE)
+    # A page in a charset without the script's characters (its HTML is read in that charset).
+    latin = (SHADOW % "Don\\u2019t send \\u2265 60 requests a minute.").encode("latin-1")
+    site.pages["/latin"] = Page(latin, content_type="text/html; charset=iso-8859-1")
+    catalog = home.catalog(
+        [
+            {"type": "Picked", "url": site.url("/usage"), "select": "#terms", "render": "browser"},
+            {"type": "Whole", "url": site.url("/usage"), "render": "browser"},
+            {"type": "Latin", "url": site.url("/latin"), "select": "#terms", "render": "browser"},
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}"))
+    assert set(seen.values()) == {("first", "")}
+    for key in ("testsite/picked", "testsite/whole"):
+        text = home.run("text", key).stdout
+        assert text == f"# Usage Policy\n\n{CLAUSE}\n\nLast updated: May 2026.\n"
+    assert "Don’t send ≥ 60 requests a minute." in home.run("text", "testsite/latin").stdout
