@@ -13,7 +13,9 @@ import importlib
 import os
 import re
 import shlex
+import sqlite3
 import stat
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -81,13 +83,31 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event, not the driver, open transactions (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _write_ahead(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     # SQLite's lower() folds ASCII letters only: "Wïdget Ünion" never met a filter lowered in
     # Python ("wïdget ünion"). Python's, as PostgreSQL's, folds every letter.
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _write_ahead(cursor: sqlite3.Cursor) -> None:
+    """Put the store in WAL mode, waiting up to BUSY_TIMEOUT for another process doing the same.
+
+    On a new store (in rollback mode until then), a process switching it while another one
+    holds its write lock, the first of several policywatch commands started at once, is
+    answered "database is locked" at once: SQLite does not wait its busy timeout there, as
+    waiting could deadlock. One of four first runs of one store failed so, now and then."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _lower(value: Any) -> Any:

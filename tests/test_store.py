@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -107,6 +108,26 @@ def test_concurrent_first_runs_do_not_race_on_schema_creation(db_url: str) -> No
     errors = [child.communicate(timeout=120)[1] for child in children]
     assert [child.returncode for child in children] == [0, 0, 0, 0], errors
     assert "document" in inspect(open_store(db_url)).get_table_names()
+
+
+def test_a_new_store_put_in_wal_mode_waits_for_another_process_writing_it(
+    tmp_path: Path,
+) -> None:
+    """A first run switching a new store to WAL while another one held its write lock was
+    answered "database is locked" at once, SQLite's busy timeout not waited (CI: one of four
+    concurrent first runs failed); the switch waits for the lock as every statement does."""
+    path = tmp_path / "store.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # as the first process, writing the new store
+    threading.Timer(0.5, holder.execute, ["COMMIT"]).start()
+
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+
+    assert mode == "wal"
+    holder.close()
+    engine.dispose()
 
 
 def test_a_migration_waited_for_too_long_gives_up_and_says_why(
