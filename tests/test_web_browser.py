@@ -329,8 +329,7 @@ def test_on_a_phone_every_page_fits_its_width(served: str, browser: Any) -> None
     ):
         answer = page.goto(served + path)
         assert answer is not None and answer.status == 200, path
-        overflow = _overflow(page)
-        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+        _assert_fits_the_phone(page, path)
         api = page.get_by_role("link", name="API", exact=True)
         assert api.evaluate("link => link.getBoundingClientRect().right") <= 390, path
 
@@ -513,6 +512,11 @@ def _overflow(page: Any) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 
 
+def _assert_fits_the_phone(page: Any, what: str) -> None:
+    overflow = _overflow(page)
+    assert overflow <= 0, f"{what} is {overflow} px wider than the phone"
+
+
 def _contrast(node: Any) -> float:
     """The WCAG contrast of `node`'s text with the first opaque background behind it."""
     ink = node.evaluate("node => getComputedStyle(node).color")
@@ -664,8 +668,7 @@ def test_on_a_phone_a_lengthened_underline_is_cut_at_the_edge_with_its_words(
     height = underline.evaluate("cell => cell.getBoundingClientRect().height")
     line = underline.evaluate("cell => parseFloat(getComputedStyle(cell).lineHeight)")
     assert height < 2 * line, (height, line)
-    overflow = _overflow(page)
-    assert overflow <= 0, f"the {view} diff is {overflow} px wider than the phone"
+    _assert_fits_the_phone(page, f"the {view} diff")
 
 
 @pytest.mark.browser
@@ -676,8 +679,7 @@ def test_on_a_phone_a_long_source_address_wraps(served_retitled: str, browser: A
     for path in ("/changes/1?all=1", "/documents/acme/terms"):
         page.goto(served_retitled + path)
         assert ACME_FOLDER in page.locator("main").inner_text()
-        overflow = _overflow(page)
-        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+        _assert_fits_the_phone(page, path)
 
 
 @pytest.mark.browser
@@ -782,8 +784,7 @@ def test_on_a_phone_a_word_longer_than_the_screen_breaks(
     ):
         page.goto(served_long_words + path)
         assert ADDRESS_HEADING in page.locator("main").inner_text()
-        overflow = _overflow(page)
-        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+        _assert_fits_the_phone(page, path)
 
 
 @pytest.mark.browser
@@ -824,8 +825,7 @@ def test_on_a_phone_an_error_or_empty_note_quoting_a_long_value_wraps(
         answer = page.goto(served + path)
         assert answer is not None and answer.status == status, path
         assert quoted in page.locator("main").inner_text(), path
-        overflow = _overflow(page)
-        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+        _assert_fits_the_phone(page, path)
 
 
 @pytest.mark.browser
