@@ -20,7 +20,7 @@ from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelp
 from typer.core import TyperGroup
 
 from crawlers.declarations import Catalog, CatalogError, load_catalog
-from notifier.channel import redact_unparsed
+from notifier.masking import redact_unparsed
 from policywatch.cli.terminal import inert_json, safe_console
 from policywatch.config import (
     BASE_URL_EXPECTED,
