@@ -36,21 +36,10 @@ from itertools import chain
 
 from diffengine.compare import ChangeReport, SentenceChange
 from diffengine.dates import days_left, effective_date
-from diffengine.matching import (
-    Unit,
-    allowed_cut,
-    allowed_grown,
-    case_narrowed,
-    dropped,
-    edited_within,
-    find,
-    items_cut,
-    listed_cut,
-    loosened,
-    negated,
-    tightened,
-    touched,
-)
+from diffengine.edits import dropped, edited_within, touched
+from diffengine.exception_edits import case_narrowed, loosened, tightened
+from diffengine.list_edits import allowed_cut, allowed_grown, items_cut, listed_cut
+from diffengine.matching import Unit, find, negated
 from diffengine.normalize import comparable
 from diffengine.periods import NUMBER_WORDS, lengthened
 from diffengine.rules import Rule, RuleMatch, Severity, default_rules, lower, severity_rank
