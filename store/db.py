@@ -35,7 +35,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision. Every command opens the store; comparing the schema's revision
 # with this, instead of asking Alembic for its head, spares each of them ~0.1 s of loading Alembic
 # and reading the migration scripts. tests/test_store.py holds it to Alembic's own head.
-HEAD = "0017"
+HEAD = "0018"
 BUSY_TIMEOUT = 30  # seconds a SQLite statement waits for another process's write lock
 # Seconds a process waits for another one's migration of the same store, which can be long.
 MIGRATION_WAIT = 120

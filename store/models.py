@@ -109,6 +109,18 @@ class Document(SQLModel, table=True):
     redeclared: bool = False
 
 
+class DocumentAlias(SQLModel, table=True):
+    """A key a document was known by before it was renamed (a service's rebranding, a type's
+    new name, a typo fixed: the catalog's `formerly`; or migration 0017's new spelling): the
+    addresses, commands and settings naming it go on finding the document."""
+
+    __tablename__ = "document_alias"
+
+    old_key: str = Field(primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    renamed_at: datetime = _when(nullable=False)
+
+
 class Fetch(SQLModel, table=True):
     """One attempt to fetch a document, whatever came of it."""
 
