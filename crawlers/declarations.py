@@ -68,6 +68,14 @@ def document_key(service: str, document_type: str) -> str:
     return f"{slugify(service)}/{slugify(document_type)}"
 
 
+def accented_key(service: str, document_type: str) -> str:
+    """The key releases before store migration 0017 spelled, each accented letter a word break
+    (`soci-t-g-n-rale/conditions-g-n-rales`): the store renamed such documents, and a user's
+    `intervals` setting may still name one so."""
+    names = (service, document_type)
+    return "/".join(re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") for name in names)
+
+
 def check_css(selector: str) -> str:
     """Compile the selector now, with the extractor's own compiler (and into its cache), so that
     a typo, or a selector cssselect cannot translate (`p::before`), is reported at load time
@@ -187,6 +195,24 @@ SelectorList = Annotated[
     list[SelectorEntry], BeforeValidator(_one_or_many), AfterValidator(_check_selectors)
 ]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+_KEY = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*/[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def _key_shaped(value: str) -> str:
+    """An old key as `formerly` gives it: `service-slug/type-slug`, in any case; a name written
+    in place of its key (`Twitter/Developer Agreement`) is refused with the key it spells."""
+    if _KEY.fullmatch(value.lower()):
+        return value.lower()
+    service, _, document_type = value.partition("/")
+    spelled = f"{slugify(service)}/{slugify(document_type)}"
+    meant = f"; write {spelled}" if _KEY.fullmatch(spelled) else ""
+    raise ValueError(f"{value!r} is not a document key (service-slug/type-slug){meant}")
+
+
+# `formerly`: the keys a document had, one or a list.
+OldKeys = Annotated[
+    list[Annotated[str, AfterValidator(_key_shaped)]], BeforeValidator(_one_or_many)
+]
 Render = Literal["http", "browser"]
 Format = Literal["html", "pdf"]
 
@@ -237,6 +263,9 @@ class DocumentDeclaration(BaseModel):
     # duplicate key is an error: an import of Open Terms Archive's declarations must not
     # replace curated entries unasked.
     replaces_bundled: bool = False
+    # The keys this document had, under which the store may hold its history: renamed to its
+    # key by the next crawl (store/renames.py), and still answering (addresses, --document).
+    formerly: OldKeys = Field(default_factory=list)
 
     @field_validator("combine", mode="before")
     @classmethod
@@ -313,6 +342,7 @@ class TrackedDocument:
     render: Render = "http"
     format: Format | None = None
     paced_by: str = "declaration"  # what set `interval`: see crawlers/pacing.py
+    formerly: tuple[str, ...] = ()  # the keys it had (`formerly`)
 
     @property
     def url(self) -> str:
@@ -381,6 +411,24 @@ class Catalog:
 
     def add(self, document: TrackedDocument) -> None:
         self._by_key[document.key] = document
+
+    def discard(self, key: str) -> None:
+        self._by_key.pop(key, None)
+
+    def formerly(self) -> dict[str, str]:
+        """Each old key a declaration names (`formerly`), and the key it is now."""
+        return {old: doc.key for doc in self._by_key.values() for old in doc.formerly}
+
+    def former_names(self) -> dict[str, str]:
+        """What the `intervals` setting may name by an old name, and the name now: the old
+        keys (`formerly`, and the spellings before 0017), and their services' slugs (`twitter`
+        of `formerly: twitter/terms` is `x`)."""
+        names = self.formerly()
+        for doc in self._by_key.values():
+            names.setdefault(accented_key(doc.service, doc.document_type), doc.key)
+        for old, new in list(names.items()):
+            names.setdefault(old.partition("/")[0], new.partition("/")[0])
+        return {old: new for old, new in names.items() if old != new}
 
     def get(self, key: str) -> TrackedDocument | None:
         return self._by_key.get(key.lower())
@@ -531,7 +579,8 @@ def _load_document(
         catalog.replaced[key] = existing.source
     tags = tuple(dict.fromkeys([*service.tags, *entry.tags]))
     names = (service.service, slugify(service.service))
-    paced = catalog.pacing.pace(key, names, tags, entry.interval)
+    olds = [*entry.formerly, accented_key(service.service, entry.type)]
+    paced = catalog.pacing.pace(key, names, tags, entry.interval, formerly=olds)
     catalog.add(
         TrackedDocument(
             key=key,
@@ -545,6 +594,7 @@ def _load_document(
             render=entry.render,
             format=entry.format,
             paced_by=paced.by,
+            formerly=tuple(dict.fromkeys(entry.formerly)),
         )
     )
 
@@ -718,4 +768,34 @@ def load_catalog(
             catalog.errors.append(CatalogError(str(path), None, None, "no such file or folder"))
             continue
         _load_file(path, catalog)
+    _check_formerly(catalog)
     return catalog
+
+
+def _check_formerly(catalog: Catalog) -> None:
+    """Skip, as broken, a document whose `formerly` names a key some document of the catalog
+    has (its history would be taken from a document still tracked), or an old key another
+    document claims too (whose history it is would be a guess). Checked once every file is
+    loaded: the other document may be declared in a later file."""
+    claims: dict[str, list[TrackedDocument]] = {}
+    for document in catalog.documents:
+        for old in document.formerly:
+            claims.setdefault(old, []).append(document)
+    broken: dict[str, tuple[TrackedDocument, str]] = {}
+    for old, claimants in claims.items():
+        for document in claimants:
+            if old == document.key:
+                message = f"{old} is this document's own key"
+            elif holder := catalog.get(old):
+                message = f"{old} is the key of a document declared in {holder.source}"
+            elif len(claimants) > 1:
+                others = ", ".join(other.key for other in claimants if other is not document)
+                message = f"{old} is claimed by {others} too: one document had that key"
+            else:
+                continue
+            broken.setdefault(document.key, (document, message))
+    for key, (document, message) in broken.items():
+        catalog.errors.append(
+            CatalogError(document.source, document.document_type, "formerly", message)
+        )
+        catalog.discard(key)

@@ -78,12 +78,21 @@ class Pacing:
     named: Mapping[str, str] = field(default_factory=dict)
 
     def pace(
-        self, key: str, names: Iterable[str], tags: Iterable[str], declared: str | None
+        self,
+        key: str,
+        names: Iterable[str],
+        tags: Iterable[str],
+        declared: str | None,
+        *,
+        formerly: Iterable[str] = (),
     ) -> Paced:
         """The interval of the document `key` of the service `names` (its name and slug), with
-        `tags`, whose declaration says `declared` (None: nothing)."""
+        `tags`, whose declaration says `declared` (None: nothing). A name the setting gives
+        the document by a key it had (`formerly`), or that key's service slug, still paces it:
+        a renamed document kept its pace until the user renames the setting's name too."""
         by_name = {name.lower(): (name, interval) for name, interval in self.named.items()}
-        for candidates in ([key], names):
+        olds = list(formerly)
+        for candidates in ([key], olds, names, [old.partition("/")[0] for old in olds]):
             for candidate in candidates:
                 if candidate.lower() in by_name:
                     name, interval = by_name[candidate.lower()]

@@ -299,9 +299,13 @@ def paced_catalog(paths: list[Path], *, bundled: bool) -> Catalog:
     """The catalog of `paths`, each document paced as the settings say; a name in `intervals`
     that names nothing is among its errors, with the name it likely meant."""
     catalog = load_catalog(paths, bundled=bundled, pacing=settings().pacing)
+    renamed = catalog.former_names()
     for name in catalog.unpaced():
-        message = "names no document key, service or tag of the catalog"
-        message += did_you_mean(name, sorted(catalog.names())) + "; it paces nothing"
+        if now := renamed.get(name.lower()):
+            message = f"is an old name of {now} (renamed), and paces it: rename it {now}"
+        else:
+            message = "names no document key, service or tag of the catalog"
+            message += did_you_mean(name, sorted(catalog.names())) + "; it paces nothing"
         catalog.errors.append(
             CatalogError(where_set("intervals"), None, f"intervals.{name}", message)
         )
