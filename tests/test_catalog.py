@@ -52,6 +52,7 @@ JSON_FIELDS = {
     "interval_from",
     "language",
     "source",
+    "formerly",
 }
 # Documents the product is about: losing any of them from the catalog is a regression.
 ESSENTIAL_KEYS = {

@@ -47,6 +47,7 @@ from policywatch.cli.common import (
     warn_catalog_errors,
 )
 from policywatch.cli.preview import preview
+from policywatch.cli.renames import renamed_declaration
 from policywatch.wording import close_names, counted, near_miss, typos
 
 app = typer.Typer(help="The catalog of tracked documents.", no_args_is_help=True)
@@ -85,6 +86,7 @@ def document_data(document: TrackedDocument) -> dict[str, Any]:
         "interval_from": document.paced_by,
         "language": document.language,
         "source": document.source,
+        "formerly": list(document.formerly),
     }
 
 
@@ -238,7 +240,7 @@ _UNSET = {"format": "by the response's Content-Type"}  # what a field left out m
 def show(key: KeyArgument, catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
     """Show the full declaration of one document."""
     loaded = named_catalog(catalog)
-    document = loaded.get(key)
+    document = loaded.get(key) or renamed_declaration(loaded, key)
     if document is None:
         warn_catalog_errors(loaded)
         message = f"[red]error:[/] no document with key {escape(repr(key))}"

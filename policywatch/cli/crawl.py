@@ -53,6 +53,7 @@ from policywatch.cli.common import (
     tracked_if_stored,
     warn_catalog_errors,
 )
+from policywatch.cli.renames import follow_renames, resolved_only
 from policywatch.deadlines import dated
 from policywatch.wording import counted, did_you_mean
 from store.db import public_url
@@ -195,7 +196,8 @@ def crawl(
     With --redis, the due documents are fetched by `policywatch worker`s (crawlers/queue.py).
     """
     loaded = loaded_catalog(catalog)
-    _check_only(loaded, only or [], db)
+    only = resolved_only(loaded, only or [], db)
+    _check_only(loaded, only, db)
     documents = loaded.select(only or [])
     if not documents:
         if not settings().bundled_catalog:
@@ -205,6 +207,7 @@ def crawl(
     if accept_capture and not named:
         fail("--accept-capture applies to documents named by key: add --only SERVICE/TYPE")
     store = engine(db)  # open and migrate before crawling, so a bad --db fails at once
+    follow_renames(store, loaded)  # before the schedule reads the store by key
     config = settings()
     accepted = frozenset(named if accept_capture else ())
     queue_url = redis or config.redis

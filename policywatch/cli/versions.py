@@ -22,6 +22,7 @@ from policywatch.cli.common import (
 )
 from policywatch.cli.diffview import render_change
 from policywatch.cli.history import detected_listing
+from policywatch.cli.renames import resolved_key
 from policywatch.cli.terminal import inert_text
 from policywatch.wording import counted, unified_diff, why_no_date
 from store.queries import (
@@ -63,6 +64,7 @@ def text(
         fail("give --version or --on, not both")
     moment = _moment(on, "--on") if on is not None else None
     store = engine(db, existing=True, writes=False)
+    key = resolved_key(store, key)
     versions = _versions(store, key)
     seq = _chosen(key, versions, version, moment, on)
     detail = get_version(store, key, seq)
@@ -99,6 +101,7 @@ def compare(
     Since a review or a date: the meaningful changes between them, then one diff of the texts.
     """
     store = engine(db, existing=True, writes=False)
+    key = resolved_key(store, key)
     versions = _versions(store, key)
     older, newer = sorted(
         (_given(key, versions, first, "FROM"), _given(key, versions, second, "TO"))

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from policywatch.web import api, feeds, pages
 from policywatch.web.pace import CatalogLoader
+from policywatch.web.renamed import redirect_renamed
 from policywatch.web.selection import invalid
 
 TOKEN_COOKIE = "policywatch_token"
@@ -236,6 +237,7 @@ def create_app(
     # A proxy may serve the app under the base URL's path (`https://example.org/pw/` proxied to
     # `/`): the pages' links and redirects then start with it.
     app.state.root = urlsplit(base_url).path.rstrip("/") if base_url else ""
+    app.middleware("http")(redirect_renamed)  # added first, so it runs after the guard
     if token:
         app.middleware("http")(_guard(token))
     if local:

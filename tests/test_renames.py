@@ -1,0 +1,321 @@
+"""A document whose key changes keeps its history and its addresses: the catalog's `formerly`,
+store/renames.py, migration 0018, and the commands and web addresses naming an old key."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import inspect
+from sqlmodel import Session, select
+
+from crawlers.declarations import load_catalog
+from crawlers.pacing import Pacing
+from policywatch.web import create_app
+from store.db import alembic_config, open_store
+from store.models import Delivery, Document, Subscription
+from store.renames import current_key, rename_documents
+from store.repository import DocumentInfo
+from store.subscriptions import NewSubscription, add_subscription
+from tests.alerting import History
+from tests.conftest import FAST, Home
+from tests.site import Site
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what it still runs on
+    from fastapi.testclient import TestClient
+
+OLD, NEW = "testsite/terms", "testsite/terms-of-service"
+PAGE = "<html><body><main>{}</main></body></html>"
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def declare(path: Path, service: str, *documents: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump({"service": service, "documents": list(documents)}))
+    return path
+
+
+def entry(document_type: str, **fields: Any) -> dict[str, Any]:
+    return {"type": document_type, "url": "https://example.invalid/terms", **fields}
+
+
+# The catalog
+
+
+def test_formerly_takes_one_key_or_a_list_in_any_case(tmp_path: Path) -> None:
+    one = declare(tmp_path / "x.yaml", "X", entry("Terms", formerly="Twitter/Terms"))
+    several = entry("Developer Agreement", formerly=["twitter/dev-agreement", "twitter/dev"])
+    declare(tmp_path / "x2.yaml", "X", several)
+
+    catalog = load_catalog([one, tmp_path / "x2.yaml"], bundled=False)
+
+    assert catalog.errors == []
+    assert catalog.formerly() == {
+        "twitter/terms": "x/terms",
+        "twitter/dev-agreement": "x/developer-agreement",
+        "twitter/dev": "x/developer-agreement",
+    }
+
+
+@pytest.mark.parametrize(
+    ("formerly", "said"),
+    [
+        (
+            "Twitter/Developer Agreement",
+            "'Twitter/Developer Agreement' is not a document key (service-slug/type-slug);"
+            " write twitter/developer-agreement",
+        ),
+        ("twitter", "'twitter' is not a document key (service-slug/type-slug)"),
+    ],
+)
+def test_formerly_that_is_no_key_is_refused_with_the_key_meant(
+    tmp_path: Path, formerly: str, said: str
+) -> None:
+    path = declare(tmp_path / "x.yaml", "X", entry("Terms", formerly=formerly))
+
+    catalog = load_catalog([path], bundled=False)
+
+    assert [str(error) for error in catalog.errors] == [
+        f"{path} · document Terms · field formerly.0: {said}"
+    ]
+    assert catalog.documents == []
+
+
+def test_formerly_naming_a_declared_key_or_claimed_twice_skips_the_entry(tmp_path: Path) -> None:
+    """Taking the history of a document still tracked, or one whose owner is a guess, would
+    mix two histories: such an entry is broken, said, and skipped."""
+    path = declare(
+        tmp_path / "x.yaml",
+        "X",
+        entry("Terms"),
+        entry("Rules", formerly="x/terms"),  # declared, in this file
+        entry("Policy", formerly="x/policy"),  # its own key
+        entry("Developer Agreement", formerly="twitter/dev"),
+        entry("Developer Policy", formerly="twitter/dev"),
+    )
+    later = declare(tmp_path / "y.yaml", "Y", entry("Terms", formerly="x/later"))
+    declare(tmp_path / "z.yaml", "X", entry("Later"))  # declared in a later file
+
+    catalog = load_catalog([path, later, tmp_path / "z.yaml"], bundled=False)
+
+    assert {str(error) for error in catalog.errors} == {
+        f"{path} · document Rules · field formerly: x/terms is the key of a document declared"
+        f" in {path}",
+        f"{path} · document Policy · field formerly: x/policy is this document's own key",
+        f"{path} · document Developer Agreement · field formerly: twitter/dev is claimed by"
+        " x/developer-policy too: one document had that key",
+        f"{path} · document Developer Policy · field formerly: twitter/dev is claimed by"
+        " x/developer-agreement too: one document had that key",
+        f"{later} · document Terms · field formerly: x/later is the key of a document declared"
+        f" in {tmp_path / 'z.yaml'}",
+    }
+    assert [document.key for document in catalog.documents] == ["x/terms", "x/later"]
+
+
+def test_an_intervals_name_of_an_old_key_paces_the_document_and_asks_to_be_renamed(
+    home: Home,
+) -> None:
+    (home.path / "config.toml").write_text(f'[intervals]\n"{OLD}" = "6h"\n')
+    catalog = declare(home.path / "t.yaml", "TestSite", entry("Terms of Service", formerly=OLD))
+
+    listed = home.run("catalog", "list", "--catalog", str(catalog), "--json")
+
+    assert listed.code == 0, listed
+    [document] = [row for row in listed.json() if row["key"] == NEW]
+    assert (document["interval"], document["interval_from"]) == ("6h", f"intervals {OLD}")
+    assert document["formerly"] == [OLD]
+    shown = home.run("catalog", "show", OLD, "--catalog", str(catalog), "--json")
+    assert (shown.code, shown.json()["key"]) == (0, NEW), shown
+    assert f"note: {OLD} is now {NEW} (renamed)" in shown.stderr
+    assert " ".join(listed.stderr.split()) == (
+        f"warning: {home.path / 'config.toml'} · field intervals.{OLD}: is an old name of {NEW}"
+        f" (renamed), and paces it: rename it {NEW}"
+    )
+
+
+def test_an_intervals_name_of_a_key_spelled_before_0017_paces_the_document(
+    tmp_path: Path,
+) -> None:
+    """Migration 0017 respelled `soci-t-g-n-rale/…` keys; a setting naming one kept pacing
+    nothing, where the store still answers to the old key."""
+    path = declare(tmp_path / "sg.yaml", "Société Générale", entry("Conditions générales"))
+
+    catalog = load_catalog([path], bundled=False, pacing=Pacing(named={"soci-t-g-n-rale": "6h"}))
+
+    [document] = catalog.documents
+    assert (document.interval, document.paced_by) == ("6h", "intervals soci-t-g-n-rale")
+    assert catalog.former_names() == {
+        "soci-t-g-n-rale/conditions-g-n-rales": "societe-generale/conditions-generales",
+        "soci-t-g-n-rale": "societe-generale",
+    }
+
+
+# A crawl across a rename, on SQLite and PostgreSQL
+
+
+def test_a_renamed_document_keeps_its_history_filters_and_old_key(
+    db_url: str, tmp_path: Path, site: Site
+) -> None:
+    home = Home(tmp_path, db_url)
+    site.html("/terms", PAGE.format("<p>One.</p>"))
+    url = site.url("/terms")
+    catalog = home.catalog([{"type": "Terms", "url": url, "select": "main"}])
+    assert home.crawl(catalog).code == 0
+    subscribed = home.run("subscribe", "json://127.0.0.1:9/x", "--document", OLD, "--no-remind")
+    assert subscribed.code == 0, subscribed
+
+    home.catalog([{"type": "Terms of Service", "url": url, "select": "main", "formerly": OLD}])
+    site.html("/terms", PAGE.format("<p>One.</p><p>Two.</p>"))
+    crawled = home.crawl(catalog, "--no-notify")
+
+    assert crawled.code == 0, crawled
+    assert f"note: renamed {OLD} to {NEW}, as its declaration says (formerly)" in crawled.stderr
+    [document] = home.run("documents", "--json").json()
+    assert (document["key"], document["versions"]) == (NEW, 2)
+    [change] = home.run("history", "--json").json()
+    assert (change["key"], change["from_version"], change["to_version"]) == (NEW, 1, 2)
+    [subscription] = home.run("subscriptions", "list", "--json").json()
+    assert subscription["documents"] == [NEW]
+
+    text = home.run("text", OLD)
+    assert (text.code, text.stdout) == (0, "One.\n\nTwo.\n"), text
+    assert text.stderr.startswith(f"note: {OLD} is now {NEW} (renamed)\n")
+    [by_old_key] = home.run("history", "--document", OLD.upper(), "--json").json()
+    assert by_old_key["id"] == change["id"]
+    compared = home.run("compare", OLD, "1")
+    assert compared.code == 0 and f"note: {OLD} is now {NEW}" in compared.stderr, compared
+
+    only = home.run("crawl", "--catalog", str(catalog), "--only", OLD, "--json", *FAST)
+    assert only.code == 0, only
+    assert [row["key"] for row in only.json()] == [NEW]
+    assert f"note: {OLD} is now {NEW} (renamed)" in only.stderr
+    assert "renamed" not in home.crawl(catalog, "--no-notify").stderr  # done once
+
+
+def test_a_rename_whose_new_key_is_stored_already_is_said_and_not_merged(
+    home: Home, site: Site
+) -> None:
+    """Crawled once under each key (the type renamed, `formerly` written only after): merging
+    two histories is no guess to make silently."""
+    site.html("/terms", PAGE.format("<p>One.</p>"))
+    url = site.url("/terms")
+    catalog = home.catalog([{"type": "Terms", "url": url}])
+    assert home.crawl(catalog).code == 0
+    home.catalog([{"type": "Terms of Service", "url": url}])
+    assert home.crawl(catalog).code == 0
+    home.catalog([{"type": "Terms of Service", "url": url, "formerly": OLD}])
+
+    crawled = home.crawl(catalog)
+
+    assert crawled.code == 0, crawled
+    assert " ".join(crawled.stderr.split()) == (
+        f"warning: not renamed {OLD} to {NEW}, as its declaration says (formerly): the store"
+        f" has a document under each key already ({NEW} was crawled before `formerly` was"
+        f" written), and two histories are not merged; {OLD} keeps its own. Remove the"
+        " `formerly` to keep both apart."
+    )
+    assert [row["key"] for row in home.run("documents", "--json").json()] == [OLD, NEW]
+
+
+def test_a_rename_takes_service_filters_and_queued_alerts_along(db_url: str) -> None:
+    twitter = DocumentInfo("twitter/terms", "Twitter", "Terms", "https://example.invalid/t")
+    other = DocumentInfo("twitter/rules", "Twitter", "Rules", "https://example.invalid/r")
+    history = History(db_url, documents=(twitter, other))
+    engine = history.engine
+    add_subscription(engine, NewSubscription("all", "json://x", services=["Twitter"]), T0)
+    add_subscription(engine, NewSubscription("one", "json://y", documents=["twitter/terms"]), T0)
+    with Session(engine) as session, session.begin():
+        document_id = session.exec(select(Document.id).where(Document.key == twitter.key)).one()
+        event = {"key": twitter.key, "issue": "not-found", "detail": "HTTP 404", "streak": 3}
+        session.add(
+            Delivery(
+                subscription_id=1,
+                topic=f"fetch-issue:{document_id}:{T0.isoformat()}",
+                document_id=document_id,
+                event=event,
+                status="failed",
+                created_at=T0,
+                next_attempt_at=T0,
+            )
+        )
+
+    first = rename_documents(engine, {"x/terms": ["twitter/terms"]})
+    filters = _filters(engine)
+    second = rename_documents(engine, {"x/terms": ["twitter/terms"], "x/rules": ["twitter/rules"]})
+
+    assert (first.renamed, first.clashes) == ([("twitter/terms", "x/terms")], [])
+    # `twitter/rules` is still stored: its service's old slug stays beside the new one.
+    assert filters == {"all": (["x", "Twitter"], []), "one": ([], ["x/terms"])}
+    assert second.renamed == [("twitter/rules", "x/rules")]
+    assert _filters(engine)["all"] == (["x"], [])  # its last document renamed: the slug goes
+    with Session(engine) as session:
+        assert session.exec(select(Delivery.event)).one()["key"] == "x/terms"
+    assert current_key(engine, "Twitter/Terms") == "x/terms"
+    assert current_key(engine, "x/terms") is None  # a key of its own, no old one
+    assert rename_documents(engine, {"twitter/terms": ["x/terms"]}).renamed  # and back
+    assert current_key(engine, "twitter/terms") is None
+    assert current_key(engine, "x/terms") == "twitter/terms"
+
+
+def _filters(engine: Any) -> dict[str, tuple[list[str], list[str]]]:
+    with Session(engine) as session:
+        rows = session.exec(select(Subscription)).all()
+        return {row.name: (row.services, row.documents) for row in rows}
+
+
+# The web addresses
+
+
+def test_addresses_under_an_old_key_are_sent_on_to_the_new_one(tmp_path: Path) -> None:
+    old = DocumentInfo(OLD, "TestSite", "Terms", "https://example.invalid/t")
+    history = History(f"sqlite:///{tmp_path / 'web.sqlite3'}", documents=(old,))
+    history.change(old)
+    rename_documents(history.engine, {NEW: [OLD]})
+    client = TestClient(create_app(history.engine))
+
+    for asked, sent_to in [
+        (f"/documents/{OLD}", f"/documents/{NEW}"),
+        (f"/documents/{OLD}?page=2", f"/documents/{NEW}?page=2"),
+        (f"/documents/{OLD}/versions/1", f"/documents/{NEW}/versions/1"),
+        (f"/documents/{OLD}/compare?from=1", f"/documents/{NEW}/compare?from=1"),
+        (f"/api/documents/{OLD}", f"/api/documents/{NEW}"),
+        (f"/feeds/document/{OLD}.atom", f"/feeds/document/{NEW}.atom"),
+    ]:
+        response = client.get(asked, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (308, sent_to), asked
+
+    assert client.get(f"/documents/{OLD}").url.path == f"/documents/{NEW}"
+    assert client.get(f"/documents/{NEW}").status_code == 200
+    assert client.get("/documents/testsite/nothing", follow_redirects=False).status_code == 404
+
+
+# Migration 0018
+
+
+def test_the_keys_0017_respelled_are_remembered_and_0018_goes_back(db_url: str) -> None:
+    from alembic import command
+
+    accented = DocumentInfo(
+        "soci-t-g-n-rale/conditions-g-n-rales", "Société Générale", "Conditions générales", "u"
+    )
+    plain = DocumentInfo("whatsapp/terms", "WhatsApp", "Terms", "https://example.invalid/w")
+    history = History(db_url, documents=(accented, plain))
+    config = alembic_config()
+    with history.engine.begin() as connection:  # as a release before 0017 left it
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+
+    engine = open_store(db_url)
+
+    assert current_key(engine, accented.key) == "societe-generale/conditions-generales"
+    assert current_key(engine, plain.key) is None
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0017")
+        assert "document_alias" not in inspect(connection).get_table_names()
+    engine = open_store(db_url)
+    assert current_key(engine, accented.key) == "societe-generale/conditions-generales"
