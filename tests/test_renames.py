@@ -189,6 +189,11 @@ def test_a_renamed_document_keeps_its_history_filters_and_old_key(
     compared = home.run("compare", OLD, "1")
     assert compared.code == 0 and f"note: {OLD} is now {NEW}" in compared.stderr, compared
 
+    again = home.run("subscribe", "json://127.0.0.1:9/y", "--document", OLD, "--name", "again")
+    assert f"note: {OLD} is now {NEW} (renamed)" in again.stderr, again
+    listed = home.run("subscriptions", "list", "--json").json()
+    assert {row["name"]: row["documents"] for row in listed}["again"] == [NEW]
+
     only = home.run("crawl", "--catalog", str(catalog), "--only", OLD, "--json", *FAST)
     assert only.code == 0, only
     assert [row["key"] for row in only.json()] == [NEW]

@@ -38,6 +38,7 @@ from policywatch.cli.common import (
     severity_level,
     user_catalog,
 )
+from policywatch.cli.renames import resolved_filters
 from policywatch.wording import counted, did_you_mean
 from store.models import (
     DEFAULT_REMINDERS,
@@ -223,6 +224,7 @@ def subscribe(
         reminders=[] if no_remind or not hears else remind or DEFAULT_REMINDERS,
     )
     store = engine(db)
+    request = resolved_filters(store, request)
     _refuse_crossed(store, request.services, request.documents)
     try:
         if config is None:

@@ -3,12 +3,15 @@ and a key a document had still names it, with a note of the key it has now."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, TrackedDocument
 from policywatch.cli.common import db_url, err_console, note
 from store.db import StoreError, open_store
 from store.renames import current_key, rename_documents
+from store.subscriptions import NewSubscription
 
 
 def follow_renames(store: Engine, catalog: Catalog) -> None:
@@ -36,6 +39,13 @@ def follow_renames(store: Engine, catalog: Catalog) -> None:
 def resolved_key(store: Engine, key: str) -> str:
     """`key`, or the key now of the document renamed from it, with a note saying so."""
     return _said(key, current_key(store, key)) or key
+
+
+def resolved_filters(store: Engine, request: NewSubscription) -> NewSubscription:
+    """A subscription asked for by a key a document had filters on its key now: the old key
+    would match no change again."""
+    documents = [resolved_key(store, key) for key in request.documents]
+    return replace(request, documents=documents)
 
 
 def renamed_declaration(catalog: Catalog, key: str) -> TrackedDocument | None:
