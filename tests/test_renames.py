@@ -200,6 +200,11 @@ def test_a_renamed_document_keeps_its_history_filters_and_old_key(
     assert f"note: {OLD} is now {NEW} (renamed)" in only.stderr
     assert "renamed" not in home.crawl(catalog, "--no-notify").stderr  # done once
 
+    home.catalog([{"type": "Terms of Service", "url": url, "select": "main"}])  # formerly gone
+    remembered = home.run("crawl", "--catalog", str(catalog), "--only", OLD, "--json", *FAST)
+    assert remembered.code == 0, remembered  # the store's memory of the rename answers
+    assert [row["key"] for row in remembered.json()] == [NEW]
+
 
 def test_a_rename_whose_new_key_is_stored_already_is_said_and_not_merged(
     home: Home, site: Site
