@@ -88,7 +88,7 @@ def test_each_documents_latest_meaningful_change_is_read_from_an_index(tmp_path:
     from sqlalchemy import select
 
     from store.models import Document
-    from store.queries import _last_meaningful_of
+    from store.queries.documents import _last_meaningful_of
 
     engine = open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
     each = select(Document.id, _last_meaningful_of(Document.id))  # type: ignore[call-overload]
