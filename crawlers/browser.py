@@ -18,7 +18,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,8 +29,9 @@ from scrapy.settings import Settings
 
 from crawlers.declarations import Page
 from crawlers.extraction import media_type
+from crawlers.extraction.placeholder import placeholder, quoted
 from crawlers.inside import leads_inside
-from crawlers.screening import bot_wall, redirect_verdict
+from crawlers.screening import Verdict, bot_wall, redirect_verdict
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as BrowserPage
@@ -68,6 +70,11 @@ SETTLE_MS = 10_000  # at most, for a page's requests to settle once its element 
 # At most, for a challenge on screen to solve itself (its script reloads the page, or writes it).
 CHALLENGE_GRACE_MS = 5_000
 LOOK_MS = 500  # how often the screen is looked at for a challenge while the page is waited for
+# At most, for the policy's element to show in the page itself once it shows in one of its frames.
+FRAME_GRACE_MS = 2_000
+# The policy's text, unchanged this long, is taken as written; how often it is read meanwhile.
+QUIET_MS = 1_000
+READ_MS = 100
 # The page's HTML as it is shown, its open shadow trees in place of their hosts' children and
 # what their slots show in place of the slots; null when it has none. Copied into a document
 # of no window, where a web component's class is not run again for its copy.
@@ -206,11 +213,12 @@ class Navigation:
         self.body: bytes | None = None  # the server's own bytes, when they are no HTML
         self.composed: str | None = None  # the page's HTML with its shadow trees, if it has any
         self.elsewhere = asyncio.Event()
+        self.verdict: Verdict | None = None  # why the waits found no policy on the page, if so
 
     async def watch(self, page: BrowserPage, request: Request) -> None:
         """scrapy-playwright's page init callback: called before each attempt's navigation."""
         self.requested, self.answer, self.body, self.composed = request.url, None, None, None
-        self.elsewhere = asyncio.Event()
+        self.elsewhere, self.verdict = asyncio.Event(), None
         page.on("response", self._answered)
 
     def _answered(self, response: BrowserResponse) -> None:
@@ -270,28 +278,37 @@ def own_body(response: Response) -> Response:
     return response
 
 
+def rendered_verdict(response: Response) -> Verdict | None:
+    """Why the waits for a rendered page found no policy on it, if they did: the policy's
+    element in a frame, or a placeholder in it still (`wait_for_content`)."""
+    navigation = response.meta.get(NAVIGATION)
+    return None if navigation is None else navigation.verdict
+
+
 async def wait_for_content(
     page: BrowserPage, selectors: list[str], timeout_ms: float, navigation: Navigation
 ) -> None:
-    """Wait until the policy's element is in the page and the page's requests have settled, or
-    the timeout (one for both), or an answer that is no policy page (`Navigation`), or a
-    challenge that stays on screen (`_walled`).
+    """Wait until the policy's element is in the page, the page's requests have settled and
+    its text has been written, or the timeout (one for all), or an answer that is no policy
+    page (`Navigation`), or a challenge that stays on screen (`_walled`), or the element shown
+    in one of the page's frames and not in the page (`_framed`).
 
     The element alone is not enough: a single-page app's shell often has it from the start,
-    a spinner in it, and fills it with what its script fetches ("Loading…" was recorded as the
-    policy). Without selectors, only the requests are waited for: a page whose script writes
-    its text on a timer, with no request, is read before it does. Nothing tells that timer from
-    a clock's or a carousel's but patching the page's own functions, which bot walls look for,
-    and a text not changing yet says nothing of a timer yet to fire: such a page needs a
-    `select` naming what its script writes. A timeout is not an error here: the page as
-    rendered so far goes to extraction, which says plainly that the selector matched nothing,
-    and a challenge still on screen is screened as the bot wall it is.
+    a spinner or a skeleton in it, and fills it with what its script fetches ("Loading…" was
+    recorded as the policy), or on a timer, with no request (`_written`). Without selectors,
+    the page's body is waited for so. A timeout is not an error here: the page as rendered so
+    far goes to extraction, which says plainly that the selector matched nothing, a challenge
+    still on screen is screened as the bot wall it is, and a placeholder still in the element
+    as no policy (`Navigation.verdict`).
     """
-    await _first(
+    waits = [
         _content(page, selectors, timeout_ms, navigation),
         navigation.elsewhere.wait(),
         _walled(page, navigation),
-    )
+    ]
+    if selectors:
+        waits.append(_framed(page, ", ".join(selectors), navigation))
+    await _first(*waits)
     await navigation.read_body(page, timeout_ms)
     await navigation.compose(page)
 
@@ -317,15 +334,23 @@ async def _content(
 
     deadline = time.monotonic() + timeout_ms / 1000
     try:
-        await _rendered(page, selectors, deadline)
+        shown = await _rendered(page, selectors, deadline)
         while await _challenged(page, navigation) is not False:
             await asyncio.sleep(LOOK_MS / 1000)
-            await _rendered(page, selectors, deadline)
+            shown = await _rendered(page, selectors, deadline)
     except BrowserTimeout:
         return
+    if shown and placeholder(shown):
+        navigation.verdict = Verdict(
+            "empty-text",
+            f"the page shows only a placeholder ({quoted(shown)}), not the policy:"
+            f" its script had not written it in {timeout_ms / 1000:g} s",
+        )
 
 
-async def _rendered(page: BrowserPage, selectors: list[str], deadline: float) -> None:
+async def _rendered(page: BrowserPage, selectors: list[str], deadline: float) -> str | None:
+    """The text of the policy's element, or the page's body, once it has been written
+    (`_written`)."""
     if selectors:
         css = ", ".join(selectors)
         await page.wait_for_selector(css, state="attached", timeout=_left_ms(deadline))
@@ -333,10 +358,59 @@ async def _rendered(page: BrowserPage, selectors: list[str], deadline: float) ->
     # page whose chat widget or analytics keep polling never falls quiet.
     settle_ms = min(_left_ms(deadline), SETTLE_MS) if selectors else _left_ms(deadline)
     await page.wait_for_load_state("networkidle", timeout=settle_ms)
+    return await _written(page, ", ".join(selectors) or "body", deadline)
+
+
+async def _written(page: BrowserPage, css: str, deadline: float) -> str | None:
+    """The text of what `css` picks, once it has been written: it shows more than a
+    placeholder (`crawlers.extraction.placeholder`) and has not changed for `QUIET_MS`.
+
+    A page's script may write the policy on a timer, with no request to wait for, in place
+    of a skeleton that was there from the start, or a part at a time: read as soon as the
+    requests had settled, the skeleton was recorded as the policy. Nothing tells such a timer
+    from a clock's or a carousel's but patching the page's own functions, which bot walls look
+    for: the text itself is watched. A placeholder is waited out until the timeout, and is no
+    policy then; a text that never stops changing (a clock in it) is read after `SETTLE_MS`.
+    """
+    bound = min(deadline, time.monotonic() + SETTLE_MS / 1000)
+    shown, since = await _text(page, css), time.monotonic()
+    while (waiting := shown is None or placeholder(shown)) or time.monotonic() - since < (
+        QUIET_MS / 1000
+    ):
+        if time.monotonic() >= (deadline if waiting else bound):
+            break
+        await asyncio.sleep(READ_MS / 1000)
+        if (text := await _text(page, css)) != shown:
+            shown, since = text, time.monotonic()
+    return shown
+
+
+async def _text(page: BrowserPage, css: str) -> str | None:
+    """The text on screen of what `css` picks (Playwright's selectors see into shadow trees);
+    None while it cannot be read (a navigation is replacing the page)."""
+    from playwright.async_api import Error as BrowserError
+
+    try:
+        return "\n".join(await page.locator(css).all_inner_texts())
+    except BrowserError:
+        return None
 
 
 def _left_ms(deadline: float) -> float:
     return max(1.0, (deadline - time.monotonic()) * 1000)
+
+
+async def _held(look: Callable[[], Awaitable[bool | None]], grace_ms: float) -> None:
+    """Return once `look` has said True at every look for `grace_ms` (None: it cannot tell
+    now, which neither starts nor ends the count)."""
+    since: float | None = None
+    while since is None or time.monotonic() - since < grace_ms / 1000:
+        await asyncio.sleep(LOOK_MS / 1000)
+        seen = await look()
+        if seen is False:
+            since = None
+        elif seen and since is None:
+            since = time.monotonic()
 
 
 async def _walled(page: BrowserPage, navigation: Navigation) -> None:
@@ -346,14 +420,48 @@ async def _walled(page: BrowserPage, navigation: Navigation) -> None:
     with 200 (Cloudflare's "Just a moment...", a captcha's interstitial) never grows the
     policy's element, and was waited for until the timeout (30 s by default). Some solve
     themselves in a few seconds: only one still there after the grace is given up on."""
-    since: float | None = None
-    while since is None or time.monotonic() - since < CHALLENGE_GRACE_MS / 1000:
-        await asyncio.sleep(LOOK_MS / 1000)
-        challenged = await _challenged(page, navigation)
-        if challenged is False:
-            since = None
-        elif challenged and since is None:
-            since = time.monotonic()
+    await _held(partial(_challenged, page, navigation), CHALLENGE_GRACE_MS)
+
+
+async def _framed(page: BrowserPage, css: str, navigation: Navigation) -> None:
+    """Return once the policy's element has been in one of the page's frames, and not in the
+    page itself, for `FRAME_GRACE_MS`; its verdict names the frame's address.
+
+    A help centre's page that shows the terms in an `<iframe>` was waited for until the
+    timeout (Playwright's selectors look in one frame only), then failed as `selector-matched-
+    nothing`. The frame is a page of its own, another site's as often as not: read as part of
+    this one, it would escape that site's robots.txt and the per-host delay (Chromium fetches
+    frames itself), and a change to it would be read as this page's. It is to be declared
+    instead, as a plain page's frame is (`framed`). The grace lets the page's own script write
+    the element after a frame that has one (a chat widget's `<main>`) has loaded."""
+    while navigation.verdict is None:
+        await _held(partial(_in_a_frame, page, css), FRAME_GRACE_MS)
+        if framed := await _frame_showing(page, css):
+            navigation.verdict = Verdict(
+                "framed",
+                f"the page shows `{css}` in a frame: declare the frame's address instead"
+                f" ({framed})",
+            )
+
+
+async def _in_a_frame(page: BrowserPage, css: str) -> bool:
+    return await _frame_showing(page, css) is not None
+
+
+async def _frame_showing(page: BrowserPage, css: str) -> str | None:
+    """The address of a frame of the page that has an element `css` picks, when the page
+    itself has none (any origin's: Chromium's frames are all Playwright's to look in)."""
+    from playwright.async_api import Error as BrowserError
+
+    try:
+        if await page.main_frame.locator(css).count():
+            return None
+        for frame in page.frames:
+            if frame.parent_frame is not None and await frame.locator(css).count():
+                return frame.url
+    except BrowserError:  # a frame going, or a navigation replacing the page
+        return None
+    return None
 
 
 async def _challenged(page: BrowserPage, navigation: Navigation) -> bool | None:

@@ -414,3 +414,146 @@ def test_a_policy_in_a_shadow_tree_is_read_as_it_is_shown(
         text = home.run("text", key).stdout
         assert text == f"# Usage Policy\n\n{CLAUSE}\n\nLast updated: May 2026.\n"
     assert "Don’t send ≥ 60 requests a minute." in home.run("text", "testsite/latin").stdout
+
+
+# A help centre's page that shows the terms in a frame: `%s` is the frame's address.
+HELP_CENTRE = """<html><body><header>Help centre</header><iframe src="%s"></iframe>
+<footer>Contact us</footer></body></html>"""
+
+
+def test_a_policy_in_a_frame_fails_at_once_naming_the_frame_to_declare(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """The wait for `select` looked in the page's own document only: a policy in a frame was
+    waited for until the timeout (30 s by default), then failed as `selector-matched-nothing`.
+    The frame is a page of its own (another site's, often), to be declared as such: found in
+    a frame, the element ends the wait, and the issue names the frame's address."""
+    port = urlsplit(site.base).port
+    same = site.url("/embed/terms")
+    cross = f"http://localhost:{port}/embed/terms"  # another origin: another host name
+    site.html("/embed/terms", f"<html><body><main id='terms'><p>{CLAUSE}</p></main></body>")
+    site.html("/help", HELP_CENTRE % "/embed/terms")
+    site.html("/help-cross", HELP_CENTRE % cross)
+    catalog = home.catalog(
+        [
+            {"type": name, "url": site.url(path), "select": "#terms", "render": "browser"}
+            for name, path in (("Same", "/help"), ("Cross", "/help-cross"))
+        ]
+    )
+    browser = ("--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    started = time.monotonic()
+    seen = outcomes(home.crawl(catalog, *browser, "--set", "DOWNLOAD_TIMEOUT=60"))
+    assert time.monotonic() - started < 45  # not waited for until the timeout
+    said = "framed: the page shows `#terms` in a frame: declare the frame's address instead"
+    assert seen == {
+        "testsite/same": ("failed", f"{said} ({same})"),
+        "testsite/cross": ("failed", f"{said} ({cross})"),
+    }
+
+
+# A page that shows a skeleton in the selected element from the start and writes the policy
+# in its place on a timer, with no request (`%s`: the skeleton; then the clause).
+SKELETON = """<html><body><main id="terms">%s</main><script>
+setTimeout(function () {
+  document.getElementById("terms").innerHTML = "<h1>Usage Policy</h1><p>%s</p>";
+}, 2500);
+</script></body></html>"""
+LOADING = '<p class="skeleton">Loading…</p><div class="skeleton-line"></div>'
+BLANK = '<div class="skeleton-line"></div><div class="skeleton-line"></div>'
+# A page that writes its policy a part at a time, a heading first, on timers.
+IN_PARTS = """<html><body><main id="terms"><h1>Usage Policy</h1></main><script>
+function add(text, at) {
+  setTimeout(function () {
+    var p = document.createElement("p");
+    p.textContent = text;
+    document.getElementById("terms").appendChild(p);
+  }, at);
+}
+add("%s", 700);
+add("Bots are banned from the platform.", 1400);
+</script></body></html>"""
+
+
+def test_a_skeleton_filled_by_a_timer_is_waited_for_not_recorded(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """The selected element was there from the start, a skeleton in it, and the page's
+    requests settled at once: the skeleton ("Loading…", or blank lines) was recorded as the
+    policy, to read as the whole policy added once the page came whole. Its text is now waited
+    for while it is only a placeholder, and until it has stopped changing for a moment."""
+    site.html("/loading", SKELETON % (LOADING, CLAUSE))
+    site.html("/blank", SKELETON % (BLANK, CLAUSE))
+    site.html("/parts", IN_PARTS % CLAUSE)
+    catalog = home.catalog(
+        [
+            {"type": path, "url": site.url(f"/{path}"), "select": "#terms", "render": "browser"}
+            for path in ("loading", "blank", "parts")
+        ]
+    )
+    seen = outcomes(home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}"))
+    assert set(seen.values()) == {("first", "")}
+    for key in ("testsite/loading", "testsite/blank"):
+        assert home.run("text", key).stdout == f"# Usage Policy\n\n{CLAUSE}\n"
+    assert home.run("text", "testsite/parts").stdout == (
+        f"# Usage Policy\n\n{CLAUSE}\n\nBots are banned from the platform.\n"
+    )
+
+
+def test_a_page_stuck_on_its_placeholder_is_no_version(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """A page whose script never writes the policy (its API down) showed "Loading…" in the
+    selected element: it was recorded as the policy, rendered or not."""
+    site.html("/usage", "<html><body><main id='terms'><p>Loading…</p></main></body></html>")
+    catalog = home.catalog(
+        [
+            {
+                "type": "Rendered",
+                "url": site.url("/usage"),
+                "select": "#terms",
+                "render": "browser",
+            },
+            {"type": "Plain", "url": site.url("/usage"), "select": "#terms"},
+        ]
+    )
+    browser = ("--set", f"POLICYWATCH_BROWSER={chromium}", "--set", "DOWNLOAD_TIMEOUT=4")
+    seen = outcomes(home.crawl(catalog, "--json", *browser))
+    said = "empty-text: the page shows only a placeholder (“Loading…”), not the policy"
+    assert seen == {
+        "testsite/rendered": ("failed", f"{said}: its script had not written it in 4 s"),
+        "testsite/plain": ("failed", f"{said}: its script writes it; declare `render: browser`"),
+    }
+
+
+def test_a_static_rendered_page_is_read_once_its_text_is_quiet(site: Site, chromium: str) -> None:
+    """The wait for the text to fall quiet costs a page whose text is there from the start no
+    more than that quiet period; and a page whose text never falls quiet (a clock in the
+    selected element) is read once it has had time to fill, not at the timeout."""
+    import asyncio
+
+    from crawlers.browser import LAUNCH_ARGS, QUIET_MS, SETTLE_MS, Navigation, wait_for_content
+
+    site.html("/static", f"<html><body><main><p>{CLAUSE}</p></main></body></html>")
+    clock = (
+        "setInterval(function () { document.getElementById('t').textContent = Date.now(); }, 50);"
+    )
+    site.html(
+        "/clock", f"<html><body><main><p>{CLAUSE}</p><p id='t'></p></main><script>{clock}</script>"
+    )
+
+    async def waited(path: str) -> float:
+        from playwright.async_api import async_playwright
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+            page = await browser.new_page()
+            await page.goto(site.url(path), wait_until="domcontentloaded")
+            started = time.monotonic()
+            await wait_for_content(page, ["main"], 60_000, Navigation())
+            took = time.monotonic() - started
+            await browser.close()
+            return took
+
+    # The network's 500 ms of quiet (Playwright's `networkidle`), then the text's.
+    assert asyncio.run(waited("/static")) < 0.5 + QUIET_MS / 1000 + 1.0
+    assert asyncio.run(waited("/clock")) < (SETTLE_MS + QUIET_MS) / 1000 + 5.0

@@ -13,6 +13,7 @@ from crawlers.extraction.decoding import decode
 from crawlers.extraction.errors import ExtractionError
 from crawlers.extraction.links import base_url
 from crawlers.extraction.markdown import Renderer, tidy
+from crawlers.extraction.placeholder import placeholder, quoted
 from crawlers.extraction.selection import Order, Part, range_parts, roots, split
 from crawlers.extraction.tree import Document, Node, is_tag, parse
 
@@ -81,6 +82,12 @@ def extract_markdown(
         )
     if not _LETTER_OR_DIGIT.search(markdown):
         raise ExtractionError("empty-text", "the page has no text once markup is removed")
+    if placeholder(markdown):
+        raise ExtractionError(
+            "empty-text",
+            f"the page shows only a placeholder ({quoted(markdown)}), not the policy:"
+            " its script writes it; declare `render: browser`",
+        )
     return markdown
 
 

@@ -40,7 +40,7 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
-from crawlers.browser import browser_failure, own_body, render_meta
+from crawlers.browser import browser_failure, own_body, render_meta, rendered_verdict
 from crawlers.compression import CompressedCutShort
 from crawlers.declarations import TrackedDocument
 from crawlers.extraction import RAISE_THE_CAP, charset
@@ -441,7 +441,7 @@ class PolicySpider(scrapy.Spider):
         ):  # a "soft 404", a sign-in form or a cookie wall, with 200
             return said
         if response.meta.get("playwright"):  # Chromium ran its scripts: judged where it arrived
-            return None
+            return rendered_verdict(response)
         return _script_redirect(response, body, requested)
 
     def _not_modified(self, response: Response) -> FetchedPage:
