@@ -120,6 +120,8 @@ def never_reached(key: str, why: str = STOPPED) -> CrawlOutcome:
 
 # Failures that say "this machine cannot reach the host", as opposed to "the host said no".
 UNREACHABLE = ("dns-error", "connection-refused", "connection-error", "timeout")
+# How a timeout's reason begins when the server had begun its answer: its host was reached.
+ANSWERED = "the server answered, but "
 
 
 @dataclass
@@ -159,7 +161,10 @@ class CrawlResult:
 
     @property
     def offline(self) -> bool:
-        """Every document failed for want of a network: worth saying plainly."""
+        """Every document failed for want of a network: worth saying plainly. Not when a
+        server answered and then took too long to send or render its page: a crawl of slow
+        pages was asked whether the machine was offline."""
         return self.nothing_fetched and all(
-            item.detail.startswith(UNREACHABLE) for item in self.outcomes
+            item.detail.startswith(UNREACHABLE) and ANSWERED not in item.detail
+            for item in self.outcomes
         )

@@ -37,6 +37,7 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     modified: float = field(default_factory=time.time)
     cut_at: int | None = None  # bytes of the body sent before hanging up: a connection lost
+    stall: float = 0.0  # seconds between the answer's headers and its body: a slow answer
     # Without a Content-Length, the body ends as the server closes the connection: a page
     # streamed by a server that does not know its length beforehand.
     sized: bool = True
@@ -136,7 +137,13 @@ class Site:
                     extra["ETag"] = page.etag
                     extra["Last-Modified"] = formatdate(page.modified, usegmt=True)
                 self._send(
-                    page.status, page.body, page.content_type, extra, page.cut_at, page.sized
+                    page.status,
+                    page.body,
+                    page.content_type,
+                    extra,
+                    page.cut_at,
+                    page.sized,
+                    page.stall,
                 )
 
             def _wait(self, page: Page) -> None:
@@ -162,6 +169,7 @@ class Site:
                 extra: dict[str, str] | None = None,
                 cut_at: int | None = None,
                 sized: bool = True,
+                stall: float = 0.0,
             ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -170,6 +178,9 @@ class Site:
                 for name, value in (extra or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
+                if stall:
+                    self.wfile.flush()
+                    time.sleep(stall)
                 # The crawler may hang up first, as it should on a page over its size limit.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body[:cut_at])

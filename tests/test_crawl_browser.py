@@ -557,3 +557,29 @@ def test_a_static_rendered_page_is_read_once_its_text_is_quiet(site: Site, chrom
     # The network's 500 ms of quiet (Playwright's `networkidle`), then the text's.
     assert asyncio.run(waited("/static")) < 0.5 + QUIET_MS / 1000 + 1.0
     assert asyncio.run(waited("/clock")) < (SETTLE_MS + QUIET_MS) / 1000 + 5.0
+
+
+def test_a_crawl_whose_every_page_was_slow_is_not_said_to_be_offline(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """Every document timed out, and the crawl asked "Is this machine offline?": true of a
+    host that could not be reached, not of one that answered and then was slow, sending its
+    page (a slow body) or rendering it (a script that holds the page's parsing)."""
+    never = threading.Event()
+    site.html("/held.js", "", content_type="application/javascript", held=never)
+    site.html("/rendered", f"<html><head><script src='/held.js'></script></head><body>{CLAUSE}")
+    site.html("/plain", f"<html><body>{CLAUSE}</body></html>", stall=30)
+    timeout = ("--set", "DOWNLOAD_TIMEOUT=3", "--set", "RETRY_TIMES=0")
+    browser = ("--set", f"POLICYWATCH_BROWSER={chromium}")
+    try:
+        for path, render in (("/rendered", {"render": "browser"}), ("/plain", {})):
+            catalog = home.catalog([{"type": "Terms", "url": site.url(path), **render}])
+            result = home.crawl(catalog, "--json", *browser, *timeout)
+            assert result.code == 3
+            [(outcome, detail)] = outcomes(result).values()
+            assert outcome == "failed"
+            assert detail.startswith("timeout: the server answered, but "), detail
+            assert "offline" not in result.stderr
+            assert "every document tried failed (1 timeout)" in result.stderr
+    finally:
+        never.set()

@@ -40,12 +40,18 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
-from crawlers.browser import browser_failure, own_body, render_meta, rendered_verdict
+from crawlers.browser import (
+    NAVIGATION,
+    browser_failure,
+    own_body,
+    render_meta,
+    rendered_verdict,
+)
 from crawlers.compression import CompressedCutShort
 from crawlers.declarations import TrackedDocument
 from crawlers.extraction import RAISE_THE_CAP, charset
 from crawlers.http11 import BrokenOff, Overrun
-from crawlers.items import FetchedPage, FetchFailed, PageBody
+from crawlers.items import ANSWERED, FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import (
     ASKED_AGAIN,
     BROWSER_MISSING,
@@ -455,6 +461,17 @@ class PolicySpider(scrapy.Spider):
             elapsed_ms=_elapsed_ms(response.meta),
         )
 
+    def _answered_late(self, request: scrapy.Request) -> str:
+        """A timeout's reason when the server had answered (`_answered`): a page slow to send,
+        or to render, is no sign of this machine being offline, nor helped by waiting for a
+        network, but by a longer timeout."""
+        timeout = request.meta.get("download_timeout") or self.settings.getfloat("DOWNLOAD_TIMEOUT")
+        doing = "render" if NAVIGATION in request.meta else "arrive"
+        return (
+            f"{ANSWERED}the page took longer than {timeout:g} s to {doing}"
+            " (the `timeout` setting, POLICYWATCH_TIMEOUT)"
+        )
+
     def failed(self, failure: Failure) -> Iterable[FetchFailed]:
         if not self.crawler.crawling:
             # Stopped by a signal: what failed now is the stop's doing (downloads cut, the
@@ -472,6 +489,8 @@ class PolicySpider(scrapy.Spider):
                 or _redirected_away(request)
                 or (kind, failure_reason(failure, kind, cap))
             )
+            if kind == "timeout" and _answered(request):
+                reason = self._answered_late(request)
         except Exception as error:
             # Scrapy logs an errback's own exception and forgets the request: no spider
             # middleware sees it (crawlers.middlewares.InternalErrorMiddleware), and the document
@@ -479,6 +498,16 @@ class PolicySpider(scrapy.Spider):
             logger.exception("internal error while wording the failure of %s (%s)", request, key)
             page, kind, reason = "", "internal-error", f"{type(error).__name__}: {error}"
         yield FetchFailed(key, request.url, kind, page + reason, None, _elapsed_ms(request.meta))
+
+
+def _answered(request: scrapy.Request) -> bool:
+    """Whether the server had begun its answer (its status and headers had come) to a request
+    that then timed out: its host was reached. Chromium's answer is its navigation's
+    (`Navigation.answer`); Scrapy notes an answer's latency as its headers come."""
+    navigation = request.meta.get(NAVIGATION)
+    if navigation is not None:
+        return navigation.answer is not None
+    return "download_latency" in request.meta
 
 
 def _redirected_away(request: scrapy.Request) -> tuple[str, str] | None:
