@@ -205,7 +205,8 @@ class Navigation:
     went to) ends the wait for the policy's element at once, where it was waited for until the
     timeout; and a body that is not HTML (a PDF) is read as the server sent it, not as the
     viewer Chromium shows it in; and a page that draws its text in shadow trees is read with
-    them in place."""
+    them in place. It also keeps what the waits found instead of a policy (`verdict`: the
+    element in a frame, a placeholder still in it), for screening to say."""
 
     def __init__(self) -> None:
         self.requested = ""
