@@ -554,8 +554,9 @@ def test_a_static_rendered_page_is_read_once_its_text_is_quiet(site: Site, chrom
             await browser.close()
             return took
 
-    # The network's 500 ms of quiet (Playwright's `networkidle`), then the text's.
-    assert asyncio.run(waited("/static")) < 0.5 + QUIET_MS / 1000 + 1.0
+    # The network's 500 ms of quiet (Playwright's `networkidle`), then the text's; with room
+    # for a machine under load, far short of the 10 s a text that never falls quiet is given.
+    assert asyncio.run(waited("/static")) < 0.5 + QUIET_MS / 1000 + 2.0
     assert asyncio.run(waited("/clock")) < (SETTLE_MS + QUIET_MS) / 1000 + 5.0
 
 
