@@ -140,9 +140,17 @@ def classify(
         # shared with third parties" before "Sharing of data with third-party AI dropped".
         key=lambda match: (-severity_rank(match.severity), match.side == "removed"),
     )[:MAX_MATCHES]
-    changed_text = [sentence.new for sentence in substantive if sentence.new]
-    old_text = [sentence.old for sentence in substantive if sentence.old and sentence.new]
-    removed_text = [sentence.old for sentence in substantive if not sentence.new]
+    # A table's row is read whole, its cells labelled by their columns' heads: its date is
+    # effective by its column ("| New rate limits | 2026-01-15 |" under "Effective date").
+    changed_text = [sentence.new_row or sentence.new for sentence in substantive if sentence.new]
+    old_text = [
+        sentence.old_row or sentence.old
+        for sentence in substantive
+        if sentence.old and sentence.new
+    ]
+    removed_text = [
+        sentence.old_row or sentence.old for sentence in substantive if not sentence.new
+    ]
     effective = effective_date(changed_text, report.header, today, old_text, removed_text)
     remaining = days_left(effective, today) if effective else None
     severity = matches[0].severity if matches else _UNMATCHED if substantive else None

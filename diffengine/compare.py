@@ -41,6 +41,7 @@ MAX_PAIRING = 2_500  # candidate pairs examined per region; a full rewrite is no
 _HEADER_BLOCKS = 8  # the top of a page, where effective and "last updated" dates sit
 _INTRO_LOOKBACK = 200  # blocks walked back to find the sentence that introduces a list
 
+_CELL_BORDER = re.compile(r"(?<!\\)\|")  # a table's cell border, not an escaped "\|"
 _TOKEN = re.compile(r"\w+|[^\w\s]")  # what paragraphs and sentences are paired by
 # A dateline: a short label and a date, "Dated: 2010-06-09" (dates reach here in ISO form),
 # perhaps with a link after it, "Effective as of 2022-01-05 (view previous version)".
@@ -77,6 +78,11 @@ class SentenceChange:
     new_intro: str = ""
     chrome: bool = False
     known: bool = False  # the new wording is in an earlier version: the page flaps (`assess`)
+    # A sentence of a table's row: the whole row, each cell after its column's head ("Change:
+    # New rate limits; Effective date: 2026-01-15"). A date in a table says what it is only by
+    # its column: the effective date of the row the change touched.
+    old_row: str = ""
+    new_row: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +207,23 @@ class _Version:
             self._zones = chrome_zones(self.blocks)
         return self._zones[index] or is_chrome(self.blocks[index], self.text(index))
 
+    def row(self, index: int) -> str:
+        """Table row `index` with each cell after its column's head ("Change: …; Effective
+        date: 2026-01-15"); "" for any other block and for the head itself. The head is the
+        first row of those that run together: a table's rows, the Markdown its extraction
+        writes (`crawlers/extraction/markdown.py`)."""
+        if self.blocks[index].kind != "row":
+            return ""
+        head = index
+        while head > 0 and self.blocks[head - 1].kind == "row":
+            head -= 1
+        if head == index:
+            return ""
+        heads, cells = _cells(self.blocks[head].raw), _cells(self.blocks[index].raw)
+        pairs = zip(heads, cells, strict=False)  # a row may have fewer cells, or more
+        labelled = [f"{name}: {cell}" if name else cell for name, cell in pairs]
+        return "; ".join(labelled + cells[len(heads) :])
+
     def intro(self, index: int) -> str:
         """The sentences ending in ':' that introduce list item `index` ("You will not: …")."""
         block = self.blocks[index]
@@ -219,6 +242,11 @@ class _Version:
                     parts.append(self.text(back))
                 depth = previous.depth
         return " ".join(reversed(parts))
+
+
+def _cells(row: str) -> list[str]:
+    """The normalized texts of a Markdown table row's cells."""
+    return [inline(cell) for cell in _CELL_BORDER.split(row.strip().strip("|"))]
 
 
 def compare(old: str, new: str, *, context: int = 1) -> ChangeReport:
@@ -522,6 +550,8 @@ def _sentence_changes(
                 before.intro(old.block) if old else "",
                 after.intro(new.block) if new else "",
                 (not old or before.chrome(old.block)) and (not new or after.chrome(new.block)),
+                old_row=before.row(old.block) if old else "",
+                new_row=after.row(new.block) if new else "",
             )
 
 

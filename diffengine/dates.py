@@ -88,9 +88,40 @@ _YEARLESS = (
     re.compile(rf"\b{_NAMED_MONTH}\s+{_DAY}\b(?!,?\s*\d)"),
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_NAMED_MONTH}\b(?!,?\s*\d)"),
 )
+# A month without its day, after an effective word ("take effect in March 2026", "effective
+# from January 2027", "Effective: March 2026"): written as the ISO month, "2026-03", for the
+# patterns below to read.
+_MONTH_ALONE = re.compile(rf"\b{_NAMED_MONTH}\s+(?:of\s+)?{_YEAR}\b(?![-/.]\d)")
+# A date counted from the text's own posting ("take effect 30 days after we post them",
+# "effective 30 days from the date of this notice", "fourteen (14) days after posting"). Only
+# the posting counts: "within 30 days after you delete your account" is a period of the user's.
+_COUNTS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "fourteen": 14, "fifteen": 15, "twenty": 20, "thirty": 30,
+    "forty-five": 45, "sixty": 60, "ninety": 90,
+}  # fmt: skip
+_AFTER_POSTING = re.compile(
+    r"\b(?:(?P<word>" + "|".join(_COUNTS) + r")(?:\s*\((?P<figures>\d{1,3})\))?"
+    r"|(?P<count>\d{1,3}))\s+(?:calendar\s+)?(?P<unit>days?|weeks?)\s+(?:after|from|following)"
+    r"\s+(?:the\s+(?:date|day)\s+(?:of\s+|on\s+which\s+|that\s+)?)?"
+    r"(?:(?:we|they|it|these|the\s+(?:changes|updates|update|revisions|revised\s+\w+"
+    r"|updated\s+\w+|new\s+\w+))\s+(?:(?:are|is|were|was|have\s+been|has\s+been)\s+)?"
+    r"(?:post|publish)(?:ed|es|s)?\b(?:\s+(?:them|it))?"
+    r"|(?:this|the|such|our)\s+(?:notice|announcement)\b|(?:its\s+|their\s+)?posting\b"
+    r"|(?:its\s+|their\s+)?publication\b)",
+    re.IGNORECASE,
+)
 STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
 # An announcement taken down this soon after its date was taken down by the update it announced.
 ARRIVAL = timedelta(days=14)
+
+# The date a pattern reads (its group 1): an ISO day, or an ISO month alone ("2026-03", as
+# `_readable` writes "March 2026"); a time after the day is no part of it ("2026-01-15T00:00:00Z",
+# "2026-01-15 00:00 UTC").
+_ISO = (
+    r"((?:19|20)\d\d-[01]\d(?:-[0-3]\d)?)"
+    r"(?:T\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?\b(?!-\d)"
+)
 
 # An effective date of a change: "effective 2026-01-15", "will take effect on 2026-01-15",
 # "from 2026-01-15", "as of 2026-01-15", "Effective date: 2026-01-15" (dates already in ISO form).
@@ -110,10 +141,9 @@ _EFFECTIVE = re.compile(
     r"|deprecat\w*|discontinu\w*|retir\w*|sunset\w*|shut\s+down|turned\s+off|removed"
     r"|stop\s+working))"
     r"\b[^.;:]{0,60}?(?=\s+on\s))"
-    r"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
+    rf"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+|in\s+)?{_ISO}",
     re.IGNORECASE,
 )
-_ISO = r"((?:19|20)\d\d-[01]\d-[0-3]\d)\b"
 # The same in the other languages the corpus writes dates in (see `_FOREIGN_MONTHS`): French
 # "prendront effet le", "entrera en vigueur le", "en vigueur à partir du"; Spanish "en vigor a
 # partir del", Italian "in vigore dal", Portuguese "entrará em vigor em", German "gültige
@@ -130,7 +160,7 @@ _FOREIGN_EFFECTIVE = re.compile(
 )
 # The date first: "On 2021-06-01, we will update the Terms of Service to …".
 _ANNOUNCED_ON = re.compile(
-    r"\bon\s+((?:19|20)\d\d-[01]\d-[0-3]\d),?\s+(?:we|these|the|our|this)\b[^.;:]{0,40}?"
+    rf"\bon\s+{_ISO},?\s+(?:we|these|the|our|this)\b[^.;:]{{0,40}}?"
     r"\bwill\s+(?:be\s+)?(?:updat\w*|chang\w*|take\s+effect|apply|come\s+into|go\s+into)",
     re.IGNORECASE,
 )
@@ -139,7 +169,7 @@ _ANNOUNCED_ON = re.compile(
 # Addendum … dated 2022-03-21" is the date of another document).
 _LAST_UPDATED = re.compile(
     r"\b(?:(?:last\s+)?(?:updated|modified|revised|changed|revision)\b|dated\s*:)[\s:,]*(?:on\s+)?"
-    r"((?:19|20)\d\d-[01]\d-[0-3]\d)\b",
+    + _ISO,
     re.IGNORECASE,
 )
 # "Date de la dernière mise à jour : 2022-07-26", "Mise à jour le …", "Révisé : …", "Actualizado
@@ -187,6 +217,38 @@ def canonical_dates(text: str) -> str:
     return "".join([*pieces, text[done:]]) if pieces else text
 
 
+class Month(date):
+    """A month a text gives without its day ("effective March 2026"), as its first day: the
+    earliest the change may apply, so that days left and reminders come early rather than late.
+    It is a date everywhere (stored, counted, compared); `spelled` shows it as the month."""
+
+
+def spelled(when: date) -> str:
+    """`when` as the text gave it: "March 2026" for a `Month`, else the ISO date."""
+    return f"{when:%B %Y}" if isinstance(when, Month) else when.isoformat()
+
+
+def _readable(text: str, today: date, *, posted: bool = True) -> str:
+    """`text` with the dates it gives in words written in ISO form, for the patterns to read:
+    a day without its year (`_with_years`), a month alone as the ISO month ("2026-03"), and,
+    when `posted` (the text came with the change), a count of days after its posting as the
+    day that many after `today`, when the change was found: the posting came then at the latest,
+    so the date is never earlier than the text says."""
+    text = _MONTH_ALONE.sub(
+        lambda found: f"{found['year']}-{_MONTHS[found['month'].lower()]:02}", text
+    )
+    if posted:
+        text = _AFTER_POSTING.sub(lambda found: (today + _period(found)).isoformat(), text)
+    return _with_years(text, today)
+
+
+def _period(found: re.Match[str]) -> timedelta:
+    """The days `_AFTER_POSTING` found: "30 days", "fourteen (14) days" (the figures win), "two
+    weeks"."""
+    count = int(found["figures"] or found["count"] or _COUNTS[found["word"].lower()])
+    return timedelta(days=count * 7 if found["unit"].lower().startswith("week") else count)
+
+
 def _with_years(text: str, today: date) -> str:
     """`text` with each day written without a year as the ISO date of its next coming after
     `today`, or of its last if that came at most `ARRIVAL` before (an announcement of "March 1"
@@ -209,8 +271,13 @@ def _with_years(text: str, today: date) -> str:
 
 def states(text: str, when: date, today: date) -> bool:
     """Whether `text` (normalized) gives the day `when` in any spelling `effective_date` read on
-    `today`, a day without its year included: the page still stating a change's date."""
-    return when.isoformat() in text or when.isoformat() in _with_years(text, today)
+    `today` (a day without its year, a count of days after posting, the first of a month given
+    alone): the page still stating a change's date."""
+    if when.isoformat() in text:
+        return True
+    readable = _readable(text, today)
+    month = re.compile(rf"\b{when:%Y-%m}\b(?!-\d)") if when.day == 1 else None
+    return when.isoformat() in readable or bool(month and month.search(readable))
 
 
 def _dates(patterns: Iterable[re.Pattern[str]], texts: Iterable[str]) -> list[date]:
@@ -224,10 +291,18 @@ def _dates(patterns: Iterable[re.Pattern[str]], texts: Iterable[str]) -> list[da
         )
         for match in matches:
             try:
-                found.append(date.fromisoformat(match.group(1)))
+                found.append(_parsed(match.group(1)))
             except ValueError:
                 continue
     return found
+
+
+def _parsed(iso: str) -> date:
+    """An ISO day, or an ISO month alone as its `Month`; ValueError for an impossible one."""
+    if len(iso) == len("2026-03"):
+        year, month = map(int, iso.split("-"))
+        return Month(year, month, 1)
+    return date.fromisoformat(iso)
 
 
 def effective_dates(texts: Iterable[str]) -> list[date]:
@@ -268,21 +343,24 @@ def effective_date(
     dated 2022 swapped in for one dated 2025.
 
     A day written without its year ("Starting March 1, …") is taken in the year that makes it
-    come next (see `_with_years`).
+    come next (see `_with_years`); a month alone ("effective March 2026") as its first day, a
+    `Month`; a count of days after the text's posting ("30 days after we post them") from
+    `today`, in the changed text only: atop the page, unchanged, it was posted long ago.
 
     Of several dates stated, the latest: the changed text may also reword a clause that names an
     older date ("starting on 2022-05-28, EEA consumer law gives you…" beside "Effective as of
     2023-10-06"), and the latest is the one the new wording waits for.
     """
-    changed, header, previous, withdrawn = (
-        [_with_years(text, today) for text in texts]
-        for texts in (changed, header, previous, withdrawn)
+    changed, previous, withdrawn = (
+        [_readable(text, today) for text in texts] for texts in (changed, previous, withdrawn)
     )
+    header = [_readable(text, today, posted=False) for text in header]
     recent = today - STALE
     kept = set(effective_dates(previous))
     stated = [when for when in effective_dates(changed) if when >= recent and when not in kept]
     if stated:
-        return max(stated)
+        # The day given in full before the same day as a month's first: it is as early, and exact.
+        return max(stated, key=lambda when: (when, not isinstance(when, Month)))
     upcoming = [when for when in effective_dates(header) if when >= today]
     if upcoming:
         return upcoming[0]

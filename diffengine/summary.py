@@ -2,7 +2,9 @@
 
 "AI providers barred from the WhatsApp Business Solution; effective 2026-01-15" when rules fired;
 otherwise where the text changed and how much. The days left before the date are not part of it:
-the summary is stored, and they would go stale (alerts and pages count them when shown).
+the summary is stored, and they would go stale (alerts and pages count them when shown). A
+date the text gives as a month alone is said as the month ("effective March 2026"): the stored
+date is its first day, and the line does not claim a day the page never gave.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from diffengine.compare import ChangeReport, SentenceKind
+from diffengine.dates import spelled
 from diffengine.rules import RuleMatch
 
 MAX_TITLES = 3
@@ -82,7 +85,7 @@ def summarize(
         titles.insert(0, describe(report))
     line = "; ".join(titles)
     if effective:
-        line += f"; effective {effective.isoformat()}"
+        line += f"; effective {spelled(effective)}"
     return line
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from diffengine import assess, classify, compare, days_left
-from diffengine.dates import canonical_dates, effective_date
+from diffengine.dates import canonical_dates, effective_date, spelled, states
 
 TODAY = date(2025, 10, 15)
 
@@ -278,3 +278,133 @@ def test_an_announcement_taken_down_by_the_update_it_announced_dates_the_update(
     assert classify(report, today=date(2026, 2, 4)).effective_date == date(2026, 2, 3)
     assert classify(report, today=date(2026, 1, 20)).effective_date is None  # put off
     assert classify(report, today=date(2026, 3, 20)).effective_date is None  # long after
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "These changes take effect in March 2026.",
+        "The new terms are effective from March 2026.",
+        "Effective: March 2026",
+        "The revised policy will come into force in March 2026.",
+        "Starting in March 2026, bots must identify themselves.",
+    ],
+)
+def test_an_effective_month_is_its_first_day_spelled_as_the_month(sentence: str) -> None:
+    """The earliest day it may apply: a reminder early beats one late; shown as the month."""
+    when = effective_date([canonical_dates(sentence)], [], TODAY)
+    assert when == date(2026, 3, 1)
+    assert when is not None and spelled(when) == "March 2026"
+
+
+def test_a_change_effective_in_a_month_says_the_month_and_counts_to_its_first_day() -> None:
+    old = "# Terms\n\nYou may use the API.\n"
+    new = old + "\nThese changes take effect in March 2026.\n"
+    verdict = classify(compare(old, new), today=TODAY)
+    assert (verdict.effective_date, verdict.days_left) == (date(2026, 3, 1), 137)
+    assert verdict.summary.endswith("; effective March 2026")
+
+
+def test_a_full_date_is_spelled_as_a_date_even_on_the_first() -> None:
+    said = "Effective: March 2026. These terms take effect on March 1, 2026."
+    when = effective_date([canonical_dates(said)], [], TODAY)
+    assert when is not None and spelled(when) == "2026-03-01"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "days"),
+    [
+        ("These changes take effect 30 days after we post them.", 30),
+        ("The updated terms are effective 30 days from the date of this notice.", 30),
+        ("The new terms will take effect fourteen (14) days after posting.", 14),
+        ("Changes will become effective seven days after they are posted.", 7),
+        ("The revised Terms take effect two weeks after we publish them.", 14),
+    ],
+)
+def test_an_effective_date_relative_to_posting_counts_from_the_change(
+    sentence: str, days: int
+) -> None:
+    """The change's moment is the posting's latest: the date is never earlier than the text's."""
+    found = effective_date([canonical_dates(sentence)], [], TODAY)
+    assert found == TODAY + timedelta(days=days)
+
+
+def test_a_standing_clause_relative_to_posting_atop_the_page_dates_no_change() -> None:
+    """Unchanged, it was posted long ago: counted from today it would date every change."""
+    header = ["Terms of Service", "Changes take effect 30 days after we post them."]
+    assert effective_date([], header, TODAY) is None
+
+
+def test_a_relative_or_month_date_is_stated_while_the_page_says_it() -> None:
+    relative = "These changes take effect 30 days after we post them."
+    assert states(relative, TODAY + timedelta(days=30), TODAY)
+    assert not states(relative, TODAY + timedelta(days=30), TODAY + timedelta(days=1))
+    assert states("Effective: March 2026", date(2026, 3, 1), TODAY)
+    assert not states("Effective: 2026-03-15", date(2026, 3, 1), TODAY)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "These terms take effect on 2026-01-15T00:00:00Z.",
+        "Effective: 2026-01-15 00:00 UTC",
+        "Effective 2026-01-15T09:30:00+02:00",
+        "The new limits apply from 2026-01-15T00:00:00.000Z onwards.",
+    ],
+)
+def test_an_iso_timestamp_is_read_as_its_date(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2026, 1, 15)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # A retention period, counted from the user's act: no date of the terms.
+        "We delete your data within 30 days after you delete your account.",
+        "Backups are kept for 30 days from the date you close your account.",
+        "Refunds take effect 30 days after you cancel.",
+        # A month named, not as a date something takes effect.
+        "Read the March 2026 edition of our newsletter.",
+        "March 2026 edition",
+        # Years in prices and plans.
+        "The Pro plan costs $2026 a year, effective immediately.",
+        "Prices effective for 2026: $20 a month.",
+        "Effective rates: 2026 credits per March.",
+    ],
+)
+def test_no_effective_date_is_made_up(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) is None
+
+
+TABLE = (
+    "# Changes\n\nWe list our changes below.\n\n## Log\n\n"
+    "| Change | Effective date |\n| --- | --- |\n| New rate limits | January 15, 2026 |\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("cell", "when"), [("March 1, 2026", "2026-03-01"), ("March 2026", "March 2026")]
+)
+def test_an_effective_date_column_dates_the_row_the_change_adds(cell: str, when: str) -> None:
+    new = TABLE + f"| AI providers may not use the API | {cell} |\n"
+    verdict = classify(compare(TABLE, new), today=TODAY)
+    assert verdict.effective_date == date(2026, 3, 1)
+    assert verdict.summary.endswith(f"; effective {when}")
+
+
+def test_an_effective_column_dates_only_the_rows_the_change_touched() -> None:
+    """A row reworded that kept its date, text beside the table, a column of another kind."""
+    reworded = TABLE.replace("New rate limits", "New rate limits for every app")
+    assert classify(compare(TABLE, reworded), today=TODAY).effective_date is None
+    beside = TABLE.replace("We list our changes", "We list all our changes")
+    assert classify(compare(TABLE, beside), today=TODAY).effective_date is None
+    plans = "# Plans\n\n## Prices\n\n| Plan | Price | Since |\n| --- | --- | --- |\n"
+    priced = plans + "| Pro | $20 | March 2026 |\n"
+    added = classify(compare(priced, priced + "| Team | $50 | March 2026 |\n"), today=TODAY)
+    assert added.effective_date is None
+
+
+def test_a_month_in_a_heading_the_change_left_alone_dates_nothing() -> None:
+    page = "# Changelog\n\nOur log.\n\n## March 2026 edition\n\nWe updated the API.\n"
+    edited = page.replace("the API.", "the API and the SDK.")
+    assert classify(compare(page, edited), today=TODAY).effective_date is None
