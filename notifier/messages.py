@@ -37,11 +37,19 @@ def _dated(summary: str, when: date | None, today: date) -> tuple[str, str]:
     if when is None:
         return summary, ""
     relative = _relative((when - today).days)
-    stated = f"effective {when.isoformat()}"
+    stated = f"effective {_spelled(summary, when)}"
     gist = summary.removesuffix(stated).rstrip("; ")
     if gist and gist != summary:
         return gist, f"; {stated} ({relative})"
     return summary, f" ({stated}, {relative})"
+
+
+def _spelled(summary: str, when: date) -> str:
+    """The effective date as the page gave it: a month without its day is stored as its first
+    day, and the diff engine ends the summary with the month ("effective March 2026"), which
+    is shown rather than a day the page never gave; else the ISO date."""
+    month = f"{when:%B %Y}"
+    return month if when.day == 1 and summary.endswith(f"effective {month}") else when.isoformat()
 
 
 def _title(lead: str, gist: str, tail: str) -> tuple[str, str]:
@@ -168,14 +176,16 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     gist, _ = _dated(_first_line(change), change.effective_date, today)
     alert = change_message(change, base_url=base_url, today=today)
     found = f"{change.detected_at:%Y-%m-%d}"
-    when = f": {left} ({change.effective_date.isoformat()})"
+    spelled = _spelled(_first_line(change), change.effective_date)
+    when = f": {left} ({spelled})"
     title, shown = _title(f"[REMINDER] {_named(change)} — ", gist, when)
+    on = "in" if spelled != change.effective_date.isoformat() else "on"
     return replace(
         alert,
         title=title,
         gist=shown,
         head=(
-            Line(f"{left.capitalize()}, on {change.effective_date.isoformat()}; found {found}."),
+            Line(f"{left.capitalize()}, {on} {spelled}; found {found}."),
             *alert.head,
         ),
     )

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.channel import Channel
-from notifier.messages import change_message, digest_message, headline
+from notifier.messages import change_message, digest_message, headline, reminder_message
 from notifier.render import Line, Message, clip, fit, render
 from store.queries import ChangeRow
 
@@ -73,6 +73,22 @@ def test_title_names_severity_document_headline_and_effective_date() -> None:
     assert headline(unrated, date(2025, 11, 22)) == (
         "[INFO] WhatsApp · Business Solution Terms — changed"
     )
+
+
+def test_a_month_the_page_gave_without_its_day_is_shown_as_the_month() -> None:
+    """The engine stores the month's first day (reminders come early) and ends the summary with
+    the month ("take effect in March 2026"): neither alert nor reminder shows a day the page
+    never gave."""
+    month = change_row(
+        summary="AI providers barred; effective March 2026", effective_date=date(2026, 3, 1)
+    )
+    assert headline(month, date(2026, 2, 20)) == (
+        "[CRITICAL] WhatsApp · Business Solution Terms — AI providers barred; effective March 2026"
+        " (in 9 days)"
+    )
+    reminder = reminder_message(month, base_url=None, today=date(2026, 2, 20))
+    assert reminder.title.endswith("AI providers barred: takes effect in 9 days (March 2026)")
+    assert render(list(reminder.head), "text").startswith("Takes effect in 9 days, in March 2026;")
 
 
 def test_a_sentence_caught_by_several_rules_is_listed_once() -> None:
