@@ -88,9 +88,9 @@ _YEARLESS = (
     re.compile(rf"\b{_NAMED_MONTH}\s+{_DAY}\b(?!,?\s*\d)"),
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_NAMED_MONTH}\b(?!,?\s*\d)"),
 )
-# A month without its day, after an effective word ("take effect in March 2026", "effective
-# from January 2027", "Effective: March 2026"): written as the ISO month, "2026-03", for the
-# patterns below to read.
+# A month without its day ("take effect in March 2026", "effective from January 2027",
+# "Effective: March 2026"): written as the ISO month, "2026-03", for the patterns below to read
+# after an effective word (alone, "the March 2026 edition", it dates nothing).
 _MONTH_ALONE = re.compile(rf"\b{_NAMED_MONTH}\s+(?:of\s+)?{_YEAR}\b(?![-/.]\d)")
 # A date counted from the text's own posting ("take effect 30 days after we post them",
 # "effective 30 days from the date of this notice", "fourteen (14) days after posting"). Only
