@@ -169,3 +169,17 @@ def test_a_day_its_page_gives_without_a_year_is_still_stated(home: Home) -> None
     listed = home.run("upcoming", "--json")
     assert [row["summary"] for row in listed.json()] == ["yearless"]
     assert "Left out" not in listed.stderr
+
+
+def test_a_month_alone_or_a_count_of_days_after_posting_is_still_stated(home: Home) -> None:
+    """ "take effect in March 2026" is stored as March 1st, "30 days after we post them" as the
+    day 30 days after the change was found: the page still saying either states that date."""
+    history = History(home.db)
+    first = (TODAY.replace(day=1) + timedelta(days=40)).replace(day=1)
+    month = f"These changes take effect in {first:%B %Y}."
+    history.change(effective=first, summary="month", text=month)
+    posted = "These changes take effect 30 days after we post them."
+    history.change(OPENAI, effective=TODAY + timedelta(days=30), summary="posted", text=posted)
+    listed = home.run("upcoming", "--json")
+    assert sorted(row["summary"] for row in listed.json()) == ["month", "posted"]
+    assert "Left out" not in listed.stderr
