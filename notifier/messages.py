@@ -30,26 +30,19 @@ def _severity(change: ChangeRow) -> str:
     return change.severity or "info"
 
 
-def _dated(summary: str, when: date | None, today: date) -> tuple[str, str]:
+def _dated(change: ChangeRow, today: date) -> tuple[str, str]:
     """The summary's gist and what the title says after it of the effective date: how far it
     is, counted when the alert goes (a digest goes days later), and the date itself, which the
     diff engine writes at the summary's end. Apart, so that a long gist is clipped, not the date."""
+    summary, when = _first_line(change), change.effective_date
     if when is None:
         return summary, ""
     relative = _relative((when - today).days)
-    stated = f"effective {_spelled(summary, when)}"
+    stated = f"effective {change.effective_as_given}"
     gist = summary.removesuffix(stated).rstrip("; ")
     if gist and gist != summary:
         return gist, f"; {stated} ({relative})"
     return summary, f" ({stated}, {relative})"
-
-
-def _spelled(summary: str, when: date) -> str:
-    """The effective date as the page gave it: a month without its day is stored as its first
-    day, and the diff engine ends the summary with the month ("effective March 2026"), which
-    is shown rather than a day the page never gave; else the ISO date."""
-    month = f"{when:%B %Y}"
-    return month if when.day == 1 and summary.endswith(f"effective {month}") else when.isoformat()
 
 
 def _title(lead: str, gist: str, tail: str) -> tuple[str, str]:
@@ -74,7 +67,7 @@ def headline(change: ChangeRow, today: date) -> str:
 
 def _headline(change: ChangeRow, today: date) -> tuple[str, str]:
     """The headline and its gist, as `_title` gives them."""
-    gist, when = _dated(_first_line(change), change.effective_date, today)
+    gist, when = _dated(change, today)
     return _title(f"[{_severity(change).upper()}] {_named(change)} — ", gist, when)
 
 
@@ -154,7 +147,7 @@ def _untitled(change: ChangeRow, title: str, today: date) -> list[str]:
     """The summary's lines the title does not already give whole: every service shows the title
     above the body (Telegram in bold at its top), where the same line twice read as padding."""
     first, *rest = change.summary.strip().splitlines() or [""]
-    gist, _ = _dated(first, change.effective_date, today)
+    gist, _ = _dated(change, today)
     return rest if gist in title else [first, *rest]
 
 
@@ -173,19 +166,19 @@ def reminder_message(change: ChangeRow, *, base_url: str | None, today: date) ->
     # date three days gone misled.
     left = f"{'takes' if days >= 0 else 'took'} effect {_relative(days)}"
     # The diff engine ends the summary with the date, which the title gives after it anyway.
-    gist, _ = _dated(_first_line(change), change.effective_date, today)
+    gist, _ = _dated(change, today)
     alert = change_message(change, base_url=base_url, today=today)
     found = f"{change.detected_at:%Y-%m-%d}"
-    spelled = _spelled(_first_line(change), change.effective_date)
-    when = f": {left} ({spelled})"
+    given = change.effective_as_given
+    when = f": {left} ({given})"
     title, shown = _title(f"[REMINDER] {_named(change)} — ", gist, when)
-    on = "in" if spelled != change.effective_date.isoformat() else "on"
+    on = "in" if given != change.effective_date.isoformat() else "on"
     return replace(
         alert,
         title=title,
         gist=shown,
         head=(
-            Line(f"{left.capitalize()}, {on} {spelled}; found {found}."),
+            Line(f"{left.capitalize()}, {on} {given}; found {found}."),
             *alert.head,
         ),
     )

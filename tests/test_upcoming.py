@@ -183,3 +183,41 @@ def test_a_month_alone_or_a_count_of_days_after_posting_is_still_stated(home: Ho
     listed = home.run("upcoming", "--json")
     assert sorted(row["summary"] for row in listed.json()) == ["month", "posted"]
     assert "Left out" not in listed.stderr
+
+
+def test_a_month_the_page_gave_without_its_day_is_shown_as_the_month(home: Home) -> None:
+    """Stored as its first day (reminders come early rather than late), a month the page gave
+    alone is shown as the month wherever the date is: `upcoming`, the web's pages and feeds.
+    Shown as the 1st, it claimed a day the page never gave."""
+    history = History(home.db)
+    first = (TODAY.replace(day=1) + timedelta(days=40)).replace(day=1)
+    month = f"{first:%B %Y}"
+    change_id = history.change(
+        effective=first,
+        summary=f"AI providers barred; effective {month}",
+        text=f"These changes take effect in {month}.",
+    )
+    dated_day = history.change(
+        OPENAI,
+        effective=first,
+        summary=f"fees; effective {first.isoformat()}",
+        text=f"The new fees apply from {first:%B} 1, {first.year}.",
+    )
+
+    listed = home.run("upcoming")
+    assert f"{month}  " in listed.stdout and first.isoformat() in listed.stdout  # a day given: ISO
+
+    client = TestClient(create_app(history.engine))
+    for page in (
+        f"/changes/{change_id}",
+        "/",
+        "/upcoming",
+        "/documents/whatsapp/business-solution-terms",
+    ):
+        shown = client.get(page).text
+        assert f'<time datetime="{first:%Y-%m}">{month}</time>' in shown, page
+    assert (
+        f'<time datetime="{first.isoformat()}">{first.isoformat()}</time>'
+        in client.get(f"/changes/{dated_day}").text
+    )
+    assert f"Effective: {month}" in client.get("/feeds/all.atom").text

@@ -255,7 +255,7 @@ def _detected(row: ChangeRow, wide: bool) -> str:
 
 
 def _effective(row: ChangeRow, wide: bool = True) -> Text:
-    when = row.effective_date.isoformat() if row.effective_date else "—"
+    when = row.effective_as_given or "—"
     return Text.assemble((when, "bold"), "  ", days_left(row.effective_date))
 
 

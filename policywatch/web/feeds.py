@@ -74,7 +74,7 @@ def _entry_html(row: ChangeRow) -> str:
     if row.categories:
         facts.append(f"Categories: {', '.join(row.categories)}")
     if row.effective_date:
-        facts.append(f"Effective: {row.effective_date.isoformat()}")
+        facts.append(f"Effective: {row.effective_as_given}")
     if row.redeclared:
         facts.append("Read right after the document's declaration changed")
     paragraphs = [*row.summary.strip().splitlines(), " · ".join(facts)]

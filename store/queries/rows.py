@@ -103,6 +103,18 @@ class ChangeRow(JsonRow):
     redeclared: bool  # read right after the declaration changed: see `Change.redeclared`
     rejudged_at: datetime | None  # when `rejudge` last gave it another verdict
 
+    @property
+    def effective_as_given(self) -> str | None:
+        """The effective date as the page gave it: a month without its day ("effective March
+        2026") is stored as its first day, the earliest the change may apply, and the diff
+        engine's summary says the month; shown as the month, not as a day the page never gave.
+        Else the ISO date; None when the change has none."""
+        when = self.effective_date
+        if when is None:
+            return None
+        month = f"{when:%B %Y}"
+        return month if when.day == 1 and f"effective {month}" in self.summary else when.isoformat()
+
     def matched_sentences(self) -> list[MatchedSentence]:
         """Each sentence the rules caught, once, most severe first: a clause caught by three
         rules is shown as one clause with three rules, not as the clause three times."""
