@@ -46,22 +46,11 @@ from notifier.render import (
     title_in_body,
 )
 from store.models import REINSTATED, REMINDER, WITHDRAWN, utcnow
-from store.outbox import (
-    Held,
-    Owed,
-    awaiting_retry,
-    claim,
-    due,
-    held,
-    in_flight,
-    mark_failed,
-    mark_sent,
-    period_start,
-    queue_owed,
-    record_delivered,
-    renew,
-    revive,
-)
+from store.outbox.claims import claim, due, revive
+from store.outbox.deliveries import Owed
+from store.outbox.outcomes import mark_failed, mark_sent, record_delivered, renew
+from store.outbox.owed import period_start, queue_owed
+from store.outbox.waiting import Held, awaiting_retry, held, in_flight
 from store.subscriptions import SubscriptionRow
 
 MAX_ATTEMPTS = 10
@@ -254,7 +243,7 @@ def deliver_owed(
                 reached.add(sub.id)
 
     send_due()
-    # A channel working again is sent what it was given up on, in this run (`outbox._probes`).
+    # A channel working again is sent what it was given up on, in this run (`claims._probes`).
     if revive(engine, reached, clock(), tried_before=started):
         send_due()
     report.waiting, report.next_attempt = awaiting_retry(engine)

@@ -16,7 +16,7 @@ from typing import Any
 
 from notifier.messages import most_severe_first, review_url
 from store.models import REINSTATED, WITHDRAWN
-from store.outbox import Owed
+from store.outbox.deliveries import Owed
 from store.queries import ChangeRow
 
 # A withdrawal's or reinstatement's change: the field naming the change that moved the page,

@@ -31,9 +31,9 @@ from notifier import deliver_owed
 from notifier.channel import Channel
 from notifier.delivery import BURST
 from notifier.subscriptions import subscribe
-from store import outbox
 from store.models import Delivery, Document
-from store.outbox import failed_by_document
+from store.outbox import owed
+from store.outbox.given_up import failed_by_document
 from store.queries import changes_json, get_change
 from store.repository import Attempt
 from store.subscriptions import (
@@ -896,14 +896,14 @@ def test_a_subscription_removed_while_a_run_queues_its_alerts(
     add(history, hook.url("/removed"), "removed")
     history.change()
     read, removed = threading.Event(), threading.Event()
-    coming = outbox._coming_deadlines
+    coming = owed._coming_deadlines
 
     def reading(*args: object) -> object:
         read.set()
         removed.wait(timeout=5)  # the removal, unless it waits for this run
         return coming(*args)
 
-    monkeypatch.setattr(outbox, "_coming_deadlines", reading)
+    monkeypatch.setattr(owed, "_coming_deadlines", reading)
     with ThreadPoolExecutor(2) as pool:
         run = pool.submit(deliver_owed, history.engine)
         read.wait(timeout=60)

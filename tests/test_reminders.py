@@ -10,7 +10,7 @@ import pytest
 
 from notifier import deliver_owed
 from notifier.subscriptions import subscribe
-from store.outbox import reminder_time
+from store.deadlines import reminder_time
 from store.subscriptions import NewSubscription, pause_subscription, resume_subscription
 from tests.alerting import OPENAI, History
 from tests.conftest import Home

@@ -32,7 +32,7 @@ from store.models import (
     Version,
     decompress,
 )
-from store.outbox import queue_owed
+from store.outbox.owed import queue_owed
 from store.queries import (
     Revert,
     get_change,
@@ -91,7 +91,8 @@ def test_an_up_to_date_store_opens_without_loading_alembic(db_url: str) -> None:
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
     open_store(db_url)
-    probe = "import sys, store.outbox, store.repository; from store.db import open_store; "
+    probe = "import sys, store.outbox.claims, store.outbox.owed, store.repository; "
+    probe += "from store.db import open_store; "
     probe += "open_store(sys.argv[1]); "
     probe += "print('alembic' in sys.modules, 'sqlalchemy.dialects.postgresql' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", probe, db_url], capture_output=True, text=True)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from store.db import open_store
 from store.models import Change, Delivery, Subscription
-from store.outbox import queue_owed
+from store.outbox.owed import queue_owed
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 

@@ -35,7 +35,7 @@ from policywatch.web.diffview import sections
 from policywatch.web.feeds import ATOM
 from policywatch.web.pace import set_by
 from store.db import open_store
-from store.outbox import documents_json
+from store.outbox.given_up import documents_json
 from store.queries import ChangeRow, changes_json, get_version, list_changes
 from store.rejudging import rejudge
 from store.repository import Attempt, DocumentInfo, Repository

@@ -31,7 +31,7 @@ from policywatch.cli.diffview import hanging, render_change
 from policywatch.cli.renames import resolved_key
 from policywatch.deadlines import dated, days_after, days_left
 from policywatch.wording import counted, noise_hidden, unified_diff, why_no_date
-from store.outbox import documents_json, failed_by_document
+from store.outbox.given_up import documents_json, failed_by_document
 from store.queries import (
     ChangeDetail,
     ChangeRow,

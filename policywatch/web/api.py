@@ -31,7 +31,7 @@ from policywatch.web.selection import (
     version_or_404,
 )
 from policywatch.wording import unified_diff
-from store.outbox import document_json, documents_json, failed_by_document
+from store.outbox.given_up import document_json, documents_json, failed_by_document
 from store.queries import (
     ChangeRow,
     DocumentRow,
