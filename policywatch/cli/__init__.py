@@ -16,6 +16,8 @@ from policywatch.cli import (
     imports,
     rejudge,
     run,
+    subscribe,
+    subscriptions,
     versions,
     worker,
 )
@@ -66,8 +68,8 @@ app.command()(history.upcoming)
 app.command(name="import-history")(imports.import_history)
 app.command()(rejudge.rejudge)
 app.command()(web_cli.serve)
-app.command()(alerts.subscribe)
-app.add_typer(alerts.subscriptions_app, name="subscriptions")
+app.command()(subscribe.subscribe)
+app.add_typer(subscriptions.app, name="subscriptions")
 app.command()(alerts.notify)
 
 

@@ -31,7 +31,7 @@ from policywatch.config import (
     load_settings,
     where_set,
 )
-from policywatch.wording import crossed, did_you_mean, untracked
+from policywatch.wording import counted, crossed, did_you_mean, untracked
 from store.db import MissingStore, StoreError, open_store, store_url
 from store.queries import SEVERITIES, TrackedNames, tracked_names
 
@@ -386,6 +386,15 @@ def _named_where(option: str | None) -> str:
 def note(message: str) -> None:
     """Something the user should know, on stderr: stdout stays data, for --json."""
     err_console.print(Text.assemble(("note:", "yellow"), " ", message), highlight=False)
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def deliveries(count: int) -> str:
+    """`1 delivery`, `2 deliveries`: how `notify` and `subscriptions` count the outbox's rows."""
+    return counted(count, "delivery", "deliveries")
 
 
 def tracked_if_stored(option: str | None) -> TrackedNames | None:
