@@ -595,13 +595,14 @@ class Claims:
 def check_workers(client: redis.Redis, store: str, *, patience: float = WORKER_TTL) -> None:
     """Raise a QueueError unless a worker records into `store` (a store URL, without password).
     Without any worker, the tasks would wait for nobody; with workers of another store, the
-    crawl would plan and alert from a store that never hears of their fetches. None alive is
-    waited for up to `patience` seconds: a crawl started with its workers (at boot), or in the
-    second Redis came back empty, was refused before their first beat."""
+    crawl would plan and alert from a store that never hears of their fetches. None of this
+    store's alive is waited for up to `patience` seconds: a crawl started with its workers (at
+    boot), or in the second Redis came back empty, was refused before their first beat, and so
+    was one beside another store's live worker (staging sharing production's Redis)."""
     deadline = time.monotonic() + patience
     try:
         workers = live_workers(client)
-        while not workers and time.monotonic() < deadline:
+        while store not in workers.values() and time.monotonic() < deadline:
             time.sleep(0.2)
             workers = live_workers(client)
     except redis.RedisError as error:

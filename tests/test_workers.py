@@ -244,6 +244,23 @@ def test_a_crawl_waits_a_beat_for_a_worker_starting_with_it(redis_url: str) -> N
     starting.join()
 
 
+def test_a_crawl_waits_a_beat_for_its_store_s_worker_beside_another_store_s(
+    redis_url: str,
+) -> None:
+    """Started with its workers on a Redis where another store's worker (staging) was already
+    alive, a crawl was refused at once ("the workers on this Redis record into …"), without the
+    beat it waits for a worker when there is none."""
+    client = redis.Redis.from_url(redis_url)
+    store, staging = "postgresql://store", "postgresql://staging"
+    heartbeat(client, "staging-worker", staging)
+    with pytest.raises(QueueError, match="record into postgresql://staging, not into"):
+        check_workers(client, store, patience=0.5)
+    starting = threading.Timer(1.0, heartbeat, (client, "w1", store))
+    starting.start()
+    check_workers(client, store)  # waits for it, instead of refusing
+    starting.join()
+
+
 def test_a_crawl_with_nothing_due_needs_no_worker(
     pg_home: Home, site: Site, redis_url: str
 ) -> None:
