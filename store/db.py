@@ -435,6 +435,17 @@ def _unwritable(path: Path) -> str | None:
     return None
 
 
+def _creation_hint(url: str, words: str) -> str:
+    """The command that creates a PostgreSQL database the server says does not exist: we create
+    the tables, never the database, and libpq's words alone left a new operator to find that in
+    the README. Empty for any other failure."""
+    parsed = make_url(url)
+    if not parsed.database or f'database "{parsed.database}" does not exist' not in words:
+        return ""
+    owner = f"-O {shlex.quote(parsed.username)} " if parsed.username else ""
+    return f"; create it first: createdb {owner}{shlex.quote(parsed.database)}"
+
+
 def open_store(
     url: str,
     *,
@@ -471,7 +482,7 @@ def open_store(
         exposed = _readable_by_others(engine, path) if notice and path else None
     except Exception as error:
         why = _unwritable(path) if path is not None else None
-        hint = f" ({why})" if why else ""
+        hint = f" ({why})" if why else _creation_hint(url, driver_words(error))
         raise StoreError(
             f"cannot open the store {public_url(url)}: {driver_words(error)}{hint}"
         ) from error

@@ -758,3 +758,18 @@ def test_change_ids_are_handed_out_in_the_order_changes_commit(pg_url: str) -> N
     assert seen_meanwhile == [[]]  # the other worker's change had to wait
     ids = [row.id for row in list_changes(first.engine, after=0)]
     assert ids[0] == recorded.change_id and len(ids) == 2
+
+
+@pytest.mark.postgres
+def test_a_missing_postgresql_database_is_refused_with_the_command_that_creates_it(
+    pg_url: str,
+) -> None:
+    """libpq says only `database "X" does not exist`: the operator setting up a server was left
+    to find in the README that policywatch creates its tables but not the database."""
+    missing = pg_url.rsplit("/", 1)[0].replace("postgres@", "postgres:hunter2@") + "/pw_never_made"
+    with pytest.raises(StoreError) as refused:
+        open_store(missing)
+    said = str(refused.value)
+    assert 'database "pw_never_made" does not exist' in said
+    assert said.endswith("create it first: createdb -O postgres pw_never_made")
+    assert "hunter2" not in said
