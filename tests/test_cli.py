@@ -935,6 +935,17 @@ def test_help_texts_read_as_sentences() -> None:
     assert "--no-retry-now" not in CliRunner().invoke(app, ["notify", "--help"]).output
 
 
+def test_worker_help_says_how_it_stops_and_its_exit_codes() -> None:
+    """An operator writing the worker's unit file reads `worker --help`: it said neither how the
+    worker stops nor its exit codes, which `Restart=on-failure` acts on, where `crawl` and `run`
+    list theirs."""
+    from policywatch.cli import app
+
+    shown = CliRunner().invoke(app, ["worker", "--help"], terminal_width=200).output
+    assert "SIGTERM or Ctrl-C stops it" in shown
+    assert "Exit codes: 0 stopped, 2 bad configuration, Redis or the store unusable" in shown
+
+
 def test_help_gives_flags_no_value_placeholder() -> None:
     """typer 0.29 labelled every flag with a value type, `--all <bool>`, `--help <bool>`, as if
     each wanted a value after it; the pin keeps the typer that shows a flag bare."""

@@ -40,11 +40,15 @@ def worker(
     set_: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per document.")] = False,
 ) -> None:
-    """Fetch the documents that `crawl --redis` queues and record them, until stopped.\f
+    """Fetch the documents that `crawl --redis` queues and record them, until stopped.
 
-    Run one per machine (a systemd service, say) with the same --redis and --db as the crawls.
-    SIGINT or SIGTERM stops it after the pages it is fetching; the documents it took and did not
-    start go back to the queue at once, for another worker.
+    Give it the --redis and --db of the crawls. SIGTERM or Ctrl-C stops it after the pages in hand.
+
+    Exit codes: 0 stopped, 2 bad configuration, Redis or the store unusable (said on stderr).\f
+
+    Run one per machine (a systemd service, say). The documents it took and did not start go back
+    to the queue at once as it stops, for another worker. systemd's `Restart=on-failure` restarts
+    it on exit 2: a store or Redis not up yet at boot, say.
     """
     config = settings()
     url = redis or config.redis
