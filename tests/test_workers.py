@@ -361,6 +361,27 @@ def test_redis_password_is_never_printed(pg_home: Home, site: Site) -> None:
     assert "--set" in crawl(pg_home, catalog, "redis://x", "--set", "A=1").stderr
 
 
+def test_a_redis_of_the_config_file_is_said_to_be_from_there(pg_home: Home, site: Site) -> None:
+    """With `redis` in the config file (so that the cron line stays the same), a crawl or a
+    worker named a Redis, or refused --set, that its command line never gave: the operator was
+    left to guess where the URL came from, and that the crawl went through workers at all."""
+    catalog = publish(site, pg_home, 1)
+    config = pg_home.path / "config.toml"
+    config.write_text('redis = "redis://:hunter2@127.0.0.1:1/0"\n', encoding="utf-8")
+    command = ["--catalog", str(catalog), "--only", "testsite", "--all", "--quiet"]
+
+    for refused in (pg_home.run("crawl", *command), pg_home.run("worker")):
+        assert refused.code == 2, refused
+        assert "cannot use Redis at redis://:****@127.0.0.1:1/0: " in refused.stderr
+        assert refused.stderr.rstrip().endswith(f"(in {config})"), refused.stderr
+        assert "hunter2" not in refused.stderr
+    tuned = pg_home.run("crawl", *command, "--set", "DOWNLOAD_DELAY=3")
+    assert tuned.code == 2
+    assert f"give them to the workers (this crawl queues for them: redis is set in {config})" in (
+        tuned.stderr
+    )
+
+
 def test_a_killed_worker_ends_the_wait_and_its_queued_tasks_are_withdrawn(
     pg_home: Home, site: Site, workers: Workers, redis_url: str
 ) -> None:

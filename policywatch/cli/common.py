@@ -377,10 +377,11 @@ def engine(option: str | None, *, existing: bool = False, writes: bool = True) -
         fail(str(error))
 
 
-def _named_where(option: str | None) -> str:
-    """` (in FILE)` or ` (in POLICYWATCH_DB)`, of a store that no `--db` named: a path mistyped
-    in the config file, long forgotten, read as a store that was never made."""
-    return "" if option or "db" not in settings().model_fields_set else f" (in {where_set('db')})"
+def _named_where(option: str | None, name: str = "db") -> str:
+    """` (in FILE)` or ` (in POLICYWATCH_DB)`, of a store (or a Redis: `name`) that no option
+    named: a path mistyped in the config file, long forgotten, read as a store that was never
+    made; a Redis down that the command line never named."""
+    return "" if option or name not in settings().model_fields_set else f" (in {where_set(name)})"
 
 
 def note(message: str) -> None:
@@ -406,8 +407,9 @@ def tracked_if_stored(option: str | None) -> TrackedNames | None:
         return None
 
 
-def connected(url: str) -> Redis:
-    """A client of the Redis at `url`, or a clear error (password masked) before any work."""
+def connected(url: str, option: str | None) -> Redis:
+    """A client of the Redis at `url`, or a clear error (password masked) before any work,
+    saying where `url` was set when no `--redis` (`option`) gave it."""
     try:
         from crawlers.queue import QueueError, connect
     except ImportError:
@@ -418,7 +420,7 @@ def connected(url: str) -> Redis:
     try:
         return connect(url)
     except QueueError as error:
-        fail(str(error))
+        fail(f"{error}{_named_where(option, 'redis')}")
 
 
 def fetch_settings(

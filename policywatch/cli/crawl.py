@@ -54,6 +54,7 @@ from policywatch.cli.common import (
     warn_catalog_errors,
 )
 from policywatch.cli.renames import follow_renames, resolved_only
+from policywatch.config import where_set
 from policywatch.deadlines import dated
 from policywatch.wording import counted, did_you_mean
 from store.db import public_url
@@ -212,8 +213,12 @@ def crawl(
     accepted = frozenset(named if accept_capture else ())
     queue_url = redis or config.redis
     if queue_url and (rules or set_):
-        fail("--rules and --set apply where pages are fetched: give them to the workers")
-    queue = connected(queue_url) if queue_url else None
+        # A crawl run by hand, its Redis set for cron's, goes through the workers too.
+        why = (
+            "" if redis else f" (this crawl queues for them: redis is set in {where_set('redis')})"
+        )
+        fail(f"--rules and --set apply where pages are fetched: give them to the workers{why}")
+    queue = connected(queue_url, redis) if queue_url else None
     checks = last_checks(store, [document.key for document in documents])
     if queue is not None:
         fetch = _queued(queue, store, accepted, checks)

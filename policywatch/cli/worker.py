@@ -57,7 +57,7 @@ def worker(
             "a worker needs the Redis it shares with crawls: --redis URL, POLICYWATCH_REDIS,"
             ' or redis = "URL" in the config file'
         )
-    connected(url)  # a wrong URL or a Redis that is down fails now, not in Scrapy's log
+    connected(url, redis)  # a wrong URL or a Redis that is down fails now, not in Scrapy's log
     store = engine(db)  # open and migrate before taking work
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
     from crawlers.queue import CLIENT_OPTIONS, masked, process_name
