@@ -935,15 +935,22 @@ def test_help_texts_read_as_sentences() -> None:
     assert "--no-retry-now" not in CliRunner().invoke(app, ["notify", "--help"]).output
 
 
-def test_worker_help_says_how_it_stops_and_its_exit_codes() -> None:
-    """An operator writing the worker's unit file reads `worker --help`: it said neither how the
-    worker stops nor its exit codes, which `Restart=on-failure` acts on, where `crawl` and `run`
-    list theirs."""
+def test_help_says_how_worker_crawl_and_run_stop_and_their_exit_codes() -> None:
+    """An operator writing the unit files reads `--help`: the worker's said neither how it stops
+    nor its exit codes, which `Restart=on-failure` acts on; crawl's and run's left out 143, a
+    SIGTERM's, which `systemctl stop` sends."""
     from policywatch.cli import app
 
-    shown = CliRunner().invoke(app, ["worker", "--help"], terminal_width=200).output
+    def helped(command: str) -> str:
+        """The command's help, its lines (wrapped at 80 columns whatever the width) joined."""
+        return " ".join(CliRunner().invoke(app, [command, "--help"]).output.split())
+
+    shown = helped("worker")
     assert "SIGTERM or Ctrl-C stops it" in shown
     assert "Exit codes: 0 stopped, 2 bad configuration, Redis or the store unusable" in shown
+    for command in ("crawl", "run"):  # as systemd stops them: 143, which they left out
+        stopped = "Stopped by Ctrl-C or SIGTERM, it records what was fetched and exits 130 or 143"
+        assert stopped in helped(command)
 
 
 def test_help_gives_flags_no_value_placeholder() -> None:

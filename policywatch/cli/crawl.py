@@ -189,7 +189,9 @@ def crawl(
 ) -> None:
     """Fetch the documents that are due, record new versions, summarise, deliver alerts.
 
-    Exit codes: 0 done or nothing due, 2 bad configuration, 3 nothing fetched, 130 Ctrl-C.\f
+    Exit codes: 0 done or nothing due, 2 bad configuration, 3 nothing fetched.
+
+    Stopped by Ctrl-C or SIGTERM, it records what was fetched and exits 130 or 143.\f
 
     Due (crawlers/schedule.py): never checked, declaration changed, or last attempt `interval`
     ago. A key named with --only is a request to fetch that document now; a service named

@@ -92,7 +92,9 @@ def exclusive_run(lock: Path) -> Iterator[None]:
 def run(**options: Any) -> None:
     """`crawl` (same options) under a lock, so that cron and timer runs never overlap.
 
-    Exit codes: 0 done or nothing due, 2 bad configuration, 3 nothing fetched, 4 locked, 130 Ctrl-C.
+    Exit codes: 0 done or nothing due, 2 bad configuration, 3 nothing fetched, 4 locked.
+
+    Stopped by Ctrl-C or SIGTERM, it records what was fetched and exits 130 or 143.
     """
     with exclusive_run(lock_path(db_url(options["db"]))):
         crawl(**options)
