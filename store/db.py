@@ -251,38 +251,57 @@ def _migration_busy(error: Exception) -> StoreError:
 
 
 @contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
+def _migration_lock(engine: Engine, waiting: Callable[[str], None] | None) -> Iterator[None]:
     """On PostgreSQL, an advisory lock; SQLite's migration takes the write lock (`_migrating`).
 
     The advisory lock is waited for MIGRATION_WAIT at most, as SQLite's write lock is
     (`lock_timeout` bounds it): held by a migration stuck, a process stopped at a breakpoint
-    or a psql session left open, it was waited for without end, and nothing said why."""
+    or a psql session left open, it was waited for without end, and nothing said why. Held by
+    another, the wait is told to `waiting` first: a worker said nothing for up to 2 minutes."""
     if engine.url.get_backend_name() == "postgresql":
         with engine.connect() as connection:
-            connection.execute(text(f"SET lock_timeout = '{MIGRATION_WAIT}s'"))
-            try:
-                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-            except DBAPIError as error:
-                if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
-                    raise
-                raise _migration_busy(error) from error
-            connection.execute(text("RESET lock_timeout"))
+            lock = {"k": _PG_MIGRATION_LOCK}
+            if not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), lock).scalar():
+                if waiting:
+                    waiting(
+                        f"waiting for another process migrating the store"
+                        f" {public_url(engine.url)} (at most {MIGRATION_WAIT} s)"
+                    )
+                _wait_for_migration_lock(connection)
             connection.commit()
             try:
                 yield
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), lock)
                 connection.commit()
     else:
         yield
 
 
-def migrate(engine: Engine, notes: list[str] | None = None) -> str | None:
+def _wait_for_migration_lock(connection: Connection) -> None:
+    """Take the advisory lock another process holds, once it lets go, for MIGRATION_WAIT at
+    most; a StoreError past it."""
+    connection.execute(text(f"SET lock_timeout = '{MIGRATION_WAIT}s'"))
+    try:
+        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise _migration_busy(error) from error
+    connection.execute(text("RESET lock_timeout"))
+
+
+def migrate(
+    engine: Engine,
+    notes: list[str] | None = None,
+    waiting: Callable[[str], None] | None = None,
+) -> str | None:
     """Bring the schema to the latest migration; a no-op (two queries) when it is already there.
 
     Returns the revision an existing store was upgraded from (None: up to date, or new), so that
     the command can say so: from then on, earlier releases refuse the store. What a migration
-    has to tell the user (a document key it could not rename, say) is added to `notes`.
+    has to tell the user (a document key it could not rename, say) is added to `notes`; that it
+    waits for another process's migration is told to `waiting` as it starts to.
     """
     with engine.connect() as connection:
         if _current(connection) == HEAD:
@@ -291,7 +310,7 @@ def migrate(engine: Engine, notes: list[str] | None = None) -> str | None:
 
     upgrading: str | None = None  # the schema being upgraded from, once the upgrade starts
     try:
-        with _migration_lock(engine), _migrating(engine) as connection:
+        with _migration_lock(engine, waiting), _migrating(engine) as connection:
             current = _current(connection)
             if current == HEAD:  # another process migrated while we waited
                 return None
@@ -478,7 +497,7 @@ def open_store(
     try:
         engine = make_engine(url)
         notes: list[str] = []
-        previous = migrate(engine, notes)
+        previous = migrate(engine, notes, notice)
         exposed = _readable_by_others(engine, path) if notice and path else None
     except Exception as error:
         why = _unwritable(path) if path is not None else None

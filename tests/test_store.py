@@ -21,7 +21,16 @@ from sqlmodel import Session, col, select
 import store.db
 from diffengine import assess, text_fingerprint
 from store.db import _PG_MIGRATION_LOCK as MIGRATION_LOCK
-from store.db import HEAD, StoreError, alembic_config, make_engine, open_store, writer
+from store.db import (
+    HEAD,
+    MIGRATION_WAIT,
+    StoreError,
+    alembic_config,
+    make_engine,
+    open_store,
+    public_url,
+    writer,
+)
 from store.models import (
     Change,
     Delivery,
@@ -773,3 +782,30 @@ def test_a_missing_postgresql_database_is_refused_with_the_command_that_creates_
     assert 'database "pw_never_made" does not exist' in said
     assert said.endswith("create it first: createdb -O postgres pw_never_made")
     assert "hunter2" not in said
+
+
+@pytest.mark.postgres
+def test_a_store_waiting_for_another_process_s_migration_says_so(pg_url: str) -> None:
+    """A worker started while another process held the migration lock (a migration, a psql
+    session left open) said nothing for up to MIGRATION_WAIT, 2 minutes, before its first line."""
+    holder = create_engine(pg_url).connect()
+    holder.execute(sa_text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+    said: list[str] = []
+    waiting = threading.Event()
+
+    def notice(sentence: str) -> None:
+        said.append(sentence)
+        waiting.set()
+
+    opening = threading.Thread(target=lambda: open_store(pg_url, notice=notice).dispose())
+    opening.start()
+    try:
+        assert waiting.wait(30), "nothing said while waiting"
+    finally:
+        holder.execute(sa_text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+        holder.close()
+        opening.join()
+    shown = public_url(pg_url)
+    assert said == [
+        f"waiting for another process migrating the store {shown} (at most {MIGRATION_WAIT} s)"
+    ]
