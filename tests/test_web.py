@@ -75,7 +75,7 @@ def client(web_store: Engine) -> TestClient:
 @pytest.fixture
 def paged_client(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     """A client of pages listing one item each: the small store's pagers then have pages."""
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 1)
+    monkeypatch.setattr("policywatch.web.pagers.PAGE_SIZE", 1)
     return TestClient(create_app(web_store))
 
 
@@ -312,7 +312,7 @@ def test_a_category_filters_in_any_case_on_any_store(db_url: str) -> None:
 
 
 def test_pagination(web_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
+    monkeypatch.setattr("policywatch.web.pagers.PAGE_SIZE", 2)
     client = TestClient(create_app(web_store))
     first = client.get("/?all=1")
     assert len(summaries(first.text)) == 2
@@ -347,7 +347,7 @@ def test_the_timeline_counts_its_pages_and_says_where_they_end(
 ) -> None:
     """Page 99 of 2 was an empty "page 99" whose newer link led to an empty page 98; then it
     said "page 99 of 2" beside the note that there are only 2 pages."""
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
+    monkeypatch.setattr("policywatch.web.pagers.PAGE_SIZE", 2)
     client = TestClient(create_app(web_store))
     first = client.get("/?all=1").text
     assert "4 changes, noise included, newest first." in first and "page 1 of 2" in first
@@ -478,7 +478,7 @@ def test_following_the_older_links_lists_every_change_once_in_the_timelines_orde
         repository.record_text(
             "openai/usage-policies", Attempt("https://x/", at=moment), text, judge
         )
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
+    monkeypatch.setattr("policywatch.web.pagers.PAGE_SIZE", 2)
     client = TestClient(create_app(engine))
     walked, address = [], "/?all=1"
     while address:
@@ -704,7 +704,7 @@ def test_a_pages_title_says_which_selection_and_page_it_is(
 ) -> None:
     """Every timeline was "Timeline · policywatch", whatever its filters and page: two tabs,
     a bookmark or the history could not tell them apart. An error page was titled "404"."""
-    monkeypatch.setattr("policywatch.web.pages.PAGE_SIZE", 2)
+    monkeypatch.setattr("policywatch.web.pagers.PAGE_SIZE", 2)
     client = TestClient(create_app(web_store))
     assert title(client.get("/").text) == "Timeline · policywatch"
     filtered = client.get("/?service=WhatsApp&min_severity=HIGH&page=1").text

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from crawlers.declarations import load_catalog
 from crawlers.pacing import Pacing
 from policywatch.web import create_app
-from policywatch.web.pages import when
+from policywatch.web.templating import when
 from store.models import utcnow
 from store.repository import Attempt, DocumentInfo, Repository
 from tests.conftest import ROOT, unavailable

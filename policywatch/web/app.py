@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from policywatch.web import api, feeds, pages
+from policywatch.web import addresses, api, errors, feeds, pages
 from policywatch.web.pace import CatalogLoader
 from policywatch.web.renamed import redirect_renamed
 from policywatch.web.selection import invalid
@@ -83,7 +83,7 @@ def _guard(token: str) -> Callable[[Request, Next], Awaitable[Response]]:
             response.headers.setdefault("Cache-Control", "private")
             return response
         response = RedirectResponse(
-            pages.address(request, lambda name, _: name != "token"), status_code=303
+            addresses.address(request, lambda name, _: name != "token"), status_code=303
         )
         # Lax, not Strict: an alert's "Review this change" link comes from another site (a mail,
         # a chat) and must carry the cookie; every route here is a read-only GET. Its path is
@@ -144,7 +144,7 @@ def _refusal(request: Request, *, wrong: bool) -> Response:
     token that was given but is wrong is said to be wrong (never echoed), not to be missing."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if "text/html" in request.headers.get("accept", ""):
-        response = pages.error_page(request, 401, WRONG_TOKEN_HELP if wrong else TOKEN_HELP)
+        response = errors.error_page(request, 401, WRONG_TOKEN_HELP if wrong else TOKEN_HELP)
         response.headers.update(challenge)
         return response
     reason = "the token given is wrong" if wrong else "a token is required"
@@ -252,7 +252,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
-    app.add_exception_handler(StarletteHTTPException, pages.http_error_page)
-    app.add_exception_handler(RequestValidationError, pages.invalid_request_page)
-    app.add_exception_handler(Exception, pages.server_error_page)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error_page)
+    app.add_exception_handler(RequestValidationError, errors.invalid_request_page)
+    app.add_exception_handler(Exception, errors.server_error_page)
     return app

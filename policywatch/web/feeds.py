@@ -23,8 +23,8 @@ from uuid import UUID, uuid5
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import Engine
 
-from policywatch.web.pages import is_web
 from policywatch.web.selection import Filters, changes, parse_filters, store
+from policywatch.web.templating import is_web
 from store.queries import SEVERITIES, ChangeRow, tracked_names
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -1,4 +1,4 @@
-"""The HTML pages: timeline, change, documents, document.
+"""The HTML pages: timeline, upcoming, change, documents, document, compare, version.
 
 Each page reads through the same functions as the JSON API (`selection.changes`, the `store.queries`
 getters) and hands plain rows to Jinja2, whose autoescaping is on for every template: fetched text
@@ -7,42 +7,29 @@ is data and is never marked safe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime
-from pathlib import Path
+from dataclasses import replace
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from policywatch.deadlines import days_left
 from policywatch.web import diffview
+from policywatch.web.addresses import without_empty
 from policywatch.web.pace import CatalogLoader, pace_of
+from policywatch.web.pagers import listing, version_list
 from policywatch.web.selection import (
-    PAGE_SIZE,
     Filters,
     From,
     To,
     Within,
     categories,
-    changes,
     check_tracked,
     comparison,
     count,
     hidden,
-    newer_than,
     no_document,
     parse_filters,
     store,
@@ -50,13 +37,10 @@ from policywatch.web.selection import (
     version_or_404,
     wider,
 )
+from policywatch.web.templating import render
 from policywatch.wording import noise_hidden
 from store.models import utcnow
 from store.queries import (
-    SEVERITIES,
-    ChangeRow,
-    Revert,
-    VersionRow,
     document_names,
     get_change,
     get_document,
@@ -67,205 +51,17 @@ from store.queries import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+
 Store = Annotated[Engine, Depends(store)]
 
 
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
-
-
-def is_web(url: str) -> bool:
-    """Whether a document's URL may be a link: http(s) only, never `javascript:` or `data:`;
-    an imported document's `file://` folder is shown as text, not as a dead link."""
-    return urlsplit(url).scheme in {"http", "https"}
-
-
-def is_underline(line: str | Sequence[diffview.Span]) -> bool:
-    """Whether a line of text, or of a diff, is one character repeated (`=====`, `-----`, a
-    heading's underline or a rule): such a line is clipped to its cell, not wrapped onto many
-    lines of `=`."""
-    text = (line if isinstance(line, str) else "".join(span.text for span in line)).strip()
-    return len(text) >= 3 and len(set(text)) == 1
-
-
-def reworded(before: str, sentence: str) -> tuple[diffview.Span, ...]:
-    """A matched sentence in its new wording with the words it lost and gained marked: the
-    engine gives an old wording only to a sentence it paired as reworded, so the two share
-    most of their words, and the few that differ are what the rule was about."""
-    return diffview.word_spans(before, sentence)[2]
-
-
-def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.globals.update(
-        days_left=days_left, when=when, severities=SEVERITIES, reworded=reworded
-    )
-    environment.tests["web"] = is_web
-    environment.tests["underline"] = is_underline
-    return environment
-
-
-def _root(request: Request) -> dict[str, str]:
-    """The path the app is served under (`--base-url`'s): every page's links start with it, so
-    the pages work behind a proxy that serves them at `/pw/`."""
-    return {"root": request.app.state.root}
-
-
-templates = Jinja2Templates(env=_environment(), context_processors=[_root])
-
-
-def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context)
-
-
-def address(request: Request, keep: Callable[[str, str], bool]) -> str:
-    """The address asked for with only the query parameters `keep` takes (by name and value):
-    a path on this site, never `//host`, under the path the app is served at."""
-    path = request.app.state.root + "/" + quote(request.url.path).lstrip("/")
-    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if keep(k, v)])
-    return f"{path}?{query}" if query else path
-
-
-def without_empty(request: Request) -> RedirectResponse | None:
-    """A redirect to the same selection minus its empty parameters, if it has any: the filter
-    form sends every field, "any" as `service=`, and without a script to drop them, the
-    address (and the links, feeds and bookmarks made from it) read `?service=&document=&…`."""
-    if all(value for _, value in request.query_params.multi_items()):
-        return None
-    return RedirectResponse(address(request, lambda _, value: bool(value)), status_code=303)
-
-
-@dataclass(frozen=True)
-class Pager:
-    """Where a list paged newest first stands, and the links to the pages either side."""
-
-    page: int
-    pages: int  # the pages the list fills; an empty list still has its one page
-    previous_page: int  # the number the newer link leads to (1 when it leads to the top)
-    previous_url: str | None
-    next_url: str | None
-    # The first and last pages, when neither newer nor older leads there: the oldest change of
-    # a real history (45 pages of it, noise included) lay 44 "older" clicks away.
-    newest_url: str | None
-    oldest_url: str | None
-
-
-def page_count(total: int) -> int:
-    """How many pages `total` items fill: one at least, the page that says there are none."""
-    return max(1, -(-total // PAGE_SIZE))
-
-
-def pager(
-    page: int,
-    total: int,
-    params: dict[str, str],
-    name: str = "page",
-    anchor: str = "",
-    older: dict[str, str] | None = None,
-    newer: dict[str, str] | None = None,
-) -> Pager:
-    """Page `page` of `total` items; the links set query parameter `name` and keep `params`,
-    the rest of the page's query, so two lists paged on one page each keep the other's place;
-    `anchor` brings the reader back to the list rather than to the top of the page. `older`,
-    given when the list knows an older page follows, is added to the older link's query: where
-    the next page starts (`before`, a cursor). `newer`, given when the list knows what lies
-    above the page, is the newer link's cursor: empty when that is the top, page 1."""
-    last = page_count(total)
-
-    def page_url(number: int, cursor: dict[str, str] | None = None) -> str:
-        query = urlencode({**params, name: str(number), **(cursor or {})})
-        return "?" + query + (anchor and "#" + anchor)
-
-    # Above a page whose newer changes fill more than a page, the newer one is never page 1:
-    # changes recorded since lie above it.
-    previous = min(page - 1, last) if newer is None else max(page - 1, 2) if newer else 1
-    return Pager(
-        page=page,
-        pages=last,
-        previous_page=previous,
-        previous_url=page_url(previous, newer) if page > 1 else None,
-        next_url=page_url(page + 1, older) if older or page < last else None,
-        newest_url=page_url(1) if page > 1 and previous > 1 else None,
-        oldest_url=page_url(last) if page < last - 1 else None,
-    )
-
-
-@dataclass(frozen=True)
-class Listing(Pager):
-    """One page of the changes a selection names, and how many there are in all. Past the last
-    page, the newer link leads to the last page."""
-
-    rows: list[ChangeRow]
-    total: int
-    reverted: dict[int, Revert]  # of the meaningful rows, those the page has since undone
-
-
-def listing(
-    engine: Engine, filters: Filters, page: int, params: dict[str, str], before: int | None = None
-) -> Listing:
-    """Page `page` of `filters`' changes, or, given `before` (the last change of the page
-    before it, which its older link names), the changes after that one: a reader paging back
-    through the history is not shown again the changes that newer ones pushed onto this page,
-    and the store reads the page from its index rather than skipping every change before it.
-    The page links keep `params`, the page's own query."""
-    total = count(engine, filters)
-    last = page_count(total)
-    # Past the last page nothing is asked of the store: a page number typed huge made an
-    # offset its driver could not take (a 500 where the page says where the pages end).
-    offset = (page - 1) * PAGE_SIZE
-    found = (
-        changes(engine, filters, limit=PAGE_SIZE + 1, offset=offset, before=before)
-        if page <= last
-        else []
-    )
-    rows = found[:PAGE_SIZE]  # one more was read to know whether an older page follows
-    older = {"before": str(rows[-1].id)} if len(found) > PAGE_SIZE else None
-    pages = pager(page, total, params, older=older, newer=_newer(engine, filters, page, rows))
-    return Listing(
-        **asdict(pages),
-        rows=rows,
-        total=total,
-        reverted=reverts(engine, [row.id for row in rows if row.meaningful]),
-    )
-
-
-def _newer(
-    engine: Engine, filters: Filters, page: int, rows: list[ChangeRow]
-) -> dict[str, str] | None:
-    """The newer link's cursor: the page of changes just newer than the first shown starts
-    right after the one a page above it (`before`), or is the top (empty: page 1, when fewer
-    than a page lie above). Led to by number, the newer page was read by its offset, which
-    changes recorded since had shifted: the changes pushed between the two pages were never
-    shown. None on page 1, or past the last page."""
-    if page == 1 or not rows:
-        return None
-    above = newer_than(engine, filters, rows[0].id, limit=PAGE_SIZE + 1)
-    return {"before": str(above[PAGE_SIZE])} if len(above) > PAGE_SIZE else {}
-
-
-@dataclass(frozen=True)
-class VersionList(Pager):
-    """One page of a document's versions, newest first."""
-
-    rows: list[VersionRow]
-
-
-def version_list(versions: list[VersionRow], page: int, params: dict[str, str]) -> VersionList:
-    """The versions of page `page` (the last page past it: a fold of one list, not a selection
-    that may empty). Listed whole, Instagram's 757 made its page 42,000 px tall on a phone."""
-    shown = min(page, page_count(len(versions)))
-    newest = versions[::-1][(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
-    pages = pager(shown, len(versions), params, "versions_page", "versions-title")
-    return VersionList(**asdict(pages), rows=newest)
-
-
 Page = Annotated[int, Query(ge=1)]
+
+
 Noise = Annotated[bool, Query(alias="all")]
+
+
 # Where a page of changes starts: after this change, newest first (the older link's cursor).
 Before = Annotated[int | None, Query(ge=1)]
 
@@ -290,7 +86,7 @@ def timeline(
     recorded = bool(shown.total) or bool(count(engine, Filters(include_noise=True)))
     noise = {} if shown.total else hidden(engine, filters)  # said when it leaves nothing shown
     widened = [] if shown.total or noise else wider(engine, filters)
-    return _page(
+    return render(
         request,
         "timeline.html",
         listing=shown,
@@ -330,7 +126,7 @@ def upcoming_page(
     kept = {name: value for name, value in filters.params().items() if name in _UPCOMING_FILTERS}
     # the selection in words, for the title, of the filters the page takes (not `since`, `all`)
     shown = replace(filters, since=None, until=None, include_noise=False)
-    return _page(
+    return render(
         request,
         "upcoming.html",
         selection=shown.described() if kept else "",
@@ -367,7 +163,7 @@ def change(
         detail.old_text, detail.new_text, [sentence.sentence for sentence in caught]
     )
     previous_id, next_id = neighbour_changes(engine, change_id, include_noise=include_noise)
-    return _page(
+    return render(
         request,
         "change.html",
         row=detail.change,
@@ -389,7 +185,7 @@ def change(
 def documents(request: Request, engine: Store) -> HTMLResponse:
     """What is tracked and how its fetching goes; each one's last meaningful change, a link
     to it."""
-    return _page(
+    return render(
         request,
         "documents.html",
         documents=list_documents(engine),
@@ -412,7 +208,7 @@ def compare(
     led from one to the other."""
     compared = comparison(engine, key, first, to)
     before, after = compared.before, compared.after
-    return _page(
+    return render(
         request,
         "compare.html",
         before=before,
@@ -433,7 +229,7 @@ def version(
     """One version's whole text: what the page said from when it was first seen until the
     next version, with the changes that led to it and away from it."""
     detail = version_or_404(engine, key, seq)
-    return _page(request, "version.html", detail=detail, sections=diffview.outline(detail.text))
+    return render(request, "version.html", detail=detail, sections=diffview.outline(detail.text))
 
 
 @router.get("/documents/{key:path}", response_class=HTMLResponse)
@@ -461,7 +257,7 @@ def document(
     history = listing(engine, Filters(document=key, include_noise=True), page, versions_at, before)
     versions = version_list(detail.versions, versions_page, changes_at)
     meaningful = count(engine, Filters(document=key))
-    return _page(
+    return render(
         request,
         "document.html",
         detail=detail,
@@ -484,56 +280,3 @@ def _pace(request: Request, engine: Engine, key: str) -> dict[str, Any]:
     if catalog is None:
         return {"paced": True, "unread": True}
     return {"paced": True, "pace": pace_of(engine, catalog, key, utcnow())}
-
-
-MACHINE_PREFIXES = ("/api/", "/feeds/", "/static/")
-TITLES = {401: "Token required", 404: "Not found", 422: "Not a valid request", 500: "Server error"}
-SERVER_ERROR = (
-    "Something went wrong on the server's side: this page could not be made. What, the output of "
-    "policywatch serve says; the other pages may still work."
-)
-
-
-async def http_error_page(request: Request, error: Exception) -> Response:
-    """A page's 404 (an old link from an alert, a mistyped address) as a page with a way back;
-    the API and the feeds keep FastAPI's JSON, which their clients parse."""
-    assert isinstance(error, StarletteHTTPException), "the handler of HTTP errors only"
-    if request.url.path.startswith(MACHINE_PREFIXES):
-        return await http_exception_handler(request, error)
-    message = error.detail
-    if error.status_code == 404 and message == "Not Found":  # no route: Starlette's own words
-        message = "There is no page at this address."
-    return error_page(request, error.status_code, message)
-
-
-async def invalid_request_page(request: Request, error: Exception) -> Response:
-    """A page's bad parameter (a filter typed by hand) as a page; JSON for the API and feeds."""
-    assert isinstance(error, RequestValidationError), "the handler of invalid requests only"
-    if request.url.path.startswith(MACHINE_PREFIXES):
-        return await request_validation_exception_handler(request, error)
-    return error_page(request, 422, _invalid(error))
-
-
-async def server_error_page(request: Request, error: Exception) -> Response:
-    """An unforeseen failure (a store gone, a bug) as a page with a way back, not a bare
-    "Internal Server Error"; the API and the feeds answer in JSON, as for their other errors.
-    The reason stays in the server's log: it may name the database and its address."""
-    if request.url.path.startswith(MACHINE_PREFIXES):
-        return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
-    return error_page(request, 500, SERVER_ERROR)
-
-
-def error_page(request: Request, status: int, message: str) -> Response:
-    """The error page: its reason in words, and links back to the timeline and documents."""
-    context = {"status": status, "title": TITLES.get(status, f"Error {status}"), "message": message}
-    return templates.TemplateResponse(request, "error.html", context, status_code=status)
-
-
-def _invalid(error: RequestValidationError) -> str:
-    """`page: Input should be greater than or equal to 1`, one clause per bad parameter (the
-    address's own, which names none, without a name)."""
-    clauses = []
-    for problem in error.errors():
-        name = ".".join(str(part) for part in problem["loc"][1:])
-        clauses.append(f"{name}: {problem['msg']}" if name else problem["msg"])
-    return "; ".join(clauses)
