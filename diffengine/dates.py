@@ -92,6 +92,13 @@ _YEARLESS = (
 # "Effective: March 2026"): written as the ISO month, "2026-03", for the patterns below to read
 # after an effective word (alone, "the March 2026 edition", it dates nothing).
 _MONTH_ALONE = re.compile(rf"\b{_NAMED_MONTH}\s+(?:of\s+)?{_YEAR}\b(?![-/.]\d)")
+# The same in the corpus's other languages (`_FOREIGN_MONTHS`), any case ("entreront en vigueur
+# en mars 2026", "a partir de marzo de 2026", "gültig ab März 2026"), for `_FOREIGN_EFFECTIVE`.
+_FOREIGN_MONTH_ALONE = re.compile(
+    r"\b(?P<month>" + "|".join(sorted(_FOREIGN_MONTHS, key=len, reverse=True)) + r")"
+    rf"\s+(?:de\s+)?{_YEAR}\b(?![-/.]\d)",
+    re.IGNORECASE,
+)
 # A date counted from the text's own posting ("take effect 30 days after we post them",
 # "effective 30 days from the date of this notice", "fourteen (14) days after posting"). Only
 # the posting counts: "within 30 days after you delete your account" is a period of the user's.
@@ -111,6 +118,21 @@ _AFTER_POSTING = re.compile(
     r"|(?:its\s+|their\s+)?publication\b)",
     re.IGNORECASE,
 )
+# The same in French, Spanish, Italian, Portuguese and German, in figures and only after the
+# text's publication ("30 jours après leur publication", "30 días después de su publicación",
+# "30 Tage nach ihrer Veröffentlichung"): not the publication of the reader's own ("la
+# publication de votre demande", "Veröffentlichung Ihrer Inhalte").
+_FOREIGN_AFTER_POSTING = re.compile(
+    r"\b(?P<count>\d{1,3})\s+(?P<unit>jours?|semaines?|días?|dias?|semanas?|giorni|settimane"
+    r"|Tagen?|Wochen)\s+(?:après|suivant|à\s+compter\s+de|después\s+de|tras|dopo|dalla|após"
+    r"|depois\s+d[ae]|a\s+partir\s+d[ae]|nach|ab)\s+"
+    r"(?:(?:leur|sa|la|su|loro|sua|a|ihrer|seiner|der)\s+){0,2}"
+    r"(?:publication|publicación|pubblicazione|publicação|Veröffentlichung)\b"
+    r"(?!\s+(?:(?:de|du|des|di|del|della|do|da|dos|das)\s+(?:votre|vos|ton|tes|tu|tus|tuo|tua"
+    r"|tuoi|tue|seu|seus|sua|suas|teu|teus)\b|(?-i:Ihrer|Ihres|deiner|deines)\b))",
+    re.IGNORECASE,
+)
+_WEEKS = ("week", "semaine", "semana", "settiman", "woche")
 STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
 # An announcement taken down this soon after its date was taken down by the update it announced.
 ARRIVAL = timedelta(days=14)
@@ -152,12 +174,14 @@ _FOREIGN_EFFECTIVE = re.compile(
     r"(?:\b(?:prend\w*\s+effet|(?:entr\w*\s+)?en\s+vigueur|entr\w*\s+(?:en|em)\s+vigor"
     r"|(?:entr\w*\s+)?in\s+vigore|em\s+vigor|en\s+vigor|gültig\w*(?:\s+fassung)?|van\s+kracht"
     r"|från\s+och\s+med)"
-    r"(?:\s+(?:le|du|el|del|il|dal|em|a\s+partir\s+(?:du|del|de)|à\s+(?:partir|compter)\s+du"
-    r"|ab(?:\s+dem)?|vanaf|per|den))?"
+    r"(?:\s+(?:le|du|el|del|il|dal|da|em|en|im|a\s+partir\s+(?:du|del|de)"
+    r"|à\s+(?:partir|compter)\s+d[ue]|a\s+partire\s+dal?|ab(?:\s+dem)?|vanaf|per|den))?"
     r"|มีผลตั้งแต่(?:วันที่)?)"
     rf"[\s:,]*{_ISO}",
     re.IGNORECASE,
 )
+# German puts the date before its verb: "treten am 2026-03-01 in Kraft", "werden … wirksam".
+_GERMAN_EFFECTIVE = re.compile(rf"{_ISO}\s+(?:in\s+kraft|wirksam)\b", re.IGNORECASE)
 # The date first: "On 2021-06-01, we will update the Terms of Service to …".
 _ANNOUNCED_ON = re.compile(
     rf"\bon\s+{_ISO},?\s+(?:we|these|the|our|this)\b[^.;:]{{0,40}}?"
@@ -234,19 +258,22 @@ def _readable(text: str, today: date, *, posted: bool = True) -> str:
     when `posted` (the text came with the change), a count of days after its posting as the
     day that many after `today`, when the change was found: the posting came then at the latest,
     so the date is never earlier than the text says."""
-    text = _MONTH_ALONE.sub(
-        lambda found: f"{found['year']}-{_MONTHS[found['month'].lower()]:02}", text
-    )
+    for alone in (_MONTH_ALONE, _FOREIGN_MONTH_ALONE):
+        text = alone.sub(
+            lambda found: f"{found['year']}-{_MONTH_NUMBERS[found['month'].lower()]:02}", text
+        )
     if posted:
-        text = _AFTER_POSTING.sub(lambda found: (today + _period(found)).isoformat(), text)
+        for counted in (_AFTER_POSTING, _FOREIGN_AFTER_POSTING):
+            text = counted.sub(lambda found: (today + _period(found)).isoformat(), text)
     return _with_years(text, today)
 
 
 def _period(found: re.Match[str]) -> timedelta:
-    """The days `_AFTER_POSTING` found: "30 days", "fourteen (14) days" (the figures win), "two
-    weeks"."""
-    count = int(found["figures"] or found["count"] or _COUNTS[found["word"].lower()])
-    return timedelta(days=count * 7 if found["unit"].lower().startswith("week") else count)
+    """The days `_AFTER_POSTING` or `_FOREIGN_AFTER_POSTING` found: "30 days", "fourteen (14)
+    days" (the figures win), "two weeks", "30 jours"."""
+    parts = found.groupdict()
+    count = int(parts.get("figures") or parts["count"] or _COUNTS[parts["word"].lower()])
+    return timedelta(days=count * 7 if parts["unit"].lower().startswith(_WEEKS) else count)
 
 
 def _with_years(text: str, today: date) -> str:
@@ -307,7 +334,7 @@ def _parsed(iso: str) -> date:
 
 def effective_dates(texts: Iterable[str]) -> list[date]:
     """Dates that `texts` (normalized) give as the date something takes effect, in text order."""
-    return _dates((_EFFECTIVE, _ANNOUNCED_ON, _FOREIGN_EFFECTIVE), texts)
+    return _dates((_EFFECTIVE, _ANNOUNCED_ON, _FOREIGN_EFFECTIVE, _GERMAN_EFFECTIVE), texts)
 
 
 def last_updated_dates(texts: Iterable[str]) -> list[date]:

@@ -329,6 +329,59 @@ def test_an_effective_date_relative_to_posting_counts_from_the_change(
     assert found == TODAY + timedelta(days=days)
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Ces modifications entreront en vigueur en mars 2026.",
+        "Les présentes conditions sont en vigueur à partir de mars 2026.",
+        "Los nuevos términos estarán en vigor a partir de marzo de 2026.",
+        "I nuovi termini sono in vigore da marzo 2026.",
+        "Os novos termos entrarão em vigor em março de 2026.",
+        "Diese Bedingungen sind gültig ab März 2026.",
+        "Die neuen Bedingungen treten im März 2026 in Kraft.",
+    ],
+)
+def test_an_effective_month_in_the_corpus_other_languages(sentence: str) -> None:
+    when = effective_date([canonical_dates(sentence)], [], TODAY)
+    assert when == date(2026, 3, 1)
+    assert when is not None and spelled(when) == "March 2026"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Ces modifications entreront en vigueur 30 jours après leur publication.",
+        "Les modifications prendront effet 30 jours à compter de leur publication.",
+        "Las modificaciones entrarán en vigor 30 días después de su publicación.",
+        "Le modifiche entreranno in vigore 30 giorni dopo la loro pubblicazione.",
+        "As alterações entrarão em vigor 30 dias após a sua publicação.",
+        "Die Änderungen treten 30 Tage nach ihrer Veröffentlichung in Kraft.",
+        "Änderungen werden 30 Tage nach ihrer Veröffentlichung wirksam.",
+    ],
+)
+def test_a_count_of_days_after_publication_in_the_corpus_other_languages(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == TODAY + timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Periods of the reader's own act: a deletion, a request, their own post.
+        "Vos données sont supprimées 30 jours après la suppression de votre compte.",
+        "La résiliation prend effet 30 jours après la publication de votre demande.",
+        "Tus datos se eliminarán 30 días después de que cierres tu cuenta.",
+        "I tuoi dati saranno cancellati 30 giorni dopo la chiusura del tuo account.",
+        "Os seus dados são apagados 30 dias após o encerramento da sua conta.",
+        "Die Kündigung wird 30 Tage nach Eingang Ihrer Erklärung wirksam.",
+        # A month named, with no effective phrase before it.
+        "Lisez l'édition de mars 2026 de notre lettre d'information.",
+        "Consulte la edición de marzo de 2026.",
+    ],
+)
+def test_no_effective_date_is_made_up_in_the_corpus_other_languages(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) is None
+
+
 def test_a_standing_clause_relative_to_posting_atop_the_page_dates_no_change() -> None:
     """Unchanged, it was posted long ago: counted from today it would date every change."""
     header = ["Terms of Service", "Changes take effect 30 days after we post them."]
