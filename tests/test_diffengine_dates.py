@@ -118,6 +118,8 @@ def test_an_update_announced_without_a_date_of_its_own_gives_none() -> None:
         "Versione in vigore dal 15 gennaio 2026",
         "A Política de Uso entrará em vigor em 15 de janeiro de 2026",
         "Gültige Fassung ab dem 15. Januar 2026",
+        # Anthropic's German Usage Policy: the date before its verb.
+        "Die überarbeitete Nutzungsrichtlinie tritt am 15. Januar 2026 in Kraft.",
         "Versie van kracht vanaf 15 januari 2026",
         "Gällande version från och med den 15 januari 2026",
         "มีผลตั้งแต่วันที่ 15 มกราคม ค.ศ. 2026",
