@@ -22,6 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from diffengine import dates
+
 # libyaml's safe loader when PyYAML was built with it: every crawl checks the rules before it
 # fetches, and the pure-Python loader took 23 of the 38 ms that costs.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -32,6 +34,10 @@ SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 
 _TERM_REFERENCE = "@"
 _REGEX_PREFIX = "re:"
+# Term lists the code reads too, shared with the rules rather than copied into YAML: the count
+# of days after the text's posting that `dates` reads as an effective date. A file's own list
+# of the same name replaces it.
+_CODE_TERMS = {"after_posting": [_REGEX_PREFIX + pattern for pattern in dates.AFTER_POSTING]}
 
 
 class RuleError(ValueError):
@@ -252,7 +258,7 @@ def _loaded(sources: tuple[tuple[str, str], ...]) -> tuple[Rule, ...]:
     rules to check them before fetching, and its pipeline loads them again from the settings
     (as scrapy-redis workers do), which would parse and compile every file twice."""
     files = [(source, _parse(source, text)) for source, text in sources]
-    terms: dict[str, list[str]] = {}
+    terms = dict(_CODE_TERMS)
     for _, parsed in files:
         terms |= parsed.terms
     rules: dict[str, Rule] = {}

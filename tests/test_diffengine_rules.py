@@ -272,6 +272,22 @@ def test_user_rules_add_replace_and_disable(tmp_path: Path) -> None:
     assert verdict.matches[0].rule_id == "bot-message-caps"
 
 
+def test_the_after_posting_list_serves_user_rules_and_a_file_may_replace_it(
+    tmp_path: Path,
+) -> None:
+    """`@after_posting` is the code's (the words `dates` reads a date in), not `terms.yaml`'s."""
+    rule = {"id": "price-rise", "title": "Price rise", "category": "pricing", "severity": "high"}
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(yaml.safe_dump({"rules": [rule | {"all": [["prices"], ["@after_posting"]]}]}))
+    change = compare("", "New prices apply 30 days after we post them.")
+    assert [match.rule_id for match in classify(change, load_rules([mine])).matches] == [
+        "price-rise"
+    ]
+    (tmp_path / "terms.yaml").write_text(yaml.safe_dump({"terms": {"after_posting": ["never"]}}))
+    replaced = load_rules([tmp_path / "terms.yaml", mine])
+    assert "price-rise" not in {match.rule_id for match in classify(change, replaced).matches}
+
+
 def test_rules_are_loaded_once_per_text_and_again_when_a_file_changes(tmp_path: Path) -> None:
     """A crawl loads the rules twice (checked, then in the pipeline): the second load is the
     first's result; an edited file is read anew, never served stale."""
