@@ -133,13 +133,19 @@ _FOREIGN_AFTER_POSTING = re.compile(
     re.IGNORECASE,
 )
 _WEEKS = ("week", "semaine", "semana", "settiman", "woche")
-# Both, as the rules' `@after_posting` term list (`diffengine.rules`): an announcement that gives
-# only such a count ("These changes will take effect 30 days after we post them") is one. Its
-# groups unnamed, as the rules join the list's patterns, and other terms, into one alternation.
-AFTER_POSTING = tuple(
-    re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern)
-    for pattern in (_AFTER_POSTING, _FOREIGN_AFTER_POSTING)
-)
+
+
+def _unnamed(pattern: re.Pattern[str]) -> str:
+    """The source of `pattern` with its groups unnamed, for the rules (`diffengine.rules`) to
+    join with other terms into one alternation, where a name may come once only."""
+    return re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern)
+
+
+# Both, as the rules' `@after_posting` term list: an announcement that gives only such a count
+# ("These changes will take effect 30 days after we post them") is one.
+AFTER_POSTING = (_unnamed(_AFTER_POSTING), _unnamed(_FOREIGN_AFTER_POSTING))
+# A month alone in the other languages, as the rules' `@foreign_month` ("mars 2026").
+FOREIGN_MONTH_ALONE = _unnamed(_FOREIGN_MONTH_ALONE)
 STALE = timedelta(days=180)  # an effective date older than this, when found, is the past
 # An announcement taken down this soon after its date was taken down by the update it announced.
 ARRIVAL = timedelta(days=14)

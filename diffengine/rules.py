@@ -35,9 +35,12 @@ SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 _TERM_REFERENCE = "@"
 _REGEX_PREFIX = "re:"
 # Term lists the code reads too, shared with the rules rather than copied into YAML: the count
-# of days after the text's posting that `dates` reads as an effective date. A file's own list
-# of the same name replaces it.
-_CODE_TERMS = {"after_posting": [_REGEX_PREFIX + pattern for pattern in dates.AFTER_POSTING]}
+# of days after the text's posting, and the month alone in the corpus's other languages, that
+# `dates` reads as effective dates. A file's own list of the same name replaces one.
+_CODE_TERMS = {
+    "after_posting": [_REGEX_PREFIX + pattern for pattern in dates.AFTER_POSTING],
+    "foreign_month": [_REGEX_PREFIX + dates.FOREIGN_MONTH_ALONE],
+}
 
 
 class RuleError(ValueError):
