@@ -334,6 +334,29 @@ def test_a_blank_page_is_said_blank_whatever_the_selectors(body: bytes) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("select", "said"),
+    [
+        (["#contents"], "no element matches '#contents' (did you mean '#content'?)"),
+        (
+            [".legal-txt", "artcle"],
+            "no element matches '.legal-txt' (did you mean '.legal-text'?),"
+            " 'artcle' (did you mean 'article'?)",
+        ),
+        (["#rules"], "no element matches '#rules'"),  # close to nothing on the page: no guess
+    ],
+)
+def test_a_selector_that_matches_nothing_names_the_page_s_near_miss(
+    select: list[str], said: str
+) -> None:
+    """A typo in a selector (`#contents` for the page's `#content`) read only `no element
+    matches '#contents'`, and the user had to read the page's HTML to find the one meant."""
+    page = '<main id="content"><article class="legal-text x"><p>Terms.</p></article></main>'
+    with pytest.raises(ExtractionError) as raised:
+        extract_markdown(page, select=select)
+    assert (raised.value.kind, str(raised.value)) == ("selector-matched-nothing", said)
+
+
 def test_selection_whose_text_is_all_removed_is_empty() -> None:
     assert error_kind("<main><nav>menu</nav></main>", select=["main"], remove=["nav"]) == (
         "empty-text"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Sequence
 from urllib.parse import urljoin
@@ -64,7 +65,8 @@ def extract_markdown(
     else:
         parts = [(root, renderer) for root in roots(document, css_select, renderer)]
     if not parts and (css_select or ranges_select):
-        names = [repr(css) for css in css_select] + [str(bounds) for bounds in ranges_select]
+        names = [repr(css) + _meant(document, css) for css in css_select]
+        names += [str(bounds) for bounds in ranges_select]
         raise ExtractionError("selector-matched-nothing", f"no element matches {', '.join(names)}")
     markdown = tidy("\n\n".join(block.text for root, by in parts for block in by.blocks(root)))
     if len(markdown.split()) < _FRAMED_WORDS and (frames := _frames(parts, base)):
@@ -89,6 +91,20 @@ def extract_markdown(
             " its script writes it; declare `render: browser`",
         )
     return markdown
+
+
+def _meant(document: Document, selector: str) -> str:
+    """` (did you mean '#content'?)` when an id, class or element name of the page is a near miss
+    of `selector`, which matches nothing: a typo is its likeliest cause, and a crawl's report
+    (or a preview's) does not show the page's HTML, where the one meant was to be looked for."""
+    names: set[str] = set()
+    for tag in (tag for node in document.nodes if is_tag(node) for tag in node.iter()):
+        if isinstance(tag.tag, str):
+            names.add(tag.tag)
+            names.update("." + name for name in (tag.get("class") or "").split())
+            names.update("#" + name for name in [tag.get("id") or ""] if name)
+    meant = difflib.get_close_matches(selector, sorted(names), n=1, cutoff=0.8)
+    return f" (did you mean {meant[0]!r}?)" if meant else ""
 
 
 def _frames(parts: Sequence[Part], base: str | None) -> list[str]:
