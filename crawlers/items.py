@@ -3,12 +3,15 @@ runner reports to the command line."""
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesParser
 from functools import cached_property
 
-from crawlers.extraction.media import media_type
+from crawlers.extraction.media import charset, media_type
 
 _UNTYPED = "application/octet-stream"  # a page sent with no media type
 
@@ -61,6 +64,26 @@ def combined_body(parts: list[PageBody]) -> bytes:
     for part in parts:
         message.attach(_attachment(part))
     return message.as_bytes()
+
+
+def snapshot_pages(body: bytes, content_type: str | None, urls: Sequence[str]) -> list[PageBody]:
+    """The pages of a snapshot, at `urls` (the document's pages): its body, or the parts of a
+    combined document's multipart, each with the type and charset `combined_body` gave it."""
+    if content_type != "multipart/mixed":
+        return [PageBody(urls[0], body, content_type, charset(content_type))]
+    message = BytesParser(policy=email.policy.default).parsebytes(body)
+    assert isinstance(message, EmailMessage)  # as the default policy makes them
+    return [
+        PageBody(url, _bytes_of(part), part["Content-Type"], part.get_content_charset())
+        for url, part in zip(urls, message.iter_parts(), strict=True)
+    ]
+
+
+def _bytes_of(part: MIMEPart) -> bytes:
+    """A page's body as it was fetched, its transfer encoding undone (a page is no multipart)."""
+    body = part.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    return body
 
 
 def _attachment(part: PageBody) -> EmailMessage:

@@ -895,6 +895,35 @@ def test_preview_leaves_the_users_store_as_it_was(home: Home, site: Site) -> Non
     assert "twice a day" not in home.run("text", "testsite/terms").stdout
 
 
+def test_preview_shows_what_select_and_remove_left_out_of_the_page(home: Home, site: Site) -> None:
+    """Tuning `select` and `remove` showed only the text kept: what they dropped (a menu, as
+    meant; a clause, by mistake) had to be found by reading the page's HTML beside it."""
+    site.html("/terms", PAGE)
+    site.html("/more", "<html><body><header>Menu</header><article><p>More terms.</p></article>")
+    catalog = home.catalog(
+        [
+            {"type": "Terms", "url": site.url("/terms"), "select": ["main"], "remove": [".ad"]},
+            {"type": "Whole", "url": site.url("/terms")},
+            {
+                "type": "Both",
+                "select": ["main"],
+                "combine": [site.url("/terms"), {"url": site.url("/more"), "select": ["article"]}],
+            },
+        ]
+    )
+    result = preview(home, catalog, "testsite/terms", "testsite/whole", "testsite/both")
+    assert result.code == 0, result.stderr
+    said = result.stderr.split(f"testsite/whole  {site.url('/terms')}")
+    assert "left out by select and remove: 6 words of the page's 13" in said[0]
+    assert "  - Home · Developers\n  - Buy our plan now\n" in said[0]
+    whole, both = said[1].split("testsite/both")
+    assert "left out" not in whole  # nothing selected, nothing left out
+    assert "of the pages' 16\n  - Home · Developers\n  - Menu\n" in both  # page by page
+
+    listed = preview(home, catalog, "testsite/terms", "testsite/whole", "--json").json()
+    assert [item["left_out"] for item in listed] == [["Home · Developers", "Buy our plan now"], []]
+
+
 def test_preview_names_a_selection_that_matched_nothing(home: Home, site: Site) -> None:
     site.html("/terms", PAGE)
     catalog = home.catalog(
@@ -948,6 +977,7 @@ def test_preview_json_gives_each_documents_text_or_issue(home: Home, site: Site)
         "status": 200,
         "bytes": len(PAGE.encode()),
         "elapsed_ms": good["elapsed_ms"],
+        "left_out": ["Home · Developers", "Buy our plan now"],
     }
     assert isinstance(good["elapsed_ms"], int)
     assert (bad["ok"], bad["text"], bad["words"]) == (False, None, None)

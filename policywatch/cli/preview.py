@@ -9,6 +9,7 @@ data folder are never opened. Nothing is alerted, and no lock is taken: nothing 
 
 from __future__ import annotations
 
+import difflib
 import re
 import tempfile
 from dataclasses import dataclass
@@ -43,16 +44,18 @@ from policywatch.cli.crawl import (
 from policywatch.cli.terminal import inert_text
 from policywatch.wording import counted
 from store.db import open_store
-from store.queries import FetchRow, get_version, last_fetch
+from store.queries import FetchRow, get_version, last_fetch, version_snapshot
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from crawlers.declarations import TrackedDocument
-    from crawlers.items import CrawlOutcome, CrawlResult
+    from crawlers.declarations import Page, TrackedDocument
+    from crawlers.items import CrawlOutcome, CrawlResult, PageBody
 
 EXIT_SOME_FAILED = 1  # some documents gave a text, others not
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+_LEFT_OUT_SHOWN = 12  # blocks left out listed on stderr; --json gives them all
+_BLOCK_SHOWN = 100  # characters of each
 
 NamesArgument = Annotated[
     list[str],
@@ -73,6 +76,9 @@ class Preview:
     kind: str | None  # the issue's, when there is no text
     detail: str | None
     fetch: FetchRow | None
+    # The page's blocks (paragraphs, headings, lists) that `select` and `remove` left out, in
+    # page order (a combined document's page by page).
+    left_out: tuple[str, ...] = ()
 
     @property
     def hint(self) -> str | None:
@@ -107,6 +113,7 @@ class Preview:
             "text": self.text,
             "issue": None if self.text is not None else issue,
             **self.figures(),
+            "left_out": None if self.text is None else list(self.left_out),
         }
 
 
@@ -187,7 +194,52 @@ def _read_back(store: Engine, document: TrackedDocument, outcome: CrawlOutcome) 
         return Preview(document, None, kind, detail, fetch)
     version = get_version(store, document.key, 1)
     assert version is not None, f"a fresh store's crawl recorded {outcome.outcome}"
-    return Preview(document, version.text, None, None, fetch)
+    snapshot = version_snapshot(store, document.key, 1)
+    if snapshot is None:  # not kept: nothing to tell what was left out by
+        return Preview(document, version.text, None, None, fetch)
+    from crawlers.items import snapshot_pages  # Scrapy's side: loaded only for a preview
+
+    pages = snapshot_pages(*snapshot, [page.url for page in document.pages])
+    texts = [
+        _texts(page, declared, document.format)
+        for page, declared in zip(pages, document.pages, strict=True)
+    ]
+    left_out = tuple(block for whole, kept in texts for block in _left_out(whole, kept))
+    return Preview(document, version.text, None, None, fetch, left_out)
+
+
+def _texts(page: PageBody, declared: Page, format: str | None) -> tuple[str, str]:
+    """A page's whole text, without `select` and `remove`, and the text they keep of it; both
+    "" where they leave nothing out: none declared, a PDF (they do not apply)."""
+    from crawlers.extraction import ExtractionError, extract_markdown
+
+    pdf = format == "pdf" or page.body.startswith(b"%PDF-")
+    if pdf or not (declared.select or declared.remove):
+        return "", ""
+    try:  # a page whose text was recorded: its extraction fails only as a whole (blank, framed)
+        return extract_markdown(page.body, url=page.url, encoding=page.encoding), extract_markdown(
+            page.body,
+            select=declared.select,
+            remove=declared.remove,
+            url=page.url,
+            encoding=page.encoding,
+        )
+    except ExtractionError:
+        return "", ""
+
+
+def _left_out(whole: str, kept: str) -> list[str]:
+    """The blocks of `whole` missing from `kept`, in page order: those its selection dropped
+    (a block rendered otherwise once selected, a list renumbered, is no block dropped)."""
+    wholes, kepts = whole.strip().split("\n\n"), kept.strip().split("\n\n")
+    matcher = difflib.SequenceMatcher(None, wholes, kepts, autojunk=False)
+    return [
+        block.strip()
+        for tag, start, end, _, _ in matcher.get_opcodes()
+        if tag in ("delete", "replace")
+        for block in wholes[start:end]
+        if tag == "delete" or block not in kepts
+    ]
 
 
 def _show(item: Preview) -> None:
@@ -203,7 +255,28 @@ def _show(item: Preview) -> None:
             err_console.print(f"  hint: {escape(item.hint)}", highlight=False)
         return
     err_console.print(f"  {_summary(item)}", style="dim", highlight=False)
+    _show_left_out(item)
     typer.echo(inert_text(item.text), nl=not item.text.endswith("\n"))
+
+
+def _show_left_out(item: Preview) -> None:
+    """The blocks `select` and `remove` left out, one line each, the first few: tuning them,
+    what they dropped (a menu, as meant; a clause, by mistake) is what needs checking."""
+    if not item.left_out:
+        return
+    dropped = sum(_words(block) for block in item.left_out)
+    whole = dropped + _words(item.text or "")
+    pages = "pages'" if item.document.combined else "page's"
+    err_console.print(
+        f"  left out by select and remove: {counted(dropped, 'word')} of the {pages} {whole:,}",
+        highlight=False,
+    )
+    for block in item.left_out[:_LEFT_OUT_SHOWN]:
+        line = " ".join(block.split())
+        shown = line if len(line) <= _BLOCK_SHOWN else line[: _BLOCK_SHOWN - 1] + "…"
+        err_console.print(Text(f"  - {inert_text(shown)}"), highlight=False, soft_wrap=True)
+    if (more := len(item.left_out) - _LEFT_OUT_SHOWN) > 0:
+        err_console.print(f"  … and {counted(more, 'block')} more (--json lists them all)")
 
 
 def _summary(item: Preview) -> str:

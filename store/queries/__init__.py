@@ -51,6 +51,7 @@ from store.queries.versions import (
     comparison_json,
     get_version,
     version_on,
+    version_snapshot,
 )
 
 __all__ = [
@@ -99,4 +100,5 @@ __all__ = [
     "tracked_names",
     "upcoming_changes",
     "version_on",
+    "version_snapshot",
 ]

@@ -13,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col, select
 
-from store.models import Change, Document, Version
+from store.models import Change, Document, Snapshot, Version, decompress
 from store.queries.changes import changes_json
 from store.queries.documents import VersionRow, find_document
 from store.queries.rows import MAX_ID, ChangeRow, JsonRow, change_row
@@ -51,6 +51,20 @@ def get_version(engine: Engine, key: str, seq: int) -> VersionDetail | None:
     such version."""
     found = get_versions(engine, key, (seq,))
     return found[0] if found else None
+
+
+def version_snapshot(engine: Engine, key: str, seq: int) -> tuple[bytes, str | None] | None:
+    """The raw body version `seq` of a document was read from, and its Content-Type (a combined
+    document's is a MIME multipart of its pages); None when the store kept none. A preview reads
+    it to tell what the selectors left out of the page."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(Snapshot.content, Snapshot.content_type)
+            .join(Version, col(Version.snapshot_sha256) == Snapshot.sha256)
+            .join(Document, col(Document.id) == Version.document_id)
+            .where(Document.key == key.lower(), Version.seq == seq)
+        ).first()
+        return None if row is None else (decompress(row[0]), row[1])
 
 
 def get_versions(engine: Engine, key: str, seqs: Sequence[int]) -> list[VersionDetail] | None:
