@@ -179,11 +179,19 @@ def _http_url(value: str) -> str:
             " the store and the web page show URLs as they are"
         )
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        # One copied from the address bar without its scheme is written out whole, as meant.
-        bare = value.lstrip("/")
-        fixed = f"; write https://{bare}" if _HOST.fullmatch(bare.split("/")[0]) else ""
-        raise ValueError(f"{value!r} is not an http(s) URL{fixed}")
+        raise ValueError(f"{value!r} is not an http(s) URL{_as_meant(value)}")
     return value
+
+
+def _as_meant(url: str) -> str:
+    """`; write https://…`, the URL as meant where it lacks its scheme (one copied from the
+    address bar) or has it mistyped (`htp://`); nothing where it is another scheme's (`ftp:`)."""
+    scheme, colon, rest = url.partition("://")
+    meant = difflib.get_close_matches(scheme.lower(), ("http", "https"), n=1) if colon else []
+    bare = rest if meant else url.lstrip("/")
+    if (colon and not meant) or not _HOST.fullmatch(bare.split("/")[0]):
+        return ""
+    return f"; write {meant[0] if meant else 'https'}://{bare}"
 
 
 def _one_or_many(value: Any) -> Any:
@@ -567,6 +575,10 @@ def _load_document(
         message = f"duplicate key {key} (first declared in {existing.source})"
         if replacing:
             message += "; add `replaces_bundled: true` to track yours instead of the bundled one"
+        elif not is_bundled(source):
+            message += (
+                "; declare each document once, or give this one another `type:` to track both"
+            )
         catalog.errors.append(CatalogError(source, label, "type", message))
         return
     if entry.replaces_bundled and catalog.with_bundled and not replacing:

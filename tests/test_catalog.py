@@ -231,6 +231,10 @@ def test_broken_entries_are_located_and_good_ones_still_load() -> None:
     assert "invalid CSS selector 'div['" in messages["Bad Selector"]
     assert "not an http(s) URL" in messages["FTP Link"]
     assert "duplicate key mixed-bag/good-terms" in messages["Good Terms"]
+    # what to do, as a duplicate of a bundled key is told (`replaces_bundled`)
+    assert messages["Good Terms"].endswith(
+        "; declare each document once, or give this one another `type:` to track both"
+    )
     assert messages["Unknown Field"] == "unknown field"
 
 
@@ -1190,6 +1194,8 @@ def test_a_comment_after_a_value_is_no_selector_mistake(tmp_path: Path) -> None:
         ("www.acme.example/terms", "; write https://www.acme.example/terms"),
         ("acme.example:8443/legal/terms", "; write https://acme.example:8443/legal/terms"),
         ("//acme.example/terms", "; write https://acme.example/terms"),
+        ("htp://acme.example/terms", "; write http://acme.example/terms"),  # a scheme mistyped
+        ("htps://acme.example/terms?a=1", "; write https://acme.example/terms?a=1"),
         ("ftp://acme.example/terms", ""),
         ("mailto:legal@acme.example", ""),
     ],
