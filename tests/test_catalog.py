@@ -957,6 +957,8 @@ def test_preview_reports_a_bot_wall_and_an_error_page_not_as_text(home: Home, si
     assert "bot-wall: " in result.stderr
     assert "Cloudflare" in result.stderr
     assert "not-found: HTTP 404" in result.stderr
+    # a new declaration's 404 is most often its URL mistyped: said what to check
+    assert "hint: check the `url` for a typo, or find where the page moved" in result.stderr
 
 
 def test_preview_json_gives_each_documents_text_or_issue(home: Home, site: Site) -> None:

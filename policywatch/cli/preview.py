@@ -91,6 +91,10 @@ class Preview:
             return hint
         if self.kind == "empty-text" and plain:
             return "a page whose text its scripts write reads empty without `render: browser`"
+        if self.kind == "not-found":  # a declaration being written: its URL mistyped, most often
+            return "check the `url` for a typo, or find where the page moved"
+        if self.kind == "dns-error":
+            return "check the `url`'s host name for a typo"
         return None
 
     def figures(self) -> dict[str, int | None]:
