@@ -544,21 +544,36 @@ _FIELD_NAMES = sorted(
 )
 
 
-def _load_document(
-    raw: Any, service: ServiceDeclaration, index: int, source: str, catalog: Catalog
-) -> None:
-    label = str(raw.get("type") or f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
+def _declared(
+    raw: Any, index: int, source: str, errors: list[CatalogError]
+) -> DocumentDeclaration | None:
+    """A document's entry validated, or None with its errors added to `errors`."""
+    label = _label(raw, index)
     if not isinstance(raw, dict):
-        catalog.errors.append(CatalogError(source, label, None, "expected a mapping"))
-        return
+        errors.append(CatalogError(source, label, None, "expected a mapping"))
+        return None
     try:
-        entry = DocumentDeclaration.model_validate(raw)
+        return DocumentDeclaration.model_validate(raw)
     except ValidationError as error:
         for problem in error.errors():
             # The only whole-entry check is about where to fetch from: name the `url` field.
             where = _field_path(problem["loc"]) if problem["loc"] else "url"
             message = _problem_message(problem, DocumentDeclaration)
-            catalog.errors.append(CatalogError(source, label, where, message))
+            errors.append(CatalogError(source, label, where, message))
+        return None
+
+
+def _label(raw: Any, index: int) -> str:
+    """How errors name a document: its `type`, else its place in the file (`#2`)."""
+    return str(raw.get("type") or f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
+
+
+def _load_document(
+    raw: Any, service: ServiceDeclaration, index: int, source: str, catalog: Catalog
+) -> None:
+    label = _label(raw, index)
+    entry = _declared(raw, index, source, catalog.errors)
+    if entry is None:
         return
     if not slugify(service.service) or not slugify(entry.type):
         where = "type" if slugify(service.service) else "service"
@@ -739,6 +754,10 @@ def _load_file(path: Path, catalog: Catalog) -> None:
         for problem in error.errors():
             message = _problem_message(problem, ServiceDeclaration)
             catalog.errors.append(CatalogError(source, None, _field_path(problem["loc"]), message))
+        # Its documents are not tracked, but their errors are said now, not one fix later.
+        documents = data.get("documents")
+        for index, raw in enumerate(documents if isinstance(documents, list) else []):
+            _declared(raw, index, source, catalog.errors)
         return
     for index, raw in enumerate(service.documents):
         _load_document(raw, service, index, source, catalog)

@@ -238,6 +238,18 @@ def test_broken_entries_are_located_and_good_ones_still_load() -> None:
     assert messages["Unknown Field"] == "unknown field"
 
 
+def test_a_broken_service_level_does_not_hide_its_documents_errors(tmp_path: Path) -> None:
+    """A file whose `tags:` was wrong said only that: its documents' errors came one run of
+    `catalog validate` later, one fix at a time."""
+    path = tmp_path / "acme.yaml"
+    entry = {"type": "Terms", "url": "https://acme.example/", "selct": "main", "interval": "6"}
+    data = {"service": "Acme", "tags": "messaging", "documents": [entry]}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    catalog = load_catalog([path], bundled=False)
+    assert located(catalog.errors) == {(None, "tags"), ("Terms", "selct"), ("Terms", "interval")}
+    assert catalog.documents == []  # the file is broken: none of it is tracked
+
+
 def test_a_misspelt_field_is_named_with_the_one_it_meant(tmp_path: Path) -> None:
     path = tmp_path / "typo.yaml"
     entry = {"type": "Terms", "url": "https://typo.example/", "selct": "main"}
