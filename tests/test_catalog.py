@@ -934,6 +934,8 @@ def test_preview_shows_what_select_and_remove_left_out_of_the_page(home: Home, s
     assert "  - Home · Developers\n  - Buy our plan now\n" in said[0]
     whole, both = said[1].split("testsite/both")
     assert "left out" not in whole  # nothing selected, nothing left out
+    assert "no `select`: the page's whole <body> is kept, its menus and footer too" in whole
+    assert "no `select`" not in said[0] + both
     assert "of the pages' 16\n  - Home · Developers\n  - Menu\n" in both  # page by page
 
     listed = preview(home, catalog, "testsite/terms", "testsite/whole", "--json").json()

@@ -79,6 +79,7 @@ class Preview:
     # The page's blocks (paragraphs, headings, lists) that `select` and `remove` left out, in
     # page order (a combined document's page by page).
     left_out: tuple[str, ...] = ()
+    whole_page: bool = False  # an HTML page kept whole: no `select` or `remove` declared
 
     @property
     def hint(self) -> str | None:
@@ -201,15 +202,19 @@ def _read_back(store: Engine, document: TrackedDocument, outcome: CrawlOutcome) 
     snapshot = version_snapshot(store, document.key, 1)
     if snapshot is None:  # not kept: nothing to tell what was left out by
         return Preview(document, version.text, None, None, fetch)
-    from crawlers.items import snapshot_pages  # Scrapy's side: loaded only for a preview
+    from crawlers.extraction.media import media_type  # Scrapy's side: only for a preview
+    from crawlers.items import snapshot_pages
+    from crawlers.pipelines import HTML_TYPES
 
     pages = snapshot_pages(*snapshot, [page.url for page in document.pages])
+    html = any(media_type(page.content_type) in HTML_TYPES for page in pages)
+    whole_page = html and not any(page.select or page.remove for page in document.pages)
     texts = [
         _texts(page, declared, document.format)
         for page, declared in zip(pages, document.pages, strict=True)
     ]
     left_out = tuple(block for whole, kept in texts for block in _left_out(whole, kept))
-    return Preview(document, version.text, None, None, fetch, left_out)
+    return Preview(document, version.text, None, None, fetch, left_out, whole_page)
 
 
 def _texts(page: PageBody, declared: Page, format: str | None) -> tuple[str, str]:
@@ -265,7 +270,14 @@ def _show(item: Preview) -> None:
 
 def _show_left_out(item: Preview) -> None:
     """The blocks `select` and `remove` left out, one line each, the first few: tuning them,
-    what they dropped (a menu, as meant; a clause, by mistake) is what needs checking."""
+    what they dropped (a menu, as meant; a clause, by mistake) is what needs checking. Without
+    a `select`, that the whole page is kept: its menus and footer, read as the policy's text."""
+    if item.whole_page:
+        err_console.print(
+            "  no `select`: the page's whole <body> is kept, its menus and footer too",
+            highlight=False,
+            markup=False,
+        )
     if not item.left_out:
         return
     dropped = sum(_words(block) for block in item.left_out)
