@@ -373,13 +373,41 @@ def test_a_redis_of_the_config_file_is_said_to_be_from_there(pg_home: Home, site
     for refused in (pg_home.run("crawl", *command), pg_home.run("worker")):
         assert refused.code == 2, refused
         assert "cannot use Redis at redis://:****@127.0.0.1:1/0: " in refused.stderr
-        assert refused.stderr.rstrip().endswith(f"(in {config})"), refused.stderr
+        [said] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+        assert said.endswith(f"(in {config})"), refused.stderr
         assert "hunter2" not in refused.stderr
     tuned = pg_home.run("crawl", *command, "--set", "DOWNLOAD_DELAY=3")
     assert tuned.code == 2
     assert f"give them to the workers (this crawl queues for them: redis is set in {config})" in (
         tuned.stderr
     )
+
+
+def test_no_redis_crawls_here_though_the_config_file_names_a_redis(
+    pg_home: Home, site: Site
+) -> None:
+    """With `redis` in the config file (or POLICYWATCH_REDIS), one document could not be crawled
+    by hand in this process: `--redis ''` and `POLICYWATCH_REDIS=` count as unset, and fell
+    back to the config file's Redis, down or not."""
+    catalog = publish(site, pg_home, 1)
+    config = pg_home.path / "config.toml"
+    config.write_text('redis = "redis://127.0.0.1:1/0"\n', encoding="utf-8")
+    command = ["--catalog", str(catalog), "--only", "testsite/terms-0", "--quiet", *FAST]
+
+    here = pg_home.run("crawl", *command, "--no-redis", "--json")
+
+    assert here.code == 0, here.stderr
+    assert outcomes(here) == {"testsite/terms-0": "first"}
+    assert fetched(site) == ["/terms-0"]
+    assert pg_home.run("run", *command, "--no-redis").code == 0  # run takes crawl's options
+    assert fetched(site) == ["/terms-0", "/terms-0"]
+    both = pg_home.run("crawl", *command, "--no-redis", "--redis", "redis://127.0.0.1:1/0")
+    assert both.code == 2
+    assert "error: give --redis URL or --no-redis, not both" in both.stderr
+    # Refused for the config file's Redis, a crawl says how to crawl here instead.
+    refused = pg_home.run("crawl", "--catalog", str(catalog), "--only", "testsite/terms-0")
+    assert refused.code == 2
+    assert refused.stderr.splitlines()[-1] == "to crawl in this process instead, add --no-redis"
 
 
 def test_a_killed_worker_ends_the_wait_and_its_queued_tasks_are_withdrawn(

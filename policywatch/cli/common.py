@@ -407,9 +407,9 @@ def tracked_if_stored(option: str | None) -> TrackedNames | None:
         return None
 
 
-def connected(url: str, option: str | None) -> Redis:
+def connected(url: str, option: str | None, *, hint: str | None = None) -> Redis:
     """A client of the Redis at `url`, or a clear error (password masked) before any work,
-    saying where `url` was set when no `--redis` (`option`) gave it."""
+    saying where `url` was set when no `--redis` (`option`) gave it, and the `hint` below."""
     try:
         from crawlers.queue import QueueError, connect
     except ImportError:
@@ -420,7 +420,7 @@ def connected(url: str, option: str | None) -> Redis:
     try:
         return connect(url)
     except QueueError as error:
-        fail(f"{error}{_named_where(option, 'redis')}")
+        fail(f"{error}{_named_where(option, 'redis')}", hint=hint)
 
 
 def fetch_settings(

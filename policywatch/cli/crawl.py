@@ -71,6 +71,10 @@ if TYPE_CHECKING:
 
 OnOutcome = Callable[[CrawlOutcome], None]
 
+# Said below a refusal for a Redis the command line did not give (the config file's, or
+# POLICYWATCH_REDIS's): a blank --redis or variable counts as unset, so this is the way out.
+_HERE = "to crawl in this process instead, add --no-redis"
+
 OnlyOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -186,6 +190,14 @@ def crawl(
         ),
     ] = False,
     redis: RedisOption = None,
+    no_redis: Annotated[
+        bool,
+        typer.Option(
+            "--no-redis",
+            help="Fetch in this process, even with a Redis set in the config file or "
+            "POLICYWATCH_REDIS.",
+        ),
+    ] = False,
 ) -> None:
     """Fetch the documents that are due, record new versions, summarise, deliver alerts.
 
@@ -198,6 +210,8 @@ def crawl(
     with --only narrows the selection and keeps the schedule, so cron lines may use it.
     With --redis, the due documents are fetched by `policywatch worker`s (crawlers/queue.py).
     """
+    if redis and no_redis:
+        fail("give --redis URL or --no-redis, not both")
     loaded = loaded_catalog(catalog)
     only = resolved_only(loaded, only or [], db)
     _check_only(loaded, only, db)
@@ -213,14 +227,18 @@ def crawl(
     follow_renames(store, loaded)  # before the schedule reads the store by key
     config = settings()
     accepted = frozenset(named if accept_capture else ())
-    queue_url = redis or config.redis
+    queue_url = None if no_redis else redis or config.redis
+    # A crawl run by hand, its Redis set for cron's, goes through the workers too, unless told.
+    here = None if redis else _HERE
     if queue_url and (rules or set_):
-        # A crawl run by hand, its Redis set for cron's, goes through the workers too.
         why = (
             "" if redis else f" (this crawl queues for them: redis is set in {where_set('redis')})"
         )
-        fail(f"--rules and --set apply where pages are fetched: give them to the workers{why}")
-    queue = connected(queue_url, redis) if queue_url else None
+        fail(
+            f"--rules and --set apply where pages are fetched: give them to the workers{why}",
+            hint=here,
+        )
+    queue = connected(queue_url, redis, hint=here) if queue_url else None
     checks = last_checks(store, [document.key for document in documents])
     if queue is not None:
         fetch = _queued(queue, store, accepted, checks)
@@ -239,7 +257,7 @@ def crawl(
         forced={document.key for document in documents} if all_ else named,
     )
     if queue is not None and schedule.due:  # nothing due needs no worker
-        _check_workers(queue, store)
+        _check_workers(queue, store, here)
     if schedule.redeclared:
         from store.repository import Repository  # 40 ms of diffengine: not for nothing due
 
@@ -323,14 +341,14 @@ def fetched(
         return fetch(documents, advance)
 
 
-def _check_workers(client: Redis, store: Engine) -> None:
+def _check_workers(client: Redis, store: Engine, hint: str | None) -> None:
     """Before the progress bar: a worker of this store must be there to fetch."""
     from crawlers.queue import QueueError, check_workers  # redis: crawls over workers only
 
     try:
         check_workers(client, public_url(store.url))
     except QueueError as error:
-        fail(str(error))
+        fail(str(error), hint=hint)
 
 
 def _queued(
