@@ -131,14 +131,27 @@ def _is_bug(record: logging.LogRecord) -> bool:
 
 
 def _for_the_service(record: logging.LogRecord) -> bool:
-    """A worker's log shows bugs, as a local crawl does, and policywatch's own warnings (Redis
-    or the store out of reach, tasks put back): a service has no summary to say them in."""
-    return _is_bug(record) or (record.levelno >= logging.WARNING and record.name.startswith(_OURS))
+    """A worker's log shows bugs, as a local crawl does, and policywatch's own lines: what it
+    does (stopping, tasks passed on) and warnings (Redis or the store out of reach, tasks of a
+    dead crawl dropped): a service has no summary to say them in."""
+    return _is_bug(record) or (record.levelno >= logging.INFO and record.name.startswith(_OURS))
+
+
+class _ServiceFormatter(logging.Formatter):
+    """A worker's log as a journal reader expects it: plain lines for what it does, `warning: `
+    and `error: ` (as the commands say them) only before what is wrong. Every line read
+    `WARNING crawlers.worker: …`, a normal stop included, and what was wrong did not stand out."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)  # the message, and a bug's traceback below it
+        return line if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {line}"
 
 
 @contextmanager
 def _bugs_shown(
-    settings: Settings, shown: Callable[[logging.LogRecord], bool] = _is_bug
+    settings: Settings,
+    shown: Callable[[logging.LogRecord], bool] = _is_bug,
+    formatter: logging.Formatter | None = None,
 ) -> Iterator[None]:
     """Errors with their tracebacks, and Python warnings, on stderr during a crawl.
 
@@ -154,7 +167,7 @@ def _bugs_shown(
         yield
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter or logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(shown)
     logging.root.addHandler(handler)
     try:
@@ -170,8 +183,10 @@ def run_worker(
     after the pages being fetched. The browser is set up whether or not a document needs it:
     which ones will come is not known in advance."""
     from crawlers.worker import QueuedPolicySpider  # scrapy-redis: workers only
+    from crawlers.worker import logger as worker_log
 
-    with _bugs_shown(settings, _for_the_service):
+    worker_log.setLevel(logging.INFO)  # below the root's WARNING: its lines of what it does
+    with _bugs_shown(settings, _for_the_service, _ServiceFormatter()):
         _run(
             QueuedPolicySpider,
             settings,

@@ -65,6 +65,8 @@ from crawlers.spiders.policy import PolicySpider, document_info
 from store.db import StoreError, check_schema, open_store, public_url
 from store.repository import Repository
 
+# What the worker does (stopping, tasks passed on or put back, Redis back) is said at INFO, a
+# plain line in its log; WARNING is for what is wrong: Redis out of reach, a dead crawl's tasks.
 logger = logging.getLogger(__name__)
 
 
@@ -96,7 +98,7 @@ class RedisWatch:
             if self.down_since is None:
                 return
             down, self.down_since = time.monotonic() - self.down_since, None
-        logger.warning("Redis answers again, after %.0f s", down)
+        logger.info("Redis answers again, after %.0f s", down)
 
 
 class Pulse(threading.Thread):
@@ -256,7 +258,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
         for crawl, count in Counter(task.crawl for task, _ in theirs).items():
             if crawl not in self.passed_on:
                 self.passed_on.add(crawl)
-                logger.warning(
+                logger.info(
                     "passed on %s of crawl %s, queued for another store than this worker's (%s):"
                     " left to that store's workers",
                     _tasks(count),
@@ -377,13 +379,11 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             crawl, outcome, raw = self.unreported[0]
             report(self.server, crawl, outcome, self.worker, raw)
             self.unreported.pop(0)
-            logger.warning("%s: %s, reported to crawl %s", outcome.key, outcome.outcome, crawl)
+            logger.info("%s: %s, reported to crawl %s", outcome.key, outcome.outcome, crawl)
         known = [raw for held in self.taken.values() for _, raw in held]
         lost = strays(self.server, self.worker, known)
         if lost:
-            logger.warning(
-                "%s this worker took as Redis failed put back in the queue", _tasks(lost)
-            )
+            logger.info("%s this worker took as Redis failed put back in the queue", _tasks(lost))
 
     def _stop_asked(self, signum: int) -> None:
         """Put back at once the tasks whose requests are not sent, and say so. Scrapy's graceful
@@ -413,7 +413,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
                 f"finishing the {len(self.taken)} being fetched (at most {timeout} s), "
                 f"{again} again to stop at once"
             )
-        logger.warning("stopping: %s", "; ".join(said) or "no task in hand")
+        logger.info("stopping: %s", "; ".join(said) or "no task in hand")
 
     def _stopping(self) -> None:
         if self.beat.running:
@@ -431,7 +431,7 @@ class QueuedPolicySpider(RedisMixin, PolicySpider):
             return
         if unfinished:
             told = _tasks(len(unfinished), "unfinished ")
-            logger.warning("stopping: %s put back in the queue", told)
+            logger.info("stopping: %s put back in the queue", told)
 
     def spider_idle(self) -> None:
         """Wait for tasks, even while Redis is out of reach. scrapy-redis's handler raised then,
