@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from rich.text import Text
 
 from policywatch.cli.terminal import safe_console
 from tests.alerting import History
-from tests.conftest import Home
+from tests.conftest import FAST, Home
+from tests.site import Site
 
 
 def test_control_characters_of_printed_text_are_dropped_and_styles_kept() -> None:
@@ -117,3 +119,55 @@ def test_help_in_a_terminal_is_drawn_to_its_width() -> None:
     lines = re.sub(r"\x1b\[[\d;]*m", "", printed).splitlines()
     assert lines[1].rstrip().endswith("Usage: policywatch crawl [OPTIONS]")
     assert {len(line) for line in lines if line} == {120}  # padded to the width, as Typer draws
+
+
+def _read_until(main: int, wanted: bytes) -> bytes:
+    """What was written to a pseudo-terminal up to `wanted`, or until every writer closed it."""
+    read = b""
+    while wanted not in read:
+        try:
+            chunk = os.read(main, 1 << 16)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        read += chunk
+    return read
+
+
+def test_the_crawls_progress_bar_names_the_last_document_done(home: Home, site: Site) -> None:
+    """The bar read `crawling testsite/first` while the other page was being fetched: the key
+    it showed is the document last done, and read as the one being fetched."""
+    held = threading.Event()
+    page = "<html><body><main><p>The terms.</p></main></body></html>"
+    site.html("/first", page)
+    site.html("/slow", page, held=held)  # answered once the bar has been read
+    catalog = home.catalog(
+        [
+            {"type": "First", "url": site.url("/first"), "select": "main"},
+            {"type": "Slow", "url": site.url("/slow"), "select": "main"},
+        ]
+    )
+    fast = [arg for arg in FAST if arg != "--quiet"]
+    both = ["--set", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]  # the first page is not behind the slow
+    main, side = _terminal(120)
+    env = {k: v for k, v in home.env().items() if k != "COLUMNS"}
+    command = [str(Path(sys.executable).with_name("policywatch")), "crawl", "--catalog"]
+    crawling = subprocess.Popen(
+        [*command, str(catalog), "--only", "testsite", *fast, *both],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=side,
+        env=env,
+        cwd=home.path,
+    )
+    os.close(side)
+    try:
+        shown = _read_until(main, b"last done: testsite/first")
+    finally:
+        held.set()
+        crawling.wait(timeout=120)
+        os.close(main)
+
+    assert b"crawling (last done: testsite/first)" in shown, shown
+    assert b"crawling testsite/first" not in shown
