@@ -44,6 +44,7 @@ from policywatch.cli.common import (
     paced_catalog,
     print_json,
     settings,
+    warn,
     warn_catalog_errors,
 )
 from policywatch.cli.preview import preview
@@ -371,14 +372,12 @@ def _warn_bundled(target: Path, keys: list[str]) -> None:
     entry is loaded first): written all the same, with what to do about them."""
     if not keys:
         return
-    err_console.print(
-        f"[yellow]warning:[/] {escape(str(target))}: {counted(len(keys), 'key')} the bundled"
-        f" catalog already has ({escape(', '.join(keys))}), which crawl skips: it keeps the"
-        " bundled entries, so nothing is replaced. Drop these documents to use the bundled ones,"
-        " give them another `type:` to track both, or add `replaces_bundled: true` to one to"
-        " track it instead of the bundled one.",
-        highlight=False,
-        soft_wrap=True,
+    warn(
+        f"{target}: {counted(len(keys), 'key')} the bundled catalog already has"
+        f" ({', '.join(keys)}), which crawl skips: it keeps the bundled entries, so nothing is"
+        " replaced. Drop these documents to use the bundled ones, give them another `type:` to"
+        " track both, or add `replaces_bundled: true` to one to track it instead of the bundled"
+        " one."
     )
 
 

@@ -390,6 +390,7 @@ def note(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    """Something that is likely wrong but stops nothing, on stderr; `message` is plain text."""
     err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
@@ -474,11 +475,7 @@ def check_overrides(overrides: dict[str, Any]) -> None:
         if name in known and (expected := _mistyped(value, default)):
             fail(f"--set {name}={value!r}: {name} takes {expected}")
         if name not in known and (meant := did_you_mean(name, known)):
-            err_console.print(
-                f"[yellow]warning:[/] --set {escape(name)} is no setting{escape(meant)};"
-                " it is passed on as given",
-                highlight=False,
-            )
+            warn(f"--set {name} is no setting{meant}; it is passed on as given")
 
 
 def print_json(data: Any) -> None:

@@ -25,6 +25,7 @@ from policywatch.cli.common import (
     err_console,
     fail,
     progress_bar,
+    warn,
 )
 from policywatch.wording import counted, did_you_mean
 from store.queries import tracked_names
@@ -112,13 +113,11 @@ def import_history(
                 )
             if report.unlike:
                 first, kept = report.unlike
-                err_console.print(
-                    f"[yellow]warning:[/] {escape(report.key)}: {escape(first)} keeps {kept:.0%} of"
-                    " the paragraphs of the text recorded before it"
-                    f" ({report.recorded_until:%Y-%m-%d %H:%M} UTC), as another document's would:"
-                    " it is recorded as its next version; if the folder is another document's,"
-                    " name it with --service and --type",
-                    highlight=False,
+                warn(
+                    f"{report.key}: {first} keeps {kept:.0%} of the paragraphs of the text"
+                    f" recorded before it ({report.recorded_until:%Y-%m-%d %H:%M} UTC), as"
+                    " another document's would: it is recorded as its next version; if the"
+                    " folder is another document's, name it with --service and --type"
                 )
             if report.older:
                 err_console.print(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from sqlalchemy import Engine
 
 from crawlers.declarations import Catalog, TrackedDocument
-from policywatch.cli.common import db_url, err_console, note
+from policywatch.cli.common import db_url, note, warn
 from store.db import StoreError, open_store
 from store.renames import current_key, rename_documents
 from store.subscriptions import NewSubscription
@@ -27,12 +27,11 @@ def follow_renames(store: Engine, catalog: Catalog) -> None:
     for old, new in renames.renamed:
         note(f"renamed {old} to {new}, as its declaration says (formerly): its history follows")
     for old, new in renames.clashes:
-        err_console.print(
-            f"[yellow]warning:[/] not renamed {old} to {new}, as its declaration says"
-            f" (formerly): the store has a document under each key already ({new} was crawled"
-            f" before `formerly` was written), and two histories are not merged; {old} keeps"
-            " its own. Remove the `formerly` to keep both apart.",
-            highlight=False,
+        warn(
+            f"not renamed {old} to {new}, as its declaration says (formerly): the store has a"
+            f" document under each key already ({new} was crawled before `formerly` was"
+            f" written), and two histories are not merged; {old} keeps its own. Remove the"
+            " `formerly` to keep both apart."
         )
 
 

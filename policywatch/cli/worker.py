@@ -17,6 +17,7 @@ from policywatch.cli.common import (
     err_console,
     fail,
     fetch_settings,
+    note,
     settings,
 )
 from policywatch.cli.crawl import SetOption, parse_overrides
@@ -74,10 +75,9 @@ def worker(
     name = process_name()
     where = public_url(store.url)
     if store.url.get_backend_name() == "sqlite":
-        err_console.print(
-            "[yellow]note:[/] a SQLite store is shared only by workers on this machine; "
-            "use PostgreSQL when workers run on several machines",
-            highlight=False,
+        note(
+            "a SQLite store is shared only by workers on this machine; "
+            "use PostgreSQL when workers run on several machines"
         )
     err_console.print(
         f"worker {name}: taking documents from {masked(url)}, recording into {where} "
