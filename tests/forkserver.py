@@ -18,6 +18,7 @@ Run as a script, it is the server: `python forkserver.py FD`, FD a socket of a s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import locale
 import os
@@ -119,15 +120,31 @@ class ForkServer:
         socket.send_fds(self.channel, [message], [0, out_write, err_write])
         os.close(out_write)
         os.close(err_write)
-        pid = int(self.replies.readline())
+        pid: int | None = None
         try:
+            pid = int(self.replies.readline())
             stdout, stderr = read_all(out_read, err_read, time.monotonic() + timeout)
+            code = int(self.replies.readline())
         except subprocess.TimeoutExpired:
-            os.kill(pid, 9)
-            self.replies.readline()
+            self._abandon(pid)
             raise subprocess.TimeoutExpired(args, timeout) from None
-        code = int(self.replies.readline())
+        except BaseException:
+            # Interrupted (pytest-timeout's signal, Ctrl-C) while the server still owed the
+            # child's pid or exit code: read later, the code was taken for the next command's
+            # pid, and that command's exit code was its pid (every later test of the process
+            # failed so).
+            self._abandon(pid)
+            raise
         return code, decode(stdout), decode(stderr)
+
+    def _abandon(self, pid: int | None) -> None:
+        """Kill the child of a run given up (`pid`, or the one the server is about to name),
+        and read the exit code the server sends for it: the channel is then in step again."""
+        if pid is None:
+            pid = int(self.replies.readline())
+        with contextlib.suppress(ProcessLookupError):  # ended on its own: its code comes anyway
+            os.kill(pid, 9)
+        self.replies.readline()
 
     def close(self) -> None:
         self.replies.close()

@@ -3,11 +3,16 @@ same exit code, stdout, stderr, terminal width, working directory and environmen
 
 from __future__ import annotations
 
+import signal
+import socket
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
-from tests.conftest import FAST, Home, Result, _fork_server, forkable, spawn
+from tests.conftest import BASE_ENV, FAST, Home, Result, _fork_server, forkable, spawn
+from tests.forkserver import ForkServer
 
 COMMANDS = [
     ("--help",),  # a rich panel, as wide as COLUMNS
@@ -47,3 +52,46 @@ def test_what_the_fork_server_cannot_stand_in_for_is_spawned(home: Home) -> None
     assert not forkable(("serve",), home.env())
     assert not forkable(("documents",), {**home.env(), "PYTHONPATH": "/elsewhere"})
     assert forkable(("documents",), {**home.env(), "POLICYWATCH_DB": "sqlite://"})
+
+
+class Interrupted(Exception):
+    """Raised by a timer in the middle of a run, as pytest-timeout's signal method raises."""
+
+
+@pytest.fixture
+def server() -> Iterator[ForkServer]:
+    started = ForkServer(BASE_ENV)
+    yield started
+    started.close()
+
+
+def test_a_run_interrupted_midway_leaves_the_server_in_step(
+    server: ForkServer, tmp_path: Path
+) -> None:
+    """A test that timed out under load was interrupted while the server still owed its command's
+    exit code: every later command of that test process then read the code as its pid, and its
+    own pid as its exit code (36 tests failed with `assert 17515 == 2`)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted
+
+    server.run(["--version"], BASE_ENV, str(tmp_path), timeout=60)  # started: preloaded
+    silent = socket.create_server(("127.0.0.1", 0))  # takes connections, never answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/terms"
+    (tmp_path / "silent.yaml").write_text(f"service: X\ndocuments: [{{type: T, url: '{url}'}}]\n")
+    store = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    waiting = ["crawl", "--db", store, "--catalog", "silent.yaml", "--only", "x", *FAST]
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 2)
+    try:
+        with pytest.raises(Interrupted):
+            server.run(waiting, BASE_ENV, str(tmp_path), timeout=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        silent.close()
+
+    code, stdout, _ = server.run(["--version"], BASE_ENV, str(tmp_path), timeout=60)
+    assert code == 0 and stdout.startswith("policywatch")
+    code, _, stderr = server.run(["no-such-command"], BASE_ENV, str(tmp_path), timeout=60)
+    assert code == 2 and "no-such-command" in stderr
