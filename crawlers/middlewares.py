@@ -373,7 +373,8 @@ class SharedHostDelayMiddleware:
             raise NotConfigured
         from redis import RedisError  # workers only
 
-        from crawlers.queue import connect, host_turn
+        from crawlers.queue.connection import connect
+        from crawlers.queue.hosts import host_turn
 
         return cls(crawler, partial(host_turn, connect(url)), RedisError)
 

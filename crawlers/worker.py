@@ -45,16 +45,13 @@ from twisted.python.failure import Failure
 from crawlers.declarations import TrackedDocument
 from crawlers.items import CrawlOutcome, FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import stop_asked
-from crawlers.queue import (
+from crawlers.queue.claims import claim_holders, of_store
+from crawlers.queue.tasks import Task, TaskError, decode_task
+from crawlers.queue.workers import (
     BEAT,
     QUEUE,
-    Task,
-    TaskError,
-    claim_holders,
-    decode_task,
     give_back,
     heartbeat,
-    of_store,
     release,
     report,
     retire,

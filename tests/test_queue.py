@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 from crawlers.declarations import load_catalog
-from crawlers.queue import Task, decode_task, encode_task, interleaved, masked
+from crawlers.queue.connection import masked
+from crawlers.queue.coordinator import interleaved
+from crawlers.queue.tasks import Task, decode_task, encode_task
 from tests.conftest import Home
 from tests.site import Site
 

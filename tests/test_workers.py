@@ -31,24 +31,23 @@ from sqlalchemy import create_engine, text
 
 from crawlers.declarations import load_catalog
 from crawlers.middlewares import SharedHostDelayMiddleware
-from crawlers.queue import (
-    CLAIM_PREFIX,
-    CLAIM_STALE,
+from crawlers.queue.claims import CLAIM_PREFIX, CLAIM_STALE, Claims
+from crawlers.queue.connection import QueueError
+from crawlers.queue.coordinator import (
     ELSEWHERE,
     FETCHED_FOR_A_STOPPED_CRAWL,
     FETCHED_MEANWHILE,
     FETCHING_ELSEWHERE,
+    check_workers,
+    dispatch,
+)
+from crawlers.queue.hosts import host_turn
+from crawlers.queue.tasks import Task, encode_task
+from crawlers.queue.workers import (
     QUEUE,
     WORKER_PREFIX,
     WORKER_TTL,
-    Claims,
-    QueueError,
-    Task,
-    check_workers,
-    dispatch,
-    encode_task,
     heartbeat,
-    host_turn,
     live_workers,
     outcomes_key,
 )
@@ -66,10 +65,12 @@ PAGE = "<html><body><main><h1>API Terms {n}</h1><p>You may call the API, clause 
 FAST = ["--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=false"]
 POLICYWATCH = ("-m", "policywatch")  # Python's arguments for the command
 # The same, its claims lasting 2 s (CLAIM_TTL) instead of 30.
-SHORT_CLAIMS = "import crawlers.queue as q; q.CLAIM_TTL = 2; from policywatch.cli import main; "
-SHORT_CLAIMS += "main()"
+SHORT_CLAIMS = "import crawlers.queue.claims as q; q.CLAIM_TTL = 2; "
+SHORT_CLAIMS += "from policywatch.cli import main; main()"
 # The same, waiting 3 s (WORKERLESS) instead of 30 for a worker when none is alive.
-SHORT_WAIT = SHORT_CLAIMS.replace("q.CLAIM_TTL = 2", "q.WORKERLESS = 3")
+SHORT_WAIT = SHORT_CLAIMS.replace(
+    "claims as q; q.CLAIM_TTL = 2", "coordinator as q; q.WORKERLESS = 3"
+)
 
 
 class Workers:

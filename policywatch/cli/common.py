@@ -412,7 +412,7 @@ def connected(url: str, option: str | None, *, hint: str | None = None) -> Redis
     """A client of the Redis at `url`, or a clear error (password masked) before any work,
     saying where `url` was set when no `--redis` (`option`) gave it, and the `hint` below."""
     try:
-        from crawlers.queue import QueueError, connect
+        from crawlers.queue.connection import QueueError, connect
     except ImportError:
         fail(
             "spreading crawls over workers needs the workers extra: pip install"

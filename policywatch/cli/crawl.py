@@ -344,7 +344,8 @@ def fetched(
 
 def _check_workers(client: Redis, store: Engine, hint: str | None) -> None:
     """Before the progress bar: a worker of this store must be there to fetch."""
-    from crawlers.queue import QueueError, check_workers  # redis: crawls over workers only
+    from crawlers.queue.connection import QueueError  # redis: crawls over workers only
+    from crawlers.queue.coordinator import check_workers
 
     try:
         check_workers(client, public_url(store.url))
@@ -358,7 +359,8 @@ def _queued(
     """Fetching by the workers: the due documents queued, their outcomes collected. Those
     another crawl of the store holds are left to it; so are those checked since `planned`, the
     last checks this crawl planned from, which another crawl fetched and released meanwhile."""
-    from crawlers.queue import QueueError, dispatch  # redis: crawls over workers only
+    from crawlers.queue.connection import QueueError  # redis: crawls over workers only
+    from crawlers.queue.coordinator import dispatch
 
     def fetched_meanwhile(keys: list[str]) -> list[str]:
         now = last_checks(store, keys)
@@ -496,7 +498,8 @@ def _notify(store: Engine, delivery: Delivery, *, as_json: bool, changed: bool) 
 def _elsewhere(outcomes: list[CrawlOutcome]) -> None:
     """What the summary says of the documents left to other crawls: those fetched for a crawl
     killed outright (its claims taken over) are reported by no summary, and were said to be."""
-    from crawlers.queue import FETCHED_FOR_A_STOPPED_CRAWL  # redis: crawls over workers only
+    # redis: crawls over workers only
+    from crawlers.queue.coordinator import FETCHED_FOR_A_STOPPED_CRAWL
 
     orphans = sum(item.detail.startswith(FETCHED_FOR_A_STOPPED_CRAWL) for item in outcomes)
     if len(outcomes) > orphans:

@@ -61,7 +61,7 @@ def worker(
     connected(url, redis)  # a wrong URL or a Redis that is down fails now, not in Scrapy's log
     store = engine(db)  # open and migrate before taking work
     rule_files, overrides = checked_rules(rules), parse_overrides(set_ or [])
-    from crawlers.queue import CLIENT_OPTIONS, masked, process_name
+    from crawlers.queue.connection import CLIENT_OPTIONS, masked, process_name
     from crawlers.runner import CrawlAborted, run_worker
 
     check_overrides(overrides)  # in the service's log, as a crawl with --set says it
