@@ -3,21 +3,20 @@
 It lives outside `crawlers/spiders/`, whose every module Scrapy imports at each crawl: a local
 crawl needs neither scrapy-redis nor redis-py (the optional `workers` extra).
 
-A batch of tasks (as many as `CONCURRENT_REQUESTS`) is taken when scrapy-redis's `RedisMixin`
-finds this worker idle, or sooner, once half of the last batch is answered: each worker holds
-only what it can fetch soon, and the others take the rest. Taken tasks move to this worker's own
-list in Redis (`crawlers.queue.take`), where a crawl finds them if the worker dies. The documents
+A batch of tasks (as many as `CONCURRENT_REQUESTS`) is taken when scrapy-redis's `RedisMixin` finds
+this worker idle, or sooner, once half of the last batch is answered: each worker holds only what
+it can fetch soon, and the others take the rest. Taken tasks move to this worker's own list in
+Redis (`crawlers.queue.workers.take`), where a crawl finds them if the worker dies. The documents
 of a batch are synced with the store together (one transaction, as a local crawl syncs its
-selection); each outcome goes to the crawl that queued it (`crawlers.queue.report`). A task
+selection); each outcome goes to the crawl that queued it (`crawlers.queue.workers.report`). A task
 whose crawl no longer holds its document (killed outright, its claims lapsed) is dropped, not
-fetched. A worker stopped with SIGINT or SIGTERM takes no more tasks, puts back at once those
-whose requests are not sent, and finishes the pages it is fetching (Scrapy's graceful stop); a
-task it took and could not start (its store unreachable, say) goes back to the queue for another
-worker. Redis failing (a restart, a network cut) costs no page: one answered meanwhile is
-recorded, and its outcome reported once Redis answers again; a task whose move to this worker's
-list Redis made but whose reply was lost goes back to the queue then (`_mend`). Its sign of
-life comes from a thread (`Pulse`), so that a page that holds the event loop does not make it
-look dead.
+fetched. A worker stopped with SIGINT or SIGTERM takes no more tasks, puts back at once those whose
+requests are not sent, and finishes the pages it is fetching (Scrapy's graceful stop); a task it
+took and could not start (its store unreachable, say) goes back to the queue for another worker.
+Redis failing (a restart, a network cut) costs no page: one answered meanwhile is recorded, and its
+outcome reported once Redis answers again; a task whose move to this worker's list Redis made but
+whose reply was lost goes back to the queue then (`_mend`). Its sign of life comes from a thread
+(`Pulse`), so that a page that holds the event loop does not make it look dead.
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def crawl(
     Due (crawlers/schedule.py): never checked, declaration changed, or last attempt `interval`
     ago. A key named with --only is a request to fetch that document now; a service named
     with --only narrows the selection and keeps the schedule, so cron lines may use it.
-    With --redis, the due documents are fetched by `policywatch worker`s (crawlers/queue.py).
+    With --redis, the due documents are fetched by `policywatch worker`s (crawlers/queue/).
     """
     if redis and no_redis:
         fail("give --redis URL or --no-redis, not both")
