@@ -127,6 +127,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RedirectCookiesMiddleware": 605,  # after RedirectMiddleware (600)
     "crawlers.middlewares.InsideRedirectMiddleware": 610,  # after RedirectMiddleware (600)
     "crawlers.middlewares.SharedHostDelayMiddleware": 950,  # workers only (REDIS_URL)
+    "crawlers.middlewares.FetchClock": 990,  # last: when a request goes to the downloader
 }
 ITEM_PIPELINES = {"crawlers.pipelines.RecordPipeline": 300}
 

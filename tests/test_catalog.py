@@ -32,7 +32,7 @@ from diffengine import language as detection
 from policywatch.cli import app
 from tests.conftest import FAST, Home, spawn
 from tests.conftest import Result as RunResult
-from tests.site import Site
+from tests.site import Page, Site
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catalog"
 GOOD = FIXTURES / "good"
@@ -1004,6 +1004,21 @@ def test_preview_json_gives_each_documents_text_or_issue(home: Home, site: Site)
     assert bad["issue"]["kind"] == "selector-matched-nothing"
     assert bad["issue"]["detail"] == "no element matches '#rules'"
     assert "render: browser" in bad["issue"]["hint"]
+
+
+def test_a_fetchs_time_is_the_pages_own_not_its_wait_for_robots_txt(home: Home, site: Site) -> None:
+    """A fetch's time (the preview's "fetched in", `Fetch.elapsed_ms`) was counted from when the
+    crawl queued the page: its wait for the host's robots.txt, and for its turn on the host,
+    counted in, and a loopback page read "fetched in 7.8 s"."""
+    site.html("/terms", PAGE)
+    site.pages["/robots.txt"] = Page(
+        b"User-agent: *\nAllow: /\n", content_type="text/plain", delay=3.0
+    )
+    catalog = home.catalog([{"type": "Terms", "url": site.url("/terms"), "select": ["main"]}])
+    result = preview(home, catalog, "testsite/terms", "--json")
+    assert result.code == 0, result.stdout
+    [fetched] = result.json()
+    assert 0 <= fetched["elapsed_ms"] < 3000  # the page alone, not robots.txt's 3 s before it
 
 
 def test_preview_of_an_unknown_key_names_the_closest(home: Home, site: Site) -> None:

@@ -25,7 +25,7 @@ from crawlers.browser import NAVIGATION, browser_failure, own_body, render_meta
 from crawlers.declarations import TrackedDocument
 from crawlers.fetch_failures import answered, failure_kind, failure_reason, redirected_away
 from crawlers.items import ANSWERED, FetchedPage, FetchFailed, PageBody
-from crawlers.middlewares import BROWSER_MISSING
+from crawlers.middlewares import BROWSER_MISSING, SENT
 from crawlers.responses import content_type_of, declared_charset, header, screen
 from store.db import StoreError, driver_words, open_store, public_url
 from store.repository import DocumentInfo, FetchState, Repository, body_sha256
@@ -102,7 +102,7 @@ class PolicySpider(scrapy.Spider):
             self.store_failure = f"the crawl could not run: {_store_failure(url, error)}"
             return
         for document in self.documents.values():
-            yield self._request(document, [], time.monotonic())
+            yield self._request(document, [], 0.0)
 
     def cannot_record(self, error: DBAPIError) -> str:
         """The store failed to record a page (a disk full, the database gone): nothing more
@@ -117,7 +117,7 @@ class PolicySpider(scrapy.Spider):
         return failed
 
     def _request(
-        self, document: TrackedDocument, fetched: list[PageBody], sent: float
+        self, document: TrackedDocument, fetched: list[PageBody], spent: float
     ) -> scrapy.Request:
         """The request for the next page of `document` after the `fetched` ones.
 
@@ -134,7 +134,7 @@ class PolicySpider(scrapy.Spider):
             "key": document.key,
             "fetched": fetched,
             "handle_httpstatus_list": HANDLED_STATUSES,
-            "sent": sent,
+            "spent": spent,  # seconds the earlier pages took (crawlers.middlewares.FetchClock)
         }
         if document.render == "browser" and self.browser_missing:
             meta[BROWSER_MISSING] = self.browser_missing  # fails it before it is sent
@@ -174,7 +174,7 @@ class PolicySpider(scrapy.Spider):
         encoding = declared_charset(response, content_type)
         fetched = [*fetched, PageBody(response.url, response.body, content_type, encoding)]
         if len(fetched) < len(document.pages):
-            yield self._request(document, fetched, response.meta["sent"])
+            yield self._request(document, fetched, _elapsed(response.meta) or 0.0)
             return
         yield FetchedPage(
             key=key,
@@ -286,6 +286,13 @@ def _which_page(document: TrackedDocument, index: int) -> str:
     return f"page {index + 1} of {len(document.pages)} ({document.pages[index].url}): "
 
 
+def _elapsed(meta: dict[str, Any]) -> float | None:
+    """Seconds the document's fetch took so far: its earlier pages', and this page's since its
+    request went to the downloader (`FetchClock`); None when it never did (robots.txt said no)."""
+    sent = meta.get(SENT)
+    return None if sent is None else meta.get("spent", 0.0) + time.monotonic() - sent
+
+
 def _elapsed_ms(meta: dict[str, Any]) -> int | None:
-    sent = meta.get("sent")
-    return None if sent is None else int((time.monotonic() - sent) * 1000)
+    elapsed = _elapsed(meta)
+    return None if elapsed is None else int(elapsed * 1000)
