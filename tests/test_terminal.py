@@ -71,18 +71,18 @@ def _started(args: list[str], stdin: int, stdout: int) -> subprocess.Popen[bytes
     return subprocess.Popen(command, stdin=stdin, stdout=stdout, env=env)
 
 
-def _read_all(main: int) -> bytes:
-    """What was written to a pseudo-terminal, once every writer closed it."""
-    chunks = []
-    while True:
+def _read(main: int, until: bytes | None = None) -> bytes:
+    """What was written to a pseudo-terminal up to `until`, or until every writer closed it."""
+    read = b""
+    while until is None or until not in read:
         try:
             chunk = os.read(main, 1 << 16)
         except OSError:  # EIO: the other side is closed
             break
         if not chunk:
             break
-        chunks.append(chunk)
-    return b"".join(chunks)
+        read += chunk
+    return read
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_help_in_a_terminal_is_drawn_to_its_width() -> None:
     helping = _started(["crawl", "--help"], stdin=side, stdout=side)
     os.close(side)
     try:
-        printed = _read_all(main).decode()
+        printed = _read(main).decode()
     finally:
         os.close(main)
     assert helping.wait(timeout=60) == 0
@@ -119,20 +119,6 @@ def test_help_in_a_terminal_is_drawn_to_its_width() -> None:
     lines = re.sub(r"\x1b\[[\d;]*m", "", printed).splitlines()
     assert lines[1].rstrip().endswith("Usage: policywatch crawl [OPTIONS]")
     assert {len(line) for line in lines if line} == {120}  # padded to the width, as Typer draws
-
-
-def _read_until(main: int, wanted: bytes) -> bytes:
-    """What was written to a pseudo-terminal up to `wanted`, or until every writer closed it."""
-    read = b""
-    while wanted not in read:
-        try:
-            chunk = os.read(main, 1 << 16)
-        except OSError:  # EIO: the other side is closed
-            break
-        if not chunk:
-            break
-        read += chunk
-    return read
 
 
 def test_the_crawls_progress_bar_names_the_last_document_done(home: Home, site: Site) -> None:
@@ -163,7 +149,7 @@ def test_the_crawls_progress_bar_names_the_last_document_done(home: Home, site: 
     )
     os.close(side)
     try:
-        shown = _read_until(main, b"last done: testsite/first")
+        shown = _read(main, until=b"last done: testsite/first")
     finally:
         held.set()
         crawling.wait(timeout=120)
