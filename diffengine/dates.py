@@ -30,7 +30,9 @@ _MONTH_ABBREVIATIONS = {name[:3]: number for name, number in _MONTHS.items()} | 
 # Months as the corpus writes them in other languages: French (YouTube's and Instagram's French
 # terms, "Ces mises à jour prendront effet le 5 juillet 2023"), and the editions Anthropic and
 # Mistral list ("Version en vigueur à partir du 26 janvier 2026", "Versión en vigor a partir del
-# 26 de enero de 2026", "Gültige Fassung ab dem 26. Januar 2026"), Thai ("25 พฤษภาคม ค.ศ. 2018").
+# 26 de enero de 2026", "Gültige Fassung ab dem 26. Januar 2026"), Dutch ("van kracht op 1 maart
+# 2026") and Swedish ("gäller från 1 mars 2026"; its other months are English or Dutch names),
+# Thai ("25 พฤษภาคม ค.ศ. 2018").
 _FOREIGN_MONTHS = {
     name: number
     for number, names in enumerate(
@@ -107,9 +109,42 @@ _COUNTS = {
     "nine": 9, "ten": 10, "fourteen": 14, "fifteen": 15, "twenty": 20, "thirty": 30,
     "forty-five": 45, "sixty": 60, "ninety": 90,
 }  # fmt: skip
+# The same counts in French, Spanish, Italian, Portuguese, German, Dutch and Swedish ("trente
+# jours", "cuatro semanas", "vier Wochen", "fyra veckor"), for `_FOREIGN_AFTER_POSTING`.
+_FOREIGN_COUNTS = {
+    name: count
+    for count, names in {
+        1: "un une uno una um uma ein eine een één en ett",
+        2: "deux dos due dois duas zwei twee två",
+        3: "trois tres tre três drei drie",
+        4: "quatre cuatro quattro quatro vier fyra",
+        5: "cinq cinco cinque fünf vijf fem",
+        6: "six seis sei sechs zes sex",
+        7: "sept siete sette sete sieben zeven sju",
+        8: "huit ocho otto oito acht åtta",
+        9: "neuf nueve nove neun negen nio",
+        10: "dix diez dieci dez zehn tien tio",
+        14: "quatorze catorce quattordici catorze vierzehn veertien fjorton",
+        15: "quinze quince quindici fünfzehn vijftien femton",
+        20: "vingt veinte venti vinte zwanzig twintig tjugo",
+        30: "trente treinta trenta trinta dreißig dreissig dertig trettio",
+        45: "quarante-cinq quarantacinque fünfundvierzig vijfenveertig fyrtiofem",
+        60: "soixante sesenta sessanta sessenta sechzig zestig sextio",
+        90: "quatre-vingt-dix noventa novanta neunzig negentig nittio",
+    }.items()
+    for name in names.split()
+}
+
+
+def _count(words: Iterable[str]) -> str:
+    """A count in `words` ("fourteen", with its figures or not: "fourteen (14)") or in figures
+    ("14"), for `_period` to read: the figures win."""
+    alternatives = "|".join(sorted(words, key=len, reverse=True))
+    return rf"(?:(?P<word>{alternatives})(?:\s*\((?P<figures>\d{{1,3}})\))?|(?P<count>\d{{1,3}}))"
+
+
 _AFTER_POSTING = re.compile(
-    r"\b(?:(?P<word>" + "|".join(_COUNTS) + r")(?:\s*\((?P<figures>\d{1,3})\))?"
-    r"|(?P<count>\d{1,3}))\s+(?:calendar\s+)?(?P<unit>days?|weeks?)\s+(?:after|from|following)"
+    rf"\b{_count(_COUNTS)}\s+(?:calendar\s+)?(?P<unit>days?|weeks?)\s+(?:after|from|following)"
     r"\s+(?:the\s+(?:date|day)\s+(?:of\s+|on\s+which\s+|that\s+)?)?"
     r"(?:(?:we|they|it|these|the\s+(?:changes|updates|update|revisions|revised\s+\w+"
     r"|updated\s+\w+|new\s+\w+))\s+(?:(?:are|is|were|was|have\s+been|has\s+been)\s+)?"
@@ -118,21 +153,32 @@ _AFTER_POSTING = re.compile(
     r"|(?:its\s+|their\s+)?publication\b)",
     re.IGNORECASE,
 )
-# The same in French, Spanish, Italian, Portuguese and German, in figures and only after the
-# text's publication ("30 jours après leur publication", "30 días después de su publicación",
-# "30 Tage nach ihrer Veröffentlichung"): not the publication of the reader's own ("la
-# publication de votre demande", "Veröffentlichung Ihrer Inhalte").
+# The same in French, Spanish, Italian, Portuguese, German, Dutch and Swedish, in figures or
+# words, only after the text's publication ("30 jours après leur publication", "treinta días
+# después de su publicación", "vier Wochen nach ihrer Veröffentlichung", "30 dagen na hun
+# publicatie", "30 dagar efter publiceringen"): not the publication of the reader's own ("la
+# publication de votre demande", "Veröffentlichung Ihrer Inhalte", "publicatie van uw verzoek").
+_FOREIGN_UNITS = (
+    r"(?:jours?|semaines?|días?|dias?|semanas?|giorn[oi]|settiman[ae]|Tag(?:en?)?|Wochen?"
+    r"|dag(?:en|ar)?|weken|week|veckor|vecka)"
+)
 _FOREIGN_AFTER_POSTING = re.compile(
-    r"\b(?P<count>\d{1,3})\s+(?P<unit>jours?|semaines?|días?|dias?|semanas?|giorni|settimane"
-    r"|Tagen?|Wochen)\s+(?:après|suivant|à\s+compter\s+de|después\s+de|tras|dopo|dalla|após"
-    r"|depois\s+d[ae]|a\s+partir\s+d[ae]|nach|ab)\s+"
-    r"(?:(?:leur|sa|la|su|loro|sua|a|ihrer|seiner|der)\s+){0,2}"
-    r"(?:publication|publicación|pubblicazione|publicação|Veröffentlichung)\b"
-    r"(?!\s+(?:(?:de|du|des|di|del|della|do|da|dos|das)\s+(?:votre|vos|ton|tes|tu|tus|tuo|tua"
-    r"|tuoi|tue|seu|seus|sua|suas|teu|teus)\b|(?-i:Ihrer|Ihres|deiner|deines)\b))",
+    # The unit looked for first, after any word: trying each count word at every word of a page
+    # took 35 times as long.
+    rf"\b(?=[\w-]++(?:\s*\(\d{{1,3}}\))?\s+{_FOREIGN_UNITS}\b)"
+    rf"{_count(_FOREIGN_COUNTS)}\s+(?P<unit>{_FOREIGN_UNITS})\s+"
+    r"(?:après|suivant|à\s+compter\s+de|después\s+de|tras|dopo|dalla|após|depois\s+d[ae]"
+    r"|a\s+partir\s+d[ae]|nach|ab|na|efter)\s+"
+    r"(?:(?:leur|sa|la|su|loro|sua|a|ihrer|seiner|der|de|het|hun|zijn|haar)\s+){0,2}"
+    r"(?:publication|publicación|pubblicazione|publicação|Veröffentlichung|publicatie"
+    r"|bekendmaking|plaatsing|publicering(?:en)?|offentliggörande(?:t)?)\b"
+    r"(?!\s+(?:(?:de|du|des|di|del|della|do|da|dos|das|van|av)\s+(?:votre|vos|ton|tes|tu|tus"
+    r"|tuo|tua|tuoi|tue|seu|seus|sua|suas|teu|teus|uw|je|jouw|din|ditt|dina)\b"
+    r"|(?-i:Ihrer|Ihres|deiner|deines)\b))",
     re.IGNORECASE,
 )
-_WEEKS = ("week", "semaine", "semana", "settiman", "woche")
+_COUNT_WORDS = _COUNTS | _FOREIGN_COUNTS
+_WEEKS = ("week", "wek", "semaine", "semana", "settiman", "woche", "veck")
 
 
 def _unnamed(pattern: re.Pattern[str]) -> str:
@@ -181,20 +227,30 @@ _EFFECTIVE = re.compile(
 )
 # The same in the other languages the corpus writes dates in (see `_FOREIGN_MONTHS`): French
 # "prendront effet le", "entrera en vigueur le", "en vigueur à partir du"; Spanish "en vigor a
-# partir del", Italian "in vigore dal", Portuguese "entrará em vigor em", German "gültige
-# Fassung ab dem", Dutch "van kracht vanaf", Swedish "från och med den", Thai "มีผลตั้งแต่วันที่".
+# partir del", Italian "in vigore dal", Portuguese "entrará em vigor em"; German "gültige
+# Fassung ab dem", "gelten ab dem", "gilt ab", "wirksam ab", "mit Wirkung zum", and "ab dem"
+# alone, as English "from" (not a Swedish company's "AB"); Dutch "van kracht op", "met ingang
+# van", "treden in werking op", and "vanaf" alone; Swedish "gäller från", "från och med den",
+# "träder i kraft den"; Thai "มีผลตั้งแต่วันที่".
 _FOREIGN_EFFECTIVE = re.compile(
     r"(?:\b(?:prend\w*\s+effet|(?:entr\w*\s+)?en\s+vigueur|entr\w*\s+(?:en|em)\s+vigor"
-    r"|(?:entr\w*\s+)?in\s+vigore|em\s+vigor|en\s+vigor|gültig\w*(?:\s+fassung)?|van\s+kracht"
-    r"|från\s+och\s+med)"
+    r"|(?:entr\w*\s+)?in\s+vigore|em\s+vigor|en\s+vigor"
+    r"|gültig\w*(?:\s+fassung)?|gilt|gelten|galt|galten|wirksam|mit\s+wirkung"
+    r"|(?-i:[Aa]b)(?:\s+dem)?"
+    r"|van\s+kracht|met\s+ingang\s+van|vanaf|(?:treedt|treden|trad|traden)\s+in\s+werking"
+    r"|gäller|gällde|från\s+och\s+med|träd\w*\s+i\s+kraft)"
     r"(?:\s+(?:le|du|el|del|il|dal|da|em|en|im|a\s+partir\s+(?:du|del|de)"
-    r"|à\s+(?:partir|compter)\s+d[ue]|a\s+partire\s+dal?|ab(?:\s+dem)?|vanaf|per|den))?"
+    r"|à\s+(?:partir|compter)\s+d[ue]|a\s+partire\s+dal?|ab(?:\s+dem)?|am|zum|vom|vanaf|op"
+    r"|per|den|i|från(?:\s+och\s+med)?(?:\s+den)?))?"
     r"|มีผลตั้งแต่(?:วันที่)?)"
     rf"[\s:,]*{_ISO}",
     re.IGNORECASE,
 )
-# German puts the date before its verb: "treten am 2026-03-01 in Kraft", "werden … wirksam".
-_GERMAN_EFFECTIVE = re.compile(rf"{_ISO}\s+(?:in\s+kraft|wirksam)\b", re.IGNORECASE)
+# German and Dutch put the date before the verb: "treten am 2026-03-01 in Kraft", "werden …
+# wirksam", "treedt op 2026-03-01 in werking", "worden op 2026-03-01 van kracht".
+_DATE_BEFORE_VERB = re.compile(
+    rf"{_ISO}\s+(?:in\s+kraft|wirksam|in\s+werking|van\s+kracht)\b", re.IGNORECASE
+)
 # The date first: "On 2021-06-01, we will update the Terms of Service to …".
 _ANNOUNCED_ON = re.compile(
     rf"\bon\s+{_ISO},?\s+(?:we|these|the|our|this)\b[^.;:]{{0,40}}?"
@@ -210,10 +266,13 @@ _LAST_UPDATED = re.compile(
     re.IGNORECASE,
 )
 # "Date de la dernière mise à jour : 2022-07-26", "Mise à jour le …", "Révisé : …", "Actualizado
-# el …", "Aggiornata al …", "Atualizada em …".
+# el …", "Aggiornata al …", "Atualizada em …", "Zuletzt aktualisiert am …", "Stand: …" (German
+# pages' "as of", a label only), "Laatst bijgewerkt op …", "Senast uppdaterad den …".
 _FOREIGN_UPDATED = re.compile(
-    r"\b(?:mise?\s+à\s+jour|révisée?|actualizad[oa]|aggiornat[oa]|atualizad[oa])"
-    rf"(?:\s+(?:le|el|al|em))?[\s:,]*{_ISO}",
+    r"\b(?:mise?\s+à\s+jour|révisée?|actualizad[oa]|aggiornat[oa]|atualizad[oa]"
+    r"|(?:zuletzt\s+)?(?:aktualisiert|geändert)|letzte\s+(?:aktualisierung|änderung)"
+    r"|(?-i:Stand)\s*:|(?:laatst\s+)?(?:bijgewerkt|gewijzigd)|(?:senast\s+)?(?:uppdaterad|ändrad))"
+    rf"(?:\s+(?:le|el|al|em|am|op|den))?[\s:,]*{_ISO}",
     re.IGNORECASE,
 )
 
@@ -283,9 +342,9 @@ def _readable(text: str, today: date, *, posted: bool = True) -> str:
 
 def _period(found: re.Match[str]) -> timedelta:
     """The days `_AFTER_POSTING` or `_FOREIGN_AFTER_POSTING` found: "30 days", "fourteen (14)
-    days" (the figures win), "two weeks", "30 jours"."""
+    days" (the figures win), "two weeks", "30 jours", "vier Wochen"."""
     parts = found.groupdict()
-    count = int(parts.get("figures") or parts["count"] or _COUNTS[parts["word"].lower()])
+    count = int(parts["figures"] or parts["count"] or _COUNT_WORDS[parts["word"].lower()])
     return timedelta(days=count * 7 if parts["unit"].lower().startswith(_WEEKS) else count)
 
 
@@ -347,7 +406,7 @@ def _parsed(iso: str) -> date:
 
 def effective_dates(texts: Iterable[str]) -> list[date]:
     """Dates that `texts` (normalized) give as the date something takes effect, in text order."""
-    return _dates((_EFFECTIVE, _ANNOUNCED_ON, _FOREIGN_EFFECTIVE, _GERMAN_EFFECTIVE), texts)
+    return _dates((_EFFECTIVE, _ANNOUNCED_ON, _FOREIGN_EFFECTIVE, _DATE_BEFORE_VERB), texts)
 
 
 def last_updated_dates(texts: Iterable[str]) -> list[date]:

@@ -132,12 +132,44 @@ def test_effective_dates_in_the_corpus_other_languages(sentence: str) -> None:
 @pytest.mark.parametrize(
     "sentence",
     [
+        # German: what applies from a day ("gilt ab"), the day alone after "ab", "mit Wirkung".
+        "Die neuen Bedingungen gelten ab dem 15. Januar 2026.",
+        "Diese Richtlinie gilt ab 15. Januar 2026.",
+        "Ab dem 15. Januar 2026 gelten die neuen Bedingungen.",
+        "Die Änderungen sind wirksam ab dem 15. Januar 2026.",
+        "Mit Wirkung zum 15. Januar 2026 ändern wir diese Bedingungen.",
+        # Dutch: "van kracht op", "met ingang van", "vanaf", "in werking", the date before the
+        # verb as in German.
+        "De nieuwe voorwaarden zijn van kracht op 15 januari 2026.",
+        "Met ingang van 15 januari 2026 gelden nieuwe voorwaarden.",
+        "Vanaf 15 januari 2026 gelden nieuwe voorwaarden.",
+        "De wijzigingen treden in werking op 15 januari 2026.",
+        "De wijzigingen worden op 15 januari 2026 van kracht.",
+        # Swedish: "gäller från", "träder i kraft den".
+        "Villkoren gäller från 15 januari 2026.",
+        "Ändringarna träder i kraft den 15 januari 2026.",
+    ],
+)
+def test_effective_dates_in_german_dutch_and_swedish_phrasings(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2026, 1, 15)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
         "Date de la dernière mise à jour : 1er octobre 2025",
         "Mise à jour le 1 octobre 2025",
         "Révisé : 1 octobre 2025",
         "Actualizado el 1 de octubre de 2025",
         "Aggiornata al 1 ottobre 2025",
         "Atualizada em 1 de outubro de 2025",
+        "Zuletzt aktualisiert: 1. Oktober 2025",
+        "Zuletzt geändert am 1. Oktober 2025",
+        "Stand: 1. Oktober 2025",
+        "Laatst bijgewerkt: 1 oktober 2025",
+        "Bijgewerkt op 1 oktober 2025",
+        "Senast uppdaterad: 1 oktober 2025",
+        "Uppdaterad den 1 oktober 2025",
     ],
 )
 def test_last_updated_in_the_corpus_other_languages(sentence: str) -> None:
@@ -321,6 +353,8 @@ def test_a_full_date_is_spelled_as_a_date_even_on_the_first() -> None:
         ("The new terms will take effect fourteen (14) days after posting.", 14),
         ("Changes will become effective seven days after they are posted.", 7),
         ("The revised Terms take effect two weeks after we publish them.", 14),
+        ("These changes take effect thirty days after we post them.", 30),
+        ("These changes take effect four weeks after we post them.", 28),
     ],
 )
 def test_an_effective_date_relative_to_posting_counts_from_the_change(
@@ -341,6 +375,11 @@ def test_an_effective_date_relative_to_posting_counts_from_the_change(
         "Os novos termos entrarão em vigor em março de 2026.",
         "Diese Bedingungen sind gültig ab März 2026.",
         "Die neuen Bedingungen treten im März 2026 in Kraft.",
+        "Die neuen Bedingungen gelten ab März 2026.",
+        "Met ingang van maart 2026 gelden nieuwe voorwaarden.",
+        "De nieuwe voorwaarden worden in maart 2026 van kracht.",
+        "Villkoren gäller från mars 2026.",
+        "Ändringarna träder i kraft i mars 2026.",
     ],
 )
 def test_an_effective_month_in_the_corpus_other_languages(sentence: str) -> None:
@@ -366,6 +405,33 @@ def test_a_count_of_days_after_publication_in_the_corpus_other_languages(sentenc
 
 
 @pytest.mark.parametrize(
+    ("sentence", "days"),
+    [
+        ("Ces modifications entreront en vigueur trente jours après leur publication.", 30),
+        ("Les modifications prendront effet quatre semaines après leur publication.", 28),
+        ("Ces modifications entreront en vigueur quinze (15) jours après leur publication.", 15),
+        ("Las modificaciones entrarán en vigor treinta días después de su publicación.", 30),
+        ("Las modificaciones entrarán en vigor cuatro semanas después de su publicación.", 28),
+        ("Le modifiche entreranno in vigore trenta giorni dopo la loro pubblicazione.", 30),
+        ("Le modifiche entreranno in vigore una settimana dopo la loro pubblicazione.", 7),
+        ("As alterações entrarão em vigor trinta dias após a sua publicação.", 30),
+        ("Die Änderungen treten dreißig Tage nach ihrer Veröffentlichung in Kraft.", 30),
+        ("Die Änderungen treten vier Wochen nach ihrer Veröffentlichung in Kraft.", 28),
+        ("Die Änderungen werden eine Woche nach ihrer Veröffentlichung wirksam.", 7),
+        ("Die Änderungen gelten 30 Tage nach ihrer Veröffentlichung.", 30),
+        ("De wijzigingen worden van kracht 30 dagen na hun publicatie.", 30),
+        ("De wijzigingen treden in werking vier weken na de bekendmaking.", 28),
+        ("Ändringarna träder i kraft 30 dagar efter publiceringen.", 30),
+        ("Ändringarna träder i kraft fyra veckor efter publiceringen.", 28),
+    ],
+)
+def test_a_count_in_words_or_weeks_after_publication_in_other_languages(
+    sentence: str, days: int
+) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == TODAY + timedelta(days=days)
+
+
+@pytest.mark.parametrize(
     "sentence",
     [
         # Periods of the reader's own act: a deletion, a request, their own post.
@@ -375,9 +441,14 @@ def test_a_count_of_days_after_publication_in_the_corpus_other_languages(sentenc
         "I tuoi dati saranno cancellati 30 giorni dopo la chiusura del tuo account.",
         "Os seus dados são apagados 30 dias após o encerramento da sua conta.",
         "Die Kündigung wird 30 Tage nach Eingang Ihrer Erklärung wirksam.",
+        "Die Kündigung wird dreißig Tage nach Veröffentlichung Ihrer Inhalte wirksam.",
+        "De opzegging wordt van kracht 30 dagen na de publicatie van uw verzoek.",
+        "Uppsägningen träder i kraft 30 dagar efter publiceringen av din begäran.",
         # A month named, with no effective phrase before it.
         "Lisez l'édition de mars 2026 de notre lettre d'information.",
         "Consulte la edición de marzo de 2026.",
+        "Lees de editie van maart 2026 van onze nieuwsbrief.",
+        "Läs numret från mars 2026 av vårt nyhetsbrev.",
     ],
 )
 def test_no_effective_date_is_made_up_in_the_corpus_other_languages(sentence: str) -> None:
