@@ -164,7 +164,7 @@ _FOREIGN_UNITS = (
 )
 _FOREIGN_AFTER_POSTING = re.compile(
     # The unit looked for first, after any word: trying each count word at every word of a page
-    # took 35 times as long.
+    # took about twenty times as long.
     rf"\b(?=[\w-]++(?:\s*\(\d{{1,3}}\))?\s+{_FOREIGN_UNITS}\b)"
     rf"{_count(_FOREIGN_COUNTS)}\s+(?P<unit>{_FOREIGN_UNITS})\s+"
     r"(?:après|suivant|à\s+compter\s+de|después\s+de|tras|dopo|dalla|após|depois\s+d[ae]"
