@@ -469,8 +469,23 @@ class Catalog:
         return [name for name in only if not self.select([name])]
 
 
-def _field_path(location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in location) or "(top level)"
+def _field_path(location: tuple[int | str, ...], written: Any) -> str:
+    """Where a problem is, as the user wrote it (`written`: the YAML data validated). A field
+    taking one entry or a list (`formerly`, `select`) is a list to pydantic, which names its
+    one entry `formerly.0`: written as one value, it is named `formerly`."""
+    parts: list[str] = []
+    value = written
+    for part in location:
+        if isinstance(part, int) and isinstance(value, str | dict):
+            continue  # the list _one_or_many made of the one value written
+        parts.append(str(part))
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            value = None
+    return ".".join(parts) or "(top level)"
 
 
 def _problem_message(problem: ErrorDetails, model: type[BaseModel]) -> str:
@@ -557,7 +572,7 @@ def _declared(
     except ValidationError as error:
         for problem in error.errors():
             # The only whole-entry check is about where to fetch from: name the `url` field.
-            where = _field_path(problem["loc"]) if problem["loc"] else "url"
+            where = _field_path(problem["loc"], raw) if problem["loc"] else "url"
             message = _problem_message(problem, DocumentDeclaration)
             errors.append(CatalogError(source, label, where, message))
         return None
@@ -753,7 +768,8 @@ def _load_file(path: Path, catalog: Catalog) -> None:
     except ValidationError as error:
         for problem in error.errors():
             message = _problem_message(problem, ServiceDeclaration)
-            catalog.errors.append(CatalogError(source, None, _field_path(problem["loc"]), message))
+            where = _field_path(problem["loc"], data)
+            catalog.errors.append(CatalogError(source, None, where, message))
         # Its documents are not tracked, but their errors are said now, not one fix later.
         documents = data.get("documents")
         for index, raw in enumerate(documents if isinstance(documents, list) else []):

@@ -62,25 +62,33 @@ def test_formerly_takes_one_key_or_a_list_in_any_case(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("formerly", "said"),
+    ("formerly", "field", "said"),
     [
         (
             "Twitter/Developer Agreement",
+            "formerly",
             "'Twitter/Developer Agreement' is not a document key (service-slug/type-slug);"
             " write twitter/developer-agreement",
         ),
-        ("twitter", "'twitter' is not a document key (service-slug/type-slug)"),
+        ("twitter", "formerly", "'twitter' is not a document key (service-slug/type-slug)"),
+        (
+            ["twitter/terms", "twitter"],
+            "formerly.1",
+            "'twitter' is not a document key (service-slug/type-slug)",
+        ),
     ],
 )
 def test_formerly_that_is_no_key_is_refused_with_the_key_meant(
-    tmp_path: Path, formerly: str, said: str
+    tmp_path: Path, formerly: str | list[str], field: str, said: str
 ) -> None:
+    """The field is named as written: one key is `formerly`, where it read `formerly.0`, the
+    index of a list the user never wrote; the second key of a list is `formerly.1`."""
     path = declare(tmp_path / "x.yaml", "X", entry("Terms", formerly=formerly))
 
     catalog = load_catalog([path], bundled=False)
 
     assert [str(error) for error in catalog.errors] == [
-        f"{path} · document Terms · field formerly.0: {said}"
+        f"{path} · document Terms · field {field}: {said}"
     ]
     assert catalog.documents == []
 
