@@ -42,6 +42,7 @@ JSON_FIELDS = {
     "service",
     "document_type",
     "url",
+    "urls",
     "tags",
     "select",
     "remove",
@@ -694,6 +695,73 @@ def test_show_json_lists_the_pages_a_document_combines() -> None:
     assert data["combine"][0]["url"] == data["url"]
     assert len(data["combine"]) == 3
     assert data["combine"][1]["select"] != data["select"]  # a part's own selectors
+
+
+COMBINED = """
+service: Combo
+documents:
+  - type: Terms
+    combine:
+      - https://combo.example/terms
+      - https://combo.example/annex
+      - url: https://combo.example/rules
+        select: article
+  - type: Policy
+    url: https://combo.example/policy
+"""
+COMBINED_URLS = [
+    "https://combo.example/terms",
+    "https://combo.example/annex",
+    "https://combo.example/rules",
+]
+
+
+@pytest.fixture
+def combined(tmp_path: Path) -> Path:
+    path = tmp_path / "combo.yaml"
+    path.write_text(COMBINED, encoding="utf-8")
+    return path
+
+
+def test_json_gives_every_page_url_of_a_combined_document(combined: Path) -> None:
+    """`url` is the first page's, as it always was; `urls` is every page's, in order."""
+    rows = {
+        row["key"]: row for row in json_of(invoke("list", "--json", "--catalog", str(combined)))
+    }
+    assert rows["combo/terms"]["url"] == COMBINED_URLS[0]
+    assert rows["combo/terms"]["urls"] == COMBINED_URLS
+    assert [part["url"] for part in rows["combo/terms"]["combine"]] == COMBINED_URLS
+    assert rows["combo/policy"]["urls"] == ["https://combo.example/policy"]
+    shown = json_of(invoke("show", "combo/terms", "--json", "--catalog", str(combined)))
+    assert shown == rows["combo/terms"]
+
+
+@pytest.mark.parametrize("width", [80, 240])
+def test_list_says_a_document_is_combined_and_of_how_many_pages(
+    combined: Path, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A combined document was listed by its first URL alone, as if it were that one page."""
+    monkeypatch.setattr(catalog_cli, "console", Console(width=width))
+    monkeypatch.setenv("POLICYWATCH_BUNDLED_CATALOG", "false")
+    result = invoke("list", "--catalog", str(combined))
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    at = next(n for n, line in enumerate(lines) if COMBINED_URLS[0] in line)
+    assert "+ 2 more pages combined" in lines[at + 1]
+    assert not any(url in result.stdout for url in COMBINED_URLS[1:])  # stays one line
+    assert "combined: catalog show KEY" in result.stdout
+    assert all(len(line) <= width for line in result.stdout.splitlines())
+
+
+def test_show_lists_every_page_of_a_combined_document(combined: Path) -> None:
+    result = invoke("show", "combo/terms", "--catalog", str(combined))
+    assert result.exit_code == 0, result.output
+    [urls] = [line for line in result.stdout.splitlines() if line.split()[:1] == ["urls"]]
+    assert urls.split()[1:] == [COMBINED_URLS[0]]
+    lines = result.stdout.splitlines()
+    after = lines[lines.index(urls) + 1 : lines.index(urls) + 3]
+    assert [line.strip() for line in after] == COMBINED_URLS[1:]
+    assert "first of 3 pages combined" in result.stdout
 
 
 def test_show_of_a_misspelt_service_suggests_its_documents() -> None:

@@ -70,13 +70,16 @@ KeyArgument = Annotated[
 
 def document_data(document: TrackedDocument) -> dict[str, Any]:
     """One document as the plain, stable mapping `--json` prints: every field, always present
-    (`combine` lists a combined document's pages, empty otherwise)."""
+    (`combine` lists a combined document's pages, empty otherwise). `url` is the first page's,
+    as it always was; `urls` every page's, in order, added so that a script need not know
+    `combine` to find the pages a document is made of."""
     declared = document.declaration()
     return {
         "key": document.key,
         "service": document.service,
         "document_type": document.document_type,
         "url": document.url,
+        "urls": [page.url for page in document.pages],
         "tags": list(document.tags),
         "select": declared["select"],
         "remove": declared["remove"],
@@ -92,6 +95,15 @@ def document_data(document: TrackedDocument) -> dict[str, Any]:
 
 
 _WIDE = 120  # columns a terminal needs for the whole listing to read well
+# Said below a listing that shows a combined document by its first page and a count.
+_COMBINED_CAPTION = "The pages of a document combined: catalog show KEY, or --json."
+
+
+def _more_pages(document: TrackedDocument) -> str:
+    """`+ 2 more pages combined`, under a combined document's first URL: listed by that URL
+    alone, it read as that one page. The count, not the URLs: a listing stays a line or two
+    a document."""
+    return f"+ {counted(len(document.pages) - 1, 'more page')} combined"
 
 
 def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
@@ -100,18 +112,24 @@ def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
     columns in 80 cut every cell into pieces of six letters, and two folded keys mid-word
     (`amazon-appstore/developer-ser` / `vices-agreement`), which `--only` takes as copied."""
     title = f"{counted(len(documents), 'document')} tracked"
+    combined = any(document.combined for document in documents)
     if width < _WIDE:
         listing = Table.grid(padding=(0, 1))
         listing.title = title
         listing.caption = (
             "Service, type, tags and pace: catalog show KEY, --json, or a wider terminal."
         )
+        if combined:
+            listing.caption = f"{_COMBINED_CAPTION}\n{listing.caption}"
         listing.add_column(overflow="fold")
         for document in documents:
             listing.add_row(Text(document.key, style="bold"))
             listing.add_row(Text(f"  {document.url}"))
+            if document.combined:
+                listing.add_row(Text(f"  {_more_pages(document)}", style="dim"))
         return listing
     table = Table(title=title, box=box.SIMPLE_HEAD, expand=True)
+    table.caption = _COMBINED_CAPTION if combined else None
     table.add_column("key", style="bold", overflow="fold", ratio=4)
     table.add_column("service", overflow="fold", ratio=2)
     table.add_column("type", overflow="fold", ratio=3)
@@ -123,7 +141,8 @@ def _documents_table(documents: Sequence[TrackedDocument], width: int) -> Table:
             escape(document.key),
             escape(document.service),
             escape(document.document_type),
-            escape(document.url),
+            escape(document.url)
+            + (f"\n[dim]{_more_pages(document)}[/]" if document.combined else ""),
             escape(", ".join(document.tags)),
             document.interval,
         )
@@ -230,7 +249,10 @@ def _declaration_table(document: TrackedDocument) -> Table:
             table.add_row(field, f"[dim]({_UNSET.get(field, 'none')})[/]")
             continue
         shown = "\n".join(map(_shown, value)) if isinstance(value, list) else str(value)
-        table.add_row(field, escape(shown) if shown else "[dim](none)[/]")
+        cell = escape(shown) if shown else "[dim](none)[/]"
+        if field == "url" and document.combined:  # not the document's one page: say so
+            cell += f" [dim](first of {len(document.pages)} pages combined)[/]"
+        table.add_row(field, cell)
     return table
 
 
