@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 from crawlers.browser import enable_browser
 from crawlers.declarations import TrackedDocument
 from crawlers.items import INTERRUPTED, STOPPED, CrawlOutcome, CrawlResult, never_reached
+from crawlers.journal import JournalFormatter, stderr_is_journal
 from crawlers.middlewares import stop_asked
 from crawlers.settings import user_agent
 from crawlers.spiders.policy import PolicySpider
@@ -162,12 +163,14 @@ def _bugs_shown(
     user with one line to report. Made inside the progress bar, the handler writes above it
     (rich redirects stderr while the bar is shown). With Scrapy's own handler asked for
     (`--set LOG_INSTALL_ROOT_HANDLER=true`), which shows everything at LOG_LEVEL, nothing.
+    On systemd's journal, each line carries its record's priority (crawlers/journal.py).
     """
     if settings.getbool("LOG_INSTALL_ROOT_HANDLER"):
         yield
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(formatter or logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    formatter = formatter or logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(JournalFormatter(formatter) if stderr_is_journal() else formatter)
     handler.addFilter(shown)
     logging.root.addHandler(handler)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -376,6 +377,74 @@ def test_a_bug_met_reading_a_page_fails_that_document_and_shows_its_traceback(
     assert f"UserWarning: {faults.FAULT}: a warning" in result.stderr
     documents = {row["key"]: row for row in home.run("documents", "--json").json()}
     assert documents["testsite/doc-crash"]["issue"]["kind"] == "internal-error"
+
+
+def journaled(
+    home: Home, *args: str, journal: bool = True, python: tuple[str, ...] = ("-m", "policywatch")
+) -> tuple[int, list[str]]:
+    """`policywatch ARGS` (or `python` ARGS) in a real process whose stderr is a file, as a
+    systemd service's is the journal's socket: with `journal`, JOURNAL_STREAM names that file,
+    as systemd names its socket; its exit code and the lines of its stderr."""
+    path = home.path / "stderr.log"
+    with path.open("w") as stream:
+        env = home.env()
+        if journal:
+            status = os.fstat(stream.fileno())
+            env["JOURNAL_STREAM"] = f"{status.st_dev}:{status.st_ino}"
+        code = subprocess.run(
+            [sys.executable, *python, *args],
+            env=env,
+            cwd=home.path,
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+            timeout=120,
+        ).returncode
+    return code, path.read_text(encoding="utf-8").splitlines()
+
+
+def test_on_the_journal_each_stderr_line_says_its_priority(
+    home: Home, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd stores a line at the unit's level (info) unless it starts with `<N>`: a crawl's
+    warnings and errors were all information, and `journalctl -p warning` showed none."""
+    monkeypatch.setenv("PYTHONPATH", faults.ROOT)
+    site.html("/terms", terms())
+    site.html("/crash", terms())
+    catalog = declare(home, site, "/terms", "/crash", select=["#terms"])
+    broken = home.catalog([{"type": "Broken", "url": "ftp://example.invalid/"}], "broken.yaml")
+    crawl = ["crawl", "--catalog", str(catalog), "--catalog", str(broken), "--only", "testsite"]
+    crawl += ["--all", *FAST, *faults.spider_middlewares("CrashOnCrashPage")]
+
+    code, lines = journaled(home, *crawl)
+
+    assert code == 0, lines
+    assert all(line[:3] in {"<3>", "<4>", "<6>"} for line in lines), lines
+    [skipped] = [line for line in lines if "Broken" in line]
+    assert skipped.startswith("<4>skipped: ")
+    traceback = lines.index(next(line for line in lines if "Traceback" in line))
+    raised = lines.index(f"<3>RuntimeError: {faults.FAULT}", traceback)
+    assert all(line.startswith("<3>") for line in lines[traceback - 1 : raised + 1])
+    [warned] = [line for line in lines if f"UserWarning: {faults.FAULT}: a warning" in line]
+    assert warned.startswith("<4>")
+    assert journaled(home, "crawl", "--only", "nope")[1][0].startswith("<3>error: ")
+    # Elsewhere nothing changes: no JOURNAL_STREAM, or one naming another stream than stderr
+    # (a program the service started with its stderr redirected).
+    code, plain = journaled(home, *crawl, journal=False)
+    assert code == 0 and "Traceback (most recent call last):" in plain
+    assert not any(line.startswith("<") for line in plain)
+    monkeypatch.setenv("JOURNAL_STREAM", "{0.st_dev}:{0.st_ino}".format(catalog.stat()))
+    code, elsewhere = journaled(home, "crawl", "--only", "nope", journal=False)
+    assert code == 2 and elsewhere[0].startswith("error: ")
+
+
+def test_on_the_journal_a_crash_is_an_error_on_every_line(home: Home) -> None:
+    """Python prints an uncaught exception's traceback itself, past the commands' consoles."""
+    crash = "from policywatch.cli import common; common.on_journal(); raise RuntimeError('bug')"
+    code, lines = journaled(home, crash, python=("-c",))
+    assert code == 1
+    assert lines[0] == "<3>Traceback (most recent call last):"
+    assert lines[-1] == "<3>RuntimeError: bug"
+    assert all(line.startswith("<3>") for line in lines)
 
 
 def test_a_bug_met_wording_a_failed_fetch_fails_that_document_too(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import shutil
 import signal
@@ -21,6 +22,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 import pytest
@@ -81,15 +83,22 @@ class Workers:
         self.client = redis.Redis.from_url(redis_url)
         self.processes: list[subprocess.Popen[str]] = []
 
-    def start(self, *args: str, db: str | None = None, env: dict[str, str] | None = None) -> int:
-        """Start a worker and wait until it says it is alive; returns its index."""
+    def start(
+        self,
+        *args: str,
+        db: str | None = None,
+        env: dict[str, str] | None = None,
+        stderr: IO[str] | int = subprocess.PIPE,
+    ) -> int:
+        """Start a worker and wait until it says it is alive; returns its index. What it says
+        goes to `stderr` (a pipe: `stop` returns it)."""
         before = set(live_workers(self.client))
         command = ["worker", "--redis", self.redis_url, "--db", db or self.home.db, *FAST, *args]
         process = subprocess.Popen(
             [sys.executable, "-m", "policywatch", *command],
             env={**self.home.env(), **(env or {})},
             cwd=self.home.path,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
         )
         self.processes.append(process)
@@ -101,11 +110,11 @@ class Workers:
         return len(self.processes) - 1
 
     def stop(self, index: int, how: signal.Signals = signal.SIGTERM) -> str:
-        """Signal a worker, wait for it to exit, and return what it printed."""
+        """Signal a worker, wait for it to exit, and return what it printed (if to a pipe)."""
         process = self.processes[index]
         process.send_signal(how)
         _, stderr = process.communicate(timeout=60)
-        return stderr
+        return stderr or ""
 
     def stop_all(self) -> None:
         for index, process in enumerate(self.processes):
@@ -567,6 +576,25 @@ def test_a_misspelt_set_is_warned_about_in_the_workers_log(workers: Workers) -> 
     log = workers.stop(index)
     assert "warning: --set DOWNLOD_DELAY is no setting (did you mean DOWNLOAD_DELAY?)" in log
     assert "PLAYWRIGHT_X" not in log  # an add-on's own name: nothing close to it
+
+
+def test_a_workers_log_on_the_journal_says_each_lines_priority(
+    workers: Workers, tmp_path: Path
+) -> None:
+    """A worker as a systemd service: its warnings were stored as information, as every line
+    it writes is unless it starts with `<N>`, and `journalctl -p warning` showed none."""
+    log = tmp_path / "journal"
+    with log.open("w") as journal:
+        status = os.fstat(journal.fileno())
+        env = {"JOURNAL_STREAM": f"{status.st_dev}:{status.st_ino}"}
+        index = workers.start("--set", "DOWNLOD_DELAY=5", stderr=journal, env=env)
+        workers.stop(index)
+    warned, banner, stopping = log.read_text(encoding="utf-8").splitlines()
+    assert warned.startswith(
+        "<4>warning: --set DOWNLOD_DELAY is no setting (did you mean DOWNLOAD_DELAY?)"
+    )
+    assert banner.startswith("<6>worker ")
+    assert stopping == "<6>stopping: no task in hand"  # the worker's log: a record's level
 
 
 def test_an_unreadable_task_is_reported_to_its_crawl(workers: Workers, redis_url: str) -> None:

@@ -22,7 +22,7 @@ from policywatch.cli import (
     worker,
 )
 from policywatch.cli import web as web_cli
-from policywatch.cli.common import PlainUsageErrors, console, fail
+from policywatch.cli.common import PlainUsageErrors, console, fail, on_journal
 from policywatch.cli.terminal import plain_piped_help
 
 plain_piped_help()
@@ -96,4 +96,5 @@ def demo(
 
 
 def main() -> None:
+    on_journal()
     app()

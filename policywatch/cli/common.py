@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from types import TracebackType
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, cast
 
 import typer
 from rich.markup import escape
@@ -20,6 +23,7 @@ from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelp
 from typer.core import TyperGroup
 
 from crawlers.declarations import Catalog, CatalogError, load_catalog
+from crawlers.journal import ERROR, WARNING, JournalStream, prefixed, said_as, stderr_is_journal
 from notifier.masking import redact_unparsed
 from policywatch.cli.terminal import inert_json, safe_console
 from policywatch.config import (
@@ -103,6 +107,21 @@ EMPTY_CATALOG = (
 )
 
 
+def on_journal() -> None:
+    """Under systemd, stderr's lines carry their priority (crawlers/journal.py): ours as
+    `said_as` gives it, a crash's traceback as an error. Elsewhere, nothing changes."""
+    if not stderr_is_journal():
+        return
+    err_console.file = cast(TextIO, JournalStream(sys.stderr))  # a stream in all it is used for
+
+    def crashed(
+        kind: type[BaseException], error: BaseException, trace: TracebackType | None
+    ) -> None:
+        sys.stderr.write(prefixed("".join(traceback.format_exception(kind, error, trace)), ERROR))
+
+    sys.excepthook = crashed
+
+
 def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> NoReturn:
     """Print an error the user can act on and exit with `code`. The message is plain text: it
     quotes what the user gave and what failed, where [brackets] are no markup. It is one line,
@@ -110,9 +129,10 @@ def fail(message: str, code: int = EXIT_USAGE, *, hint: str | None = None) -> No
     cron's mail and a grep of a log keep it whole. A `hint` (plain text too) is a line of its
     own below it."""
     message = re.sub(r"[ \t]*[\r\n]+\s*", " ", message.strip())
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
-    if hint:
-        err_console.print(Text(hint), highlight=False)
+    with said_as(ERROR):  # the hint too: it belongs to the error
+        err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
+        if hint:
+            err_console.print(Text(hint), highlight=False)
     raise typer.Exit(code)
 
 
@@ -340,9 +360,10 @@ def skipped_entries(catalog: Catalog) -> list[CatalogError]:
 def warn_catalog_errors(catalog: Catalog) -> None:
     """Broken entries are skipped, not fatal: say which and why, on stderr. A name of the
     `intervals` setting that paces nothing skips nothing: it is warned about as such."""
-    for error in catalog.errors:
-        said = "warning:" if _unpaced(error) else "skipped:"
-        err_console.print(f"[yellow]{said}[/] {escape(str(error))}", highlight=False)
+    with said_as(WARNING):
+        for error in catalog.errors:
+            said = "warning:" if _unpaced(error) else "skipped:"
+            err_console.print(f"[yellow]{said}[/] {escape(str(error))}", highlight=False)
 
 
 def db_url(option: str | None) -> str:
@@ -391,7 +412,8 @@ def note(message: str) -> None:
 
 def warn(message: str) -> None:
     """Something that is likely wrong but stops nothing, on stderr; `message` is plain text."""
-    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+    with said_as(WARNING):
+        err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 def deliveries(count: int) -> str:

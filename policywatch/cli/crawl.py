@@ -19,6 +19,7 @@ from rich.text import Text
 
 from crawlers.declarations import slugify
 from crawlers.items import NO_RESULT, CrawlOutcome, CrawlResult
+from crawlers.journal import ERROR, WARNING, said_as
 from crawlers.schedule import NOT_DUE, Schedule, plan
 from notifier import deliver_owed
 from notifier.delivery import ISSUE_STREAK, MAX_ATTEMPTS, SEND_TIMEOUT
@@ -278,10 +279,11 @@ def crawl(
         _notify(store, delivery, as_json=as_json, changed=changed)
     if result.nothing_fetched:
         if result.offline:
-            err_console.print(
-                "[bold red]Nothing could be fetched:[/] no host could be reached. "
-                "Is this machine offline? Stored history is untouched."
-            )
+            with said_as(ERROR):
+                err_console.print(
+                    "[bold red]Nothing could be fetched:[/] no host could be reached. "
+                    "Is this machine offline? Stored history is untouched."
+                )
         elif not (queue is not None and result.unreached):  # else said just above
             _say_all_failed(result)
         raise typer.Exit(EXIT_NOTHING_FETCHED)
@@ -423,11 +425,12 @@ def _say_all_failed(result: CrawlResult) -> None:
     proxy refusing all) mailed nothing, as cron does not read exit codes."""
     kinds = Counter(item.detail.partition(":")[0] for item in result.failed)
     how = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
-    err_console.print(
-        f"[bold red]Nothing could be fetched:[/] every document tried failed ({escape(how)});"
-        " policywatch documents shows each open fetch issue.",
-        highlight=False,
-    )
+    with said_as(ERROR):
+        err_console.print(
+            f"[bold red]Nothing could be fetched:[/] every document tried failed ({escape(how)});"
+            " policywatch documents shows each open fetch issue.",
+            highlight=False,
+        )
 
 
 def _say_unreported(result: CrawlResult) -> None:
@@ -441,21 +444,24 @@ def _say_unreported(result: CrawlResult) -> None:
     waited = [item for item in result.unreached if result.gave_up and item.detail == mine]
     unrecorded = [item for item in result.unreached if item not in waited]
     total = len(result.outcomes)
-    if waited:
-        err_console.print(
-            f"[bold yellow]Stopped waiting for the workers:[/] {escape(result.gave_up or '')}."
-            f" {len(waited)} of {total} documents were not reported: what the workers recorded"
-            " is in the store, alerted by the next crawl (or policywatch notify); the rest is due"
-            " again.",
-            highlight=False,
-        )
-    if unrecorded:
-        why = "; ".join(dict.fromkeys(item.detail.removeprefix(NO_RESULT) for item in unrecorded))
-        err_console.print(
-            f"[bold yellow]The workers could not record {len(unrecorded)} of {total}"
-            f" documents:[/] {escape(why)}. They are due again.",
-            highlight=False,
-        )
+    with said_as(WARNING):
+        if waited:
+            err_console.print(
+                f"[bold yellow]Stopped waiting for the workers:[/] {escape(result.gave_up or '')}."
+                f" {len(waited)} of {total} documents were not reported: what the workers"
+                " recorded is in the store, alerted by the next crawl (or policywatch notify);"
+                " the rest is due again.",
+                highlight=False,
+            )
+        if unrecorded:
+            why = "; ".join(
+                dict.fromkeys(item.detail.removeprefix(NO_RESULT) for item in unrecorded)
+            )
+            err_console.print(
+                f"[bold yellow]The workers could not record {len(unrecorded)} of {total}"
+                f" documents:[/] {escape(why)}. They are due again.",
+                highlight=False,
+            )
 
 
 def _say_interrupted(result: CrawlResult) -> None:
@@ -490,7 +496,8 @@ def _notify(store: Engine, delivery: Delivery, *, as_json: bool, changed: bool) 
         report = deliver_owed(store, **delivery._asdict())
     held = changed and (report.held.for_digest or report.held.for_paused)
     if report.retrying or report.failed or report.errors:
-        print_delivery(report, err_console)
+        with said_as(WARNING):
+            print_delivery(report, err_console)
     elif (report.messages or report.superseded or held) and not as_json:
         print_delivery(report, console)
 
