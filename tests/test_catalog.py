@@ -923,6 +923,15 @@ def test_bad_range_selectors_are_located(
     assert message in error.message
 
 
+def test_a_range_written_alone_is_located_without_a_list_index(tmp_path: Path) -> None:
+    """`select:` takes one selector or a list: one written alone has no index to name."""
+    path = tmp_path / "ranged.yaml"
+    entry = {"type": "Imprint", "url": "https://ranged.example/", "select": {"start_before": "h1"}}
+    path.write_text(yaml.safe_dump({"service": "Ranged", "documents": [entry]}), encoding="utf-8")
+    [error] = load_catalog([path], bundled=False).errors
+    assert (error.document, error.field) == ("Imprint", "select.range")
+
+
 def test_show_json_gives_range_selectors_as_mappings(tmp_path: Path) -> None:
     path = tmp_path / "ranged.yaml"
     path.write_text(RANGES, encoding="utf-8")
