@@ -205,7 +205,9 @@ _ISO = (
 )
 
 # An effective date of a change: "effective 2026-01-15", "will take effect on 2026-01-15",
-# "from 2026-01-15", "as of 2026-01-15", "Effective date: 2026-01-15" (dates already in ISO form).
+# "from 2026-01-15", "as of 2026-01-15", "Effective date: 2026-01-15" (dates already in ISO form);
+# and the day the text took effect, past: "in effect since 2026-01-15", "effective since: …"
+# ("since" alone, "offered since …", is a history, not an effective date).
 _EFFECTIVE = re.compile(
     r"\b(?:effective(?:\s+date)?|in\s+effect|(?:takes?|taking)\s+effect"
     r"|(?:takes?|taking|took|come|comes|coming|came|go|goes|going|went)\s+into\s+(?:effect|force)"
@@ -222,7 +224,7 @@ _EFFECTIVE = re.compile(
     r"|deprecat\w*|discontinu\w*|retir\w*|sunset\w*|shut\s+down|turned\s+off|removed"
     r"|stop\s+working))"
     r"\b[^.;:]{0,60}?(?=\s+on\s))"
-    rf"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+|in\s+)?{_ISO}",
+    rf"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+|in\s+|since[\s:,]+)?{_ISO}",
     re.IGNORECASE,
 )
 # The same in the other languages the corpus writes dates in (see `_FOREIGN_MONTHS`): French
@@ -231,7 +233,10 @@ _EFFECTIVE = re.compile(
 # Fassung ab dem", "gelten ab dem", "gilt ab", "wirksam ab", "mit Wirkung zum", and "ab dem"
 # alone, as English "from" (not a Swedish company's "AB"); Dutch "van kracht op", "met ingang
 # van", "treden in werking op", and "vanaf" alone; Swedish "gäller från", "från och med den",
-# "träder i kraft den"; Thai "มีผลตั้งแต่วันที่".
+# "träder i kraft den"; Thai "มีผลตั้งแต่วันที่". And the day the text took effect, after an
+# effective phrase only, as English "in effect since": "en vigueur depuis le", "en vigor desde
+# el", "em vigor desde", "in vigore a decorrere dal", "gültig seit", "gilt seit dem", "van
+# kracht sinds", "gäller sedan den".
 _FOREIGN_EFFECTIVE = re.compile(
     r"(?:\b(?:prend\w*\s+effet|(?:entr\w*\s+)?en\s+vigueur|entr\w*\s+(?:en|em)\s+vigor"
     r"|(?:entr\w*\s+)?in\s+vigore|em\s+vigor|en\s+vigor"
@@ -241,7 +246,9 @@ _FOREIGN_EFFECTIVE = re.compile(
     r"|gäller|gällde|från\s+och\s+med|träd\w*\s+i\s+kraft)"
     r"(?:\s+(?:le|du|el|del|il|dal|da|em|en|im|a\s+partir\s+(?:du|del|de)"
     r"|à\s+(?:partir|compter)\s+d[ue]|a\s+partire\s+dal?|ab(?:\s+dem)?|am|zum|vom|vanaf|op"
-    r"|per|den|i|från(?:\s+och\s+med)?(?:\s+den)?))?"
+    r"|per|den|i|från(?:\s+och\s+med)?(?:\s+den)?"
+    r"|depuis(?:\s+le)?|desde(?:\s+(?:el|o))?|a\s+decorrere\s+dal?|seit(?:\s+dem)?|sinds"
+    r"|sedan(?:\s+den)?))?"
     r"|มีผลตั้งแต่(?:วันที่)?)"
     rf"[\s:,]*{_ISO}",
     re.IGNORECASE,

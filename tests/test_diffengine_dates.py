@@ -157,6 +157,46 @@ def test_effective_dates_in_german_dutch_and_swedish_phrasings(sentence: str) ->
 @pytest.mark.parametrize(
     "sentence",
     [
+        "These terms have been in effect since October 1, 2025.",
+        "Effective since 1 October 2025",
+        "In effect since: October 1, 2025",
+        "Version en vigueur depuis le 1er octobre 2025",
+        "Versión en vigor desde el 1 de octubre de 2025",
+        "Versão em vigor desde 1 de outubro de 2025",
+        "Versione in vigore dal 1 ottobre 2025",
+        "Versione in vigore a decorrere dal 1 ottobre 2025",
+        "Gültig seit 1. Oktober 2025",
+        "Diese Fassung gilt seit dem 1. Oktober 2025.",
+        "Versie van kracht sinds 1 oktober 2025",
+        "Villkoren gäller sedan den 1 oktober 2025.",
+    ],
+)
+def test_a_date_in_effect_since_is_the_effective_date(sentence: str) -> None:
+    """The day the text took effect: the date of a change that rewrote it, as "effective"."""
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2025, 10, 1)
+
+
+def test_a_date_in_effect_since_atop_an_unchanged_page_is_past_and_dates_nothing() -> None:
+    header = ["Terms of Service", canonical_dates("In effect since October 1, 2025")]
+    assert effective_date([], header, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # "since" alone is no effective word: a history, not a date of these terms.
+        "We have offered the API since October 1, 2025.",
+        "Nous proposons ce service depuis le 1er octobre 2025.",
+        "Wir bieten diesen Dienst seit dem 1. Oktober 2025 an.",
+    ],
+)
+def test_since_without_an_effective_word_dates_nothing(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
         "Date de la dernière mise à jour : 1er octobre 2025",
         "Mise à jour le 1 octobre 2025",
         "Révisé : 1 octobre 2025",
