@@ -8,6 +8,7 @@ downstream (rules, effective dates) then only has to read ISO dates.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -102,8 +103,9 @@ _FOREIGN_MONTH_ALONE = re.compile(
     re.IGNORECASE,
 )
 # A date counted from the text's own posting ("take effect 30 days after we post them",
-# "effective 30 days from the date of this notice", "fourteen (14) days after posting"). Only
-# the posting counts: "within 30 days after you delete your account" is a period of the user's.
+# "effective 30 days from the date of this notice", "fourteen (14) days after posting", "one
+# month after we post them"). Only the posting counts: "within 30 days after you delete your
+# account" is a period of the user's.
 _COUNTS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "fourteen": 14, "fifteen": 15, "twenty": 20, "thirty": 30,
@@ -114,7 +116,7 @@ _COUNTS = {
 _FOREIGN_COUNTS = {
     name: count
     for count, names in {
-        1: "un une uno una um uma ein eine een één en ett",
+        1: "un une uno una um uma ein eine einen een één en ett",
         2: "deux dos due dois duas zwei twee två",
         3: "trois tres tre três drei drie",
         4: "quatre cuatro quattro quatro vier fyra",
@@ -138,13 +140,14 @@ _FOREIGN_COUNTS = {
 
 def _count(words: Iterable[str]) -> str:
     """A count in `words` ("fourteen", with its figures or not: "fourteen (14)") or in figures
-    ("14"), for `_period` to read: the figures win."""
+    ("14"), for `_after_posting` to read: the figures win."""
     alternatives = "|".join(sorted(words, key=len, reverse=True))
     return rf"(?:(?P<word>{alternatives})(?:\s*\((?P<figures>\d{{1,3}})\))?|(?P<count>\d{{1,3}}))"
 
 
 _AFTER_POSTING = re.compile(
-    rf"\b{_count(_COUNTS)}\s+(?:calendar\s+)?(?P<unit>days?|weeks?)\s+(?:after|from|following)"
+    rf"\b{_count(_COUNTS)}\s+(?:calendar\s+)?(?P<unit>days?|weeks?|months?)"
+    r"\s+(?:after|from|following)"
     r"\s+(?:the\s+(?:date|day)\s+(?:of\s+|on\s+which\s+|that\s+)?)?"
     r"(?:(?:we|they|it|these|the\s+(?:changes|updates|update|revisions|revised\s+\w+"
     r"|updated\s+\w+|new\s+\w+))\s+(?:(?:are|is|were|was|have\s+been|has\s+been)\s+)?"
@@ -155,12 +158,14 @@ _AFTER_POSTING = re.compile(
 )
 # The same in French, Spanish, Italian, Portuguese, German, Dutch and Swedish, in figures or
 # words, only after the text's publication ("30 jours après leur publication", "treinta días
-# después de su publicación", "vier Wochen nach ihrer Veröffentlichung", "30 dagen na hun
-# publicatie", "30 dagar efter publiceringen"): not the publication of the reader's own ("la
-# publication de votre demande", "Veröffentlichung Ihrer Inhalte", "publicatie van uw verzoek").
+# después de su publicación", "vier Wochen nach ihrer Veröffentlichung", "einen Monat nach …",
+# "30 dagen na hun publicatie", "30 dagar efter publiceringen"): not the publication of the
+# reader's own ("la publication de votre demande", "Veröffentlichung Ihrer Inhalte", "publicatie
+# van uw verzoek").
 _FOREIGN_UNITS = (
     r"(?:jours?|semaines?|días?|dias?|semanas?|giorn[oi]|settiman[ae]|Tag(?:en?)?|Wochen?"
-    r"|dag(?:en|ar)?|weken|week|veckor|vecka)"
+    r"|dag(?:en|ar)?|weken|week|veckor|vecka"
+    r"|mois|mes(?:es)?|mes[ei]|mês|Monat(?:en?)?|maand(?:en)?|månad(?:er)?)"
 )
 _FOREIGN_AFTER_POSTING = re.compile(
     # The unit looked for first, after any word: trying each count word at every word of a page
@@ -179,6 +184,7 @@ _FOREIGN_AFTER_POSTING = re.compile(
 )
 _COUNT_WORDS = _COUNTS | _FOREIGN_COUNTS
 _WEEKS = ("week", "wek", "semaine", "semana", "settiman", "woche", "veck")
+_MONTHS_COUNTED = ("month", "mois", "mes", "mês", "monat", "maand", "månad")
 
 
 def _unnamed(pattern: re.Pattern[str]) -> str:
@@ -343,16 +349,28 @@ def _readable(text: str, today: date, *, posted: bool = True) -> str:
         )
     if posted:
         for counted in (_AFTER_POSTING, _FOREIGN_AFTER_POSTING):
-            text = counted.sub(lambda found: (today + _period(found)).isoformat(), text)
+            text = counted.sub(lambda found: _after_posting(found, today).isoformat(), text)
     return _with_years(text, today)
 
 
-def _period(found: re.Match[str]) -> timedelta:
-    """The days `_AFTER_POSTING` or `_FOREIGN_AFTER_POSTING` found: "30 days", "fourteen (14)
-    days" (the figures win), "two weeks", "30 jours", "vier Wochen"."""
+def _after_posting(found: re.Match[str], posted: date) -> date:
+    """The day that `_AFTER_POSTING` or `_FOREIGN_AFTER_POSTING` found counts to from `posted`:
+    "30 days", "fourteen (14) days" (the figures win), "two weeks", "30 jours", "vier Wochen";
+    months are calendar months (`_months_on`), not 30 days each, as a reader counts them."""
     parts = found.groupdict()
     count = int(parts["figures"] or parts["count"] or _COUNT_WORDS[parts["word"].lower()])
-    return timedelta(days=count * 7 if parts["unit"].lower().startswith(_WEEKS) else count)
+    unit = parts["unit"].lower()
+    if unit.startswith(_MONTHS_COUNTED):
+        return _months_on(posted, count)
+    return posted + timedelta(days=count * 7 if unit.startswith(_WEEKS) else count)
+
+
+def _months_on(start: date, months: int) -> date:
+    """The same day `months` later ("one month after" 2025-10-15 is 2025-11-15), or that month's
+    last day when it has no such day (2026-01-31 gives 2026-02-28): never past the month meant."""
+    year, month = divmod(start.month - 1 + months, 12)
+    year, month = start.year + year, month + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def _with_years(text: str, today: date) -> str:
@@ -450,8 +468,14 @@ def effective_date(
 
     A day written without its year ("Starting March 1, …") is taken in the year that makes it
     come next (see `_with_years`); a month alone ("effective March 2026") as its first day, a
-    `Month`; a count of days after the text's posting ("30 days after we post them") from
-    `today`, in the changed text only: atop the page, unchanged, it was posted long ago.
+    `Month`; a count of days, weeks or calendar months after the text's posting ("30 days after
+    we post them", "one month after …": see `_after_posting`) from `today`, in the changed text
+    only: atop the page, unchanged, it was posted long ago.
+
+    The day a text has been in effect since ("in effect since 2026-01-15", "en vigueur depuis
+    le …", "gültig seit …") is an effective date: the day the text took effect, so the date of
+    the change that wrote it. Past by then, it dates a change stated in the changed text (within
+    `STALE`), never from an unchanged header, which counts only dates still to come.
 
     Of several dates stated, the latest: the changed text may also reword a clause that names an
     older date ("starting on 2022-05-28, EEA consumer law gives you…" beside "Effective as of

@@ -406,6 +406,84 @@ def test_an_effective_date_relative_to_posting_counts_from_the_change(
 
 
 @pytest.mark.parametrize(
+    ("sentence", "when"),
+    [
+        ("These changes take effect one month after we post them.", date(2025, 11, 15)),
+        ("The revised Terms take effect two months after we publish them.", date(2025, 12, 15)),
+        (
+            "The updated terms are effective 3 months from the date of this notice.",
+            date(2026, 1, 15),
+        ),
+        (
+            "Ces modifications entreront en vigueur un mois après leur publication.",
+            date(2025, 11, 15),
+        ),
+        ("Les modifications prendront effet deux mois après leur publication.", date(2025, 12, 15)),
+        (
+            "Las modificaciones entrarán en vigor un mes después de su publicación.",
+            date(2025, 11, 15),
+        ),
+        (
+            "Las modificaciones entrarán en vigor dos meses después de su publicación.",
+            date(2025, 12, 15),
+        ),
+        (
+            "Le modifiche entreranno in vigore un mese dopo la loro pubblicazione.",
+            date(2025, 11, 15),
+        ),
+        (
+            "Le modifiche entreranno in vigore due mesi dopo la loro pubblicazione.",
+            date(2025, 12, 15),
+        ),
+        ("As alterações entrarão em vigor um mês após a sua publicação.", date(2025, 11, 15)),
+        ("As alterações entrarão em vigor dois meses após a sua publicação.", date(2025, 12, 15)),
+        (
+            "Die Änderungen treten einen Monat nach ihrer Veröffentlichung in Kraft.",
+            date(2025, 11, 15),
+        ),
+        (
+            "Die Änderungen treten zwei Monate nach ihrer Veröffentlichung in Kraft.",
+            date(2025, 12, 15),
+        ),
+        ("De wijzigingen worden een maand na hun publicatie van kracht.", date(2025, 11, 15)),
+        ("De wijzigingen worden twee maanden na hun publicatie van kracht.", date(2025, 12, 15)),
+        ("Ändringarna träder i kraft en månad efter publiceringen.", date(2025, 11, 15)),
+        ("Ändringarna träder i kraft två månader efter publiceringen.", date(2025, 12, 15)),
+    ],
+)
+def test_a_count_of_months_after_posting_is_calendar_months_from_the_change(
+    sentence: str, when: date
+) -> None:
+    """The same day that many months on, as days and weeks count from the change's moment."""
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == when
+
+
+@pytest.mark.parametrize(
+    ("found", "when"),
+    [
+        (date(2026, 1, 31), date(2026, 2, 28)),  # no February 31st: the month's last day
+        (date(2028, 1, 31), date(2028, 2, 29)),
+        (date(2026, 3, 31), date(2026, 4, 30)),
+        (date(2025, 12, 31), date(2026, 1, 31)),  # into the next year
+    ],
+)
+def test_a_month_after_posting_ends_on_its_months_last_day_when_the_day_is_missing(
+    found: date, when: date
+) -> None:
+    sentence = "These changes take effect one month after we post them."
+    assert effective_date([sentence], [], found) == when
+    assert states(sentence, when, found)
+
+
+def test_a_count_of_months_of_the_readers_own_dates_nothing() -> None:
+    for sentence in (
+        "Your data is deleted one month after you close your account.",
+        "La résiliation prend effet un mois après la publication de votre demande.",
+    ):
+        assert effective_date([sentence], [], TODAY) is None
+
+
+@pytest.mark.parametrize(
     "sentence",
     [
         "Ces modifications entreront en vigueur en mars 2026.",
