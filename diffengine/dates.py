@@ -167,13 +167,17 @@ _FOREIGN_UNITS = (
     r"|dag(?:en|ar)?|weken|week|veckor|vecka"
     r"|mois|mes(?:es)?|mes[ei]|mês|Monat(?:en?)?|maand(?:en)?|månad(?:er)?)"
 )
-_FOREIGN_AFTER_POSTING = re.compile(
-    # The unit looked for first, after any word: trying each count word at every word of a page
-    # took about twenty times as long.
-    rf"\b(?=[\w-]++(?:\s*\(\d{{1,3}}\))?\s+{_FOREIGN_UNITS}\b)"
-    rf"{_count(_FOREIGN_COUNTS)}\s+(?P<unit>{_FOREIGN_UNITS})\s+"
+_FOREIGN_AFTER = (
     r"(?:après|suivant|à\s+compter\s+de|después\s+de|tras|dopo|dalla|após|depois\s+d[ae]"
     r"|a\s+partir\s+d[ae]|nach|ab|na|efter)\s+"
+)
+_FOREIGN_AFTER_POSTING = re.compile(
+    # The unit and "after" looked for first, after any word: trying each count word at every
+    # word of a page took about twenty times as long; and without the "after", every word
+    # before a French "mes" ("my", a Spanish month) tried them all: a page dense with it took
+    # about twice as long.
+    rf"\b(?=[\w-]++(?:\s*\(\d{{1,3}}\))?\s+{_FOREIGN_UNITS}\s+{_FOREIGN_AFTER})"
+    rf"{_count(_FOREIGN_COUNTS)}\s+(?P<unit>{_FOREIGN_UNITS})\s+{_FOREIGN_AFTER}"
     r"(?:(?:leur|sa|la|su|loro|sua|a|ihrer|seiner|der|de|het|hun|zijn|haar)\s+){0,2}"
     r"(?:publication|publicación|pubblicazione|publicação|Veröffentlichung|publicatie"
     r"|bekendmaking|plaatsing|publicering(?:en)?|offentliggörande(?:t)?)\b"
