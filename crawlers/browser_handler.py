@@ -1,16 +1,17 @@
 """scrapy-playwright's download handler, which fetches what it does not render through Scrapy's
-HTTP/1.1 handler, with that handler's closes policed as crawlers/http11.py says. A module of its
-own, imported only when a crawl renders pages: the browser is an optional extra."""
+HTTP/1.1 handler, with that handler's closes policed and its unanswered connections told as
+crawlers/http11.py says. A module of its own, imported only when a crawl renders pages: the
+browser is an optional extra."""
 
 from typing import Any
 
 from scrapy import Request
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from crawlers.http11 import ClosePolicing
+from crawlers.http11 import ClosePolicing, ReachNoting
 
 
-class BrowserDownloadHandler(ClosePolicing, ScrapyPlaywrightDownloadHandler):
+class BrowserDownloadHandler(ReachNoting, ClosePolicing, ScrapyPlaywrightDownloadHandler):
     """Set by crawlers.browser.enable_browser for http and https."""
 
     async def _apply_page_methods(self, page: Any, request: Request, spider: Any) -> None:

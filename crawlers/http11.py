@@ -13,24 +13,37 @@ either: RFC 9112 (9.8) has a client treat a body delimited by the connection's c
 incomplete then, since that is how a truncation attack cuts a page short.
 
 Its header lines may be as long as a browser takes them (see HEADER_LINE_MAX).
+
+A download that times out on a connection made, before any answer came, says so (`Unanswered`):
+the server was reached, and is hung, not out of reach.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
+from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import (
     HTTP11DownloadHandler,
     _LenientHTTP11ClientFactory,
     _LenientHTTP11ClientProtocol,
     _LenientHTTPClientParser,
 )
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadTimeoutError
+from scrapy.http import Response
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IAddress
 from twisted.python.failure import Failure
 from twisted.web._newclient import HTTP11ClientProtocol
 from twisted.web.client import HTTPConnectionPool
 from twisted.web.http import _DataLoss, _IdentityTransferDecoder
+
+from crawlers.items import SILENT, TIMEOUT_SETTING
+
+_T = TypeVar("_T")
 
 
 class BrokenOff(_DataLoss):
@@ -122,5 +135,76 @@ class ClosePolicing:
         self._pool._factory = _ClosePolicingFactory
 
 
-class HTTPDownloadHandler(ClosePolicing, HTTP11DownloadHandler):
+class Unanswered(DownloadTimeoutError):
+    """A download that timed out on a connection made, before its answer began: the server took
+    the connection and sent nothing (a hung backend, a tarpit). Its host was reached, where
+    Scrapy's words, `Getting … took longer than 30.0 seconds`, read as a host that cannot be,
+    and a crawl of such servers asked whether this machine was offline."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            f"{SILENT}sent no answer in {timeout:g} s: hung, overloaded or holding crawlers off"
+            f" {TIMEOUT_SETTING}"
+        )
+
+
+class _Reach:
+    """Whether a download's connection was made: noted as the pool hands it over, a new one
+    once connected, a kept-alive one at once."""
+
+    made = False
+
+    def note(self, connection: _T) -> _T:
+        self.made = True
+        return connection
+
+
+# The reach of the download asking the pool for a connection. Set by `ReachNoting` in the
+# download's own context, and read in it: Scrapy's agent asks for the connection as the download
+# starts, in the same call.
+_REACH: ContextVar[_Reach | None] = ContextVar("reach", default=None)
+
+
+class _ReachNotingPool(HTTPConnectionPool):
+    def getConnection(self, key: Any, endpoint: Any) -> Deferred[Any]:
+        connection: Deferred[Any] = super().getConnection(key, endpoint)
+        if (reach := _REACH.get()) is not None:
+            connection.addCallback(reach.note)
+        return connection
+
+
+class ReachNoting:
+    """Mixed into a handler built on Scrapy's HTTP/1.1 one (the browser's too, for what it
+    fetches through it, robots.txt among them): a timeout before any answer on a connection
+    made is `Unanswered`."""
+
+    _pool: HTTPConnectionPool
+    _crawler: Crawler
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool.__class__ = _ReachNotingPool  # it keeps no state of its own
+
+    async def download_request(self, request: Request) -> Response:
+        reach = _Reach()
+        token = _REACH.set(reach)
+        # A retry is a copy of the request, meta and all: the latency Scrapy noted as an earlier
+        # attempt's answer began would have this one answered too (fetch_failures.answered).
+        request.meta.pop("download_latency", None)
+        try:
+            response: Response = await super().download_request(request)  # type: ignore[misc]
+            return response
+        except DownloadTimeoutError as error:
+            if reach.made and "download_latency" not in request.meta:
+                settings = self._crawler.settings
+                timeout = request.meta.get("download_timeout") or settings.getfloat(
+                    "DOWNLOAD_TIMEOUT"
+                )
+                raise Unanswered(timeout) from error
+            raise
+        finally:
+            _REACH.reset(token)
+
+
+class HTTPDownloadHandler(ReachNoting, ClosePolicing, HTTP11DownloadHandler):
     """Set for http and https in crawlers/settings.py."""

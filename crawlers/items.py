@@ -143,8 +143,14 @@ def never_reached(key: str, why: str = STOPPED) -> CrawlOutcome:
 
 # Failures that say "this machine cannot reach the host", as opposed to "the host said no".
 UNREACHABLE = ("dns-error", "connection-refused", "connection-error", "timeout")
-# How a timeout's reason begins when the server had begun its answer: its host was reached.
+# How a timeout's reason begins when its host was reached: the server had begun its answer, or
+# had taken the connection and sent nothing (a hung backend, a tarpit). Neither is this machine
+# offline.
 ANSWERED = "the server answered, but "
+SILENT = "the server took the connection, but "
+REACHED = (ANSWERED, SILENT)
+# What a timeout's reason names as the remedy when its host was reached.
+TIMEOUT_SETTING = "(the `timeout` setting, POLICYWATCH_TIMEOUT)"
 
 
 @dataclass
@@ -185,9 +191,9 @@ class CrawlResult:
     @property
     def offline(self) -> bool:
         """Every document failed for want of a network: worth saying plainly. Not when a
-        server answered and then took too long to send or render its page: a crawl of slow
-        pages was asked whether the machine was offline."""
+        server was reached and then took too long to answer, or to send or render its page: a
+        crawl of slow or hung servers was asked whether the machine was offline."""
         return self.nothing_fetched and all(
-            item.detail.startswith(UNREACHABLE) and ANSWERED not in item.detail
+            item.detail.startswith(UNREACHABLE) and not any(mark in item.detail for mark in REACHED)
             for item in self.outcomes
         )

@@ -18,12 +18,20 @@ import policywatch
 from store.db import open_store
 from tests import faults
 from tests.conftest import FAST, Home, Result
+from tests.receivers import silent_endpoint, unconnectable_endpoint
 from tests.site import Site
 
 TERMS = """<html><head><title>Terms</title><script>var tracking = 1;</script></head><body>
 <nav>Home · Developers</nav>
 <main id="terms"><h1>API Terms</h1><p>You may call the API.</p>{extra}</main>
 <footer>© TestSite</footer></body></html>"""
+
+
+# A timeout's reason (DOWNLOAD_TIMEOUT=1) when the server took the connection and said nothing.
+SILENT = (
+    "the server took the connection, but sent no answer in 1 s: hung, overloaded or holding"
+    " crawlers off (the `timeout` setting, POLICYWATCH_TIMEOUT)"
+)
 
 
 def terms(extra: str = "") -> str:
@@ -167,9 +175,8 @@ def test_a_robots_txt_that_cannot_be_fetched_disallows_the_site_until_it_can(
     seen = outcomes(home.crawl(catalog, "--json", "--set", "DOWNLOAD_TIMEOUT=1"))
     assert seen["testsite/doc-a"] == (
         "failed",
-        f"timeout: robots.txt could not be fetched: Getting {site.url('/robots.txt')} took longer"
-        " than 1.0 seconds; while it cannot be, the whole site counts as disallowed (RFC 9309);"
-        " the next crawl asks again",
+        f"timeout: robots.txt could not be fetched: {SILENT}; while it cannot be, the whole site"
+        " counts as disallowed (RFC 9309); the next crawl asks again",
     )
     assert site.hits("/a") == [] and len(site.hits("/robots.txt")) == 3  # retried as a timeout is
     site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", cut_at=5)
@@ -345,6 +352,37 @@ def test_unreachable_host_ends_quickly_with_a_clear_message(home: Home) -> None:
     assert "Traceback" not in result.stderr
     detail = outcomes(home.crawl(catalog, "--json"))["testsite/terms"][1]
     assert detail.startswith("connection-refused")
+
+
+def test_a_server_that_takes_the_connection_and_never_answers_is_no_offline_machine(
+    home: Home,
+) -> None:
+    """A hung backend, or a tarpit, takes the connection and sends nothing: its host was reached.
+    Its timeout read as Scrapy's `Getting … took longer than 1.0 seconds`, like a host that
+    cannot be reached, and a crawl of only it asked "Is this machine offline?". Its robots.txt
+    hangs the same way, and says so too; a host whose connection is never made (its SYNs
+    dropped) is still one that cannot be reached."""
+    timeout = ("--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=0")
+    with silent_endpoint() as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/terms"
+        catalog = home.catalog([{"type": "Terms", "url": url}])
+        said = home.crawl(catalog, *timeout)
+        robots = outcomes(home.crawl(catalog, "--json", *timeout))["testsite/terms"]
+        page = outcomes(home.crawl(catalog, "--json", *timeout, "--set", "ROBOTSTXT_OBEY=false"))
+    assert said.code == 3 and "offline" not in said.stderr
+    assert said.stderr.startswith(
+        "Nothing could be fetched: every document tried failed (1 timeout)"
+    )
+    assert robots == (
+        "failed",
+        f"timeout: robots.txt could not be fetched: {SILENT}; while it cannot be, the whole site"
+        " counts as disallowed (RFC 9309); the next crawl asks again",
+    )
+    assert page["testsite/terms"] == ("failed", f"timeout: {SILENT}")
+    with unconnectable_endpoint() as unconnectable:
+        url = f"http://127.0.0.1:{unconnectable.getsockname()[1]}/terms"
+        unreached = home.crawl(home.catalog([{"type": "Terms", "url": url}]), *timeout)
+    assert unreached.code == 3 and "Is this machine offline?" in unreached.stderr
 
 
 def crawl_beside_a_fault(home: Home, site: Site, path: str, *fault: str) -> Result:

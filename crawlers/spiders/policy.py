@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from crawlers.browser import NAVIGATION, browser_failure, own_body, render_meta
 from crawlers.declarations import TrackedDocument
 from crawlers.fetch_failures import answered, failure_kind, failure_reason, redirected_away
-from crawlers.items import ANSWERED, FetchedPage, FetchFailed, PageBody
+from crawlers.items import ANSWERED, TIMEOUT_SETTING, FetchedPage, FetchFailed, PageBody
 from crawlers.middlewares import BROWSER_MISSING, SENT
 from crawlers.responses import content_type_of, declared_charset, header, screen
 from store.db import StoreError, driver_words, open_store, public_url
@@ -241,10 +241,7 @@ class PolicySpider(scrapy.Spider):
         network, but by a longer timeout."""
         timeout = request.meta.get("download_timeout") or self.settings.getfloat("DOWNLOAD_TIMEOUT")
         doing = "render" if NAVIGATION in request.meta else "arrive"
-        return (
-            f"{ANSWERED}the page took longer than {timeout:g} s to {doing}"
-            " (the `timeout` setting, POLICYWATCH_TIMEOUT)"
-        )
+        return f"{ANSWERED}the page took longer than {timeout:g} s to {doing} {TIMEOUT_SETTING}"
 
     def failed(self, failure: Failure) -> Iterable[FetchFailed]:
         if not self.crawler.crawling:
