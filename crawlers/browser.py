@@ -18,7 +18,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from scrapy.settings import Settings
 from crawlers.declarations import Page
 from crawlers.extraction import media_type
 from crawlers.extraction.placeholder import placeholder, quoted
+from crawlers.extraction.selection import split
 from crawlers.inside import leads_inside
 from crawlers.screening import Verdict, bot_wall, redirect_verdict
 
@@ -96,6 +97,34 @@ COMPOSED_HTML = """() => {
   fill(root, document.documentElement.childNodes);
   const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
   return doctype + root.outerHTML;
+}"""
+
+
+# The text on screen of the elements given (found by Playwright's selectors, into shadow trees)
+# without what the declaration's `remove` selectors pick, in them or as them, as extraction
+# drops it: a clock or a rotating banner it removes kept the text from ever falling quiet. An
+# element that holds none of them is read whole, as shown (`innerText`); one that holds some,
+# part by part around them. A selector the browser cannot run (cssselect's `:contains()`) picks
+# nothing here.
+SHOWN_TEXT = """(elements, removed) => {
+  const runnable = removed.filter((css) => {
+    try { document.querySelector(css); return true; } catch { return false; }
+  });
+  const picked = (element) => runnable.some((css) => element.matches(css));
+  const holds = (element) => runnable.some((css) => element.querySelector(css));
+  const whole = (element) => element.innerText ?? element.textContent ?? "";
+  const part = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) return node.data;
+    if (node.nodeType !== Node.ELEMENT_NODE || picked(node)) return "";
+    const display = getComputedStyle(node).display;
+    if (display === "none") return "";
+    const text = holds(node) ? [...node.childNodes].map(part).join("") : whole(node);
+    return display.startsWith("inline") ? text : `\\n${text}\\n`;
+  };
+  const gone = (element) => runnable.some((css) => element.closest(css));
+  return elements
+    .map((element) => (gone(element) ? "" : holds(element) ? part(element) : whole(element)))
+    .join("\\n");
 }"""
 
 
@@ -187,14 +216,17 @@ def render_meta(page: Page, timeout_ms: float) -> dict[str, Any]:
     failed as a `timeout`. What the policy needs is waited for after (`wait_for_content`)."""
     from scrapy_playwright.page import PageMethod
 
-    # A range's content begins at its start element: wait for that.
+    # A range's content begins at its start element: wait for that. A range removed is not
+    # left out of the text waited for, only the elements the CSS selectors remove.
     css = [selector if isinstance(selector, str) else selector.start for selector in page.select]
+    removed, _ = split(page.remove)
     navigation = Navigation()
+    wait = PageMethod(wait_for_content, css, timeout_ms, navigation, removed)
     return {
         "playwright": True,
         "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
         "playwright_page_init_callback": navigation.watch,
-        "playwright_page_methods": [PageMethod(wait_for_content, css, timeout_ms, navigation)],
+        "playwright_page_methods": [wait],
         NAVIGATION: navigation,
     }
 
@@ -287,7 +319,11 @@ def rendered_verdict(response: Response) -> Verdict | None:
 
 
 async def wait_for_content(
-    page: BrowserPage, selectors: list[str], timeout_ms: float, navigation: Navigation
+    page: BrowserPage,
+    selectors: list[str],
+    timeout_ms: float,
+    navigation: Navigation,
+    removed: Sequence[str] = (),
 ) -> None:
     """Wait until the policy's element is in the page, the page's requests have settled and
     its text has been written, or the timeout (one for all), or an answer that is no policy
@@ -297,13 +333,14 @@ async def wait_for_content(
     The element alone is not enough: a single-page app's shell often has it from the start,
     a spinner or a skeleton in it, and fills it with what its script fetches ("Loading…" was
     recorded as the policy), or on a timer, with no request (`_written`). Without selectors,
-    the page's body is waited for so. A timeout is not an error here: the page as rendered so
+    the page's body is waited for so, and its text read without what the declaration removes
+    (`removed`: its CSS selectors). A timeout is not an error here: the page as rendered so
     far goes to extraction, which says plainly that the selector matched nothing, a challenge
     still on screen is screened as the bot wall it is, and a placeholder still in the element
     as no policy (`Navigation.verdict`).
     """
     waits = [
-        _content(page, selectors, timeout_ms, navigation),
+        _content(page, selectors, timeout_ms, navigation, removed),
         navigation.elsewhere.wait(),
         _walled(page, navigation),
     ]
@@ -326,7 +363,11 @@ async def _first(*waits: Awaitable[object]) -> None:
 
 
 async def _content(
-    page: BrowserPage, selectors: list[str], timeout_ms: float, navigation: Navigation
+    page: BrowserPage,
+    selectors: list[str],
+    timeout_ms: float,
+    navigation: Navigation,
+    removed: Sequence[str],
 ) -> None:
     """The policy rendered: a challenge that solves itself (its script reloads the page, or
     writes it) is no policy while it is on screen, even with the element in it or its requests
@@ -335,10 +376,10 @@ async def _content(
 
     deadline = time.monotonic() + timeout_ms / 1000
     try:
-        shown = await _rendered(page, selectors, deadline)
+        shown = await _rendered(page, selectors, deadline, removed)
         while await _challenged(page, navigation) is not False:
             await asyncio.sleep(LOOK_MS / 1000)
-            shown = await _rendered(page, selectors, deadline)
+            shown = await _rendered(page, selectors, deadline, removed)
     except BrowserTimeout:
         return
     if shown and placeholder(shown):
@@ -349,7 +390,9 @@ async def _content(
         )
 
 
-async def _rendered(page: BrowserPage, selectors: list[str], deadline: float) -> str | None:
+async def _rendered(
+    page: BrowserPage, selectors: list[str], deadline: float, removed: Sequence[str]
+) -> str | None:
     """The text of the policy's element, or the page's body, once it has been written
     (`_written`)."""
     if selectors:
@@ -359,40 +402,48 @@ async def _rendered(page: BrowserPage, selectors: list[str], deadline: float) ->
     # page whose chat widget or analytics keep polling never falls quiet.
     settle_ms = min(_left_ms(deadline), SETTLE_MS) if selectors else _left_ms(deadline)
     await page.wait_for_load_state("networkidle", timeout=settle_ms)
-    return await _written(page, ", ".join(selectors) or "body", deadline)
+    return await _written(page, ", ".join(selectors) or "body", deadline, removed)
 
 
-async def _written(page: BrowserPage, css: str, deadline: float) -> str | None:
-    """The text of what `css` picks, once it has been written: it shows more than a
-    placeholder (`crawlers.extraction.placeholder`) and has not changed for `QUIET_MS`.
+async def _written(
+    page: BrowserPage, css: str, deadline: float, removed: Sequence[str]
+) -> str | None:
+    """The text of what `css` picks, less what `removed` picks, once it has been written: it
+    shows more than a placeholder (`crawlers.extraction.placeholder`) and has not changed for
+    `QUIET_MS`.
 
     A page's script may write the policy on a timer, with no request to wait for, in place
     of a skeleton that was there from the start, or a part at a time: read as soon as the
     requests had settled, the skeleton was recorded as the policy. Nothing tells such a timer
     from a clock's or a carousel's but patching the page's own functions, which bot walls look
     for: the text itself is watched. A placeholder is waited out until the timeout, and is no
-    policy then; a text that never stops changing (a clock in it) is read after `SETTLE_MS`.
+    policy then; a text that never stops changing (a clock in it) is read after `SETTLE_MS`,
+    unless the declaration removes the part that changes (`SHOWN_TEXT`).
     """
     bound = min(deadline, time.monotonic() + SETTLE_MS / 1000)
-    shown, since = await _text(page, css), time.monotonic()
+    shown, since = await _text(page, css, removed), time.monotonic()
     while (waiting := shown is None or placeholder(shown)) or time.monotonic() - since < (
         QUIET_MS / 1000
     ):
         if time.monotonic() >= (deadline if waiting else bound):
             break
         await asyncio.sleep(READ_MS / 1000)
-        if (text := await _text(page, css)) != shown:
+        if (text := await _text(page, css, removed)) != shown:
             shown, since = text, time.monotonic()
     return shown
 
 
-async def _text(page: BrowserPage, css: str) -> str | None:
-    """The text on screen of what `css` picks (Playwright's selectors see into shadow trees);
-    None while it cannot be read (a navigation is replacing the page)."""
+async def _text(page: BrowserPage, css: str, removed: Sequence[str]) -> str | None:
+    """The text on screen of what `css` picks (Playwright's selectors see into shadow trees),
+    less what `removed` picks (`SHOWN_TEXT`); None while it cannot be read (a navigation is
+    replacing the page)."""
     from playwright.async_api import Error as BrowserError
 
     try:
-        return "\n".join(await page.locator(css).all_inner_texts())
+        if not removed:  # read as Playwright reads it, with no script of our own in the page
+            return "\n".join(await page.locator(css).all_inner_texts())
+        text: str = await page.locator(css).evaluate_all(SHOWN_TEXT, list(removed))
+        return text
     except BrowserError:
         return None
 

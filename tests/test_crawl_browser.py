@@ -8,7 +8,11 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from sqlmodel import Session, select
 
+from crawlers.browser import SETTLE_MS
+from store.db import open_store
+from store.models import Fetch
 from tests.conftest import Home
 from tests.pdfs import text_pdf
 from tests.site import Page, Site
@@ -558,6 +562,45 @@ def test_a_static_rendered_page_is_read_once_its_text_is_quiet(site: Site, chrom
     # for a machine under load, far short of the 10 s a text that never falls quiet is given.
     assert asyncio.run(waited("/static")) < 0.5 + QUIET_MS / 1000 + 2.0
     assert asyncio.run(waited("/clock")) < (SETTLE_MS + QUIET_MS) / 1000 + 5.0
+
+
+def test_a_part_the_declaration_removes_does_not_keep_the_wait_for_quiet_text_going(
+    home: Home, site: Site, chromium: str
+) -> None:
+    """A ticking clock or a rotating banner inside the selected element, which the declaration
+    `remove`s, kept the text from ever falling quiet: the page was waited for until the
+    timeout, or for the 10 s a text that never falls quiet is given. The wait reads the text
+    without the removed parts, as extraction does."""
+    ticking = (
+        "setInterval(function () {"
+        " document.getElementById('clock').textContent = Date.now();"
+        " document.querySelector('.banner').textContent = 'Offer ' + Date.now(); }, 50);"
+    )
+    site.html(
+        "/usage",
+        f"<html><body><main><h1>Usage Policy</h1><p id='clock'></p><p>{CLAUSE}</p>"
+        f"<div><p class='banner'></p></div></main><script>{ticking}</script></body></html>",
+    )
+    catalog = home.catalog(
+        [
+            {
+                "type": "Usage",
+                "url": site.url("/usage"),
+                "select": "main",
+                "remove": ["#clock", "div > .banner"],
+                "render": "browser",
+            }
+        ]
+    )
+    result = home.crawl(catalog, "--json", "--set", f"POLICYWATCH_BROWSER={chromium}")
+    assert outcomes(result)["testsite/usage"] == ("first", ""), result.stderr
+    assert home.run("text", "testsite/usage").stdout == f"# Usage Policy\n\n{CLAUSE}\n"
+    with Session(open_store(home.db)) as session:
+        [fetch] = session.exec(select(Fetch)).all()
+    assert fetch.elapsed_ms is not None
+    # Read once its text fell quiet: not after the 10 s a text that never does is given (or the
+    # timeout, were it shorter), which was waited out whole.
+    assert fetch.elapsed_ms < SETTLE_MS
 
 
 def test_a_crawl_whose_every_page_was_slow_is_not_said_to_be_offline(
