@@ -442,15 +442,26 @@ class Catalog:
         return self._by_key.get(key.lower())
 
     def select(self, only: Sequence[str]) -> list[TrackedDocument]:
-        """The documents named by key or by service name, case-insensitive; all when none named."""
+        """The documents named by key, service (name or slug) or tag, case-insensitive, in
+        catalog order; all when none named. A name that is several names the first of them:
+        a key, a service, a tag (the tag `meta` of WhatsApp is no reason for `meta`, the
+        service Meta, to crawl WhatsApp too)."""
         if not only:
             return self.documents
-        wanted = {name.lower() for name in only}
-        return [
-            doc
-            for doc in self._by_key.values()
-            if doc.key in wanted or doc.service.lower() in wanted or slugify(doc.service) in wanted
+        chosen: set[str] = set()
+        for name in only:
+            chosen.update(doc.key for doc in self._named(name.lower()))
+        return [doc for doc in self._by_key.values() if doc.key in chosen]
+
+    def _named(self, name: str) -> list[TrackedDocument]:
+        """The documents `name` (lower case) names, by the precedence `select` says."""
+        if (document := self._by_key.get(name)) is not None:
+            return [document]
+        documents = self._by_key.values()
+        of_service = [
+            doc for doc in documents if name in (doc.service.lower(), slugify(doc.service))
         ]
+        return of_service or [doc for doc in documents if name in map(str.lower, doc.tags)]
 
     def names(self) -> set[str]:
         """What the `intervals` setting may name: keys, services (name and slug) and tags."""
@@ -466,7 +477,7 @@ class Catalog:
 
     def unknown(self, only: Sequence[str]) -> list[str]:
         """The names in `only` that match no document."""
-        return [name for name in only if not self.select([name])]
+        return [name for name in only if not self._named(name.lower())]
 
 
 def _field_path(location: tuple[int | str, ...], written: Any) -> str:

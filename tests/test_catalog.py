@@ -1098,6 +1098,20 @@ def test_a_fetchs_time_is_the_pages_own_not_its_wait_for_robots_txt(home: Home, 
     assert 0 <= fetched["elapsed_ms"] < 3000  # the page alone, not robots.txt's 3 s before it
 
 
+def test_preview_takes_a_catalog_tag(home: Home, site: Site) -> None:
+    """A tag names its documents, as in `crawl --only`: here the one tagged, not its neighbour."""
+    site.html("/terms", PAGE)
+    catalog = home.catalog(
+        [
+            {"type": "Terms", "url": site.url("/terms"), "select": ["main"], "tags": ["Watched"]},
+            {"type": "Rules", "url": site.url("/terms"), "select": ["#rules"]},
+        ]
+    )
+    result = preview(home, catalog, "watched", "--json")
+    assert result.code == 0, result.stderr
+    assert [row["key"] for row in result.json()] == ["testsite/terms"]
+
+
 def test_preview_of_an_unknown_key_names_the_closest(home: Home, site: Site) -> None:
     catalog = home.catalog([{"type": "Terms", "url": site.url("/terms")}])
     result = preview(home, catalog, "testsite/term")
@@ -1109,7 +1123,9 @@ def test_preview_of_an_unknown_key_names_the_closest(home: Home, site: Site) -> 
     # `catalog show` does: "no document has that key" of a file just written read as a typo.
     without = home.run("catalog", "preview", "testsite/terms")
     assert without.code == 2 and len(without.stderr.splitlines()) == 1, without
-    assert without.stderr.startswith("error: testsite/terms: no document has that key or service")
+    assert without.stderr.startswith(
+        "error: testsite/terms: no document has that key, service or tag"
+    )
     assert "your own catalog files needs --catalog PATH" in without.stderr
 
 

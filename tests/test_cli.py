@@ -1369,7 +1369,7 @@ def test_a_blank_only_is_quoted_in_its_error(home: Home) -> None:
     for args in (("crawl", "--only", ""), ("catalog", "preview", "")):
         said = home.run(*args)
         assert said.code == 2, said.stderr
-        assert "'': no document has that key or service" in said.stderr, said.stderr
+        assert "'': no document has that key, service or tag" in said.stderr, said.stderr
 
 
 def test_a_blank_store_variable_is_unset(home: Home) -> None:

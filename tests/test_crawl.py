@@ -587,7 +587,7 @@ def test_an_unknown_only_names_the_closest_key_or_service(home: Home, site: Site
     assert result.code == 2 and len(result.stderr.splitlines()) == 1, result
     assert (
         "--only testsite/doc-term (did you mean testsite/doc-terms?), TestSit (did you mean"
-        " TestSite?), zzzz: no document has that key or service"
+        " TestSite?), zzzz: no document has that key, service or tag"
     ) in result.stderr
 
 
@@ -595,7 +595,7 @@ def test_an_only_naming_a_tracked_document_no_catalog_declares_says_so(
     home: Home, site: Site
 ) -> None:
     """Crawled once with `--catalog`, then named without it (a cron line, a new shell): the error
-    said "no document has that key or service" of a document `documents` lists, and did not say
+    said "no document has that key, service or tag" of a document `documents` lists, and did not say
     that its declaration was missing."""
     site.html("/terms", terms())
     catalog = declare(home, site, "/terms")
@@ -608,7 +608,7 @@ def test_an_only_naming_a_tracked_document_no_catalog_declares_says_so(
             " declaration with --catalog PATH, or name it in the config file (catalog = [...])"
         ) in result.stderr
     other = home.run("crawl", "--only", "zzzz")  # nothing of that name anywhere: as before
-    assert "zzzz: no document has that key or service" in other.stderr
+    assert "zzzz: no document has that key, service or tag" in other.stderr
 
 
 def test_two_crawls_started_at_once_both_finish_correctly(

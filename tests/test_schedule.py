@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlmodel import Session, select
 
 from crawlers.declarations import Page, TrackedDocument
@@ -404,3 +405,41 @@ def test_a_run_killed_mid_crawl_does_not_block_the_next(home: Home, site: Site) 
     site.pages["/slow"].delay = 0
     after = crawl(home, catalog, "--json", command="run")
     assert outcomes(after) == {"testsite/slow": ("first", "")}
+
+
+def test_a_tag_named_with_only_keeps_the_schedule_and_yields_to_a_key_or_service(
+    home: Home, site: Site
+) -> None:
+    """`--only TAG` narrows the selection as a service does; a name that is a key, or a service,
+    too means that first (the bundled `meta` is the service Meta, not the tag of WhatsApp)."""
+    for path in ("/a", "/b", "/other"):
+        site.html(path, TERMS.format(""))
+    catalog = home.catalog(
+        [
+            {"type": "a", "url": site.url("/a"), "tags": ["Watched", "testsite/b"]},
+            {"type": "b", "url": site.url("/b")},
+        ]
+    )
+    other = home.path / "other.yaml"
+    declaration = {"service": "Other", "tags": ["testsite"], "documents": [{"type": "c"}]}
+    declaration["documents"][0]["url"] = site.url("/other")
+    other.write_text(yaml.safe_dump(declaration))
+    both = ["--catalog", str(catalog), "--catalog", str(other)]
+    assert crawl(home, catalog, "--catalog", str(other), "--all").code == 0  # TestSite's alone
+    assert home.run("crawl", *both, "--only", "other", *FAST).code == 0
+
+    by_tag = home.run("crawl", *both, "--only", "watched", "--json", *FAST)
+    assert {key: outcome for key, (outcome, _) in outcomes(by_tag).items()} == {
+        "testsite/a": NOT_DUE
+    }
+    assert len(site.hits("/a")) == 1  # the schedule kept
+    by_key = home.run("crawl", *both, "--only", "testsite/b", "--json", *FAST)
+    assert outcomes(by_key) == {"testsite/b": ("not-modified", "")}  # the key, fetched now
+    by_service = home.run("crawl", *both, "--only", "TestSite", "--json", *FAST)
+    assert set(outcomes(by_service)) == {"testsite/a", "testsite/b"}  # not Other, tagged so
+    typo = home.run("crawl", *both, "--only", "watchd")
+    assert typo.code == 2, typo
+    assert (
+        "--only watchd (did you mean Watched?): no document has that key, service or tag"
+        in typo.stderr
+    )

@@ -215,10 +215,10 @@ def validate(paths: PathsArgument = None) -> None:
 
 def _suggestions(key: str, catalog: Catalog) -> list[str]:
     """Keys the user probably meant, only near misses: every document of a service named (by
-    name or slug, or a typo of either: `whatsap`); else keys a typo away, or of the same service
-    with some of the words (`whatsapp/business-terms`); else the keys whose document part is
-    the one given or a typo of it (`usage-polices`). Nothing for a word close to none ("nope"):
-    five keys sharing a few letters with it only misled."""
+    name or slug, or a typo of either: `whatsap`) or of a tag; else keys a typo away, or of the
+    same service with some of the words (`whatsapp/business-terms`); else the keys whose
+    document part is the one given or a typo of it (`usage-polices`). Nothing for a word close
+    to none ("nope"): five keys sharing a few letters with it only misled."""
     keys = sorted(document.key for document in catalog.documents)
     wanted = key.lower().rstrip("/")
     if of_service := [doc.key for doc in catalog.select([wanted])]:

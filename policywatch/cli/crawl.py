@@ -80,8 +80,8 @@ OnlyOption = Annotated[
     list[str] | None,
     typer.Option(
         "--only",
-        help="A document key (fetched now, due or not) or a service name (its due documents); "
-        "repeatable, any case; default: every document due.",
+        help="A document key (fetched now, due or not), a service name or a catalog tag (its "
+        "due documents), taken in that order; repeatable, any case; default: every document due.",
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
@@ -110,7 +110,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _check_only(loaded: Catalog, only: list[str], db: str | None) -> None:
-    """An `--only` that names nothing is a typo to point out, with the closest key or service;
+    """An `--only` that names nothing is a typo to point out, with the closest key, service or tag;
     or an entry skipped as broken, which the closest key of another service hid; or a document
     the store tracks but no catalog loaded declares (crawled with `--catalog`, named without)."""
     unknown = loaded.unknown(only)
@@ -130,9 +130,13 @@ def _check_only(loaded: Catalog, only: list[str], db: str | None) -> None:
 
 
 def no_such_document(loaded: Catalog, names: list[str]) -> str:
-    """`names`, which no document has as key or service, each with the closest that one has; or
-    the entries skipped as broken, which may have declared them."""
-    known = {name for document in loaded.documents for name in (document.key, document.service)}
+    """`names`, which no document has as key, service or tag, each with the closest that one
+    has; or the entries skipped as broken, which may have declared them."""
+    known = {
+        name
+        for document in loaded.documents
+        for name in (document.key, document.service, *document.tags)
+    }
     said = ", ".join(f"{_shown(name)}{did_you_mean(name, known)}" for name in names)
     broken = len(skipped_entries(loaded))  # a name of `intervals` pacing nothing skips none
     skipped = (
@@ -141,7 +145,7 @@ def no_such_document(loaded: Catalog, names: list[str]) -> str:
         if broken
         else ""
     )
-    return f"{said}: no document has that key or service{skipped}"
+    return f"{said}: no document has that key, service or tag{skipped}"
 
 
 def _shown(name: str) -> str:
@@ -150,12 +154,13 @@ def _shown(name: str) -> str:
 
 
 def _undeclared(names: list[str], db: str | None) -> list[str]:
-    """Those of `names` that are a key or service the store tracks."""
+    """Those of `names` that are a key, service or tag the store tracks."""
     tracked = tracked_if_stored(db)
     if tracked is None:
         return []
     known = {key.lower() for key in tracked.keys}
     known |= {name for service in tracked.services for name in (service.lower(), slugify(service))}
+    known |= {tag.lower() for tag in tracked.tags}
     return [name for name in names if name.lower() in known]
 
 
@@ -207,8 +212,8 @@ def crawl(
     Stopped by Ctrl-C or SIGTERM, it records what was fetched and exits 130 or 143.\f
 
     Due (crawlers/schedule.py): never checked, declaration changed, or last attempt `interval`
-    ago. A key named with --only is a request to fetch that document now; a service named
-    with --only narrows the selection and keeps the schedule, so cron lines may use it.
+    ago. A key named with --only is a request to fetch that document now; a service or tag
+    named with --only narrows the selection and keeps the schedule, so cron lines may use it.
     With --redis, the due documents are fetched by `policywatch worker`s (crawlers/queue/).
     """
     if redis and no_redis:

@@ -60,8 +60,9 @@ _BLOCK_SHOWN = 100  # characters of each
 NamesArgument = Annotated[
     list[str],
     typer.Argument(
-        metavar="KEY-or-SERVICE...",
-        help="Document keys, or service names (all their documents); any case.",
+        metavar="KEY-SERVICE-or-TAG...",
+        help="Document keys, service names or catalog tags (all their documents), a name that"
+        " is several taken as a key, then a service; any case.",
         show_default=False,
     ),
 ]
