@@ -11,7 +11,7 @@ document whatever it is called later.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, delete, select, update
@@ -121,3 +121,31 @@ def current_key(engine: Engine, key: str) -> str | None:
     with engine.connect() as connection:
         now = connection.execute(query).scalar_one_or_none()  # mostly none: one query
         return None if now is None or connection.execute(held).first() else now
+
+
+def renamed_service(slug: str, renames: Mapping[str, str], keys: Iterable[str]) -> str | None:
+    """The slug of the one service that the documents keyed `slug/…` became, by `renames` (old
+    key: key now); None while some key of `keys` (those of the documents there are) is still of
+    `slug`, or when they became several services' (which one `slug` meant is no guess to make).
+    The rule for the catalog's `formerly` and for the store's memory of renames alike."""
+    if any(service_slug(key) == slug for key in keys):
+        return None
+    became = {service_slug(now) for old, now in renames.items() if service_slug(old) == slug}
+    return became.pop() if len(became) == 1 else None
+
+
+def current_service(engine: Engine, slug: str) -> str | None:
+    """The slug now of the service whose every stored document was renamed from a key
+    `slug/…` (`twitter`: `x`), as `renamed_service` says; None when `slug` is no such name."""
+    prefix = f"{slug.lower()}/"
+    renamed = (
+        select(col(DocumentAlias.old_key), col(Document.key))
+        .join(Document, col(DocumentAlias.document_id) == col(Document.id))
+        .where(col(DocumentAlias.old_key).startswith(prefix, autoescape=True))
+    )
+    held = select(col(Document.key)).where(col(Document.key).startswith(prefix, autoescape=True))
+    with engine.connect() as connection:
+        renames = dict(connection.execute(renamed).tuples().all())
+        if not renames:  # mostly: one query
+            return None
+        return renamed_service(slug.lower(), renames, connection.execute(held).scalars())

@@ -337,3 +337,73 @@ def test_the_keys_0017_respelled_are_remembered_and_0018_goes_back(db_url: str) 
         assert "document_alias" not in inspect(connection).get_table_names()
     engine = open_store(db_url)
     assert current_key(engine, accented.key) == "societe-generale/conditions-generales"
+
+
+def test_an_old_service_name_names_the_service_it_became(
+    db_url: str, tmp_path: Path, site: Site
+) -> None:
+    """Every document of OldSite renamed to TestSite's: `oldsite` names TestSite, with the note
+    an old key gets, by the catalog's `formerly` and, once that is dropped, by the store's
+    memory of the renames."""
+    home = Home(tmp_path, db_url)
+    site.html("/terms", PAGE.format("<p>One.</p>"))
+    url = site.url("/terms")
+    old = declare(home.path / "testsite.yaml", "OldSite", {"type": "Terms", "url": url})
+    assert home.run("crawl", "--catalog", str(old), "--only", "OldSite", *FAST).code == 0
+    home.catalog([{"type": "Terms", "url": url, "formerly": "oldsite/terms"}])
+    site.html("/terms", PAGE.format("<p>One.</p><p>Two.</p>"))
+    note = "note: oldsite is now testsite (renamed)"
+
+    crawled = home.run(
+        "crawl", "--catalog", str(old), "--only", "OLDSITE", "--all", "--json", *FAST
+    )
+
+    assert crawled.code == 0, crawled
+    assert [row["key"] for row in crawled.json()] == ["testsite/terms"]
+    assert note in crawled.stderr
+    history = home.run("history", "--service", "OldSite", "--json")
+    assert history.code == 0 and note in history.stderr, history
+    assert [change["key"] for change in history.json()] == ["testsite/terms"]
+    upcoming = home.run("upcoming", "--service", "oldsite", "--json")
+    assert upcoming.code == 0 and note in upcoming.stderr, upcoming
+    subscribed = home.run("subscribe", "json://127.0.0.1:9/x", "--service", "oldsite")
+    assert subscribed.code == 0 and note in subscribed.stderr, subscribed
+    assert "no service" not in subscribed.stderr  # not warned of as unknown
+    [subscription] = home.run("subscriptions", "list", "--json").json()
+    assert subscription["services"] == ["testsite"]
+
+    home.catalog([{"type": "Terms", "url": url}])  # formerly dropped: the store remembers
+    ran = home.run("run", "--catalog", str(old), "--only", "oldsite", "--all", "--json", *FAST)
+    assert ran.code == 0 and note in ran.stderr, ran
+    assert [row["key"] for row in ran.json()] == ["testsite/terms"]
+
+
+def test_a_service_some_of_whose_documents_stay_is_not_taken_for_renamed(
+    home: Home, site: Site
+) -> None:
+    """OldSite keeps a document under its own name: `oldsite` still names it, and no other."""
+    for path in ("/terms", "/privacy"):
+        site.html(path, PAGE.format(f"<p>{path}</p>"))
+    old = declare(
+        home.path / "testsite.yaml",
+        "OldSite",
+        {"type": "Terms", "url": site.url("/terms")},
+        {"type": "Privacy", "url": site.url("/privacy")},
+    )
+    assert home.run("crawl", "--catalog", str(old), "--only", "oldsite", *FAST).code == 0
+    declare(
+        home.path / "testsite.yaml", "OldSite", {"type": "Privacy", "url": site.url("/privacy")}
+    )
+    new = home.catalog(
+        [{"type": "Terms", "url": site.url("/terms"), "formerly": "oldsite/terms"}], "new.yaml"
+    )
+    both = ["--catalog", str(old), "--catalog", str(new)]
+    assert home.run("crawl", *both, "--only", "testsite", *FAST).code == 0  # renamed
+
+    crawled = home.run("crawl", *both, "--only", "oldsite", "--all", "--json", *FAST)
+
+    assert crawled.code == 0, crawled
+    assert [row["key"] for row in crawled.json()] == ["oldsite/privacy"]
+    assert "is now" not in crawled.stderr
+    history = home.run("history", "--service", "oldsite")
+    assert history.code == 0 and "is now" not in history.stderr, history

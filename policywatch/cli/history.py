@@ -28,7 +28,7 @@ from policywatch.cli.common import (
     print_json,
 )
 from policywatch.cli.diffview import hanging, render_change
-from policywatch.cli.renames import resolved_key
+from policywatch.cli.renames import resolved_key, resolved_service
 from policywatch.deadlines import dated, days_after, days_left
 from policywatch.wording import counted, noise_hidden, unified_diff, why_no_date
 from store.outbox.given_up import documents_json, failed_by_document
@@ -181,6 +181,7 @@ def history(
     """Recorded changes, newest first."""
     after = _since(since)  # a bad value is said before a missing store
     store = engine(db, existing=True, writes=False)
+    service = service and resolved_service(store, service)
     document = document and resolved_key(store, document)
     selection = Selection(
         service=service, document=document, since=after, min_severity=min_severity
@@ -326,6 +327,7 @@ def upcoming(
 ) -> None:
     """Changes taking effect from today on, soonest first: what to act on before its date."""
     store = engine(db, existing=True, writes=False)
+    service = service and resolved_service(store, service)
     document = document and resolved_key(store, document)
     today = datetime.now(UTC).date()
     end = days_after(today, within) if within else None

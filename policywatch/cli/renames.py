@@ -1,5 +1,6 @@
 """Renamed documents on the command line: a crawl renames what the catalog says was renamed,
-and a key a document had still names it, with a note of the key it has now."""
+and a key a document had still names it, with a note of the key it has now; so does the name of
+a service all of whose documents were renamed, of the service they became."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from dataclasses import replace
 
 from sqlalchemy import Engine
 
-from crawlers.declarations import Catalog, TrackedDocument
+from crawlers.declarations import Catalog, TrackedDocument, slugify
 from policywatch.cli.common import db_url, note, warn
 from store.db import StoreError, open_store
-from store.renames import current_key, rename_documents
+from store.renames import current_key, current_service, rename_documents, renamed_service
 from store.subscriptions import NewSubscription
 
 
@@ -40,11 +41,18 @@ def resolved_key(store: Engine, key: str) -> str:
     return _said(key, current_key(store, key)) or key
 
 
+def resolved_service(store: Engine, name: str) -> str:
+    """`name`, or the slug now of the service every document of which was renamed from a key
+    `name/…` (`twitter`: `x`), with a note saying so."""
+    return _said(name, current_service(store, slugify(name))) or name
+
+
 def resolved_filters(store: Engine, request: NewSubscription) -> NewSubscription:
-    """A subscription asked for by a key a document had filters on its key now: the old key
-    would match no change again."""
+    """A subscription asked for by a key a document had, or by a service's old name, filters
+    on its key or service now: the old one would match no change again."""
     documents = [resolved_key(store, key) for key in request.documents]
-    return replace(request, documents=documents)
+    services = [resolved_service(store, name) for name in request.services]
+    return replace(request, documents=documents, services=services)
 
 
 def renamed_declaration(catalog: Catalog, key: str) -> TrackedDocument | None:
@@ -54,25 +62,30 @@ def renamed_declaration(catalog: Catalog, key: str) -> TrackedDocument | None:
 
 
 def resolved_only(catalog: Catalog, names: list[str], db: str | None) -> list[str]:
-    """`--only` names, a key a document had read as its key now (with a note): the catalog's
-    `formerly`, else the store's memory of renames (0017's new spellings, a `formerly` since
-    dropped), when there is a store to ask."""
+    """`--only` names, a key a document had read as its key now, and a service's old name as
+    the service's slug now (with a note): by the catalog's `formerly`, else by the store's
+    memory of renames (0017's new spellings, a `formerly` since dropped), when there is a
+    store to ask."""
     unknown = set(catalog.unknown(names))
     if not unknown:
         return names
     formerly = catalog.formerly()
+    keys = [document.key for document in catalog.documents]
     store = _existing(db)
     resolved = []
     for name in names:
-        now = formerly.get(name.lower()) if name in unknown else None
+        now = None
+        if name in unknown:
+            now = formerly.get(name.lower()) or renamed_service(slugify(name), formerly, keys)
         if name in unknown and now is None and store is not None:
-            now = current_key(store, name)
+            now = current_key(store, name) or current_service(store, slugify(name))
         resolved.append(_said(name, now) or name)
     return resolved
 
 
 def _said(old: str, now: str | None) -> str | None:
-    """`now`, the key of the document once known as `old`, once said on stderr."""
+    """`now`, the key of the document (or slug of the service) once known as `old`, once said
+    on stderr."""
     if now is not None:
         note(f"{old.lower()} is now {now} (renamed)")
     return now
