@@ -18,7 +18,7 @@ from crawlers.pacing import Pacing
 from policywatch.web import create_app
 from store.db import alembic_config, open_store
 from store.models import Delivery, Document, Subscription
-from store.renames import current_key, rename_documents
+from store.renames import current_key, rename_documents, renamed_service
 from store.repository import DocumentInfo
 from store.subscriptions import NewSubscription, add_subscription
 from tests.alerting import History
@@ -376,6 +376,15 @@ def test_an_old_service_name_names_the_service_it_became(
     ran = home.run("run", "--catalog", str(old), "--only", "oldsite", "--all", "--json", *FAST)
     assert ran.code == 0 and note in ran.stderr, ran
     assert [row["key"] for row in ran.json()] == ["testsite/terms"]
+
+
+def test_an_old_service_names_one_service_only_once_none_of_it_is_left() -> None:
+    renames = {"twitter/terms": "x/terms", "twitter/privacy": "x/privacy"}
+    assert renamed_service("twitter", renames, ["x/terms", "x/privacy"]) == "x"
+    assert renamed_service("twitter", renames, ["x/terms", "twitter/rules"]) is None  # in part
+    split = {"twitter/terms": "x/terms", "twitter/privacy": "y/privacy"}
+    assert renamed_service("twitter", split, []) is None  # which one is no guess to make
+    assert renamed_service("twit", renames, []) is None  # a slug, not a prefix
 
 
 def test_a_service_some_of_whose_documents_stay_is_not_taken_for_renamed(
