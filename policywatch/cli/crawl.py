@@ -80,6 +80,7 @@ OnlyOption = Annotated[
     list[str] | None,
     typer.Option(
         "--only",
+        metavar="KEY-SERVICE-or-TAG",
         help="A document key (fetched now, due or not), a service name or a catalog tag (its "
         "due documents), taken in that order; repeatable, any case; default: every document due.",
     ),
