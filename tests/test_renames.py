@@ -416,3 +416,20 @@ def test_a_service_some_of_whose_documents_stay_is_not_taken_for_renamed(
     assert "is now" not in crawled.stderr
     history = home.run("history", "--service", "oldsite")
     assert history.code == 0 and "is now" not in history.stderr, history
+
+
+def test_subscribe_takes_an_old_service_name_its_catalog_gives_before_any_crawl(
+    home: Home,
+) -> None:
+    """Nothing tracked yet, no rename to remember: the catalog's `formerly` says what OldSite
+    became, and a filter on `oldsite` would match no change ever recorded."""
+    catalog = home.catalog([entry("Terms", formerly="oldsite/terms")])
+    (home.path / "config.toml").write_text(f"catalog = [{str(catalog)!r}]\n")
+
+    subscribed = home.run("subscribe", "json://127.0.0.1:9/x", "--service", "OldSite")
+
+    assert subscribed.code == 0, subscribed
+    assert "note: oldsite is now testsite (renamed)" in subscribed.stderr
+    assert "no service" not in subscribed.stderr  # not warned of as unknown
+    [subscription] = home.run("subscriptions", "list", "--json").json()
+    assert subscription["services"] == ["testsite"]

@@ -4,6 +4,7 @@ a service all of whose documents were renamed, of the service they became."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from crawlers.declarations import Catalog, TrackedDocument, slugify
 from policywatch.cli.common import db_url, note, warn
 from store.db import StoreError, open_store
+from store.queries import tracked_names
 from store.renames import current_key, current_service, rename_documents, renamed_service
 from store.subscriptions import NewSubscription
 
@@ -47,11 +49,23 @@ def resolved_service(store: Engine, name: str) -> str:
     return _said(name, current_service(store, slugify(name))) or name
 
 
-def resolved_filters(store: Engine, request: NewSubscription) -> NewSubscription:
+def resolved_filters(
+    store: Engine, request: NewSubscription, catalog: Callable[[], Catalog]
+) -> NewSubscription:
     """A subscription asked for by a key a document had, or by a service's old name, filters
-    on its key or service now: the old one would match no change again."""
+    on its key or service now: the old one would match no change again. A service's old name
+    the store knows nothing of (nothing crawled since `formerly` was written) is looked up in
+    the catalog's `formerly`, loaded only then."""
     documents = [resolved_key(store, key) for key in request.documents]
     services = [resolved_service(store, name) for name in request.services]
+    tracked = tracked_names(store) if services else None
+    if tracked is not None and (
+        untracked := [name for name in services if tracked.service(name) is None]
+    ):
+        loaded = catalog()
+        formerly, keys = loaded.formerly(), [document.key for document in loaded.documents]
+        now = {name: renamed_service(slugify(name), formerly, keys) for name in untracked}
+        services = [_said(name, now.get(name)) or name for name in services]
     return replace(request, documents=documents, services=services)
 
 

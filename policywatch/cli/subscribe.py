@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from notifier.channel import Channel, ChannelError
 from notifier.subscriptions import subscribe as store_subscription
 from notifier.subscriptions import subscribe_config
-from policywatch.cli.common import DbOption, console, engine, fail, warn
+from policywatch.cli.common import DbOption, console, engine, fail, user_catalog, warn
 from policywatch.cli.renames import resolved_filters
 from policywatch.cli.subscription_options import (
     SEVERITY,
@@ -94,7 +94,7 @@ def subscribe(
         reminders=[] if no_remind or not hears else remind or DEFAULT_REMINDERS,
     )
     store = engine(db)
-    request = resolved_filters(store, request)
+    request = resolved_filters(store, request, lambda: user_catalog(None))
     refuse_crossed(store, request.services, request.documents)
     try:
         if config is None:
