@@ -65,12 +65,14 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day|\.)?,?\s+)?"
 # "January 15, 2026", "Jan. 15th 2026", "15 January 2026", "15th of January, 2026"; and the day
 # first in other languages: "1er janvier 2025", "26 de enero de 2026", "26. Januar 2026", "25
-# พฤษภาคม ค.ศ. 2018" (the Christian era named). Each ends with its year, so they are searched
+# พฤษภาคม ค.ศ. 2018" (the Christian era named); the first with its ordinal sign: Italian "1°
+# marzo 2026", Spanish and Portuguese "1º de marzo", "1.º de março" (NFKC, as `normalize`
+# applies it, writes "º" as "o": "1o de marzo"). Each ends with its year, so they are searched
 # for just before the years of a text (a fast scan).
 _DATES = (
     re.compile(rf"\b{_WEEKDAY}{_MONTH}\s*{_DAY},?\s+{_YEAR}$", re.IGNORECASE),
     re.compile(
-        rf"\b{_WEEKDAY}{_DAY}(?:er|\.)?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|ค\.ศ\.\s*)?"
+        rf"\b{_WEEKDAY}{_DAY}(?:er|\.?[º°o]|\.)?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|ค\.ศ\.\s*)?"
         rf"{_YEAR}$",
         re.IGNORECASE,
     ),
@@ -237,37 +239,49 @@ _EFFECTIVE = re.compile(
     rf"\b[\s:,]*(?:as\s+of\s+|on\s+|from\s+|starting\s+|in\s+|since[\s:,]+)?{_ISO}",
     re.IGNORECASE,
 )
-# The same in the other languages the corpus writes dates in (see `_FOREIGN_MONTHS`): French
-# "prendront effet le", "entrera en vigueur le", "en vigueur à partir du"; Spanish "en vigor a
-# partir del", Italian "in vigore dal", Portuguese "entrará em vigor em"; German "gültige
-# Fassung ab dem", "gelten ab dem", "gilt ab", "wirksam ab", "mit Wirkung zum", and "ab dem"
-# alone, as English "from" (not a Swedish company's "AB"); Dutch "van kracht op", "met ingang
-# van", "treden in werking op", and "vanaf" alone; Swedish "gäller från", "från och med den",
-# "träder i kraft den"; Thai "มีผลตั้งแต่วันที่". And the day the text took effect, after an
-# effective phrase only, as English "in effect since": "en vigueur depuis le", "en vigor desde
-# el", "em vigor desde", "in vigore a decorrere dal", "gültig seit", "gilt seit dem", "van
-# kracht sinds", "gäller sedan den".
+# The same in the other languages the corpus writes dates in (see `_FOREIGN_MONTHS`). The
+# phrases that say a text is in effect, labels as English "effective" is: French "entrera en
+# vigueur le", "en vigueur à partir du"; Spanish "en vigor a partir del", "con efectos desde",
+# Italian "in vigore dal", "con effetto dal", Portuguese "entrará em vigor em", "com efeitos a
+# partir de"; German "gültige Fassung ab dem", "gelten ab dem", "gilt ab", "wirksam ab", "mit
+# Wirkung zum"; Dutch "van kracht op", "met ingang van", "geldig vanaf"; Swedish "gäller från";
+# Thai "มีผลตั้งแต่วันที่". The verbs, no labels, as English "take effect" and "come into force"
+# are none: "prendront effet le", "treden in werking op", "träder i kraft den". And "from"
+# alone, read as English "from" is, no label either: German "ab dem" (not a Swedish company's
+# "AB"), Dutch "vanaf", Swedish "från och med den", French "à partir du", "à compter du",
+# Spanish and Portuguese "a partir de(l)", Italian "a partire dal", "a decorrere dal". The day
+# the text took effect counts after an effective phrase only, as English "in effect since": "en
+# vigueur depuis le", "en vigor desde el", "em vigor desde", "in vigore a decorrere dal",
+# "gültig seit", "gilt seit dem", "van kracht sinds", "geldig sinds", "gäller sedan den"
+# ("desde", "dal", "seit" alone are a history).
+_FOREIGN_EFFECTIVE_WORDS = (
+    r"(?:\b(?:(?:entr\w*\s+)?en\s+vigueur|entr\w*\s+(?:en|em)\s+vigor"
+    r"|(?:entr\w*\s+)?in\s+vigore|em\s+vigor|en\s+vigor|con\s+effetto|con\s+efectos?"
+    r"|com\s+efeitos?|gültig\w*(?:\s+fassung)?|gilt|gelten|galt|galten|wirksam|mit\s+wirkung"
+    r"|van\s+kracht|met\s+ingang\s+van|geldig\w*|gäller|gällde)(?!\w)"
+    r"|มีผลตั้งแต่(?:วันที่)?)"
+)
+_FOREIGN_TAKES_EFFECT = (
+    r"\b(?:prend\w*\s+effet|(?:treedt|treden|trad|traden)\s+in\s+werking|träd\w*\s+i\s+kraft)"
+)
+_FOREIGN_FROM = (
+    r"\b(?:(?-i:[Aa]b)(?:\s+dem)?|vanaf|från\s+och\s+med|a\s+partir\s+d(?:el?|[oa])"
+    r"|à\s+(?:partir|compter)\s+d[ue]|a\s+partire\s+dal?|a\s+decorrere\s+dal?)(?!\w)"
+)
 _FOREIGN_EFFECTIVE = re.compile(
-    r"(?:\b(?:prend\w*\s+effet|(?:entr\w*\s+)?en\s+vigueur|entr\w*\s+(?:en|em)\s+vigor"
-    r"|(?:entr\w*\s+)?in\s+vigore|em\s+vigor|en\s+vigor"
-    r"|gültig\w*(?:\s+fassung)?|gilt|gelten|galt|galten|wirksam|mit\s+wirkung"
-    r"|(?-i:[Aa]b)(?:\s+dem)?"
-    r"|van\s+kracht|met\s+ingang\s+van|vanaf|(?:treedt|treden|trad|traden)\s+in\s+werking"
-    r"|gäller|gällde|från\s+och\s+med|träd\w*\s+i\s+kraft)"
+    rf"(?:{_FOREIGN_EFFECTIVE_WORDS}|{_FOREIGN_TAKES_EFFECT}|{_FOREIGN_FROM})"
     r"(?:\s+(?:le|du|el|del|il|dal|da|em|en|im|a\s+partir\s+(?:du|del|de)"
     r"|à\s+(?:partir|compter)\s+d[ue]|a\s+partire\s+dal?|ab(?:\s+dem)?|am|zum|vom|vanaf|op"
     r"|per|den|i|från(?:\s+och\s+med)?(?:\s+den)?"
     r"|depuis(?:\s+le)?|desde(?:\s+(?:el|o))?|a\s+decorrere\s+dal?|seit(?:\s+dem)?|sinds"
     r"|sedan(?:\s+den)?))?"
-    r"|มีผลตั้งแต่(?:วันที่)?)"
     rf"[\s:,]*{_ISO}",
     re.IGNORECASE,
 )
 # German and Dutch put the date before the verb: "treten am 2026-03-01 in Kraft", "werden …
 # wirksam", "treedt op 2026-03-01 in werking", "worden op 2026-03-01 van kracht".
-_DATE_BEFORE_VERB = re.compile(
-    rf"{_ISO}\s+(?:in\s+kraft|wirksam|in\s+werking|van\s+kracht)\b", re.IGNORECASE
-)
+_IN_FORCE = r"(?:in\s+kraft|wirksam|in\s+werking|van\s+kracht)\b"
+_DATE_BEFORE_VERB = re.compile(rf"{_ISO}\s+{_IN_FORCE}", re.IGNORECASE)
 # The date first: "On 2021-06-01, we will update the Terms of Service to …".
 _ANNOUNCED_ON = re.compile(
     rf"\bon\s+{_ISO},?\s+(?:we|these|the|our|this)\b[^.;:]{{0,40}}?"
@@ -285,13 +299,19 @@ _LAST_UPDATED = re.compile(
 # "Date de la dernière mise à jour : 2022-07-26", "Mise à jour le …", "Révisé : …", "Actualizado
 # el …", "Aggiornata al …", "Atualizada em …", "Zuletzt aktualisiert am …", "Stand: …" (German
 # pages' "as of", a label only), "Laatst bijgewerkt op …", "Senast uppdaterad den …".
-_FOREIGN_UPDATED = re.compile(
+_FOREIGN_UPDATED_WORDS = (
     r"\b(?:mise?\s+à\s+jour|révisée?|actualizad[oa]|aggiornat[oa]|atualizad[oa]"
     r"|(?:zuletzt\s+)?(?:aktualisiert|geändert)|letzte\s+(?:aktualisierung|änderung)"
     r"|(?-i:Stand)\s*:|(?:laatst\s+)?(?:bijgewerkt|gewijzigd)|(?:senast\s+)?(?:uppdaterad|ändrad))"
-    rf"(?:\s+(?:le|el|al|em|am|op|den))?[\s:,]*{_ISO}",
-    re.IGNORECASE,
 )
+_FOREIGN_UPDATED = re.compile(
+    rf"{_FOREIGN_UPDATED_WORDS}(?:\s+(?:le|el|al|em|am|op|den))?[\s:,]*{_ISO}", re.IGNORECASE
+)
+# The labels a date is read after in the other languages (effective or last updated, and the
+# German and Dutch verb after it), as the rules' `@foreign_label`: "Gilt ab: …", "Geldig vanaf
+# …", "Stand: …" date a text as "Effective: …" and "Last updated: …" do; "from" alone and the
+# verbs do not.
+FOREIGN_LABELS = (_FOREIGN_EFFECTIVE_WORDS, rf"\b{_IN_FORCE}", _FOREIGN_UPDATED_WORDS)
 
 
 def _iso(found: re.Match[str]) -> str | None:

@@ -35,11 +35,13 @@ SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 _TERM_REFERENCE = "@"
 _REGEX_PREFIX = "re:"
 # Term lists the code reads too, shared with the rules rather than copied into YAML: the count
-# of days after the text's posting, and the month alone in the corpus's other languages, that
-# `dates` reads as effective dates. A file's own list of the same name replaces one.
+# of days after the text's posting, the month alone in the corpus's other languages, that
+# `dates` reads as effective dates, and the labels it reads a date after in those languages.
+# A file's own list of the same name replaces one.
 _CODE_TERMS = {
     "after_posting": [_REGEX_PREFIX + pattern for pattern in dates.AFTER_POSTING],
     "foreign_month": [_REGEX_PREFIX + dates.FOREIGN_MONTH_ALONE],
+    "foreign_label": [_REGEX_PREFIX + pattern for pattern in dates.FOREIGN_LABELS],
 }
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from diffengine import assess, classify, compare, days_left
 from diffengine.dates import canonical_dates, effective_date, spelled, states
+from diffengine.normalize import normalize
 
 TODAY = date(2025, 10, 15)
 
@@ -132,6 +133,45 @@ def test_effective_dates_in_the_corpus_other_languages(sentence: str) -> None:
 @pytest.mark.parametrize(
     "sentence",
     [
+        "Le modifiche entreranno in vigore il 1° marzo 2026.",
+        "Ces modifications entreront en vigueur le 1er mars 2026.",
+        "Las modificaciones entrarán en vigor el 1º de marzo de 2026.",
+        "Las modificaciones entrarán en vigor el 1.º de marzo de 2026.",
+        "As alterações entrarão em vigor em 1º de março de 2026.",
+        "As alterações entrarão em vigor em 1.º de março de 2026.",
+    ],
+)
+def test_a_day_with_its_ordinal_sign_is_the_date(sentence: str) -> None:
+    """Italian "1°", French "1er", Spanish and Portuguese "1º" and "1.º": the first of the month,
+    as the pages write it and as normalizing leaves it ("1º" composed to "1o")."""
+    for text in (canonical_dates(sentence), normalize(sentence)):
+        assert effective_date([text], [], TODAY) == date(2026, 3, 1), text
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Italian, Spanish, Portuguese and French phrases that say "with effect from" or "from"
+        # alone, as English "from" and German "ab dem" are read.
+        "A decorrere dal 1 marzo 2026 si applicano i nuovi termini.",
+        "Con effetto dal 1 marzo 2026 modifichiamo questi termini.",
+        "A partire dal 1 marzo 2026 si applicano i nuovi termini.",
+        "Con efectos desde el 1 de marzo de 2026 modificamos estas condiciones.",
+        "Con efectos a partir del 1 de marzo de 2026 modificamos estas condiciones.",
+        "A partir del 1 de marzo de 2026 se aplican las nuevas condiciones.",
+        "A partir de 1 de março de 2026 aplicam-se os novos termos.",
+        "Com efeitos a partir de 1 de março de 2026 alteramos estes termos.",
+        "À compter du 1er mars 2026, les nouvelles conditions s'appliquent.",
+        "À partir du 1er mars 2026, les nouvelles conditions s'appliquent.",
+    ],
+)
+def test_an_effective_phrase_alone_in_the_romance_languages(sentence: str) -> None:
+    assert effective_date([canonical_dates(sentence)], [], TODAY) == date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
         # German: what applies from a day ("gilt ab"), the day alone after "ab", "mit Wirkung".
         "Die neuen Bedingungen gelten ab dem 15. Januar 2026.",
         "Diese Richtlinie gilt ab 15. Januar 2026.",
@@ -168,6 +208,7 @@ def test_effective_dates_in_german_dutch_and_swedish_phrasings(sentence: str) ->
         "Gültig seit 1. Oktober 2025",
         "Diese Fassung gilt seit dem 1. Oktober 2025.",
         "Versie van kracht sinds 1 oktober 2025",
+        "Versie geldig sinds 1 oktober 2025",
         "Villkoren gäller sedan den 1 oktober 2025.",
     ],
 )
@@ -188,6 +229,8 @@ def test_a_date_in_effect_since_atop_an_unchanged_page_is_past_and_dates_nothing
         "We have offered the API since October 1, 2025.",
         "Nous proposons ce service depuis le 1er octobre 2025.",
         "Wir bieten diesen Dienst seit dem 1. Oktober 2025 an.",
+        "Ofrecemos este servicio desde el 1 de octubre de 2025.",
+        "Offriamo questo servizio dal 1 ottobre 2025.",
     ],
 )
 def test_since_without_an_effective_word_dates_nothing(sentence: str) -> None:
