@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from diffengine.periods import NUMBER_WORDS
+
 _MONTHS = {
     "january": 1,
     "february": 2,
@@ -108,11 +110,11 @@ _FOREIGN_MONTH_ALONE = re.compile(
 # "effective 30 days from the date of this notice", "fourteen (14) days after posting", "one
 # month after we post them"). Only the posting counts: "within 30 days after you delete your
 # account" is a period of the user's.
-_COUNTS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "fourteen": 14, "fifteen": 15, "twenty": 20, "thirty": 30,
-    "forty-five": 45, "sixty": 60, "ninety": 90,
-}  # fmt: skip
+# The words are those retention periods are read in ("a", "twelve", "twenty-four": `periods`),
+# and the notice periods announcements count that those do not ("fourteen", "forty-five"); these
+# are not added there, where they would read new retention periods and `classify` would take
+# "twenty" for the start of "twenty-four".
+_COUNTS = NUMBER_WORDS | {"fourteen": 14, "fifteen": 15, "twenty": 20, "forty-five": 45}
 # The same counts in French, Spanish, Italian, Portuguese, German, Dutch and Swedish ("trente
 # jours", "cuatro semanas", "vier Wochen", "fyra veckor"), for `_FOREIGN_AFTER_POSTING`.
 _FOREIGN_COUNTS = {

@@ -492,6 +492,9 @@ def test_an_effective_date_relative_to_posting_counts_from_the_change(
         ("De wijzigingen worden twee maanden na hun publicatie van kracht.", date(2025, 12, 15)),
         ("Ändringarna träder i kraft en månad efter publiceringen.", date(2025, 11, 15)),
         ("Ändringarna träder i kraft två månader efter publiceringen.", date(2025, 12, 15)),
+        # The English number words are those the retention periods read (`periods`).
+        ("These changes take effect twelve months after we post them.", date(2026, 10, 15)),
+        ("These changes take effect a month after we post them.", date(2025, 11, 15)),
     ],
 )
 def test_a_count_of_months_after_posting_is_calendar_months_from_the_change(
