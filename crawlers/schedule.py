@@ -66,7 +66,12 @@ def _fetch_relevant(declaration: Mapping[str, Any]) -> dict[str, Any]:
 def redeclared(document: TrackedDocument, last: LastCheck | None) -> bool:
     """Whether `document` was checked with another URL, selectors, format, rendering or
     language than its declaration now says: each decides what text a capture gives or is
-    admitted with, so the next change may be the declaration's, not the platform's."""
+    admitted with, so the next change may be the declaration's, not the platform's.
+
+    Its names (service, type, tags) are no part of it: they change no text, and a change read
+    as redeclared is recorded but not alerted, so a rebranding would swallow the platform's
+    next real change. The crawl gives stored documents their new names without a fetch
+    (store/labels.py)."""
     if last is None or last.at is None:
         return False
     return _fetch_relevant(last.declaration) != _fetch_relevant(document.declaration())

@@ -285,6 +285,31 @@ def _filters(engine: Any) -> dict[str, tuple[list[str], list[str]]]:
         return {row.name: (row.services, row.documents) for row in rows}
 
 
+def test_a_rename_gives_the_stored_document_its_declared_names_at_once(
+    home: Home, site: Site
+) -> None:
+    """Renamed by a crawl that does not fetch it (not due): `documents` shows the service,
+    type and tags its declaration says, not OldSite's until its next fetch."""
+    site.html("/terms", PAGE.format("<p>One.</p>"))
+    url = site.url("/terms")
+    catalog = declare(home.path / "testsite.yaml", "OldSite", {"type": "Terms", "url": url})
+    assert home.run("crawl", "--catalog", str(catalog), "--only", "oldsite", *FAST).code == 0
+    renamed = {"type": "Terms of Service", "url": url, "formerly": "oldsite/terms"}
+    declare(catalog, "TestSite", {**renamed, "tags": ["legal"]})
+
+    only = ["--only", "testsite", "--json"]
+    crawled = home.run("crawl", "--catalog", str(catalog), *only, *FAST)
+
+    assert crawled.code == 0, crawled
+    assert [row["outcome"] for row in crawled.json()] == ["not-due"]
+    [document] = home.run("documents", "--json").json()
+    assert (document["key"], document["service"], document["document_type"]) == (
+        NEW,
+        "TestSite",
+        "Terms of Service",
+    )
+
+
 # The web addresses
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from crawlers.declarations import Catalog, TrackedDocument, slugify
 from policywatch.cli.common import db_url, note, warn
 from store.db import StoreError, open_store
+from store.labels import Names, relabel_documents
 from store.queries import tracked_names
 from store.renames import current_key, current_service, rename_documents, renamed_service
 from store.subscriptions import NewSubscription
@@ -20,12 +21,24 @@ from store.subscriptions import NewSubscription
 def follow_renames(store: Engine, catalog: Catalog) -> None:
     """Rename the documents stored under a key their declaration names as `formerly`, before
     the crawl plans from the store: said on stderr, and so is each rename left undone because
-    the store holds both keys (a cron job's log shows it until the user decides)."""
+    the store holds both keys (a cron job's log shows it until the user decides). Then every
+    stored document of the catalog takes the service, type and tags it declares, fetched now
+    or not (store/labels.py): a renamed one is not shown under its old service's name."""
     olds: dict[str, list[str]] = {}
     for old, new in catalog.formerly().items():
         olds.setdefault(new, []).append(old)
-    if not olds:
-        return
+    if olds:
+        _renamed(store, olds)
+    relabel_documents(
+        store,
+        {
+            document.key: Names(document.service, document.document_type, document.tags)
+            for document in catalog.documents
+        },
+    )
+
+
+def _renamed(store: Engine, olds: dict[str, list[str]]) -> None:
     renames = rename_documents(store, olds)
     for old, new in renames.renamed:
         note(f"renamed {old} to {new}, as its declaration says (formerly): its history follows")
