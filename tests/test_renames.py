@@ -396,11 +396,28 @@ def test_an_old_service_name_names_the_service_it_became(
     assert "no service" not in subscribed.stderr  # not warned of as unknown
     [subscription] = home.run("subscriptions", "list", "--json").json()
     assert subscription["services"] == ["testsite"]
+    edited = home.run(
+        "subscriptions", "edit", subscription["name"], "--service", "OldSite",
+        "--document", "oldsite/terms",
+    )  # fmt: skip
+    assert edited.code == 0 and note in edited.stderr, edited
+    assert "note: oldsite/terms is now testsite/terms (renamed)" in edited.stderr
+    [subscription] = home.run("subscriptions", "list", "--json").json()
+    assert (subscription["services"], subscription["documents"]) == (
+        ["testsite"],
+        ["testsite/terms"],
+    )
+    previewed = home.run("catalog", "preview", "oldsite", "--catalog", str(old), *FAST)
+    assert previewed.code == 0 and note in previewed.stderr, previewed
+    assert previewed.stdout == "One.\n\nTwo.\n"
 
     home.catalog([{"type": "Terms", "url": url}])  # formerly dropped: the store remembers
     ran = home.run("run", "--catalog", str(old), "--only", "oldsite", "--all", "--json", *FAST)
     assert ran.code == 0 and note in ran.stderr, ran
     assert [row["key"] for row in ran.json()] == ["testsite/terms"]
+    previewed = home.run("catalog", "preview", "oldsite/terms", "--catalog", str(old), *FAST)
+    assert previewed.code == 0, previewed
+    assert "note: oldsite/terms is now testsite/terms (renamed)" in previewed.stderr
 
 
 def test_an_old_service_names_one_service_only_once_none_of_it_is_left() -> None:

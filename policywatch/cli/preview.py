@@ -41,6 +41,7 @@ from policywatch.cli.crawl import (
     no_such_document,
     parse_overrides,
 )
+from policywatch.cli.renames import resolved_only
 from policywatch.cli.terminal import inert_text
 from policywatch.wording import counted
 from store.db import open_store
@@ -148,6 +149,7 @@ def preview(
     Exit code 0: every document gave a text; 1: some did not; 3: none did.
     """
     loaded = loaded_catalog(catalog)
+    names = resolved_only(loaded, names, None)  # an old key or service name, as crawl takes it
     if unknown := loaded.unknown(names):
         fail(no_such_document(loaded, unknown) + own_catalog_hint(catalog))
     documents = loaded.select(names)

@@ -26,7 +26,9 @@ from policywatch.cli.common import (
     engine,
     fail,
     print_json,
+    user_catalog,
 )
+from policywatch.cli.renames import resolved_filters
 from policywatch.cli.subscription_options import (
     SEVERITY,
     CategoryOption,
@@ -308,6 +310,12 @@ def edit(
     before = get_subscription(store, name)
     if before is None:
         _no_such(name, db)
+    # An old key or service name filters on the new one, as `subscribe` takes it.
+    named = NewSubscription(name, "", service or [], document or [], tag or [], category or [])
+    named = resolved_filters(store, named, lambda: user_catalog(None))
+    for column, resolved in (("services", named.services), ("documents", named.documents)):
+        if resolved:
+            changes[column] = list(resolved)
     refuse_crossed(
         store,
         changes.get("services", before.services),
@@ -323,7 +331,6 @@ def edit(
         highlight=False,
         soft_wrap=True,
     )
-    named = NewSubscription(name, "", service or [], document or [], tag or [], category or [])
     warn_unknown_filters(store, named)
 
 
