@@ -17,6 +17,7 @@ from crawlers.declarations import load_catalog
 from crawlers.pacing import Pacing
 from policywatch.web import create_app
 from store.db import alembic_config, open_store
+from store.labels import Names, relabel_documents
 from store.models import Delivery, Document, Subscription
 from store.renames import current_key, rename_documents, renamed_service
 from store.repository import DocumentInfo
@@ -334,6 +335,32 @@ def test_addresses_under_an_old_key_are_sent_on_to_the_new_one(tmp_path: Path) -
     assert client.get(f"/documents/{OLD}").url.path == f"/documents/{NEW}"
     assert client.get(f"/documents/{NEW}").status_code == 200
     assert client.get("/documents/testsite/nothing", follow_redirects=False).status_code == 404
+
+
+def test_a_filter_by_an_old_service_name_or_key_is_sent_on_to_the_new_one(tmp_path: Path) -> None:
+    """OldSite renamed to TestSite: a bookmarked `?service=OldSite`, a feed of its service and
+    an API poller's `?document=` follow it, as an address under an old key does."""
+    old = DocumentInfo("oldsite/terms", "OldSite", "Terms", "https://example.invalid/t")
+    history = History(f"sqlite:///{tmp_path / 'web.sqlite3'}", documents=(old,))
+    history.change(old)
+    rename_documents(history.engine, {"testsite/terms": ["oldsite/terms"]})
+    relabel_documents(history.engine, {"testsite/terms": Names("TestSite", "Terms", [])})
+    client = TestClient(create_app(history.engine))
+
+    for asked, sent_to in [
+        ("/?service=OldSite", "/?service=testsite"),
+        ("/?all=1&service=oldsite&page=2", "/?all=1&service=testsite&page=2"),
+        ("/api/changes?service=OLDSITE", "/api/changes?service=testsite"),
+        ("/feeds/all.atom?service=oldsite", "/feeds/all.atom?service=testsite"),
+        ("/feeds/service/OldSite.atom", "/feeds/service/testsite.atom"),
+        ("/?document=oldsite/terms", "/?document=testsite/terms"),
+    ]:
+        response = client.get(asked, follow_redirects=False)
+        assert (response.status_code, response.headers.get("location")) == (308, sent_to), asked
+
+    assert len(client.get("/api/changes?service=oldsite").json()) == 1
+    assert client.get("/?service=testsite", follow_redirects=False).status_code == 200
+    assert client.get("/?service=nosuch", follow_redirects=False).status_code == 404
 
 
 # Migration 0018

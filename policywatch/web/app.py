@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from policywatch.web import addresses, api, errors, feeds, pages
 from policywatch.web.pace import CatalogLoader
 from policywatch.web.renamed import redirect_renamed
-from policywatch.web.selection import invalid
+from policywatch.web.selection import LONGEST, invalid
 
 TOKEN_COOKIE = "policywatch_token"
 OPEN_PREFIXES = ("/feeds/", "/static/", "/favicon.ico")
@@ -49,7 +49,6 @@ ELSEWHERE = (
     " 127.0.0.1, [::1]) and the host of its --base-url; open it by one of those"
 )
 NUL = "should hold no NUL character (%00), which no name has"
-LONGEST = 1000  # characters of the path, and of each value of the query
 LONGER = f"should have at most {LONGEST} characters, more than any name or key has"
 Next = Callable[[Request], Awaitable[Response]]
 

@@ -92,6 +92,9 @@ class Filters:
         return ", ".join(words)
 
 
+LONGEST = 1000  # characters of the path, and of each value of the query: no name is longer
+
+
 def invalid(where: str, name: str | None, value: str, message: str) -> RequestValidationError:
     """The 422 of a parameter the app's own checks refuse, in the shape FastAPI gives those
     its types refuse (`{"detail": [{"loc": ["query", "since"], "msg": …}]}`), which the API's
