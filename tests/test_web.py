@@ -646,6 +646,7 @@ def test_a_nul_character_in_the_address_is_a_422_on_any_store(db_url: str) -> No
         ("/?service=%00", f"service: Input {NUL}"),
         ("/?document=a%00b", f"document: Input {NUL}"),
         ("/documents/a%00b", f"The address {NUL}"),
+        ("/documents/a%00b/c", f"The address {NUL}"),
         ("/upcoming?service=%00", f"service: Input {NUL}"),
     ):
         page = client.get(path)
@@ -653,6 +654,8 @@ def test_a_nul_character_in_the_address_is_a_422_on_any_store(db_url: str) -> No
     for path, loc in (
         ("/api/changes?service=%00", ["query", "service"]),
         ("/api/documents/a%00b", ["path"]),
+        ("/api/documents/a%00b/c", ["path"]),
+        ("/feeds/document/a%00b/c.atom", ["path"]),
         ("/feeds/service/%00.atom", ["path"]),
     ):
         answer = client.get(path)

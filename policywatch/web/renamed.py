@@ -51,7 +51,9 @@ async def redirect_renamed(
             else RedirectResponse(f"{request.app.state.root}{sent_on}", status_code=308)
         )
     key = found["key"] or found["feed_key"]
-    now = await run_in_threadpool(current_key, request.app.state.engine, key)
+    now = (
+        await run_in_threadpool(current_key, request.app.state.engine, key) if _named(key) else None
+    )
     if now is None:
         return await call_next(request)
     if found["feed"]:
