@@ -145,7 +145,7 @@ def current_service(engine: Engine, slug: str) -> str | None:
     )
     held = select(col(Document.key)).where(col(Document.key).startswith(prefix, autoescape=True))
     with engine.connect() as connection:
-        renames = dict(connection.execute(renamed).tuples().all())
+        renames = dict(connection.execute(renamed).all())
         if not renames:  # mostly: one query
             return None
         return renamed_service(slug.lower(), renames, connection.execute(held).scalars())
