@@ -788,11 +788,15 @@ def test_a_worker_whose_loop_is_stuck_looks_dead_and_its_tasks_go_to_another(
     site.html("/slow", PAGE.format(n="slow"))
     catalog = pg_home.catalog([{"type": "Slow", "url": site.url("/slow"), "select": "main"}])
     stuck = ["--set", "POLICYWATCH_WORKER_HUNG=1", *faults.spider_middlewares("BlockOnSlowPage")]
-    workers.start(*stuck)
+    released = pg_home.path / "released"  # the stuck worker is held until the crawl has ended
+    workers.start(*stuck, env={faults.HELD_UNTIL: str(released)})
     coordinator = crawl_started(pg_home, catalog, redis_url, site)
     workers.start()
 
-    stdout, stderr = coordinator.communicate(timeout=60)
+    try:
+        stdout, stderr = coordinator.communicate(timeout=60)
+    finally:
+        released.touch()
 
     assert coordinator.returncode == 0, stderr
     assert [row["outcome"] for row in json.loads(stdout)] == ["first"], stdout
